@@ -1,0 +1,220 @@
+//! The catalog of document kinds: which kinds exist and which typed fields each one has.
+//!
+//! Workflow definitions declare kinds; until a replica has any, it uses [`Catalog::builtin`], a
+//! small list that covers the Kwaliteitskompas basics.
+
+use std::collections::BTreeMap;
+
+/// The type of a field, which decides how a value is parsed, stored and shown.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FieldType {
+    /// A short line of text.
+    Text,
+    /// A longer text that several partners may edit at once (merged character by character).
+    LongText,
+    /// Any number.
+    Number,
+    /// A number from 0 to 100.
+    Percentage,
+    /// A calendar date (YYYY-MM-DD).
+    Date,
+    /// One of a fixed list of options.
+    Choice { options: Vec<String> },
+    /// A list of items, each with its own fields.
+    List { fields: Vec<FieldDef> },
+    /// A link to another document of the given kind.
+    Link { kind: String },
+    /// A reference to an indicator (a figure).
+    Figure,
+}
+
+impl FieldType {
+    /// A short Dutch description of what a value of this type looks like.
+    pub fn describe(&self) -> String {
+        match self {
+            FieldType::Text => "tekst".into(),
+            FieldType::LongText => "lange tekst".into(),
+            FieldType::Number => "getal".into(),
+            FieldType::Percentage => "percentage (0 tot en met 100)".into(),
+            FieldType::Date => "datum (JJJJ-MM-DD)".into(),
+            FieldType::Choice { options } => format!("een van: {}", options.join(", ")),
+            FieldType::List { .. } => "lijst (JSON-array met items)".into(),
+            FieldType::Link { kind } => format!("verwijzing naar een document van soort {kind}"),
+            FieldType::Figure => "verwijzing naar een indicator".into(),
+        }
+    }
+}
+
+/// One field of a document kind.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FieldDef {
+    /// The field's name as used in `FIELD=VALUE` and in the document.
+    pub name: String,
+    /// A human label (Dutch).
+    pub label: String,
+    /// The type of the field.
+    #[serde(flatten)]
+    pub ty: FieldType,
+    /// Whether the field must be filled before a guard that checks required fields passes.
+    #[serde(default)]
+    pub required: bool,
+    /// Help text shown to the person filling the field.
+    #[serde(default)]
+    pub help: String,
+}
+
+/// A kind of document, such as `ambitie` or `activiteit`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KindDef {
+    /// The kind's name, lowercase with dashes.
+    pub name: String,
+    /// A human label (Dutch).
+    pub label: String,
+    /// What documents of this kind are for.
+    #[serde(default)]
+    pub description: String,
+    /// The fields, in the order they are shown.
+    pub fields: Vec<FieldDef>,
+}
+
+impl KindDef {
+    /// The field called `name`, if the kind has one.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// All document kinds a replica knows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    kinds: BTreeMap<String, KindDef>,
+}
+
+impl Catalog {
+    /// A catalog holding exactly `kinds`; a later kind with the same name replaces an earlier one.
+    pub fn from_kinds(kinds: impl IntoIterator<Item = KindDef>) -> Self {
+        Catalog {
+            kinds: kinds.into_iter().map(|k| (k.name.clone(), k)).collect(),
+        }
+    }
+
+    /// The kind called `name`.
+    pub fn kind(&self, name: &str) -> Option<&KindDef> {
+        self.kinds.get(name)
+    }
+
+    /// All kinds, sorted by name.
+    pub fn kinds(&self) -> impl Iterator<Item = &KindDef> {
+        self.kinds.values()
+    }
+
+    /// Adds or replaces a kind.
+    pub fn insert(&mut self, kind: KindDef) {
+        self.kinds.insert(kind.name.clone(), kind);
+    }
+
+    /// The small built-in list of kinds used when no workflow definitions are loaded.
+    pub fn builtin() -> Self {
+        let text = |name: &str, label: &str, required: bool| FieldDef {
+            name: name.into(),
+            label: label.into(),
+            ty: FieldType::Text,
+            required,
+            help: String::new(),
+        };
+        let long = |name: &str, label: &str| FieldDef {
+            name: name.into(),
+            label: label.into(),
+            ty: FieldType::LongText,
+            required: false,
+            help: String::new(),
+        };
+        let typed = |name: &str, label: &str, ty: FieldType| FieldDef {
+            name: name.into(),
+            label: label.into(),
+            ty,
+            required: false,
+            help: String::new(),
+        };
+        let kind = |name: &str, label: &str, fields: Vec<FieldDef>| KindDef {
+            name: name.into(),
+            label: label.into(),
+            description: String::new(),
+            fields,
+        };
+        Catalog::from_kinds([
+            kind(
+                "samenwerking",
+                "Samenwerking",
+                vec![
+                    text("naam", "Naam van de samenwerking", true),
+                    long("partners", "Partners en hun belang"),
+                    long("mandaat", "Mandaat"),
+                ],
+            ),
+            kind(
+                "ambitie",
+                "Ambitie",
+                vec![
+                    text("titel", "Titel", true),
+                    long("toelichting", "Toelichting"),
+                ],
+            ),
+            kind(
+                "maatschappelijk-resultaat",
+                "Maatschappelijk resultaat",
+                vec![
+                    text("titel", "Titel", true),
+                    typed(
+                        "ambitie",
+                        "Hoort bij ambitie",
+                        FieldType::Link {
+                            kind: "ambitie".into(),
+                        },
+                    ),
+                    typed("indicator", "Indicator", FieldType::Figure),
+                    typed("nulmeting", "Nulmeting (%)", FieldType::Percentage),
+                    typed("streefwaarde", "Streefwaarde (%)", FieldType::Percentage),
+                    typed("streefdatum", "Streefdatum", FieldType::Date),
+                ],
+            ),
+            kind(
+                "activiteit",
+                "Activiteit",
+                vec![
+                    text("titel", "Titel", true),
+                    text("uitvoerder", "Uitvoerder", false),
+                    typed(
+                        "resultaat",
+                        "Draagt bij aan resultaat",
+                        FieldType::Link {
+                            kind: "maatschappelijk-resultaat".into(),
+                        },
+                    ),
+                    long("beschrijving", "Beschrijving"),
+                    typed("bereik", "Aantal jongeren bereikt", FieldType::Number),
+                ],
+            ),
+            kind(
+                "evaluatie",
+                "Evaluatie",
+                vec![
+                    typed("datum", "Datum", FieldType::Date),
+                    long("bevindingen", "Bevindingen"),
+                    typed(
+                        "verbeteracties",
+                        "Verbeteracties",
+                        FieldType::List {
+                            fields: vec![
+                                text("actie", "Actie", true),
+                                text("eigenaar", "Eigenaar", false),
+                                typed("deadline", "Deadline", FieldType::Date),
+                            ],
+                        },
+                    ),
+                ],
+            ),
+        ])
+    }
+}

@@ -1,0 +1,209 @@
+//! The history of a document: every change, who made it, when, and what it changed in plain words.
+
+use std::collections::BTreeMap;
+
+use automerge::{AutoCommit, ObjId, PatchAction, Prop, ROOT, ReadDoc, Value};
+
+use super::format_number;
+use crate::time::Timestamp;
+
+/// The note kompas attaches to every change it commits, as the Automerge change message (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeNote {
+    /// The id of the organisation that made the change.
+    pub org_id: String,
+    /// The organisation's display name at the time.
+    pub org: String,
+    /// What the person did, in a few words (e.g. "aangemaakt", "bijgewerkt").
+    pub action: String,
+}
+
+impl ChangeNote {
+    /// The note as an Automerge change message.
+    pub fn to_message(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a note back from a change message; changes made by other tools have none.
+    pub fn from_message(message: Option<&str>) -> Option<ChangeNote> {
+        serde_json::from_str(message?).ok()
+    }
+}
+
+/// One change in a document's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistoryEntry {
+    /// The change hash (hex).
+    pub hash: String,
+    /// When the author committed it (their clock).
+    pub time: Timestamp,
+    /// The organisation, if the change carries a kompas note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The organisation's id, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// The Automerge actor (one per replica), hex.
+    pub actor: String,
+    /// The action the author's kompas recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// What changed, one line per field, in Dutch.
+    pub changes: Vec<String>,
+}
+
+/// Lists every change of `doc` in causal order, with what it changed.
+pub fn history(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
+    let changes = doc.get_changes(&[]);
+    let mut out = Vec::with_capacity(changes.len());
+    for change in changes {
+        let note = ChangeNote::from_message(change.message());
+        let deps = change.deps().to_vec();
+        let patches = doc.diff(&deps, &[change.hash()]);
+        out.push(HistoryEntry {
+            hash: change.hash().to_string(),
+            time: Timestamp(change.timestamp()),
+            org: note.as_ref().map(|n| n.org.clone()),
+            org_id: note.as_ref().map(|n| n.org_id.clone()),
+            actor: change.actor_id().to_hex_string(),
+            action: note.map(|n| n.action),
+            changes: describe(doc, &patches),
+        });
+    }
+    out
+}
+
+/// What happened to one field within one change.
+enum FieldEdit {
+    Set(String),
+    Cleared,
+    Text { added: usize, removed: usize },
+    ListEdited,
+}
+
+fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> Vec<String> {
+    let fields_obj = match doc.get(ROOT, "fields") {
+        Ok(Some((Value::Object(_), id))) => Some(id),
+        _ => None,
+    };
+    let mut lines = Vec::new();
+    let mut edits: BTreeMap<String, FieldEdit> = BTreeMap::new();
+    for patch in patches {
+        if patch.obj == ROOT {
+            match &patch.action {
+                PatchAction::PutMap {
+                    key,
+                    value: (value, _),
+                    ..
+                } if key == "kind" => {
+                    lines.push(format!("aangemaakt als {}", scalar_text(value)));
+                }
+                PatchAction::PutMap { key, .. } if key == "deleted" => {
+                    lines.push("verwijderd".into())
+                }
+                _ => {}
+            }
+            continue;
+        }
+        let Some(field) = field_of(patch, fields_obj.as_ref()) else {
+            continue;
+        };
+        let direct = Some(&patch.obj) == fields_obj.as_ref();
+        let edit = edits.entry(field).or_insert(FieldEdit::ListEdited);
+        match (&patch.action, direct) {
+            (
+                PatchAction::PutMap {
+                    value: (Value::Scalar(_), _),
+                    ..
+                },
+                true,
+            ) => {
+                if let PatchAction::PutMap { value: (v, _), .. } = &patch.action {
+                    *edit = FieldEdit::Set(scalar_text(v));
+                }
+            }
+            (
+                PatchAction::PutMap {
+                    value: (Value::Object(automerge::ObjType::Text), _),
+                    ..
+                },
+                true,
+            ) => {
+                *edit = FieldEdit::Text {
+                    added: 0,
+                    removed: 0,
+                };
+            }
+            (PatchAction::DeleteMap { .. }, true) => *edit = FieldEdit::Cleared,
+            (PatchAction::SpliceText { value, .. }, false) => {
+                let n = value.make_string().chars().count();
+                match edit {
+                    FieldEdit::Text { added, .. } => *added += n,
+                    other => {
+                        *other = FieldEdit::Text {
+                            added: n,
+                            removed: 0,
+                        }
+                    }
+                }
+            }
+            (PatchAction::DeleteSeq { length, .. }, false) => match edit {
+                FieldEdit::Text { removed, .. } => *removed += length,
+                _ => {
+                    if !matches!(edit, FieldEdit::ListEdited) {
+                        *edit = FieldEdit::Text {
+                            added: 0,
+                            removed: *length,
+                        };
+                    }
+                }
+            },
+            _ => {
+                if !matches!(
+                    edit,
+                    FieldEdit::Text { .. } | FieldEdit::Set(_) | FieldEdit::Cleared
+                ) {
+                    *edit = FieldEdit::ListEdited;
+                }
+            }
+        }
+    }
+    for (field, edit) in edits {
+        lines.push(match edit {
+            FieldEdit::Set(v) => format!("{field} = {v}"),
+            FieldEdit::Cleared => format!("{field} leeggemaakt"),
+            FieldEdit::Text { added, removed } => {
+                format!("{field}: tekst bewerkt (+{added} / -{removed} tekens)")
+            }
+            FieldEdit::ListEdited => format!("{field}: lijst bijgewerkt"),
+        });
+    }
+    lines
+}
+
+/// The top-level field a patch belongs to, if it is inside `fields`.
+fn field_of(patch: &automerge::Patch, fields_obj: Option<&ObjId>) -> Option<String> {
+    let fields_obj = fields_obj?;
+    if &patch.obj == fields_obj {
+        return match &patch.action {
+            PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key.clone()),
+            _ => None,
+        };
+    }
+    let pos = patch.path.iter().position(|(obj, _)| obj == fields_obj)?;
+    match &patch.path[pos].1 {
+        Prop::Map(key) => Some(key.clone()),
+        Prop::Seq(_) => None,
+    }
+}
+
+fn scalar_text(value: &Value<'_>) -> String {
+    match value {
+        Value::Scalar(s) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => format!("{:?}", s.as_str()),
+            automerge::ScalarValue::F64(n) => format_number(*n),
+            other => other.to_string(),
+        },
+        Value::Object(_) => "(object)".into(),
+    }
+}

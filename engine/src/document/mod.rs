@@ -1,0 +1,18 @@
+//! Typed documents on top of Automerge: ids, field values, the document layout, and history.
+//!
+//! Every document is one Automerge document with this layout at its root:
+//! `kompas` (layout version), `id`, `kind`, `created` (timestamp), `fields` (a map from field
+//! name to value), and `deleted` (a timestamp, present once the document is a tombstone).
+//! Long texts are Automerge text objects so concurrent edits merge; lists are lists of maps.
+
+mod assignment;
+mod history;
+mod id;
+mod layout;
+mod value;
+
+pub use assignment::{Assignment, AssignmentError};
+pub use history::{ChangeNote, HistoryEntry, history};
+pub use id::{DocId, DocIdError};
+pub use layout::{DocView, LayoutError, read_view, write_field, write_header, write_tombstone};
+pub use value::{FieldValue, ValueError, format_number, parse_date, parse_number};

@@ -1,0 +1,457 @@
+//! A replica: this organisation's copy of the shared documents, on top of any [`Store`].
+//!
+//! The replica checks every edit against the catalog of kinds before it touches a document, and
+//! reports an edit as done only after the store has made it durable.
+
+use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
+
+use crate::catalog::{Catalog, KindDef};
+use crate::document::{
+    self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
+};
+use crate::identity::{Identity, IdentityError};
+use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
+
+const IDENTITY_KEY: &str = "identity";
+
+/// Errors of replica operations, each naming what it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The store has no identity: `init` was never run on it.
+    #[error("deze kompas-map heeft nog geen organisatie; voer eerst `kompas init --org NAAM` uit")]
+    NotInitialised,
+    /// `init` on a store that already has an identity.
+    #[error("deze kompas-map is al ingericht voor {0}")]
+    AlreadyInitialised(String),
+    /// The kind is not in the catalog.
+    #[error("onbekende documentsoort {kind:?}; bekende soorten: {known}")]
+    UnknownKind { kind: String, known: String },
+    /// The field is not part of the kind.
+    #[error("documentsoort {kind} heeft geen veld {field:?}; velden: {known}")]
+    UnknownField {
+        kind: String,
+        field: String,
+        known: String,
+    },
+    /// A value does not fit its field.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// No document with this id.
+    #[error("geen document met id {0}")]
+    NotFound(DocId),
+    /// The document is deleted and cannot be edited.
+    #[error("document {0} is verwijderd en kan niet meer worden bewerkt")]
+    Deleted(DocId),
+    /// A link points at a missing document or one of the wrong kind.
+    #[error("veld {field}: {target} is geen document van soort {expected}")]
+    BadLink {
+        field: String,
+        target: String,
+        expected: String,
+    },
+    /// A file handed to import is not an Automerge document in the kompas layout.
+    #[error("dit is geen bruikbaar kompas-document: {0}")]
+    BadImport(String),
+    /// Generated id collided with an existing document.
+    #[error("document-id {0} bestaat al")]
+    IdTaken(DocId),
+    /// The document in the store does not have the kompas layout.
+    #[error("document {id}: {source}")]
+    Layout { id: String, source: LayoutError },
+    /// The stored identity is damaged.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ReplicaError {
+    /// Whether the error is about what the user asked (as opposed to the machine or the store).
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            ReplicaError::UnknownKind { .. }
+                | ReplicaError::UnknownField { .. }
+                | ReplicaError::Value(_)
+                | ReplicaError::Deleted(_)
+                | ReplicaError::BadLink { .. }
+                | ReplicaError::BadImport(_)
+        )
+    }
+}
+
+/// A document loaded for editing, with the heads the store already has.
+pub struct LoadedDoc {
+    /// The document's id.
+    pub id: DocId,
+    /// The Automerge document, writing as this replica's actor.
+    pub doc: AutoCommit,
+    saved_heads: Vec<ChangeHash>,
+}
+
+impl LoadedDoc {
+    /// Whether the document has changes the store does not have yet.
+    pub fn is_dirty(&mut self) -> bool {
+        self.doc.get_heads() != self.saved_heads
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportOutcome {
+    /// The document was new here.
+    Created(DocId),
+    /// The document existed; the file's changes were merged in.
+    Merged(DocId),
+}
+
+/// This organisation's replica.
+pub struct Replica<S: Store> {
+    store: S,
+    identity: Identity,
+    catalog: Catalog,
+}
+
+impl<S: Store> Replica<S> {
+    /// Sets up a fresh store for the organisation described by `identity`.
+    pub fn init(store: S, identity: Identity) -> Result<Self, ReplicaError> {
+        if let Some(existing) = read_identity(&store)? {
+            return Err(ReplicaError::AlreadyInitialised(existing.profile.name));
+        }
+        let body = serde_json::to_vec(&identity).map_err(|e| StoreError::Backend(e.to_string()))?;
+        store.put_meta(IDENTITY_KEY, &body)?;
+        Ok(Replica {
+            store,
+            identity,
+            catalog: Catalog::builtin(),
+        })
+    }
+
+    /// Opens a store that `init` has set up, with the built-in catalog.
+    pub fn open(store: S) -> Result<Self, ReplicaError> {
+        let identity = read_identity(&store)?.ok_or(ReplicaError::NotInitialised)?;
+        Ok(Replica {
+            store,
+            identity,
+            catalog: Catalog::builtin(),
+        })
+    }
+
+    /// Replaces the catalog of kinds (for example with the kinds of the loaded workflows).
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.catalog = catalog;
+    }
+
+    /// The catalog in force.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Who this replica is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Creates a document of `kind` with the given fields and returns its id.
+    pub fn create(
+        &self,
+        kind: &str,
+        assignments: &[Assignment],
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<DocId, ReplicaError> {
+        let kind_def = self.kind(kind)?;
+        let values = self.check_assignments(kind_def, assignments)?;
+        let id = DocId::generate(random);
+        if self.store.load(id.as_str())?.is_some() {
+            return Err(ReplicaError::IdTaken(id));
+        }
+        let mut doc = AutoCommit::new().with_actor(self.identity.actor_id()?);
+        let layout = |e| ReplicaError::Layout {
+            id: id.to_string(),
+            source: e,
+        };
+        document::write_header(&mut doc, &id, kind, now).map_err(layout)?;
+        for (def, value) in &values {
+            if value.is_some() {
+                document::write_field(&mut doc, def, value.as_ref()).map_err(layout)?;
+            }
+        }
+        let mut loaded = LoadedDoc {
+            id: id.clone(),
+            doc,
+            saved_heads: Vec::new(),
+        };
+        self.commit(&mut loaded, "aangemaakt", now)?;
+        Ok(id)
+    }
+
+    /// Sets or clears fields of an existing document and returns its new state.
+    pub fn update(
+        &self,
+        id: &DocId,
+        assignments: &[Assignment],
+        now: Timestamp,
+    ) -> Result<DocView, ReplicaError> {
+        let mut loaded = self.load(id)?;
+        let view = self.view(&mut loaded)?;
+        if view.deleted.is_some() {
+            return Err(ReplicaError::Deleted(id.clone()));
+        }
+        let kind_def = self.kind(&view.kind)?;
+        let values = self.check_assignments(kind_def, assignments)?;
+        for (def, value) in &values {
+            document::write_field(&mut loaded.doc, def, value.as_ref()).map_err(|e| {
+                ReplicaError::Layout {
+                    id: id.to_string(),
+                    source: e,
+                }
+            })?;
+        }
+        self.commit(&mut loaded, "bijgewerkt", now)?;
+        self.view(&mut loaded)
+    }
+
+    /// The current state of a document (deleted documents too, marked as such).
+    pub fn get(&self, id: &DocId) -> Result<DocView, ReplicaError> {
+        let mut loaded = self.load(id)?;
+        self.view(&mut loaded)
+    }
+
+    /// All documents, optionally of one kind, sorted by creation time; tombstones only if asked.
+    pub fn list(
+        &self,
+        kind: Option<&str>,
+        include_deleted: bool,
+    ) -> Result<Vec<DocView>, ReplicaError> {
+        if let Some(kind) = kind {
+            self.kind(kind)?;
+        }
+        let mut out = Vec::new();
+        for raw in self.store.ids()? {
+            let Ok(id) = DocId::parse(&raw) else { continue };
+            let view = self.get(&id)?;
+            if kind.is_some_and(|k| k != view.kind) || (view.deleted.is_some() && !include_deleted)
+            {
+                continue;
+            }
+            out.push(view);
+        }
+        out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(out)
+    }
+
+    /// Marks a document deleted. Its content and history stay, so the deletion itself syncs.
+    pub fn delete(&self, id: &DocId, now: Timestamp) -> Result<(), ReplicaError> {
+        let mut loaded = self.load(id)?;
+        if self.view(&mut loaded)?.deleted.is_some() {
+            return Ok(());
+        }
+        document::write_tombstone(&mut loaded.doc, now).map_err(|e| ReplicaError::Layout {
+            id: id.to_string(),
+            source: e,
+        })?;
+        self.commit(&mut loaded, "verwijderd", now)
+    }
+
+    /// Every change of a document with its author and what it changed.
+    pub fn history(&self, id: &DocId) -> Result<Vec<HistoryEntry>, ReplicaError> {
+        let mut loaded = self.load(id)?;
+        Ok(document::history(&mut loaded.doc))
+    }
+
+    /// The document as a standard `.automerge` file.
+    pub fn export(&self, id: &DocId) -> Result<Vec<u8>, ReplicaError> {
+        Ok(self.load(id)?.doc.save())
+    }
+
+    /// Imports an `.automerge` file: stores it if new, merges it if the document exists.
+    ///
+    /// The file must hold a document in the kompas layout whose kind and fields the catalog
+    /// knows; anything else is refused before the store is touched.
+    pub fn import(&self, bytes: &[u8]) -> Result<ImportOutcome, ReplicaError> {
+        let mut incoming = AutoCommit::load(bytes)
+            .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
+        let view = document::read_view(&mut incoming)
+            .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+        let kind_def = self.kind(&view.kind)?;
+        for (name, value) in &view.fields {
+            let def = kind_def
+                .field(name)
+                .ok_or_else(|| ReplicaError::UnknownField {
+                    kind: view.kind.clone(),
+                    field: name.clone(),
+                    known: field_names(kind_def),
+                })?;
+            def.check_value(value)?;
+        }
+        let id = view.id;
+        match self.store.load(id.as_str())? {
+            Some(_) => {
+                let mut loaded = self.load(&id)?;
+                let before = self.view(&mut loaded)?;
+                if before.kind != view.kind {
+                    return Err(ReplicaError::BadImport(format!(
+                        "document {id} bestaat hier al als {}, het bestand zegt {}",
+                        before.kind, view.kind
+                    )));
+                }
+                loaded
+                    .doc
+                    .merge(&mut incoming)
+                    .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+                self.save(&mut loaded)?;
+                Ok(ImportOutcome::Merged(id))
+            }
+            None => {
+                let mut loaded = LoadedDoc {
+                    id: id.clone(),
+                    doc: incoming,
+                    saved_heads: Vec::new(),
+                };
+                self.save(&mut loaded)?;
+                Ok(ImportOutcome::Created(id))
+            }
+        }
+    }
+
+    /// Loads a document for editing by other engine layers (workflows, sync).
+    pub fn load(&self, id: &DocId) -> Result<LoadedDoc, ReplicaError> {
+        let stored = self
+            .store
+            .load(id.as_str())?
+            .ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
+        let mut doc = stored.load()?;
+        doc.set_actor(self.identity.actor_id()?);
+        let saved_heads = doc.get_heads();
+        Ok(LoadedDoc {
+            id: id.clone(),
+            doc,
+            saved_heads,
+        })
+    }
+
+    /// Commits pending operations with this organisation's note and saves durably.
+    pub fn commit(
+        &self,
+        loaded: &mut LoadedDoc,
+        action: &str,
+        now: Timestamp,
+    ) -> Result<(), ReplicaError> {
+        let note = ChangeNote {
+            org_id: self.identity.profile.org_id.clone(),
+            org: self.identity.profile.name.clone(),
+            action: action.to_string(),
+        };
+        loaded.doc.commit_with(
+            CommitOptions::default()
+                .with_message(note.to_message())
+                .with_time(now.millis()),
+        );
+        self.save(loaded)
+    }
+
+    /// Durably saves whatever the document holds beyond what the store has.
+    pub fn save(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
+        loaded.saved_heads =
+            self.store
+                .persist(loaded.id.as_str(), &mut loaded.doc, &loaded.saved_heads)?;
+        Ok(())
+    }
+
+    /// The typed view of a loaded document.
+    pub fn view(&self, loaded: &mut LoadedDoc) -> Result<DocView, ReplicaError> {
+        document::read_view(&mut loaded.doc).map_err(|e| ReplicaError::Layout {
+            id: loaded.id.to_string(),
+            source: e,
+        })
+    }
+
+    fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
+        self.catalog
+            .kind(kind)
+            .ok_or_else(|| ReplicaError::UnknownKind {
+                kind: kind.to_string(),
+                known: self
+                    .catalog
+                    .kinds()
+                    .map(|k| k.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Checks every assignment before anything is written: all of them pass, or nothing changes.
+    fn check_assignments<'k>(
+        &self,
+        kind: &'k KindDef,
+        assignments: &[Assignment],
+    ) -> Result<Vec<(&'k crate::catalog::FieldDef, Option<FieldValue>)>, ReplicaError> {
+        let mut out = Vec::with_capacity(assignments.len());
+        for a in assignments {
+            let def = kind
+                .field(&a.field)
+                .ok_or_else(|| ReplicaError::UnknownField {
+                    kind: kind.name.clone(),
+                    field: a.field.clone(),
+                    known: field_names(kind),
+                })?;
+            if a.value.trim().is_empty() {
+                out.push((def, None));
+                continue;
+            }
+            let value = def.parse_value(&a.value)?;
+            if let (
+                crate::catalog::FieldType::Link { kind: target_kind },
+                FieldValue::Text(target),
+            ) = (&def.ty, &value)
+            {
+                self.check_link(&def.name, target, target_kind)?;
+            }
+            out.push((def, Some(value)));
+        }
+        Ok(out)
+    }
+
+    fn check_link(&self, field: &str, target: &str, expected: &str) -> Result<(), ReplicaError> {
+        let bad = || ReplicaError::BadLink {
+            field: field.to_string(),
+            target: target.to_string(),
+            expected: expected.to_string(),
+        };
+        let id = DocId::parse(target).map_err(|_| bad())?;
+        match self.get(&id) {
+            Ok(view) if view.kind == expected && view.deleted.is_none() => Ok(()),
+            Ok(_) | Err(ReplicaError::NotFound(_)) => Err(bad()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn field_names(kind: &KindDef) -> String {
+    kind.fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> {
+    match store.get_meta(IDENTITY_KEY)? {
+        None => Ok(None),
+        Some(body) => serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| ReplicaError::Identity(IdentityError(e.to_string()))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Tests of replica operations against the in-memory store.

@@ -1,0 +1,1 @@
+//! Contract tests that every Store implementation must pass.

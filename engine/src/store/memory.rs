@@ -1,0 +1,75 @@
+//! An in-memory [`Store`] for tests and simulations; "durable" means "in the map".
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{Store, StoreError, StoredDoc, check_key};
+
+/// A [`Store`] that keeps everything in process memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    docs: BTreeMap<String, StoredDoc>,
+    meta: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated: every update is a
+        // single insert or push, so the data is still consistent and we may keep using it.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        check_key(id)?;
+        Ok(self.lock().docs.get(id).cloned())
+    }
+
+    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
+        check_key(id)?;
+        let mut inner = self.lock();
+        let doc = inner.docs.entry(id.to_string()).or_default();
+        doc.chunks.push(chunk.to_vec());
+        Ok(doc.chunks.len())
+    }
+
+    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+        check_key(id)?;
+        let doc = StoredDoc {
+            snapshot: Some(snapshot.to_vec()),
+            chunks: Vec::new(),
+        };
+        self.lock().docs.insert(id.to_string(), doc);
+        Ok(())
+    }
+
+    fn ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().docs.keys().cloned().collect())
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_key(key)?;
+        Ok(self.lock().meta.get(key).cloned())
+    }
+
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        check_key(key)?;
+        self.lock().meta.insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        let docs: usize = inner.docs.values().map(StoredDoc::byte_len).sum();
+        let meta: usize = inner.meta.values().map(Vec::len).sum();
+        Ok((docs + meta) as u64)
+    }
+}

@@ -1,0 +1,136 @@
+//! Durable storage of documents: the [`Store`] trait and its sled and in-memory implementations.
+//!
+//! A document is kept as one compact snapshot (an Automerge `save()`) plus a short run of
+//! incremental chunks (Automerge `save_after()` output), each appended as one durable write.
+//! When the run grows past [`COMPACT_AFTER_CHUNKS`], [`Store::persist`] folds it into a fresh
+//! snapshot in one atomic replacement. Every write method returns only once the data is durable.
+
+mod data_dir;
+mod memory;
+mod sled_store;
+
+pub use data_dir::{DataDir, DataDirError};
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+use automerge::{AutoCommit, ChangeHash};
+
+/// After this many incremental chunks a document is compacted into a single snapshot.
+pub const COMPACT_AFTER_CHUNKS: usize = 32;
+
+/// What the store holds for one document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The last compact snapshot, if the document was ever compacted.
+    pub snapshot: Option<Vec<u8>>,
+    /// Incremental chunks written since that snapshot, oldest first.
+    pub chunks: Vec<Vec<u8>>,
+}
+
+impl StoredDoc {
+    /// Rebuilds the Automerge document from the snapshot and its chunks.
+    pub fn load(&self) -> Result<AutoCommit, StoreError> {
+        let mut doc = match &self.snapshot {
+            Some(bytes) => {
+                AutoCommit::load(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => AutoCommit::new(),
+        };
+        for chunk in &self.chunks {
+            doc.load_incremental(chunk)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+        Ok(doc)
+    }
+
+    /// Total bytes held for this document.
+    pub fn byte_len(&self) -> usize {
+        self.snapshot.as_ref().map_or(0, Vec::len) + self.chunks.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The underlying database failed.
+    #[error("opslag: {0}")]
+    Backend(String),
+    /// Stored bytes could not be read back as a document.
+    #[error("opgeslagen gegevens zijn beschadigd: {0}")]
+    Corrupt(String),
+    /// A document or meta key is not valid for storage.
+    #[error("ongeldige sleutel {0:?}")]
+    InvalidKey(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Durable storage of documents and small metadata values.
+///
+/// Implementations must make every write durable before returning `Ok`: a caller may tell a
+/// user "saved" as soon as a write method returns.
+pub trait Store: Send + Sync {
+    /// Everything stored for the document `id`, or `None` if there is nothing.
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError>;
+
+    /// Appends one incremental chunk; returns how many chunks the document now has.
+    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError>;
+
+    /// Atomically replaces everything stored for `id` with a single snapshot.
+    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError>;
+
+    /// The ids of all stored documents, sorted.
+    fn ids(&self) -> Result<Vec<String>, StoreError>;
+
+    /// A small metadata value (configuration, identity, cursors).
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores a small metadata value durably.
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Bytes used on disk (or in memory) by the store as a whole.
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// Durably stores whatever `doc` holds beyond `saved_heads` and returns the new saved heads.
+    ///
+    /// Writes an incremental chunk and, once a document has [`COMPACT_AFTER_CHUNKS`] of them,
+    /// replaces them with one compact snapshot.
+    fn persist(
+        &self,
+        id: &str,
+        doc: &mut AutoCommit,
+        saved_heads: &[ChangeHash],
+    ) -> Result<Vec<ChangeHash>, StoreError> {
+        let heads = doc.get_heads();
+        if heads.as_slice() == saved_heads {
+            return Ok(heads);
+        }
+        let chunk = doc.save_after(saved_heads);
+        let chunks = self.append_chunk(id, &chunk)?;
+        if chunks >= COMPACT_AFTER_CHUNKS {
+            self.replace_with_snapshot(id, &doc.save())?;
+        }
+        Ok(heads)
+    }
+}
+
+/// Checks that a key is safe to use inside composite storage keys.
+pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && key.len() <= 128
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKey(key.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod contract_tests;

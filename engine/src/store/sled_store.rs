@@ -1,0 +1,139 @@
+//! The default [`Store`]: a sled database under the data directory, flushed on every write.
+
+use std::path::Path;
+
+use super::{Store, StoreError, StoredDoc, check_key};
+
+const SNAPSHOT_TAG: u8 = b'S';
+const CHUNK_TAG: u8 = b'C';
+
+/// A [`Store`] backed by sled 0.34.
+///
+/// Layout: one tree `docs` keyed `id 0x00 'S'` for the snapshot and `id 0x00 'C' seq(u64 BE)` for
+/// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values.
+/// Every write is followed by `flush`, so returning `Ok` means the bytes are on disk.
+pub struct SledStore {
+    db: sled::Db,
+    docs: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(path).open()?;
+        let docs = db.open_tree("docs")?;
+        let meta = db.open_tree("meta")?;
+        Ok(SledStore { db, docs, meta })
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn prefix(id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.len() + 1);
+    key.extend_from_slice(id.as_bytes());
+    key.push(0);
+    key
+}
+
+fn snapshot_key(id: &str) -> Vec<u8> {
+    let mut key = prefix(id);
+    key.push(SNAPSHOT_TAG);
+    key
+}
+
+fn chunk_key(id: &str, seq: u64) -> Vec<u8> {
+    let mut key = prefix(id);
+    key.push(CHUNK_TAG);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn chunk_seq(key: &[u8], prefix_len: usize) -> Option<u64> {
+    let tail = key.get(prefix_len + 1..)?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+impl Store for SledStore {
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        check_key(id)?;
+        let mut stored = StoredDoc::default();
+        let mut found = false;
+        let p = prefix(id);
+        for entry in self.docs.scan_prefix(&p) {
+            let (key, value) = entry?;
+            found = true;
+            match key.get(p.len()) {
+                Some(&CHUNK_TAG) => stored.chunks.push(value.to_vec()),
+                Some(&SNAPSHOT_TAG) => stored.snapshot = Some(value.to_vec()),
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "onbekende sleutel bij document {id}"
+                    )));
+                }
+            }
+        }
+        Ok(found.then_some(stored))
+    }
+
+    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
+        check_key(id)?;
+        let p = prefix(id);
+        let mut chunk_prefix = p.clone();
+        chunk_prefix.push(CHUNK_TAG);
+        let mut count = 0usize;
+        let mut last = None;
+        for entry in self.docs.scan_prefix(&chunk_prefix).keys() {
+            let key = entry?;
+            count += 1;
+            last = chunk_seq(&key, p.len());
+        }
+        let next = last.map_or(0, |s| s + 1);
+        self.docs.insert(chunk_key(id, next), chunk)?;
+        self.flush()?;
+        Ok(count + 1)
+    }
+
+    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+        check_key(id)?;
+        let mut batch = sled::Batch::default();
+        for entry in self.docs.scan_prefix(prefix(id)).keys() {
+            batch.remove(entry?);
+        }
+        batch.insert(snapshot_key(id), snapshot);
+        self.docs.apply_batch(batch)?;
+        self.flush()
+    }
+
+    fn ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = Vec::new();
+        for entry in self.docs.iter().keys() {
+            let key = entry?;
+            let end = key.iter().position(|&b| b == 0).unwrap_or(key.len());
+            let id = String::from_utf8_lossy(&key[..end]);
+            if ids.last().map(String::as_str) != Some(&*id) {
+                ids.push(id.into_owned());
+            }
+        }
+        Ok(ids)
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_key(key)?;
+        Ok(self.meta.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        check_key(key)?;
+        self.meta.insert(key, value)?;
+        self.flush()
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}

@@ -1,0 +1,38 @@
+//! Points in time as the engine sees them: milliseconds since the Unix epoch, always passed in.
+
+use std::fmt;
+
+/// A moment in time, in milliseconds since 1970-01-01T00:00:00Z.
+///
+/// The engine never reads the clock; callers pass a `Timestamp` into every operation that needs
+/// one, which keeps the core deterministic and testable.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Milliseconds since the Unix epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// The same moment as a `jiff` timestamp, when it lies in the range jiff supports.
+    pub fn to_jiff(self) -> Option<jiff::Timestamp> {
+        jiff::Timestamp::from_millisecond(self.0).ok()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Formats as local Dutch time (Europe/Amsterdam), e.g. `2026-11-23 17:05`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_jiff() {
+            Some(ts) => match jiff::tz::TimeZone::get("Europe/Amsterdam") {
+                Ok(tz) => write!(f, "{}", ts.to_zoned_datetime(tz).strftime("%Y-%m-%d %H:%M")),
+                Err(_) => write!(f, "{}", ts.strftime("%Y-%m-%d %H:%M UTC")),
+            },
+            None => write!(f, "@{}ms", self.0),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The kompas relay library. Not built yet: see the README's "Not built yet" section.
