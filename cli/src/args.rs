@@ -1,0 +1,98 @@
+//! The command-line grammar (clap). Only this crate knows clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// kompas: een eigen, offline bruikbare kopie van de gedeelde documenten van een samenwerking
+/// rond jeugd, volgens het Kwaliteitskompas.
+#[derive(Parser, Debug)]
+#[command(name = "kompas", version, after_help = crate::exit::HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// De kompas-map met de gegevens van deze organisatie.
+    #[arg(
+        long,
+        global = true,
+        env = "KOMPAS_DATA",
+        default_value = "kompas-data",
+        value_name = "MAP"
+    )]
+    pub data: PathBuf,
+    /// Geef de uitvoer als JSON (voor scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Richt een nieuwe kompas-map in voor deze organisatie.
+    Init(InitArgs),
+    /// Documenten maken, bekijken en bewerken.
+    #[command(subcommand)]
+    Doc(DocCommand),
+    /// Laat zien wat kompas doet: maakt een voorbeeldsamenwerking in een nieuwe map.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// De naam van de organisatie, bijvoorbeeld "Gemeente Zwolle".
+    #[arg(long, value_name = "NAAM")]
+    pub org: String,
+    /// Het soort organisatie.
+    #[arg(long = "type", default_value = "gemeente", value_name = "SOORT",
+          value_parser = ["gemeente", "samenwerkingsverband", "aanbieder", "onderwijs", "ggd", "jongeren", "ouders", "anders"])]
+    pub org_type: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DocCommand {
+    /// Maak een nieuw document en toon het id.
+    New {
+        /// De documentsoort, bijvoorbeeld ambitie.
+        kind: String,
+        /// Een veld vullen: VELD=WAARDE (mag vaker).
+        #[arg(long = "set", value_name = "VELD=WAARDE")]
+        set: Vec<String>,
+    },
+    /// Velden van een document zetten; een lege waarde maakt het veld leeg.
+    Set {
+        id: String,
+        #[arg(value_name = "VELD=WAARDE", required = true)]
+        assignments: Vec<String>,
+    },
+    /// Toon een document.
+    Show { id: String },
+    /// Toon alle documenten, of die van een soort.
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        /// Toon ook verwijderde documenten.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Toon de geschiedenis: wie wat wanneer veranderde.
+    History { id: String },
+    /// Verwijder een document (het blijft in de geschiedenis staan).
+    Delete { id: String },
+    /// Schrijf een document weg als standaard .automerge-bestand.
+    Export { id: String, file: PathBuf },
+    /// Lees een .automerge-bestand in (nieuw, of samengevoegd met wat er al is).
+    Import { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Waar de voorbeeldmappen komen; een eerdere demo op die plek wordt vervangen.
+    #[arg(long, default_value = "kompas-demo", value_name = "MAP")]
+    pub dir: PathBuf,
+}

@@ -1,0 +1,244 @@
+//! `kompas demo`: builds a small, realistic partnership in fresh data directories and shows it.
+//!
+//! Three organisations each get their own replica. The municipality writes the shared ambitions and
+//! results, the school partnership and the youth care provider add to them, and the documents travel
+//! between the replicas as `.automerge` files, so every replica ends up with the same content and a
+//! history that names each author.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use kompas_engine::identity::Identity;
+use kompas_engine::store::DataDir;
+use kompas_engine::{DocId, OrgType, Replica, SledStore};
+
+use super::doc::{create, parse_assignments};
+use crate::args::{DemoArgs, Global};
+use crate::context::{now, random};
+use crate::exit::Refused;
+use crate::output::emit;
+
+const DEMO_MARKER: &str = "kompas-demo.json";
+
+struct Org {
+    replica: Replica<SledStore>,
+    dir: PathBuf,
+    _lock: DataDir,
+}
+
+impl Org {
+    fn new(root: &Path, slug: &str, name: &str, org_type: OrgType) -> anyhow::Result<Org> {
+        let dir = root.join(slug);
+        let lock = DataDir::create(&dir)?;
+        let replica = Replica::init(
+            lock.store()?,
+            Identity::new(name, org_type, random(), random()),
+        )?;
+        Ok(Org {
+            replica,
+            dir,
+            _lock: lock,
+        })
+    }
+
+    fn new_doc(&self, kind: &str, fields: &[&str]) -> anyhow::Result<DocId> {
+        let raw: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        create(&self.replica, kind, &parse_assignments(&raw)?)
+    }
+
+    fn set(&self, id: &DocId, fields: &[&str]) -> anyhow::Result<()> {
+        let raw: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        self.replica.update(id, &parse_assignments(&raw)?, now())?;
+        Ok(())
+    }
+
+    /// Hands a document to another replica the way a partner would: as an `.automerge` file.
+    fn send(&self, id: &DocId, to: &Org) -> anyhow::Result<()> {
+        to.replica.import(&self.replica.export(id)?)?;
+        Ok(())
+    }
+}
+
+#[derive(serde::Serialize)]
+struct DemoReport {
+    dir: String,
+    organisations: Vec<DemoOrg>,
+    documents: usize,
+    converged: bool,
+    shared_ambition: String,
+}
+
+#[derive(serde::Serialize)]
+struct DemoOrg {
+    name: String,
+    data: String,
+    documents: usize,
+}
+
+pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
+    let root = prepare(&args.dir)?;
+    let gemeente = Org::new(&root, "gemeente", "Gemeente Havenstad", OrgType::Gemeente)?;
+    let swv = Org::new(
+        &root,
+        "samenwerkingsverband",
+        "Samenwerkingsverband PO Havenstad",
+        OrgType::Samenwerkingsverband,
+    )?;
+    let aanbieder = Org::new(&root, "aanbieder", "Jeugdhulp De Vaart", OrgType::Aanbieder)?;
+    let orgs = [&gemeente, &swv, &aanbieder];
+
+    let samenwerking = gemeente.new_doc(
+        "samenwerking",
+        &[
+            "naam=Samen voor de jeugd van Havenstad",
+            "partners=Gemeente Havenstad: regie en inkoop jeugdhulp.\nSamenwerkingsverband: passend onderwijs voor elk kind.\nJeugdhulp De Vaart: hulp dichtbij huis en school.\nDe jongerenraad en de ouderraad zitten vast aan tafel.",
+            "mandaat=Elke partner stuurt iemand die namens de eigen organisatie afspraken kan maken.",
+        ],
+    )?;
+    let ambitie = gemeente.new_doc(
+        "ambitie",
+        &[
+            "titel=Meer kinderen gaan met plezier en zonder onderbreking naar school",
+            "toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben.",
+        ],
+    )?;
+    let ambitie2 = gemeente.new_doc(
+        "ambitie",
+        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten."],
+    )?;
+    let resultaat = gemeente.new_doc(
+        "maatschappelijk-resultaat",
+        &[
+            "titel=Minder thuiszitters",
+            &format!("ambitie={ambitie}"),
+            "indicator=thuiszitters-per-1000",
+            "nulmeting=65",
+            "streefwaarde=75",
+            "streefdatum=2030-07-31",
+        ],
+    )?;
+    for id in [&samenwerking, &ambitie, &ambitie2, &resultaat] {
+        gemeente.send(id, &swv)?;
+        gemeente.send(id, &aanbieder)?;
+    }
+
+    // The school partnership sharpens the ambition while the provider adds its activity.
+    swv.set(
+        &ambitie,
+        &["toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben. Scholen en jeugdhulp signaleren samen en vroeg."],
+    )?;
+    let activiteit = aanbieder.new_doc(
+        "activiteit",
+        &[
+            "titel=Jeugdhulp op school",
+            "uitvoerder=Jeugdhulp De Vaart",
+            &format!("resultaat={resultaat}"),
+            "beschrijving=Een jeugdhulpverlener heeft vaste uren op de basisschool, zodat leerkrachten en ouders snel terechtkunnen.",
+            "bereik=140",
+        ],
+    )?;
+    let evaluatie = gemeente.new_doc(
+        "evaluatie",
+        &[
+            "datum=2026-11-20",
+            "bevindingen=Het aantal thuiszitters daalt licht. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
+            r#"verbeteracties=[{"actie":"Wachttijden per aanbieder elk kwartaal delen","eigenaar":"Jeugdhulp De Vaart","deadline":"2027-03-31"}]"#,
+        ],
+    )?;
+
+    // Everyone sends what they wrote to everyone else; the copies merge.
+    swv.send(&ambitie, &gemeente)?;
+    swv.send(&ambitie, &aanbieder)?;
+    for to in [&gemeente, &swv] {
+        aanbieder.send(&activiteit, to)?;
+    }
+    for to in [&swv, &aanbieder] {
+        gemeente.send(&evaluatie, to)?;
+    }
+
+    let views: Vec<_> = orgs
+        .iter()
+        .map(|o| o.replica.list(None, false))
+        .collect::<Result<_, _>>()?;
+    let converged = views.windows(2).all(|w| w[0] == w[1]);
+    let report = DemoReport {
+        dir: root.display().to_string(),
+        organisations: orgs
+            .iter()
+            .zip(&views)
+            .map(|(o, v)| DemoOrg {
+                name: o.replica.identity().profile.name.clone(),
+                data: o.dir.display().to_string(),
+                documents: v.len(),
+            })
+            .collect(),
+        documents: views.first().map_or(0, Vec::len),
+        converged,
+        shared_ambition: ambitie.to_string(),
+    };
+    emit(global.json, &report, render)?;
+    if !converged {
+        anyhow::bail!("de drie kopieën zijn niet gelijk geworden; dit is een fout in kompas");
+    }
+    Ok(())
+}
+
+/// Makes `dir` an empty demo directory, replacing an earlier demo but nothing else.
+fn prepare(dir: &Path) -> anyhow::Result<PathBuf> {
+    if dir.exists() {
+        let is_demo = dir.join(DEMO_MARKER).exists();
+        let empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !is_demo && !empty {
+            return Err(Refused::input(format!(
+                "{} bestaat al en is geen eerdere demo; kies een andere map met --dir",
+                dir.display()
+            )));
+        }
+        if is_demo {
+            fs::remove_dir_all(dir)
+                .with_context(|| format!("kan de oude demo in {} niet opruimen", dir.display()))?;
+        }
+    }
+    fs::create_dir_all(dir).with_context(|| format!("kan {} niet maken", dir.display()))?;
+    fs::write(dir.join(DEMO_MARKER), b"{\"kompas\":\"demo\"}\n")
+        .with_context(|| format!("kan {} niet schrijven", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+fn render(r: &DemoReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Voorbeeldsamenwerking gemaakt in {}\n", r.dir);
+    for o in &r.organisations {
+        let _ = writeln!(
+            out,
+            "  {:<36} {} documenten  ({})",
+            o.name, o.documents, o.data
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nDrie organisaties schreven aan dezelfde documenten; alle kopieën zijn {}.",
+        if r.converged { "gelijk" } else { "NIET gelijk" }
+    );
+    let first = r
+        .organisations
+        .first()
+        .map_or(String::new(), |o| o.data.clone());
+    let _ = writeln!(out, "\nKijk zelf:");
+    let _ = writeln!(out, "  kompas --data {first} doc list");
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} doc show {}",
+        r.shared_ambition
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} doc history {}",
+        r.shared_ambition
+    );
+    out
+}

@@ -1,0 +1,189 @@
+//! `kompas doc ...`: create, edit, show, list, delete, trace, export and import documents.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use kompas_engine::document::{Assignment, HistoryEntry};
+use kompas_engine::replica::ImportOutcome;
+use kompas_engine::{Catalog, DocId, DocView, Replica, SledStore};
+
+use crate::args::{DocCommand, Global};
+use crate::context::{now, open_global, random};
+use crate::exit::Refused;
+use crate::output::emit;
+
+pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
+    let opened = open_global(global)?;
+    let replica = &opened.replica;
+    match cmd {
+        DocCommand::New { kind, set } => {
+            let assignments = parse_assignments(&set)?;
+            let id = create(replica, &kind, &assignments)?;
+            emit(global.json, &serde_json::json!({ "id": id }), |_| {
+                id.to_string()
+            })
+        }
+        DocCommand::Set { id, assignments } => {
+            let id = DocId::parse(&id)?;
+            let view = replica.update(&id, &parse_assignments(&assignments)?, now())?;
+            emit(global.json, &view, |v| render_view(replica.catalog(), v))
+        }
+        DocCommand::Show { id } => {
+            let view = replica.get(&DocId::parse(&id)?)?;
+            emit(global.json, &view, |v| render_view(replica.catalog(), v))
+        }
+        DocCommand::List { kind, deleted } => {
+            let views = replica.list(kind.as_deref(), deleted)?;
+            emit(global.json, &views, |vs| render_list(replica.catalog(), vs))
+        }
+        DocCommand::History { id } => {
+            let entries = replica.history(&DocId::parse(&id)?)?;
+            emit(global.json, &entries, |es| render_history(es))
+        }
+        DocCommand::Delete { id } => {
+            let id = DocId::parse(&id)?;
+            replica.delete(&id, now())?;
+            emit(global.json, &serde_json::json!({ "deleted": id }), |_| {
+                format!("Document {id} is verwijderd; het blijft zichtbaar in de geschiedenis.")
+            })
+        }
+        DocCommand::Export { id, file } => {
+            let id = DocId::parse(&id)?;
+            let bytes = replica.export(&id)?;
+            write_new_file(&file, &bytes)?;
+            emit(
+                global.json,
+                &serde_json::json!({ "id": id, "file": file, "bytes": bytes.len() }),
+                |_| {
+                    format!(
+                        "Document {id} weggeschreven naar {} ({} bytes).",
+                        file.display(),
+                        bytes.len()
+                    )
+                },
+            )
+        }
+        DocCommand::Import { file } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("kan {} niet lezen", file.display()))?;
+            let outcome = replica
+                .import(&bytes)
+                .with_context(|| format!("{} is niet ingelezen", file.display()))?;
+            emit(global.json, &outcome, |o| match o {
+                ImportOutcome::Created(id) => format!("Document {id} ingelezen."),
+                ImportOutcome::Merged(id) => {
+                    format!("Document {id} bestond al; de wijzigingen zijn samengevoegd.")
+                }
+            })
+        }
+    }
+}
+
+/// Creates a document, drawing a fresh id again in the unlikely case of a collision.
+pub(crate) fn create(
+    replica: &Replica<SledStore>,
+    kind: &str,
+    assignments: &[Assignment],
+) -> anyhow::Result<DocId> {
+    loop {
+        match replica.create(kind, assignments, now(), random()) {
+            Err(kompas_engine::ReplicaError::IdTaken(_)) => continue,
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Reads `FIELD=VALUE` arguments; all must be well-formed before anything is done.
+pub(crate) fn parse_assignments(raw: &[String]) -> anyhow::Result<Vec<Assignment>> {
+    raw.iter()
+        .map(|s| Assignment::parse(s).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn write_new_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if path.exists() {
+        return Err(Refused::input(format!(
+            "{} bestaat al; kies een andere bestandsnaam",
+            path.display()
+        )));
+    }
+    let tmp = path.with_extension("automerge.tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("kan {} niet schrijven", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("kan {} niet schrijven", path.display()))?;
+    Ok(())
+}
+
+/// A document as people read it: kind and id, then each field with its label.
+pub(crate) fn render_view(catalog: &Catalog, view: &DocView) -> String {
+    let kind = catalog.kind(&view.kind);
+    let mut out = String::new();
+    let label = kind.map_or(view.kind.as_str(), |k| k.label.as_str());
+    let _ = writeln!(out, "{label} {}", view.id);
+    let _ = writeln!(out, "  aangemaakt: {}", view.created);
+    if let Some(deleted) = view.deleted {
+        let _ = writeln!(out, "  VERWIJDERD op {deleted}");
+    }
+    let names: Vec<(String, String)> = match kind {
+        Some(k) => k
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.label.clone()))
+            .collect(),
+        None => view.fields.keys().map(|k| (k.clone(), k.clone())).collect(),
+    };
+    for (name, label) in names {
+        if let Some(value) = view.fields.get(&name) {
+            let text = value.to_string();
+            let mut lines = text.lines();
+            let _ = writeln!(out, "  {label} ({name}): {}", lines.next().unwrap_or(""));
+            for line in lines {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+    out
+}
+
+fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
+    if views.is_empty() {
+        return "Geen documenten.".into();
+    }
+    let mut out = String::new();
+    for v in views {
+        let title = ["titel", "naam", "actie"]
+            .iter()
+            .find_map(|f| v.fields.get(*f))
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let label = catalog
+            .kind(&v.kind)
+            .map_or(v.kind.as_str(), |k| k.label.as_str());
+        let deleted = if v.deleted.is_some() {
+            " (verwijderd)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{}  {:<26} {title}{deleted}", v.id, label);
+    }
+    out
+}
+
+fn render_history(entries: &[HistoryEntry]) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let who = e.org.as_deref().unwrap_or("onbekende organisatie");
+        let actor = e.actor.get(..8).unwrap_or(&e.actor);
+        let _ = writeln!(
+            out,
+            "{}  {who} (actor {actor})  {}",
+            e.time,
+            e.action.as_deref().unwrap_or("")
+        );
+        for line in &e.changes {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    out
+}

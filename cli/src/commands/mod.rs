@@ -1,0 +1,19 @@
+//! One module per top-level command; `run` dispatches to them.
+
+mod demo;
+mod doc;
+mod init;
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Doc(cmd) => doc::run(&cli.global, cmd),
+        Command::Demo(args) => demo::run(&cli.global, args),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,52 @@
+//! What a command runs with: the data directory, the output mode, and the system clock and randomness.
+//!
+//! The engine never reads the clock or randomness itself; this module is where the CLI supplies them.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use kompas_engine::store::DataDir;
+use kompas_engine::{Replica, SledStore, Timestamp};
+
+use crate::args::Global;
+
+/// The current time from the system clock.
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// Random bytes from the operating system.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand::fill(&mut out[..]);
+    out
+}
+
+/// An opened data directory with its replica; the directory lock lives as long as this does.
+pub struct Opened {
+    pub replica: Replica<SledStore>,
+    _dir: DataDir,
+}
+
+/// Opens the replica in `dir`, holding its lock.
+pub fn open(dir: &Path) -> anyhow::Result<Opened> {
+    let data = DataDir::open(dir)?;
+    let store = data
+        .store()
+        .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;
+    let replica = Replica::open(store)?;
+    Ok(Opened {
+        replica,
+        _dir: data,
+    })
+}
+
+/// Opens the replica named by the global `--data` option.
+pub fn open_global(global: &Global) -> anyhow::Result<Opened> {
+    open(&global.data)
+}

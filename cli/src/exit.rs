@@ -1,0 +1,74 @@
+//! Exit codes, documented in `kompas --help` and the README, and how errors map onto them.
+
+use std::process::ExitCode;
+
+use kompas_engine::ReplicaError;
+use kompas_engine::store::DataDirError;
+
+/// Something went wrong that is not covered by a more specific code.
+pub const FAILURE: u8 = 1;
+/// The command line itself was wrong (unknown command, missing argument).
+pub const USAGE: u8 = 2;
+/// The input was refused: a bad value, an unknown kind or field, a bad file.
+pub const INVALID_INPUT: u8 = 3;
+/// The thing asked for does not exist.
+pub const NOT_FOUND: u8 = 4;
+/// The data directory cannot be used: missing, not ours, or in use by another process.
+pub const DATA_DIR: u8 = 5;
+
+/// The text shown under `kompas --help`.
+pub const HELP: &str = "Afsluitcodes: 0 gelukt, 1 onverwachte fout, 2 verkeerd gebruik van de opdracht, \
+3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik).";
+
+/// An error that already knows its exit code (for failures found by the CLI itself).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Refused {
+    /// Invalid input found by the CLI.
+    pub fn input(message: impl Into<String>) -> anyhow::Error {
+        Refused {
+            message: message.into(),
+            code: INVALID_INPUT,
+        }
+        .into()
+    }
+}
+
+/// Picks the exit code for an error by looking through its chain of causes.
+pub fn code_for(err: &anyhow::Error) -> ExitCode {
+    ExitCode::from(classify(err))
+}
+
+fn classify(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(r) = cause.downcast_ref::<Refused>() {
+            return r.code;
+        }
+        if cause.downcast_ref::<DataDirError>().is_some() {
+            return DATA_DIR;
+        }
+        if let Some(e) = cause.downcast_ref::<ReplicaError>() {
+            return match e {
+                ReplicaError::NotFound(_) => NOT_FOUND,
+                ReplicaError::NotInitialised => DATA_DIR,
+                e if e.is_input_error() => INVALID_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if cause
+            .downcast_ref::<kompas_engine::document::AssignmentError>()
+            .is_some()
+            || cause
+                .downcast_ref::<kompas_engine::document::DocIdError>()
+                .is_some()
+        {
+            return INVALID_INPUT;
+        }
+    }
+    FAILURE
+}
