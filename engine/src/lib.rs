@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod document;
 pub mod identity;
 pub mod replica;
+pub mod seal;
 pub mod store;
 pub mod time;
 
