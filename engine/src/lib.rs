@@ -9,6 +9,7 @@ pub mod document;
 pub mod identity;
 pub mod replica;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use catalog::{Catalog, FieldDef, FieldType, KindDef};
