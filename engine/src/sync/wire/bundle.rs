@@ -14,6 +14,10 @@ use super::keys::{DocRef, Hash32, OrgKey, Sig, WorkspaceId};
 /// Length of the AEAD nonce (XChaCha20-Poly1305 uses 24 bytes).
 pub const NONCE_LEN: usize = 24;
 
+/// The largest encoded bundle a relay accepts: room is left so that a bundle always fits in one
+/// `Pushed` or `Bundles` frame of [`super::MAX_FRAME_BYTES`].
+pub const MAX_BUNDLE_BYTES: usize = super::MAX_FRAME_BYTES - 1024;
+
 /// Domain separation for bundle signatures.
 const SIGNATURE_CONTEXT: &[u8] = b"kompas/bundle/v1\0";
 /// Domain separation for the AEAD associated data.

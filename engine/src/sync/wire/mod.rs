@@ -14,7 +14,7 @@ mod keys;
 mod message;
 
 pub use auth::{CHALLENGE_LEN, auth_signed_bytes, sign_auth, verify_auth};
-pub use bundle::{BundleError, NONCE_LEN, SealedBundle};
+pub use bundle::{BundleError, MAX_BUNDLE_BYTES, NONCE_LEN, SealedBundle};
 pub use codec::Encoded;
 pub use error::WireError;
 pub use error_code::ErrorCode;
