@@ -10,6 +10,7 @@ pub mod identity;
 pub mod replica;
 pub mod seal;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use catalog::{Catalog, FieldDef, FieldType, KindDef};

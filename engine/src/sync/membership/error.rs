@@ -1,0 +1,96 @@
+//! Why a membership operation is refused.
+
+use crate::sync::wire::{Hash32, OrgKey, WorkspaceId};
+use crate::time::Timestamp;
+
+/// A refused operation, with the reason a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MembershipError {
+    /// The signature is not the author's.
+    #[error("de handtekening onder de lidmaatschapsoperatie klopt niet")]
+    BadSignature,
+    /// The operation is for another workspace.
+    #[error("de operatie hoort bij werkruimte {found}, niet bij {expected}")]
+    WrongWorkspace {
+        /// The workspace of this log.
+        expected: WorkspaceId,
+        /// The workspace named by the operation.
+        found: WorkspaceId,
+    },
+    /// The operation does not follow the last one in the log.
+    #[error(
+        "de operatie sluit niet aan op de laatste operatie van het logboek (verwacht {expected:?}, gekregen {found:?})"
+    )]
+    NotChained {
+        /// The current head of the log.
+        expected: Option<Hash32>,
+        /// The `prev` the operation named.
+        found: Option<Hash32>,
+    },
+    /// Anything but `Create` on an empty log.
+    #[error("de werkruimte bestaat nog niet")]
+    NotCreated,
+    /// `Create` on a log that has one.
+    #[error("de werkruimte bestaat al")]
+    AlreadyCreated,
+    /// `Create` signed by someone else than the named coordinator.
+    #[error("de werkruimte moet worden aangemaakt door de coördinator zelf")]
+    CreatorMismatch,
+    /// The author is not a member.
+    #[error("organisatie {0} is geen lid van deze werkruimte")]
+    NotMember(OrgKey),
+    /// The author is a member but not a coordinator.
+    #[error("alleen een coördinator mag dit doen (organisatie {0} is partner)")]
+    NotCoordinator(OrgKey),
+    /// An invite with this token hash exists already.
+    #[error("er bestaat al een uitnodiging met deze code")]
+    DuplicateInvite,
+    /// The invite does not exist.
+    #[error("deze uitnodiging is onbekend in deze werkruimte")]
+    UnknownInvite,
+    /// The invite was redeemed before.
+    #[error("deze uitnodiging is al gebruikt door organisatie {by}")]
+    InviteUsed {
+        /// Who redeemed it.
+        by: OrgKey,
+    },
+    /// The invite expired.
+    #[error("deze uitnodiging is verlopen op {expires}")]
+    InviteExpired {
+        /// When it expired.
+        expires: Timestamp,
+    },
+    /// The invite was revoked.
+    #[error("deze uitnodiging is ingetrokken")]
+    InviteRevoked,
+    /// A redeem signed by someone else than the joiner it names.
+    #[error("een uitnodiging moet worden ingewisseld door de organisatie die lid wordt")]
+    RedeemerMismatch,
+    /// The joiner is a member already.
+    #[error("organisatie {0} is al lid van deze werkruimte")]
+    AlreadyMember(OrgKey),
+    /// The key was removed from the workspace and may not return.
+    #[error("organisatie {0} is uit deze werkruimte verwijderd")]
+    Removed(OrgKey),
+    /// Removing this member would leave the workspace without a coordinator.
+    #[error("de laatste coördinator kan niet worden verwijderd")]
+    LastCoordinator,
+    /// A key epoch that is not the next one.
+    #[error("sleutelgeneratie {found} volgt niet op de huidige generatie {current}")]
+    EpochNotNext {
+        /// The current epoch.
+        current: u64,
+        /// The epoch named.
+        found: u64,
+    },
+}
+
+/// A log that does not fold: which entry failed and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("lidmaatschapslogboek, operatie {index}: {error}")]
+pub struct LogError {
+    /// Zero-based position in the log.
+    pub index: usize,
+    /// The reason.
+    pub error: MembershipError,
+}

@@ -1,0 +1,335 @@
+//! The fold from the membership log to the current member set.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::sync::wire::{Hash32, OrgKey, WorkspaceId};
+use crate::time::Timestamp;
+
+use super::error::{LogError, MembershipError};
+use super::invite::invite_token_hash;
+use super::op::{MemberProfile, OpBody, SignedOp};
+use super::role::Role;
+
+/// A current member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Who it is.
+    pub profile: MemberProfile,
+    /// What it may do.
+    pub role: Role,
+    /// The key epoch in force when it joined.
+    pub joined_epoch: u64,
+    /// When it joined (the time on its create or redeem operation).
+    pub joined_at: Timestamp,
+}
+
+/// Where an invite stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    /// Not used yet (it may still have expired: compare `expires`).
+    Open,
+    /// Redeemed by this organisation.
+    Used {
+        /// The joiner.
+        by: OrgKey,
+    },
+    /// Withdrawn by a coordinator.
+    Revoked,
+}
+
+/// A registered invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// The role it grants.
+    pub role: Role,
+    /// When it stops working.
+    pub expires: Timestamp,
+    /// The coordinator who made it.
+    pub created_by: OrgKey,
+    /// Where it stands.
+    pub state: InviteState,
+}
+
+/// Key material handed to a member through the log (by a key epoch change or a share).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrant {
+    /// The member who can unwrap it.
+    pub member: OrgKey,
+    /// The epoch it introduced (key epoch change) or the epoch in force when it was shared.
+    pub epoch: u64,
+    /// Who wrapped it.
+    pub from: OrgKey,
+    /// The wrapped key material.
+    pub sealed: Vec<u8>,
+}
+
+/// The member set a log folds to. `MemberSet::default()` is the empty log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberSet {
+    workspace: Option<WorkspaceId>,
+    name: String,
+    members: BTreeMap<OrgKey, Member>,
+    removed: BTreeSet<OrgKey>,
+    invites: BTreeMap<Hash32, Invite>,
+    grants: Vec<KeyGrant>,
+    epoch: u64,
+    head: Option<Hash32>,
+    len: u64,
+}
+
+impl MemberSet {
+    /// Folds a whole log, verifying every operation.
+    pub fn from_log<'a>(
+        ops: impl IntoIterator<Item = &'a SignedOp>,
+    ) -> Result<MemberSet, LogError> {
+        let mut set = MemberSet::default();
+        for (index, op) in ops.into_iter().enumerate() {
+            set.apply(op).map_err(|error| LogError { index, error })?;
+        }
+        Ok(set)
+    }
+
+    /// Applies the next operation, or refuses it and leaves the set unchanged.
+    pub fn apply(&mut self, signed: &SignedOp) -> Result<(), MembershipError> {
+        if !signed.verifies() {
+            return Err(MembershipError::BadSignature);
+        }
+        let op = &signed.op;
+        if let Some(expected) = self.workspace
+            && expected != op.workspace
+        {
+            return Err(MembershipError::WrongWorkspace {
+                expected,
+                found: op.workspace,
+            });
+        }
+        if op.prev != self.head {
+            return Err(MembershipError::NotChained {
+                expected: self.head,
+                found: op.prev,
+            });
+        }
+        match &op.body {
+            OpBody::Create { name, coordinator } => {
+                if self.workspace.is_some() {
+                    return Err(MembershipError::AlreadyCreated);
+                }
+                if coordinator.key != op.author {
+                    return Err(MembershipError::CreatorMismatch);
+                }
+                self.workspace = Some(op.workspace);
+                self.name = name.clone();
+                self.members.insert(
+                    op.author,
+                    Member {
+                        profile: coordinator.clone(),
+                        role: Role::Coordinator,
+                        joined_epoch: 0,
+                        joined_at: op.at,
+                    },
+                );
+            }
+            OpBody::Invite {
+                token_hash,
+                role,
+                expires,
+            } => {
+                self.require_coordinator(&op.author)?;
+                if self.invites.contains_key(token_hash) {
+                    return Err(MembershipError::DuplicateInvite);
+                }
+                self.invites.insert(
+                    *token_hash,
+                    Invite {
+                        role: *role,
+                        expires: *expires,
+                        created_by: op.author,
+                        state: InviteState::Open,
+                    },
+                );
+            }
+            OpBody::Redeem { token, profile } => {
+                self.require_created()?;
+                if profile.key != op.author {
+                    return Err(MembershipError::RedeemerMismatch);
+                }
+                if self.removed.contains(&op.author) {
+                    return Err(MembershipError::Removed(op.author));
+                }
+                if self.members.contains_key(&op.author) {
+                    return Err(MembershipError::AlreadyMember(op.author));
+                }
+                let hash = invite_token_hash(token);
+                let invite = self
+                    .invites
+                    .get_mut(&hash)
+                    .ok_or(MembershipError::UnknownInvite)?;
+                match invite.state {
+                    InviteState::Used { by } => return Err(MembershipError::InviteUsed { by }),
+                    InviteState::Revoked => return Err(MembershipError::InviteRevoked),
+                    InviteState::Open if op.at > invite.expires => {
+                        return Err(MembershipError::InviteExpired {
+                            expires: invite.expires,
+                        });
+                    }
+                    InviteState::Open => {}
+                }
+                invite.state = InviteState::Used { by: op.author };
+                let role = invite.role;
+                self.members.insert(
+                    op.author,
+                    Member {
+                        profile: profile.clone(),
+                        role,
+                        joined_epoch: self.epoch,
+                        joined_at: op.at,
+                    },
+                );
+            }
+            OpBody::RevokeInvite { token_hash } => {
+                self.require_coordinator(&op.author)?;
+                let invite = self
+                    .invites
+                    .get_mut(token_hash)
+                    .ok_or(MembershipError::UnknownInvite)?;
+                match invite.state {
+                    InviteState::Used { by } => return Err(MembershipError::InviteUsed { by }),
+                    InviteState::Revoked => return Err(MembershipError::InviteRevoked),
+                    InviteState::Open => invite.state = InviteState::Revoked,
+                }
+            }
+            OpBody::Remove { member } => {
+                self.require_coordinator(&op.author)?;
+                let target = self
+                    .members
+                    .get(member)
+                    .ok_or(MembershipError::NotMember(*member))?;
+                let coordinators = self
+                    .members
+                    .values()
+                    .filter(|m| m.role == Role::Coordinator)
+                    .count();
+                if target.role == Role::Coordinator && coordinators == 1 {
+                    return Err(MembershipError::LastCoordinator);
+                }
+                self.members.remove(member);
+                self.removed.insert(*member);
+            }
+            OpBody::KeyEpoch { epoch, wrapped } => {
+                self.require_coordinator(&op.author)?;
+                if *epoch != self.epoch + 1 {
+                    return Err(MembershipError::EpochNotNext {
+                        current: self.epoch,
+                        found: *epoch,
+                    });
+                }
+                self.epoch = *epoch;
+                self.grants.extend(wrapped.iter().map(|w| KeyGrant {
+                    member: w.member,
+                    epoch: *epoch,
+                    from: op.author,
+                    sealed: w.sealed.clone(),
+                }));
+            }
+            OpBody::ShareKeys { member, sealed } => {
+                self.require_member(&op.author)?;
+                if !self.members.contains_key(member) {
+                    return Err(MembershipError::NotMember(*member));
+                }
+                self.grants.push(KeyGrant {
+                    member: *member,
+                    epoch: self.epoch,
+                    from: op.author,
+                    sealed: sealed.clone(),
+                });
+            }
+        }
+        self.head = Some(signed.hash());
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The workspace, once created.
+    pub fn workspace(&self) -> Option<WorkspaceId> {
+        self.workspace
+    }
+
+    /// The workspace's display name (empty before creation).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The current members, ordered by key.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// A current member.
+    pub fn member(&self, key: &OrgKey) -> Option<&Member> {
+        self.members.get(key)
+    }
+
+    /// A current member's role.
+    pub fn role_of(&self, key: &OrgKey) -> Option<Role> {
+        self.members.get(key).map(|m| m.role)
+    }
+
+    /// Whether the key is a current member.
+    pub fn is_member(&self, key: &OrgKey) -> bool {
+        self.members.contains_key(key)
+    }
+
+    /// Whether the key was removed.
+    pub fn was_removed(&self, key: &OrgKey) -> bool {
+        self.removed.contains(key)
+    }
+
+    /// The registered invites by token hash.
+    pub fn invites(&self) -> &BTreeMap<Hash32, Invite> {
+        &self.invites
+    }
+
+    /// Key material wrapped for a member, oldest first.
+    pub fn grants_for<'a>(&'a self, key: &'a OrgKey) -> impl Iterator<Item = &'a KeyGrant> {
+        self.grants.iter().filter(move |g| g.member == *key)
+    }
+
+    /// The current key epoch (0 until the first change).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The hash of the last operation: the `prev` of the next one.
+    pub fn head(&self) -> Option<Hash32> {
+        self.head
+    }
+
+    /// How many operations were folded.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no operation was folded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn require_created(&self) -> Result<(), MembershipError> {
+        match self.workspace {
+            Some(_) => Ok(()),
+            None => Err(MembershipError::NotCreated),
+        }
+    }
+
+    fn require_member(&self, key: &OrgKey) -> Result<Role, MembershipError> {
+        self.require_created()?;
+        self.role_of(key).ok_or(MembershipError::NotMember(*key))
+    }
+
+    fn require_coordinator(&self, key: &OrgKey) -> Result<(), MembershipError> {
+        match self.require_member(key)? {
+            Role::Coordinator => Ok(()),
+            Role::Partner => Err(MembershipError::NotCoordinator(*key)),
+        }
+    }
+}

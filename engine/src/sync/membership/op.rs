@@ -1,0 +1,334 @@
+//! Membership operations, their canonical encoding and their signatures.
+
+use ed25519_dalek::SigningKey;
+
+use crate::identity::OrgType;
+use crate::sync::wire::codec::{Encoded, Reader, Writer};
+use crate::sync::wire::{Hash32, KxKey, OrgKey, Sig, WireError, WorkspaceId};
+use crate::time::Timestamp;
+
+use super::role::Role;
+
+/// Domain separation for membership signatures.
+const SIGNATURE_CONTEXT: &[u8] = b"kompas/membership/v1\0";
+
+/// The public description of a member, as it enters the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberProfile {
+    /// The member's Ed25519 public key: its identity.
+    pub key: OrgKey,
+    /// Display name, e.g. "Gemeente Zwolle".
+    pub name: String,
+    /// The kind of organisation.
+    pub org_type: OrgType,
+    /// X25519 public key other members wrap workspace keys to.
+    pub kx: KxKey,
+}
+
+/// A workspace key wrapped (encrypted) for one member; opaque to the relay and to this module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedKey {
+    /// The member who can unwrap it.
+    pub member: OrgKey,
+    /// The wrapped key material.
+    pub sealed: Vec<u8>,
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpBody {
+    /// Creates the workspace; its author is the first coordinator.
+    Create {
+        /// The workspace's display name.
+        name: String,
+        /// The creating organisation.
+        coordinator: MemberProfile,
+    },
+    /// Registers an invite by the hash of its one-time token (coordinator only).
+    Invite {
+        /// Hash of the token, see [`super::invite_token_hash`].
+        token_hash: Hash32,
+        /// The role the joiner gets.
+        role: Role,
+        /// After this moment the invite can no longer be redeemed.
+        expires: Timestamp,
+    },
+    /// Redeems an invite; signed by the joiner, whose profile it carries.
+    Redeem {
+        /// The token preimage.
+        token: [u8; 32],
+        /// The joining organisation.
+        profile: MemberProfile,
+    },
+    /// Withdraws an unused invite (coordinator only).
+    RevokeInvite {
+        /// Hash of the invite's token.
+        token_hash: Hash32,
+    },
+    /// Removes a member (coordinator only).
+    Remove {
+        /// The member's key.
+        member: OrgKey,
+    },
+    /// Moves the workspace to the next key epoch (coordinator only).
+    KeyEpoch {
+        /// The new epoch: always the current one plus one.
+        epoch: u64,
+        /// The new key, wrapped for each remaining member.
+        wrapped: Vec<WrappedKey>,
+    },
+    /// Hands key material to one member (any member may), e.g. older epochs to a newcomer.
+    ShareKeys {
+        /// The receiving member.
+        member: OrgKey,
+        /// The wrapped key material.
+        sealed: Vec<u8>,
+    },
+}
+
+/// An operation before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipOp {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// The hash of the previous operation; `None` only for `Create`.
+    pub prev: Option<Hash32>,
+    /// The signing organisation.
+    pub author: OrgKey,
+    /// When the author made it (checked against the relay's clock on arrival).
+    pub at: Timestamp,
+    /// What it does.
+    pub body: OpBody,
+}
+
+/// An operation with its author's signature: an entry of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedOp {
+    /// The operation.
+    pub op: MembershipOp,
+    /// The author's signature over its canonical encoding.
+    pub signature: Sig,
+}
+
+impl SignedOp {
+    /// Signs an operation as the holder of `key`.
+    pub fn sign(
+        workspace: WorkspaceId,
+        prev: Option<Hash32>,
+        at: Timestamp,
+        body: OpBody,
+        key: &SigningKey,
+    ) -> SignedOp {
+        let op = MembershipOp {
+            workspace,
+            prev,
+            author: OrgKey::of(key),
+            at,
+            body,
+        };
+        let signature = Sig::sign(key, &op.signed_bytes());
+        SignedOp { op, signature }
+    }
+
+    /// Whether the signature is the author's over the operation.
+    pub fn verifies(&self) -> bool {
+        self.op
+            .author
+            .verifies(&self.op.signed_bytes(), &self.signature)
+    }
+
+    /// The operation's content address, which the next operation names as `prev`.
+    pub fn hash(&self) -> Hash32 {
+        Hash32::of(&self.to_bytes())
+    }
+}
+
+impl Encoded for SignedOp {
+    const WHAT: &'static str = "membership op";
+
+    fn encode(&self, w: &mut Writer) {
+        self.op.encode(w);
+        w.fixed(&self.signature.0);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<SignedOp, WireError> {
+        Ok(SignedOp {
+            op: MembershipOp::decode(r)?,
+            signature: Sig(r.array("op.signature")?),
+        })
+    }
+}
+
+impl MembershipOp {
+    /// The canonical bytes a signature covers.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.fixed(SIGNATURE_CONTEXT);
+        self.encode(&mut w);
+        w.into_bytes()
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(&self.workspace.0);
+        w.option(self.prev.as_ref(), |w, h| w.fixed(&h.0));
+        w.fixed(&self.author.0);
+        w.i64(self.at.0);
+        self.body.encode(w);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<MembershipOp, WireError> {
+        Ok(MembershipOp {
+            workspace: WorkspaceId(r.array("op.workspace")?),
+            prev: r.option("op.prev", |r| r.array("op.prev").map(Hash32))?,
+            author: OrgKey(r.array("op.author")?),
+            at: Timestamp(r.i64("op.at")?),
+            body: OpBody::decode(r)?,
+        })
+    }
+}
+
+impl OpBody {
+    /// A short name for messages and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpBody::Create { .. } => "create",
+            OpBody::Invite { .. } => "invite",
+            OpBody::Redeem { .. } => "redeem",
+            OpBody::RevokeInvite { .. } => "revoke-invite",
+            OpBody::Remove { .. } => "remove",
+            OpBody::KeyEpoch { .. } => "key-epoch",
+            OpBody::ShareKeys { .. } => "share-keys",
+        }
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            OpBody::Create { name, coordinator } => {
+                w.u8(1);
+                w.str(name);
+                coordinator.encode(w);
+            }
+            OpBody::Invite {
+                token_hash,
+                role,
+                expires,
+            } => {
+                w.u8(2);
+                w.fixed(&token_hash.0);
+                w.u8(role.to_byte());
+                w.i64(expires.0);
+            }
+            OpBody::Redeem { token, profile } => {
+                w.u8(3);
+                w.fixed(token);
+                profile.encode(w);
+            }
+            OpBody::RevokeInvite { token_hash } => {
+                w.u8(4);
+                w.fixed(&token_hash.0);
+            }
+            OpBody::Remove { member } => {
+                w.u8(5);
+                w.fixed(&member.0);
+            }
+            OpBody::KeyEpoch { epoch, wrapped } => {
+                w.u8(6);
+                w.u64(*epoch);
+                w.list(wrapped, |w, k| {
+                    w.fixed(&k.member.0);
+                    w.bytes(&k.sealed);
+                });
+            }
+            OpBody::ShareKeys { member, sealed } => {
+                w.u8(7);
+                w.fixed(&member.0);
+                w.bytes(sealed);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<OpBody, WireError> {
+        Ok(match r.u8("op.kind")? {
+            1 => OpBody::Create {
+                name: r.str("create.name")?,
+                coordinator: MemberProfile::decode(r)?,
+            },
+            2 => OpBody::Invite {
+                token_hash: Hash32(r.array("invite.token_hash")?),
+                role: decode_role(r, "invite.role")?,
+                expires: Timestamp(r.i64("invite.expires")?),
+            },
+            3 => OpBody::Redeem {
+                token: r.array("redeem.token")?,
+                profile: MemberProfile::decode(r)?,
+            },
+            4 => OpBody::RevokeInvite {
+                token_hash: Hash32(r.array("revoke.token_hash")?),
+            },
+            5 => OpBody::Remove {
+                member: OrgKey(r.array("remove.member")?),
+            },
+            6 => OpBody::KeyEpoch {
+                epoch: r.u64("key_epoch.epoch")?,
+                wrapped: r.list("key_epoch.wrapped", |r| {
+                    Ok(WrappedKey {
+                        member: OrgKey(r.array("wrapped.member")?),
+                        sealed: r.bytes("wrapped.sealed")?.to_vec(),
+                    })
+                })?,
+            },
+            7 => OpBody::ShareKeys {
+                member: OrgKey(r.array("share.member")?),
+                sealed: r.bytes("share.sealed")?.to_vec(),
+            },
+            value => {
+                return Err(WireError::BadTag {
+                    what: "op.kind",
+                    value,
+                });
+            }
+        })
+    }
+}
+
+impl MemberProfile {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(&self.key.0);
+        w.str(&self.name);
+        w.u8(org_type_byte(self.org_type));
+        w.fixed(&self.kx.0);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<MemberProfile, WireError> {
+        Ok(MemberProfile {
+            key: OrgKey(r.array("profile.key")?),
+            name: r.str("profile.name")?,
+            org_type: {
+                let value = r.u8("profile.org_type")?;
+                OrgType::ALL
+                    .get(usize::from(value))
+                    .copied()
+                    .ok_or(WireError::BadTag {
+                        what: "profile.org_type",
+                        value,
+                    })?
+            },
+            kx: KxKey(r.array("profile.kx")?),
+        })
+    }
+}
+
+/// An organisation type's byte on the wire: its position in [`OrgType::ALL`].
+fn org_type_byte(t: OrgType) -> u8 {
+    OrgType::ALL
+        .iter()
+        .position(|x| *x == t)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(u8::MAX)
+}
+
+/// Reads a role byte.
+pub(crate) fn decode_role(r: &mut Reader<'_>, what: &'static str) -> Result<Role, WireError> {
+    let value = r.u8(what)?;
+    Role::from_byte(value).ok_or(WireError::BadTag { what, value })
+}

@@ -1,0 +1,298 @@
+//! Tests of the membership fold: invites, redeeming, revoking, removing and key epochs.
+
+use ed25519_dalek::SigningKey;
+
+use super::*;
+use crate::identity::OrgType;
+use crate::sync::wire::{KxKey, OrgKey, WorkspaceId};
+use crate::time::Timestamp;
+
+const WS: WorkspaceId = WorkspaceId([9; 16]);
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn profile(seed: u8, name: &str) -> MemberProfile {
+    MemberProfile {
+        key: OrgKey::of(&key(seed)),
+        name: name.into(),
+        org_type: OrgType::Gemeente,
+        kx: KxKey([seed; 32]),
+    }
+}
+
+/// A log under construction, signing each operation onto the current head.
+struct Log {
+    set: MemberSet,
+    ops: Vec<SignedOp>,
+}
+
+impl Log {
+    fn created() -> Log {
+        let mut log = Log {
+            set: MemberSet::default(),
+            ops: Vec::new(),
+        };
+        log.append(
+            1,
+            0,
+            OpBody::Create {
+                name: "Samen Zwolle".into(),
+                coordinator: profile(1, "Gemeente Zwolle"),
+            },
+        )
+        .unwrap();
+        log
+    }
+
+    fn sign(&self, signer: u8, at: i64, body: OpBody) -> SignedOp {
+        SignedOp::sign(WS, self.set.head(), Timestamp(at), body, &key(signer))
+    }
+
+    fn append(&mut self, signer: u8, at: i64, body: OpBody) -> Result<(), MembershipError> {
+        let op = self.sign(signer, at, body);
+        self.set.apply(&op)?;
+        self.ops.push(op);
+        Ok(())
+    }
+
+    fn invite(&mut self, token: u8, role: Role, expires: i64) {
+        self.append(
+            1,
+            10,
+            OpBody::Invite {
+                token_hash: InviteToken([token; 32]).hash(),
+                role,
+                expires: Timestamp(expires),
+            },
+        )
+        .unwrap();
+    }
+
+    fn redeem(&mut self, token: u8, joiner: u8, at: i64) -> Result<(), MembershipError> {
+        self.append(
+            joiner,
+            at,
+            OpBody::Redeem {
+                token: [token; 32],
+                profile: profile(joiner, "Aanbieder"),
+            },
+        )
+    }
+}
+
+#[test]
+fn a_redeemed_invite_makes_a_member_with_its_role() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    log.redeem(7, 2, 500).unwrap();
+    let joiner = OrgKey::of(&key(2));
+    assert_eq!(log.set.role_of(&joiner), Some(Role::Partner));
+    assert_eq!(log.set.members().count(), 2);
+    assert_eq!(log.set.name(), "Samen Zwolle");
+    assert_eq!(
+        log.set.invites()[&InviteToken([7; 32]).hash()].state,
+        InviteState::Used { by: joiner }
+    );
+    assert_eq!(MemberSet::from_log(&log.ops).unwrap(), log.set);
+}
+
+#[test]
+fn used_expired_revoked_and_unknown_invites_are_refused_with_their_reason() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    log.redeem(7, 2, 500).unwrap();
+    assert_eq!(
+        log.redeem(7, 3, 600),
+        Err(MembershipError::InviteUsed {
+            by: OrgKey::of(&key(2))
+        })
+    );
+    log.invite(8, Role::Partner, 1000);
+    assert_eq!(
+        log.redeem(8, 3, 1001),
+        Err(MembershipError::InviteExpired {
+            expires: Timestamp(1000)
+        })
+    );
+    log.append(
+        1,
+        20,
+        OpBody::RevokeInvite {
+            token_hash: InviteToken([8; 32]).hash(),
+        },
+    )
+    .unwrap();
+    assert_eq!(log.redeem(8, 3, 30), Err(MembershipError::InviteRevoked));
+    assert_eq!(log.redeem(99, 3, 30), Err(MembershipError::UnknownInvite));
+    let err = log.redeem(8, 3, 30).unwrap_err();
+    assert_eq!(err.to_string(), "deze uitnodiging is ingetrokken");
+}
+
+#[test]
+fn only_coordinators_invite_remove_and_rotate() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    log.redeem(7, 2, 5).unwrap();
+    let partner = OrgKey::of(&key(2));
+    let invite = OpBody::Invite {
+        token_hash: InviteToken([5; 32]).hash(),
+        role: Role::Coordinator,
+        expires: Timestamp(100),
+    };
+    assert_eq!(
+        log.append(2, 6, invite),
+        Err(MembershipError::NotCoordinator(partner))
+    );
+    assert_eq!(
+        log.append(3, 6, OpBody::Remove { member: partner }),
+        Err(MembershipError::NotMember(OrgKey::of(&key(3))))
+    );
+    assert_eq!(
+        log.append(
+            1,
+            7,
+            OpBody::Remove {
+                member: OrgKey::of(&key(1))
+            }
+        ),
+        Err(MembershipError::LastCoordinator)
+    );
+}
+
+#[test]
+fn a_removed_member_is_out_and_cannot_rejoin_and_the_epoch_moves_on() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    log.redeem(7, 2, 5).unwrap();
+    let partner = OrgKey::of(&key(2));
+    log.append(1, 8, OpBody::Remove { member: partner })
+        .unwrap();
+    assert!(!log.set.is_member(&partner));
+    assert!(log.set.was_removed(&partner));
+    log.invite(6, Role::Partner, 1000);
+    assert_eq!(log.redeem(6, 2, 9), Err(MembershipError::Removed(partner)));
+    assert_eq!(
+        log.append(
+            1,
+            9,
+            OpBody::KeyEpoch {
+                epoch: 5,
+                wrapped: vec![]
+            }
+        ),
+        Err(MembershipError::EpochNotNext {
+            current: 0,
+            found: 5
+        })
+    );
+    let coordinator = OrgKey::of(&key(1));
+    log.append(
+        1,
+        9,
+        OpBody::KeyEpoch {
+            epoch: 1,
+            wrapped: vec![WrappedKey {
+                member: coordinator,
+                sealed: vec![1, 2],
+            }],
+        },
+    )
+    .unwrap();
+    assert_eq!(log.set.epoch(), 1);
+    assert_eq!(log.set.grants_for(&coordinator).count(), 1);
+    assert_eq!(log.set.grants_for(&partner).count(), 0);
+}
+
+#[test]
+fn the_log_must_be_a_signed_chain_of_one_workspace() {
+    let mut log = Log::created();
+    let stale = SignedOp::sign(
+        WS,
+        None,
+        Timestamp(1),
+        OpBody::RevokeInvite {
+            token_hash: InviteToken([1; 32]).hash(),
+        },
+        &key(1),
+    );
+    assert!(matches!(
+        log.set.apply(&stale),
+        Err(MembershipError::NotChained { .. })
+    ));
+    let mut forged = log.sign(
+        1,
+        1,
+        OpBody::Invite {
+            token_hash: InviteToken([1; 32]).hash(),
+            role: Role::Partner,
+            expires: Timestamp(9),
+        },
+    );
+    forged.op.at = Timestamp(2);
+    assert_eq!(log.set.apply(&forged), Err(MembershipError::BadSignature));
+    let elsewhere = SignedOp::sign(
+        WorkspaceId([1; 16]),
+        log.set.head(),
+        Timestamp(1),
+        OpBody::Remove {
+            member: OrgKey([0; 32]),
+        },
+        &key(1),
+    );
+    assert!(matches!(
+        log.set.apply(&elsewhere),
+        Err(MembershipError::WrongWorkspace { .. })
+    ));
+    let before = log.set.clone();
+    assert_eq!(log.redeem(42, 4, 1), Err(MembershipError::UnknownInvite));
+    assert_eq!(log.set, before, "a refused operation changes nothing");
+    let mut broken = log.ops.clone();
+    broken.push(forged);
+    assert_eq!(MemberSet::from_log(&broken).unwrap_err().index, 1);
+}
+
+#[test]
+fn create_is_first_once_and_by_the_coordinator_itself() {
+    let empty = MemberSet::default();
+    let invite = SignedOp::sign(
+        WS,
+        None,
+        Timestamp(0),
+        OpBody::RevokeInvite {
+            token_hash: InviteToken([1; 32]).hash(),
+        },
+        &key(1),
+    );
+    assert_eq!(
+        empty.clone().apply(&invite),
+        Err(MembershipError::NotCreated)
+    );
+    let by_other = SignedOp::sign(
+        WS,
+        None,
+        Timestamp(0),
+        OpBody::Create {
+            name: "x".into(),
+            coordinator: profile(1, "x"),
+        },
+        &key(2),
+    );
+    assert_eq!(
+        empty.clone().apply(&by_other),
+        Err(MembershipError::CreatorMismatch)
+    );
+    let mut log = Log::created();
+    assert_eq!(
+        log.append(
+            1,
+            0,
+            OpBody::Create {
+                name: "y".into(),
+                coordinator: profile(1, "x"),
+            }
+        ),
+        Err(MembershipError::AlreadyCreated)
+    );
+}
