@@ -59,6 +59,9 @@ pub enum ReplicaError {
     /// The document in the store does not have the kompas layout.
     #[error("document {id}: {source}")]
     Layout { id: String, source: LayoutError },
+    /// Bytes received from another replica could not be applied to a document.
+    #[error("document {id}: ontvangen wijzigingen zijn onbruikbaar: {reason}")]
+    Remote { id: DocId, reason: String },
     /// The stored identity is damaged.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -452,6 +455,10 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
             .map_err(|e| ReplicaError::Identity(IdentityError(e.to_string()))),
     }
 }
+
+mod remote;
+
+pub use remote::{OwnChanges, RemoteApply};
 
 #[cfg(test)]
 mod tests;

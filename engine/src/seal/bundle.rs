@@ -1,33 +1,23 @@
 //! Sealing and opening a bundle: encrypt with the epoch's workspace key, sign as the author.
+//!
+//! The envelope ([`SealedBundle`]) and its signature belong to the wire format; this module fills
+//! it with an encrypted [`Payload`] and, on the way in, checks it in a fixed order: the author may
+//! write, the signature holds, the epoch's key is known, the ciphertext decrypts, the payload
+//! reads and names the document the envelope addresses.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::SigningKey;
 
 use super::NONCE_LEN;
 use super::cipher::{decrypt, encrypt};
 use super::key::{Epoch, KeyRing};
 use super::payload::{Payload, PayloadError};
-use crate::identity::org_id_of;
-
-/// The domain that separates bundle signatures from every other signature an identity makes.
-const SIGNATURE_DOMAIN: &[u8] = b"kompas 2026-11 sealed bundle v1\0";
-
-/// The sealed, signed form of a payload, ready to be put in a wire envelope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sealed {
-    /// The epoch whose key encrypted it.
-    pub epoch: Epoch,
-    /// The random AEAD nonce.
-    pub nonce: [u8; NONCE_LEN],
-    /// The encrypted payload with its authentication tag.
-    pub ciphertext: Vec<u8>,
-    /// The author's Ed25519 signature over [`signed_message`].
-    pub signature: [u8; 64],
-}
+use crate::document::DocId;
+use crate::sync::wire::{DocRef, OrgKey, SealedBundle, WorkspaceId};
 
 /// Who may write to a workspace, as far as the opener knows.
 pub trait Roster {
     /// Whether `author` may have written a bundle sealed in `epoch`.
-    fn may_write(&self, author: &VerifyingKey, epoch: Epoch) -> bool;
+    fn may_write(&self, author: &OrgKey, epoch: Epoch) -> bool;
 }
 
 /// Why a payload could not be sealed.
@@ -56,7 +46,7 @@ pub enum OpenError {
     /// The ciphertext does not decrypt with the epoch's key.
     #[error("bundel van {org_id} laat zich niet ontsleutelen")]
     Undecryptable { org_id: String },
-    /// The plaintext is not a payload.
+    /// The plaintext is not a payload, or not for the document the envelope names.
     #[error("bundel van {org_id}: {source}")]
     BadPayload {
         org_id: String,
@@ -64,93 +54,69 @@ pub enum OpenError {
     },
 }
 
-/// Seals `payload` with the newest key of `ring`, signed by `signing`.
+/// The address under which a document's bundles travel: a keyed hash relays cannot reverse.
+pub fn doc_ref(ring: &KeyRing, doc: &DocId) -> Option<DocRef> {
+    let key = ring.doc_ref_key()?;
+    Some(DocRef(
+        *blake3::keyed_hash(&key, doc.as_str().as_bytes()).as_bytes(),
+    ))
+}
+
+/// Seals `payload` with the newest key of `ring` into a bundle signed by `signing`.
 pub fn seal(
     signing: &SigningKey,
-    workspace: &[u8],
+    workspace: WorkspaceId,
     ring: &KeyRing,
     payload: &Payload,
     nonce: [u8; NONCE_LEN],
-) -> Result<Sealed, SealError> {
+) -> Result<SealedBundle, SealError> {
     let (epoch, key) = ring.current().ok_or(SealError::NoKey)?;
-    let author = signing.verifying_key();
-    let aad = associated_data(workspace, &author, epoch);
+    let doc = doc_ref(ring, &payload.doc).ok_or(SealError::NoKey)?;
+    let aad = SealedBundle::associated_data(&workspace, epoch.0, &OrgKey::of(signing), &doc);
     let ciphertext = encrypt(key.as_bytes(), &nonce, &aad, &payload.encode())
         .map_err(|_| SealError::TooLarge)?;
-    let message = signed_message(workspace, &author, epoch, &nonce, &ciphertext);
-    let signature = signing.sign(&message).to_bytes();
-    Ok(Sealed {
-        epoch,
-        nonce,
-        ciphertext,
-        signature,
-    })
+    Ok(SealedBundle::sign(
+        workspace, epoch.0, doc, nonce, ciphertext, signing,
+    ))
 }
 
-/// Checks and decrypts a bundle: membership first, then signature, epoch key and ciphertext.
+/// Checks and decrypts a bundle.
 pub fn open(
-    sealed: &Sealed,
-    author: &VerifyingKey,
-    workspace: &[u8],
+    bundle: &SealedBundle,
     roster: &impl Roster,
     ring: &KeyRing,
 ) -> Result<Payload, OpenError> {
-    let org_id = || org_id_of(author);
-    if !roster.may_write(author, sealed.epoch) {
+    let org_id = || bundle.author.org_id();
+    let epoch = Epoch(bundle.epoch);
+    if !roster.may_write(&bundle.author, epoch) {
         return Err(OpenError::NotAMember {
             org_id: org_id(),
-            epoch: sealed.epoch,
+            epoch,
         });
     }
-    let message = signed_message(
-        workspace,
-        author,
-        sealed.epoch,
-        &sealed.nonce,
-        &sealed.ciphertext,
-    );
-    author
-        .verify(&message, &Signature::from_bytes(&sealed.signature))
+    bundle
+        .verify()
         .map_err(|_| OpenError::BadSignature { org_id: org_id() })?;
-    let key = ring
-        .get(sealed.epoch)
-        .ok_or(OpenError::UnknownEpoch(sealed.epoch))?;
-    let aad = associated_data(workspace, author, sealed.epoch);
-    let plain = decrypt(key.as_bytes(), &sealed.nonce, &aad, &sealed.ciphertext)
-        .map_err(|_| OpenError::Undecryptable { org_id: org_id() })?;
-    Payload::decode(&plain).map_err(|source| OpenError::BadPayload {
+    let key = ring.get(epoch).ok_or(OpenError::UnknownEpoch(epoch))?;
+    let plain = decrypt(
+        key.as_bytes(),
+        &bundle.nonce,
+        &bundle.aad(),
+        &bundle.ciphertext,
+    )
+    .map_err(|_| OpenError::Undecryptable { org_id: org_id() })?;
+    let bad = |source| OpenError::BadPayload {
         org_id: org_id(),
         source,
-    })
-}
-
-/// The exact bytes an author signs: domain, workspace, author key, epoch, nonce, ciphertext.
-pub fn signed_message(
-    workspace: &[u8],
-    author: &VerifyingKey,
-    epoch: Epoch,
-    nonce: &[u8; NONCE_LEN],
-    ciphertext: &[u8],
-) -> Vec<u8> {
-    let mut out = associated_data(workspace, author, epoch);
-    out.extend_from_slice(nonce);
-    out.extend_from_slice(ciphertext);
-    out
-}
-
-/// What the ciphertext is bound to: it cannot be moved to another workspace, author or epoch.
-fn associated_data(workspace: &[u8], author: &VerifyingKey, epoch: Epoch) -> Vec<u8> {
-    let mut out = Vec::with_capacity(SIGNATURE_DOMAIN.len() + 2 + workspace.len() + 36);
-    out.extend_from_slice(SIGNATURE_DOMAIN);
-    out.extend_from_slice(
-        &u16::try_from(workspace.len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes(),
-    );
-    out.extend_from_slice(workspace);
-    out.extend_from_slice(author.as_bytes());
-    out.extend_from_slice(&epoch.0.to_be_bytes());
-    out
+    };
+    let payload = Payload::decode(&plain).map_err(bad)?;
+    if doc_ref(ring, &payload.doc) != Some(bundle.doc) {
+        return Err(bad(PayloadError::Malformed(format!(
+            "document {} hoort niet bij het adres op de envelop",
+            payload.doc
+        ))));
+    }
+    Ok(payload)
 }
 
 #[cfg(test)]
@@ -158,21 +124,23 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::document::DocId;
     use crate::seal::{PayloadForm, WorkspaceKey};
+    use crate::sync::wire::Encoded;
 
-    struct Members(BTreeSet<[u8; 32]>);
+    struct Members(BTreeSet<OrgKey>);
 
     impl Roster for Members {
-        fn may_write(&self, author: &VerifyingKey, _epoch: Epoch) -> bool {
-            self.0.contains(author.as_bytes())
+        fn may_write(&self, author: &OrgKey, _epoch: Epoch) -> bool {
+            self.0.contains(author)
         }
     }
+
+    const WS: WorkspaceId = WorkspaceId([1; 16]);
 
     fn setup() -> (SigningKey, KeyRing, Members, Payload) {
         let signing = SigningKey::from_bytes(&[1; 32]);
         let ring = KeyRing::with(Epoch(0), WorkspaceKey::from_bytes([2; 32]));
-        let members = Members([*signing.verifying_key().as_bytes()].into());
+        let members = Members([OrgKey::of(&signing)].into());
         let payload = Payload {
             doc: DocId::parse("abc").unwrap(),
             form: PayloadForm::Changes,
@@ -182,50 +150,63 @@ mod tests {
     }
 
     #[test]
-    fn a_member_bundle_opens() {
+    fn a_member_bundle_opens_and_hides_its_content() {
         let (signing, ring, members, payload) = setup();
-        let sealed = seal(&signing, b"ws", &ring, &payload, [3; 24]).unwrap();
-        let author = signing.verifying_key();
-        assert_eq!(
-            open(&sealed, &author, b"ws", &members, &ring).unwrap(),
-            payload
-        );
-        assert!(!sealed.ciphertext.windows(7).any(|w| w == b"changes"));
+        let sealed = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
+        assert_eq!(open(&sealed, &members, &ring).unwrap(), payload);
+        let bytes = sealed.to_bytes();
+        assert!(!bytes.windows(7).any(|w| w == b"changes"));
+        assert!(!bytes.windows(3).any(|w| w == b"abc"));
     }
 
     #[test]
     fn every_kind_of_bad_bundle_gets_its_own_error() {
         let (signing, ring, members, payload) = setup();
-        let author = signing.verifying_key();
-        let sealed = seal(&signing, b"ws", &ring, &payload, [3; 24]).unwrap();
+        let sealed = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
 
         let stranger = SigningKey::from_bytes(&[9; 32]);
-        let theirs = seal(&stranger, b"ws", &ring, &payload, [3; 24]).unwrap();
+        let theirs = seal(&stranger, WS, &ring, &payload, [3; 24]).unwrap();
         assert!(matches!(
-            open(&theirs, &stranger.verifying_key(), b"ws", &members, &ring),
+            open(&theirs, &members, &ring),
             Err(OpenError::NotAMember { .. })
         ));
 
         let mut tampered = sealed.clone();
         tampered.ciphertext[0] ^= 1;
         assert!(matches!(
-            open(&tampered, &author, b"ws", &members, &ring),
-            Err(OpenError::BadSignature { .. })
-        ));
-        assert!(matches!(
-            open(&sealed, &author, b"other", &members, &ring),
+            open(&tampered, &members, &ring),
             Err(OpenError::BadSignature { .. })
         ));
 
         let other_ring = KeyRing::with(Epoch(1), WorkspaceKey::from_bytes([2; 32]));
         assert_eq!(
-            open(&sealed, &author, b"ws", &members, &other_ring),
+            open(&sealed, &members, &other_ring),
             Err(OpenError::UnknownEpoch(Epoch(0)))
         );
         let wrong_key = KeyRing::with(Epoch(0), WorkspaceKey::from_bytes([7; 32]));
         assert!(matches!(
-            open(&sealed, &author, b"ws", &members, &wrong_key),
+            open(&sealed, &members, &wrong_key),
             Err(OpenError::Undecryptable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_payload_cannot_travel_under_another_documents_address() {
+        let (signing, ring, members, payload) = setup();
+        let other = Payload {
+            doc: DocId::parse("xyz").unwrap(),
+            ..payload.clone()
+        };
+        let sealed = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
+        let moved_doc = doc_ref(&ring, &other.doc).unwrap();
+        // Re-signing under another address is what a member could do; the opener notices.
+        let (epoch, key) = ring.current().unwrap();
+        let aad = SealedBundle::associated_data(&WS, epoch.0, &sealed.author, &moved_doc);
+        let ciphertext = encrypt(key.as_bytes(), &[3; 24], &aad, &payload.encode()).unwrap();
+        let forged = SealedBundle::sign(WS, epoch.0, moved_doc, [3; 24], ciphertext, &signing);
+        assert!(matches!(
+            open(&forged, &members, &ring),
+            Err(OpenError::BadPayload { .. })
         ));
     }
 
@@ -233,10 +214,10 @@ mod tests {
     fn sealing_uses_the_newest_epoch() {
         let (signing, mut ring, _, payload) = setup();
         ring.insert(Epoch(1), WorkspaceKey::from_bytes([5; 32]));
-        let sealed = seal(&signing, b"ws", &ring, &payload, [3; 24]).unwrap();
-        assert_eq!(sealed.epoch, Epoch(1));
+        let sealed = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
+        assert_eq!(sealed.epoch, 1);
         assert_eq!(
-            seal(&signing, b"ws", &KeyRing::default(), &payload, [3; 24]),
+            seal(&signing, WS, &KeyRing::default(), &payload, [3; 24]),
             Err(SealError::NoKey)
         );
     }

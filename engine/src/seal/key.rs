@@ -5,13 +5,15 @@ use std::fmt;
 
 use crate::identity::{hex, unhex};
 
+const DOC_REF_CONTEXT: &str = "kompas 2026-11 document address key v1";
+
 /// A key generation of a workspace. Epoch 0 is the key the workspace was created with; every
 /// removal of a member starts the next one.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct Epoch(pub u32);
+pub struct Epoch(pub u64);
 
 impl Epoch {
     /// The epoch after this one.
@@ -97,14 +99,23 @@ impl KeyRing {
         self.keys.keys().copied()
     }
 
+    /// The key that addresses documents towards relays: derived from the oldest key, which
+    /// every member holds, so all members compute the same address for a document.
+    pub fn doc_ref_key(&self) -> Option<[u8; 32]> {
+        self.keys
+            .values()
+            .next()
+            .map(|k| blake3::derive_key(DOC_REF_CONTEXT, k.as_bytes()))
+    }
+
     /// Whether the ring holds no key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
-    /// The binary form: a count (u16, big endian) then per key its epoch (u32) and 32 bytes.
+    /// The binary form: a count (u16, big endian) then per key its epoch (u64) and 32 bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2 + self.keys.len() * 36);
+        let mut out = Vec::with_capacity(2 + self.keys.len() * 40);
         let count = u16::try_from(self.keys.len()).unwrap_or(u16::MAX);
         out.extend_from_slice(&count.to_be_bytes());
         for (epoch, key) in self.keys.iter().take(usize::from(count)) {
@@ -122,12 +133,12 @@ impl KeyRing {
         let mut ring = KeyRing::default();
         for _ in 0..u16::from_be_bytes(*count) {
             let (epoch, after) = rest
-                .split_first_chunk::<4>()
+                .split_first_chunk::<8>()
                 .ok_or(KeyRingError::Malformed("tijdvak ontbreekt"))?;
             let (key, after) = after
                 .split_first_chunk::<32>()
                 .ok_or(KeyRingError::Malformed("sleutel ontbreekt"))?;
-            ring.insert(Epoch(u32::from_be_bytes(*epoch)), WorkspaceKey(*key));
+            ring.insert(Epoch(u64::from_be_bytes(*epoch)), WorkspaceKey(*key));
             rest = after;
         }
         if !rest.is_empty() {

@@ -21,7 +21,7 @@ mod key;
 mod payload;
 mod wrap;
 
-pub use bundle::{OpenError, Roster, SealError, Sealed, open, seal, signed_message};
+pub use bundle::{OpenError, Roster, SealError, doc_ref, open, seal};
 pub use exchange::{ExchangePublic, ExchangeSecret};
 pub use key::{Epoch, KeyRing, KeyRingError, WorkspaceKey};
 pub use payload::{Payload, PayloadError, PayloadForm};
@@ -30,4 +30,4 @@ pub use wrap::{
 };
 
 /// The length of an XChaCha20-Poly1305 nonce.
-pub const NONCE_LEN: usize = 24;
+pub use crate::sync::wire::NONCE_LEN;

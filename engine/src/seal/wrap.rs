@@ -46,6 +46,37 @@ pub enum WrapError {
     TooLarge,
 }
 
+impl WrappedRing {
+    /// The binary form: recipient, ephemeral key, nonce (fixed sizes), then the ciphertext.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + 32 + NONCE_LEN + self.ciphertext.len());
+        out.extend_from_slice(&self.recipient.0);
+        out.extend_from_slice(&self.ephemeral.0);
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.ciphertext);
+        out
+    }
+
+    /// Reads the binary form written by [`WrappedRing::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<WrappedRing, WrapError> {
+        let (recipient, rest) = bytes
+            .split_first_chunk::<32>()
+            .ok_or(WrapError::Undecryptable)?;
+        let (ephemeral, rest) = rest
+            .split_first_chunk::<32>()
+            .ok_or(WrapError::Undecryptable)?;
+        let (nonce, ciphertext) = rest
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or(WrapError::Undecryptable)?;
+        Ok(WrappedRing {
+            recipient: ExchangePublic(*recipient),
+            ephemeral: ExchangePublic(*ephemeral),
+            nonce: *nonce,
+            ciphertext: ciphertext.to_vec(),
+        })
+    }
+}
+
 /// Wraps `ring` for `recipient` in the context of a workspace.
 pub fn wrap_ring(
     ring: &KeyRing,
@@ -150,6 +181,8 @@ mod tests {
         let alice = ExchangeSecret::derive(&SigningKey::from_bytes(&[1; 32]));
         let bob = ExchangeSecret::derive(&SigningKey::from_bytes(&[2; 32]));
         let wrapped = wrap_ring(&ring(), &alice.public(), b"ws", [7; 32], [8; 24]).unwrap();
+        assert_eq!(WrappedRing::decode(&wrapped.encode()).unwrap(), wrapped);
+        assert!(WrappedRing::decode(&wrapped.encode()[..40]).is_err());
         assert_eq!(unwrap_ring(&wrapped, &alice, b"ws").unwrap(), ring());
         assert_eq!(unwrap_ring(&wrapped, &bob, b"ws"), Err(WrapError::NotForUs));
         let stolen = WrappedRing {

@@ -134,3 +134,28 @@ pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod contract_tests;
+
+/// A shared store is a store: replicas and sync layers may hold the same one.
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        (**self).load(id)
+    }
+    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
+        (**self).append_chunk(id, chunk)
+    }
+    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+        (**self).replace_with_snapshot(id, snapshot)
+    }
+    fn ids(&self) -> Result<Vec<String>, StoreError> {
+        (**self).ids()
+    }
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get_meta(key)
+    }
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        (**self).put_meta(key, value)
+    }
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        (**self).size_on_disk()
+    }
+}

@@ -1,0 +1,95 @@
+//! Exchanging raw Automerge changes with other replicas: what this organisation wrote since a
+//! point, and applying what other organisations wrote.
+//!
+//! Applying does not consult the catalog: every replica must end up with the same documents from
+//! the same changes, whatever kinds it happens to know. Changes whose dependencies have not
+//! arrived yet are reported as waiting; the caller keeps them and applies them again later.
+
+use automerge::{AutoCommit, ChangeHash};
+
+use super::{LoadedDoc, Replica, ReplicaError};
+use crate::document::{self, DocId};
+use crate::store::Store;
+
+/// What applying remote bytes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteApply {
+    /// The document's heads moved.
+    pub changed: bool,
+    /// Some changes wait for dependencies this replica does not have yet.
+    pub waiting: bool,
+}
+
+/// Changes written here that another replica may not have yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnChanges {
+    /// Concatenated Automerge change chunks (empty if there is nothing new).
+    pub bytes: Vec<u8>,
+    /// How many changes they are.
+    pub count: usize,
+    /// The document's heads now: the `since` of the next call.
+    pub heads: Vec<ChangeHash>,
+}
+
+impl<S: Store> Replica<S> {
+    /// The changes made by this replica's actor that are not ancestors of `since`.
+    pub fn own_changes_since(
+        &self,
+        id: &DocId,
+        since: &[ChangeHash],
+    ) -> Result<OwnChanges, ReplicaError> {
+        let mut loaded = self.load(id)?;
+        let actor = self.identity.actor_id()?;
+        let heads = loaded.doc.get_heads();
+        let known: Vec<ChangeHash> = since
+            .iter()
+            .filter(|h| loaded.doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        let mut bytes = Vec::new();
+        let mut count = 0;
+        for mut change in loaded.doc.get_changes(&known) {
+            if *change.actor_id() == actor {
+                bytes.extend_from_slice(&change.bytes());
+                count += 1;
+            }
+        }
+        Ok(OwnChanges {
+            bytes,
+            count,
+            heads,
+        })
+    }
+
+    /// Applies Automerge changes or a full save received from another replica, durably.
+    pub fn apply_remote(&self, id: &DocId, data: &[u8]) -> Result<RemoteApply, ReplicaError> {
+        let mut loaded = match self.load(id) {
+            Ok(loaded) => loaded,
+            Err(ReplicaError::NotFound(_)) => LoadedDoc {
+                id: id.clone(),
+                doc: AutoCommit::new().with_actor(self.identity.actor_id()?),
+                saved_heads: Vec::new(),
+            },
+            Err(e) => return Err(e),
+        };
+        let remote = |reason: String| ReplicaError::Remote {
+            id: id.clone(),
+            reason,
+        };
+        loaded
+            .doc
+            .load_incremental(data)
+            .map_err(|e| remote(e.to_string()))?;
+        let waiting = !loaded.doc.get_missing_deps(&[]).is_empty();
+        let changed = loaded.is_dirty();
+        if changed {
+            if let Ok(view) = document::read_view(&mut loaded.doc)
+                && view.id != *id
+            {
+                return Err(remote(format!("de inhoud hoort bij document {}", view.id)));
+            }
+            self.save(&mut loaded)?;
+        }
+        Ok(RemoteApply { changed, waiting })
+    }
+}

@@ -1,0 +1,99 @@
+//! What goes into the sync machine (events) and what comes out (effects and reports).
+
+use crate::document::DocId;
+use crate::sync::wire::{ErrorCode, Message};
+use crate::time::Timestamp;
+
+/// Something that happened, handed to [`super::Machine::handle`].
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Begin: connect to every relay.
+    Start,
+    /// A timer asked for with [`Effect::WakeAt`] went off (or any later moment).
+    Tick,
+    /// Local documents may have changed: seal and send what is new.
+    LocalChanges,
+    /// The connection to a relay is open.
+    Connected { relay: String },
+    /// The connection to a relay is gone (or could not be opened).
+    Disconnected { relay: String, reason: String },
+    /// A message arrived from a relay.
+    Received {
+        relay: String,
+        message: Box<Message>,
+    },
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Open a connection to the relay.
+    Connect { relay: String },
+    /// Send a message over the open connection.
+    Send {
+        relay: String,
+        message: Box<Message>,
+    },
+    /// Close the connection.
+    Close { relay: String },
+    /// Deliver [`Event::Tick`] at (or after) this moment.
+    WakeAt(Timestamp),
+    /// Tell the user.
+    Report(Report),
+}
+
+impl Effect {
+    /// Sends `message` to `relay`.
+    pub fn send(relay: &str, message: Message) -> Effect {
+        Effect::Send {
+            relay: relay.to_string(),
+            message: Box::new(message),
+        }
+    }
+}
+
+/// Progress and problems, for people and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// The relay accepted this replica.
+    Connected { relay: String },
+    /// A bundle was applied to a document.
+    Applied {
+        relay: String,
+        doc: DocId,
+        author: String,
+    },
+    /// A bundle was refused and not applied.
+    Refused {
+        relay: String,
+        seq: u64,
+        author: String,
+        reason: String,
+    },
+    /// The relay durably stored local changes.
+    Stored { relay: String, seq: u64 },
+    /// The member list changed.
+    MembersChanged { operations: usize },
+    /// New workspace keys arrived.
+    KeysReceived { epoch: u64 },
+    /// The relay refused something.
+    RelayError {
+        relay: String,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The connection dropped; the next attempt is at `retry_at`, if any.
+    Disconnected {
+        relay: String,
+        reason: String,
+        retry_at: Option<Timestamp>,
+    },
+    /// One-off sync with this relay is complete.
+    Done { relay: String, cursor: u64 },
+    /// One-off sync with this relay failed after several attempts.
+    GaveUp { relay: String },
+    /// One-off sync is complete with every relay (or given up).
+    Finished,
+    /// This organisation was removed from the workspace.
+    Removed,
+}

@@ -1,0 +1,176 @@
+//! Incoming bundles: keep the cursor contiguous, open, apply, park what has to wait, refuse the rest.
+
+use super::event::{Effect, Report};
+use super::machine::{MAX_AHEAD, Machine, SyncError};
+use crate::replica::{Replica, ReplicaError};
+use crate::seal::{OpenError, open};
+use crate::store::Store;
+use crate::sync::wire::{Message, SealedBundle};
+
+/// What became of one bundle.
+enum Outcome {
+    Applied(crate::document::DocId),
+    /// It has to wait for dependencies, keys or member-list operations that are not here yet.
+    Parked,
+    Refused(String),
+}
+
+/// Parked bundles beyond this many are refused instead (a bound on memory and state size).
+const MAX_PARKED: usize = 10_000;
+
+impl Machine {
+    /// Handles the bundle at `seq` from `relay`, keeping the cursor contiguous.
+    pub(super) fn item<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        seq: u64,
+        bundle: SealedBundle,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let cursor = self.cursor(relay);
+        if seq <= cursor {
+            return Ok(());
+        }
+        if seq > cursor + 1 {
+            let Some(link) = self.links.get_mut(relay) else {
+                return Ok(());
+            };
+            if link.ahead.len() < MAX_AHEAD {
+                link.ahead.insert(seq, bundle);
+            }
+            if !link.pulling {
+                link.pulling = true;
+                out.push(Effect::send(
+                    relay,
+                    Message::Pull {
+                        after: cursor,
+                        limit: super::machine::PULL_LIMIT,
+                    },
+                ));
+            }
+            return Ok(());
+        }
+        self.handle_bundle(replica, relay, seq, bundle, out)?;
+        loop {
+            let next = self.cursor(relay) + 1;
+            let Some(bundle) = self
+                .links
+                .get_mut(relay)
+                .and_then(|l| l.ahead.remove(&next))
+            else {
+                break;
+            };
+            self.handle_bundle(replica, relay, next, bundle, out)?;
+        }
+        Ok(())
+    }
+
+    fn handle_bundle<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        seq: u64,
+        bundle: SealedBundle,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let author = bundle.author.org_id();
+        match self.ingest(replica, &bundle)? {
+            Outcome::Applied(doc) => {
+                out.push(Effect::Report(Report::Applied {
+                    relay: relay.to_string(),
+                    doc,
+                    author,
+                }));
+                self.retry_parked(replica, relay, out)?;
+            }
+            Outcome::Parked => self.park(bundle),
+            Outcome::Refused(reason) => out.push(Effect::Report(Report::Refused {
+                relay: relay.to_string(),
+                seq,
+                author,
+                reason,
+            })),
+        }
+        self.state.cursors.insert(relay.to_string(), seq);
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn park(&mut self, bundle: SealedBundle) {
+        if self.parked.len() < MAX_PARKED && !self.parked.contains(&bundle) {
+            self.parked.push(bundle);
+            self.dirty = true;
+        }
+    }
+
+    /// Opens and applies a bundle. Errors are store failures only; refusals are outcomes.
+    fn ingest<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        bundle: &SealedBundle,
+    ) -> Result<Outcome, SyncError> {
+        if bundle.workspace != self.workspace {
+            return Ok(Outcome::Refused(format!(
+                "bundel voor een andere samenwerking ({})",
+                bundle.workspace
+            )));
+        }
+        let payload = match open(bundle, &self.members, &self.state.ring) {
+            Ok(payload) => payload,
+            Err(OpenError::UnknownEpoch(_)) => return Ok(Outcome::Parked),
+            Err(OpenError::NotAMember { .. })
+                if self.members.is_stranger(&bundle.author)
+                    || bundle.epoch > self.members.set().epoch() =>
+            {
+                return Ok(Outcome::Parked);
+            }
+            Err(e) => return Ok(Outcome::Refused(e.to_string())),
+        };
+        match replica.apply_remote(&payload.doc, &payload.data) {
+            Ok(applied) if applied.waiting => Ok(Outcome::Parked),
+            Ok(_) => Ok(Outcome::Applied(payload.doc)),
+            Err(e @ ReplicaError::Remote { .. }) => Ok(Outcome::Refused(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tries the parked bundles again until none of them moves any more.
+    pub(super) fn retry_parked<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        loop {
+            let mut progress = false;
+            for bundle in std::mem::take(&mut self.parked) {
+                let author = bundle.author.org_id();
+                match self.ingest(replica, &bundle)? {
+                    Outcome::Parked => self.parked.push(bundle),
+                    Outcome::Applied(doc) => {
+                        progress = true;
+                        self.dirty = true;
+                        out.push(Effect::Report(Report::Applied {
+                            relay: relay.to_string(),
+                            doc,
+                            author,
+                        }));
+                    }
+                    Outcome::Refused(reason) => {
+                        self.dirty = true;
+                        out.push(Effect::Report(Report::Refused {
+                            relay: relay.to_string(),
+                            seq: 0,
+                            author,
+                            reason,
+                        }));
+                    }
+                }
+            }
+            if !progress {
+                return Ok(());
+            }
+        }
+    }
+}

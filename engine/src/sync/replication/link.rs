@@ -1,0 +1,84 @@
+//! The state of one connection to one relay.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::backoff::Backoff;
+use crate::sync::wire::{Access, Hash32, SealedBundle};
+use crate::time::Timestamp;
+
+/// Where the conversation with a relay stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No connection; the next attempt may start at `retry_at` (now if `None`).
+    Down,
+    /// Waiting for the driver to open the connection.
+    Connecting,
+    /// `Hello` sent, waiting for the challenge.
+    Hello,
+    /// `Auth` sent, waiting for the welcome.
+    Auth,
+    /// Authenticated.
+    Ready,
+}
+
+/// One relay as the machine sees it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub phase: Phase,
+    pub backoff: Backoff,
+    pub retry_at: Option<Timestamp>,
+    /// What the relay lets this connection do.
+    pub access: Option<Access>,
+    /// The highest sequence number the relay reported.
+    pub relay_head: u64,
+    /// How many membership operations the relay holds, as far as known.
+    pub relay_log: u64,
+    /// The membership log was pulled on this connection.
+    pub log_pulled: bool,
+    /// Operations up to this index were sent on this connection.
+    pub ops_sent: u64,
+    /// Bundles pushed on this connection and not acknowledged yet.
+    pub in_flight: BTreeSet<Hash32>,
+    /// Bundles were requested (pull or subscribe) on this connection.
+    pub requested: bool,
+    /// A pull is outstanding.
+    pub pulling: bool,
+    /// Every bundle up to the relay's head was handled.
+    pub caught_up: bool,
+    /// Bundles that arrived ahead of a gap, by sequence number.
+    pub ahead: BTreeMap<u64, SealedBundle>,
+    /// One-off sync with this relay is over (done or given up).
+    pub finished: bool,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            phase: Phase::Down,
+            backoff: Backoff::default(),
+            retry_at: None,
+            access: None,
+            relay_head: 0,
+            relay_log: 0,
+            log_pulled: false,
+            ops_sent: 0,
+            in_flight: BTreeSet::new(),
+            requested: false,
+            pulling: false,
+            caught_up: false,
+            ahead: BTreeMap::new(),
+            finished: false,
+        }
+    }
+}
+
+impl Link {
+    /// Forgets everything that belonged to the connection that ended.
+    pub fn reset_connection(&mut self) {
+        *self = Link {
+            backoff: self.backoff,
+            finished: self.finished,
+            ..Link::default()
+        };
+    }
+}

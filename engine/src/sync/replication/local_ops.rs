@@ -1,0 +1,257 @@
+//! What a coordinator or member does locally: create, invite, join, remove, change relays.
+//!
+//! Each of these signs membership operations into the local log and saves the state; the
+//! operations reach the relays on the next sync.
+
+use crate::sync::wire::Encoded;
+use std::collections::BTreeSet;
+
+use super::entropy::{Entropy, random};
+use super::invite_code::InviteCode;
+use super::machine::{Machine, Mode, SyncError};
+use super::state::WorkspaceState;
+use crate::identity::hex;
+use crate::replica::Replica;
+use crate::seal::{Epoch, ExchangePublic, KeyRing, WorkspaceKey, wrap_ring};
+use crate::store::Store;
+use crate::sync::membership::{InviteToken, Member, OpBody, Role, WrappedKey};
+use crate::sync::wire::WorkspaceId;
+use crate::time::Timestamp;
+
+impl Machine {
+    /// Creates a workspace with this organisation as its coordinator.
+    pub fn create<S: Store>(
+        replica: &Replica<S>,
+        name: &str,
+        relays: Vec<String>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Machine, SyncError> {
+        refuse_second_workspace(replica)?;
+        let workspace = WorkspaceId(random(entropy));
+        let ring = KeyRing::with(Epoch(0), WorkspaceKey::from_bytes(random(entropy)));
+        let state = WorkspaceState::new(workspace, dedup(relays), ring);
+        let mut machine = Machine::from_state(replica, state, Mode::Once)?;
+        let coordinator = machine.profile.clone();
+        machine.append_local(
+            OpBody::Create {
+                name: name.to_string(),
+                coordinator,
+            },
+            now,
+        )?;
+        machine.save(replica)?;
+        Ok(machine)
+    }
+
+    /// Prepares to join the workspace of an invite; the invite is redeemed on the first sync.
+    pub fn join<S: Store>(replica: &Replica<S>, code: &InviteCode) -> Result<Machine, SyncError> {
+        refuse_second_workspace(replica)?;
+        let relays = dedup(code.relays.iter().map(|(r, _)| r.clone()).collect());
+        let mut state = WorkspaceState::new(code.workspace, relays, code.ring.clone());
+        for (relay, start) in &code.relays {
+            state.cursors.insert(relay.clone(), *start);
+        }
+        state.redeem = Some(hex(&code.token));
+        let mut machine = Machine::from_state(replica, state, Mode::Once)?;
+        machine.save(replica)?;
+        Ok(machine)
+    }
+
+    /// Registers an invite and returns its code. Snapshots of every document are queued, so
+    /// the new member reads from the relays' current positions instead of from the start.
+    pub fn invite<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        role: Role,
+        expires: Timestamp,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<InviteCode, SyncError> {
+        self.require_coordinator()?;
+        let token = InviteToken(random(entropy));
+        self.append_local(
+            OpBody::Invite {
+                token_hash: token.hash(),
+                role,
+                expires,
+            },
+            now,
+        )?;
+        let relays = self
+            .state
+            .relays
+            .iter()
+            .map(|r| {
+                let start = if self.parked.is_empty() {
+                    self.cursor(r)
+                } else {
+                    0
+                };
+                (r.clone(), start)
+            })
+            .collect();
+        self.enqueue_snapshots(replica, self.all_relays(), entropy)?;
+        self.save(replica)?;
+        Ok(InviteCode {
+            workspace: self.workspace,
+            name: self.members.set().name().to_string(),
+            token: token.0,
+            relays,
+            ring: self.state.ring.clone(),
+        })
+    }
+
+    /// Removes a member and moves everybody else to a new workspace key.
+    pub fn remove<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        who: &str,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Member, SyncError> {
+        self.require_coordinator()?;
+        let target = self.find_member(who)?;
+        self.append_local(
+            OpBody::Remove {
+                member: target.profile.key,
+            },
+            now,
+        )?;
+        let epoch = Epoch(self.members.set().epoch() + 1);
+        self.state
+            .ring
+            .insert(epoch, WorkspaceKey::from_bytes(random(entropy)));
+        let recipients: Vec<_> = self
+            .members
+            .set()
+            .members()
+            .map(|m| (m.profile.key, m.profile.kx))
+            .collect();
+        let mut wrapped = Vec::new();
+        for (member, kx) in recipients {
+            let ring = wrap_ring(
+                &self.state.ring,
+                &ExchangePublic(kx.0),
+                &self.workspace.0,
+                random(entropy),
+                random(entropy),
+            )
+            .map_err(|e| SyncError::Relay(e.to_string()))?;
+            wrapped.push(WrappedKey {
+                member,
+                sealed: ring.encode(),
+            });
+        }
+        self.append_local(
+            OpBody::KeyEpoch {
+                epoch: epoch.0,
+                wrapped,
+            },
+            now,
+        )?;
+        self.save(replica)?;
+        Ok(target)
+    }
+
+    /// Adds a relay; it gets snapshots of every document, so it can serve newcomers at once.
+    pub fn add_relay<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        url: &str,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), SyncError> {
+        if self.state.relays.iter().any(|r| r == url) {
+            return Err(SyncError::Relay(format!(
+                "relay {url} staat al in de lijst"
+            )));
+        }
+        self.state.relays.push(url.to_string());
+        self.state.cursors.insert(url.to_string(), 0);
+        self.links.insert(url.to_string(), Default::default());
+        if self.members.set().is_member(&self.me) {
+            self.enqueue_snapshots(replica, BTreeSet::from([url.to_string()]), entropy)?;
+        }
+        self.save(replica)
+    }
+
+    /// Stops using a relay.
+    pub fn remove_relay<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        url: &str,
+    ) -> Result<(), SyncError> {
+        if !self.state.relays.iter().any(|r| r == url) {
+            return Err(SyncError::Relay(format!(
+                "relay {url} staat niet in de lijst"
+            )));
+        }
+        if self.state.relays.len() == 1 {
+            return Err(SyncError::Relay(
+                "de laatste relay kan niet weg; voeg eerst een andere toe".to_string(),
+            ));
+        }
+        self.state.relays.retain(|r| r != url);
+        self.state.cursors.remove(url);
+        self.links.remove(url);
+        for item in &mut self.state.outbox {
+            item.waiting_for.remove(url);
+        }
+        self.state.outbox.retain(|o| !o.waiting_for.is_empty());
+        self.save(replica)
+    }
+
+    /// Writes the state durably.
+    pub fn save<S: Store>(&mut self, replica: &Replica<S>) -> Result<(), SyncError> {
+        self.state.parked = self
+            .parked
+            .iter()
+            .map(crate::sync::wire::SealedBundle::to_bytes)
+            .collect();
+        self.state.save(replica.store())?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    fn require_coordinator(&self) -> Result<(), SyncError> {
+        if self.is_coordinator() {
+            Ok(())
+        } else {
+            Err(SyncError::NotCoordinator)
+        }
+    }
+
+    /// Finds a current member by organisation id (or a prefix of it) or by name.
+    pub fn find_member(&self, who: &str) -> Result<Member, SyncError> {
+        let needle = who.trim().to_lowercase();
+        let found: Vec<&Member> = self
+            .members
+            .set()
+            .members()
+            .filter(|m| {
+                m.profile.key.org_id().starts_with(&needle)
+                    || m.profile.name.to_lowercase() == needle
+            })
+            .collect();
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(SyncError::UnknownMember(who.to_string())),
+            _ => Err(SyncError::AmbiguousMember(who.to_string())),
+        }
+    }
+}
+
+fn refuse_second_workspace<S: Store>(replica: &Replica<S>) -> Result<(), SyncError> {
+    match WorkspaceState::load(replica.store())? {
+        Some(state) => Err(SyncError::AlreadyInWorkspace(state.workspace)),
+        None => Ok(()),
+    }
+}
+
+fn dedup(relays: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    relays
+        .into_iter()
+        .filter(|r| seen.insert(r.clone()))
+        .collect()
+}

@@ -1,0 +1,586 @@
+//! The sync machine: one workspace, every relay it lists, driven by events, answering with effects.
+
+use crate::sync::wire::Encoded;
+use std::collections::BTreeMap;
+
+use ed25519_dalek::SigningKey;
+
+use super::entropy::{Entropy, random};
+use super::event::{Effect, Event, Report};
+use super::link::{Link, Phase};
+use super::roster::Members;
+use super::state::{StateError, WorkspaceState};
+use crate::replica::{Replica, ReplicaError};
+use crate::seal::{ExchangeSecret, SealError};
+use crate::store::Store;
+use crate::sync::membership::{MemberProfile, MembershipError, OpBody, Role, SignedOp};
+use crate::sync::wire::{
+    Access, ErrorCode, Hash32, KxKey, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION,
+    SealedBundle, WorkspaceId, sign_auth,
+};
+use crate::time::Timestamp;
+
+/// How many bundles one pull asks for.
+pub const PULL_LIMIT: u32 = 512;
+/// How many pushed bundles may wait for acknowledgement on one connection.
+pub const MAX_IN_FLIGHT: usize = 256;
+/// How many bundles may wait beyond a gap before the rest are dropped (and pulled again).
+pub(super) const MAX_AHEAD: usize = 4096;
+/// A one-off sync gives a relay up after this many failed attempts in a row.
+pub const ONCE_ATTEMPTS: u32 = 3;
+
+/// Whether the machine syncs once and stops, or stays connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Pull and push until every relay is caught up, then report [`Report::Finished`].
+    Once,
+    /// Stay subscribed and reconnect for ever.
+    Watch,
+}
+
+/// Failures of the machine itself (as opposed to refusals, which are reports).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// This replica does not belong to a workspace.
+    #[error("deze kompas-map hoort nog bij geen samenwerking; maak er een of sluit je aan")]
+    NoWorkspace,
+    /// This replica already belongs to a workspace.
+    #[error("deze kompas-map hoort al bij samenwerking {0}; één samenwerking per map")]
+    AlreadyInWorkspace(String),
+    /// The operation needs the coordinator role.
+    #[error("alleen een coördinator van de samenwerking mag dit")]
+    NotCoordinator,
+    /// No member matches.
+    #[error("geen lid {0:?} gevonden; zie `kompas workspace members`")]
+    UnknownMember(String),
+    /// Several members match.
+    #[error("{0:?} past bij meer dan één lid; geef het organisatie-id")]
+    AmbiguousMember(String),
+    /// The relay is not (or already) in the list.
+    #[error("{0}")]
+    Relay(String),
+    /// The membership log refused a local operation.
+    #[error("lidmaatschap: {0}")]
+    Membership(#[from] MembershipError),
+    /// Sealing failed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// The stored state is unusable.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The replica failed.
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The replica side of sync for one workspace.
+pub struct Machine {
+    pub(super) state: WorkspaceState,
+    pub(super) workspace: WorkspaceId,
+    pub(super) members: Members,
+    pub(super) ops: Vec<SignedOp>,
+    pub(super) parked: Vec<SealedBundle>,
+    pub(super) signing: SigningKey,
+    pub(super) profile: MemberProfile,
+    pub(super) me: OrgKey,
+    pub(super) exchange: ExchangeSecret,
+    pub(super) mode: Mode,
+    pub(super) links: BTreeMap<String, Link>,
+    pub(super) dirty: bool,
+    pub(super) removed_reported: bool,
+    pub(super) finished_reported: bool,
+}
+
+impl Machine {
+    /// Opens the machine for the replica's workspace, if it has one.
+    pub fn load<S: Store>(replica: &Replica<S>, mode: Mode) -> Result<Option<Machine>, SyncError> {
+        match WorkspaceState::load(replica.store())? {
+            None => Ok(None),
+            Some(state) => Machine::from_state(replica, state, mode).map(Some),
+        }
+    }
+
+    pub(super) fn from_state<S: Store>(
+        replica: &Replica<S>,
+        state: WorkspaceState,
+        mode: Mode,
+    ) -> Result<Machine, SyncError> {
+        let signing = replica
+            .identity()
+            .signing_key()
+            .map_err(ReplicaError::from)?;
+        let ops = state.log_ops()?;
+        let mut members = Members::default();
+        for op in &ops {
+            members.apply(op)?;
+        }
+        let parked = state.parked_bundles()?;
+        let links = state
+            .relays
+            .iter()
+            .map(|r| (r.clone(), Link::default()))
+            .collect();
+        Ok(Machine {
+            workspace: state.workspace_id()?,
+            exchange: ExchangeSecret::derive(&signing),
+            profile: Machine::profile(replica, &signing),
+            me: OrgKey::of(&signing),
+            signing,
+            state,
+            members,
+            ops,
+            parked,
+            mode,
+            links,
+            dirty: false,
+            removed_reported: false,
+            finished_reported: false,
+        })
+    }
+
+    /// The workspace id.
+    pub fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
+    /// The persistent state.
+    pub fn state(&self) -> &WorkspaceState {
+        &self.state
+    }
+
+    /// The member list.
+    pub fn members(&self) -> &Members {
+        &self.members
+    }
+
+    /// This organisation's key.
+    pub fn me(&self) -> OrgKey {
+        self.me
+    }
+
+    /// How many local changes wait for a relay to acknowledge them.
+    pub fn queued(&self) -> usize {
+        self.state.outbox.len()
+    }
+
+    /// This organisation's profile as it enters the membership log.
+    pub(super) fn profile<S: Store>(replica: &Replica<S>, signing: &SigningKey) -> MemberProfile {
+        let identity = replica.identity();
+        MemberProfile {
+            key: OrgKey::of(signing),
+            name: identity.profile.name.clone(),
+            org_type: identity.profile.org_type,
+            kx: KxKey(ExchangeSecret::derive(signing).public().0),
+        }
+    }
+
+    /// Handles one event and returns what the driver must do. The state is durable before
+    /// this returns.
+    pub fn handle<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        event: Event,
+    ) -> Result<Vec<Effect>, SyncError> {
+        let mut out = Vec::new();
+        match event {
+            Event::Start => {
+                self.seal_local(replica, entropy)?;
+                for (relay, link) in &mut self.links {
+                    if link.phase == Phase::Down {
+                        link.phase = Phase::Connecting;
+                        out.push(Effect::Connect {
+                            relay: relay.clone(),
+                        });
+                    }
+                }
+            }
+            Event::Tick => self.tick(now, &mut out),
+            Event::LocalChanges => {
+                if self.seal_local(replica, entropy)? > 0 {
+                    let relays: Vec<String> = self.links.keys().cloned().collect();
+                    for relay in relays {
+                        self.step(&relay, now, &mut out)?;
+                    }
+                }
+            }
+            Event::Connected { relay } => {
+                if let Some(link) = self.links.get_mut(&relay) {
+                    link.phase = Phase::Hello;
+                    out.push(Effect::send(
+                        &relay,
+                        Message::Hello {
+                            min_version: MIN_PROTOCOL_VERSION,
+                            max_version: PROTOCOL_VERSION,
+                            agent: format!("kompas {}", env!("CARGO_PKG_VERSION")),
+                        },
+                    ));
+                }
+            }
+            Event::Disconnected { relay, reason } => {
+                self.disconnected(&relay, reason, now, entropy, &mut out)
+            }
+            Event::Received { relay, message } => {
+                if self.links.contains_key(&relay) {
+                    self.received(replica, &relay, *message, now, entropy, &mut out)?;
+                }
+            }
+        }
+        if self.dirty {
+            self.state.parked = self.parked.iter().map(SealedBundle::to_bytes).collect();
+            self.state.save(replica.store())?;
+            self.dirty = false;
+        }
+        self.check_finished(&mut out);
+        Ok(out)
+    }
+
+    fn tick(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        let mut next: Option<Timestamp> = None;
+        for (relay, link) in &mut self.links {
+            if link.phase != Phase::Down || link.finished {
+                continue;
+            }
+            match link.retry_at {
+                Some(at) if at > now => next = Some(next.map_or(at, |n| n.min(at))),
+                _ => {
+                    link.phase = Phase::Connecting;
+                    link.retry_at = None;
+                    out.push(Effect::Connect {
+                        relay: relay.clone(),
+                    });
+                }
+            }
+        }
+        if let Some(at) = next {
+            out.push(Effect::WakeAt(at));
+        }
+    }
+
+    fn disconnected(
+        &mut self,
+        relay: &str,
+        reason: String,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) {
+        let mode = self.mode;
+        let Some(link) = self.links.get_mut(relay) else {
+            return;
+        };
+        if link.phase == Phase::Down {
+            return;
+        }
+        link.reset_connection();
+        let jitter = u16::from_be_bytes(random(entropy));
+        let retry_at = link.backoff.failed(now, jitter);
+        let give_up = mode == Mode::Once && link.backoff.failures >= ONCE_ATTEMPTS;
+        if link.finished || give_up {
+            if !link.finished {
+                link.finished = true;
+                out.push(Effect::Report(Report::GaveUp {
+                    relay: relay.to_string(),
+                }));
+            }
+            return;
+        }
+        link.retry_at = Some(retry_at);
+        out.push(Effect::Report(Report::Disconnected {
+            relay: relay.to_string(),
+            reason,
+            retry_at: Some(retry_at),
+        }));
+        out.push(Effect::WakeAt(retry_at));
+    }
+
+    fn received<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        message: Message,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let send = |message| Effect::send(relay, message);
+        match message {
+            Message::Challenge {
+                relay: relay_key,
+                nonce,
+                ..
+            } => {
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.phase = Phase::Auth;
+                }
+                out.push(send(Message::Auth {
+                    workspace: self.workspace,
+                    key: self.me,
+                    signature: sign_auth(&relay_key, &nonce, &self.workspace, &self.signing),
+                }));
+            }
+            Message::Welcome {
+                access,
+                head,
+                membership_len,
+                ..
+            } => {
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.phase = Phase::Ready;
+                    link.backoff.succeeded();
+                    link.access = Some(access);
+                    link.relay_head = head;
+                    link.relay_log = membership_len;
+                    link.ops_sent = membership_len;
+                }
+                out.push(Effect::Report(Report::Connected {
+                    relay: relay.to_string(),
+                }));
+                out.push(send(Message::MembershipPull {
+                    after: self.ops.len() as u64,
+                }));
+            }
+            Message::MembershipOps { start, ops } => {
+                self.membership_ops(replica, relay, start, ops, now, entropy, out)?;
+                self.step(relay, now, out)?;
+            }
+            Message::MembershipAck { index, .. } => {
+                let candidate_now_member = match self.links.get_mut(relay) {
+                    Some(link) => {
+                        link.relay_log = link.relay_log.max(index + 1);
+                        link.access == Some(Access::Candidate)
+                            && self.members.set().is_member(&self.me)
+                    }
+                    None => false,
+                };
+                if candidate_now_member {
+                    // A redeemed invite takes effect on the next connection.
+                    if let Some(link) = self.links.get_mut(relay) {
+                        link.reset_connection();
+                        link.phase = Phase::Connecting;
+                    }
+                    out.push(Effect::Close {
+                        relay: relay.to_string(),
+                    });
+                    out.push(Effect::Connect {
+                        relay: relay.to_string(),
+                    });
+                } else {
+                    self.step(relay, now, out)?;
+                }
+            }
+            Message::Bundles { items, head } => {
+                let more = !items.is_empty();
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.pulling = false;
+                    link.relay_head = link.relay_head.max(head);
+                }
+                for item in items {
+                    self.item(replica, relay, item.seq, item.bundle, out)?;
+                }
+                let cursor = self.cursor(relay);
+                if let Some(link) = self.links.get_mut(relay) {
+                    if more && cursor < link.relay_head {
+                        link.pulling = true;
+                        out.push(send(Message::Pull {
+                            after: cursor,
+                            limit: PULL_LIMIT,
+                        }));
+                    } else if !link.pulling {
+                        link.caught_up = cursor >= link.relay_head || !more;
+                    }
+                }
+                self.step(relay, now, out)?;
+            }
+            Message::Pushed { item } => {
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.relay_head = link.relay_head.max(item.seq);
+                }
+                self.item(replica, relay, item.seq, item.bundle, out)?;
+            }
+            Message::Ack { seq, hash, .. } => {
+                self.acked(relay, hash);
+                out.push(Effect::Report(Report::Stored {
+                    relay: relay.to_string(),
+                    seq,
+                }));
+                self.step(relay, now, out)?;
+            }
+            Message::Error { code, message } => {
+                out.push(Effect::Report(Report::RelayError {
+                    relay: relay.to_string(),
+                    code,
+                    message,
+                }));
+                if code == ErrorCode::Removed
+                    && let Some(link) = self.links.get_mut(relay)
+                {
+                    link.finished = true;
+                }
+                out.push(Effect::Close {
+                    relay: relay.to_string(),
+                });
+                self.disconnected(relay, format!("{code:?}"), now, entropy, out);
+            }
+            // Requests a relay would send are not for replicas; ignore them.
+            Message::Hello { .. }
+            | Message::Auth { .. }
+            | Message::Push { .. }
+            | Message::Pull { .. }
+            | Message::Subscribe { .. }
+            | Message::MembershipPull { .. }
+            | Message::MembershipAppend { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The cursor of a relay.
+    pub(super) fn cursor(&self, relay: &str) -> u64 {
+        self.state.cursors.get(relay).copied().unwrap_or(0)
+    }
+
+    /// Moves the conversation with a relay forward as far as it can go right now.
+    pub(super) fn step(
+        &mut self,
+        relay: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let cursor = self.cursor(relay);
+        let mode = self.mode;
+        let ops_len = self.ops.len() as u64;
+        let Some(link) = self.links.get_mut(relay) else {
+            return Ok(());
+        };
+        if link.phase != Phase::Ready || !link.log_pulled {
+            return Ok(());
+        }
+        let send = |message| Effect::send(relay, message);
+        while link.ops_sent < ops_len {
+            if let Some(op) = self.ops.get(link.ops_sent as usize) {
+                out.push(send(Message::MembershipAppend { op: op.clone() }));
+            }
+            link.ops_sent += 1;
+        }
+        match link.access {
+            Some(Access::Member(_)) => {}
+            Some(Access::Candidate) => {
+                if self.state.redeem.is_some() && !self.members.set().is_member(&self.me) {
+                    return self.redeem(relay, now, out);
+                }
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
+        if !link.requested {
+            link.requested = true;
+            link.pulling = true;
+            out.push(send(match mode {
+                Mode::Once => Message::Pull {
+                    after: cursor,
+                    limit: PULL_LIMIT,
+                },
+                Mode::Watch => Message::Subscribe { after: cursor },
+            }));
+            if mode == Mode::Watch {
+                link.pulling = false;
+                link.caught_up = true;
+            }
+        }
+        for item in &self.state.outbox {
+            if link.in_flight.len() >= MAX_IN_FLIGHT {
+                break;
+            }
+            if !item.waiting_for.contains(relay) {
+                continue;
+            }
+            let hash = Hash32::of(&item.bundle);
+            if link.in_flight.contains(&hash) {
+                continue;
+            }
+            match SealedBundle::from_bytes(&item.bundle) {
+                Ok(bundle) => {
+                    link.in_flight.insert(hash);
+                    out.push(send(Message::Push { bundle }));
+                }
+                Err(e) => return Err(StateError::from(e).into()),
+            }
+        }
+        if mode == Mode::Once
+            && !link.finished
+            && link.caught_up
+            && link.in_flight.is_empty()
+            && link.relay_log >= ops_len
+            && !self
+                .state
+                .outbox
+                .iter()
+                .any(|o| o.waiting_for.contains(relay))
+        {
+            link.finished = true;
+            out.push(Effect::Report(Report::Done {
+                relay: relay.to_string(),
+                cursor,
+            }));
+            out.push(Effect::Close {
+                relay: relay.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn acked(&mut self, relay: &str, hash: Hash32) {
+        if let Some(link) = self.links.get_mut(relay) {
+            link.in_flight.remove(&hash);
+        }
+        let before = self.state.outbox.len();
+        for item in &mut self.state.outbox {
+            if Hash32::of(&item.bundle) == hash && item.waiting_for.remove(relay) {
+                self.dirty = true;
+            }
+        }
+        self.state.outbox.retain(|o| !o.waiting_for.is_empty());
+        if self.state.outbox.len() != before {
+            self.dirty = true;
+        }
+    }
+
+    fn check_finished(&mut self, out: &mut Vec<Effect>) {
+        if self.mode == Mode::Once
+            && !self.finished_reported
+            && self.links.values().all(|l| l.finished)
+        {
+            self.finished_reported = true;
+            out.push(Effect::Report(Report::Finished));
+        }
+    }
+
+    /// Whether this organisation holds the coordinator role.
+    pub fn is_coordinator(&self) -> bool {
+        self.members.set().role_of(&self.me) == Some(Role::Coordinator)
+    }
+
+    /// Appends an operation signed here to the local log (it reaches relays on the next step).
+    pub(super) fn append_local(
+        &mut self,
+        body: OpBody,
+        now: Timestamp,
+    ) -> Result<SignedOp, SyncError> {
+        let op = SignedOp::sign(
+            self.workspace,
+            self.members.set().head(),
+            now,
+            body,
+            &self.signing,
+        );
+        self.members.apply(&op)?;
+        self.state.log.push(op.to_bytes());
+        self.ops.push(op.clone());
+        self.dirty = true;
+        Ok(op)
+    }
+}

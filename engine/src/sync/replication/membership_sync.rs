@@ -1,0 +1,197 @@
+//! The membership log on the replica side: folding what relays send, picking up wrapped keys,
+//! redeeming an invite, and handing keys to members who joined after a key change.
+
+use super::entropy::{Entropy, random};
+use super::event::{Effect, Report};
+use super::machine::{Machine, SyncError};
+use crate::replica::Replica;
+use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
+use crate::store::Store;
+use crate::sync::membership::{OpBody, SignedOp};
+use crate::sync::wire::Encoded;
+use crate::sync::wire::Message;
+use crate::time::Timestamp;
+
+impl Machine {
+    /// Folds operations a relay sent, starting at log position `start`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn membership_ops<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        start: u64,
+        ops: Vec<SignedOp>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let end = start + ops.len() as u64;
+        let mut added = 0;
+        for (index, op) in (start..).zip(ops) {
+            let known = self.ops.len() as u64;
+            if index < known {
+                if self.ops.get(index as usize) != Some(&op) {
+                    out.push(Effect::Report(Report::RelayError {
+                        relay: relay.to_string(),
+                        code: crate::sync::wire::ErrorCode::MembershipRefused,
+                        message: format!(
+                            "de ledenlijst op deze relay wijkt af vanaf operatie {index}"
+                        ),
+                    }));
+                    break;
+                }
+                continue;
+            }
+            if index > known {
+                out.push(Effect::send(
+                    relay,
+                    Message::MembershipPull { after: known },
+                ));
+                break;
+            }
+            match self.members.apply(&op) {
+                Ok(()) => {
+                    self.state.log.push(op.to_bytes());
+                    self.ops.push(op);
+                    added += 1;
+                }
+                Err(e) => {
+                    out.push(Effect::Report(Report::RelayError {
+                        relay: relay.to_string(),
+                        code: crate::sync::wire::ErrorCode::MembershipRefused,
+                        message: e.to_string(),
+                    }));
+                    break;
+                }
+            }
+        }
+        if let Some(link) = self.links.get_mut(relay) {
+            link.relay_log = link.relay_log.max(end);
+            link.log_pulled = true;
+        }
+        if added > 0 {
+            self.dirty = true;
+            out.push(Effect::Report(Report::MembersChanged { operations: added }));
+            self.after_log_change(replica, relay, now, entropy, out)?;
+        }
+        Ok(())
+    }
+
+    /// Picks up keys wrapped for this organisation, notices a removal, shares keys where a
+    /// coordinator has to, and retries bundles that were waiting for any of that.
+    pub(super) fn after_log_change<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let before = self.state.ring.current().map(|(e, _)| e);
+        let ws = self.workspace.0;
+        let grants: Vec<Vec<u8>> = self
+            .members
+            .set()
+            .grants_for(&self.me)
+            .map(|g| g.sealed.clone())
+            .collect();
+        for sealed in grants {
+            if let Ok(ring) =
+                WrappedRing::decode(&sealed).and_then(|w| unwrap_ring(&w, &self.exchange, &ws))
+            {
+                self.state.ring.absorb(&ring);
+            }
+        }
+        let after = self.state.ring.current().map(|(e, _)| e);
+        if after != before {
+            self.dirty = true;
+            if let Some(epoch) = after {
+                out.push(Effect::Report(Report::KeysReceived { epoch: epoch.0 }));
+            }
+        }
+        if self.members.set().was_removed(&self.me) && !self.removed_reported {
+            self.removed_reported = true;
+            out.push(Effect::Report(Report::Removed));
+        }
+        if self.is_coordinator() {
+            self.share_keys_with_late_joiners(now, entropy)?;
+        }
+        self.retry_parked(replica, relay, out)
+    }
+
+    /// Members who joined after a key change may hold an invite with older keys only; a
+    /// coordinator wraps the whole ring for each of them, once.
+    fn share_keys_with_late_joiners(
+        &mut self,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), SyncError> {
+        let set = self.members.set();
+        let needy: Vec<_> = set
+            .members()
+            .filter(|m| m.profile.key != self.me && m.joined_epoch > 0)
+            .filter(|m| {
+                !set.grants_for(&m.profile.key)
+                    .any(|g| g.epoch >= m.joined_epoch)
+            })
+            .map(|m| (m.profile.key, m.profile.kx))
+            .collect();
+        for (member, kx) in needy {
+            let Ok(wrapped) = wrap_ring(
+                &self.state.ring,
+                &crate::seal::ExchangePublic(kx.0),
+                &self.workspace.0,
+                random(entropy),
+                random(entropy),
+            ) else {
+                continue;
+            };
+            self.append_local(
+                OpBody::ShareKeys {
+                    member,
+                    sealed: wrapped.encode(),
+                },
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Redeems the invite this replica holds, signed with its own key.
+    pub(super) fn redeem(
+        &mut self,
+        relay: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let Some(token) = self
+            .state
+            .redeem
+            .as_deref()
+            .and_then(crate::identity::unhex)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        else {
+            return Ok(());
+        };
+        let profile = self.profile.clone();
+        let op = match self.append_local(OpBody::Redeem { token, profile }, now) {
+            Ok(op) => op,
+            Err(SyncError::Membership(e)) => {
+                // The invite may not have reached this relay yet; the token stays for later.
+                out.push(Effect::Report(Report::RelayError {
+                    relay: relay.to_string(),
+                    code: crate::sync::wire::ErrorCode::MembershipRefused,
+                    message: format!("uitnodiging nog niet te gebruiken: {e}"),
+                }));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        self.state.redeem = None;
+        if let Some(link) = self.links.get_mut(relay) {
+            link.ops_sent = link.ops_sent.max(self.ops.len() as u64);
+        }
+        out.push(Effect::send(relay, Message::MembershipAppend { op }));
+        Ok(())
+    }
+}

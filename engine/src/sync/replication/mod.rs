@@ -1,0 +1,34 @@
+//! The replica side of sync: a sans-I/O state machine per workspace that talks to every relay.
+//!
+//! [`Machine::handle`] takes the time, a source of randomness and one [`Event`] (a connection
+//! opened or closed, a message from a relay, a timer, local edits) and returns [`Effect`]s for
+//! the driver to carry out (connect, send, close, wake me at, report). It keeps per relay a
+//! cursor (the highest contiguous sequence number handled), an outgoing queue of sealed local
+//! changes that survives restarts, and a backoff for reconnecting. Incoming bundles are opened
+//! (membership, signature, key, decryption) and applied through the [`crate::Replica`];
+//! refusals are reported and never applied, duplicates are harmless, and bundles that wait for
+//! dependencies, keys or member-list operations are parked and retried.
+//!
+//! The machine reads and writes the replica's store (documents and its own state), and nothing
+//! else: no sockets, no clock, no randomness of its own.
+
+mod backoff;
+mod entropy;
+mod event;
+mod ingest;
+mod invite_code;
+mod link;
+mod local_ops;
+mod machine;
+mod membership_sync;
+mod outbox;
+mod roster;
+mod state;
+
+pub use backoff::Backoff;
+pub use entropy::{Entropy, random};
+pub use event::{Effect, Event, Report};
+pub use invite_code::{InviteCode, InviteCodeError};
+pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncError};
+pub use roster::Members;
+pub use state::{Outgoing, STATE_KEY, StateError, WorkspaceState};

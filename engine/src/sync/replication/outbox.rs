@@ -1,0 +1,107 @@
+//! Outgoing bundles: sealing what this organisation wrote, and full snapshots for catch-up.
+
+use crate::sync::wire::Encoded;
+use std::collections::BTreeSet;
+
+use automerge::ChangeHash;
+
+use super::entropy::{Entropy, random};
+use super::machine::{Machine, SyncError};
+use super::state::Outgoing;
+use crate::document::DocId;
+use crate::replica::Replica;
+use crate::seal::{Payload, PayloadForm, seal};
+use crate::store::Store;
+
+impl Machine {
+    /// Seals every document's own changes that were not sealed yet; returns how many bundles.
+    pub(super) fn seal_local<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<usize, SyncError> {
+        if self.state.ring.is_empty() || !self.members.set().is_member(&self.me) {
+            return Ok(0);
+        }
+        let mut sealed = 0;
+        for raw in replica.store().ids()? {
+            let Ok(doc) = DocId::parse(&raw) else {
+                continue;
+            };
+            let since: Vec<ChangeHash> = self
+                .state
+                .sealed_at
+                .get(&doc)
+                .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
+                .unwrap_or_default();
+            let own = replica.own_changes_since(&doc, &since)?;
+            if own.count == 0 {
+                continue;
+            }
+            let payload = Payload {
+                doc: doc.clone(),
+                form: PayloadForm::Changes,
+                data: own.bytes,
+            };
+            self.enqueue(&payload, self.all_relays(), entropy)?;
+            self.state
+                .sealed_at
+                .insert(doc, own.heads.iter().map(|h| h.to_string()).collect());
+            sealed += 1;
+        }
+        if sealed > 0 {
+            self.dirty = true;
+        }
+        Ok(sealed)
+    }
+
+    /// Seals a full snapshot of every document for `relays` (new members and new relays catch
+    /// up from these instead of from every change ever made).
+    pub(super) fn enqueue_snapshots<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relays: BTreeSet<String>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<usize, SyncError> {
+        let mut count = 0;
+        for raw in replica.store().ids()? {
+            let Ok(doc) = DocId::parse(&raw) else {
+                continue;
+            };
+            let data = replica.export(&doc)?;
+            let payload = Payload {
+                doc,
+                form: PayloadForm::Snapshot,
+                data,
+            };
+            self.enqueue(&payload, relays.clone(), entropy)?;
+            count += 1;
+        }
+        self.dirty = true;
+        Ok(count)
+    }
+
+    fn enqueue(
+        &mut self,
+        payload: &Payload,
+        relays: BTreeSet<String>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), SyncError> {
+        let bundle = seal(
+            &self.signing,
+            self.workspace,
+            &self.state.ring,
+            payload,
+            random(entropy),
+        )?;
+        self.state.outbox.push(Outgoing {
+            bundle: bundle.to_bytes(),
+            waiting_for: relays,
+        });
+        Ok(())
+    }
+
+    pub(super) fn all_relays(&self) -> BTreeSet<String> {
+        self.state.relays.iter().cloned().collect()
+    }
+}

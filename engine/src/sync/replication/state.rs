@@ -1,0 +1,155 @@
+//! What a replica remembers about its workspace between runs, kept in the store's metadata.
+//!
+//! The state is written after every event that changed it and before any effect that depends on
+//! it is returned, so a crash never loses a queued local change or moves a cursor past a bundle
+//! that was not applied.
+
+use crate::sync::wire::Encoded;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::document::DocId;
+use crate::identity::{hex, unhex};
+use crate::seal::KeyRing;
+use crate::store::{Store, StoreError};
+use crate::sync::membership::SignedOp;
+use crate::sync::wire::{SealedBundle, WireError, WorkspaceId};
+
+/// The metadata key the state lives under.
+pub const STATE_KEY: &str = "sync-workspace";
+
+/// A sealed bundle waiting for relays to acknowledge it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Outgoing {
+    /// The encoded bundle (hex).
+    #[serde(with = "hex_bytes")]
+    pub bundle: Vec<u8>,
+    /// The relays that have not acknowledged it yet.
+    pub waiting_for: BTreeSet<String>,
+}
+
+/// The replica's persistent sync state for its workspace.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkspaceState {
+    /// The workspace id (hex).
+    pub workspace: String,
+    /// The relays the workspace uses, in the order they were added.
+    pub relays: Vec<String>,
+    /// The membership log as known here, each operation encoded (hex).
+    #[serde(with = "hex_list")]
+    pub log: Vec<Vec<u8>>,
+    /// Every workspace key this replica holds.
+    pub ring: KeyRing,
+    /// Per relay: the highest sequence number up to which every bundle was handled.
+    pub cursors: BTreeMap<String, u64>,
+    /// Sealed local changes not yet acknowledged by every relay.
+    pub outbox: Vec<Outgoing>,
+    /// Per document: the heads at which this replica last sealed its own changes (hex).
+    pub sealed_at: BTreeMap<DocId, Vec<String>>,
+    /// Bundles that could not be applied yet (missing dependencies, keys or members), hex.
+    #[serde(with = "hex_list")]
+    pub parked: Vec<Vec<u8>>,
+    /// The token of the invite this replica still has to redeem (hex), if it is joining.
+    pub redeem: Option<String>,
+}
+
+/// Why the stored state could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored text is not a workspace state.
+    #[error("de opgeslagen synchronisatiestatus is beschadigd: {0}")]
+    Corrupt(String),
+    /// A stored operation or bundle does not decode.
+    #[error("de opgeslagen synchronisatiestatus is beschadigd: {0}")]
+    Wire(#[from] WireError),
+}
+
+impl WorkspaceState {
+    /// A state for a workspace with nothing synced yet.
+    pub fn new(workspace: WorkspaceId, relays: Vec<String>, ring: KeyRing) -> WorkspaceState {
+        WorkspaceState {
+            workspace: workspace.to_string(),
+            cursors: relays.iter().map(|r| (r.clone(), 0)).collect(),
+            relays,
+            log: Vec::new(),
+            ring,
+            outbox: Vec::new(),
+            sealed_at: BTreeMap::new(),
+            parked: Vec::new(),
+            redeem: None,
+        }
+    }
+
+    /// Reads the state from the store, if the replica belongs to a workspace.
+    pub fn load(store: &impl Store) -> Result<Option<WorkspaceState>, StateError> {
+        match store.get_meta(STATE_KEY)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StateError::Corrupt(e.to_string())),
+        }
+    }
+
+    /// Writes the state durably.
+    pub fn save(&self, store: &impl Store) -> Result<(), StateError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        store.put_meta(STATE_KEY, &bytes)?;
+        Ok(())
+    }
+
+    /// The workspace id.
+    pub fn workspace_id(&self) -> Result<WorkspaceId, StateError> {
+        self.workspace
+            .parse()
+            .map_err(|e: crate::sync::wire::BadHex| StateError::Corrupt(e.to_string()))
+    }
+
+    /// The membership log, decoded.
+    pub fn log_ops(&self) -> Result<Vec<SignedOp>, StateError> {
+        Ok(self
+            .log
+            .iter()
+            .map(|b| SignedOp::from_bytes(b))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The parked bundles, decoded.
+    pub fn parked_bundles(&self) -> Result<Vec<SealedBundle>, StateError> {
+        Ok(self
+            .parked
+            .iter()
+            .map(|b| SealedBundle::from_bytes(b))
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+mod hex_bytes {
+    use super::{hex, unhex};
+
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex(v))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        unhex(&text).ok_or_else(|| serde::de::Error::custom("geen hex"))
+    }
+}
+
+mod hex_list {
+    use super::{hex, unhex};
+
+    pub fn serialize<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|b| hex(b)))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let texts: Vec<String> = serde::Deserialize::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| unhex(t).ok_or_else(|| serde::de::Error::custom("geen hex")))
+            .collect()
+    }
+}
