@@ -75,8 +75,15 @@ impl Machine {
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
         let author = bundle.author.org_id();
+        let hash = bundle.hash();
+        if self.applied.contains(&hash) {
+            self.state.cursors.insert(relay.to_string(), seq);
+            self.cursors_dirty = true;
+            return Ok(());
+        }
         match self.ingest(replica, &bundle)? {
             Outcome::Applied(doc) => {
+                self.applied.insert(hash);
                 out.push(Effect::Report(Report::Applied {
                     relay: relay.to_string(),
                     doc,
@@ -93,7 +100,7 @@ impl Machine {
             })),
         }
         self.state.cursors.insert(relay.to_string(), seq);
-        self.dirty = true;
+        self.cursors_dirty = true;
         Ok(())
     }
 

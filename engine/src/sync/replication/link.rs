@@ -35,8 +35,10 @@ pub struct Link {
     pub relay_log: u64,
     /// The membership log was pulled on this connection.
     pub log_pulled: bool,
-    /// Operations up to this index were sent on this connection.
+    /// Confirmed operations up to this index were sent on this connection.
     pub ops_sent: u64,
+    /// The pending local operations were sent on this connection (first relay only).
+    pub pending_sent: bool,
     /// Bundles pushed on this connection and not acknowledged yet.
     pub in_flight: BTreeSet<Hash32>,
     /// Bundles were requested (pull or subscribe) on this connection.
@@ -62,6 +64,7 @@ impl Default for Link {
             relay_log: 0,
             log_pulled: false,
             ops_sent: 0,
+            pending_sent: false,
             in_flight: BTreeSet::new(),
             requested: false,
             pulling: false,

@@ -95,7 +95,7 @@ impl Machine {
         self.save(replica)?;
         Ok(InviteCode {
             workspace: self.workspace,
-            name: self.members.set().name().to_string(),
+            name: self.tip.set().name().to_string(),
             token: token.0,
             relays,
             ring: self.state.ring.clone(),
@@ -118,7 +118,7 @@ impl Machine {
             },
             now,
         )?;
-        let epoch = Epoch(self.members.set().epoch() + 1);
+        let epoch = Epoch(self.tip.set().epoch() + 1);
         self.state
             .ring
             .insert(epoch, WorkspaceKey::from_bytes(random(entropy)));
@@ -169,7 +169,7 @@ impl Machine {
         self.state.relays.push(url.to_string());
         self.state.cursors.insert(url.to_string(), 0);
         self.links.insert(url.to_string(), Default::default());
-        if self.members.set().is_member(&self.me) {
+        if self.tip.set().is_member(&self.me) {
             self.enqueue_snapshots(replica, BTreeSet::from([url.to_string()]), entropy)?;
         }
         self.save(replica)
@@ -210,6 +210,7 @@ impl Machine {
             .collect();
         self.state.save(replica.store())?;
         self.dirty = false;
+        self.cursors_dirty = false;
         Ok(())
     }
 

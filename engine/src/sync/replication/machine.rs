@@ -80,9 +80,17 @@ pub enum SyncError {
 pub struct Machine {
     pub(super) state: WorkspaceState,
     pub(super) workspace: WorkspaceId,
+    /// The member list folded from the confirmed log: what bundles are judged by.
     pub(super) members: Members,
+    /// The confirmed log.
     pub(super) ops: Vec<SignedOp>,
+    /// Local operations not confirmed by the first relay yet.
+    pub(super) pending: Vec<SignedOp>,
+    /// The confirmed list with the pending operations applied: what local decisions use.
+    pub(super) tip: Members,
     pub(super) parked: Vec<SealedBundle>,
+    /// Bundles applied since the machine started, so a copy from a second relay is skipped.
+    pub(super) applied: std::collections::BTreeSet<Hash32>,
     pub(super) signing: SigningKey,
     pub(super) profile: MemberProfile,
     pub(super) me: OrgKey,
@@ -90,7 +98,11 @@ pub struct Machine {
     pub(super) mode: Mode,
     pub(super) links: BTreeMap<String, Link>,
     pub(super) dirty: bool,
+    /// Only cursors moved since the last save.
+    pub(super) cursors_dirty: bool,
     pub(super) removed_reported: bool,
+    /// Connections the machine itself decided to drop while handling the current event.
+    pub(super) drop_links: Vec<(String, String)>,
     pub(super) finished_reported: bool,
 }
 
@@ -118,6 +130,12 @@ impl Machine {
             members.apply(op)?;
         }
         let parked = state.parked_bundles()?;
+        let pending = state.pending_ops()?;
+        let mut tip = members.clone();
+        for op in &pending {
+            // A pending operation that no longer fits is dropped at the next rebase.
+            let _ = tip.apply(op);
+        }
         let links = state
             .relays
             .iter()
@@ -132,11 +150,16 @@ impl Machine {
             state,
             members,
             ops,
+            pending,
+            tip,
             parked,
+            applied: Default::default(),
             mode,
             links,
             dirty: false,
+            cursors_dirty: false,
             removed_reported: false,
+            drop_links: Vec::new(),
             finished_reported: false,
         })
     }
@@ -230,11 +253,24 @@ impl Machine {
                 }
             }
         }
+        let relays: Vec<String> = self.links.keys().cloned().collect();
+        for relay in &relays {
+            self.step(relay, now, &mut out)?;
+        }
+        for (relay, reason) in std::mem::take(&mut self.drop_links) {
+            out.push(Effect::Close {
+                relay: relay.clone(),
+            });
+            self.disconnected(&relay, reason, now, entropy, &mut out);
+        }
         if self.dirty {
             self.state.parked = self.parked.iter().map(SealedBundle::to_bytes).collect();
             self.state.save(replica.store())?;
-            self.dirty = false;
+        } else if self.cursors_dirty {
+            self.state.save_cursors(replica.store())?;
         }
+        self.dirty = false;
+        self.cursors_dirty = false;
         self.check_finished(&mut out);
         Ok(out)
     }
@@ -340,6 +376,9 @@ impl Machine {
                 out.push(Effect::Report(Report::Connected {
                     relay: relay.to_string(),
                 }));
+                if matches!(access, Access::Member(_)) {
+                    self.seal_local(replica, entropy)?;
+                }
                 out.push(send(Message::MembershipPull {
                     after: self.ops.len() as u64,
                 }));
@@ -348,9 +387,16 @@ impl Machine {
                 self.membership_ops(replica, relay, start, ops, now, entropy, out)?;
                 self.step(relay, now, out)?;
             }
-            Message::MembershipAck { index, .. } => {
+            Message::MembershipAck { index, hash } => {
+                if index == self.ops.len() as u64
+                    && let Some(op) = self.pending.first().filter(|p| p.hash() == hash).cloned()
+                {
+                    self.confirm(op)?;
+                    self.after_log_change(replica, relay, now, entropy, out)?;
+                }
                 let candidate_now_member = match self.links.get_mut(relay) {
                     Some(link) => {
+                        link.ops_sent = link.ops_sent.max(index + 1);
                         link.relay_log = link.relay_log.max(index + 1);
                         link.access == Some(Access::Candidate)
                             && self.members.set().is_member(&self.me)
@@ -466,11 +512,29 @@ impl Machine {
             }
             link.ops_sent += 1;
         }
+        // Local operations go to the first relay only, which orders the membership log; the
+        // others receive them as confirmed operations.
+        let primary = self.state.relays.first().is_some_and(|r| r == relay);
+        if primary && !link.pending_sent && !self.pending.is_empty() {
+            link.pending_sent = true;
+            for op in &self.pending {
+                out.push(send(Message::MembershipAppend { op: op.clone() }));
+            }
+        }
         match link.access {
             Some(Access::Member(_)) => {}
             Some(Access::Candidate) => {
-                if self.state.redeem.is_some() && !self.members.set().is_member(&self.me) {
+                let member_soon = self.tip.set().is_member(&self.me);
+                if self.state.redeem.is_some() && !member_soon {
                     return self.redeem(relay, now, out);
+                }
+                if !member_soon && link.ops_sent >= ops_len {
+                    // Not a member, nothing to redeem: this relay has nothing for us.
+                    link.finished = true;
+                    self.drop_links.push((
+                        relay.to_string(),
+                        "deze organisatie is geen lid van de samenwerking".to_string(),
+                    ));
                 }
                 return Ok(());
             }
@@ -489,6 +553,9 @@ impl Machine {
             if mode == Mode::Watch {
                 link.pulling = false;
                 link.caught_up = true;
+                // Operations appended between the first pull and the subscription are pushed
+                // to nobody; asking again after subscribing closes that gap.
+                out.push(send(Message::MembershipPull { after: ops_len }));
             }
         }
         for item in &self.state.outbox {
@@ -512,6 +579,7 @@ impl Machine {
         }
         if mode == Mode::Once
             && !link.finished
+            && (!primary || self.pending.is_empty())
             && link.caught_up
             && link.in_flight.is_empty()
             && link.relay_log >= ops_len
@@ -559,12 +627,22 @@ impl Machine {
         }
     }
 
-    /// Whether this organisation holds the coordinator role.
+    /// Whether this organisation holds the coordinator role (counting its own pending changes).
     pub fn is_coordinator(&self) -> bool {
-        self.members.set().role_of(&self.me) == Some(Role::Coordinator)
+        self.tip.set().role_of(&self.me) == Some(Role::Coordinator)
     }
 
-    /// Appends an operation signed here to the local log (it reaches relays on the next step).
+    /// The member list including this organisation's own changes not confirmed yet.
+    pub fn members_with_pending(&self) -> &Members {
+        &self.tip
+    }
+
+    /// How many membership operations of this organisation wait for the first relay.
+    pub fn pending_operations(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Signs an operation on top of the pending ones; it reaches the first relay on the next step.
     pub(super) fn append_local(
         &mut self,
         body: OpBody,
@@ -572,15 +650,66 @@ impl Machine {
     ) -> Result<SignedOp, SyncError> {
         let op = SignedOp::sign(
             self.workspace,
-            self.members.set().head(),
+            self.tip.set().head(),
             now,
             body,
             &self.signing,
         );
-        self.members.apply(&op)?;
-        self.state.log.push(op.to_bytes());
-        self.ops.push(op.clone());
+        self.tip.apply(&op)?;
+        self.state.pending.push(op.to_bytes());
+        self.pending.push(op.clone());
+        for link in self.links.values_mut() {
+            link.pending_sent = false;
+        }
         self.dirty = true;
         Ok(op)
+    }
+
+    /// Adds an operation to the confirmed log.
+    pub(super) fn confirm(&mut self, op: SignedOp) -> Result<(), SyncError> {
+        self.members.apply(&op)?;
+        self.state.log.push(op.to_bytes());
+        if self.pending.first() == Some(&op) {
+            self.pending.remove(0);
+            self.state.pending.remove(0);
+        }
+        self.ops.push(op);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Re-signs the pending operations on top of the confirmed log after other operations
+    /// arrived first; operations that no longer make sense are dropped and reported.
+    pub(super) fn rebase(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        let mut tip = self.members.clone();
+        let mut kept = Vec::new();
+        for op in std::mem::take(&mut self.pending) {
+            let op = if op.op.prev == tip.set().head() {
+                op
+            } else {
+                SignedOp::sign(
+                    self.workspace,
+                    tip.set().head(),
+                    now,
+                    op.op.body.clone(),
+                    &self.signing,
+                )
+            };
+            match tip.apply(&op) {
+                Ok(()) => kept.push(op),
+                Err(e) => out.push(Effect::Report(Report::RelayError {
+                    relay: String::new(),
+                    code: ErrorCode::MembershipRefused,
+                    message: format!("eigen wijziging van de ledenlijst vervalt: {e}"),
+                })),
+            }
+        }
+        self.state.pending = kept.iter().map(SignedOp::to_bytes).collect();
+        self.pending = kept;
+        self.tip = tip;
+        for link in self.links.values_mut() {
+            link.pending_sent = false;
+        }
+        self.dirty = true;
     }
 }

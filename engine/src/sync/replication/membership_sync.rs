@@ -8,7 +8,6 @@ use crate::replica::Replica;
 use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
 use crate::store::Store;
 use crate::sync::membership::{OpBody, SignedOp};
-use crate::sync::wire::Encoded;
 use crate::sync::wire::Message;
 use crate::time::Timestamp;
 
@@ -49,13 +48,9 @@ impl Machine {
                 ));
                 break;
             }
-            match self.members.apply(&op) {
-                Ok(()) => {
-                    self.state.log.push(op.to_bytes());
-                    self.ops.push(op);
-                    added += 1;
-                }
-                Err(e) => {
+            match self.confirm(op) {
+                Ok(()) => added += 1,
+                Err(SyncError::Membership(e)) => {
                     out.push(Effect::Report(Report::RelayError {
                         relay: relay.to_string(),
                         code: crate::sync::wire::ErrorCode::MembershipRefused,
@@ -63,6 +58,7 @@ impl Machine {
                     }));
                     break;
                 }
+                Err(e) => return Err(e),
             }
         }
         if let Some(link) = self.links.get_mut(relay) {
@@ -70,7 +66,7 @@ impl Machine {
             link.log_pulled = true;
         }
         if added > 0 {
-            self.dirty = true;
+            self.rebase(now, out);
             out.push(Effect::Report(Report::MembersChanged { operations: added }));
             self.after_log_change(replica, relay, now, entropy, out)?;
         }
@@ -126,7 +122,7 @@ impl Machine {
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<(), SyncError> {
-        let set = self.members.set();
+        let set = self.tip.set();
         let needy: Vec<_> = set
             .members()
             .filter(|m| m.profile.key != self.me && m.joined_epoch > 0)
@@ -174,24 +170,23 @@ impl Machine {
             return Ok(());
         };
         let profile = self.profile.clone();
-        let op = match self.append_local(OpBody::Redeem { token, profile }, now) {
-            Ok(op) => op,
+        match self.append_local(OpBody::Redeem { token, profile }, now) {
+            Ok(_) => {
+                self.state.redeem = None;
+            }
             Err(SyncError::Membership(e)) => {
-                // The invite may not have reached this relay yet; the token stays for later.
+                // The invite may not have reached this relay yet: the token stays, and the
+                // connection is tried again after a pause.
+                let message = format!("uitnodiging nog niet te gebruiken: {e}");
                 out.push(Effect::Report(Report::RelayError {
                     relay: relay.to_string(),
                     code: crate::sync::wire::ErrorCode::MembershipRefused,
-                    message: format!("uitnodiging nog niet te gebruiken: {e}"),
+                    message: message.clone(),
                 }));
-                return Ok(());
+                self.drop_links.push((relay.to_string(), message));
             }
             Err(e) => return Err(e),
-        };
-        self.state.redeem = None;
-        if let Some(link) = self.links.get_mut(relay) {
-            link.ops_sent = link.ops_sent.max(self.ops.len() as u64);
         }
-        out.push(Effect::send(relay, Message::MembershipAppend { op }));
         Ok(())
     }
 }

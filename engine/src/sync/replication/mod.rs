@@ -32,3 +32,6 @@ pub use invite_code::{InviteCode, InviteCodeError};
 pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncError};
 pub use roster::Members;
 pub use state::{Outgoing, STATE_KEY, StateError, WorkspaceState};
+
+#[cfg(test)]
+mod sim;

@@ -20,7 +20,7 @@ impl Machine {
         replica: &Replica<S>,
         entropy: &mut dyn Entropy,
     ) -> Result<usize, SyncError> {
-        if self.state.ring.is_empty() || !self.members.set().is_member(&self.me) {
+        if self.state.ring.is_empty() || !self.tip.set().is_member(&self.me) {
             return Ok(0);
         }
         let mut sealed = 0;

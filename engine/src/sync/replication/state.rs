@@ -16,6 +16,8 @@ use crate::sync::wire::{SealedBundle, WireError, WorkspaceId};
 
 /// The metadata key the state lives under.
 pub const STATE_KEY: &str = "sync-workspace";
+/// The metadata key of the cursors, which change far more often than the rest.
+pub const CURSORS_KEY: &str = "sync-cursors";
 
 /// A sealed bundle waiting for relays to acknowledge it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,12 +36,17 @@ pub struct WorkspaceState {
     pub workspace: String,
     /// The relays the workspace uses, in the order they were added.
     pub relays: Vec<String>,
-    /// The membership log as known here, each operation encoded (hex).
+    /// The membership log as the first relay confirmed it, each operation encoded (hex).
     #[serde(with = "hex_list")]
     pub log: Vec<Vec<u8>>,
+    /// Operations signed here that the first relay has not confirmed yet, in order (hex).
+    #[serde(with = "hex_list", default)]
+    pub pending: Vec<Vec<u8>>,
     /// Every workspace key this replica holds.
     pub ring: KeyRing,
-    /// Per relay: the highest sequence number up to which every bundle was handled.
+    /// Per relay: the highest sequence number up to which every bundle was handled (kept
+    /// under its own key).
+    #[serde(skip)]
     pub cursors: BTreeMap<String, u64>,
     /// Sealed local changes not yet acknowledged by every relay.
     pub outbox: Vec<Outgoing>,
@@ -74,6 +81,7 @@ impl WorkspaceState {
             cursors: relays.iter().map(|r| (r.clone(), 0)).collect(),
             relays,
             log: Vec::new(),
+            pending: Vec::new(),
             ring,
             outbox: Vec::new(),
             sealed_at: BTreeMap::new(),
@@ -84,18 +92,29 @@ impl WorkspaceState {
 
     /// Reads the state from the store, if the replica belongs to a workspace.
     pub fn load(store: &impl Store) -> Result<Option<WorkspaceState>, StateError> {
-        match store.get_meta(STATE_KEY)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| StateError::Corrupt(e.to_string())),
+        let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
+        let Some(bytes) = store.get_meta(STATE_KEY)? else {
+            return Ok(None);
+        };
+        let mut state: WorkspaceState = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        if let Some(bytes) = store.get_meta(CURSORS_KEY)? {
+            state.cursors = serde_json::from_slice(&bytes).map_err(corrupt)?;
         }
+        Ok(Some(state))
     }
 
-    /// Writes the state durably.
+    /// Writes the whole state durably.
     pub fn save(&self, store: &impl Store) -> Result<(), StateError> {
         let bytes = serde_json::to_vec(self).map_err(|e| StateError::Corrupt(e.to_string()))?;
         store.put_meta(STATE_KEY, &bytes)?;
+        self.save_cursors(store)
+    }
+
+    /// Writes only the cursors durably.
+    pub fn save_cursors(&self, store: &impl Store) -> Result<(), StateError> {
+        let bytes =
+            serde_json::to_vec(&self.cursors).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        store.put_meta(CURSORS_KEY, &bytes)?;
         Ok(())
     }
 
@@ -110,6 +129,15 @@ impl WorkspaceState {
     pub fn log_ops(&self) -> Result<Vec<SignedOp>, StateError> {
         Ok(self
             .log
+            .iter()
+            .map(|b| SignedOp::from_bytes(b))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The pending local operations, decoded.
+    pub fn pending_ops(&self) -> Result<Vec<SignedOp>, StateError> {
+        Ok(self
+            .pending
             .iter()
             .map(|b| SignedOp::from_bytes(b))
             .collect::<Result<_, _>>()?)

@@ -1,0 +1,115 @@
+//! The simulation runs: many seeds, each must converge.
+
+use super::world::World;
+
+/// Actions per seed before the network heals.
+const STEPS: usize = 80;
+
+/// One run: random edits, partitions, restarts, duplicates and reordering, then healing.
+fn run(seed: u64, steps: usize) -> World {
+    let mut w = World::new(seed, 5, 2);
+    for _ in 0..steps {
+        let roll = w.rng.below(100);
+        match roll {
+            0..=54 => {
+                w.deliver_one();
+            }
+            55..=66 => {
+                let i = w.rng.below(w.nodes.len());
+                w.edit(i);
+            }
+            67..=72 => {
+                let i = w.rng.below(w.nodes.len());
+                let r = w.rng.below(w.relays.len());
+                w.toggle_partition(i, r);
+            }
+            73..=74 => {
+                let i = w.rng.below(w.nodes.len());
+                w.restart_replica(i);
+            }
+            75 => {
+                let r = w.rng.below(w.relays.len());
+                w.restart_relay(r);
+            }
+            _ => {
+                let ms = w.rng.below(3000) as i64;
+                w.advance(ms);
+            }
+        }
+    }
+    w.heal_and_settle();
+    w
+}
+
+fn assert_converged(seed: u64, w: &World) {
+    let first = w.snapshot(0);
+    assert!(!first.is_empty(), "seed {seed}: no documents at all");
+    for i in 1..w.nodes.len() {
+        let other = w.snapshot(i);
+        assert_eq!(
+            first
+                .iter()
+                .map(|(id, v)| (id, &v.heads))
+                .collect::<Vec<_>>(),
+            other
+                .iter()
+                .map(|(id, v)| (id, &v.heads))
+                .collect::<Vec<_>>(),
+            "seed {seed}: replica {i} has other heads than replica 0"
+        );
+        assert_eq!(first, other, "seed {seed}: replica {i} differs in content");
+    }
+    for i in 0..w.nodes.len() {
+        assert_eq!(
+            w.queued(i),
+            0,
+            "seed {seed}: replica {i} still has queued bundles"
+        );
+    }
+    assert!(
+        w.refusals.is_empty(),
+        "seed {seed}: refusals {:?}",
+        w.refusals
+    );
+}
+
+#[test]
+fn five_replicas_two_relays_converge_on_every_seed() {
+    let seeds: u64 = std::env::var("KOMPAS_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    // Two threads share the seeds; each seed is a whole, independent world.
+    let workers: Vec<_> = (0..2u64)
+        .map(|worker| {
+            std::thread::spawn(move || {
+                for seed in (worker..seeds).step_by(2) {
+                    let w = run(seed, STEPS);
+                    assert_converged(seed, &w);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+#[test]
+fn a_restarted_replica_resends_what_it_queued_offline() {
+    let mut w = World::new(7, 2, 1);
+    w.heal_and_settle();
+    w.faults = true;
+    w.toggle_partition(1, 0);
+    for _ in 0..5 {
+        w.edit(1);
+    }
+    w.restart_replica(1);
+    assert!(w.queued(1) > 0, "offline edits were not queued");
+    assert!(w.snapshot(0).len() < w.snapshot(1).len());
+    w.heal_and_settle();
+    assert_converged(7, &w);
+    assert_eq!(w.snapshot(0).len(), w.snapshot(1).len());
+}

@@ -1,0 +1,418 @@
+//! The simulated world: replicas running the real machine, model relays, and a faulty network.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use super::relay::SimRelay;
+use super::rng::SimRng;
+use crate::document::{Assignment, DocId};
+use crate::identity::Identity;
+use crate::replica::Replica;
+use crate::store::MemoryStore;
+use crate::sync::membership::Role;
+use crate::sync::replication::{Effect, Event, Machine, Mode, Report};
+use crate::sync::wire::Message;
+use crate::time::Timestamp;
+use crate::{OrgType, Store};
+
+/// One organisation's replica.
+pub struct Node {
+    pub replica: Replica<Arc<MemoryStore>>,
+    pub machine: Option<Machine>,
+    links: BTreeMap<usize, u64>,
+    wake: Option<Timestamp>,
+}
+
+struct Packet {
+    conn: u64,
+    to_relay: bool,
+    msg: Message,
+}
+
+/// Everything in one simulation run.
+pub struct World {
+    pub rng: SimRng,
+    pub now: Timestamp,
+    pub relays: Vec<SimRelay>,
+    pub nodes: Vec<Node>,
+    conns: BTreeMap<u64, (usize, usize)>,
+    next_conn: u64,
+    packets: Vec<Packet>,
+    events: VecDeque<(usize, Event)>,
+    cut: BTreeSet<(usize, usize)>,
+    /// Whether the network duplicates and reorders messages.
+    pub faults: bool,
+    /// Every refusal any replica reported.
+    pub refusals: Vec<String>,
+}
+
+fn relay_name(r: usize) -> String {
+    format!("sim://relay-{r}")
+}
+
+fn relay_index(name: &str) -> Option<usize> {
+    name.strip_prefix("sim://relay-")?.parse().ok()
+}
+
+impl World {
+    /// `replicas` organisations in one workspace over `relays` relays; organisation 0 created
+    /// it and invited the others, who have joined locally but not synced yet.
+    pub fn new(seed: u64, replicas: usize, relays: usize) -> World {
+        let mut rng = SimRng::new(seed);
+        let now = Timestamp(1_800_000_000_000);
+        let names: Vec<String> = (0..relays).map(relay_name).collect();
+        let mut nodes = Vec::new();
+        for i in 0..replicas {
+            let store = Arc::new(MemoryStore::default());
+            let mut seed_bytes = [0u8; 32];
+            let mut actor = [0u8; 16];
+            crate::sync::replication::Entropy::fill(&mut rng, &mut seed_bytes);
+            crate::sync::replication::Entropy::fill(&mut rng, &mut actor);
+            let identity = Identity::new(
+                &format!("Organisatie {i}"),
+                OrgType::Gemeente,
+                seed_bytes,
+                actor,
+            );
+            let replica = Replica::init(store, identity).expect("init");
+            nodes.push(Node {
+                replica,
+                machine: None,
+                links: BTreeMap::new(),
+                wake: None,
+            });
+        }
+        let mut first =
+            Machine::create(&nodes[0].replica, "Simulatie", names, now, &mut rng).expect("create");
+        for node in nodes.iter().skip(1) {
+            let code = first
+                .invite(
+                    &nodes[0].replica,
+                    Role::Partner,
+                    Timestamp(now.0 + 86_400_000),
+                    now,
+                    &mut rng,
+                )
+                .expect("invite");
+            Machine::join(&node.replica, &code).expect("join");
+        }
+        let mut world = World {
+            rng,
+            now,
+            relays: (0..relays).map(|r| SimRelay::new(r as u8 + 100)).collect(),
+            nodes,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            packets: Vec::new(),
+            events: VecDeque::new(),
+            cut: BTreeSet::new(),
+            faults: true,
+            refusals: Vec::new(),
+        };
+        for i in 0..replicas {
+            world.boot(i);
+        }
+        world
+    }
+
+    /// (Re)loads a replica's machine from its store and starts it.
+    fn boot(&mut self, i: usize) {
+        let machine = Machine::load(&self.nodes[i].replica, Mode::Watch)
+            .expect("load")
+            .expect("workspace");
+        self.nodes[i].machine = Some(machine);
+        self.nodes[i].wake = None;
+        self.feed(i, Event::Start);
+    }
+
+    fn feed(&mut self, i: usize, event: Event) {
+        let node = &mut self.nodes[i];
+        let Some(machine) = node.machine.as_mut() else {
+            return;
+        };
+        let effects = machine
+            .handle(&node.replica, self.now, &mut self.rng, event)
+            .expect("machine failed");
+        for effect in effects {
+            self.effect(i, effect);
+        }
+    }
+
+    fn effect(&mut self, i: usize, effect: Effect) {
+        match effect {
+            Effect::Connect { relay } => {
+                let Some(r) = relay_index(&relay) else { return };
+                if self.cut.contains(&(i, r)) {
+                    self.events.push_back((
+                        i,
+                        Event::Disconnected {
+                            relay,
+                            reason: "onbereikbaar".into(),
+                        },
+                    ));
+                    return;
+                }
+                let conn = self.next_conn;
+                self.next_conn += 1;
+                self.relays[r].open(conn);
+                if let Some(old) = self.nodes[i].links.insert(r, conn) {
+                    self.drop_conn(old);
+                }
+                self.conns.insert(conn, (i, r));
+                self.events.push_back((i, Event::Connected { relay }));
+            }
+            Effect::Send { relay, message } => {
+                let Some(r) = relay_index(&relay) else { return };
+                if let Some(conn) = self.nodes[i].links.get(&r) {
+                    self.packets.push(Packet {
+                        conn: *conn,
+                        to_relay: true,
+                        msg: *message,
+                    });
+                }
+            }
+            Effect::Close { relay } => {
+                let Some(r) = relay_index(&relay) else { return };
+                if let Some(conn) = self.nodes[i].links.remove(&r) {
+                    self.drop_conn(conn);
+                }
+            }
+            Effect::WakeAt(at) => {
+                let wake = &mut self.nodes[i].wake;
+                *wake = Some(wake.map_or(at, |w| w.min(at)));
+            }
+            Effect::Report(Report::Refused { reason, .. }) => self.refusals.push(reason),
+            Effect::Report(_) => {}
+        }
+    }
+
+    /// Forgets a connection on both sides without telling the replica.
+    fn drop_conn(&mut self, conn: u64) {
+        if let Some((_, r)) = self.conns.remove(&conn) {
+            self.relays[r].close(conn);
+        }
+        self.packets.retain(|p| p.conn != conn);
+    }
+
+    /// Breaks a connection; the replica notices.
+    fn break_conn(&mut self, conn: u64) {
+        if let Some((i, r)) = self.conns.get(&conn).copied() {
+            self.drop_conn(conn);
+            if self.nodes[i].links.get(&r) == Some(&conn) {
+                self.nodes[i].links.remove(&r);
+                self.events.push_back((
+                    i,
+                    Event::Disconnected {
+                        relay: relay_name(r),
+                        reason: "verbinding verbroken".into(),
+                    },
+                ));
+            }
+        }
+    }
+
+    fn run_events(&mut self) {
+        while let Some((i, event)) = self.events.pop_front() {
+            self.feed(i, event);
+        }
+    }
+
+    /// Delivers one message: the oldest of a random connection and direction (each connection
+    /// stays in order, like TCP), sometimes duplicated, sometimes overtaken by a later push.
+    pub fn deliver_one(&mut self) -> bool {
+        let mut heads: Vec<usize> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (idx, p) in self.packets.iter().enumerate() {
+            if seen.insert((p.conn, p.to_relay)) {
+                heads.push(idx);
+            }
+        }
+        if heads.is_empty() {
+            return false;
+        }
+        let mut pick = heads[self.rng.below(heads.len())];
+        if self.faults && self.rng.chance(5) {
+            let p = &self.packets[pick];
+            let later = self
+                .packets
+                .iter()
+                .enumerate()
+                .skip(pick + 1)
+                .find(|(_, q)| {
+                    q.conn == p.conn
+                        && q.to_relay == p.to_relay
+                        && matches!(q.msg, Message::Pushed { .. })
+                });
+            if matches!(p.msg, Message::Pushed { .. })
+                && let Some((idx, _)) = later
+            {
+                pick = idx;
+            }
+        }
+        let packet = self.packets.remove(pick);
+        if self.faults && self.rng.chance(3) && duplicable(&packet.msg) {
+            self.packets.push(Packet {
+                conn: packet.conn,
+                to_relay: packet.to_relay,
+                msg: packet.msg.clone(),
+            });
+        }
+        let Some((i, r)) = self.conns.get(&packet.conn).copied() else {
+            return true;
+        };
+        if packet.to_relay {
+            for (conn, msg) in self.relays[r].handle(packet.conn, packet.msg) {
+                if self.conns.contains_key(&conn) {
+                    self.packets.push(Packet {
+                        conn,
+                        to_relay: false,
+                        msg,
+                    });
+                }
+            }
+        } else {
+            self.feed(
+                i,
+                Event::Received {
+                    relay: relay_name(r),
+                    message: Box::new(packet.msg),
+                },
+            );
+        }
+        self.run_events();
+        true
+    }
+
+    /// Lets the clock run forward and wakes replicas whose timers are due.
+    pub fn advance(&mut self, millis: i64) {
+        self.now = Timestamp(self.now.0 + millis);
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].wake.is_some_and(|w| w <= self.now) {
+                self.nodes[i].wake = None;
+                self.feed(i, Event::Tick);
+            }
+        }
+        self.run_events();
+    }
+
+    /// An organisation edits: a new document, or a change to an existing one.
+    pub fn edit(&mut self, i: usize) {
+        let node = &self.nodes[i];
+        let ids = node.replica.store().ids().expect("ids");
+        let text = format!("tekst {} van {i}", self.rng.next_u64() % 1000);
+        if ids.is_empty() || self.rng.chance(30) {
+            let mut random = [0u8; 8];
+            crate::sync::replication::Entropy::fill(&mut self.rng, &mut random);
+            node.replica
+                .create(
+                    "ambitie",
+                    &[Assignment::parse(&format!("titel={text}")).expect("assignment")],
+                    self.now,
+                    random,
+                )
+                .expect("create");
+        } else {
+            let id = DocId::parse(&ids[self.rng.below(ids.len())]).expect("id");
+            let field = if self.rng.chance(50) {
+                "titel"
+            } else {
+                "toelichting"
+            };
+            let _ = node.replica.update(
+                &id,
+                &[Assignment::parse(&format!("{field}={text}")).expect("assignment")],
+                self.now,
+            );
+        }
+        self.feed(i, Event::LocalChanges);
+        self.run_events();
+    }
+
+    /// Cuts or heals the line between a replica and a relay.
+    pub fn toggle_partition(&mut self, i: usize, r: usize) {
+        if !self.cut.remove(&(i, r)) {
+            self.cut.insert((i, r));
+            if let Some(conn) = self.nodes[i].links.get(&r).copied() {
+                self.break_conn(conn);
+            }
+        }
+        self.run_events();
+    }
+
+    /// A replica's process stops and starts again; only its store survives.
+    pub fn restart_replica(&mut self, i: usize) {
+        let links: Vec<u64> = self.nodes[i].links.values().copied().collect();
+        for conn in links {
+            self.drop_conn(conn);
+        }
+        self.nodes[i].links.clear();
+        self.nodes[i].machine = None;
+        self.boot(i);
+        self.run_events();
+    }
+
+    /// A relay restarts: its log survives, every connection breaks.
+    pub fn restart_relay(&mut self, r: usize) {
+        for conn in self.relays[r].connections() {
+            self.break_conn(conn);
+        }
+        self.run_events();
+    }
+
+    /// No more partitions or duplicates; every replica rescans; run until nothing moves.
+    pub fn heal_and_settle(&mut self) {
+        self.cut.clear();
+        self.faults = false;
+        for i in 0..self.nodes.len() {
+            self.feed(i, Event::LocalChanges);
+        }
+        self.run_events();
+        let mut quiet_rounds = 0;
+        for _ in 0..400 {
+            let mut moved = false;
+            while self.deliver_one() {
+                moved = true;
+            }
+            self.advance(31_000);
+            if self.packets.is_empty() && !moved {
+                quiet_rounds += 1;
+                if quiet_rounds >= 3 {
+                    return;
+                }
+            } else {
+                quiet_rounds = 0;
+            }
+        }
+    }
+
+    /// Per replica: every document with its heads and its typed view, for comparison.
+    pub fn snapshot(&self, i: usize) -> Vec<(String, crate::DocView)> {
+        let replica = &self.nodes[i].replica;
+        replica
+            .store()
+            .ids()
+            .expect("ids")
+            .into_iter()
+            .map(|id| {
+                let view = replica.get(&DocId::parse(&id).expect("id")).expect("view");
+                (id, view)
+            })
+            .collect()
+    }
+
+    /// How many sealed bundles wait in replica `i`'s outbox.
+    pub fn queued(&self, i: usize) -> usize {
+        self.nodes[i].machine.as_ref().map_or(0, Machine::queued)
+    }
+}
+
+fn duplicable(msg: &Message) -> bool {
+    matches!(
+        msg,
+        Message::Push { .. }
+            | Message::Pushed { .. }
+            | Message::Ack { .. }
+            | Message::Bundles { .. }
+            | Message::MembershipOps { .. }
+    )
+}
