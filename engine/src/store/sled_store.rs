@@ -21,7 +21,9 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).open()?;
+        // Every write flushes explicitly, so the background flusher is not needed; without it a
+        // dropped store also releases its file lock at once.
+        let db = sled::Config::new().path(path).flush_every_ms(None).open()?;
         let docs = db.open_tree("docs")?;
         let meta = db.open_tree("meta")?;
         Ok(SledStore { db, docs, meta })
