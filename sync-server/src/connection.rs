@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use kompas_engine::sync::membership::OpBody;
 use kompas_engine::sync::wire::{
-    Access, CHALLENGE_LEN, ErrorCode, Message, MIN_PROTOCOL_VERSION, OrgKey, PROTOCOL_VERSION,
+    Access, CHALLENGE_LEN, ErrorCode, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION,
     WireError, WorkspaceId, decode_frame, encode_frame, verify_auth,
 };
 use tokio::sync::watch;
@@ -22,7 +22,11 @@ use crate::workspace::{Workspace, not_member};
 
 /// Serves one upgraded websocket until it closes, fails or the relay shuts down.
 pub async fn serve(socket: WebSocket, state: Arc<RelayState>) {
-    let open = state.metrics.connections_open.fetch_add(1, Ordering::Relaxed) + 1;
+    let open = state
+        .metrics
+        .connections_open
+        .fetch_add(1, Ordering::Relaxed)
+        + 1;
     Metrics::inc(&state.metrics.connections_total);
     let mut conn = Connection {
         socket,
@@ -37,7 +41,10 @@ pub async fn serve(socket: WebSocket, state: Arc<RelayState>) {
     } else if let Some(session) = conn.handshake().await {
         conn.run(session).await;
     }
-    state.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    state
+        .metrics
+        .connections_open
+        .fetch_sub(1, Ordering::Relaxed);
 }
 
 /// How long a connection for an unknown workspace waits for the mirror to fetch it.
@@ -79,7 +86,7 @@ impl From<Refusal> for Fail {
 
 /// What reading the next frame gave.
 enum Incoming {
-    Message(Message),
+    Message(Box<Message>),
     Bad(Refusal),
     Closed,
 }
@@ -97,10 +104,8 @@ impl Connection {
             }
             Ok(Err(None)) => None,
             Err(_) => {
-                let refusal = Refusal::new(
-                    ErrorCode::UnexpectedMessage,
-                    "de aanmelding duurde te lang",
-                );
+                let refusal =
+                    Refusal::new(ErrorCode::UnexpectedMessage, "de aanmelding duurde te lang");
                 self.refuse_and_close(&refusal).await;
                 None
             }
@@ -188,7 +193,7 @@ impl Connection {
 
     async fn recv_handshake(&mut self) -> Result<Message, Option<Refusal>> {
         match self.recv().await {
-            Incoming::Message(m) => Ok(m),
+            Incoming::Message(m) => Ok(*m),
             Incoming::Bad(refusal) => Err(Some(refusal)),
             Incoming::Closed => Err(None),
         }
@@ -206,7 +211,7 @@ impl Connection {
                 incoming = self.recv() => match incoming {
                     Incoming::Closed => return,
                     Incoming::Bad(refusal) => Err(Fail::Refused(refusal)),
-                    Incoming::Message(m) => self.handle(&mut session, m).await,
+                    Incoming::Message(m) => self.handle(&mut session, *m).await,
                 },
                 _ = changed_sub(&mut session.sub), if !catching_up => Ok(()),
                 () = std::future::ready(()), if catching_up => self.send_pending(&mut session).await,
@@ -272,7 +277,8 @@ impl Connection {
                     Some(ws) => ws.ops_from(after)?,
                     None => Vec::new(),
                 };
-                self.reply(&Message::MembershipOps { start: after, ops }).await
+                self.reply(&Message::MembershipOps { start: after, ops })
+                    .await
             }
             Message::MembershipAppend { op } => {
                 if op.op.workspace != session.workspace {
@@ -284,7 +290,10 @@ impl Connection {
                         ),
                     )));
                 }
-                let is_member = session.ws.as_ref().is_some_and(|ws| ws.with_members(|m| m.is_member(&session.key)));
+                let is_member = session
+                    .ws
+                    .as_ref()
+                    .is_some_and(|ws| ws.with_members(|m| m.is_member(&session.key)));
                 let joining = matches!(op.op.body, OpBody::Create { .. } | OpBody::Redeem { .. });
                 if !is_member && !session.mirror && !joining {
                     return Err(not_member(&session.key).into());
@@ -361,7 +370,7 @@ impl Connection {
             };
             Metrics::add(&self.state.metrics.bytes_in, raw.len());
             return match decode_frame(&raw, self.state.config.max_frame) {
-                Ok(message) => Incoming::Message(message),
+                Ok(message) => Incoming::Message(Box::new(message)),
                 Err(e) => Incoming::Bad(wire_refusal(&e)),
             };
         }
@@ -379,7 +388,10 @@ impl Connection {
     async fn send(&mut self, message: &Message) -> bool {
         let bytes = encode_frame(message);
         Metrics::add(&self.state.metrics.bytes_out, bytes.len());
-        self.socket.send(WsMessage::Binary(bytes.into())).await.is_ok()
+        self.socket
+            .send(WsMessage::Binary(bytes.into()))
+            .await
+            .is_ok()
     }
 
     async fn send_refusal(&mut self, refusal: &Refusal) -> bool {
@@ -442,15 +454,15 @@ impl Session {
 }
 
 /// For a workspace this relay does not know: if it mirrors another relay, gives the mirror a
-/// few seconds to fetch it from there.
+/// few seconds to fetch its membership log from there.
 async fn await_mirrored(state: &Arc<RelayState>, id: WorkspaceId) -> Option<Arc<Workspace>> {
     state.config.mirror.as_ref()?;
     let mut added = state.watch_workspaces();
     state.request_mirror(id);
     let wait = async {
         loop {
-            if let Some(ws) = state.workspace(&id) {
-                return Some(ws);
+            if state.is_levelled(&id) {
+                return state.workspace(&id);
             }
             if added.changed().await.is_err() {
                 return None;
@@ -468,7 +480,6 @@ async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
         return;
     }
     std::future::pending().await
-
 }
 
 async fn changed_sub(sub: &mut Option<Subscription>) {
@@ -478,20 +489,25 @@ async fn changed_sub(sub: &mut Option<Subscription>) {
         return;
     }
     std::future::pending().await
-
 }
 
 fn unexpected(message: &Message, expected: &str) -> Refusal {
     Refusal::new(
         ErrorCode::UnexpectedMessage,
-        format!("onverwacht bericht {} (verwacht: {expected})", message.name()),
+        format!(
+            "onverwacht bericht {} (verwacht: {expected})",
+            message.name()
+        ),
     )
 }
 
 fn removed(key: &OrgKey) -> Refusal {
     Refusal::new(
         ErrorCode::Removed,
-        format!("organisatie {} is uit deze werkruimte verwijderd", key.org_id()),
+        format!(
+            "organisatie {} is uit deze werkruimte verwijderd",
+            key.org_id()
+        ),
     )
 }
 

@@ -69,9 +69,19 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
                     .context("--allow-mirror verwacht de sleutel van een relay (64 hex-tekens)")?,
             ),
             "--max-connections" => {
-                max_connections = Some(value()?.parse().context("--max-connections verwacht een getal")?)
+                max_connections = Some(
+                    value()?
+                        .parse()
+                        .context("--max-connections verwacht een getal")?,
+                )
             }
-            "--max-frame" => max_frame = Some(value()?.parse().context("--max-frame verwacht een aantal bytes")?),
+            "--max-frame" => {
+                max_frame = Some(
+                    value()?
+                        .parse()
+                        .context("--max-frame verwacht een aantal bytes")?,
+                )
+            }
             other => bail!("onbekende optie {other:?}"),
         }
     }
@@ -115,8 +125,8 @@ fn run(command: Command) -> anyhow::Result<()> {
 async fn serve(listen: String, config: RelayConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("kan {} niet aanmaken", config.data.display()))?;
-    let state = RelayState::open(config, random())
-        .context("kan de opslag van de relay niet openen")?;
+    let state =
+        RelayState::open(config, random()).context("kan de opslag van de relay niet openen")?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("kan niet luisteren op {listen}"))?;
@@ -133,13 +143,14 @@ async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}

@@ -124,7 +124,10 @@ impl Metrics {
             "gauge",
             disk_bytes,
         );
-        let _ = writeln!(out, "# HELP kompas_relay_errors_total Error frames sent, by code.");
+        let _ = writeln!(
+            out,
+            "# HELP kompas_relay_errors_total Error frames sent, by code."
+        );
         let _ = writeln!(out, "# TYPE kompas_relay_errors_total counter");
         if let Ok(errors) = self.errors.lock() {
             for (code, n) in errors.iter() {

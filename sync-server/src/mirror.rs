@@ -43,18 +43,29 @@ pub async fn run(
 ) {
     let mut running = HashSet::new();
     let mut shutdown = state.watch_shutdown();
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let start = |id: WorkspaceId| {
+        let (state, upstream, done_tx) = (state.clone(), upstream.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            mirror_workspace(state, upstream, id).await;
+            let _ = done_tx.send(id);
+        });
+    };
     for id in state.workspace_ids() {
         running.insert(id);
-        tokio::spawn(mirror_workspace(state.clone(), upstream.clone(), id));
+        start(id);
     }
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
+            Some(id) = done.recv() => {
+                running.remove(&id);
+            }
             request = requests.recv() => match request {
                 None => return,
                 Some(id) => {
                     if running.insert(id) {
-                        tokio::spawn(mirror_workspace(state.clone(), upstream.clone(), id));
+                        start(id);
                     }
                 }
             }
@@ -62,13 +73,15 @@ pub async fn run(
     }
 }
 
-/// Keeps one workspace mirrored, reconnecting with backoff.
+/// Keeps one workspace mirrored, reconnecting with backoff. Ends at shutdown, or when neither
+/// relay knows the workspace.
 async fn mirror_workspace(state: Arc<RelayState>, upstream: String, id: WorkspaceId) {
     let mut backoff = Duration::from_millis(100);
     let mut shutdown = state.watch_shutdown();
     while !state.is_shutting_down() {
         match session(&state, &upstream, id).await {
-            Ok(()) => backoff = Duration::from_millis(100),
+            Ok(Ended::Unknown) => return,
+            Ok(Ended::Disconnected) => backoff = Duration::from_millis(100),
             Err(e) => {
                 eprintln!("kompas-relay: spiegel van werkruimte {id}: {e}");
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -81,12 +94,25 @@ async fn mirror_workspace(state: Arc<RelayState>, upstream: String, id: Workspac
     }
 }
 
+/// How a mirror session ended without an error.
+enum Ended {
+    /// Neither relay knows the workspace.
+    Unknown,
+    /// The relay is stopping or the session should simply be started again.
+    Disconnected,
+}
+
 /// One connection to the upstream relay for one workspace, until it ends.
-async fn session(state: &RelayState, upstream: &str, id: WorkspaceId) -> Result<(), MirrorError> {
+async fn session(
+    state: &RelayState,
+    upstream: &str,
+    id: WorkspaceId,
+) -> Result<Ended, MirrorError> {
     let (mut client, _) = RelayClient::connect(upstream, id, state.signing_key()).await?;
-    let Some(ws) = level_membership(state, &mut client, id).await? else {
-        // Neither relay knows this workspace yet: nothing to mirror until someone creates it.
-        return Ok(());
+    let levelled = level_membership(state, &mut client, id).await?;
+    state.mark_levelled(id);
+    let Some(ws) = levelled else {
+        return Ok(Ended::Unknown);
     };
     let down_cursor = format!("mirror-down/{id}");
     let up_cursor = format!("mirror-up/{id}");
@@ -98,19 +124,24 @@ async fn session(state: &RelayState, upstream: &str, id: WorkspaceId) -> Result<
     let mut local_head = ws.watch_head();
     let mut shutdown = state.watch_shutdown();
     loop {
-        if in_flight.is_none() && up < ws.head() {
-            if let Some(item) = ws.range(up, 1, usize::MAX)?.into_iter().next() {
-                if from_upstream.remove(&item.bundle.hash()) {
-                    up = item.seq;
-                    state.store.set_cursor(&up_cursor, up)?;
-                    continue;
-                }
-                in_flight = Some(item.seq);
-                client.send(&Message::Push { bundle: item.bundle }).await?;
+        if in_flight.is_none()
+            && up < ws.head()
+            && let Some(item) = ws.range(up, 1, usize::MAX)?.into_iter().next()
+        {
+            if from_upstream.remove(&item.bundle.hash()) {
+                up = item.seq;
+                state.store.set_cursor(&up_cursor, up)?;
+                continue;
             }
+            in_flight = Some(item.seq);
+            client
+                .send(&Message::Push {
+                    bundle: item.bundle,
+                })
+                .await?;
         }
         tokio::select! {
-            _ = shutdown.changed() => return Ok(()),
+            _ = shutdown.changed() => return Ok(Ended::Disconnected),
             _ = local_head.changed() => {}
             message = client.recv() => match message? {
                 Message::Pushed { item } => {
@@ -131,9 +162,16 @@ async fn session(state: &RelayState, upstream: &str, id: WorkspaceId) -> Result<
                 Message::MembershipOps { start, ops } => {
                     append_missing(state, &ws, start, &ops).await?;
                 }
-                Message::Error { code, message } => {
-                    return Err(ClientError::Refused { code, message }.into());
-                }
+                Message::Error { code, message } => match in_flight.take() {
+                    // Upstream refuses this bundle for good (e.g. its author was removed
+                    // there): skip it rather than retry it forever.
+                    Some(seq) if !code.is_transient() => {
+                        eprintln!("kompas-relay: spiegel van werkruimte {id}: bundel {seq} geweigerd: {message}");
+                        up = seq;
+                        state.store.set_cursor(&up_cursor, up)?;
+                    }
+                    _ => return Err(ClientError::Refused { code, message }.into()),
+                },
                 other => return Err(ClientError::Unexpected(other.name()).into()),
             }
         }

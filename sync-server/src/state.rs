@@ -1,6 +1,6 @@
 //! What every connection of a running relay shares: store, key, workspaces, metrics, limits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -32,6 +32,7 @@ pub struct RelayState {
     pub writes: Semaphore,
     mirror_requests: RwLock<Option<mpsc::UnboundedSender<WorkspaceId>>>,
     added: watch::Sender<u64>,
+    levelled: RwLock<HashSet<WorkspaceId>>,
 }
 
 impl RelayState {
@@ -59,6 +60,7 @@ impl RelayState {
             writes,
             mirror_requests: RwLock::new(None),
             added: watch::Sender::new(0),
+            levelled: RwLock::new(HashSet::new()),
         }))
     }
 
@@ -74,10 +76,7 @@ impl RelayState {
 
     /// A known workspace.
     pub fn workspace(&self, id: &WorkspaceId) -> Option<Arc<Workspace>> {
-        self.workspaces
-            .read()
-            .ok()
-            .and_then(|w| w.get(id).cloned())
+        self.workspaces.read().ok().and_then(|w| w.get(id).cloned())
     }
 
     /// Every known workspace id.
@@ -109,9 +108,22 @@ impl RelayState {
         Ok(ws)
     }
 
-    /// Watches the number of workspaces created since start.
+    /// Watches workspaces being created or brought level with the mirrored relay.
     pub fn watch_workspaces(&self) -> watch::Receiver<u64> {
         self.added.subscribe()
+    }
+
+    /// Records that the mirror brought this workspace's membership log level with upstream.
+    pub fn mark_levelled(&self, id: WorkspaceId) {
+        if let Ok(mut set) = self.levelled.write() {
+            set.insert(id);
+        }
+        self.added.send_modify(|n| *n += 1);
+    }
+
+    /// Whether the mirror has brought this workspace level at least once.
+    pub fn is_levelled(&self, id: &WorkspaceId) -> bool {
+        self.levelled.read().is_ok_and(|set| set.contains(id))
     }
 
     /// Asks the mirror task (if any) to mirror this workspace.

@@ -140,12 +140,7 @@ impl WorkspaceTrees {
 
     /// Appends a bundle unless its hash is stored already. The caller serialises appends per
     /// workspace and flushes before acknowledging.
-    pub fn append(
-        &self,
-        hash: &Hash32,
-        bundle: &[u8],
-        head: u64,
-    ) -> Result<Appended, StoreError> {
+    pub fn append(&self, hash: &Hash32, bundle: &[u8], head: u64) -> Result<Appended, StoreError> {
         if let Some(seq) = self.hashes.get(hash.as_bytes())? {
             return seq_of(&seq).map(Appended::Duplicate);
         }

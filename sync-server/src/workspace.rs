@@ -177,7 +177,12 @@ impl Workspace {
     }
 
     /// Bundles after `after`, up to the durable head.
-    pub fn range(&self, after: u64, limit: usize, budget: usize) -> Result<Vec<Sequenced>, Refusal> {
+    pub fn range(
+        &self,
+        after: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, Refusal> {
         Ok(self.trees.range(after, self.head(), limit, budget)?)
     }
 
@@ -221,7 +226,10 @@ impl Workspace {
 pub fn not_member(key: &OrgKey) -> Refusal {
     Refusal::new(
         ErrorCode::NotMember,
-        format!("organisatie {} is geen lid van deze werkruimte", key.org_id()),
+        format!(
+            "organisatie {} is geen lid van deze werkruimte",
+            key.org_id()
+        ),
     )
 }
 
