@@ -161,3 +161,37 @@ async fn stop_signal() {
         let _ = interrupt.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn options_are_parsed_and_mistakes_named() {
+        let Command::Serve { listen, config } = parse(&args(
+            "--listen 127.0.0.1:0 --data d --mirror ws://a:1 --max-frame 1000 --max-connections 5",
+        ))
+        .unwrap() else {
+            panic!("expected serve");
+        };
+        assert_eq!(listen, "127.0.0.1:0");
+        assert_eq!(config.mirror.as_deref(), Some("ws://a:1"));
+        assert_eq!((config.max_frame, config.max_connections), (1000, 5));
+        assert!(matches!(
+            parse(&args("key --data d")).unwrap(),
+            Command::Key { .. }
+        ));
+        let missing = parse(&args("--data d")).err().unwrap().to_string();
+        assert!(missing.contains("--listen"), "{missing}");
+        let bad = parse(&args("--listen x --data d --allow-mirror zz"))
+            .err()
+            .unwrap();
+        assert!(format!("{bad:#}").contains("--allow-mirror"), "{bad:#}");
+        let unknown = parse(&args("--listen x --data d --port 3")).err().unwrap();
+        assert!(unknown.to_string().contains("--port"));
+    }
+}

@@ -219,3 +219,56 @@ fn seq_of(bytes: &[u8]) -> Result<u64, StoreError> {
         .map(u64::from_be_bytes)
         .map_err(|_| StoreError::BadRecord("volgnummer".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use kompas_engine::sync::wire::{DocRef, NONCE_LEN};
+
+    fn bundle(i: u8, size: usize) -> SealedBundle {
+        SealedBundle::sign(
+            WorkspaceId([1; 16]),
+            0,
+            DocRef([i; 32]),
+            [i; NONCE_LEN],
+            vec![i; size],
+            &SigningKey::from_bytes(&[1; 32]),
+        )
+    }
+
+    #[tokio::test]
+    async fn appends_are_numbered_deduplicated_and_read_back_within_a_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path()).unwrap();
+        let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
+        let mut head = 0;
+        for i in 0..5 {
+            let b = bundle(i, 1000);
+            match trees.append(&b.hash(), &b.to_bytes(), head).unwrap() {
+                Appended::New(seq) => head = seq,
+                Appended::Duplicate(_) => panic!("new bundle seen as duplicate"),
+            }
+        }
+        let again = bundle(2, 1000);
+        assert_eq!(
+            trees
+                .append(&again.hash(), &again.to_bytes(), head)
+                .unwrap(),
+            Appended::Duplicate(3)
+        );
+        store.flush().await.unwrap();
+        assert_eq!(trees.head().unwrap(), 5);
+        let all = trees.range(0, 5, 100, usize::MAX).unwrap();
+        assert_eq!(
+            all.iter().map(|s| s.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(all[2].bundle, again);
+        // A budget of 2.5 bundles gives 2; a budget below one bundle still gives one.
+        assert_eq!(trees.range(0, 5, 100, 2500).unwrap().len(), 2);
+        assert_eq!(trees.range(3, 5, 100, 10).unwrap()[0].seq, 4);
+        assert_eq!(trees.range(1, 3, 100, usize::MAX).unwrap().len(), 2);
+        assert!(trees.range(5, 5, 100, usize::MAX).unwrap().is_empty());
+    }
+}

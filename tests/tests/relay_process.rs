@@ -1,6 +1,7 @@
 //! The real `kompas-relay` binary on 127.0.0.1:0: killed with SIGKILL during uploads it loses
 //! no acknowledged bundle; bad input gets typed errors while it stays up; its data files hold no
 //! plaintext; SIGTERM stops it cleanly.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

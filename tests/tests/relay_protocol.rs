@@ -1,6 +1,7 @@
 //! The relay protocol against an in-process relay on 127.0.0.1:0: members push, pull and
 //! subscribe; every kind of bad input gets a typed error and the relay stays up; invites and
 //! removals are enforced; load is shed; shutdown is graceful; one relay mirrors another.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::{InviteToken, OpBody, Role};
