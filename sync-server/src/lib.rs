@@ -1,1 +1,22 @@
-//! The kompas relay library. Not built yet: see the README's "Not built yet" section.
+//! The kompas relay: passes sealed bundles between the organisations of a workspace.
+//!
+//! It authenticates every connection with a signed challenge, checks membership on every
+//! request against the workspace's membership log, keeps per workspace an append-only log of
+//! sealed bundles that it acknowledges only once flushed, pushes new bundles to subscribers and
+//! can mirror another relay. It holds no workspace keys and never sees plaintext.
+
+pub mod app;
+pub mod client;
+pub mod config;
+mod connection;
+pub mod metrics;
+pub mod mirror;
+pub mod refusal;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod workspace;
+
+pub use app::app;
+pub use config::RelayConfig;
+pub use state::RelayState;

@@ -1,0 +1,265 @@
+//! A small client for the relay protocol: connect, authenticate, and send requests one by one.
+//!
+//! The relay's mirror uses it to talk to another relay, and the tests use it to drive a relay
+//! without a replica. It speaks the same frames as the replicas' sync driver.
+
+use ed25519_dalek::SigningKey;
+use futures_util::{SinkExt, StreamExt};
+use kompas_engine::sync::membership::SignedOp;
+use kompas_engine::sync::wire::{
+    Access, ErrorCode, Hash32, MAX_FRAME_BYTES, Message, OrgKey, PROTOCOL_VERSION, SealedBundle,
+    Sequenced, WireError, WorkspaceId, decode_frame, encode_frame, sign_auth,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Why a client request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The connection could not be made.
+    #[error("kan geen verbinding maken met {url}: {source}")]
+    Connect {
+        /// The relay URL.
+        url: String,
+        /// What went wrong.
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+    /// The socket failed or was closed.
+    #[error("de verbinding met de relay is verbroken")]
+    Closed,
+    /// The relay sent a frame that does not decode.
+    #[error("onleesbaar antwoord van de relay: {0}")]
+    Wire(#[from] WireError),
+    /// The relay refused with a typed error.
+    #[error("de relay weigert ({code}): {message}")]
+    Refused {
+        /// The error code.
+        code: ErrorCode,
+        /// The relay's explanation.
+        message: String,
+    },
+    /// The relay answered with a message that does not fit.
+    #[error("onverwacht antwoord van de relay: {0}")]
+    Unexpected(&'static str),
+}
+
+impl ClientError {
+    /// The relay's error code, if it refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// What the relay said in `Welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Welcome {
+    /// What the connection may do.
+    pub access: Access,
+    /// The highest stored bundle sequence number.
+    pub head: u64,
+    /// The membership log's length.
+    pub membership_len: u64,
+    /// The current key epoch.
+    pub epoch: u64,
+}
+
+/// An acknowledged bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acked {
+    /// Its position.
+    pub seq: u64,
+    /// Its content address.
+    pub hash: Hash32,
+    /// Whether the relay had it already.
+    pub duplicate: bool,
+}
+
+/// One connection to a relay.
+pub struct RelayClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// The websocket endpoint for a relay URL: `/ws` is added when the URL has no path.
+pub fn endpoint(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    let after_scheme = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/ws")
+    }
+}
+
+impl RelayClient {
+    /// Opens a connection and authenticates for `workspace` as the holder of `key`.
+    pub async fn connect(
+        url: &str,
+        workspace: WorkspaceId,
+        key: &SigningKey,
+    ) -> Result<(RelayClient, Welcome), ClientError> {
+        let mut client = RelayClient::open(url).await?;
+        let welcome = client.authenticate(workspace, key).await?;
+        Ok((client, welcome))
+    }
+
+    /// Opens a connection without saying anything yet.
+    pub async fn open(url: &str) -> Result<RelayClient, ClientError> {
+        let url = endpoint(url);
+        let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|source| ClientError::Connect {
+                url,
+                source: Box::new(source),
+            })?;
+        Ok(RelayClient { socket })
+    }
+
+    /// Hello, challenge, signed answer, welcome.
+    pub async fn authenticate(
+        &mut self,
+        workspace: WorkspaceId,
+        key: &SigningKey,
+    ) -> Result<Welcome, ClientError> {
+        let hello = Message::Hello {
+            min_version: PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
+            agent: concat!("kompas-relay-client/", env!("CARGO_PKG_VERSION")).into(),
+        };
+        let (relay, nonce) = match self.request(&hello).await? {
+            Message::Challenge { relay, nonce, .. } => (relay, nonce),
+            other => return Err(ClientError::Unexpected(other.name())),
+        };
+        let auth = Message::Auth {
+            workspace,
+            key: OrgKey::of(key),
+            signature: sign_auth(&relay, &nonce, &workspace, key),
+        };
+        match self.request(&auth).await? {
+            Message::Welcome {
+                access,
+                head,
+                membership_len,
+                epoch,
+            } => Ok(Welcome {
+                access,
+                head,
+                membership_len,
+                epoch,
+            }),
+            other => Err(ClientError::Unexpected(other.name())),
+        }
+    }
+
+    /// Sends one message.
+    pub async fn send(&mut self, message: &Message) -> Result<(), ClientError> {
+        self.send_bytes(encode_frame(message)).await
+    }
+
+    /// Sends raw bytes as one websocket message (tests use it for garbage and oversized frames).
+    pub async fn send_bytes(&mut self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        self.socket
+            .send(WsMessage::Binary(bytes.into()))
+            .await
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// The next message from the relay, error frames included.
+    pub async fn recv(&mut self) -> Result<Message, ClientError> {
+        loop {
+            match self.socket.next().await {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => {
+                    return Err(ClientError::Closed);
+                }
+                Some(Ok(WsMessage::Binary(bytes))) => {
+                    return Ok(decode_frame(&bytes, MAX_FRAME_BYTES)?);
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Sends a request and returns the next message, turning an error frame into an error.
+    pub async fn request(&mut self, message: &Message) -> Result<Message, ClientError> {
+        self.send(message).await?;
+        match self.recv().await? {
+            Message::Error { code, message } => Err(ClientError::Refused { code, message }),
+            other => Ok(other),
+        }
+    }
+
+    /// Stores a bundle; returns once the relay has it durably.
+    pub async fn push(&mut self, bundle: SealedBundle) -> Result<Acked, ClientError> {
+        match self.request(&Message::Push { bundle }).await? {
+            Message::Ack {
+                seq,
+                hash,
+                duplicate,
+            } => Ok(Acked {
+                seq,
+                hash,
+                duplicate,
+            }),
+            other => Err(ClientError::Unexpected(other.name())),
+        }
+    }
+
+    /// One page of bundles after `after`, and the relay's head.
+    pub async fn pull(
+        &mut self,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Sequenced>, u64), ClientError> {
+        match self.request(&Message::Pull { after, limit }).await? {
+            Message::Bundles { items, head } => Ok((items, head)),
+            other => Err(ClientError::Unexpected(other.name())),
+        }
+    }
+
+    /// Every bundle after `after`, page by page.
+    pub async fn pull_all(&mut self, mut after: u64) -> Result<Vec<Sequenced>, ClientError> {
+        let mut out = Vec::new();
+        loop {
+            let (items, head) = self.pull(after, u32::MAX).await?;
+            let Some(last) = items.last() else {
+                return Ok(out);
+            };
+            after = last.seq;
+            out.extend(items);
+            if after >= head {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The membership log from position `after`.
+    pub async fn membership(&mut self, after: u64) -> Result<Vec<SignedOp>, ClientError> {
+        match self.request(&Message::MembershipPull { after }).await? {
+            Message::MembershipOps { ops, .. } => Ok(ops),
+            other => Err(ClientError::Unexpected(other.name())),
+        }
+    }
+
+    /// Appends a membership operation; returns its index once durable.
+    pub async fn append(&mut self, op: SignedOp) -> Result<u64, ClientError> {
+        match self.request(&Message::MembershipAppend { op }).await? {
+            Message::MembershipAck { index, .. } => Ok(index),
+            other => Err(ClientError::Unexpected(other.name())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    #[test]
+    fn endpoint_adds_the_websocket_path_only_when_missing() {
+        assert_eq!(endpoint("ws://127.0.0.1:7421"), "ws://127.0.0.1:7421/ws");
+        assert_eq!(endpoint("ws://127.0.0.1:7421/"), "ws://127.0.0.1:7421/ws");
+        assert_eq!(endpoint("ws://relay.example/ws"), "ws://relay.example/ws");
+    }
+}

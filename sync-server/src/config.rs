@@ -1,0 +1,46 @@
+//! The relay's settings, with defaults for everything but the data directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kompas_engine::sync::wire::{MAX_FRAME_BYTES, OrgKey};
+
+/// How a relay runs.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Where the sled store lives.
+    pub data: PathBuf,
+    /// The largest frame accepted, length prefix included.
+    pub max_frame: usize,
+    /// Connections beyond this are refused with `Overloaded`.
+    pub max_connections: usize,
+    /// Bundle and membership writes in flight at once; more are refused with `Overloaded`.
+    pub max_concurrent_writes: usize,
+    /// The most bundles in one `Bundles` answer or subscription batch.
+    pub pull_limit: usize,
+    /// The most bundle bytes in one `Bundles` answer.
+    pub pull_budget: usize,
+    /// How long a new connection may take to authenticate.
+    pub handshake_timeout: Duration,
+    /// Relay keys allowed to mirror this relay.
+    pub allow_mirror: Vec<OrgKey>,
+    /// The relay this one mirrors (a `ws://` URL), if any.
+    pub mirror: Option<String>,
+}
+
+impl RelayConfig {
+    /// Defaults for a relay storing its data in `data`.
+    pub fn new(data: PathBuf) -> RelayConfig {
+        RelayConfig {
+            data,
+            max_frame: MAX_FRAME_BYTES,
+            max_connections: 20_000,
+            max_concurrent_writes: 256,
+            pull_limit: 512,
+            pull_budget: 2 * 1024 * 1024,
+            handshake_timeout: Duration::from_secs(10),
+            allow_mirror: Vec::new(),
+            mirror: None,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Mirroring another relay: copy its sealed bundles and membership log here, and ours there.
+//!
+//! For every workspace either relay knows, a task connects to the upstream relay with this
+//! relay's key (which the upstream must allow with `--allow-mirror`), brings the membership logs
+//! level, subscribes to the upstream bundle log and forwards local bundles the upstream lacks.
+//! Bundles stay sealed: the mirror checks signatures and membership like any relay, nothing more.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kompas_engine::sync::membership::SignedOp;
+use kompas_engine::sync::wire::{Encoded, Hash32, Message, WorkspaceId};
+use tokio::sync::mpsc;
+
+use crate::client::{ClientError, RelayClient};
+use crate::refusal::Refusal;
+use crate::state::RelayState;
+use crate::workspace::Workspace;
+
+/// Why a mirror session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    /// Talking to the upstream relay failed.
+    #[error("upstream: {0}")]
+    Upstream(#[from] ClientError),
+    /// This relay refused what the upstream sent.
+    #[error("lokaal geweigerd: {0}")]
+    Local(#[from] Refusal),
+    /// This relay's store failed.
+    #[error("lokale opslag: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The two membership logs disagree at some position.
+    #[error("de lidmaatschapslogboeken van beide relays lopen uiteen bij operatie {0}")]
+    Forked(usize),
+}
+
+/// Mirrors every workspace this relay knows, and every one asked for later, until shutdown.
+pub async fn run(
+    state: Arc<RelayState>,
+    upstream: String,
+    mut requests: mpsc::UnboundedReceiver<WorkspaceId>,
+) {
+    let mut running = HashSet::new();
+    let mut shutdown = state.watch_shutdown();
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let start = |id: WorkspaceId| {
+        let (state, upstream, done_tx) = (state.clone(), upstream.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            mirror_workspace(state, upstream, id).await;
+            let _ = done_tx.send(id);
+        });
+    };
+    for id in state.workspace_ids() {
+        running.insert(id);
+        start(id);
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            Some(id) = done.recv() => {
+                running.remove(&id);
+            }
+            request = requests.recv() => match request {
+                None => return,
+                Some(id) => {
+                    if running.insert(id) {
+                        start(id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps one workspace mirrored, reconnecting with backoff. Ends at shutdown, or when neither
+/// relay knows the workspace.
+async fn mirror_workspace(state: Arc<RelayState>, upstream: String, id: WorkspaceId) {
+    let mut backoff = Duration::from_millis(100);
+    let mut shutdown = state.watch_shutdown();
+    while !state.is_shutting_down() {
+        match session(&state, &upstream, id).await {
+            Ok(Ended::Unknown) => return,
+            Ok(Ended::Disconnected) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                eprintln!("kompas-relay: spiegel van werkruimte {id}: {e}");
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+    }
+}
+
+/// How a mirror session ended without an error.
+enum Ended {
+    /// Neither relay knows the workspace.
+    Unknown,
+    /// The relay is stopping or the session should simply be started again.
+    Disconnected,
+}
+
+/// One connection to the upstream relay for one workspace, until it ends.
+async fn session(
+    state: &RelayState,
+    upstream: &str,
+    id: WorkspaceId,
+) -> Result<Ended, MirrorError> {
+    let (mut client, _) = RelayClient::connect(upstream, id, state.signing_key()).await?;
+    let levelled = level_membership(state, &mut client, id).await?;
+    state.mark_levelled(id);
+    let Some(ws) = levelled else {
+        return Ok(Ended::Unknown);
+    };
+    let down_cursor = format!("mirror-down/{id}");
+    let up_cursor = format!("mirror-up/{id}");
+    let mut after = state.store.cursor(&down_cursor)?;
+    client.send(&Message::Subscribe { after }).await?;
+    let mut up = state.store.cursor(&up_cursor)?;
+    let mut in_flight: Option<u64> = None;
+    let mut from_upstream: HashSet<Hash32> = HashSet::new();
+    let mut local_head = ws.watch_head();
+    let mut shutdown = state.watch_shutdown();
+    loop {
+        if in_flight.is_none()
+            && up < ws.head()
+            && let Some(item) = ws.range(up, 1, usize::MAX)?.into_iter().next()
+        {
+            if from_upstream.remove(&item.bundle.hash()) {
+                up = item.seq;
+                state.store.set_cursor(&up_cursor, up)?;
+                continue;
+            }
+            in_flight = Some(item.seq);
+            client
+                .send(&Message::Push {
+                    bundle: item.bundle,
+                })
+                .await?;
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return Ok(Ended::Disconnected),
+            _ = local_head.changed() => {}
+            message = client.recv() => match message? {
+                Message::Pushed { item } => {
+                    let hash = item.bundle.hash();
+                    let stored = ws.push(&state.store, &item.bundle).await?;
+                    if !stored.duplicate {
+                        from_upstream.insert(hash);
+                    }
+                    after = item.seq;
+                    state.store.set_cursor(&down_cursor, after)?;
+                }
+                Message::Ack { .. } => {
+                    if let Some(seq) = in_flight.take() {
+                        up = seq;
+                        state.store.set_cursor(&up_cursor, up)?;
+                    }
+                }
+                Message::MembershipOps { start, ops } => {
+                    append_missing(state, &ws, start, &ops).await?;
+                }
+                Message::Error { code, message } => match in_flight.take() {
+                    // Upstream refuses this bundle for good (e.g. its author was removed
+                    // there): skip it rather than retry it forever.
+                    Some(seq) if !code.is_transient() => {
+                        eprintln!("kompas-relay: spiegel van werkruimte {id}: bundel {seq} geweigerd: {message}");
+                        up = seq;
+                        state.store.set_cursor(&up_cursor, up)?;
+                    }
+                    _ => return Err(ClientError::Refused { code, message }.into()),
+                },
+                other => return Err(ClientError::Unexpected(other.name()).into()),
+            }
+        }
+    }
+}
+
+/// Brings both membership logs to the same length (they must agree on their common part), and
+/// returns the local workspace once it exists.
+async fn level_membership(
+    state: &RelayState,
+    client: &mut RelayClient,
+    id: WorkspaceId,
+) -> Result<Option<Arc<Workspace>>, MirrorError> {
+    let remote = client.membership(0).await?;
+    let local = match state.workspace(&id) {
+        Some(ws) => ws.ops_from(0)?,
+        None => Vec::new(),
+    };
+    if let Some(i) = (0..remote.len().min(local.len())).find(|&i| remote[i] != local[i]) {
+        return Err(MirrorError::Forked(i));
+    }
+    for op in local.iter().skip(remote.len()) {
+        client.append(op.clone()).await?;
+    }
+    let mut ws = state.workspace(&id);
+    for op in remote.iter().skip(local.len()) {
+        ws = Some(match ws {
+            None => state.create_workspace(op, None).await?,
+            Some(ws) => {
+                ws.append_op(&state.store, op, None).await?;
+                ws
+            }
+        });
+    }
+    Ok(ws)
+}
+
+/// Appends the operations of a `MembershipOps` push that this relay does not have yet.
+async fn append_missing(
+    state: &RelayState,
+    ws: &Workspace,
+    start: u64,
+    ops: &[SignedOp],
+) -> Result<(), MirrorError> {
+    let local = ws.ops_from(0)?;
+    for (i, op) in ops.iter().enumerate() {
+        let index = start as usize + i;
+        match local.get(index) {
+            Some(mine) if mine.to_bytes() == op.to_bytes() => {}
+            Some(_) => return Err(MirrorError::Forked(index)),
+            None => {
+                ws.append_op(&state.store, op, None).await?;
+            }
+        }
+    }
+    Ok(())
+}

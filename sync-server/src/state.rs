@@ -1,0 +1,181 @@
+//! What every connection of a running relay shares: store, key, workspaces, metrics, limits.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+use kompas_engine::Timestamp;
+use kompas_engine::sync::membership::SignedOp;
+use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
+use tokio::sync::{Mutex, Semaphore, mpsc, watch};
+
+use crate::config::RelayConfig;
+use crate::metrics::Metrics;
+use crate::refusal::Refusal;
+use crate::store::{RelayStore, StoreError};
+use crate::workspace::Workspace;
+
+/// The shared state of a relay.
+pub struct RelayState {
+    /// Settings.
+    pub config: RelayConfig,
+    /// Durable storage.
+    pub store: RelayStore,
+    /// Counters.
+    pub metrics: Metrics,
+    key: SigningKey,
+    workspaces: RwLock<HashMap<WorkspaceId, Arc<Workspace>>>,
+    create_lock: Mutex<()>,
+    shutdown: watch::Sender<bool>,
+    /// Permits for writes in flight (load shedding).
+    pub writes: Semaphore,
+    mirror_requests: RwLock<Option<mpsc::UnboundedSender<WorkspaceId>>>,
+    added: watch::Sender<u64>,
+    levelled: RwLock<HashSet<WorkspaceId>>,
+}
+
+impl RelayState {
+    /// Opens the store and loads every workspace in it. `fresh_key` becomes the relay's key if
+    /// it has none yet.
+    pub fn open(config: RelayConfig, fresh_key: [u8; 32]) -> Result<Arc<RelayState>, StoreError> {
+        let store = RelayStore::open(&config.data)?;
+        let key = store.relay_key(fresh_key)?;
+        let mut workspaces = HashMap::new();
+        for id in store.workspaces()? {
+            let ws = Workspace::load(id, store.trees(&id)?)?;
+            if ws.with_members(|m| !m.is_empty()) {
+                workspaces.insert(id, Arc::new(ws));
+            }
+        }
+        let writes = Semaphore::new(config.max_concurrent_writes);
+        Ok(Arc::new(RelayState {
+            config,
+            store,
+            metrics: Metrics::default(),
+            key,
+            workspaces: RwLock::new(workspaces),
+            create_lock: Mutex::new(()),
+            shutdown: watch::Sender::new(false),
+            writes,
+            mirror_requests: RwLock::new(None),
+            added: watch::Sender::new(0),
+            levelled: RwLock::new(HashSet::new()),
+        }))
+    }
+
+    /// The relay's signing key (for mirroring another relay).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The relay's public key.
+    pub fn relay_key(&self) -> OrgKey {
+        OrgKey::of(&self.key)
+    }
+
+    /// A known workspace.
+    pub fn workspace(&self, id: &WorkspaceId) -> Option<Arc<Workspace>> {
+        self.workspaces.read().ok().and_then(|w| w.get(id).cloned())
+    }
+
+    /// Every known workspace id.
+    pub fn workspace_ids(&self) -> Vec<WorkspaceId> {
+        self.workspaces
+            .read()
+            .map(|w| w.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Creates a workspace from its `Create` operation, or appends to it if another connection
+    /// created it first (which the log then refuses as a second `Create`).
+    pub async fn create_workspace(
+        &self,
+        op: &SignedOp,
+        now: Option<Timestamp>,
+    ) -> Result<Arc<Workspace>, Refusal> {
+        let _guard = self.create_lock.lock().await;
+        if let Some(ws) = self.workspace(&op.op.workspace) {
+            ws.append_op(&self.store, op, now).await?;
+            return Ok(ws);
+        }
+        let ws = Arc::new(Workspace::create(&self.store, op, now).await?);
+        if let Ok(mut map) = self.workspaces.write() {
+            map.insert(ws.id(), ws.clone());
+        }
+        self.added.send_modify(|n| *n += 1);
+        self.request_mirror(ws.id());
+        Ok(ws)
+    }
+
+    /// Watches workspaces being created or brought level with the mirrored relay.
+    pub fn watch_workspaces(&self) -> watch::Receiver<u64> {
+        self.added.subscribe()
+    }
+
+    /// Records that the mirror brought this workspace's membership log level with upstream.
+    pub fn mark_levelled(&self, id: WorkspaceId) {
+        if let Ok(mut set) = self.levelled.write() {
+            set.insert(id);
+        }
+        self.added.send_modify(|n| *n += 1);
+    }
+
+    /// Whether the mirror has brought this workspace level at least once.
+    pub fn is_levelled(&self, id: &WorkspaceId) -> bool {
+        self.levelled.read().is_ok_and(|set| set.contains(id))
+    }
+
+    /// Asks the mirror task (if any) to mirror this workspace.
+    pub fn request_mirror(&self, id: WorkspaceId) {
+        if let Ok(tx) = self.mirror_requests.read()
+            && let Some(tx) = tx.as_ref()
+        {
+            let _ = tx.send(id);
+        }
+    }
+
+    /// Installs the channel the mirror task listens on.
+    pub fn set_mirror_requests(&self, tx: mpsc::UnboundedSender<WorkspaceId>) {
+        if let Ok(mut slot) = self.mirror_requests.write() {
+            *slot = Some(tx);
+        }
+    }
+
+    /// Tells every connection and task to stop.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Watches for shutdown.
+    pub fn watch_shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Whether shutdown was asked for.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// The Prometheus text for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.metrics
+            .render(self.workspace_ids().len(), self.store.size_on_disk())
+    }
+}
+
+/// The current time from the system clock.
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// Random bytes from the operating system.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand::fill(&mut out[..]);
+    out
+}

@@ -1,0 +1,274 @@
+//! The relay's durable storage: per workspace an append-only bundle log with a hash index, and
+//! the membership log, in one sled database. Everything stored is sealed or public: no keys and
+//! no plaintext of documents.
+
+use std::path::Path;
+
+use ed25519_dalek::SigningKey;
+use kompas_engine::sync::membership::SignedOp;
+use kompas_engine::sync::wire::{Encoded, Hash32, SealedBundle, Sequenced, WireError, WorkspaceId};
+use sled::Transactional;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an error.
+    #[error("relay-opslag: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored value did not decode: the data directory is damaged.
+    #[error("relay-opslag is beschadigd bij {what}: {source}")]
+    Corrupt {
+        /// Which record.
+        what: String,
+        /// The decoding error.
+        source: WireError,
+    },
+    /// A stored key or value had the wrong size.
+    #[error("relay-opslag is beschadigd bij {0}")]
+    BadRecord(String),
+}
+
+/// Where an appended bundle ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored at this sequence number (not yet flushed).
+    New(u64),
+    /// It was stored before, at this sequence number.
+    Duplicate(u64),
+}
+
+const META: &str = "meta";
+const RELAY_KEY: &[u8] = b"relay_key";
+
+/// The relay's sled database.
+#[derive(Clone)]
+pub struct RelayStore {
+    db: sled::Db,
+}
+
+/// The trees of one workspace.
+#[derive(Clone)]
+pub struct WorkspaceTrees {
+    bundles: sled::Tree,
+    hashes: sled::Tree,
+    members: sled::Tree,
+}
+
+impl RelayStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<RelayStore, StoreError> {
+        let db = sled::Config::new().path(dir.join("relay.sled")).open()?;
+        Ok(RelayStore { db })
+    }
+
+    /// The relay's own signing key, created from `fresh` on first use and flushed.
+    pub fn relay_key(&self, fresh: [u8; 32]) -> Result<SigningKey, StoreError> {
+        let meta = self.db.open_tree(META)?;
+        let stored = meta.compare_and_swap(RELAY_KEY, None::<&[u8]>, Some(&fresh[..]))?;
+        let seed = match stored {
+            Ok(()) => {
+                meta.flush()?;
+                fresh
+            }
+            Err(current) => current
+                .current
+                .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok())
+                .ok_or_else(|| StoreError::BadRecord("relay_key".into()))?,
+        };
+        Ok(SigningKey::from_bytes(&seed))
+    }
+
+    /// The workspaces that have a membership log.
+    pub fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
+        Ok(self
+            .db
+            .tree_names()
+            .into_iter()
+            .filter_map(|name| {
+                let hex = std::str::from_utf8(name.strip_prefix(b"m/")?).ok()?;
+                hex.parse().ok()
+            })
+            .collect())
+    }
+
+    /// The trees of a workspace (created empty if new).
+    pub fn trees(&self, ws: &WorkspaceId) -> Result<WorkspaceTrees, StoreError> {
+        Ok(WorkspaceTrees {
+            bundles: self.db.open_tree(format!("b/{ws}"))?,
+            hashes: self.db.open_tree(format!("h/{ws}"))?,
+            members: self.db.open_tree(format!("m/{ws}"))?,
+        })
+    }
+
+    /// A small record for bookkeeping (mirror cursors).
+    pub fn cursor(&self, name: &str) -> Result<u64, StoreError> {
+        let meta = self.db.open_tree(META)?;
+        Ok(meta
+            .get(name.as_bytes())?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    /// Sets a bookkeeping record (durable at the next flush).
+    pub fn set_cursor(&self, name: &str, value: u64) -> Result<(), StoreError> {
+        let meta = self.db.open_tree(META)?;
+        meta.insert(name.as_bytes(), &value.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+impl WorkspaceTrees {
+    /// The highest stored sequence number (0 if none).
+    pub fn head(&self) -> Result<u64, StoreError> {
+        match self.bundles.last()? {
+            None => Ok(0),
+            Some((k, _)) => seq_of(&k),
+        }
+    }
+
+    /// Appends a bundle unless its hash is stored already. The caller serialises appends per
+    /// workspace and flushes before acknowledging.
+    pub fn append(&self, hash: &Hash32, bundle: &[u8], head: u64) -> Result<Appended, StoreError> {
+        if let Some(seq) = self.hashes.get(hash.as_bytes())? {
+            return seq_of(&seq).map(Appended::Duplicate);
+        }
+        let seq = head + 1;
+        (&self.bundles, &self.hashes)
+            .transaction(|(bundles, hashes)| {
+                bundles.insert(&seq.to_be_bytes(), bundle)?;
+                hashes.insert(hash.as_bytes(), &seq.to_be_bytes())?;
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+                sled::transaction::TransactionError::Abort(()) => {
+                    StoreError::BadRecord("afgebroken transactie".into())
+                }
+            })?;
+        Ok(Appended::New(seq))
+    }
+
+    /// Up to `limit` bundles with `after < seq <= upto`, stopping once `budget` bytes are
+    /// reached (at least one bundle is returned if there is one).
+    pub fn range(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, StoreError> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        if after >= upto {
+            return Ok(out);
+        }
+        for entry in self
+            .bundles
+            .range((after + 1).to_be_bytes()..=upto.to_be_bytes())
+        {
+            let (k, v) = entry?;
+            if out.len() >= limit || (bytes > 0 && bytes + v.len() > budget) {
+                break;
+            }
+            bytes += v.len();
+            let seq = seq_of(&k)?;
+            let bundle = SealedBundle::from_bytes(&v).map_err(|source| StoreError::Corrupt {
+                what: format!("bundel {seq}"),
+                source,
+            })?;
+            out.push(Sequenced { seq, bundle });
+        }
+        Ok(out)
+    }
+
+    /// The membership log.
+    pub fn membership(&self) -> Result<Vec<SignedOp>, StoreError> {
+        self.members
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry?;
+                SignedOp::from_bytes(&v).map_err(|source| StoreError::Corrupt {
+                    what: format!("lidmaatschapsoperatie {}", seq_of(&k).unwrap_or(u64::MAX)),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends a membership operation at `index` (not yet flushed).
+    pub fn append_op(&self, index: u64, op: &SignedOp) -> Result<(), StoreError> {
+        self.members.insert(index.to_be_bytes(), op.to_bytes())?;
+        Ok(())
+    }
+}
+
+fn seq_of(bytes: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::BadRecord("volgnummer".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use kompas_engine::sync::wire::{DocRef, NONCE_LEN};
+
+    fn bundle(i: u8, size: usize) -> SealedBundle {
+        SealedBundle::sign(
+            WorkspaceId([1; 16]),
+            0,
+            DocRef([i; 32]),
+            [i; NONCE_LEN],
+            vec![i; size],
+            &SigningKey::from_bytes(&[1; 32]),
+        )
+    }
+
+    #[tokio::test]
+    async fn appends_are_numbered_deduplicated_and_read_back_within_a_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path()).unwrap();
+        let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
+        let mut head = 0;
+        for i in 0..5 {
+            let b = bundle(i, 1000);
+            match trees.append(&b.hash(), &b.to_bytes(), head).unwrap() {
+                Appended::New(seq) => head = seq,
+                Appended::Duplicate(_) => panic!("new bundle seen as duplicate"),
+            }
+        }
+        let again = bundle(2, 1000);
+        assert_eq!(
+            trees
+                .append(&again.hash(), &again.to_bytes(), head)
+                .unwrap(),
+            Appended::Duplicate(3)
+        );
+        store.flush().await.unwrap();
+        assert_eq!(trees.head().unwrap(), 5);
+        let all = trees.range(0, 5, 100, usize::MAX).unwrap();
+        assert_eq!(
+            all.iter().map(|s| s.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(all[2].bundle, again);
+        // A budget of 2.5 bundles gives 2; a budget below one bundle still gives one.
+        assert_eq!(trees.range(0, 5, 100, 2500).unwrap().len(), 2);
+        assert_eq!(trees.range(3, 5, 100, 10).unwrap()[0].seq, 4);
+        assert_eq!(trees.range(1, 3, 100, usize::MAX).unwrap().len(), 2);
+        assert!(trees.range(5, 5, 100, usize::MAX).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,248 @@
+//! One workspace as the relay holds it: its member set, its bundle log and who to wake up.
+//!
+//! Appends are serialised per workspace; a bundle or operation is acknowledged, and shown to
+//! readers, only after the store was flushed.
+
+use std::sync::RwLock;
+
+use kompas_engine::Timestamp;
+use kompas_engine::sync::membership::{MemberSet, SignedOp};
+use kompas_engine::sync::wire::{
+    Encoded, ErrorCode, Hash32, MAX_BUNDLE_BYTES, OrgKey, SealedBundle, Sequenced, WorkspaceId,
+};
+use tokio::sync::{Mutex, watch};
+
+use crate::refusal::Refusal;
+use crate::store::{Appended, RelayStore, StoreError, WorkspaceTrees};
+
+/// How far the time on a membership operation may be from the relay's clock.
+pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+
+/// The outcome of a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// The bundle's position.
+    pub seq: u64,
+    /// Its content address.
+    pub hash: Hash32,
+    /// Whether it was there already.
+    pub duplicate: bool,
+}
+
+/// A workspace's live state.
+pub struct Workspace {
+    id: WorkspaceId,
+    trees: WorkspaceTrees,
+    members: RwLock<MemberSet>,
+    /// The durable bundle head; subscribers watch it.
+    head: watch::Sender<u64>,
+    /// The durable membership log length; subscribers watch it.
+    members_len: watch::Sender<u64>,
+    /// Serialises appends; holds the written (perhaps not yet flushed) bundle head.
+    written: Mutex<u64>,
+}
+
+impl Workspace {
+    /// Loads a stored workspace, folding its membership log.
+    pub fn load(id: WorkspaceId, trees: WorkspaceTrees) -> Result<Workspace, StoreError> {
+        let ops = trees.membership()?;
+        let members = MemberSet::from_log(&ops)
+            .map_err(|e| StoreError::BadRecord(format!("werkruimte {id}: {e}")))?;
+        let head = trees.head()?;
+        Ok(Workspace::with(id, trees, members, head))
+    }
+
+    /// Creates a workspace from its first operation, durably.
+    pub async fn create(
+        store: &RelayStore,
+        op: &SignedOp,
+        now: Option<Timestamp>,
+    ) -> Result<Workspace, Refusal> {
+        check_clock(op, now)?;
+        let mut members = MemberSet::default();
+        members.apply(op)?;
+        let trees = store.trees(&op.op.workspace)?;
+        trees.append_op(0, op)?;
+        store.flush().await?;
+        Ok(Workspace::with(op.op.workspace, trees, members, 0))
+    }
+
+    fn with(id: WorkspaceId, trees: WorkspaceTrees, members: MemberSet, head: u64) -> Workspace {
+        let len = members.len();
+        Workspace {
+            id,
+            trees,
+            members: RwLock::new(members),
+            head: watch::Sender::new(head),
+            members_len: watch::Sender::new(len),
+            written: Mutex::new(head),
+        }
+    }
+
+    /// The workspace id.
+    pub fn id(&self) -> WorkspaceId {
+        self.id
+    }
+
+    /// Reads the member set.
+    pub fn with_members<T>(&self, f: impl FnOnce(&MemberSet) -> T) -> T {
+        match self.members.read() {
+            Ok(m) => f(&m),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// The durable bundle head.
+    pub fn head(&self) -> u64 {
+        *self.head.borrow()
+    }
+
+    /// Watches the durable bundle head.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    /// Watches the durable membership log length.
+    pub fn watch_members(&self) -> watch::Receiver<u64> {
+        self.members_len.subscribe()
+    }
+
+    /// Checks and stores a bundle; returns once it is durable.
+    pub async fn push(&self, store: &RelayStore, bundle: &SealedBundle) -> Result<Stored, Refusal> {
+        self.check_bundle(bundle)?;
+        let hash = bundle.hash();
+        let appended = {
+            let mut written = self.written.lock().await;
+            let appended = self.trees.append(&hash, &bundle.to_bytes(), *written)?;
+            if let Appended::New(seq) = appended {
+                *written = seq;
+            }
+            appended
+        };
+        store.flush().await?;
+        let (seq, duplicate) = match appended {
+            Appended::New(seq) => (seq, false),
+            Appended::Duplicate(seq) => (seq, true),
+        };
+        self.head.send_if_modified(|head| {
+            let moved = seq > *head;
+            *head = (*head).max(seq);
+            moved
+        });
+        Ok(Stored {
+            seq,
+            hash,
+            duplicate,
+        })
+    }
+
+    fn check_bundle(&self, bundle: &SealedBundle) -> Result<(), Refusal> {
+        if bundle.workspace != self.id {
+            return Err(Refusal::new(
+                ErrorCode::WrongWorkspace,
+                format!(
+                    "bundel hoort bij werkruimte {}, deze verbinding bij {}",
+                    bundle.workspace, self.id
+                ),
+            ));
+        }
+        if bundle.encoded_len() > MAX_BUNDLE_BYTES {
+            return Err(Refusal::new(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "bundel van {} bytes is groter dan de grens van {MAX_BUNDLE_BYTES} bytes",
+                    bundle.encoded_len()
+                ),
+            ));
+        }
+        bundle
+            .verify()
+            .map_err(|e| Refusal::new(ErrorCode::BadBundle, e.to_string()))?;
+        self.with_members(|m| {
+            if !m.is_member(&bundle.author) {
+                return Err(not_member(&bundle.author));
+            }
+            if bundle.epoch > m.epoch() {
+                return Err(Refusal::new(
+                    ErrorCode::UnknownEpoch,
+                    format!(
+                        "bundel gebruikt sleutelgeneratie {}, de werkruimte is bij {}",
+                        bundle.epoch,
+                        m.epoch()
+                    ),
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    /// Bundles after `after`, up to the durable head.
+    pub fn range(
+        &self,
+        after: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, Refusal> {
+        Ok(self.trees.range(after, self.head(), limit, budget)?)
+    }
+
+    /// Membership operations from position `after`.
+    pub fn ops_from(&self, after: u64) -> Result<Vec<SignedOp>, Refusal> {
+        let len = *self.members_len.borrow();
+        Ok(self
+            .trees
+            .membership()?
+            .into_iter()
+            .take(len as usize)
+            .skip(after as usize)
+            .collect())
+    }
+
+    /// Checks and appends a membership operation; returns its index once durable. With `now`,
+    /// the operation's time must be near it (mirrored operations were checked upstream).
+    pub async fn append_op(
+        &self,
+        store: &RelayStore,
+        op: &SignedOp,
+        now: Option<Timestamp>,
+    ) -> Result<u64, Refusal> {
+        check_clock(op, now)?;
+        let _guard = self.written.lock().await;
+        let mut next = self.with_members(MemberSet::clone);
+        let index = next.len();
+        next.apply(op)?;
+        self.trees.append_op(index, op)?;
+        store.flush().await?;
+        match self.members.write() {
+            Ok(mut m) => *m = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        self.members_len.send_replace(index + 1);
+        Ok(index)
+    }
+}
+
+/// The refusal for a key that is not a member.
+pub fn not_member(key: &OrgKey) -> Refusal {
+    Refusal::new(
+        ErrorCode::NotMember,
+        format!(
+            "organisatie {} is geen lid van deze werkruimte",
+            key.org_id()
+        ),
+    )
+}
+
+fn check_clock(op: &SignedOp, now: Option<Timestamp>) -> Result<(), Refusal> {
+    let Some(now) = now else { return Ok(()) };
+    if (op.op.at.millis() - now.millis()).abs() > MAX_CLOCK_SKEW_MS {
+        return Err(Refusal::new(
+            ErrorCode::ClockSkew,
+            format!(
+                "de tijd op de operatie ({}) wijkt meer dan 10 minuten af van de klok van de relay ({now})",
+                op.op.at
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,515 @@
+//! The relay protocol against an in-process relay on 127.0.0.1:0: members push, pull and
+//! subscribe; every kind of bad input gets a typed error and the relay stays up; invites and
+//! removals are enforced; load is shed; shutdown is graceful; one relay mirrors another.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+use kompas_engine::Timestamp;
+use kompas_engine::sync::membership::{InviteToken, OpBody, Role};
+use kompas_engine::sync::wire::{
+    Access, ErrorCode, Message, PROTOCOL_VERSION, WorkspaceId, encode_frame,
+};
+use kompas_relay::RelayConfig;
+use kompas_relay::client::{ClientError, RelayClient};
+use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed};
+
+const WS: WorkspaceId = WorkspaceId([7; 16]);
+
+async fn relay(dir: &tempfile::TempDir) -> InProcessRelay {
+    InProcessRelay::start(RelayConfig::new(dir.path().join("relay"))).await
+}
+
+fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
+    match result {
+        Err(e) => e
+            .code()
+            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
+
+#[tokio::test]
+async fn members_push_pull_subscribe_and_replays_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let aanbieder = Org::new(2, "Jeugdhulp Noord");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let mut partner = ws.add_partner(&url, &gemeente, &aanbieder, 9).await;
+    ws.coordinator
+        .send(&Message::Subscribe { after: 0 })
+        .await
+        .unwrap();
+
+    let first = aanbieder.seal(WS, 0, 1, b"doel: minder thuiszitters", [1; 24]);
+    let ack = partner.push(first.clone()).await.unwrap();
+    assert_eq!((ack.seq, ack.duplicate, ack.hash), (1, false, first.hash()));
+    let replay = partner.push(first.clone()).await.unwrap();
+    assert_eq!((replay.seq, replay.duplicate), (1, true));
+    let second = gemeente.seal(WS, 0, 2, b"resultaat", [2; 24]);
+    let (mut other, welcome) = gemeente.connect(&url, WS).await;
+    assert_eq!(welcome.access, Access::Member(Role::Coordinator));
+    assert_eq!(welcome.head, 1);
+    assert_eq!(other.push(second.clone()).await.unwrap().seq, 2);
+
+    let mut pushed = Vec::new();
+    while pushed.len() < 2 {
+        match ws.coordinator.recv().await.unwrap() {
+            Message::Pushed { item } => pushed.push(item),
+            Message::MembershipOps { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(pushed[0].bundle, first);
+    assert_eq!(pushed[1].bundle, second);
+    let all = partner.pull_all(0).await.unwrap();
+    assert_eq!(all.iter().map(|i| i.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        open_sealed(&all[0].bundle).unwrap(),
+        b"doel: minder thuiszitters"
+    );
+    let (page, head) = partner.pull(1, 10).await.unwrap();
+    assert_eq!((page.len(), head), (1, 2));
+    assert_eq!(
+        relay
+            .state
+            .metrics
+            .bundles_duplicate
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let buiten = Org::new(3, "Buitenstaander");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+
+    // A non-member may authenticate (to redeem an invite) but not push or pull.
+    let (mut stranger, welcome) = buiten.connect(&url, WS).await;
+    assert_eq!(welcome.access, Access::Candidate);
+    let theirs = buiten.seal(WS, 0, 1, b"x", [1; 24]);
+    assert_eq!(
+        refused(stranger.push(theirs.clone()).await),
+        ErrorCode::NotMember
+    );
+    assert_eq!(refused(stranger.pull(0, 10).await), ErrorCode::NotMember);
+    // ... nor forward it through a member's connection.
+    assert_eq!(
+        refused(ws.coordinator.push(theirs).await),
+        ErrorCode::NotMember
+    );
+
+    // Tampered: the ciphertext changed after signing.
+    let mut tampered = gemeente.seal(WS, 0, 1, b"x", [2; 24]);
+    tampered.ciphertext[0] ^= 0xff;
+    assert_eq!(
+        refused(ws.coordinator.push(tampered).await),
+        ErrorCode::BadBundle
+    );
+    // Another workspace's bundle on this connection, and a key epoch not reached yet.
+    let elsewhere = gemeente.seal(WorkspaceId([8; 16]), 0, 1, b"x", [3; 24]);
+    assert_eq!(
+        refused(ws.coordinator.push(elsewhere).await),
+        ErrorCode::WrongWorkspace
+    );
+    let future = gemeente.seal(WS, 4, 1, b"x", [4; 24]);
+    assert_eq!(
+        refused(ws.coordinator.push(future).await),
+        ErrorCode::UnknownEpoch
+    );
+
+    // Oversized frame, garbage bytes, a frame in a future version, a text message.
+    let mut oversized = encode_frame(&Message::Subscribe { after: 0 });
+    oversized.resize(relay.state.config.max_frame + 10, 0);
+    oversized[..4].copy_from_slice(&((relay.state.config.max_frame + 6) as u32).to_be_bytes());
+    ws.coordinator.send_bytes(oversized).await.unwrap();
+    assert_eq!(
+        refused(next_error(&mut ws.coordinator).await),
+        ErrorCode::FrameTooLarge
+    );
+    ws.coordinator
+        .send_bytes(b"\x00\x00\x00\x03garbage".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(next_error(&mut ws.coordinator).await),
+        ErrorCode::Malformed
+    );
+    // The connection survived all of that: a real push still works and nothing bad was stored.
+    let good = gemeente.seal(WS, 0, 1, b"x", [5; 24]);
+    assert_eq!(ws.coordinator.push(good).await.unwrap().seq, 1);
+    // A frame in a version the relay does not speak ends the conversation.
+    let mut future_version = encode_frame(&Message::Pull { after: 0, limit: 1 });
+    future_version[4] = PROTOCOL_VERSION + 1;
+    ws.coordinator.send_bytes(future_version).await.unwrap();
+    assert_eq!(
+        refused(next_error(&mut ws.coordinator).await),
+        ErrorCode::UnsupportedVersion
+    );
+    assert!(matches!(
+        ws.coordinator.recv().await,
+        Err(ClientError::Closed)
+    ));
+
+    // Garbage before the handshake: a typed error, then the connection is closed.
+    let mut raw = RelayClient::open(&url).await.unwrap();
+    raw.send_bytes(vec![0, 0, 0, 5, 1, 1, 0xff, 0xff, 0xff])
+        .await
+        .unwrap();
+    assert_eq!(refused(next_error(&mut raw).await), ErrorCode::Malformed);
+    assert!(matches!(raw.recv().await, Err(ClientError::Closed)));
+    // A request before authenticating.
+    let mut early = RelayClient::open(&url).await.unwrap();
+    assert_eq!(
+        refused(early.request(&Message::Pull { after: 0, limit: 1 }).await),
+        ErrorCode::UnexpectedMessage
+    );
+    // An answer to the challenge signed by another key than the one claimed.
+    let mut forger = RelayClient::open(&url).await.unwrap();
+    let challenge = forger
+        .request(&Message::Hello {
+            min_version: 1,
+            max_version: 1,
+            agent: "test".into(),
+        })
+        .await
+        .unwrap();
+    let Message::Challenge {
+        relay: relay_key,
+        nonce,
+        ..
+    } = challenge
+    else {
+        panic!("expected a challenge, got {challenge:?}");
+    };
+    let signature = kompas_engine::sync::wire::sign_auth(&relay_key, &nonce, &WS, &buiten.key);
+    let auth = Message::Auth {
+        workspace: WS,
+        key: gemeente.public(),
+        signature,
+    };
+    assert_eq!(refused(forger.request(&auth).await), ErrorCode::AuthFailed);
+    // A client speaking only a version the relay does not.
+    let mut old = RelayClient::open(&url).await.unwrap();
+    let hello = Message::Hello {
+        min_version: 7,
+        max_version: 9,
+        agent: "toekomst".into(),
+    };
+    assert_eq!(
+        refused(old.request(&hello).await),
+        ErrorCode::UnsupportedVersion
+    );
+
+    // Still up: a new member connection reads exactly the one good bundle.
+    let (mut fresh, _) = gemeente.connect(&url, WS).await;
+    assert_eq!(fresh.pull_all(0).await.unwrap().len(), 1);
+    let metrics = relay.state.render_metrics();
+    for code in [
+        "not_member",
+        "bad_bundle",
+        "frame_too_large",
+        "malformed",
+        "auth_failed",
+    ] {
+        assert!(
+            metrics.contains(&format!("kompas_relay_errors_total{{code=\"{code}\"}}")),
+            "{code} missing from\n{metrics}"
+        );
+    }
+    relay.stop().await;
+}
+
+/// Receives until an error frame arrives, returned as an error.
+async fn next_error(client: &mut RelayClient) -> Result<Message, ClientError> {
+    match client.recv().await? {
+        Message::Error { code, message } => Err(ClientError::Refused { code, message }),
+        other => Ok(other),
+    }
+}
+
+#[tokio::test]
+async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let school = Org::new(2, "Samenwerkingsverband");
+    let ouders = Org::new(3, "Ouderplatform");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    ws.add_partner(&url, &gemeente, &school, 1).await;
+
+    let try_redeem = |joiner: &'static Org, token: u8| {
+        let url = url.clone();
+        async move {
+            let (mut client, _) = joiner.connect(&url, WS).await;
+            let ops = client.membership(0).await.unwrap();
+            let op = joiner.op(
+                WS,
+                ops.last().map(|o| o.hash()),
+                OpBody::Redeem {
+                    token: [token; 32],
+                    profile: joiner.profile(),
+                },
+            );
+            client.append(op).await
+        }
+    };
+    let ouders: &'static Org = Box::leak(Box::new(ouders));
+    let used = try_redeem(ouders, 1).await.unwrap_err();
+    assert_eq!(used.code(), Some(ErrorCode::MembershipRefused));
+    assert!(used.to_string().contains("al gebruikt"), "{used}");
+
+    ws.invite(&gemeente, 2, Role::Partner, Timestamp(now().millis() - 1))
+        .await;
+    let expired = try_redeem(ouders, 2).await.unwrap_err();
+    assert!(expired.to_string().contains("verlopen"), "{expired}");
+
+    ws.invite(
+        &gemeente,
+        3,
+        Role::Partner,
+        Timestamp(now().millis() + 60_000),
+    )
+    .await;
+    ws.append(
+        &gemeente,
+        OpBody::RevokeInvite {
+            token_hash: InviteToken([3; 32]).hash(),
+        },
+    )
+    .await;
+    let revoked = try_redeem(ouders, 3).await.unwrap_err();
+    assert!(revoked.to_string().contains("ingetrokken"), "{revoked}");
+
+    // Back-dating an operation (to slip past an expiry) is refused by the relay's clock.
+    ws.invite(
+        &gemeente,
+        4,
+        Role::Partner,
+        Timestamp(now().millis() + 60_000),
+    )
+    .await;
+    let (mut client, _) = ouders.connect(&url, WS).await;
+    let prev = client.membership(0).await.unwrap().last().map(|o| o.hash());
+    let backdated = kompas_engine::sync::membership::SignedOp::sign(
+        WS,
+        prev,
+        Timestamp(now().millis() - 3_600_000),
+        OpBody::Redeem {
+            token: [4; 32],
+            profile: ouders.profile(),
+        },
+        &ouders.key,
+    );
+    assert_eq!(
+        refused(client.append(backdated).await),
+        ErrorCode::ClockSkew
+    );
+    // A partner may not invite.
+    let (mut partner, _) = school.connect(&url, WS).await;
+    let op = school.op(
+        WS,
+        partner
+            .membership(0)
+            .await
+            .unwrap()
+            .last()
+            .map(|o| o.hash()),
+        OpBody::Invite {
+            token_hash: InviteToken([5; 32]).hash(),
+            role: Role::Coordinator,
+            expires: Timestamp(now().millis() + 60_000),
+        },
+    );
+    let err = partner.append(op).await.unwrap_err();
+    assert!(err.to_string().contains("coördinator"), "{err}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_member_is_cut_off_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let aanbieder = Org::new(2, "Jeugdhulp Noord");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let mut partner = ws.add_partner(&url, &gemeente, &aanbieder, 9).await;
+    partner
+        .send(&Message::Subscribe { after: 0 })
+        .await
+        .unwrap();
+    let before = aanbieder.seal(WS, 0, 1, b"voor", [1; 24]);
+    ws.coordinator.push(before.clone()).await.unwrap();
+    assert!(matches!(
+        partner.recv().await.unwrap(),
+        Message::Pushed { .. }
+    ));
+
+    ws.append(
+        &gemeente,
+        OpBody::Remove {
+            member: aanbieder.public(),
+        },
+    )
+    .await;
+    // The open connection is told and closed, without it asking anything.
+    let mut told = None;
+    loop {
+        match partner.recv().await {
+            Ok(Message::Error { code, .. }) => told = Some(code),
+            Ok(_) => {}
+            Err(ClientError::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(told, Some(ErrorCode::Removed));
+    // It cannot come back, and its bundles are not accepted from anyone.
+    let mut again = RelayClient::open(&url).await.unwrap();
+    assert_eq!(
+        refused(again.authenticate(WS, &aanbieder.key).await),
+        ErrorCode::Removed
+    );
+    let after = aanbieder.seal(WS, 0, 2, b"na", [2; 24]);
+    assert_eq!(
+        refused(ws.coordinator.push(after).await),
+        ErrorCode::NotMember
+    );
+    // The key epoch moves on; bundles from before removal stay readable for members.
+    ws.append(
+        &gemeente,
+        OpBody::KeyEpoch {
+            epoch: 1,
+            wrapped: vec![],
+        },
+    )
+    .await;
+    let (mut fresh, welcome) = gemeente.connect(&url, WS).await;
+    assert_eq!(welcome.epoch, 1);
+    assert_eq!(fresh.pull_all(0).await.unwrap()[0].bundle, before);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn too_many_connections_are_shed_with_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay"));
+    config.max_connections = 2;
+    let relay = InProcessRelay::start(config).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let _ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let (_second, _) = gemeente.connect(&url, WS).await;
+    let mut third = RelayClient::open(&url).await.unwrap();
+    assert_eq!(refused(next_error(&mut third).await), ErrorCode::Overloaded);
+    assert!(matches!(third.recv().await, Err(ClientError::Closed)));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_tells_connected_clients_and_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let bundle = gemeente.seal(WS, 0, 1, b"x", [1; 24]);
+    ws.coordinator.push(bundle.clone()).await.unwrap();
+    let stopping = tokio::spawn(relay.stop());
+    assert_eq!(
+        refused(next_error(&mut ws.coordinator).await),
+        ErrorCode::ShuttingDown
+    );
+    stopping.await.unwrap();
+
+    let again = InProcessRelay::start(RelayConfig::new(dir.path().join("relay"))).await;
+    let (mut client, welcome) = gemeente.connect(&again.url(), WS).await;
+    assert_eq!(welcome.access, Access::Member(Role::Coordinator));
+    assert_eq!(client.pull_all(0).await.unwrap()[0].bundle, bundle);
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn an_organisation_on_each_of_two_mirrored_relays_sees_the_others_bundles() {
+    let dir = tempfile::tempdir().unwrap();
+    // The mirroring relay's key must be known to the upstream before it starts.
+    let downstream_dir = dir.path().join("b");
+    let downstream_key = {
+        let state = kompas_relay::RelayState::open(
+            RelayConfig::new(downstream_dir.clone()),
+            kompas_relay::state::random(),
+        )
+        .unwrap();
+        state.relay_key()
+    };
+    let mut upstream_config = RelayConfig::new(dir.path().join("a"));
+    upstream_config.allow_mirror = vec![downstream_key];
+    let upstream = InProcessRelay::start(upstream_config).await;
+    let mut downstream_config = RelayConfig::new(downstream_dir);
+    downstream_config.mirror = Some(upstream.url());
+    let downstream = InProcessRelay::start(downstream_config).await;
+
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let school = Org::new(2, "Samenwerkingsverband");
+    let mut ws = TestWorkspace::create(&upstream.url(), WS, &gemeente).await;
+    ws.invite(
+        &gemeente,
+        5,
+        Role::Partner,
+        Timestamp(now().millis() + 60_000),
+    )
+    .await;
+    // The partner only knows the mirror; it fetches the workspace from upstream on demand.
+    let mut partner = ws.join(&downstream.url(), &school, 5).await;
+    partner
+        .send(&Message::Subscribe { after: 0 })
+        .await
+        .unwrap();
+    ws.coordinator
+        .send(&Message::Subscribe { after: 0 })
+        .await
+        .unwrap();
+
+    let from_gemeente = gemeente.seal(WS, 0, 1, b"van de gemeente", [1; 24]);
+    let from_school = school.seal(WS, 0, 1, b"van de school", [2; 24]);
+    ws.coordinator
+        .send(&Message::Push {
+            bundle: from_gemeente.clone(),
+        })
+        .await
+        .unwrap();
+    partner
+        .send(&Message::Push {
+            bundle: from_school.clone(),
+        })
+        .await
+        .unwrap();
+
+    for client in [&mut ws.coordinator, &mut partner] {
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            match client.recv().await.unwrap() {
+                Message::Pushed { item } => seen.push(open_sealed(&item.bundle).unwrap()),
+                Message::Ack { .. } | Message::MembershipOps { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            [b"van de gemeente".to_vec(), b"van de school".to_vec()]
+        );
+    }
+    // The mirror got the membership log too: the partner's redeem reached upstream.
+    let (_, welcome) = school.connect(&upstream.url(), WS).await;
+    assert_eq!(welcome.access, Access::Member(Role::Partner));
+    downstream.stop().await;
+    upstream.stop().await;
+}
