@@ -41,6 +41,69 @@ pub enum Command {
     Doc(DocCommand),
     /// Laat zien wat kompas doet: maakt een voorbeeldsamenwerking in een nieuwe map.
     Demo(DemoArgs),
+    /// Toon deze organisatie: naam, soort, sleutelvingerafdruk en samenwerking.
+    Whoami,
+    /// De samenwerking: aanmaken, uitnodigen, aansluiten, leden en relays.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Wissel wijzigingen uit met de andere organisaties, via elke relay van de samenwerking.
+    Sync(SyncArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// Maak een nieuwe samenwerking; deze organisatie wordt coördinator.
+    Create {
+        /// De naam van de samenwerking.
+        name: String,
+        /// Een relay (ws://host:poort); mag vaker.
+        #[arg(long = "relay", value_name = "URL", required = true)]
+        relays: Vec<String>,
+    },
+    /// Maak een uitnodiging (een regel tekst) voor een nieuwe organisatie.
+    Invite {
+        /// De rol van de nieuwe organisatie.
+        #[arg(long, default_value = "partner", value_parser = ["partner", "coordinator"])]
+        role: String,
+        /// Hoe lang de uitnodiging geldig is, bijvoorbeeld 7d, 12h of 30m.
+        #[arg(long, default_value = "7d", value_name = "DUUR")]
+        expires: String,
+    },
+    /// Sluit aan bij een samenwerking met een uitnodiging.
+    Join {
+        /// De uitnodiging (begint met kompas1-).
+        code: String,
+    },
+    /// Toon de leden van de samenwerking.
+    Members,
+    /// Verwijder een organisatie; de anderen krijgen een nieuwe sleutel.
+    Remove {
+        /// Het organisatie-id (of het begin ervan) of de naam.
+        org: String,
+    },
+    /// Relays van de samenwerking beheren.
+    #[command(subcommand)]
+    Relays(RelaysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RelaysCommand {
+    /// Voeg een relay toe.
+    Add { url: String },
+    /// Haal een relay weg.
+    Remove { url: String },
+    /// Toon de relays.
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Blijf verbonden: ontvang en verstuur wijzigingen zodra ze er zijn.
+    #[arg(long)]
+    pub watch: bool,
+    /// Stop na zoveel seconden (standaard 60 voor een eenmalige sync, nooit met --watch).
+    #[arg(long, value_name = "SECONDEN")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use kompas_engine::ReplicaError;
 use kompas_engine::store::DataDirError;
+use kompas_engine::sync::replication::{InviteCodeError, SyncError};
 
 /// Something went wrong that is not covered by a more specific code.
 pub const FAILURE: u8 = 1;
@@ -15,10 +16,13 @@ pub const INVALID_INPUT: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 /// The data directory cannot be used: missing, not ours, or in use by another process.
 pub const DATA_DIR: u8 = 5;
+/// Sync did not complete: a relay could not be reached, or refused this organisation.
+pub const SYNC_INCOMPLETE: u8 = 6;
 
 /// The text shown under `kompas --help`.
 pub const HELP: &str = "Afsluitcodes: 0 gelukt, 1 onverwachte fout, 2 verkeerd gebruik van de opdracht, \
-3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik).";
+3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik), \
+6 synchronisatie onvolledig (relay onbereikbaar of toegang geweigerd).";
 
 /// An error that already knows its exit code (for failures found by the CLI itself).
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +33,15 @@ pub struct Refused {
 }
 
 impl Refused {
+    /// Sync that could not complete.
+    pub fn sync(message: impl Into<String>) -> anyhow::Error {
+        Refused {
+            message: message.into(),
+            code: SYNC_INCOMPLETE,
+        }
+        .into()
+    }
+
     /// Invalid input found by the CLI.
     pub fn input(message: impl Into<String>) -> anyhow::Error {
         Refused {
@@ -59,6 +72,21 @@ fn classify(err: &anyhow::Error) -> u8 {
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };
+        }
+        if let Some(e) = cause.downcast_ref::<SyncError>() {
+            return match e {
+                SyncError::NoWorkspace
+                | SyncError::AlreadyInWorkspace(_)
+                | SyncError::NotCoordinator
+                | SyncError::UnknownMember(_)
+                | SyncError::AmbiguousMember(_)
+                | SyncError::Relay(_)
+                | SyncError::Membership(_) => INVALID_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if cause.downcast_ref::<InviteCodeError>().is_some() {
+            return INVALID_INPUT;
         }
         if cause
             .downcast_ref::<kompas_engine::document::AssignmentError>()

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod context;
+mod driver;
 mod exit;
 mod output;
 

@@ -3,6 +3,9 @@
 mod demo;
 mod doc;
 mod init;
+mod sync;
+mod whoami;
+mod workspace;
 
 use std::process::ExitCode;
 
@@ -14,6 +17,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&cli.global, args),
         Command::Doc(cmd) => doc::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Whoami => whoami::run(&cli.global),
+        Command::Workspace(cmd) => workspace::run(&cli.global, cmd),
+        Command::Sync(args) => sync::run(&cli.global, args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -93,7 +93,7 @@ impl WorkspaceState {
     /// Reads the state from the store, if the replica belongs to a workspace.
     pub fn load(store: &impl Store) -> Result<Option<WorkspaceState>, StateError> {
         let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
-        let Some(bytes) = store.get_meta(STATE_KEY)? else {
+        let Some(bytes) = store.get_meta(STATE_KEY)?.filter(|b| !b.is_empty()) else {
             return Ok(None);
         };
         let mut state: WorkspaceState = serde_json::from_slice(&bytes).map_err(corrupt)?;
@@ -108,6 +108,13 @@ impl WorkspaceState {
         let bytes = serde_json::to_vec(self).map_err(|e| StateError::Corrupt(e.to_string()))?;
         store.put_meta(STATE_KEY, &bytes)?;
         self.save_cursors(store)
+    }
+
+    /// Forgets the workspace (after a join that did not go through).
+    pub fn forget(store: &impl Store) -> Result<(), StateError> {
+        store.put_meta(STATE_KEY, b"")?;
+        store.put_meta(CURSORS_KEY, b"{}")?;
+        Ok(())
     }
 
     /// Writes only the cursors durably.

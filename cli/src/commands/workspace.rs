@@ -1,0 +1,279 @@
+//! `kompas workspace ...`: create, invite, join, members, remove, relays.
+//!
+//! Commands that change the member list sync once right away, so an invite is known to the
+//! relays before the invited organisation uses it. Without a reachable relay the change stays
+//! queued and goes out with the next `kompas sync`.
+
+use std::time::Duration;
+
+use kompas_engine::sync::membership::Role;
+use kompas_engine::sync::replication::{InviteCode, Machine, Mode, SyncError, WorkspaceState};
+use kompas_engine::{Replica, SledStore, Store, Timestamp};
+
+use super::sync::{SyncSummary, drive};
+use crate::args::{Global, RelaysCommand, WorkspaceCommand};
+use crate::context::{now, open_global};
+use crate::driver::OsEntropy;
+use crate::exit::Refused;
+use crate::output::emit;
+
+/// How long the sync after a member-list change may take.
+const AFTER_CHANGE_LIMIT: Duration = Duration::from_secs(20);
+
+pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
+    let opened = open_global(global)?;
+    let replica = &opened.replica;
+    let progress = !global.json;
+    match cmd {
+        WorkspaceCommand::Create { name, relays } => {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(Refused::input(
+                    "de naam van de samenwerking mag niet leeg zijn",
+                ));
+            }
+            for relay in &relays {
+                check_relay_url(relay)?;
+            }
+            let mut machine = Machine::create(replica, name, relays, now(), &mut OsEntropy)?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let value = serde_json::json!({
+                "workspace": machine.workspace().to_string(),
+                "name": name,
+                "relays": machine.state().relays,
+                "synced": summary.complete(),
+            });
+            emit(global.json, &value, |_| {
+                format!(
+                    "Samenwerking {name} aangemaakt ({}); deze organisatie is coördinator.{}\nVolgende stap: kompas workspace invite",
+                    machine.workspace(),
+                    not_synced_note(&summary)
+                )
+            })
+        }
+        WorkspaceCommand::Invite { role, expires } => {
+            let role: Role =
+                role.parse()
+                    .map_err(|e: kompas_engine::sync::membership::UnknownRole| {
+                        Refused::input(e.to_string())
+                    })?;
+            let valid_for = parse_duration(&expires)?;
+            let mut machine = load(replica)?;
+            let expires_at = Timestamp(now().0.saturating_add(valid_for.as_millis() as i64));
+            let code = machine.invite(replica, role, expires_at, now(), &mut OsEntropy)?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let text = code.encode();
+            let value = serde_json::json!({
+                "code": text,
+                "role": role.to_string(),
+                "expires": expires_at,
+                "synced": summary.complete(),
+            });
+            emit(global.json, &value, |_| {
+                format!(
+                    "{text}\n\nUitnodiging als {}, geldig tot {expires_at}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas workspace join <uitnodiging>{}",
+                    role_nl(role),
+                    not_synced_note(&summary)
+                )
+            })
+        }
+        WorkspaceCommand::Join { code } => {
+            let code = InviteCode::decode(&code)?;
+            let mut machine = Machine::join(replica, &code)?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let me = machine.me();
+            if !machine.members().set().is_member(&me) {
+                WorkspaceState::forget(replica.store())?;
+                let why = summary
+                    .problems
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "geen relay bereikt".to_string());
+                return Err(Refused::sync(format!(
+                    "aansluiten bij {} is niet gelukt: {why}",
+                    code.name
+                )));
+            }
+            let value = serde_json::json!({
+                "workspace": code.workspace.to_string(),
+                "name": code.name,
+                "documents": replica.store().ids()?.len(),
+            });
+            emit(global.json, &value, |_| {
+                format!(
+                    "Aangesloten bij {}; {} wijziging(en) ontvangen.",
+                    code.name, summary.applied
+                )
+            })
+        }
+        WorkspaceCommand::Members => {
+            let machine = load(replica)?;
+            let set = machine.members_with_pending().set();
+            let members: Vec<_> = set
+                .members()
+                .map(|m| {
+                    serde_json::json!({
+                        "name": m.profile.name,
+                        "type": m.profile.org_type,
+                        "org_id": m.profile.key.org_id(),
+                        "role": m.role.to_string(),
+                        "rol": role_nl(m.role),
+                        "joined": m.joined_at,
+                        "you": m.profile.key == machine.me(),
+                    })
+                })
+                .collect();
+            let value = serde_json::json!({
+                "workspace": set.name(),
+                "members": members,
+                "epoch": set.epoch(),
+                "unconfirmed_changes": machine.pending_operations(),
+            });
+            emit(global.json, &value, |_| {
+                let mut out = format!("Leden van {}:", set.name());
+                for m in set.members() {
+                    out.push_str(&format!(
+                        "\n  {:<36} {:<20} {}  {}{}",
+                        m.profile.name,
+                        m.profile.org_type.to_string(),
+                        m.profile.key.org_id(),
+                        role_nl(m.role),
+                        if m.profile.key == machine.me() {
+                            "  (jij)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                if machine.pending_operations() > 0 {
+                    out.push_str(&format!(
+                        "\n{} wijziging(en) van deze organisatie zijn nog niet door de relay bevestigd.",
+                        machine.pending_operations()
+                    ));
+                }
+                out
+            })
+        }
+        WorkspaceCommand::Remove { org } => {
+            let mut machine = load(replica)?;
+            if machine.find_member(&org)?.profile.key == machine.me() {
+                return Err(Refused::input(
+                    "een organisatie kan zichzelf niet verwijderen",
+                ));
+            }
+            let removed = machine.remove(replica, &org, now(), &mut OsEntropy)?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let value = serde_json::json!({
+                "removed": removed.profile.key.org_id(),
+                "name": removed.profile.name,
+                "epoch": machine.members_with_pending().set().epoch(),
+                "synced": summary.complete(),
+            });
+            emit(global.json, &value, |_| {
+                format!(
+                    "{} is verwijderd. De andere leden gebruiken vanaf nu een nieuwe sleutel; wat hierna geschreven wordt, kan {} niet lezen.{}",
+                    removed.profile.name,
+                    removed.profile.name,
+                    not_synced_note(&summary)
+                )
+            })
+        }
+        WorkspaceCommand::Relays(cmd) => {
+            let mut machine = load(replica)?;
+            match cmd {
+                RelaysCommand::Add { url } => {
+                    check_relay_url(&url)?;
+                    machine.add_relay(replica, &url, &mut OsEntropy)?;
+                }
+                RelaysCommand::Remove { url } => machine.remove_relay(replica, &url)?,
+                RelaysCommand::List => {}
+            }
+            let relays = machine.state().relays.clone();
+            emit(
+                global.json,
+                &serde_json::json!({ "relays": relays }),
+                |_| {
+                    let mut out = String::from(
+                        "Relays van de samenwerking (de eerste ordent de ledenlijst):",
+                    );
+                    for r in &relays {
+                        out.push_str(&format!("\n  {r}"));
+                    }
+                    out
+                },
+            )
+        }
+    }
+}
+
+/// The Dutch name of a role, as users see it.
+pub fn role_nl(role: Role) -> &'static str {
+    match role {
+        Role::Coordinator => "coördinator",
+        Role::Partner => "partner",
+    }
+}
+
+fn load(replica: &Replica<SledStore>) -> anyhow::Result<Machine> {
+    Ok(Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?)
+}
+
+fn not_synced_note(summary: &SyncSummary) -> &'static str {
+    if summary.complete() {
+        ""
+    } else {
+        "\nLet op: niet alle relays waren bereikbaar; de wijziging gaat mee met de volgende `kompas sync`."
+    }
+}
+
+/// Accepts `ws://` and `wss://` URLs.
+fn check_relay_url(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("ws://") || url.starts_with("wss://") {
+        Ok(())
+    } else {
+        Err(Refused::input(format!(
+            "{url:?} is geen relay-adres; gebruik ws://host:poort of wss://host"
+        )))
+    }
+}
+
+/// Parses durations such as `7d`, `12h`, `30m` or `2w`.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let bad = || {
+        Refused::input(format!(
+            "{text:?} is geen duur; gebruik bijvoorbeeld 7d, 12h, 30m of 2w"
+        ))
+    };
+    let split = text.len().checked_sub(1).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(n.saturating_mul(secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_refuse_nonsense() {
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        for bad in ["", "d", "7", "7x", "0d", "-1d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The sync driver: the thin tokio layer that runs the engine's sync machine against relays.
+//!
+//! It owns the sockets, the clock and the randomness. Every event (a connection opened or
+//! closed, a frame received, a timer, a periodic look for local edits) goes into
+//! [`Machine::handle`]; every effect that comes out is carried out here: open a websocket, send
+//! a frame, close, set a timer, report progress.
+
+mod connection;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kompas_engine::sync::replication::{Effect, Entropy, Event, Machine, Report};
+use kompas_engine::{Replica, Store, Timestamp};
+use tokio::sync::mpsc;
+
+use crate::context::now;
+use connection::{ConnectionEvent, Outgoing};
+
+/// Randomness from the operating system.
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&mut self, out: &mut [u8]) {
+        rand::fill(out);
+    }
+}
+
+/// How a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// One-off sync finished with every relay (some may have been given up: see the reports).
+    Finished,
+    /// The time limit passed first.
+    TimedOut,
+    /// The organisation was removed from the workspace.
+    Removed,
+}
+
+/// How long the driver runs and how often it looks for local edits.
+#[derive(Debug, Clone, Copy)]
+pub struct DriverConfig {
+    /// Stop after this long (`None`: only when the machine is finished).
+    pub limit: Option<Duration>,
+    /// Look for local edits this often.
+    pub scan_every: Duration,
+}
+
+/// Runs `machine` until it finishes, the limit passes or it learns it was removed. Every
+/// report is handed to `report` as it happens.
+pub async fn run<S: Store>(
+    replica: &Replica<S>,
+    machine: &mut Machine,
+    config: DriverConfig,
+    mut report: impl FnMut(&Report),
+) -> anyhow::Result<Ending> {
+    let (events_tx, mut events_rx) = mpsc::channel::<ConnectionEvent>(1024);
+    let mut connections: BTreeMap<String, (u64, mpsc::Sender<Outgoing>)> = BTreeMap::new();
+    let mut next_id: u64 = 1;
+    let mut wake: Option<Timestamp> = None;
+    let started = tokio::time::Instant::now();
+    let mut entropy = OsEntropy;
+    let mut scan = tokio::time::interval(config.scan_every);
+    scan.tick().await;
+
+    let mut pending = vec![Event::Start];
+    loop {
+        for event in pending.drain(..) {
+            let effects = machine.handle(replica, now(), &mut entropy, event)?;
+            for effect in effects {
+                match effect {
+                    Effect::Connect { relay } => {
+                        let id = next_id;
+                        next_id += 1;
+                        let tx = connection::spawn(relay.clone(), id, events_tx.clone());
+                        connections.insert(relay, (id, tx));
+                    }
+                    Effect::Send { relay, message } => {
+                        if let Some((_, tx)) = connections.get(&relay) {
+                            // A full or closed channel means the connection is going away; the
+                            // machine hears about that as a disconnection.
+                            let _ = tx.try_send(Outgoing::Message(message));
+                        }
+                    }
+                    Effect::Close { relay } => {
+                        if let Some((_, tx)) = connections.remove(&relay) {
+                            let _ = tx.try_send(Outgoing::Close);
+                        }
+                    }
+                    Effect::WakeAt(at) => wake = Some(wake.map_or(at, |w| w.min(at))),
+                    Effect::Report(r) => {
+                        report(&r);
+                        match r {
+                            Report::Finished => return Ok(Ending::Finished),
+                            Report::Removed => return Ok(Ending::Removed),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        let until_wake = wake.map(|w| Duration::from_millis((w.0 - now().0).max(0) as u64));
+        let until_limit = config.limit.map(|l| l.saturating_sub(started.elapsed()));
+        if until_limit == Some(Duration::ZERO) {
+            return Ok(Ending::TimedOut);
+        }
+        let sleep_for = [until_wake, until_limit]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            event = events_rx.recv() => {
+                let Some(event) = event else { continue };
+                let current = connections.get(&event.relay).map(|(id, _)| *id);
+                if current != Some(event.id) {
+                    continue;
+                }
+                if matches!(event.event, Event::Disconnected { .. }) {
+                    connections.remove(&event.relay);
+                }
+                pending.push(event.event);
+            }
+            _ = tokio::time::sleep(sleep_for) => {
+                if wake.is_some_and(|w| w <= now()) {
+                    wake = None;
+                    pending.push(Event::Tick);
+                }
+            }
+            _ = scan.tick() => pending.push(Event::LocalChanges),
+        }
+    }
+}
