@@ -462,10 +462,14 @@ impl Machine {
                     code,
                     message,
                 }));
-                if code == ErrorCode::Removed
-                    && let Some(link) = self.links.get_mut(relay)
-                {
-                    link.finished = true;
+                if code == ErrorCode::Removed {
+                    if let Some(link) = self.links.get_mut(relay) {
+                        link.finished = true;
+                    }
+                    if !self.removed_reported {
+                        self.removed_reported = true;
+                        out.push(Effect::Report(Report::Removed));
+                    }
                 }
                 out.push(Effect::Close {
                     relay: relay.to_string(),

@@ -113,3 +113,52 @@ fn a_restarted_replica_resends_what_it_queued_offline() {
     assert_converged(7, &w);
     assert_eq!(w.snapshot(0).len(), w.snapshot(1).len());
 }
+
+#[test]
+fn a_removed_member_cannot_open_what_is_written_after_removal() {
+    use crate::document::DocId;
+    use crate::seal::{Epoch, OpenError, Payload, PayloadForm, open, seal};
+
+    let mut w = World::new(11, 3, 1);
+    w.heal_and_settle();
+    w.remove(0, 2);
+    w.heal_and_settle();
+    let ring_of = |w: &World, i: usize| w.nodes[i].machine.as_ref().unwrap().state().ring.clone();
+    assert_eq!(ring_of(&w, 0).current().unwrap().0, Epoch(1));
+    assert_eq!(ring_of(&w, 1).current().unwrap().0, Epoch(1));
+    assert_eq!(ring_of(&w, 2).current().unwrap().0, Epoch(0));
+
+    let author = w.nodes[0].replica.identity().signing_key().unwrap();
+    let workspace = w.nodes[0].machine.as_ref().unwrap().workspace();
+    let payload = Payload {
+        doc: DocId::parse("geheim").unwrap(),
+        form: PayloadForm::Changes,
+        data: b"na de verwijdering".to_vec(),
+    };
+    let bundle = seal(&author, workspace, &ring_of(&w, 0), &payload, [7; 24]).unwrap();
+    let member = w.nodes[1].machine.as_ref().unwrap();
+    assert_eq!(
+        open(&bundle, member.members(), &ring_of(&w, 1)).unwrap(),
+        payload
+    );
+    // Even if a relay handed it over, the removed member lacks the key.
+    struct Anyone;
+    impl crate::seal::Roster for Anyone {
+        fn may_write(&self, _: &crate::sync::wire::OrgKey, _: Epoch) -> bool {
+            true
+        }
+    }
+    assert_eq!(
+        open(&bundle, &Anyone, &ring_of(&w, 2)),
+        Err(OpenError::UnknownEpoch(Epoch(1)))
+    );
+
+    // What the removed member seals cannot claim the new epoch: it is not a writer there.
+    let outsider = w.nodes[2].replica.identity().signing_key().unwrap();
+    let mut forged = seal(&outsider, workspace, &ring_of(&w, 2), &payload, [8; 24]).unwrap();
+    forged.epoch = 1;
+    assert!(matches!(
+        open(&forged, member.members(), &ring_of(&w, 1)),
+        Err(OpenError::NotAMember { .. })
+    ));
+}

@@ -400,6 +400,22 @@ impl World {
             .collect()
     }
 
+    /// Organisation `i` (a coordinator) removes organisation `j`.
+    pub fn remove(&mut self, i: usize, j: usize) {
+        let org_id = self.nodes[j]
+            .machine
+            .as_ref()
+            .map(|m| m.me().org_id())
+            .expect("machine");
+        let node = &mut self.nodes[i];
+        let machine = node.machine.as_mut().expect("machine");
+        machine
+            .remove(&node.replica, &org_id, self.now, &mut self.rng)
+            .expect("remove");
+        self.feed(i, Event::LocalChanges);
+        self.run_events();
+    }
+
     /// How many sealed bundles wait in replica `i`'s outbox.
     pub fn queued(&self, i: usize) -> usize {
         self.nodes[i].machine.as_ref().map_or(0, Machine::queued)

@@ -1,0 +1,257 @@
+//! End-to-end sync between organisations: real `kompas` and `kompas-relay` processes on
+//! 127.0.0.1, invites, offline edits, removal with key rotation, and two mirroring relays.
+//!
+//! Nothing here sleeps to synchronise: every wait is a `kompas sync` run whose output is
+//! checked, repeated until the expected state is observed or a deadline passes.
+
+use std::time::{Duration, Instant};
+
+use kompas_tests::Kompas;
+use kompas_tests::relay::{RelayProcess, relay_key};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// An organisation's data directory, initialised.
+fn org(dir: &TempDir, slug: &str, name: &str, org_type: &str) -> Kompas {
+    let k = Kompas::new(dir.path().join(slug));
+    k.ok(&["init", "--org", name, "--type", org_type]);
+    k
+}
+
+/// The invite code from `kompas workspace invite` (its first line).
+fn invite(coordinator: &Kompas) -> String {
+    let out = coordinator.json(&["workspace", "invite"]);
+    out["code"].as_str().expect("a code").to_string()
+}
+
+/// Every document with its heads and fields, as `kompas doc list --json` prints them.
+fn documents(k: &Kompas) -> Value {
+    k.json(&["doc", "list", "--deleted"])
+}
+
+/// Syncs `orgs` in turn until every one lists the same documents, or fails after a deadline.
+fn sync_until_converged(orgs: &[&Kompas]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for k in orgs {
+            k.ok(&["sync"]);
+        }
+        let first = documents(orgs[0]);
+        if orgs.iter().all(|k| documents(k) == first) {
+            return first;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replicas did not converge:\n{}",
+            orgs.iter()
+                .map(|k| documents(k).to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+fn titles(docs: &Value) -> Vec<String> {
+    let mut t: Vec<String> = docs
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["fields"]["titel"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    t.sort();
+    t
+}
+
+/// A workspace on one relay with three organisations that have all joined and synced.
+struct Partnership {
+    dir: TempDir,
+    relay: Option<RelayProcess>,
+    gemeente: Kompas,
+    swv: Kompas,
+    aanbieder: Kompas,
+    ambitie: String,
+}
+
+impl Partnership {
+    fn new() -> Partnership {
+        let dir = TempDir::new().expect("tempdir");
+        let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+        let gemeente = org(&dir, "gemeente", "Gemeente Havenstad", "gemeente");
+        let swv = org(
+            &dir,
+            "swv",
+            "Samenwerkingsverband Havenstad",
+            "samenwerkingsverband",
+        );
+        let aanbieder = org(&dir, "aanbieder", "Jeugdhulp De Vaart", "aanbieder");
+        gemeente.ok(&[
+            "workspace",
+            "create",
+            "Samen voor de jeugd",
+            "--relay",
+            &relay.url(),
+        ]);
+        let ambitie = gemeente
+            .ok(&[
+                "doc",
+                "new",
+                "ambitie",
+                "--set",
+                "titel=Meer kinderen gaan graag naar school",
+            ])
+            .trim()
+            .to_string();
+        for k in [&swv, &aanbieder] {
+            let code = invite(&gemeente);
+            k.ok(&["workspace", "join", &code]);
+        }
+        Partnership {
+            dir,
+            relay: Some(relay),
+            gemeente,
+            swv,
+            aanbieder,
+            ambitie,
+        }
+    }
+
+    fn all(&self) -> [&Kompas; 3] {
+        [&self.gemeente, &self.swv, &self.aanbieder]
+    }
+}
+
+#[test]
+fn three_organisations_edit_offline_and_converge_when_the_relay_returns() {
+    let mut p = Partnership::new();
+    let before = sync_until_converged(&p.all());
+    assert_eq!(
+        titles(&before),
+        vec!["Meer kinderen gaan graag naar school"]
+    );
+    let members = p.aanbieder.json(&["workspace", "members"]);
+    assert_eq!(members["members"].as_array().map(Vec::len), Some(3));
+
+    let relay = p.relay.take().expect("relay");
+    let addr = relay.addr;
+    relay.kill();
+
+    // Everyone edits the same ambition and adds a document of its own while the relay is down.
+    for (k, who) in [
+        (&p.gemeente, "gemeente"),
+        (&p.swv, "swv"),
+        (&p.aanbieder, "aanbieder"),
+    ] {
+        k.ok(&[
+            "doc",
+            "set",
+            &p.ambitie,
+            &format!("toelichting=Aanvulling van {who}."),
+        ]);
+        k.ok(&[
+            "doc",
+            "new",
+            "ambitie",
+            "--set",
+            &format!("titel=Ambitie van {who}"),
+        ]);
+        let stderr = k.fails(6, &["sync", "--timeout", "20"]);
+        assert!(stderr.contains("onvolledig"), "{stderr}");
+    }
+
+    let restarted = RelayProcess::start(
+        &p.dir.path().join("relay"),
+        &["--listen", &addr.to_string()],
+    );
+    assert_eq!(restarted.addr, addr);
+    let after = sync_until_converged(&p.all());
+    assert_eq!(
+        titles(&after),
+        vec![
+            "Ambitie van aanbieder",
+            "Ambitie van gemeente",
+            "Ambitie van swv",
+            "Meer kinderen gaan graag naar school",
+        ]
+    );
+    // Identical heads and content on all three replicas (compared whole above); the shared
+    // ambition holds one merged explanation.
+    let shared = p.swv.json(&["doc", "show", &p.ambitie]);
+    let text = shared["fields"]["toelichting"]
+        .as_str()
+        .expect("merged text");
+    assert!(text.contains("Aanvulling van"), "{text}");
+    for k in p.all() {
+        assert_eq!(k.json(&["doc", "show", &p.ambitie]), shared);
+    }
+}
+
+#[test]
+fn a_removed_member_reads_nothing_new_and_its_bundles_are_refused() {
+    let p = Partnership::new();
+    sync_until_converged(&p.all());
+
+    let removed = p
+        .gemeente
+        .json(&["workspace", "remove", "Jeugdhulp De Vaart"]);
+    assert_eq!(removed["synced"], Value::Bool(true));
+    assert_eq!(removed["epoch"], Value::from(1));
+    p.gemeente
+        .ok(&["doc", "new", "ambitie", "--set", "titel=Na de verwijdering"]);
+    p.gemeente.ok(&["sync"]);
+
+    // The removed organisation is turned away and receives nothing written afterwards.
+    let stderr = p.aanbieder.fails(6, &["sync", "--timeout", "20"]);
+    assert!(stderr.contains("verwijderd"), "{stderr}");
+    assert!(!titles(&documents(&p.aanbieder)).contains(&"Na de verwijdering".to_string()));
+
+    // What it writes now never reaches the others.
+    p.aanbieder.ok(&[
+        "doc",
+        "new",
+        "ambitie",
+        "--set",
+        "titel=Na verwijdering van de aanbieder",
+    ]);
+    p.aanbieder.fails(6, &["sync", "--timeout", "20"]);
+
+    let remaining = sync_until_converged(&[&p.gemeente, &p.swv]);
+    let t = titles(&remaining);
+    assert!(t.contains(&"Na de verwijdering".to_string()), "{t:?}");
+    assert!(
+        !t.contains(&"Na verwijdering van de aanbieder".to_string()),
+        "{t:?}"
+    );
+    let members = p.swv.json(&["workspace", "members"]);
+    assert_eq!(members["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(members["epoch"], Value::from(1));
+}
+
+#[test]
+fn organisations_on_two_mirroring_relays_converge() {
+    let dir = TempDir::new().expect("tempdir");
+    let mirror_data = dir.path().join("relay-b");
+    let mirror_key = relay_key(&mirror_data);
+    let upstream = RelayProcess::start(
+        &dir.path().join("relay-a"),
+        &["--allow-mirror", &mirror_key],
+    );
+    let mirror = RelayProcess::start(&mirror_data, &["--mirror", &upstream.url()]);
+
+    let gemeente = org(&dir, "gemeente", "Gemeente Havenstad", "gemeente");
+    let aanbieder = org(&dir, "aanbieder", "Jeugdhulp De Vaart", "aanbieder");
+    gemeente.ok(&["workspace", "create", "Samen", "--relay", &upstream.url()]);
+    gemeente.ok(&["doc", "new", "ambitie", "--set", "titel=Van de gemeente"]);
+    let code = invite(&gemeente);
+    aanbieder.ok(&["workspace", "join", &code]);
+    // From now on the provider talks to the mirror only.
+    aanbieder.ok(&["workspace", "relays", "add", &mirror.url()]);
+    aanbieder.ok(&["workspace", "relays", "remove", &upstream.url()]);
+    let relays = aanbieder.json(&["workspace", "relays", "list"]);
+    assert_eq!(relays["relays"], serde_json::json!([mirror.url()]));
+    aanbieder.ok(&["doc", "new", "ambitie", "--set", "titel=Van de aanbieder"]);
+
+    let docs = sync_until_converged(&[&gemeente, &aanbieder]);
+    assert_eq!(titles(&docs), vec!["Van de aanbieder", "Van de gemeente"]);
+}
