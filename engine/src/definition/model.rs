@@ -59,6 +59,8 @@ pub struct Phase {
     pub description: String,
     /// Kinds of the documents worked on in this phase.
     pub kinds: Vec<String>,
+    /// The required fields of those kinds, as `(kind, field)`.
+    pub required: Vec<(String, String)>,
     /// Roles that may move the phase on; empty means everyone.
     pub actors: Vec<String>,
     /// Tasks with guidance questions.

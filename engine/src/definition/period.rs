@@ -56,11 +56,22 @@ impl Period {
         self.shift(at, tz, true)
     }
 
+    /// `at` plus `times` of this period, each counted from `at` (so P1M three times from
+    /// 31 January is 30 April, not 28 April).
+    pub fn after_times(&self, at: Timestamp, tz: &TimeZone, times: i64) -> Option<Timestamp> {
+        let span = self.span.checked_mul(times).ok()?;
+        Self::add(at, tz, span)
+    }
+
     fn shift(&self, at: Timestamp, tz: &TimeZone, back: bool) -> Option<Timestamp> {
+        let span = if back { self.span.negate() } else { self.span };
+        Self::add(at, tz, span)
+    }
+
+    fn add(at: Timestamp, tz: &TimeZone, span: Span) -> Option<Timestamp> {
         let zoned = JiffTimestamp::from_millisecond(at.millis())
             .ok()?
             .to_zoned_datetime(tz.clone());
-        let span = if back { self.span.negate() } else { self.span };
         let moved = zoned.checked_add(span).ok()?;
         Some(Timestamp(moved.timestamp().as_millisecond()))
     }

@@ -503,11 +503,22 @@ impl Validator<'_> {
                 "een herinnering komt een tijd vóór het einde van de termijn; voeg termijn: toe",
             );
         }
+        let required = phase_kinds
+            .iter()
+            .filter_map(|k| kinds.get(k.as_str()))
+            .flat_map(|k| {
+                k.fields
+                    .iter()
+                    .filter(|f| f.required)
+                    .map(|f| (k.name.clone(), f.name.clone()))
+            })
+            .collect();
         Phase {
             name: p.naam.value.clone(),
             title: p.titel.clone(),
             description: p.omschrijving.clone(),
             kinds: phase_kinds,
+            required,
             actors,
             tasks,
             transitions,
