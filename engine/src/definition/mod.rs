@@ -4,6 +4,7 @@
 //! with its line and column and a hint. Reading never panics and never stops at the first meaning
 //! problem; a YAML syntax or type error does stop the meaning checks of that one file.
 
+mod builtin;
 mod cron;
 mod diagnostic;
 mod diagram;
@@ -15,6 +16,7 @@ mod schema;
 mod validate;
 mod yaml_error;
 
+pub use builtin::BUILTIN;
 pub use cron::{CronRule, CronRuleError};
 pub use diagnostic::{Diagnostic, Position, Severity};
 pub use diagram::mermaid;

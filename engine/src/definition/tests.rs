@@ -76,3 +76,13 @@ fn hashes_differ_when_the_body_differs() {
     assert_eq!(content_hash("a").len(), 64);
     assert_ne!(content_hash("a"), content_hash("b"));
 }
+
+#[test]
+fn the_built_in_workflows_check_clean() {
+    for (file, src) in BUILTIN {
+        let c = check(file, src);
+        let text: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(text.is_empty(), "{text:#?}");
+        assert!(c.definition.is_some());
+    }
+}
