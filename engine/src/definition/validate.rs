@@ -149,7 +149,7 @@ impl Validator<'_> {
                     at(n),
                     format!("{what} {:?} bestaat al", n.value),
                     format!(
-                        "de eerste staat op regel {}; geef elke {what} een eigen naam",
+                        "de eerste staat op regel {}; geef ze elk een eigen naam",
                         first.line
                     ),
                 );

@@ -29,7 +29,7 @@ fn translate(raw: &str) -> (String, String) {
         return (
             format!("onbekend onderdeel {field:?}"),
             if expected.is_empty() {
-                "hier hoort niets anders".into()
+                "kijk of de naam goed gespeld is en op de goede plek (inspringing) staat; `kompas workflow schema` noemt alle onderdelen".into()
             } else {
                 format!("toegestaan zijn: {expected}")
             },
@@ -72,6 +72,13 @@ fn translate(raw: &str) -> (String, String) {
             String::new(),
         );
     }
+    if let Some(expected) = raw.strip_prefix("expected ") {
+        return (
+            format!("verkeerd soort waarde: hier hoort {}", what(expected)),
+            "kijk naar de inspringing en of hier een tekst, een getal, een lijst of een blok hoort"
+                .into(),
+        );
+    }
     if raw.contains("invalid boolean") {
         return (
             "verwacht true of false".into(),
@@ -95,7 +102,11 @@ fn what(s: &str) -> String {
     let s = s.trim();
     if s.starts_with("a sequence") || s.starts_with("sequence") || s.contains("Vec") {
         "een lijst".into()
-    } else if s.starts_with("a map") || s.starts_with("map") || s.starts_with("struct") {
+    } else if s.starts_with("a map")
+        || s.starts_with("map")
+        || s.starts_with("struct")
+        || s.starts_with("mapping")
+    {
         "een blok met onderdelen".into()
     } else if s.starts_with("a string") || s.starts_with("string") || s.contains("String") {
         "een tekst".into()
