@@ -2,6 +2,8 @@
 //! `.expected` file next to it holds the exact diagnostics (`file:line:column: message` + hint).
 //! Run with `UPDATE_EXPECT=1` to rewrite the expected files after a deliberate change.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use std::fs;
 use std::path::Path;
 
