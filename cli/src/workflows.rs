@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use kompas_engine::definition::{self, BUILTIN, Diagnostic, Loaded, Registry, Source};
+use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::Global;
@@ -66,21 +66,10 @@ pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic
     Ok(check_text(&name, &body, Source::File(name.clone())))
 }
 
-/// The built-in definitions.
-pub fn builtin() -> Registry {
-    let mut registry = Registry::default();
-    for (file, body) in BUILTIN {
-        if let (Some(loaded), _) = check_text(file, body, Source::Builtin) {
-            registry.insert(loaded);
-        }
-    }
-    registry
-}
-
 /// The built-in definitions plus the valid files of `folder`; invalid files are reported on
 /// stderr and skipped.
 pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
-    let mut registry = builtin();
+    let mut registry = definition::builtin_registry();
     for (loaded, _) in folder_definitions(folder)? {
         registry.insert(loaded);
     }
@@ -91,7 +80,7 @@ pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
 /// it later turns invalid, the remembered version stays in force.
 pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Result<Registry> {
     let store = replica.store();
-    let mut registry = builtin();
+    let mut registry = definition::builtin_registry();
     let mut names: Vec<String> = match store.get_meta(CACHE_INDEX)? {
         Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
         None => Vec::new(),

@@ -16,7 +16,7 @@ mod schema;
 mod validate;
 mod yaml_error;
 
-pub use builtin::BUILTIN;
+pub use builtin::{BUILTIN, builtin_catalog, builtin_registry};
 pub use cron::{CronRule, CronRuleError};
 pub use diagnostic::{Diagnostic, Position, Severity};
 pub use diagram::mermaid;
