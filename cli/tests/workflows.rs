@@ -302,3 +302,166 @@ fn hot_reload_keeps_the_last_valid_version_and_new_instances_use_the_new_one() {
     assert_eq!(moved["definition"]["version"], "1.1.0");
     assert_eq!(moved["state"]["phase"], "a");
 }
+
+/// Three organisations, each with its own data directory.
+struct Partnership {
+    root: tempfile::TempDir,
+    orgs: [std::path::PathBuf; 3],
+}
+
+impl Partnership {
+    fn new() -> Partnership {
+        let root = tempfile::tempdir().unwrap();
+        let orgs = ["gemeente", "swv", "jeugdhulp"].map(|n| root.path().join(n));
+        ok(&orgs[0], &["init", "--org", "Gemeente Havenstad"]);
+        ok(
+            &orgs[1],
+            &[
+                "init",
+                "--org",
+                "SWV Havenstad",
+                "--type",
+                "samenwerkingsverband",
+            ],
+        );
+        ok(
+            &orgs[2],
+            &["init", "--org", "Jeugdhulp De Vaart", "--type", "aanbieder"],
+        );
+        Partnership { root, orgs }
+    }
+
+    /// Sends document `id` from organisation `from` to organisations `to`.
+    fn send(&self, from: usize, to: &[usize], id: &str) {
+        let file = self
+            .root
+            .path()
+            .join(format!("{id}-{}.automerge", rand_suffix()));
+        ok(
+            &self.orgs[from],
+            &["doc", "export", id, file.to_str().unwrap()],
+        );
+        for t in to {
+            ok(&self.orgs[*t], &["doc", "import", file.to_str().unwrap()]);
+        }
+    }
+
+    /// The municipality creates a document and shares it.
+    fn doc(&self, kind: &str, fields: &[&str]) -> String {
+        let mut args = vec!["doc", "new", kind];
+        for f in fields {
+            args.extend(["--set", f]);
+        }
+        let id = ok(&self.orgs[0], &args).trim().to_string();
+        self.send(0, &[1, 2], &id);
+        id
+    }
+
+    /// Every organisation approves the current phase; the verdicts reach everyone.
+    fn approve_all(&self, flow: &str) {
+        for org in [1, 2] {
+            self.send(0, &[org], flow);
+            ok(&self.orgs[org], &["flow", "approve", flow]);
+            self.send(org, &[0], flow);
+        }
+        ok(&self.orgs[0], &["flow", "approve", flow]);
+        self.send(0, &[1, 2], flow);
+    }
+
+    fn advance(&self, flow: &str) -> serde_json::Value {
+        json(&self.orgs[0], &["flow", "advance", flow])
+    }
+}
+
+#[test]
+fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
+    let p = Partnership::new();
+    let g = &p.orgs[0];
+    let flow = json(g, &["flow", "start", "kwaliteitskompas"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    p.doc("samenwerking", &["naam=Samen voor Havenstad"]);
+    p.advance(&flow);
+    p.doc("staat-van-de-jeugd", &["titel=Staat 2027"]);
+    p.advance(&flow);
+    p.doc("ambitie", &["titel=Meer kinderen sporten"]);
+    p.approve_all(&flow);
+    p.advance(&flow);
+    let resultaat = p.doc(
+        "maatschappelijk-resultaat",
+        &[
+            "titel=Meer kinderen lid van een club",
+            "indicator=sportdeelname",
+            "nulmeting=65",
+            "streefwaarde=75",
+        ],
+    );
+    p.approve_all(&flow);
+    p.advance(&flow);
+    p.doc("veranderverhaal", &["titel=Sport als opstap"]);
+    p.advance(&flow);
+    let activiteit = p.doc(
+        "activiteit",
+        &[
+            "titel=Sportcoach op school",
+            &format!("resultaat={resultaat}"),
+        ],
+    );
+    p.advance(&flow);
+    p.doc(
+        "kwaliteit",
+        &[
+            &format!("activiteit={activiteit}"),
+            "effectladder=theoretisch",
+        ],
+    );
+    p.advance(&flow);
+    p.doc(
+        "uitkomst",
+        &[
+            &format!("activiteit={activiteit}"),
+            "maat=deelnemers",
+            "waarde=120",
+        ],
+    );
+    let st = p.advance(&flow);
+    assert_eq!(st["state"]["phase"], "samen-leren");
+    p.doc(
+        "evaluatie",
+        &[
+            "datum=2027-06-30",
+            "bevindingen=Meer kinderen sporten, de wachtlijst groeit.",
+        ],
+    );
+    p.approve_all(&flow);
+
+    // At the same time, the municipality starts a new round and the school partnership ends it.
+    ok(g, &["flow", "advance", &flow, "--to", "staat-van-de-jeugd"]);
+    ok(&p.orgs[1], &["flow", "advance", &flow, "--to", "afgerond"]);
+    p.send(1, &[0], &flow);
+    let st = json(g, &["flow", "status", &flow]);
+    assert_eq!(st["state"]["phase"], "staat-van-de-jeugd", "{st:#}");
+    let last = st["state"]["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["via"], "precedence");
+    assert_eq!(st["state"]["step"], 9);
+    let ignored = st["state"]["ignored"].as_array().unwrap();
+    assert!(
+        ignored
+            .iter()
+            .any(|i| i["reason"].as_str().unwrap().contains("verloor")),
+        "{ignored:?}"
+    );
+    // The other replica, once it has the same facts, computes the same state.
+    p.send(0, &[1], &flow);
+    let theirs = json(&p.orgs[1], &["flow", "status", &flow]);
+    assert_eq!(theirs["state"]["phase"], st["state"]["phase"]);
+    assert_eq!(theirs["state"]["history"], st["state"]["history"]);
+    let text = ok(g, &["flow", "status", &flow]);
+    assert!(text.contains("beslist door voorrang"), "{text}");
+}
