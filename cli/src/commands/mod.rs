@@ -2,7 +2,9 @@
 
 mod demo;
 mod doc;
+mod flow;
 mod init;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -14,6 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&cli.global, args),
         Command::Doc(cmd) => doc::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
+        Command::Flow(cmd) => flow::run(&cli.global, cmd),
     }?;
     Ok(ExitCode::SUCCESS)
 }
