@@ -4,34 +4,22 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn kompas(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kompas"))
-        .env_clear()
-        .env("KOMPAS_DATA", data)
-        .args(args)
-        .output()
-        .unwrap()
+use kompas_tests::{Kompas, Run};
+
+fn kompas(data: &Path, args: &[&str]) -> Run {
+    Kompas::new(data).run(args)
 }
 
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = kompas(data, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    Kompas::new(data).ok(args)
 }
 
 fn json(data: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    serde_json::from_str(&ok(data, &all)).unwrap()
+    Kompas::new(data).json(args)
 }
 
 #[test]
@@ -44,8 +32,8 @@ fn check_reports_every_problem_with_its_place_and_fails() {
     )
     .unwrap();
     let out = kompas(dir.path(), &["workflow", "check", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.code, 3);
+    let text = out.stdout;
     let f = file.display();
     for expected in [
         format!("{f}:2:9: \"1.0\" is geen geldige versie"),
@@ -56,7 +44,7 @@ fn check_reports_every_problem_with_its_place_and_fails() {
     }
     assert!(text.contains("3 fout(en)"), "{text}");
     let builtin = kompas(dir.path(), &["workflow", "check"]);
-    assert!(builtin.status.success());
+    assert_eq!(builtin.code, 0, "{}", builtin.stdout);
 }
 
 /// Three organisations walk the start of the Kwaliteitskompas; documents and the instance travel
@@ -109,13 +97,10 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     assert!(ok(&g, &["doc", "list"]).contains("Geen documenten"));
 
     // Refused: the samenwerking document is missing.
-    let refused = kompas(&g, &["flow", "advance", &id]);
-    assert_eq!(refused.status.code(), Some(6));
+    let refused = Kompas::new(&g).fails(6, &["flow", "advance", &id]);
     assert!(
-        String::from_utf8_lossy(&refused.stderr)
-            .contains("er is nog geen document van soort samenwerking"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
+        refused.contains("er is nog geen document van soort samenwerking"),
+        "{refused}"
     );
     let samen = ok(
         &g,
@@ -169,9 +154,7 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     send(&j, &[&g], ambitie);
     let status = ok(&g, &["flow", "status", &id]);
     assert!(status.contains("VEROUDERD"), "{status}");
-    let refused = kompas(&g, &["flow", "advance", &id]);
-    assert_eq!(refused.status.code(), Some(6));
-    let why = String::from_utf8_lossy(&refused.stderr);
+    let why = Kompas::new(&g).fails(6, &["flow", "advance", &id]);
     assert!(
         why.contains(
             "instemming ontbreekt van Gemeente Havenstad, Jeugdhulp De Vaart, SWV Havenstad"
@@ -220,10 +203,8 @@ struct Watcher {
 
 impl Watcher {
     fn start(data: &Path, dir: &Path) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kompas"))
-            .env_clear()
-            .env("KOMPAS_DATA", data)
-            .args(["workflow", "watch", dir.to_str().unwrap()])
+        let mut child = Kompas::new(data)
+            .command(&["workflow", "watch", dir.to_str().unwrap()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
