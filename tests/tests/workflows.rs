@@ -51,37 +51,11 @@ fn check_reports_every_problem_with_its_place_and_fails() {
 /// between their data directories as `.automerge` files, as partners do until sync exists.
 #[test]
 fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
-    let root = tempfile::tempdir().unwrap();
-    let g = root.path().join("gemeente");
-    let s = root.path().join("swv");
-    let j = root.path().join("jeugdhulp");
-    ok(&g, &["init", "--org", "Gemeente Havenstad"]);
-    ok(
-        &s,
-        &[
-            "init",
-            "--org",
-            "SWV Havenstad",
-            "--type",
-            "samenwerkingsverband",
-        ],
-    );
-    ok(
-        &j,
-        &["init", "--org", "Jeugdhulp De Vaart", "--type", "aanbieder"],
-    );
-    let send = |from: &Path, to: &[&Path], id: &str| {
-        let file = root
-            .path()
-            .join(format!("{id}-{}.automerge", rand_suffix()));
-        ok(from, &["doc", "export", id, file.to_str().unwrap()]);
-        for t in to {
-            ok(t, &["doc", "import", file.to_str().unwrap()]);
-        }
-    };
+    let p = Partnership::new();
+    let (g, s, j) = (&p.orgs[0], &p.orgs[1], &p.orgs[2]);
 
     let id = json(
-        &g,
+        g,
         &[
             "flow",
             "start",
@@ -94,16 +68,16 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
         .unwrap()
         .to_string();
     // Instances do not clutter the document list.
-    assert!(ok(&g, &["doc", "list"]).contains("Geen documenten"));
+    assert!(ok(g, &["doc", "list"]).contains("Geen documenten"));
 
     // Refused: the samenwerking document is missing.
-    let refused = Kompas::new(&g).fails(6, &["flow", "advance", &id]);
+    let refused = Kompas::new(g).fails(6, &["flow", "advance", &id]);
     assert!(
         refused.contains("er is nog geen document van soort samenwerking"),
         "{refused}"
     );
     let samen = ok(
-        &g,
+        g,
         &[
             "doc",
             "new",
@@ -112,9 +86,9 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "naam=Samen voor Havenstad",
         ],
     );
-    ok(&g, &["flow", "advance", &id]);
+    ok(g, &["flow", "advance", &id]);
     ok(
-        &g,
+        g,
         &[
             "doc",
             "new",
@@ -123,9 +97,9 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "titel=Staat 2027",
         ],
     );
-    ok(&g, &["flow", "advance", &id]);
+    ok(g, &["flow", "advance", &id]);
     let ambitie = ok(
-        &g,
+        g,
         &[
             "doc",
             "new",
@@ -136,25 +110,25 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     );
     let ambitie = ambitie.trim();
     assert_eq!(
-        json(&g, &["flow", "status", &id])["state"]["phase"],
+        json(g, &["flow", "status", &id])["state"]["phase"],
         "ambities"
     );
     let _ = samen;
 
-    send(&g, &[&s, &j], &id);
-    send(&g, &[&s, &j], ambitie);
-    ok(&s, &["flow", "approve", &id]);
-    ok(&j, &["flow", "approve", &id]);
-    ok(&g, &["flow", "approve", &id]);
-    send(&s, &[&g], &id);
-    send(&j, &[&g], &id);
+    p.send(0, &[1, 2], &id);
+    p.send(0, &[1, 2], ambitie);
+    ok(s, &["flow", "approve", &id]);
+    ok(j, &["flow", "approve", &id]);
+    ok(g, &["flow", "approve", &id]);
+    p.send(1, &[0], &id);
+    p.send(2, &[0], &id);
 
     // The provider edits the ambition after approving: every approval becomes stale.
-    ok(&j, &["doc", "set", ambitie, "toelichting=Ook in de wijk."]);
-    send(&j, &[&g], ambitie);
-    let status = ok(&g, &["flow", "status", &id]);
+    ok(j, &["doc", "set", ambitie, "toelichting=Ook in de wijk."]);
+    p.send(2, &[0], ambitie);
+    let status = ok(g, &["flow", "status", &id]);
     assert!(status.contains("VEROUDERD"), "{status}");
-    let why = Kompas::new(&g).fails(6, &["flow", "advance", &id]);
+    let why = Kompas::new(g).fails(6, &["flow", "advance", &id]);
     assert!(
         why.contains(
             "instemming ontbreekt van Gemeente Havenstad, Jeugdhulp De Vaart, SWV Havenstad"
@@ -163,28 +137,28 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     );
 
     // Everyone approves the new version; now the step is allowed.
-    send(&g, &[&s, &j], ambitie);
-    for org in [&s, &j] {
-        send(&g, &[org], &id);
-        ok(org, &["flow", "approve", &id]);
-        send(org, &[&g], &id);
+    p.send(0, &[1, 2], ambitie);
+    for org in [1, 2] {
+        p.send(0, &[org], &id);
+        ok(&p.orgs[org], &["flow", "approve", &id]);
+        p.send(org, &[0], &id);
     }
-    ok(&g, &["flow", "approve", &id]);
-    let st = json(&g, &["flow", "advance", &id]);
+    ok(g, &["flow", "approve", &id]);
+    let st = json(g, &["flow", "advance", &id]);
     assert_eq!(st["state"]["phase"], "maatschappelijk-resultaat");
     assert_eq!(st["state"]["participants"].as_array().unwrap().len(), 3);
 
     // A rejection is shown with its reason.
-    send(&g, &[&s], &id);
+    p.send(0, &[1], &id);
     ok(
-        &s,
+        s,
         &["flow", "reject", &id, "--reason", "Nulmeting ontbreekt nog"],
     );
-    send(&s, &[&g], &id);
-    let status = ok(&g, &["flow", "status", &id]);
+    p.send(1, &[0], &id);
+    let status = ok(g, &["flow", "status", &id]);
     assert!(status.contains("SWV Havenstad wees af op"), "{status}");
     assert!(status.contains("Nulmeting ontbreekt nog"), "{status}");
-    assert!(ok(&g, &["flow", "list"]).contains("Cyclus 2027"));
+    assert!(ok(g, &["flow", "list"]).contains("Cyclus 2027"));
 }
 
 fn rand_suffix() -> u64 {
