@@ -444,3 +444,26 @@ fn tampered_facts_are_set_aside() {
     stolen.fact.org_id = "0000000000000000".into();
     assert!(SignedFact::from_entry(&stolen.to_entry()).is_err());
 }
+
+#[test]
+fn joins_with_unknown_roles_or_the_wrong_organisation_type_take_no_effect() {
+    let src = FLOW.replace(
+        "soorten:\n",
+        "rollen:\n  - naam: coordinator\n  - naam: partner\n  - naam: jongeren\n    organisaties: [jongeren]\nsoorten:\n",
+    );
+    let d = def(&src);
+    let mut facts = team();
+    facts.push(join("x", "wethouder", T0 + 3));
+    facts.push(join("y", "jongeren", T0 + 4));
+    let st = run(&d, &facts, &docs(true, "h1"), T0 + DAY);
+    assert_eq!(st.participants.len(), 3);
+    let reasons: Vec<&str> = st.ignored.iter().map(|i| i.reason.as_str()).collect();
+    assert!(
+        reasons.contains(&"werkwijze proef kent geen rol wethouder"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"de rol jongeren past niet bij een gemeente"),
+        "{reasons:?}"
+    );
+}
