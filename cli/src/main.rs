@@ -6,6 +6,8 @@ mod context;
 mod driver;
 mod exit;
 mod output;
+mod watcher;
+mod workflows;
 
 use std::io::Write;
 use std::process::ExitCode;

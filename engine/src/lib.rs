@@ -5,9 +5,11 @@
 //! seam to durable storage: a [`store::Store`] trait with a sled and an in-memory implementation.
 
 pub mod catalog;
+pub mod definition;
 pub mod document;
 pub mod identity;
 pub mod replica;
+pub mod runtime;
 pub mod seal;
 pub mod store;
 pub mod sync;

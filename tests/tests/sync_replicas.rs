@@ -156,7 +156,7 @@ fn three_organisations_edit_offline_and_converge_when_the_relay_returns() {
             "--set",
             &format!("titel=Ambitie van {who}"),
         ]);
-        let stderr = k.fails(6, &["sync", "--timeout", "20"]);
+        let stderr = k.fails(7, &["sync", "--timeout", "20"]);
         assert!(stderr.contains("onvolledig"), "{stderr}");
     }
 
@@ -202,7 +202,7 @@ fn a_removed_member_reads_nothing_new_and_its_bundles_are_refused() {
     p.gemeente.ok(&["sync"]);
 
     // The removed organisation is turned away and receives nothing written afterwards.
-    let stderr = p.aanbieder.fails(6, &["sync", "--timeout", "20"]);
+    let stderr = p.aanbieder.fails(7, &["sync", "--timeout", "20"]);
     assert!(stderr.contains("verwijderd"), "{stderr}");
     assert!(!titles(&documents(&p.aanbieder)).contains(&"Na de verwijdering".to_string()));
 
@@ -214,7 +214,7 @@ fn a_removed_member_reads_nothing_new_and_its_bundles_are_refused() {
         "--set",
         "titel=Na verwijdering van de aanbieder",
     ]);
-    p.aanbieder.fails(6, &["sync", "--timeout", "20"]);
+    p.aanbieder.fails(7, &["sync", "--timeout", "20"]);
 
     let remaining = sync_until_converged(&[&p.gemeente, &p.swv]);
     let t = titles(&remaining);
@@ -243,6 +243,31 @@ fn organisations_on_two_mirroring_relays_converge() {
     let aanbieder = org(&dir, "aanbieder", "Jeugdhulp De Vaart", "aanbieder");
     gemeente.ok(&["workspace", "create", "Samen", "--relay", &upstream.url()]);
     gemeente.ok(&["doc", "new", "ambitie", "--set", "titel=Van de gemeente"]);
+    // A workflow definition only the coordinator has on disk travels pinned in the instance.
+    let own = dir.path().join("werkwijzen");
+    std::fs::create_dir_all(&own).expect("workflow dir");
+    let builtin = std::fs::read_to_string(
+        kompas_tests::workspace_root().join("workflows/verbeteracties.yaml"),
+    )
+    .expect("built-in workflow");
+    let renamed = builtin
+        .replacen("naam: verbeteracties", "naam: eigen-acties", 1)
+        .replacen(
+            "titel: Verbeteracties volgen",
+            "titel: Onze eigen acties",
+            1,
+        );
+    std::fs::write(own.join("eigen-acties.yaml"), renamed).expect("write workflow");
+    let own_dir = own.to_string_lossy().to_string();
+    gemeente.ok(&[
+        "--workflows",
+        &own_dir,
+        "flow",
+        "start",
+        "eigen-acties",
+        "--title",
+        "Acties 2027",
+    ]);
     let code = invite(&gemeente);
     aanbieder.ok(&["workspace", "join", &code]);
     // From now on the provider talks to the mirror only.
@@ -254,4 +279,11 @@ fn organisations_on_two_mirroring_relays_converge() {
 
     let docs = sync_until_converged(&[&gemeente, &aanbieder]);
     assert_eq!(titles(&docs), vec!["Van de aanbieder", "Van de gemeente"]);
+    let flows = aanbieder.json(&["flow", "list"]);
+    assert_eq!(flows[0]["definition"]["name"], "eigen-acties", "{flows}");
+    assert_eq!(flows[0]["definition_title"], "Onze eigen acties");
+    assert_eq!(
+        flows,
+        gemeente.json(&["--workflows", &own_dir, "flow", "list"])
+    );
 }

@@ -2,9 +2,11 @@
 
 mod demo;
 mod doc;
+mod flow;
 mod init;
 mod sync;
 mod whoami;
+mod workflow;
 mod workspace;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Whoami => whoami::run(&cli.global),
         Command::Workspace(cmd) => workspace::run(&cli.global, cmd),
         Command::Sync(args) => sync::run(&cli.global, args),
+        Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
+        Command::Flow(cmd) => flow::run(&cli.global, cmd),
     }?;
     Ok(ExitCode::SUCCESS)
 }
