@@ -1,24 +1,32 @@
 //! `kompas demo`: builds a small, realistic partnership in fresh data directories and shows it.
 //!
-//! Three organisations each get their own replica. The municipality writes the shared ambitions and
-//! results, the school partnership and the youth care provider add to them, and the documents travel
-//! between the replicas as `.automerge` files, so every replica ends up with the same content and a
-//! history that names each author.
+//! A relay runs inside the process on a loopback port. Three organisations each get their own
+//! replica: the municipality creates the workspace and invites the school partnership and the youth
+//! care provider, who join with the invite codes. They edit the same documents concurrently and
+//! sync through the relay (sealed, signed bundles), so every replica ends up with the same content,
+//! the same heads and a history that names each author.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use std::time::Duration;
 
 use anyhow::Context as _;
 use kompas_engine::definition::{self, Registry};
 use kompas_engine::identity::Identity;
 use kompas_engine::runtime::{Flows, Fresh};
 use kompas_engine::store::DataDir;
-use kompas_engine::{DocId, OrgType, Replica, SledStore};
+use kompas_engine::sync::membership::Role;
+use kompas_engine::sync::replication::{Machine, Mode, SyncError};
+use kompas_engine::{DocId, OrgType, Replica, SledStore, Timestamp};
+use kompas_relay::{RelayConfig, RelayState};
 
 use super::doc::{create, parse_assignments};
+use super::sync::drive;
 use crate::args::{DemoArgs, Global};
 use crate::context::{now, random};
+use crate::driver::OsEntropy;
 use crate::exit::Refused;
 use crate::output::emit;
 
@@ -61,16 +69,102 @@ impl Org {
         Flows::new(&self.replica, registry)
     }
 
-    /// Hands a document to another replica the way a partner would: as an `.automerge` file.
-    fn send(&self, id: &DocId, to: &Org) -> anyhow::Result<()> {
-        to.replica.import(&self.replica.export(id)?)?;
+    /// Syncs once with the workspace's relays.
+    fn sync(&self) -> anyhow::Result<()> {
+        let mut machine =
+            Machine::load(&self.replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
+        let summary = drive(&self.replica, &mut machine, Some(SYNC_LIMIT), false)?;
+        if !summary.complete() {
+            anyhow::bail!(
+                "{} kon niet synchroniseren met de demo-relay",
+                self.replica.identity().profile.name
+            );
+        }
         Ok(())
     }
+
+    /// Invites `other`, which joins with the code.
+    fn invite(&self, other: &Org) -> anyhow::Result<()> {
+        let mut machine =
+            Machine::load(&self.replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
+        let expires = Timestamp(now().0 + 7 * 24 * 3600 * 1000);
+        let code = machine.invite(&self.replica, Role::Partner, expires, now(), &mut OsEntropy)?;
+        self.sync()?;
+        Machine::join(&other.replica, &code)?;
+        other.sync()
+    }
+}
+
+/// How long one demo sync may take.
+const SYNC_LIMIT: Duration = Duration::from_secs(30);
+
+/// A relay inside this process, on a loopback port, storing its data under the demo directory.
+struct EmbeddedRelay {
+    runtime: tokio::runtime::Runtime,
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl EmbeddedRelay {
+    fn start(data: PathBuf) -> anyhow::Result<EmbeddedRelay> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let state = RelayState::open(RelayConfig::new(data), random())
+            .context("kan de demo-relay niet openen")?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .context("kan de demo-relay niet laten luisteren")?;
+        let url = format!("ws://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = runtime.spawn(kompas_relay::server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Ok(EmbeddedRelay {
+            runtime,
+            url,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Stops the relay gracefully.
+    fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            self.runtime
+                .block_on(task)
+                .context("de demo-relay stopte niet netjes")??;
+        }
+        Ok(())
+    }
+}
+
+/// Syncs every organisation, round after round, until all replicas list the same documents.
+fn sync_until_converged(orgs: &[&Org]) -> anyhow::Result<bool> {
+    for _ in 0..4 {
+        for org in orgs {
+            org.sync()?;
+        }
+        let views: Vec<_> = orgs
+            .iter()
+            .map(|o| o.replica.list(None, true))
+            .collect::<Result<_, _>>()?;
+        if views.windows(2).all(|w| w[0] == w[1]) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[derive(serde::Serialize)]
 struct DemoReport {
     dir: String,
+    relay: String,
     organisations: Vec<DemoOrg>,
     documents: usize,
     converged: bool,
@@ -98,8 +192,17 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     )?;
     let aanbieder = Org::new(&root, "aanbieder", "Jeugdhulp De Vaart", OrgType::Aanbieder)?;
     let orgs = [&gemeente, &swv, &aanbieder];
+    let relay = EmbeddedRelay::start(root.join("relay"))?;
+    let mut machine = Machine::create(
+        &gemeente.replica,
+        "Samen voor de jeugd van Havenstad",
+        vec![relay.url.clone()],
+        now(),
+        &mut OsEntropy,
+    )?;
+    drive(&gemeente.replica, &mut machine, Some(SYNC_LIMIT), false)?;
 
-    let samenwerking = gemeente.new_doc(
+    gemeente.new_doc(
         "samenwerking",
         &[
             "naam=Samen voor de jeugd van Havenstad",
@@ -114,7 +217,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben.",
         ],
     )?;
-    let ambitie2 = gemeente.new_doc(
+    gemeente.new_doc(
         "ambitie",
         &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten."],
     )?;
@@ -129,17 +232,16 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "streefdatum=2030-07-31",
         ],
     )?;
-    for id in [&samenwerking, &ambitie, &ambitie2, &resultaat] {
-        gemeente.send(id, &swv)?;
-        gemeente.send(id, &aanbieder)?;
-    }
+    gemeente.invite(&swv)?;
+    gemeente.invite(&aanbieder)?;
 
-    // The school partnership sharpens the ambition while the provider adds its activity.
+    // Concurrently, without syncing in between: the school partnership sharpens the ambition,
+    // the provider adds its activity and the municipality records an evaluation.
     swv.set(
         &ambitie,
         &["toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben. Scholen en jeugdhulp signaleren samen en vroeg."],
     )?;
-    let activiteit = aanbieder.new_doc(
+    aanbieder.new_doc(
         "activiteit",
         &[
             "titel=Jeugdhulp op school",
@@ -149,7 +251,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "bereik=140",
         ],
     )?;
-    let evaluatie = gemeente.new_doc(
+    gemeente.new_doc(
         "evaluatie",
         &[
             "datum=2026-11-20",
@@ -158,15 +260,8 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
 
-    // Everyone sends what they wrote to everyone else; the copies merge.
-    swv.send(&ambitie, &gemeente)?;
-    swv.send(&ambitie, &aanbieder)?;
-    for to in [&gemeente, &swv] {
-        aanbieder.send(&activiteit, to)?;
-    }
-    for to in [&swv, &aanbieder] {
-        gemeente.send(&evaluatie, to)?;
-    }
+    // Everyone syncs through the relay; the copies merge.
+    let documents_converged = sync_until_converged(&orgs)?;
 
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
     let registry = definition::builtin_registry();
@@ -181,7 +276,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     g.advance(&flow, None, now(), random())?;
-    let staat = gemeente.new_doc(
+    gemeente.new_doc(
         "staat-van-de-jeugd",
         &[
             "titel=Staat van de jeugd in Havenstad 2027",
@@ -190,19 +285,18 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
     g.advance(&flow, None, now(), random())?;
+    sync_until_converged(&orgs)?;
     for partner in [&swv, &aanbieder] {
-        gemeente.send(&staat, partner)?;
-        gemeente.send(&flow, partner)?;
         partner
             .flows(&registry)
             .verdict(&flow, true, "", now(), [random(), random()])?;
-        partner.send(&flow, &gemeente)?;
     }
+    sync_until_converged(&orgs)?;
     g.verdict(&flow, true, "", now(), [random(), random()])?;
     let status = g.advance(&flow, None, now(), random())?;
-    for partner in [&swv, &aanbieder] {
-        gemeente.send(&flow, partner)?;
-    }
+    let flow_synced = sync_until_converged(&orgs)?;
+    let relay_url = relay.url.clone();
+    relay.stop()?;
     let states: Vec<_> = orgs
         .iter()
         .map(|o| o.flows(&registry).status(&flow, status.state.entered))
@@ -213,9 +307,13 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         .iter()
         .map(|o| o.replica.list(None, false))
         .collect::<Result<_, _>>()?;
-    let converged = views.windows(2).all(|w| w[0] == w[1]) && flow_converged;
+    let converged = views.windows(2).all(|w| w[0] == w[1])
+        && flow_converged
+        && documents_converged
+        && flow_synced;
     let report = DemoReport {
         dir: root.display().to_string(),
+        relay: relay_url,
         organisations: orgs
             .iter()
             .zip(&views)
@@ -280,7 +378,8 @@ fn render(r: &DemoReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\nDrie organisaties schreven aan dezelfde documenten; alle kopieën zijn {}.",
+        "\nDrie organisaties schreven tegelijk aan dezelfde documenten en wisselden hun wijzigingen uit\nvia een relay op {} (versleuteld en ondertekend: de relay kan niets lezen).\nAlle kopieën zijn {}.",
+        r.relay,
         if r.converged { "gelijk" } else { "NIET gelijk" }
     );
     let first = r
