@@ -1,0 +1,157 @@
+//! How long it takes organisations to converge through one relay, with real processes.
+//!
+//! Each organisation first writes its documents locally (each document edited many times), then
+//! every organisation runs `kompas sync` at the same time, round after round, until every
+//! replica lists every document with the same heads. The figure is the time from the first sync
+//! to convergence. Scale with KOMPAS_BENCH_ORGS, KOMPAS_BENCH_DOCS and KOMPAS_BENCH_EDITS
+//! (defaults 20, 100 and 50).
+//!
+//! Run with: cargo bench -p kompas-tests --bench sync_convergence
+
+use std::process::Child;
+use std::time::Instant;
+
+use automerge::transaction::CommitOptions;
+use kompas_engine::document::{self, Assignment};
+use kompas_engine::store::DataDir;
+use kompas_engine::{FieldValue, Replica, Timestamp};
+use kompas_tests::Kompas;
+use kompas_tests::relay::RelayProcess;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let orgs = env("KOMPAS_BENCH_ORGS", 20);
+    let docs = env("KOMPAS_BENCH_DOCS", 100);
+    let edits = env("KOMPAS_BENCH_EDITS", 50).max(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+
+    let setup = Instant::now();
+    let members: Vec<Kompas> = (0..orgs)
+        .map(|i| {
+            let k = Kompas::new(dir.path().join(format!("org-{i:02}")));
+            k.ok(&["init", "--org", &format!("Organisatie {i}")]);
+            k
+        })
+        .collect();
+    members[0].ok(&["workspace", "create", "Benchmark", "--relay", &relay.url()]);
+    for k in &members[1..] {
+        let code = members[0].json(&["workspace", "invite"])["code"]
+            .as_str()
+            .expect("code")
+            .to_string();
+        k.ok(&["workspace", "join", &code]);
+    }
+    for (i, k) in members.iter().enumerate() {
+        write_documents(k, i, docs, edits);
+    }
+    let setup_secs = setup.elapsed().as_secs_f64();
+
+    let expected = orgs * docs;
+    let start = Instant::now();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let children: Vec<Child> = members
+            .iter()
+            .map(|k| {
+                k.command(&["sync", "--timeout", "1200"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("kompas sync starts")
+            })
+            .collect();
+        for mut child in children {
+            let status = child.wait().expect("kompas sync ends");
+            assert!(status.success(), "kompas sync failed in round {rounds}");
+        }
+        let lists: Vec<String> = members
+            .iter()
+            .map(|k| k.ok(&["--json", "doc", "list"]))
+            .collect();
+        let complete = lists.iter().all(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v.as_array().map(Vec::len))
+                == Some(expected)
+        });
+        if complete && lists.windows(2).all(|w| w[0] == w[1]) {
+            break;
+        }
+        assert!(rounds < 10, "no convergence after {rounds} rounds");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let total_edits = orgs * docs * edits;
+    let relay_bytes = dir_size(&dir.path().join("relay"));
+    println!("sync convergence through one relay (real processes, one machine)");
+    println!(
+        "  organisations x documents x edits : {orgs} x {docs} x {edits} = {total_edits} edits"
+    );
+    println!("  setup (init, invites, local edits): {setup_secs:.1} s (not counted)");
+    println!("  time until every replica converged: {secs:.1} s in {rounds} sync round(s)");
+    println!(
+        "  documents applied per replica     : {} ({:.0} documents/s per replica)",
+        expected,
+        expected as f64 / secs
+    );
+    println!(
+        "  edits converged per second        : {:.0}",
+        total_edits as f64 / secs
+    );
+    println!(
+        "  relay data on disk                : {:.1} MiB",
+        relay_bytes as f64 / 1_048_576.0
+    );
+}
+
+/// Writes `docs` documents, each edited `edits` times, straight into the organisation's store.
+fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) {
+    let data = DataDir::open(k.data()).expect("data dir");
+    let replica = Replica::open(data.store().expect("store")).expect("replica");
+    let def = replica
+        .catalog()
+        .kind("ambitie")
+        .and_then(|kind| kind.field("toelichting"))
+        .expect("ambitie has toelichting")
+        .clone();
+    for d in 0..docs {
+        let now = Timestamp(1_800_000_000_000 + d as i64);
+        let mut random = [0u8; 8];
+        rand::fill(&mut random[..]);
+        let id = replica
+            .create(
+                "ambitie",
+                &[
+                    Assignment::parse(&format!("titel=Ambitie {d} van organisatie {org}"))
+                        .expect("assignment"),
+                ],
+                now,
+                random,
+            )
+            .expect("create");
+        let mut loaded = replica.load(&id).expect("load");
+        for e in 1..edits {
+            let text = FieldValue::Text(format!("Toelichting, versie {e}, van organisatie {org}."));
+            document::write_field(&mut loaded.doc, &def, Some(&text)).expect("write");
+            loaded
+                .doc
+                .commit_with(CommitOptions::default().with_time(now.millis()));
+        }
+        replica.save(&mut loaded).expect("save");
+    }
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    kompas_tests::relay::files_under(dir)
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum()
+}
