@@ -287,3 +287,66 @@ fn organisations_on_two_mirroring_relays_converge() {
         gemeente.json(&["--workflows", &own_dir, "flow", "list"])
     );
 }
+
+#[test]
+fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let p = Partnership::new();
+    sync_until_converged(&p.all());
+    // Written while nobody synced: it waits in the queue and goes out when the watch starts.
+    p.gemeente.ok(&[
+        "doc",
+        "new",
+        "ambitie",
+        "--set",
+        "titel=Gemaakt voor het kijken",
+    ]);
+
+    let mut watch = p
+        .gemeente
+        .command(&["sync", "--watch", "--timeout", "60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kompas sync --watch starts");
+    let mut lines = BufReader::new(watch.stderr.take().expect("stderr")).lines();
+
+    // The waiting document reaches the others through the watching process.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        p.swv.ok(&["sync"]);
+        if titles(&documents(&p.swv)).contains(&"Gemaakt voor het kijken".to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queued document never arrived"
+        );
+    }
+
+    // A change made elsewhere shows up in the watching process as it arrives.
+    let id = p
+        .swv
+        .ok(&["doc", "new", "ambitie", "--set", "titel=Live ontvangen"])
+        .trim()
+        .to_string();
+    p.swv.ok(&["sync"]);
+    let wanted = format!("ontvangen: wijziging in {id}");
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line of progress");
+        if line.contains(&wanted) {
+            break;
+        }
+        seen.push(line);
+    }
+    assert!(
+        seen.iter().all(|l| !l.contains("GEWEIGERD")),
+        "refusals while watching: {seen:?}"
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(titles(&documents(&p.gemeente)).contains(&"Live ontvangen".to_string()));
+}

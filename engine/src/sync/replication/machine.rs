@@ -569,7 +569,9 @@ impl Machine {
             if !item.waiting_for.contains(relay) {
                 continue;
             }
-            let hash = Hash32::of(&item.bundle);
+            let Ok(hash) = item.hash.parse::<Hash32>() else {
+                continue;
+            };
             if link.in_flight.contains(&hash) {
                 continue;
             }
@@ -610,8 +612,9 @@ impl Machine {
             link.in_flight.remove(&hash);
         }
         let before = self.state.outbox.len();
+        let hex = hash.to_string();
         for item in &mut self.state.outbox {
-            if Hash32::of(&item.bundle) == hash && item.waiting_for.remove(relay) {
+            if item.hash == hex && item.waiting_for.remove(relay) {
                 self.dirty = true;
             }
         }

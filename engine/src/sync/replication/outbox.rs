@@ -12,6 +12,7 @@ use crate::document::DocId;
 use crate::replica::Replica;
 use crate::seal::{Payload, PayloadForm, seal};
 use crate::store::Store;
+use crate::sync::wire::Hash32;
 
 impl Machine {
     /// Seals every document's own changes that were not sealed yet; returns how many bundles.
@@ -94,8 +95,10 @@ impl Machine {
             payload,
             random(entropy),
         )?;
+        let bytes = bundle.to_bytes();
         self.state.outbox.push(Outgoing {
-            bundle: bundle.to_bytes(),
+            hash: Hash32::of(&bytes).to_string(),
+            bundle: bytes,
             waiting_for: relays,
         });
         Ok(())

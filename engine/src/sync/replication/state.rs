@@ -22,6 +22,8 @@ pub const CURSORS_KEY: &str = "sync-cursors";
 /// A sealed bundle waiting for relays to acknowledge it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
+    /// The bundle's content address (hex), as relays acknowledge it.
+    pub hash: String,
     /// The encoded bundle (hex).
     #[serde(with = "hex_bytes")]
     pub bundle: Vec<u8>,

@@ -3,7 +3,7 @@
 use super::world::World;
 
 /// Actions per seed before the network heals.
-const STEPS: usize = 80;
+const STEPS: usize = 60;
 
 /// One run: random edits, partitions, restarts, duplicates and reordering, then healing.
 fn run(seed: u64, steps: usize) -> World {
