@@ -78,6 +78,11 @@ pub enum WorkspaceCommand {
         #[arg(long, default_value = "7d", value_name = "DUUR")]
         expires: String,
     },
+    /// Trek een uitnodiging in die nog niet gebruikt is.
+    Revoke {
+        /// De uitnodiging (begint met kompas1-).
+        code: String,
+    },
     /// Sluit aan bij een samenwerking met een uitnodiging.
     Join {
         /// De uitnodiging (begint met kompas1-).

@@ -350,3 +350,40 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
     let _ = watch.wait();
     assert!(titles(&documents(&p.gemeente)).contains(&"Live ontvangen".to_string()));
 }
+
+#[test]
+fn invites_are_single_use_and_can_be_revoked() {
+    let dir = TempDir::new().expect("tempdir");
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+    let gemeente = org(&dir, "gemeente", "Gemeente Havenstad", "gemeente");
+    let swv = org(
+        &dir,
+        "swv",
+        "Samenwerkingsverband Havenstad",
+        "samenwerkingsverband",
+    );
+    let aanbieder = org(&dir, "aanbieder", "Jeugdhulp De Vaart", "aanbieder");
+    gemeente.ok(&["workspace", "create", "Samen", "--relay", &relay.url()]);
+
+    let used = invite(&gemeente);
+    swv.ok(&["workspace", "join", &used]);
+    let stderr = aanbieder.fails(7, &["workspace", "join", &used]);
+    assert!(stderr.contains("al gebruikt"), "{stderr}");
+
+    let revoked = invite(&gemeente);
+    gemeente.ok(&["workspace", "revoke", &revoked]);
+    let stderr = aanbieder.fails(7, &["workspace", "join", &revoked]);
+    assert!(stderr.contains("ingetrokken"), "{stderr}");
+
+    let last = if revoked.ends_with('0') { '1' } else { '0' };
+    let damaged = format!("{}{last}", &revoked[..revoked.len() - 1]);
+    let stderr = aanbieder.fails(3, &["workspace", "join", &damaged]);
+    assert!(stderr.contains("beschadigd"), "{stderr}");
+
+    // The refusals left the provider free to join with a good invite.
+    let good = invite(&gemeente);
+    aanbieder.ok(&["workspace", "join", &good]);
+    gemeente.ok(&["sync"]);
+    let members = gemeente.json(&["workspace", "members"]);
+    assert_eq!(members["members"].as_array().map(Vec::len), Some(3));
+}

@@ -77,6 +77,19 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 )
             })
         }
+        WorkspaceCommand::Revoke { code } => {
+            let code = InviteCode::decode(&code)?;
+            let mut machine = load(replica)?;
+            machine.revoke(replica, &code, now())?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let value = serde_json::json!({ "revoked": true, "synced": summary.complete() });
+            emit(global.json, &value, |_| {
+                format!(
+                    "De uitnodiging is ingetrokken; wie hem nog heeft, kan er niet meer mee aansluiten.{}",
+                    not_synced_note(&summary)
+                )
+            })
+        }
         WorkspaceCommand::Join { code } => {
             let code = InviteCode::decode(&code)?;
             let mut machine = Machine::join(replica, &code)?;

@@ -102,6 +102,28 @@ impl Machine {
         })
     }
 
+    /// Withdraws an invite that has not been used yet.
+    pub fn revoke<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        code: &InviteCode,
+        now: Timestamp,
+    ) -> Result<(), SyncError> {
+        self.require_coordinator()?;
+        if code.workspace != self.workspace {
+            return Err(SyncError::Relay(
+                "deze uitnodiging hoort bij een andere samenwerking".to_string(),
+            ));
+        }
+        self.append_local(
+            OpBody::RevokeInvite {
+                token_hash: InviteToken(code.token).hash(),
+            },
+            now,
+        )?;
+        self.save(replica)
+    }
+
     /// Removes a member and moves everybody else to a new workspace key.
     pub fn remove<S: Store>(
         &mut self,

@@ -7,7 +7,7 @@ use super::machine::{Machine, SyncError};
 use crate::replica::Replica;
 use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
 use crate::store::Store;
-use crate::sync::membership::{OpBody, SignedOp};
+use crate::sync::membership::{MembershipError, OpBody, SignedOp};
 use crate::sync::wire::Message;
 use crate::time::Timestamp;
 
@@ -175,14 +175,28 @@ impl Machine {
                 self.state.redeem = None;
             }
             Err(SyncError::Membership(e)) => {
-                // The invite may not have reached this relay yet: the token stays, and the
-                // connection is tried again after a pause.
-                let message = format!("uitnodiging nog niet te gebruiken: {e}");
+                // An unknown invite may simply not have reached this relay yet: the token stays
+                // and the connection is tried again after a pause. A used, revoked or expired
+                // invite will never work.
+                let message = format!("uitnodiging niet te gebruiken: {e}");
                 out.push(Effect::Report(Report::RelayError {
                     relay: relay.to_string(),
                     code: crate::sync::wire::ErrorCode::MembershipRefused,
                     message: message.clone(),
                 }));
+                let for_good = matches!(
+                    e,
+                    MembershipError::InviteUsed { .. }
+                        | MembershipError::InviteRevoked
+                        | MembershipError::InviteExpired { .. }
+                );
+                if for_good {
+                    self.state.redeem = None;
+                    self.dirty = true;
+                    for link in self.links.values_mut() {
+                        link.finished = true;
+                    }
+                }
                 self.drop_links.push((relay.to_string(), message));
             }
             Err(e) => return Err(e),
