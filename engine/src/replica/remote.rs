@@ -23,10 +23,8 @@ pub struct RemoteApply {
 /// Changes written here that another replica may not have yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnChanges {
-    /// Concatenated Automerge change chunks (empty if there is nothing new).
-    pub bytes: Vec<u8>,
-    /// How many changes they are.
-    pub count: usize,
+    /// The Automerge changes, each as one change chunk, in causal order (empty if none).
+    pub changes: Vec<Vec<u8>>,
     /// The document's heads now: the `since` of the next call.
     pub heads: Vec<ChangeHash>,
 }
@@ -46,19 +44,14 @@ impl<S: Store> Replica<S> {
             .filter(|h| loaded.doc.get_change_by_hash(h).is_some())
             .copied()
             .collect();
-        let mut bytes = Vec::new();
-        let mut count = 0;
-        for mut change in loaded.doc.get_changes(&known) {
-            if *change.actor_id() == actor {
-                bytes.extend_from_slice(&change.bytes());
-                count += 1;
-            }
-        }
-        Ok(OwnChanges {
-            bytes,
-            count,
-            heads,
-        })
+        let changes = loaded
+            .doc
+            .get_changes(&known)
+            .into_iter()
+            .filter(|change| *change.actor_id() == actor)
+            .map(|mut change| change.bytes().into_owned())
+            .collect();
+        Ok(OwnChanges { changes, heads })
     }
 
     /// Applies Automerge changes or a full save received from another replica, durably.

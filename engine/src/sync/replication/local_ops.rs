@@ -78,20 +78,16 @@ impl Machine {
             },
             now,
         )?;
+        let (_, too_large) = self.enqueue_snapshots(replica, self.all_relays(), entropy)?;
+        // Reading from the current position is only safe if the snapshots cover everything
+        // before it: nothing parked, no document left out.
+        let from_start = !self.parked.is_empty() || too_large > 0;
         let relays = self
             .state
             .relays
             .iter()
-            .map(|r| {
-                let start = if self.parked.is_empty() {
-                    self.cursor(r)
-                } else {
-                    0
-                };
-                (r.clone(), start)
-            })
+            .map(|r| (r.clone(), if from_start { 0 } else { self.cursor(r) }))
             .collect();
-        self.enqueue_snapshots(replica, self.all_relays(), entropy)?;
         self.save(replica)?;
         Ok(InviteCode {
             workspace: self.workspace,

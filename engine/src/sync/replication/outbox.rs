@@ -36,15 +36,20 @@ impl Machine {
                 .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
                 .unwrap_or_default();
             let own = replica.own_changes_since(&doc, &since)?;
-            if own.count == 0 {
+            if own.changes.is_empty() {
                 continue;
             }
-            let payload = Payload {
-                doc: doc.clone(),
-                form: PayloadForm::Changes,
-                data: own.bytes,
-            };
-            self.enqueue(&payload, self.all_relays(), entropy)?;
+            // Concatenated change chunks load as one; large runs are split over several bundles
+            // so each stays well below the relay's bundle limit.
+            for part in batches(own.changes, BUNDLE_BUDGET) {
+                let payload = Payload {
+                    doc: doc.clone(),
+                    form: PayloadForm::Changes,
+                    data: part,
+                };
+                self.enqueue(&payload, self.all_relays(), entropy)?;
+                sealed += 1;
+            }
             self.state
                 .sealed_at
                 .insert(doc, own.heads.iter().map(|h| h.to_string()).collect());
@@ -57,19 +62,26 @@ impl Machine {
     }
 
     /// Seals a full snapshot of every document for `relays` (new members and new relays catch
-    /// up from these instead of from every change ever made).
+    /// up from these instead of from every change ever made). Returns how many were sealed and
+    /// how many documents were too large for a snapshot bundle.
     pub(super) fn enqueue_snapshots<S: Store>(
         &mut self,
         replica: &Replica<S>,
         relays: BTreeSet<String>,
         entropy: &mut dyn Entropy,
-    ) -> Result<usize, SyncError> {
+    ) -> Result<(usize, usize), SyncError> {
         let mut count = 0;
+        let mut too_large = 0;
         for raw in replica.store().ids()? {
             let Ok(doc) = DocId::parse(&raw) else {
                 continue;
             };
             let data = replica.export(&doc)?;
+            if data.len() > BUNDLE_BUDGET {
+                // Too large for one bundle: newcomers read this document's changes instead.
+                too_large += 1;
+                continue;
+            }
             let payload = Payload {
                 doc,
                 form: PayloadForm::Snapshot,
@@ -79,7 +91,7 @@ impl Machine {
             count += 1;
         }
         self.dirty = true;
-        Ok(count)
+        Ok((count, too_large))
     }
 
     fn enqueue(
@@ -106,5 +118,35 @@ impl Machine {
 
     pub(super) fn all_relays(&self) -> BTreeSet<String> {
         self.state.relays.iter().cloned().collect()
+    }
+}
+
+/// The most payload bytes one bundle carries.
+pub(super) const BUNDLE_BUDGET: usize = 1024 * 1024;
+
+/// Groups change chunks into runs of at most `budget` bytes (a larger single change stays alone).
+fn batches(changes: Vec<Vec<u8>>, budget: usize) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for change in changes {
+        match out.last_mut() {
+            Some(last) if last.len() + change.len() <= budget => last.extend_from_slice(&change),
+            _ => out.push(change),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches;
+
+    #[test]
+    fn changes_are_grouped_under_the_budget_in_order() {
+        let parts = batches(vec![vec![1; 4], vec![2; 4], vec![3; 9], vec![4; 1]], 8);
+        assert_eq!(
+            parts,
+            vec![[vec![1; 4], vec![2; 4]].concat(), vec![3; 9], vec![4; 1]]
+        );
+        assert!(batches(Vec::new(), 8).is_empty());
     }
 }
