@@ -51,6 +51,7 @@ impl SyncSummary {
                 self.problems.push(format!("{relay}: {message}"))
             }
             Report::Removed => self.removed = true,
+            Report::OperationDropped { message } => self.problems.push(message.clone()),
             _ => {}
         }
     }
@@ -140,6 +141,7 @@ fn progress_line(report: &Report) -> Option<String> {
         }
         Report::KeysReceived { epoch } => format!("nieuwe sleutel ontvangen (tijdvak {epoch})"),
         Report::RelayError { relay, message, .. } => format!("relay {relay}: {message}"),
+        Report::OperationDropped { message } => message.clone(),
         Report::Disconnected { relay, reason, .. } => {
             format!("verbinding met {relay} weg ({reason}); later opnieuw")
         }

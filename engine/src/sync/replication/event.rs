@@ -82,6 +82,8 @@ pub enum Report {
         code: ErrorCode,
         message: String,
     },
+    /// A member-list change signed here no longer applies and was dropped.
+    OperationDropped { message: String },
     /// The connection dropped; the next attempt is at `retry_at`, if any.
     Disconnected {
         relay: String,

@@ -704,9 +704,7 @@ impl Machine {
             };
             match tip.apply(&op) {
                 Ok(()) => kept.push(op),
-                Err(e) => out.push(Effect::Report(Report::RelayError {
-                    relay: String::new(),
-                    code: ErrorCode::MembershipRefused,
+                Err(e) => out.push(Effect::Report(Report::OperationDropped {
                     message: format!("eigen wijziging van de ledenlijst vervalt: {e}"),
                 })),
             }
