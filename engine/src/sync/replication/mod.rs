@@ -13,6 +13,7 @@
 //! else: no sockets, no clock, no randomness of its own.
 
 mod backoff;
+mod conversation;
 mod entropy;
 mod event;
 mod ingest;

@@ -1,0 +1,303 @@
+//! The conversation with one relay: handshake, membership log, pulls, pushes and acknowledgements.
+
+use super::entropy::Entropy;
+use super::event::{Effect, Report};
+use super::link::Phase;
+use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
+use super::state::StateError;
+use crate::replica::Replica;
+use crate::store::Store;
+use crate::sync::wire::{Access, Encoded, ErrorCode, Hash32, Message, SealedBundle, sign_auth};
+use crate::time::Timestamp;
+
+impl Machine {
+    pub(super) fn received<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        message: Message,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let send = |message| Effect::send(relay, message);
+        match message {
+            Message::Challenge {
+                relay: relay_key,
+                nonce,
+                ..
+            } => {
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.phase = Phase::Auth;
+                }
+                out.push(send(Message::Auth {
+                    workspace: self.workspace,
+                    key: self.me,
+                    signature: sign_auth(&relay_key, &nonce, &self.workspace, &self.signing),
+                }));
+            }
+            Message::Welcome {
+                access,
+                head,
+                membership_len,
+                ..
+            } => {
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.phase = Phase::Ready;
+                    link.backoff.succeeded();
+                    link.access = Some(access);
+                    link.relay_head = head;
+                    link.relay_log = membership_len;
+                    link.ops_sent = membership_len;
+                }
+                out.push(Effect::Report(Report::Connected {
+                    relay: relay.to_string(),
+                }));
+                if matches!(access, Access::Member(_)) {
+                    self.seal_local(replica, entropy)?;
+                }
+                out.push(send(Message::MembershipPull {
+                    after: self.ops.len() as u64,
+                }));
+            }
+            Message::MembershipOps { start, ops } => {
+                self.membership_ops(replica, relay, start, ops, now, entropy, out)?;
+                self.step(relay, now, out)?;
+            }
+            Message::MembershipAck { index, hash } => {
+                if index == self.ops.len() as u64
+                    && let Some(op) = self.pending.first().filter(|p| p.hash() == hash).cloned()
+                {
+                    self.confirm(op)?;
+                    self.after_log_change(replica, relay, now, entropy, out)?;
+                }
+                let candidate_now_member = match self.links.get_mut(relay) {
+                    Some(link) => {
+                        link.ops_sent = link.ops_sent.max(index + 1);
+                        link.relay_log = link.relay_log.max(index + 1);
+                        link.access == Some(Access::Candidate)
+                            && self.members.set().is_member(&self.me)
+                    }
+                    None => false,
+                };
+                if candidate_now_member {
+                    // A redeemed invite takes effect on the next connection.
+                    if let Some(link) = self.links.get_mut(relay) {
+                        link.reset_connection();
+                        link.phase = Phase::Connecting;
+                    }
+                    out.push(Effect::Close {
+                        relay: relay.to_string(),
+                    });
+                    out.push(Effect::Connect {
+                        relay: relay.to_string(),
+                    });
+                } else {
+                    self.step(relay, now, out)?;
+                }
+            }
+            Message::Bundles { items, head } => {
+                let more = !items.is_empty();
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.pulling = false;
+                    link.relay_head = link.relay_head.max(head);
+                }
+                for item in items {
+                    self.item(replica, relay, item.seq, item.bundle, out)?;
+                }
+                let cursor = self.cursor(relay);
+                if let Some(link) = self.links.get_mut(relay) {
+                    if more && cursor < link.relay_head {
+                        link.pulling = true;
+                        out.push(send(Message::Pull {
+                            after: cursor,
+                            limit: PULL_LIMIT,
+                        }));
+                    } else if !link.pulling {
+                        link.caught_up = cursor >= link.relay_head || !more;
+                    }
+                }
+                self.step(relay, now, out)?;
+            }
+            Message::Pushed { item } => {
+                if let Some(link) = self.links.get_mut(relay) {
+                    link.relay_head = link.relay_head.max(item.seq);
+                }
+                self.item(replica, relay, item.seq, item.bundle, out)?;
+            }
+            Message::Ack { seq, hash, .. } => {
+                self.acked(relay, hash);
+                out.push(Effect::Report(Report::Stored {
+                    relay: relay.to_string(),
+                    seq,
+                }));
+                self.step(relay, now, out)?;
+            }
+            Message::Error { code, message } => {
+                out.push(Effect::Report(Report::RelayError {
+                    relay: relay.to_string(),
+                    code,
+                    message,
+                }));
+                if code == ErrorCode::Removed {
+                    if let Some(link) = self.links.get_mut(relay) {
+                        link.finished = true;
+                    }
+                    if !self.removed_reported {
+                        self.removed_reported = true;
+                        out.push(Effect::Report(Report::Removed));
+                    }
+                }
+                out.push(Effect::Close {
+                    relay: relay.to_string(),
+                });
+                self.disconnected(relay, format!("{code:?}"), now, entropy, out);
+            }
+            // Requests a relay would send are not for replicas; ignore them.
+            Message::Hello { .. }
+            | Message::Auth { .. }
+            | Message::Push { .. }
+            | Message::Pull { .. }
+            | Message::Subscribe { .. }
+            | Message::MembershipPull { .. }
+            | Message::MembershipAppend { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The cursor of a relay.
+    pub(super) fn cursor(&self, relay: &str) -> u64 {
+        self.state.cursors.get(relay).copied().unwrap_or(0)
+    }
+
+    /// Moves the conversation with a relay forward as far as it can go right now.
+    pub(super) fn step(
+        &mut self,
+        relay: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let cursor = self.cursor(relay);
+        let mode = self.mode;
+        let ops_len = self.ops.len() as u64;
+        let Some(link) = self.links.get_mut(relay) else {
+            return Ok(());
+        };
+        if link.phase != Phase::Ready || !link.log_pulled {
+            return Ok(());
+        }
+        let send = |message| Effect::send(relay, message);
+        while link.ops_sent < ops_len {
+            if let Some(op) = self.ops.get(link.ops_sent as usize) {
+                out.push(send(Message::MembershipAppend { op: op.clone() }));
+            }
+            link.ops_sent += 1;
+        }
+        // Local operations go to the first relay only, which orders the membership log; the
+        // others receive them as confirmed operations.
+        let primary = self.state.relays.first().is_some_and(|r| r == relay);
+        if primary && !link.pending_sent && !self.pending.is_empty() {
+            link.pending_sent = true;
+            for op in &self.pending {
+                out.push(send(Message::MembershipAppend { op: op.clone() }));
+            }
+        }
+        match link.access {
+            Some(Access::Member(_)) => {}
+            Some(Access::Candidate) => {
+                let member_soon = self.tip.set().is_member(&self.me);
+                if self.state.redeem.is_some() && !member_soon {
+                    return self.redeem(relay, now, out);
+                }
+                if !member_soon && link.ops_sent >= ops_len {
+                    // Not a member, nothing to redeem: this relay has nothing for us.
+                    link.finished = true;
+                    self.drop_links.push((
+                        relay.to_string(),
+                        "deze organisatie is geen lid van de samenwerking".to_string(),
+                    ));
+                }
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
+        if !link.requested {
+            link.requested = true;
+            link.pulling = true;
+            out.push(send(match mode {
+                Mode::Once => Message::Pull {
+                    after: cursor,
+                    limit: PULL_LIMIT,
+                },
+                Mode::Watch => Message::Subscribe { after: cursor },
+            }));
+            if mode == Mode::Watch {
+                link.pulling = false;
+                link.caught_up = true;
+                // Operations appended between the first pull and the subscription are pushed
+                // to nobody; asking again after subscribing closes that gap.
+                out.push(send(Message::MembershipPull { after: ops_len }));
+            }
+        }
+        for item in &self.state.outbox {
+            if link.in_flight.len() >= MAX_IN_FLIGHT {
+                break;
+            }
+            if !item.waiting_for.contains(relay) {
+                continue;
+            }
+            let Ok(hash) = item.hash.parse::<Hash32>() else {
+                continue;
+            };
+            if link.in_flight.contains(&hash) {
+                continue;
+            }
+            match SealedBundle::from_bytes(&item.bundle) {
+                Ok(bundle) => {
+                    link.in_flight.insert(hash);
+                    out.push(send(Message::Push { bundle }));
+                }
+                Err(e) => return Err(StateError::from(e).into()),
+            }
+        }
+        if mode == Mode::Once
+            && !link.finished
+            && (!primary || self.pending.is_empty())
+            && link.caught_up
+            && link.in_flight.is_empty()
+            && link.relay_log >= ops_len
+            && !self
+                .state
+                .outbox
+                .iter()
+                .any(|o| o.waiting_for.contains(relay))
+        {
+            link.finished = true;
+            out.push(Effect::Report(Report::Done {
+                relay: relay.to_string(),
+                cursor,
+            }));
+            out.push(Effect::Close {
+                relay: relay.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn acked(&mut self, relay: &str, hash: Hash32) {
+        if let Some(link) = self.links.get_mut(relay) {
+            link.in_flight.remove(&hash);
+        }
+        let before = self.state.outbox.len();
+        let hex = hash.to_string();
+        for item in &mut self.state.outbox {
+            if item.hash == hex && item.waiting_for.remove(relay) {
+                self.dirty = true;
+            }
+        }
+        self.state.outbox.retain(|o| !o.waiting_for.is_empty());
+        if self.state.outbox.len() != before {
+            self.dirty = true;
+        }
+    }
+}
