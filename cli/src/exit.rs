@@ -61,8 +61,11 @@ fn classify(err: &anyhow::Error) -> u8 {
             };
         }
         if cause
-            .downcast_ref::<kompas_engine::document::AssignmentError>()
+            .downcast_ref::<kompas_engine::privacy::PrivacyError>()
             .is_some()
+            || cause
+                .downcast_ref::<kompas_engine::document::AssignmentError>()
+                .is_some()
             || cause
                 .downcast_ref::<kompas_engine::document::DocIdError>()
                 .is_some()

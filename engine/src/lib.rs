@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod document;
 pub mod identity;
+pub mod privacy;
 pub mod replica;
 pub mod store;
 pub mod time;

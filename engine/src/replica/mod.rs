@@ -10,6 +10,7 @@ use crate::document::{
     self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
+use crate::privacy::{self, PrivacyError};
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
@@ -62,6 +63,9 @@ pub enum ReplicaError {
     /// The stored identity is damaged.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// A value holds personal data (a BSN, a date of birth); nothing was saved.
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -78,6 +82,7 @@ impl ReplicaError {
                 | ReplicaError::Deleted(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
+                | ReplicaError::Privacy(_)
         )
     }
 }
@@ -292,6 +297,7 @@ impl<S: Store> Replica<S> {
                     known: field_names(kind_def),
                 })?;
             def.check_value(value)?;
+            privacy::check_value(name, value)?;
         }
         let id = view.id;
         match self.store.load(id.as_str())? {
@@ -390,6 +396,7 @@ impl<S: Store> Replica<S> {
     }
 
     /// Checks every assignment before anything is written: all of them pass, or nothing changes.
+    /// Every value also passes the privacy guard: no BSN or date of birth enters a shared document.
     fn check_assignments<'k>(
         &self,
         kind: &'k KindDef,
@@ -409,6 +416,7 @@ impl<S: Store> Replica<S> {
                 continue;
             }
             let value = def.parse_value(&a.value)?;
+            privacy::check_value(&def.name, &value)?;
             if let (
                 crate::catalog::FieldType::Link { kind: target_kind },
                 FieldValue::Text(target),
