@@ -114,7 +114,8 @@ impl Catalog {
         self.kinds.insert(kind.name.clone(), kind);
     }
 
-    /// The small built-in list of kinds used when no workflow definitions are loaded.
+    /// The small built-in list of kinds used when no workflow definitions are loaded, plus the
+    /// kinds that figures need (indicator, story, area registry, suppression policy).
     pub fn builtin() -> Self {
         let text = |name: &str, label: &str, required: bool| FieldDef {
             name: name.into(),
@@ -143,7 +144,7 @@ impl Catalog {
             description: String::new(),
             fields,
         };
-        Catalog::from_kinds([
+        let mut catalog = Catalog::from_kinds([
             kind(
                 "samenwerking",
                 "Samenwerking",
@@ -215,6 +216,10 @@ impl Catalog {
                     ),
                 ],
             ),
-        ])
+        ]);
+        for k in crate::figures::story::kinds() {
+            catalog.insert(k);
+        }
+        catalog
     }
 }

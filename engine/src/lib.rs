@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod document;
+pub mod figures;
 pub mod identity;
 pub mod privacy;
 pub mod replica;

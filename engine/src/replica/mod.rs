@@ -299,6 +299,8 @@ impl<S: Store> Replica<S> {
             def.check_value(value)?;
             privacy::check_value(name, value)?;
         }
+        crate::figures::storage::verify_incoming(&incoming, &view.kind)
+            .map_err(ReplicaError::BadImport)?;
         let id = view.id;
         match self.store.load(id.as_str())? {
             Some(_) => {

@@ -1,0 +1,148 @@
+//! Observations: one value of an indicator for one area, period and breakdown.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{AreaCode, Period, Unit};
+
+/// The breakdown of an observation: dimension to category, such as `geslacht=meisje`.
+/// Empty means the total.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Breakdown(pub BTreeMap<String, String>);
+
+impl Breakdown {
+    /// The total: no breakdown.
+    pub fn total() -> Breakdown {
+        Breakdown::default()
+    }
+
+    /// Whether this is the total.
+    pub fn is_total(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// This breakdown with one more dimension.
+    pub fn with(&self, dimension: &str, category: &str) -> Breakdown {
+        let mut map = self.0.clone();
+        map.insert(dimension.to_string(), category.to_string());
+        Breakdown(map)
+    }
+
+    /// Parses `dim=cat, dim=cat` (as typed after `--breakdown`); empty is the total.
+    pub fn parse(s: &str) -> Option<Breakdown> {
+        let mut map = BTreeMap::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=')?;
+            map.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        Some(Breakdown(map))
+    }
+}
+
+impl fmt::Display for Breakdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("totaal");
+        }
+        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Whether a figure may still change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Final.
+    Definitief,
+    /// Provisional: the source may still revise it.
+    Voorlopig,
+}
+
+impl Status {
+    /// Reads CBS's words: `Definitief`, `Voorlopig`, `Nader voorlopig`.
+    pub fn parse(s: &str) -> Option<Status> {
+        let t = s.trim().to_lowercase();
+        match t.as_str() {
+            "" | "definitief" | "d" => Some(Status::Definitief),
+            "voorlopig" | "nader voorlopig" | "v" | "*" => Some(Status::Voorlopig),
+            _ => None,
+        }
+    }
+}
+
+/// One observation. `value` is `None` when the cell is secret (suppressed).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Observation {
+    /// The area.
+    pub area: AreaCode,
+    /// The period.
+    pub period: Period,
+    /// The breakdown; empty for the total.
+    pub breakdown: Breakdown,
+    /// The value, or `None` when it is secret.
+    pub value: Option<f64>,
+    /// The population the value is a part of (for percentages and per-1,000 figures).
+    pub denominator: Option<f64>,
+    /// Provisional or final.
+    pub status: Status,
+    /// A note about a break in the series (a changed definition or source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where an observation sits in its table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObsKey {
+    /// The area.
+    pub area: AreaCode,
+    /// The breakdown.
+    pub breakdown: Breakdown,
+    /// The period.
+    pub period: Period,
+}
+
+impl Observation {
+    /// The key of this observation.
+    pub fn key(&self) -> ObsKey {
+        ObsKey {
+            area: self.area,
+            breakdown: self.breakdown.clone(),
+            period: self.period,
+        }
+    }
+
+    /// The value as a percentage of the denominator.
+    pub fn percentage(&self) -> Option<f64> {
+        ratio(self.value?, self.denominator?).map(|r| r * 100.0)
+    }
+
+    /// The value per 1,000 of the denominator.
+    pub fn per_thousand(&self) -> Option<f64> {
+        ratio(self.value?, self.denominator?).map(|r| r * 1000.0)
+    }
+
+    /// The number of people behind the value, where it can be known: the value itself for counts,
+    /// and value times denominator for percentages and per-1,000 figures.
+    pub fn people(&self, unit: Unit) -> Option<f64> {
+        match unit {
+            Unit::Count => self.value,
+            Unit::Percentage => Some(self.value? * self.denominator? / 100.0),
+            Unit::PerThousand => Some(self.value? * self.denominator? / 1000.0),
+        }
+    }
+
+    /// The value that can be compared between areas of different size: per 1,000 for counts with
+    /// a denominator, and the value itself otherwise.
+    pub fn comparable(&self, unit: Unit) -> Option<f64> {
+        match unit {
+            Unit::Count if self.denominator.is_some() => self.per_thousand(),
+            _ => self.value,
+        }
+    }
+}
+
+fn ratio(value: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| value / denominator)
+}

@@ -1,0 +1,335 @@
+//! Small-number suppression, the way CBS protects youth-care tables.
+//!
+//! 1. Primary: a count from 0 up to the threshold (default 7) is secret ("geheim"), and so is a
+//!    percentage or per-1,000 figure that stands for that few people or rests on that small a
+//!    population.
+//! 2. Secondary: counts add up (a total is the sum of its breakdown categories; a municipality the
+//!    sum of its districts; a district of its neighbourhoods; a region or the country of its
+//!    municipalities). Wherever a secret cell could be worked out from such sums and the cells
+//!    that are shown, more cells are made secret: first by the simple rule (no sum may have
+//!    exactly one secret cell), then by an exact check that no secret cell is determined by all
+//!    the sums together (linear algebra on the secret cells).
+//! 3. Every count that is shown is rounded to a multiple of 5.
+//!
+//! The result depends only on the rows and the policy, not on their order, so every replica
+//! protects a table the same way.
+
+use std::collections::HashMap;
+
+use super::{AreaLevel, AreaRegistry, Observation, Unit};
+
+/// How figures are protected; configurable per workspace.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SuppressionPolicy {
+    /// Counts up to and including this are secret.
+    pub threshold: f64,
+    /// Shown counts are rounded to a multiple of this (1 = no rounding).
+    pub round_to: f64,
+    /// Whether secondary suppression is applied.
+    pub secondary: bool,
+}
+
+impl Default for SuppressionPolicy {
+    fn default() -> Self {
+        SuppressionPolicy {
+            threshold: 7.0,
+            round_to: 5.0,
+            secondary: true,
+        }
+    }
+}
+
+/// Components with more secret cells than this get the simple rule only (the exact check grows
+/// with the cube of their number). Reported in [`Protection::unchecked_groups`].
+const EXACT_CHECK_LIMIT: usize = 600;
+
+/// What protecting a table did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Protection {
+    /// Cells made secret because they are small.
+    pub primary: usize,
+    /// Cells made secret so that no secret cell can be worked out.
+    pub secondary: usize,
+    /// Groups of linked sums too large for the exact check (protected by the simple rule).
+    pub unchecked_groups: usize,
+}
+
+/// Protects `rows` (of one indicator) in place and reports what was hidden.
+pub fn protect(
+    rows: &mut Vec<Observation>,
+    unit: Unit,
+    registry: &AreaRegistry,
+    policy: &SuppressionPolicy,
+) -> Protection {
+    rows.sort_by_cached_key(Observation::key);
+    rows.dedup_by(|a, b| a.key() == b.key());
+    let mut report = Protection::default();
+    // The original values, for choosing the smallest cell to hide next.
+    let weight: Vec<f64> = rows.iter().map(|o| o.value.unwrap_or(0.0)).collect();
+    let mut hidden: Vec<bool> = rows.iter().map(|o| o.value.is_none()).collect();
+    for (i, o) in rows.iter_mut().enumerate() {
+        let small_people = o.people(unit).is_some_and(|p| p <= policy.threshold);
+        let small_base = o.denominator.is_some_and(|d| d <= policy.threshold);
+        if !hidden[i] && (small_people || small_base) {
+            hidden[i] = true;
+            report.primary += 1;
+        }
+        if small_base {
+            o.denominator = None;
+        }
+    }
+    if unit.is_count() && policy.secondary {
+        let sums = additive_sums(rows, registry);
+        let before = hidden.iter().filter(|h| **h).count();
+        report.unchecked_groups = secondary(&sums, &weight, &mut hidden);
+        report.secondary = hidden.iter().filter(|h| **h).count() - before;
+    }
+    for (o, h) in rows.iter_mut().zip(&hidden) {
+        if *h {
+            o.value = None;
+        } else if unit.is_count() {
+            o.value = o.value.map(|v| round_to(v, policy.round_to));
+        }
+        o.denominator = o.denominator.map(|d| round_to(d, policy.round_to));
+    }
+    report
+}
+
+/// Rounds to the nearest multiple of `step` (halves away from zero).
+pub fn round_to(value: f64, step: f64) -> f64 {
+    if step <= 1.0 {
+        return value.round();
+    }
+    (value / step).round() * step
+}
+
+/// One additive relation: `rows[total] = sum of rows[parts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sum {
+    /// The index of the total.
+    pub total: usize,
+    /// The indices of its parts.
+    pub parts: Vec<usize>,
+}
+
+impl Sum {
+    fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.total).chain(self.parts.iter().copied())
+    }
+}
+
+/// Every additive relation between the rows (sorted by key): breakdowns within an area and
+/// period, and areas within their parent area for the same period and breakdown.
+pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> {
+    let index: HashMap<_, usize> = rows.iter().enumerate().map(|(i, o)| (o.key(), i)).collect();
+    let mut groups: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    // Breakdowns: the cell with breakdown B and dimension d added belongs to the cell with B.
+    let mut dims: Vec<&str> = Vec::new();
+    for (i, o) in rows.iter().enumerate() {
+        for dim in o.breakdown.0.keys() {
+            let mut parent = o.breakdown.clone();
+            parent.0.remove(dim);
+            let mut key = o.key();
+            key.breakdown = parent;
+            if let Some(&p) = index.get(&key) {
+                let d = dims.iter().position(|x| x == dim).unwrap_or_else(|| {
+                    dims.push(dim);
+                    dims.len() - 1
+                });
+                groups.entry((p, d)).or_default().push(i);
+            }
+        }
+    }
+    // Geography: an area's cell belongs to the same cell of its parent areas.
+    let national: Vec<_> = rows
+        .iter()
+        .map(|o| o.area)
+        .filter(|a| a.level() == AreaLevel::National)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let geo = usize::MAX;
+    for (i, o) in rows.iter().enumerate() {
+        let mut parents = Vec::new();
+        match o.area.level() {
+            AreaLevel::District | AreaLevel::Neighbourhood => parents.extend(o.area.parent()),
+            AreaLevel::Municipality => {
+                parents.extend(registry.region_of(o.area));
+                parents.extend(national.iter().copied());
+            }
+            _ => {}
+        }
+        for parent in parents {
+            let key = super::ObsKey {
+                area: parent,
+                breakdown: o.breakdown.clone(),
+                period: o.period,
+            };
+            if let Some(&p) = index.get(&key) {
+                groups.entry((p, geo)).or_default().push(i);
+            }
+        }
+    }
+    let mut sums: Vec<Sum> = groups
+        .into_iter()
+        .map(|((total, _), parts)| Sum { total, parts })
+        .collect();
+    sums.sort_by(|a, b| (a.total, &a.parts).cmp(&(b.total, &b.parts)));
+    sums
+}
+
+/// Hides more cells until no hidden cell is determined by the sums; returns how many groups were
+/// too large for the exact check.
+pub fn secondary(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) -> usize {
+    loop {
+        simple_rule(sums, weight, hidden);
+        let (determined, unchecked) = first_determined(sums, hidden);
+        let Some(cell) = determined else {
+            return unchecked;
+        };
+        // Hide the smallest shown cell in a sum that holds the determined cell.
+        let pick = sums
+            .iter()
+            .filter(|s| s.members().any(|m| m == cell))
+            .flat_map(|s| s.members())
+            .filter(|m| !hidden[*m])
+            .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
+        match pick {
+            Some(m) => hidden[m] = true,
+            // Every sum around it is fully hidden; it cannot be determined then.
+            None => return unchecked,
+        }
+    }
+}
+
+/// No sum may have exactly one hidden cell: hide its smallest shown cell until that holds.
+fn simple_rule(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for sum in sums {
+            if sum.members().filter(|m| hidden[*m]).count() != 1 {
+                continue;
+            }
+            let pick = sum
+                .members()
+                .filter(|m| !hidden[*m])
+                .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
+            if let Some(m) = pick {
+                hidden[m] = true;
+                changed = true;
+            }
+        }
+    }
+}
+
+/// The first hidden cell that the sums determine, and how many groups were too large to check.
+fn first_determined(sums: &[Sum], hidden: &[bool]) -> (Option<usize>, usize) {
+    // Group the sums into connected components over their hidden cells.
+    let mut parent: Vec<usize> = (0..hidden.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut relevant = Vec::new();
+    for (s, sum) in sums.iter().enumerate() {
+        let mut members = sum.members().filter(|m| hidden[*m]);
+        let Some(first) = members.next() else {
+            continue;
+        };
+        relevant.push(s);
+        for m in members {
+            let (a, b) = (find(&mut parent, first), find(&mut parent, m));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut components: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for s in relevant {
+        let first = sums[s].members().find(|m| hidden[*m]).unwrap_or(0);
+        let root = find(&mut parent, first);
+        components.entry(root).or_default().push(s);
+    }
+    let mut unchecked = 0;
+    for group in components.values() {
+        let mut cells: Vec<usize> = group
+            .iter()
+            .flat_map(|s| sums[*s].members())
+            .filter(|m| hidden[*m])
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        if cells.len() > EXACT_CHECK_LIMIT {
+            unchecked += 1;
+            continue;
+        }
+        let column: HashMap<usize, usize> =
+            cells.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        let mut matrix: Vec<Vec<f64>> = group
+            .iter()
+            .map(|s| {
+                let mut row = vec![0.0; cells.len()];
+                let sum = &sums[*s];
+                if let Some(&c) = column.get(&sum.total) {
+                    row[c] -= 1.0;
+                }
+                for p in &sum.parts {
+                    if let Some(&c) = column.get(p) {
+                        row[c] += 1.0;
+                    }
+                }
+                row
+            })
+            .collect();
+        if let Some(c) = single_entry_row(&mut matrix) {
+            return (Some(cells[c]), unchecked);
+        }
+    }
+    (None, unchecked)
+}
+
+/// Reduces the matrix to reduced row echelon form and returns the column of a row with a single
+/// non-zero entry: that unknown is determined by the rows.
+fn single_entry_row(m: &mut [Vec<f64>]) -> Option<usize> {
+    const EPS: f64 = 1e-9;
+    let cols = m.first().map_or(0, Vec::len);
+    let mut pivot_row = 0;
+    for col in 0..cols {
+        let Some(best) = (pivot_row..m.len())
+            .filter(|r| m[*r][col].abs() > EPS)
+            .max_by(|a, b| m[*a][col].abs().total_cmp(&m[*b][col].abs()))
+        else {
+            continue;
+        };
+        m.swap(pivot_row, best);
+        let p = m[pivot_row][col];
+        for v in m[pivot_row].iter_mut() {
+            *v /= p;
+        }
+        let pivot = m[pivot_row].clone();
+        for (r, row) in m.iter_mut().enumerate() {
+            if r != pivot_row && row[col].abs() > EPS {
+                let f = row[col];
+                for (v, pv) in row.iter_mut().zip(&pivot) {
+                    *v -= f * pv;
+                }
+            }
+        }
+        pivot_row += 1;
+        if pivot_row == m.len() {
+            break;
+        }
+    }
+    m.iter().find_map(|row| {
+        let mut nonzero = row.iter().enumerate().filter(|(_, v)| v.abs() > EPS);
+        match (nonzero.next(), nonzero.next()) {
+            (Some((c, _)), None) => Some(c),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;
