@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 use kompas_engine::ReplicaError;
+use kompas_engine::figures::import::ImportError;
+use kompas_engine::figures::storage::FiguresError;
+use kompas_engine::figures::{AreaCodeError, PeriodError};
 use kompas_engine::store::DataDirError;
 
 /// Something went wrong that is not covered by a more specific code.
@@ -60,9 +63,20 @@ fn classify(err: &anyhow::Error) -> u8 {
                 _ => FAILURE,
             };
         }
-        if cause
-            .downcast_ref::<kompas_engine::privacy::PrivacyError>()
-            .is_some()
+        if let Some(e) = cause.downcast_ref::<FiguresError>() {
+            return match e {
+                FiguresError::Replica(ReplicaError::NotFound(_)) => NOT_FOUND,
+                FiguresError::UnknownIndicator { .. } => NOT_FOUND,
+                e if e.is_input_error() => INVALID_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if cause.downcast_ref::<ImportError>().is_some()
+            || cause.downcast_ref::<AreaCodeError>().is_some()
+            || cause.downcast_ref::<PeriodError>().is_some()
+            || cause
+                .downcast_ref::<kompas_engine::privacy::PrivacyError>()
+                .is_some()
             || cause
                 .downcast_ref::<kompas_engine::document::AssignmentError>()
                 .is_some()

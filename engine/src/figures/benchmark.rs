@@ -80,6 +80,8 @@ pub struct Comparison {
     pub measure: &'static str,
     /// The references, in the order asked.
     pub references: Vec<ReferenceValue>,
+    /// Which direction is better, which decides what rank 1 means.
+    pub better: Direction,
     /// The area's place among itself and its peers (1 = best), and how many there are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<(usize, usize)>,
@@ -196,6 +198,7 @@ pub fn compare(
         value,
         measure: measure_label(indicator, table),
         references: refs,
+        better: indicator.better,
         rank,
     }
 }

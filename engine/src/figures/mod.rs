@@ -17,6 +17,7 @@ pub mod indicator;
 pub mod observation;
 pub mod period;
 pub mod registry;
+pub mod report;
 pub mod storage;
 pub mod story;
 pub mod suppression;

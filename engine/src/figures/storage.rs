@@ -173,6 +173,18 @@ impl<'r, S: Store> Figures<'r, S> {
         Ok(table)
     }
 
+    /// The observations as they may be shown: protected again with the policy in force now
+    /// (a stricter policy than at import time applies at once), together with the registry.
+    pub fn shown_observations(
+        &self,
+        indicator: &Indicator,
+    ) -> Result<(ObservationTable, AreaRegistry), FiguresError> {
+        let registry = self.registry()?;
+        let mut rows: Vec<Observation> = self.observations(indicator)?.iter().cloned().collect();
+        protect(&mut rows, indicator.unit, &registry, &self.policy()?);
+        Ok((rows.into_iter().collect(), registry))
+    }
+
     /// Protects `rows` together with what is already stored for their periods, then stores the
     /// new rows and every stored cell that had to become secret, in one durable commit.
     pub fn store_observations(

@@ -6,10 +6,12 @@
 //! progress as rows and bytes. A bad row is reported with its line number and column; without
 //! `skip_bad_rows` one bad row means nothing is imported.
 
+mod areas;
 mod cell;
 mod columns;
 mod reader;
 
+pub use areas::read_areas;
 pub use cell::{Cell, parse_cell};
 pub use columns::{ColumnMapping, ColumnPlan};
 pub use reader::read_csv;

@@ -22,27 +22,8 @@ pub fn read_csv<R: Read>(
     options: &ImportOptions,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<Parsed, ImportError> {
-    let mut buffered = BufReader::with_capacity(1 << 16, input);
-    let mut first = Vec::new();
-    buffered
-        .read_until(b'\n', &mut first)
-        .map_err(|e| ImportError::Header(format!("kan het bestand niet lezen ({e})")))?;
-    let header = first
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(&first)
-        .to_vec();
-    let delimiter = detect_delimiter(&header);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(std::io::Cursor::new(header).chain(buffered));
+    let (mut reader, titles) = open_csv(input)?;
     let mut record = csv::StringRecord::new();
-    let titles = match reader.read_record(&mut record) {
-        Ok(true) => record.iter().map(str::to_string).collect::<Vec<_>>(),
-        Ok(false) => return Err(ImportError::Header("het bestand is leeg".into())),
-        Err(e) => return Err(ImportError::Header(e.to_string())),
-    };
     let plan = ColumnPlan::resolve(titles, options.mapping.as_ref())?;
     let mut parsed = Parsed {
         ignored_columns: plan.ignored(),
@@ -99,6 +80,31 @@ pub fn read_csv<R: Read>(
     }
     parsed.bad_rows = errors;
     Ok(parsed)
+}
+
+/// A CSV reader over `input` with its delimiter detected and its header read.
+pub fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<impl Read>, Vec<String>), ImportError> {
+    let mut buffered = BufReader::with_capacity(1 << 16, input);
+    let mut first = Vec::new();
+    buffered
+        .read_until(b'\n', &mut first)
+        .map_err(|e| ImportError::Header(format!("kan het bestand niet lezen ({e})")))?;
+    let header = first
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&first)
+        .to_vec();
+    let delimiter = detect_delimiter(&header);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(header).chain(buffered));
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok((reader, record.iter().map(str::to_string).collect())),
+        Ok(false) => Err(ImportError::Header("het bestand is leeg".into())),
+        Err(e) => Err(ImportError::Header(e.to_string())),
+    }
 }
 
 /// Picks the delimiter that occurs most often in the header: `;`, `,` or tab (`;` on a tie).

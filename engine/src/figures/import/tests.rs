@@ -159,3 +159,23 @@ fn progress_is_reported_with_the_rows_read() {
         Some((70_000, text.len() as u64))
     );
 }
+
+#[test]
+fn area_registries_are_read_with_regions_and_size_classes() {
+    let text =
+        "Code;Naam;Jeugdregio;Grootteklasse\nGM9901;Havenstad;JZ99;5\nGM9902 ;Dijkdorp;JZ99;3\n";
+    let registry = read_areas(text.as_bytes()).unwrap();
+    let gm = crate::figures::AreaCode::parse("GM9902").unwrap();
+    assert_eq!(registry.label(gm), "Dijkdorp (GM9902)");
+    assert_eq!(registry.size_class_of(gm), Some("3"));
+    assert_eq!(
+        registry
+            .members_of(crate::figures::AreaCode::parse("JZ99").unwrap())
+            .len(),
+        2
+    );
+    let err = read_areas("Code;Jeugdregio\nGM9901;XX\n".as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rij 2, kolom Jeugdregio"), "{err}");
+}

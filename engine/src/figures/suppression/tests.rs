@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::figures::test_support::obs;
 use crate::figures::Breakdown;
+use crate::figures::test_support::obs;
 
 /// The rank of an integer matrix, by fraction-free elimination in exact arithmetic.
 fn rank(mut m: Vec<Vec<i128>>) -> usize {
