@@ -174,7 +174,7 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
         .x_label_formatter(&|x| label_at(&periods, *x))
         .x_desc("Periode")
         .y_desc(data.measure.as_str())
-        .y_label_formatter(&|y| super::super::document::format_number((y * 10.0).round() / 10.0))
+        .y_label_formatter(&axis_number)
         .disable_x_mesh()
         .draw()?;
     for (i, series) in data.series.iter().enumerate() {
@@ -236,6 +236,7 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
             }
         })
         .y_desc(data.measure.as_str())
+        .y_label_formatter(&axis_number)
         .disable_x_mesh()
         .draw()?;
     for (i, (_, value)) in data.bars.iter().enumerate() {
@@ -257,6 +258,11 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
         }
     }
     Ok(())
+}
+
+/// A number on the vertical axis, with a decimal comma.
+fn axis_number(y: &f64) -> String {
+    crate::document::format_number((y * 10.0).round() / 10.0)
 }
 
 /// The label of the period at tick `x` (only at whole positions).
