@@ -1,2 +1,159 @@
-//! Store benchmark (filled in below).
-fn main() {}
+//! Store benchmark: open-and-read cost against raw Automerge loads, disk overhead, durable write latency.
+//!
+//! Run with `cargo bench -p kompas-engine --bench store`. Sizes can be lowered for a quick look
+//! with `KOMPAS_BENCH_DOCS` and `KOMPAS_BENCH_CHANGES`. Figures are ratios measured in one run,
+//! so they hold on a noisy machine.
+
+use std::time::{Duration, Instant};
+
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use kompas_engine::document::Assignment;
+use kompas_engine::identity::Identity;
+use kompas_engine::store::SledStore;
+use kompas_engine::{DocId, OrgType, Replica, Store, Timestamp};
+
+/// How many changes go into one durable write while the store is being filled.
+const CHANGES_PER_SAVE: usize = 5;
+const WRITE_SAMPLES: usize = 300;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let docs = env_usize("KOMPAS_BENCH_DOCS", 1000);
+    let changes = env_usize("KOMPAS_BENCH_CHANGES", 200);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store");
+    println!(
+        "store benchmark: {docs} documents x {changes} changes, {CHANGES_PER_SAVE} changes per durable write"
+    );
+
+    let fill = Instant::now();
+    let mut compact_saves: Vec<Vec<u8>> = Vec::with_capacity(docs);
+    let mut ids = Vec::with_capacity(docs);
+    {
+        let store = SledStore::open(&path).expect("open store");
+        for d in 0..docs {
+            let id = format!("doc{d:05}");
+            let mut doc = AutoCommit::new()
+                .with_actor(automerge::ActorId::from((d as u64).to_be_bytes().to_vec()));
+            let mut saved = Vec::new();
+            let text = doc
+                .put_object(ROOT, "toelichting", ObjType::Text)
+                .expect("text");
+            for c in 0..changes {
+                doc.put(
+                    ROOT,
+                    format!("veld{}", c % 12),
+                    format!("waarde {c} van document {d}"),
+                )
+                .expect("put");
+                doc.splice_text(&text, 0, 0, "Nog een zin over de jeugd. ")
+                    .expect("splice");
+                doc.commit_with(
+                    automerge::transaction::CommitOptions::default().with_time(c as i64),
+                );
+                if (c + 1) % CHANGES_PER_SAVE == 0 || c + 1 == changes {
+                    saved = store.persist(&id, &mut doc, &saved).expect("persist");
+                }
+            }
+            compact_saves.push(doc.save());
+            ids.push(id);
+        }
+    }
+    println!("  filled in {:.1} s", fill.elapsed().as_secs_f64());
+
+    // Baseline: plain automerge loads of each document's compact save, from memory.
+    let baseline = best_of(3, || {
+        let start = Instant::now();
+        for bytes in &compact_saves {
+            let doc = AutoCommit::load(bytes).expect("load");
+            std::hint::black_box(doc.length(ROOT));
+        }
+        start.elapsed()
+    });
+
+    // kompas: open the sled store from disk and read every document back.
+    let ours = best_of(3, || {
+        let start = Instant::now();
+        let store = SledStore::open(&path).expect("reopen");
+        let listed = store.ids().expect("ids");
+        assert_eq!(listed.len(), docs, "store lost documents");
+        for id in &listed {
+            let doc = store
+                .load(id)
+                .expect("load")
+                .expect("present")
+                .load()
+                .expect("decode");
+            std::hint::black_box(doc.length(ROOT));
+        }
+        start.elapsed()
+    });
+
+    let on_disk = SledStore::open(&path)
+        .expect("reopen")
+        .size_on_disk()
+        .expect("size");
+    let compact: usize = compact_saves.iter().map(Vec::len).sum();
+    println!(
+        "open + read all: {:.1} ms; raw AutoCommit::load from memory: {:.1} ms; ratio {:.2}x (target <= 1.5x)",
+        ms(ours),
+        ms(baseline),
+        ours.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!(
+        "bytes on disk: {on_disk}; sum of compact saves: {compact}; ratio {:.2}x (target <= 3x)",
+        on_disk as f64 / compact as f64
+    );
+    drop(ids);
+
+    write_latency(&dir.path().join("latency"));
+}
+
+fn write_latency(path: &std::path::Path) {
+    std::fs::create_dir_all(path).expect("dir");
+    let store = SledStore::open(path).expect("open");
+    let replica = Replica::init(
+        store,
+        Identity::new("Bench", OrgType::Anders, [1; 32], [2; 16]),
+    )
+    .expect("init");
+    let set = |v: String| {
+        vec![Assignment {
+            field: "titel".into(),
+            value: v,
+        }]
+    };
+    let id: DocId = replica
+        .create("ambitie", &set("begin".into()), Timestamp(0), [9; 8])
+        .expect("create");
+    let mut samples = Vec::with_capacity(WRITE_SAMPLES);
+    for i in 0..WRITE_SAMPLES {
+        let start = Instant::now();
+        replica
+            .update(&id, &set(format!("versie {i}")), Timestamp(i as i64))
+            .expect("update");
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    let p99 = samples[samples.len() * 99 / 100];
+    println!(
+        "durable edit (load, edit, commit, flush) over {WRITE_SAMPLES} edits: median {:.2} ms, p99 {:.2} ms",
+        ms(median),
+        ms(p99)
+    );
+}
+
+fn best_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    (0..n).map(|_| f()).min().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,1 +1,151 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: finding the real binaries and running them in a clean environment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The directory cargo puts this build's binaries in (`target/debug` or similar).
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // Test executables live in `<target>/<profile>/deps/`.
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// The path of a workspace binary (`kompas`, `kompas-relay`), built first if needed.
+///
+/// Cargo only builds a package's own binaries for its tests, so the first call builds the
+/// workspace's binaries with the same cargo and profile; later calls reuse them.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let release = bin_dir().ends_with("release");
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_root()).args([
+            "build",
+            "--quiet",
+            "-p",
+            "kompas",
+            "-p",
+            "kompas-relay",
+            "--bins",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("cargo build of the binaries failed: {s}")),
+            Err(e) => Err(format!("cannot run cargo: {e}")),
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
+    bin_dir().join(name)
+}
+
+/// A `kompas` binary bound to one data directory, run with a clean environment.
+pub struct Kompas {
+    data: PathBuf,
+}
+
+/// The outcome of one run, with its output decoded.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Kompas {
+    /// A runner for the data directory `data` (which need not exist yet).
+    pub fn new(data: impl Into<PathBuf>) -> Kompas {
+        Kompas { data: data.into() }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// A command for `kompas ARGS` with `--data` set, in a clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(binary("kompas"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .arg("--data")
+            .arg(&self.data)
+            .args(args);
+        if let Some(parent) = self.data.parent() {
+            cmd.current_dir(parent);
+        }
+        cmd
+    }
+
+    /// Runs `kompas ARGS` and returns what happened.
+    pub fn run(&self, args: &[&str]) -> Run {
+        match self.command(args).output() {
+            Ok(o) => o.into(),
+            Err(e) => panic!("cannot start kompas: {e}"),
+        }
+    }
+
+    /// Runs `kompas ARGS`, insists it succeeds, and returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(
+            run.code, 0,
+            "kompas {args:?} failed:\n{}{}",
+            run.stdout, run.stderr
+        );
+        run.stdout
+    }
+
+    /// Runs `kompas --json ARGS`, insists it succeeds, and parses the JSON it prints.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("kompas {args:?} printed no JSON ({e}):\n{out}"))
+    }
+
+    /// Runs `kompas ARGS`, insists it fails with exit code `code`, and returns standard error.
+    pub fn fails(&self, code: i32, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(
+            run.code, code,
+            "kompas {args:?} should exit {code}:\n{}{}",
+            run.stdout, run.stderr
+        );
+        assert!(
+            !run.stderr.contains("panicked"),
+            "kompas {args:?} panicked:\n{}",
+            run.stderr
+        );
+        run.stderr
+    }
+}

@@ -1,1 +1,246 @@
 //! Tests of replica operations against the in-memory store.
+
+use super::*;
+use crate::identity::OrgType;
+use crate::store::MemoryStore;
+use automerge::transaction::Transactable;
+
+const T0: Timestamp = Timestamp(1_760_000_000_000);
+
+fn replica(name: &str, seed: u8) -> Replica<MemoryStore> {
+    Replica::init(
+        MemoryStore::default(),
+        Identity::new(name, OrgType::Gemeente, [seed; 32], [seed; 16]),
+    )
+    .unwrap()
+}
+
+fn set(pairs: &[&str]) -> Vec<Assignment> {
+    pairs
+        .iter()
+        .map(|p| Assignment::parse(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn create_update_and_read_back() {
+    let r = replica("Gemeente A", 1);
+    let id = r
+        .create(
+            "ambitie",
+            &set(&["titel=Meer sport", "toelichting=Eerste versie"]),
+            T0,
+            [1; 8],
+        )
+        .unwrap();
+    let view = r
+        .update(
+            &id,
+            &set(&["toelichting=Tweede versie"]),
+            Timestamp(T0.0 + 1),
+        )
+        .unwrap();
+    assert_eq!(view.kind, "ambitie");
+    assert_eq!(view.fields["titel"], FieldValue::Text("Meer sport".into()));
+    assert_eq!(
+        view.fields["toelichting"],
+        FieldValue::Text("Tweede versie".into())
+    );
+    assert_eq!(r.get(&id).unwrap(), view);
+}
+
+#[test]
+fn clearing_a_field_removes_it() {
+    let r = replica("Gemeente A", 1);
+    let id = r
+        .create("ambitie", &set(&["titel=X", "toelichting=Y"]), T0, [1; 8])
+        .unwrap();
+    let view = r.update(&id, &set(&["toelichting="]), T0).unwrap();
+    assert!(!view.fields.contains_key("toelichting"));
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let r = replica("Gemeente A", 1);
+    let id = r.create("ambitie", &set(&["titel=X"]), T0, [1; 8]).unwrap();
+    let before = r.get(&id).unwrap();
+    assert!(matches!(
+        r.create("onbekend", &[], T0, [2; 8]),
+        Err(ReplicaError::UnknownKind { .. })
+    ));
+    let err = r
+        .update(&id, &set(&["titel=Y", "kleur=rood"]), T0)
+        .unwrap_err();
+    assert!(
+        matches!(err, ReplicaError::UnknownField { ref field, .. } if field == "kleur"),
+        "{err}"
+    );
+    let res = r.create(
+        "maatschappelijk-resultaat",
+        &set(&["titel=R", "nulmeting=veel"]),
+        T0,
+        [3; 8],
+    );
+    assert!(matches!(res, Err(ReplicaError::Value(_))));
+    assert_eq!(
+        r.get(&id).unwrap(),
+        before,
+        "a refused edit must leave the document as it was"
+    );
+    assert_eq!(
+        r.store().ids().unwrap().len(),
+        1,
+        "a refused create must store nothing"
+    );
+}
+
+#[test]
+fn links_must_point_at_a_live_document_of_the_right_kind() {
+    let r = replica("Gemeente A", 1);
+    let ambitie = r.create("ambitie", &set(&["titel=A"]), T0, [1; 8]).unwrap();
+    let evaluatie = r.create("evaluatie", &[], T0, [2; 8]).unwrap();
+    let ok = r.create(
+        "maatschappelijk-resultaat",
+        &set(&[&format!("ambitie={ambitie}")]),
+        T0,
+        [3; 8],
+    );
+    assert!(ok.is_ok());
+    let wrong_kind = r.create(
+        "maatschappelijk-resultaat",
+        &set(&[&format!("ambitie={evaluatie}")]),
+        T0,
+        [4; 8],
+    );
+    assert!(matches!(wrong_kind, Err(ReplicaError::BadLink { .. })));
+    let missing = r.create(
+        "maatschappelijk-resultaat",
+        &set(&["ambitie=nietbestaand"]),
+        T0,
+        [5; 8],
+    );
+    assert!(matches!(missing, Err(ReplicaError::BadLink { .. })));
+}
+
+#[test]
+fn delete_leaves_a_tombstone_in_history() {
+    let r = replica("Gemeente A", 1);
+    let id = r
+        .create("ambitie", &set(&["titel=Weg"]), T0, [1; 8])
+        .unwrap();
+    r.delete(&id, Timestamp(T0.0 + 5)).unwrap();
+    assert!(r.list(None, false).unwrap().is_empty());
+    assert_eq!(r.list(None, true).unwrap().len(), 1);
+    assert_eq!(r.get(&id).unwrap().deleted, Some(Timestamp(T0.0 + 5)));
+    assert!(matches!(
+        r.update(&id, &set(&["titel=Terug"]), T0),
+        Err(ReplicaError::Deleted(_))
+    ));
+    let history = r.history(&id).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].changes, vec!["verwijderd".to_string()]);
+}
+
+#[test]
+fn history_names_each_author_and_what_they_changed() {
+    let a = replica("Gemeente A", 1);
+    let b = replica("Jeugdhulp B", 2);
+    let id = a
+        .create("ambitie", &set(&["titel=Eerst"]), T0, [1; 8])
+        .unwrap();
+    b.import(&a.export(&id).unwrap()).unwrap();
+    b.update(
+        &id,
+        &set(&["titel=Daarna", "toelichting=Uitleg"]),
+        Timestamp(T0.0 + 60_000),
+    )
+    .unwrap();
+    a.import(&b.export(&id).unwrap()).unwrap();
+    let history = a.history(&id).unwrap();
+    let who: Vec<_> = history.iter().map(|h| h.org.clone().unwrap()).collect();
+    assert_eq!(who, vec!["Gemeente A", "Jeugdhulp B"]);
+    assert_eq!(history[1].time, Timestamp(T0.0 + 60_000));
+    assert!(
+        history[1]
+            .changes
+            .contains(&"titel = \"Daarna\"".to_string()),
+        "{:?}",
+        history[1].changes
+    );
+    assert!(
+        history[1]
+            .changes
+            .iter()
+            .any(|c| c.starts_with("toelichting: tekst bewerkt (+6 / -0")),
+        "{:?}",
+        history[1].changes
+    );
+}
+
+#[test]
+fn concurrent_long_text_edits_merge_instead_of_overwriting() {
+    let a = replica("Gemeente A", 1);
+    let b = replica("Jeugdhulp B", 2);
+    let id = a
+        .create(
+            "ambitie",
+            &set(&["titel=T", "toelichting=Kinderen sporten."]),
+            T0,
+            [1; 8],
+        )
+        .unwrap();
+    b.import(&a.export(&id).unwrap()).unwrap();
+    a.update(&id, &set(&["toelichting=Meer kinderen sporten."]), T0)
+        .unwrap();
+    b.update(&id, &set(&["toelichting=Kinderen sporten elke week."]), T0)
+        .unwrap();
+    a.import(&b.export(&id).unwrap()).unwrap();
+    b.import(&a.export(&id).unwrap()).unwrap();
+    let merged = a.get(&id).unwrap();
+    assert_eq!(
+        merged.fields["toelichting"],
+        FieldValue::Text("Meer kinderen sporten elke week.".into())
+    );
+    assert_eq!(merged, b.get(&id).unwrap());
+}
+
+#[test]
+fn import_refuses_foreign_or_broken_documents_and_stores_nothing() {
+    let r = replica("Gemeente A", 1);
+    assert!(matches!(
+        r.import(b"geen automerge"),
+        Err(ReplicaError::BadImport(_))
+    ));
+    let mut foreign = AutoCommit::new();
+    foreign.put(automerge::ROOT, "iets", "anders").unwrap();
+    assert!(matches!(
+        r.import(&foreign.save()),
+        Err(ReplicaError::BadImport(_))
+    ));
+    let other = replica("Gemeente B", 2);
+    let id = other
+        .create("ambitie", &set(&["titel=X"]), T0, [1; 8])
+        .unwrap();
+    let mut bytes = other.export(&id).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    assert!(r.import(&bytes).is_err());
+    assert!(r.store().ids().unwrap().is_empty());
+}
+
+#[test]
+fn opening_an_uninitialised_store_says_so() {
+    assert!(matches!(
+        Replica::open(MemoryStore::default()),
+        Err(ReplicaError::NotInitialised)
+    ));
+    let r = replica("Gemeente A", 1);
+    let store = MemoryStore::default();
+    store
+        .put_meta("identity", &serde_json::to_vec(r.identity()).unwrap())
+        .unwrap();
+    assert!(matches!(
+        Replica::init(store, r.identity().clone()),
+        Err(ReplicaError::AlreadyInitialised(_))
+    ));
+}

@@ -1,1 +1,175 @@
-//! Contract tests that every Store implementation must pass.
+//! Contract tests that every Store implementation must pass, run against sled and memory alike.
+
+use automerge::{AutoCommit, ROOT, ReadDoc, transaction::Transactable};
+use proptest::prelude::*;
+
+use super::{COMPACT_AFTER_CHUNKS, MemoryStore, SledStore, Store};
+
+fn with_each_store(check: impl Fn(&dyn Store)) {
+    check(&MemoryStore::default());
+    let dir = tempfile::tempdir().unwrap();
+    check(&SledStore::open(dir.path()).unwrap());
+}
+
+#[test]
+fn absent_documents_load_as_none() {
+    with_each_store(|s| assert!(s.load("nergens").unwrap().is_none()));
+}
+
+#[test]
+fn chunks_come_back_in_order_and_compaction_replaces_them() {
+    with_each_store(|s| {
+        for i in 0..3u8 {
+            assert_eq!(s.append_chunk("doc-a", &[i]).unwrap(), usize::from(i) + 1);
+        }
+        let stored = s.load("doc-a").unwrap().unwrap();
+        assert_eq!(stored.chunks, vec![vec![0], vec![1], vec![2]]);
+        assert_eq!(stored.snapshot, None);
+        s.replace_with_snapshot("doc-a", b"snap").unwrap();
+        let stored = s.load("doc-a").unwrap().unwrap();
+        assert_eq!(stored.snapshot.as_deref(), Some(&b"snap"[..]));
+        assert!(stored.chunks.is_empty());
+        assert_eq!(s.append_chunk("doc-a", b"next").unwrap(), 1);
+    });
+}
+
+#[test]
+fn ids_are_listed_once_each_and_do_not_bleed_into_each_other() {
+    with_each_store(|s| {
+        s.append_chunk("ab", b"1").unwrap();
+        s.append_chunk("ab", b"2").unwrap();
+        s.append_chunk("abc", b"3").unwrap();
+        s.replace_with_snapshot("b", b"4").unwrap();
+        assert_eq!(s.ids().unwrap(), vec!["ab", "abc", "b"]);
+        assert_eq!(s.load("ab").unwrap().unwrap().chunks.len(), 2);
+        assert_eq!(s.load("abc").unwrap().unwrap().chunks.len(), 1);
+    });
+}
+
+#[test]
+fn meta_values_round_trip_and_keys_are_checked() {
+    with_each_store(|s| {
+        assert_eq!(s.get_meta("x").unwrap(), None);
+        s.put_meta("x", b"1").unwrap();
+        s.put_meta("x", b"2").unwrap();
+        assert_eq!(s.get_meta("x").unwrap().as_deref(), Some(&b"2"[..]));
+        assert!(s.put_meta("bad key", b"").is_err());
+        assert!(s.append_chunk("", b"").is_err());
+        assert!(s.load("a\0b").is_err());
+    });
+}
+
+#[test]
+fn persist_compacts_after_enough_chunks_and_loses_nothing() {
+    with_each_store(|s| {
+        let mut doc = AutoCommit::new();
+        let mut saved = Vec::new();
+        for i in 0..(COMPACT_AFTER_CHUNKS as i64 * 2 + 3) {
+            doc.put(ROOT, "n", i).unwrap();
+            doc.commit();
+            saved = s.persist("teller", &mut doc, &saved).unwrap();
+        }
+        let stored = s.load("teller").unwrap().unwrap();
+        assert!(stored.snapshot.is_some(), "never compacted");
+        assert!(stored.chunks.len() < COMPACT_AFTER_CHUNKS);
+        let mut back = stored.load().unwrap();
+        assert_eq!(back.get_heads(), doc.get_heads());
+        let n = back.get(ROOT, "n").unwrap().unwrap().0.as_i64();
+        assert_eq!(n, Some(COMPACT_AFTER_CHUNKS as i64 * 2 + 2));
+    });
+}
+
+#[test]
+fn sled_store_keeps_data_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.append_chunk("blijft", b"hallo").unwrap();
+        s.put_meta("m", b"v").unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        s.load("blijft").unwrap().unwrap().chunks,
+        vec![b"hallo".to_vec()]
+    );
+    assert_eq!(s.get_meta("m").unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+/// One edit in a generated sequence.
+#[derive(Debug, Clone)]
+enum Edit {
+    Put(u8, i64),
+    Delete(u8),
+    Text(String),
+    Save,
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0u8..6, any::<i64>()).prop_map(|(k, v)| Edit::Put(k, v)),
+        (0u8..6).prop_map(Edit::Delete),
+        "[a-zé ]{0,12}".prop_map(Edit::Text),
+        Just(Edit::Save),
+    ]
+}
+
+fn apply(doc: &mut AutoCommit, edit: &Edit) {
+    match edit {
+        Edit::Put(k, v) => {
+            doc.put(ROOT, format!("k{k}"), *v).unwrap();
+        }
+        Edit::Delete(k) => {
+            if doc.get(ROOT, format!("k{k}")).unwrap().is_some() {
+                doc.delete(ROOT, format!("k{k}")).unwrap();
+            }
+        }
+        Edit::Text(t) => {
+            let text = match doc.get(ROOT, "tekst").unwrap() {
+                Some((_, id)) => id,
+                None => doc
+                    .put_object(ROOT, "tekst", automerge::ObjType::Text)
+                    .unwrap(),
+            };
+            doc.update_text(&text, t).unwrap();
+        }
+        Edit::Save => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any sequence of edits, saved and reloaded through the sled store, gives the same document
+    /// as the same sequence through the in-memory store.
+    #[test]
+    fn sled_and_memory_stores_give_the_same_document(edits in prop::collection::vec(edit(), 1..120)) {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = MemoryStore::default();
+        let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from([9u8; 16]));
+        let (mut saved_sled, mut saved_mem) = (Vec::new(), Vec::new());
+        {
+            let sled = SledStore::open(dir.path()).unwrap();
+            for e in &edits {
+                apply(&mut doc, e);
+                if matches!(e, Edit::Save) || doc.pending_ops() > 4 {
+                    doc.commit();
+                    saved_sled = sled.persist("d", &mut doc, &saved_sled).unwrap();
+                    saved_mem = memory.persist("d", &mut doc, &saved_mem).unwrap();
+                }
+            }
+            doc.commit();
+            sled.persist("d", &mut doc, &saved_sled).unwrap();
+            memory.persist("d", &mut doc, &saved_mem).unwrap();
+        }
+        let sled = SledStore::open(dir.path()).unwrap();
+        if doc.get_heads().is_empty() {
+            prop_assert!(sled.load("d").unwrap().is_none() && memory.load("d").unwrap().is_none());
+            return Ok(());
+        }
+        let mut from_sled = sled.load("d").unwrap().unwrap().load().unwrap();
+        let mut from_mem = memory.load("d").unwrap().unwrap().load().unwrap();
+        prop_assert_eq!(from_sled.get_heads(), doc.get_heads());
+        prop_assert_eq!(from_mem.get_heads(), doc.get_heads());
+        prop_assert_eq!(from_sled.save(), from_mem.save());
+    }
+}

@@ -16,7 +16,7 @@ pub use sled_store::SledStore;
 use automerge::{AutoCommit, ChangeHash};
 
 /// After this many incremental chunks a document is compacted into a single snapshot.
-pub const COMPACT_AFTER_CHUNKS: usize = 32;
+pub const COMPACT_AFTER_CHUNKS: usize = 8;
 
 /// What the store holds for one document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,18 +29,27 @@ pub struct StoredDoc {
 
 impl StoredDoc {
     /// Rebuilds the Automerge document from the snapshot and its chunks.
+    ///
+    /// The pieces are concatenated and loaded in one pass: Automerge reads a sequence of
+    /// document and change chunks as one file, which is much cheaper than applying each chunk
+    /// incrementally.
     pub fn load(&self) -> Result<AutoCommit, StoreError> {
-        let mut doc = match &self.snapshot {
-            Some(bytes) => {
-                AutoCommit::load(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?
-            }
-            None => AutoCommit::new(),
-        };
-        for chunk in &self.chunks {
-            doc.load_incremental(chunk)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if self.chunks.is_empty() {
+            return match &self.snapshot {
+                Some(bytes) => {
+                    AutoCommit::load(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+                }
+                None => Ok(AutoCommit::new()),
+            };
         }
-        Ok(doc)
+        let mut all = Vec::with_capacity(self.byte_len());
+        if let Some(snapshot) = &self.snapshot {
+            all.extend_from_slice(snapshot);
+        }
+        for chunk in &self.chunks {
+            all.extend_from_slice(chunk);
+        }
+        AutoCommit::load(&all).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     /// Total bytes held for this document.
