@@ -285,3 +285,24 @@ fn a_bsn_is_refused_in_a_field_and_in_an_imported_file() {
     assert!(err.contains("rij 3, kolom Opmerking"), "{err}");
     assert_eq!(k.json(&["figures", "list"]), serde_json::json!([]));
 }
+
+#[test]
+fn demo_shares_figures_and_a_persona_with_every_partner() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let report =
+        Kompas::new(dir.path().join("unused")).json(&["demo", "--dir", demo.to_str().unwrap()]);
+    assert_eq!(report["converged"], true);
+    assert_eq!(report["figures"]["observations"], 234);
+    let like_her = report["figures"]["young_people_like_her"].as_f64().unwrap();
+    assert!(like_her > 0.0 && like_her % 5.0 == 0.0, "{like_her}");
+    // The school partnership received the figures and the provider's persona.
+    let swv = Kompas::new(demo.join("samenwerkingsverband"));
+    let shown = swv.json(&["figures", "show", "jeugdhulp", "--area", "GM9901"]);
+    assert_eq!(shown["observations"], 234);
+    assert_eq!(shown["stories"][0]["soort"], "persona");
+    assert_eq!(
+        shown["stories"][0]["aantal_jongeren"].as_f64(),
+        Some(like_her)
+    );
+}

@@ -68,6 +68,7 @@ struct DemoReport {
     documents: usize,
     converged: bool,
     shared_ambition: String,
+    figures: super::figures::demo::DemoFigures,
 }
 
 #[derive(serde::Serialize)]
@@ -148,6 +149,16 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
 
+    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
+    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
+    for id in &figures.documents {
+        gemeente.send(id, &swv)?;
+        gemeente.send(id, &aanbieder)?;
+    }
+    for to in [&gemeente, &swv] {
+        aanbieder.send(&figures.persona, to)?;
+    }
+
     // Everyone sends what they wrote to everyone else; the copies merge.
     swv.send(&ambitie, &gemeente)?;
     swv.send(&ambitie, &aanbieder)?;
@@ -177,6 +188,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         documents: views.first().map_or(0, Vec::len),
         converged,
         shared_ambition: ambitie.to_string(),
+        figures,
     };
     emit(global.json, &report, render)?;
     if !converged {
@@ -239,6 +251,25 @@ fn render(r: &DemoReport) -> String {
         out,
         "  kompas --data {first} doc history {}",
         r.shared_ambition
+    );
+    let f = &r.figures;
+    let _ = writeln!(
+        out,
+        "\nCijfers (synthetisch): {} waarnemingen bij indicator {}; persona Noor staat ernaast voor {} meisjes met jeugdhulp in Havenstad.",
+        f.observations, f.indicator, f.young_people_like_her
+    );
+    let (ind, area) = (&f.indicator, super::figures::demo::AREA);
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures show {ind} --area {area}"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures compare {ind} --area {area} --with national,region,peers"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
     );
     out
 }

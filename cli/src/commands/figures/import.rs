@@ -29,12 +29,13 @@ pub struct Request {
     pub fields: IndicatorFields,
 }
 
+/// What an import did.
 #[derive(serde::Serialize)]
-struct Report {
-    indicator: String,
+pub(crate) struct Report {
+    pub indicator: String,
     file: String,
     rows_read: u64,
-    observations: usize,
+    pub observations: usize,
     stored: usize,
     without_value: u64,
     bad_rows: Vec<RowError>,
@@ -72,19 +73,42 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
             );
         }
     };
-    let parsed = read_csv(std::io::BufReader::new(file), &options, &mut progress)
-        .with_context(|| format!("{} is niet ingelezen", req.file.display()));
+    let report = import_from(
+        figures,
+        std::io::BufReader::new(file),
+        &options,
+        &req.indicator,
+        &req.fields,
+        &mut progress,
+    )
+    .with_context(|| format!("{} is niet ingelezen", req.file.display()));
     if show_progress {
         let _ = writeln!(std::io::stderr());
     }
-    let parsed = parsed?;
-    // Only now that the whole file is read and checked does anything get written.
-    let indicator = figures.define(&req.indicator, &req.fields, now(), random())?;
+    let report = Report {
+        file: req.file.display().to_string(),
+        ..report?
+    };
+    emit(global.json, &report, render)
+}
+
+/// Reads CSV from `input` and stores it under the indicator `name` (created if new). Nothing is
+/// written unless the whole input is read and checked.
+pub(crate) fn import_from(
+    figures: &Figures<'_, SledStore>,
+    input: impl std::io::Read,
+    options: &ImportOptions,
+    name: &str,
+    fields: &IndicatorFields,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> anyhow::Result<Report> {
+    let parsed = read_csv(input, options, progress)?;
+    let indicator = figures.define(name, fields, now(), random())?;
     let observations = parsed.rows.len();
     let stored = figures.store_observations(&indicator, parsed.rows, now(), random())?;
-    let report = Report {
+    Ok(Report {
         indicator: indicator.name,
-        file: req.file.display().to_string(),
+        file: String::new(),
         rows_read: parsed.read,
         observations,
         stored: stored.rows,
@@ -92,8 +116,7 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
         bad_rows: parsed.bad_rows,
         ignored_columns: parsed.ignored_columns,
         protection: stored.protection,
-    };
-    emit(global.json, &report, render)
+    })
 }
 
 fn render(r: &Report) -> String {

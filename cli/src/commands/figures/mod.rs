@@ -1,6 +1,7 @@
 //! `kompas figures ...`: indicators, their figures, benchmarks, charts and the stories beside them.
 
 mod compare;
+pub(crate) mod demo;
 mod format;
 mod import;
 mod show;
