@@ -100,9 +100,8 @@ pub fn chart_data(
         .map(|o| {
             let label = o
                 .breakdown
-                .0
-                .values()
-                .cloned()
+                .iter()
+                .map(|(_, v)| v)
                 .collect::<Vec<_>>()
                 .join(", ");
             (label, o.comparable(indicator.unit))

@@ -57,7 +57,7 @@ pub fn encode(rows: &[Observation], out: &mut Vec<u8>) {
             Status::Definitief => "\td\t",
             Status::Voorlopig => "\tv\t",
         });
-        for (i, (k, v)) in o.breakdown.0.iter().enumerate() {
+        for (i, (k, v)) in o.breakdown.iter().enumerate() {
             if i > 0 {
                 line.push('|');
             }
@@ -121,7 +121,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
                 "v" => Status::Voorlopig,
                 other => return Err(bad(format!("onbekende status {other:?}"))),
             },
-            breakdown: Breakdown(dims),
+            breakdown: Breakdown::from_map(dims),
             note: (!note.is_empty()).then(|| note.to_string()),
         });
     }

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::{AreaCode, Period, Unit};
 
 /// The breakdown of an observation: dimension to category, such as `geslacht=meisje`.
-/// Empty means the total.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct Breakdown(pub BTreeMap<String, String>);
+/// Empty means the total. Cheap to clone: the map is shared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Breakdown(Arc<BTreeMap<String, String>>);
 
 impl Breakdown {
     /// The total: no breakdown.
@@ -17,16 +17,33 @@ impl Breakdown {
         Breakdown::default()
     }
 
+    /// A breakdown from its dimensions and categories.
+    pub fn from_map(map: BTreeMap<String, String>) -> Breakdown {
+        Breakdown(Arc::new(map))
+    }
+
     /// Whether this is the total.
     pub fn is_total(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The dimensions and their categories, sorted by dimension.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// This breakdown with one more dimension.
     pub fn with(&self, dimension: &str, category: &str) -> Breakdown {
-        let mut map = self.0.clone();
+        let mut map = (*self.0).clone();
         map.insert(dimension.to_string(), category.to_string());
-        Breakdown(map)
+        Breakdown::from_map(map)
+    }
+
+    /// This breakdown without `dimension`.
+    pub fn without(&self, dimension: &str) -> Breakdown {
+        let mut map = (*self.0).clone();
+        map.remove(dimension);
+        Breakdown::from_map(map)
     }
 
     /// Parses `dim=cat, dim=cat` (as typed after `--breakdown`); empty is the total.
@@ -36,7 +53,13 @@ impl Breakdown {
             let (k, v) = part.split_once('=')?;
             map.insert(k.trim().to_string(), v.trim().to_string());
         }
-        Some(Breakdown(map))
+        Some(Breakdown::from_map(map))
+    }
+}
+
+impl serde::Serialize for Breakdown {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
     }
 }
 
@@ -45,7 +68,7 @@ impl fmt::Display for Breakdown {
         if self.0.is_empty() {
             return f.write_str("totaal");
         }
-        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let parts: Vec<String> = self.iter().map(|(k, v)| format!("{k}={v}")).collect();
         f.write_str(&parts.join(", "))
     }
 }

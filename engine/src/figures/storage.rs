@@ -196,20 +196,25 @@ impl<'r, S: Store> Figures<'r, S> {
     ) -> Result<Stored, FiguresError> {
         let existing = self.observations(indicator)?;
         let periods: std::collections::BTreeSet<_> = rows.iter().map(|o| o.period).collect();
-        let mut merged: ObservationTable = existing
-            .iter()
-            .filter(|o| periods.contains(&o.period))
-            .cloned()
-            .collect();
-        for o in rows {
-            merged.insert(o);
-        }
-        let mut all: Vec<Observation> = merged.iter().cloned().collect();
+        // Newest first, so that after a stable sort the first of equal cells is the newest.
+        let mut all: Vec<Observation> = rows;
+        all.reverse();
+        all.extend(
+            existing
+                .iter()
+                .filter(|o| periods.contains(&o.period))
+                .cloned(),
+        );
+        all.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
+        all.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
         let protection = protect(&mut all, indicator.unit, &self.registry()?, &self.policy()?);
-        let changed: Vec<Observation> = all
-            .into_iter()
-            .filter(|o| existing.get(o.area, &o.breakdown, o.period) != Some(o))
-            .collect();
+        let changed: Vec<Observation> = if existing.is_empty() {
+            all
+        } else {
+            all.into_iter()
+                .filter(|o| existing.get(o.area, &o.breakdown, o.period) != Some(o))
+                .collect()
+        };
         if !changed.is_empty() {
             let mut chunks = Vec::new();
             for part in changed.chunks(CHUNK_ROWS) {

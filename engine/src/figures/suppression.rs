@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use super::{AreaLevel, AreaRegistry, Observation, Unit};
+use super::{AreaCode, AreaLevel, AreaRegistry, Breakdown, Observation, Period, Unit};
 
 /// How figures are protected; configurable per workspace.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -61,8 +61,8 @@ pub fn protect(
     registry: &AreaRegistry,
     policy: &SuppressionPolicy,
 ) -> Protection {
-    rows.sort_by_cached_key(Observation::key);
-    rows.dedup_by(|a, b| a.key() == b.key());
+    rows.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
+    rows.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
     let mut report = Protection::default();
     // The original values, for choosing the smallest cell to hide next.
     let weight: Vec<f64> = rows.iter().map(|o| o.value.unwrap_or(0.0)).collect();
@@ -118,63 +118,67 @@ impl Sum {
     }
 }
 
-/// Every additive relation between the rows (sorted by key): breakdowns within an area and
-/// period, and areas within their parent area for the same period and breakdown.
+/// Every additive relation between the rows: breakdowns within an area and period, and areas
+/// within their parent area for the same period and breakdown. The rows must be sorted by
+/// (area, breakdown, period) without duplicates, as [`protect`] leaves them.
 pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> {
-    let index: HashMap<_, usize> = rows.iter().enumerate().map(|(i, o)| (o.key(), i)).collect();
-    let mut groups: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
-    // Breakdowns: the cell with breakdown B and dimension d added belongs to the cell with B.
-    let mut dims: Vec<&str> = Vec::new();
-    for (i, o) in rows.iter().enumerate() {
-        for dim in o.breakdown.0.keys() {
-            let mut parent = o.breakdown.clone();
-            parent.0.remove(dim);
-            let mut key = o.key();
-            key.breakdown = parent;
-            if let Some(&p) = index.get(&key) {
-                let d = dims.iter().position(|x| x == dim).unwrap_or_else(|| {
-                    dims.push(dim);
-                    dims.len() - 1
-                });
-                groups.entry((p, d)).or_default().push(i);
-            }
-        }
-    }
-    // Geography: an area's cell belongs to the same cell of its parent areas.
-    let national: Vec<_> = rows
+    let find = |area: AreaCode, breakdown: &Breakdown, period: Period| {
+        rows.binary_search_by(|o| (o.area, &o.breakdown, o.period).cmp(&(area, breakdown, period)))
+            .ok()
+    };
+    // (total, relation, part): the relation is a breakdown dimension, or GEOGRAPHY.
+    const GEOGRAPHY: usize = usize::MAX;
+    let mut links: Vec<(usize, usize, usize)> = Vec::new();
+    let mut dims: Vec<String> = Vec::new();
+    // Each distinct breakdown's parents: the same breakdown without one dimension.
+    let mut parents: HashMap<Breakdown, Vec<(usize, Breakdown)>> = HashMap::new();
+    let national: Vec<AreaCode> = rows
         .iter()
         .map(|o| o.area)
         .filter(|a| a.level() == AreaLevel::National)
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let geo = usize::MAX;
     for (i, o) in rows.iter().enumerate() {
-        let mut parents = Vec::new();
-        match o.area.level() {
-            AreaLevel::District | AreaLevel::Neighbourhood => parents.extend(o.area.parent()),
-            AreaLevel::Municipality => {
-                parents.extend(registry.region_of(o.area));
-                parents.extend(national.iter().copied());
+        if !o.breakdown.is_total() {
+            let up = parents.entry(o.breakdown.clone()).or_insert_with(|| {
+                o.breakdown
+                    .iter()
+                    .map(|(dim, _)| {
+                        let d = dims.iter().position(|x| x == dim).unwrap_or_else(|| {
+                            dims.push(dim.to_string());
+                            dims.len() - 1
+                        });
+                        (d, o.breakdown.without(dim))
+                    })
+                    .collect()
+            });
+            for (d, parent) in up.iter() {
+                if let Some(p) = find(o.area, parent, o.period) {
+                    links.push((p, *d, i));
+                }
             }
-            _ => {}
         }
-        for parent in parents {
-            let key = super::ObsKey {
-                area: parent,
-                breakdown: o.breakdown.clone(),
-                period: o.period,
+        let (up, region, country): (Option<AreaCode>, Option<AreaCode>, &[AreaCode]) =
+            match o.area.level() {
+                AreaLevel::District | AreaLevel::Neighbourhood => (o.area.parent(), None, &[]),
+                AreaLevel::Municipality => (None, registry.region_of(o.area), &national),
+                _ => (None, None, &[]),
             };
-            if let Some(&p) = index.get(&key) {
-                groups.entry((p, geo)).or_default().push(i);
+        for parent in up.into_iter().chain(region).chain(country.iter().copied()) {
+            if let Some(p) = find(parent, &o.breakdown, o.period) {
+                links.push((p, GEOGRAPHY, i));
             }
         }
     }
-    let mut sums: Vec<Sum> = groups
-        .into_iter()
-        .map(|((total, _), parts)| Sum { total, parts })
-        .collect();
-    sums.sort_by(|a, b| (a.total, &a.parts).cmp(&(b.total, &b.parts)));
+    links.sort_unstable();
+    let mut sums: Vec<Sum> = Vec::new();
+    for chunk in links.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        sums.push(Sum {
+            total: chunk[0].0,
+            parts: chunk.iter().map(|l| l.2).collect(),
+        });
+    }
     sums
 }
 

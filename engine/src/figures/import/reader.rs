@@ -1,6 +1,6 @@
 //! Reading a CSV file row by row into observations.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
 use super::{
@@ -13,8 +13,16 @@ use crate::privacy;
 /// Report progress every this many rows.
 const PROGRESS_EVERY: u64 = 65_536;
 
-/// Distinct texts remembered as already checked by the privacy guard.
-const CHECKED_TEXTS: usize = 10_000;
+/// How many distinct texts and breakdowns are remembered while reading.
+const REMEMBERED: usize = 10_000;
+
+/// Breakdowns already read, by their cells as written (checked by the privacy guard once, and
+/// shared between rows, so a million rows hold a handful of breakdown maps).
+#[derive(Default)]
+struct Seen {
+    key: String,
+    breakdowns: HashMap<String, Breakdown>,
+}
 
 /// Reads observations from CSV text, calling `progress` now and then.
 pub fn read_csv<R: Read>(
@@ -29,7 +37,7 @@ pub fn read_csv<R: Read>(
         ignored_columns: plan.ignored(),
         ..Parsed::default()
     };
-    let mut checked: HashSet<String> = HashSet::new();
+    let mut seen = Seen::default();
     let mut errors = Vec::new();
     loop {
         match reader.read_record(&mut record) {
@@ -59,7 +67,7 @@ pub fn read_csv<R: Read>(
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        match read_row(&plan, &record, row, &mut checked) {
+        match read_row(&plan, &record, row, &mut seen) {
             Ok(Some(o)) => parsed.rows.push(o),
             Ok(None) => parsed.without_value += 1,
             Err(e) => errors.push(e),
@@ -120,7 +128,7 @@ fn read_row(
     plan: &ColumnPlan,
     record: &csv::StringRecord,
     row: u64,
-    checked: &mut HashSet<String>,
+    seen: &mut Seen,
 ) -> Result<Option<Observation>, RowError> {
     let cell = |i: usize| record.get(i).unwrap_or("");
     let bad = |i: usize, problem: String| RowError {
@@ -168,25 +176,36 @@ fn read_row(
         None if marked => Status::Voorlopig,
         None => Status::Definitief,
     };
-    let mut text = |i: usize, raw: &str| -> Result<String, RowError> {
+    let text = |i: usize, raw: &str| -> Result<String, RowError> {
         let clean = clean_text(raw);
-        if !checked.contains(&clean) {
-            privacy::check_text(plan.titles[i].trim(), &clean)
-                .map_err(|e| bad(i, e.finding.to_string()))?;
-            if checked.len() < CHECKED_TEXTS {
-                checked.insert(clean.clone());
-            }
-        }
+        privacy::check_text(plan.titles[i].trim(), &clean)
+            .map_err(|e| bad(i, e.finding.to_string()))?;
         Ok(clean)
     };
-    let mut dims = BTreeMap::new();
-    for (dim, i) in &plan.breakdown {
-        let category = text(*i, cell(*i))?;
-        // Totals such as "Totaal" or "Totaal mannen en vrouwen" are the total, not a category.
-        if !category.is_empty() && !category.to_lowercase().starts_with("totaal") {
-            dims.insert(dim.clone(), category);
-        }
+    // The breakdown cells as written, joined: rows with the same cells share one breakdown.
+    seen.key.clear();
+    for (_, i) in &plan.breakdown {
+        seen.key.push_str(cell(*i));
+        seen.key.push('\u{1f}');
     }
+    let breakdown = match seen.breakdowns.get(seen.key.as_str()) {
+        Some(b) => b.clone(),
+        None => {
+            let mut dims = BTreeMap::new();
+            for (dim, i) in &plan.breakdown {
+                let category = text(*i, cell(*i))?;
+                // Totals such as "Totaal" or "Totaal mannen en vrouwen" are the total, not a category.
+                if !category.is_empty() && !category.to_lowercase().starts_with("totaal") {
+                    dims.insert(dim.clone(), category);
+                }
+            }
+            let b = Breakdown::from_map(dims);
+            if seen.breakdowns.len() < REMEMBERED {
+                seen.breakdowns.insert(seen.key.clone(), b.clone());
+            }
+            b
+        }
+    };
     let note = match plan.note {
         Some(i) => Some(text(i, cell(i))?).filter(|n| !n.is_empty()),
         None => None,
@@ -194,7 +213,7 @@ fn read_row(
     Ok(Some(Observation {
         area,
         period,
-        breakdown: Breakdown(dims),
+        breakdown,
         value,
         denominator,
         status: if marked { Status::Voorlopig } else { status },
