@@ -44,14 +44,12 @@ pub fn encode(rows: &[Observation], out: &mut Vec<u8>) {
         line.clear();
         let _ = write!(line, "{}\t{}\t", o.area, o.period);
         match o.value {
-            Some(v) => {
-                let _ = write!(line, "{v}");
-            }
+            Some(v) => write_number(&mut line, v),
             None => line.push('x'),
         }
         line.push('\t');
         if let Some(d) = o.denominator {
-            let _ = write!(line, "{d}");
+            write_number(&mut line, d);
         }
         line.push_str(match o.status {
             Status::Definitief => "\td\t",
@@ -69,6 +67,15 @@ pub fn encode(rows: &[Observation], out: &mut Vec<u8>) {
         }
         line.push('\n');
         out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// Writes a number so that it reads back exactly; whole numbers take the short way.
+fn write_number(out: &mut String, n: f64) {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        let _ = write!(out, "{}", n as i64);
+    } else {
+        let _ = write!(out, "{n}");
     }
 }
 

@@ -7,9 +7,38 @@ use std::sync::Arc;
 use super::{AreaCode, Period, Unit};
 
 /// The breakdown of an observation: dimension to category, such as `geslacht=meisje`.
-/// Empty means the total. Cheap to clone: the map is shared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Empty means the total. Cheap to clone and to compare: the map is shared, and two handles to
+/// the same map are equal without looking inside.
+#[derive(Debug, Clone, Default, Eq)]
 pub struct Breakdown(Arc<BTreeMap<String, String>>);
+
+impl PartialEq for Breakdown {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::hash::Hash for Breakdown {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal breakdowns have equal maps, so hashing the map agrees with `eq`.
+        self.0.hash(state);
+    }
+}
+
+impl Ord for Breakdown {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.0.cmp(&other.0)
+    }
+}
+
+impl PartialOrd for Breakdown {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Breakdown {
     /// The total: no breakdown.

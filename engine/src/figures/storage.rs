@@ -80,19 +80,24 @@ pub struct Stored {
 /// Figures on top of a replica.
 pub struct Figures<'r, S: Store> {
     replica: &'r Replica<S>,
+    /// Every live document's view, read once and forgotten on every write through `self`
+    /// (listing loads every document, and an indicator document can be large).
+    views: std::cell::RefCell<Option<Vec<DocView>>>,
 }
 
 impl<'r, S: Store> Figures<'r, S> {
     /// Figures of this replica.
     pub fn new(replica: &'r Replica<S>) -> Self {
-        Figures { replica }
+        Figures {
+            replica,
+            views: std::cell::RefCell::new(None),
+        }
     }
 
     /// All indicators, oldest first.
     pub fn indicators(&self) -> Result<Vec<Indicator>, FiguresError> {
         Ok(self
-            .replica
-            .list(Some(INDICATOR_KIND), false)?
+            .of_kind(INDICATOR_KIND)?
             .iter()
             .map(Indicator::from_view)
             .collect())
@@ -142,7 +147,9 @@ impl<'r, S: Store> Figures<'r, S> {
                 });
             }
         }
-        let view = match self.indicator(name) {
+        let found = self.indicator(name);
+        self.written();
+        let view = match found {
             Ok(existing) if set.is_empty() => return Ok(existing),
             Ok(existing) => self.replica.update(&existing.id, &set, now)?,
             Err(FiguresError::UnknownIndicator { .. }) => {
@@ -233,7 +240,7 @@ impl<'r, S: Store> Figures<'r, S> {
     /// The area registry (empty when none was read in).
     pub fn registry(&self) -> Result<AreaRegistry, FiguresError> {
         let mut registry = AreaRegistry::default();
-        if let Some(view) = self.replica.list(Some(REGISTRY_KIND), false)?.first() {
+        if let Some(view) = self.first_of(REGISTRY_KIND)?.as_ref() {
             for bytes in self.batches(&view.id)? {
                 registry
                     .merge_encoded(&bytes)
@@ -253,7 +260,9 @@ impl<'r, S: Store> Figures<'r, S> {
         now: Timestamp,
         random: [u8; 8],
     ) -> Result<DocId, FiguresError> {
-        let id = match self.replica.list(Some(REGISTRY_KIND), false)?.first() {
+        let existing = self.first_of(REGISTRY_KIND)?;
+        self.written();
+        let id = match existing.as_ref() {
             Some(view) => view.id.clone(),
             None => {
                 let name = Assignment {
@@ -276,7 +285,7 @@ impl<'r, S: Store> Figures<'r, S> {
     /// The workspace's suppression policy (the defaults when none was set).
     pub fn policy(&self) -> Result<SuppressionPolicy, FiguresError> {
         let mut policy = SuppressionPolicy::default();
-        if let Some(view) = self.replica.list(Some(POLICY_KIND), false)?.first() {
+        if let Some(view) = self.first_of(POLICY_KIND)?.as_ref() {
             if let Some(FieldValue::Number(n)) = view.fields.get("drempel") {
                 policy.threshold = *n;
             }
@@ -309,7 +318,9 @@ impl<'r, S: Store> Figures<'r, S> {
             field: field.into(),
             value,
         });
-        let view = match self.replica.list(Some(POLICY_KIND), false)?.first() {
+        let existing = self.first_of(POLICY_KIND)?;
+        self.written();
+        let view = match existing.as_ref() {
             Some(view) => self.replica.update(&view.id, &set, now)?,
             None => {
                 let id = self.replica.create(POLICY_KIND, &set, now, random)?;
@@ -322,11 +333,30 @@ impl<'r, S: Store> Figures<'r, S> {
     /// The stories linked to an indicator, oldest first.
     pub fn stories(&self, indicator: &Indicator) -> Result<Vec<Story>, FiguresError> {
         Ok(self
-            .replica
-            .list(Some(STORY_KIND), false)?
+            .of_kind(STORY_KIND)?
             .iter()
             .filter_map(|v| Story::linked(v, &indicator.name))
             .collect())
+    }
+
+    /// The live documents of one kind, oldest first.
+    fn of_kind(&self, kind: &str) -> Result<Vec<DocView>, FiguresError> {
+        let mut cache = self.views.borrow_mut();
+        let views = match cache.as_mut() {
+            Some(views) => views,
+            None => cache.insert(self.replica.list(None, false)?),
+        };
+        Ok(views.iter().filter(|v| v.kind == kind).cloned().collect())
+    }
+
+    /// The oldest live document of one kind.
+    fn first_of(&self, kind: &str) -> Result<Option<DocView>, FiguresError> {
+        Ok(self.of_kind(kind)?.into_iter().next())
+    }
+
+    /// Forgets the cached views after a write.
+    fn written(&self) {
+        self.views.borrow_mut().take();
     }
 
     fn batches(&self, id: &DocId) -> Result<Vec<Vec<u8>>, FiguresError> {
@@ -364,6 +394,7 @@ impl<'r, S: Store> Figures<'r, S> {
                 .put(&map, format!("{prefix}-{i:04}"), ScalarValue::Bytes(bytes))
                 .map_err(layout)?;
         }
+        self.written();
         self.replica.commit(&mut loaded, action, now)?;
         Ok(())
     }

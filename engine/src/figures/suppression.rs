@@ -185,23 +185,32 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
 /// Hides more cells until no hidden cell is determined by the sums; returns how many groups were
 /// too large for the exact check.
 pub fn secondary(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) -> usize {
+    // For every cell, the sums it takes part in.
+    let mut member_of: Vec<Vec<usize>> = vec![Vec::new(); hidden.len()];
+    for (s, sum) in sums.iter().enumerate() {
+        for m in sum.members() {
+            member_of[m].push(s);
+        }
+    }
     loop {
         simple_rule(sums, weight, hidden);
-        let (determined, unchecked) = first_determined(sums, hidden);
-        let Some(cell) = determined else {
+        let (determined, unchecked) = determined_cells(sums, hidden);
+        let mut changed = false;
+        for cell in determined {
+            // Hide the smallest shown cell in a sum that holds the determined cell.
+            let pick = member_of[cell]
+                .iter()
+                .flat_map(|s| sums[*s].members())
+                .filter(|m| !hidden[*m])
+                .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
+            if let Some(m) = pick {
+                hidden[m] = true;
+                changed = true;
+            }
+        }
+        // Without a change, every sum around a determined cell is hidden, which cannot be.
+        if !changed {
             return unchecked;
-        };
-        // Hide the smallest shown cell in a sum that holds the determined cell.
-        let pick = sums
-            .iter()
-            .filter(|s| s.members().any(|m| m == cell))
-            .flat_map(|s| s.members())
-            .filter(|m| !hidden[*m])
-            .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
-        match pick {
-            Some(m) => hidden[m] = true,
-            // Every sum around it is fully hidden; it cannot be determined then.
-            None => return unchecked,
         }
     }
 }
@@ -227,8 +236,9 @@ fn simple_rule(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) {
     }
 }
 
-/// The first hidden cell that the sums determine, and how many groups were too large to check.
-fn first_determined(sums: &[Sum], hidden: &[bool]) -> (Option<usize>, usize) {
+/// One determined hidden cell per group of linked sums that has one, and how many groups were
+/// too large to check.
+fn determined_cells(sums: &[Sum], hidden: &[bool]) -> (Vec<usize>, usize) {
     // Group the sums into connected components over their hidden cells.
     let mut parent: Vec<usize> = (0..hidden.len()).collect();
     fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -257,6 +267,7 @@ fn first_determined(sums: &[Sum], hidden: &[bool]) -> (Option<usize>, usize) {
         components.entry(root).or_default().push(s);
     }
     let mut unchecked = 0;
+    let mut found = Vec::new();
     for group in components.values() {
         let mut cells: Vec<usize> = group
             .iter()
@@ -288,10 +299,10 @@ fn first_determined(sums: &[Sum], hidden: &[bool]) -> (Option<usize>, usize) {
             })
             .collect();
         if let Some(c) = single_entry_row(&mut matrix) {
-            return (Some(cells[c]), unchecked);
+            found.push(cells[c]);
         }
     }
-    (None, unchecked)
+    (found, unchecked)
 }
 
 /// Reduces the matrix to reduced row echelon form and returns the column of a row with a single
