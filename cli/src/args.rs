@@ -30,6 +30,9 @@ pub struct Global {
     /// Geef de uitvoer als JSON (voor scripts).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Map met eigen werkwijzen (YAML); standaard de map workflows in de kompas-map, als die er is.
+    #[arg(long, global = true, env = "KOMPAS_WORKFLOWS", value_name = "MAP")]
+    pub workflows: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -44,6 +47,77 @@ pub enum Command {
     Figures(FiguresCommand),
     /// Laat zien wat kompas doet: maakt een voorbeeldsamenwerking in een nieuwe map.
     Demo(DemoArgs),
+    /// Werkwijzen (YAML) controleren, beschrijven en in de gaten houden.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Werkstromen: een werkwijze doorlopen met de partners.
+    #[command(subcommand)]
+    Flow(FlowCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkflowCommand {
+    /// Controleer werkwijzen en meld alle problemen met bestand:regel:kolom.
+    Check {
+        /// Bestanden of mappen; zonder: de ingebouwde werkwijzen en de werkwijzenmap.
+        paths: Vec<PathBuf>,
+    },
+    /// Druk het JSON Schema van het bestandsformaat af (voor editors).
+    Schema,
+    /// Druk een Mermaid-diagram van een werkwijze af.
+    Diagram {
+        /// De naam van de werkwijze, bijvoorbeeld kwaliteitskompas.
+        name: String,
+    },
+    /// Toon de werkwijzen die gelden.
+    List,
+    /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
+    Watch {
+        /// De map; standaard de werkwijzenmap.
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FlowCommand {
+    /// Start een werkstroom; deze organisatie wordt coördinator. Toont het id.
+    Start {
+        /// De werkwijze, bijvoorbeeld kwaliteitskompas.
+        name: String,
+        #[arg(long, value_name = "TITEL")]
+        title: Option<String>,
+    },
+    /// Toon waar een werkstroom staat, wat ontbreekt en wie aan de beurt is.
+    Status { id: String },
+    /// Doe mee met een werkstroom.
+    Join {
+        id: String,
+        #[arg(long, default_value = "partner", value_name = "ROL")]
+        role: String,
+    },
+    /// Zet de werkstroom door naar de volgende fase.
+    Advance {
+        id: String,
+        /// De fase waarheen, als er meer dan één kan.
+        #[arg(long, value_name = "FASE")]
+        to: Option<String>,
+    },
+    /// Stem in met de documenten van de huidige fase zoals ze nu zijn.
+    Approve { id: String },
+    /// Wijs de documenten van de huidige fase af.
+    Reject {
+        id: String,
+        #[arg(long, value_name = "TEKST")]
+        reason: String,
+    },
+    /// Toon alle werkstromen.
+    List,
+    /// Zet een werkstroom over naar een andere versie van zijn werkwijze.
+    Migrate {
+        id: String,
+        #[arg(long, value_name = "VERSIE")]
+        to: String,
+    },
 }
 
 #[derive(Args, Debug)]

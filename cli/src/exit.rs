@@ -18,10 +18,13 @@ pub const INVALID_INPUT: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 /// The data directory cannot be used: missing, not ours, or in use by another process.
 pub const DATA_DIR: u8 = 5;
+/// A workflow step is not allowed yet: a field is empty or an approval is missing.
+pub const REFUSED: u8 = 6;
 
 /// The text shown under `kompas --help`.
 pub const HELP: &str = "Afsluitcodes: 0 gelukt, 1 onverwachte fout, 2 verkeerd gebruik van de opdracht, \
-3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik).";
+3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik), \
+6 stap in de werkstroom (nog) niet toegestaan.";
 
 /// An error that already knows its exit code (for failures found by the CLI itself).
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,16 @@ fn classify(err: &anyhow::Error) -> u8 {
             return match e {
                 FiguresError::Replica(ReplicaError::NotFound(_)) => NOT_FOUND,
                 FiguresError::UnknownIndicator { .. } => NOT_FOUND,
+                e if e.is_input_error() => INVALID_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<kompas_engine::runtime::FlowError>() {
+            return match e {
+                kompas_engine::runtime::FlowError::Replica(ReplicaError::NotFound(_)) => NOT_FOUND,
+                kompas_engine::runtime::FlowError::UnknownDefinition { .. }
+                | kompas_engine::runtime::FlowError::UnknownVersion { .. } => NOT_FOUND,
+                kompas_engine::runtime::FlowError::Refused { .. } => REFUSED,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };

@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod workflows;
 
 use std::io::Write;
 use std::process::ExitCode;

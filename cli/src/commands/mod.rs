@@ -3,7 +3,9 @@
 mod demo;
 mod doc;
 mod figures;
+mod flow;
 mod init;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -16,6 +18,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doc(cmd) => doc::run(&cli.global, cmd),
         Command::Figures(cmd) => figures::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
+        Command::Flow(cmd) => flow::run(&cli.global, cmd),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use crate::document::{
 };
 use crate::identity::{Identity, IdentityError};
 use crate::privacy::{self, PrivacyError};
+use crate::runtime::INSTANCE_KIND;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
@@ -237,15 +238,21 @@ impl<S: Store> Replica<S> {
         kind: Option<&str>,
         include_deleted: bool,
     ) -> Result<Vec<DocView>, ReplicaError> {
-        if let Some(kind) = kind {
+        if let Some(kind) = kind
+            && kind != INSTANCE_KIND
+        {
             self.kind(kind)?;
         }
         let mut out = Vec::new();
         for raw in self.store.ids()? {
             let Ok(id) = DocId::parse(&raw) else { continue };
             let view = self.get(&id)?;
-            if kind.is_some_and(|k| k != view.kind) || (view.deleted.is_some() && !include_deleted)
-            {
+            // Workflow instances are documents too, but are listed only when asked for.
+            let wanted = match kind {
+                Some(k) => k == view.kind,
+                None => view.kind != INSTANCE_KIND,
+            };
+            if !wanted || (view.deleted.is_some() && !include_deleted) {
                 continue;
             }
             out.push(view);
@@ -287,17 +294,11 @@ impl<S: Store> Replica<S> {
             .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
         let view = document::read_view(&mut incoming)
             .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-        let kind_def = self.kind(&view.kind)?;
-        for (name, value) in &view.fields {
-            let def = kind_def
-                .field(name)
-                .ok_or_else(|| ReplicaError::UnknownField {
-                    kind: view.kind.clone(),
-                    field: name.clone(),
-                    known: field_names(kind_def),
-                })?;
-            def.check_value(value)?;
-            privacy::check_value(name, value)?;
+        if view.kind == INSTANCE_KIND {
+            crate::runtime::read_instance(&mut incoming)
+                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+        } else {
+            self.check_imported_fields(&view)?;
         }
         crate::figures::storage::verify_incoming(&incoming, &view.kind)
             .map_err(ReplicaError::BadImport)?;
@@ -329,6 +330,36 @@ impl<S: Store> Replica<S> {
                 Ok(ImportOutcome::Created(id))
             }
         }
+    }
+
+    /// Checks the fields of an imported document against the catalog.
+    fn check_imported_fields(&self, view: &DocView) -> Result<(), ReplicaError> {
+        let kind_def = self.kind(&view.kind)?;
+        for (name, value) in &view.fields {
+            let def = kind_def
+                .field(name)
+                .ok_or_else(|| ReplicaError::UnknownField {
+                    kind: view.kind.clone(),
+                    field: name.clone(),
+                    known: field_names(kind_def),
+                })?;
+            def.check_value(value)?;
+            privacy::check_value(name, value)?;
+        }
+        Ok(())
+    }
+
+    /// A new, empty document writing as this replica's actor, for other engine layers to fill
+    /// and then [`Replica::commit`].
+    pub fn new_doc(&self, id: &DocId) -> Result<LoadedDoc, ReplicaError> {
+        if self.store.load(id.as_str())?.is_some() {
+            return Err(ReplicaError::IdTaken(id.clone()));
+        }
+        Ok(LoadedDoc {
+            id: id.clone(),
+            doc: AutoCommit::new().with_actor(self.identity.actor_id()?),
+            saved_heads: Vec::new(),
+        })
     }
 
     /// Loads a document for editing by other engine layers (workflows, sync).
