@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use super::reader::open_csv;
+use super::text::next_record;
 use super::{ImportError, RowError};
 use crate::figures::codec::clean_text;
 use crate::figures::{AreaCode, AreaInfo, AreaRegistry};
@@ -38,10 +39,10 @@ pub fn read_areas<R: Read>(input: R) -> Result<AreaRegistry, ImportError> {
     let (name, region, class) = (find(NAME), find(REGION), find(CLASS));
     let mut registry = AreaRegistry::default();
     let mut errors = Vec::new();
-    let mut record = csv::StringRecord::new();
+    let (mut raw, mut record) = (csv::ByteRecord::new(), csv::StringRecord::new());
     let mut line = 1;
     loop {
-        match reader.read_record(&mut record) {
+        match next_record(&mut reader, &mut raw, &mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {

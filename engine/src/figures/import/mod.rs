@@ -10,6 +10,7 @@ mod areas;
 mod cell;
 mod columns;
 mod reader;
+mod text;
 
 pub use areas::read_areas;
 pub use cell::{Cell, parse_cell};

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
+use super::text::next_record;
 use super::{
     Cell, ColumnPlan, ImportError, ImportOptions, ImportProgress, Parsed, RowError, parse_cell,
 };
@@ -31,7 +32,7 @@ pub fn read_csv<R: Read>(
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<Parsed, ImportError> {
     let (mut reader, titles) = open_csv(input)?;
-    let mut record = csv::StringRecord::new();
+    let (mut raw, mut record) = (csv::ByteRecord::new(), csv::StringRecord::new());
     let plan = ColumnPlan::resolve(titles, options.mapping.as_ref())?;
     let mut parsed = Parsed {
         ignored_columns: plan.ignored(),
@@ -40,17 +41,12 @@ pub fn read_csv<R: Read>(
     let mut seen = Seen::default();
     let mut errors = Vec::new();
     loop {
-        match reader.read_record(&mut record) {
+        match next_record(&mut reader, &mut raw, &mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
                 let row = e.position().map_or(parsed.read + 2, |p| p.line());
-                let problem = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => {
-                        "de tekst is geen UTF-8; sla het bestand op als CSV UTF-8".to_string()
-                    }
-                    _ => e.to_string(),
-                };
+                let problem = e.to_string();
                 if !options.skip_bad_rows {
                     return Err(ImportError::Csv { row, problem });
                 }
@@ -107,8 +103,8 @@ pub fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<impl Read>, Vec<String
         .has_headers(false)
         .flexible(true)
         .from_reader(std::io::Cursor::new(header).chain(buffered));
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
+    let (mut raw, mut record) = (csv::ByteRecord::new(), csv::StringRecord::new());
+    match next_record(&mut reader, &mut raw, &mut record) {
         Ok(true) => Ok((reader, record.iter().map(str::to_string).collect())),
         Ok(false) => Err(ImportError::Header("het bestand is leeg".into())),
         Err(e) => Err(ImportError::Header(e.to_string())),

@@ -179,3 +179,19 @@ fn area_registries_are_read_with_regions_and_size_classes() {
         .to_string();
     assert!(err.contains("rij 2, kolom Jeugdregio"), "{err}");
 }
+
+#[test]
+fn files_saved_by_dutch_spreadsheets_in_windows_1252_are_read() {
+    let mut bytes = b"Code;Naam;Jeugdregio;Grootteklasse\nGM1900;S".to_vec();
+    bytes.extend_from_slice(b"\xfadwest-Frysl\xe2n;JZ01;5\n");
+    let registry = read_areas(bytes.as_slice()).unwrap();
+    let code = crate::figures::AreaCode::parse("GM1900").unwrap();
+    assert_eq!(registry.label(code), "S\u{fa}dwest-Frysl\u{e2}n (GM1900)");
+    let mut csv = b"RegioS;Perioden;Leeftijd;Waarde\nGM1900;2023;12 \x96 17 jaar;40\n".to_vec();
+    csv.extend_from_slice(b"GM1900;2023;Totaal;80\n");
+    let parsed = read_csv(csv.as_slice(), &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        parsed.rows[0].breakdown.to_string(),
+        "leeftijd=12 \u{2013} 17 jaar"
+    );
+}
