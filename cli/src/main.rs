@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod watcher;
 mod workflows;
 
 use std::io::Write;

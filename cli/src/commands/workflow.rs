@@ -1,25 +1,16 @@
 //! `kompas workflow ...`: check definitions, print their schema or diagram, list them, watch a folder.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
-use std::time::Duration;
 
-use anyhow::Context as _;
 use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Severity};
-use notify_debouncer_mini::new_debouncer;
-use notify_debouncer_mini::notify::RecursiveMode;
 
 use crate::args::{Global, WorkflowCommand};
 use crate::exit::{self, Refused};
 use crate::output::emit;
-use crate::workflows::{self, check_file, check_text, files_in, folder, is_workflow_file};
-
-/// How long the watcher waits for a burst of file events to settle.
-const DEBOUNCE: Duration = Duration::from_millis(200);
+use crate::workflows::{self, check_file, check_text, files_in, folder};
 
 pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -75,7 +66,7 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             let dir = dir.or_else(|| folder(global)).ok_or_else(|| {
                 Refused::input("geen werkwijzenmap; geef een map op of gebruik --workflows")
             })?;
-            watch(&dir)?;
+            crate::watcher::watch(&dir, say)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -185,91 +176,6 @@ fn count(results: &[(String, Option<Loaded>, Vec<Diagnostic>)], s: Severity) -> 
         .flat_map(|r| &r.2)
         .filter(|d| d.severity == s)
         .count()
-}
-
-/// Watches `dir` until the process is stopped. Prints one line per event; a file that turns
-/// invalid keeps its last valid version in force.
-fn watch(dir: &Path) -> anyhow::Result<()> {
-    let mut in_force: BTreeMap<PathBuf, Loaded> = BTreeMap::new();
-    let (tx, rx) = mpsc::channel();
-    let mut debouncer = new_debouncer(DEBOUNCE, tx).context("kan de map niet volgen")?;
-    debouncer
-        .watcher()
-        .watch(dir, RecursiveMode::NonRecursive)
-        .with_context(|| format!("kan {} niet volgen", dir.display()))?;
-    for path in files_in(dir)? {
-        reload(&path, &mut in_force)?;
-    }
-    say(&format!(
-        "kompas volgt {} ({} werkwijze(n) van kracht); stop met Ctrl-C.",
-        dir.display(),
-        in_force.len()
-    ))?;
-    for events in rx {
-        let events = events.context("fout bij het volgen van de map")?;
-        let mut paths: Vec<PathBuf> = events
-            .into_iter()
-            .map(|e| e.path)
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
-            .collect();
-        paths.sort();
-        paths.dedup();
-        for path in paths {
-            if is_workflow_file(&path) {
-                reload(&path, &mut in_force)?;
-            } else if let Some(old) = in_force.remove(&path) {
-                say(&format!(
-                    "verwijderd: {} ({} {} geldt niet meer)",
-                    path.display(),
-                    old.definition.name,
-                    old.definition.version
-                ))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn reload(path: &Path, in_force: &mut BTreeMap<PathBuf, Loaded>) -> anyhow::Result<()> {
-    let (loaded, diagnostics) = match check_file(path) {
-        Ok(r) => r,
-        // The file may be gone or half-written; the next event will tell.
-        Err(e) => return say(&format!("overgeslagen: {e:#}")),
-    };
-    let mut lines = Vec::new();
-    for d in &diagnostics {
-        lines.push(d.to_string());
-    }
-    match loaded {
-        Some(l) => {
-            let unchanged = in_force.get(path).is_some_and(|old| old.hash == l.hash);
-            if !unchanged {
-                lines.push(format!(
-                    "geldig: {} {} uit {}; nieuwe werkstromen gebruiken deze versie.",
-                    l.definition.name,
-                    l.definition.version,
-                    path.display()
-                ));
-                in_force.insert(path.to_path_buf(), l);
-            }
-        }
-        None => lines.push(match in_force.get(path) {
-            Some(old) => format!(
-                "ongeldig: {}; de laatst geldige versie blijft van kracht: {} {}.",
-                path.display(),
-                old.definition.name,
-                old.definition.version
-            ),
-            None => format!(
-                "ongeldig: {}; er is geen eerdere geldige versie.",
-                path.display()
-            ),
-        }),
-    }
-    for line in lines {
-        say(&line)?;
-    }
-    Ok(())
 }
 
 /// Prints one line and flushes, so that whoever reads the output sees it at once.

@@ -205,4 +205,15 @@ mod tests {
             assert!(CronRule::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
+
+    #[test]
+    fn a_date_that_never_comes_gives_no_moment_instead_of_hanging() {
+        let tz = TimeZone::get("Europe/Amsterdam").unwrap();
+        let rule = CronRule::parse("0 0 31 2 *").unwrap();
+        assert_eq!(rule.next_after(Timestamp(0), &tz), None);
+        assert_eq!(
+            rule.previous_at_or_before(Timestamp(1_780_000_000_000), &tz),
+            None
+        );
+    }
 }

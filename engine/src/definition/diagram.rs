@@ -6,14 +6,13 @@ use super::model::{Approval, Definition, Guard};
 
 /// The definition as a Mermaid `stateDiagram-v2`.
 pub fn mermaid(def: &Definition) -> String {
-    let mut out = String::from("stateDiagram-v2\n");
+    let mut out = format!("---\ntitle: {}\n---\nstateDiagram-v2\n", clean(&def.title));
     let id = |name: &str| {
         def.phases
             .iter()
             .position(|p| p.name == name)
             .map_or_else(|| "onbekend".to_string(), |i| format!("f{i}"))
     };
-    let _ = writeln!(out, "    title: {}", clean(&def.title));
     for (i, p) in def.phases.iter().enumerate() {
         let _ = writeln!(out, "    state \"{}\" as f{i}", clean(&p.title));
     }
@@ -45,7 +44,7 @@ pub fn mermaid(def: &Definition) -> String {
         };
         let _ = writeln!(
             out,
-            "    note right of {}: {} ({when})",
+            "    note right of {} : {} ({when})",
             id(&s.phase),
             clean(&s.title)
         );
@@ -72,7 +71,8 @@ fn describe(g: &Guard) -> String {
 
 /// Keeps text from breaking Mermaid's syntax.
 fn clean(s: &str) -> String {
-    s.replace([':', ';', '"', '\n', '{', '}', '#'], " ")
+    s.replace(':', " -")
+        .replace([';', '"', '\n', '{', '}', '#'], " ")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

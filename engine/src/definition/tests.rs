@@ -62,7 +62,10 @@ fn diagnostics_point_at_line_and_column() {
 fn mermaid_names_every_phase_and_the_guard() {
     let d = check("klein.yaml", SMALL).definition.unwrap();
     let m = mermaid(&d);
-    assert!(m.starts_with("stateDiagram-v2\n"), "{m}");
+    assert!(
+        m.starts_with("---\ntitle: Kleine werkwijze\n---\nstateDiagram-v2\n"),
+        "{m}"
+    );
     assert!(m.contains("state \"Begin\" as f0"), "{m}");
     assert!(
         m.contains("f0 --> f1 : [ambitie.titel, akkoord iedere partner]"),

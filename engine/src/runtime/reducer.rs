@@ -46,7 +46,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     facts.dedup_by(|a, b| a.id == b.id);
 
     let mut ignored = Vec::new();
-    let participants = participants(&facts);
+    let participants = participants(def, &facts, &mut ignored);
     let migration = facts
         .iter()
         .filter_map(|f| match &f.body {
@@ -288,11 +288,29 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     }
 }
 
-/// Each organisation's first join decides its role.
-fn participants(facts: &[&Fact]) -> Vec<Participant> {
+/// Each organisation's first valid join decides its role. A join with a role the definition does
+/// not have, or for an organisation type the role does not allow, takes no effect.
+fn participants(def: &Definition, facts: &[&Fact], ignored: &mut Vec<Ignored>) -> Vec<Participant> {
     let mut out: BTreeMap<&str, Participant> = BTreeMap::new();
     for f in facts {
         if let FactBody::Join { role } = &f.body {
+            let allowed = def
+                .roles
+                .iter()
+                .find(|r| &r.name == role)
+                .map(|r| r.org_types.is_empty() || r.org_types.contains(&f.org_type));
+            let reason = match allowed {
+                None => Some(format!("werkwijze {} kent geen rol {role}", def.name)),
+                Some(false) => Some(format!("de rol {role} past niet bij een {}", f.org_type)),
+                Some(true) => None,
+            };
+            if let Some(reason) = reason {
+                ignored.push(Ignored {
+                    id: f.id.clone(),
+                    reason,
+                });
+                continue;
+            }
             out.entry(&f.org_id).or_insert_with(|| Participant {
                 org_id: f.org_id.clone(),
                 name: f.org.clone(),

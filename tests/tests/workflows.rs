@@ -4,34 +4,22 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn kompas(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kompas"))
-        .env_clear()
-        .env("KOMPAS_DATA", data)
-        .args(args)
-        .output()
-        .unwrap()
+use kompas_tests::{Kompas, Run};
+
+fn kompas(data: &Path, args: &[&str]) -> Run {
+    Kompas::new(data).run(args)
 }
 
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = kompas(data, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    Kompas::new(data).ok(args)
 }
 
 fn json(data: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    serde_json::from_str(&ok(data, &all)).unwrap()
+    Kompas::new(data).json(args)
 }
 
 #[test]
@@ -44,8 +32,8 @@ fn check_reports_every_problem_with_its_place_and_fails() {
     )
     .unwrap();
     let out = kompas(dir.path(), &["workflow", "check", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.code, 3);
+    let text = out.stdout;
     let f = file.display();
     for expected in [
         format!("{f}:2:9: \"1.0\" is geen geldige versie"),
@@ -56,44 +44,18 @@ fn check_reports_every_problem_with_its_place_and_fails() {
     }
     assert!(text.contains("3 fout(en)"), "{text}");
     let builtin = kompas(dir.path(), &["workflow", "check"]);
-    assert!(builtin.status.success());
+    assert_eq!(builtin.code, 0, "{}", builtin.stdout);
 }
 
 /// Three organisations walk the start of the Kwaliteitskompas; documents and the instance travel
 /// between their data directories as `.automerge` files, as partners do until sync exists.
 #[test]
 fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
-    let root = tempfile::tempdir().unwrap();
-    let g = root.path().join("gemeente");
-    let s = root.path().join("swv");
-    let j = root.path().join("jeugdhulp");
-    ok(&g, &["init", "--org", "Gemeente Havenstad"]);
-    ok(
-        &s,
-        &[
-            "init",
-            "--org",
-            "SWV Havenstad",
-            "--type",
-            "samenwerkingsverband",
-        ],
-    );
-    ok(
-        &j,
-        &["init", "--org", "Jeugdhulp De Vaart", "--type", "aanbieder"],
-    );
-    let send = |from: &Path, to: &[&Path], id: &str| {
-        let file = root
-            .path()
-            .join(format!("{id}-{}.automerge", rand_suffix()));
-        ok(from, &["doc", "export", id, file.to_str().unwrap()]);
-        for t in to {
-            ok(t, &["doc", "import", file.to_str().unwrap()]);
-        }
-    };
+    let p = Partnership::new();
+    let (g, s, j) = (&p.orgs[0], &p.orgs[1], &p.orgs[2]);
 
     let id = json(
-        &g,
+        g,
         &[
             "flow",
             "start",
@@ -106,19 +68,16 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
         .unwrap()
         .to_string();
     // Instances do not clutter the document list.
-    assert!(ok(&g, &["doc", "list"]).contains("Geen documenten"));
+    assert!(ok(g, &["doc", "list"]).contains("Geen documenten"));
 
     // Refused: the samenwerking document is missing.
-    let refused = kompas(&g, &["flow", "advance", &id]);
-    assert_eq!(refused.status.code(), Some(6));
+    let refused = Kompas::new(g).fails(6, &["flow", "advance", &id]);
     assert!(
-        String::from_utf8_lossy(&refused.stderr)
-            .contains("er is nog geen document van soort samenwerking"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
+        refused.contains("er is nog geen document van soort samenwerking"),
+        "{refused}"
     );
     let samen = ok(
-        &g,
+        g,
         &[
             "doc",
             "new",
@@ -127,9 +86,9 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "naam=Samen voor Havenstad",
         ],
     );
-    ok(&g, &["flow", "advance", &id]);
+    ok(g, &["flow", "advance", &id]);
     ok(
-        &g,
+        g,
         &[
             "doc",
             "new",
@@ -138,9 +97,9 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "titel=Staat 2027",
         ],
     );
-    ok(&g, &["flow", "advance", &id]);
+    ok(g, &["flow", "advance", &id]);
     let ambitie = ok(
-        &g,
+        g,
         &[
             "doc",
             "new",
@@ -151,27 +110,25 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     );
     let ambitie = ambitie.trim();
     assert_eq!(
-        json(&g, &["flow", "status", &id])["state"]["phase"],
+        json(g, &["flow", "status", &id])["state"]["phase"],
         "ambities"
     );
     let _ = samen;
 
-    send(&g, &[&s, &j], &id);
-    send(&g, &[&s, &j], ambitie);
-    ok(&s, &["flow", "approve", &id]);
-    ok(&j, &["flow", "approve", &id]);
-    ok(&g, &["flow", "approve", &id]);
-    send(&s, &[&g], &id);
-    send(&j, &[&g], &id);
+    p.send(0, &[1, 2], &id);
+    p.send(0, &[1, 2], ambitie);
+    ok(s, &["flow", "approve", &id]);
+    ok(j, &["flow", "approve", &id]);
+    ok(g, &["flow", "approve", &id]);
+    p.send(1, &[0], &id);
+    p.send(2, &[0], &id);
 
     // The provider edits the ambition after approving: every approval becomes stale.
-    ok(&j, &["doc", "set", ambitie, "toelichting=Ook in de wijk."]);
-    send(&j, &[&g], ambitie);
-    let status = ok(&g, &["flow", "status", &id]);
+    ok(j, &["doc", "set", ambitie, "toelichting=Ook in de wijk."]);
+    p.send(2, &[0], ambitie);
+    let status = ok(g, &["flow", "status", &id]);
     assert!(status.contains("VEROUDERD"), "{status}");
-    let refused = kompas(&g, &["flow", "advance", &id]);
-    assert_eq!(refused.status.code(), Some(6));
-    let why = String::from_utf8_lossy(&refused.stderr);
+    let why = Kompas::new(g).fails(6, &["flow", "advance", &id]);
     assert!(
         why.contains(
             "instemming ontbreekt van Gemeente Havenstad, Jeugdhulp De Vaart, SWV Havenstad"
@@ -180,28 +137,28 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     );
 
     // Everyone approves the new version; now the step is allowed.
-    send(&g, &[&s, &j], ambitie);
-    for org in [&s, &j] {
-        send(&g, &[org], &id);
-        ok(org, &["flow", "approve", &id]);
-        send(org, &[&g], &id);
+    p.send(0, &[1, 2], ambitie);
+    for org in [1, 2] {
+        p.send(0, &[org], &id);
+        ok(&p.orgs[org], &["flow", "approve", &id]);
+        p.send(org, &[0], &id);
     }
-    ok(&g, &["flow", "approve", &id]);
-    let st = json(&g, &["flow", "advance", &id]);
+    ok(g, &["flow", "approve", &id]);
+    let st = json(g, &["flow", "advance", &id]);
     assert_eq!(st["state"]["phase"], "maatschappelijk-resultaat");
     assert_eq!(st["state"]["participants"].as_array().unwrap().len(), 3);
 
     // A rejection is shown with its reason.
-    send(&g, &[&s], &id);
+    p.send(0, &[1], &id);
     ok(
-        &s,
+        s,
         &["flow", "reject", &id, "--reason", "Nulmeting ontbreekt nog"],
     );
-    send(&s, &[&g], &id);
-    let status = ok(&g, &["flow", "status", &id]);
+    p.send(1, &[0], &id);
+    let status = ok(g, &["flow", "status", &id]);
     assert!(status.contains("SWV Havenstad wees af op"), "{status}");
     assert!(status.contains("Nulmeting ontbreekt nog"), "{status}");
-    assert!(ok(&g, &["flow", "list"]).contains("Cyclus 2027"));
+    assert!(ok(g, &["flow", "list"]).contains("Cyclus 2027"));
 }
 
 fn rand_suffix() -> u64 {
@@ -220,10 +177,8 @@ struct Watcher {
 
 impl Watcher {
     fn start(data: &Path, dir: &Path) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kompas"))
-            .env_clear()
-            .env("KOMPAS_DATA", data)
-            .args(["workflow", "watch", dir.to_str().unwrap()])
+        let mut child = Kompas::new(data)
+            .command(&["workflow", "watch", dir.to_str().unwrap()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
