@@ -44,6 +44,8 @@ fn with_figures(dir: &tempfile::TempDir) -> Kompas {
         "--mapping",
         &fixture("wijken-mapping.json"),
     ]);
+    // The key figures by district also name the districts.
+    k.ok(&["figures", "areas", &fixture("kerncijfers-wijken-synthetisch.csv")]);
     k
 }
 
@@ -192,6 +194,7 @@ fn show_lists_figures_districts_and_linked_stories() {
     assert_eq!(area["series"].as_array().unwrap().len(), 6);
     assert_eq!(area["series"][5]["status"], "voorlopig");
     assert_eq!(area["parts"].as_array().unwrap().len(), 6);
+    assert_eq!(area["parts"][0]["label"], "Wijk 01 Centrum (WK990101)");
     // The smallest district is secret, and one more so that it cannot be worked out.
     let secret = area["parts"]
         .as_array()

@@ -39,6 +39,11 @@ impl AreaRegistry {
         self.areas.get(&code)
     }
 
+    /// Every known area with what is known about it, sorted by code.
+    pub fn iter(&self) -> impl Iterator<Item = (AreaCode, &AreaInfo)> {
+        self.areas.iter().map(|(c, i)| (*c, i))
+    }
+
     /// How many areas are known.
     pub fn len(&self) -> usize {
         self.areas.len()

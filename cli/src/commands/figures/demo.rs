@@ -43,7 +43,12 @@ pub fn seed(
     provider: &Replica<SledStore>,
 ) -> anyhow::Result<DemoFigures> {
     let figures = Figures::new(municipality);
-    let registry = figures.store_registry(&read_areas(AREAS.as_bytes())?, now(), random())?;
+    let mut areas = read_areas(AREAS.as_bytes())?;
+    // The key figures by district name the districts too.
+    for (code, info) in read_areas(DISTRICTS.as_bytes())?.iter() {
+        areas.insert(code, info.clone());
+    }
+    let registry = figures.store_registry(&areas, now(), random())?;
     let fields = IndicatorFields {
         title: Some("Jongeren met jeugdhulp".into()),
         definition: Some("Jongeren tot 18 jaar die in het jaar jeugdhulp kregen (SYNTHETISCHE voorbeeldcijfers).".into()),

@@ -8,8 +8,22 @@ use super::{ImportError, RowError};
 use crate::figures::codec::clean_text;
 use crate::figures::{AreaCode, AreaInfo, AreaRegistry};
 
-const CODE: &[&str] = &["code", "gebied", "gebiedscode", "regios", "gemeentecode"];
-const NAME: &[&str] = &["naam", "gemeentenaam", "gemeente", "gebiedsnaam"];
+const CODE: &[&str] = &[
+    "code",
+    "codering",
+    "gebied",
+    "gebiedscode",
+    "regios",
+    "gemeentecode",
+];
+// In CBS key figures by district, `Wijken en buurten` holds the names and `Codering` the codes.
+const NAME: &[&str] = &[
+    "naam",
+    "wijkenenbuurten",
+    "gebiedsnaam",
+    "gemeentenaam",
+    "gemeente",
+];
 const REGION: &[&str] = &["jeugdregio", "regio", "regiocode", "jeugdzorgregio"];
 const CLASS: &[&str] = &["grootteklasse", "gemeentegrootte", "gemeentegrootteklasse"];
 

@@ -62,15 +62,16 @@ pub struct ColumnPlan {
     pub personal: bool,
 }
 
+// `codering` comes before `wijkenenbuurten`: in CBS key figures by district the latter holds names.
 const AREA: &[&str] = &[
+    "codering",
     "regios",
     "regio",
-    "gebied",
     "gebiedscode",
-    "regiocode",
     "gemeentecode",
+    "regiocode",
+    "gebied",
     "wijkenenbuurten",
-    "codering",
     "code",
 ];
 const PERIOD: &[&str] = &["perioden", "periode", "jaar", "peiljaar"];
