@@ -45,7 +45,11 @@ fn with_figures(dir: &tempfile::TempDir) -> Kompas {
         &fixture("wijken-mapping.json"),
     ]);
     // The key figures by district also name the districts.
-    k.ok(&["figures", "areas", &fixture("kerncijfers-wijken-synthetisch.csv")]);
+    k.ok(&[
+        "figures",
+        "areas",
+        &fixture("kerncijfers-wijken-synthetisch.csv"),
+    ]);
     k
 }
 

@@ -171,3 +171,48 @@ fn an_incoming_indicator_with_a_bsn_in_a_batch_is_refused() {
         "{err}"
     );
 }
+
+mod merge_order {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// Three partners each store figures for overlapping cells; whatever order the documents
+        /// travel in, every replica ends with the same table.
+        #[test]
+        fn every_arrival_order_gives_the_same_table(
+            values in prop::collection::vec((0u8..4, 10u32..200), 3),
+            order in Just([0usize, 1, 2]).prop_shuffle(),
+        ) {
+            let replicas: Vec<_> = (1..=3).map(replica).collect();
+            let ind = define(&Figures::new(&replicas[0]));
+            let first = replicas[0].export(&ind.id).unwrap();
+            for r in &replicas[1..] {
+                r.import(&first).unwrap();
+            }
+            for (i, (r, (cell, value))) in replicas.iter().zip(&values).enumerate() {
+                let area = format!("GM000{cell}");
+                Figures::new(r)
+                    .store_observations(&ind, vec![row(&area, Breakdown::total(), f64::from(*value))], Timestamp(10 + i as i64), [i as u8; 8])
+                    .unwrap();
+            }
+            let exports: Vec<Vec<u8>> = replicas.iter().map(|r| r.export(&ind.id).unwrap()).collect();
+            let fresh = replica(9);
+            for i in order {
+                fresh.import(&exports[i]).unwrap();
+            }
+            for r in &replicas {
+                for e in &exports {
+                    r.import(e).unwrap();
+                }
+            }
+            let expected = Figures::new(&fresh).observations(&ind).unwrap();
+            for r in &replicas {
+                prop_assert_eq!(&Figures::new(r).observations(&ind).unwrap(), &expected);
+            }
+        }
+    }
+}
