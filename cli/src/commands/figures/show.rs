@@ -161,16 +161,23 @@ fn render_area(out: &mut String, r: &AreaReport) {
 }
 
 fn table(out: &mut String, first: &str, lines: &[Line], label: impl Fn(&Line) -> String) {
+    let labels: Vec<String> = lines.iter().map(&label).collect();
+    let width = labels
+        .iter()
+        .map(|l| l.chars().count())
+        .chain([first.len()])
+        .max()
+        .unwrap_or(0)
+        + 2;
     let _ = writeln!(
         out,
-        "    {first:<28} {:>10} {:>10} {:>8} {:>9}  status",
+        "    {first:<width$} {:>10} {:>10} {:>8} {:>9}  status",
         "waarde", "noemer", "%", "per 1.000"
     );
-    for l in lines {
+    for (l, name) in lines.iter().zip(&labels) {
         let _ = write!(
             out,
-            "    {:<28} {:>10} {:>10} {:>8} {:>9}  {}",
-            label(l),
+            "    {name:<width$} {:>10} {:>10} {:>8} {:>9}  {}",
             value(l.value),
             optional(l.denominator),
             optional(l.percentage),
