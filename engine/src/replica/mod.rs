@@ -295,8 +295,14 @@ impl<S: Store> Replica<S> {
         let view = document::read_view(&mut incoming)
             .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
         if view.kind == INSTANCE_KIND {
-            crate::runtime::read_instance(&mut incoming)
+            let instance = crate::runtime::read_instance(&mut incoming)
                 .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+            privacy::check_text("titel", &instance.title)?;
+            for fact in &instance.facts {
+                if let crate::runtime::FactBody::Verdict { reason, .. } = &fact.body {
+                    privacy::check_text("reden", reason)?;
+                }
+            }
         } else {
             self.check_imported_fields(&view)?;
         }
