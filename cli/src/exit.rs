@@ -3,6 +3,12 @@
 use std::process::ExitCode;
 
 use kompas_engine::ReplicaError;
+use kompas_engine::document::{AssignmentError, DocIdError};
+use kompas_engine::figures::import::ImportError;
+use kompas_engine::figures::storage::FiguresError;
+use kompas_engine::figures::{AreaCodeError, PeriodError};
+use kompas_engine::privacy::PrivacyError;
+use kompas_engine::runtime::FlowError;
 use kompas_engine::store::DataDirError;
 use kompas_engine::sync::replication::{InviteCodeError, SyncError};
 
@@ -69,9 +75,12 @@ fn classify(err: &anyhow::Error) -> u8 {
             return DATA_DIR;
         }
         if let Some(e) = cause.downcast_ref::<ReplicaError>() {
+            return replica_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<FiguresError>() {
             return match e {
-                ReplicaError::NotFound(_) => NOT_FOUND,
-                ReplicaError::NotInitialised => DATA_DIR,
+                FiguresError::Replica(inner) => replica_code(inner),
+                FiguresError::UnknownIndicator { .. } => NOT_FOUND,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };
@@ -91,25 +100,34 @@ fn classify(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<InviteCodeError>().is_some() {
             return INVALID_INPUT;
         }
-        if let Some(e) = cause.downcast_ref::<kompas_engine::runtime::FlowError>() {
+        if let Some(e) = cause.downcast_ref::<FlowError>() {
             return match e {
-                kompas_engine::runtime::FlowError::Replica(ReplicaError::NotFound(_)) => NOT_FOUND,
-                kompas_engine::runtime::FlowError::UnknownDefinition { .. }
-                | kompas_engine::runtime::FlowError::UnknownVersion { .. } => NOT_FOUND,
-                kompas_engine::runtime::FlowError::Refused { .. } => REFUSED,
+                FlowError::Replica(inner) => replica_code(inner),
+                FlowError::UnknownDefinition { .. } | FlowError::UnknownVersion { .. } => NOT_FOUND,
+                FlowError::Refused { .. } => REFUSED,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };
         }
-        if cause
-            .downcast_ref::<kompas_engine::document::AssignmentError>()
-            .is_some()
-            || cause
-                .downcast_ref::<kompas_engine::document::DocIdError>()
-                .is_some()
+        if cause.downcast_ref::<ImportError>().is_some()
+            || cause.downcast_ref::<AreaCodeError>().is_some()
+            || cause.downcast_ref::<PeriodError>().is_some()
+            || cause.downcast_ref::<PrivacyError>().is_some()
+            || cause.downcast_ref::<AssignmentError>().is_some()
+            || cause.downcast_ref::<DocIdError>().is_some()
         {
             return INVALID_INPUT;
         }
     }
     FAILURE
+}
+
+/// The exit code for a replica error, wherever in the chain it sits.
+fn replica_code(e: &ReplicaError) -> u8 {
+    match e {
+        ReplicaError::NotFound(_) => NOT_FOUND,
+        ReplicaError::NotInitialised => DATA_DIR,
+        e if e.is_input_error() => INVALID_INPUT,
+        _ => FAILURE,
+    }
 }

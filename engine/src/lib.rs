@@ -7,7 +7,9 @@
 pub mod catalog;
 pub mod definition;
 pub mod document;
+pub mod figures;
 pub mod identity;
+pub mod privacy;
 pub mod replica;
 pub mod runtime;
 pub mod seal;

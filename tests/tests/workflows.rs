@@ -148,8 +148,22 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     assert_eq!(st["state"]["phase"], "maatschappelijk-resultaat");
     assert_eq!(st["state"]["participants"].as_array().unwrap().len(), 3);
 
-    // A rejection is shown with its reason.
+    // A reason that carries a BSN never reaches the shared instance.
     p.send(0, &[1], &id);
+    let before = json(s, &["flow", "status", &id]);
+    let refused = kompas(
+        s,
+        &["flow", "reject", &id, "--reason", "Zie dossier 111222333"],
+    );
+    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("reden"), "{}", refused.stderr);
+    assert!(
+        !refused.stderr.contains("111222333"),
+        "the refusal must not repeat the number"
+    );
+    assert_eq!(json(s, &["flow", "status", &id])["state"], before["state"]);
+
+    // A rejection is shown with its reason.
     ok(
         s,
         &["flow", "reject", &id, "--reason", "Nulmeting ontbreekt nog"],

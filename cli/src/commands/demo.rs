@@ -169,6 +169,7 @@ struct DemoReport {
     documents: usize,
     converged: bool,
     shared_ambition: String,
+    figures: super::figures::demo::DemoFigures,
     flow: String,
     flow_phase: String,
     flow_history: Vec<String>,
@@ -260,8 +261,18 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
 
+    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
+    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
+
     // Everyone syncs through the relay; the copies merge.
     let documents_converged = sync_until_converged(&orgs)?;
+    for id in figures.documents.iter().chain([&figures.persona]) {
+        for org in &orgs {
+            org.replica
+                .get(id)
+                .context("de cijfers kwamen niet bij elke organisatie aan")?;
+        }
+    }
 
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
     let registry = definition::builtin_registry();
@@ -326,6 +337,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         documents: views.first().map_or(0, Vec::len),
         converged,
         shared_ambition: ambitie.to_string(),
+        figures,
         flow: flow.to_string(),
         flow_phase: status.state.phase.clone(),
         flow_history: status
@@ -405,6 +417,25 @@ fn render(r: &DemoReport) -> String {
         out,
         "  kompas --data {first} doc history {}",
         r.shared_ambition
+    );
+    let f = &r.figures;
+    let _ = writeln!(
+        out,
+        "\nCijfers (synthetisch): {} waarnemingen bij indicator {}; persona Noor staat ernaast voor {} meisjes met jeugdhulp in Havenstad.",
+        f.observations, f.indicator, f.young_people_like_her
+    );
+    let (ind, area) = (&f.indicator, super::figures::demo::AREA);
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures show {ind} --area {area}"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures compare {ind} --area {area} --with national,region,peers"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
     );
     let _ = writeln!(out, "  kompas --data {first} flow status {}", r.flow);
     out

@@ -2,6 +2,7 @@
 
 mod demo;
 mod doc;
+mod figures;
 mod flow;
 mod init;
 mod sync;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init::run(&cli.global, args),
         Command::Doc(cmd) => doc::run(&cli.global, cmd),
+        Command::Figures(cmd) => figures::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
         Command::Whoami => whoami::run(&cli.global),
         Command::Workspace(cmd) => workspace::run(&cli.global, cmd),

@@ -194,6 +194,10 @@ pub fn catalog_of<'a>(definitions: impl IntoIterator<Item = &'a Definition>) -> 
             catalog.insert(k.clone());
         }
     }
+    // The kinds figures are stored in belong to the engine and are always there, unchanged.
+    for k in crate::figures::story::kinds() {
+        catalog.insert(k);
+    }
     catalog
 }
 

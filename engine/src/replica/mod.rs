@@ -10,6 +10,7 @@ use crate::document::{
     self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
+use crate::privacy::{self, PrivacyError};
 use crate::runtime::INSTANCE_KIND;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
@@ -66,6 +67,9 @@ pub enum ReplicaError {
     /// The stored identity is damaged.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// A value holds personal data (a BSN, a date of birth); nothing was saved.
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -82,6 +86,7 @@ impl ReplicaError {
                 | ReplicaError::Deleted(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
+                | ReplicaError::Privacy(_)
         )
     }
 }
@@ -293,11 +298,19 @@ impl<S: Store> Replica<S> {
         let view = document::read_view(&mut incoming)
             .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
         if view.kind == INSTANCE_KIND {
-            crate::runtime::read_instance(&mut incoming)
+            let instance = crate::runtime::read_instance(&mut incoming)
                 .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+            privacy::check_text("titel", &instance.title)?;
+            for fact in &instance.facts {
+                if let crate::runtime::FactBody::Verdict { reason, .. } = &fact.body {
+                    privacy::check_text("reden", reason)?;
+                }
+            }
         } else {
             self.check_imported_fields(&view)?;
         }
+        crate::figures::storage::verify_incoming(&incoming, &view.kind)
+            .map_err(ReplicaError::BadImport)?;
         let id = view.id;
         match self.store.load(id.as_str())? {
             Some(_) => {
@@ -340,6 +353,7 @@ impl<S: Store> Replica<S> {
                     known: field_names(kind_def),
                 })?;
             def.check_value(value)?;
+            privacy::check_value(name, value)?;
         }
         Ok(())
     }
@@ -424,6 +438,7 @@ impl<S: Store> Replica<S> {
     }
 
     /// Checks every assignment before anything is written: all of them pass, or nothing changes.
+    /// Every value also passes the privacy guard: no BSN or date of birth enters a shared document.
     fn check_assignments<'k>(
         &self,
         kind: &'k KindDef,
@@ -443,6 +458,7 @@ impl<S: Store> Replica<S> {
                 continue;
             }
             let value = def.parse_value(&a.value)?;
+            privacy::check_value(&def.name, &value)?;
             if let (
                 crate::catalog::FieldType::Link { kind: target_kind },
                 FieldValue::Text(target),

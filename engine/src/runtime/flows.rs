@@ -49,6 +49,9 @@ pub enum FlowError {
     /// Signing failed.
     #[error(transparent)]
     Fact(#[from] FactError),
+    /// A text would put personal data into a shared document.
+    #[error(transparent)]
+    Privacy(#[from] crate::privacy::PrivacyError),
     /// The replica failed.
     #[error(transparent)]
     Replica(#[from] ReplicaError),
@@ -125,6 +128,7 @@ impl<'a, S: Store> Flows<'a, S> {
             body: loaded.body.clone(),
         };
         let title = title.unwrap_or(&loaded.definition.title);
+        crate::privacy::check_text("titel", title)?;
         write_instance(&mut doc.doc, &id, title, &pinned, now)?;
         let join = self.fact(
             FactBody::Join {
@@ -325,6 +329,7 @@ impl<'a, S: Store> Flows<'a, S> {
         if !approve && reason.trim().is_empty() {
             return Err(FlowError::NotNow("geef een reden bij een afwijzing".into()));
         }
+        crate::privacy::check_text("reden", reason)?;
         let me = self.replica.identity().profile.clone();
         if !st.participants.iter().any(|p| p.org_id == me.org_id) {
             let join = FactBody::Join {
