@@ -383,3 +383,11 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Awaits `future`, failing the test instead of hanging if it takes more than a minute.
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(std::time::Duration::from_secs(60), future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what} did not happen within a minute"),
+    }
+}

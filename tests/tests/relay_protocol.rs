@@ -10,7 +10,7 @@ use kompas_engine::sync::wire::{
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
-use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed};
+use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, within};
 
 const WS: WorkspaceId = WorkspaceId([7; 16]);
 
@@ -53,13 +53,16 @@ async fn members_push_pull_subscribe_and_replays_are_stored_once() {
     assert_eq!(other.push(second.clone()).await.unwrap().seq, 2);
 
     let mut pushed = Vec::new();
-    while pushed.len() < 2 {
-        match ws.coordinator.recv().await.unwrap() {
-            Message::Pushed { item } => pushed.push(item),
-            Message::MembershipOps { .. } => {}
-            other => panic!("unexpected {other:?}"),
+    within("the subscriber receives both bundles", async {
+        while pushed.len() < 2 {
+            match ws.coordinator.recv().await.unwrap() {
+                Message::Pushed { item } => pushed.push(item),
+                Message::MembershipOps { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
         }
-    }
+    })
+    .await;
     assert_eq!(pushed[0].bundle, first);
     assert_eq!(pushed[1].bundle, second);
     let all = partner.pull_all(0).await.unwrap();
@@ -362,14 +365,17 @@ async fn a_removed_member_is_cut_off_at_once() {
     .await;
     // The open connection is told and closed, without it asking anything.
     let mut told = None;
-    loop {
-        match partner.recv().await {
-            Ok(Message::Error { code, .. }) => told = Some(code),
-            Ok(_) => {}
-            Err(ClientError::Closed) => break,
-            Err(e) => panic!("{e}"),
+    within("the removed member's connection closes", async {
+        loop {
+            match partner.recv().await {
+                Ok(Message::Error { code, .. }) => told = Some(code),
+                Ok(_) => {}
+                Err(ClientError::Closed) => break,
+                Err(e) => panic!("{e}"),
+            }
         }
-    }
+    })
+    .await;
     assert_eq!(told, Some(ErrorCode::Removed));
     // It cannot come back, and its bundles are not accepted from anyone.
     let mut again = RelayClient::open(&url).await.unwrap();
@@ -494,13 +500,16 @@ async fn an_organisation_on_each_of_two_mirrored_relays_sees_the_others_bundles(
 
     for client in [&mut ws.coordinator, &mut partner] {
         let mut seen = Vec::new();
-        while seen.len() < 2 {
-            match client.recv().await.unwrap() {
-                Message::Pushed { item } => seen.push(open_sealed(&item.bundle).unwrap()),
-                Message::Ack { .. } | Message::MembershipOps { .. } => {}
-                other => panic!("unexpected {other:?}"),
+        within("both bundles reach both organisations", async {
+            while seen.len() < 2 {
+                match client.recv().await.unwrap() {
+                    Message::Pushed { item } => seen.push(open_sealed(&item.bundle).unwrap()),
+                    Message::Ack { .. } | Message::MembershipOps { .. } => {}
+                    other => panic!("unexpected {other:?}"),
+                }
             }
-        }
+        })
+        .await;
         seen.sort();
         assert_eq!(
             seen,
