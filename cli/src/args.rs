@@ -30,6 +30,9 @@ pub struct Global {
     /// Geef de uitvoer als JSON (voor scripts).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Map met eigen werkwijzen (YAML); standaard de map workflows in de kompas-map, als die er is.
+    #[arg(long, global = true, env = "KOMPAS_WORKFLOWS", value_name = "MAP")]
+    pub workflows: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -39,8 +42,82 @@ pub enum Command {
     /// Documenten maken, bekijken en bewerken.
     #[command(subcommand)]
     Doc(DocCommand),
+    /// Cijfers: indicatoren inlezen, tonen, vergelijken en in een grafiek zetten, met verhalen ernaast.
+    #[command(subcommand)]
+    Figures(FiguresCommand),
     /// Laat zien wat kompas doet: maakt een voorbeeldsamenwerking in een nieuwe map.
     Demo(DemoArgs),
+    /// Werkwijzen (YAML) controleren, beschrijven en in de gaten houden.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Werkstromen: een werkwijze doorlopen met de partners.
+    #[command(subcommand)]
+    Flow(FlowCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkflowCommand {
+    /// Controleer werkwijzen en meld alle problemen met bestand:regel:kolom.
+    Check {
+        /// Bestanden of mappen; zonder: de ingebouwde werkwijzen en de werkwijzenmap.
+        paths: Vec<PathBuf>,
+    },
+    /// Druk het JSON Schema van het bestandsformaat af (voor editors).
+    Schema,
+    /// Druk een Mermaid-diagram van een werkwijze af.
+    Diagram {
+        /// De naam van de werkwijze, bijvoorbeeld kwaliteitskompas.
+        name: String,
+    },
+    /// Toon de werkwijzen die gelden.
+    List,
+    /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
+    Watch {
+        /// De map; standaard de werkwijzenmap.
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FlowCommand {
+    /// Start een werkstroom; deze organisatie wordt coördinator. Toont het id.
+    Start {
+        /// De werkwijze, bijvoorbeeld kwaliteitskompas.
+        name: String,
+        #[arg(long, value_name = "TITEL")]
+        title: Option<String>,
+    },
+    /// Toon waar een werkstroom staat, wat ontbreekt en wie aan de beurt is.
+    Status { id: String },
+    /// Doe mee met een werkstroom.
+    Join {
+        id: String,
+        #[arg(long, default_value = "partner", value_name = "ROL")]
+        role: String,
+    },
+    /// Zet de werkstroom door naar de volgende fase.
+    Advance {
+        id: String,
+        /// De fase waarheen, als er meer dan één kan.
+        #[arg(long, value_name = "FASE")]
+        to: Option<String>,
+    },
+    /// Stem in met de documenten van de huidige fase zoals ze nu zijn.
+    Approve { id: String },
+    /// Wijs de documenten van de huidige fase af.
+    Reject {
+        id: String,
+        #[arg(long, value_name = "TEKST")]
+        reason: String,
+    },
+    /// Toon alle werkstromen.
+    List,
+    /// Zet een werkstroom over naar een andere versie van zijn werkwijze.
+    Migrate {
+        id: String,
+        #[arg(long, value_name = "VERSIE")]
+        to: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -95,4 +172,138 @@ pub struct DemoArgs {
     /// Waar de voorbeeldmappen komen; een eerdere demo op die plek wordt vervangen.
     #[arg(long, default_value = "kompas-demo", value_name = "MAP")]
     pub dir: PathBuf,
+}
+
+/// What describes an indicator; every option left out keeps its current value.
+#[derive(Args, Debug, Clone, Default)]
+pub struct IndicatorArgs {
+    /// Titel van de indicator.
+    #[arg(long, value_name = "TEKST")]
+    pub title: Option<String>,
+    /// Wat er precies geteld wordt, en van wie.
+    #[arg(long, value_name = "TEKST")]
+    pub definition: Option<String>,
+    /// Eenheid van de waarden.
+    #[arg(long, value_parser = ["aantal", "percentage", "per-1000"])]
+    pub unit: Option<String>,
+    /// Welke richting beter is.
+    #[arg(long, value_parser = ["hoger", "lager", "geen"])]
+    pub better: Option<String>,
+    /// Bron, bijvoorbeeld een tabelnummer van CBS StatLine.
+    #[arg(long, value_name = "BRON")]
+    pub source: Option<String>,
+}
+
+/// Which area and references to compare.
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// De indicator.
+    pub name: String,
+    /// Het gebied, bijvoorbeeld GM0363.
+    #[arg(long, value_name = "CODE")]
+    pub area: String,
+    /// Waarmee vergelijken: national, region, peers (of landelijk, regio, vergelijkbaar).
+    #[arg(
+        long = "with",
+        value_delimiter = ',',
+        default_value = "national,region,peers",
+        value_name = "LIJST"
+    )]
+    pub with: Vec<String>,
+    /// Vaste vergelijkingsgroep in plaats van gemeenten van dezelfde grootteklasse: GM0001,GM0002,...
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub peers: Vec<String>,
+    /// De periode (standaard de laatste), bijvoorbeeld 2023JJ00.
+    #[arg(long, value_name = "PERIODE")]
+    pub period: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FiguresCommand {
+    /// Maak een indicator of pas de beschrijving aan.
+    Define {
+        /// Korte naam, bijvoorbeeld jeugdhulp-jongeren.
+        name: String,
+        #[command(flatten)]
+        fields: IndicatorArgs,
+    },
+    /// Lees waarnemingen in uit een CSV-bestand (zoals CBS StatLine of een spreadsheet het maakt).
+    Import {
+        /// Het CSV-bestand.
+        file: PathBuf,
+        /// De indicator; wordt gemaakt als hij nog niet bestaat.
+        #[arg(long, value_name = "NAAM")]
+        indicator: String,
+        /// JSON-bestand dat zegt welke kolom wat bevat.
+        #[arg(long, value_name = "BESTAND")]
+        mapping: Option<PathBuf>,
+        /// Lees de goede rijen toch in en toon de foute.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        #[command(flatten)]
+        fields: IndicatorArgs,
+    },
+    /// Lees een gebiedsindeling in: code, naam, jeugdregio en grootteklasse per gemeente.
+    Areas {
+        /// Het CSV-bestand.
+        file: PathBuf,
+    },
+    /// Toon alle indicatoren.
+    List,
+    /// Toon een indicator, met de cijfers van een gebied en de verhalen die erbij horen.
+    Show {
+        /// De indicator.
+        name: String,
+        /// Het gebied, bijvoorbeeld GM0363.
+        #[arg(long, value_name = "CODE")]
+        area: Option<String>,
+        /// Tot en met deze periode (standaard de laatste).
+        #[arg(long, value_name = "PERIODE")]
+        period: Option<String>,
+        /// Over hoeveel jaar de verandering wordt berekend.
+        #[arg(long, default_value_t = 5, value_name = "JAREN")]
+        years: i16,
+    },
+    /// Vergelijk een gebied met het land, de regio en vergelijkbare gemeenten.
+    Compare(CompareArgs),
+    /// Teken het verloop met vergelijkingslijnen (en de uitsplitsing) als SVG.
+    Chart {
+        #[command(flatten)]
+        compare: CompareArgs,
+        /// Het SVG-bestand dat gemaakt wordt.
+        #[arg(long, value_name = "BESTAND")]
+        out: PathBuf,
+    },
+    /// Zet een verhaal naast een indicator: een signaal, een ervaring of een persona.
+    Story {
+        /// De indicator.
+        name: String,
+        /// Soort verhaal.
+        #[arg(long, value_parser = ["signaal", "ervaring", "persona"])]
+        kind: String,
+        /// Titel.
+        #[arg(long, value_name = "TEKST")]
+        title: String,
+        /// Het verhaal (zonder namen of geboortedata van echte personen).
+        #[arg(long, value_name = "TEKST", default_value = "")]
+        text: String,
+        /// Het gebied waar het over gaat.
+        #[arg(long, value_name = "CODE")]
+        area: Option<String>,
+        /// Bij een persona: hoeveel jongeren in het gebied zijn zoals deze persona.
+        #[arg(long, value_name = "AANTAL")]
+        young_people: Option<String>,
+    },
+    /// Toon of wijzig hoe kleine aantallen worden beschermd.
+    Policy {
+        /// Aantallen tot en met deze waarde zijn geheim (standaard 7).
+        #[arg(long, value_name = "AANTAL")]
+        threshold: Option<f64>,
+        /// Aantallen afronden op een veelvoud hiervan (standaard 5; 1 = niet afronden).
+        #[arg(long, value_name = "AANTAL")]
+        round: Option<f64>,
+        /// Secundaire onderdrukking aan of uit.
+        #[arg(long, value_parser = ["ja", "nee"])]
+        secondary: Option<String>,
+    },
 }

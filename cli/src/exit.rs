@@ -3,6 +3,12 @@
 use std::process::ExitCode;
 
 use kompas_engine::ReplicaError;
+use kompas_engine::document::{AssignmentError, DocIdError};
+use kompas_engine::figures::import::ImportError;
+use kompas_engine::figures::storage::FiguresError;
+use kompas_engine::figures::{AreaCodeError, PeriodError};
+use kompas_engine::privacy::PrivacyError;
+use kompas_engine::runtime::FlowError;
 use kompas_engine::store::DataDirError;
 
 /// Something went wrong that is not covered by a more specific code.
@@ -15,10 +21,13 @@ pub const INVALID_INPUT: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 /// The data directory cannot be used: missing, not ours, or in use by another process.
 pub const DATA_DIR: u8 = 5;
+/// A workflow step is not allowed yet: a field is empty or an approval is missing.
+pub const REFUSED: u8 = 6;
 
 /// The text shown under `kompas --help`.
 pub const HELP: &str = "Afsluitcodes: 0 gelukt, 1 onverwachte fout, 2 verkeerd gebruik van de opdracht, \
-3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik).";
+3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik), \
+6 stap in de werkstroom (nog) niet toegestaan.";
 
 /// An error that already knows its exit code (for failures found by the CLI itself).
 #[derive(Debug, thiserror::Error)]
@@ -53,22 +62,44 @@ fn classify(err: &anyhow::Error) -> u8 {
             return DATA_DIR;
         }
         if let Some(e) = cause.downcast_ref::<ReplicaError>() {
+            return replica_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<FiguresError>() {
             return match e {
-                ReplicaError::NotFound(_) => NOT_FOUND,
-                ReplicaError::NotInitialised => DATA_DIR,
+                FiguresError::Replica(inner) => replica_code(inner),
+                FiguresError::UnknownIndicator { .. } => NOT_FOUND,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };
         }
-        if cause
-            .downcast_ref::<kompas_engine::document::AssignmentError>()
-            .is_some()
-            || cause
-                .downcast_ref::<kompas_engine::document::DocIdError>()
-                .is_some()
+        if let Some(e) = cause.downcast_ref::<FlowError>() {
+            return match e {
+                FlowError::Replica(inner) => replica_code(inner),
+                FlowError::UnknownDefinition { .. } | FlowError::UnknownVersion { .. } => NOT_FOUND,
+                FlowError::Refused { .. } => REFUSED,
+                e if e.is_input_error() => INVALID_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if cause.downcast_ref::<ImportError>().is_some()
+            || cause.downcast_ref::<AreaCodeError>().is_some()
+            || cause.downcast_ref::<PeriodError>().is_some()
+            || cause.downcast_ref::<PrivacyError>().is_some()
+            || cause.downcast_ref::<AssignmentError>().is_some()
+            || cause.downcast_ref::<DocIdError>().is_some()
         {
             return INVALID_INPUT;
         }
     }
     FAILURE
+}
+
+/// The exit code for a replica error, wherever in the chain it sits.
+fn replica_code(e: &ReplicaError) -> u8 {
+    match e {
+        ReplicaError::NotFound(_) => NOT_FOUND,
+        ReplicaError::NotInitialised => DATA_DIR,
+        e if e.is_input_error() => INVALID_INPUT,
+        _ => FAILURE,
+    }
 }

@@ -5,6 +5,8 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod watcher;
+mod workflows;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! The catalog of document kinds: which kinds exist and which typed fields each one has.
 //!
-//! Workflow definitions declare kinds; until a replica has any, it uses [`Catalog::builtin`], a
-//! small list that covers the Kwaliteitskompas basics.
+//! Workflow definitions declare kinds; until a replica is given the kinds of the definitions in
+//! force, it uses [`Catalog::builtin`]: the kinds of the built-in definitions.
 
 use std::collections::BTreeMap;
 
@@ -114,107 +114,8 @@ impl Catalog {
         self.kinds.insert(kind.name.clone(), kind);
     }
 
-    /// The small built-in list of kinds used when no workflow definitions are loaded.
+    /// The kinds of the built-in workflow definitions, used until a replica is given others.
     pub fn builtin() -> Self {
-        let text = |name: &str, label: &str, required: bool| FieldDef {
-            name: name.into(),
-            label: label.into(),
-            ty: FieldType::Text,
-            required,
-            help: String::new(),
-        };
-        let long = |name: &str, label: &str| FieldDef {
-            name: name.into(),
-            label: label.into(),
-            ty: FieldType::LongText,
-            required: false,
-            help: String::new(),
-        };
-        let typed = |name: &str, label: &str, ty: FieldType| FieldDef {
-            name: name.into(),
-            label: label.into(),
-            ty,
-            required: false,
-            help: String::new(),
-        };
-        let kind = |name: &str, label: &str, fields: Vec<FieldDef>| KindDef {
-            name: name.into(),
-            label: label.into(),
-            description: String::new(),
-            fields,
-        };
-        Catalog::from_kinds([
-            kind(
-                "samenwerking",
-                "Samenwerking",
-                vec![
-                    text("naam", "Naam van de samenwerking", true),
-                    long("partners", "Partners en hun belang"),
-                    long("mandaat", "Mandaat"),
-                ],
-            ),
-            kind(
-                "ambitie",
-                "Ambitie",
-                vec![
-                    text("titel", "Titel", true),
-                    long("toelichting", "Toelichting"),
-                ],
-            ),
-            kind(
-                "maatschappelijk-resultaat",
-                "Maatschappelijk resultaat",
-                vec![
-                    text("titel", "Titel", true),
-                    typed(
-                        "ambitie",
-                        "Hoort bij ambitie",
-                        FieldType::Link {
-                            kind: "ambitie".into(),
-                        },
-                    ),
-                    typed("indicator", "Indicator", FieldType::Figure),
-                    typed("nulmeting", "Nulmeting (%)", FieldType::Percentage),
-                    typed("streefwaarde", "Streefwaarde (%)", FieldType::Percentage),
-                    typed("streefdatum", "Streefdatum", FieldType::Date),
-                ],
-            ),
-            kind(
-                "activiteit",
-                "Activiteit",
-                vec![
-                    text("titel", "Titel", true),
-                    text("uitvoerder", "Uitvoerder", false),
-                    typed(
-                        "resultaat",
-                        "Draagt bij aan resultaat",
-                        FieldType::Link {
-                            kind: "maatschappelijk-resultaat".into(),
-                        },
-                    ),
-                    long("beschrijving", "Beschrijving"),
-                    typed("bereik", "Aantal jongeren bereikt", FieldType::Number),
-                ],
-            ),
-            kind(
-                "evaluatie",
-                "Evaluatie",
-                vec![
-                    typed("datum", "Datum", FieldType::Date),
-                    long("bevindingen", "Bevindingen"),
-                    typed(
-                        "verbeteracties",
-                        "Verbeteracties",
-                        FieldType::List {
-                            fields: vec![
-                                text("actie", "Actie", true),
-                                text("eigenaar", "Eigenaar", false),
-                                typed("deadline", "Deadline", FieldType::Date),
-                            ],
-                        },
-                    ),
-                ],
-            ),
-        ])
+        crate::definition::builtin_catalog()
     }
 }

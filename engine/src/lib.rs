@@ -5,9 +5,13 @@
 //! seam to durable storage: a [`store::Store`] trait with a sled and an in-memory implementation.
 
 pub mod catalog;
+pub mod definition;
 pub mod document;
+pub mod figures;
 pub mod identity;
+pub mod privacy;
 pub mod replica;
+pub mod runtime;
 pub mod store;
 pub mod sync;
 pub mod time;

@@ -10,7 +10,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use kompas_engine::definition::{self, Registry};
 use kompas_engine::identity::Identity;
+use kompas_engine::runtime::{Flows, Fresh};
 use kompas_engine::store::DataDir;
 use kompas_engine::{DocId, OrgType, Replica, SledStore};
 
@@ -32,10 +34,11 @@ impl Org {
     fn new(root: &Path, slug: &str, name: &str, org_type: OrgType) -> anyhow::Result<Org> {
         let dir = root.join(slug);
         let lock = DataDir::create(&dir)?;
-        let replica = Replica::init(
+        let mut replica = Replica::init(
             lock.store()?,
             Identity::new(name, org_type, random(), random()),
         )?;
+        replica.set_catalog(definition::builtin_catalog());
         Ok(Org {
             replica,
             dir,
@@ -54,6 +57,10 @@ impl Org {
         Ok(())
     }
 
+    fn flows<'a>(&'a self, registry: &'a Registry) -> Flows<'a, SledStore> {
+        Flows::new(&self.replica, registry)
+    }
+
     /// Hands a document to another replica the way a partner would: as an `.automerge` file.
     fn send(&self, id: &DocId, to: &Org) -> anyhow::Result<()> {
         to.replica.import(&self.replica.export(id)?)?;
@@ -68,6 +75,10 @@ struct DemoReport {
     documents: usize,
     converged: bool,
     shared_ambition: String,
+    figures: super::figures::demo::DemoFigures,
+    flow: String,
+    flow_phase: String,
+    flow_history: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -148,6 +159,16 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
 
+    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
+    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
+    for id in &figures.documents {
+        gemeente.send(id, &swv)?;
+        gemeente.send(id, &aanbieder)?;
+    }
+    for to in [&gemeente, &swv] {
+        aanbieder.send(&figures.persona, to)?;
+    }
+
     // Everyone sends what they wrote to everyone else; the copies merge.
     swv.send(&ambitie, &gemeente)?;
     swv.send(&ambitie, &aanbieder)?;
@@ -158,11 +179,52 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         gemeente.send(&evaluatie, to)?;
     }
 
+    // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
+    let registry = definition::builtin_registry();
+    let g = gemeente.flows(&registry);
+    let flow = g.start(
+        "kwaliteitskompas",
+        Some("Kwaliteitskompas Havenstad 2027"),
+        now(),
+        Fresh {
+            doc: random(),
+            fact: random(),
+        },
+    )?;
+    g.advance(&flow, None, now(), random())?;
+    let staat = gemeente.new_doc(
+        "staat-van-de-jeugd",
+        &[
+            "titel=Staat van de jeugd in Havenstad 2027",
+            "peildatum=2027-01-01",
+            "signalen=Leerkrachten zien meer kinderen met zorgen thuis; jongeren noemen prestatiedruk.",
+        ],
+    )?;
+    g.advance(&flow, None, now(), random())?;
+    for partner in [&swv, &aanbieder] {
+        gemeente.send(&staat, partner)?;
+        gemeente.send(&flow, partner)?;
+        partner
+            .flows(&registry)
+            .verdict(&flow, true, "", now(), [random(), random()])?;
+        partner.send(&flow, &gemeente)?;
+    }
+    g.verdict(&flow, true, "", now(), [random(), random()])?;
+    let status = g.advance(&flow, None, now(), random())?;
+    for partner in [&swv, &aanbieder] {
+        gemeente.send(&flow, partner)?;
+    }
+    let states: Vec<_> = orgs
+        .iter()
+        .map(|o| o.flows(&registry).status(&flow, status.state.entered))
+        .collect::<Result<_, _>>()?;
+    let flow_converged = states.windows(2).all(|w| w[0].state == w[1].state);
+
     let views: Vec<_> = orgs
         .iter()
         .map(|o| o.replica.list(None, false))
         .collect::<Result<_, _>>()?;
-    let converged = views.windows(2).all(|w| w[0] == w[1]);
+    let converged = views.windows(2).all(|w| w[0] == w[1]) && flow_converged;
     let report = DemoReport {
         dir: root.display().to_string(),
         organisations: orgs
@@ -177,6 +239,15 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         documents: views.first().map_or(0, Vec::len),
         converged,
         shared_ambition: ambitie.to_string(),
+        figures,
+        flow: flow.to_string(),
+        flow_phase: status.state.phase.clone(),
+        flow_history: status
+            .state
+            .history
+            .iter()
+            .map(|h| format!("{} -> {} ({})", h.from, h.to, h.by.join(", ")))
+            .collect(),
     };
     emit(global.json, &report, render)?;
     if !converged {
@@ -228,6 +299,14 @@ fn render(r: &DemoReport) -> String {
         .organisations
         .first()
         .map_or(String::new(), |o| o.data.clone());
+    let _ = writeln!(
+        out,
+        "\nDe gemeente startte het Kwaliteitskompas; de drie partners stemden in met de ambities."
+    );
+    for h in &r.flow_history {
+        let _ = writeln!(out, "  {h}");
+    }
+    let _ = writeln!(out, "De werkstroom staat nu in fase {}.", r.flow_phase);
     let _ = writeln!(out, "\nKijk zelf:");
     let _ = writeln!(out, "  kompas --data {first} doc list");
     let _ = writeln!(
@@ -240,5 +319,25 @@ fn render(r: &DemoReport) -> String {
         "  kompas --data {first} doc history {}",
         r.shared_ambition
     );
+    let f = &r.figures;
+    let _ = writeln!(
+        out,
+        "\nCijfers (synthetisch): {} waarnemingen bij indicator {}; persona Noor staat ernaast voor {} meisjes met jeugdhulp in Havenstad.",
+        f.observations, f.indicator, f.young_people_like_her
+    );
+    let (ind, area) = (&f.indicator, super::figures::demo::AREA);
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures show {ind} --area {area}"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures compare {ind} --area {area} --with national,region,peers"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
+    );
+    let _ = writeln!(out, "  kompas --data {first} flow status {}", r.flow);
     out
 }

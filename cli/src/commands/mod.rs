@@ -2,7 +2,10 @@
 
 mod demo;
 mod doc;
+mod figures;
+mod flow;
 mod init;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -13,7 +16,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init::run(&cli.global, args),
         Command::Doc(cmd) => doc::run(&cli.global, cmd),
+        Command::Figures(cmd) => figures::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
+        Command::Flow(cmd) => flow::run(&cli.global, cmd),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,8 @@ use crate::document::{
     self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
+use crate::privacy::{self, PrivacyError};
+use crate::runtime::INSTANCE_KIND;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
@@ -62,6 +64,9 @@ pub enum ReplicaError {
     /// The stored identity is damaged.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// A value holds personal data (a BSN, a date of birth); nothing was saved.
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -78,6 +83,7 @@ impl ReplicaError {
                 | ReplicaError::Deleted(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
+                | ReplicaError::Privacy(_)
         )
     }
 }
@@ -232,15 +238,21 @@ impl<S: Store> Replica<S> {
         kind: Option<&str>,
         include_deleted: bool,
     ) -> Result<Vec<DocView>, ReplicaError> {
-        if let Some(kind) = kind {
+        if let Some(kind) = kind
+            && kind != INSTANCE_KIND
+        {
             self.kind(kind)?;
         }
         let mut out = Vec::new();
         for raw in self.store.ids()? {
             let Ok(id) = DocId::parse(&raw) else { continue };
             let view = self.get(&id)?;
-            if kind.is_some_and(|k| k != view.kind) || (view.deleted.is_some() && !include_deleted)
-            {
+            // Workflow instances are documents too, but are listed only when asked for.
+            let wanted = match kind {
+                Some(k) => k == view.kind,
+                None => view.kind != INSTANCE_KIND,
+            };
+            if !wanted || (view.deleted.is_some() && !include_deleted) {
                 continue;
             }
             out.push(view);
@@ -282,17 +294,20 @@ impl<S: Store> Replica<S> {
             .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
         let view = document::read_view(&mut incoming)
             .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-        let kind_def = self.kind(&view.kind)?;
-        for (name, value) in &view.fields {
-            let def = kind_def
-                .field(name)
-                .ok_or_else(|| ReplicaError::UnknownField {
-                    kind: view.kind.clone(),
-                    field: name.clone(),
-                    known: field_names(kind_def),
-                })?;
-            def.check_value(value)?;
+        if view.kind == INSTANCE_KIND {
+            let instance = crate::runtime::read_instance(&mut incoming)
+                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+            privacy::check_text("titel", &instance.title)?;
+            for fact in &instance.facts {
+                if let crate::runtime::FactBody::Verdict { reason, .. } = &fact.body {
+                    privacy::check_text("reden", reason)?;
+                }
+            }
+        } else {
+            self.check_imported_fields(&view)?;
         }
+        crate::figures::storage::verify_incoming(&incoming, &view.kind)
+            .map_err(ReplicaError::BadImport)?;
         let id = view.id;
         match self.store.load(id.as_str())? {
             Some(_) => {
@@ -321,6 +336,36 @@ impl<S: Store> Replica<S> {
                 Ok(ImportOutcome::Created(id))
             }
         }
+    }
+
+    /// Checks the fields of an imported document against the catalog.
+    fn check_imported_fields(&self, view: &DocView) -> Result<(), ReplicaError> {
+        let kind_def = self.kind(&view.kind)?;
+        for (name, value) in &view.fields {
+            let def = kind_def
+                .field(name)
+                .ok_or_else(|| ReplicaError::UnknownField {
+                    kind: view.kind.clone(),
+                    field: name.clone(),
+                    known: field_names(kind_def),
+                })?;
+            def.check_value(value)?;
+            privacy::check_value(name, value)?;
+        }
+        Ok(())
+    }
+
+    /// A new, empty document writing as this replica's actor, for other engine layers to fill
+    /// and then [`Replica::commit`].
+    pub fn new_doc(&self, id: &DocId) -> Result<LoadedDoc, ReplicaError> {
+        if self.store.load(id.as_str())?.is_some() {
+            return Err(ReplicaError::IdTaken(id.clone()));
+        }
+        Ok(LoadedDoc {
+            id: id.clone(),
+            doc: AutoCommit::new().with_actor(self.identity.actor_id()?),
+            saved_heads: Vec::new(),
+        })
     }
 
     /// Loads a document for editing by other engine layers (workflows, sync).
@@ -390,6 +435,7 @@ impl<S: Store> Replica<S> {
     }
 
     /// Checks every assignment before anything is written: all of them pass, or nothing changes.
+    /// Every value also passes the privacy guard: no BSN or date of birth enters a shared document.
     fn check_assignments<'k>(
         &self,
         kind: &'k KindDef,
@@ -409,6 +455,7 @@ impl<S: Store> Replica<S> {
                 continue;
             }
             let value = def.parse_value(&a.value)?;
+            privacy::check_value(&def.name, &value)?;
             if let (
                 crate::catalog::FieldType::Link { kind: target_kind },
                 FieldValue::Text(target),

@@ -3,6 +3,7 @@
 use super::*;
 use crate::identity::OrgType;
 use crate::store::MemoryStore;
+use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 
 const T0: Timestamp = Timestamp(1_760_000_000_000);
@@ -243,4 +244,38 @@ fn opening_an_uninitialised_store_says_so() {
         Replica::init(store, r.identity().clone()),
         Err(ReplicaError::AlreadyInitialised(_))
     ));
+}
+
+#[test]
+fn imported_workflow_instances_are_checked_for_personal_data() {
+    use crate::runtime::{Flows, Fresh};
+    let registry = crate::definition::builtin_registry();
+    let a = replica("Gemeente A", 1);
+    let b = replica("Jeugdhulp B", 2);
+    let fresh = Fresh {
+        doc: [4; 8],
+        fact: [5; 16],
+    };
+    let id = Flows::new(&a, &registry)
+        .start("verbeteracties", Some("Ronde 1"), T0, fresh)
+        .unwrap();
+    assert!(
+        b.import(&a.export(&id).unwrap()).is_ok(),
+        "a clean instance must import"
+    );
+    // Another tool writes a BSN into the title; kompas must refuse the file.
+    let mut loaded = a.load(&id).unwrap();
+    let fields = match loaded.doc.get(automerge::ROOT, "fields").unwrap() {
+        Some((_, obj)) => obj,
+        None => panic!("instance has no fields"),
+    };
+    loaded
+        .doc
+        .put(&fields, "titel", "Ronde voor 111222333")
+        .unwrap();
+    loaded.doc.commit();
+    let other = replica("Onderwijs C", 3);
+    let err = other.import(&loaded.doc.save()).unwrap_err();
+    assert!(matches!(err, ReplicaError::Privacy(_)), "{err}");
+    assert!(other.store().ids().unwrap().is_empty());
 }

@@ -173,3 +173,17 @@ proptest! {
         prop_assert_eq!(from_sled.save(), from_mem.save());
     }
 }
+
+#[test]
+fn sled_store_waits_briefly_for_a_lock_released_by_a_dropped_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SledStore::open(dir.path()).unwrap();
+    first.put_meta("k", b"v").unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(first);
+    });
+    let second = SledStore::open(dir.path()).unwrap();
+    assert_eq!(second.get_meta("k").unwrap().as_deref(), Some(&b"v"[..]));
+    releaser.join().unwrap();
+}

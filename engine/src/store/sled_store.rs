@@ -1,11 +1,15 @@
 //! The default [`Store`]: a sled database under the data directory, flushed on every write.
 
 use std::path::Path;
+use std::time::Duration;
 
 use super::{Store, StoreError, StoredDoc, check_key};
 
 const SNAPSHOT_TAG: u8 = b'S';
 const CHUNK_TAG: u8 = b'C';
+/// How long to wait for sled's own file lock to be released by a store that was just dropped.
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+const LOCK_RETRY: Duration = Duration::from_millis(10);
 
 /// A [`Store`] backed by sled 0.34.
 ///
@@ -21,9 +25,26 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        // Every write flushes explicitly, so the background flusher is not needed; without it a
-        // dropped store also releases its file lock at once. Smaller segments than the default
-        // 512 KiB let sled reclaim the space of compacted chunks sooner (see benches/store.rs).
+        // sled takes its own file lock, and a store dropped a moment ago (in this process or one
+        // that just handed over the data directory) can hold it for a few milliseconds while
+        // sled's threads wind down. The data directory lock already guarantees a single owner, so
+        // a busy sled lock here is always that brief overlap: wait for it, within a bound.
+        let mut waited = Duration::ZERO;
+        loop {
+            match Self::open_once(path) {
+                Err(sled::Error::Io(e)) if is_lock_busy(&e) && waited < LOCK_PATIENCE => {
+                    std::thread::sleep(LOCK_RETRY);
+                    waited += LOCK_RETRY;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, sled::Error> {
+        // Every write flushes explicitly, so the background flusher is not needed. Smaller
+        // segments than the default 512 KiB let sled reclaim the space of compacted chunks
+        // sooner (see benches/store.rs).
         let db = sled::Config::new()
             .path(path)
             .flush_every_ms(None)
@@ -38,6 +59,11 @@ impl SledStore {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// sled reports a busy file lock as an `Other` I/O error with this text.
+fn is_lock_busy(e: &std::io::Error) -> bool {
+    e.to_string().contains("could not acquire lock")
 }
 
 fn prefix(id: &str) -> Vec<u8> {

@@ -1,0 +1,132 @@
+//! `kompas figures compare` and `kompas figures chart`: an area against its references.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use kompas_engine::SledStore;
+use kompas_engine::figures::benchmark::{
+    Comparison, PeerGroup, Reference, compare as compare_area,
+};
+use kompas_engine::figures::chart::{chart_data, render_svg};
+use kompas_engine::figures::storage::Figures;
+use kompas_engine::figures::{AreaCode, Direction, Period};
+
+use super::format::{signed, value};
+use crate::args::{CompareArgs, Global};
+use crate::exit::Refused;
+use crate::output::emit;
+
+fn references(args: &CompareArgs) -> anyhow::Result<(AreaCode, Vec<Reference>, PeerGroup)> {
+    let area = AreaCode::parse(&args.area)?;
+    let refs = args
+        .with
+        .iter()
+        .map(|w| {
+            Reference::parse(w).ok_or_else(|| {
+                Refused::input(format!(
+                    "onbekende vergelijking {w:?}; kies uit national, region, peers"
+                ))
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let peers = if args.peers.is_empty() {
+        PeerGroup::SizeClass
+    } else {
+        PeerGroup::Areas(
+            args.peers
+                .iter()
+                .map(|p| AreaCode::parse(p))
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok((area, refs, peers))
+}
+
+pub fn compare(
+    global: &Global,
+    figures: &Figures<'_, SledStore>,
+    args: &CompareArgs,
+) -> anyhow::Result<()> {
+    let (area, refs, peers) = references(args)?;
+    let indicator = figures.indicator(&args.name)?;
+    let (table, registry) = figures.shown_observations(&indicator)?;
+    let period = match &args.period {
+        Some(p) => Period::parse(p)?,
+        None => table.latest_period(area).ok_or_else(|| {
+            Refused::input(format!(
+                "er zijn geen cijfers van {} bij indicator {}",
+                registry.label(area),
+                indicator.name
+            ))
+        })?,
+    };
+    let comparison = compare_area(&indicator, &table, &registry, area, period, &refs, &peers);
+    emit(global.json, &comparison, render)
+}
+
+fn render(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}, {} ({}): {}",
+        c.label,
+        c.period.label(),
+        c.measure,
+        value(c.value)
+    );
+    for r in &c.references {
+        let _ = write!(
+            out,
+            "  {:<44} {:>10}",
+            r.label,
+            r.value.map_or("-".to_string(), |v| value(Some(v)))
+        );
+        if let (Some(d), Some(j)) = (r.difference, r.judgement) {
+            let _ = write!(out, "   verschil {} ({})", signed(d), j.label());
+        }
+        if r.areas > 0 {
+            let _ = write!(out, "   uit {} gebieden", r.areas);
+        }
+        if let Some(why) = &r.missing {
+            let _ = write!(out, "   {why}");
+        }
+        out.push('\n');
+    }
+    if let Some((place, of)) = c.rank {
+        let meaning = match c.better {
+            Direction::Neutral => "1 = hoogste",
+            _ => "1 = best",
+        };
+        let _ = writeln!(
+            out,
+            "  Plaats onder vergelijkbare gemeenten: {place} van {of} ({meaning})."
+        );
+    }
+    out
+}
+
+pub fn chart(
+    global: &Global,
+    figures: &Figures<'_, SledStore>,
+    args: &CompareArgs,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let (area, refs, peers) = references(args)?;
+    let indicator = figures.indicator(&args.name)?;
+    let (table, registry) = figures.shown_observations(&indicator)?;
+    let data = chart_data(&indicator, &table, &registry, area, &refs, &peers)
+        .map_err(|e| Refused::input(e.to_string()))?;
+    let svg = render_svg(&data)?;
+    std::fs::write(out, svg.as_bytes())
+        .with_context(|| format!("kan {} niet schrijven", out.display()))?;
+    emit(global.json, &data, |d| {
+        format!(
+            "Grafiek van {} met {} lijnen over {} perioden geschreven naar {}.",
+            indicator.name,
+            d.series.len(),
+            d.periods.len(),
+            out.display()
+        )
+    })
+}

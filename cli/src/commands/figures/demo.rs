@@ -1,0 +1,114 @@
+//! The figures part of `kompas demo`: synthetic, CBS-shaped figures about youth care, and a
+//! persona beside them with the number of young people like her.
+
+use kompas_engine::document::Assignment;
+use kompas_engine::figures::import::{ColumnMapping, ImportOptions, read_areas};
+use kompas_engine::figures::storage::{Figures, IndicatorFields};
+use kompas_engine::figures::{AreaCode, Breakdown};
+use kompas_engine::{DocId, Replica, SledStore};
+
+use super::import::import_from;
+use crate::context::{now, random};
+
+const AREAS: &str = include_str!("../../../fixtures/gebieden-synthetisch.csv");
+const YOUTH_CARE: &str = include_str!("../../../fixtures/jeugdhulp-gemeenten-synthetisch.csv");
+const YOUTH_CARE_MAPPING: &str = include_str!("../../../fixtures/jeugdhulp-mapping.json");
+const DISTRICTS: &str = include_str!("../../../fixtures/kerncijfers-wijken-synthetisch.csv");
+const DISTRICTS_MAPPING: &str = include_str!("../../../fixtures/wijken-mapping.json");
+
+/// The indicator the demo fills.
+pub const INDICATOR: &str = "jeugdhulp";
+/// The demo municipality's area code.
+pub const AREA: &str = "GM9901";
+
+/// What the demo did with figures.
+#[derive(Debug, serde::Serialize)]
+pub struct DemoFigures {
+    /// The indicator.
+    pub indicator: String,
+    /// Observations stored.
+    pub observations: usize,
+    /// The persona's story document.
+    pub persona: DocId,
+    /// How many young people in the area are like the persona.
+    pub young_people_like_her: f64,
+    /// The municipality's documents to hand to the partners: the registry and the indicator.
+    #[serde(skip)]
+    pub documents: Vec<DocId>,
+}
+
+/// The municipality reads in the synthetic figures; the provider writes a persona beside them.
+pub fn seed(
+    municipality: &Replica<SledStore>,
+    provider: &Replica<SledStore>,
+) -> anyhow::Result<DemoFigures> {
+    let figures = Figures::new(municipality);
+    let mut areas = read_areas(AREAS.as_bytes())?;
+    // The key figures by district name the districts too.
+    for (code, info) in read_areas(DISTRICTS.as_bytes())?.iter() {
+        areas.insert(code, info.clone());
+    }
+    let registry = figures.store_registry(&areas, now(), random())?;
+    let fields = IndicatorFields {
+        title: Some("Jongeren met jeugdhulp".into()),
+        definition: Some("Jongeren tot 18 jaar die in het jaar jeugdhulp kregen (SYNTHETISCHE voorbeeldcijfers).".into()),
+        unit: Some("aantal".into()),
+        better: Some("geen".into()),
+        source: Some("synthetisch, in de vorm van CBS StatLine".into()),
+    };
+    let mut observations = 0;
+    for (csv, mapping) in [
+        (YOUTH_CARE, YOUTH_CARE_MAPPING),
+        (DISTRICTS, DISTRICTS_MAPPING),
+    ] {
+        let options = ImportOptions {
+            mapping: Some(ColumnMapping::from_json(mapping)?),
+            skip_bad_rows: false,
+        };
+        observations += import_from(
+            &figures,
+            csv.as_bytes(),
+            &options,
+            INDICATOR,
+            &fields,
+            &mut |_| {},
+        )?
+        .observations;
+    }
+    let indicator = figures.indicator(INDICATOR)?;
+    // The persona stands for the girls with youth care in Havenstad, as far as may be shown.
+    let (table, _) = figures.shown_observations(&indicator)?;
+    let area = AreaCode::parse(AREA)?;
+    let girls = Breakdown::total().with("geslacht", "Meisjes");
+    let like_her = table
+        .latest_period(area)
+        .and_then(|p| table.get(area, &girls, p))
+        .and_then(|o| o.value)
+        .unwrap_or(0.0);
+    let set = |field: &str, value: String| Assignment {
+        field: field.into(),
+        value,
+    };
+    let persona = super::super::doc::create(
+        provider,
+        "verhaal",
+        &[
+            set("soort", "persona".into()),
+            set("titel", "Noor, 15 jaar".into()),
+            set(
+                "tekst",
+                "Noor (verzonnen) woont met haar moeder en broertje in het Havenkwartier. Sinds de scheiding slaapt ze slecht en mist ze steeds vaker de eerste les. Via de jeugdhulpverlener op school praat ze nu één keer per week met iemand die tijd voor haar heeft.".into(),
+            ),
+            set("indicator", INDICATOR.into()),
+            set("gebied", AREA.into()),
+            set("aantal-jongeren", like_her.to_string()),
+        ],
+    )?;
+    Ok(DemoFigures {
+        indicator: indicator.name,
+        observations,
+        persona,
+        young_people_like_her: like_her,
+        documents: vec![registry, indicator.id],
+    })
+}

@@ -1,0 +1,223 @@
+//! `kompas flow ...`: start, follow and move workflow instances with the partners.
+
+use std::fmt::Write as _;
+
+use kompas_engine::DocId;
+use kompas_engine::runtime::{Flows, Fresh, Status, Urgency, Via};
+
+use crate::args::{FlowCommand, Global};
+use crate::context::{now, open_global, random};
+use crate::output::emit;
+
+pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
+    let opened = open_global(global)?;
+    let flows = Flows::new(&opened.replica, &opened.registry);
+    match cmd {
+        FlowCommand::Start { name, title } => {
+            let id = loop {
+                let fresh = Fresh {
+                    doc: random(),
+                    fact: random(),
+                };
+                match flows.start(&name, title.as_deref(), now(), fresh) {
+                    Err(kompas_engine::runtime::FlowError::Replica(
+                        kompas_engine::ReplicaError::IdTaken(_),
+                    )) => continue,
+                    other => break other?,
+                }
+            };
+            let status = flows.status(&id, now())?;
+            emit(global.json, &status, |s| {
+                format!(
+                    "{id}\nWerkstroom \"{}\" gestart volgens {} {}; fase: {}.",
+                    s.title, s.definition.name, s.definition.version, s.state.phase
+                )
+            })
+        }
+        FlowCommand::Status { id } => {
+            let status = flows.status(&DocId::parse(&id)?, now())?;
+            emit(global.json, &status, render)
+        }
+        FlowCommand::Join { id, role } => {
+            let status = flows.join(&DocId::parse(&id)?, &role, now(), random())?;
+            emit(global.json, &status, render)
+        }
+        FlowCommand::Advance { id, to } => {
+            let status = flows.advance(&DocId::parse(&id)?, to.as_deref(), now(), random())?;
+            emit(global.json, &status, render)
+        }
+        FlowCommand::Approve { id } => {
+            let status =
+                flows.verdict(&DocId::parse(&id)?, true, "", now(), [random(), random()])?;
+            emit(global.json, &status, render)
+        }
+        FlowCommand::Reject { id, reason } => {
+            let status = flows.verdict(
+                &DocId::parse(&id)?,
+                false,
+                &reason,
+                now(),
+                [random(), random()],
+            )?;
+            emit(global.json, &status, render)
+        }
+        FlowCommand::List => {
+            let all = flows.list(now())?;
+            emit(global.json, &all, |all| {
+                if all.is_empty() {
+                    return "Geen werkstromen.".into();
+                }
+                let mut out = String::new();
+                for s in all {
+                    let _ = writeln!(
+                        out,
+                        "{}  {:<28} {} {}  fase {}{}",
+                        s.id,
+                        s.title,
+                        s.definition.name,
+                        s.definition.version,
+                        s.state.phase,
+                        if s.state.finished { " (klaar)" } else { "" }
+                    );
+                }
+                out
+            })
+        }
+        FlowCommand::Migrate { id, to } => {
+            let status = flows.migrate(&DocId::parse(&id)?, &to, now(), random())?;
+            emit(global.json, &status, render)
+        }
+    }
+}
+
+fn urgency(u: Urgency) -> &'static str {
+    match u {
+        Urgency::OnTime => "op tijd",
+        Urgency::Soon => "binnenkort",
+        Urgency::Overdue => "TE LAAT",
+    }
+}
+
+/// An instance as people read it: where it is, what blocks it, what is due, whose turn it is.
+fn render(s: &Status) -> String {
+    let st = &s.state;
+    let mut out = String::new();
+    let _ = writeln!(out, "Werkstroom {}  \"{}\"", s.id, s.title);
+    let _ = writeln!(
+        out,
+        "  werkwijze: {} {} ({}), vastgelegd met hash {}",
+        s.definition.name,
+        s.definition.version,
+        s.definition_title,
+        s.definition.hash.get(..12).unwrap_or(&s.definition.hash)
+    );
+    let _ = writeln!(
+        out,
+        "  fase: {}{} (sinds {}, stap {})",
+        st.phase,
+        if st.finished { ", klaar" } else { "" },
+        st.entered,
+        st.step
+    );
+    if let Some(due) = &st.due {
+        let _ = writeln!(
+            out,
+            "  termijn: {} ({})",
+            due.deadline,
+            urgency(due.urgency)
+        );
+    }
+    if !st.participants.is_empty() {
+        let names: Vec<String> = st
+            .participants
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.role))
+            .collect();
+        let _ = writeln!(out, "  deelnemers: {}", names.join(", "));
+    }
+    for v in &st.verdicts {
+        let what = if v.approve { "stemde in" } else { "wees af" };
+        let stale = if v.stale {
+            " — VEROUDERD: een document is sindsdien gewijzigd, dit telt niet meer"
+        } else {
+            ""
+        };
+        let reason = if v.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", v.reason)
+        };
+        let _ = writeln!(out, "  {} {what} op {}{reason}{stale}", v.org, v.at);
+    }
+    if let Some(c) = &st.conflict {
+        let _ = writeln!(
+            out,
+            "  CONFLICT: partners vroegen tegelijk om verschillende fasen:"
+        );
+        for (to, orgs) in &c.candidates {
+            let _ = writeln!(out, "    naar {to}: {}", orgs.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "    beslis met: kompas flow advance {} --to FASE",
+            s.id
+        );
+    }
+    for t in &st.transitions {
+        if t.allowed() {
+            let _ = writeln!(out, "  naar {}: kan nu", t.to);
+        } else {
+            let _ = writeln!(out, "  naar {}: kan nog niet", t.to);
+            for r in &t.refusals {
+                let _ = writeln!(out, "    - {r}");
+            }
+        }
+    }
+    for sch in &st.schedules {
+        let next = sch
+            .next
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "-".into());
+        let missed = sch
+            .missed
+            .map(|t| format!(", gemist op {t}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  gepland: {} (fase {}), volgende keer {next} ({}{missed})",
+            if sch.title.is_empty() {
+                &sch.name
+            } else {
+                &sch.title
+            },
+            sch.phase,
+            urgency(sch.urgency)
+        );
+    }
+    if !st.turn.is_empty() {
+        let turn: Vec<String> = st.turn.iter().map(|(o, w)| format!("{o}: {w}")).collect();
+        let _ = writeln!(out, "  aan de beurt: {}", turn.join("; "));
+    }
+    if !st.history.is_empty() {
+        let _ = writeln!(out, "  verloop:");
+        for h in &st.history {
+            let via = match h.via {
+                Via::Request => "",
+                Via::Precedence => " (conflict, beslist door voorrang)",
+                Via::Decision => " (conflict, beslist)",
+            };
+            let _ = writeln!(
+                out,
+                "    {}  {} -> {}  door {}{via}",
+                h.at,
+                h.from,
+                h.to,
+                h.by.join(", ")
+            );
+        }
+    }
+    for r in &s.rejected {
+        let _ = writeln!(out, "  genegeerd: {r}");
+    }
+    out
+}

@@ -1,0 +1,187 @@
+//! `kompas workflow ...`: check definitions, print their schema or diagram, list them, watch a folder.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Severity};
+
+use crate::args::{Global, WorkflowCommand};
+use crate::exit::{self, Refused};
+use crate::output::emit;
+use crate::workflows::{self, check_file, check_text, files_in, folder};
+
+pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WorkflowCommand::Check { paths } => check(global, &paths),
+        WorkflowCommand::Schema => {
+            let schema = definition::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        WorkflowCommand::Diagram { name } => {
+            let registry = workflows::without_data(folder(global).as_deref())?;
+            let loaded = find(&registry, &name)?;
+            let text = definition::mermaid(&loaded.definition);
+            emit(
+                global.json,
+                &serde_json::json!({ "name": name, "mermaid": text }),
+                |_| text.clone(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        WorkflowCommand::List => {
+            let registry = workflows::without_data(folder(global).as_deref())?;
+            let rows: Vec<_> = registry
+                .latest_all()
+                .map(|l| {
+                    serde_json::json!({
+                        "name": l.definition.name,
+                        "version": l.definition.version.to_string(),
+                        "title": l.definition.title,
+                        "hash": l.hash,
+                        "source": l.source,
+                    })
+                })
+                .collect();
+            emit(global.json, &rows, |_| {
+                let mut out = String::new();
+                for l in registry.latest_all() {
+                    let from = match &l.source {
+                        definition::Source::Builtin => "ingebouwd".to_string(),
+                        definition::Source::File(f) => f.clone(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{:<24} {:<8} {}  ({from})",
+                        l.definition.name, l.definition.version, l.definition.title
+                    );
+                }
+                out
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        WorkflowCommand::Watch { dir } => {
+            let dir = dir.or_else(|| folder(global)).ok_or_else(|| {
+                Refused::input("geen werkwijzenmap; geef een map op of gebruik --workflows")
+            })?;
+            crate::watcher::watch(&dir, say)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn find<'r>(registry: &'r Registry, name: &str) -> anyhow::Result<&'r Loaded> {
+    registry.latest(name).ok_or_else(|| {
+        Refused {
+            message: format!(
+                "onbekende werkwijze {name:?}; bekende werkwijzen: {}",
+                registry.names().collect::<Vec<_>>().join(", ")
+            ),
+            code: exit::NOT_FOUND,
+        }
+        .into()
+    })
+}
+
+#[derive(serde::Serialize)]
+struct CheckReport {
+    files: Vec<CheckedFile>,
+    diagnostics: Vec<Diagnostic>,
+    errors: usize,
+    warnings: usize,
+}
+
+#[derive(serde::Serialize)]
+struct CheckedFile {
+    file: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+}
+
+fn check(global: &Global, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut results: Vec<(String, Option<Loaded>, Vec<Diagnostic>)> = Vec::new();
+    if paths.is_empty() {
+        for (file, body) in definition::BUILTIN {
+            let (l, d) = check_text(file, body, definition::Source::Builtin);
+            results.push((format!("(ingebouwd) {file}"), l, d));
+        }
+        if let Some(dir) = folder(global) {
+            for path in files_in(&dir)? {
+                let (l, d) = check_file(&path)?;
+                results.push((path.display().to_string(), l, d));
+            }
+        }
+    } else {
+        for p in paths {
+            let files = if p.is_dir() {
+                files_in(p)?
+            } else if p.exists() {
+                vec![p.clone()]
+            } else {
+                return Err(Refused {
+                    message: format!("{} bestaat niet", p.display()),
+                    code: exit::NOT_FOUND,
+                }
+                .into());
+            };
+            for f in files {
+                let (l, d) = check_file(&f)?;
+                results.push((f.display().to_string(), l, d));
+            }
+        }
+    }
+    let report = CheckReport {
+        files: results
+            .iter()
+            .map(|(file, l, d)| CheckedFile {
+                file: file.clone(),
+                ok: !d.iter().any(Diagnostic::is_error),
+                name: l.as_ref().map(|l| l.definition.name.clone()),
+                version: l.as_ref().map(|l| l.definition.version.to_string()),
+            })
+            .collect(),
+        diagnostics: results.iter().flat_map(|r| r.2.iter().cloned()).collect(),
+        errors: count(&results, Severity::Error),
+        warnings: count(&results, Severity::Warning),
+    };
+    emit(global.json, &report, |r| {
+        let mut out = String::new();
+        for d in &r.diagnostics {
+            let _ = writeln!(out, "{d}");
+        }
+        let _ = writeln!(
+            out,
+            "{} bestand(en) gecontroleerd: {} fout(en), {} waarschuwing(en).",
+            r.files.len(),
+            r.errors,
+            r.warnings
+        );
+        out
+    })?;
+    Ok(if report.errors > 0 {
+        ExitCode::from(exit::INVALID_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn count(results: &[(String, Option<Loaded>, Vec<Diagnostic>)], s: Severity) -> usize {
+    results
+        .iter()
+        .flat_map(|r| &r.2)
+        .filter(|d| d.severity == s)
+        .count()
+}
+
+/// Prints one line and flushes, so that whoever reads the output sees it at once.
+fn say(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Which workflow definitions are in force: the built-in ones, the last valid version of each
+//! folder definition this data directory has seen, and the valid files in the workflows folder.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
+use kompas_engine::{Replica, SledStore, Store};
+
+use crate::args::Global;
+
+/// The meta key listing the names of cached definitions.
+const CACHE_INDEX: &str = "werkwijzen";
+
+/// The workflows folder: `--workflows`, or the data directory's `workflows/` if it exists.
+pub fn folder(global: &Global) -> Option<PathBuf> {
+    match &global.workflows {
+        Some(dir) => Some(dir.clone()),
+        None => {
+            let dir = global.data.join("workflows");
+            dir.is_dir().then_some(dir)
+        }
+    }
+}
+
+/// The `.yaml` and `.yml` files directly in `dir`, sorted by name.
+pub fn files_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("kan map {} niet lezen", dir.display()))?;
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| is_workflow_file(p))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Whether `path` looks like a workflow file.
+pub fn is_workflow_file(path: &Path) -> bool {
+    path.is_file()
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        )
+}
+
+/// Checks one text; returns the loaded definition if it has no errors, and every diagnostic.
+pub fn check_text(name: &str, body: &str, source: Source) -> (Option<Loaded>, Vec<Diagnostic>) {
+    let checked = definition::check(name, body);
+    let loaded = checked.definition.map(|definition| Loaded {
+        definition,
+        body: body.to_string(),
+        hash: definition::content_hash(body),
+        source,
+    });
+    (loaded, checked.diagnostics)
+}
+
+/// Reads and checks one file.
+pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic>)> {
+    let body = std::fs::read_to_string(path)
+        .with_context(|| format!("kan {} niet lezen", path.display()))?;
+    let name = path.display().to_string();
+    Ok(check_text(&name, &body, Source::File(name.clone())))
+}
+
+/// The built-in definitions plus the valid files of `folder`; invalid files are reported on
+/// stderr and skipped.
+pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
+    let mut registry = definition::builtin_registry();
+    for (loaded, _) in folder_definitions(folder)? {
+        registry.insert(loaded);
+    }
+    Ok(registry)
+}
+
+/// The definitions in force for `replica`. A valid folder file is remembered in the store; when
+/// it later turns invalid, the remembered version stays in force.
+pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Result<Registry> {
+    let store = replica.store();
+    let mut registry = definition::builtin_registry();
+    let mut names: Vec<String> = match store.get_meta(CACHE_INDEX)? {
+        Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    for name in &names {
+        if let Some(body) = store.get_meta(&cache_key(name))? {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let label = format!("{name} (laatst geldige versie)");
+            if let (Some(loaded), _) = check_text(&label, &body, Source::File(label.clone())) {
+                registry.insert(loaded);
+            }
+        }
+    }
+    for (loaded, _) in folder_definitions(folder)? {
+        let name = loaded.definition.name.clone();
+        let key = cache_key(&name);
+        if store.get_meta(&key)?.as_deref() != Some(loaded.body.as_bytes()) {
+            store.put_meta(&key, loaded.body.as_bytes())?;
+        }
+        if !names.contains(&name) {
+            names.push(name);
+            store.put_meta(CACHE_INDEX, &serde_json::to_vec(&names)?)?;
+        }
+        registry.insert(loaded);
+    }
+    Ok(registry)
+}
+
+fn cache_key(name: &str) -> String {
+    format!("werkwijze/{name}")
+}
+
+/// The valid definitions in `folder`, warning on stderr about the invalid ones.
+fn folder_definitions(folder: Option<&Path>) -> anyhow::Result<Vec<(Loaded, PathBuf)>> {
+    let Some(dir) = folder else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for path in files_in(dir)? {
+        let (loaded, diagnostics) = check_file(&path)?;
+        match loaded {
+            Some(l) => out.push((l, path)),
+            None => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "kompas: waarschuwing: {} is ongeldig en telt niet mee (zie `kompas workflow check`):",
+                    path.display()
+                );
+                for d in diagnostics.iter().filter(|d| d.is_error()).take(3) {
+                    let _ = writeln!(err, "  {d}");
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,198 @@
+//! Area codes as CBS writes them: GM0363 (municipality), WK036301 (district), BU03630101
+//! (neighbourhood), NL01 (the Netherlands) and region codes such as JZ12 or PV27.
+
+use std::fmt;
+
+/// How far an area reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AreaLevel {
+    /// The whole country (NL).
+    National,
+    /// A region: jeugdregio (JZ), province (PV), COROP (CR), part of the country (LD), GGD (GG),
+    /// labour-market region (AM), safety region (VR) or a region of our own (RE).
+    Region,
+    /// A municipality (GM + 4 digits).
+    Municipality,
+    /// A district (WK + 6 digits: the municipality code and 2 more).
+    District,
+    /// A neighbourhood (BU + 8 digits: the district code and 2 more).
+    Neighbourhood,
+}
+
+impl AreaLevel {
+    /// The Dutch word for the level.
+    pub fn label(self) -> &'static str {
+        match self {
+            AreaLevel::National => "land",
+            AreaLevel::Region => "regio",
+            AreaLevel::Municipality => "gemeente",
+            AreaLevel::District => "wijk",
+            AreaLevel::Neighbourhood => "buurt",
+        }
+    }
+}
+
+/// Region prefixes we accept, with 2 to 4 digits after them.
+const REGION_PREFIXES: [&[u8; 2]; 8] = [b"JZ", b"PV", b"CR", b"LD", b"GG", b"AM", b"VR", b"RE"];
+
+/// A checked, uppercase area code. Small and `Copy`: it is stored inline.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AreaCode {
+    bytes: [u8; 10],
+    len: u8,
+}
+
+/// Why a text is not an area code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is geen gebiedscode; gebruik GM + 4 cijfers (GM0363), WK + 6, BU + 8, NL01 of een regiocode zoals JZ12"
+)]
+pub struct AreaCodeError(pub String);
+
+impl AreaCode {
+    /// Parses a code, ignoring surrounding spaces (CBS pads codes) and letter case.
+    pub fn parse(raw: &str) -> Result<AreaCode, AreaCodeError> {
+        let err = || AreaCodeError(raw.to_string());
+        let t = raw.trim().as_bytes();
+        if !(4..=10).contains(&t.len()) {
+            return Err(err());
+        }
+        let mut bytes = [0u8; 10];
+        for (slot, b) in bytes.iter_mut().zip(t) {
+            *slot = b.to_ascii_uppercase();
+        }
+        let (prefix, digits) = (&bytes[..2], &bytes[2..t.len()]);
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(err());
+        }
+        let ok = match prefix {
+            b"GM" => digits.len() == 4,
+            b"WK" => digits.len() == 6,
+            b"BU" => digits.len() == 8,
+            b"NL" => digits.len() == 2,
+            p => REGION_PREFIXES.iter().any(|r| r[..] == *p) && (2..=4).contains(&digits.len()),
+        };
+        if !ok {
+            return Err(err());
+        }
+        Ok(AreaCode {
+            bytes,
+            len: t.len() as u8,
+        })
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters and digits are ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// What kind of area this is.
+    pub fn level(&self) -> AreaLevel {
+        match &self.bytes[..2] {
+            b"GM" => AreaLevel::Municipality,
+            b"WK" => AreaLevel::District,
+            b"BU" => AreaLevel::Neighbourhood,
+            b"NL" => AreaLevel::National,
+            _ => AreaLevel::Region,
+        }
+    }
+
+    /// The municipality a district or neighbourhood lies in (a municipality is its own).
+    pub fn municipality(&self) -> Option<AreaCode> {
+        match self.level() {
+            AreaLevel::Municipality => Some(*self),
+            AreaLevel::District | AreaLevel::Neighbourhood => self.with_prefix(b"GM", 4),
+            _ => None,
+        }
+    }
+
+    /// The area one level up by code alone: neighbourhood to district, district to municipality.
+    pub fn parent(&self) -> Option<AreaCode> {
+        match self.level() {
+            AreaLevel::Neighbourhood => self.with_prefix(b"WK", 6),
+            AreaLevel::District => self.with_prefix(b"GM", 4),
+            _ => None,
+        }
+    }
+
+    fn with_prefix(&self, prefix: &[u8; 2], digits: usize) -> Option<AreaCode> {
+        let mut bytes = [0u8; 10];
+        bytes[..2].copy_from_slice(prefix);
+        bytes[2..2 + digits].copy_from_slice(self.bytes.get(2..2 + digits)?);
+        Some(AreaCode {
+            bytes,
+            len: (2 + digits) as u8,
+        })
+    }
+}
+
+impl fmt::Display for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AreaCode({})", self.as_str())
+    }
+}
+
+impl serde::Serialize for AreaCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn codes_are_trimmed_uppercased_and_levelled() {
+        let gm = AreaCode::parse(" gm0363  ").unwrap();
+        assert_eq!(gm.as_str(), "GM0363");
+        assert_eq!(gm.level(), AreaLevel::Municipality);
+        let bu = AreaCode::parse("BU03630101").unwrap();
+        assert_eq!(bu.level(), AreaLevel::Neighbourhood);
+        assert_eq!(bu.parent().unwrap().as_str(), "WK036301");
+        assert_eq!(bu.municipality().unwrap(), gm);
+        assert_eq!(
+            AreaCode::parse("NL01").unwrap().level(),
+            AreaLevel::National
+        );
+        assert_eq!(AreaCode::parse("JZ12").unwrap().level(), AreaLevel::Region);
+    }
+
+    #[test]
+    fn bad_codes_are_refused() {
+        for bad in [
+            "",
+            "GM363",
+            "GM03633",
+            "WK0363",
+            "XX0363",
+            "GM03a3",
+            "Amsterdam",
+            "NL1",
+        ] {
+            assert!(AreaCode::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn districts_and_neighbourhoods_lie_in_their_municipality(gm in 0u32..10_000, wk in 0u32..100, bu in 0u32..100) {
+            let m = AreaCode::parse(&format!("GM{gm:04}")).unwrap();
+            let w = AreaCode::parse(&format!("WK{gm:04}{wk:02}")).unwrap();
+            let b = AreaCode::parse(&format!("  bu{gm:04}{wk:02}{bu:02} ")).unwrap();
+            prop_assert_eq!(b.parent(), Some(w));
+            prop_assert_eq!(w.parent(), Some(m));
+            prop_assert_eq!(b.municipality(), Some(m));
+            prop_assert_eq!(AreaCode::parse(b.as_str()).unwrap(), b);
+        }
+    }
+}

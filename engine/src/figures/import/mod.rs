@@ -1,0 +1,118 @@
+//! Streaming CSV import of observations, as CBS StatLine and Dutch spreadsheets write them.
+//!
+//! `;` or `,` (or tab) delimiters are detected from the header line; decimal commas, space-padded
+//! codes, CBS period codes (with `*` for provisional) and region codes are understood; columns
+//! are matched by their titles, or by a mapping. Rows are read one at a time; the caller gets
+//! progress as rows and bytes. A bad row is reported with its line number and column; without
+//! `skip_bad_rows` one bad row means nothing is imported.
+
+mod areas;
+mod cell;
+mod columns;
+mod reader;
+mod text;
+
+pub use areas::read_areas;
+pub use cell::{Cell, parse_cell};
+pub use columns::{ColumnMapping, ColumnPlan};
+pub use reader::read_csv;
+
+use std::fmt;
+
+use super::Observation;
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Which column holds what; without it, columns are matched by their titles.
+    pub mapping: Option<ColumnMapping>,
+    /// Import the good rows and list the bad ones, instead of refusing the whole file.
+    pub skip_bad_rows: bool,
+}
+
+/// How far the import is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Rows read so far.
+    pub rows: u64,
+    /// Bytes read so far.
+    pub bytes: u64,
+}
+
+/// One bad row: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// The line number in the file (the header is line 1).
+    pub row: u64,
+    /// The column title, when the problem is in one cell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "rij {}, kolom {c}: {}", self.row, self.problem),
+            None => write!(f, "rij {}: {}", self.row, self.problem),
+        }
+    }
+}
+
+/// The rows read from a file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// The observations of the good rows.
+    pub rows: Vec<Observation>,
+    /// The bad rows (only when skipping them was asked for).
+    pub bad_rows: Vec<RowError>,
+    /// Rows without a value (empty or `.`), left out.
+    pub without_value: u64,
+    /// Data rows read.
+    pub read: u64,
+    /// Columns that were not used.
+    pub ignored_columns: Vec<String>,
+}
+
+/// How many bad rows an error message lists before it summarises.
+const LISTED: usize = 20;
+
+/// Why a file was not imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The header cannot be used.
+    #[error("kopregel: {0}")]
+    Header(String),
+    /// The file is not readable CSV at some point.
+    #[error("rij {row}: {problem}")]
+    Csv { row: u64, problem: String },
+    /// Some rows are bad, and skipping them was not asked for.
+    #[error("{}", bad_rows_message(.0))]
+    BadRows(Vec<RowError>),
+    /// The mapping file cannot be used.
+    #[error("koppeling van kolommen: {0}")]
+    Mapping(String),
+}
+
+fn bad_rows_message(errors: &[RowError]) -> String {
+    let mut out = format!(
+        "{} {} niet goed, dus er is niets ingelezen (met --skip-bad-rows worden de goede rijen wel ingelezen):",
+        errors.len(),
+        if errors.len() == 1 {
+            "rij is"
+        } else {
+            "rijen zijn"
+        }
+    );
+    for e in errors.iter().take(LISTED) {
+        out.push_str(&format!("\n  {e}"));
+    }
+    if errors.len() > LISTED {
+        out.push_str(&format!("\n  ... en nog {} rijen", errors.len() - LISTED));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! Data-driven tests of CSV import: what is read, and which rows and columns errors name.
+
+use super::*;
+use crate::figures::{Period, Status};
+
+fn read(text: &str, skip: bool) -> Result<Parsed, ImportError> {
+    let options = ImportOptions {
+        mapping: None,
+        skip_bad_rows: skip,
+    };
+    read_csv(text.as_bytes(), &options, &mut |_| {})
+}
+
+#[test]
+fn cbs_style_files_are_understood() {
+    let text = "\u{feff}\"ID\";\"RegioS\";\"Perioden\";\"Geslacht\";\"Waarde\";\"Noemer\"\n\
+                \"1\";\"GM0363  \";\"2023JJ00\";\"Totaal\";\"1234\";\"150000\"\n\
+                \"2\";\"GM0363  \";\"2024JJ00*\";\"Meisjes\";\"12,5\";\"\"\n\
+                \"3\";\"WK036301\";\"2024JJ00\";\"Totaal\";\"x\";\"900\"\n\
+                \"4\";\"GM0363  \";\"2022JJ00\";\"Totaal\";\".\";\"\"\n";
+    let parsed = read(text, false).unwrap();
+    assert_eq!(parsed.read, 4);
+    assert_eq!(parsed.without_value, 1);
+    assert_eq!(parsed.ignored_columns, vec!["ID".to_string()]);
+    let [a, b, c] = &parsed.rows[..] else {
+        panic!("{:?}", parsed.rows)
+    };
+    assert_eq!(
+        (a.area.as_str(), a.value, a.denominator),
+        ("GM0363", Some(1234.0), Some(150000.0))
+    );
+    assert!(a.breakdown.is_total());
+    assert_eq!(
+        (b.value, b.status, b.period),
+        (Some(12.5), Status::Voorlopig, Period::year(2024))
+    );
+    assert_eq!(b.breakdown.to_string(), "geslacht=Meisjes");
+    assert_eq!((c.area.as_str(), c.value), ("WK036301", None));
+}
+
+#[test]
+fn commas_and_tabs_are_detected() {
+    let parsed = read("gebied,jaar,aantal\nGM0001,2023,5\n", false).unwrap();
+    assert_eq!(parsed.rows[0].value, Some(5.0));
+    let parsed = read("gebied\tjaar\taantal\nGM0001\t2023KW02\t5,5\n", false).unwrap();
+    assert_eq!(parsed.rows[0].value, Some(5.5));
+}
+
+/// Each case: the file, then the error expected (as shown to the user).
+const BAD: &[(&str, &str)] = &[
+    (
+        "RegioS;Perioden;Waarde\nGM0001;2023JJ00;5\nGM01;2023JJ00;5\n",
+        "rij 3, kolom RegioS: \"GM01\" is geen gebiedscode",
+    ),
+    (
+        "RegioS;Perioden;Waarde\nGM0001;2023XX00;5\n",
+        "rij 2, kolom Perioden: \"2023XX00\" is geen periode",
+    ),
+    (
+        "RegioS;Perioden;Waarde\nGM0001;2023JJ00;1.234,5\n",
+        "rij 2, kolom Waarde: \"1.234,5\" is geen getal; schrijf getallen zonder scheidingsteken",
+    ),
+    (
+        "RegioS;Perioden;Waarde;Noemer\nGM0001;2023JJ00;5;-10\n",
+        "rij 2, kolom Noemer: een noemer kan niet negatief zijn",
+    ),
+    (
+        "RegioS;Perioden;Waarde;Status\nGM0001;2023JJ00;5;misschien\n",
+        "rij 2, kolom Status: \"misschien\" is geen status",
+    ),
+    (
+        "RegioS;Perioden;Waarde;Opmerking\nGM0001;2023JJ00;5;dossier 111222333\n",
+        "rij 2, kolom Opmerking: bevat op positie 9 een getal dat een burgerservicenummer (BSN) kan zijn",
+    ),
+    (
+        "Naam;Datum;RegioS;Perioden;Waarde\nS. de Vries;12-03-2011;GM0001;2023JJ00;1\n",
+        "rij 2, kolom Datum: bevat een datum in dezelfde rij als een naam (kolom Naam)",
+    ),
+];
+
+#[test]
+fn bad_rows_name_row_and_column_and_nothing_is_imported() {
+    for (file, expected) in BAD {
+        let err = read(file, false).unwrap_err().to_string();
+        assert!(err.contains("er is niets ingelezen"), "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn skipping_bad_rows_imports_the_rest_and_lists_the_bad() {
+    let text = "RegioS;Perioden;Waarde\nGM0001;2023JJ00;5\nGM01;2023JJ00;5\nGM0002;2023JJ00;veel\nGM0003;2023JJ00;9\n";
+    let parsed = read(text, true).unwrap();
+    assert_eq!(parsed.rows.len(), 2);
+    let rows: Vec<_> = parsed
+        .bad_rows
+        .iter()
+        .map(|e| (e.row, e.column.clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(3, Some("RegioS".into())), (4, Some("Waarde".into()))]
+    );
+}
+
+#[test]
+fn missing_columns_are_named_with_the_columns_there_are() {
+    let err = read("Gemeente;Jaar;Aantal\n", false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("geen kolom voor het gebied"), "{err}");
+    assert!(err.contains("\"Gemeente\", \"Jaar\", \"Aantal\""), "{err}");
+}
+
+#[test]
+fn a_mapping_chooses_columns_by_title() {
+    let mapping = ColumnMapping::from_json(
+        r#"{"gebied":"Wijk","periode":"Peildatum","waarde":"Jongeren met jeugdhulp","uitsplitsing":{"leeftijd":"Groep"}}"#,
+    )
+    .unwrap();
+    let options = ImportOptions {
+        mapping: Some(mapping),
+        skip_bad_rows: false,
+    };
+    let text = "Wijk;Peildatum;Groep;Jongeren met jeugdhulp\nWK000101;2023;12-17 jaar;40\n";
+    let parsed = read_csv(text.as_bytes(), &options, &mut |_| {}).unwrap();
+    assert_eq!(parsed.rows[0].breakdown.to_string(), "leeftijd=12-17 jaar");
+    let bad =
+        ColumnMapping::from_json(r#"{"gebied":"Wijk","periode":"Peildatum","waarde":"Nergens"}"#)
+            .unwrap();
+    let options = ImportOptions {
+        mapping: Some(bad),
+        skip_bad_rows: false,
+    };
+    let err = read_csv(text.as_bytes(), &options, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("kolom \"Nergens\" staat niet in het bestand"),
+        "{err}"
+    );
+    assert!(ColumnMapping::from_json(r#"{"gebeid":"x"}"#).is_err());
+}
+
+#[test]
+fn progress_is_reported_with_the_rows_read() {
+    let mut text = String::from("RegioS;Perioden;Waarde\n");
+    for i in 0..70_000 {
+        text.push_str(&format!("GM{:04};2023JJ00;{}\n", i % 10_000, i % 100));
+    }
+    let mut seen = Vec::new();
+    read_csv(text.as_bytes(), &ImportOptions::default(), &mut |p| {
+        seen.push(p)
+    })
+    .unwrap();
+    assert_eq!(seen.first().map(|p| p.rows), Some(65_536));
+    assert_eq!(
+        seen.last().map(|p| (p.rows, p.bytes)),
+        Some((70_000, text.len() as u64))
+    );
+}
+
+#[test]
+fn area_registries_are_read_with_regions_and_size_classes() {
+    let text =
+        "Code;Naam;Jeugdregio;Grootteklasse\nGM9901;Havenstad;JZ99;5\nGM9902 ;Dijkdorp;JZ99;3\n";
+    let registry = read_areas(text.as_bytes()).unwrap();
+    let gm = crate::figures::AreaCode::parse("GM9902").unwrap();
+    assert_eq!(registry.label(gm), "Dijkdorp (GM9902)");
+    assert_eq!(registry.size_class_of(gm), Some("3"));
+    assert_eq!(
+        registry
+            .members_of(crate::figures::AreaCode::parse("JZ99").unwrap())
+            .len(),
+        2
+    );
+    let err = read_areas("Code;Jeugdregio\nGM9901;XX\n".as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rij 2, kolom Jeugdregio"), "{err}");
+}
+
+#[test]
+fn files_saved_by_dutch_spreadsheets_in_windows_1252_are_read() {
+    let mut bytes = b"Code;Naam;Jeugdregio;Grootteklasse\nGM1900;S".to_vec();
+    bytes.extend_from_slice(b"\xfadwest-Frysl\xe2n;JZ01;5\n");
+    let registry = read_areas(bytes.as_slice()).unwrap();
+    let code = crate::figures::AreaCode::parse("GM1900").unwrap();
+    assert_eq!(registry.label(code), "S\u{fa}dwest-Frysl\u{e2}n (GM1900)");
+    let mut csv = b"RegioS;Perioden;Leeftijd;Waarde\nGM1900;2023;12 \x96 17 jaar;40\n".to_vec();
+    csv.extend_from_slice(b"GM1900;2023;Totaal;80\n");
+    let parsed = read_csv(csv.as_slice(), &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        parsed.rows[0].breakdown.to_string(),
+        "leeftijd=12 \u{2013} 17 jaar"
+    );
+}

@@ -1,0 +1,199 @@
+//! CBS period codes: 2023JJ00 (a year), 2023KW01 (a quarter), 2023MM03 (a month).
+
+use std::fmt;
+
+/// The part of a year a period covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeriodPart {
+    /// The whole year.
+    Year,
+    /// A quarter, 1 to 4.
+    Quarter(u8),
+    /// A month, 1 to 12.
+    Month(u8),
+}
+
+/// A reporting period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    /// The year.
+    pub year: i16,
+    /// Which part of it.
+    pub part: PeriodPart,
+}
+
+/// Why a text is not a period code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is geen periode; gebruik 2023JJ00 (jaar), 2023KW01 (kwartaal), 2023MM03 (maand) of 2023"
+)]
+pub struct PeriodError(pub String);
+
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+impl Period {
+    /// A whole year.
+    pub fn year(year: i16) -> Period {
+        Period {
+            year,
+            part: PeriodPart::Year,
+        }
+    }
+
+    /// Parses a code; a trailing `*` (CBS's mark for provisional figures) is reported as `true`.
+    pub fn parse_marked(raw: &str) -> Result<(Period, bool), PeriodError> {
+        let t = raw.trim();
+        let (t, provisional) = match t.strip_suffix('*') {
+            Some(rest) => (rest.trim_end(), true),
+            None => (t, false),
+        };
+        let err = || PeriodError(raw.to_string());
+        let b = t.as_bytes();
+        if b.len() < 4 || !b[..4].iter().all(u8::is_ascii_digit) {
+            return Err(err());
+        }
+        let year: i16 = t[..4].parse().map_err(|_| err())?;
+        let part = match b.len() {
+            4 => PeriodPart::Year,
+            8 if b[6..].iter().all(u8::is_ascii_digit) => {
+                let n: u8 = t[6..].parse().map_err(|_| err())?;
+                match (b[4].to_ascii_uppercase(), b[5].to_ascii_uppercase(), n) {
+                    (b'J', b'J', 0) => PeriodPart::Year,
+                    (b'K', b'W', 1..=4) => PeriodPart::Quarter(n),
+                    (b'M', b'M', 1..=12) => PeriodPart::Month(n),
+                    _ => return Err(err()),
+                }
+            }
+            _ => return Err(err()),
+        };
+        Ok((Period { year, part }, provisional))
+    }
+
+    /// Parses a code without a provisional mark.
+    pub fn parse(raw: &str) -> Result<Period, PeriodError> {
+        match Period::parse_marked(raw)? {
+            (p, false) => Ok(p),
+            (_, true) => Err(PeriodError(raw.to_string())),
+        }
+    }
+
+    /// The period just before this one, of the same length.
+    pub fn previous(self) -> Period {
+        let part = match self.part {
+            PeriodPart::Year => return Period::year(self.year - 1),
+            PeriodPart::Quarter(1) => return self.with(self.year - 1, PeriodPart::Quarter(4)),
+            PeriodPart::Month(1) => return self.with(self.year - 1, PeriodPart::Month(12)),
+            PeriodPart::Quarter(q) => PeriodPart::Quarter(q - 1),
+            PeriodPart::Month(m) => PeriodPart::Month(m - 1),
+        };
+        self.with(self.year, part)
+    }
+
+    /// The same part of the year, `years` years earlier.
+    pub fn years_back(self, years: i16) -> Period {
+        self.with(self.year - years, self.part)
+    }
+
+    fn with(self, year: i16, part: PeriodPart) -> Period {
+        Period { year, part }
+    }
+
+    /// A Dutch label: `2023`, `2023 kw. 1`, `maart 2023`.
+    pub fn label(&self) -> String {
+        match self.part {
+            PeriodPart::Year => self.year.to_string(),
+            PeriodPart::Quarter(q) => format!("{} kw. {q}", self.year),
+            PeriodPart::Month(m) => {
+                format!("{} {}", MONTHS[usize::from(m.clamp(1, 12)) - 1], self.year)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.part {
+            PeriodPart::Year => write!(f, "{:04}JJ00", self.year),
+            PeriodPart::Quarter(q) => write!(f, "{:04}KW{q:02}", self.year),
+            PeriodPart::Month(m) => write!(f, "{:04}MM{m:02}", self.year),
+        }
+    }
+}
+
+impl serde::Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn cbs_codes_parse() {
+        assert_eq!(Period::parse("2023JJ00").unwrap(), Period::year(2023));
+        assert_eq!(Period::parse("2023").unwrap(), Period::year(2023));
+        assert_eq!(
+            Period::parse(" 2023kw01 ").unwrap().part,
+            PeriodPart::Quarter(1)
+        );
+        assert_eq!(Period::parse("2023MM03").unwrap().label(), "maart 2023");
+        assert_eq!(
+            Period::parse_marked("2024JJ00*").unwrap(),
+            (Period::year(2024), true)
+        );
+        for bad in [
+            "", "23", "2023KW05", "2023MM13", "2023JJ01", "2023XX01", "abcdJJ00", "2023*x",
+        ] {
+            assert!(Period::parse_marked(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn previous_crosses_year_boundaries() {
+        assert_eq!(
+            Period::parse("2023KW01").unwrap().previous().to_string(),
+            "2022KW04"
+        );
+        assert_eq!(
+            Period::parse("2023MM01").unwrap().previous().to_string(),
+            "2022MM12"
+        );
+        assert_eq!(Period::year(2023).previous(), Period::year(2022));
+    }
+
+    fn any_period() -> impl Strategy<Value = Period> {
+        (1990i16..2100, 0u8..17).prop_map(|(year, k)| Period {
+            year,
+            part: match k {
+                0 => PeriodPart::Year,
+                1..=4 => PeriodPart::Quarter(k),
+                _ => PeriodPart::Month(k - 4),
+            },
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn codes_round_trip_and_previous_is_earlier(p in any_period()) {
+            prop_assert_eq!(Period::parse(&p.to_string()).unwrap(), p);
+            prop_assert!(p.previous() < p);
+            prop_assert_eq!(p.years_back(1).part, p.part);
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Reading and writing figures through the replica: indicators, their observation batches, the
+//! area registry, the suppression policy and the stories linked to an indicator.
+//!
+//! Batches sit in the indicator (or registry) document under the root map `batches`, keyed
+//! `<millis, 13 digits>-<random hex>-<chunk>`; reading them in key order and letting later
+//! batches win per cell gives the same table on every replica.
+
+use automerge::{
+    AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
+
+use super::codec::{self, CodecError};
+use super::story::{POLICY_KIND, STORY_KIND, Story};
+use super::{
+    AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Protection,
+    REGISTRY_KIND, SuppressionPolicy, protect,
+};
+use crate::document::{Assignment, DocView, FieldValue};
+use crate::identity::hex;
+use crate::{DocId, Replica, ReplicaError, Store, Timestamp};
+
+/// The root key of the batches map.
+pub const BATCHES: &str = "batches";
+
+/// Rows per stored chunk: keeps single values in the document moderate in size.
+const CHUNK_ROWS: usize = 100_000;
+
+/// Errors of figures storage, naming the indicator or document.
+#[derive(Debug, thiserror::Error)]
+pub enum FiguresError {
+    /// No indicator of that name.
+    #[error("geen indicator met de naam {name:?}; bekende indicatoren: {known}")]
+    UnknownIndicator { name: String, known: String },
+    /// A stored batch cannot be read.
+    #[error("document {doc}: {source}")]
+    Codec { doc: DocId, source: CodecError },
+    /// The document layout is not as expected.
+    #[error("document {doc}: {problem}")]
+    Layout { doc: DocId, problem: String },
+    /// The replica refused or failed.
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+}
+
+impl FiguresError {
+    /// Whether the error is about what the user asked.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            FiguresError::UnknownIndicator { .. } => true,
+            FiguresError::Replica(e) => e.is_input_error(),
+            _ => false,
+        }
+    }
+}
+
+/// What to set when defining an indicator; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorFields {
+    /// Title.
+    pub title: Option<String>,
+    /// Definition.
+    pub definition: Option<String>,
+    /// Unit name (`aantal`, `percentage`, `per-1000`).
+    pub unit: Option<String>,
+    /// Better direction (`hoger`, `lager`, `geen`).
+    pub better: Option<String>,
+    /// Source.
+    pub source: Option<String>,
+}
+
+/// What storing observations did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stored {
+    /// Rows written (new cells and cells that had to become secret).
+    pub rows: usize,
+    /// What the protection hid.
+    pub protection: Protection,
+}
+
+/// Figures on top of a replica.
+pub struct Figures<'r, S: Store> {
+    replica: &'r Replica<S>,
+    /// Every live document's view, read once and forgotten on every write through `self`
+    /// (listing loads every document, and an indicator document can be large).
+    views: std::cell::RefCell<Option<Vec<DocView>>>,
+}
+
+impl<'r, S: Store> Figures<'r, S> {
+    /// Figures of this replica.
+    pub fn new(replica: &'r Replica<S>) -> Self {
+        Figures {
+            replica,
+            views: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// All indicators, oldest first.
+    pub fn indicators(&self) -> Result<Vec<Indicator>, FiguresError> {
+        Ok(self
+            .of_kind(INDICATOR_KIND)?
+            .iter()
+            .map(Indicator::from_view)
+            .collect())
+    }
+
+    /// The indicator called `name` (the oldest, if partners made two).
+    pub fn indicator(&self, name: &str) -> Result<Indicator, FiguresError> {
+        let all = self.indicators()?;
+        let known = all
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        all.iter()
+            .find(|i| i.name == name)
+            .cloned()
+            .ok_or_else(|| FiguresError::UnknownIndicator {
+                name: name.to_string(),
+                known: if known.is_empty() {
+                    "(nog geen)".into()
+                } else {
+                    known
+                },
+            })
+    }
+
+    /// Creates the indicator `name` or updates the given fields of the existing one.
+    pub fn define(
+        &self,
+        name: &str,
+        fields: &IndicatorFields,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<Indicator, FiguresError> {
+        let mut set = Vec::new();
+        for (field, value) in [
+            ("titel", &fields.title),
+            ("definitie", &fields.definition),
+            ("eenheid", &fields.unit),
+            ("beter", &fields.better),
+            ("bron", &fields.source),
+        ] {
+            if let Some(v) = value {
+                set.push(Assignment {
+                    field: field.into(),
+                    value: v.clone(),
+                });
+            }
+        }
+        let found = self.indicator(name);
+        self.written();
+        let view = match found {
+            Ok(existing) if set.is_empty() => return Ok(existing),
+            Ok(existing) => self.replica.update(&existing.id, &set, now)?,
+            Err(FiguresError::UnknownIndicator { .. }) => {
+                set.push(Assignment {
+                    field: "naam".into(),
+                    value: name.into(),
+                });
+                let id = self.replica.create(INDICATOR_KIND, &set, now, random)?;
+                self.replica.get(&id)?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Indicator::from_view(&view))
+    }
+
+    /// All observations of an indicator, merged from its batches.
+    pub fn observations(&self, indicator: &Indicator) -> Result<ObservationTable, FiguresError> {
+        let mut table = ObservationTable::default();
+        for bytes in self.batches(&indicator.id)? {
+            let rows = codec::decode(&bytes).map_err(|source| FiguresError::Codec {
+                doc: indicator.id.clone(),
+                source,
+            })?;
+            for o in rows {
+                table.insert(o);
+            }
+        }
+        Ok(table)
+    }
+
+    /// The observations as they may be shown: protected again with the policy in force now
+    /// (a stricter policy than at import time applies at once), together with the registry.
+    pub fn shown_observations(
+        &self,
+        indicator: &Indicator,
+    ) -> Result<(ObservationTable, AreaRegistry), FiguresError> {
+        let registry = self.registry()?;
+        let mut rows: Vec<Observation> = self.observations(indicator)?.iter().cloned().collect();
+        protect(&mut rows, indicator.unit, &registry, &self.policy()?);
+        Ok((rows.into_iter().collect(), registry))
+    }
+
+    /// Protects `rows` together with what is already stored for their periods, then stores the
+    /// new rows and every stored cell that had to become secret, in one durable commit.
+    pub fn store_observations(
+        &self,
+        indicator: &Indicator,
+        rows: Vec<Observation>,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<Stored, FiguresError> {
+        let existing = self.observations(indicator)?;
+        let periods: std::collections::BTreeSet<_> = rows.iter().map(|o| o.period).collect();
+        // Newest first, so that after a stable sort the first of equal cells is the newest.
+        let mut all: Vec<Observation> = rows;
+        all.reverse();
+        all.extend(
+            existing
+                .iter()
+                .filter(|o| periods.contains(&o.period))
+                .cloned(),
+        );
+        all.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
+        all.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
+        let protection = protect(&mut all, indicator.unit, &self.registry()?, &self.policy()?);
+        let changed: Vec<Observation> = if existing.is_empty() {
+            all
+        } else {
+            all.into_iter()
+                .filter(|o| existing.get(o.area, &o.breakdown, o.period) != Some(o))
+                .collect()
+        };
+        if !changed.is_empty() {
+            let mut chunks = Vec::new();
+            for part in changed.chunks(CHUNK_ROWS) {
+                let mut bytes = Vec::with_capacity(part.len() * 40);
+                codec::encode(part, &mut bytes);
+                chunks.push(bytes);
+            }
+            self.append_batches(&indicator.id, chunks, "cijfers ingelezen", now, random)?;
+        }
+        Ok(Stored {
+            rows: changed.len(),
+            protection,
+        })
+    }
+
+    /// The area registry (empty when none was read in).
+    pub fn registry(&self) -> Result<AreaRegistry, FiguresError> {
+        let mut registry = AreaRegistry::default();
+        if let Some(view) = self.first_of(REGISTRY_KIND)?.as_ref() {
+            for bytes in self.batches(&view.id)? {
+                registry
+                    .merge_encoded(&bytes)
+                    .map_err(|source| FiguresError::Codec {
+                        doc: view.id.clone(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(registry)
+    }
+
+    /// Adds areas to the registry, creating the registry document on first use.
+    pub fn store_registry(
+        &self,
+        areas: &AreaRegistry,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<DocId, FiguresError> {
+        let existing = self.first_of(REGISTRY_KIND)?;
+        self.written();
+        let id = match existing.as_ref() {
+            Some(view) => view.id.clone(),
+            None => {
+                let name = Assignment {
+                    field: "naam".into(),
+                    value: "Gebiedsindeling".into(),
+                };
+                self.replica.create(REGISTRY_KIND, &[name], now, random)?
+            }
+        };
+        self.append_batches(
+            &id,
+            vec![areas.encode()],
+            "gebiedsindeling ingelezen",
+            now,
+            random,
+        )?;
+        Ok(id)
+    }
+
+    /// The workspace's suppression policy (the defaults when none was set).
+    pub fn policy(&self) -> Result<SuppressionPolicy, FiguresError> {
+        let mut policy = SuppressionPolicy::default();
+        if let Some(view) = self.first_of(POLICY_KIND)?.as_ref() {
+            if let Some(FieldValue::Number(n)) = view.fields.get("drempel") {
+                policy.threshold = *n;
+            }
+            if let Some(FieldValue::Number(n)) = view.fields.get("afronden") {
+                policy.round_to = *n;
+            }
+            if let Some(FieldValue::Text(s)) = view.fields.get("secundair") {
+                policy.secondary = s != "nee";
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Sets the workspace's suppression policy.
+    pub fn set_policy(
+        &self,
+        policy: &SuppressionPolicy,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<DocView, FiguresError> {
+        let set = [
+            ("drempel", policy.threshold.to_string()),
+            ("afronden", policy.round_to.to_string()),
+            (
+                "secundair",
+                if policy.secondary { "ja" } else { "nee" }.to_string(),
+            ),
+        ]
+        .map(|(field, value)| Assignment {
+            field: field.into(),
+            value,
+        });
+        let existing = self.first_of(POLICY_KIND)?;
+        self.written();
+        let view = match existing.as_ref() {
+            Some(view) => self.replica.update(&view.id, &set, now)?,
+            None => {
+                let id = self.replica.create(POLICY_KIND, &set, now, random)?;
+                self.replica.get(&id)?
+            }
+        };
+        Ok(view)
+    }
+
+    /// The stories linked to an indicator, oldest first.
+    pub fn stories(&self, indicator: &Indicator) -> Result<Vec<Story>, FiguresError> {
+        Ok(self
+            .of_kind(STORY_KIND)?
+            .iter()
+            .filter_map(|v| Story::linked(v, &indicator.name))
+            .collect())
+    }
+
+    /// The live documents of one kind, oldest first.
+    fn of_kind(&self, kind: &str) -> Result<Vec<DocView>, FiguresError> {
+        let mut cache = self.views.borrow_mut();
+        let views = match cache.as_mut() {
+            Some(views) => views,
+            None => cache.insert(self.replica.list(None, false)?),
+        };
+        Ok(views.iter().filter(|v| v.kind == kind).cloned().collect())
+    }
+
+    /// The oldest live document of one kind.
+    fn first_of(&self, kind: &str) -> Result<Option<DocView>, FiguresError> {
+        Ok(self.of_kind(kind)?.into_iter().next())
+    }
+
+    /// Forgets the cached views after a write.
+    fn written(&self) {
+        self.views.borrow_mut().take();
+    }
+
+    fn batches(&self, id: &DocId) -> Result<Vec<Vec<u8>>, FiguresError> {
+        let loaded = self.replica.load(id)?;
+        read_batches(&loaded.doc).map_err(|problem| FiguresError::Layout {
+            doc: id.clone(),
+            problem,
+        })
+    }
+
+    fn append_batches(
+        &self,
+        id: &DocId,
+        chunks: Vec<Vec<u8>>,
+        action: &str,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<(), FiguresError> {
+        let mut loaded = self.replica.load(id)?;
+        let layout = |e: automerge::AutomergeError| FiguresError::Layout {
+            doc: id.clone(),
+            problem: e.to_string(),
+        };
+        let map = match loaded.doc.get(ROOT, BATCHES).map_err(layout)? {
+            Some((Value::Object(ObjType::Map), map)) => map,
+            _ => loaded
+                .doc
+                .put_object(ROOT, BATCHES, ObjType::Map)
+                .map_err(layout)?,
+        };
+        let prefix = format!("{:013}-{}", now.millis().max(0), hex(&random));
+        for (i, bytes) in chunks.into_iter().enumerate() {
+            loaded
+                .doc
+                .put(&map, format!("{prefix}-{i:04}"), ScalarValue::Bytes(bytes))
+                .map_err(layout)?;
+        }
+        self.written();
+        self.replica.commit(&mut loaded, action, now)?;
+        Ok(())
+    }
+}
+
+/// The batches of a document in key order; a document without batches has none.
+pub fn read_batches(doc: &AutoCommit) -> Result<Vec<Vec<u8>>, String> {
+    let map = match doc.get(ROOT, BATCHES).map_err(|e| e.to_string())? {
+        None => return Ok(Vec::new()),
+        Some((Value::Object(ObjType::Map), map)) => map,
+        Some(_) => return Err(format!("{BATCHES} is geen map")),
+    };
+    let mut out = Vec::new();
+    for key in doc.keys(&map) {
+        match doc.get(&map, key.as_str()).map_err(|e| e.to_string())? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Bytes(b) => out.push(b.clone()),
+                _ => return Err(format!("batch {key} is geen reeks bytes")),
+            },
+            _ => return Err(format!("batch {key} is geen reeks bytes")),
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the batches of a document that arrives from elsewhere: each must decode, and pass the
+/// privacy guard, before the replica stores the document.
+pub fn verify_incoming(doc: &AutoCommit, kind: &str) -> Result<(), String> {
+    let batches = read_batches(doc)?;
+    for bytes in &batches {
+        match kind {
+            INDICATOR_KIND => {
+                codec::decode(bytes).map_err(|e| e.to_string())?;
+            }
+            REGISTRY_KIND => AreaRegistry::default()
+                .merge_encoded(bytes)
+                .map_err(|e| e.to_string())?,
+            _ => {
+                return Err(format!(
+                    "documentsoort {kind} hoort geen cijfers te bevatten"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

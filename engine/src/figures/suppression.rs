@@ -1,0 +1,350 @@
+//! Small-number suppression, the way CBS protects youth-care tables.
+//!
+//! 1. Primary: a count from 0 up to the threshold (default 7) is secret ("geheim"), and so is a
+//!    percentage or per-1,000 figure that stands for that few people or rests on that small a
+//!    population.
+//! 2. Secondary: counts add up (a total is the sum of its breakdown categories; a municipality the
+//!    sum of its districts; a district of its neighbourhoods; a region or the country of its
+//!    municipalities). Wherever a secret cell could be worked out from such sums and the cells
+//!    that are shown, more cells are made secret: first by the simple rule (no sum may have
+//!    exactly one secret cell), then by an exact check that no secret cell is determined by all
+//!    the sums together (linear algebra on the secret cells).
+//! 3. Every count that is shown is rounded to a multiple of 5.
+//!
+//! The result depends only on the rows and the policy, not on their order, so every replica
+//! protects a table the same way.
+
+use std::collections::HashMap;
+
+use super::{AreaCode, AreaLevel, AreaRegistry, Breakdown, Observation, Period, Unit};
+
+/// How figures are protected; configurable per workspace.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SuppressionPolicy {
+    /// Counts up to and including this are secret.
+    pub threshold: f64,
+    /// Shown counts are rounded to a multiple of this (1 = no rounding).
+    pub round_to: f64,
+    /// Whether secondary suppression is applied.
+    pub secondary: bool,
+}
+
+impl Default for SuppressionPolicy {
+    fn default() -> Self {
+        SuppressionPolicy {
+            threshold: 7.0,
+            round_to: 5.0,
+            secondary: true,
+        }
+    }
+}
+
+/// Components with more secret cells than this get the simple rule only (the exact check grows
+/// with the cube of their number). Reported in [`Protection::unchecked_groups`].
+const EXACT_CHECK_LIMIT: usize = 600;
+
+/// What protecting a table did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Protection {
+    /// Cells made secret because they are small.
+    pub primary: usize,
+    /// Cells made secret so that no secret cell can be worked out.
+    pub secondary: usize,
+    /// Groups of linked sums too large for the exact check (protected by the simple rule).
+    pub unchecked_groups: usize,
+}
+
+/// Protects `rows` (of one indicator) in place and reports what was hidden.
+pub fn protect(
+    rows: &mut Vec<Observation>,
+    unit: Unit,
+    registry: &AreaRegistry,
+    policy: &SuppressionPolicy,
+) -> Protection {
+    rows.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
+    rows.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
+    let mut report = Protection::default();
+    // The original values, for choosing the smallest cell to hide next.
+    let weight: Vec<f64> = rows.iter().map(|o| o.value.unwrap_or(0.0)).collect();
+    let mut hidden: Vec<bool> = rows.iter().map(|o| o.value.is_none()).collect();
+    for (i, o) in rows.iter_mut().enumerate() {
+        let small_people = o.people(unit).is_some_and(|p| p <= policy.threshold);
+        let small_base = o.denominator.is_some_and(|d| d <= policy.threshold);
+        if !hidden[i] && (small_people || small_base) {
+            hidden[i] = true;
+            report.primary += 1;
+        }
+        if small_base {
+            o.denominator = None;
+        }
+    }
+    if unit.is_count() && policy.secondary {
+        let sums = additive_sums(rows, registry);
+        let before = hidden.iter().filter(|h| **h).count();
+        report.unchecked_groups = secondary(&sums, &weight, &mut hidden);
+        report.secondary = hidden.iter().filter(|h| **h).count() - before;
+    }
+    for (o, h) in rows.iter_mut().zip(&hidden) {
+        if *h {
+            o.value = None;
+        } else if unit.is_count() {
+            o.value = o.value.map(|v| round_to(v, policy.round_to));
+        }
+        o.denominator = o.denominator.map(|d| round_to(d, policy.round_to));
+    }
+    report
+}
+
+/// Rounds to the nearest multiple of `step` (halves away from zero).
+pub fn round_to(value: f64, step: f64) -> f64 {
+    if step <= 1.0 {
+        return value.round();
+    }
+    (value / step).round() * step
+}
+
+/// One additive relation: `rows[total] = sum of rows[parts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sum {
+    /// The index of the total.
+    pub total: usize,
+    /// The indices of its parts.
+    pub parts: Vec<usize>,
+}
+
+impl Sum {
+    fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.total).chain(self.parts.iter().copied())
+    }
+}
+
+/// Every additive relation between the rows: breakdowns within an area and period, and areas
+/// within their parent area for the same period and breakdown. The rows must be sorted by
+/// (area, breakdown, period) without duplicates, as [`protect`] leaves them.
+pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> {
+    let find = |area: AreaCode, breakdown: &Breakdown, period: Period| {
+        rows.binary_search_by(|o| (o.area, &o.breakdown, o.period).cmp(&(area, breakdown, period)))
+            .ok()
+    };
+    // (total, relation, part): the relation is a breakdown dimension, or GEOGRAPHY.
+    const GEOGRAPHY: usize = usize::MAX;
+    let mut links: Vec<(usize, usize, usize)> = Vec::new();
+    let mut dims: Vec<String> = Vec::new();
+    // Each distinct breakdown's parents: the same breakdown without one dimension.
+    let mut parents: HashMap<Breakdown, Vec<(usize, Breakdown)>> = HashMap::new();
+    let national: Vec<AreaCode> = rows
+        .iter()
+        .map(|o| o.area)
+        .filter(|a| a.level() == AreaLevel::National)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (i, o) in rows.iter().enumerate() {
+        if !o.breakdown.is_total() {
+            let up = parents.entry(o.breakdown.clone()).or_insert_with(|| {
+                o.breakdown
+                    .iter()
+                    .map(|(dim, _)| {
+                        let d = dims.iter().position(|x| x == dim).unwrap_or_else(|| {
+                            dims.push(dim.to_string());
+                            dims.len() - 1
+                        });
+                        (d, o.breakdown.without(dim))
+                    })
+                    .collect()
+            });
+            for (d, parent) in up.iter() {
+                if let Some(p) = find(o.area, parent, o.period) {
+                    links.push((p, *d, i));
+                }
+            }
+        }
+        let (up, region, country): (Option<AreaCode>, Option<AreaCode>, &[AreaCode]) =
+            match o.area.level() {
+                AreaLevel::District | AreaLevel::Neighbourhood => (o.area.parent(), None, &[]),
+                AreaLevel::Municipality => (None, registry.region_of(o.area), &national),
+                _ => (None, None, &[]),
+            };
+        for parent in up.into_iter().chain(region).chain(country.iter().copied()) {
+            if let Some(p) = find(parent, &o.breakdown, o.period) {
+                links.push((p, GEOGRAPHY, i));
+            }
+        }
+    }
+    links.sort_unstable();
+    let mut sums: Vec<Sum> = Vec::new();
+    for chunk in links.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        sums.push(Sum {
+            total: chunk[0].0,
+            parts: chunk.iter().map(|l| l.2).collect(),
+        });
+    }
+    sums
+}
+
+/// Hides more cells until no hidden cell is determined by the sums; returns how many groups were
+/// too large for the exact check.
+pub fn secondary(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) -> usize {
+    // For every cell, the sums it takes part in.
+    let mut member_of: Vec<Vec<usize>> = vec![Vec::new(); hidden.len()];
+    for (s, sum) in sums.iter().enumerate() {
+        for m in sum.members() {
+            member_of[m].push(s);
+        }
+    }
+    loop {
+        simple_rule(sums, weight, hidden);
+        let (determined, unchecked) = determined_cells(sums, hidden);
+        let mut changed = false;
+        for cell in determined {
+            // Hide the smallest shown cell in a sum that holds the determined cell.
+            let pick = member_of[cell]
+                .iter()
+                .flat_map(|s| sums[*s].members())
+                .filter(|m| !hidden[*m])
+                .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
+            if let Some(m) = pick {
+                hidden[m] = true;
+                changed = true;
+            }
+        }
+        // Without a change, every sum around a determined cell is hidden, which cannot be.
+        if !changed {
+            return unchecked;
+        }
+    }
+}
+
+/// No sum may have exactly one hidden cell: hide its smallest shown cell until that holds.
+fn simple_rule(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for sum in sums {
+            if sum.members().filter(|m| hidden[*m]).count() != 1 {
+                continue;
+            }
+            let pick = sum
+                .members()
+                .filter(|m| !hidden[*m])
+                .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
+            if let Some(m) = pick {
+                hidden[m] = true;
+                changed = true;
+            }
+        }
+    }
+}
+
+/// One determined hidden cell per group of linked sums that has one, and how many groups were
+/// too large to check.
+fn determined_cells(sums: &[Sum], hidden: &[bool]) -> (Vec<usize>, usize) {
+    // Group the sums into connected components over their hidden cells.
+    let mut parent: Vec<usize> = (0..hidden.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut relevant = Vec::new();
+    for (s, sum) in sums.iter().enumerate() {
+        let mut members = sum.members().filter(|m| hidden[*m]);
+        let Some(first) = members.next() else {
+            continue;
+        };
+        relevant.push(s);
+        for m in members {
+            let (a, b) = (find(&mut parent, first), find(&mut parent, m));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut components: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for s in relevant {
+        let first = sums[s].members().find(|m| hidden[*m]).unwrap_or(0);
+        let root = find(&mut parent, first);
+        components.entry(root).or_default().push(s);
+    }
+    let mut unchecked = 0;
+    let mut found = Vec::new();
+    for group in components.values() {
+        let mut cells: Vec<usize> = group
+            .iter()
+            .flat_map(|s| sums[*s].members())
+            .filter(|m| hidden[*m])
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        if cells.len() > EXACT_CHECK_LIMIT {
+            unchecked += 1;
+            continue;
+        }
+        let column: HashMap<usize, usize> =
+            cells.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        let mut matrix: Vec<Vec<f64>> = group
+            .iter()
+            .map(|s| {
+                let mut row = vec![0.0; cells.len()];
+                let sum = &sums[*s];
+                if let Some(&c) = column.get(&sum.total) {
+                    row[c] -= 1.0;
+                }
+                for p in &sum.parts {
+                    if let Some(&c) = column.get(p) {
+                        row[c] += 1.0;
+                    }
+                }
+                row
+            })
+            .collect();
+        if let Some(c) = single_entry_row(&mut matrix) {
+            found.push(cells[c]);
+        }
+    }
+    (found, unchecked)
+}
+
+/// Reduces the matrix to reduced row echelon form and returns the column of a row with a single
+/// non-zero entry: that unknown is determined by the rows.
+fn single_entry_row(m: &mut [Vec<f64>]) -> Option<usize> {
+    const EPS: f64 = 1e-9;
+    let cols = m.first().map_or(0, Vec::len);
+    let mut pivot_row = 0;
+    for col in 0..cols {
+        let Some(best) = (pivot_row..m.len())
+            .filter(|r| m[*r][col].abs() > EPS)
+            .max_by(|a, b| m[*a][col].abs().total_cmp(&m[*b][col].abs()))
+        else {
+            continue;
+        };
+        m.swap(pivot_row, best);
+        let p = m[pivot_row][col];
+        for v in m[pivot_row].iter_mut() {
+            *v /= p;
+        }
+        let pivot = m[pivot_row].clone();
+        for (r, row) in m.iter_mut().enumerate() {
+            if r != pivot_row && row[col].abs() > EPS {
+                let f = row[col];
+                for (v, pv) in row.iter_mut().zip(&pivot) {
+                    *v -= f * pv;
+                }
+            }
+        }
+        pivot_row += 1;
+        if pivot_row == m.len() {
+            break;
+        }
+    }
+    m.iter().find_map(|row| {
+        let mut nonzero = row.iter().enumerate().filter(|(_, v)| v.abs() > EPS);
+        match (nonzero.next(), nonzero.next()) {
+            (Some((c, _)), None) => Some(c),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

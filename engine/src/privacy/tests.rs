@@ -1,0 +1,225 @@
+//! Tests of the privacy guard: the elfproef against a reference written here, detection in text,
+//! row checks, and the replica refusing personal data without saving anything.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::document::{Assignment, FieldValue};
+use crate::identity::Identity;
+use crate::{MemoryStore, OrgType, Replica, ReplicaError, Store, Timestamp};
+
+/// The elfproef written from the definition, on the number instead of its digits.
+fn reference_elfproef(number: u64) -> bool {
+    if number == 0 || number >= 1_000_000_000 {
+        return false;
+    }
+    let mut rest = number;
+    let mut sum = -((rest % 10) as i64);
+    rest /= 10;
+    for weight in 2..=9 {
+        sum += weight * (rest % 10) as i64;
+        rest /= 10;
+    }
+    sum.rem_euclid(11) == 0
+}
+
+/// A valid BSN derived from eight digits: the ninth digit is chosen to pass, if one can.
+fn bsn_from(prefix: u32) -> Option<String> {
+    (0..10)
+        .map(|last| format!("{:08}{last}", prefix % 100_000_000))
+        .find(|s| s.parse().is_ok_and(reference_elfproef))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn nine_digits_agree_with_the_reference(n in 0u64..1_000_000_000) {
+        prop_assert_eq!(is_valid_bsn(&format!("{n:09}")), reference_elfproef(n));
+    }
+
+    #[test]
+    fn eight_digits_are_read_with_a_leading_zero(n in 0u64..100_000_000) {
+        prop_assert_eq!(is_valid_bsn(&format!("{n:08}")), reference_elfproef(n));
+    }
+
+    #[test]
+    fn a_bsn_is_found_however_it_is_written(
+        prefix in 0u32..100_000_000,
+        before in "[a-zA-Z :,]{0,12}",
+        after in "[a-zA-Z :,]{0,12}",
+        style in 0usize..4,
+    ) {
+        let Some(bsn) = bsn_from(prefix) else { return Ok(()) };
+        let written = match style {
+            0 => bsn.clone(),
+            1 => format!("{} {} {}", &bsn[..3], &bsn[3..6], &bsn[6..]),
+            2 => format!("{}.{}.{}", &bsn[..4], &bsn[4..6], &bsn[6..]),
+            _ => format!("{}-{}-{}", &bsn[..3], &bsn[3..6], &bsn[6..]),
+        };
+        let text = format!("{before}{written}{after}");
+        prop_assert_eq!(find_bsn(&text), Some(before.chars().count()), "{}", text);
+        prop_assert!(check_text("toelichting", &text).is_err());
+    }
+
+    #[test]
+    fn text_without_eight_or_nine_digit_numbers_passes(text in "[a-z ,.]{0,40}[0-9]{0,7}[a-z ,.]{0,10}") {
+        prop_assert_eq!(find_bsn(&text), None);
+    }
+
+    #[test]
+    fn longer_numbers_are_not_a_bsn(n in 1_000_000_000u64..10_000_000_000) {
+        prop_assert_eq!(find_bsn(&format!("rekening {n}")), None);
+    }
+}
+
+#[test]
+fn known_numbers() {
+    assert!(is_valid_bsn("111222333"));
+    assert!(is_valid_bsn("123456782"));
+    assert!(!is_valid_bsn("123456789"));
+    assert!(!is_valid_bsn("000000000"));
+    assert!(!is_valid_bsn("00000000"));
+    assert!(!is_valid_bsn("12345678a"));
+    assert!(!is_valid_bsn("1234567"));
+}
+
+#[test]
+fn dates_written_with_dashes_are_not_taken_for_a_bsn() {
+    // 02-02-2011 reads as 02022011, which passes the elfproef as 002022011.
+    assert!(is_valid_bsn("02022011"));
+    assert_eq!(find_bsn("overleg op 02-02-2011 in het stadhuis"), None);
+    assert_eq!(find_bsn("overleg op 2011.02.02"), None);
+}
+
+#[test]
+fn dates_of_birth_are_found_after_announcing_words() {
+    assert_eq!(
+        find_birth_date("Sanne, geboren op 12 maart 2011, woont"),
+        Some(7)
+    );
+    assert!(find_birth_date("geb. 3-4-2009").is_some());
+    assert!(find_birth_date("Geboortedatum: 2009-04-03").is_some());
+    assert_eq!(find_birth_date("het project is geboren uit zorg"), None);
+    assert_eq!(find_birth_date("overleg op 12-03-2026"), None);
+}
+
+#[test]
+fn rows_with_a_name_and_a_date_are_refused() {
+    let row = [
+        ("Naam", "Sanne de Vries"),
+        ("Datum", "12-03-2011"),
+        ("Aantal", "3"),
+    ];
+    let err = check_row(row).unwrap_err();
+    assert_eq!(err.field, "Datum");
+    assert!(err.to_string().contains("kolom Naam"), "{err}");
+    let column = check_row([("Geboortedatum", "2011-03-12")]).unwrap_err();
+    assert_eq!(column.finding, Finding::BirthDateColumn);
+    assert_eq!(
+        check_row([("BSN", "x")]).unwrap_err().finding,
+        Finding::BsnColumn
+    );
+    check_row([("Gemeente", "Amsterdam"), ("Peildatum", "2023-01-01")]).unwrap();
+    check_row([("Naam", ""), ("Peildatum", "2023-01-01")]).unwrap();
+}
+
+#[test]
+fn list_items_are_named_in_the_refusal() {
+    let mut item = std::collections::BTreeMap::new();
+    item.insert(
+        "actie".to_string(),
+        FieldValue::Text("bel 123456782".into()),
+    );
+    let err = check_value("acties", &FieldValue::List(vec![item])).unwrap_err();
+    assert_eq!(err.field, "acties[0].actie");
+    assert!(
+        !err.to_string().contains("123456782"),
+        "the refusal repeats the number"
+    );
+}
+
+fn replica() -> Replica<MemoryStore> {
+    Replica::init(
+        MemoryStore::default(),
+        Identity::new("Gemeente Test", OrgType::Gemeente, [1; 32], [2; 16]),
+    )
+    .unwrap()
+}
+
+fn set(field: &str, value: &str) -> Assignment {
+    Assignment {
+        field: field.into(),
+        value: value.into(),
+    }
+}
+
+#[test]
+fn the_replica_refuses_a_bsn_on_create_and_saves_nothing() {
+    let r = replica();
+    let err = r
+        .create(
+            "ambitie",
+            &[
+                set("titel", "Goed"),
+                set("toelichting", "Jan (BSN 1112.22.333) zit thuis"),
+            ],
+            Timestamp(1),
+            [3; 8],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Privacy(p) if p.field == "toelichting"),
+        "{err}"
+    );
+    assert!(err.is_input_error());
+    assert!(r.store().ids().unwrap().is_empty());
+}
+
+#[test]
+fn the_replica_refuses_a_bsn_on_update_and_keeps_the_document() {
+    let r = replica();
+    let id = r
+        .create("ambitie", &[set("titel", "Goed")], Timestamp(1), [3; 8])
+        .unwrap();
+    let before = r.get(&id).unwrap();
+    let err = r
+        .update(&id, &[set("titel", "Sanne, geb. 12-03-2011")], Timestamp(2))
+        .unwrap_err();
+    assert!(
+        matches!(err, ReplicaError::Privacy(ref p) if p.field == "titel"),
+        "{err}"
+    );
+    assert_eq!(r.get(&id).unwrap(), before);
+}
+
+#[test]
+fn the_replica_refuses_an_imported_document_with_a_bsn() {
+    let author = replica();
+    let id = author
+        .create("ambitie", &[set("titel", "Goed")], Timestamp(1), [3; 8])
+        .unwrap();
+    let mut loaded = author.load(&id).unwrap();
+    let kind = author.catalog().kind("ambitie").unwrap().clone();
+    let def = kind.field("toelichting").unwrap();
+    crate::document::write_field(
+        &mut loaded.doc,
+        def,
+        Some(&FieldValue::Text("dossier 111222333".into())),
+    )
+    .unwrap();
+    author
+        .commit(&mut loaded, "bijgewerkt", Timestamp(2))
+        .unwrap();
+    let receiver = Replica::init(
+        MemoryStore::default(),
+        Identity::new("Aanbieder", OrgType::Aanbieder, [4; 32], [5; 16]),
+    )
+    .unwrap();
+    let err = receiver.import(&author.export(&id).unwrap()).unwrap_err();
+    assert!(
+        matches!(err, ReplicaError::Privacy(ref p) if p.field == "toelichting"),
+        "{err}"
+    );
+    assert!(receiver.store().ids().unwrap().is_empty());
+}

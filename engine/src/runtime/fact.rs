@@ -1,0 +1,168 @@
+//! Facts: the signed, append-only entries of an instance from which its state is computed.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
+
+use crate::document::DocId;
+use crate::identity::{Identity, OrgType, hex, org_id_of, unhex};
+use crate::time::Timestamp;
+
+/// The heads (hex change hashes, sorted) of each document a fact is based on.
+pub type DocHeads = BTreeMap<DocId, Vec<String>>;
+
+/// One fact, as written by one organisation at one moment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Fact {
+    /// A random id (hex) that makes the fact unique.
+    pub id: String,
+    /// The organisation that wrote it.
+    pub org_id: String,
+    /// The organisation's name at the time.
+    pub org: String,
+    /// The organisation's type.
+    pub org_type: OrgType,
+    /// When it was written (the author's clock).
+    pub at: Timestamp,
+    /// What it says.
+    #[serde(flatten)]
+    pub body: FactBody,
+}
+
+/// What a fact says.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "feit", rename_all = "kebab-case")]
+pub enum FactBody {
+    /// The organisation takes part in the instance with this role.
+    Join {
+        /// The role, e.g. `coordinator` or `partner`.
+        role: String,
+    },
+    /// The organisation asks to move from `from` (at `step`) to `to`.
+    Request {
+        /// The number of transitions made before this one.
+        step: u32,
+        /// The phase it moves from.
+        from: String,
+        /// The phase it moves to.
+        to: String,
+        /// The versions of the phase's documents the request was made on.
+        based_on: DocHeads,
+        /// Whether this request decides a conflict between earlier requests.
+        #[serde(default)]
+        decides: bool,
+    },
+    /// The organisation approves or rejects the documents of `phase` at `step`.
+    Verdict {
+        /// The step the verdict is for.
+        step: u32,
+        /// The phase the verdict is for.
+        phase: String,
+        /// Whether the organisation agrees.
+        approve: bool,
+        /// Why not, for a rejection.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        /// The versions of the documents that were judged.
+        docs: DocHeads,
+    },
+    /// The instance moves to another version of its definition, staying in `phase` at `step`.
+    Migration {
+        /// The step at which it moved.
+        step: u32,
+        /// The phase it was in.
+        phase: String,
+        /// The new version.
+        version: String,
+        /// BLAKE3 of the new body.
+        hash: String,
+        /// The new definition's text.
+        body: String,
+    },
+}
+
+/// A fact with the public key and signature of the organisation that wrote it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SignedFact {
+    /// The fact.
+    pub fact: Fact,
+    /// The author's Ed25519 public key (hex).
+    pub key: String,
+    /// The signature over the fact's canonical JSON (hex).
+    pub sig: String,
+}
+
+/// Why a stored fact is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FactError {
+    /// The entry is not a fact at all.
+    #[error("feit is onleesbaar: {0}")]
+    Unreadable(String),
+    /// The signature does not match the fact or the key.
+    #[error("feit {0} heeft geen geldige handtekening")]
+    BadSignature(String),
+    /// The key does not belong to the organisation the fact names.
+    #[error("feit {0} is ondertekend met de sleutel van een andere organisatie")]
+    WrongOrganisation(String),
+    /// The local identity cannot sign.
+    #[error("kan niet ondertekenen: {0}")]
+    Identity(String),
+}
+
+impl SignedFact {
+    /// Signs `fact` as `identity`.
+    pub fn sign(identity: &Identity, fact: Fact) -> Result<SignedFact, FactError> {
+        let key = identity
+            .signing_key()
+            .map_err(|e| FactError::Identity(e.to_string()))?;
+        let bytes = canonical(&fact)?;
+        let sig = key.sign(&bytes);
+        Ok(SignedFact {
+            fact,
+            key: hex(key.verifying_key().as_bytes()),
+            sig: hex(&sig.to_bytes()),
+        })
+    }
+
+    /// Checks the signature and that the key is the named organisation's.
+    pub fn verify(&self) -> Result<(), FactError> {
+        let bad = || FactError::BadSignature(self.fact.id.clone());
+        let key_bytes: [u8; 32] = unhex(&self.key)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| bad())?;
+        if org_id_of(&key) != self.fact.org_id {
+            return Err(FactError::WrongOrganisation(self.fact.id.clone()));
+        }
+        let sig_bytes: [u8; 64] = unhex(&self.sig)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        key.verify(&canonical(&self.fact)?, &Signature::from_bytes(&sig_bytes))
+            .map_err(|_| bad())
+    }
+
+    /// The stored form: one JSON line.
+    pub fn to_entry(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads and verifies a stored entry.
+    pub fn from_entry(entry: &str) -> Result<SignedFact, FactError> {
+        let signed: SignedFact =
+            serde_json::from_str(entry).map_err(|e| FactError::Unreadable(e.to_string()))?;
+        signed.verify()?;
+        Ok(signed)
+    }
+}
+
+fn canonical(fact: &Fact) -> Result<Vec<u8>, FactError> {
+    serde_json::to_vec(fact).map_err(|e| FactError::Unreadable(e.to_string()))
+}
+
+impl Fact {
+    /// The order facts are replayed in: time, then organisation, then id. It is a total order on
+    /// distinct facts, so every replica replays the same set the same way.
+    pub fn order_key(&self) -> (Timestamp, &str, &str) {
+        (self.at, &self.org_id, &self.id)
+    }
+}

@@ -1,0 +1,532 @@
+//! Running instances on a replica: start, join, request transitions, give verdicts, migrate.
+//!
+//! Every operation checks what the user asked against the computed state first, and only then
+//! appends one signed fact (or a few) and saves durably. Time and randomness come in as arguments.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::AutoCommit;
+
+use super::INSTANCE_KIND;
+use super::fact::{Fact, FactBody, FactError, SignedFact};
+use super::instance::{
+    Instance, InstanceError, Pinned, append_fact, read_instance, write_instance,
+};
+use super::reducer::{Input, docs_of, may_act, state};
+use super::state::{DocSnapshot, InstanceState, Refusal};
+use crate::definition::{self, Definition, Registry};
+use crate::document::{DocId, FieldValue};
+use crate::identity::hex;
+use crate::replica::{LoadedDoc, Replica, ReplicaError};
+use crate::store::Store;
+use crate::time::Timestamp;
+
+/// Errors of workflow operations, each naming what it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// No definition with this name is loaded.
+    #[error("onbekende werkwijze {name:?}; bekende werkwijzen: {known}")]
+    UnknownDefinition { name: String, known: String },
+    /// No such version of the definition is loaded.
+    #[error("werkwijze {name} heeft geen versie {version}; geladen: {known}")]
+    UnknownVersion {
+        name: String,
+        version: String,
+        known: String,
+    },
+    /// The document is not an instance.
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    /// The pinned definition no longer reads.
+    #[error("de vastgelegde werkwijze van werkstroom {id} is niet leesbaar: {problem}")]
+    BadPinned { id: DocId, problem: String },
+    /// The transition is not allowed now.
+    #[error("overgang naar {to} kan nog niet: {}", reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Refused { to: String, reasons: Vec<Refusal> },
+    /// Something the user asked does not fit the current state.
+    #[error("{0}")]
+    NotNow(String),
+    /// Signing failed.
+    #[error(transparent)]
+    Fact(#[from] FactError),
+    /// A text would put personal data into a shared document.
+    #[error(transparent)]
+    Privacy(#[from] crate::privacy::PrivacyError),
+    /// The replica failed.
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+}
+
+impl FlowError {
+    /// Whether the error is about what the user asked.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, FlowError::Replica(_) | FlowError::Fact(_))
+    }
+}
+
+/// An instance with its computed state.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// The instance id.
+    pub id: DocId,
+    /// Its title.
+    pub title: String,
+    /// When it was started.
+    pub created: Timestamp,
+    /// The definition in force.
+    pub definition: Pinned,
+    /// The definition's title.
+    pub definition_title: String,
+    /// The computed state.
+    pub state: InstanceState,
+    /// Facts that failed verification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
+}
+
+/// Workflow operations on one replica with the definitions in force.
+pub struct Flows<'a, S: Store> {
+    replica: &'a Replica<S>,
+    registry: &'a Registry,
+}
+
+/// Random bytes for a new instance: its document id and its first fact id.
+pub struct Fresh {
+    /// For the document id.
+    pub doc: [u8; 8],
+    /// For fact ids.
+    pub fact: [u8; 16],
+}
+
+impl<'a, S: Store> Flows<'a, S> {
+    /// Operations on `replica`, starting new instances from `registry`.
+    pub fn new(replica: &'a Replica<S>, registry: &'a Registry) -> Self {
+        Flows { replica, registry }
+    }
+
+    /// Starts an instance of the latest version of `name`; this organisation becomes coordinator.
+    pub fn start(
+        &self,
+        name: &str,
+        title: Option<&str>,
+        now: Timestamp,
+        fresh: Fresh,
+    ) -> Result<DocId, FlowError> {
+        let loaded = self
+            .registry
+            .latest(name)
+            .ok_or_else(|| FlowError::UnknownDefinition {
+                name: name.to_string(),
+                known: self.registry.names().collect::<Vec<_>>().join(", "),
+            })?;
+        let id = DocId::generate(fresh.doc);
+        let mut doc = self.replica.new_doc(&id)?;
+        let pinned = Pinned {
+            name: loaded.definition.name.clone(),
+            version: loaded.definition.version.to_string(),
+            hash: loaded.hash.clone(),
+            body: loaded.body.clone(),
+        };
+        let title = title.unwrap_or(&loaded.definition.title);
+        crate::privacy::check_text("titel", title)?;
+        write_instance(&mut doc.doc, &id, title, &pinned, now)?;
+        let join = self.fact(
+            FactBody::Join {
+                role: super::reducer::COORDINATOR.to_string(),
+            },
+            now,
+            fresh.fact,
+        )?;
+        append_fact(&mut doc.doc, &join)?;
+        self.replica.commit(&mut doc, "werkstroom gestart", now)?;
+        Ok(id)
+    }
+
+    /// The instance and its state at `now`.
+    pub fn status(&self, id: &DocId, now: Timestamp) -> Result<Status, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    /// Every instance with its state, oldest first.
+    pub fn list(&self, now: Timestamp) -> Result<Vec<Status>, FlowError> {
+        let views = self.replica.list(Some(INSTANCE_KIND), false)?;
+        views.iter().map(|v| self.status(&v.id, now)).collect()
+    }
+
+    /// Takes part in the instance with `role`.
+    pub fn join(
+        &self,
+        id: &DocId,
+        role: &str,
+        now: Timestamp,
+        fact_id: [u8; 16],
+    ) -> Result<Status, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        let Some(r) = def.roles.iter().find(|r| r.name == role) else {
+            return Err(FlowError::NotNow(format!(
+                "werkwijze {} kent geen rol {role:?}; rollen: {}",
+                def.name,
+                def.roles
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let me = &self.replica.identity().profile;
+        if !r.org_types.is_empty() && !r.org_types.contains(&me.org_type) {
+            return Err(FlowError::NotNow(format!(
+                "de rol {role} is voor {}; {} is een {}",
+                r.org_types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                me.name,
+                me.org_type
+            )));
+        }
+        if instance
+            .facts
+            .iter()
+            .any(|f| f.org_id == me.org_id && matches!(f.body, FactBody::Join { .. }))
+        {
+            return Err(FlowError::NotNow(format!("{} doet al mee", me.name)));
+        }
+        self.append(
+            &mut loaded,
+            FactBody::Join { role: role.into() },
+            "doet mee",
+            now,
+            fact_id,
+        )?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    /// Asks to move on: to `to`, or to the one transition that is allowed now.
+    pub fn advance(
+        &self,
+        id: &DocId,
+        to: Option<&str>,
+        now: Timestamp,
+        fact_id: [u8; 16],
+    ) -> Result<Status, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        let documents = self.snapshots()?;
+        let st = compute(&def, &instance, &documents, now);
+        let phase = def
+            .phase(&st.phase)
+            .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))?;
+        if st.finished {
+            return Err(FlowError::NotNow(format!(
+                "de werkstroom is klaar (fase {})",
+                phase.title
+            )));
+        }
+        let me = &self.replica.identity().profile;
+        if !may_act(phase, &st.participants, &me.org_id) {
+            return Err(FlowError::NotNow(format!(
+                "{} mag fase {} niet verder zetten; dat mogen: {}",
+                me.name,
+                phase.name,
+                if phase.actors.is_empty() {
+                    "alle deelnemers (doe eerst mee met `kompas flow join`)".to_string()
+                } else {
+                    phase.actors.join(", ")
+                }
+            )));
+        }
+        let target = match to {
+            Some(t) => {
+                let status = st.transitions.iter().find(|s| s.to == t);
+                match status {
+                    None if st.conflict.is_none() => {
+                        return Err(FlowError::NotNow(format!(
+                            "vanuit {} kan het niet naar {t}; wel naar: {}",
+                            phase.name,
+                            phase
+                                .transitions
+                                .iter()
+                                .map(|t| t.to.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                    Some(s) if !s.allowed() => {
+                        return Err(FlowError::Refused {
+                            to: t.to_string(),
+                            reasons: s.refusals.clone(),
+                        });
+                    }
+                    _ => t.to_string(),
+                }
+            }
+            None => {
+                if st.conflict.is_some() {
+                    return Err(FlowError::NotNow(
+                        "partners vroegen tegelijk om verschillende overgangen; kies er een met --to".into(),
+                    ));
+                }
+                let allowed: Vec<_> = st.transitions.iter().filter(|s| s.allowed()).collect();
+                match allowed.as_slice() {
+                    [one] => one.to.clone(),
+                    [] => {
+                        let first = st.transitions.first();
+                        return Err(FlowError::Refused {
+                            to: first.map(|s| s.to.clone()).unwrap_or_default(),
+                            reasons: first.map(|s| s.refusals.clone()).unwrap_or_default(),
+                        });
+                    }
+                    many => {
+                        return Err(FlowError::NotNow(format!(
+                            "er kunnen meerdere overgangen; kies er een met --to: {}",
+                            many.iter()
+                                .map(|s| s.to.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        if phase.transition(&target).is_none() {
+            return Err(FlowError::NotNow(format!(
+                "vanuit {} kan het niet naar {target}",
+                phase.name
+            )));
+        }
+        let body = FactBody::Request {
+            step: st.step,
+            from: st.phase.clone(),
+            to: target.clone(),
+            based_on: docs_of(phase, &documents),
+            decides: st.conflict.is_some(),
+        };
+        self.append(&mut loaded, body, &format!("naar {target}"), now, fact_id)?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    /// Approves (or with a reason, rejects) the current phase's documents as they are now.
+    /// An organisation that does not take part yet joins as partner first.
+    pub fn verdict(
+        &self,
+        id: &DocId,
+        approve: bool,
+        reason: &str,
+        now: Timestamp,
+        fact_ids: [[u8; 16]; 2],
+    ) -> Result<Status, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        let documents = self.snapshots()?;
+        let st = compute(&def, &instance, &documents, now);
+        let phase = def
+            .phase(&st.phase)
+            .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))?;
+        if !approve && reason.trim().is_empty() {
+            return Err(FlowError::NotNow("geef een reden bij een afwijzing".into()));
+        }
+        crate::privacy::check_text("reden", reason)?;
+        let me = self.replica.identity().profile.clone();
+        if !st.participants.iter().any(|p| p.org_id == me.org_id) {
+            let join = FactBody::Join {
+                role: "partner".into(),
+            };
+            if !def.roles.iter().any(|r| r.name == "partner") {
+                return Err(FlowError::NotNow(format!(
+                    "{} doet nog niet mee; gebruik `kompas flow join`",
+                    me.name
+                )));
+            }
+            let signed = self.fact(join, now, fact_ids[1])?;
+            append_fact(&mut loaded.doc, &signed)?;
+        }
+        let body = FactBody::Verdict {
+            step: st.step,
+            phase: st.phase.clone(),
+            approve,
+            reason: reason.trim().to_string(),
+            docs: docs_of(phase, &documents),
+        };
+        let action = if approve { "stemt in" } else { "wijst af" };
+        self.append(&mut loaded, body, action, now, fact_ids[0])?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    /// Moves the instance to `version` of its definition, staying in the current phase.
+    pub fn migrate(
+        &self,
+        id: &DocId,
+        version: &str,
+        now: Timestamp,
+        fact_id: [u8; 16],
+    ) -> Result<Status, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        let documents = self.snapshots()?;
+        let st = compute(&def, &instance, &documents, now);
+        let parsed = semver::Version::parse(version.trim()).map_err(|_| {
+            FlowError::NotNow(format!(
+                "{version:?} is geen versie; schrijf bijvoorbeeld 1.1.0"
+            ))
+        })?;
+        let target =
+            self.registry
+                .version(&def.name, &parsed)
+                .ok_or_else(|| FlowError::UnknownVersion {
+                    name: def.name.clone(),
+                    version: version.to_string(),
+                    known: self
+                        .registry
+                        .latest(&def.name)
+                        .map(|l| l.definition.version.to_string())
+                        .unwrap_or_else(|| "(geen)".into()),
+                })?;
+        if target.hash == instance.effective().hash {
+            return Err(FlowError::NotNow(format!(
+                "werkstroom {id} gebruikt versie {version} al"
+            )));
+        }
+        if target.definition.phase(&st.phase).is_none() {
+            return Err(FlowError::NotNow(format!(
+                "versie {version} heeft geen fase {}; de werkstroom kan daar niet heen",
+                st.phase
+            )));
+        }
+        let me = &self.replica.identity().profile;
+        if !st
+            .participants
+            .iter()
+            .any(|p| p.org_id == me.org_id && p.role == super::reducer::COORDINATOR)
+        {
+            return Err(FlowError::NotNow(
+                "alleen een coördinator kan een werkstroom naar een andere versie overzetten"
+                    .into(),
+            ));
+        }
+        let body = FactBody::Migration {
+            step: st.step,
+            phase: st.phase.clone(),
+            version: target.definition.version.to_string(),
+            hash: target.hash.clone(),
+            body: target.body.clone(),
+        };
+        self.append(
+            &mut loaded,
+            body,
+            &format!("naar versie {version}"),
+            now,
+            fact_id,
+        )?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    fn fact(&self, body: FactBody, now: Timestamp, id: [u8; 16]) -> Result<SignedFact, FlowError> {
+        let me = &self.replica.identity().profile;
+        let fact = Fact {
+            id: hex(&id),
+            org_id: me.org_id.clone(),
+            org: me.name.clone(),
+            org_type: me.org_type,
+            at: now,
+            body,
+        };
+        Ok(SignedFact::sign(self.replica.identity(), fact)?)
+    }
+
+    fn append(
+        &self,
+        loaded: &mut LoadedDoc,
+        body: FactBody,
+        action: &str,
+        now: Timestamp,
+        id: [u8; 16],
+    ) -> Result<(), FlowError> {
+        let signed = self.fact(body, now, id)?;
+        append_fact(&mut loaded.doc, &signed)?;
+        self.replica.commit(loaded, action, now)?;
+        Ok(())
+    }
+
+    fn read(&self, doc: &mut AutoCommit) -> Result<(Instance, Definition), FlowError> {
+        let instance = read_instance(doc)?;
+        let def = parse_pinned(&instance)?;
+        Ok((instance, def))
+    }
+
+    fn status_of(&self, doc: &mut AutoCommit, now: Timestamp) -> Result<Status, FlowError> {
+        let (instance, def) = self.read(doc)?;
+        let documents = self.snapshots()?;
+        let state = compute(&def, &instance, &documents, now);
+        Ok(Status {
+            id: instance.id.clone(),
+            title: instance.title.clone(),
+            created: instance.created,
+            definition: instance.effective(),
+            definition_title: def.title.clone(),
+            state,
+            rejected: instance.rejected.clone(),
+        })
+    }
+
+    /// What the reducer needs of every live document.
+    fn snapshots(&self) -> Result<BTreeMap<DocId, DocSnapshot>, FlowError> {
+        Ok(self
+            .replica
+            .list(None, false)?
+            .into_iter()
+            .map(|v| {
+                let filled: BTreeSet<String> = v
+                    .fields
+                    .iter()
+                    .filter(|(_, value)| match value {
+                        FieldValue::Text(s) => !s.trim().is_empty(),
+                        FieldValue::Number(_) => true,
+                        FieldValue::List(items) => !items.is_empty(),
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                (
+                    v.id,
+                    DocSnapshot {
+                        kind: v.kind,
+                        heads: v.heads,
+                        filled,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+/// Parses the definition in force for an instance.
+pub fn parse_pinned(instance: &Instance) -> Result<Definition, FlowError> {
+    let pinned = instance.effective();
+    let checked = definition::check(&format!("{}@{}", pinned.name, pinned.version), &pinned.body);
+    checked.definition.ok_or_else(|| FlowError::BadPinned {
+        id: instance.id.clone(),
+        problem: checked
+            .diagnostics
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    })
+}
+
+fn compute(
+    def: &Definition,
+    instance: &Instance,
+    documents: &BTreeMap<DocId, DocSnapshot>,
+    now: Timestamp,
+) -> InstanceState {
+    state(&Input {
+        definition: def,
+        created: instance.created,
+        facts: &instance.facts,
+        documents,
+        now,
+    })
+}

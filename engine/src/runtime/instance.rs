@@ -1,0 +1,194 @@
+//! The Automerge layout of an instance document: the usual header, the pinned definition, facts.
+//!
+//! Root keys beyond the document header: `definitie` (a map with `naam`, `versie`, `hash`,
+//! `body`, written once at the start) and `feiten` (a list of signed facts, one JSON string each,
+//! only ever appended to). The title lives in `fields.titel` so `kompas doc show` can read it.
+
+use automerge::{
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
+
+use super::INSTANCE_KIND;
+use super::fact::{Fact, FactBody, SignedFact};
+use crate::document::{self, DocId, LayoutError};
+use crate::time::Timestamp;
+
+/// The definition an instance started with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pinned {
+    /// The definition's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// BLAKE3 of the body.
+    pub hash: String,
+    /// The exact text.
+    #[serde(skip)]
+    pub body: String,
+}
+
+/// An instance as read from its document.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The document id.
+    pub id: DocId,
+    /// The title.
+    pub title: String,
+    /// When it was started.
+    pub created: Timestamp,
+    /// The definition it started with.
+    pub pinned: Pinned,
+    /// Every verified fact.
+    pub facts: Vec<Fact>,
+    /// Entries that failed verification, with the reason.
+    pub rejected: Vec<String>,
+}
+
+/// Why a document is not a readable instance.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InstanceError {
+    /// The document header is damaged.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// The document is a document, not an instance.
+    #[error("document {0} is geen werkstroom")]
+    NotAnInstance(DocId),
+    /// A root key is missing or of the wrong type.
+    #[error("werkstroom mist het onderdeel {0:?}")]
+    Missing(&'static str),
+}
+
+impl From<automerge::AutomergeError> for InstanceError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        InstanceError::Layout(LayoutError::Automerge(e.to_string()))
+    }
+}
+
+impl Instance {
+    /// The definition in force: the body of the latest migration, or the pinned one.
+    pub fn effective(&self) -> Pinned {
+        let best = self
+            .facts
+            .iter()
+            .filter_map(|f| match &f.body {
+                FactBody::Migration { step, .. } => Some((*step, f.order_key(), f)),
+                _ => None,
+            })
+            .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))
+            .map(|(_, _, f)| f);
+        match best.map(|f| &f.body) {
+            Some(FactBody::Migration {
+                version,
+                hash,
+                body,
+                ..
+            }) => Pinned {
+                name: self.pinned.name.clone(),
+                version: version.clone(),
+                hash: hash.clone(),
+                body: body.clone(),
+            },
+            _ => self.pinned.clone(),
+        }
+    }
+}
+
+/// Writes a new instance document's header, title and pinned definition.
+pub fn write_instance(
+    doc: &mut AutoCommit,
+    id: &DocId,
+    title: &str,
+    pinned: &Pinned,
+    created: Timestamp,
+) -> Result<(), InstanceError> {
+    document::write_header(doc, id, INSTANCE_KIND, created)?;
+    let fields = match doc.get(ROOT, "fields")? {
+        Some((Value::Object(ObjType::Map), f)) => f,
+        _ => return Err(InstanceError::Missing("fields")),
+    };
+    doc.put(&fields, "titel", title)?;
+    let def = doc.put_object(ROOT, "definitie", ObjType::Map)?;
+    doc.put(&def, "naam", pinned.name.as_str())?;
+    doc.put(&def, "versie", pinned.version.as_str())?;
+    doc.put(&def, "hash", pinned.hash.as_str())?;
+    doc.put(&def, "body", pinned.body.as_str())?;
+    doc.put_object(ROOT, "feiten", ObjType::List)?;
+    Ok(())
+}
+
+/// Appends one signed fact.
+pub fn append_fact(doc: &mut AutoCommit, fact: &SignedFact) -> Result<(), InstanceError> {
+    let list = facts_obj(doc)?;
+    let end = doc.length(&list);
+    doc.insert(&list, end, fact.to_entry())?;
+    Ok(())
+}
+
+fn facts_obj(doc: &AutoCommit) -> Result<ObjId, InstanceError> {
+    match doc.get(ROOT, "feiten")? {
+        Some((Value::Object(ObjType::List), id)) => Ok(id),
+        _ => Err(InstanceError::Missing("feiten")),
+    }
+}
+
+fn str_at(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String, InstanceError> {
+    match doc.get(obj, key)? {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(s) => Ok(s.to_string()),
+            _ => Err(InstanceError::Missing(key)),
+        },
+        _ => Err(InstanceError::Missing(key)),
+    }
+}
+
+/// Reads an instance; facts that fail verification are set aside with the reason.
+pub fn read_instance(doc: &mut AutoCommit) -> Result<Instance, InstanceError> {
+    let view = document::read_view(doc)?;
+    if view.kind != INSTANCE_KIND {
+        return Err(InstanceError::NotAnInstance(view.id));
+    }
+    let def = match doc.get(ROOT, "definitie")? {
+        Some((Value::Object(ObjType::Map), d)) => d,
+        _ => return Err(InstanceError::Missing("definitie")),
+    };
+    let pinned = Pinned {
+        name: str_at(doc, &def, "naam")?,
+        version: str_at(doc, &def, "versie")?,
+        hash: str_at(doc, &def, "hash")?,
+        body: str_at(doc, &def, "body")?,
+    };
+    let list = facts_obj(doc)?;
+    let mut facts = Vec::new();
+    let mut rejected = Vec::new();
+    for i in 0..doc.length(&list) {
+        let entry = match doc.get(&list, i)? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(s) => s.to_string(),
+                _ => {
+                    rejected.push(format!("feit {i} is geen tekst"));
+                    continue;
+                }
+            },
+            _ => {
+                rejected.push(format!("feit {i} is geen tekst"));
+                continue;
+            }
+        };
+        match SignedFact::from_entry(&entry) {
+            Ok(signed) => facts.push(signed.fact),
+            Err(e) => rejected.push(e.to_string()),
+        }
+    }
+    let title = match view.fields.get("titel") {
+        Some(v) => v.to_string(),
+        None => String::new(),
+    };
+    Ok(Instance {
+        id: view.id,
+        title,
+        created: view.created,
+        pinned,
+        facts,
+        rejected,
+    })
+}

@@ -1,0 +1,26 @@
+//! Workflow instances: Automerge documents holding signed facts, and the pure reducer over them.
+//!
+//! An instance pins the exact definition it started with (name, version, BLAKE3 hash and body).
+//! Its state is never stored: [`reducer::state`] computes it from the definition, the facts,
+//! the documents' current heads and "now", so every replica with the same facts agrees.
+
+mod fact;
+mod flows;
+mod instance;
+mod reducer;
+mod state;
+
+pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
+pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
+pub use instance::{Instance, InstanceError, Pinned, append_fact, read_instance, write_instance};
+pub use reducer::{COORDINATOR, Input, docs_of, may_act, state};
+pub use state::{
+    Conflict, DocSnapshot, Due, Ignored, InstanceState, Participant, Refusal, ScheduleStatus, Step,
+    TransitionStatus, Urgency, VerdictStatus, Via,
+};
+
+/// The kind of instance documents; no definition may use it for its own kinds.
+pub const INSTANCE_KIND: &str = "werkstroom";
+
+#[cfg(test)]
+mod tests;

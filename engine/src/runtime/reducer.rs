@@ -1,0 +1,584 @@
+//! The pure reducer: the state of an instance from its definition, facts, documents and "now".
+//!
+//! Facts form a set. They are replayed in one total order ([`Fact::order_key`]) and grouped by
+//! step, so the outcome depends only on which facts exist, never on the order they arrived in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fact::{DocHeads, Fact, FactBody};
+use super::state::{
+    Conflict, DocSnapshot, Due, Ignored, InstanceState, Participant, Refusal, ScheduleStatus, Step,
+    TransitionStatus, Urgency, VerdictStatus, Via,
+};
+use crate::definition::{Approval, ConflictRule, Definition, Guard, Phase, Recurrence};
+use crate::document::DocId;
+use crate::time::Timestamp;
+
+/// Everything the reducer looks at.
+pub struct Input<'a> {
+    /// The definition in force for the instance (see [`super::effective_body`]).
+    pub definition: &'a Definition,
+    /// When the instance was started.
+    pub created: Timestamp,
+    /// All facts, in any order, verified.
+    pub facts: &'a [Fact],
+    /// Every live document of the replica, by id.
+    pub documents: &'a BTreeMap<DocId, DocSnapshot>,
+    /// The moment to compute due dates against.
+    pub now: Timestamp,
+}
+
+/// The role a participant needs to count as coordinator.
+pub const COORDINATOR: &str = "coordinator";
+
+/// Computes the state of an instance.
+pub fn state(input: &Input<'_>) -> InstanceState {
+    let def = input.definition;
+    let mut facts: Vec<&Fact> = input.facts.iter().collect();
+    // Two different facts with one id (only a broken or hostile writer makes them) are told apart
+    // by their content, so even then every replica keeps the same one.
+    facts.sort_by(|a, b| {
+        a.order_key().cmp(&b.order_key()).then_with(|| {
+            let text = |f: &Fact| serde_json::to_string(f).unwrap_or_default();
+            text(a).cmp(&text(b))
+        })
+    });
+    facts.dedup_by(|a, b| a.id == b.id);
+
+    let mut ignored = Vec::new();
+    let participants = participants(def, &facts, &mut ignored);
+    let migration = facts
+        .iter()
+        .filter_map(|f| match &f.body {
+            FactBody::Migration { step, phase, .. } => Some((*step, f.order_key(), phase, f.at)),
+            _ => None,
+        })
+        .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let (mut phase_name, mut step, mut entered) = match migration {
+        Some((step, _, phase, at)) => (phase.clone(), step, at),
+        None => (def.start.clone(), 0, input.created),
+    };
+    let first_step = step;
+
+    let mut requests: BTreeMap<u32, Vec<&Fact>> = BTreeMap::new();
+    let mut verdicts: BTreeMap<(u32, &str), BTreeMap<&str, &Fact>> = BTreeMap::new();
+    for f in &facts {
+        match &f.body {
+            FactBody::Request { step: s, .. } => requests.entry(*s).or_default().push(f),
+            FactBody::Verdict { step: s, phase, .. } => {
+                // Later facts replace earlier ones from the same organisation.
+                verdicts
+                    .entry((*s, phase.as_str()))
+                    .or_default()
+                    .insert(&f.org_id, f);
+            }
+            _ => {}
+        }
+    }
+
+    let mut history = Vec::new();
+    let mut conflict = None;
+    while let Some(phase) = def.phase(&phase_name) {
+        let no_verdicts = BTreeMap::new();
+        let step_verdicts = verdicts
+            .get(&(step, phase_name.as_str()))
+            .unwrap_or(&no_verdicts);
+        let mut valid: Vec<(&Fact, &str, bool)> = Vec::new();
+        for f in requests.get(&step).into_iter().flatten() {
+            let FactBody::Request {
+                from,
+                to,
+                based_on,
+                decides,
+                ..
+            } = &f.body
+            else {
+                continue;
+            };
+            let reason = if from != &phase_name {
+                Some(format!(
+                    "vroeg vanuit fase {from}, maar de doorloop was in {phase_name}"
+                ))
+            } else if let Some(t) = phase.transition(to) {
+                if !may_act(phase, &participants, &f.org_id) {
+                    Some(format!(
+                        "{} mag fase {phase_name} niet verder zetten",
+                        f.org
+                    ))
+                } else {
+                    let refusals =
+                        approval_refusals(&t.guard, &participants, step_verdicts, based_on);
+                    (!refusals.is_empty()).then(|| {
+                        let why: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+                        format!("voorwaarde niet vervuld: {}", why.join("; "))
+                    })
+                }
+            } else {
+                Some(format!("geen overgang van {phase_name} naar {to}"))
+            };
+            match reason {
+                Some(reason) => ignored.push(Ignored {
+                    id: f.id.clone(),
+                    reason,
+                }),
+                None => valid.push((f, to.as_str(), *decides)),
+            }
+        }
+        if valid.is_empty() {
+            break;
+        }
+        let deciding: Vec<_> = valid.iter().filter(|v| v.2).cloned().collect();
+        let pool = if deciding.is_empty() {
+            &valid
+        } else {
+            &deciding
+        };
+        let targets: BTreeSet<&str> = pool.iter().map(|v| v.1).collect();
+        let all_targets: BTreeSet<&str> = valid.iter().map(|v| v.1).collect();
+        let (target, via) = if targets.len() == 1 {
+            let t = targets.iter().next().copied().unwrap_or_default();
+            let via = if all_targets.len() > 1 {
+                Via::Decision
+            } else {
+                Via::Request
+            };
+            (t.to_string(), via)
+        } else {
+            match &def.conflicts {
+                ConflictRule::Precedence(order) => {
+                    let rank = |t: &str| order.iter().position(|p| p == t).unwrap_or(usize::MAX);
+                    let t = targets
+                        .iter()
+                        .min_by_key(|t| (rank(t), **t))
+                        .copied()
+                        .unwrap_or_default();
+                    (t.to_string(), Via::Precedence)
+                }
+                ConflictRule::Surface => {
+                    conflict = Some(Conflict {
+                        step,
+                        candidates: targets
+                            .iter()
+                            .map(|t| {
+                                let orgs = pool
+                                    .iter()
+                                    .filter(|v| v.1 == *t)
+                                    .map(|v| v.0.org.clone())
+                                    .collect();
+                                (t.to_string(), orgs)
+                            })
+                            .collect(),
+                    });
+                    break;
+                }
+            }
+        };
+        let winners: Vec<&&Fact> = pool
+            .iter()
+            .filter(|v| v.1 == target)
+            .map(|v| &v.0)
+            .collect();
+        let at = winners.iter().map(|f| f.at).min().unwrap_or(entered);
+        let mut by: Vec<String> = winners.iter().map(|f| f.org.clone()).collect();
+        by.dedup();
+        for (f, to, _) in &valid {
+            if *to != target {
+                ignored.push(Ignored {
+                    id: f.id.clone(),
+                    reason: format!("verloor van de overgang naar {target}"),
+                });
+            }
+        }
+        history.push(Step {
+            step,
+            from: phase_name.clone(),
+            to: target.clone(),
+            at,
+            by,
+            via,
+        });
+        phase_name = target;
+        step += 1;
+        entered = at;
+    }
+    for (s, fs) in &requests {
+        if *s < first_step || *s > step {
+            for f in fs {
+                ignored.push(Ignored {
+                    id: f.id.clone(),
+                    reason: format!("hoort bij stap {s}, die niet (meer) aan de orde is"),
+                });
+            }
+        }
+    }
+
+    let current = def.phase(&phase_name);
+    let phase_docs = current
+        .map(|p| docs_of(p, input.documents))
+        .unwrap_or_default();
+    let no_verdicts = BTreeMap::new();
+    let current_verdicts = verdicts
+        .get(&(step, phase_name.as_str()))
+        .unwrap_or(&no_verdicts);
+    let verdict_list = current_verdicts
+        .values()
+        .filter_map(|f| match &f.body {
+            FactBody::Verdict {
+                approve,
+                reason,
+                docs,
+                ..
+            } => Some(VerdictStatus {
+                org: f.org.clone(),
+                org_id: f.org_id.clone(),
+                approve: *approve,
+                reason: reason.clone(),
+                at: f.at,
+                stale: docs != &phase_docs,
+            }),
+            _ => None,
+        })
+        .collect();
+    let transitions: Vec<TransitionStatus> = match (current, &conflict) {
+        (Some(p), None) => p
+            .transitions
+            .iter()
+            .map(|t| {
+                let mut refusals = field_refusals(&t.guard, p, input.documents);
+                refusals.extend(approval_refusals(
+                    &t.guard,
+                    &participants,
+                    current_verdicts,
+                    &phase_docs,
+                ));
+                TransitionStatus {
+                    to: t.to.clone(),
+                    label: t.label.clone(),
+                    refusals,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let finished = current.is_some_and(|p| p.is_final);
+    let due = current.and_then(|p| due(def, p, entered, input.now));
+    let schedules = schedules(def, input, &history, &phase_name);
+    let turn = turn(
+        current,
+        &participants,
+        &transitions,
+        conflict.is_some(),
+        finished,
+    );
+    ignored.sort_by(|a, b| a.id.cmp(&b.id));
+    InstanceState {
+        phase: phase_name,
+        step,
+        entered,
+        finished,
+        participants,
+        history,
+        conflict,
+        verdicts: verdict_list,
+        transitions,
+        due,
+        schedules,
+        turn,
+        ignored,
+    }
+}
+
+/// Each organisation's first valid join decides its role. A join with a role the definition does
+/// not have, or for an organisation type the role does not allow, takes no effect.
+fn participants(def: &Definition, facts: &[&Fact], ignored: &mut Vec<Ignored>) -> Vec<Participant> {
+    let mut out: BTreeMap<&str, Participant> = BTreeMap::new();
+    for f in facts {
+        if let FactBody::Join { role } = &f.body {
+            let allowed = def
+                .roles
+                .iter()
+                .find(|r| &r.name == role)
+                .map(|r| r.org_types.is_empty() || r.org_types.contains(&f.org_type));
+            let reason = match allowed {
+                None => Some(format!("werkwijze {} kent geen rol {role}", def.name)),
+                Some(false) => Some(format!("de rol {role} past niet bij een {}", f.org_type)),
+                Some(true) => None,
+            };
+            if let Some(reason) = reason {
+                ignored.push(Ignored {
+                    id: f.id.clone(),
+                    reason,
+                });
+                continue;
+            }
+            out.entry(&f.org_id).or_insert_with(|| Participant {
+                org_id: f.org_id.clone(),
+                name: f.org.clone(),
+                org_type: f.org_type,
+                role: role.clone(),
+            });
+        }
+    }
+    let mut v: Vec<Participant> = out.into_values().collect();
+    v.sort_by(|a, b| (&a.name, &a.org_id).cmp(&(&b.name, &b.org_id)));
+    v
+}
+
+/// Whether `org_id` takes part with a role that may move `phase` on.
+pub fn may_act(phase: &Phase, participants: &[Participant], org_id: &str) -> bool {
+    participants
+        .iter()
+        .any(|p| p.org_id == org_id && (phase.actors.is_empty() || phase.actors.contains(&p.role)))
+}
+
+/// The current heads of the live documents of the phase's kinds.
+pub fn docs_of(phase: &Phase, documents: &BTreeMap<DocId, DocSnapshot>) -> DocHeads {
+    documents
+        .iter()
+        .filter(|(_, d)| phase.kinds.contains(&d.kind))
+        .map(|(id, d)| (id.clone(), d.heads.clone()))
+        .collect()
+}
+
+fn field_refusals(
+    guard: &Guard,
+    phase: &Phase,
+    documents: &BTreeMap<DocId, DocSnapshot>,
+) -> Vec<Refusal> {
+    let mut needed: Vec<(String, String)> = guard.fields.clone();
+    if guard.required_fields {
+        // The kinds' required fields come from the catalog the caller gave the definition.
+        needed.extend(phase.required.iter().cloned());
+    }
+    let mut out = Vec::new();
+    let mut kinds_without_docs = BTreeSet::new();
+    for (kind, field) in &needed {
+        let docs: Vec<_> = documents.iter().filter(|(_, d)| &d.kind == kind).collect();
+        if docs.is_empty() {
+            if kinds_without_docs.insert(kind.clone()) {
+                out.push(Refusal::NoDocument { kind: kind.clone() });
+            }
+            continue;
+        }
+        for (id, d) in docs {
+            if !d.filled.contains(field) {
+                out.push(Refusal::EmptyField {
+                    kind: kind.clone(),
+                    field: field.clone(),
+                    doc: id.clone(),
+                });
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// What blocks the guard's approval rule, given the verdicts and the documents they must match.
+fn approval_refusals(
+    guard: &Guard,
+    participants: &[Participant],
+    verdicts: &BTreeMap<&str, &Fact>,
+    docs: &DocHeads,
+) -> Vec<Refusal> {
+    let Some(rule) = guard.approval else {
+        return Vec::new();
+    };
+    let fresh = |org_id: &str| -> Option<(bool, &str)> {
+        match &verdicts.get(org_id)?.body {
+            FactBody::Verdict {
+                approve,
+                reason,
+                docs: judged,
+                ..
+            } if judged == docs => Some((*approve, reason.as_str())),
+            _ => None,
+        }
+    };
+    let required: Vec<&Participant> = match rule {
+        Approval::EveryPartner => participants.iter().collect(),
+        Approval::Coordinator => participants
+            .iter()
+            .filter(|p| p.role == COORDINATOR)
+            .collect(),
+        Approval::Quorum(need) => {
+            let have = participants
+                .iter()
+                .filter(|p| matches!(fresh(&p.org_id), Some((true, _))))
+                .count();
+            let have = u32::try_from(have).unwrap_or(u32::MAX);
+            return if have >= need {
+                Vec::new()
+            } else {
+                vec![Refusal::QuorumShort { have, need }]
+            };
+        }
+    };
+    if required.is_empty() {
+        return vec![Refusal::NoCoordinator];
+    }
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for p in required {
+        match fresh(&p.org_id) {
+            Some((true, _)) => {}
+            Some((false, reason)) => out.push(Refusal::Rejected {
+                org: p.name.clone(),
+                reason: reason.to_string(),
+            }),
+            None => missing.push(p.name.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        out.insert(0, Refusal::ApprovalMissing { orgs: missing });
+    }
+    out
+}
+
+fn due(def: &Definition, phase: &Phase, entered: Timestamp, now: Timestamp) -> Option<Due> {
+    let tz = def.tz();
+    let deadline = phase.deadline.as_ref()?.after(entered, &tz)?;
+    let remind_from = phase
+        .reminder
+        .as_ref()
+        .and_then(|r| r.before(deadline, &tz));
+    Some(Due {
+        deadline,
+        remind_from,
+        urgency: urgency(now, deadline, remind_from),
+    })
+}
+
+fn urgency(now: Timestamp, deadline: Timestamp, remind_from: Option<Timestamp>) -> Urgency {
+    if now > deadline {
+        Urgency::Overdue
+    } else if remind_from.is_some_and(|r| now >= r) {
+        Urgency::Soon
+    } else {
+        Urgency::OnTime
+    }
+}
+
+/// The largest number of periods looked through before giving up (a century of months).
+const MAX_OCCURRENCES: i64 = 1200;
+
+fn schedules(
+    def: &Definition,
+    input: &Input<'_>,
+    history: &[Step],
+    current: &str,
+) -> Vec<ScheduleStatus> {
+    let tz = def.tz();
+    let now = input.now;
+    def.schedules
+        .iter()
+        .map(|s| {
+            let (last, next) = match &s.recurrence {
+                Recurrence::Every(p) => {
+                    let mut last = None;
+                    let mut next = None;
+                    for k in 1..=MAX_OCCURRENCES {
+                        match p.after_times(input.created, &tz, k) {
+                            Some(t) if t <= now => last = Some(t),
+                            Some(t) => {
+                                next = Some(t);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    (last, next)
+                }
+                Recurrence::Cron(c) => (
+                    c.previous_at_or_before(now, &tz)
+                        .filter(|t| *t >= input.created),
+                    c.next_after(now, &tz),
+                ),
+            };
+            let entered_since = |t: Timestamp| {
+                current == s.phase || history.iter().any(|h| h.to == s.phase && h.at >= t)
+            };
+            let missed = last.filter(|t| !entered_since(*t));
+            let remind_from = match (next, &s.reminder) {
+                (Some(n), Some(r)) => r.before(n, &tz),
+                _ => None,
+            };
+            let urgency = if missed.is_some() {
+                Urgency::Overdue
+            } else if remind_from.is_some_and(|r| now >= r) {
+                Urgency::Soon
+            } else {
+                Urgency::OnTime
+            };
+            ScheduleStatus {
+                name: s.name.clone(),
+                title: s.title.clone(),
+                phase: s.phase.clone(),
+                next,
+                urgency,
+                missed,
+            }
+        })
+        .collect()
+}
+
+fn turn(
+    phase: Option<&Phase>,
+    participants: &[Participant],
+    transitions: &[TransitionStatus],
+    conflict: bool,
+    finished: bool,
+) -> Vec<(String, String)> {
+    let Some(phase) = phase else {
+        return Vec::new();
+    };
+    if finished {
+        return Vec::new();
+    }
+    let actors = || {
+        participants
+            .iter()
+            .filter(|p| phase.actors.is_empty() || phase.actors.contains(&p.role))
+            .map(|p| p.name.clone())
+    };
+    if conflict {
+        return actors()
+            .map(|n| (n, "beslissen welke overgang doorgaat".to_string()))
+            .collect();
+    }
+    if transitions.iter().any(TransitionStatus::allowed) {
+        return actors()
+            .map(|n| (n, format!("fase {} afronden", phase.name)))
+            .collect();
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut push = |name: String, what: &str| {
+        if !out.iter().any(|(n, w)| n == &name && w == what) {
+            out.push((name, what.to_string()));
+        }
+    };
+    for t in transitions {
+        for r in &t.refusals {
+            match r {
+                Refusal::ApprovalMissing { orgs } => {
+                    for o in orgs {
+                        push(o.clone(), "instemmen");
+                    }
+                }
+                Refusal::Rejected { org, .. } => push(org.clone(), "afwijzing heroverwegen"),
+                Refusal::QuorumShort { .. } => {
+                    for p in participants {
+                        push(p.name.clone(), "instemmen");
+                    }
+                }
+                Refusal::NoDocument { .. } | Refusal::EmptyField { .. } => {
+                    for n in actors() {
+                        push(n, "documenten aanvullen");
+                    }
+                }
+                Refusal::NoCoordinator => {}
+            }
+        }
+    }
+    out
+}

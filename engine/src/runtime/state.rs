@@ -1,0 +1,233 @@
+//! The computed state of an instance: where it is, what blocks it, what is due and whose turn it is.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::document::DocId;
+use crate::identity::OrgType;
+use crate::time::Timestamp;
+
+/// What the reducer needs to know about one document right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocSnapshot {
+    /// The document's kind.
+    pub kind: String,
+    /// Its current heads (hex, sorted).
+    pub heads: Vec<String>,
+    /// The names of its fields that hold a value.
+    pub filled: BTreeSet<String>,
+}
+
+/// An organisation taking part in an instance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Participant {
+    /// Its id.
+    pub org_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub org_type: OrgType,
+    /// Its role in this instance.
+    pub role: String,
+}
+
+/// How a past transition came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// Every request agreed.
+    Request,
+    /// Requests disagreed; the definition's precedence list decided.
+    Precedence,
+    /// Requests disagreed; a later request decided.
+    Decision,
+}
+
+/// One transition made.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    /// Its number (0 is the first transition).
+    pub step: u32,
+    /// From which phase.
+    pub from: String,
+    /// To which phase.
+    pub to: String,
+    /// When (the earliest winning request).
+    pub at: Timestamp,
+    /// Who asked, by name.
+    pub by: Vec<String>,
+    /// How it was decided.
+    pub via: Via,
+}
+
+/// Concurrent requests for different phases that the definition leaves to people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Conflict {
+    /// The step at which the requests disagree.
+    pub step: u32,
+    /// Each target with the organisations that asked for it.
+    pub candidates: Vec<(String, Vec<String>)>,
+}
+
+/// One organisation's verdict on the current phase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerdictStatus {
+    /// The organisation's name.
+    pub org: String,
+    /// Its id.
+    pub org_id: String,
+    /// Whether it agrees.
+    pub approve: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
+    /// Whether a document changed since (the verdict then no longer counts).
+    pub stale: bool,
+}
+
+/// Why a transition is not allowed now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "reden", rename_all = "kebab-case")]
+pub enum Refusal {
+    /// No document of a kind the guard needs.
+    NoDocument { kind: String },
+    /// A field is empty in a document.
+    EmptyField {
+        kind: String,
+        field: String,
+        doc: DocId,
+    },
+    /// These organisations have not approved (or their approval is stale).
+    ApprovalMissing { orgs: Vec<String> },
+    /// An organisation rejected the documents.
+    Rejected { org: String, reason: String },
+    /// Too few approvals for the quorum.
+    QuorumShort { have: u32, need: u32 },
+    /// The instance has no participant with the coordinator role.
+    NoCoordinator,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NoDocument { kind } => write!(f, "er is nog geen document van soort {kind}"),
+            Refusal::EmptyField { kind, field, doc } => {
+                write!(f, "veld {field} van {kind} {doc} is leeg")
+            }
+            Refusal::ApprovalMissing { orgs } => {
+                write!(f, "instemming ontbreekt van {}", orgs.join(", "))
+            }
+            Refusal::Rejected { org, reason } => write!(f, "{org} wees af: {reason}"),
+            Refusal::QuorumShort { have, need } => {
+                write!(f, "{have} van de {need} benodigde instemmingen")
+            }
+            Refusal::NoCoordinator => write!(f, "er is geen coördinator die kan instemmen"),
+        }
+    }
+}
+
+/// Whether a transition from the current phase is allowed now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TransitionStatus {
+    /// The target phase.
+    pub to: String,
+    /// The transition's label.
+    pub label: String,
+    /// Why it is not allowed; empty when it is.
+    pub refusals: Vec<Refusal>,
+}
+
+impl TransitionStatus {
+    /// Whether the transition may be made now.
+    pub fn allowed(&self) -> bool {
+        self.refusals.is_empty()
+    }
+}
+
+/// Where the current phase stands against its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Urgency {
+    /// Before the reminder.
+    OnTime,
+    /// Within the reminder period before the deadline.
+    Soon,
+    /// Past the deadline.
+    Overdue,
+}
+
+/// The deadline of the current phase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Due {
+    /// When the phase should be done.
+    pub deadline: Timestamp,
+    /// From when a reminder is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_from: Option<Timestamp>,
+    /// Where it stands now.
+    pub urgency: Urgency,
+}
+
+/// Where a recurring moment stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScheduleStatus {
+    /// Its name.
+    pub name: String,
+    /// Its title.
+    pub title: String,
+    /// The phase it calls for.
+    pub phase: String,
+    /// The next moment after now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Timestamp>,
+    /// Where it stands: on time, soon (within the reminder), or overdue (a moment passed
+    /// without the instance entering the phase since).
+    pub urgency: Urgency,
+    /// The moment that passed without the phase, when overdue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed: Option<Timestamp>,
+}
+
+/// A fact that took no effect, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ignored {
+    /// The fact's id.
+    pub id: String,
+    /// Why (Dutch).
+    pub reason: String,
+}
+
+/// The state of an instance, computed from its definition, facts, documents and the time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InstanceState {
+    /// The current phase.
+    pub phase: String,
+    /// The number of transitions made.
+    pub step: u32,
+    /// When the current phase was entered.
+    pub entered: Timestamp,
+    /// Whether the instance is in a final phase.
+    pub finished: bool,
+    /// The organisations taking part.
+    pub participants: Vec<Participant>,
+    /// The transitions made, oldest first.
+    pub history: Vec<Step>,
+    /// A conflict people must decide, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+    /// Verdicts on the current phase, one per organisation.
+    pub verdicts: Vec<VerdictStatus>,
+    /// The ways out of the current phase and what blocks them.
+    pub transitions: Vec<TransitionStatus>,
+    /// The current phase's deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<Due>,
+    /// The recurring moments.
+    pub schedules: Vec<ScheduleStatus>,
+    /// Whose turn it is (organisation names) and for what.
+    pub turn: Vec<(String, String)>,
+    /// Facts that took no effect.
+    pub ignored: Vec<Ignored>,
+}
