@@ -68,20 +68,6 @@ impl RelayProcess {
         format!("ws://{}", self.addr)
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The relay's own key, from its second line of output.
-    pub fn relay_key_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .expect("relay prints its key");
-        line.trim().to_string()
-    }
-
     /// Kills the process with SIGKILL and reaps it.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -416,6 +416,44 @@ async fn too_many_connections_are_shed_with_a_typed_error() {
     let mut third = RelayClient::open(&url).await.unwrap();
     assert_eq!(refused(next_error(&mut third).await), ErrorCode::Overloaded);
     assert!(matches!(third.recv().await, Err(ClientError::Closed)));
+    assert_eq!(relay.state.metrics.errors_of(ErrorCode::Overloaded), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn writes_beyond_the_limit_are_shed_and_reads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay"));
+    config.max_concurrent_writes = 1;
+    let relay = InProcessRelay::start(config).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    // Hold the only write permit, as a slow write would.
+    let busy = relay.state.writes.try_acquire().unwrap();
+    let bundle = gemeente.seal(WS, 0, 1, b"x", [1; 24]);
+    assert_eq!(
+        refused(ws.coordinator.push(bundle.clone()).await),
+        ErrorCode::Overloaded
+    );
+    assert!(ErrorCode::Overloaded.is_transient());
+    assert_eq!(ws.coordinator.pull(0, 10).await.unwrap().1, 0);
+    drop(busy);
+    assert_eq!(ws.coordinator.push(bundle).await.unwrap().seq, 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_authenticate_in_time_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay"));
+    config.handshake_timeout = std::time::Duration::from_millis(200);
+    let relay = InProcessRelay::start(config).await;
+    let mut silent = RelayClient::open(&relay.url()).await.unwrap();
+    let err = next_error(&mut silent).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::UnexpectedMessage));
+    assert!(err.to_string().contains("duurde te lang"), "{err}");
+    assert!(matches!(silent.recv().await, Err(ClientError::Closed)));
     relay.stop().await;
 }
 
