@@ -29,7 +29,8 @@ pub struct RelayProcess {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
-    stdout: BufReader<ChildStdout>,
+    /// Held so the relay's standard output stays open while it runs.
+    _stdout: BufReader<ChildStdout>,
 }
 
 impl RelayProcess {
@@ -59,7 +60,7 @@ impl RelayProcess {
         RelayProcess {
             child,
             addr,
-            stdout,
+            _stdout: stdout,
         }
     }
 
