@@ -22,6 +22,8 @@ pub struct RelayConfig {
     pub pull_budget: usize,
     /// How long a new connection may take to authenticate.
     pub handshake_timeout: Duration,
+    /// The most memory sled may use to cache pages (the relay's memory must not grow with data).
+    pub cache_bytes: u64,
     /// Relay keys allowed to mirror this relay.
     pub allow_mirror: Vec<OrgKey>,
     /// The relay this one mirrors (a `ws://` URL), if any.
@@ -39,6 +41,7 @@ impl RelayConfig {
             pull_limit: 512,
             pull_budget: 2 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
+            cache_bytes: 32 * 1024 * 1024,
             allow_mirror: Vec::new(),
             mirror: None,
         }

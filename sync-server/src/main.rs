@@ -6,6 +6,7 @@
 //! kompas-relay key --data DIR
 //! ```
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -107,7 +108,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Key { data } => {
             std::fs::create_dir_all(&data)
                 .with_context(|| format!("kan {} niet aanmaken", data.display()))?;
-            let store = RelayStore::open(&data)?;
+            let store = RelayStore::open(&data, RelayConfig::new(data.clone()).cache_bytes)?;
             let key = store.relay_key(random())?;
             println!("{}", kompas_engine::sync::wire::OrgKey::of(&key));
             Ok(())
@@ -131,10 +132,13 @@ async fn serve(listen: String, config: RelayConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("kan niet luisteren op {listen}"))?;
     let addr = listener.local_addr()?;
-    println!("kompas-relay luistert op {addr}");
-    println!("relaysleutel {}", state.relay_key());
+    // Written without `println!`: a closed standard output must not stop the relay.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "kompas-relay luistert op {addr}");
+    let _ = writeln!(out, "relaysleutel {}", state.relay_key());
+    let _ = out.flush();
     server::serve(listener, state, stop_signal()).await?;
-    eprintln!("kompas-relay: gestopt");
+    let _ = writeln!(std::io::stderr(), "kompas-relay: gestopt");
     Ok(())
 }
 

@@ -119,30 +119,41 @@ async fn session(
     let mut after = state.store.cursor(&down_cursor)?;
     client.send(&Message::Subscribe { after }).await?;
     let mut up = state.store.cursor(&up_cursor)?;
-    let mut in_flight: Option<u64> = None;
+    let mut upstream_ops = ws.with_members(|m| m.len());
+    let mut in_flight: Option<InFlight> = None;
     let mut from_upstream: HashSet<Hash32> = HashSet::new();
     let mut local_head = ws.watch_head();
+    let mut local_members = ws.watch_members();
     let mut shutdown = state.watch_shutdown();
     loop {
-        if in_flight.is_none()
-            && up < ws.head()
-            && let Some(item) = ws.range(up, 1, usize::MAX)?.into_iter().next()
-        {
-            if from_upstream.remove(&item.bundle.hash()) {
-                up = item.seq;
-                state.store.set_cursor(&up_cursor, up)?;
-                continue;
+        // One request upstream at a time, membership first: a new member's redeem must reach
+        // upstream before the bundles it signs.
+        if in_flight.is_none() {
+            if upstream_ops < ws.with_members(|m| m.len()) {
+                if let Some(op) = ws.ops_from(upstream_ops)?.into_iter().next() {
+                    in_flight = Some(InFlight::Op);
+                    client.send(&Message::MembershipAppend { op }).await?;
+                }
+            } else if up < ws.head()
+                && let Some(item) = ws.range(up, 1, usize::MAX)?.into_iter().next()
+            {
+                if from_upstream.remove(&item.bundle.hash()) {
+                    up = item.seq;
+                    state.store.set_cursor(&up_cursor, up)?;
+                    continue;
+                }
+                in_flight = Some(InFlight::Bundle(item.seq));
+                client
+                    .send(&Message::Push {
+                        bundle: item.bundle,
+                    })
+                    .await?;
             }
-            in_flight = Some(item.seq);
-            client
-                .send(&Message::Push {
-                    bundle: item.bundle,
-                })
-                .await?;
         }
         tokio::select! {
             _ = shutdown.changed() => return Ok(Ended::Disconnected),
             _ = local_head.changed() => {}
+            _ = local_members.changed() => {}
             message = client.recv() => match message? {
                 Message::Pushed { item } => {
                     let hash = item.bundle.hash();
@@ -154,18 +165,23 @@ async fn session(
                     state.store.set_cursor(&down_cursor, after)?;
                 }
                 Message::Ack { .. } => {
-                    if let Some(seq) = in_flight.take() {
+                    if let Some(InFlight::Bundle(seq)) = in_flight.take() {
                         up = seq;
                         state.store.set_cursor(&up_cursor, up)?;
                     }
                 }
+                Message::MembershipAck { index, .. } => {
+                    in_flight = None;
+                    upstream_ops = upstream_ops.max(index + 1);
+                }
                 Message::MembershipOps { start, ops } => {
+                    upstream_ops = upstream_ops.max(start + ops.len() as u64);
                     append_missing(state, &ws, start, &ops).await?;
                 }
                 Message::Error { code, message } => match in_flight.take() {
                     // Upstream refuses this bundle for good (e.g. its author was removed
                     // there): skip it rather than retry it forever.
-                    Some(seq) if !code.is_transient() => {
+                    Some(InFlight::Bundle(seq)) if !code.is_transient() => {
                         eprintln!("kompas-relay: spiegel van werkruimte {id}: bundel {seq} geweigerd: {message}");
                         up = seq;
                         state.store.set_cursor(&up_cursor, up)?;
@@ -176,6 +192,14 @@ async fn session(
             }
         }
     }
+}
+
+/// The one request a mirror session has outstanding upstream.
+enum InFlight {
+    /// A local bundle with this sequence number.
+    Bundle(u64),
+    /// A local membership operation.
+    Op,
 }
 
 /// Brings both membership logs to the same length (they must agree on their common part), and

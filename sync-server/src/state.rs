@@ -39,7 +39,7 @@ impl RelayState {
     /// Opens the store and loads every workspace in it. `fresh_key` becomes the relay's key if
     /// it has none yet.
     pub fn open(config: RelayConfig, fresh_key: [u8; 32]) -> Result<Arc<RelayState>, StoreError> {
-        let store = RelayStore::open(&config.data)?;
+        let store = RelayStore::open(&config.data, config.cache_bytes)?;
         let key = store.relay_key(fresh_key)?;
         let mut workspaces = HashMap::new();
         for id in store.workspaces()? {

@@ -3,6 +3,8 @@
 //! no plaintext of documents.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::sync::membership::SignedOp;
@@ -44,6 +46,18 @@ const RELAY_KEY: &[u8] = b"relay_key";
 #[derive(Clone)]
 pub struct RelayStore {
     db: sled::Db,
+    flushes: Arc<GroupFlush>,
+}
+
+/// Group commit: writers that wait for durability at the same time share one flush.
+#[derive(Default)]
+struct GroupFlush {
+    /// Serialises flushes.
+    lock: tokio::sync::Mutex<()>,
+    /// Flushes started so far.
+    started: AtomicU64,
+    /// Flushes finished so far (flush `n` starts only after flush `n - 1` finished).
+    finished: AtomicU64,
 }
 
 /// The trees of one workspace.
@@ -55,10 +69,16 @@ pub struct WorkspaceTrees {
 }
 
 impl RelayStore {
-    /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<RelayStore, StoreError> {
-        let db = sled::Config::new().path(dir.join("relay.sled")).open()?;
-        Ok(RelayStore { db })
+    /// Opens (or creates) the store in `dir`, caching at most `cache_bytes` of pages.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<RelayStore, StoreError> {
+        let db = sled::Config::new()
+            .path(dir.join("relay.sled"))
+            .cache_capacity(cache_bytes)
+            .open()?;
+        Ok(RelayStore {
+            db,
+            flushes: Arc::default(),
+        })
     }
 
     /// The relay's own signing key, created from `fresh` on first use and flushed.
@@ -117,9 +137,17 @@ impl RelayStore {
         Ok(())
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable. Callers waiting together share one flush: a
+    /// flush that started after this call began covers every write made before it.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let seen = self.flushes.started.load(Ordering::SeqCst);
+        let _turn = self.flushes.lock.lock().await;
+        if self.flushes.finished.load(Ordering::SeqCst) > seen {
+            return Ok(());
+        }
+        let n = self.flushes.started.fetch_add(1, Ordering::SeqCst) + 1;
         self.db.flush_async().await?;
+        self.flushes.finished.store(n, Ordering::SeqCst);
         Ok(())
     }
 
@@ -240,7 +268,7 @@ mod tests {
     #[tokio::test]
     async fn appends_are_numbered_deduplicated_and_read_back_within_a_budget() {
         let dir = tempfile::tempdir().unwrap();
-        let store = RelayStore::open(dir.path()).unwrap();
+        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
         let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
         let mut head = 0;
         for i in 0..5 {

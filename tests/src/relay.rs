@@ -29,7 +29,8 @@ pub struct RelayProcess {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
-    stdout: BufReader<ChildStdout>,
+    /// Held so the relay's standard output stays open while it runs.
+    _stdout: BufReader<ChildStdout>,
 }
 
 impl RelayProcess {
@@ -59,27 +60,13 @@ impl RelayProcess {
         RelayProcess {
             child,
             addr,
-            stdout,
+            _stdout: stdout,
         }
     }
 
     /// The relay URL clients use.
     pub fn url(&self) -> String {
         format!("ws://{}", self.addr)
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The relay's own key, from its second line of output.
-    pub fn relay_key_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .expect("relay prints its key");
-        line.trim().to_string()
     }
 
     /// Kills the process with SIGKILL and reaps it.
@@ -382,4 +369,12 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Whether `needle` occurs anywhere in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Awaits `future`, failing the test instead of hanging if it takes more than a minute.
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(std::time::Duration::from_secs(60), future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what} did not happen within a minute"),
+    }
 }

@@ -10,7 +10,7 @@ use kompas_engine::sync::wire::{
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
-use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed};
+use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, within};
 
 const WS: WorkspaceId = WorkspaceId([7; 16]);
 
@@ -53,13 +53,16 @@ async fn members_push_pull_subscribe_and_replays_are_stored_once() {
     assert_eq!(other.push(second.clone()).await.unwrap().seq, 2);
 
     let mut pushed = Vec::new();
-    while pushed.len() < 2 {
-        match ws.coordinator.recv().await.unwrap() {
-            Message::Pushed { item } => pushed.push(item),
-            Message::MembershipOps { .. } => {}
-            other => panic!("unexpected {other:?}"),
+    within("the subscriber receives both bundles", async {
+        while pushed.len() < 2 {
+            match ws.coordinator.recv().await.unwrap() {
+                Message::Pushed { item } => pushed.push(item),
+                Message::MembershipOps { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
         }
-    }
+    })
+    .await;
     assert_eq!(pushed[0].bundle, first);
     assert_eq!(pushed[1].bundle, second);
     let all = partner.pull_all(0).await.unwrap();
@@ -362,14 +365,17 @@ async fn a_removed_member_is_cut_off_at_once() {
     .await;
     // The open connection is told and closed, without it asking anything.
     let mut told = None;
-    loop {
-        match partner.recv().await {
-            Ok(Message::Error { code, .. }) => told = Some(code),
-            Ok(_) => {}
-            Err(ClientError::Closed) => break,
-            Err(e) => panic!("{e}"),
+    within("the removed member's connection closes", async {
+        loop {
+            match partner.recv().await {
+                Ok(Message::Error { code, .. }) => told = Some(code),
+                Ok(_) => {}
+                Err(ClientError::Closed) => break,
+                Err(e) => panic!("{e}"),
+            }
         }
-    }
+    })
+    .await;
     assert_eq!(told, Some(ErrorCode::Removed));
     // It cannot come back, and its bundles are not accepted from anyone.
     let mut again = RelayClient::open(&url).await.unwrap();
@@ -410,6 +416,44 @@ async fn too_many_connections_are_shed_with_a_typed_error() {
     let mut third = RelayClient::open(&url).await.unwrap();
     assert_eq!(refused(next_error(&mut third).await), ErrorCode::Overloaded);
     assert!(matches!(third.recv().await, Err(ClientError::Closed)));
+    assert_eq!(relay.state.metrics.errors_of(ErrorCode::Overloaded), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn writes_beyond_the_limit_are_shed_and_reads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay"));
+    config.max_concurrent_writes = 1;
+    let relay = InProcessRelay::start(config).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    // Hold the only write permit, as a slow write would.
+    let busy = relay.state.writes.try_acquire().unwrap();
+    let bundle = gemeente.seal(WS, 0, 1, b"x", [1; 24]);
+    assert_eq!(
+        refused(ws.coordinator.push(bundle.clone()).await),
+        ErrorCode::Overloaded
+    );
+    assert!(ErrorCode::Overloaded.is_transient());
+    assert_eq!(ws.coordinator.pull(0, 10).await.unwrap().1, 0);
+    drop(busy);
+    assert_eq!(ws.coordinator.push(bundle).await.unwrap().seq, 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_authenticate_in_time_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay"));
+    config.handshake_timeout = std::time::Duration::from_millis(200);
+    let relay = InProcessRelay::start(config).await;
+    let mut silent = RelayClient::open(&relay.url()).await.unwrap();
+    let err = next_error(&mut silent).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::UnexpectedMessage));
+    assert!(err.to_string().contains("duurde te lang"), "{err}");
+    assert!(matches!(silent.recv().await, Err(ClientError::Closed)));
     relay.stop().await;
 }
 
@@ -494,13 +538,16 @@ async fn an_organisation_on_each_of_two_mirrored_relays_sees_the_others_bundles(
 
     for client in [&mut ws.coordinator, &mut partner] {
         let mut seen = Vec::new();
-        while seen.len() < 2 {
-            match client.recv().await.unwrap() {
-                Message::Pushed { item } => seen.push(open_sealed(&item.bundle).unwrap()),
-                Message::Ack { .. } | Message::MembershipOps { .. } => {}
-                other => panic!("unexpected {other:?}"),
+        within("both bundles reach both organisations", async {
+            while seen.len() < 2 {
+                match client.recv().await.unwrap() {
+                    Message::Pushed { item } => seen.push(open_sealed(&item.bundle).unwrap()),
+                    Message::Ack { .. } | Message::MembershipOps { .. } => {}
+                    other => panic!("unexpected {other:?}"),
+                }
             }
-        }
+        })
+        .await;
         seen.sort();
         assert_eq!(
             seen,

@@ -296,3 +296,93 @@ fn create_is_first_once_and_by_the_coordinator_itself() {
         Err(MembershipError::AlreadyCreated)
     );
 }
+
+/// One step of a random membership history: who signs, and what.
+#[derive(Debug, Clone)]
+enum Step {
+    Invite {
+        token: u8,
+        partner: bool,
+        expires: i64,
+    },
+    Redeem {
+        token: u8,
+        joiner: u8,
+        at: i64,
+    },
+    Revoke {
+        token: u8,
+    },
+    Remove {
+        member: u8,
+    },
+    Epoch {
+        skip: bool,
+    },
+}
+
+fn arb_step() -> impl proptest::strategy::Strategy<Value = (u8, Step)> {
+    use proptest::prelude::*;
+    let step = prop_oneof![
+        (0u8..4, any::<bool>(), 0i64..100).prop_map(|(token, partner, expires)| Step::Invite {
+            token,
+            partner,
+            expires
+        }),
+        (0u8..4, 1u8..6, 0i64..100).prop_map(|(token, joiner, at)| Step::Redeem {
+            token,
+            joiner,
+            at
+        }),
+        (0u8..4).prop_map(|token| Step::Revoke { token }),
+        (1u8..6).prop_map(|member| Step::Remove { member }),
+        any::<bool>().prop_map(|skip| Step::Epoch { skip }),
+    ];
+    (1u8..6, step)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever operations are tried, by whoever: a refused one changes nothing, the accepted
+    /// ones fold to the same set from scratch, a coordinator always remains, and nobody who was
+    /// removed is a member.
+    #[test]
+    fn random_histories_keep_the_member_set_consistent(steps in proptest::collection::vec(arb_step(), 1..20)) {
+        let mut log = Log::created();
+        for (signer, step) in steps {
+            let before = log.set.clone();
+            let body = match step {
+                Step::Invite { token, partner, expires } => OpBody::Invite {
+                    token_hash: InviteToken([token; 32]).hash(),
+                    role: if partner { Role::Partner } else { Role::Coordinator },
+                    expires: Timestamp(expires),
+                },
+                Step::Redeem { token, joiner, at } => {
+                    let result = log.redeem(token, joiner, at);
+                    if result.is_err() {
+                        proptest::prop_assert_eq!(&log.set, &before);
+                    }
+                    continue;
+                }
+                Step::Revoke { token } => OpBody::RevokeInvite {
+                    token_hash: InviteToken([token; 32]).hash(),
+                },
+                Step::Remove { member } => OpBody::Remove { member: OrgKey::of(&key(member)) },
+                Step::Epoch { skip } => OpBody::KeyEpoch {
+                    epoch: log.set.epoch() + if skip { 2 } else { 1 },
+                    wrapped: vec![],
+                },
+            };
+            if log.append(signer, 50, body).is_err() {
+                proptest::prop_assert_eq!(&log.set, &before);
+            }
+        }
+        proptest::prop_assert_eq!(&MemberSet::from_log(&log.ops).unwrap(), &log.set);
+        proptest::prop_assert!(log.set.members().any(|m| m.role == Role::Coordinator));
+        for m in log.set.members() {
+            proptest::prop_assert!(!log.set.was_removed(&m.profile.key));
+        }
+        proptest::prop_assert_eq!(log.set.len(), log.ops.len() as u64);
+    }
+}

@@ -1,0 +1,5 @@
+//! Fuzz support for the kompas wire format.
+
+mod check;
+
+pub use check::check_frame_bytes;
