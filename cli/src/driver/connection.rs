@@ -81,34 +81,118 @@ async fn run(
     {
         return "gestopt".to_string();
     }
-    loop {
-        tokio::select! {
-            out = outgoing.recv() => match out {
-                Some(Outgoing::Message(message)) => {
-                    let frame = encode_frame(&message);
-                    if let Err(e) = sink.send(WsMessage::Binary(frame.into())).await {
-                        return format!("verzenden mislukt: {e}");
-                    }
-                }
-                Some(Outgoing::Close) | None => {
-                    let _ = sink.send(WsMessage::Close(None)).await;
-                    return "gesloten".to_string();
-                }
-            },
-            incoming = stream.next() => match incoming {
+    // Reading and writing run side by side: the relay stops reading from a connection while
+    // its answer waits for the socket, so a client that stopped reading while its own writes
+    // wait would deadlock with it as soon as both directions fill their buffers.
+    let reader = async {
+        loop {
+            match stream.next().await {
                 Some(Ok(WsMessage::Binary(bytes))) => match decode_frame(&bytes, MAX_FRAME_BYTES) {
                     Ok(message) => {
-                        let event = Event::Received { relay: relay.to_string(), message: Box::new(message) };
+                        let event = Event::Received {
+                            relay: relay.to_string(),
+                            message: Box::new(message),
+                        };
                         if events.send(send(event)).await.is_err() {
                             return "gestopt".to_string();
                         }
                     }
                     Err(e) => return format!("onleesbaar bericht van de relay: {e}"),
                 },
-                Some(Ok(WsMessage::Close(_))) | None => return "de relay sloot de verbinding".to_string(),
+                Some(Ok(WsMessage::Close(_))) | None => {
+                    return "de relay sloot de verbinding".to_string();
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return format!("verbinding verbroken: {e}"),
-            },
+            }
         }
+    };
+    let writer = async {
+        while let Some(Outgoing::Message(message)) = outgoing.recv().await {
+            let frame = encode_frame(&message);
+            if let Err(e) = sink.send(WsMessage::Binary(frame.into())).await {
+                return format!("verzenden mislukt: {e}");
+            }
+        }
+        let _ = sink.send(WsMessage::Close(None)).await;
+        "gesloten".to_string()
+    };
+    tokio::select! {
+        reason = reader => reason,
+        reason = writer => reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kompas_engine::sync::wire::ErrorCode;
+
+    /// Frames big enough that a few dozen fill the socket buffers in both directions.
+    const FRAMES: usize = 160;
+
+    fn big_frame(i: usize) -> Message {
+        Message::Error {
+            code: ErrorCode::Internal,
+            message: format!("{i:05}{}", "x".repeat(64 * 1024)),
+        }
+    }
+
+    /// The relay writes its answers before it reads the next request. A connection that stops
+    /// reading while its own writes wait would deadlock with it once both directions are full.
+    #[tokio::test]
+    async fn keeps_reading_while_its_writes_wait() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        // A peer like the relay: it writes everything first and reads only afterwards.
+        let peer = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let (mut sink, mut stream) = ws.split();
+            for i in 0..FRAMES {
+                let frame = encode_frame(&big_frame(i));
+                sink.send(WsMessage::Binary(frame.into())).await.unwrap();
+            }
+            let mut read = 0;
+            while read < FRAMES {
+                match stream.next().await {
+                    Some(Ok(WsMessage::Binary(_))) => read += 1,
+                    Some(Ok(_)) => {}
+                    _ => break,
+                }
+            }
+            read
+        });
+        let (events_tx, mut events_rx) = mpsc::channel(1024);
+        let tx = spawn(url, 1, events_tx);
+        for i in 0..FRAMES {
+            tx.try_send(Outgoing::Message(Box::new(big_frame(i))))
+                .map_err(|_| "outgoing buffer full")
+                .unwrap();
+        }
+        let deadline = Duration::from_secs(60);
+        let received = tokio::time::timeout(deadline, async {
+            let mut received = 0;
+            while received < FRAMES {
+                match events_rx.recv().await.map(|e| e.event) {
+                    Some(Event::Received { .. }) => received += 1,
+                    Some(Event::Connected { .. }) => {}
+                    Some(Event::Disconnected { reason, .. }) => {
+                        panic!("connection ended: {reason}")
+                    }
+                    _ => panic!("unexpected event"),
+                }
+            }
+            received
+        })
+        .await
+        .expect("the connection read everything the peer wrote");
+        assert_eq!(received, FRAMES);
+        let written = tokio::time::timeout(deadline, peer)
+            .await
+            .expect("the peer read everything the connection wrote")
+            .unwrap();
+        assert_eq!(written, FRAMES);
+        tx.try_send(Outgoing::Close).unwrap();
     }
 }
