@@ -10,7 +10,7 @@ mod connection;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kompas_engine::sync::replication::{Effect, Entropy, Event, Machine, Report};
+use kompas_engine::sync::replication::{Effect, Entropy, Event, Machine, Mode, Report};
 use kompas_engine::{Replica, Store, Timestamp};
 use tokio::sync::mpsc;
 
@@ -61,7 +61,13 @@ pub async fn run<S: Store>(
     let started = tokio::time::Instant::now();
     let mut entropy = OsEntropy;
     let mut scan = tokio::time::interval(config.scan_every);
+    // A scan reads every document; one that takes longer than the period must not be followed
+    // by a burst of catch-up scans that starve the relay conversations.
+    scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     scan.tick().await;
+    // A one-off sync seals local edits when it starts and on every welcome, and the data
+    // directory stays locked meanwhile, so there is nothing for a scan to find.
+    let watching = machine.mode() == Mode::Watch;
 
     let mut pending = vec![Event::Start];
     loop {
@@ -127,7 +133,7 @@ pub async fn run<S: Store>(
                     pending.push(Event::Tick);
                 }
             }
-            _ = scan.tick() => pending.push(Event::LocalChanges),
+            _ = scan.tick(), if watching => pending.push(Event::LocalChanges),
         }
     }
 }

@@ -169,6 +169,11 @@ impl Machine {
         self.workspace
     }
 
+    /// Whether the machine syncs once or stays connected.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// The persistent state.
     pub fn state(&self) -> &WorkspaceState {
         &self.state
