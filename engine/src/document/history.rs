@@ -96,7 +96,10 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> Vec<String> {
                     value: (value, _),
                     ..
                 } if key == "kind" => {
-                    lines.push(format!("aangemaakt als {}", scalar_text(value)));
+                    lines.push(format!(
+                        "aangemaakt als {}",
+                        scalar_text(value).trim_matches('"')
+                    ));
                 }
                 PatchAction::PutMap { key, .. } if key == "deleted" => {
                     lines.push("verwijderd".into())

@@ -160,6 +160,7 @@ fn history_names_each_author_and_what_they_changed() {
     let history = a.history(&id).unwrap();
     let who: Vec<_> = history.iter().map(|h| h.org.clone().unwrap()).collect();
     assert_eq!(who, vec!["Gemeente A", "Jeugdhulp B"]);
+    assert_eq!(history[0].changes[0], "aangemaakt als ambitie");
     assert_eq!(history[1].time, Timestamp(T0.0 + 60_000));
     assert!(
         history[1]
