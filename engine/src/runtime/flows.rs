@@ -213,10 +213,13 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_id: [u8; 16],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
-        let (instance, def) = self.read(&mut loaded.doc)?;
-        let documents = self.snapshots()?;
-        let st = compute(&def, &instance, &documents, now);
+        let Current {
+            mut loaded,
+            def,
+            documents,
+            st,
+            ..
+        } = self.current(id, now)?;
         let phase = def
             .phase(&st.phase)
             .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))?;
@@ -319,10 +322,13 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_ids: [[u8; 16]; 2],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
-        let (instance, def) = self.read(&mut loaded.doc)?;
-        let documents = self.snapshots()?;
-        let st = compute(&def, &instance, &documents, now);
+        let Current {
+            mut loaded,
+            def,
+            documents,
+            st,
+            ..
+        } = self.current(id, now)?;
         let phase = def
             .phase(&st.phase)
             .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))?;
@@ -364,10 +370,13 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_id: [u8; 16],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
-        let (instance, def) = self.read(&mut loaded.doc)?;
-        let documents = self.snapshots()?;
-        let st = compute(&def, &instance, &documents, now);
+        let Current {
+            mut loaded,
+            instance,
+            def,
+            st,
+            ..
+        } = self.current(id, now)?;
         let parsed = semver::Version::parse(version.trim()).map_err(|_| {
             FlowError::NotNow(format!(
                 "{version:?} is geen versie; schrijf bijvoorbeeld 1.1.0"
@@ -451,6 +460,21 @@ impl<'a, S: Store> Flows<'a, S> {
         Ok(())
     }
 
+    /// Loads an instance with its pinned definition, the phase documents and the computed state.
+    fn current(&self, id: &DocId, now: Timestamp) -> Result<Current, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        let documents = self.snapshots()?;
+        let st = compute(&def, &instance, &documents, now);
+        Ok(Current {
+            loaded,
+            instance,
+            def,
+            documents,
+            st,
+        })
+    }
+
     fn read(&self, doc: &mut AutoCommit) -> Result<(Instance, Definition), FlowError> {
         let instance = read_instance(doc)?;
         let def = parse_pinned(&instance)?;
@@ -514,6 +538,15 @@ pub fn parse_pinned(instance: &Instance) -> Result<Definition, FlowError> {
             .map(ToString::to_string)
             .unwrap_or_default(),
     })
+}
+
+/// An instance as loaded for a command, with everything its state was computed from.
+struct Current {
+    loaded: LoadedDoc,
+    instance: Instance,
+    def: Definition,
+    documents: BTreeMap<DocId, DocSnapshot>,
+    st: InstanceState,
 }
 
 fn compute(
