@@ -13,15 +13,7 @@ use tempfile::TempDir;
 
 /// An organisation's data directory, initialised.
 fn org(dir: &TempDir, slug: &str, name: &str, org_type: &str) -> Kompas {
-    let k = Kompas::new(dir.path().join(slug));
-    k.ok(&["init", "--org", name, "--type", org_type]);
-    k
-}
-
-/// The invite code from `kompas workspace invite` (its first line).
-fn invite(coordinator: &Kompas) -> String {
-    let out = coordinator.json(&["workspace", "invite"]);
-    out["code"].as_str().expect("a code").to_string()
+    Kompas::organisation(dir.path(), slug, name, org_type)
 }
 
 /// Every document with its heads and fields, as `kompas doc list --json` prints them.
@@ -104,7 +96,7 @@ impl Partnership {
             .trim()
             .to_string();
         for k in [&swv, &aanbieder] {
-            let code = invite(&gemeente);
+            let code = gemeente.invite();
             k.ok(&["workspace", "join", &code]);
         }
         Partnership {
@@ -268,7 +260,7 @@ fn organisations_on_two_mirroring_relays_converge() {
         "--title",
         "Acties 2027",
     ]);
-    let code = invite(&gemeente);
+    let code = gemeente.invite();
     aanbieder.ok(&["workspace", "join", &code]);
     // From now on the provider talks to the mirror only.
     aanbieder.ok(&["workspace", "relays", "add", &mirror.url()]);
@@ -365,12 +357,12 @@ fn invites_are_single_use_and_can_be_revoked() {
     let aanbieder = org(&dir, "aanbieder", "Jeugdhulp De Vaart", "aanbieder");
     gemeente.ok(&["workspace", "create", "Samen", "--relay", &relay.url()]);
 
-    let used = invite(&gemeente);
+    let used = gemeente.invite();
     swv.ok(&["workspace", "join", &used]);
     let stderr = aanbieder.fails(7, &["workspace", "join", &used]);
     assert!(stderr.contains("al gebruikt"), "{stderr}");
 
-    let revoked = invite(&gemeente);
+    let revoked = gemeente.invite();
     gemeente.ok(&["workspace", "revoke", &revoked]);
     let stderr = aanbieder.fails(7, &["workspace", "join", &revoked]);
     assert!(stderr.contains("ingetrokken"), "{stderr}");
@@ -381,7 +373,7 @@ fn invites_are_single_use_and_can_be_revoked() {
     assert!(stderr.contains("beschadigd"), "{stderr}");
 
     // The refusals left the provider free to join with a good invite.
-    let good = invite(&gemeente);
+    let good = gemeente.invite();
     aanbieder.ok(&["workspace", "join", &good]);
     gemeente.ok(&["sync"]);
     let members = gemeente.json(&["workspace", "members"]);
