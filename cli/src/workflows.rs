@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
 use kompas_engine::published::{self, InForce};
-use kompas_engine::sync::replication::{Machine, Mode};
+use kompas_engine::sync::replication::known_members;
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::Global;
@@ -89,8 +89,19 @@ pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
 pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Result<Registry> {
     let store = replica.store();
     let mut registry = definition::builtin_registry();
-    for loaded in published_in(replica)?.loaded {
-        registry.insert(loaded);
+    // A damaged sync state must not stop the documents from being read: the published
+    // definitions are then left out, with a warning.
+    match published_in(replica) {
+        Ok(published) => published
+            .loaded
+            .into_iter()
+            .for_each(|loaded| registry.insert(loaded)),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "kompas: waarschuwing: gepubliceerde werkwijzen niet gelezen: {e:#}"
+            );
+        }
     }
     let mut names: Vec<String> = match store.get_meta(CACHE_INDEX)? {
         Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
@@ -129,10 +140,8 @@ pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Resu
 /// The definitions published to the workspace, decided against its current coordinators
 /// (counting this organisation's own member-list changes that wait for a relay).
 pub fn published_in(replica: &Replica<SledStore>) -> anyhow::Result<InForce> {
-    let coordinators: BTreeSet<String> = match Machine::load(replica, Mode::Once)? {
-        Some(machine) => machine
-            .members_with_pending()
-            .set()
+    let coordinators: BTreeSet<String> = match known_members(replica.store())? {
+        Some(members) => members
             .coordinators()
             .map(|m| m.profile.key.org_id())
             .collect(),
