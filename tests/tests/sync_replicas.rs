@@ -303,7 +303,16 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kompas sync --watch starts");
-    let mut lines = BufReader::new(watch.stderr.take().expect("stderr")).lines();
+    // Progress lines are read on a thread, so the watcher never blocks on a full pipe.
+    let stderr = watch.stderr.take().expect("stderr");
+    let (line_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
 
     // The waiting document reaches the others through the watching process.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -327,8 +336,10 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
     p.swv.ok(&["sync"]);
     let wanted = format!("ontvangen: wijziging in {id}");
     let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("a line of progress");
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("never saw {wanted:?}; saw {seen:?}"));
         if line.contains(&wanted) {
             break;
         }
@@ -338,9 +349,34 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         seen.iter().all(|l| !l.contains("GEWEIGERD")),
         "refusals while watching: {seen:?}"
     );
+
+    // Other commands keep working on the watched data directory: the watcher lends it to them,
+    // then sends what they saved without anyone running `kompas sync` here.
+    assert!(titles(&documents(&p.gemeente)).contains(&"Live ontvangen".to_string()));
+    p.gemeente.ok(&[
+        "doc",
+        "new",
+        "ambitie",
+        "--set",
+        "titel=Gemaakt terwijl de sync meekijkt",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        p.swv.ok(&["sync"]);
+        if titles(&documents(&p.swv)).contains(&"Gemaakt terwijl de sync meekijkt".to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the edit made beside the watcher never arrived"
+        );
+    }
+    assert!(
+        watch.try_wait().expect("the watcher's status").is_none(),
+        "the watcher stopped"
+    );
     let _ = watch.kill();
     let _ = watch.wait();
-    assert!(titles(&documents(&p.gemeente)).contains(&"Live ontvangen".to_string()));
 }
 
 #[test]
