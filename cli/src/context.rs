@@ -3,7 +3,7 @@
 //! The engine never reads the clock or randomness itself; this module is where the CLI supplies them.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use kompas_engine::definition::Registry;
@@ -15,11 +15,7 @@ use crate::workflows;
 
 /// The current time from the system clock.
 pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+    Timestamp::from_system(SystemTime::now())
 }
 
 /// Random bytes from the operating system.
