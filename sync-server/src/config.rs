@@ -26,6 +26,8 @@ pub struct RelayConfig {
     pub cache_bytes: u64,
     /// Relay keys allowed to mirror this relay.
     pub allow_mirror: Vec<OrgKey>,
+    /// Organisation keys allowed to create new workspaces here; empty lets anyone create one.
+    pub allow_create: Vec<OrgKey>,
     /// The relay this one mirrors (a `ws://` URL), if any.
     pub mirror: Option<String>,
 }
@@ -43,7 +45,28 @@ impl RelayConfig {
             handshake_timeout: Duration::from_secs(10),
             cache_bytes: 32 * 1024 * 1024,
             allow_mirror: Vec::new(),
+            allow_create: Vec::new(),
             mirror: None,
         }
+    }
+
+    /// Whether `key` may create a new workspace on this relay.
+    pub fn may_create(&self, key: &OrgKey) -> bool {
+        self.allow_create.is_empty() || self.allow_create.contains(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_an_allow_list_anyone_may_create_with_one_only_those_listed() {
+        let (listed, other) = (OrgKey([1; 32]), OrgKey([2; 32]));
+        let mut config = RelayConfig::new(PathBuf::from("d"));
+        assert!(config.may_create(&other));
+        config.allow_create = vec![listed];
+        assert!(config.may_create(&listed));
+        assert!(!config.may_create(&other));
     }
 }

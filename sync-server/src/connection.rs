@@ -304,6 +304,9 @@ impl Connection {
                 let index = match &session.ws {
                     Some(ws) => ws.append_op(&self.state.store, &op, clock).await?,
                     None => {
+                        if !session.mirror {
+                            self.state.check_creator(&op)?;
+                        }
                         let ws = self.state.create_workspace(&op, clock).await?;
                         let index = ws.with_members(|m| m.len()) - 1;
                         session.members_rx = Some(ws.watch_members());

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! kompas-relay --listen 127.0.0.1:7421 --data DIR [--mirror URL] [--allow-mirror KEY]...
-//!              [--max-connections N] [--max-frame BYTES]
+//!              [--allow-create KEY]... [--max-connections N] [--max-frame BYTES]
 //! kompas-relay key --data DIR
 //! ```
 
@@ -15,8 +15,11 @@ use kompas_relay::server;
 use kompas_relay::state::{RelayState, random};
 use kompas_relay::{RelayConfig, store::RelayStore};
 
-const USAGE: &str = "gebruik: kompas-relay --listen ADRES:POORT --data MAP [--mirror URL] [--allow-mirror SLEUTEL]... [--max-connections N] [--max-frame BYTES]
-       kompas-relay key --data MAP";
+const USAGE: &str = "gebruik: kompas-relay --listen ADRES:POORT --data MAP [--mirror URL] [--allow-mirror SLEUTEL]...
+                    [--allow-create SLEUTEL]... [--max-connections N] [--max-frame BYTES]
+       kompas-relay key --data MAP
+--allow-create SLEUTEL: alleen de organisaties met deze sleutels (kompas whoami) mogen hier
+                        nieuwe samenwerkingen aanmaken; zonder deze optie mag iedereen dat";
 
 /// What the command line asks for.
 enum Command {
@@ -51,6 +54,7 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
     let mut data = None;
     let mut mirror = None;
     let mut allow = Vec::new();
+    let mut allow_create = Vec::new();
     let mut max_connections = None;
     let mut max_frame = None;
     let mut it = args.iter();
@@ -69,6 +73,9 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
                     .parse()
                     .context("--allow-mirror verwacht de sleutel van een relay (64 hex-tekens)")?,
             ),
+            "--allow-create" => allow_create.push(value()?.parse().context(
+                "--allow-create verwacht de sleutel van een organisatie (64 hex-tekens, kompas whoami)",
+            )?),
             "--max-connections" => {
                 max_connections = Some(
                     value()?
@@ -94,6 +101,7 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
     let mut config = RelayConfig::new(data);
     config.mirror = mirror;
     config.allow_mirror = allow;
+    config.allow_create = allow_create;
     if let Some(n) = max_connections {
         config.max_connections = n;
     }
@@ -197,5 +205,32 @@ mod tests {
         assert!(format!("{bad:#}").contains("--allow-mirror"), "{bad:#}");
         let unknown = parse(&args("--listen x --data d --port 3")).err().unwrap();
         assert!(unknown.to_string().contains("--port"));
+    }
+
+    #[test]
+    fn allow_create_takes_organisation_keys_and_names_itself_when_one_is_bad() {
+        let (a, b) = ("ab".repeat(32), "cd".repeat(32));
+        let Command::Serve { config, .. } = parse(&args(&format!(
+            "--listen x --data d --allow-create {a} --allow-create {b}"
+        )))
+        .unwrap() else {
+            panic!("expected serve");
+        };
+        let keys: Vec<String> = config.allow_create.iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, [a.clone(), b]);
+        let Command::Serve { config, .. } = parse(&args("--listen x --data d")).unwrap() else {
+            panic!("expected serve");
+        };
+        assert!(config.allow_create.is_empty());
+        for bad in [&a[..62], "zz", &format!("{a}00")] {
+            let err = parse(&args(&format!("--listen x --data d --allow-create {bad}")))
+                .err()
+                .unwrap();
+            assert!(format!("{err:#}").contains("--allow-create"), "{err:#}");
+        }
+        let missing = parse(&args("--listen x --data d --allow-create"))
+            .err()
+            .unwrap();
+        assert!(missing.to_string().contains("--allow-create"), "{missing}");
     }
 }

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::Timestamp;
-use kompas_engine::sync::membership::SignedOp;
-use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
+use kompas_engine::sync::membership::{OpBody, SignedOp};
+use kompas_engine::sync::wire::{ErrorCode, OrgKey, WorkspaceId};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 
 use crate::config::RelayConfig;
@@ -106,6 +106,26 @@ impl RelayState {
         self.added.send_modify(|n| *n += 1);
         self.request_mirror(ws.id());
         Ok(ws)
+    }
+
+    /// Refuses a `Create` for a workspace this relay does not have yet when its author is not on
+    /// the operator's allow-list (`--allow-create`). Other operations pass; so do workspaces
+    /// copied by mirroring, which do not come through here.
+    pub fn check_creator(&self, op: &SignedOp) -> Result<(), Refusal> {
+        let creates = matches!(op.op.body, OpBody::Create { .. });
+        if !creates
+            || self.config.may_create(&op.op.author)
+            || self.workspace(&op.op.workspace).is_some()
+        {
+            return Ok(());
+        }
+        Err(Refusal::new(
+            ErrorCode::MembershipRefused,
+            format!(
+                "deze relay maakt alleen samenwerkingen aan voor organisaties die de beheerder heeft toegelaten, en sleutel {} hoort daar niet bij; vraag de beheerder van de relay om die sleutel toe te laten met --allow-create (kompas whoami toont de sleutel van uw organisatie)",
+                op.op.author
+            ),
+        ))
     }
 
     /// Watches workspaces being created or brought level with the mirrored relay.

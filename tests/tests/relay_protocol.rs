@@ -6,7 +6,7 @@
 use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::{InviteToken, OpBody, Role};
 use kompas_engine::sync::wire::{
-    Access, ErrorCode, Message, PROTOCOL_VERSION, WorkspaceId, encode_frame,
+    Access, ErrorCode, Message, OrgKey, PROTOCOL_VERSION, WorkspaceId, encode_frame,
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
@@ -16,6 +16,27 @@ const WS: WorkspaceId = WorkspaceId([7; 16]);
 
 async fn relay(dir: &tempfile::TempDir) -> InProcessRelay {
     InProcessRelay::start(RelayConfig::new(dir.path().join("relay"))).await
+}
+
+/// The key the relay storing its data in `dir` has (created now if it has none yet).
+fn key_of_relay_in(dir: &std::path::Path) -> OrgKey {
+    kompas_relay::RelayState::open(
+        RelayConfig::new(dir.to_path_buf()),
+        kompas_relay::state::random(),
+    )
+    .unwrap()
+    .relay_key()
+}
+
+/// Waits until `relay` holds workspace `id`.
+async fn until_known(relay: &InProcessRelay, id: WorkspaceId) {
+    let mut added = relay.state.watch_workspaces();
+    within("the workspace reaches the relay", async {
+        while relay.state.workspace(&id).is_none() {
+            added.changed().await.unwrap();
+        }
+    })
+    .await;
 }
 
 fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
@@ -485,14 +506,7 @@ async fn an_organisation_on_each_of_two_mirrored_relays_sees_the_others_bundles(
     let dir = tempfile::tempdir().unwrap();
     // The mirroring relay's key must be known to the upstream before it starts.
     let downstream_dir = dir.path().join("b");
-    let downstream_key = {
-        let state = kompas_relay::RelayState::open(
-            RelayConfig::new(downstream_dir.clone()),
-            kompas_relay::state::random(),
-        )
-        .unwrap();
-        state.relay_key()
-    };
+    let downstream_key = key_of_relay_in(&downstream_dir);
     let mut upstream_config = RelayConfig::new(dir.path().join("a"));
     upstream_config.allow_mirror = vec![downstream_key];
     let upstream = InProcessRelay::start(upstream_config).await;
@@ -557,6 +571,87 @@ async fn an_organisation_on_each_of_two_mirrored_relays_sees_the_others_bundles(
     // The mirror got the membership log too: the partner's redeem reached upstream.
     let (_, welcome) = school.connect(&upstream.url(), WS).await;
     assert_eq!(welcome.access, Access::Member(Role::Partner));
+    downstream.stop().await;
+    upstream.stop().await;
+}
+
+#[tokio::test]
+async fn with_an_allow_list_only_listed_organisations_create_workspaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let buiten = Org::new(3, "Buitenstaander");
+    let mut config = RelayConfig::new(dir.path().join("relay"));
+    config.allow_create = vec![gemeente.public()];
+    let relay = InProcessRelay::start(config).await;
+    let url = relay.url();
+
+    // An organisation that is not listed may not create a workspace; it is told what to do.
+    const OTHER: WorkspaceId = WorkspaceId([8; 16]);
+    let (mut stranger, welcome) = buiten.connect(&url, OTHER).await;
+    assert_eq!(welcome.access, Access::Candidate);
+    let create = buiten.op(
+        OTHER,
+        None,
+        OpBody::Create {
+            name: "Eigen club".into(),
+            coordinator: buiten.profile(),
+        },
+    );
+    let err = stranger.append(create).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::MembershipRefused), "{err}");
+    let text = err.to_string();
+    for part in [
+        "--allow-create",
+        "kompas whoami",
+        &buiten.public().to_string(),
+    ] {
+        assert!(text.contains(part), "{part:?} missing from {text}");
+    }
+    assert!(relay.state.workspace(&OTHER).is_none());
+    assert_eq!(
+        relay.state.metrics.errors_of(ErrorCode::MembershipRefused),
+        1
+    );
+    // The connection and the relay go on serving.
+    assert!(stranger.membership(0).await.unwrap().is_empty());
+
+    // A listed organisation creates one; an organisation that is not listed joins it by invite
+    // and works in it as a member.
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let mut partner = ws.add_partner(&url, &gemeente, &buiten, 9).await;
+    let bundle = buiten.seal(WS, 0, 1, b"plan van aanpak", [1; 24]);
+    assert_eq!(partner.push(bundle).await.unwrap().seq, 1);
+    let (_, welcome) = buiten.connect(&url, WS).await;
+    assert_eq!(welcome.access, Access::Member(Role::Partner));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn mirroring_copies_workspaces_whatever_either_relays_allow_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let regio = Org::new(4, "Regio IJssel");
+    let downstream_dir = dir.path().join("b");
+    let mut upstream_config = RelayConfig::new(dir.path().join("a"));
+    upstream_config.allow_mirror = vec![key_of_relay_in(&downstream_dir)];
+    upstream_config.allow_create = vec![regio.public()];
+    let upstream = InProcessRelay::start(upstream_config).await;
+    let mut downstream_config = RelayConfig::new(downstream_dir);
+    downstream_config.mirror = Some(upstream.url());
+    downstream_config.allow_create = vec![gemeente.public()];
+    let downstream = InProcessRelay::start(downstream_config).await;
+
+    // Created on the mirror, where it is listed: the mirror copies it upstream, where it is not.
+    let _ws = TestWorkspace::create(&downstream.url(), WS, &gemeente).await;
+    until_known(&upstream, WS).await;
+    let (_, welcome) = gemeente.connect(&upstream.url(), WS).await;
+    assert_eq!(welcome.access, Access::Member(Role::Coordinator));
+
+    // Created upstream by an organisation the mirror does not list: the mirror fetches it.
+    const REGIO: WorkspaceId = WorkspaceId([9; 16]);
+    let _regional = TestWorkspace::create(&upstream.url(), REGIO, &regio).await;
+    let (_, welcome) = regio.connect(&downstream.url(), REGIO).await;
+    assert_eq!(welcome.access, Access::Member(Role::Coordinator));
     downstream.stop().await;
     upstream.stop().await;
 }
