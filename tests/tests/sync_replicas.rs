@@ -415,3 +415,51 @@ fn invites_are_single_use_and_can_be_revoked() {
     let members = gemeente.json(&["workspace", "members"]);
     assert_eq!(members["members"].as_array().map(Vec::len), Some(3));
 }
+
+/// The public key `kompas whoami --json` shows, checked against its human output.
+fn public_key(k: &Kompas) -> String {
+    let key = k.json(&["whoami"])["public_key"]
+        .as_str()
+        .expect("whoami shows the public key")
+        .to_string();
+    assert_eq!(key.len(), 64, "{key}");
+    assert!(k.ok(&["whoami"]).contains(&key), "human whoami lacks {key}");
+    key
+}
+
+#[test]
+fn a_relay_with_an_allow_list_creates_workspaces_only_for_the_organisations_on_it() {
+    let dir = TempDir::new().expect("tempdir");
+    let gemeente = org(&dir, "gemeente", "Gemeente Havenstad", "gemeente");
+    let school = org(&dir, "school", "Stichting Onderwijs Havenstad", "onderwijs");
+    let own = public_key(&gemeente);
+    let other = public_key(&school);
+    assert_ne!(own, other);
+
+    // A relay that lets only another organisation create workspaces refuses, and says what to do.
+    let mut closed = RelayProcess::start(&dir.path().join("closed"), &["--allow-create", &other]);
+    let stderr = gemeente.fails(
+        7,
+        &["workspace", "create", "Samen", "--relay", &closed.url()],
+    );
+    for part in [
+        "Samen is niet aangemaakt",
+        "vraag de beheerder",
+        "--allow-create",
+        "kompas whoami",
+        own.as_str(),
+    ] {
+        assert!(stderr.contains(part), "{part:?} missing from:\n{stderr}");
+    }
+    assert!(closed.is_running());
+    // Nothing half-made stays behind: the same command can be run again.
+    assert!(gemeente.json(&["whoami"]).get("workspace").is_none());
+
+    // Listed by its own key, it creates the workspace; an organisation that is not listed still
+    // joins it by invite.
+    let open = RelayProcess::start(&dir.path().join("open"), &["--allow-create", &own]);
+    let created = gemeente.json(&["workspace", "create", "Samen", "--relay", &open.url()]);
+    assert_eq!(created["synced"], true, "{created}");
+    school.ok(&["workspace", "join", &gemeente.invite()]);
+    assert_eq!(school.json(&["whoami"])["workspace"]["role"], "partner");
+}

@@ -39,6 +39,8 @@ pub struct SyncSummary {
     pub queued: usize,
     /// This organisation was removed from the workspace.
     pub removed: bool,
+    /// The first relay refused to create the workspace this organisation set up.
+    pub creation_refused: bool,
     /// The time limit passed before every relay was done.
     pub timed_out: bool,
 }
@@ -55,6 +57,7 @@ impl SyncSummary {
                 self.problems.push(format!("{relay}: {message}"))
             }
             Report::Removed => self.removed = true,
+            Report::CreateRefused { .. } => self.creation_refused = true,
             Report::OperationDropped { message } => self.problems.push(message.clone()),
             _ => {}
         }
@@ -62,7 +65,7 @@ impl SyncSummary {
 
     /// Whether every relay completed.
     pub fn complete(&self) -> bool {
-        self.relays_failed.is_empty() && !self.timed_out && !self.removed
+        self.relays_failed.is_empty() && !self.timed_out && !self.removed && !self.creation_refused
     }
 }
 
@@ -243,7 +246,8 @@ fn progress_line(report: &Report) -> Option<String> {
         Report::Done { relay, cursor } => format!("klaar met {relay} (positie {cursor})"),
         Report::GaveUp { relay } => format!("{relay} niet bereikbaar; opgegeven voor nu"),
         Report::Removed => "deze organisatie is uit de samenwerking verwijderd".to_string(),
-        Report::Finished => return None,
+        // The relay's message just before says it all.
+        Report::Finished | Report::CreateRefused { .. } => return None,
     })
 }
 
@@ -259,6 +263,11 @@ fn render(s: &SyncSummary) -> String {
     }
     if s.timed_out {
         out.push_str("\nDe tijd was om voordat alle relays klaar waren.");
+    }
+    if s.creation_refused {
+        out.push_str(
+            "\nDe eerste relay weigert de samenwerking aan te maken (zie de melding hierboven).",
+        );
     }
     if s.queued > 0 {
         out.push_str(&format!(

@@ -1,6 +1,8 @@
-//! `kompas whoami`: the organisation, its type, its key fingerprint and its workspace.
+//! `kompas whoami`: the organisation, its type, its public key (to hand to a relay operator), its
+//! key fingerprint and its workspace.
 
 use kompas_engine::OrgProfile;
+use kompas_engine::identity::hex;
 use kompas_engine::sync::replication::{Machine, Mode};
 
 use crate::args::Global;
@@ -11,6 +13,8 @@ use crate::output::emit;
 struct WhoAmI {
     #[serde(flatten)]
     org: OrgProfile,
+    /// The Ed25519 public key in hex, as a relay's `--allow-create` takes it.
+    public_key: String,
     fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     workspace: Option<WorkspaceInfo>,
@@ -41,13 +45,14 @@ pub fn run(global: &Global) -> anyhow::Result<()> {
     });
     let who = WhoAmI {
         org: identity.profile.clone(),
+        public_key: hex(identity.verifying_key()?.as_bytes()),
         fingerprint: identity.fingerprint()?,
         workspace,
     };
     emit(global.json, &who, |w| {
         let mut out = format!(
-            "{} ({})\nOrganisatie-id:      {}\nSleutelvingerafdruk: {}",
-            w.org.name, w.org.org_type, w.org.org_id, w.fingerprint
+            "{} ({})\nOrganisatie-id:      {}\nPublieke sleutel:    {}\nSleutelvingerafdruk: {}",
+            w.org.name, w.org.org_type, w.org.org_id, w.public_key, w.fingerprint
         );
         match &w.workspace {
             Some(ws) => out.push_str(&format!(

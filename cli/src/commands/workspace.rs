@@ -37,6 +37,16 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
             }
             let mut machine = Machine::create(replica, name, relays, now(), &mut OsEntropy)?;
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            if summary.creation_refused {
+                // Nothing was created anywhere: leave no half-made workspace behind, so the
+                // command can simply be run again once the relay allows it.
+                return Err(abandon(
+                    replica,
+                    &summary,
+                    format!("samenwerking {name} is niet aangemaakt"),
+                    "de relay weigert",
+                ));
+            }
             let value = serde_json::json!({
                 "workspace": machine.workspace().to_string(),
                 "name": name,
@@ -96,16 +106,12 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
             let me = machine.me();
             if !machine.members().set().is_member(&me) {
-                WorkspaceState::forget(replica.store())?;
-                let why = summary
-                    .problems
-                    .last()
-                    .cloned()
-                    .unwrap_or_else(|| "geen relay bereikt".to_string());
-                return Err(Refused::sync(format!(
-                    "aansluiten bij {} is niet gelukt: {why}",
-                    code.name
-                )));
+                return Err(abandon(
+                    replica,
+                    &summary,
+                    format!("aansluiten bij {} is niet gelukt", code.name),
+                    "geen relay bereikt",
+                ));
             }
             let value = serde_json::json!({
                 "workspace": code.workspace.to_string(),
@@ -229,6 +235,20 @@ pub fn role_nl(role: Role) -> &'static str {
 
 fn load(replica: &Replica<SledStore>) -> anyhow::Result<Machine> {
     Ok(Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?)
+}
+
+/// Forgets the workspace this replica did not get into, and fails with what the relays said.
+fn abandon(
+    replica: &Replica<SledStore>,
+    summary: &SyncSummary,
+    failed: String,
+    fallback: &str,
+) -> anyhow::Error {
+    if let Err(e) = WorkspaceState::forget(replica.store()) {
+        return e.into();
+    }
+    let why = summary.problems.last().map_or(fallback, String::as_str);
+    Refused::sync(format!("{failed}: {why}"))
 }
 
 pub fn not_synced_note(summary: &SyncSummary) -> &'static str {

@@ -7,6 +7,7 @@ use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
 use super::state::StateError;
 use crate::replica::Replica;
 use crate::store::Store;
+use crate::sync::membership::OpBody;
 use crate::sync::wire::{Access, Encoded, ErrorCode, Hash32, Message, SealedBundle, sign_auth};
 use crate::time::Timestamp;
 
@@ -148,6 +149,17 @@ impl Machine {
                         out.push(Effect::Report(Report::Removed));
                     }
                 }
+                if code == ErrorCode::MembershipRefused && self.creating() {
+                    // The only operation this replica offered was its `Create`, to the first
+                    // relay: asking again would be refused again, and the other relays only
+                    // receive what the first one confirmed.
+                    for link in self.links.values_mut() {
+                        link.finished = true;
+                    }
+                    out.push(Effect::Report(Report::CreateRefused {
+                        relay: relay.to_string(),
+                    }));
+                }
                 out.push(Effect::Close {
                     relay: relay.to_string(),
                 });
@@ -163,6 +175,15 @@ impl Machine {
             | Message::MembershipAppend { .. } => {}
         }
         Ok(())
+    }
+
+    /// Whether this replica created the workspace and no relay has confirmed that yet.
+    fn creating(&self) -> bool {
+        self.ops.is_empty()
+            && self
+                .pending
+                .first()
+                .is_some_and(|op| matches!(op.op.body, OpBody::Create { .. }))
     }
 
     /// The cursor of a relay.
@@ -299,5 +320,107 @@ impl Machine {
         if self.state.outbox.len() != before {
             self.dirty = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::identity::{Identity, OrgType};
+    use crate::store::MemoryStore;
+    use crate::sync::replication::Event;
+    use crate::sync::replication::sim::rng::SimRng;
+    use crate::sync::wire::{OrgKey, PROTOCOL_VERSION};
+
+    #[test]
+    fn a_refused_create_is_not_offered_again_and_ends_a_one_off_sync() {
+        let replica = Replica::init(
+            MemoryStore::default(),
+            Identity::new("Gemeente Zwolle", OrgType::Gemeente, [4; 32], [4; 16]),
+        )
+        .unwrap();
+        let mut rng = SimRng::new(3);
+        let now = Timestamp(1_780_000_000_000);
+        let (first, second) = ("ws://eerste", "ws://tweede");
+        let mut machine = Machine::create(
+            &replica,
+            "Samen",
+            vec![first.into(), second.into()],
+            now,
+            &mut rng,
+        )
+        .unwrap();
+        let mut feed =
+            |machine: &mut Machine, event| machine.handle(&replica, now, &mut rng, event).unwrap();
+        let received = |message| Event::Received {
+            relay: first.into(),
+            message: Box::new(message),
+        };
+        feed(&mut machine, Event::Start);
+        feed(
+            &mut machine,
+            Event::Connected {
+                relay: first.into(),
+            },
+        );
+        let relay_key = OrgKey::of(&SigningKey::from_bytes(&[9; 32]));
+        feed(
+            &mut machine,
+            received(Message::Challenge {
+                version: PROTOCOL_VERSION,
+                relay: relay_key,
+                nonce: [1; 32],
+            }),
+        );
+        feed(
+            &mut machine,
+            received(Message::Welcome {
+                access: Access::Candidate,
+                head: 0,
+                membership_len: 0,
+                epoch: 0,
+            }),
+        );
+        let sent = feed(
+            &mut machine,
+            received(Message::MembershipOps {
+                start: 0,
+                ops: vec![],
+            }),
+        );
+        assert!(
+            sent.iter().any(|e| matches!(e, Effect::Send { message, .. }
+                if matches!(&**message, Message::MembershipAppend { op }
+                    if matches!(op.op.body, OpBody::Create { .. })))),
+            "{sent:?}"
+        );
+
+        let answer = feed(
+            &mut machine,
+            received(Message::error(
+                ErrorCode::MembershipRefused,
+                "niet toegelaten",
+            )),
+        );
+        let reports: Vec<&Report> = answer
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Report(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert!(reports.contains(&&Report::CreateRefused {
+            relay: first.into()
+        }));
+        assert!(reports.contains(&&Report::Finished), "{reports:?}");
+        assert!(
+            !answer.iter().any(|e| matches!(e, Effect::WakeAt(_))),
+            "{answer:?}"
+        );
+        // Later ticks connect to no relay: neither the first nor the others.
+        assert!(feed(&mut machine, Event::Tick).is_empty());
+        assert_eq!(machine.pending_operations(), 1);
     }
 }

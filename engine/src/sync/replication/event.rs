@@ -82,6 +82,9 @@ pub enum Report {
         code: ErrorCode,
         message: String,
     },
+    /// The relay refused to create the workspace (the `RelayError` before this says why, e.g.
+    /// its operator lists who may create workspaces there); it is not asked again.
+    CreateRefused { relay: String },
     /// A member-list change signed here no longer applies and was dropped.
     OperationDropped { message: String },
     /// The connection dropped; the next attempt is at `retry_at`, if any.

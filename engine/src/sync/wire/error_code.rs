@@ -27,7 +27,8 @@ pub enum ErrorCode {
     BadBundle,
     /// A bundle sealed with a key epoch the workspace has not reached.
     UnknownEpoch,
-    /// A membership operation the log refuses (the message says why).
+    /// A membership operation the log refuses, or a `Create` the relay does not allow from this
+    /// key (the message says why).
     MembershipRefused,
     /// A membership operation whose time is too far from the relay's clock.
     ClockSkew,
