@@ -12,8 +12,6 @@ use crate::document::{
 };
 use crate::identity::{Identity, IdentityError};
 use crate::privacy::{self, PrivacyError};
-use crate::published::PUBLISHED_KIND;
-use crate::runtime::INSTANCE_KIND;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
@@ -291,82 +289,6 @@ impl<S: Store> Replica<S> {
         Ok(self.load(id)?.doc.save())
     }
 
-    /// Imports an `.automerge` file: stores it if new, merges it if the document exists.
-    ///
-    /// The file must hold a document in the kompas layout whose kind and fields the catalog
-    /// knows; anything else is refused before the store is touched.
-    pub fn import(&self, bytes: &[u8]) -> Result<ImportOutcome, ReplicaError> {
-        let mut incoming = AutoCommit::load(bytes)
-            .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
-        let view = document::read_view(&mut incoming)
-            .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-        if view.kind == INSTANCE_KIND {
-            let instance = crate::runtime::read_instance(&mut incoming)
-                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-            privacy::check_text("titel", &instance.title)?;
-            for fact in &instance.facts {
-                if let crate::runtime::FactBody::Verdict { reason, .. } = &fact.body {
-                    privacy::check_text("reden", reason)?;
-                }
-            }
-        } else if view.kind == PUBLISHED_KIND {
-            let entries = crate::published::publications_in(&incoming)
-                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-            for signed in entries.into_iter().flatten() {
-                privacy::check_text("werkwijze", &signed.publication.body)?;
-            }
-        } else {
-            self.check_imported_fields(&view)?;
-        }
-        crate::figures::storage::verify_incoming(&incoming, &view.kind)
-            .map_err(ReplicaError::BadImport)?;
-        let id = view.id;
-        match self.store.load(id.as_str())? {
-            Some(_) => {
-                let mut loaded = self.load(&id)?;
-                let before = self.view(&mut loaded)?;
-                if before.kind != view.kind {
-                    return Err(ReplicaError::BadImport(format!(
-                        "document {id} bestaat hier al als {}, het bestand zegt {}",
-                        before.kind, view.kind
-                    )));
-                }
-                loaded
-                    .doc
-                    .merge(&mut incoming)
-                    .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-                self.save(&mut loaded)?;
-                Ok(ImportOutcome::Merged(id))
-            }
-            None => {
-                let mut loaded = LoadedDoc {
-                    id: id.clone(),
-                    doc: incoming,
-                    saved_heads: Vec::new(),
-                };
-                self.save(&mut loaded)?;
-                Ok(ImportOutcome::Created(id))
-            }
-        }
-    }
-
-    /// Checks the fields of an imported document against the catalog.
-    fn check_imported_fields(&self, view: &DocView) -> Result<(), ReplicaError> {
-        let kind_def = self.kind(&view.kind)?;
-        for (name, value) in &view.fields {
-            let def = kind_def
-                .field(name)
-                .ok_or_else(|| ReplicaError::UnknownField {
-                    kind: view.kind.clone(),
-                    field: name.clone(),
-                    known: field_names(kind_def),
-                })?;
-            def.check_value(value)?;
-            privacy::check_value(name, value)?;
-        }
-        Ok(())
-    }
-
     /// A new, empty document writing as this replica's actor, for other engine layers to fill
     /// and then [`Replica::commit`].
     pub fn new_doc(&self, id: &DocId) -> Result<LoadedDoc, ReplicaError> {
@@ -432,7 +354,7 @@ impl<S: Store> Replica<S> {
         })
     }
 
-    fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
+    pub(super) fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
         self.catalog
             .kind(kind)
             .ok_or_else(|| ReplicaError::UnknownKind {
@@ -495,7 +417,7 @@ impl<S: Store> Replica<S> {
     }
 }
 
-fn field_names(kind: &KindDef) -> String {
+pub(super) fn field_names(kind: &KindDef) -> String {
     kind.fields
         .iter()
         .map(|f| f.name.as_str())
@@ -512,6 +434,7 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
     }
 }
 
+mod import;
 mod remote;
 
 pub use remote::{OwnChanges, RemoteApply};
