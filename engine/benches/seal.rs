@@ -99,13 +99,15 @@ fn main() {
         first.as_secs_f64() * 1e3
     );
     println!(
-        "look for edits, nothing changed: {:.3} ms ({:.4}x the first seal)",
-        idle.as_secs_f64() * 1e3,
-        idle.as_secs_f64() / first.as_secs_f64()
+        "look for edits, nothing changed: {:.1} µs (the first seal took {:.0}x as long)",
+        idle.as_secs_f64() * 1e6,
+        first.as_secs_f64() / idle.as_secs_f64()
     );
+    // With no relay to acknowledge them, all first seals stay queued, and writing that state
+    // is most of this figure.
     println!(
-        "look for edits, one document edited: {:.3} ms ({:.4}x the first seal)",
+        "look for edits, one document edited: {:.1} ms (the first seal took {:.0}x as long)",
         one.as_secs_f64() * 1e3,
-        one.as_secs_f64() / first.as_secs_f64()
+        first.as_secs_f64() / one.as_secs_f64()
     );
 }

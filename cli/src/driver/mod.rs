@@ -61,8 +61,9 @@ pub async fn run<S: Store>(
     let started = tokio::time::Instant::now();
     let mut entropy = OsEntropy;
     let mut scan = tokio::time::interval(config.scan_every);
-    // A scan reads every document; one that takes longer than the period must not be followed
-    // by a burst of catch-up scans that starve the relay conversations.
+    // A scan reads only the documents edited since the last one, but after many edits it can
+    // still take longer than the period, and must not be followed by a burst of catch-up scans
+    // that starve the relay conversations.
     scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     scan.tick().await;
     // A one-off sync seals local edits when it starts and on every welcome, and the data

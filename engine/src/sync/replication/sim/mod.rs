@@ -6,7 +6,7 @@
 //! and duplicates messages, and replicas and relays restart.
 
 mod relay;
-mod rng;
+pub(super) mod rng;
 mod world;
 
 #[cfg(test)]
