@@ -137,8 +137,14 @@ pub enum WorkflowCommand {
         /// De naam van de werkwijze, bijvoorbeeld kwaliteitskompas.
         name: String,
     },
-    /// Toon de werkwijzen die gelden.
+    /// Toon de werkwijzen die gelden en waar ze vandaan komen.
     List,
+    /// Publiceer een werkwijze in de samenwerking, zodat alle partners haar krijgen
+    /// (alleen voor coördinatoren).
+    Publish {
+        /// Een werkwijzebestand, of de naam van een werkwijze die hier geldt.
+        definition: String,
+    },
     /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
     Watch {
         /// De map; standaard de werkwijzenmap.

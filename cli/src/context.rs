@@ -3,11 +3,11 @@
 //! The engine never reads the clock or randomness itself; this module is where the CLI supplies them.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use kompas_engine::definition::Registry;
-use kompas_engine::store::DataDir;
+use kompas_engine::store::{self, DataDir, DataDirError};
 use kompas_engine::{Replica, SledStore, Timestamp};
 
 use crate::args::Global;
@@ -15,11 +15,7 @@ use crate::workflows;
 
 /// The current time from the system clock.
 pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+    Timestamp::from_system(SystemTime::now())
 }
 
 /// Random bytes from the operating system.
@@ -34,12 +30,51 @@ pub struct Opened {
     pub replica: Replica<SledStore>,
     /// The workflow definitions in force; the replica's catalog holds their kinds.
     pub registry: Registry,
-    _dir: DataDir,
+    /// The locked data directory.
+    pub dir: DataDir,
+}
+
+/// How long a command waits for a watching sync to hand over the data directory.
+const HANDOFF_PATIENCE: Duration = Duration::from_secs(30);
+/// How often a waiting command looks whether the lock is free.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
+/// Locks the data directory `dir`. When a watching sync (`kompas sync --watch`) holds it, asks
+/// that process for a turn and waits for it; any other holder is reported at once.
+pub fn lock(dir: &Path) -> Result<DataDir, DataDirError> {
+    let started = Instant::now();
+    let mut knocked = false;
+    loop {
+        match DataDir::open(dir) {
+            Ok(data) => {
+                if knocked {
+                    data.clear_knock();
+                }
+                return Ok(data);
+            }
+            Err(DataDirError::InUse(_))
+                if store::is_watched(dir) && started.elapsed() < HANDOFF_PATIENCE =>
+            {
+                store::knock(dir)?;
+                if !knocked {
+                    eprintln!("kompas: wacht tot `kompas sync --watch` de map even vrijgeeft...");
+                    knocked = true;
+                }
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Opens the replica in `dir`, holding its lock.
 pub fn open(dir: &Path, folder: Option<&Path>) -> anyhow::Result<Opened> {
-    let data = DataDir::open(dir)?;
+    open_locked(lock(dir)?, folder)
+}
+
+/// Opens the replica in an already locked data directory.
+pub fn open_locked(data: DataDir, folder: Option<&Path>) -> anyhow::Result<Opened> {
+    let dir = data.root().to_path_buf();
     let store = data
         .store()
         .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;
@@ -49,7 +84,7 @@ pub fn open(dir: &Path, folder: Option<&Path>) -> anyhow::Result<Opened> {
     Ok(Opened {
         replica,
         registry,
-        _dir: data,
+        dir: data,
     })
 }
 

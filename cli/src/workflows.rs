@@ -1,11 +1,15 @@
-//! Which workflow definitions are in force: the built-in ones, the last valid version of each
-//! folder definition this data directory has seen, and the valid files in the workflows folder.
+//! Which workflow definitions are in force: the built-in ones, those a coordinator published to
+//! the workspace, the last valid version of each folder definition this data directory has seen,
+//! and the valid files in the workflows folder (later ones win for the same name and version).
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
+use kompas_engine::published::{self, InForce};
+use kompas_engine::sync::replication::known_members;
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::Global;
@@ -63,7 +67,11 @@ pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic
     let body = std::fs::read_to_string(path)
         .with_context(|| format!("kan {} niet lezen", path.display()))?;
     let name = path.display().to_string();
-    Ok(check_text(&name, &body, Source::File(name.clone())))
+    Ok(check_text(
+        &name,
+        &body,
+        Source::File { path: name.clone() },
+    ))
 }
 
 /// The built-in definitions plus the valid files of `folder`; invalid files are reported on
@@ -81,6 +89,20 @@ pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
 pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Result<Registry> {
     let store = replica.store();
     let mut registry = definition::builtin_registry();
+    // A damaged sync state must not stop the documents from being read: the published
+    // definitions are then left out, with a warning.
+    match published_in(replica) {
+        Ok(published) => published
+            .loaded
+            .into_iter()
+            .for_each(|loaded| registry.insert(loaded)),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "kompas: waarschuwing: gepubliceerde werkwijzen niet gelezen: {e:#}"
+            );
+        }
+    }
     let mut names: Vec<String> = match store.get_meta(CACHE_INDEX)? {
         Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
         None => Vec::new(),
@@ -89,7 +111,13 @@ pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Resu
         if let Some(body) = store.get_meta(&cache_key(name))? {
             let body = String::from_utf8_lossy(&body).into_owned();
             let label = format!("{name} (laatst geldige versie)");
-            if let (Some(loaded), _) = check_text(&label, &body, Source::File(label.clone())) {
+            if let (Some(loaded), _) = check_text(
+                &label,
+                &body,
+                Source::File {
+                    path: label.clone(),
+                },
+            ) {
                 registry.insert(loaded);
             }
         }
@@ -107,6 +135,22 @@ pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Resu
         registry.insert(loaded);
     }
     Ok(registry)
+}
+
+/// The definitions published to the workspace, decided against its current coordinators
+/// (counting this organisation's own member-list changes that wait for a relay).
+pub fn published_in(replica: &Replica<SledStore>) -> anyhow::Result<InForce> {
+    let coordinators: BTreeSet<String> = match known_members(replica.store())? {
+        Some(members) => members
+            .coordinators()
+            .map(|m| m.profile.key.org_id())
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    Ok(published::in_force(
+        published::read_publications(replica)?,
+        &coordinators,
+    ))
 }
 
 fn cache_key(name: &str) -> String {

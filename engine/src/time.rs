@@ -18,6 +18,16 @@ impl Timestamp {
         self.0
     }
 
+    /// The moment a system time stands for (drivers call this with `SystemTime::now()`; the
+    /// engine itself never does). Times before 1970 count as the epoch itself.
+    pub fn from_system(time: std::time::SystemTime) -> Timestamp {
+        let millis = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+    }
+
     /// The same moment as a `jiff` timestamp, when it lies in the range jiff supports.
     pub fn to_jiff(self) -> Option<jiff::Timestamp> {
         jiff::Timestamp::from_millisecond(self.0).ok()
@@ -34,5 +44,19 @@ impl fmt::Display for Timestamp {
             },
             None => write!(f, "@{}ms", self.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn system_times_become_milliseconds_and_never_go_before_the_epoch() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_780_000_000_123);
+        assert_eq!(Timestamp::from_system(t), Timestamp(1_780_000_000_123));
+        let before = UNIX_EPOCH - Duration::from_secs(5);
+        assert_eq!(Timestamp::from_system(before), Timestamp(0));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::Timestamp;
@@ -166,11 +166,7 @@ impl RelayState {
 
 /// The current time from the system clock.
 pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+    Timestamp::from_system(SystemTime::now())
 }
 
 /// Random bytes from the operating system.

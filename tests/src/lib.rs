@@ -83,6 +83,22 @@ impl From<Output> for Run {
 }
 
 impl Kompas {
+    /// An organisation's data directory `root/slug`, initialised with a name and a type.
+    pub fn organisation(root: &Path, slug: &str, name: &str, org_type: &str) -> Kompas {
+        let k = Kompas::new(root.join(slug));
+        k.ok(&["init", "--org", name, "--type", org_type]);
+        k
+    }
+
+    /// A fresh invite code from this coordinator (`kompas workspace invite`).
+    pub fn invite(&self) -> String {
+        let out = self.json(&["workspace", "invite"]);
+        match out["code"].as_str() {
+            Some(code) => code.to_string(),
+            None => panic!("workspace invite printed no code: {out}"),
+        }
+    }
+
     /// A runner for the data directory `data` (which need not exist yet).
     pub fn new(data: impl Into<PathBuf>) -> Kompas {
         Kompas { data: data.into() }

@@ -265,6 +265,17 @@ fn demo_builds_three_converged_replicas() {
         authors.len() >= 2 && authors[0] != authors[1],
         "{authors:?}"
     );
+    // The way of working the municipality published is in force at the provider too.
+    assert_eq!(report["definition_everywhere"], true);
+    let provider = Kompas::new(demo_dir.join("aanbieder"));
+    let ways = provider.json(&["workflow", "list"]);
+    let kompas = ways
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "kwaliteitskompas")
+        .unwrap();
+    assert_eq!(kompas["source"]["by"], "Gemeente Havenstad", "{kompas}");
     // Running the demo again replaces the earlier demo.
     k.json(&["demo", "--dir", demo_dir.to_str().unwrap()]);
 }

@@ -13,15 +13,7 @@ use tempfile::TempDir;
 
 /// An organisation's data directory, initialised.
 fn org(dir: &TempDir, slug: &str, name: &str, org_type: &str) -> Kompas {
-    let k = Kompas::new(dir.path().join(slug));
-    k.ok(&["init", "--org", name, "--type", org_type]);
-    k
-}
-
-/// The invite code from `kompas workspace invite` (its first line).
-fn invite(coordinator: &Kompas) -> String {
-    let out = coordinator.json(&["workspace", "invite"]);
-    out["code"].as_str().expect("a code").to_string()
+    Kompas::organisation(dir.path(), slug, name, org_type)
 }
 
 /// Every document with its heads and fields, as `kompas doc list --json` prints them.
@@ -104,7 +96,7 @@ impl Partnership {
             .trim()
             .to_string();
         for k in [&swv, &aanbieder] {
-            let code = invite(&gemeente);
+            let code = gemeente.invite();
             k.ok(&["workspace", "join", &code]);
         }
         Partnership {
@@ -268,7 +260,7 @@ fn organisations_on_two_mirroring_relays_converge() {
         "--title",
         "Acties 2027",
     ]);
-    let code = invite(&gemeente);
+    let code = gemeente.invite();
     aanbieder.ok(&["workspace", "join", &code]);
     // From now on the provider talks to the mirror only.
     aanbieder.ok(&["workspace", "relays", "add", &mirror.url()]);
@@ -311,7 +303,16 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kompas sync --watch starts");
-    let mut lines = BufReader::new(watch.stderr.take().expect("stderr")).lines();
+    // Progress lines are read on a thread, so the watcher never blocks on a full pipe.
+    let stderr = watch.stderr.take().expect("stderr");
+    let (line_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
 
     // The waiting document reaches the others through the watching process.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -335,8 +336,10 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
     p.swv.ok(&["sync"]);
     let wanted = format!("ontvangen: wijziging in {id}");
     let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("a line of progress");
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("never saw {wanted:?}; saw {seen:?}"));
         if line.contains(&wanted) {
             break;
         }
@@ -346,9 +349,34 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         seen.iter().all(|l| !l.contains("GEWEIGERD")),
         "refusals while watching: {seen:?}"
     );
+
+    // Other commands keep working on the watched data directory: the watcher lends it to them,
+    // then sends what they saved without anyone running `kompas sync` here.
+    assert!(titles(&documents(&p.gemeente)).contains(&"Live ontvangen".to_string()));
+    p.gemeente.ok(&[
+        "doc",
+        "new",
+        "ambitie",
+        "--set",
+        "titel=Gemaakt terwijl de sync meekijkt",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        p.swv.ok(&["sync"]);
+        if titles(&documents(&p.swv)).contains(&"Gemaakt terwijl de sync meekijkt".to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the edit made beside the watcher never arrived"
+        );
+    }
+    assert!(
+        watch.try_wait().expect("the watcher's status").is_none(),
+        "the watcher stopped"
+    );
     let _ = watch.kill();
     let _ = watch.wait();
-    assert!(titles(&documents(&p.gemeente)).contains(&"Live ontvangen".to_string()));
 }
 
 #[test]
@@ -365,12 +393,12 @@ fn invites_are_single_use_and_can_be_revoked() {
     let aanbieder = org(&dir, "aanbieder", "Jeugdhulp De Vaart", "aanbieder");
     gemeente.ok(&["workspace", "create", "Samen", "--relay", &relay.url()]);
 
-    let used = invite(&gemeente);
+    let used = gemeente.invite();
     swv.ok(&["workspace", "join", &used]);
     let stderr = aanbieder.fails(7, &["workspace", "join", &used]);
     assert!(stderr.contains("al gebruikt"), "{stderr}");
 
-    let revoked = invite(&gemeente);
+    let revoked = gemeente.invite();
     gemeente.ok(&["workspace", "revoke", &revoked]);
     let stderr = aanbieder.fails(7, &["workspace", "join", &revoked]);
     assert!(stderr.contains("ingetrokken"), "{stderr}");
@@ -381,7 +409,7 @@ fn invites_are_single_use_and_can_be_revoked() {
     assert!(stderr.contains("beschadigd"), "{stderr}");
 
     // The refusals left the provider free to join with a good invite.
-    let good = invite(&gemeente);
+    let good = gemeente.invite();
     aanbieder.ok(&["workspace", "join", &good]);
     gemeente.ok(&["sync"]);
     let members = gemeente.json(&["workspace", "members"]);

@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use kompas_engine::definition::{self, Registry};
 use kompas_engine::identity::Identity;
+use kompas_engine::published;
 use kompas_engine::runtime::{Flows, Fresh};
 use kompas_engine::store::DataDir;
 use kompas_engine::sync::membership::Role;
@@ -169,6 +170,8 @@ struct DemoReport {
     documents: usize,
     converged: bool,
     shared_ambition: String,
+    published_definition: String,
+    definition_everywhere: bool,
     figures: super::figures::demo::DemoFigures,
     flow: String,
     flow_phase: String,
@@ -261,6 +264,14 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
 
+    // As coordinator, the municipality publishes the way of working the partnership will follow,
+    // so every partner has exactly the same text, whatever version its own kompas has built in.
+    let builtin = definition::builtin_registry();
+    let way = builtin
+        .latest("kwaliteitskompas")
+        .context("de ingebouwde werkwijze kwaliteitskompas ontbreekt")?;
+    published::publish(&gemeente.replica, way, now())?;
+
     // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
     let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
 
@@ -274,8 +285,14 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         }
     }
 
+    let mut definition_everywhere = true;
+    for org in &orgs {
+        let counted = crate::workflows::published_in(&org.replica)?;
+        definition_everywhere &= counted.loaded.iter().any(|l| l.hash == way.hash);
+    }
+
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
-    let registry = definition::builtin_registry();
+    let registry = crate::workflows::load(&gemeente.replica, None)?;
     let g = gemeente.flows(&registry);
     let flow = g.start(
         "kwaliteitskompas",
@@ -321,6 +338,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     let converged = views.windows(2).all(|w| w[0] == w[1])
         && flow_converged
         && documents_converged
+        && definition_everywhere
         && flow_synced;
     let report = DemoReport {
         dir: root.display().to_string(),
@@ -337,6 +355,8 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         documents: views.first().map_or(0, Vec::len),
         converged,
         shared_ambition: ambitie.to_string(),
+        published_definition: format!("{} {}", way.definition.name, way.definition.version),
+        definition_everywhere,
         figures,
         flow: flow.to_string(),
         flow_phase: status.state.phase.clone(),
@@ -400,7 +420,17 @@ fn render(r: &DemoReport) -> String {
         .map_or(String::new(), |o| o.data.clone());
     let _ = writeln!(
         out,
-        "\nDe gemeente startte het Kwaliteitskompas; de drie partners stemden in met de ambities."
+        "\nDe gemeente publiceerde de werkwijze {} in de samenwerking; {}.",
+        r.published_definition,
+        if r.definition_everywhere {
+            "alle partners hebben haar"
+        } else {
+            "NIET alle partners hebben haar"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "De gemeente startte het Kwaliteitskompas; de drie partners stemden in met de ambities."
     );
     for h in &r.flow_history {
         let _ = writeln!(out, "  {h}");
@@ -438,5 +468,8 @@ fn render(r: &DemoReport) -> String {
         "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
     );
     let _ = writeln!(out, "  kompas --data {first} flow status {}", r.flow);
+    if let Some(partner) = r.organisations.get(1) {
+        let _ = writeln!(out, "  kompas --data {} workflow list", partner.data);
+    }
     out
 }

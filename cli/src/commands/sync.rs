@@ -1,15 +1,19 @@
 //! `kompas sync [--watch]`: exchange changes with every relay of the workspace, with progress.
+//! A watching sync lends the data directory to other kompas commands when they ask for it.
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
+use kompas_engine::store::{self, DataDir, DataDirError};
 use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError};
 use kompas_engine::{Replica, Store};
 
 use crate::args::{Global, SyncArgs};
-use crate::context::open_global;
+use crate::context::{open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::Refused;
 use crate::output::emit;
+use crate::workflows;
 
 /// How long a one-off sync may take by default.
 const ONCE_LIMIT: Duration = Duration::from_secs(60);
@@ -63,19 +67,22 @@ impl SyncSummary {
 }
 
 pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
-    let opened = open_global(global)?;
-    let replica = &opened.replica;
-    let mode = if args.watch { Mode::Watch } else { Mode::Once };
-    let mut machine = Machine::load(replica, mode)?.ok_or(SyncError::NoWorkspace)?;
     let limit = match (args.timeout, args.watch) {
         (Some(secs), _) => Some(Duration::from_secs(secs)),
         (None, false) => Some(ONCE_LIMIT),
         (None, true) => None,
     };
-    if args.watch && !global.json {
-        eprintln!("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
-    }
-    let summary = drive(replica, &mut machine, limit, !global.json)?;
+    let summary = if args.watch {
+        if !global.json {
+            eprintln!("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
+        }
+        watch(global, limit, !global.json)?
+    } else {
+        let opened = open_global(global)?;
+        let replica = &opened.replica;
+        let mut machine = Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
+        drive(replica, &mut machine, limit, !global.json)?
+    };
     emit(global.json, &summary, render)?;
     if summary.removed {
         return Err(Refused::sync(
@@ -98,15 +105,106 @@ pub fn drive<S: Store>(
     limit: Option<Duration>,
     progress: bool,
 ) -> anyhow::Result<SyncSummary> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     let mut summary = SyncSummary::default();
     let config = DriverConfig {
         limit,
         scan_every: SCAN_EVERY,
+        yield_when: None,
     };
-    let ending = runtime.block_on(async {
+    let ending = run_until_ctrl_c(&runtime, replica, machine, config, &mut summary, progress)?;
+    summary.timed_out = ending == Some(Ending::TimedOut);
+    summary.queued = machine.queued();
+    Ok(summary)
+}
+
+/// `kompas sync --watch`: stays connected until Ctrl-C or the limit, and lends the data
+/// directory to any other kompas command that asks for it: the watcher then closes the store,
+/// waits until that command is done, opens the store again, sends what the command saved and
+/// carries on.
+fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Result<SyncSummary> {
+    let runtime = runtime()?;
+    let started = Instant::now();
+    let mut summary = SyncSummary::default();
+    let mut opened = open_global(global)?;
+    let _mark = opened.dir.mark_watching()?;
+    loop {
+        let replica = &opened.replica;
+        let mut machine = Machine::load(replica, Mode::Watch)?.ok_or(SyncError::NoWorkspace)?;
+        let dir = &opened.dir;
+        let asked = || dir.knocked();
+        let config = DriverConfig {
+            limit: limit.map(|l| l.saturating_sub(started.elapsed())),
+            scan_every: SCAN_EVERY,
+            yield_when: Some(&asked),
+        };
+        let ending = run_until_ctrl_c(
+            &runtime,
+            replica,
+            &mut machine,
+            config,
+            &mut summary,
+            progress,
+        )?;
+        summary.queued = machine.queued();
+        if ending != Some(Ending::Yielded) {
+            summary.timed_out = ending == Some(Ending::TimedOut);
+            return Ok(summary);
+        }
+        let root = opened.dir.root().to_path_buf();
+        drop(opened);
+        if progress {
+            eprintln!("map even vrijgegeven aan een ander kompas-proces");
+        }
+        let relock = runtime.block_on(async {
+            tokio::select! {
+                data = take_back(&root) => data.map(Some),
+                _ = tokio::signal::ctrl_c() => Ok(None),
+            }
+        })?;
+        let Some(data) = relock else {
+            return Ok(summary);
+        };
+        opened = open_locked(data, workflows::folder(global).as_deref())?;
+    }
+}
+
+/// How long the watcher waits for a knocking process to take the lock before taking it back.
+const KNOCK_PATIENCE: Duration = Duration::from_secs(10);
+/// How often the watcher looks whether it may take the lock back.
+const RELOCK_POLL: Duration = Duration::from_millis(50);
+
+/// Waits until the process that asked for the data directory has had it, then locks it again.
+/// It never knocks itself: the other process is an ordinary command that will finish.
+async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
+    let asked_at = Instant::now();
+    while store::is_knocked(root) && asked_at.elapsed() < KNOCK_PATIENCE {
+        tokio::time::sleep(RELOCK_POLL).await;
+    }
+    loop {
+        match DataDir::open(root) {
+            Err(DataDirError::InUse(_)) => tokio::time::sleep(RELOCK_POLL).await,
+            other => return other,
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Runs the driver once; `None` when Ctrl-C stopped it.
+fn run_until_ctrl_c<S: Store>(
+    runtime: &tokio::runtime::Runtime,
+    replica: &Replica<S>,
+    machine: &mut Machine,
+    config: DriverConfig<'_>,
+    summary: &mut SyncSummary,
+    progress: bool,
+) -> anyhow::Result<Option<Ending>> {
+    runtime.block_on(async {
         tokio::select! {
             ending = driver::run(replica, machine, config, |report| {
                 summary.record(report);
@@ -116,10 +214,7 @@ pub fn drive<S: Store>(
             }) => ending.map(Some),
             _ = tokio::signal::ctrl_c() => Ok(None),
         }
-    })?;
-    summary.timed_out = ending == Some(Ending::TimedOut);
-    summary.queued = machine.queued();
-    Ok(summary)
+    })
 }
 
 /// One line of progress for people, or nothing for reports that are too small to show.

@@ -1,13 +1,20 @@
-//! `kompas workflow ...`: check definitions, print their schema or diagram, list them, watch a folder.
+//! `kompas workflow ...`: check definitions, print their schema or diagram, list them, publish
+//! them to the workspace, watch a folder.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Severity};
+use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Severity, Source};
+use kompas_engine::published;
+use kompas_engine::store::DataDirError;
+use kompas_engine::sync::replication::{Machine, Mode, SyncError};
 
+use super::sync::drive;
+use super::workspace::{AFTER_CHANGE_LIMIT, not_synced_note};
 use crate::args::{Global, WorkflowCommand};
+use crate::context::{now, open_global};
 use crate::exit::{self, Refused};
 use crate::output::emit;
 use crate::workflows::{self, check_file, check_text, files_in, folder};
@@ -21,7 +28,7 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         WorkflowCommand::Diagram { name } => {
-            let registry = workflows::without_data(folder(global).as_deref())?;
+            let registry = in_force(global)?;
             let loaded = find(&registry, &name)?;
             let text = definition::mermaid(&loaded.definition);
             emit(
@@ -32,7 +39,7 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         WorkflowCommand::List => {
-            let registry = workflows::without_data(folder(global).as_deref())?;
+            let registry = in_force(global)?;
             let rows: Vec<_> = registry
                 .latest_all()
                 .map(|l| {
@@ -48,20 +55,20 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             emit(global.json, &rows, |_| {
                 let mut out = String::new();
                 for l in registry.latest_all() {
-                    let from = match &l.source {
-                        definition::Source::Builtin => "ingebouwd".to_string(),
-                        definition::Source::File(f) => f.clone(),
-                    };
                     let _ = writeln!(
                         out,
-                        "{:<24} {:<8} {}  ({from})",
-                        l.definition.name, l.definition.version, l.definition.title
+                        "{:<24} {:<8} {}  ({})",
+                        l.definition.name,
+                        l.definition.version,
+                        l.definition.title,
+                        source_nl(&l.source)
                     );
                 }
                 out
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        WorkflowCommand::Publish { definition } => publish(global, &definition),
         WorkflowCommand::Watch { dir } => {
             let dir = dir.or_else(|| folder(global)).ok_or_else(|| {
                 Refused::input("geen werkwijzenmap; geef een map op of gebruik --workflows")
@@ -70,6 +77,97 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The definitions in force: with the data directory's published and remembered ones when it
+/// exists, otherwise the built-in ones and the workflows folder. Published definitions that do
+/// not count are reported on stderr.
+fn in_force(global: &Global) -> anyhow::Result<Registry> {
+    match open_global(global) {
+        Ok(opened) => {
+            warn_refused(&workflows::published_in(&opened.replica)?.refused);
+            Ok(opened.registry)
+        }
+        Err(e) if matches!(e.downcast_ref(), Some(DataDirError::Missing(_))) => {
+            workflows::without_data(folder(global).as_deref())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn warn_refused(refused: &[published::Found]) {
+    let mut err = std::io::stderr().lock();
+    for found in refused {
+        let what = match &found.publication {
+            Some(p) => format!("werkwijze {} {} van {}", p.name, p.version, p.org),
+            None => format!("een publicatie in {}", found.doc),
+        };
+        let why = found
+            .problem
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let _ = writeln!(err, "kompas: waarschuwing: {what} telt niet mee: {why}");
+    }
+}
+
+fn source_nl(source: &Source) -> String {
+    match source {
+        Source::Builtin => "ingebouwd".to_string(),
+        Source::File { path } => path.clone(),
+        Source::Published { by, .. } => format!("gepubliceerd door {by}"),
+    }
+}
+
+/// `kompas workflow publish`: checks the definition, publishes it and syncs once.
+fn publish(global: &Global, what: &str) -> anyhow::Result<ExitCode> {
+    let opened = open_global(global)?;
+    let replica = &opened.replica;
+    let mut machine = Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
+    if !machine.is_coordinator() {
+        return Err(SyncError::NotCoordinator.into());
+    }
+    let path = std::path::Path::new(what);
+    let loaded = if path.is_file() {
+        let (loaded, diagnostics) = check_file(path)?;
+        match loaded {
+            Some(l) => l,
+            None => {
+                let mut message =
+                    format!("{what} is geen geldige werkwijze en wordt niet gepubliceerd:");
+                for d in diagnostics.iter().filter(|d| d.is_error()) {
+                    let _ = write!(message, "\n  {d}");
+                }
+                return Err(Refused::input(message));
+            }
+        }
+    } else {
+        find(&opened.registry, what)?.clone()
+    };
+    let id = published::publish(replica, &loaded, now())?;
+    let summary = drive(
+        replica,
+        &mut machine,
+        Some(AFTER_CHANGE_LIMIT),
+        !global.json,
+    )?;
+    let def = &loaded.definition;
+    let value = serde_json::json!({
+        "id": id.as_str(),
+        "name": def.name,
+        "version": def.version.to_string(),
+        "hash": loaded.hash,
+        "synced": summary.complete(),
+    });
+    emit(global.json, &value, |_| {
+        format!(
+            "Werkwijze {} {} gepubliceerd ({id}); de partners krijgen haar bij hun volgende sync.{}",
+            def.name,
+            def.version,
+            not_synced_note(&summary)
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn find<'r>(registry: &'r Registry, name: &str) -> anyhow::Result<&'r Loaded> {

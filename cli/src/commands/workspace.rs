@@ -18,7 +18,7 @@ use crate::exit::Refused;
 use crate::output::emit;
 
 /// How long the sync after a member-list change may take.
-const AFTER_CHANGE_LIMIT: Duration = Duration::from_secs(20);
+pub const AFTER_CHANGE_LIMIT: Duration = Duration::from_secs(20);
 
 pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
@@ -231,7 +231,7 @@ fn load(replica: &Replica<SledStore>) -> anyhow::Result<Machine> {
     Ok(Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?)
 }
 
-fn not_synced_note(summary: &SyncSummary) -> &'static str {
+pub fn not_synced_note(summary: &SyncSummary) -> &'static str {
     if summary.complete() {
         ""
     } else {

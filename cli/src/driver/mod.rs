@@ -35,15 +35,20 @@ pub enum Ending {
     TimedOut,
     /// The organisation was removed from the workspace.
     Removed,
+    /// Another process asked for the data directory (see `DriverConfig::yield_when`).
+    Yielded,
 }
 
 /// How long the driver runs and how often it looks for local edits.
-#[derive(Debug, Clone, Copy)]
-pub struct DriverConfig {
+#[derive(Clone, Copy)]
+pub struct DriverConfig<'a> {
     /// Stop after this long (`None`: only when the machine is finished).
     pub limit: Option<Duration>,
     /// Look for local edits this often.
     pub scan_every: Duration,
+    /// While watching, asked at every look for local edits: whether to stop and give the data
+    /// directory to another process. Everything the machine did is durable by then.
+    pub yield_when: Option<&'a dyn Fn() -> bool>,
 }
 
 /// Runs `machine` until it finishes, the limit passes or it learns it was removed. Every
@@ -51,7 +56,7 @@ pub struct DriverConfig {
 pub async fn run<S: Store>(
     replica: &Replica<S>,
     machine: &mut Machine,
-    config: DriverConfig,
+    config: DriverConfig<'_>,
     mut report: impl FnMut(&Report),
 ) -> anyhow::Result<Ending> {
     let (events_tx, mut events_rx) = mpsc::channel::<ConnectionEvent>(1024);
@@ -135,7 +140,12 @@ pub async fn run<S: Store>(
                     pending.push(Event::Tick);
                 }
             }
-            _ = scan.tick(), if watching => pending.push(Event::LocalChanges),
+            _ = scan.tick(), if watching => {
+                if config.yield_when.is_some_and(|asked| asked()) {
+                    return Ok(Ending::Yielded);
+                }
+                pending.push(Event::LocalChanges);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The definitions in force: built-in ones plus those from a workflows folder, by name and version.
+//! The definitions in force: built-in ones, those published to the workspace and those from a
+//! workflows folder, by name and version.
 
 use std::collections::BTreeMap;
 
@@ -7,12 +8,22 @@ use crate::catalog::Catalog;
 
 /// Where a definition came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase", tag = "type", content = "path")]
+#[serde(rename_all = "lowercase", tag = "type")]
 pub enum Source {
     /// Built into kompas.
     Builtin,
     /// A file in the workflows folder.
-    File(String),
+    File {
+        /// The file, as named to the user.
+        path: String,
+    },
+    /// Published to the workspace by a coordinator.
+    Published {
+        /// The publishing organisation's name.
+        by: String,
+        /// Its organisation id.
+        org_id: String,
+    },
 }
 
 /// A checked definition with the exact text it was read from.

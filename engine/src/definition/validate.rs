@@ -16,7 +16,10 @@ use crate::catalog::{FieldDef, FieldType, KindDef};
 use crate::identity::OrgType;
 
 /// Kind names the engine keeps for itself.
-pub const RESERVED_KINDS: &[&str] = &[crate::runtime::INSTANCE_KIND];
+pub const RESERVED_KINDS: &[&str] = &[
+    crate::runtime::INSTANCE_KIND,
+    crate::published::PUBLISHED_KIND,
+];
 
 /// The roles a definition has when it declares none.
 const DEFAULT_ROLES: [(&str, &str); 2] = [

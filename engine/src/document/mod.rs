@@ -6,12 +6,14 @@
 //! Long texts are Automerge text objects so concurrent edits merge; lists are lists of maps.
 
 mod assignment;
+mod entries;
 mod history;
 mod id;
 mod layout;
 mod value;
 
 pub use assignment::{Assignment, AssignmentError};
+pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{ChangeNote, HistoryEntry, history};
 pub use id::{DocId, DocIdError};
 pub use layout::{DocView, LayoutError, read_view, write_field, write_header, write_tombstone};

@@ -8,11 +8,13 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
 
 use crate::catalog::{Catalog, KindDef};
+use crate::definition::RESERVED_KINDS;
 use crate::document::{
     self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
 use crate::privacy::{self, PrivacyError};
+use crate::published::PUBLISHED_KIND;
 use crate::runtime::INSTANCE_KIND;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
@@ -260,7 +262,7 @@ impl<S: Store> Replica<S> {
         include_deleted: bool,
     ) -> Result<Vec<DocView>, ReplicaError> {
         if let Some(kind) = kind
-            && kind != INSTANCE_KIND
+            && !RESERVED_KINDS.contains(&kind)
         {
             self.kind(kind)?;
         }
@@ -268,10 +270,11 @@ impl<S: Store> Replica<S> {
         for raw in self.store.ids()? {
             let Ok(id) = DocId::parse(&raw) else { continue };
             let view = self.get(&id)?;
-            // Workflow instances are documents too, but are listed only when asked for.
+            // Workflow instances and published definitions are documents too, but are listed
+            // only when asked for.
             let wanted = match kind {
                 Some(k) => k == view.kind,
-                None => view.kind != INSTANCE_KIND,
+                None => !RESERVED_KINDS.contains(&view.kind.as_str()),
             };
             if !wanted || (view.deleted.is_some() && !include_deleted) {
                 continue;
@@ -323,6 +326,12 @@ impl<S: Store> Replica<S> {
                 if let crate::runtime::FactBody::Verdict { reason, .. } = &fact.body {
                     privacy::check_text("reden", reason)?;
                 }
+            }
+        } else if view.kind == PUBLISHED_KIND {
+            let entries = crate::published::publications_in(&incoming)
+                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+            for signed in entries.into_iter().flatten() {
+                privacy::check_text("werkwijze", &signed.publication.body)?;
             }
         } else {
             self.check_imported_fields(&view)?;

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
-
 use crate::document::DocId;
-use crate::identity::{Identity, OrgType, hex, org_id_of, unhex};
+use crate::identity::{Identity, OrgType};
+use crate::signature::{self, Detached, SignatureError};
 use crate::time::Timestamp;
 
 /// The heads (hex change hashes, sorted) of each document a fact is based on.
@@ -112,33 +111,30 @@ pub enum FactError {
 impl SignedFact {
     /// Signs `fact` as `identity`.
     pub fn sign(identity: &Identity, fact: Fact) -> Result<SignedFact, FactError> {
-        let key = identity
-            .signing_key()
-            .map_err(|e| FactError::Identity(e.to_string()))?;
-        let bytes = canonical(&fact)?;
-        let sig = key.sign(&bytes);
+        let signed = signature::sign(identity, &fact).map_err(|e| match e {
+            SignatureError::Identity(e) => FactError::Identity(e),
+            other => FactError::Unreadable(other.to_string()),
+        })?;
         Ok(SignedFact {
             fact,
-            key: hex(key.verifying_key().as_bytes()),
-            sig: hex(&sig.to_bytes()),
+            key: signed.key,
+            sig: signed.sig,
         })
     }
 
     /// Checks the signature and that the key is the named organisation's.
     pub fn verify(&self) -> Result<(), FactError> {
-        let bad = || FactError::BadSignature(self.fact.id.clone());
-        let key_bytes: [u8; 32] = unhex(&self.key)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(bad)?;
-        let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| bad())?;
-        if org_id_of(&key) != self.fact.org_id {
-            return Err(FactError::WrongOrganisation(self.fact.id.clone()));
-        }
-        let sig_bytes: [u8; 64] = unhex(&self.sig)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(bad)?;
-        key.verify(&canonical(&self.fact)?, &Signature::from_bytes(&sig_bytes))
-            .map_err(|_| bad())
+        let detached = Detached {
+            key: self.key.clone(),
+            sig: self.sig.clone(),
+        };
+        signature::verify(&self.fact, &self.fact.org_id, &detached).map_err(|e| match e {
+            SignatureError::WrongOrganisation => FactError::WrongOrganisation(self.fact.id.clone()),
+            SignatureError::Unreadable(e) => FactError::Unreadable(e),
+            SignatureError::Bad | SignatureError::Identity(_) => {
+                FactError::BadSignature(self.fact.id.clone())
+            }
+        })
     }
 
     /// The stored form: one JSON line.
@@ -153,10 +149,6 @@ impl SignedFact {
         signed.verify()?;
         Ok(signed)
     }
-}
-
-fn canonical(fact: &Fact) -> Result<Vec<u8>, FactError> {
-    serde_json::to_vec(fact).map_err(|e| FactError::Unreadable(e.to_string()))
 }
 
 impl Fact {

@@ -9,6 +9,9 @@ use automerge::{
 };
 
 use super::INSTANCE_KIND;
+
+/// The root key of the list of facts.
+const FACTS: &str = "feiten";
 use super::fact::{Fact, FactBody, SignedFact};
 use crate::document::{self, DocId, LayoutError};
 use crate::time::Timestamp;
@@ -112,23 +115,13 @@ pub fn write_instance(
     doc.put(&def, "versie", pinned.version.as_str())?;
     doc.put(&def, "hash", pinned.hash.as_str())?;
     doc.put(&def, "body", pinned.body.as_str())?;
-    doc.put_object(ROOT, "feiten", ObjType::List)?;
+    document::create_entries(doc, FACTS)?;
     Ok(())
 }
 
 /// Appends one signed fact.
 pub fn append_fact(doc: &mut AutoCommit, fact: &SignedFact) -> Result<(), InstanceError> {
-    let list = facts_obj(doc)?;
-    let end = doc.length(&list);
-    doc.insert(&list, end, fact.to_entry())?;
-    Ok(())
-}
-
-fn facts_obj(doc: &AutoCommit) -> Result<ObjId, InstanceError> {
-    match doc.get(ROOT, "feiten")? {
-        Some((Value::Object(ObjType::List), id)) => Ok(id),
-        _ => Err(InstanceError::Missing("feiten")),
-    }
+    Ok(document::append_entry(doc, FACTS, &fact.to_entry())?)
 }
 
 fn str_at(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String, InstanceError> {
@@ -157,26 +150,13 @@ pub fn read_instance(doc: &mut AutoCommit) -> Result<Instance, InstanceError> {
         hash: str_at(doc, &def, "hash")?,
         body: str_at(doc, &def, "body")?,
     };
-    let list = facts_obj(doc)?;
     let mut facts = Vec::new();
     let mut rejected = Vec::new();
-    for i in 0..doc.length(&list) {
-        let entry = match doc.get(&list, i)? {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Str(s) => s.to_string(),
-                _ => {
-                    rejected.push(format!("feit {i} is geen tekst"));
-                    continue;
-                }
-            },
-            _ => {
-                rejected.push(format!("feit {i} is geen tekst"));
-                continue;
-            }
-        };
-        match SignedFact::from_entry(&entry) {
-            Ok(signed) => facts.push(signed.fact),
-            Err(e) => rejected.push(e.to_string()),
+    for entry in document::read_entries(doc, FACTS)? {
+        match entry.map(|e| SignedFact::from_entry(&e)) {
+            Ok(Ok(signed)) => facts.push(signed.fact),
+            Ok(Err(e)) => rejected.push(e.to_string()),
+            Err(i) => rejected.push(format!("feit {i} is geen tekst")),
         }
     }
     let title = match view.fields.get("titel") {

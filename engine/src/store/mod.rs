@@ -6,10 +6,12 @@
 //! snapshot in one atomic replacement. Every write method returns only once the data is durable.
 
 mod data_dir;
+mod handoff;
 mod memory;
 mod sled_store;
 
 pub use data_dir::{DataDir, DataDirError};
+pub use handoff::{WatchingMark, is_knocked, is_watched, knock};
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 

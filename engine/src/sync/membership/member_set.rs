@@ -204,11 +204,7 @@ impl MemberSet {
                     .members
                     .get(member)
                     .ok_or(MembershipError::NotMember(*member))?;
-                let coordinators = self
-                    .members
-                    .values()
-                    .filter(|m| m.role == Role::Coordinator)
-                    .count();
+                let coordinators = self.coordinators().count();
                 if target.role == Role::Coordinator && coordinators == 1 {
                     return Err(MembershipError::LastCoordinator);
                 }
@@ -272,6 +268,13 @@ impl MemberSet {
     /// A current member's role.
     pub fn role_of(&self, key: &OrgKey) -> Option<Role> {
         self.members.get(key).map(|m| m.role)
+    }
+
+    /// The current members with the coordinator role.
+    pub fn coordinators(&self) -> impl Iterator<Item = &Member> {
+        self.members
+            .values()
+            .filter(|m| m.role == Role::Coordinator)
     }
 
     /// Whether the key is a current member.

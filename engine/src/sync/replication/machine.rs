@@ -125,17 +125,9 @@ impl Machine {
             .signing_key()
             .map_err(ReplicaError::from)?;
         let ops = state.log_ops()?;
-        let mut members = Members::default();
-        for op in &ops {
-            members.apply(op)?;
-        }
         let parked = state.parked_bundles()?;
         let pending = state.pending_ops()?;
-        let mut tip = members.clone();
-        for op in &pending {
-            // A pending operation that no longer fits is dropped at the next rebase.
-            let _ = tip.apply(op);
-        }
+        let (members, tip) = super::roster::fold(&ops, &pending)?;
         let links = state
             .relays
             .iter()

@@ -31,8 +31,8 @@ pub use entropy::{Entropy, random};
 pub use event::{Effect, Event, Report};
 pub use invite_code::{InviteCode, InviteCodeError};
 pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncError};
-pub use roster::Members;
-pub use state::{Outgoing, STATE_KEY, StateError, WorkspaceState};
+pub use roster::{Members, known_members};
+pub use state::{MembershipView, Outgoing, STATE_KEY, StateError, WorkspaceState};
 
 #[cfg(test)]
 mod sealing_tests;

@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use crate::seal::{Epoch, Roster};
+use crate::store::Store;
 use crate::sync::membership::{MemberSet, MembershipError, OpBody, SignedOp};
 use crate::sync::wire::OrgKey;
+
+use super::state::{StateError, WorkspaceState};
 
 /// The folded membership log, with what the replica needs on top: until which key epoch a
 /// removed member's bundles are still accepted (the epoch in force when it was removed; the
@@ -38,6 +41,35 @@ impl Members {
     }
 }
 
+/// Folds the confirmed log, then this replica's pending operations on top of it: the member
+/// list as confirmed, and as this replica will see it once its own changes are confirmed. A
+/// pending operation that no longer fits is left out (it is dropped at the next rebase).
+pub(super) fn fold(
+    log: &[SignedOp],
+    pending: &[SignedOp],
+) -> Result<(Members, Members), MembershipError> {
+    let mut members = Members::default();
+    for op in log {
+        members.apply(op)?;
+    }
+    let mut tip = members.clone();
+    for op in pending {
+        let _ = tip.apply(op);
+    }
+    Ok((members, tip))
+}
+
+/// The member list as this replica knows it (its own pending changes included), read without
+/// the rest of the sync state; `None` when the replica belongs to no workspace.
+pub fn known_members(store: &impl Store) -> Result<Option<MemberSet>, StateError> {
+    let Some(view) = WorkspaceState::membership_only(store)? else {
+        return Ok(None);
+    };
+    let (_, tip) = fold(&view.log_ops()?, &view.pending_ops()?)
+        .map_err(|e| StateError::Corrupt(e.to_string()))?;
+    Ok(Some(tip.set))
+}
+
 impl Roster for Members {
     fn may_write(&self, author: &OrgKey, epoch: Epoch) -> bool {
         if self.set.is_member(author) {
@@ -46,5 +78,47 @@ impl Roster for Members {
         self.removed_in
             .get(author)
             .is_some_and(|last| epoch.0 <= *last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Identity, OrgType};
+    use crate::replica::Replica;
+    use crate::store::MemoryStore;
+    use crate::sync::replication::sim::rng::SimRng;
+    use crate::sync::replication::{Machine, Mode};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn known_members_include_own_pending_changes_and_nothing_without_a_workspace() {
+        let replica = Replica::init(
+            MemoryStore::default(),
+            Identity::new("Gemeente Zwolle", OrgType::Gemeente, [4; 32], [4; 16]),
+        )
+        .unwrap();
+        assert!(known_members(replica.store()).unwrap().is_none());
+        let mut rng = SimRng::new(7);
+        // No relay has confirmed anything: the creation is still pending here.
+        let machine = Machine::create(
+            &replica,
+            "Samen",
+            vec!["ws://127.0.0.1:1".into()],
+            Timestamp(1_780_000_000_000),
+            &mut rng,
+        )
+        .unwrap();
+        let known = known_members(replica.store()).unwrap().unwrap();
+        let coordinators: Vec<_> = known.coordinators().map(|m| m.profile.key).collect();
+        assert_eq!(coordinators, vec![machine.me()]);
+        assert_eq!(
+            known,
+            *Machine::load(&replica, Mode::Once)
+                .unwrap()
+                .unwrap()
+                .members_with_pending()
+                .set()
+        );
     }
 }

@@ -61,6 +61,34 @@ pub struct WorkspaceState {
     pub redeem: Option<String>,
 }
 
+/// The part of the state that holds the member list, read without decoding the rest.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MembershipView {
+    #[serde(with = "hex_list")]
+    log: Vec<Vec<u8>>,
+    #[serde(with = "hex_list", default)]
+    pending: Vec<Vec<u8>>,
+}
+
+impl MembershipView {
+    /// The membership log, decoded.
+    pub fn log_ops(&self) -> Result<Vec<SignedOp>, StateError> {
+        decode_ops(&self.log)
+    }
+
+    /// The pending local operations, decoded.
+    pub fn pending_ops(&self) -> Result<Vec<SignedOp>, StateError> {
+        decode_ops(&self.pending)
+    }
+}
+
+fn decode_ops(raw: &[Vec<u8>]) -> Result<Vec<SignedOp>, StateError> {
+    Ok(raw
+        .iter()
+        .map(|b| SignedOp::from_bytes(b))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Why the stored state could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -105,6 +133,16 @@ impl WorkspaceState {
         Ok(Some(state))
     }
 
+    /// Reads only the member list part of the stored state, if there is one.
+    pub fn membership_only(store: &impl Store) -> Result<Option<MembershipView>, StateError> {
+        let Some(bytes) = store.get_meta(STATE_KEY)?.filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt(e.to_string()))
+    }
+
     /// Writes the whole state durably.
     pub fn save(&self, store: &impl Store) -> Result<(), StateError> {
         let bytes = serde_json::to_vec(self).map_err(|e| StateError::Corrupt(e.to_string()))?;
@@ -136,20 +174,12 @@ impl WorkspaceState {
 
     /// The membership log, decoded.
     pub fn log_ops(&self) -> Result<Vec<SignedOp>, StateError> {
-        Ok(self
-            .log
-            .iter()
-            .map(|b| SignedOp::from_bytes(b))
-            .collect::<Result<_, _>>()?)
+        decode_ops(&self.log)
     }
 
     /// The pending local operations, decoded.
     pub fn pending_ops(&self) -> Result<Vec<SignedOp>, StateError> {
-        Ok(self
-            .pending
-            .iter()
-            .map(|b| SignedOp::from_bytes(b))
-            .collect::<Result<_, _>>()?)
+        decode_ops(&self.pending)
     }
 
     /// The parked bundles, decoded.

@@ -6,7 +6,7 @@
 //! and duplicates messages, and replicas and relays restart.
 
 mod relay;
-pub(super) mod rng;
+pub(crate) mod rng;
 mod world;
 
 #[cfg(test)]
