@@ -371,6 +371,9 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
             "the edit made beside the watcher never arrived"
         );
     }
+    // One watcher per data directory.
+    let err = p.gemeente.fails(5, &["sync", "--watch", "--timeout", "5"]);
+    assert!(err.contains("loopt al een `kompas sync --watch`"), "{err}");
     assert!(
         watch.try_wait().expect("the watcher's status").is_none(),
         "the watcher stopped"
