@@ -3,6 +3,8 @@
 //! The replica checks every edit against the catalog of kinds before it touches a document, and
 //! reports an edit as done only after the store has made it durable.
 
+use std::sync::{Mutex, MutexGuard};
+
 use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
 
 use crate::catalog::{Catalog, KindDef};
@@ -16,6 +18,9 @@ use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
 const IDENTITY_KEY: &str = "identity";
+/// Present once every local edit of the store is marked (see [`Replica::take_local_edits`]);
+/// stores made before marks existed get every document marked once when they are opened.
+const MARKS_KEPT_KEY: &str = "local-edits-marked";
 
 /// Errors of replica operations, each naming what it is about.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +127,9 @@ pub struct Replica<S: Store> {
     store: S,
     identity: Identity,
     catalog: Catalog,
+    /// Held while a local edit is marked and written, and while sync takes up the marked
+    /// documents, so an edit never lands between sync reading a document and clearing its mark.
+    local_edits: Mutex<()>,
 }
 
 impl<S: Store> Replica<S> {
@@ -132,20 +140,30 @@ impl<S: Store> Replica<S> {
         }
         let body = serde_json::to_vec(&identity).map_err(|e| StoreError::Backend(e.to_string()))?;
         store.put_meta(IDENTITY_KEY, &body)?;
+        store.put_meta(MARKS_KEPT_KEY, b"1")?;
         Ok(Replica {
             store,
             identity,
             catalog: Catalog::builtin(),
+            local_edits: Mutex::new(()),
         })
     }
 
     /// Opens a store that `init` has set up, with the built-in catalog.
     pub fn open(store: S) -> Result<Self, ReplicaError> {
         let identity = read_identity(&store)?.ok_or(ReplicaError::NotInitialised)?;
+        if store.get_meta(MARKS_KEPT_KEY)?.is_none() {
+            // Written before local edits were marked: any document may hold some.
+            let ids = store.ids()?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            store.mark_local_edits(&ids)?;
+            store.put_meta(MARKS_KEPT_KEY, b"1")?;
+        }
         Ok(Replica {
             store,
             identity,
             catalog: Catalog::builtin(),
+            local_edits: Mutex::new(()),
         })
     }
 
@@ -338,12 +356,55 @@ impl<S: Store> Replica<S> {
         self.save(loaded)
     }
 
-    /// Durably saves whatever the document holds beyond what the store has.
+    /// Durably saves whatever the document holds beyond what the store has, as a local edit:
+    /// the document is marked for sync to take up (see [`Replica::take_local_edits`]).
     pub fn save(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
+        let _edits = self.lock_local_edits();
+        if loaded.is_dirty() {
+            // The mark is durable before the edit is: a crash in between leaves a mark on a
+            // document without new edits, which sync reads once and finds nothing in.
+            self.store.mark_local_edits(&[loaded.id.as_str()])?;
+        }
+        self.write(loaded)
+    }
+
+    /// Durably saves whatever the document holds beyond what the store has, without marking
+    /// it (changes that came from other organisations).
+    fn write(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
         loaded.saved_heads =
             self.store
                 .persist(loaded.id.as_str(), &mut loaded.doc, &loaded.saved_heads)?;
         Ok(())
+    }
+
+    /// Hands the documents with local edits that were not taken up yet to `take`, and clears
+    /// their marks once it succeeds. `take` must have made durable whatever it needs of those
+    /// edits before it returns `Ok`; if it fails, the marks stay for the next call. Local edits
+    /// wait while `take` runs, so `take` must not save documents of this replica itself.
+    ///
+    /// Only edits saved through [`Replica::save`] (and so `create`, `update`, `delete`,
+    /// `commit`, `import`) are marked; changes applied by [`Replica::apply_remote`] are not.
+    pub fn take_local_edits<T, E: From<ReplicaError>>(
+        &self,
+        take: impl FnOnce(&[DocId]) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _edits = self.lock_local_edits();
+        let marked = self.store.local_edits().map_err(ReplicaError::from)?;
+        // A mark that is not a document id can only be cleared.
+        let docs: Vec<DocId> = marked.iter().filter_map(|m| DocId::parse(m).ok()).collect();
+        let out = take(&docs)?;
+        let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
+        self.store
+            .clear_local_edits(&marked)
+            .map_err(ReplicaError::from)?;
+        Ok(out)
+    }
+
+    fn lock_local_edits(&self) -> MutexGuard<'_, ()> {
+        // The lock guards no data, only the order of writes; a panic elsewhere cannot spoil it.
+        self.local_edits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The typed view of a loaded document.
