@@ -131,6 +131,21 @@ fn a_published_definition_reaches_the_partners_who_can_start_it() {
     let id = started["id"].as_str().unwrap().to_string();
     let status = w.swv.json(&["flow", "status", &id]);
     assert_eq!(status["definition"]["hash"], hash.as_str(), "{status}");
+    // Workspace members who have not joined the instance are named.
+    let not_joined = status["not_joined"].as_array().unwrap();
+    assert!(
+        not_joined.contains(&"Gemeente Havenstad".into()),
+        "{status}"
+    );
+    assert!(
+        !not_joined.contains(&"Samenwerkingsverband Havenstad".into()),
+        "{status}"
+    );
+    let human = w.swv.ok(&["flow", "status", &id]);
+    assert!(
+        human.contains("nog niet aangesloten: Gemeente Havenstad, Jeugdhulp De Vaart"),
+        "{human}"
+    );
     let diagram = w.aanbieder.ok(&["workflow", "diagram", "wijkaanpak"]);
     assert!(
         diagram.contains("flowchart") || diagram.contains("stateDiagram"),

@@ -43,6 +43,18 @@ fn sync_until_converged(orgs: &[&Kompas]) -> Value {
     }
 }
 
+/// Syncs `k` until it has a document titled `title`, or fails after a deadline.
+fn sync_until_titled(k: &Kompas, title: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        k.ok(&["sync"]);
+        if titles(&documents(k)).iter().any(|t| t == title) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{title:?} never arrived");
+    }
+}
+
 fn titles(docs: &Value) -> Vec<String> {
     let mut t: Vec<String> = docs
         .as_array()
@@ -315,17 +327,7 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
     });
 
     // The waiting document reaches the others through the watching process.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        p.swv.ok(&["sync"]);
-        if titles(&documents(&p.swv)).contains(&"Gemaakt voor het kijken".to_string()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the queued document never arrived"
-        );
-    }
+    sync_until_titled(&p.swv, "Gemaakt voor het kijken");
 
     // A change made elsewhere shows up in the watching process as it arrives.
     let id = p
@@ -360,17 +362,10 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         "--set",
         "titel=Gemaakt terwijl de sync meekijkt",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        p.swv.ok(&["sync"]);
-        if titles(&documents(&p.swv)).contains(&"Gemaakt terwijl de sync meekijkt".to_string()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the edit made beside the watcher never arrived"
-        );
-    }
+    sync_until_titled(&p.swv, "Gemaakt terwijl de sync meekijkt");
+    // One watcher per data directory.
+    let err = p.gemeente.fails(5, &["sync", "--watch", "--timeout", "5"]);
+    assert!(err.contains("loopt al een `kompas sync --watch`"), "{err}");
     assert!(
         watch.try_wait().expect("the watcher's status").is_none(),
         "the watcher stopped"

@@ -6,7 +6,9 @@ use kompas_engine::DocId;
 use kompas_engine::runtime::{Flows, Fresh, Status, Urgency, Via};
 
 use crate::args::{FlowCommand, Global};
-use crate::context::{now, open_global, random};
+use kompas_engine::sync::replication::known_members;
+
+use crate::context::{Opened, now, open_global, random};
 use crate::output::emit;
 
 pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
@@ -26,8 +28,9 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
                     other => break other?,
                 }
             };
-            let status = flows.status(&id, now())?;
+            let status = with_members(&opened, flows.status(&id, now())?)?;
             emit(global.json, &status, |s| {
+                let s = &s.status;
                 format!(
                     "{id}\nWerkstroom \"{}\" gestart volgens {} {}; fase: {}.",
                     s.title, s.definition.name, s.definition.version, s.state.phase
@@ -36,20 +39,20 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
         }
         FlowCommand::Status { id } => {
             let status = flows.status(&DocId::parse(&id)?, now())?;
-            emit(global.json, &status, render)
+            show(global, &opened, status)
         }
         FlowCommand::Join { id, role } => {
             let status = flows.join(&DocId::parse(&id)?, &role, now(), random())?;
-            emit(global.json, &status, render)
+            show(global, &opened, status)
         }
         FlowCommand::Advance { id, to } => {
             let status = flows.advance(&DocId::parse(&id)?, to.as_deref(), now(), random())?;
-            emit(global.json, &status, render)
+            show(global, &opened, status)
         }
         FlowCommand::Approve { id } => {
             let status =
                 flows.verdict(&DocId::parse(&id)?, true, "", now(), [random(), random()])?;
-            emit(global.json, &status, render)
+            show(global, &opened, status)
         }
         FlowCommand::Reject { id, reason } => {
             let status = flows.verdict(
@@ -59,7 +62,7 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
                 now(),
                 [random(), random()],
             )?;
-            emit(global.json, &status, render)
+            show(global, &opened, status)
         }
         FlowCommand::List => {
             let all = flows.list(now())?;
@@ -85,7 +88,7 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
         }
         FlowCommand::Migrate { id, to } => {
             let status = flows.migrate(&DocId::parse(&id)?, &to, now(), random())?;
-            emit(global.json, &status, render)
+            show(global, &opened, status)
         }
     }
 }
@@ -98,8 +101,39 @@ fn urgency(u: Urgency) -> &'static str {
     }
 }
 
+/// An instance's status with the workspace members who have not joined it (yet).
+#[derive(serde::Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    status: Status,
+    /// Members of the workspace that take no part in the instance, by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_joined: Vec<String>,
+}
+
+fn with_members(opened: &Opened, status: Status) -> anyhow::Result<Shown> {
+    let mut not_joined: Vec<String> = match known_members(opened.replica.store())? {
+        Some(members) => members
+            .members()
+            .filter(|m| {
+                let id = m.profile.key.org_id();
+                !status.state.participants.iter().any(|p| p.org_id == id)
+            })
+            .map(|m| m.profile.name.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    not_joined.sort();
+    Ok(Shown { status, not_joined })
+}
+
+fn show(global: &Global, opened: &Opened, status: Status) -> anyhow::Result<()> {
+    emit(global.json, &with_members(opened, status)?, render)
+}
+
 /// An instance as people read it: where it is, what blocks it, what is due, whose turn it is.
-fn render(s: &Status) -> String {
+fn render(shown: &Shown) -> String {
+    let s = &shown.status;
     let st = &s.state;
     let mut out = String::new();
     let _ = writeln!(out, "Werkstroom {}  \"{}\"", s.id, s.title);
@@ -134,6 +168,14 @@ fn render(s: &Status) -> String {
             .map(|p| format!("{} ({})", p.name, p.role))
             .collect();
         let _ = writeln!(out, "  deelnemers: {}", names.join(", "));
+    }
+    if !shown.not_joined.is_empty() {
+        let _ = writeln!(
+            out,
+            "  nog niet aangesloten: {} (kompas flow join {} ROL)",
+            shown.not_joined.join(", "),
+            s.id
+        );
     }
     for v in &st.verdicts {
         let what = if v.approve { "stemde in" } else { "wees af" };

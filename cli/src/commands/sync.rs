@@ -11,7 +11,7 @@ use kompas_engine::{Replica, Store};
 use crate::args::{Global, SyncArgs};
 use crate::context::{open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
-use crate::exit::Refused;
+use crate::exit::{self, Refused};
 use crate::output::emit;
 use crate::workflows;
 
@@ -126,6 +126,16 @@ pub fn drive<S: Store>(
 /// waits until that command is done, opens the store again, sends what the command saved and
 /// carries on.
 fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Result<SyncSummary> {
+    if store::is_watched(&global.data) {
+        return Err(Refused {
+            message: format!(
+                "voor {} loopt al een `kompas sync --watch`; één is genoeg",
+                global.data.display()
+            ),
+            code: exit::DATA_DIR,
+        }
+        .into());
+    }
     let runtime = runtime()?;
     let started = Instant::now();
     let mut summary = SyncSummary::default();

@@ -10,11 +10,9 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many frames may wait to be written.
-const OUTGOING_BUFFER: usize = 4096;
 
 /// What the driver asks a connection to do.
-pub enum Outgoing {
+enum Outgoing {
     /// Send a message.
     Message(Box<Message>),
     /// Close the connection.
@@ -28,13 +26,58 @@ pub struct ConnectionEvent {
     pub event: Event,
 }
 
-/// Opens a connection in a task and returns the channel to send through it.
-pub fn spawn(
+/// The driver's end of one connection task.
+///
+/// Frames wait for the socket in an unbounded queue, so sending never blocks the driver and
+/// never drops a frame. A bounded queue would leave the driver two bad choices when it is full:
+/// wait (and stop reading the other connections' events, which can deadlock with a relay that
+/// stops reading while its own answers wait) or drop the frame (and leave the machine waiting
+/// for an answer to a request that was never sent). Treating a full queue as a lost connection
+/// is not safe either: the machine may ask for more frames in one go than any fixed bound
+/// (every membership operation a new relay lacks), and would then reconnect for ever.
+///
+/// The queue stays small without a bound of its own because the machine limits what it asks
+/// for: at most [`MAX_IN_FLIGHT`] pushes wait for acknowledgement per connection, one pull or
+/// subscription is outstanding, the membership log goes out once per connection, and
+/// everything else answers a message the relay sent, which it only does while it reads ours.
+///
+/// [`MAX_IN_FLIGHT`]: kompas_engine::sync::replication::MAX_IN_FLIGHT
+pub struct Connection {
+    /// Tells this connection's events apart from those of the one it replaced.
+    pub id: u64,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+}
+
+impl Connection {
+    /// Opens a connection to `relay` in a task that reports to `events`.
+    pub fn spawn(relay: String, id: u64, events: mpsc::Sender<ConnectionEvent>) -> Connection {
+        Connection {
+            id,
+            outgoing: spawn(relay, id, events),
+        }
+    }
+
+    /// Queues `message` for the socket. If the connection has already ended the message goes
+    /// nowhere, and the machine hears of the end as [`Event::Disconnected`]: the task sends
+    /// that once it stops taking frames, and the machine then resends what it still needs on
+    /// the next connection.
+    pub fn send(&self, message: Box<Message>) {
+        let _ = self.outgoing.send(Outgoing::Message(message));
+    }
+
+    /// Closes the connection once the frames queued before have been written.
+    pub fn close(&self) {
+        let _ = self.outgoing.send(Outgoing::Close);
+    }
+}
+
+/// Opens a connection in a task and returns the queue to send through it.
+fn spawn(
     relay: String,
     id: u64,
     events: mpsc::Sender<ConnectionEvent>,
-) -> mpsc::Sender<Outgoing> {
-    let (tx, rx) = mpsc::channel(OUTGOING_BUFFER);
+) -> mpsc::UnboundedSender<Outgoing> {
+    let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let reason = run(&relay, id, rx, &events).await;
         let _ = events
@@ -52,7 +95,7 @@ pub fn spawn(
 async fn run(
     relay: &str,
     id: u64,
-    mut outgoing: mpsc::Receiver<Outgoing>,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     events: &mpsc::Sender<ConnectionEvent>,
 ) -> String {
     let url = kompas_relay::client::endpoint(relay);
@@ -164,11 +207,9 @@ mod tests {
             read
         });
         let (events_tx, mut events_rx) = mpsc::channel(1024);
-        let tx = spawn(url, 1, events_tx);
+        let connection = Connection::spawn(url, 1, events_tx);
         for i in 0..FRAMES {
-            tx.try_send(Outgoing::Message(Box::new(big_frame(i))))
-                .map_err(|_| "outgoing buffer full")
-                .unwrap();
+            connection.send(Box::new(big_frame(i)));
         }
         let deadline = Duration::from_secs(60);
         let received = tokio::time::timeout(deadline, async {
@@ -193,6 +234,55 @@ mod tests {
             .expect("the peer read everything the connection wrote")
             .unwrap();
         assert_eq!(written, FRAMES);
-        tx.try_send(Outgoing::Close).unwrap();
+        connection.close();
+    }
+
+    /// More frames than the old fixed queue of 4,096 held, all asked for before the connection
+    /// has written anything (the test runtime has one thread, so the task cannot run while the
+    /// frames are queued): every one must reach the peer, in order.
+    #[tokio::test]
+    async fn loses_no_frame_however_many_wait() {
+        const MANY: usize = 10_000;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let peer = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let mut seen = Vec::new();
+            while let Some(Ok(frame)) = ws.next().await {
+                match frame {
+                    WsMessage::Binary(bytes) => {
+                        match decode_frame(&bytes, MAX_FRAME_BYTES).unwrap() {
+                            Message::Error { message, .. } => seen.push(message),
+                            other => panic!("unexpected frame {other:?}"),
+                        }
+                    }
+                    WsMessage::Close(_) => break,
+                    _ => {}
+                }
+            }
+            seen
+        });
+        let (events_tx, mut events_rx) = mpsc::channel(16);
+        let connection = Connection::spawn(url, 1, events_tx);
+        let frame = |i: usize| Message::Error {
+            code: ErrorCode::Internal,
+            message: format!("bericht {i}"),
+        };
+        for i in 0..MANY {
+            connection.send(Box::new(frame(i)));
+        }
+        connection.close();
+        let seen = tokio::time::timeout(Duration::from_secs(60), peer)
+            .await
+            .expect("the peer read until the close")
+            .unwrap();
+        assert_eq!(seen.len(), MANY, "frames were lost");
+        let expected: Vec<String> = (0..MANY).map(|i| format!("bericht {i}")).collect();
+        assert_eq!(seen, expected, "frames arrived out of order");
+        match events_rx.recv().await.map(|e| e.event) {
+            Some(Event::Connected { .. }) => {}
+            _ => panic!("the connection did not report that it opened"),
+        }
     }
 }

@@ -15,7 +15,7 @@ use kompas_engine::{Replica, Store, Timestamp};
 use tokio::sync::mpsc;
 
 use crate::context::now;
-use connection::{ConnectionEvent, Outgoing};
+use connection::{Connection, ConnectionEvent};
 
 /// Randomness from the operating system.
 pub struct OsEntropy;
@@ -60,14 +60,15 @@ pub async fn run<S: Store>(
     mut report: impl FnMut(&Report),
 ) -> anyhow::Result<Ending> {
     let (events_tx, mut events_rx) = mpsc::channel::<ConnectionEvent>(1024);
-    let mut connections: BTreeMap<String, (u64, mpsc::Sender<Outgoing>)> = BTreeMap::new();
+    let mut connections: BTreeMap<String, Connection> = BTreeMap::new();
     let mut next_id: u64 = 1;
     let mut wake: Option<Timestamp> = None;
     let started = tokio::time::Instant::now();
     let mut entropy = OsEntropy;
     let mut scan = tokio::time::interval(config.scan_every);
-    // A scan reads every document; one that takes longer than the period must not be followed
-    // by a burst of catch-up scans that starve the relay conversations.
+    // A scan reads only the documents edited since the last one, but after many edits it can
+    // still take longer than the period, and must not be followed by a burst of catch-up scans
+    // that starve the relay conversations.
     scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     scan.tick().await;
     // A one-off sync seals local edits when it starts and on every welcome, and the data
@@ -83,19 +84,20 @@ pub async fn run<S: Store>(
                     Effect::Connect { relay } => {
                         let id = next_id;
                         next_id += 1;
-                        let tx = connection::spawn(relay.clone(), id, events_tx.clone());
-                        connections.insert(relay, (id, tx));
+                        let connection = Connection::spawn(relay.clone(), id, events_tx.clone());
+                        connections.insert(relay, connection);
                     }
                     Effect::Send { relay, message } => {
-                        if let Some((_, tx)) = connections.get(&relay) {
-                            // A full or closed channel means the connection is going away; the
-                            // machine hears about that as a disconnection.
-                            let _ = tx.try_send(Outgoing::Message(message));
+                        // Queued without a bound and without waiting (see `Connection`). Without
+                        // a connection the machine has been, or is about to be, told the link
+                        // is down, and resends what it needs on the next one.
+                        if let Some(connection) = connections.get(&relay) {
+                            connection.send(message);
                         }
                     }
                     Effect::Close { relay } => {
-                        if let Some((_, tx)) = connections.remove(&relay) {
-                            let _ = tx.try_send(Outgoing::Close);
+                        if let Some(connection) = connections.remove(&relay) {
+                            connection.close();
                         }
                     }
                     Effect::WakeAt(at) => wake = Some(wake.map_or(at, |w| w.min(at))),
@@ -123,7 +125,7 @@ pub async fn run<S: Store>(
         tokio::select! {
             event = events_rx.recv() => {
                 let Some(event) = event else { continue };
-                let current = connections.get(&event.relay).map(|(id, _)| *id);
+                let current = connections.get(&event.relay).map(|c| c.id);
                 if current != Some(event.id) {
                     continue;
                 }

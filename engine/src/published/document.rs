@@ -65,6 +65,17 @@ pub fn publications_in(
         .collect())
 }
 
+/// Checks a published-definition document that arrives as a file before it is imported: its
+/// list must be readable, and no published text may hold personal data. (Whether a publication
+/// counts is decided later, like for every other publication.)
+pub fn check_incoming(doc: &AutoCommit) -> Result<(), ReplicaError> {
+    let entries = publications_in(doc).map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+    for signed in entries.into_iter().flatten() {
+        crate::privacy::check_text("werkwijze", &signed.publication.body)?;
+    }
+    Ok(())
+}
+
 /// Every publication on the replica, each with what is wrong with it on its own (signature,
 /// hash, text); whether its author may publish is [`super::in_force`]'s question.
 ///

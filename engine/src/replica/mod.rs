@@ -3,6 +3,8 @@
 //! The replica checks every edit against the catalog of kinds before it touches a document, and
 //! reports an edit as done only after the store has made it durable.
 
+use std::sync::{Mutex, MutexGuard};
+
 use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
 
 use crate::catalog::{Catalog, KindDef};
@@ -12,12 +14,13 @@ use crate::document::{
 };
 use crate::identity::{Identity, IdentityError};
 use crate::privacy::{self, PrivacyError};
-use crate::published::PUBLISHED_KIND;
-use crate::runtime::INSTANCE_KIND;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
 const IDENTITY_KEY: &str = "identity";
+/// Present once every local edit of the store is marked (see [`Replica::take_local_edits`]);
+/// stores made before marks existed get every document marked once when they are opened.
+const MARKS_KEPT_KEY: &str = "local-edits-marked";
 
 /// Errors of replica operations, each naming what it is about.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,9 @@ pub struct Replica<S: Store> {
     store: S,
     identity: Identity,
     catalog: Catalog,
+    /// Held while a local edit is marked and written, and while sync takes up the marked
+    /// documents, so an edit never lands between sync reading a document and clearing its mark.
+    local_edits: Mutex<()>,
 }
 
 impl<S: Store> Replica<S> {
@@ -134,20 +140,30 @@ impl<S: Store> Replica<S> {
         }
         let body = serde_json::to_vec(&identity).map_err(|e| StoreError::Backend(e.to_string()))?;
         store.put_meta(IDENTITY_KEY, &body)?;
+        store.put_meta(MARKS_KEPT_KEY, b"1")?;
         Ok(Replica {
             store,
             identity,
             catalog: Catalog::builtin(),
+            local_edits: Mutex::new(()),
         })
     }
 
     /// Opens a store that `init` has set up, with the built-in catalog.
     pub fn open(store: S) -> Result<Self, ReplicaError> {
         let identity = read_identity(&store)?.ok_or(ReplicaError::NotInitialised)?;
+        if store.get_meta(MARKS_KEPT_KEY)?.is_none() {
+            // Written before local edits were marked: any document may hold some.
+            let ids = store.ids()?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            store.mark_local_edits(&ids)?;
+            store.put_meta(MARKS_KEPT_KEY, b"1")?;
+        }
         Ok(Replica {
             store,
             identity,
             catalog: Catalog::builtin(),
+            local_edits: Mutex::new(()),
         })
     }
 
@@ -291,82 +307,6 @@ impl<S: Store> Replica<S> {
         Ok(self.load(id)?.doc.save())
     }
 
-    /// Imports an `.automerge` file: stores it if new, merges it if the document exists.
-    ///
-    /// The file must hold a document in the kompas layout whose kind and fields the catalog
-    /// knows; anything else is refused before the store is touched.
-    pub fn import(&self, bytes: &[u8]) -> Result<ImportOutcome, ReplicaError> {
-        let mut incoming = AutoCommit::load(bytes)
-            .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
-        let view = document::read_view(&mut incoming)
-            .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-        if view.kind == INSTANCE_KIND {
-            let instance = crate::runtime::read_instance(&mut incoming)
-                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-            privacy::check_text("titel", &instance.title)?;
-            for fact in &instance.facts {
-                if let crate::runtime::FactBody::Verdict { reason, .. } = &fact.body {
-                    privacy::check_text("reden", reason)?;
-                }
-            }
-        } else if view.kind == PUBLISHED_KIND {
-            let entries = crate::published::publications_in(&incoming)
-                .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-            for signed in entries.into_iter().flatten() {
-                privacy::check_text("werkwijze", &signed.publication.body)?;
-            }
-        } else {
-            self.check_imported_fields(&view)?;
-        }
-        crate::figures::storage::verify_incoming(&incoming, &view.kind)
-            .map_err(ReplicaError::BadImport)?;
-        let id = view.id;
-        match self.store.load(id.as_str())? {
-            Some(_) => {
-                let mut loaded = self.load(&id)?;
-                let before = self.view(&mut loaded)?;
-                if before.kind != view.kind {
-                    return Err(ReplicaError::BadImport(format!(
-                        "document {id} bestaat hier al als {}, het bestand zegt {}",
-                        before.kind, view.kind
-                    )));
-                }
-                loaded
-                    .doc
-                    .merge(&mut incoming)
-                    .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-                self.save(&mut loaded)?;
-                Ok(ImportOutcome::Merged(id))
-            }
-            None => {
-                let mut loaded = LoadedDoc {
-                    id: id.clone(),
-                    doc: incoming,
-                    saved_heads: Vec::new(),
-                };
-                self.save(&mut loaded)?;
-                Ok(ImportOutcome::Created(id))
-            }
-        }
-    }
-
-    /// Checks the fields of an imported document against the catalog.
-    fn check_imported_fields(&self, view: &DocView) -> Result<(), ReplicaError> {
-        let kind_def = self.kind(&view.kind)?;
-        for (name, value) in &view.fields {
-            let def = kind_def
-                .field(name)
-                .ok_or_else(|| ReplicaError::UnknownField {
-                    kind: view.kind.clone(),
-                    field: name.clone(),
-                    known: field_names(kind_def),
-                })?;
-            def.check_value(value)?;
-            privacy::check_value(name, value)?;
-        }
-        Ok(())
-    }
-
     /// A new, empty document writing as this replica's actor, for other engine layers to fill
     /// and then [`Replica::commit`].
     pub fn new_doc(&self, id: &DocId) -> Result<LoadedDoc, ReplicaError> {
@@ -416,12 +356,55 @@ impl<S: Store> Replica<S> {
         self.save(loaded)
     }
 
-    /// Durably saves whatever the document holds beyond what the store has.
+    /// Durably saves whatever the document holds beyond what the store has, as a local edit:
+    /// the document is marked for sync to take up (see [`Replica::take_local_edits`]).
     pub fn save(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
+        let _edits = self.lock_local_edits();
+        if loaded.is_dirty() {
+            // The mark is durable before the edit is: a crash in between leaves a mark on a
+            // document without new edits, which sync reads once and finds nothing in.
+            self.store.mark_local_edits(&[loaded.id.as_str()])?;
+        }
+        self.write(loaded)
+    }
+
+    /// Durably saves whatever the document holds beyond what the store has, without marking
+    /// it (changes that came from other organisations).
+    fn write(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
         loaded.saved_heads =
             self.store
                 .persist(loaded.id.as_str(), &mut loaded.doc, &loaded.saved_heads)?;
         Ok(())
+    }
+
+    /// Hands the documents with local edits that were not taken up yet to `take`, and clears
+    /// their marks once it succeeds. `take` must have made durable whatever it needs of those
+    /// edits before it returns `Ok`; if it fails, the marks stay for the next call. Local edits
+    /// wait while `take` runs, so `take` must not save documents of this replica itself.
+    ///
+    /// Only edits saved through [`Replica::save`] (and so `create`, `update`, `delete`,
+    /// `commit`, `import`) are marked; changes applied by [`Replica::apply_remote`] are not.
+    pub fn take_local_edits<T, E: From<ReplicaError>>(
+        &self,
+        take: impl FnOnce(&[DocId]) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _edits = self.lock_local_edits();
+        let marked = self.store.local_edits().map_err(ReplicaError::from)?;
+        // A mark that is not a document id can only be cleared.
+        let docs: Vec<DocId> = marked.iter().filter_map(|m| DocId::parse(m).ok()).collect();
+        let out = take(&docs)?;
+        let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
+        self.store
+            .clear_local_edits(&marked)
+            .map_err(ReplicaError::from)?;
+        Ok(out)
+    }
+
+    fn lock_local_edits(&self) -> MutexGuard<'_, ()> {
+        // The lock guards no data, only the order of writes; a panic elsewhere cannot spoil it.
+        self.local_edits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The typed view of a loaded document.
@@ -432,7 +415,7 @@ impl<S: Store> Replica<S> {
         })
     }
 
-    fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
+    pub(super) fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
         self.catalog
             .kind(kind)
             .ok_or_else(|| ReplicaError::UnknownKind {
@@ -495,7 +478,7 @@ impl<S: Store> Replica<S> {
     }
 }
 
-fn field_names(kind: &KindDef) -> String {
+pub(super) fn field_names(kind: &KindDef) -> String {
     kind.fields
         .iter()
         .map(|f| f.name.as_str())
@@ -512,6 +495,7 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
     }
 }
 
+mod import;
 mod remote;
 
 pub use remote::{OwnChanges, RemoteApply};

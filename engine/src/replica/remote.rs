@@ -54,7 +54,9 @@ impl<S: Store> Replica<S> {
         Ok(OwnChanges { changes, heads })
     }
 
-    /// Applies Automerge changes or a full save received from another replica, durably.
+    /// Applies Automerge changes or a full save received from another replica, durably. The
+    /// document is not marked as locally edited: what arrives from a relay is there for the
+    /// others already, so sync has nothing of it to send.
     pub fn apply_remote(&self, id: &DocId, data: &[u8]) -> Result<RemoteApply, ReplicaError> {
         let mut loaded = match self.load(id) {
             Ok(loaded) => loaded,
@@ -81,7 +83,7 @@ impl<S: Store> Replica<S> {
             {
                 return Err(remote(format!("de inhoud hoort bij document {}", view.id)));
             }
-            self.save(&mut loaded)?;
+            self.write(&mut loaded)?;
         }
         Ok(RemoteApply { changed, waiting })
     }

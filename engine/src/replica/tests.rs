@@ -280,3 +280,99 @@ fn imported_workflow_instances_are_checked_for_personal_data() {
     assert!(matches!(err, ReplicaError::Privacy(_)), "{err}");
     assert!(other.store().ids().unwrap().is_empty());
 }
+
+/// The documents a replica has marked as locally edited, taking them (and clearing the marks).
+fn take_marked(r: &Replica<impl Store>) -> Vec<DocId> {
+    r.take_local_edits(|docs| Ok::<_, ReplicaError>(docs.to_vec()))
+        .unwrap()
+}
+
+#[test]
+fn local_edits_are_marked_until_taken_and_remote_changes_are_not() {
+    let a = replica("Gemeente A", 1);
+    let b = replica("School B", 2);
+    let first = a
+        .create("ambitie", &set(&["titel=Een"]), T0, [1; 8])
+        .unwrap();
+    let second = a
+        .create("ambitie", &set(&["titel=Twee"]), T0, [2; 8])
+        .unwrap();
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(take_marked(&a), both);
+    assert!(take_marked(&a).is_empty(), "taking clears the marks");
+    a.update(&second, &set(&["titel=Twee bis"]), T0).unwrap();
+    assert_eq!(take_marked(&a), vec![second.clone()]);
+    // Saving a document that did not change marks nothing.
+    let mut unchanged = a.load(&first).unwrap();
+    a.save(&mut unchanged).unwrap();
+    assert!(take_marked(&a).is_empty());
+
+    let applied = b.apply_remote(&first, &a.export(&first).unwrap()).unwrap();
+    assert!(applied.changed);
+    assert!(
+        take_marked(&b).is_empty(),
+        "changes from elsewhere are not local edits"
+    );
+}
+
+#[test]
+fn marks_stay_when_taking_them_fails() {
+    let a = replica("Gemeente A", 1);
+    let id = a
+        .create("ambitie", &set(&["titel=Een"]), T0, [1; 8])
+        .unwrap();
+    let failed: Result<(), ReplicaError> =
+        a.take_local_edits(|_| Err(ReplicaError::NotFound(id.clone())));
+    assert!(failed.is_err());
+    assert_eq!(take_marked(&a), vec![id]);
+}
+
+/// A save that returned is durable, and so is its mark: the process may stop right after.
+#[test]
+fn a_local_edit_mark_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let store = crate::store::SledStore::open(dir.path()).unwrap();
+        let r = Replica::init(
+            store,
+            Identity::new("Gemeente A", OrgType::Gemeente, [1; 32], [1; 16]),
+        )
+        .unwrap();
+        r.create("ambitie", &set(&["titel=Een"]), T0, [1; 8])
+            .unwrap()
+    };
+    {
+        let r = Replica::open(crate::store::SledStore::open(dir.path()).unwrap()).unwrap();
+        assert_eq!(take_marked(&r), vec![id]);
+    }
+    let r = Replica::open(crate::store::SledStore::open(dir.path()).unwrap()).unwrap();
+    assert!(take_marked(&r).is_empty(), "cleared marks stay cleared");
+}
+
+/// A store written before local edits were marked gets every document marked once.
+#[test]
+fn a_store_from_before_marks_gets_every_document_marked_once() {
+    let a = replica("Gemeente A", 1);
+    let mut ids: Vec<DocId> = (0..3u8)
+        .map(|i| a.create("ambitie", &set(&["titel=X"]), T0, [i; 8]).unwrap())
+        .collect();
+    ids.sort();
+    let old = MemoryStore::default();
+    old.put_meta(
+        IDENTITY_KEY,
+        &a.store().get_meta(IDENTITY_KEY).unwrap().unwrap(),
+    )
+    .unwrap();
+    for id in &ids {
+        old.replace_with_snapshot(id.as_str(), &a.export(id).unwrap())
+            .unwrap();
+    }
+    let reopened = Replica::open(std::sync::Arc::new(old)).unwrap();
+    assert_eq!(take_marked(&reopened), ids);
+    let again = Replica::open(reopened.store().clone()).unwrap();
+    assert!(
+        take_marked(&again).is_empty(),
+        "marked once, not on every open"
+    );
+}

@@ -14,6 +14,8 @@ use super::INSTANCE_KIND;
 const FACTS: &str = "feiten";
 use super::fact::{Fact, FactBody, SignedFact};
 use crate::document::{self, DocId, LayoutError};
+use crate::privacy;
+use crate::replica::ReplicaError;
 use crate::time::Timestamp;
 
 /// The definition an instance started with.
@@ -132,6 +134,19 @@ fn str_at(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String, In
         },
         _ => Err(InstanceError::Missing(key)),
     }
+}
+
+/// Checks an instance that arrives as a file before it is imported: it must read as an instance,
+/// and neither its title nor a rejection reason may hold personal data.
+pub fn check_incoming(doc: &mut AutoCommit) -> Result<(), ReplicaError> {
+    let instance = read_instance(doc).map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+    privacy::check_text("titel", &instance.title)?;
+    for fact in &instance.facts {
+        if let FactBody::Verdict { reason, .. } = &fact.body {
+            privacy::check_text("reden", reason)?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads an instance; facts that fail verification are set aside with the reason.

@@ -12,7 +12,9 @@ mod state;
 
 pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
 pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
-pub use instance::{Instance, InstanceError, Pinned, append_fact, read_instance, write_instance};
+pub use instance::{
+    Instance, InstanceError, Pinned, append_fact, check_incoming, read_instance, write_instance,
+};
 pub use reducer::{COORDINATOR, Input, docs_of, may_act, state};
 pub use state::{
     Conflict, DocSnapshot, Due, Ignored, InstanceState, Participant, Refusal, ScheduleStatus, Step,

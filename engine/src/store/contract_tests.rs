@@ -95,6 +95,36 @@ fn sled_store_keeps_data_across_reopen() {
     assert_eq!(s.get_meta("m").unwrap().as_deref(), Some(&b"v"[..]));
 }
 
+#[test]
+fn local_edit_marks_are_listed_once_until_cleared() {
+    with_each_store(|s| {
+        assert!(s.local_edits().unwrap().is_empty());
+        s.mark_local_edits(&["b", "a"]).unwrap();
+        s.mark_local_edits(&["a"]).unwrap();
+        assert_eq!(s.local_edits().unwrap(), vec!["a", "b"]);
+        s.clear_local_edits(&["a", "niet-gemarkeerd"]).unwrap();
+        assert_eq!(s.local_edits().unwrap(), vec!["b"]);
+        assert!(s.mark_local_edits(&["bad key"]).is_err());
+        assert_eq!(
+            s.ids().unwrap(),
+            Vec::<String>::new(),
+            "marks are not documents"
+        );
+    });
+}
+
+#[test]
+fn sled_store_keeps_local_edit_marks_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.mark_local_edits(&["blijft", "gaat"]).unwrap();
+        s.clear_local_edits(&["gaat"]).unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(s.local_edits().unwrap(), vec!["blijft"]);
+}
+
 /// One edit in a generated sequence.
 #[derive(Debug, Clone)]
 enum Edit {

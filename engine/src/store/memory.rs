@@ -1,6 +1,6 @@
 //! An in-memory [`Store`] for tests and simulations; "durable" means "in the map".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{Store, StoreError, StoredDoc, check_key};
@@ -15,6 +15,7 @@ pub struct MemoryStore {
 struct Inner {
     docs: BTreeMap<String, StoredDoc>,
     meta: BTreeMap<String, Vec<u8>>,
+    local_edits: BTreeSet<String>,
 }
 
 impl MemoryStore {
@@ -63,6 +64,29 @@ impl Store for MemoryStore {
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         check_key(key)?;
         self.lock().meta.insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+
+    fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        for id in ids {
+            check_key(id)?;
+        }
+        let mut inner = self.lock();
+        inner
+            .local_edits
+            .extend(ids.iter().map(|id| id.to_string()));
+        Ok(())
+    }
+
+    fn local_edits(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().local_edits.iter().cloned().collect())
+    }
+
+    fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for id in ids {
+            inner.local_edits.remove(*id);
+        }
         Ok(())
     }
 

@@ -106,6 +106,16 @@ pub trait Store: Send + Sync {
     /// Bytes used on disk (or in memory) by the store as a whole.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
 
+    /// Durably marks documents as holding local edits that sync has not taken up yet. Marking
+    /// a marked document again changes nothing (and need not write).
+    fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError>;
+
+    /// The documents marked by [`Store::mark_local_edits`] and not cleared since, sorted.
+    fn local_edits(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Durably clears the marks of `ids`.
+    fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError>;
+
     /// Durably stores whatever `doc` holds beyond `saved_heads` and returns the new saved heads.
     ///
     /// Writes an incremental chunk and, once a document has [`COMPACT_AFTER_CHUNKS`] of them,
@@ -168,5 +178,14 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         (**self).size_on_disk()
+    }
+    fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        (**self).mark_local_edits(ids)
+    }
+    fn local_edits(&self) -> Result<Vec<String>, StoreError> {
+        (**self).local_edits()
+    }
+    fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        (**self).clear_local_edits(ids)
     }
 }

@@ -14,12 +14,15 @@ const LOCK_RETRY: Duration = Duration::from_millis(10);
 /// A [`Store`] backed by sled 0.34.
 ///
 /// Layout: one tree `docs` keyed `id 0x00 'S'` for the snapshot and `id 0x00 'C' seq(u64 BE)` for
-/// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values.
-/// Every write is followed by `flush`, so returning `Ok` means the bytes are on disk.
+/// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values;
+/// one tree `local-edits` whose keys are the ids of documents with local edits sync has not
+/// taken up yet. Every write is followed by `flush`, so returning `Ok` means the bytes are on
+/// disk.
 pub struct SledStore {
     db: sled::Db,
     docs: sled::Tree,
     meta: sled::Tree,
+    local_edits: sled::Tree,
 }
 
 impl SledStore {
@@ -52,7 +55,13 @@ impl SledStore {
             .open()?;
         let docs = db.open_tree("docs")?;
         let meta = db.open_tree("meta")?;
-        Ok(SledStore { db, docs, meta })
+        let local_edits = db.open_tree("local-edits")?;
+        Ok(SledStore {
+            db,
+            docs,
+            meta,
+            local_edits,
+        })
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -163,6 +172,44 @@ impl Store for SledStore {
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         check_key(key)?;
         self.meta.insert(key, value)?;
+        self.flush()
+    }
+
+    fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut new = false;
+        for id in ids {
+            check_key(id)?;
+            if !self.local_edits.contains_key(id)? {
+                batch.insert(id.as_bytes(), &[][..]);
+                new = true;
+            }
+        }
+        // The common case, an edit of a document already marked, costs a lookup and no flush.
+        if !new {
+            return Ok(());
+        }
+        self.local_edits.apply_batch(batch)?;
+        self.flush()
+    }
+
+    fn local_edits(&self) -> Result<Vec<String>, StoreError> {
+        self.local_edits
+            .iter()
+            .keys()
+            .map(|key| Ok(String::from_utf8_lossy(&key?).into_owned()))
+            .collect()
+    }
+
+    fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for id in ids {
+            batch.remove(id.as_bytes());
+        }
+        self.local_edits.apply_batch(batch)?;
         self.flush()
     }
 

@@ -35,4 +35,6 @@ pub use roster::{Members, known_members};
 pub use state::{MembershipView, Outgoing, STATE_KEY, StateError, WorkspaceState};
 
 #[cfg(test)]
+mod sealing_tests;
+#[cfg(test)]
 mod sim;

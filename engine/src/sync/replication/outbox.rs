@@ -9,55 +9,76 @@ use super::entropy::{Entropy, random};
 use super::machine::{Machine, SyncError};
 use super::state::Outgoing;
 use crate::document::DocId;
-use crate::replica::Replica;
+use crate::replica::{Replica, ReplicaError};
 use crate::seal::{Payload, PayloadForm, seal};
 use crate::store::Store;
 use crate::sync::wire::Hash32;
 
 impl Machine {
-    /// Seals every document's own changes that were not sealed yet; returns how many bundles.
+    /// Seals the own changes of every document that was edited here since it was last sealed;
+    /// returns how many bundles. Only documents the replica marked as locally edited are read
+    /// (see [`Replica::take_local_edits`]); their marks are cleared once the bundles and the
+    /// heads they were sealed at are durable in the state, so a crash before that leaves the
+    /// marks for the next run.
     pub(super) fn seal_local<S: Store>(
         &mut self,
         replica: &Replica<S>,
         entropy: &mut dyn Entropy,
     ) -> Result<usize, SyncError> {
         if self.state.ring.is_empty() || !self.tip.set().is_member(&self.me) {
+            // The marks stay until this organisation can seal (after it joined).
+            return Ok(0);
+        }
+        replica.take_local_edits(|docs| {
+            let mut sealed = 0;
+            for doc in docs {
+                sealed += self.seal_doc(replica, doc, entropy)?;
+            }
+            if sealed > 0 {
+                self.save(replica)?;
+            }
+            Ok(sealed)
+        })
+    }
+
+    /// Seals one document's own changes since the heads it was last sealed at.
+    fn seal_doc<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        doc: &DocId,
+        entropy: &mut dyn Entropy,
+    ) -> Result<usize, SyncError> {
+        let since: Vec<ChangeHash> = self
+            .state
+            .sealed_at
+            .get(doc)
+            .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
+            .unwrap_or_default();
+        let own = match replica.own_changes_since(doc, &since) {
+            Ok(own) => own,
+            // Marked, then the process stopped before the document was first written.
+            Err(ReplicaError::NotFound(_)) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        if own.changes.is_empty() {
             return Ok(0);
         }
         let mut sealed = 0;
-        for raw in replica.store().ids()? {
-            let Ok(doc) = DocId::parse(&raw) else {
-                continue;
+        // Concatenated change chunks load as one; large runs are split over several bundles
+        // so each stays well below the relay's bundle limit.
+        for part in batches(own.changes, BUNDLE_BUDGET) {
+            let payload = Payload {
+                doc: doc.clone(),
+                form: PayloadForm::Changes,
+                data: part,
             };
-            let since: Vec<ChangeHash> = self
-                .state
-                .sealed_at
-                .get(&doc)
-                .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
-                .unwrap_or_default();
-            let own = replica.own_changes_since(&doc, &since)?;
-            if own.changes.is_empty() {
-                continue;
-            }
-            // Concatenated change chunks load as one; large runs are split over several bundles
-            // so each stays well below the relay's bundle limit.
-            for part in batches(own.changes, BUNDLE_BUDGET) {
-                let payload = Payload {
-                    doc: doc.clone(),
-                    form: PayloadForm::Changes,
-                    data: part,
-                };
-                self.enqueue(&payload, self.all_relays(), entropy)?;
-                sealed += 1;
-            }
-            self.state
-                .sealed_at
-                .insert(doc, own.heads.iter().map(|h| h.to_string()).collect());
+            self.enqueue(&payload, self.all_relays(), entropy)?;
             sealed += 1;
         }
-        if sealed > 0 {
-            self.dirty = true;
-        }
+        self.state.sealed_at.insert(
+            doc.clone(),
+            own.heads.iter().map(|h| h.to_string()).collect(),
+        );
         Ok(sealed)
     }
 

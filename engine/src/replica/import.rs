@@ -1,0 +1,78 @@
+//! Importing `.automerge` files: a document from elsewhere is checked whole before the store
+//! is touched, then stored as new or merged into the copy that is already here.
+
+use automerge::AutoCommit;
+
+use super::{ImportOutcome, LoadedDoc, Replica, ReplicaError, field_names};
+use crate::document::{self, DocView};
+use crate::published::{self, PUBLISHED_KIND};
+use crate::runtime::{self, INSTANCE_KIND};
+use crate::store::Store;
+use crate::{figures, privacy};
+
+impl<S: Store> Replica<S> {
+    /// Imports an `.automerge` file: stores it if new, merges it if the document exists.
+    ///
+    /// The file must hold a document in the kompas layout whose kind and fields the catalog
+    /// knows; anything else is refused before the store is touched.
+    pub fn import(&self, bytes: &[u8]) -> Result<ImportOutcome, ReplicaError> {
+        let mut incoming = AutoCommit::load(bytes)
+            .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
+        let view = document::read_view(&mut incoming)
+            .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+        // Kinds the engine keeps for itself check their own content; every other kind is
+        // checked against the catalog.
+        match view.kind.as_str() {
+            INSTANCE_KIND => runtime::check_incoming(&mut incoming)?,
+            PUBLISHED_KIND => published::check_incoming(&incoming)?,
+            _ => self.check_imported_fields(&view)?,
+        }
+        figures::storage::verify_incoming(&incoming, &view.kind)
+            .map_err(ReplicaError::BadImport)?;
+        let id = view.id;
+        match self.store.load(id.as_str())? {
+            Some(_) => {
+                let mut loaded = self.load(&id)?;
+                let before = self.view(&mut loaded)?;
+                if before.kind != view.kind {
+                    return Err(ReplicaError::BadImport(format!(
+                        "document {id} bestaat hier al als {}, het bestand zegt {}",
+                        before.kind, view.kind
+                    )));
+                }
+                loaded
+                    .doc
+                    .merge(&mut incoming)
+                    .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+                self.save(&mut loaded)?;
+                Ok(ImportOutcome::Merged(id))
+            }
+            None => {
+                let mut loaded = LoadedDoc {
+                    id: id.clone(),
+                    doc: incoming,
+                    saved_heads: Vec::new(),
+                };
+                self.save(&mut loaded)?;
+                Ok(ImportOutcome::Created(id))
+            }
+        }
+    }
+
+    /// Checks the fields of an imported document against the catalog.
+    fn check_imported_fields(&self, view: &DocView) -> Result<(), ReplicaError> {
+        let kind_def = self.kind(&view.kind)?;
+        for (name, value) in &view.fields {
+            let def = kind_def
+                .field(name)
+                .ok_or_else(|| ReplicaError::UnknownField {
+                    kind: view.kind.clone(),
+                    field: name.clone(),
+                    known: field_names(kind_def),
+                })?;
+            def.check_value(value)?;
+            privacy::check_value(name, value)?;
+        }
+        Ok(())
+    }
+}
