@@ -3,7 +3,7 @@
 use automerge::{AutoCommit, ROOT, ReadDoc, transaction::Transactable};
 use proptest::prelude::*;
 
-use super::{COMPACT_AFTER_CHUNKS, MemoryStore, SledStore, Store};
+use super::{COMPACT_AFTER_CHUNKS, MemoryStore, MetaBatch, SledStore, Store};
 
 fn with_each_store(check: impl Fn(&dyn Store)) {
     check(&MemoryStore::default());
@@ -57,6 +57,64 @@ fn meta_values_round_trip_and_keys_are_checked() {
         assert!(s.append_chunk("", b"").is_err());
         assert!(s.load("a\0b").is_err());
     });
+}
+
+#[test]
+fn a_meta_batch_applies_in_order_and_a_scan_keeps_to_its_prefix() {
+    with_each_store(|s| {
+        s.put_meta("rij/oud", b"weg").unwrap();
+        s.put_meta("rijen", b"buiten").unwrap();
+        let mut batch = MetaBatch::default();
+        batch.put("rij/2", b"twee".to_vec());
+        batch.put("rij/1", b"eerst".to_vec());
+        batch.delete("rij/oud");
+        batch.put("rij/1", b"een".to_vec());
+        batch.delete("rij/nooit");
+        batch.put("los", b"ook".to_vec());
+        s.write_meta(&batch).unwrap();
+        let scanned = s.scan_meta("rij/").unwrap();
+        let expected = vec![
+            ("rij/1".to_string(), b"een".to_vec()),
+            ("rij/2".to_string(), b"twee".to_vec()),
+        ];
+        assert_eq!(scanned, expected);
+        assert_eq!(s.get_meta("los").unwrap().as_deref(), Some(&b"ook"[..]));
+        assert_eq!(
+            s.get_meta("rijen").unwrap().as_deref(),
+            Some(&b"buiten"[..])
+        );
+        assert!(s.scan_meta("niets/").unwrap().is_empty());
+        s.write_meta(&MetaBatch::default()).unwrap();
+        assert_eq!(s.scan_meta("rij/").unwrap(), expected);
+    });
+}
+
+#[test]
+fn a_meta_batch_with_a_bad_key_writes_nothing() {
+    with_each_store(|s| {
+        let mut batch = MetaBatch::default();
+        batch.put("goed", b"1".to_vec());
+        batch.put("slecht sleutel", b"2".to_vec());
+        assert!(s.write_meta(&batch).is_err());
+        assert_eq!(s.get_meta("goed").unwrap(), None);
+        assert!(s.scan_meta("bad key").is_err());
+    });
+}
+
+#[test]
+fn sled_store_keeps_meta_batches_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.put_meta("rij/weg", b"x").unwrap();
+        let mut batch = MetaBatch::default();
+        batch.put("rij/blijft", b"y".to_vec());
+        batch.delete("rij/weg");
+        s.write_meta(&batch).unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    let expected = vec![("rij/blijft".to_string(), b"y".to_vec())];
+    assert_eq!(s.scan_meta("rij/").unwrap(), expected);
 }
 
 #[test]

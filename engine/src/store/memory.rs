@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Store, StoreError, StoredDoc, check_key};
+use super::{MetaBatch, Store, StoreError, StoredDoc, check_key};
 
 /// A [`Store`] that keeps everything in process memory.
 #[derive(Default)]
@@ -65,6 +65,29 @@ impl Store for MemoryStore {
         check_key(key)?;
         self.lock().meta.insert(key.to_string(), value.to_vec());
         Ok(())
+    }
+
+    fn write_meta(&self, batch: &MetaBatch) -> Result<(), StoreError> {
+        batch.check_keys()?;
+        let mut inner = self.lock();
+        for (key, value) in batch.writes() {
+            match value {
+                Some(value) => inner.meta.insert(key.clone(), value.clone()),
+                None => inner.meta.remove(key),
+            };
+        }
+        Ok(())
+    }
+
+    fn scan_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        check_key(prefix)?;
+        let inner = self.lock();
+        Ok(inner
+            .meta
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {

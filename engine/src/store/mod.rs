@@ -80,6 +80,48 @@ impl From<sled::Error> for StoreError {
     }
 }
 
+/// Metadata writes that [`Store::write_meta`] applies together, in order (a later write to a
+/// key wins over an earlier one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetaBatch {
+    writes: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl MetaBatch {
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, key: impl Into<String>, value: Vec<u8>) {
+        self.writes.push((key.into(), Some(value)));
+    }
+
+    /// Removes `key` (removing an absent key changes nothing).
+    pub fn delete(&mut self, key: impl Into<String>) {
+        self.writes.push((key.into(), None));
+    }
+
+    /// Whether the batch holds no writes.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The writes in order: a key and its new value, or `None` for a removal.
+    pub fn writes(&self) -> &[(String, Option<Vec<u8>>)] {
+        &self.writes
+    }
+
+    /// The bytes the batch writes: every key plus every value.
+    pub fn byte_len(&self) -> usize {
+        self.writes
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+            .sum()
+    }
+
+    /// Checks every key; a batch with a bad key is refused whole.
+    pub(crate) fn check_keys(&self) -> Result<(), StoreError> {
+        self.writes.iter().try_for_each(|(k, _)| check_key(k))
+    }
+}
+
 /// Durable storage of documents and small metadata values.
 ///
 /// Implementations must make every write durable before returning `Ok`: a caller may tell a
@@ -102,6 +144,13 @@ pub trait Store: Send + Sync {
 
     /// Stores a small metadata value durably.
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Applies every write of `batch` atomically and durably: after a crash the store holds
+    /// all of them or none. An empty batch writes nothing.
+    fn write_meta(&self, batch: &MetaBatch) -> Result<(), StoreError>;
+
+    /// The metadata entries whose keys start with `prefix`, in key order.
+    fn scan_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
     /// Bytes used on disk (or in memory) by the store as a whole.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
@@ -175,6 +224,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         (**self).put_meta(key, value)
+    }
+    fn write_meta(&self, batch: &MetaBatch) -> Result<(), StoreError> {
+        (**self).write_meta(batch)
+    }
+    fn scan_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).scan_meta(prefix)
     }
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         (**self).size_on_disk()

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Store, StoreError, StoredDoc, check_key};
+use super::{MetaBatch, Store, StoreError, StoredDoc, check_key};
 
 const SNAPSHOT_TAG: u8 = b'S';
 const CHUNK_TAG: u8 = b'C';
@@ -14,7 +14,7 @@ const LOCK_RETRY: Duration = Duration::from_millis(10);
 /// A [`Store`] backed by sled 0.34.
 ///
 /// Layout: one tree `docs` keyed `id 0x00 'S'` for the snapshot and `id 0x00 'C' seq(u64 BE)` for
-/// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values;
+/// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values (written one at a time or as one atomic batch);
 /// one tree `local-edits` whose keys are the ids of documents with local edits sync has not
 /// taken up yet. Every write is followed by `flush`, so returning `Ok` means the bytes are on
 /// disk.
@@ -173,6 +173,33 @@ impl Store for SledStore {
         check_key(key)?;
         self.meta.insert(key, value)?;
         self.flush()
+    }
+
+    fn write_meta(&self, batch: &MetaBatch) -> Result<(), StoreError> {
+        batch.check_keys()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut writes = sled::Batch::default();
+        for (key, value) in batch.writes() {
+            match value {
+                Some(value) => writes.insert(key.as_bytes(), value.as_slice()),
+                None => writes.remove(key.as_bytes()),
+            }
+        }
+        self.meta.apply_batch(writes)?;
+        self.flush()
+    }
+
+    fn scan_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        check_key(prefix)?;
+        self.meta
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
+            })
+            .collect()
     }
 
     fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
