@@ -1,14 +1,17 @@
-//! Sealing benchmark: what looking for local edits costs the sync machine in a large store.
+//! Sealing benchmark: what looking for local edits costs the sync machine in a large store, and
+//! what a relay's acknowledgements cost while that many bundles are queued.
 //!
 //! Run with `cargo bench -p kompas-engine --bench seal`. `KOMPAS_BENCH_DOCS` sets the number of
 //! documents (10,000 by default). The store is in memory, so the figures are the engine's own
-//! work (reading and decoding documents), not disk time. Figures are ratios measured in one run.
+//! work (reading and decoding documents, encoding the sync state), not disk time. Figures are
+//! ratios measured in one run.
 
 use std::time::{Duration, Instant};
 
 use kompas_engine::document::Assignment;
 use kompas_engine::identity::Identity;
 use kompas_engine::sync::replication::{Entropy, Event, Machine};
+use kompas_engine::sync::wire::{Hash32, Message};
 use kompas_engine::{MemoryStore, OrgType, Replica, Timestamp};
 
 /// Enough randomness for a benchmark: a counter run through a simple mixer.
@@ -109,5 +112,59 @@ fn main() {
         "look for edits, one document edited: {:.1} ms (the first seal took {:.0}x as long)",
         one.as_secs_f64() * 1e3,
         first.as_secs_f64() / one.as_secs_f64()
+    );
+
+    // A relay acknowledges the queued bundles one by one, as it does after a first sync of a
+    // large store or a long time offline.
+    let relay = machine.state().relays[0].clone();
+    let hashes: Vec<Hash32> = machine
+        .state()
+        .outbox
+        .iter()
+        .map(|o| o.hash.parse().expect("hash"))
+        .collect();
+    let queued = hashes.len();
+    let mut ack = |machine: &mut Machine, seq: usize, hash: Hash32| -> Duration {
+        let message = Message::Ack {
+            seq: seq as u64 + 1,
+            hash,
+            duplicate: false,
+        };
+        let start = Instant::now();
+        machine
+            .handle(
+                &replica,
+                Timestamp(5),
+                &mut entropy,
+                Event::Received {
+                    relay: relay.clone(),
+                    message: Box::new(message),
+                },
+            )
+            .expect("ack");
+        start.elapsed()
+    };
+    let drain = Instant::now();
+    let mut first_ack = Duration::ZERO;
+    let mut last_ack = Duration::ZERO;
+    for (seq, hash) in hashes.into_iter().enumerate() {
+        let took = ack(&mut machine, seq, hash);
+        if seq == 0 {
+            first_ack = took;
+        }
+        last_ack = took;
+    }
+    let drain = drain.elapsed();
+    assert_eq!(machine.queued(), 0, "every bundle acknowledged");
+    println!(
+        "one acknowledgement with {queued} bundles queued: {:.1} µs; with 1 queued: {:.1} µs ({:.0}x)",
+        first_ack.as_secs_f64() * 1e6,
+        last_ack.as_secs_f64() * 1e6,
+        first_ack.as_secs_f64() / last_ack.as_secs_f64()
+    );
+    println!(
+        "drain {queued} acknowledgements: {:.2} s, {:.1} µs each on average",
+        drain.as_secs_f64(),
+        drain.as_secs_f64() * 1e6 / queued as f64
     );
 }
