@@ -260,12 +260,9 @@ impl Machine {
                 out.push(send(Message::MembershipPull { after: ops_len }));
             }
         }
-        for item in &self.state.outbox {
+        for item in self.state.outbox.waiting_for(relay) {
             if link.in_flight.len() >= MAX_IN_FLIGHT {
                 break;
-            }
-            if !item.waiting_for.contains(relay) {
-                continue;
             }
             let Ok(hash) = item.hash.parse::<Hash32>() else {
                 continue;
@@ -287,11 +284,7 @@ impl Machine {
             && link.caught_up
             && link.in_flight.is_empty()
             && link.relay_log >= ops_len
-            && !self
-                .state
-                .outbox
-                .iter()
-                .any(|o| o.waiting_for.contains(relay))
+            && !self.state.outbox.any_waiting_for(relay)
         {
             link.finished = true;
             out.push(Effect::Report(Report::Done {
@@ -309,17 +302,7 @@ impl Machine {
         if let Some(link) = self.links.get_mut(relay) {
             link.in_flight.remove(&hash);
         }
-        let before = self.state.outbox.len();
-        let hex = hash.to_string();
-        for item in &mut self.state.outbox {
-            if item.hash == hex && item.waiting_for.remove(relay) {
-                self.dirty = true;
-            }
-        }
-        self.state.outbox.retain(|o| !o.waiting_for.is_empty());
-        if self.state.outbox.len() != before {
-            self.dirty = true;
-        }
+        self.state.outbox.acknowledged(relay, &hash.to_string());
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::event::{Effect, Report};
 use super::machine::{MAX_AHEAD, Machine, SyncError};
+use super::queues::Parked;
 use crate::replica::{Replica, ReplicaError};
 use crate::seal::{OpenError, open};
 use crate::store::Store;
@@ -105,10 +106,7 @@ impl Machine {
     }
 
     fn park(&mut self, bundle: SealedBundle) {
-        if self.parked.len() < MAX_PARKED && !self.parked.contains(&bundle) {
-            self.parked.push(bundle);
-            self.dirty = true;
-        }
+        self.state.parked.park(bundle, MAX_PARKED);
     }
 
     /// Opens and applies a bundle. Errors are store failures only; refusals are outcomes.
@@ -149,15 +147,33 @@ impl Machine {
         relay: &str,
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
+        // Opening and applying never touch the parked bundles, so they are set aside for the
+        // round and put back whatever happens.
+        let mut parked = std::mem::take(&mut self.state.parked);
+        let result = self.retry_rounds(replica, relay, &mut parked, out);
+        self.state.parked = parked;
+        result
+    }
+
+    fn retry_rounds<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        parked: &mut Parked,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
         loop {
             let mut progress = false;
-            for bundle in std::mem::take(&mut self.parked) {
+            for seq in parked.positions() {
+                let Some(bundle) = parked.get(seq) else {
+                    continue;
+                };
                 let author = bundle.author.org_id();
-                match self.ingest(replica, &bundle)? {
-                    Outcome::Parked => self.parked.push(bundle),
+                match self.ingest(replica, bundle)? {
+                    Outcome::Parked => {}
                     Outcome::Applied(doc) => {
                         progress = true;
-                        self.dirty = true;
+                        parked.unpark(seq);
                         out.push(Effect::Report(Report::Applied {
                             relay: relay.to_string(),
                             doc,
@@ -165,7 +181,7 @@ impl Machine {
                         }));
                     }
                     Outcome::Refused(reason) => {
-                        self.dirty = true;
+                        parked.unpark(seq);
                         out.push(Effect::Report(Report::Refused {
                             relay: relay.to_string(),
                             seq: 0,

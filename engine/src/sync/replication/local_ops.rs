@@ -3,7 +3,6 @@
 //! Each of these signs membership operations into the local log and saves the state; the
 //! operations reach the relays on the next sync.
 
-use crate::sync::wire::Encoded;
 use std::collections::BTreeSet;
 
 use super::entropy::{Entropy, random};
@@ -81,7 +80,7 @@ impl Machine {
         let (_, too_large) = self.enqueue_snapshots(replica, self.all_relays(), entropy)?;
         // Reading from the current position is only safe if the snapshots cover everything
         // before it: nothing parked, no document left out.
-        let from_start = !self.parked.is_empty() || too_large > 0;
+        let from_start = !self.state.parked.is_empty() || too_large > 0;
         let relays = self
             .state
             .relays
@@ -212,21 +211,19 @@ impl Machine {
         self.state.relays.retain(|r| r != url);
         self.state.cursors.remove(url);
         self.links.remove(url);
-        for item in &mut self.state.outbox {
-            item.waiting_for.remove(url);
-        }
-        self.state.outbox.retain(|o| !o.waiting_for.is_empty());
+        self.state.outbox.forget_relay(url);
         self.save(replica)
     }
 
-    /// Writes the state durably.
+    /// Writes the state durably, the small part included.
     pub fn save<S: Store>(&mut self, replica: &Replica<S>) -> Result<(), SyncError> {
-        self.state.parked = self
-            .parked
-            .iter()
-            .map(crate::sync::wire::SealedBundle::to_bytes)
-            .collect();
-        self.state.save(replica.store())?;
+        self.dirty = true;
+        self.persist(replica)
+    }
+
+    /// Writes durably what changed since the last save.
+    pub(super) fn persist<S: Store>(&mut self, replica: &Replica<S>) -> Result<(), SyncError> {
+        self.state.save(replica.store(), self.dirty)?;
         self.dirty = false;
         self.cursors_dirty = false;
         Ok(())

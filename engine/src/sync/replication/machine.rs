@@ -15,8 +15,7 @@ use crate::seal::{ExchangeSecret, SealError};
 use crate::store::Store;
 use crate::sync::membership::{MemberProfile, MembershipError, OpBody, Role, SignedOp};
 use crate::sync::wire::{
-    Hash32, KxKey, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION, SealedBundle,
-    WorkspaceId,
+    Hash32, KxKey, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION, WorkspaceId,
 };
 use crate::time::Timestamp;
 
@@ -88,7 +87,6 @@ pub struct Machine {
     pub(super) pending: Vec<SignedOp>,
     /// The confirmed list with the pending operations applied: what local decisions use.
     pub(super) tip: Members,
-    pub(super) parked: Vec<SealedBundle>,
     /// Bundles applied since the machine started, so a copy from a second relay is skipped.
     pub(super) applied: std::collections::BTreeSet<Hash32>,
     pub(super) signing: SigningKey,
@@ -97,8 +95,10 @@ pub struct Machine {
     pub(super) exchange: ExchangeSecret,
     pub(super) mode: Mode,
     pub(super) links: BTreeMap<String, Link>,
+    /// The small part of the state changed since the last save (outbox, parked bundles and
+    /// sealed heads track their own changes).
     pub(super) dirty: bool,
-    /// Only cursors moved since the last save.
+    /// Cursors moved since the last save.
     pub(super) cursors_dirty: bool,
     pub(super) removed_reported: bool,
     /// Connections the machine itself decided to drop while handling the current event.
@@ -125,7 +125,6 @@ impl Machine {
             .signing_key()
             .map_err(ReplicaError::from)?;
         let ops = state.log_ops()?;
-        let parked = state.parked_bundles()?;
         let pending = state.pending_ops()?;
         let (members, tip) = super::roster::fold(&ops, &pending)?;
         let links = state
@@ -144,7 +143,6 @@ impl Machine {
             ops,
             pending,
             tip,
-            parked,
             applied: Default::default(),
             mode,
             links,
@@ -260,14 +258,9 @@ impl Machine {
             });
             self.disconnected(&relay, reason, now, entropy, &mut out);
         }
-        if self.dirty {
-            self.state.parked = self.parked.iter().map(SealedBundle::to_bytes).collect();
-            self.state.save(replica.store())?;
-        } else if self.cursors_dirty {
-            self.state.save_cursors(replica.store())?;
+        if self.dirty || self.cursors_dirty || self.state.has_unsaved_entries() {
+            self.persist(replica)?;
         }
-        self.dirty = false;
-        self.cursors_dirty = false;
         self.check_finished(&mut out);
         Ok(out)
     }

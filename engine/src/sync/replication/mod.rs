@@ -23,6 +23,7 @@ mod local_ops;
 mod machine;
 mod membership_sync;
 mod outbox;
+mod queues;
 mod roster;
 mod state;
 
@@ -31,10 +32,18 @@ pub use entropy::{Entropy, random};
 pub use event::{Effect, Event, Report};
 pub use invite_code::{InviteCode, InviteCodeError};
 pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncError};
+pub use queues::{Outbox, Parked, Tracked};
 pub use roster::{Members, known_members};
-pub use state::{MembershipView, Outgoing, STATE_KEY, StateError, WorkspaceState};
+pub use state::{
+    CURSORS_KEY, MembershipView, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, SEALED_PREFIX, STATE_KEY,
+    StateError, WorkspaceState,
+};
 
+#[cfg(test)]
+mod persistence_tests;
 #[cfg(test)]
 mod sealing_tests;
 #[cfg(test)]
 mod sim;
+#[cfg(test)]
+mod test_store;

@@ -35,7 +35,7 @@ impl Machine {
                 sealed += self.seal_doc(replica, doc, entropy)?;
             }
             if sealed > 0 {
-                self.save(replica)?;
+                self.persist(replica)?;
             }
             Ok(sealed)
         })
@@ -111,7 +111,6 @@ impl Machine {
             self.enqueue(&payload, relays.clone(), entropy)?;
             count += 1;
         }
-        self.dirty = true;
         Ok((count, too_large))
     }
 

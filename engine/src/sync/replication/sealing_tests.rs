@@ -1,91 +1,15 @@
 //! Tests of sealing local edits: only documents edited here are read, and no edit is lost.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use automerge::ChangeHash;
 
 use super::sim::rng::SimRng;
-use super::{Event, Machine, Mode, STATE_KEY};
-use crate::document::{Assignment, DocId};
-use crate::identity::{Identity, OrgType};
+use super::test_store::{T0, Watched, replica_with, title};
+use super::{Event, Machine, Mode};
+use crate::document::DocId;
 use crate::replica::Replica;
-use crate::store::{MemoryStore, Store, StoreError, StoredDoc};
-use crate::time::Timestamp;
-
-const T0: Timestamp = Timestamp(1_760_000_000_000);
-
-/// A memory store that counts document loads and can refuse to write the sync state, as if
-/// the process stopped before the state was durable.
-#[derive(Default)]
-struct Watched {
-    inner: MemoryStore,
-    loads: AtomicUsize,
-    refuse_state: AtomicBool,
-}
-
-impl Watched {
-    fn loads(&self) -> usize {
-        self.loads.swap(0, Ordering::SeqCst)
-    }
-}
-
-impl Store for Watched {
-    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id)
-    }
-    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
-        self.inner.append_chunk(id, chunk)
-    }
-    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
-        self.inner.replace_with_snapshot(id, snapshot)
-    }
-    fn ids(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.ids()
-    }
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get_meta(key)
-    }
-    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        if key == STATE_KEY && self.refuse_state.load(Ordering::SeqCst) {
-            return Err(StoreError::Backend("gestopt".into()));
-        }
-        self.inner.put_meta(key, value)
-    }
-    fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.inner.size_on_disk()
-    }
-    fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
-        self.inner.mark_local_edits(ids)
-    }
-    fn local_edits(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.local_edits()
-    }
-    fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
-        self.inner.clear_local_edits(ids)
-    }
-}
-
-fn title(value: &str) -> Vec<Assignment> {
-    vec![Assignment::parse(&format!("titel={value}")).unwrap()]
-}
-
-fn replica_with(docs: usize, seed: u8) -> (Replica<Watched>, Vec<DocId>) {
-    let replica = Replica::init(
-        Watched::default(),
-        Identity::new("Gemeente A", OrgType::Gemeente, [seed; 32], [seed; 16]),
-    )
-    .unwrap();
-    let ids = (0..docs)
-        .map(|d| {
-            let random = (d as u64).to_be_bytes();
-            replica
-                .create("ambitie", &title(&format!("ambitie {d}")), T0, random)
-                .unwrap()
-        })
-        .collect();
-    (replica, ids)
-}
+use crate::store::Store;
 
 fn look_for_edits(machine: &mut Machine, replica: &Replica<Watched>, rng: &mut SimRng) {
     machine
@@ -94,7 +18,11 @@ fn look_for_edits(machine: &mut Machine, replica: &Replica<Watched>, rng: &mut S
 }
 
 fn sealed_at(machine: &Machine, doc: &DocId) -> Vec<ChangeHash> {
-    machine.state().sealed_at[doc]
+    machine
+        .state()
+        .sealed_at
+        .get(doc)
+        .unwrap()
         .iter()
         .map(|h| h.parse().unwrap())
         .collect()

@@ -3,62 +3,120 @@
 //! The state is written after every event that changed it and before any effect that depends on
 //! it is returned, so a crash never loses a queued local change or moves a cursor past a bundle
 //! that was not applied.
+//!
+//! Layout: the small, slowly changing part (workspace, relays, membership log, pending
+//! operations, keys, invite to redeem) is one JSON value under [`STATE_KEY`]; the cursors are
+//! under [`CURSORS_KEY`]; every queued outgoing bundle, every parked bundle and the sealed heads
+//! of every document have a key of their own (under [`OUTBOX_PREFIX`], [`PARKED_PREFIX`] and
+//! [`SEALED_PREFIX`]). A save writes, in one atomic batch, the cursors, the entries that changed
+//! and, only when it changed, the small part, so handling one relay acknowledgement costs the
+//! same however many bundles are queued. A store written when everything was one JSON value
+//! loads as before and is converted on its first save.
 
 use crate::sync::wire::Encoded;
+use crate::sync::wire::codec::{Reader, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::queues::{Outbox, Parked, Tracked};
 use crate::document::DocId;
 use crate::identity::{hex, unhex};
 use crate::seal::KeyRing;
-use crate::store::{Store, StoreError};
+use crate::store::{MetaBatch, Store, StoreError};
 use crate::sync::membership::SignedOp;
-use crate::sync::wire::{SealedBundle, WireError, WorkspaceId};
+use crate::sync::wire::{Hash32, SealedBundle, WireError, WorkspaceId};
 
-/// The metadata key the state lives under.
+/// The metadata key the small part of the state lives under.
 pub const STATE_KEY: &str = "sync-workspace";
 /// The metadata key of the cursors, which change far more often than the rest.
 pub const CURSORS_KEY: &str = "sync-cursors";
+/// Each queued outgoing bundle lives under this prefix and its position (16 hex digits).
+pub const OUTBOX_PREFIX: &str = "sync-outbox/";
+/// Each parked bundle lives under this prefix and its position (16 hex digits).
+pub const PARKED_PREFIX: &str = "sync-parked/";
+/// The heads each document was last sealed at live under this prefix and the document id.
+pub const SEALED_PREFIX: &str = "sync-sealed/";
 
 /// A sealed bundle waiting for relays to acknowledge it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
     /// The bundle's content address (hex), as relays acknowledge it.
     pub hash: String,
-    /// The encoded bundle (hex).
+    /// The encoded bundle (hex in the old single-value layout).
     #[serde(with = "hex_bytes")]
     pub bundle: Vec<u8>,
     /// The relays that have not acknowledged it yet.
     pub waiting_for: BTreeSet<String>,
 }
 
+impl Outgoing {
+    /// The stored form: the relays still waited for, then the bundle.
+    fn to_stored(&self) -> Vec<u8> {
+        let relays: Vec<&String> = self.waiting_for.iter().collect();
+        let mut w = Writer::new();
+        w.list(&relays, |w, r| w.str(r));
+        w.bytes(&self.bundle);
+        w.into_bytes()
+    }
+
+    fn from_stored(bytes: &[u8]) -> Result<Outgoing, WireError> {
+        const WHAT: &str = "wachtende bundel";
+        let mut r = Reader::new(bytes);
+        let waiting_for = r.list(WHAT, |r| r.str(WHAT))?.into_iter().collect();
+        let bundle = r.bytes(WHAT)?.to_vec();
+        r.finish(WHAT)?;
+        Ok(Outgoing {
+            hash: Hash32::of(&bundle).to_string(),
+            bundle,
+            waiting_for,
+        })
+    }
+}
+
 /// The replica's persistent sync state for its workspace.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkspaceState {
     /// The workspace id (hex).
     pub workspace: String,
     /// The relays the workspace uses, in the order they were added.
     pub relays: Vec<String>,
-    /// The membership log as the first relay confirmed it, each operation encoded (hex).
-    #[serde(with = "hex_list")]
+    /// The membership log as the first relay confirmed it, each operation encoded.
     pub log: Vec<Vec<u8>>,
-    /// Operations signed here that the first relay has not confirmed yet, in order (hex).
-    #[serde(with = "hex_list", default)]
+    /// Operations signed here that the first relay has not confirmed yet, in order.
     pub pending: Vec<Vec<u8>>,
     /// Every workspace key this replica holds.
     pub ring: KeyRing,
-    /// Per relay: the highest sequence number up to which every bundle was handled (kept
-    /// under its own key).
-    #[serde(skip)]
+    /// Per relay: the highest sequence number up to which every bundle was handled.
     pub cursors: BTreeMap<String, u64>,
     /// Sealed local changes not yet acknowledged by every relay.
-    pub outbox: Vec<Outgoing>,
+    pub outbox: Outbox,
     /// Per document: the heads at which this replica last sealed its own changes (hex).
-    pub sealed_at: BTreeMap<DocId, Vec<String>>,
-    /// Bundles that could not be applied yet (missing dependencies, keys or members), hex.
-    #[serde(with = "hex_list")]
-    pub parked: Vec<Vec<u8>>,
+    pub sealed_at: Tracked<DocId, Vec<String>>,
+    /// Bundles that could not be applied yet (missing dependencies, keys or members).
+    pub parked: Parked,
     /// The token of the invite this replica still has to redeem (hex), if it is joining.
     pub redeem: Option<String>,
+    /// Loaded from the old single-value layout: the next save writes everything anew.
+    convert: bool,
+}
+
+/// The small part of the state as it is stored. The last three fields are only read, from
+/// stores written when the whole state was this one value.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    workspace: String,
+    relays: Vec<String>,
+    #[serde(with = "hex_list")]
+    log: Vec<Vec<u8>>,
+    #[serde(with = "hex_list", default)]
+    pending: Vec<Vec<u8>>,
+    ring: KeyRing,
+    redeem: Option<String>,
+    #[serde(default, skip_serializing)]
+    outbox: Vec<Outgoing>,
+    #[serde(default, skip_serializing)]
+    sealed_at: BTreeMap<DocId, Vec<String>>,
+    #[serde(with = "hex_list", default, skip_serializing)]
+    parked: Vec<Vec<u8>>,
 }
 
 /// The part of the state that holds the member list, read without decoding the rest.
@@ -113,22 +171,76 @@ impl WorkspaceState {
             log: Vec::new(),
             pending: Vec::new(),
             ring,
-            outbox: Vec::new(),
-            sealed_at: BTreeMap::new(),
-            parked: Vec::new(),
+            outbox: Outbox::default(),
+            sealed_at: Tracked::default(),
+            parked: Parked::default(),
             redeem: None,
+            convert: false,
         }
     }
 
     /// Reads the state from the store, if the replica belongs to a workspace.
     pub fn load(store: &impl Store) -> Result<Option<WorkspaceState>, StateError> {
-        let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
         let Some(bytes) = store.get_meta(STATE_KEY)?.filter(|b| !b.is_empty()) else {
             return Ok(None);
         };
-        let mut state: WorkspaceState = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        let stored: Stored = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        let convert =
+            !stored.outbox.is_empty() || !stored.sealed_at.is_empty() || !stored.parked.is_empty();
+        let mut state = WorkspaceState {
+            workspace: stored.workspace,
+            relays: stored.relays,
+            log: stored.log,
+            pending: stored.pending,
+            ring: stored.ring,
+            cursors: BTreeMap::new(),
+            outbox: Outbox::default(),
+            sealed_at: Tracked::default(),
+            parked: Parked::default(),
+            redeem: stored.redeem,
+            convert,
+        };
         if let Some(bytes) = store.get_meta(CURSORS_KEY)? {
             state.cursors = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        }
+        // Entries of the old layout come first; entries under their own keys can only sit
+        // beside them if an older version wrote the old layout again, and are kept too (a
+        // bundle sent twice is harmless, a lost one is not).
+        let mut at = 0;
+        for item in stored.outbox {
+            state.outbox.loaded(at, item);
+            at += 1;
+        }
+        for (doc, heads) in stored.sealed_at {
+            state.sealed_at.loaded(doc, heads);
+        }
+        let mut parked_at = 0;
+        for bytes in &stored.parked {
+            state
+                .parked
+                .loaded(parked_at, SealedBundle::from_bytes(bytes)?);
+            parked_at += 1;
+        }
+        for (key, value) in store.scan_meta(OUTBOX_PREFIX)? {
+            let seq = position(&key, OUTBOX_PREFIX)?;
+            state
+                .outbox
+                .loaded(at + seq, Outgoing::from_stored(&value)?);
+        }
+        for (key, value) in store.scan_meta(PARKED_PREFIX)? {
+            let seq = position(&key, PARKED_PREFIX)?;
+            state
+                .parked
+                .loaded(parked_at + seq, SealedBundle::from_bytes(&value)?);
+        }
+        for (key, value) in store.scan_meta(SEALED_PREFIX)? {
+            let doc = key
+                .strip_prefix(SEALED_PREFIX)
+                .and_then(|id| DocId::parse(id).ok())
+                .ok_or_else(|| StateError::Corrupt(format!("onbekende sleutel {key}")))?;
+            state
+                .sealed_at
+                .loaded(doc, serde_json::from_slice(&value).map_err(corrupt)?);
         }
         Ok(Some(state))
     }
@@ -138,30 +250,93 @@ impl WorkspaceState {
         let Some(bytes) = store.get_meta(STATE_KEY)?.filter(|b| !b.is_empty()) else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StateError::Corrupt(e.to_string()))
+        serde_json::from_slice(&bytes).map(Some).map_err(corrupt)
     }
 
-    /// Writes the whole state durably.
-    pub fn save(&self, store: &impl Store) -> Result<(), StateError> {
-        let bytes = serde_json::to_vec(self).map_err(|e| StateError::Corrupt(e.to_string()))?;
-        store.put_meta(STATE_KEY, &bytes)?;
-        self.save_cursors(store)
+    /// Writes durably, in one atomic batch, the cursors, every outbox entry, parked bundle and
+    /// sealed heads that changed since the last save, and the small part of the state when
+    /// `whole` is set (and always on the first save after loading the old layout).
+    pub fn save(&mut self, store: &impl Store, whole: bool) -> Result<(), StateError> {
+        let mut batch = MetaBatch::default();
+        if whole || self.convert {
+            batch.put(STATE_KEY, self.stored_bytes()?);
+        }
+        let cursors = serde_json::to_vec(&self.cursors).map_err(corrupt)?;
+        batch.put(CURSORS_KEY, cursors);
+        if self.convert {
+            // The entries were renumbered while loading: clear every old key first.
+            for prefix in [OUTBOX_PREFIX, PARKED_PREFIX, SEALED_PREFIX] {
+                for (key, _) in store.scan_meta(prefix)? {
+                    batch.delete(key);
+                }
+            }
+            self.outbox.entries.mark_all();
+            self.parked.entries.mark_all();
+            self.sealed_at.mark_all();
+        }
+        for (seq, item) in self.outbox.entries.changes() {
+            let key = format!("{OUTBOX_PREFIX}{seq:016x}");
+            match item {
+                Some(item) => batch.put(key, item.to_stored()),
+                None => batch.delete(key),
+            }
+        }
+        for (seq, bundle) in self.parked.entries.changes() {
+            let key = format!("{PARKED_PREFIX}{seq:016x}");
+            match bundle {
+                Some(bundle) => batch.put(key, bundle.to_bytes()),
+                None => batch.delete(key),
+            }
+        }
+        for (doc, heads) in self.sealed_at.changes() {
+            let key = format!("{SEALED_PREFIX}{doc}");
+            match heads {
+                Some(heads) => batch.put(key, serde_json::to_vec(heads).map_err(corrupt)?),
+                None => batch.delete(key),
+            }
+        }
+        store.write_meta(&batch)?;
+        self.outbox.entries.saved();
+        self.parked.entries.saved();
+        self.sealed_at.saved();
+        self.convert = false;
+        Ok(())
+    }
+
+    /// Whether entries changed (or the layout must be converted) since the last save.
+    pub fn has_unsaved_entries(&self) -> bool {
+        self.convert
+            || self.outbox.entries.has_changes()
+            || self.parked.entries.has_changes()
+            || self.sealed_at.has_changes()
+    }
+
+    fn stored_bytes(&self) -> Result<Vec<u8>, StateError> {
+        let stored = Stored {
+            workspace: self.workspace.clone(),
+            relays: self.relays.clone(),
+            log: self.log.clone(),
+            pending: self.pending.clone(),
+            ring: self.ring.clone(),
+            redeem: self.redeem.clone(),
+            outbox: Vec::new(),
+            sealed_at: BTreeMap::new(),
+            parked: Vec::new(),
+        };
+        serde_json::to_vec(&stored).map_err(corrupt)
     }
 
     /// Forgets the workspace (after a join that did not go through).
     pub fn forget(store: &impl Store) -> Result<(), StateError> {
-        store.put_meta(STATE_KEY, b"")?;
-        store.put_meta(CURSORS_KEY, b"{}")?;
-        Ok(())
-    }
-
-    /// Writes only the cursors durably.
-    pub fn save_cursors(&self, store: &impl Store) -> Result<(), StateError> {
-        let bytes =
-            serde_json::to_vec(&self.cursors).map_err(|e| StateError::Corrupt(e.to_string()))?;
-        store.put_meta(CURSORS_KEY, &bytes)?;
+        let mut batch = MetaBatch::default();
+        batch.put(STATE_KEY, Vec::new());
+        batch.put(CURSORS_KEY, b"{}".to_vec());
+        for prefix in [OUTBOX_PREFIX, PARKED_PREFIX, SEALED_PREFIX] {
+            for (key, _) in store.scan_meta(prefix)? {
+                batch.delete(key);
+            }
+        }
+        store.write_meta(&batch)?;
         Ok(())
     }
 
@@ -181,15 +356,18 @@ impl WorkspaceState {
     pub fn pending_ops(&self) -> Result<Vec<SignedOp>, StateError> {
         decode_ops(&self.pending)
     }
+}
 
-    /// The parked bundles, decoded.
-    pub fn parked_bundles(&self) -> Result<Vec<SealedBundle>, StateError> {
-        Ok(self
-            .parked
-            .iter()
-            .map(|b| SealedBundle::from_bytes(b))
-            .collect::<Result<_, _>>()?)
-    }
+fn corrupt(e: serde_json::Error) -> StateError {
+    StateError::Corrupt(e.to_string())
+}
+
+/// The position in a key made of `prefix` and 16 hex digits.
+fn position(key: &str, prefix: &str) -> Result<u64, StateError> {
+    key.strip_prefix(prefix)
+        .filter(|digits| digits.len() == 16)
+        .and_then(|digits| u64::from_str_radix(digits, 16).ok())
+        .ok_or_else(|| StateError::Corrupt(format!("onbekende sleutel {key}")))
 }
 
 mod hex_bytes {

@@ -1,0 +1,104 @@
+//! A memory store that watches what the sync machine reads and writes, and replicas on it.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::STATE_KEY;
+use crate::document::{Assignment, DocId};
+use crate::identity::{Identity, OrgType};
+use crate::replica::Replica;
+use crate::store::{MemoryStore, MetaBatch, Store, StoreError, StoredDoc};
+use crate::time::Timestamp;
+
+pub(super) const T0: Timestamp = Timestamp(1_760_000_000_000);
+
+/// A memory store that counts document loads and metadata bytes written, and can refuse to
+/// write the sync state, as if the process stopped before the state was durable.
+#[derive(Default)]
+pub(super) struct Watched {
+    inner: MemoryStore,
+    loads: AtomicUsize,
+    pub(super) refuse_state: AtomicBool,
+    written: AtomicUsize,
+}
+
+impl Watched {
+    /// Document loads since the last call.
+    pub(super) fn loads(&self) -> usize {
+        self.loads.swap(0, Ordering::SeqCst)
+    }
+
+    /// Metadata bytes (keys and values) written since the last call.
+    pub(super) fn written(&self) -> usize {
+        self.written.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl Store for Watched {
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(id)
+    }
+    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
+        self.inner.append_chunk(id, chunk)
+    }
+    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+        self.inner.replace_with_snapshot(id, snapshot)
+    }
+    fn ids(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.ids()
+    }
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get_meta(key)
+    }
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if key == STATE_KEY && self.refuse_state.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("gestopt".into()));
+        }
+        self.written
+            .fetch_add(key.len() + value.len(), Ordering::SeqCst);
+        self.inner.put_meta(key, value)
+    }
+    fn write_meta(&self, batch: &MetaBatch) -> Result<(), StoreError> {
+        if self.refuse_state.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("gestopt".into()));
+        }
+        self.written.fetch_add(batch.byte_len(), Ordering::SeqCst);
+        self.inner.write_meta(batch)
+    }
+    fn scan_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.scan_meta(prefix)
+    }
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.inner.size_on_disk()
+    }
+    fn mark_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        self.inner.mark_local_edits(ids)
+    }
+    fn local_edits(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.local_edits()
+    }
+    fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError> {
+        self.inner.clear_local_edits(ids)
+    }
+}
+
+pub(super) fn title(value: &str) -> Vec<Assignment> {
+    vec![Assignment::parse(&format!("titel={value}")).unwrap()]
+}
+
+pub(super) fn replica_with(docs: usize, seed: u8) -> (Replica<Watched>, Vec<DocId>) {
+    let replica = Replica::init(
+        Watched::default(),
+        Identity::new("Gemeente A", OrgType::Gemeente, [seed; 32], [seed; 16]),
+    )
+    .unwrap();
+    let ids = (0..docs)
+        .map(|d| {
+            let random = (d as u64).to_be_bytes();
+            replica
+                .create("ambitie", &title(&format!("ambitie {d}")), T0, random)
+                .unwrap()
+        })
+        .collect();
+    (replica, ids)
+}
