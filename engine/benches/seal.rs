@@ -36,6 +36,15 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// How many acknowledgements at each end of the drain the medians are taken over.
+const SAMPLE: usize = 100;
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
 fn title(value: String) -> Vec<Assignment> {
     vec![Assignment {
         field: "titel".into(),
@@ -145,22 +154,23 @@ fn main() {
         start.elapsed()
     };
     let drain = Instant::now();
-    let mut first_ack = Duration::ZERO;
-    let mut last_ack = Duration::ZERO;
-    for (seq, hash) in hashes.into_iter().enumerate() {
-        let took = ack(&mut machine, seq, hash);
-        if seq == 0 {
-            first_ack = took;
-        }
-        last_ack = took;
-    }
+    let took: Vec<Duration> = hashes
+        .into_iter()
+        .enumerate()
+        .map(|(seq, hash)| ack(&mut machine, seq, hash))
+        .collect();
     let drain = drain.elapsed();
     assert_eq!(machine.queued(), 0, "every bundle acknowledged");
+    let window = SAMPLE.min(queued / 2);
+    let full = median(&took[..window]);
+    let empty = median(&took[queued - window..]);
     println!(
-        "one acknowledgement with {queued} bundles queued: {:.1} µs; with 1 queued: {:.1} µs ({:.0}x)",
-        first_ack.as_secs_f64() * 1e6,
-        last_ack.as_secs_f64() * 1e6,
-        first_ack.as_secs_f64() / last_ack.as_secs_f64()
+        "one acknowledgement with {queued} to {} bundles queued: {:.1} µs; with {window} to 1 \
+         queued: {:.1} µs ({:.1}x; medians of {window})",
+        queued - window + 1,
+        full.as_secs_f64() * 1e6,
+        empty.as_secs_f64() * 1e6,
+        full.as_secs_f64() / empty.as_secs_f64()
     );
     println!(
         "drain {queued} acknowledgements: {:.2} s, {:.1} µs each on average",
