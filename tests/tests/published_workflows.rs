@@ -203,6 +203,11 @@ fn only_a_current_coordinators_publications_count() {
         .fails(3, &["workflow", "publish", broken.to_str().unwrap()]);
     assert!(err.contains("geen geldige werkwijze"), "{err}");
     assert!(err.contains("kapot.yaml:"), "{err}");
+    let missing = files.join("bestaat-niet.yaml");
+    let err = w
+        .gemeente
+        .fails(4, &["workflow", "publish", missing.to_str().unwrap()]);
+    assert!(err.contains("bestaat niet"), "{err}");
     // Without a workspace there is nobody to publish to.
     let alone = Kompas::organisation(w.dir.path(), "alleen", "Gemeente Elders", "gemeente");
     let err = alone.fails(3, &["workflow", "publish", path]);
