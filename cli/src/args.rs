@@ -186,6 +186,9 @@ pub enum FlowCommand {
     },
     /// Toon alle werkstromen.
     List,
+    /// Wat deze organisatie te doen heeft in alle werkstromen: beurten, termijnen en geplande
+    /// momenten, het dringendste eerst.
+    Todo,
     /// Zet een werkstroom over naar een andere versie van zijn werkwijze.
     Migrate {
         id: String,
