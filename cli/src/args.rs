@@ -47,7 +47,7 @@ pub enum Command {
     Figures(FiguresCommand),
     /// Laat zien wat kompas doet: maakt een voorbeeldsamenwerking in een nieuwe map.
     Demo(DemoArgs),
-    /// Werkwijzen (YAML) controleren, beschrijven en in de gaten houden.
+    /// Werkwijzen (YAML) controleren, beschrijven, publiceren en in de gaten houden.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
     /// Werkstromen: een werkwijze doorlopen met de partners.
@@ -186,6 +186,9 @@ pub enum FlowCommand {
     },
     /// Toon alle werkstromen.
     List,
+    /// Wat deze organisatie te doen heeft in alle werkstromen: beurten, termijnen en geplande
+    /// momenten, het dringendste eerst.
+    Todo,
     /// Zet een werkstroom over naar een andere versie van zijn werkwijze.
     Migrate {
         id: String,

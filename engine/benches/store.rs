@@ -132,6 +132,7 @@ fn write_latency(path: &std::path::Path) {
     let id: DocId = replica
         .create("ambitie", &set("begin".into()), Timestamp(0), [9; 8])
         .expect("create");
+    // Edits in a row: the document stays marked for sync after the first one.
     let mut samples = Vec::with_capacity(WRITE_SAMPLES);
     for i in 0..WRITE_SAMPLES {
         let start = Instant::now();
@@ -140,11 +141,29 @@ fn write_latency(path: &std::path::Path) {
             .expect("update");
         samples.push(start.elapsed());
     }
+    report_latency("durable edit (load, edit, commit, flush)", samples);
+    // Each edit right after sync took the marks up: the mark is written and flushed too.
+    let mut samples = Vec::with_capacity(WRITE_SAMPLES);
+    for i in 0..WRITE_SAMPLES {
+        replica
+            .take_local_edits(|_| Ok::<_, kompas_engine::ReplicaError>(()))
+            .expect("take marks");
+        let start = Instant::now();
+        replica
+            .update(&id, &set(format!("na sync {i}")), Timestamp(i as i64))
+            .expect("update");
+        samples.push(start.elapsed());
+    }
+    report_latency("durable edit right after a sync (mark + edit)", samples);
+}
+
+fn report_latency(what: &str, mut samples: Vec<Duration>) {
     samples.sort();
     let median = samples[samples.len() / 2];
     let p99 = samples[samples.len() * 99 / 100];
     println!(
-        "durable edit (load, edit, commit, flush) over {WRITE_SAMPLES} edits: median {:.2} ms, p99 {:.2} ms",
+        "{what} over {} edits: median {:.2} ms, p99 {:.2} ms",
+        samples.len(),
         ms(median),
         ms(p99)
     );

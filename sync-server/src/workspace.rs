@@ -6,7 +6,7 @@
 use std::sync::RwLock;
 
 use kompas_engine::Timestamp;
-use kompas_engine::sync::membership::{MemberSet, SignedOp};
+use kompas_engine::sync::membership::{MemberSet, OpBody, SignedOp, invite_token_hash};
 use kompas_engine::sync::wire::{
     Encoded, ErrorCode, Hash32, MAX_BUNDLE_BYTES, OrgKey, SealedBundle, Sequenced, WorkspaceId,
 };
@@ -209,6 +209,7 @@ impl Workspace {
         check_clock(op, now)?;
         let _guard = self.written.lock().await;
         let mut next = self.with_members(MemberSet::clone);
+        check_invite_in_time(&next, op, now)?;
         let index = next.len();
         next.apply(op)?;
         self.trees.append_op(index, op)?;
@@ -231,6 +232,29 @@ pub fn not_member(key: &OrgKey) -> Refusal {
             key.org_id()
         ),
     )
+}
+
+/// An invite must still be valid by the relay's own clock when it is redeemed. The member-list
+/// fold compares the expiry with the time on the operation, which its author chose; within the
+/// allowed clock difference that would leave a joiner up to ten minutes after the expiry.
+fn check_invite_in_time(
+    members: &MemberSet,
+    op: &SignedOp,
+    now: Option<Timestamp>,
+) -> Result<(), Refusal> {
+    let (Some(now), OpBody::Redeem { token, .. }) = (now, &op.op.body) else {
+        return Ok(());
+    };
+    match members.invites().get(&invite_token_hash(token)) {
+        Some(invite) if invite.expires < now => Err(Refusal::new(
+            ErrorCode::MembershipRefused,
+            format!(
+                "de uitnodiging is verlopen op {} (volgens de klok van de relay); vraag de coördinator om een nieuwe",
+                invite.expires
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_clock(op: &SignedOp, now: Option<Timestamp>) -> Result<(), Refusal> {

@@ -183,6 +183,37 @@ fn a_published_definition_reaches_the_partners_who_can_start_it() {
     // The running instance keeps the text it started with.
     let status = w.swv.json(&["flow", "status", &id]);
     assert_eq!(status["definition"]["version"], "1.0.0");
+
+    // Each organisation's to-do list: the starter has its turn, the others are asked to look.
+    let todo = w.swv.json(&["flow", "todo"]);
+    let mine: Vec<&Value> = todo.as_array().unwrap().iter().collect();
+    assert!(
+        mine.iter()
+            .any(|t| t["instance"] == id.as_str() && t["urgency"] == "on-time"),
+        "{todo}"
+    );
+    sync_until(&[&w.gemeente], "the municipality has the instance", |k| {
+        k.json(&["flow", "list"])
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
+    let todo = w.gemeente.json(&["flow", "todo"]);
+    assert!(
+        todo.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["instance"] == id.as_str()
+                && t["what"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("nog niet aangesloten")),
+        "{todo}"
+    );
+    let human = w.gemeente.ok(&["flow", "todo"]);
+    assert!(
+        human.starts_with("Te doen voor Gemeente Havenstad"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -203,6 +234,11 @@ fn only_a_current_coordinators_publications_count() {
         .fails(3, &["workflow", "publish", broken.to_str().unwrap()]);
     assert!(err.contains("geen geldige werkwijze"), "{err}");
     assert!(err.contains("kapot.yaml:"), "{err}");
+    let missing = files.join("bestaat-niet.yaml");
+    let err = w
+        .gemeente
+        .fails(4, &["workflow", "publish", missing.to_str().unwrap()]);
+    assert!(err.contains("bestaat niet"), "{err}");
     // Without a workspace there is nobody to publish to.
     let alone = Kompas::organisation(w.dir.path(), "alleen", "Gemeente Elders", "gemeente");
     let err = alone.fails(3, &["workflow", "publish", path]);

@@ -322,6 +322,30 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
     .await;
     let (mut client, _) = ouders.connect(&url, WS).await;
     let prev = client.membership(0).await.unwrap().last().map(|o| o.hash());
+    // Dated just before an expiry that has passed by the relay's clock: within the allowed
+    // clock difference, yet refused, because the relay checks the expiry against its own clock.
+    ws.invite(
+        &gemeente,
+        6,
+        Role::Partner,
+        Timestamp(now().millis() - 60_000),
+    )
+    .await;
+    let prev_six = client.membership(0).await.unwrap().last().map(|o| o.hash());
+    let just_before = kompas_engine::sync::membership::SignedOp::sign(
+        WS,
+        prev_six,
+        Timestamp(now().millis() - 120_000),
+        OpBody::Redeem {
+            token: [6; 32],
+            profile: ouders.profile(),
+        },
+        &ouders.key,
+    );
+    let late = client.append(just_before).await.unwrap_err();
+    assert_eq!(late.code(), Some(ErrorCode::MembershipRefused));
+    assert!(late.to_string().contains("klok van de relay"), "{late}");
+    let prev = prev_six.or(prev);
     let backdated = kompas_engine::sync::membership::SignedOp::sign(
         WS,
         prev,

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use kompas_engine::DocId;
-use kompas_engine::runtime::{Flows, Fresh, Status, Urgency, Via};
+use kompas_engine::runtime::{Flows, Fresh, Status, Todo, Urgency, Via, todo};
 
 use crate::args::{FlowCommand, Global};
 use kompas_engine::sync::replication::known_members;
@@ -86,6 +86,11 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
                 out
             })
         }
+        FlowCommand::Todo => {
+            let me = &opened.replica.identity().profile;
+            let list = todo(&flows.list(now())?, &me.org_id, &me.name);
+            emit(global.json, &list, |list| render_todo(&me.name, list))
+        }
         FlowCommand::Migrate { id, to } => {
             let status = flows.migrate(&DocId::parse(&id)?, &to, now(), random())?;
             show(global, &opened, status)
@@ -99,6 +104,28 @@ fn urgency(u: Urgency) -> &'static str {
         Urgency::Soon => "binnenkort",
         Urgency::Overdue => "TE LAAT",
     }
+}
+
+/// The to-do list as people read it.
+fn render_todo(org: &str, list: &[Todo]) -> String {
+    if list.is_empty() {
+        return format!("Niets te doen voor {org} in de werkstromen.");
+    }
+    let mut out = format!("Te doen voor {org} ({}):\n", list.len());
+    for t in list {
+        let at = t.at.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "  {:<11} {:<16}  {} ({}, fase {}): {}",
+            urgency(t.urgency),
+            at,
+            t.title,
+            t.instance,
+            t.phase,
+            t.what
+        );
+    }
+    out
 }
 
 /// An instance's status with the workspace members who have not joined it (yet).

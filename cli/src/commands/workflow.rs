@@ -141,6 +141,16 @@ fn publish(global: &Global, what: &str) -> anyhow::Result<ExitCode> {
                 return Err(Refused::input(message));
             }
         }
+    } else if matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    ) || what.contains(std::path::MAIN_SEPARATOR)
+    {
+        return Err(Refused {
+            message: format!("{what} bestaat niet of is geen werkwijzebestand"),
+            code: exit::NOT_FOUND,
+        }
+        .into());
     } else {
         find(&opened.registry, what)?.clone()
     };

@@ -85,8 +85,13 @@ fn a_coordinators_publications_count_on_another_replica() {
         );
         assert_eq!(definition::content_hash(&l.body), l.hash);
     }
-    // Published definitions are not ordinary documents.
+    // Published definitions are not ordinary documents, and cannot be deleted as one.
     assert!(partner.list(None, false).unwrap().is_empty());
+    let doc = &partner.list(Some(PUBLISHED_KIND), false).unwrap()[0];
+    let err = partner.delete(&doc.id, Timestamp(T0 + 1)).unwrap_err();
+    assert!(matches!(err, ReplicaError::Published(_)), "{err}");
+    assert!(err.is_input_error());
+    assert!(partner.get(&doc.id).unwrap().deleted.is_none());
 }
 
 #[test]

@@ -50,6 +50,11 @@ pub enum ReplicaError {
     /// The document is deleted and cannot be edited.
     #[error("document {0} is verwijderd en kan niet meer worden bewerkt")]
     Deleted(DocId),
+    /// A published workflow definition cannot be withdrawn by deleting its document.
+    #[error(
+        "document {0} is een gepubliceerde werkwijze; die kan niet worden verwijderd (publiceer een nieuwe versie, of laat de coördinator die haar publiceerde uit de samenwerking gaan)"
+    )]
+    Published(DocId),
     /// A link points at a missing document or one of the wrong kind.
     #[error("veld {field}: {target} is geen document van soort {expected}")]
     BadLink {
@@ -89,6 +94,7 @@ impl ReplicaError {
                 | ReplicaError::UnknownField { .. }
                 | ReplicaError::Value(_)
                 | ReplicaError::Deleted(_)
+                | ReplicaError::Published(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
                 | ReplicaError::Privacy(_)
@@ -286,7 +292,13 @@ impl<S: Store> Replica<S> {
     /// Marks a document deleted. Its content and history stay, so the deletion itself syncs.
     pub fn delete(&self, id: &DocId, now: Timestamp) -> Result<(), ReplicaError> {
         let mut loaded = self.load(id)?;
-        if self.view(&mut loaded)?.deleted.is_some() {
+        let view = self.view(&mut loaded)?;
+        if view.kind == crate::published::PUBLISHED_KIND {
+            // Whether a publication counts rests on its signature and its author's role; a
+            // tombstone would change nothing and suggest otherwise.
+            return Err(ReplicaError::Published(id.clone()));
+        }
+        if view.deleted.is_some() {
             return Ok(());
         }
         document::write_tombstone(&mut loaded.doc, now).map_err(|e| ReplicaError::Layout {

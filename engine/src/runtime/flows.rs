@@ -220,9 +220,7 @@ impl<'a, S: Store> Flows<'a, S> {
             st,
             ..
         } = self.current(id, now)?;
-        let phase = def
-            .phase(&st.phase)
-            .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))?;
+        let phase = current_phase(&def, &st)?;
         if st.finished {
             return Err(FlowError::NotNow(format!(
                 "de werkstroom is klaar (fase {})",
@@ -329,9 +327,7 @@ impl<'a, S: Store> Flows<'a, S> {
             st,
             ..
         } = self.current(id, now)?;
-        let phase = def
-            .phase(&st.phase)
-            .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))?;
+        let phase = current_phase(&def, &st)?;
         if !approve && reason.trim().is_empty() {
             return Err(FlowError::NotNow("geef een reden bij een afwijzing".into()));
         }
@@ -547,6 +543,15 @@ struct Current {
     def: Definition,
     documents: BTreeMap<DocId, DocSnapshot>,
     st: InstanceState,
+}
+
+/// The definition's phase the instance is in, which a migration may have removed.
+fn current_phase<'d>(
+    def: &'d Definition,
+    st: &InstanceState,
+) -> Result<&'d definition::Phase, FlowError> {
+    def.phase(&st.phase)
+        .ok_or_else(|| FlowError::NotNow(format!("fase {} bestaat niet meer", st.phase)))
 }
 
 fn compute(

@@ -9,6 +9,7 @@ mod flows;
 mod instance;
 mod reducer;
 mod state;
+mod todo;
 
 pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
 pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
@@ -20,6 +21,7 @@ pub use state::{
     Conflict, DocSnapshot, Due, Ignored, InstanceState, Participant, Refusal, ScheduleStatus, Step,
     TransitionStatus, Urgency, VerdictStatus, Via,
 };
+pub use todo::{Todo, todo};
 
 /// The kind of instance documents; no definition may use it for its own kinds.
 pub const INSTANCE_KIND: &str = "werkstroom";

@@ -22,6 +22,20 @@ impl Machine {
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
         let send = |message| Effect::send(relay, message);
+        // The relay answered a request or accepted something: the conversation works, so the
+        // next failure starts from the shortest wait again. A welcome alone does not count, or
+        // an error that recurs right after every handshake would bring the replica back every
+        // quarter of a second for ever.
+        if matches!(
+            message,
+            Message::MembershipOps { .. }
+                | Message::MembershipAck { .. }
+                | Message::Bundles { .. }
+                | Message::Ack { .. }
+        ) && let Some(link) = self.links.get_mut(relay)
+        {
+            link.backoff.succeeded();
+        }
         match message {
             Message::Challenge {
                 relay: relay_key,
@@ -45,7 +59,6 @@ impl Machine {
             } => {
                 if let Some(link) = self.links.get_mut(relay) {
                     link.phase = Phase::Ready;
-                    link.backoff.succeeded();
                     link.access = Some(access);
                     link.relay_head = head;
                     link.relay_log = membership_len;
@@ -405,5 +418,91 @@ mod tests {
         // Later ticks connect to no relay: neither the first nor the others.
         assert!(feed(&mut machine, Event::Tick).is_empty());
         assert_eq!(machine.pending_operations(), 1);
+    }
+
+    /// How long after its failure a watching machine plans to reconnect, for each of `cycles`
+    /// connections in which the relay welcomes it and then answers with an error; `progress`
+    /// makes the relay answer a pull first in that cycle.
+    fn retry_delays(cycles: usize, progress: impl Fn(usize) -> bool) -> Vec<i64> {
+        let replica = Replica::init(
+            MemoryStore::default(),
+            Identity::new("Gemeente Zwolle", OrgType::Gemeente, [5; 32], [5; 16]),
+        )
+        .unwrap();
+        let mut rng = SimRng::new(11);
+        let mut now = Timestamp(1_780_000_000_000);
+        let relay = "ws://relay";
+        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
+        let received = |message| Event::Received {
+            relay: relay.into(),
+            message: Box::new(message),
+        };
+        let mut delays = Vec::new();
+        let mut feed = |machine: &mut Machine, now, event| {
+            machine.handle(&replica, now, &mut rng, event).unwrap()
+        };
+        feed(&mut machine, now, Event::Start);
+        for cycle in 0..cycles {
+            let connected = Event::Connected {
+                relay: relay.into(),
+            };
+            feed(&mut machine, now, connected);
+            let challenge = received(Message::Challenge {
+                version: PROTOCOL_VERSION,
+                relay: OrgKey::of(&SigningKey::from_bytes(&[9; 32])),
+                nonce: [1; 32],
+            });
+            feed(&mut machine, now, challenge);
+            let welcome = received(Message::Welcome {
+                access: Access::Candidate,
+                head: 0,
+                membership_len: 0,
+                epoch: 0,
+            });
+            feed(&mut machine, now, welcome);
+            if progress(cycle) {
+                let answer = received(Message::Bundles {
+                    items: vec![],
+                    head: 0,
+                });
+                feed(&mut machine, now, answer);
+            }
+            let error = received(Message::error(ErrorCode::Overloaded, "te druk"));
+            let effects = feed(&mut machine, now, error);
+            let Some(at) = effects.iter().find_map(|e| match e {
+                Effect::WakeAt(at) => Some(*at),
+                _ => None,
+            }) else {
+                panic!("no retry planned: {effects:?}");
+            };
+            delays.push(at.0 - now.0);
+            now = at;
+            let retry = feed(&mut machine, now, Event::Tick);
+            assert!(
+                retry.iter().any(|e| matches!(e, Effect::Connect { .. })),
+                "{retry:?}"
+            );
+        }
+        delays
+    }
+
+    #[test]
+    fn a_relay_that_fails_right_after_every_welcome_is_retried_ever_more_slowly() {
+        let delays = retry_delays(5, |_| false);
+        for pair in delays.windows(2) {
+            assert!(pair[1] > pair[0], "the waits must grow: {delays:?}");
+        }
+        assert!(delays[4] >= 4_000, "{delays:?}");
+    }
+
+    #[test]
+    fn an_answered_request_makes_the_next_wait_short_again() {
+        let delays = retry_delays(5, |cycle| cycle == 3);
+        assert!(delays[2] >= 1_000, "{delays:?}");
+        assert!(
+            delays[3] <= 500,
+            "after progress the wait starts over: {delays:?}"
+        );
     }
 }
