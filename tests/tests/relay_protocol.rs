@@ -679,3 +679,34 @@ async fn mirroring_copies_workspaces_whatever_either_relays_allow_list() {
     downstream.stop().await;
     upstream.stop().await;
 }
+
+/// Replicas ping a relay they have not heard from for a while and give the connection up if
+/// nothing comes back; the relay must answer pings at any point, also before authentication.
+#[tokio::test]
+async fn the_relay_answers_pings() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(kompas_relay::client::endpoint(&relay.url()))
+            .await
+            .unwrap();
+    ws.send(WsMessage::Ping(b"leef je nog".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = within("a pong from the relay", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(WsMessage::Pong(payload))) => return payload,
+                Some(Ok(_)) => {}
+                other => panic!("no pong: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(&pong[..], b"leef je nog");
+    drop(ws);
+    relay.stop().await;
+}

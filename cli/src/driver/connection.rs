@@ -1,5 +1,6 @@
 //! One websocket connection to one relay, as a task: frames out, frames in, events to the driver.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -10,6 +11,23 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a connection notices a relay that went silent without closing (a laptop that slept, a
+/// network that dropped the connection without telling either side): it pings the relay when
+/// it has heard nothing for a while, and gives the connection up when even that brings nothing
+/// back. Any frame from the relay counts; the relay answers a ping with a pong as it reads.
+#[derive(Debug, Clone, Copy)]
+struct Liveness {
+    /// Ping after this long without hearing from the relay.
+    ping_after: Duration,
+    /// Give up after this long without hearing from the relay.
+    give_up_after: Duration,
+}
+
+const LIVENESS: Liveness = Liveness {
+    ping_after: Duration::from_secs(20),
+    give_up_after: Duration::from_secs(60),
+};
 
 /// What the driver asks a connection to do.
 enum Outgoing {
@@ -79,7 +97,7 @@ fn spawn(
 ) -> mpsc::UnboundedSender<Outgoing> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let reason = run(&relay, id, rx, &events).await;
+        let reason = run(&relay, id, rx, &events, LIVENESS).await;
         let _ = events
             .send(ConnectionEvent {
                 relay: relay.clone(),
@@ -97,6 +115,7 @@ async fn run(
     id: u64,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     events: &mpsc::Sender<ConnectionEvent>,
+    liveness: Liveness,
 ) -> String {
     let url = kompas_relay::client::endpoint(relay);
     let socket = match tokio::time::timeout(
@@ -127,9 +146,18 @@ async fn run(
     // Reading and writing run side by side: the relay stops reading from a connection while
     // its answer waits for the socket, so a client that stopped reading while its own writes
     // wait would deadlock with it as soon as both directions fill their buffers.
+    // When the relay was last heard from, in milliseconds since the connection opened.
+    let opened = tokio::time::Instant::now();
+    let heard = AtomicU64::new(0);
+    let since_heard = || {
+        let now = opened.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(heard.load(Ordering::Relaxed)))
+    };
     let reader = async {
         loop {
-            match stream.next().await {
+            let next = stream.next().await;
+            heard.store(opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+            match next {
                 Some(Ok(WsMessage::Binary(bytes))) => match decode_frame(&bytes, MAX_FRAME_BYTES) {
                     Ok(message) => {
                         let event = Event::Received {
@@ -150,11 +178,45 @@ async fn run(
             }
         }
     };
+    let silent_too_long = || {
+        let silent = since_heard();
+        (silent >= liveness.give_up_after)
+            .then(|| format!("de relay gaf {} s geen teken van leven", silent.as_secs()))
+    };
     let writer = async {
-        while let Some(Outgoing::Message(message)) = outgoing.recv().await {
-            let frame = encode_frame(&message);
-            if let Err(e) = sink.send(WsMessage::Binary(frame.into())).await {
-                return format!("verzenden mislukt: {e}");
+        let mut check = tokio::time::interval(liveness.ping_after / 2);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let frame = tokio::select! {
+                next = outgoing.recv() => match next {
+                    Some(Outgoing::Message(message)) => WsMessage::Binary(encode_frame(&message).into()),
+                    Some(Outgoing::Close) | None => break,
+                },
+                _ = check.tick() => {
+                    if let Some(reason) = silent_too_long() {
+                        return reason;
+                    }
+                    if since_heard() < liveness.ping_after {
+                        continue;
+                    }
+                    WsMessage::Ping(Vec::new().into())
+                }
+            };
+            // A relay that stopped reading leaves this write waiting; keep checking meanwhile.
+            let send = sink.send(frame);
+            tokio::pin!(send);
+            loop {
+                tokio::select! {
+                    sent = &mut send => match sent {
+                        Ok(()) => break,
+                        Err(e) => return format!("verzenden mislukt: {e}"),
+                    },
+                    _ = check.tick() => {
+                        if let Some(reason) = silent_too_long() {
+                            return reason;
+                        }
+                    }
+                }
             }
         }
         let _ = sink.send(WsMessage::Close(None)).await;
@@ -284,5 +346,79 @@ mod tests {
             Some(Event::Connected { .. }) => {}
             _ => panic!("the connection did not report that it opened"),
         }
+    }
+
+    const QUICK: Liveness = Liveness {
+        ping_after: Duration::from_millis(100),
+        give_up_after: Duration::from_millis(400),
+    };
+
+    /// Runs a connection with quick liveness checks; returns its queue and why it ended.
+    fn quick_connection(
+        url: String,
+    ) -> (
+        mpsc::UnboundedSender<Outgoing>,
+        tokio::task::JoinHandle<String>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events_tx, mut events_rx) = mpsc::channel(16);
+        tokio::spawn(async move { while events_rx.recv().await.is_some() {} });
+        let ended = tokio::spawn(async move { run(&url, 1, rx, &events_tx, QUICK).await });
+        (tx, ended)
+    }
+
+    #[tokio::test]
+    async fn gives_up_on_a_relay_that_went_silent_without_closing() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        // A peer that accepts and then neither reads nor writes, but keeps the socket open.
+        let peer = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let _ = released.await;
+            drop(ws);
+        });
+        let (_queue, ended) = quick_connection(url);
+        let reason = tokio::time::timeout(Duration::from_secs(20), ended)
+            .await
+            .expect("the connection gave up on the silent relay")
+            .unwrap();
+        assert!(reason.contains("geen teken van leven"), "{reason}");
+        let _ = release.send(());
+        peer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_relay_that_answers_pings_keeps_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        // A peer that only reads (tungstenite answers each ping with a pong as it reads) and
+        // counts the pings until the connection closes properly.
+        let peer = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let mut pings = 0;
+            loop {
+                match ws.next().await {
+                    Some(Ok(WsMessage::Ping(_))) => pings += 1,
+                    Some(Ok(WsMessage::Close(_))) => return Ok(pings),
+                    Some(Ok(_)) => {}
+                    other => return Err(format!("the connection broke: {other:?}")),
+                }
+            }
+        });
+        let (queue, mut ended) = quick_connection(url);
+        // Quiet for many times the give-up period: only pings and pongs pass.
+        let quiet = tokio::time::timeout(QUICK.give_up_after * 5, &mut ended).await;
+        assert!(
+            quiet.is_err(),
+            "the connection ended while the relay answered pings: {quiet:?}"
+        );
+        let _ = queue.send(Outgoing::Close);
+        let reason = ended.await.unwrap();
+        assert_eq!(reason, "gesloten");
+        let pings = peer.await.unwrap().unwrap();
+        assert!(pings >= 3, "only {pings} pings");
     }
 }
