@@ -370,8 +370,15 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         watch.try_wait().expect("the watcher's status").is_none(),
         "the watcher stopped"
     );
-    let _ = watch.kill();
-    let _ = watch.wait();
+    // A service manager's SIGTERM stops the watcher cleanly: exit 0, and its mark is gone.
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(term.success());
+    let exit = watch.wait().expect("the watcher ends");
+    assert!(exit.success(), "the watcher ended with {exit:?}");
+    assert!(!p.gemeente.data().join("kompas.watching").exists());
 }
 
 #[test]

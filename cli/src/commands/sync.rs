@@ -101,7 +101,8 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the machine against its relays until it is done, the limit passes or Ctrl-C.
+/// Runs the machine against its relays until it is done, the limit passes, or Ctrl-C or
+/// SIGTERM.
 pub fn drive<S: Store>(
     replica: &Replica<S>,
     machine: &mut Machine,
@@ -115,13 +116,13 @@ pub fn drive<S: Store>(
         scan_every: SCAN_EVERY,
         yield_when: None,
     };
-    let ending = run_until_ctrl_c(&runtime, replica, machine, config, &mut summary, progress)?;
+    let ending = run_until_stopped(&runtime, replica, machine, config, &mut summary, progress)?;
     summary.timed_out = ending == Some(Ending::TimedOut);
     summary.queued = machine.queued();
     Ok(summary)
 }
 
-/// `kompas sync --watch`: stays connected until Ctrl-C or the limit, and lends the data
+/// `kompas sync --watch`: stays connected until Ctrl-C, SIGTERM or the limit, and lends the data
 /// directory to any other kompas command that asks for it: the watcher then closes the store,
 /// waits until that command is done, opens the store again, sends what the command saved and
 /// carries on.
@@ -151,7 +152,7 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
             scan_every: SCAN_EVERY,
             yield_when: Some(&asked),
         };
-        let ending = run_until_ctrl_c(
+        let ending = run_until_stopped(
             &runtime,
             replica,
             &mut machine,
@@ -172,7 +173,7 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
         let relock = runtime.block_on(async {
             tokio::select! {
                 data = take_back(&root) => data.map(Some),
-                _ = tokio::signal::ctrl_c() => Ok(None),
+                _ = stop_signal() => Ok(None),
             }
         })?;
         let Some(data) = relock else {
@@ -202,14 +203,38 @@ async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
     }
 }
 
+/// Ctrl-C, or a service manager's SIGTERM: the run stops and reports what it did; everything it
+/// did is durable already.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
 
-/// Runs the driver once; `None` when Ctrl-C stopped it.
-fn run_until_ctrl_c<S: Store>(
+/// Runs the driver once; `None` when Ctrl-C or SIGTERM stopped it.
+fn run_until_stopped<S: Store>(
     runtime: &tokio::runtime::Runtime,
     replica: &Replica<S>,
     machine: &mut Machine,
@@ -225,7 +250,7 @@ fn run_until_ctrl_c<S: Store>(
                     eprintln!("{line}");
                 }
             }) => ending.map(Some),
-            _ = tokio::signal::ctrl_c() => Ok(None),
+            _ = stop_signal() => Ok(None),
         }
     })
 }
