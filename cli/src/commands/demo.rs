@@ -468,6 +468,7 @@ fn render(r: &DemoReport) -> String {
         "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
     );
     let _ = writeln!(out, "  kompas --data {first} flow status {}", r.flow);
+    let _ = writeln!(out, "  kompas --data {first} flow todo");
     if let Some(partner) = r.organisations.get(1) {
         let _ = writeln!(out, "  kompas --data {} workflow list", partner.data);
     }
