@@ -6,6 +6,7 @@
 //! Long texts are Automerge text objects so concurrent edits merge; lists are lists of maps.
 
 mod assignment;
+mod authorship;
 mod entries;
 mod history;
 mod id;
@@ -13,6 +14,7 @@ mod layout;
 mod value;
 
 pub use assignment::{Assignment, AssignmentError};
+pub use authorship::check_change_notes;
 pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{ChangeNote, HistoryEntry, history};
 pub use id::{DocId, DocIdError};

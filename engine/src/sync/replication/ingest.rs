@@ -4,7 +4,8 @@ use super::event::{Effect, Report};
 use super::machine::{MAX_AHEAD, Machine, SyncError};
 use super::queues::Parked;
 use crate::replica::{Replica, ReplicaError};
-use crate::seal::{OpenError, open};
+use crate::document;
+use crate::seal::{OpenError, PayloadForm, open};
 use crate::store::Store;
 use crate::sync::wire::{Message, SealedBundle};
 
@@ -132,6 +133,14 @@ impl Machine {
             }
             Err(e) => return Ok(Outcome::Refused(e.to_string())),
         };
+        // Changes travel in their author's own bundles, so their notes must name the sender;
+        // a snapshot carries everybody's changes and is checked by its seal alone.
+        if payload.form == PayloadForm::Changes
+            && let Err(reason) =
+                document::check_change_notes(&payload.data, &bundle.author.org_id())
+        {
+            return Ok(Outcome::Refused(reason));
+        }
         match replica.apply_remote(&payload.doc, &payload.data) {
             Ok(applied) if applied.waiting => Ok(Outcome::Parked),
             Ok(_) => Ok(Outcome::Applied(payload.doc)),
