@@ -3,8 +3,8 @@
 use super::event::{Effect, Report};
 use super::machine::{MAX_AHEAD, Machine, SyncError};
 use super::queues::Parked;
-use crate::replica::{Replica, ReplicaError};
 use crate::document;
+use crate::replica::{Replica, ReplicaError};
 use crate::seal::{OpenError, PayloadForm, open};
 use crate::store::Store;
 use crate::sync::wire::{Message, SealedBundle};
