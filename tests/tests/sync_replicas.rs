@@ -363,6 +363,40 @@ fn a_watching_replica_sends_what_waited_and_receives_changes_live() {
         "titel=Gemaakt terwijl de sync meekijkt",
     ]);
     sync_until_titled(&p.swv, "Gemaakt terwijl de sync meekijkt");
+    // A knock left by a command that was stopped while it waited is withdrawn by the watcher,
+    // which then keeps watching instead of stepping aside at every look.
+    let knock = p.gemeente.data().join("kompas.knock");
+    std::fs::write(&knock, b"").expect("a stale knock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while knock.exists() {
+        assert!(Instant::now() < deadline, "the stale knock stayed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let id = p
+        .swv
+        .ok(&["doc", "new", "ambitie", "--set", "titel=Na de oude klop"])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    p.swv.ok(&["sync"]);
+    let wanted = format!("ontvangen: wijziging in {id}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("the watcher stopped receiving after the stale knock"));
+        if line.contains(&wanted) {
+            break;
+        }
+    }
+    assert!(
+        titles(&documents(&p.gemeente))
+            .iter()
+            .any(|t| t == "Na de oude klop")
+    );
+
     // One watcher per data directory.
     let err = p.gemeente.fails(5, &["sync", "--watch", "--timeout", "5"]);
     assert!(err.contains("loopt al een `kompas sync --watch`"), "{err}");

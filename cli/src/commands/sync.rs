@@ -184,12 +184,16 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
 }
 
 /// How long the watcher waits for a knocking process to take the lock before taking it back.
-const KNOCK_PATIENCE: Duration = Duration::from_secs(10);
+const KNOCK_PATIENCE: Duration = Duration::from_secs(3);
 /// How often the watcher looks whether it may take the lock back.
 const RELOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Waits until the process that asked for the data directory has had it, then locks it again.
 /// It never knocks itself: the other process is an ordinary command that will finish.
+///
+/// Once it holds the lock again it withdraws any knock that is left: one whose process never
+/// took its turn (it was stopped while waiting) would otherwise send the watcher away at every
+/// look. A process that is still waiting knocks again within its next poll.
 async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
     let asked_at = Instant::now();
     while store::is_knocked(root) && asked_at.elapsed() < KNOCK_PATIENCE {
@@ -198,7 +202,11 @@ async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
     loop {
         match DataDir::open(root) {
             Err(DataDirError::InUse(_)) => tokio::time::sleep(RELOCK_POLL).await,
-            other => return other,
+            Ok(data) => {
+                data.clear_knock();
+                return Ok(data);
+            }
+            Err(e) => return Err(e),
         }
     }
 }
