@@ -324,19 +324,14 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
-    use crate::identity::{Identity, OrgType};
-    use crate::store::MemoryStore;
     use crate::sync::replication::Event;
     use crate::sync::replication::sim::rng::SimRng;
+    use crate::sync::replication::test_store::replica_with;
     use crate::sync::wire::{OrgKey, PROTOCOL_VERSION};
 
     #[test]
     fn a_refused_create_is_not_offered_again_and_ends_a_one_off_sync() {
-        let replica = Replica::init(
-            MemoryStore::default(),
-            Identity::new("Gemeente Zwolle", OrgType::Gemeente, [4; 32], [4; 16]),
-        )
-        .unwrap();
+        let replica = replica_with(0, 4).0;
         let mut rng = SimRng::new(3);
         let now = Timestamp(1_780_000_000_000);
         let (first, second) = ("ws://eerste", "ws://tweede");
@@ -424,11 +419,7 @@ mod tests {
     /// connections in which the relay welcomes it and then answers with an error; `progress`
     /// makes the relay answer a pull first in that cycle.
     fn retry_delays(cycles: usize, progress: impl Fn(usize) -> bool) -> Vec<i64> {
-        let replica = Replica::init(
-            MemoryStore::default(),
-            Identity::new("Gemeente Zwolle", OrgType::Gemeente, [5; 32], [5; 16]),
-        )
-        .unwrap();
+        let replica = replica_with(0, 5).0;
         let mut rng = SimRng::new(11);
         let mut now = Timestamp(1_780_000_000_000);
         let relay = "ws://relay";

@@ -84,20 +84,14 @@ impl Roster for Members {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{Identity, OrgType};
-    use crate::replica::Replica;
-    use crate::store::MemoryStore;
     use crate::sync::replication::sim::rng::SimRng;
+    use crate::sync::replication::test_store::replica_with;
     use crate::sync::replication::{Machine, Mode};
     use crate::time::Timestamp;
 
     #[test]
     fn known_members_include_own_pending_changes_and_nothing_without_a_workspace() {
-        let replica = Replica::init(
-            MemoryStore::default(),
-            Identity::new("Gemeente Zwolle", OrgType::Gemeente, [4; 32], [4; 16]),
-        )
-        .unwrap();
+        let replica = replica_with(0, 4).0;
         assert!(known_members(replica.store()).unwrap().is_none());
         let mut rng = SimRng::new(7);
         // No relay has confirmed anything: the creation is still pending here.
