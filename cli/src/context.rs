@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use kompas_engine::definition::Registry;
+use kompas_engine::published::Found;
 use kompas_engine::store::{self, DataDir, DataDirError};
 use kompas_engine::{Replica, SledStore, Timestamp};
 
@@ -30,6 +31,8 @@ pub struct Opened {
     pub replica: Replica<SledStore>,
     /// The workflow definitions in force; the replica's catalog holds their kinds.
     pub registry: Registry,
+    /// Published definitions that do not count, each with the reason.
+    pub refused_publications: Vec<Found>,
     /// The locked data directory.
     pub dir: DataDir,
 }
@@ -79,11 +82,12 @@ pub fn open_locked(data: DataDir, folder: Option<&Path>) -> anyhow::Result<Opene
         .store()
         .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;
     let mut replica = Replica::open(store)?;
-    let registry = workflows::load(&replica, folder)?;
+    let (registry, refused_publications) = workflows::load(&replica, folder)?;
     replica.set_catalog(registry.catalog());
     Ok(Opened {
         replica,
         registry,
+        refused_publications,
         dir: data,
     })
 }

@@ -84,18 +84,26 @@ pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
     Ok(registry)
 }
 
-/// The definitions in force for `replica`. A valid folder file is remembered in the store; when
-/// it later turns invalid, the remembered version stays in force.
-pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Result<Registry> {
+/// The definitions in force for `replica`, and the publications that do not count. A valid
+/// folder file is remembered in the store; when it later turns invalid, the remembered version
+/// stays in force.
+pub fn load(
+    replica: &Replica<SledStore>,
+    folder: Option<&Path>,
+) -> anyhow::Result<(Registry, Vec<published::Found>)> {
     let store = replica.store();
     let mut registry = definition::builtin_registry();
+    let mut refused = Vec::new();
     // A damaged sync state must not stop the documents from being read: the published
     // definitions are then left out, with a warning.
     match published_in(replica) {
-        Ok(published) => published
-            .loaded
-            .into_iter()
-            .for_each(|loaded| registry.insert(loaded)),
+        Ok(published) => {
+            published
+                .loaded
+                .into_iter()
+                .for_each(|loaded| registry.insert(loaded));
+            refused = published.refused;
+        }
         Err(e) => {
             let _ = writeln!(
                 std::io::stderr().lock(),
@@ -134,7 +142,7 @@ pub fn load(replica: &Replica<SledStore>, folder: Option<&Path>) -> anyhow::Resu
         }
         registry.insert(loaded);
     }
-    Ok(registry)
+    Ok((registry, refused))
 }
 
 /// The definitions published to the workspace, decided against its current coordinators

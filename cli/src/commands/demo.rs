@@ -292,7 +292,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     }
 
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
-    let registry = crate::workflows::load(&gemeente.replica, None)?;
+    let (registry, _) = crate::workflows::load(&gemeente.replica, None)?;
     let g = gemeente.flows(&registry);
     let flow = g.start(
         "kwaliteitskompas",

@@ -85,7 +85,7 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
 fn in_force(global: &Global) -> anyhow::Result<Registry> {
     match open_global(global) {
         Ok(opened) => {
-            warn_refused(&workflows::published_in(&opened.replica)?.refused);
+            warn_refused(&opened.refused_publications);
             Ok(opened.registry)
         }
         Err(e) if matches!(e.downcast_ref(), Some(DataDirError::Missing(_))) => {
