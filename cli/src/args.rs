@@ -68,9 +68,11 @@ pub enum WorkspaceCommand {
     Create {
         /// De naam van de samenwerking.
         name: String,
-        /// Een relay (ws://host:poort); mag vaker.
+        /// Een relay (ws://host:poort of wss://host); mag vaker.
         #[arg(long = "relay", value_name = "URL", required = true)]
         relays: Vec<String>,
+        #[command(flatten)]
+        trust: RelayTrustArgs,
     },
     /// Maak een uitnodiging (een regel tekst) voor een nieuwe organisatie.
     Invite {
@@ -90,6 +92,10 @@ pub enum WorkspaceCommand {
     Join {
         /// De uitnodiging (begint met kompas1-).
         code: String,
+        /// PEM-bestand met een eigen certificaatautoriteit (CA) voor de TLS-certificaten van
+        /// de relays, naast de vertrouwde certificaten van het systeem.
+        #[arg(long, value_name = "BESTAND")]
+        ca: Option<std::path::PathBuf>,
     },
     /// Toon de leden van de samenwerking.
     Members,
@@ -106,11 +112,28 @@ pub enum WorkspaceCommand {
 #[derive(Subcommand, Debug)]
 pub enum RelaysCommand {
     /// Voeg een relay toe.
-    Add { url: String },
+    Add {
+        url: String,
+        #[command(flatten)]
+        trust: RelayTrustArgs,
+    },
     /// Haal een relay weg.
     Remove { url: String },
     /// Toon de relays.
     List,
+}
+
+/// How a relay added by a command is trusted.
+#[derive(Args, Debug)]
+pub struct RelayTrustArgs {
+    /// PEM-bestand met een eigen certificaatautoriteit (CA) voor het TLS-certificaat van de
+    /// relay(s), naast de vertrouwde certificaten van het systeem.
+    #[arg(long, value_name = "BESTAND")]
+    pub ca: Option<std::path::PathBuf>,
+    /// De sleutel van de relay (kompas-relay key); zonder deze optie wordt de sleutel bij het
+    /// eerste contact vastgelegd. Alleen bij één relay.
+    #[arg(long, value_name = "SLEUTEL")]
+    pub relay_key: Option<String>,
 }
 
 #[derive(Args, Debug)]

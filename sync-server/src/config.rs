@@ -1,9 +1,12 @@
 //! The relay's settings, with defaults for everything but the data directory.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kompas_engine::sync::wire::{MAX_FRAME_BYTES, OrgKey};
+
+use crate::tls::TlsFiles;
 
 /// How a relay runs.
 #[derive(Debug, Clone)]
@@ -30,6 +33,9 @@ pub struct RelayConfig {
     pub allow_create: Vec<OrgKey>,
     /// The relay this one mirrors (a `ws://` URL), if any.
     pub mirror: Option<String>,
+    /// Serve TLS with this certificate and key (reloaded when they change); plain HTTP if none.
+    /// Shared, so the configuration stays small and cheap to clone.
+    pub tls: Option<Arc<TlsFiles>>,
 }
 
 impl RelayConfig {
@@ -47,6 +53,7 @@ impl RelayConfig {
             allow_mirror: Vec::new(),
             allow_create: Vec::new(),
             mirror: None,
+            tls: None,
         }
     }
 

@@ -11,7 +11,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use kompas_engine::sync::membership::OpBody;
 use kompas_engine::sync::wire::{
     Access, CHALLENGE_LEN, ErrorCode, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION,
-    WireError, WorkspaceId, decode_frame, encode_frame, verify_auth,
+    WireError, WorkspaceId, decode_frame, encode_frame, sign_relay_proof, verify_auth,
 };
 use tokio::sync::watch;
 
@@ -113,10 +113,11 @@ impl Connection {
     }
 
     async fn authenticate(&mut self) -> Result<Session, Option<Refusal>> {
-        let version = match self.recv_handshake().await? {
+        let (version, hello_nonce) = match self.recv_handshake().await? {
             Message::Hello {
                 min_version,
                 max_version,
+                nonce: hello_nonce,
                 ..
             } => {
                 let best = max_version.min(PROTOCOL_VERSION);
@@ -128,7 +129,7 @@ impl Connection {
                         ),
                     )));
                 }
-                best
+                (best, hello_nonce)
             }
             other => return Err(Some(unexpected(&other, "hello"))),
         };
@@ -138,6 +139,7 @@ impl Connection {
             version,
             relay,
             nonce,
+            proof: sign_relay_proof(&hello_nonce, &nonce, self.state.signing_key()),
         })
         .await
         .then_some(())

@@ -15,6 +15,7 @@ pub mod refusal;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod workspace;
 
 pub use app::app;

@@ -3,20 +3,24 @@
 //! ```text
 //! kompas-relay --listen 127.0.0.1:7421 --data DIR [--mirror URL] [--allow-mirror KEY]...
 //!              [--allow-create KEY]... [--max-connections N] [--max-frame BYTES]
+//!              [--tls-cert FILE --tls-key FILE]
 //! kompas-relay key --data DIR
 //! ```
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
 use kompas_relay::server;
 use kompas_relay::state::{RelayState, random};
+use kompas_relay::tls::TlsFiles;
 use kompas_relay::{RelayConfig, store::RelayStore};
 
 const USAGE: &str = "gebruik: kompas-relay --listen ADRES:POORT --data MAP [--mirror URL] [--allow-mirror SLEUTEL]...
                     [--allow-create SLEUTEL]... [--max-connections N] [--max-frame BYTES]
+                    [--tls-cert BESTAND --tls-key BESTAND]
        kompas-relay key --data MAP
 --allow-create SLEUTEL: alleen de organisaties met deze sleutels (kompas whoami) mogen hier
                         nieuwe samenwerkingen aanmaken; zonder deze optie mag iedereen dat";
@@ -57,6 +61,7 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
     let mut allow_create = Vec::new();
     let mut max_connections = None;
     let mut max_frame = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -90,6 +95,8 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
                         .context("--max-frame verwacht een aantal bytes")?,
                 )
             }
+            "--tls-cert" => tls_cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => tls_key = Some(PathBuf::from(value()?)),
             other => bail!("onbekende optie {other:?}"),
         }
     }
@@ -102,6 +109,7 @@ fn parse(args: &[String]) -> anyhow::Result<Command> {
     config.mirror = mirror;
     config.allow_mirror = allow;
     config.allow_create = allow_create;
+    config.tls = TlsFiles::from_options(tls_cert, tls_key)?.map(Arc::new);
     if let Some(n) = max_connections {
         config.max_connections = n;
     }

@@ -11,12 +11,14 @@ use tokio::sync::mpsc;
 use crate::app::app;
 use crate::mirror;
 use crate::state::RelayState;
+use crate::tls::TlsListener;
 
 /// How long open connections get to close after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves until `signal` completes, then tells every connection the relay stops, waits for them
-/// (at most a few seconds) and flushes the store.
+/// (at most a few seconds) and flushes the store. With `config.tls` the relay speaks TLS on the
+/// listener (`wss://`); a certificate that does not load fails here, before anything is served.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<RelayState>,
@@ -28,12 +30,24 @@ pub async fn serve(
         tokio::spawn(mirror::run(state.clone(), upstream, rx));
     }
     let stopping = state.clone();
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            signal.await;
-            stopping.shut_down();
-        })
-        .await?;
+    let signal = async move {
+        signal.await;
+        stopping.shut_down();
+    };
+    match state.config.tls.clone() {
+        Some(files) => {
+            let listener =
+                TlsListener::new(listener, (*files).clone()).map_err(std::io::Error::other)?;
+            axum::serve(listener, app(state.clone()))
+                .with_graceful_shutdown(signal)
+                .await?
+        }
+        None => {
+            axum::serve(listener, app(state.clone()))
+                .with_graceful_shutdown(signal)
+                .await?
+        }
+    }
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     while state.metrics.connections_open.load(Ordering::Relaxed) > 0
         && tokio::time::Instant::now() < deadline

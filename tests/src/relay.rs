@@ -29,6 +29,8 @@ pub struct RelayProcess {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// Its own key (hex), as it prints it on start.
+    pub key: String,
     /// Held so the relay's standard output stays open while it runs.
     _stdout: BufReader<ChildStdout>,
 }
@@ -57,9 +59,17 @@ impl RelayProcess {
             .unwrap_or_else(|| panic!("unexpected first line from the relay: {line:?}"))
             .parse()
             .expect("a socket address");
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("relay prints its key");
+        let key = line
+            .trim()
+            .strip_prefix("relaysleutel ")
+            .unwrap_or_else(|| panic!("unexpected second line from the relay: {line:?}"))
+            .to_string();
         RelayProcess {
             child,
             addr,
+            key,
             _stdout: stdout,
         }
     }

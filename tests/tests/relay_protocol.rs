@@ -7,6 +7,7 @@ use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::{InviteToken, OpBody, Role};
 use kompas_engine::sync::wire::{
     Access, ErrorCode, Message, OrgKey, PROTOCOL_VERSION, WorkspaceId, encode_frame,
+    verify_relay_proof,
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
@@ -183,11 +184,25 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
 
     // Garbage before the handshake: a typed error, then the connection is closed.
     let mut raw = RelayClient::open(&url).await.unwrap();
-    raw.send_bytes(vec![0, 0, 0, 5, 1, 1, 0xff, 0xff, 0xff])
+    raw.send_bytes(vec![0, 0, 0, 5, PROTOCOL_VERSION, 1, 0xff, 0xff, 0xff])
         .await
         .unwrap();
     assert_eq!(refused(next_error(&mut raw).await), ErrorCode::Malformed);
     assert!(matches!(raw.recv().await, Err(ClientError::Closed)));
+    // A version 1 client (whose relays did not prove their key) is told the versions differ.
+    let mut first_version = RelayClient::open(&url).await.unwrap();
+    let mut hello = encode_frame(&Message::Hello {
+        min_version: 1,
+        max_version: 1,
+        agent: "oud".into(),
+        nonce: [0; 32],
+    });
+    hello[4] = 1;
+    first_version.send_bytes(hello).await.unwrap();
+    assert_eq!(
+        refused(next_error(&mut first_version).await),
+        ErrorCode::UnsupportedVersion
+    );
     // A request before authenticating.
     let mut early = RelayClient::open(&url).await.unwrap();
     assert_eq!(
@@ -198,20 +213,26 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
     let mut forger = RelayClient::open(&url).await.unwrap();
     let challenge = forger
         .request(&Message::Hello {
-            min_version: 1,
-            max_version: 1,
+            min_version: PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
             agent: "test".into(),
+            nonce: [0x42; 32],
         })
         .await
         .unwrap();
     let Message::Challenge {
         relay: relay_key,
         nonce,
+        proof,
         ..
     } = challenge
     else {
         panic!("expected a challenge, got {challenge:?}");
     };
+    // The relay proves its key over this connection's nonce, and only over it.
+    assert_eq!(relay_key, relay.state.relay_key());
+    assert!(verify_relay_proof(&[0x42; 32], &relay_key, &nonce, &proof));
+    assert!(!verify_relay_proof(&[0x43; 32], &relay_key, &nonce, &proof));
     let signature = kompas_engine::sync::wire::sign_auth(&relay_key, &nonce, &WS, &buiten.key);
     let auth = Message::Auth {
         workspace: WS,
@@ -225,6 +246,7 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
         min_version: 7,
         max_version: 9,
         agent: "toekomst".into(),
+        nonce: [0; 32],
     };
     assert_eq!(
         refused(old.request(&hello).await),

@@ -35,6 +35,9 @@ pub struct SyncSummary {
     pub relays_failed: Vec<String>,
     /// Problems relays reported.
     pub problems: Vec<String>,
+    /// Relays that were refused because they could not be trusted (TLS certificate, relay key),
+    /// each with what is wrong and what to do.
+    pub untrusted: Vec<String>,
     /// Local changes still waiting for a relay.
     pub queued: usize,
     /// This organisation was removed from the workspace.
@@ -59,7 +62,21 @@ impl SyncSummary {
             Report::Removed => self.removed = true,
             Report::CreateRefused { .. } => self.creation_refused = true,
             Report::OperationDropped { message } => self.problems.push(message.clone()),
+            Report::Untrusted { relay, reason } => {
+                self.distrust(relay, reason.clone());
+            }
+            Report::RelayRefused { relay, refusal } => self.distrust(relay, refusal.to_string()),
             _ => {}
+        }
+    }
+
+    fn distrust(&mut self, relay: &str, reason: String) {
+        if !self.relays_failed.iter().any(|r| r == relay) {
+            self.relays_failed.push(relay.to_string());
+        }
+        if !self.untrusted.contains(&reason) {
+            self.problems.push(reason.clone());
+            self.untrusted.push(reason);
         }
     }
 
@@ -93,8 +110,13 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
         ));
     }
     if !args.watch && !summary.complete() {
+        let why = summary
+            .untrusted
+            .iter()
+            .map(|reason| format!(": {reason}"))
+            .collect::<String>();
         return Err(Refused::sync(format!(
-            "synchronisatie onvolledig; {} lokale wijziging(en) wachten op de volgende keer",
+            "synchronisatie onvolledig{why}; {} lokale wijziging(en) wachten op de volgende keer",
             summary.queued
         )));
     }
@@ -288,6 +310,11 @@ fn progress_line(report: &Report) -> Option<String> {
         }
         Report::Done { relay, cursor } => format!("klaar met {relay} (positie {cursor})"),
         Report::GaveUp { relay } => format!("{relay} niet bereikbaar; opgegeven voor nu"),
+        Report::KeyPinned { relay, key } => {
+            format!("relaysleutel van {relay} vastgelegd bij het eerste contact: {key}")
+        }
+        Report::RelayRefused { refusal, .. } => format!("GEWEIGERD: {refusal}"),
+        Report::Untrusted { reason, .. } => format!("GEWEIGERD: {reason}"),
         Report::Removed => "deze organisatie is uit de samenwerking verwijderd".to_string(),
         // The relay's message just before says it all.
         Report::Finished | Report::CreateRefused { .. } => return None,

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::backoff::Backoff;
-use crate::sync::wire::{Access, Hash32, SealedBundle};
+use crate::sync::wire::{Access, CHALLENGE_LEN, Hash32, SealedBundle};
 use crate::time::Timestamp;
 
 /// Where the conversation with a relay stands.
@@ -51,6 +51,8 @@ pub struct Link {
     pub ahead: BTreeMap<u64, SealedBundle>,
     /// One-off sync with this relay is over (done or given up).
     pub finished: bool,
+    /// The random bytes sent in this connection's `Hello`, which the relay must sign.
+    pub hello_nonce: [u8; CHALLENGE_LEN],
 }
 
 impl Default for Link {
@@ -71,6 +73,7 @@ impl Default for Link {
             caught_up: false,
             ahead: BTreeMap::new(),
             finished: false,
+            hello_nonce: [0; CHALLENGE_LEN],
         }
     }
 }

@@ -228,6 +228,11 @@ impl Machine {
             }
             Event::Connected { relay } => {
                 if let Some(link) = self.links.get_mut(&relay) {
+                    // A second `Connected` while the first hello waits (a replaced connection
+                    // whose event came late) sends the same nonce, so either challenge proves.
+                    if link.phase != Phase::Hello {
+                        link.hello_nonce = random(entropy);
+                    }
                     link.phase = Phase::Hello;
                     out.push(Effect::send(
                         &relay,
@@ -235,11 +240,26 @@ impl Machine {
                             min_version: MIN_PROTOCOL_VERSION,
                             max_version: PROTOCOL_VERSION,
                             agent: format!("kompas {}", env!("CARGO_PKG_VERSION")),
+                            nonce: link.hello_nonce,
                         },
                     ));
                 }
             }
             Event::Disconnected { relay, reason } => {
+                self.disconnected(&relay, reason, now, entropy, &mut out)
+            }
+            Event::Untrusted { relay, reason } => {
+                out.push(Effect::Report(Report::Untrusted {
+                    relay: relay.clone(),
+                    reason: reason.clone(),
+                }));
+                // Waiting does not fix a certificate for a one-off sync; a watcher tries again
+                // with its backoff, since a certificate may be renewed while it runs.
+                if self.mode == Mode::Once
+                    && let Some(link) = self.links.get_mut(&relay)
+                {
+                    link.finished = true;
+                }
                 self.disconnected(&relay, reason, now, entropy, &mut out)
             }
             Event::Received { relay, message } => {

@@ -7,7 +7,7 @@ use ed25519_dalek::SigningKey;
 use crate::sync::membership::{MemberSet, OpBody};
 use crate::sync::wire::{
     Access, ErrorCode, Hash32, Message, OrgKey, PROTOCOL_VERSION, SealedBundle, Sequenced,
-    verify_auth,
+    sign_relay_proof, verify_auth,
 };
 
 #[derive(Default)]
@@ -68,12 +68,13 @@ impl SimRelay {
         let authed = c.key;
         let err = |code, text: &str| vec![(conn, Message::error(code, text))];
         match (msg, authed) {
-            (Message::Hello { .. }, None) => vec![(
+            (Message::Hello { nonce, .. }, None) => vec![(
                 conn,
                 Message::Challenge {
                     version: PROTOCOL_VERSION,
                     relay: OrgKey::of(&self.key),
                     nonce: c.nonce,
+                    proof: sign_relay_proof(&nonce, &c.nonce, &self.key),
                 },
             )],
             (

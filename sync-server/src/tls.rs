@@ -1,0 +1,320 @@
+//! TLS terminated by the relay itself (`--tls-cert FILE --tls-key FILE`, PEM), with the
+//! certificate reloaded from disk without a restart.
+//!
+//! [`TlsListener`] accepts TCP connections and runs each TLS handshake in a task of its own
+//! (bounded in number and time, so a slow or silent client holds up nobody), then hands the
+//! encrypted stream to axum as an ordinary [`axum::serve::Listener`]. The certificate comes from
+//! a resolver whose certified key is swapped when the files change: every second the files'
+//! modification times and sizes are compared with those last seen, and a changed pair is loaded
+//! and checked (the key must belong to the certificate) before it replaces the old one. A new
+//! file that does not load leaves the old certificate in force and says why on standard error;
+//! it is tried again when the files change once more.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+/// How often the certificate files are looked at.
+const RELOAD_CHECK: Duration = Duration::from_secs(1);
+/// How long a client may take for its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many TLS handshakes may run at once; further connections wait to be accepted.
+const MAX_HANDSHAKES: usize = 256;
+
+/// The certificate chain and private key files the relay serves TLS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM file with the certificate chain, the relay's own certificate first.
+    pub cert: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Why TLS could not be set up, or a new certificate not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// Only one of the two options was given.
+    #[error("--tls-cert en --tls-key horen bij elkaar: geef ze allebei, of geen van beide")]
+    HalfConfigured,
+    /// A file could not be read or holds no PEM of the expected kind.
+    #[error("{path}: {what} niet te lezen: {source}")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What was looked for.
+        what: &'static str,
+        /// Why it failed.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The certificate file holds no certificate.
+    #[error("{0}: geen certificaat gevonden (verwacht: -----BEGIN CERTIFICATE-----)")]
+    NoCertificate(PathBuf),
+    /// The key is unusable or does not belong to the certificate.
+    #[error("{cert} en {key} passen niet bij elkaar of zijn onbruikbaar: {source}")]
+    Mismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// What rustls said.
+        source: rustls::Error,
+    },
+    /// Setting up the TLS configuration failed.
+    #[error("TLS-instellingen: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+impl TlsFiles {
+    /// The files from the two command-line options: both or neither.
+    pub fn from_options(
+        cert: Option<PathBuf>,
+        key: Option<PathBuf>,
+    ) -> Result<Option<TlsFiles>, TlsError> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            _ => Err(TlsError::HalfConfigured),
+        }
+    }
+
+    /// Reads and checks the certificate chain and key.
+    fn load(&self) -> Result<CertifiedKey, TlsError> {
+        let pem = |path: &Path, what| {
+            let path = path.to_path_buf();
+            move |source| TlsError::Pem { path, what, source }
+        };
+        let certs = CertificateDer::pem_file_iter(&self.cert)
+            .map_err(pem(&self.cert, "certificaat"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(pem(&self.cert, "certificaat"))?;
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificate(self.cert.clone()));
+        }
+        let key =
+            PrivateKeyDer::from_pem_file(&self.key).map_err(pem(&self.key, "privésleutel"))?;
+        let provider = rustls::crypto::ring::default_provider();
+        CertifiedKey::from_der(certs, key, &provider).map_err(|source| TlsError::Mismatch {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            source,
+        })
+    }
+
+    /// What identifies the files' current contents without reading them.
+    fn stamp(&self) -> Option<Stamp> {
+        let one = |path: &Path| {
+            let meta = std::fs::metadata(path).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        };
+        Some((one(&self.cert)?, one(&self.key)?))
+    }
+}
+
+type Stamp = ((SystemTime, u64), (SystemTime, u64));
+
+/// The certificate in force, swapped when the files change.
+#[derive(Debug)]
+struct Reloading {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl Reloading {
+    fn get(&self) -> Arc<CertifiedKey> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn set(&self, key: CertifiedKey) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(key);
+    }
+}
+
+impl ResolvesServerCert for Reloading {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.get())
+    }
+}
+
+/// A listener that speaks TLS, for `axum::serve`.
+pub struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl TlsListener {
+    /// Loads the certificate (failing if it does not load) and starts accepting on `tcp`.
+    pub fn new(tcp: TcpListener, files: TlsFiles) -> Result<TlsListener, TlsError> {
+        let stamp = files.stamp();
+        let resolver = Arc::new(Reloading {
+            current: RwLock::new(Arc::new(files.load()?)),
+        });
+        let mut config =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()?
+                .with_no_client_auth()
+                .with_cert_resolver(resolver.clone());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let local = tcp.local_addr().map_err(|e| {
+            TlsError::Config(rustls::Error::General(format!("geen lokaal adres: {e}")))
+        })?;
+        let (tx, ready) = mpsc::channel(64);
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        Ok(TlsListener {
+            ready,
+            local,
+            tasks: [
+                tokio::spawn(accept_loop(tcp, acceptor, tx)),
+                tokio::spawn(watch_files(files, resolver, stamp)),
+            ],
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accepting task only ends when this listener is dropped.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+/// Accepts TCP connections and runs their handshakes, at most [`MAX_HANDSHAKES`] at once.
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, addr) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(_) => {
+                // Out of file descriptors and the like: wait instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            // A failed handshake (an untrusting client, a port scanner) is the client's
+            // business: it sees the TLS alert; the relay just forgets the connection.
+            if let Ok(Ok(tls)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            {
+                let _ = ready.send((tls, addr)).await;
+            }
+        });
+    }
+}
+
+/// Looks at the certificate files every [`RELOAD_CHECK`] and loads them when they changed.
+async fn watch_files(files: TlsFiles, resolver: Arc<Reloading>, mut seen: Option<Stamp>) {
+    let mut every = tokio::time::interval(RELOAD_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = files.stamp();
+        if now.is_none() || now == seen {
+            continue;
+        }
+        seen = now;
+        match files.load() {
+            Ok(key) => {
+                resolver.set(key);
+                eprintln!(
+                    "kompas-relay: nieuw TLS-certificaat geladen uit {}",
+                    files.cert.display()
+                );
+            }
+            Err(e) => eprintln!(
+                "kompas-relay: nieuw TLS-certificaat niet geladen, het vorige blijft in gebruik: {e}"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_options_go_together() {
+        assert_eq!(TlsFiles::from_options(None, None).unwrap(), None);
+        let both = TlsFiles::from_options(Some("c.pem".into()), Some("k.pem".into())).unwrap();
+        assert_eq!(
+            both,
+            Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        for half in [
+            TlsFiles::from_options(Some("c.pem".into()), None),
+            TlsFiles::from_options(None, Some("k.pem".into())),
+        ] {
+            let message = half.unwrap_err().to_string();
+            assert!(message.contains("--tls-cert en --tls-key"), "{message}");
+        }
+    }
+
+    #[test]
+    fn files_that_do_not_hold_a_certificate_say_which_and_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, "geen pem").unwrap();
+        std::fs::write(&key, "geen pem").unwrap();
+        let files = TlsFiles {
+            cert: cert.clone(),
+            key,
+        };
+        let message = files.load().unwrap_err().to_string();
+        assert!(message.contains("cert.pem"), "{message}");
+        let missing = TlsFiles {
+            cert: dir.path().join("weg.pem"),
+            key: dir.path().join("ook-weg.pem"),
+        };
+        let message = missing.load().unwrap_err().to_string();
+        assert!(message.contains("weg.pem"), "{message}");
+    }
+}
