@@ -4,73 +4,13 @@
 //! key (each with its own Dutch message and exit code 7), and a certificate replaced on disk
 //! that new connections see without a restart of the relay.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose,
-    date_time_ymd,
-};
+use kompas_tests::tls::{TestCa, Tls};
 use tempfile::TempDir;
-
-/// A certificate authority of our own, issuing relay certificates.
-struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    fn new(name: &str) -> TestCa {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().expect("ca key");
-        TestCa {
-            issuer: CertifiedIssuer::self_signed(params, key).expect("ca certificate"),
-        }
-    }
-
-    /// Writes the CA certificate to `path`.
-    fn write(&self, path: &Path) -> PathBuf {
-        std::fs::write(path, self.issuer.pem()).expect("write ca");
-        path.to_path_buf()
-    }
-
-    /// A relay certificate for `host`, valid from `from` to `until` (years), as PEM files
-    /// `<name>.crt` and `<name>.key` in `dir`.
-    fn issue(&self, dir: &Path, name: &str, host: &str, from: i32, until: i32) -> Tls {
-        let mut params = CertificateParams::new(vec![host.to_string()]).expect("params");
-        params.not_before = date_time_ymd(from, 1, 1);
-        params.not_after = date_time_ymd(until, 1, 1);
-        let key = KeyPair::generate().expect("key");
-        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
-        let tls = Tls {
-            cert: dir.join(format!("{name}.crt")),
-            key: dir.join(format!("{name}.key")),
-        };
-        std::fs::write(&tls.cert, cert.pem()).expect("write cert");
-        std::fs::write(&tls.key, key.serialize_pem()).expect("write key");
-        tls
-    }
-}
-
-/// A certificate and its key on disk.
-struct Tls {
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Tls {
-    /// Copies this pair over `to` (the files a running relay reads), key first.
-    fn copy_over(&self, to: &Tls) {
-        std::fs::copy(&self.key, &to.key).expect("copy key");
-        std::fs::copy(&self.cert, &to.cert).expect("copy cert");
-    }
-}
 
 fn tls_relay(dir: &Path, name: &str, tls: &Tls) -> (RelayProcess, String) {
     let relay = RelayProcess::start(
@@ -116,12 +56,9 @@ fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
 #[test]
 fn two_organisations_sync_over_wss_and_untrusted_relays_are_refused_each_with_its_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let certs = dir.path().join("certs");
-    std::fs::create_dir_all(&certs).expect("certs dir");
-    let ca = TestCa::new("Testautoriteit Havenstad");
-    let ca_file = ca.write(&certs.join("ca.pem"));
-    let ca_arg = ca_file.to_str().expect("utf-8 path");
-    let good = ca.issue(&certs, "relay", "localhost", 2020, 2090);
+    let ca = TestCa::new(&dir.path().join("certs"), "Testautoriteit Havenstad");
+    let ca_arg = ca.arg();
+    let good = ca.issue("relay", "localhost", 2020, 2090);
     let (relay, url) = tls_relay(dir.path(), "relay", &good);
 
     // Two organisations sync over wss:// with the test CA.
@@ -178,9 +115,9 @@ fn two_organisations_sync_over_wss_and_untrusted_relays_are_refused_each_with_it
     );
 
     // An expired certificate, and one for another host name, each on a relay of its own.
-    let expired = ca.issue(&certs, "verlopen", "localhost", 2020, 2021);
+    let expired = ca.issue("verlopen", "localhost", 2020, 2021);
     let (_old, old_url) = tls_relay(dir.path(), "relay-verlopen", &expired);
-    let wrong = ca.issue(&certs, "andere-naam", "relay.elders.example", 2020, 2090);
+    let wrong = ca.issue("andere-naam", "relay.elders.example", 2020, 2090);
     let (_elsewhere, wrong_url) = tls_relay(dir.path(), "relay-andere-naam", &wrong);
     for (slug, relay_url, says) in [
         ("verlopen", &old_url, "is verlopen"),
@@ -244,7 +181,7 @@ fn two_organisations_sync_over_wss_and_untrusted_relays_are_refused_each_with_it
             run.code == 7 && run.stderr.contains("is verlopen")
         },
     );
-    let renewed = ca.issue(&certs, "vernieuwd", "localhost", 2024, 2090);
+    let renewed = ca.issue("vernieuwd", "localhost", 2024, 2090);
     renewed.copy_over(&good);
     eventually(
         "the relay serving the renewed certificate",
