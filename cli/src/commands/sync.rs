@@ -331,6 +331,9 @@ fn render(s: &SyncSummary) -> String {
     if !s.relays_failed.is_empty() {
         out.push_str(&format!("\nNiet bereikt: {}.", s.relays_failed.join(", ")));
     }
+    for reason in &s.untrusted {
+        out.push_str(&format!("\nNiet vertrouwd: {reason}"));
+    }
     if s.timed_out {
         out.push_str("\nDe tijd was om voordat alle relays klaar waren.");
     }
