@@ -235,6 +235,36 @@ impl WorkspaceTrees {
             .collect()
     }
 
+    /// The membership operations with `after <= index < upto`, stopping once `budget` bytes
+    /// are reached (at least one operation is returned if there is one). Only that range is
+    /// read and decoded.
+    pub fn ops_range(
+        &self,
+        after: u64,
+        upto: u64,
+        budget: usize,
+    ) -> Result<Vec<SignedOp>, StoreError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        if after >= upto {
+            return Ok(out);
+        }
+        for entry in self.members.range(after.to_be_bytes()..upto.to_be_bytes()) {
+            let (k, v) = entry?;
+            if !out.is_empty() && bytes.saturating_add(v.len()) > budget {
+                break;
+            }
+            bytes = bytes.saturating_add(v.len());
+            out.push(
+                SignedOp::from_bytes(&v).map_err(|source| StoreError::Corrupt {
+                    what: format!("lidmaatschapsoperatie {}", seq_of(&k).unwrap_or(u64::MAX)),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Appends a membership operation at `index` (not yet flushed).
     pub fn append_op(&self, index: u64, op: &SignedOp) -> Result<(), StoreError> {
         self.members.insert(index.to_be_bytes(), op.to_bytes())?;

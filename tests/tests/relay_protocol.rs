@@ -183,7 +183,7 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
 
     // Garbage before the handshake: a typed error, then the connection is closed.
     let mut raw = RelayClient::open(&url).await.unwrap();
-    raw.send_bytes(vec![0, 0, 0, 5, 1, 1, 0xff, 0xff, 0xff])
+    raw.send_bytes(vec![0, 0, 0, 5, PROTOCOL_VERSION, 1, 0xff, 0xff, 0xff])
         .await
         .unwrap();
     assert_eq!(refused(next_error(&mut raw).await), ErrorCode::Malformed);
@@ -198,8 +198,8 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
     let mut forger = RelayClient::open(&url).await.unwrap();
     let challenge = forger
         .request(&Message::Hello {
-            min_version: 1,
-            max_version: 1,
+            min_version: PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
             agent: "test".into(),
         })
         .await
@@ -274,14 +274,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         async move {
             let (mut client, _) = joiner.connect(&url, WS).await;
             let ops = client.membership(0).await.unwrap();
-            let op = joiner.op(
-                WS,
-                ops.last().map(|o| o.hash()),
-                OpBody::Redeem {
-                    token: [token; 32],
-                    profile: joiner.profile(),
-                },
-            );
+            let op = joiner.op(WS, ops.last().map(|o| o.hash()), joiner.redeem(WS, token));
             client.append(op).await
         }
     };
@@ -305,7 +298,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
     ws.append(
         &gemeente,
         OpBody::RevokeInvite {
-            token_hash: InviteToken([3; 32]).hash(),
+            invite_key: InviteToken([3; 32]).public(),
         },
     )
     .await;
@@ -336,10 +329,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         WS,
         prev_six,
         Timestamp(now().millis() - 120_000),
-        OpBody::Redeem {
-            token: [6; 32],
-            profile: ouders.profile(),
-        },
+        ouders.redeem(WS, 6),
         &ouders.key,
     );
     let late = client.append(just_before).await.unwrap_err();
@@ -350,10 +340,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         WS,
         prev,
         Timestamp(now().millis() - 3_600_000),
-        OpBody::Redeem {
-            token: [4; 32],
-            profile: ouders.profile(),
-        },
+        ouders.redeem(WS, 4),
         &ouders.key,
     );
     assert_eq!(
@@ -371,7 +358,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
             .last()
             .map(|o| o.hash()),
         OpBody::Invite {
-            token_hash: InviteToken([5; 32]).hash(),
+            invite_key: InviteToken([5; 32]).public(),
             role: Role::Coordinator,
             expires: Timestamp(now().millis() + 60_000),
         },

@@ -12,9 +12,9 @@ use super::error::WireError;
 use super::message::Message;
 
 /// The wire version this code writes.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// The lowest wire version this code reads.
-pub const MIN_PROTOCOL_VERSION: u8 = 1;
+pub const MIN_PROTOCOL_VERSION: u8 = 2;
 /// The default largest frame, length prefix included: 4 MiB.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// Bytes in a frame before the body: length, version and kind.
