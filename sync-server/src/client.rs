@@ -251,8 +251,21 @@ impl RelayClient {
         }
     }
 
-    /// The membership log from position `after`.
-    pub async fn membership(&mut self, after: u64) -> Result<Vec<SignedOp>, ClientError> {
+    /// The membership log from position `after`, page by page until the relay has no more.
+    pub async fn membership(&mut self, mut after: u64) -> Result<Vec<SignedOp>, ClientError> {
+        let mut out = Vec::new();
+        loop {
+            let page = self.membership_page(after).await?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            after += page.len() as u64;
+            out.extend(page);
+        }
+    }
+
+    /// One `MembershipOps` answer from position `after`.
+    pub async fn membership_page(&mut self, after: u64) -> Result<Vec<SignedOp>, ClientError> {
         match self.request(&Message::MembershipPull { after }).await? {
             Message::MembershipOps { ops, .. } => Ok(ops),
             other => Err(ClientError::Unexpected(other.name())),

@@ -16,6 +16,7 @@ use kompas_engine::sync::wire::{
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
+use crate::op_time::Arrival;
 use crate::refusal::Refusal;
 use crate::state::{RelayState, now, random};
 use crate::workspace::{Workspace, not_member};
@@ -276,7 +277,7 @@ impl Connection {
             }
             Message::MembershipPull { after } => {
                 let ops = match &session.ws {
-                    Some(ws) => ws.ops_from(after)?,
+                    Some(ws) => ws.ops_page(after)?,
                     None => Vec::new(),
                 };
                 self.reply(&Message::MembershipOps { start: after, ops })
@@ -302,7 +303,10 @@ impl Connection {
                 }
                 let state = self.state.clone();
                 let _permit = state.writes.try_acquire().map_err(|_| overloaded())?;
-                let clock = (!session.mirror).then(now);
+                let clock = (!session.mirror).then(|| Arrival {
+                    now: now(),
+                    carrier: session.key,
+                });
                 let index = match &session.ws {
                     Some(ws) => ws.append_op(&self.state.store, &op, clock).await?,
                     None => {
@@ -335,13 +339,16 @@ impl Connection {
         let (Some(ws), Some(sub)) = (&session.ws, &mut session.sub) else {
             return Ok(());
         };
-        let ops = ws.ops_from(sub.ops)?;
-        if ops.is_empty() {
-            return Ok(());
+        // Page by page, so that no answer exceeds a frame however much was appended.
+        loop {
+            let ops = ws.ops_page(sub.ops)?;
+            if ops.is_empty() {
+                return Ok(());
+            }
+            let start = sub.ops;
+            sub.ops += ops.len() as u64;
+            self.reply(&Message::MembershipOps { start, ops }).await?;
         }
-        let start = sub.ops;
-        sub.ops += ops.len() as u64;
-        self.reply(&Message::MembershipOps { start, ops }).await
     }
 
     /// Sends the next batch of bundles a subscriber has not seen.

@@ -11,6 +11,7 @@ pub mod config;
 mod connection;
 pub mod metrics;
 pub mod mirror;
+pub mod op_time;
 pub mod refusal;
 pub mod server;
 pub mod state;

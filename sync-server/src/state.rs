@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::op_time::Arrival;
 use crate::refusal::Refusal;
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
@@ -92,14 +93,14 @@ impl RelayState {
     pub async fn create_workspace(
         &self,
         op: &SignedOp,
-        now: Option<Timestamp>,
+        arrival: Option<Arrival>,
     ) -> Result<Arc<Workspace>, Refusal> {
         let _guard = self.create_lock.lock().await;
         if let Some(ws) = self.workspace(&op.op.workspace) {
-            ws.append_op(&self.store, op, now).await?;
+            ws.append_op(&self.store, op, arrival).await?;
             return Ok(ws);
         }
-        let ws = Arc::new(Workspace::create(&self.store, op, now).await?);
+        let ws = Arc::new(Workspace::create(&self.store, op, arrival).await?);
         if let Ok(mut map) = self.workspaces.write() {
             map.insert(ws.id(), ws.clone());
         }

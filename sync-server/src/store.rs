@@ -235,6 +235,36 @@ impl WorkspaceTrees {
             .collect()
     }
 
+    /// The membership operations with `after <= index < upto`, stopping once `budget` bytes
+    /// are reached (at least one operation is returned if there is one). Only that range is
+    /// read and decoded.
+    pub fn ops_range(
+        &self,
+        after: u64,
+        upto: u64,
+        budget: usize,
+    ) -> Result<Vec<SignedOp>, StoreError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        if after >= upto {
+            return Ok(out);
+        }
+        for entry in self.members.range(after.to_be_bytes()..upto.to_be_bytes()) {
+            let (k, v) = entry?;
+            if !out.is_empty() && bytes.saturating_add(v.len()) > budget {
+                break;
+            }
+            bytes = bytes.saturating_add(v.len());
+            out.push(
+                SignedOp::from_bytes(&v).map_err(|source| StoreError::Corrupt {
+                    what: format!("lidmaatschapsoperatie {}", seq_of(&k).unwrap_or(u64::MAX)),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Appends a membership operation at `index` (not yet flushed).
     pub fn append_op(&self, index: u64, op: &SignedOp) -> Result<(), StoreError> {
         self.members.insert(index.to_be_bytes(), op.to_bytes())?;
@@ -298,5 +328,45 @@ mod tests {
         assert_eq!(trees.range(3, 5, 100, 10).unwrap()[0].seq, 4);
         assert_eq!(trees.range(1, 3, 100, usize::MAX).unwrap().len(), 2);
         assert!(trees.range(5, 5, 100, usize::MAX).unwrap().is_empty());
+    }
+
+    #[test]
+    fn membership_pages_stop_at_the_budget_and_read_only_their_range() {
+        use kompas_engine::Timestamp;
+        use kompas_engine::sync::membership::OpBody;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
+        let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let ops: Vec<SignedOp> = (0..6u8)
+            .map(|i| {
+                let body = OpBody::ShareKeys {
+                    member: kompas_engine::sync::wire::OrgKey([i; 32]),
+                    sealed: vec![i; 1000],
+                };
+                SignedOp::sign(WorkspaceId([1; 16]), None, Timestamp(0), body, &key)
+            })
+            .collect();
+        for (i, op) in ops.iter().enumerate() {
+            trees.append_op(i as u64, op).unwrap();
+        }
+        let size = ops[0].to_bytes().len();
+        assert_eq!(trees.ops_range(0, 6, usize::MAX).unwrap(), ops);
+        // A budget of two and a half operations gives two; below one operation still one.
+        assert_eq!(trees.ops_range(0, 6, size * 5 / 2).unwrap(), ops[..2]);
+        assert_eq!(trees.ops_range(4, 6, 1).unwrap(), ops[4..5]);
+        // Only up to the durable length, never past it.
+        assert_eq!(trees.ops_range(3, 5, usize::MAX).unwrap(), ops[3..5]);
+        assert!(trees.ops_range(6, 6, usize::MAX).unwrap().is_empty());
+        // A damaged record outside the range does not stop reading inside it.
+        trees
+            .members
+            .insert(5u64.to_be_bytes(), &b"kapot"[..])
+            .unwrap();
+        assert_eq!(trees.ops_range(0, 5, usize::MAX).unwrap().len(), 5);
+        assert!(matches!(
+            trees.ops_range(0, 6, usize::MAX),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 }

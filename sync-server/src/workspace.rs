@@ -5,18 +5,19 @@
 
 use std::sync::RwLock;
 
-use kompas_engine::Timestamp;
-use kompas_engine::sync::membership::{MemberSet, OpBody, SignedOp, invite_token_hash};
+use kompas_engine::sync::membership::{MemberSet, SignedOp};
 use kompas_engine::sync::wire::{
     Encoded, ErrorCode, Hash32, MAX_BUNDLE_BYTES, OrgKey, SealedBundle, Sequenced, WorkspaceId,
 };
 use tokio::sync::{Mutex, watch};
 
+use crate::op_time::{self, Arrival};
 use crate::refusal::Refusal;
 use crate::store::{Appended, RelayStore, StoreError, WorkspaceTrees};
 
-/// How far the time on a membership operation may be from the relay's clock.
-pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+/// The most operation bytes in one `MembershipOps` answer. At least one operation is always
+/// sent, and an operation is at most `MAX_OP_BYTES`, so an answer stays far below a frame.
+pub const MEMBERSHIP_PAGE_BYTES: usize = 1024 * 1024;
 
 /// The outcome of a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,10 +57,12 @@ impl Workspace {
     pub async fn create(
         store: &RelayStore,
         op: &SignedOp,
-        now: Option<Timestamp>,
+        arrival: Option<Arrival>,
     ) -> Result<Workspace, Refusal> {
-        check_clock(op, now)?;
         let mut members = MemberSet::default();
+        if let Some(arrival) = &arrival {
+            op_time::check(&members, op, arrival)?;
+        }
         members.apply(op)?;
         let trees = store.trees(&op.op.workspace)?;
         trees.append_op(0, op)?;
@@ -186,30 +189,51 @@ impl Workspace {
         Ok(self.trees.range(after, self.head(), limit, budget)?)
     }
 
-    /// Membership operations from position `after`.
-    pub fn ops_from(&self, after: u64) -> Result<Vec<SignedOp>, Refusal> {
-        let len = *self.members_len.borrow();
-        Ok(self
-            .trees
-            .membership()?
-            .into_iter()
-            .take(len as usize)
-            .skip(after as usize)
-            .collect())
+    /// The durable membership log length.
+    pub fn ops_len(&self) -> u64 {
+        *self.members_len.borrow()
     }
 
-    /// Checks and appends a membership operation; returns its index once durable. With `now`,
-    /// the operation's time must be near it (mirrored operations were checked upstream).
+    /// A page of membership operations from position `after`: at most
+    /// [`MEMBERSHIP_PAGE_BYTES`] of them (at least one if there is one), read from the store
+    /// from that position on, never the whole log.
+    pub fn ops_page(&self, after: u64) -> Result<Vec<SignedOp>, Refusal> {
+        Ok(self
+            .trees
+            .ops_range(after, self.ops_len(), MEMBERSHIP_PAGE_BYTES)?)
+    }
+
+    /// The durable membership operation at `index`, if there is one.
+    pub fn op_at(&self, index: u64) -> Result<Option<SignedOp>, Refusal> {
+        if index >= self.ops_len() {
+            return Ok(None);
+        }
+        Ok(self
+            .trees
+            .ops_range(index, index + 1, 0)?
+            .into_iter()
+            .next())
+    }
+
+    /// The whole durable membership log (for a mirror levelling two logs, not for requests).
+    pub fn log(&self) -> Result<Vec<SignedOp>, Refusal> {
+        Ok(self.trees.ops_range(0, self.ops_len(), usize::MAX)?)
+    }
+
+    /// Checks and appends a membership operation; returns its index once durable. With an
+    /// arrival, the operation's time is checked against the relay's clock (`op_time`);
+    /// mirrored operations were checked upstream.
     pub async fn append_op(
         &self,
         store: &RelayStore,
         op: &SignedOp,
-        now: Option<Timestamp>,
+        arrival: Option<Arrival>,
     ) -> Result<u64, Refusal> {
-        check_clock(op, now)?;
         let _guard = self.written.lock().await;
         let mut next = self.with_members(MemberSet::clone);
-        check_invite_in_time(&next, op, now)?;
+        if let Some(arrival) = &arrival {
+            op_time::check(&next, op, arrival)?;
+        }
         let index = next.len();
         next.apply(op)?;
         self.trees.append_op(index, op)?;
@@ -232,41 +256,4 @@ pub fn not_member(key: &OrgKey) -> Refusal {
             key.org_id()
         ),
     )
-}
-
-/// An invite must still be valid by the relay's own clock when it is redeemed. The member-list
-/// fold compares the expiry with the time on the operation, which its author chose; within the
-/// allowed clock difference that would leave a joiner up to ten minutes after the expiry.
-fn check_invite_in_time(
-    members: &MemberSet,
-    op: &SignedOp,
-    now: Option<Timestamp>,
-) -> Result<(), Refusal> {
-    let (Some(now), OpBody::Redeem { token, .. }) = (now, &op.op.body) else {
-        return Ok(());
-    };
-    match members.invites().get(&invite_token_hash(token)) {
-        Some(invite) if invite.expires < now => Err(Refusal::new(
-            ErrorCode::MembershipRefused,
-            format!(
-                "de uitnodiging is verlopen op {} (volgens de klok van de relay); vraag de coördinator om een nieuwe",
-                invite.expires
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn check_clock(op: &SignedOp, now: Option<Timestamp>) -> Result<(), Refusal> {
-    let Some(now) = now else { return Ok(()) };
-    if (op.op.at.millis() - now.millis()).abs() > MAX_CLOCK_SKEW_MS {
-        return Err(Refusal::new(
-            ErrorCode::ClockSkew,
-            format!(
-                "de tijd op de operatie ({}) wijkt meer dan 10 minuten af van de klok van de relay ({now})",
-                op.op.at
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -205,6 +205,17 @@ impl Org {
         }
     }
 
+    /// The redeem of invite `token` by this organisation, with the invite key's proof.
+    pub fn redeem(&self, ws: WorkspaceId, token: u8) -> OpBody {
+        let token = InviteToken([token; 32]);
+        let profile = self.profile();
+        OpBody::Redeem {
+            invite_key: token.public(),
+            proof: token.prove(&ws, &profile.key, &profile.kx),
+            profile,
+        }
+    }
+
     /// Signs an operation onto `prev`.
     pub fn op(&self, ws: WorkspaceId, prev: Option<Hash32>, body: OpBody) -> SignedOp {
         SignedOp::sign(ws, prev, now(), body, &self.key)
@@ -320,7 +331,7 @@ impl TestWorkspace {
         self.append(
             coordinator,
             OpBody::Invite {
-                token_hash: InviteToken([token; 32]).hash(),
+                invite_key: InviteToken([token; 32]).public(),
                 role,
                 expires,
             },
@@ -335,10 +346,7 @@ impl TestWorkspace {
         let op = joiner.op(
             self.id,
             ops.last().map(SignedOp::hash),
-            OpBody::Redeem {
-                token: [token; 32],
-                profile: joiner.profile(),
-            },
+            joiner.redeem(self.id, token),
         );
         client.append(op).await.expect("redeem accepted");
         client

@@ -296,14 +296,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         async move {
             let (mut client, _) = joiner.connect(&url, WS).await;
             let ops = client.membership(0).await.unwrap();
-            let op = joiner.op(
-                WS,
-                ops.last().map(|o| o.hash()),
-                OpBody::Redeem {
-                    token: [token; 32],
-                    profile: joiner.profile(),
-                },
-            );
+            let op = joiner.op(WS, ops.last().map(|o| o.hash()), joiner.redeem(WS, token));
             client.append(op).await
         }
     };
@@ -327,7 +320,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
     ws.append(
         &gemeente,
         OpBody::RevokeInvite {
-            token_hash: InviteToken([3; 32]).hash(),
+            invite_key: InviteToken([3; 32]).public(),
         },
     )
     .await;
@@ -358,10 +351,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         WS,
         prev_six,
         Timestamp(now().millis() - 120_000),
-        OpBody::Redeem {
-            token: [6; 32],
-            profile: ouders.profile(),
-        },
+        ouders.redeem(WS, 6),
         &ouders.key,
     );
     let late = client.append(just_before).await.unwrap_err();
@@ -372,10 +362,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         WS,
         prev,
         Timestamp(now().millis() - 3_600_000),
-        OpBody::Redeem {
-            token: [4; 32],
-            profile: ouders.profile(),
-        },
+        ouders.redeem(WS, 4),
         &ouders.key,
     );
     assert_eq!(
@@ -393,7 +380,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
             .last()
             .map(|o| o.hash()),
         OpBody::Invite {
-            token_hash: InviteToken([5; 32]).hash(),
+            invite_key: InviteToken([5; 32]).public(),
             role: Role::Coordinator,
             expires: Timestamp(now().millis() + 60_000),
         },

@@ -679,6 +679,110 @@ mod tests {
         assert_eq!(machine.pending_operations(), 1);
     }
 
+    /// The membership operations a machine sends to a relay whose log is empty.
+    fn offered(sent: &[Effect]) -> Vec<crate::sync::membership::SignedOp> {
+        sent.iter()
+            .filter_map(|e| match e {
+                Effect::Send { message, .. } => match &**message {
+                    Message::MembershipAppend { op } => Some(op.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_paged_membership_log_is_asked_for_page_by_page_before_redeeming() {
+        let relay = "ws://eerste";
+        let now = Timestamp(1_780_000_000_000);
+        let mut rng = SimRng::new(5);
+        let relay_key = OrgKey::of(&SigningKey::from_bytes(&[9; 32]));
+        let received = |message| Event::Received {
+            relay: relay.into(),
+            message: Box::new(message),
+        };
+        let handshake = |machine: &mut Machine, replica, rng: &mut SimRng, len| {
+            for event in [
+                Event::Start,
+                Event::Connected {
+                    relay: relay.into(),
+                },
+                received(Message::Challenge {
+                    version: PROTOCOL_VERSION,
+                    relay: relay_key,
+                    nonce: [1; 32],
+                }),
+                received(Message::Welcome {
+                    access: Access::Candidate,
+                    head: 0,
+                    membership_len: len,
+                    epoch: 0,
+                }),
+            ] {
+                machine.handle(replica, now, rng, event).unwrap();
+            }
+        };
+        // A coordinator with a create and two invites: the log a relay would hold.
+        let coordinator = replica_with(0, 4).0;
+        let mut machine =
+            Machine::create(&coordinator, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let expires = Timestamp(now.millis() + 3_600_000);
+        let invite = |machine: &mut Machine, rng: &mut SimRng| {
+            let role = crate::sync::membership::Role::Partner;
+            machine
+                .invite(&coordinator, role, expires, now, rng)
+                .unwrap()
+        };
+        invite(&mut machine, &mut rng);
+        let code = invite(&mut machine, &mut rng);
+        handshake(&mut machine, &coordinator, &mut rng, 0);
+        let sent = machine
+            .handle(
+                &coordinator,
+                now,
+                &mut rng,
+                received(Message::MembershipOps {
+                    start: 0,
+                    ops: vec![],
+                }),
+            )
+            .unwrap();
+        let log = offered(&sent);
+        assert_eq!(log.len(), 3);
+
+        // The joiner hears the log in pages of one operation.
+        let joiner = replica_with(0, 6).0;
+        let mut machine = Machine::join(&joiner, &code).unwrap();
+        handshake(&mut machine, &joiner, &mut rng, 3);
+        for (index, op) in log.iter().enumerate() {
+            let sent = machine
+                .handle(
+                    &joiner,
+                    now,
+                    &mut rng,
+                    received(Message::MembershipOps {
+                        start: index as u64,
+                        ops: vec![op.clone()],
+                    }),
+                )
+                .unwrap();
+            let next_pull = sent.iter().any(|e| matches!(e, Effect::Send { message, .. }
+                if matches!(&**message, Message::MembershipPull { after } if *after == index as u64 + 1)));
+            let redeems = offered(&sent)
+                .into_iter()
+                .filter(|op| matches!(op.op.body, OpBody::Redeem { .. }))
+                .count();
+            if index + 1 < log.len() {
+                assert!(next_pull, "page {index} asks for the next: {sent:?}");
+                assert_eq!(redeems, 0, "no redeem before the whole log is in");
+            } else {
+                assert!(!next_pull, "the last page asks for nothing more: {sent:?}");
+                assert_eq!(redeems, 1, "then the invite is redeemed: {sent:?}");
+            }
+        }
+    }
+
     /// How long after its failure a watching machine plans to reconnect, for each of `cycles`
     /// connections in which the relay welcomes it and then answers with an error; `progress`
     /// makes the relay answer a pull first in that cycle.

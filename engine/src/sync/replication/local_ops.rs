@@ -74,7 +74,7 @@ impl Machine {
         let token = InviteToken(random(entropy));
         self.append_local(
             OpBody::Invite {
-                token_hash: token.hash(),
+                invite_key: token.public(),
                 role,
                 expires,
             },
@@ -122,7 +122,7 @@ impl Machine {
         }
         self.append_local(
             OpBody::RevokeInvite {
-                token_hash: InviteToken(code.token).hash(),
+                invite_key: InviteToken(code.token).public(),
             },
             now,
         )?;

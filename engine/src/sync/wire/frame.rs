@@ -12,7 +12,8 @@ use super::error::WireError;
 use super::message::Message;
 
 /// The wire version this code writes. Version 2 added the relay's proof of its key to the
-/// handshake (`Hello` carries the client's nonce, `Challenge` the relay's signature over it).
+/// handshake (`Hello` carries the client's nonce, `Challenge` the relay's signature over it) and
+/// redeemed invites with a proof by the invite's one-time key instead of the token.
 pub const PROTOCOL_VERSION: u8 = 2;
 /// The lowest wire version this code reads: version 1 relays cannot prove their key.
 pub const MIN_PROTOCOL_VERSION: u8 = 2;

@@ -184,8 +184,8 @@ const SNAPSHOTS: [(&str, &str); 15] = [
             "09f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000018bcfe568000100000004",
             "57696a6b8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00000008",
             "47656d65656e74650044444444444444444444444444444444444444444444444444444444444444",
-            "44bd086adc934d156f6ef52e2c0c390237f9b9c4f8832e64d524fd9a6de2848acc5c73faab5a01a7",
-            "d28fdc23df779167ae0e03e58b3a64cfbbd22a7d83dda5540a",
+            "44d951688da8a6e8ecee40be669fe79e6d8ba3eb49e046b7f6e389889beba07556b82931b919f59b",
+            "d93ef7f939d34c0f6b4645b0039caa33cf8bb944c8e9e67805",
         ),
     ),
     (
@@ -194,9 +194,9 @@ const SNAPSHOTS: [(&str, &str); 15] = [
             "000000d1020d11111111111111111111111111111111008a88e3dd7409f195fd52db2d3cba5d72ca",
             "6709bf1d94121bf3748801b40f6f5c0000018bcfe56800010000000457696a6b8a88e3dd7409f195",
             "fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000000847656d65656e746500444444",
-            "4444444444444444444444444444444444444444444444444444444444bd086adc934d156f6ef52e",
-            "2c0c390237f9b9c4f8832e64d524fd9a6de2848acc5c73faab5a01a7d28fdc23df779167ae0e03e5",
-            "8b3a64cfbbd22a7d83dda5540a",
+            "4444444444444444444444444444444444444444444444444444444444d951688da8a6e8ecee40be",
+            "669fe79e6d8ba3eb49e046b7f6e389889beba07556b82931b919f59bd93ef7f939d34c0f6b4645b0",
+            "039caa33cf8bb944c8e9e67805",
         ),
     ),
     (
@@ -342,15 +342,20 @@ fn arb_body() -> impl Strategy<Value = OpBody> {
     prop_oneof![
         (".{0,12}", arb_profile())
             .prop_map(|(name, coordinator)| OpBody::Create { name, coordinator }),
-        (arb_bytes::<32>(), arb_role(), any::<i64>()).prop_map(|(h, role, e)| OpBody::Invite {
-            token_hash: Hash32(h),
+        (arb_bytes::<32>(), arb_role(), any::<i64>()).prop_map(|(k, role, e)| OpBody::Invite {
+            invite_key: OrgKey(k),
             role,
             expires: Timestamp(e)
         }),
-        (arb_bytes::<32>(), arb_profile())
-            .prop_map(|(token, profile)| OpBody::Redeem { token, profile }),
-        arb_bytes::<32>().prop_map(|h| OpBody::RevokeInvite {
-            token_hash: Hash32(h)
+        (arb_bytes::<32>(), arb_bytes::<64>(), arb_profile()).prop_map(|(k, proof, profile)| {
+            OpBody::Redeem {
+                invite_key: OrgKey(k),
+                proof: Sig(proof),
+                profile,
+            }
+        }),
+        arb_bytes::<32>().prop_map(|k| OpBody::RevokeInvite {
+            invite_key: OrgKey(k)
         }),
         arb_bytes::<32>().prop_map(|k| OpBody::Remove { member: OrgKey(k) }),
         (
