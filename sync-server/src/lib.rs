@@ -5,12 +5,16 @@
 //! sealed bundles that it acknowledges only once flushed, pushes new bundles to subscribers and
 //! can mirror another relay. It holds no workspace keys and never sees plaintext.
 
+pub mod admission;
 pub mod app;
 pub mod client;
 pub mod config;
 mod connection;
+mod metered;
 pub mod metrics;
 pub mod mirror;
+pub mod operator;
+pub mod quota;
 pub mod refusal;
 pub mod server;
 pub mod state;

@@ -94,14 +94,7 @@ async fn members_push_pull_subscribe_and_replays_are_stored_once() {
     );
     let (page, head) = partner.pull(1, 10).await.unwrap();
     assert_eq!((page.len(), head), (1, 2));
-    assert_eq!(
-        relay
-            .state
-            .metrics
-            .bundles_duplicate
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(relay.state.metrics.bundles_duplicate.get(), 1);
     relay.stop().await;
 }
 
