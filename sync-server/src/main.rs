@@ -259,8 +259,9 @@ fn open_store(data: &Path) -> anyhow::Result<RelayStore> {
 }
 
 fn store_error(e: StoreError, data: &Path) -> anyhow::Error {
+    // sled reports a held lock only in the text of an I/O error.
     if let StoreError::Sled(sled::Error::Io(io)) = &e
-        && io.kind() == std::io::ErrorKind::WouldBlock
+        && io.to_string().contains("could not acquire lock")
     {
         return InUse(data.display().to_string()).into();
     }
