@@ -48,10 +48,7 @@ pub async fn serve(socket: WebSocket, state: Arc<RelayState>, ticket: Ticket) {
         conn.run(session).await;
     }
     state.metrics.connections_open.dec();
-    let (workspace, key) = match conn.who {
-        Some((ws, key)) => (ws.to_string(), key.to_string()),
-        None => (String::new(), String::new()),
-    };
+    let (workspace, key) = conn.who();
     tracing::info!(
         peer = %conn.ticket.ip(),
         workspace,
@@ -507,10 +504,7 @@ impl Connection {
 
     async fn send_refusal(&mut self, refusal: &Refusal) -> bool {
         self.state.metrics.error(refusal.code);
-        let (workspace, key) = match self.who {
-            Some((ws, key)) => (ws.to_string(), key.to_string()),
-            None => (String::new(), String::new()),
-        };
+        let (workspace, key) = self.who();
         tracing::info!(
             peer = %self.ticket.ip(),
             workspace,
@@ -520,6 +514,14 @@ impl Connection {
             "geweigerd"
         );
         self.send(&refusal.to_message()).await
+    }
+
+    /// The workspace and key for the log (empty before authentication).
+    fn who(&self) -> (String, String) {
+        match self.who {
+            Some((ws, key)) => (ws.to_string(), key.to_string()),
+            None => (String::new(), String::new()),
+        }
     }
 
     /// The refusal for a connection the relay cuts short.

@@ -14,9 +14,9 @@ use kompas_engine::Timestamp;
 use kompas_engine::identity::OrgType;
 use kompas_engine::sync::membership::{InviteToken, MemberProfile, OpBody, Role, SignedOp};
 use kompas_engine::sync::wire::{
-    DocRef, Hash32, KxKey, NONCE_LEN, OrgKey, SealedBundle, WorkspaceId,
+    DocRef, ErrorCode, Hash32, KxKey, NONCE_LEN, OrgKey, SealedBundle, WorkspaceId,
 };
-use kompas_relay::client::{RelayClient, Welcome};
+use kompas_relay::client::{ClientError, RelayClient, Welcome};
 use kompas_relay::{RelayConfig, RelayState};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -320,6 +320,25 @@ pub fn open_sealed(bundle: &SealedBundle) -> Option<Vec<u8>> {
             },
         )
         .ok()
+}
+
+/// A two-thread runtime for tests that drive relay processes.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The code of a typed refusal; panics on success or an untyped failure.
+pub fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
+    match result {
+        Err(e) => e
+            .code()
+            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
 }
 
 /// The current time.

@@ -12,21 +12,13 @@ use ed25519_dalek::SigningKey;
 use kompas_engine::sync::membership::OpBody;
 use kompas_engine::sync::wire::{Access, ErrorCode, WorkspaceId};
 use kompas_relay::RelayConfig;
-use kompas_relay::client::{ClientError, RelayClient};
+use kompas_relay::client::RelayClient;
 use kompas_tests::raw_ws::RawWs;
 use kompas_tests::relay::{
-    InProcessRelay, Launch, Org, RelayProcess, TestWorkspace, http_get, within,
+    InProcessRelay, Launch, Org, RelayProcess, TestWorkspace, http_get, refused, runtime, within,
 };
 
 const WS: WorkspaceId = WorkspaceId([8; 16]);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The member pushes a fresh bundle and reads it back: syncing works.
 async fn member_syncs(url: &str, member: &Org, n: u8) {
@@ -39,15 +31,6 @@ async fn member_syncs(url: &str, member: &Org, n: u8) {
         assert_eq!(all[0].bundle, bundle);
     })
     .await;
-}
-
-fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
-    match result {
-        Err(e) => e
-            .code()
-            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
-        Ok(v) => panic!("expected a refusal, got {v:?}"),
-    }
 }
 
 fn throwaway(i: u32) -> SigningKey {

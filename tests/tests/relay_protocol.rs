@@ -10,7 +10,7 @@ use kompas_engine::sync::wire::{
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
-use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, within};
+use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, refused, within};
 
 const WS: WorkspaceId = WorkspaceId([7; 16]);
 
@@ -37,15 +37,6 @@ async fn until_known(relay: &InProcessRelay, id: WorkspaceId) {
         }
     })
     .await;
-}
-
-fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
-    match result {
-        Err(e) => e
-            .code()
-            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
-        Ok(v) => panic!("expected a refusal, got {v:?}"),
-    }
 }
 
 #[tokio::test]
