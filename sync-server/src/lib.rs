@@ -5,13 +5,17 @@
 //! sealed bundles that it acknowledges only once flushed, pushes new bundles to subscribers and
 //! can mirror another relay. It holds no workspace keys and never sees plaintext.
 
+pub mod admission;
 pub mod app;
 pub mod client;
 pub mod config;
 mod connection;
+mod metered;
 pub mod metrics;
 pub mod mirror;
 pub mod op_time;
+pub mod operator;
+pub mod quota;
 pub mod refusal;
 pub mod server;
 pub mod state;

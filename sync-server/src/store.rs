@@ -28,6 +28,23 @@ pub enum StoreError {
     /// A stored key or value had the wrong size.
     #[error("relay-opslag is beschadigd bij {0}")]
     BadRecord(String),
+    /// Writing failed on purpose: a fault switched on with [`RelayStore::inject_fault`].
+    #[error("relay-opslag: schrijven mislukt (opgewekte storing)")]
+    Injected,
+    /// A flush did not return in time (for example a disk that stopped answering).
+    #[error("relay-opslag: wegschrijven duurde langer dan {0} s")]
+    FlushTimeout(u64),
+}
+
+impl StoreError {
+    /// Whether the storage itself failed (a full disk, an I/O error, a hung flush), so that a
+    /// later attempt may work, rather than the stored data being damaged.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sled(_) | StoreError::Injected | StoreError::FlushTimeout(_)
+        )
+    }
 }
 
 /// Where an appended bundle ended up.
@@ -41,12 +58,22 @@ pub enum Appended {
 
 const META: &str = "meta";
 const RELAY_KEY: &[u8] = b"relay_key";
+/// In a workspace's hash tree (whose other keys are 32-byte hashes): the bytes of its bundles.
+const STORED_BYTES: &[u8] = b"size";
 
 /// The relay's sled database.
 #[derive(Clone)]
 pub struct RelayStore {
     db: sled::Db,
     flushes: Arc<GroupFlush>,
+    fault: Arc<Fault>,
+}
+
+/// The storage's health: the last write failure, and a switch for drills and tests.
+#[derive(Default)]
+struct Fault {
+    injected: std::sync::atomic::AtomicBool,
+    last: std::sync::Mutex<Option<String>>,
 }
 
 /// Group commit: writers that wait for durability at the same time share one flush.
@@ -58,6 +85,8 @@ struct GroupFlush {
     started: AtomicU64,
     /// Flushes finished so far (flush `n` starts only after flush `n - 1` finished).
     finished: AtomicU64,
+    /// How long a flush (with its wait for the turn) may take, in milliseconds (0: 30 s).
+    timeout_ms: AtomicU64,
 }
 
 /// The trees of one workspace.
@@ -78,7 +107,49 @@ impl RelayStore {
         Ok(RelayStore {
             db,
             flushes: Arc::default(),
+            fault: Arc::default(),
         })
+    }
+
+    /// Sets how long a flush may take before it counts as a storage fault.
+    pub fn set_flush_timeout(&self, limit: std::time::Duration) {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self.flushes.timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Makes every flush fail (`true`) as a full disk would, or work again (`false`): for
+    /// tests and fire drills of what members see while the relay cannot store.
+    pub fn inject_fault(&self, on: bool) {
+        self.fault.injected.store(on, Ordering::SeqCst);
+    }
+
+    /// Why the last flush failed, while the store has not flushed successfully since.
+    pub fn fault(&self) -> Option<String> {
+        self.fault
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record(&self, outcome: &Result<(), StoreError>) {
+        let mut last = self
+            .fault
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = outcome.as_ref().err().map(ToString::to_string);
+    }
+
+    /// A tree by name, for the operator's commands (`crate::operator`).
+    pub(crate) fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    /// Removes a tree and what it holds.
+    pub(crate) fn drop_tree(&self, name: &str) -> Result<(), StoreError> {
+        self.db.drop_tree(name)?;
+        Ok(())
     }
 
     /// The relay's own signing key, created from `fresh` on first use and flushed.
@@ -139,9 +210,30 @@ impl RelayStore {
 
     /// Makes everything written so far durable. Callers waiting together share one flush: a
     /// flush that started after this call began covers every write made before it.
+    ///
+    /// A flush that fails or takes longer than the flush timeout returns an error (and the
+    /// store reports the fault until a flush succeeds again); it never leaves later writers
+    /// waiting behind it for ever.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let ms = match self.flushes.timeout_ms.load(Ordering::Relaxed) {
+            0 => 30_000,
+            ms => ms,
+        };
+        let limit = std::time::Duration::from_millis(ms);
+        let outcome = match tokio::time::timeout(limit, self.flush_in_turn()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::FlushTimeout(ms / 1000)),
+        };
+        self.record(&outcome);
+        outcome
+    }
+
+    async fn flush_in_turn(&self) -> Result<(), StoreError> {
         let seen = self.flushes.started.load(Ordering::SeqCst);
         let _turn = self.flushes.lock.lock().await;
+        if self.fault.injected.load(Ordering::SeqCst) {
+            return Err(StoreError::Injected);
+        }
         if self.flushes.finished.load(Ordering::SeqCst) > seen {
             return Ok(());
         }
@@ -177,6 +269,12 @@ impl WorkspaceTrees {
             .transaction(|(bundles, hashes)| {
                 bundles.insert(&seq.to_be_bytes(), bundle)?;
                 hashes.insert(hash.as_bytes(), &seq.to_be_bytes())?;
+                let stored = hashes
+                    .get(STORED_BYTES)?
+                    .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                    .map_or(0, u64::from_be_bytes);
+                let stored = stored.saturating_add(bundle.len() as u64);
+                hashes.insert(STORED_BYTES, &stored.to_be_bytes())?;
                 Ok(())
             })
             .map_err(|e: sled::transaction::TransactionError<()>| match e {
@@ -186,6 +284,22 @@ impl WorkspaceTrees {
                 }
             })?;
         Ok(Appended::New(seq))
+    }
+
+    /// The bytes of the stored bundles. Stores written before this total was kept count once
+    /// (here) and keep it from then on.
+    pub fn stored_bytes(&self) -> Result<u64, StoreError> {
+        if let Some(v) = self.hashes.get(STORED_BYTES)? {
+            return seq_of(&v);
+        }
+        let mut total = 0u64;
+        for entry in self.bundles.iter() {
+            total = total.saturating_add(entry?.1.len() as u64);
+        }
+        if total > 0 {
+            self.hashes.insert(STORED_BYTES, &total.to_be_bytes())?;
+        }
+        Ok(total)
     }
 
     /// Up to `limit` bundles with `after < seq <= upto`, stopping once `budget` bytes are
@@ -368,5 +482,29 @@ mod tests {
             trees.ops_range(0, 6, usize::MAX),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_flush_is_reported_until_one_succeeds_and_stored_bytes_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
+        let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
+        assert_eq!(trees.stored_bytes().unwrap(), 0);
+        trees.append(&Hash32([1; 32]), &[0; 300], 0).unwrap();
+        store.inject_fault(true);
+        let failed = store.flush().await.unwrap_err();
+        assert!(failed.is_fault());
+        assert!(store.fault().is_some());
+        trees.append(&Hash32([2; 32]), &[0; 200], 1).unwrap();
+        store.inject_fault(false);
+        store.flush().await.unwrap();
+        assert_eq!(store.fault(), None);
+        assert_eq!(trees.stored_bytes().unwrap(), 500);
+        assert_eq!(trees.head().unwrap(), 2);
     }
 }

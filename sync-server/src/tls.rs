@@ -1,16 +1,15 @@
 //! TLS terminated by the relay itself (`--tls-cert FILE --tls-key FILE`, PEM), with the
 //! certificate reloaded from disk without a restart.
 //!
-//! [`TlsListener`] accepts TCP connections and runs each TLS handshake in a task of its own
-//! (bounded in number and time, so a slow or silent client holds up nobody), then hands the
-//! encrypted stream to axum as an ordinary [`axum::serve::Listener`]. The certificate comes from
+//! [`Terminator`] runs the TLS handshake on a connection the relay's accept loop has admitted
+//! (`server.rs`; bounded in time, and counted by the admission limits like any connection, so a
+//! slow or silent client holds up nobody). The certificate comes from
 //! a resolver whose certified key is swapped when the files change: every second the files'
 //! modification times and sizes are compared with those last seen, and a changed pair is loaded
 //! and checked (the key must belong to the certificate) before it replaces the old one. A new
 //! file that does not load leaves the old certificate in force and says why on standard error;
 //! it is tried again when the files change once more.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -20,8 +19,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -30,8 +28,6 @@ use tokio_rustls::server::TlsStream;
 const RELOAD_CHECK: Duration = Duration::from_secs(1);
 /// How long a client may take for its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many TLS handshakes may run at once; further connections wait to be accepted.
-const MAX_HANDSHAKES: usize = 256;
 
 /// The certificate chain and private key files the relay serves TLS with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,16 +148,15 @@ impl ResolvesServerCert for Reloading {
     }
 }
 
-/// A listener that speaks TLS, for `axum::serve`.
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-    tasks: [JoinHandle<()>; 2],
+/// Terminates TLS on the relay's connections with the certificate in force.
+pub struct Terminator {
+    acceptor: TlsAcceptor,
+    watcher: JoinHandle<()>,
 }
 
-impl TlsListener {
-    /// Loads the certificate (failing if it does not load) and starts accepting on `tcp`.
-    pub fn new(tcp: TcpListener, files: TlsFiles) -> Result<TlsListener, TlsError> {
+impl Terminator {
+    /// Loads the certificate (failing if it does not load) and starts watching its files.
+    pub fn start(files: TlsFiles) -> Result<Arc<Terminator>, TlsError> {
         let stamp = files.stamp();
         let resolver = Arc::new(Reloading {
             current: RwLock::new(Arc::new(files.load()?)),
@@ -172,78 +167,29 @@ impl TlsListener {
                 .with_no_client_auth()
                 .with_cert_resolver(resolver.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let local = tcp.local_addr().map_err(|e| {
-            TlsError::Config(rustls::Error::General(format!("geen lokaal adres: {e}")))
-        })?;
-        let (tx, ready) = mpsc::channel(64);
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        Ok(TlsListener {
-            ready,
-            local,
-            tasks: [
-                tokio::spawn(accept_loop(tcp, acceptor, tx)),
-                tokio::spawn(watch_files(files, resolver, stamp)),
-            ],
-        })
+        Ok(Arc::new(Terminator {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            watcher: tokio::spawn(watch_files(files, resolver, stamp)),
+        }))
+    }
+
+    /// Runs the TLS handshake on `io`, at most [`HANDSHAKE_TIMEOUT`]. A failed handshake (an
+    /// untrusting client, a port scanner) is the client's business: it sees the TLS alert, and
+    /// the relay forgets the connection (`None`).
+    pub async fn handshake<S>(&self, io: S) -> Option<TlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(io)).await {
+            Ok(Ok(tls)) => Some(tls),
+            _ => None,
+        }
     }
 }
 
-impl Drop for TlsListener {
+impl Drop for Terminator {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accepting task only ends when this listener is dropped.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
-}
-
-/// Accepts TCP connections and runs their handshakes, at most [`MAX_HANDSHAKES`] at once.
-async fn accept_loop(
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (stream, addr) = match tcp.accept().await {
-            Ok(accepted) => accepted,
-            Err(_) => {
-                // Out of file descriptors and the like: wait instead of spinning.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let acceptor = acceptor.clone();
-        let ready = ready.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            // A failed handshake (an untrusting client, a port scanner) is the client's
-            // business: it sees the TLS alert; the relay just forgets the connection.
-            if let Ok(Ok(tls)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            {
-                let _ = ready.send((tls, addr)).await;
-            }
-        });
+        self.watcher.abort();
     }
 }
 
@@ -261,13 +207,11 @@ async fn watch_files(files: TlsFiles, resolver: Arc<Reloading>, mut seen: Option
         match files.load() {
             Ok(key) => {
                 resolver.set(key);
-                eprintln!(
-                    "kompas-relay: nieuw TLS-certificaat geladen uit {}",
-                    files.cert.display()
-                );
+                tracing::info!(cert = %files.cert.display(), "nieuw TLS-certificaat geladen");
             }
-            Err(e) => eprintln!(
-                "kompas-relay: nieuw TLS-certificaat niet geladen, het vorige blijft in gebruik: {e}"
+            Err(e) => tracing::warn!(
+                error = %e,
+                "nieuw TLS-certificaat niet geladen, het vorige blijft in gebruik"
             ),
         }
     }

@@ -4,6 +4,7 @@
 //! readers, only after the store was flushed.
 
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kompas_engine::sync::membership::{MemberSet, SignedOp};
 use kompas_engine::sync::wire::{
@@ -41,6 +42,8 @@ pub struct Workspace {
     members_len: watch::Sender<u64>,
     /// Serialises appends; holds the written (perhaps not yet flushed) bundle head.
     written: Mutex<u64>,
+    /// Bytes of the stored bundles (for the quota).
+    stored: AtomicU64,
 }
 
 impl Workspace {
@@ -50,7 +53,8 @@ impl Workspace {
         let members = MemberSet::from_log(&ops)
             .map_err(|e| StoreError::BadRecord(format!("werkruimte {id}: {e}")))?;
         let head = trees.head()?;
-        Ok(Workspace::with(id, trees, members, head))
+        let stored = trees.stored_bytes()?;
+        Ok(Workspace::with(id, trees, members, head, stored))
     }
 
     /// Creates a workspace from its first operation, durably.
@@ -67,10 +71,16 @@ impl Workspace {
         let trees = store.trees(&op.op.workspace)?;
         trees.append_op(0, op)?;
         store.flush().await?;
-        Ok(Workspace::with(op.op.workspace, trees, members, 0))
+        Ok(Workspace::with(op.op.workspace, trees, members, 0, 0))
     }
 
-    fn with(id: WorkspaceId, trees: WorkspaceTrees, members: MemberSet, head: u64) -> Workspace {
+    fn with(
+        id: WorkspaceId,
+        trees: WorkspaceTrees,
+        members: MemberSet,
+        head: u64,
+        stored: u64,
+    ) -> Workspace {
         let len = members.len();
         Workspace {
             id,
@@ -79,7 +89,13 @@ impl Workspace {
             head: watch::Sender::new(head),
             members_len: watch::Sender::new(len),
             written: Mutex::new(head),
+            stored: AtomicU64::new(stored),
         }
+    }
+
+    /// Bytes of the bundles stored (written, perhaps not yet flushed).
+    pub fn stored_bytes(&self) -> u64 {
+        self.stored.load(Ordering::Relaxed)
     }
 
     /// The workspace id.
@@ -116,9 +132,11 @@ impl Workspace {
         let hash = bundle.hash();
         let appended = {
             let mut written = self.written.lock().await;
-            let appended = self.trees.append(&hash, &bundle.to_bytes(), *written)?;
+            let bytes = bundle.to_bytes();
+            let appended = self.trees.append(&hash, &bytes, *written)?;
             if let Appended::New(seq) = appended {
                 *written = seq;
+                self.stored.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             }
             appended
         };

@@ -11,7 +11,7 @@ use kompas_engine::sync::wire::{
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
-use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, within};
+use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, refused, within};
 
 const WS: WorkspaceId = WorkspaceId([7; 16]);
 
@@ -38,15 +38,6 @@ async fn until_known(relay: &InProcessRelay, id: WorkspaceId) {
         }
     })
     .await;
-}
-
-fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
-    match result {
-        Err(e) => e
-            .code()
-            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
-        Ok(v) => panic!("expected a refusal, got {v:?}"),
-    }
 }
 
 #[tokio::test]
@@ -95,14 +86,7 @@ async fn members_push_pull_subscribe_and_replays_are_stored_once() {
     );
     let (page, head) = partner.pull(1, 10).await.unwrap();
     assert_eq!((page.len(), head), (1, 2));
-    assert_eq!(
-        relay
-            .state
-            .metrics
-            .bundles_duplicate
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(relay.state.metrics.bundles_duplicate.get(), 1);
     relay.stop().await;
 }
 

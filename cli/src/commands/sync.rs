@@ -56,9 +56,13 @@ impl SyncSummary {
             Report::Refused { reason, .. } => self.refused.push(reason.clone()),
             Report::Done { relay, .. } => self.relays_done.push(relay.clone()),
             Report::GaveUp { relay } => self.relays_failed.push(relay.clone()),
-            Report::RelayError { relay, message, .. } => {
-                self.problems.push(format!("{relay}: {message}"))
-            }
+            Report::RelayError {
+                relay,
+                code,
+                message,
+            } => self
+                .problems
+                .push(format!("{relay}: {}: {message}", code.explanation())),
             Report::Removed => self.removed = true,
             Report::CreateRefused { .. } => self.creation_refused = true,
             Report::OperationDropped { message } => self.problems.push(message.clone()),
@@ -303,7 +307,11 @@ fn progress_line(report: &Report) -> Option<String> {
             format!("ledenlijst bijgewerkt ({operations} wijziging(en))")
         }
         Report::KeysReceived { epoch } => format!("nieuwe sleutel ontvangen (tijdvak {epoch})"),
-        Report::RelayError { relay, message, .. } => format!("relay {relay}: {message}"),
+        Report::RelayError {
+            relay,
+            code,
+            message,
+        } => format!("relay {relay}: {}: {message}", code.explanation()),
         Report::OperationDropped { message } => message.clone(),
         Report::Disconnected { relay, reason, .. } => {
             format!("verbinding met {relay} weg ({reason}); later opnieuw")

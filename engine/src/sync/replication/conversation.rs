@@ -172,14 +172,20 @@ impl Machine {
                     code,
                     message,
                 }));
-                if code == ErrorCode::Removed {
-                    if let Some(link) = self.links.get_mut(relay) {
+                let mode = self.mode;
+                if let Some(link) = self.links.get_mut(relay) {
+                    // A ban or removal holds until people act; a quota or a freeze for a while.
+                    // A one-off sync stops asking this relay; a watching one waits.
+                    if code.is_final() || (code.hold_millis().is_some() && mode == Mode::Once) {
                         link.finished = true;
                     }
-                    if !self.removed_reported {
-                        self.removed_reported = true;
-                        out.push(Effect::Report(Report::Removed));
+                    if let Some(hold) = code.hold_millis() {
+                        link.hold_until = Some(Timestamp(now.0.saturating_add(hold)));
                     }
+                }
+                if code == ErrorCode::Removed && !self.removed_reported {
+                    self.removed_reported = true;
+                    out.push(Effect::Report(Report::Removed));
                 }
                 if code == ErrorCode::MembershipRefused && self.creating() {
                     // The only operation this replica offered was its `Create`, to the first
@@ -784,9 +790,9 @@ mod tests {
     }
 
     /// How long after its failure a watching machine plans to reconnect, for each of `cycles`
-    /// connections in which the relay welcomes it and then answers with an error; `progress`
-    /// makes the relay answer a pull first in that cycle.
-    fn retry_delays(cycles: usize, progress: impl Fn(usize) -> bool) -> Vec<i64> {
+    /// connections in which the relay welcomes it and then answers with the error `code`;
+    /// `progress` makes the relay answer a pull first in that cycle.
+    fn retry_delays(cycles: usize, code: ErrorCode, progress: impl Fn(usize) -> bool) -> Vec<i64> {
         let replica = replica_with(0, 5).0;
         let mut rng = SimRng::new(11);
         let mut now = Timestamp(1_780_000_000_000);
@@ -822,7 +828,7 @@ mod tests {
                 });
                 feed(&mut machine, now, answer);
             }
-            let error = received(Message::error(ErrorCode::Overloaded, "te druk"));
+            let error = received(Message::error(code, "te druk"));
             let effects = feed(&mut machine, now, error);
             let Some(at) = effects.iter().find_map(|e| match e {
                 Effect::WakeAt(at) => Some(*at),
@@ -843,7 +849,7 @@ mod tests {
 
     #[test]
     fn a_relay_that_fails_right_after_every_welcome_is_retried_ever_more_slowly() {
-        let delays = retry_delays(5, |_| false);
+        let delays = retry_delays(5, ErrorCode::Overloaded, |_| false);
         for pair in delays.windows(2) {
             assert!(pair[1] > pair[0], "the waits must grow: {delays:?}");
         }
@@ -852,11 +858,19 @@ mod tests {
 
     #[test]
     fn an_answered_request_makes_the_next_wait_short_again() {
-        let delays = retry_delays(5, |cycle| cycle == 3);
+        let delays = retry_delays(5, ErrorCode::Overloaded, |cycle| cycle == 3);
         assert!(delays[2] >= 1_000, "{delays:?}");
         assert!(
             delays[3] <= 500,
             "after progress the wait starts over: {delays:?}"
         );
+    }
+
+    #[test]
+    fn a_quota_refusal_holds_a_watcher_back_for_a_minute_even_after_progress() {
+        let delays = retry_delays(4, ErrorCode::QuotaExceeded, |_| true);
+        assert!(delays.iter().all(|d| *d >= 60_000), "{delays:?}");
+        let frozen = retry_delays(2, ErrorCode::Frozen, |_| true);
+        assert!(frozen.iter().all(|d| *d >= 600_000), "{frozen:?}");
     }
 }

@@ -27,6 +27,9 @@ pub struct Link {
     pub phase: Phase,
     pub backoff: Backoff,
     pub retry_at: Option<Timestamp>,
+    /// The relay refused something a retry cannot fix soon (a quota, a frozen workspace): no
+    /// new connection before this moment, however short the backoff.
+    pub hold_until: Option<Timestamp>,
     /// What the relay lets this connection do.
     pub access: Option<Access>,
     /// The highest sequence number the relay reported.
@@ -61,6 +64,7 @@ impl Default for Link {
             phase: Phase::Down,
             backoff: Backoff::default(),
             retry_at: None,
+            hold_until: None,
             access: None,
             relay_head: 0,
             relay_log: 0,
@@ -83,6 +87,7 @@ impl Link {
     pub fn reset_connection(&mut self) {
         *self = Link {
             backoff: self.backoff,
+            hold_until: self.hold_until,
             finished: self.finished,
             ..Link::default()
         };

@@ -325,6 +325,7 @@ impl Machine {
         link.reset_connection();
         let jitter = u16::from_be_bytes(random(entropy));
         let retry_at = link.backoff.failed(now, jitter);
+        let retry_at = link.hold_until.map_or(retry_at, |hold| hold.max(retry_at));
         let give_up = mode == Mode::Once && link.backoff.failures >= ONCE_ATTEMPTS;
         if link.finished || give_up {
             if !link.finished {
