@@ -140,6 +140,9 @@ fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(listen: String, config: RelayConfig) -> anyhow::Result<()> {
+    if let Some(tls) = &config.tls {
+        tls.check()?;
+    }
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("kan {} niet aanmaken", config.data.display()))?;
     let state =
