@@ -432,6 +432,9 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<(String, RelayConfig)> {
 }
 
 async fn serve(listen: String, config: RelayConfig) -> anyhow::Result<()> {
+    if let Some(tls) = &config.tls {
+        tls.check()?;
+    }
     let data = config.data.clone();
     std::fs::create_dir_all(&data)
         .with_context(|| format!("kan {} niet aanmaken", data.display()))?;

@@ -85,6 +85,11 @@ impl TlsFiles {
         }
     }
 
+    /// Checks that the certificate chain and key load and belong together.
+    pub fn check(&self) -> Result<(), TlsError> {
+        self.load().map(|_| ())
+    }
+
     /// Reads and checks the certificate chain and key.
     fn load(&self) -> Result<CertifiedKey, TlsError> {
         let pem = |path: &Path, what| {
