@@ -87,6 +87,9 @@ fn accept(stream: TcpStream, peer: SocketAddr, state: &Arc<RelayState>, router: 
     let service = router
         .clone()
         .map_request(move |mut request: hyper::Request<Incoming>| {
+            // The request's headers are complete: on a kept-alive connection (a metrics
+            // scraper), each request starts its own count.
+            tagged.consumed();
             request.extensions_mut().insert(tagged.clone());
             request
         });
