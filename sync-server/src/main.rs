@@ -34,7 +34,9 @@ const IN_USE: u8 = 5;
     version,
     about = "De relay van kompas: geeft verzegelde wijzigingen door tussen de organisaties van een samenwerking, zonder ze te kunnen lezen.",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    // An option given twice takes the last value, as before clap (scripts and tests rely on it).
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]

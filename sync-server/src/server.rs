@@ -127,6 +127,9 @@ where
 {
     let tagged = ticket.clone();
     let service = router.map_request(move |mut request: hyper::Request<Incoming>| {
+        // The request's headers are complete: on a kept-alive connection (a metrics scraper),
+        // each request starts its own count.
+        tagged.consumed();
         request.extensions_mut().insert(tagged.clone());
         request
     });

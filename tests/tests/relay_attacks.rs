@@ -306,3 +306,45 @@ fn a_failing_store_refuses_writes_typed_reports_it_and_recovers_without_a_restar
         relay.stop().await;
     });
 }
+
+#[test]
+fn a_kept_alive_http_connection_is_counted_per_request_not_in_all() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+    let stream = TcpStream::connect(relay.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let pad = "x".repeat(300);
+    // 400 requests of some 350 bytes: twice what an unvetted connection may buffer at once.
+    for n in 0..400 {
+        write!(
+            writer,
+            "GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Opvulling: {pad}\r\n\r\n"
+        )
+        .unwrap();
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "request {n}: {status:?}"
+        );
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        assert_eq!(body, b"ok\n");
+    }
+}
