@@ -160,6 +160,17 @@ pub enum FlowCommand {
         name: String,
         #[arg(long, value_name = "TITEL")]
         title: Option<String>,
+        /// Het document (of de documenten) waaraan de werkstroom werkt, bijvoorbeeld één
+        /// verbeteractie; meer documenten koppel je later met `kompas flow link`.
+        #[arg(long = "voor", value_name = "DOCUMENT")]
+        documents: Vec<String>,
+    },
+    /// Koppel een document aan een werkstroom: de fasen werken er voortaan aan.
+    Link {
+        id: String,
+        /// Het document (of de documenten).
+        #[arg(required = true, value_name = "DOCUMENT")]
+        documents: Vec<String>,
     },
     /// Toon waar een werkstroom staat, wat ontbreekt en wie aan de beurt is.
     Status { id: String },
@@ -217,6 +228,9 @@ pub enum DocCommand {
         /// Een veld vullen: VELD=WAARDE (mag vaker).
         #[arg(long = "set", value_name = "VELD=WAARDE")]
         set: Vec<String>,
+        /// Maak het document in deze werkstroom: haar fasen werken eraan.
+        #[arg(long = "werkstroom", value_name = "WERKSTROOM")]
+        flow: Option<String>,
     },
     /// Velden van een document zetten; een lege waarde maakt het veld leeg.
     Set {

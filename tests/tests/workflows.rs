@@ -73,7 +73,7 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     // Refused: the samenwerking document is missing.
     let refused = Kompas::new(g).fails(6, &["flow", "advance", &id]);
     assert!(
-        refused.contains("er is nog geen document van soort samenwerking"),
+        refused.contains("er is nog geen document ‘Samenwerking’"),
         "{refused}"
     );
     let samen = ok(
@@ -84,6 +84,8 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "samenwerking",
             "--set",
             "naam=Samen voor Havenstad",
+            "--werkstroom",
+            &id,
         ],
     );
     ok(g, &["flow", "advance", &id]);
@@ -95,6 +97,8 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "staat-van-de-jeugd",
             "--set",
             "titel=Staat 2027",
+            "--werkstroom",
+            &id,
         ],
     );
     ok(g, &["flow", "advance", &id]);
@@ -106,6 +110,8 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "ambitie",
             "--set",
             "titel=Meer kinderen sporten",
+            "--werkstroom",
+            &id,
         ],
     );
     let ambitie = ambitie.trim();
@@ -315,14 +321,15 @@ impl Partnership {
         }
     }
 
-    /// The municipality creates a document and shares it.
-    fn doc(&self, kind: &str, fields: &[&str]) -> String {
-        let mut args = vec!["doc", "new", kind];
+    /// The municipality creates a document in `flow` and shares both.
+    fn doc(&self, flow: &str, kind: &str, fields: &[&str]) -> String {
+        let mut args = vec!["doc", "new", kind, "--werkstroom", flow];
         for f in fields {
             args.extend(["--set", f]);
         }
         let id = ok(&self.orgs[0], &args).trim().to_string();
         self.send(0, &[1, 2], &id);
+        self.send(0, &[1, 2], flow);
         id
     }
 
@@ -350,14 +357,15 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
         .as_str()
         .unwrap()
         .to_string();
-    p.doc("samenwerking", &["naam=Samen voor Havenstad"]);
+    p.doc(&flow, "samenwerking", &["naam=Samen voor Havenstad"]);
     p.advance(&flow);
-    p.doc("staat-van-de-jeugd", &["titel=Staat 2027"]);
+    p.doc(&flow, "staat-van-de-jeugd", &["titel=Staat 2027"]);
     p.advance(&flow);
-    p.doc("ambitie", &["titel=Meer kinderen sporten"]);
+    p.doc(&flow, "ambitie", &["titel=Meer kinderen sporten"]);
     p.approve_all(&flow);
     p.advance(&flow);
     let resultaat = p.doc(
+        &flow,
         "maatschappelijk-resultaat",
         &[
             "titel=Meer kinderen lid van een club",
@@ -368,9 +376,10 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.approve_all(&flow);
     p.advance(&flow);
-    p.doc("veranderverhaal", &["titel=Sport als opstap"]);
+    p.doc(&flow, "veranderverhaal", &["titel=Sport als opstap"]);
     p.advance(&flow);
     let activiteit = p.doc(
+        &flow,
         "activiteit",
         &[
             "titel=Sportcoach op school",
@@ -379,6 +388,7 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.advance(&flow);
     p.doc(
+        &flow,
         "kwaliteit",
         &[
             &format!("activiteit={activiteit}"),
@@ -387,6 +397,7 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.advance(&flow);
     p.doc(
+        &flow,
         "uitkomst",
         &[
             &format!("activiteit={activiteit}"),
@@ -397,6 +408,7 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     let st = p.advance(&flow);
     assert_eq!(st["state"]["phase"], "samen-leren");
     p.doc(
+        &flow,
         "evaluatie",
         &[
             "datum=2027-06-30",

@@ -206,7 +206,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     )?;
     drive(&gemeente.replica, &mut machine, Some(SYNC_LIMIT), false)?;
 
-    gemeente.new_doc(
+    let samenwerking = gemeente.new_doc(
         "samenwerking",
         &[
             "naam=Samen voor de jeugd van Havenstad",
@@ -221,7 +221,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben.",
         ],
     )?;
-    gemeente.new_doc(
+    let ambitie_gezond = gemeente.new_doc(
         "ambitie",
         &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten."],
     )?;
@@ -294,9 +294,11 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
     let (registry, _) = crate::workflows::load(&gemeente.replica, None)?;
     let g = gemeente.flows(&registry);
+    // The instance works on its own documents: those it starts with and those linked later.
     let flow = g.start(
         "kwaliteitskompas",
         Some("Kwaliteitskompas Havenstad 2027"),
+        &[samenwerking, ambitie.clone(), ambitie_gezond, resultaat],
         now(),
         Fresh {
             doc: random(),
@@ -304,7 +306,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     g.advance(&flow, None, now(), random())?;
-    gemeente.new_doc(
+    let staat = gemeente.new_doc(
         "staat-van-de-jeugd",
         &[
             "titel=Staat van de jeugd in Havenstad 2027",
@@ -312,6 +314,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "signalen=Leerkrachten zien meer kinderen met zorgen thuis; jongeren noemen prestatiedruk.",
         ],
     )?;
+    g.link(&flow, &staat, now(), random())?;
     g.advance(&flow, None, now(), random())?;
     sync_until_converged(&orgs)?;
     for partner in [&swv, &aanbieder] {

@@ -221,6 +221,11 @@ pub struct RawGuard {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub quorum: Option<Spanned<u32>>,
+    /// Rollen waarvan iedere organisatie ook moet instemmen, waar de samenwerking ze heeft
+    /// (bijvoorbeeld jongeren-en-ouders).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub instemming_van: Vec<Text>,
 }
 
 /// The approval rules, for the schema only.

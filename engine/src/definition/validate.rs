@@ -476,7 +476,7 @@ impl Validator<'_> {
                     guard: t
                         .vereist
                         .as_ref()
-                        .map(|g| self.guard(g, p, kinds))
+                        .map(|g| self.guard(g, p, kinds, roles))
                         .unwrap_or_default(),
                 }
             })
@@ -531,7 +531,13 @@ impl Validator<'_> {
         }
     }
 
-    fn guard(&mut self, g: &RawGuard, p: &RawPhase, kinds: &BTreeMap<&str, &KindDef>) -> Guard {
+    fn guard(
+        &mut self,
+        g: &RawGuard,
+        p: &RawPhase,
+        kinds: &BTreeMap<&str, &KindDef>,
+        roles: &BTreeSet<String>,
+    ) -> Guard {
         let mut fields = Vec::new();
         for f in &g.velden {
             let Some((kind, field)) = f.value.split_once('.') else {
@@ -625,10 +631,16 @@ impl Validator<'_> {
                 }
             },
         };
+        let role_approvals = self
+            .role_refs(&g.instemming_van, roles)
+            .into_iter()
+            .filter(|r| roles.contains(r))
+            .collect();
         Guard {
             fields,
             required_fields: g.verplichte_velden,
             approval,
+            role_approvals,
         }
     }
 

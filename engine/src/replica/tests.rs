@@ -258,7 +258,7 @@ fn imported_workflow_instances_are_checked_for_personal_data() {
         fact: [5; 16],
     };
     let id = Flows::new(&a, &registry)
-        .start("verbeteracties", Some("Ronde 1"), T0, fresh)
+        .start("verbeteracties", Some("Ronde 1"), &[], T0, fresh)
         .unwrap();
     assert!(
         b.import(&a.export(&id).unwrap()).is_ok(),
