@@ -20,7 +20,7 @@ fn recorded_instances_reduce_to_the_recorded_state() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recorded");
     let dirs = support::entries(&root, Path::is_dir);
     assert!(dirs.len() >= 3, "only {} recorded fixtures", dirs.len());
-    support::expect_each(&dirs, |d| d.join("state.expected"), |d| reduce(d));
+    support::expect_each(&dirs, |d| d.join("state.expected"), reduce);
 }
 
 /// Imports every file of `dir` into a fresh replica and renders the state of its instances.
