@@ -145,6 +145,12 @@ pub enum WorkflowCommand {
         /// Een werkwijzebestand, of de naam van een werkwijze die hier geldt.
         definition: String,
     },
+    /// Vergeet de laatst geldige versie die deze map van een werkwijze uit de werkwijzenmap
+    /// onthield (bijvoorbeeld een bestand dat een ingebouwde werkwijze verving).
+    Forget {
+        /// De naam van de werkwijze.
+        name: String,
+    },
     /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
     Watch {
         /// De map; standaard de werkwijzenmap.

@@ -215,6 +215,23 @@ impl Watcher {
         Watcher { child, lines }
     }
 
+    /// Every line up to and including the first that contains `needle`.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    out.push(line);
+                    if done {
+                        return out;
+                    }
+                }
+                Err(e) => panic!("no line with {needle:?} after {out:?}: {e}"),
+            }
+        }
+    }
+
     /// Waits until a line contains `needle`; fails after a generous timeout.
     fn expect(&self, needle: &str) -> String {
         loop {
@@ -276,6 +293,52 @@ fn hot_reload_keeps_the_last_valid_version_and_new_instances_use_the_new_one() {
     let moved = json(&data, &["flow", "migrate", &first, "--to", "1.1.0"]);
     assert_eq!(moved["definition"]["version"], "1.1.0");
     assert_eq!(moved["state"]["phase"], "a");
+
+    // A valid save that no command has read yet, then a broken one: the version the watcher
+    // says is in force is the one `flow start` uses.
+    std::fs::write(&file, PROEF.replace("VERSIE", "1.2.0")).unwrap();
+    watcher.expect("geldig: proef 1.2.0");
+    std::fs::write(
+        &file,
+        PROEF
+            .replace("VERSIE", "1.3.0")
+            .replace("fase: b", "fase: x"),
+    )
+    .unwrap();
+    watcher.expect("de laatst geldige versie blijft van kracht: proef 1.2.0");
+    let started = json(&data, &["flow", "start", "proef"]);
+    assert_eq!(started["definition"]["version"], "1.2.0");
+    // One report per save: reading the broken file (as `flow start` just did) says nothing
+    // more; the next line about the file is the next save's.
+    std::fs::write(&file, PROEF.replace("VERSIE", "1.3.0")).unwrap();
+    let lines = watcher.until("geldig: proef 1.3.0");
+    assert!(
+        !lines.iter().any(|l| l.contains("ongeldig")),
+        "a save was reported more than once: {lines:?}"
+    );
+
+    // A file named like a built-in is announced as replacing it, and can be forgotten.
+    let shadow = dir.join("kwaliteitskompas.yaml");
+    std::fs::write(
+        &shadow,
+        PROEF
+            .replace("naam: proef", "naam: kwaliteitskompas")
+            .replace("VERSIE", "1.0.0"),
+    )
+    .unwrap();
+    watcher.expect("vervangt de ingebouwde werkwijze kwaliteitskompas 1.0.0");
+    std::fs::remove_file(&shadow).unwrap();
+    watcher.expect("verwijderd:");
+    let forgotten = json(&data, &["workflow", "forget", "kwaliteitskompas"]);
+    assert_eq!(forgotten["forgotten"], true);
+    let list = json(&data, &["workflow", "list"]);
+    let kk = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "kwaliteitskompas")
+        .unwrap();
+    assert_eq!(kk["source"]["type"], "builtin", "{list:#}");
 }
 
 /// Three organisations, each with its own data directory.

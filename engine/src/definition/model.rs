@@ -104,6 +104,8 @@ pub struct Transition {
 pub struct Guard {
     /// `(kind, field)` pairs that must be filled in every document of the kind.
     pub fields: Vec<(String, String)>,
+    /// `(kind, field)` pairs of which at least one must be filled, in some document of its kind.
+    pub any_of: Vec<(String, String)>,
     /// Whether every required field of the phase's kinds must be filled.
     pub required_fields: bool,
     /// Whose approval is needed.

@@ -393,6 +393,25 @@ fn field_refusals(
         needed.extend(phase.required.iter().cloned());
     }
     let mut out = Vec::new();
+    let any_filled = guard.any_of.iter().any(|(kind, field)| {
+        documents
+            .values()
+            .any(|d| &d.kind == kind && d.filled.contains(field))
+    });
+    if !guard.any_of.is_empty() && !any_filled {
+        out.push(Refusal::NoneFilled {
+            fields: guard
+                .any_of
+                .iter()
+                .map(|(k, f)| format!("{k}.{f}"))
+                .collect(),
+            labels: guard
+                .any_of
+                .iter()
+                .map(|(k, f)| def.field_label(k, f))
+                .collect(),
+        });
+    }
     let mut kinds_without_docs = BTreeSet::new();
     for (kind, field) in &needed {
         let docs: Vec<_> = documents.iter().filter(|(_, d)| &d.kind == kind).collect();
@@ -711,7 +730,9 @@ fn turn(
                         push(m.name.clone(), "instemmen");
                     }
                 }
-                Refusal::NoDocument { .. } | Refusal::EmptyField { .. } => {
+                Refusal::NoDocument { .. }
+                | Refusal::EmptyField { .. }
+                | Refusal::NoneFilled { .. } => {
                     for n in actors() {
                         push(n, "documenten aanvullen");
                     }

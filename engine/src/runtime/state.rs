@@ -131,6 +131,13 @@ pub enum Refusal {
         #[serde(default)]
         doc_title: String,
     },
+    /// None of these fields is filled in any document of its kind.
+    NoneFilled {
+        /// `kind.field` of each.
+        fields: Vec<String>,
+        /// Their labels.
+        labels: Vec<String>,
+    },
     /// These organisations have not approved (or their approval is stale).
     ApprovalMissing { orgs: Vec<String> },
     /// An organisation rejected the documents.
@@ -159,6 +166,10 @@ impl fmt::Display for Refusal {
                 or_name(field_label, field),
                 or_name(doc_title, doc.as_str())
             ),
+            Refusal::NoneFilled { labels, .. } => {
+                let quoted: Vec<String> = labels.iter().map(|l| format!("‘{l}’")).collect();
+                write!(f, "vul minstens één van deze in: {}", quoted.join(", "))
+            }
             Refusal::ApprovalMissing { orgs } => {
                 write!(f, "instemming ontbreekt van {}", orgs.join(", "))
             }
