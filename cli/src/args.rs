@@ -258,6 +258,8 @@ pub enum DocCommand {
     History { id: String },
     /// Verwijder een document (het blijft in de geschiedenis staan).
     Delete { id: String },
+    /// Haal een verwijderd document terug, met de inhoud die het had.
+    Restore { id: String },
     /// Schrijf een document weg als standaard .automerge-bestand.
     Export { id: String, file: PathBuf },
     /// Lees een .automerge-bestand in (nieuw, of samengevoegd met wat er al is).

@@ -97,6 +97,8 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "staat-van-de-jeugd",
             "--set",
             "titel=Staat 2027",
+            "--set",
+            "signalen=Meer kinderen met zorgen thuis",
             "--werkstroom",
             &id,
         ],
@@ -110,6 +112,8 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "ambitie",
             "--set",
             "titel=Meer kinderen sporten",
+            "--set",
+            "onderbouwing=Minder kinderen zijn lid van een club",
             "--werkstroom",
             &id,
         ],
@@ -323,10 +327,10 @@ fn hot_reload_keeps_the_last_valid_version_and_new_instances_use_the_new_one() {
         &shadow,
         PROEF
             .replace("naam: proef", "naam: kwaliteitskompas")
-            .replace("VERSIE", "1.0.0"),
+            .replace("VERSIE", "1.1.0"),
     )
     .unwrap();
-    watcher.expect("vervangt de ingebouwde werkwijze kwaliteitskompas 1.0.0");
+    watcher.expect("vervangt de ingebouwde werkwijze kwaliteitskompas 1.1.0");
     std::fs::remove_file(&shadow).unwrap();
     watcher.expect("verwijderd:");
     let forgotten = json(&data, &["workflow", "forget", "kwaliteitskompas"]);
@@ -422,9 +426,20 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
         .to_string();
     p.doc(&flow, "samenwerking", &["naam=Samen voor Havenstad"]);
     p.advance(&flow);
-    p.doc(&flow, "staat-van-de-jeugd", &["titel=Staat 2027"]);
+    p.doc(
+        &flow,
+        "staat-van-de-jeugd",
+        &["titel=Staat 2027", "signalen=Minder kinderen sporten"],
+    );
     p.advance(&flow);
-    p.doc(&flow, "ambitie", &["titel=Meer kinderen sporten"]);
+    p.doc(
+        &flow,
+        "ambitie",
+        &[
+            "titel=Meer kinderen sporten",
+            "onderbouwing=Minder kinderen zijn lid van een club",
+        ],
+    );
     p.approve_all(&flow);
     p.advance(&flow);
     let resultaat = p.doc(

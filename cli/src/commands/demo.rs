@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use kompas_engine::definition::{self, Registry};
 use kompas_engine::identity::Identity;
 use kompas_engine::published;
-use kompas_engine::runtime::{Flows, Fresh};
+use kompas_engine::runtime::{Flows, Fresh, INSTANCE_KIND};
 use kompas_engine::store::DataDir;
 use kompas_engine::sync::membership::Role;
 use kompas_engine::sync::replication::{Machine, Mode, SyncError};
@@ -151,9 +151,14 @@ fn sync_until_converged(orgs: &[&Org]) -> anyhow::Result<bool> {
         for org in orgs {
             org.sync()?;
         }
+        // Workflow instances count too: a partner's approval lives in the instance document.
         let views: Vec<_> = orgs
             .iter()
-            .map(|o| o.replica.list(None, true))
+            .map(|o| {
+                let mut all = o.replica.list(None, true)?;
+                all.extend(o.replica.list(Some(INSTANCE_KIND), true)?);
+                Ok::<_, kompas_engine::ReplicaError>(all)
+            })
             .collect::<Result<_, _>>()?;
         if views.windows(2).all(|w| w[0] == w[1]) {
             return Ok(true);
@@ -219,11 +224,12 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         &[
             "titel=Meer kinderen gaan met plezier en zonder onderbreking naar school",
             "toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben.",
+            "onderbouwing=Leerkrachten zien meer kinderen met zorgen thuis; het aantal thuiszitters is de laatste jaren niet gedaald.",
         ],
     )?;
     let ambitie_gezond = gemeente.new_doc(
         "ambitie",
-        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten."],
+        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten.", "onderbouwing=Jongeren noemen prestatiedruk; we weten nog weinig over hoe veilig ze zich thuis voelen."],
     )?;
     let resultaat = gemeente.new_doc(
         "maatschappelijk-resultaat",
@@ -258,6 +264,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     gemeente.new_doc(
         "evaluatie",
         &[
+            "titel=Evaluatie najaar 2026",
             "datum=2026-11-20",
             "bevindingen=Het aantal thuiszitters daalt licht. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
             r#"verbeteracties=[{"actie":"Wachttijden per aanbieder elk kwartaal delen","eigenaar":"Jeugdhulp De Vaart","deadline":"2027-03-31"}]"#,

@@ -58,6 +58,21 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
                 format!("Document {id} is verwijderd; het blijft zichtbaar in de geschiedenis.")
             })
         }
+        DocCommand::Restore { id } => {
+            let id = DocId::parse(&id)?;
+            let restored = replica.restore(&id, now())?;
+            emit(
+                global.json,
+                &serde_json::json!({ "restored": id, "was_deleted": restored }),
+                |_| {
+                    if restored {
+                        format!("Document {id} is teruggehaald.")
+                    } else {
+                        format!("Document {id} was niet verwijderd.")
+                    }
+                },
+            )
+        }
         DocCommand::Export { id, file } => {
             let id = DocId::parse(&id)?;
             let bytes = replica.export(&id)?;
