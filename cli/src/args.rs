@@ -168,6 +168,12 @@ pub enum WorkflowCommand {
         /// Een werkwijzebestand, of de naam van een werkwijze die hier geldt.
         definition: String,
     },
+    /// Vergeet de laatst geldige versie die deze map van een werkwijze uit de werkwijzenmap
+    /// onthield (bijvoorbeeld een bestand dat een ingebouwde werkwijze verving).
+    Forget {
+        /// De naam van de werkwijze.
+        name: String,
+    },
     /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
     Watch {
         /// De map; standaard de werkwijzenmap.
@@ -183,6 +189,17 @@ pub enum FlowCommand {
         name: String,
         #[arg(long, value_name = "TITEL")]
         title: Option<String>,
+        /// Het document (of de documenten) waaraan de werkstroom werkt, bijvoorbeeld één
+        /// verbeteractie; meer documenten koppel je later met `kompas flow link`.
+        #[arg(long = "voor", value_name = "DOCUMENT")]
+        documents: Vec<String>,
+    },
+    /// Koppel een document aan een werkstroom: de fasen werken er voortaan aan.
+    Link {
+        id: String,
+        /// Het document (of de documenten).
+        #[arg(required = true, value_name = "DOCUMENT")]
+        documents: Vec<String>,
     },
     /// Toon waar een werkstroom staat, wat ontbreekt en wie aan de beurt is.
     Status { id: String },
@@ -240,6 +257,9 @@ pub enum DocCommand {
         /// Een veld vullen: VELD=WAARDE (mag vaker).
         #[arg(long = "set", value_name = "VELD=WAARDE")]
         set: Vec<String>,
+        /// Maak het document in deze werkstroom: haar fasen werken eraan.
+        #[arg(long = "werkstroom", value_name = "WERKSTROOM")]
+        flow: Option<String>,
     },
     /// Velden van een document zetten; een lege waarde maakt het veld leeg.
     Set {
@@ -261,6 +281,8 @@ pub enum DocCommand {
     History { id: String },
     /// Verwijder een document (het blijft in de geschiedenis staan).
     Delete { id: String },
+    /// Haal een verwijderd document terug, met de inhoud die het had.
+    Restore { id: String },
     /// Schrijf een document weg als standaard .automerge-bestand.
     Export { id: String, file: PathBuf },
     /// Lees een .automerge-bestand in (nieuw, of samengevoegd met wat er al is).

@@ -30,6 +30,12 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// How an option of a choice is shown to people: its words without the dashes of the
+    /// stored value (`nog-niet-te-zeggen` is shown as "nog niet te zeggen").
+    pub fn option_label(value: &str) -> String {
+        value.replace('-', " ")
+    }
+
     /// A short Dutch description of what a value of this type looks like.
     pub fn describe(&self) -> String {
         match self {
@@ -38,7 +44,14 @@ impl FieldType {
             FieldType::Number => "getal".into(),
             FieldType::Percentage => "percentage (0 tot en met 100)".into(),
             FieldType::Date => "datum (JJJJ-MM-DD)".into(),
-            FieldType::Choice { options } => format!("een van: {}", options.join(", ")),
+            FieldType::Choice { options } => format!(
+                "een van: {}",
+                options
+                    .iter()
+                    .map(|o| Self::option_label(o))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             FieldType::List { .. } => "lijst (JSON-array met items)".into(),
             FieldType::Link { kind } => format!("verwijzing naar een document van soort {kind}"),
             FieldType::Figure => "verwijzing naar een indicator".into(),
@@ -79,6 +92,14 @@ pub struct KindDef {
 }
 
 impl KindDef {
+    /// The field a document of this kind is called by: `titel`, else `naam`, else the first
+    /// short text field.
+    pub fn title_field(&self) -> Option<&FieldDef> {
+        self.field("titel")
+            .or_else(|| self.field("naam"))
+            .or_else(|| self.fields.iter().find(|f| f.ty == FieldType::Text))
+    }
+
     /// The field called `name`, if the kind has one.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.name == name)

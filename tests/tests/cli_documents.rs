@@ -171,10 +171,10 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
                 "new",
                 "maatschappelijk-resultaat",
                 "--set",
-                "streefwaarde=140",
+                "streefwaarde=veel",
             ],
             3,
-            "tussen 0 en 100",
+            "veld streefwaarde",
         ),
         (
             &["doc", "new", "evaluatie", "--set", "datum=31-02-2026"],

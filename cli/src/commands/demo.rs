@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use kompas_engine::definition::{self, Registry};
 use kompas_engine::identity::Identity;
 use kompas_engine::published;
-use kompas_engine::runtime::{Flows, Fresh};
+use kompas_engine::runtime::{Flows, Fresh, INSTANCE_KIND};
 use kompas_engine::store::DataDir;
 use kompas_engine::sync::membership::Role;
 use kompas_engine::sync::replication::{Machine, Mode, SyncError};
@@ -151,9 +151,14 @@ fn sync_until_converged(orgs: &[&Org]) -> anyhow::Result<bool> {
         for org in orgs {
             org.sync()?;
         }
+        // Workflow instances count too: a partner's approval lives in the instance document.
         let views: Vec<_> = orgs
             .iter()
-            .map(|o| o.replica.list(None, true))
+            .map(|o| {
+                let mut all = o.replica.list(None, true)?;
+                all.extend(o.replica.list(Some(INSTANCE_KIND), true)?);
+                Ok::<_, kompas_engine::ReplicaError>(all)
+            })
             .collect::<Result<_, _>>()?;
         if views.windows(2).all(|w| w[0] == w[1]) {
             return Ok(true);
@@ -206,7 +211,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     )?;
     drive(&gemeente.replica, &mut machine, Some(SYNC_LIMIT), false)?;
 
-    gemeente.new_doc(
+    let samenwerking = gemeente.new_doc(
         "samenwerking",
         &[
             "naam=Samen voor de jeugd van Havenstad",
@@ -219,11 +224,12 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         &[
             "titel=Meer kinderen gaan met plezier en zonder onderbreking naar school",
             "toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben.",
+            "onderbouwing=Leerkrachten zien meer kinderen met zorgen thuis; het aantal thuiszitters is de laatste jaren niet gedaald.",
         ],
     )?;
-    gemeente.new_doc(
+    let ambitie_gezond = gemeente.new_doc(
         "ambitie",
-        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten."],
+        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten.", "onderbouwing=Jongeren noemen prestatiedruk; we weten nog weinig over hoe veilig ze zich thuis voelen."],
     )?;
     let resultaat = gemeente.new_doc(
         "maatschappelijk-resultaat",
@@ -258,6 +264,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     gemeente.new_doc(
         "evaluatie",
         &[
+            "titel=Evaluatie najaar 2026",
             "datum=2026-11-20",
             "bevindingen=Het aantal thuiszitters daalt licht. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
             r#"verbeteracties=[{"actie":"Wachttijden per aanbieder elk kwartaal delen","eigenaar":"Jeugdhulp De Vaart","deadline":"2027-03-31"}]"#,
@@ -294,9 +301,11 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
     let (registry, _) = crate::workflows::load(&gemeente.replica, None)?;
     let g = gemeente.flows(&registry);
+    // The instance works on its own documents: those it starts with and those linked later.
     let flow = g.start(
         "kwaliteitskompas",
         Some("Kwaliteitskompas Havenstad 2027"),
+        &[samenwerking, ambitie.clone(), ambitie_gezond, resultaat],
         now(),
         Fresh {
             doc: random(),
@@ -304,7 +313,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     g.advance(&flow, None, now(), random())?;
-    gemeente.new_doc(
+    let staat = gemeente.new_doc(
         "staat-van-de-jeugd",
         &[
             "titel=Staat van de jeugd in Havenstad 2027",
@@ -312,6 +321,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "signalen=Leerkrachten zien meer kinderen met zorgen thuis; jongeren noemen prestatiedruk.",
         ],
     )?;
+    g.link(&flow, &staat, now(), random())?;
     g.advance(&flow, None, now(), random())?;
     sync_until_converged(&orgs)?;
     for partner in [&swv, &aanbieder] {

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use kompas_engine::document::{Assignment, HistoryEntry};
 use kompas_engine::replica::ImportOutcome;
+use kompas_engine::runtime::Flows;
 use kompas_engine::{Catalog, DocId, DocView, Replica, SledStore};
 
 use crate::args::{DocCommand, Global};
@@ -17,9 +18,18 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
     let replica = &opened.replica;
     match cmd {
-        DocCommand::New { kind, set } => {
+        DocCommand::New { kind, set, flow } => {
             let assignments = parse_assignments(&set)?;
+            // The instance is checked before the document is made, so a wrong id leaves nothing.
+            let flow = flow.as_deref().map(DocId::parse).transpose()?;
+            let flows = Flows::new(replica, &opened.registry);
+            if let Some(flow) = &flow {
+                flows.status(flow, now())?;
+            }
             let id = create(replica, &kind, &assignments)?;
+            if let Some(flow) = &flow {
+                flows.link(flow, &id, now(), random())?;
+            }
             emit(global.json, &serde_json::json!({ "id": id }), |_| {
                 id.to_string()
             })
@@ -47,6 +57,21 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
             emit(global.json, &serde_json::json!({ "deleted": id }), |_| {
                 format!("Document {id} is verwijderd; het blijft zichtbaar in de geschiedenis.")
             })
+        }
+        DocCommand::Restore { id } => {
+            let id = DocId::parse(&id)?;
+            let restored = replica.restore(&id, now())?;
+            emit(
+                global.json,
+                &serde_json::json!({ "restored": id, "was_deleted": restored }),
+                |_| {
+                    if restored {
+                        format!("Document {id} is teruggehaald.")
+                    } else {
+                        format!("Document {id} was niet verwijderd.")
+                    }
+                },
+            )
         }
         DocCommand::Export { id, file } => {
             let id = DocId::parse(&id)?;

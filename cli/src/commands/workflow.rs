@@ -73,7 +73,24 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             let dir = dir.or_else(|| folder(global)).ok_or_else(|| {
                 Refused::input("geen werkwijzenmap; geef een map op of gebruik --workflows")
             })?;
-            crate::watcher::watch(&dir, say)?;
+            let data = global.data.clone();
+            crate::watcher::watch(&dir, say, |loaded| remember_in(&data, loaded))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        WorkflowCommand::Forget { name } => {
+            let opened = open_global(global)?;
+            let had = workflows::forget(opened.replica.store(), &name)?;
+            emit(
+                global.json,
+                &serde_json::json!({ "name": name, "forgotten": had }),
+                |_| {
+                    if had {
+                        format!("De onthouden versie van {name} is vergeten.")
+                    } else {
+                        format!("Er was geen onthouden versie van {name}.")
+                    }
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -284,6 +301,26 @@ fn count(results: &[(String, Option<Loaded>, Vec<Diagnostic>)], s: Severity) -> 
         .flat_map(|r| &r.2)
         .filter(|d| d.severity == s)
         .count()
+}
+
+/// Makes a valid version the watcher read the one every command of the data directory `data`
+/// uses, even when its file breaks afterwards. Without a data directory there is nothing to
+/// remember in.
+fn remember_in(data: &std::path::Path, loaded: &Loaded) -> anyhow::Result<()> {
+    let dir = match crate::context::lock(data) {
+        Ok(dir) => dir,
+        Err(DataDirError::Missing(_)) => return Ok(()),
+        Err(e) => {
+            return say(&format!(
+                "waarschuwing: {} {} niet onthouden in {}: {e}",
+                loaded.definition.name,
+                loaded.definition.version,
+                data.display()
+            ));
+        }
+    };
+    let store = dir.store()?;
+    workflows::remember(&store, loaded)
 }
 
 /// Prints one line and flushes, so that whoever reads the output sees it at once.

@@ -18,5 +18,7 @@ pub use authorship::check_change_notes;
 pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{ChangeNote, HistoryEntry, history};
 pub use id::{DocId, DocIdError};
-pub use layout::{DocView, LayoutError, read_view, write_field, write_header, write_tombstone};
+pub use layout::{
+    DocView, LayoutError, clear_tombstone, read_view, write_field, write_header, write_tombstone,
+};
 pub use value::{FieldValue, ValueError, format_number, parse_date, parse_number};

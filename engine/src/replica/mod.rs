@@ -55,6 +55,11 @@ pub enum ReplicaError {
         "document {0} is een gepubliceerde werkwijze; die kan niet worden verwijderd (publiceer een nieuwe versie, of laat de coördinator die haar publiceerde uit de samenwerking gaan)"
     )]
     Published(DocId),
+    /// A workflow instance cannot be deleted as a document: it would vanish for every partner.
+    #[error(
+        "document {0} is een werkstroom; die kan niet worden verwijderd (rond haar af of laat haar staan)"
+    )]
+    Instance(DocId),
     /// A link points at a missing document or one of the wrong kind.
     #[error("veld {field}: {target} is geen document van soort {expected}")]
     BadLink {
@@ -95,6 +100,7 @@ impl ReplicaError {
                 | ReplicaError::Value(_)
                 | ReplicaError::Deleted(_)
                 | ReplicaError::Published(_)
+                | ReplicaError::Instance(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
                 | ReplicaError::Privacy(_)
@@ -298,6 +304,9 @@ impl<S: Store> Replica<S> {
             // tombstone would change nothing and suggest otherwise.
             return Err(ReplicaError::Published(id.clone()));
         }
+        if view.kind == crate::runtime::INSTANCE_KIND {
+            return Err(ReplicaError::Instance(id.clone()));
+        }
         if view.deleted.is_some() {
             return Ok(());
         }
@@ -306,6 +315,21 @@ impl<S: Store> Replica<S> {
             source: e,
         })?;
         self.commit(&mut loaded, "verwijderd", now)
+    }
+
+    /// Brings a deleted document back with the content it had; its history shows who did.
+    /// Returns whether it was deleted.
+    pub fn restore(&self, id: &DocId, now: Timestamp) -> Result<bool, ReplicaError> {
+        let mut loaded = self.load(id)?;
+        if self.view(&mut loaded)?.deleted.is_none() {
+            return Ok(false);
+        }
+        document::clear_tombstone(&mut loaded.doc).map_err(|e| ReplicaError::Layout {
+            id: id.to_string(),
+            source: e,
+        })?;
+        self.commit(&mut loaded, "hersteld", now)?;
+        Ok(true)
     }
 
     /// Every change of a document with its author and what it changed.

@@ -258,7 +258,7 @@ fn imported_workflow_instances_are_checked_for_personal_data() {
         fact: [5; 16],
     };
     let id = Flows::new(&a, &registry)
-        .start("verbeteracties", Some("Ronde 1"), T0, fresh)
+        .start("verbeteracties", Some("Ronde 1"), &[], T0, fresh)
         .unwrap();
     assert!(
         b.import(&a.export(&id).unwrap()).is_ok(),
@@ -375,4 +375,41 @@ fn a_store_from_before_marks_gets_every_document_marked_once() {
         take_marked(&again).is_empty(),
         "marked once, not on every open"
     );
+}
+
+#[test]
+fn a_deleted_document_comes_back_and_an_instance_cannot_be_deleted() {
+    use crate::runtime::{Flows, Fresh};
+    let r = replica("Gemeente A", 1);
+    let id = r
+        .create("ambitie", &set(&["titel=Terug"]), T0, [1; 8])
+        .unwrap();
+    r.delete(&id, T0).unwrap();
+    assert!(r.list(Some("ambitie"), false).unwrap().is_empty());
+    assert!(r.restore(&id, T0).unwrap());
+    let back = r.get(&id).unwrap();
+    assert!(back.deleted.is_none());
+    assert_eq!(back.fields["titel"].to_string(), "Terug");
+    assert!(
+        !r.restore(&id, T0).unwrap(),
+        "a live document needs no restoring"
+    );
+    assert!(
+        r.history(&id)
+            .unwrap()
+            .iter()
+            .any(|h| h.action.as_deref() == Some("hersteld"))
+    );
+
+    let registry = crate::definition::builtin_registry();
+    let fresh = Fresh {
+        doc: [6; 8],
+        fact: [6; 16],
+    };
+    let flow = Flows::new(&r, &registry)
+        .start("verbeteracties", None, &[], T0, fresh)
+        .unwrap();
+    let err = r.delete(&flow, T0).unwrap_err();
+    assert!(matches!(err, ReplicaError::Instance(_)), "{err}");
+    assert!(r.get(&flow).unwrap().deleted.is_none());
 }
