@@ -9,6 +9,7 @@
 mod assets;
 mod documents;
 mod error;
+mod flows;
 mod form;
 mod guidance;
 mod live;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use kompas_engine::sync::replication::known_members;
 
 use crate::args::{Global, ServeArgs};
@@ -57,6 +58,9 @@ pub fn app(state: AppState) -> Router {
             get(documents::edit_form).post(documents::save),
         )
         .route("/documenten/{id}/geschiedenis", get(documents::history))
+        .route("/werkstromen", get(flows::list))
+        .route("/werkstromen/nieuw", post(flows::start))
+        .route("/werkstromen/{id}", get(flows::page).post(flows::act))
         .route("/live", get(live::events))
         .route("/assets/{name}", get(assets::asset))
         .fallback(not_found)

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
-use kompas_engine::runtime::{Flows, Urgency, todo};
+use kompas_engine::runtime::{Flows, Status, Urgency, todo};
 use kompas_engine::sync::replication::{Machine, Mode, known_members};
 
 use super::error::AppError;
@@ -30,15 +30,51 @@ struct RelayRow {
     problem: String,
 }
 
-struct FlowRow {
-    id: String,
-    title: String,
-    definition: String,
-    phase: String,
-    finished: bool,
-    turn: String,
-    deadline: String,
-    urgency: (&'static str, &'static str),
+/// A flow as the lists show it: title, definition, phase title, turn and deadline.
+pub struct FlowRow {
+    pub id: String,
+    pub title: String,
+    pub definition: String,
+    pub phase: String,
+    pub finished: bool,
+    pub turn: String,
+    pub deadline: String,
+    pub urgency: (&'static str, &'static str),
+}
+
+impl FlowRow {
+    /// The row of the flow whose status is `s`.
+    pub fn of(s: &Status) -> FlowRow {
+        let titles = phase_titles(&s.definition);
+        FlowRow {
+            id: s.id.to_string(),
+            title: s.title.clone(),
+            definition: s.definition_title.clone(),
+            phase: titles
+                .get(&s.state.phase)
+                .cloned()
+                .unwrap_or_else(|| s.state.phase.clone()),
+            finished: s.state.finished,
+            turn: s
+                .state
+                .turn
+                .iter()
+                .map(|(org, what)| format!("{org}: {what}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            deadline: s
+                .state
+                .due
+                .as_ref()
+                .map(|d| d.deadline.to_string())
+                .unwrap_or_default(),
+            urgency: s
+                .state
+                .due
+                .as_ref()
+                .map_or(("", ""), |d| urgency_nl(d.urgency)),
+        }
+    }
 }
 
 struct TodoRow {
@@ -122,40 +158,7 @@ pub async fn overview(
                 .unwrap_or_default();
             let flows = Flows::new(replica, &opened.registry);
             let all = flows.list(now())?;
-            let flow_rows = all
-                .iter()
-                .map(|s| {
-                    let titles = phase_titles(&s.definition);
-                    FlowRow {
-                        id: s.id.to_string(),
-                        title: s.title.clone(),
-                        definition: s.definition_title.clone(),
-                        phase: titles
-                            .get(&s.state.phase)
-                            .cloned()
-                            .unwrap_or_else(|| s.state.phase.clone()),
-                        finished: s.state.finished,
-                        turn: s
-                            .state
-                            .turn
-                            .iter()
-                            .map(|(org, what)| format!("{org}: {what}"))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        deadline: s
-                            .state
-                            .due
-                            .as_ref()
-                            .map(|d| d.deadline.to_string())
-                            .unwrap_or_default(),
-                        urgency: s
-                            .state
-                            .due
-                            .as_ref()
-                            .map_or(("", ""), |d| urgency_nl(d.urgency)),
-                    }
-                })
-                .collect();
+            let flow_rows = all.iter().map(FlowRow::of).collect();
             let todo = todo(&all, &me.org_id, &me.name)
                 .into_iter()
                 .map(|t| TodoRow {

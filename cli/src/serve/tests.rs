@@ -424,3 +424,49 @@ async fn list_rows_are_added_and_removed_without_a_script() {
     );
     assert!(html.contains("Rij 2 weghalen"));
 }
+
+#[tokio::test]
+async fn a_flow_is_started_approved_and_a_refused_advance_says_why() {
+    let f = Fixture::new().await;
+    let response = f
+        .post(
+            "/werkstromen/nieuw",
+            &[("werkwijze", "kwaliteitskompas"), ("titel", "Cyclus 2027")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (status, html) = f.page(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Cyclus 2027") && html.contains("aria-current=\"step\""));
+    let (_, overview) = f.page("/").await;
+    assert!(overview.contains("Cyclus 2027"));
+
+    let response = f
+        .post(&path, &[("actie", "afwijzen"), ("reden", "  ")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(response).await.contains("id=\"reden-fout\""));
+
+    let response = f.post(&path, &[("actie", "verder")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(response).await;
+    assert!(html.contains("kan nog niet"), "{html}");
+    assert!(
+        html.contains("href=\"/documenten/nieuw?soort="),
+        "a reason links to what fixes it"
+    );
+
+    let response = f.post(&path, &[("actie", "instemmen")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = f.page(&format!("{path}?gedaan=instemming")).await;
+    assert!(html.contains("Je instemming is vastgelegd") && html.contains("stemt in"));
+
+    let response = f.post(&path, &[("actie", "iets")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = f.page("/werkstromen/onbekend").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
