@@ -470,3 +470,31 @@ async fn a_flow_is_started_approved_and_a_refused_advance_says_why() {
     let (status, _) = f.page("/werkstromen/onbekend").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn open_pages_hear_of_a_change_as_a_server_sent_event() {
+    let f = Fixture::new().await;
+    let mut request = get("/live");
+    request
+        .headers_mut()
+        .insert(header::COOKIE, f.cookie.parse().unwrap());
+    let response = f.send(request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    f.state.changed(super::state::LiveEvent {
+        doc: Some("abc".into()),
+        org: "Jeugdhulp Noord".into(),
+    });
+    let mut body = response.into_body();
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+        .await
+        .expect("an event within 5 seconds")
+        .unwrap()
+        .unwrap();
+    let data = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(data.contains("event: wijziging"), "{data}");
+    assert!(data.contains("\"org\":\"Jeugdhulp Noord\""), "{data}");
+    // Without a session there is no stream.
+    let response = f.send(get("/live")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
