@@ -425,6 +425,15 @@ fn explain(
     }
 }
 
+/// The title of phase `name` in the definition flow `id` pinned, or the name itself.
+fn phase_title_of(flows: &Flows<'_, kompas_engine::SledStore>, id: &DocId, name: &str) -> String {
+    flows
+        .status(id, now())
+        .ok()
+        .and_then(|s| super::guidance::phase_titles(&s.definition).remove(name))
+        .unwrap_or_else(|| name.to_string())
+}
+
 fn parse_id(id: &str) -> Result<DocId, AppError> {
     DocId::parse(id).map_err(|_| AppError::NotFound(format!("Er is geen werkstroom {id}.")))
 }
@@ -529,7 +538,7 @@ pub async fn act(
                     Outcome {
                         refused: format!(
                             "De stap naar {} kan nog niet. Hieronder staat waarom en waar je het oplost.",
-                            to
+                            phase_title_of(&flows, &id, &to)
                         ),
                         ..Outcome::default()
                     },

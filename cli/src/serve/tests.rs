@@ -480,7 +480,10 @@ async fn open_pages_hear_of_a_change_as_a_server_sent_event() {
         .insert(header::COOKIE, f.cookie.parse().unwrap());
     let response = f.send(request).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
     f.state.changed(super::state::LiveEvent {
         doc: Some("abc".into()),
         org: "Jeugdhulp Noord".into(),
