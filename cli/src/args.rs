@@ -60,6 +60,18 @@ pub enum Command {
     Workspace(WorkspaceCommand),
     /// Wissel wijzigingen uit met de andere organisaties, via elke relay van de samenwerking.
     Sync(SyncArgs),
+    /// Start de webapp op deze computer (alleen via 127.0.0.1), met doorlopende synchronisatie.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// De poort op 127.0.0.1 (0: kies een vrije poort).
+    #[arg(long, default_value_t = 7420)]
+    pub port: u16,
+    /// Open de webapp meteen in de browser.
+    #[arg(long)]
+    pub open: bool,
 }
 
 #[derive(Subcommand, Debug)]

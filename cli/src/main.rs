@@ -5,7 +5,9 @@ mod commands;
 mod context;
 mod driver;
 mod exit;
+mod lending;
 mod output;
+mod serve;
 mod watcher;
 mod workflows;
 

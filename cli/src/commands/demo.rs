@@ -482,5 +482,9 @@ fn render(r: &DemoReport) -> String {
     if let Some(partner) = r.organisations.get(1) {
         let _ = writeln!(out, "  kompas --data {} workflow list", partner.data);
     }
+    let _ = writeln!(
+        out,
+        "Werk verder in de webapp (in je browser, alleen op deze computer):\n  kompas serve --data {first}"
+    );
     out
 }

@@ -5,10 +5,10 @@ mod doc;
 mod figures;
 mod flow;
 mod init;
-mod sync;
+pub mod sync;
 mod whoami;
 mod workflow;
-mod workspace;
+pub mod workspace;
 
 use std::process::ExitCode;
 
@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
         Command::Flow(cmd) => flow::run(&cli.global, cmd),
+        Command::Serve(args) => crate::serve::run(&cli.global, args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

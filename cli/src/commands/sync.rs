@@ -12,6 +12,7 @@ use crate::args::{Global, SyncArgs};
 use crate::context::{open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
+use crate::lending::Lending;
 use crate::output::emit;
 use crate::workflows;
 
@@ -142,21 +143,72 @@ pub fn drive<S: Store>(
         scan_every: SCAN_EVERY,
         yield_when: None,
     };
-    let ending = run_until_stopped(&runtime, replica, machine, config, &mut summary, progress)?;
+    let ending = run_until_stopped(
+        &runtime,
+        replica,
+        machine,
+        config,
+        &mut summary,
+        progress,
+        &mut Quiet,
+    )?;
     summary.timed_out = ending == Some(Ending::TimedOut);
     summary.queued = machine.queued();
     Ok(summary)
 }
 
+/// What a watching sync tells the process it runs in, besides its own summary.
+pub trait WatchHost {
+    /// A report of the sync machine, as it happens.
+    fn report(&mut self, report: &Report);
+    /// The data directory is back after another kompas command had it (it may have changed).
+    fn returned(&mut self) {}
+}
+
+/// The host of a plain `kompas sync --watch`: the summary and the progress lines say it all.
+struct Quiet;
+
+impl WatchHost for Quiet {
+    fn report(&mut self, _: &Report) {}
+}
+
 /// `kompas sync --watch`: stays connected until Ctrl-C, SIGTERM or the limit, and lends the data
-/// directory to any other kompas command that asks for it: the watcher then closes the store,
-/// waits until that command is done, opens the store again, sends what the command saved and
-/// carries on.
+/// directory to any other kompas command that asks for it.
 fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Result<SyncSummary> {
+    let watching = Watching {
+        limit,
+        progress,
+        without_workspace: false,
+    };
+    watch_in(global, watching, &Lending::default(), &mut Quiet)
+}
+
+/// How a watching sync runs.
+#[derive(Clone, Copy)]
+pub struct Watching {
+    /// Stop after this long (`None`: only on Ctrl-C or SIGTERM).
+    pub limit: Option<Duration>,
+    /// Print progress lines.
+    pub progress: bool,
+    /// Without a workspace, keep the directory and lend it out until one appears, instead of
+    /// failing (the web app runs before the organisation joins one).
+    pub without_workspace: bool,
+}
+
+/// A watching sync that keeps the opened directory in `lending` for other threads: it stays
+/// connected and lends the data directory to any other kompas command that asks for it. The
+/// watcher then empties the slot, closes the store once nobody uses it, waits until that
+/// command is done, opens the store again, sends what the command saved and carries on.
+pub fn watch_in(
+    global: &Global,
+    watching: Watching,
+    lending: &Lending,
+    host: &mut dyn WatchHost,
+) -> anyhow::Result<SyncSummary> {
     if store::is_watched(&global.data) {
         return Err(Refused {
             message: format!(
-                "voor {} loopt al een `kompas sync --watch`; één is genoeg",
+                "voor {} loopt al een `kompas sync --watch` of `kompas serve`; één is genoeg",
                 global.data.display()
             ),
             code: exit::DATA_DIR,
@@ -166,34 +218,42 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
     let runtime = runtime()?;
     let started = Instant::now();
     let mut summary = SyncSummary::default();
-    let mut opened = open_global(global)?;
+    let mut opened = lending.put(open_global(global)?);
     let _mark = opened.dir.mark_watching()?;
     loop {
         let replica = &opened.replica;
-        let mut machine = Machine::load(replica, Mode::Watch)?.ok_or(SyncError::NoWorkspace)?;
         let dir = &opened.dir;
         let asked = || dir.knocked();
-        let config = DriverConfig {
-            limit: limit.map(|l| l.saturating_sub(started.elapsed())),
-            scan_every: SCAN_EVERY,
-            yield_when: Some(&asked),
+        let limit = watching.limit.map(|l| l.saturating_sub(started.elapsed()));
+        let ending = match Machine::load(replica, Mode::Watch)? {
+            Some(mut machine) => {
+                let config = DriverConfig {
+                    limit,
+                    scan_every: SCAN_EVERY,
+                    yield_when: Some(&asked),
+                };
+                let ending = run_until_stopped(
+                    &runtime,
+                    replica,
+                    &mut machine,
+                    config,
+                    &mut summary,
+                    watching.progress,
+                    host,
+                )?;
+                summary.queued = machine.queued();
+                ending
+            }
+            None if watching.without_workspace => runtime.block_on(wait_for_knock(&asked, limit)),
+            None => return Err(SyncError::NoWorkspace.into()),
         };
-        let ending = run_until_stopped(
-            &runtime,
-            replica,
-            &mut machine,
-            config,
-            &mut summary,
-            progress,
-        )?;
-        summary.queued = machine.queued();
         if ending != Some(Ending::Yielded) {
             summary.timed_out = ending == Some(Ending::TimedOut);
             return Ok(summary);
         }
         let root = opened.dir.root().to_path_buf();
-        drop(opened);
-        if progress {
+        drop(lending.take(opened));
+        if watching.progress {
             eprintln!("map even vrijgegeven aan een ander kompas-proces");
         }
         let relock = runtime.block_on(async {
@@ -205,7 +265,30 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
         let Some(data) = relock else {
             return Ok(summary);
         };
-        opened = open_locked(data, workflows::folder(global).as_deref())?;
+        opened = lending.put(open_locked(data, workflows::folder(global).as_deref())?);
+        host.returned();
+    }
+}
+
+/// Without a workspace there is nothing to sync: waits until another process asks for the
+/// data directory, the limit passes, or Ctrl-C or SIGTERM.
+async fn wait_for_knock(asked: &dyn Fn() -> bool, limit: Option<Duration>) -> Option<Ending> {
+    let started = tokio::time::Instant::now();
+    let mut look = tokio::time::interval(SCAN_EVERY);
+    let looking = async {
+        loop {
+            look.tick().await;
+            if asked() {
+                return Ending::Yielded;
+            }
+            if limit.is_some_and(|l| started.elapsed() >= l) {
+                return Ending::TimedOut;
+            }
+        }
+    };
+    tokio::select! {
+        ending = looking => Some(ending),
+        _ = stop_signal() => None,
     }
 }
 
@@ -239,7 +322,7 @@ async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
 
 /// Ctrl-C, or a service manager's SIGTERM: the run stops and reports what it did; everything it
 /// did is durable already.
-async fn stop_signal() {
+pub async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -275,11 +358,13 @@ fn run_until_stopped<S: Store>(
     config: DriverConfig<'_>,
     summary: &mut SyncSummary,
     progress: bool,
+    host: &mut dyn WatchHost,
 ) -> anyhow::Result<Option<Ending>> {
     runtime.block_on(async {
         tokio::select! {
             ending = driver::run(replica, machine, config, |report| {
                 summary.record(report);
+                host.report(report);
                 if progress && let Some(line) = progress_line(report) {
                     eprintln!("{line}");
                 }

@@ -85,6 +85,11 @@ pub enum ReplicaError {
     /// A value holds personal data (a BSN, a date of birth); nothing was saved.
     #[error(transparent)]
     Privacy(#[from] PrivacyError),
+    /// An edit names a version of the document this replica does not have.
+    #[error(
+        "document {0}: de versie waarop deze wijziging gebaseerd is, is hier onbekend; open het document opnieuw"
+    )]
+    UnknownVersion(DocId),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -104,6 +109,7 @@ impl ReplicaError {
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
                 | ReplicaError::Privacy(_)
+                | ReplicaError::UnknownVersion(_)
         )
     }
 }
@@ -532,8 +538,10 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
 }
 
 mod import;
+mod merge_save;
 mod remote;
 
+pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use remote::{OwnChanges, RemoteApply};
 
 #[cfg(test)]
