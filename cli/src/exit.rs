@@ -104,7 +104,9 @@ fn classify(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<FlowError>() {
             return match e {
                 FlowError::Replica(inner) => replica_code(inner),
-                FlowError::UnknownDefinition { .. } | FlowError::UnknownVersion { .. } => NOT_FOUND,
+                FlowError::UnknownDefinition { .. }
+                | FlowError::UnknownVersion { .. }
+                | FlowError::UnknownInstance(_) => NOT_FOUND,
                 FlowError::Refused { .. } => REFUSED,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,

@@ -173,7 +173,7 @@ fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
 fn render_history(entries: &[HistoryEntry]) -> String {
     let mut out = String::new();
     for e in entries {
-        let who = e.org.as_deref().unwrap_or("onbekende organisatie");
+        let who = e.org.as_deref().unwrap_or("buiten kompas gemaakt");
         let actor = e.actor.get(..8).unwrap_or(&e.actor);
         let _ = writeln!(
             out,

@@ -34,6 +34,14 @@ pub enum FlowError {
         version: String,
         known: String,
     },
+    /// No document with this id, so no instance either.
+    #[error("geen werkstroom met id {0}; `kompas flow list` toont ze")]
+    UnknownInstance(DocId),
+    /// A title was given but is empty.
+    #[error(
+        "de titel mag niet leeg zijn; laat --title weg om de titel van de werkwijze te gebruiken"
+    )]
+    EmptyTitle,
     /// The document is not an instance.
     #[error(transparent)]
     Instance(#[from] InstanceError),
@@ -127,6 +135,9 @@ impl<'a, S: Store> Flows<'a, S> {
             hash: loaded.hash.clone(),
             body: loaded.body.clone(),
         };
+        if title.is_some_and(|t| t.trim().is_empty()) {
+            return Err(FlowError::EmptyTitle);
+        }
         let title = title.unwrap_or(&loaded.definition.title);
         crate::privacy::check_text("titel", title)?;
         write_instance(&mut doc.doc, &id, title, &pinned, now)?;
@@ -142,9 +153,17 @@ impl<'a, S: Store> Flows<'a, S> {
         Ok(id)
     }
 
+    /// Loads the document of instance `id`; a missing document is a missing instance.
+    fn load_instance(&self, id: &DocId) -> Result<LoadedDoc, FlowError> {
+        self.replica.load(id).map_err(|e| match e {
+            ReplicaError::NotFound(id) => FlowError::UnknownInstance(id),
+            e => FlowError::Replica(e),
+        })
+    }
+
     /// The instance and its state at `now`.
     pub fn status(&self, id: &DocId, now: Timestamp) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         self.status_of(&mut loaded.doc, now)
     }
 
@@ -162,7 +181,7 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_id: [u8; 16],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
         let Some(r) = def.roles.iter().find(|r| r.name == role) else {
             return Err(FlowError::NotNow(format!(
@@ -458,7 +477,7 @@ impl<'a, S: Store> Flows<'a, S> {
 
     /// Loads an instance with its pinned definition, the phase documents and the computed state.
     fn current(&self, id: &DocId, now: Timestamp) -> Result<Current, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
         let documents = self.snapshots()?;
         let st = compute(&def, &instance, &documents, now);

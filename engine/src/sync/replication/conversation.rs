@@ -121,7 +121,10 @@ impl Machine {
                 }
                 let cursor = self.cursor(relay);
                 if let Some(link) = self.links.get_mut(relay) {
-                    if more && cursor < link.relay_head {
+                    if link.stalled {
+                        // Nothing more is read until parked bundles move.
+                        link.caught_up = true;
+                    } else if more && cursor < link.relay_head {
                         link.pulling = true;
                         out.push(send(Message::Pull {
                             after: cursor,

@@ -51,6 +51,9 @@ pub struct Link {
     pub ahead: BTreeMap<u64, SealedBundle>,
     /// One-off sync with this relay is over (done or given up).
     pub finished: bool,
+    /// The parked bundles reached their limit: the cursor stays before the bundle that could
+    /// not be parked, and nothing more is read from this relay until parked bundles move.
+    pub stalled: bool,
 }
 
 impl Default for Link {
@@ -71,6 +74,7 @@ impl Default for Link {
             caught_up: false,
             ahead: BTreeMap::new(),
             finished: false,
+            stalled: false,
         }
     }
 }
