@@ -126,3 +126,43 @@ fn flow_status_suggests_the_role_option_it_takes() {
     swv.ok(&["sync"]);
     swv.ok(&["flow", "join", &id, "--role", "partner"]);
 }
+
+#[test]
+fn an_area_without_figures_is_refused_alike_by_show_compare_and_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = initialised(&dir);
+    let fixtures = kompas_tests::workspace_root().join("cli/fixtures");
+    k.ok(&[
+        "figures",
+        "import",
+        fixtures
+            .join("jeugdhulp-gemeenten-synthetisch.csv")
+            .to_str()
+            .unwrap(),
+        "--indicator",
+        "jeugdhulp",
+        "--mapping",
+        fixtures.join("jeugdhulp-mapping.json").to_str().unwrap(),
+    ]);
+    let svg = dir.path().join("grafiek.svg");
+    for args in [
+        vec!["figures", "show", "jeugdhulp", "--area", "GM0363"],
+        vec!["figures", "compare", "jeugdhulp", "--area", "GM0363"],
+        vec![
+            "figures",
+            "chart",
+            "jeugdhulp",
+            "--area",
+            "GM0363",
+            "--out",
+            svg.to_str().unwrap(),
+        ],
+    ] {
+        let err = k.fails(3, &args);
+        assert!(
+            err.contains("er zijn geen cijfers van GM0363"),
+            "{args:?}: {err}"
+        );
+    }
+    k.ok(&["figures", "show", "jeugdhulp", "--area", "GM9901"]);
+}
