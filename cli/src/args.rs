@@ -254,9 +254,9 @@ pub struct InitArgs {
     /// De naam van de organisatie, bijvoorbeeld "Gemeente Zwolle".
     #[arg(long, value_name = "NAAM")]
     pub org: String,
-    /// Het soort organisatie.
+    /// Het soort organisatie (aanbieder is hetzelfde als jeugdhulpaanbieder).
     #[arg(long = "type", default_value = "gemeente", value_name = "SOORT",
-          value_parser = ["gemeente", "samenwerkingsverband", "aanbieder", "onderwijs", "ggd", "jongeren", "ouders", "anders"])]
+          value_parser = ["gemeente", "samenwerkingsverband", "jeugdhulpaanbieder", "aanbieder", "onderwijs", "ggd", "jongeren", "ouders", "anders"])]
     pub org_type: String,
 }
 

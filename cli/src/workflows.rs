@@ -65,9 +65,16 @@ pub fn check_text(name: &str, body: &str, source: Source) -> (Option<Loaded>, Ve
 
 /// Reads and checks one file.
 pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic>)> {
-    let body = std::fs::read_to_string(path)
-        .with_context(|| format!("kan {} niet lezen", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("kan {} niet lezen", path.display()))?;
     let name = path.display().to_string();
+    let body = match String::from_utf8(bytes) {
+        Ok(body) => body,
+        Err(e) => {
+            let diagnostic = Diagnostic::not_utf8(&name, e.as_bytes(), e.utf8_error());
+            return Ok((None, vec![diagnostic]));
+        }
+    };
     Ok(check_text(
         &name,
         &body,

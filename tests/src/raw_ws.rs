@@ -127,6 +127,7 @@ impl RawWs {
             min_version: PROTOCOL_VERSION,
             max_version: PROTOCOL_VERSION,
             agent: "aanval".into(),
+            nonce: [7; kompas_engine::sync::wire::CHALLENGE_LEN],
         })
         .ok()?;
         let Message::Challenge { relay, nonce, .. } = self.recv()? else {

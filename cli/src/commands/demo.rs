@@ -231,14 +231,19 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         "ambitie",
         &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten.", "onderbouwing=Jongeren noemen prestatiedruk; we weten nog weinig over hoe veilig ze zich thuis voelen."],
     )?;
+    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
+    // The societal result below is measured by one of these indicators, in its unit.
+    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
+    let out_of_school = super::figures::demo::OUT_OF_SCHOOL_INDICATOR;
     let resultaat = gemeente.new_doc(
         "maatschappelijk-resultaat",
         &[
             "titel=Minder thuiszitters",
             &format!("ambitie={ambitie}"),
-            "indicator=thuiszitters-per-1000",
-            "nulmeting=65",
-            "streefwaarde=75",
+            &format!("indicator={out_of_school}"),
+            // Per 1,000 pupils: 6.5 in 2021, the year the partnership started measuring.
+            "nulmeting=6,5",
+            "streefwaarde=4",
             "streefdatum=2030-07-31",
         ],
     )?;
@@ -266,7 +271,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         &[
             "titel=Evaluatie najaar 2026",
             "datum=2026-11-20",
-            "bevindingen=Het aantal thuiszitters daalt licht. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
+            "bevindingen=Het aantal thuiszitters daalt licht: van 6,5 naar 5,7 per 1.000 leerlingen sinds 2021, nog ver van de 4 die we willen halen. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
             r#"verbeteracties=[{"actie":"Wachttijden per aanbieder elk kwartaal delen","eigenaar":"Jeugdhulp De Vaart","deadline":"2027-03-31"}]"#,
         ],
     )?;
@@ -278,9 +283,6 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         .latest("kwaliteitskompas")
         .context("de ingebouwde werkwijze kwaliteitskompas ontbreekt")?;
     published::publish(&gemeente.replica, way, now())?;
-
-    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
-    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
 
     // Everyone syncs through the relay; the copies merge.
     let documents_converged = sync_until_converged(&orgs)?;
@@ -313,11 +315,25 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     g.advance(&flow, None, now(), random())?;
+    // The state of the youth lists the latest figures the municipality read in.
+    let key_figures: Vec<serde_json::Value> = figures
+        .latest
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "indicator": f.indicator,
+                "waarde": f.value,
+                "periode": f.period,
+                "bron": f.source,
+            })
+        })
+        .collect();
     let staat = gemeente.new_doc(
         "staat-van-de-jeugd",
         &[
             "titel=Staat van de jeugd in Havenstad 2027",
             "peildatum=2027-01-01",
+            &format!("cijfers={}", serde_json::to_string(&key_figures)?),
             "signalen=Leerkrachten zien meer kinderen met zorgen thuis; jongeren noemen prestatiedruk.",
         ],
     )?;
@@ -476,6 +492,15 @@ fn render(r: &DemoReport) -> String {
     let _ = writeln!(
         out,
         "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures show {} --area {area}    # het maatschappelijk resultaat: minder thuiszitters",
+        super::figures::demo::OUT_OF_SCHOOL_INDICATOR
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} doc list --kind staat-van-de-jeugd"
     );
     let _ = writeln!(out, "  kompas --data {first} flow status {}", r.flow);
     let _ = writeln!(out, "  kompas --data {first} flow todo");

@@ -177,14 +177,14 @@ fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
     }
     let mut out = String::new();
     for v in views {
+        let kind = catalog.kind(&v.kind);
         let title = ["titel", "naam", "actie"]
             .iter()
             .find_map(|f| v.fields.get(*f))
             .map(ToString::to_string)
+            .or_else(|| first_field(kind, v))
             .unwrap_or_default();
-        let label = catalog
-            .kind(&v.kind)
-            .map_or(v.kind.as_str(), |k| k.label.as_str());
+        let label = kind.map_or(v.kind.as_str(), |k| k.label.as_str());
         let deleted = if v.deleted.is_some() {
             " (verwijderd)"
         } else {
@@ -195,10 +195,24 @@ fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
     out
 }
 
+/// For a kind without a title field: the first filled field, as `label: value` on one line.
+fn first_field(kind: Option<&kompas_engine::catalog::KindDef>, view: &DocView) -> Option<String> {
+    let kind = kind?;
+    let (def, value) = kind
+        .fields
+        .iter()
+        .find_map(|f| view.fields.get(&f.name).map(|v| (f, v)))?;
+    let text = value.to_string();
+    let line = text.lines().next().unwrap_or("");
+    let short: String = line.chars().take(60).collect();
+    let more = if short.len() < text.len() { "..." } else { "" };
+    Some(format!("{}: {short}{more}", def.label))
+}
+
 fn render_history(entries: &[HistoryEntry]) -> String {
     let mut out = String::new();
     for e in entries {
-        let who = e.org.as_deref().unwrap_or("onbekende organisatie");
+        let who = e.org.as_deref().unwrap_or("buiten kompas gemaakt");
         let actor = e.actor.get(..8).unwrap_or(&e.actor);
         let _ = writeln!(
             out,

@@ -227,7 +227,7 @@ fn render(shown: &Shown) -> String {
     if !shown.not_joined.is_empty() {
         let _ = writeln!(
             out,
-            "  nog niet aangesloten: {} (kompas flow join {} ROL)",
+            "  nog niet aangesloten: {} (kompas flow join {} --role ROL)",
             shown.not_joined.join(", "),
             s.id
         );

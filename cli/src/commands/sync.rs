@@ -47,6 +47,15 @@ pub struct SyncSummary {
     pub creation_refused: bool,
     /// The time limit passed before every relay was done.
     pub timed_out: bool,
+    /// Reading stopped because too many bundles wait for what they depend on.
+    pub stalled: bool,
+}
+
+/// What a relay whose reading stopped at the parked bundles' limit means for people.
+fn parked_full(relay: &str, limit: usize) -> String {
+    format!(
+        "{relay}: {limit} ontvangen bundels wachten op wijzigingen die er nog niet zijn; de rest wordt later opgehaald"
+    )
 }
 
 impl SyncSummary {
@@ -71,6 +80,10 @@ impl SyncSummary {
                 self.distrust(relay, reason.clone());
             }
             Report::RelayRefused { relay, refusal } => self.distrust(relay, refusal.to_string()),
+            Report::ParkedFull { relay, limit, .. } => {
+                self.stalled = true;
+                self.problems.push(parked_full(relay, *limit));
+            }
             _ => {}
         }
     }
@@ -87,7 +100,11 @@ impl SyncSummary {
 
     /// Whether every relay completed.
     pub fn complete(&self) -> bool {
-        self.relays_failed.is_empty() && !self.timed_out && !self.removed && !self.creation_refused
+        self.relays_failed.is_empty()
+            && !self.timed_out
+            && !self.removed
+            && !self.creation_refused
+            && !self.stalled
     }
 }
 
@@ -409,6 +426,7 @@ fn progress_line(report: &Report) -> Option<String> {
         Report::RelayRefused { refusal, .. } => format!("GEWEIGERD: {refusal}"),
         Report::Untrusted { reason, .. } => format!("GEWEIGERD: {reason}"),
         Report::Removed => "deze organisatie is uit de samenwerking verwijderd".to_string(),
+        Report::ParkedFull { relay, limit, .. } => parked_full(relay, *limit),
         // The relay's message just before says it all.
         Report::Finished | Report::CreateRefused { .. } => return None,
     })
@@ -434,6 +452,9 @@ fn render(s: &SyncSummary) -> String {
         out.push_str(
             "\nDe eerste relay weigert de samenwerking aan te maken (zie de melding hierboven).",
         );
+    }
+    if s.stalled {
+        out.push_str("\nNiet alles is opgehaald: te veel ontvangen bundels wachten op wijzigingen die er nog niet zijn; een volgende synchronisatie haalt de rest.");
     }
     if s.queued > 0 {
         out.push_str(&format!(

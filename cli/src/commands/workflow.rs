@@ -57,11 +57,12 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
                 for l in registry.latest_all() {
                     let _ = writeln!(
                         out,
-                        "{:<24} {:<8} {}  ({})",
+                        "{:<24} {:<8} {}  ({}; hash {})",
                         l.definition.name,
                         l.definition.version,
                         l.definition.title,
-                        source_nl(&l.source)
+                        source_nl(&l.source),
+                        l.hash.get(..12).unwrap_or(&l.hash)
                     );
                 }
                 out
@@ -71,7 +72,10 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
         WorkflowCommand::Publish { definition } => publish(global, &definition),
         WorkflowCommand::Watch { dir } => {
             let dir = dir.or_else(|| folder(global)).ok_or_else(|| {
-                Refused::input("geen werkwijzenmap; geef een map op of gebruik --workflows")
+                Refused::input(format!(
+                    "geen werkwijzenmap; geef een map op (`kompas workflow watch MAP`), gebruik --workflows MAP, of maak de map {}",
+                    global.data.join("workflows").display()
+                ))
             })?;
             let data = global.data.clone();
             crate::watcher::watch(&dir, say, |loaded| remember_in(&data, loaded))?;

@@ -90,13 +90,16 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 "expires": expires_at,
                 "synced": summary.complete(),
             });
-            emit(global.json, &value, |_| {
-                format!(
-                    "{text}\n\nUitnodiging als {}, geldig tot {expires_at}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas workspace join <uitnodiging>{}",
+            // Standard output holds the code alone, so it can be captured; what it is goes to
+            // standard error.
+            if !global.json {
+                eprintln!(
+                    "Uitnodiging als {}, geldig tot {expires_at}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas --data MAP workspace join <uitnodiging>{}",
                     role_nl(role),
                     not_synced_note(&summary)
-                )
-            })
+                );
+            }
+            emit(global.json, &value, |_| text.clone())
         }
         WorkspaceCommand::Revoke { code } => {
             let code = InviteCode::decode(&code)?;

@@ -88,6 +88,7 @@ pub async fn start(
                 match flows.start(
                     &form.werkwijze,
                     Some(title).filter(|t| !t.is_empty()),
+                    &[],
                     now(),
                     fresh,
                 ) {
@@ -388,14 +389,16 @@ fn explain(
     replica: &kompas_engine::Replica<kompas_engine::SledStore>,
 ) -> Reason {
     match refusal {
-        Refusal::NoDocument { kind } => {
+        Refusal::NoDocument { kind, .. } => {
             let (label, _) = field_label(kind, "");
             Reason {
                 text: format!("Er is nog geen document van soort {label}."),
                 href: format!("/documenten/nieuw?soort={kind}"),
             }
         }
-        Refusal::EmptyField { kind, field, doc } => {
+        Refusal::EmptyField {
+            kind, field, doc, ..
+        } => {
             let (kind_label, label) = field_label(kind, field);
             let title = replica
                 .get(doc)
@@ -406,6 +409,14 @@ fn explain(
                 href: format!("/documenten/{doc}/bewerken#veld-{field}"),
             }
         }
+        Refusal::NoneFilled { fields, .. } => Reason {
+            text: format!("{}.", capitalised(&refusal.to_string())),
+            href: fields
+                .first()
+                .and_then(|f| f.split_once('.'))
+                .map(|(kind, _)| format!("/documenten?soort={kind}"))
+                .unwrap_or_else(|| "#documenten".into()),
+        },
         Refusal::ApprovalMissing { orgs } => Reason {
             text: format!("De instemming van {} ontbreekt nog.", orgs.join(", ")),
             href: "#instemming".into(),
@@ -562,6 +573,15 @@ fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+/// `text` with its first letter a capital, for a sentence on its own.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
 }

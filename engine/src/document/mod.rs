@@ -7,6 +7,8 @@
 
 mod assignment;
 mod authorship;
+mod budget;
+mod chunks;
 mod entries;
 mod history;
 mod id;
@@ -15,6 +17,7 @@ mod value;
 
 pub use assignment::{Assignment, AssignmentError};
 pub use authorship::check_change_notes;
+pub use budget::{Budget, BudgetError, DOCUMENT_BUDGET, Size, measure};
 pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{ChangeNote, HistoryEntry, history};
 pub use id::{DocId, DocIdError};

@@ -10,7 +10,8 @@ use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
 use crate::catalog::{Catalog, KindDef};
 use crate::definition::RESERVED_KINDS;
 use crate::document::{
-    self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
+    self, Assignment, BudgetError, ChangeNote, DocId, DocView, FieldValue, HistoryEntry,
+    LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
 use crate::privacy::{self, PrivacyError};
@@ -70,6 +71,9 @@ pub enum ReplicaError {
     /// A file handed to import is not an Automerge document in the kompas layout.
     #[error("dit is geen bruikbaar kompas-document: {0}")]
     BadImport(String),
+    /// The document would be larger than the budget of one document; nothing was saved.
+    #[error(transparent)]
+    OverBudget(#[from] BudgetError),
     /// Generated id collided with an existing document.
     #[error("document-id {0} bestaat al")]
     IdTaken(DocId),
@@ -108,6 +112,7 @@ impl ReplicaError {
                 | ReplicaError::Instance(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
+                | ReplicaError::OverBudget(_)
                 | ReplicaError::Privacy(_)
                 | ReplicaError::UnknownVersion(_)
         )
@@ -393,7 +398,7 @@ impl<S: Store> Replica<S> {
         loaded.doc.commit_with(
             CommitOptions::default()
                 .with_message(note.to_message())
-                .with_time(now.millis()),
+                .with_time(now.change_seconds()),
         );
         self.save(loaded)
     }

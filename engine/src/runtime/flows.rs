@@ -37,6 +37,14 @@ pub enum FlowError {
         version: String,
         known: String,
     },
+    /// No document with this id, so no instance either.
+    #[error("geen werkstroom met id {0}; `kompas flow list` toont ze")]
+    UnknownInstance(DocId),
+    /// A title was given but is empty.
+    #[error(
+        "de titel mag niet leeg zijn; laat --title weg om de titel van de werkwijze te gebruiken"
+    )]
+    EmptyTitle,
     /// The document is not an instance.
     #[error(transparent)]
     Instance(#[from] InstanceError),
@@ -140,6 +148,9 @@ impl<'a, S: Store> Flows<'a, S> {
             hash: loaded.hash.clone(),
             body: loaded.body.clone(),
         };
+        if title.is_some_and(|t| t.trim().is_empty()) {
+            return Err(FlowError::EmptyTitle);
+        }
         for doc in documents {
             self.linkable(&loaded.definition, doc)?;
         }
@@ -234,9 +245,17 @@ impl<'a, S: Store> Flows<'a, S> {
         Ok(doc_title(self.replica.catalog(), &view).unwrap_or_else(|| def.kind_label(&view.kind)))
     }
 
+    /// Loads the document of instance `id`; a missing document is a missing instance.
+    fn load_instance(&self, id: &DocId) -> Result<LoadedDoc, FlowError> {
+        self.replica.load(id).map_err(|e| match e {
+            ReplicaError::NotFound(id) => FlowError::UnknownInstance(id),
+            e => FlowError::Replica(e),
+        })
+    }
+
     /// The instance and its state at `now`.
     pub fn status(&self, id: &DocId, now: Timestamp) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         self.status_of(&mut loaded.doc, now)
     }
 
@@ -254,7 +273,7 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_id: [u8; 16],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
         let Some(r) = def.roles.iter().find(|r| r.name == role) else {
             return Err(FlowError::NotNow(format!(
@@ -550,7 +569,7 @@ impl<'a, S: Store> Flows<'a, S> {
 
     /// Loads an instance with its pinned definition, the phase documents and the computed state.
     fn current(&self, id: &DocId, now: Timestamp) -> Result<Current, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
         let documents = self.documents_of(&instance)?;
         let members = self.members()?;

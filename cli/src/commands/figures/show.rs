@@ -40,6 +40,9 @@ pub fn run(
     let area = area
         .map(|a| -> anyhow::Result<AreaReport> {
             let code = AreaCode::parse(a)?;
+            if table.latest_period(code).is_none() {
+                return Err(super::compare::no_figures(&registry, code, &indicator));
+            }
             Ok(area_report(
                 &indicator, &table, &registry, code, period, years,
             ))

@@ -140,7 +140,10 @@ impl Machine {
                 }
                 let cursor = self.cursor(relay);
                 if let Some(link) = self.links.get_mut(relay) {
-                    if more && cursor < link.relay_head {
+                    if link.stalled {
+                        // Nothing more is read until parked bundles move.
+                        link.caught_up = true;
+                    } else if more && cursor < link.relay_head {
                         link.pulling = true;
                         out.push(send(Message::Pull {
                             after: cursor,
@@ -703,22 +706,22 @@ mod tests {
         let relay = "ws://eerste";
         let now = Timestamp(1_780_000_000_000);
         let mut rng = SimRng::new(5);
-        let relay_key = OrgKey::of(&SigningKey::from_bytes(&[9; 32]));
         let received = |message| Event::Received {
             relay: relay.into(),
             message: Box::new(message),
         };
         let handshake = |machine: &mut Machine, replica, rng: &mut SimRng, len| {
+            let mut sent = Vec::new();
             for event in [
                 Event::Start,
                 Event::Connected {
                     relay: relay.into(),
                 },
-                received(Message::Challenge {
-                    version: PROTOCOL_VERSION,
-                    relay: relay_key,
-                    nonce: [1; 32],
-                }),
+            ] {
+                sent.extend(machine.handle(replica, now, rng, event).unwrap());
+            }
+            for event in [
+                received(challenge(&sent, 9)),
                 received(Message::Welcome {
                     access: Access::Candidate,
                     head: 0,

@@ -74,6 +74,13 @@ pub enum Report {
         author: String,
         reason: String,
     },
+    /// So many bundles wait for what they depend on that no more can be parked: reading from
+    /// this relay stops before the bundle at `seq` until some of them can be applied.
+    ParkedFull {
+        relay: String,
+        seq: u64,
+        limit: usize,
+    },
     /// The relay durably stored local changes.
     Stored { relay: String, seq: u64 },
     /// The member list changed.

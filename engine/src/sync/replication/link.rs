@@ -56,6 +56,9 @@ pub struct Link {
     pub finished: bool,
     /// The random bytes sent in this connection's `Hello`, which the relay must sign.
     pub hello_nonce: [u8; CHALLENGE_LEN],
+    /// The parked bundles reached their limit: the cursor stays before the bundle that could
+    /// not be parked, and nothing more is read from this relay until parked bundles move.
+    pub stalled: bool,
 }
 
 impl Default for Link {
@@ -78,6 +81,7 @@ impl Default for Link {
             ahead: BTreeMap::new(),
             finished: false,
             hello_nonce: [0; CHALLENGE_LEN],
+            stalled: false,
         }
     }
 }

@@ -104,6 +104,8 @@ pub struct Machine {
     /// Connections the machine itself decided to drop while handling the current event.
     pub(super) drop_links: Vec<(String, String)>,
     pub(super) finished_reported: bool,
+    /// How many bundles may be parked (see [`Report::ParkedFull`]).
+    pub(super) parked_limit: usize,
 }
 
 impl Machine {
@@ -151,6 +153,7 @@ impl Machine {
             removed_reported: false,
             drop_links: Vec::new(),
             finished_reported: false,
+            parked_limit: super::ingest::MAX_PARKED,
         })
     }
 
