@@ -290,6 +290,7 @@ mod tests {
                     name: gm.into(),
                     region: Some(code("JZ01")),
                     size_class: Some(class.into()),
+                    province: None,
                 },
             );
         }

@@ -7,7 +7,7 @@ use kompas_engine::figures::storage::{Figures, IndicatorFields};
 use kompas_engine::figures::{AreaCode, Breakdown};
 use kompas_engine::{DocId, Replica, SledStore};
 
-use super::import::import_from;
+use super::import::{Target, import_from};
 use crate::context::{now, random};
 
 const AREAS: &str = include_str!("../../../fixtures/gebieden-synthetisch.csv");
@@ -63,17 +63,15 @@ pub fn seed(
     ] {
         let options = ImportOptions {
             mapping: Some(ColumnMapping::from_json(mapping)?),
-            skip_bad_rows: false,
+            ..ImportOptions::default()
         };
-        observations += import_from(
-            &figures,
-            csv.as_bytes(),
-            &options,
-            INDICATOR,
-            &fields,
-            &mut |_| {},
-        )?
-        .observations;
+        let target = Target {
+            name: INDICATOR,
+            fields: &fields,
+            dry_run: false,
+        };
+        observations +=
+            import_from(&figures, csv.as_bytes(), &options, &target, &mut |_| {})?.observations;
     }
     let indicator = figures.indicator(INDICATOR)?;
     // The persona stands for the girls with youth care in Havenstad, as far as may be shown.

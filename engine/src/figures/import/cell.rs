@@ -1,5 +1,7 @@
 //! One numeric cell as CBS and Dutch spreadsheets write it.
 
+use crate::figures::excerpt::excerpt;
+
 /// What a value cell holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell {
@@ -25,7 +27,8 @@ pub fn parse_cell(raw: &str) -> Result<Cell, String> {
     let dots = t.bytes().filter(|b| *b == b'.').count();
     if commas + dots > 1 {
         return Err(format!(
-            "{t:?} is geen getal; schrijf getallen zonder scheidingsteken voor duizendtallen"
+            "{:?} is geen getal; schrijf getallen zonder scheidingsteken voor duizendtallen",
+            excerpt(t)
         ));
     }
     let ok = t
@@ -40,6 +43,6 @@ pub fn parse_cell(raw: &str) -> Result<Cell, String> {
     };
     match parsed {
         Ok(n) if ok && n.is_finite() => Ok(Cell::Number(n)),
-        _ => Err(format!("{t:?} is geen getal")),
+        _ => Err(format!("{:?} is geen getal", excerpt(t))),
     }
 }
