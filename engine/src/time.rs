@@ -28,6 +28,15 @@ impl Timestamp {
         Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
     }
 
+    /// The calendar year of this moment (in UTC).
+    pub fn year(self) -> Option<i16> {
+        Some(
+            self.to_jiff()?
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .year(),
+        )
+    }
+
     /// The same moment as a `jiff` timestamp, when it lies in the range jiff supports.
     pub fn to_jiff(self) -> Option<jiff::Timestamp> {
         jiff::Timestamp::from_millisecond(self.0).ok()

@@ -11,6 +11,7 @@ mod entries;
 mod history;
 mod id;
 mod layout;
+pub mod number;
 mod value;
 
 pub use assignment::{Assignment, AssignmentError};

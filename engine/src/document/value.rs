@@ -90,11 +90,11 @@ fn parse_typed(field: &str, ty: &FieldType, raw: &str) -> Result<FieldValue, Val
         FieldType::LongText => Ok(FieldValue::Text(raw.to_string())),
         FieldType::Number => parse_number(trimmed)
             .map(FieldValue::Number)
-            .ok_or_else(|| problem(field, format!("{trimmed:?} is geen getal"))),
+            .ok_or_else(|| number_problem(field, trimmed, "getal")),
         FieldType::Percentage => {
             let digits = trimmed.strip_suffix('%').unwrap_or(trimmed).trim();
-            let n = parse_number(digits)
-                .ok_or_else(|| problem(field, format!("{trimmed:?} is geen percentage")))?;
+            let n =
+                parse_number(digits).ok_or_else(|| number_problem(field, trimmed, "percentage"))?;
             if !(0.0..=100.0).contains(&n) {
                 return Err(problem(
                     field,
@@ -177,18 +177,21 @@ fn check_typed(field: &str, ty: &FieldType, value: &FieldValue) -> Result<FieldV
 
 /// Parses `12`, `12.5`, `12,5` and `-3`; refuses thousands separators and anything else.
 pub fn parse_number(s: &str) -> Option<f64> {
-    if s.is_empty() || s.matches([',', '.']).count() > 1 {
-        return None;
+    super::number::read_written(s)?.under(None)
+}
+
+/// Why typed text is not a number: ambiguous (`1.234`), or not a number at all.
+fn number_problem(field: &str, raw: &str, what: &str) -> ValueError {
+    match super::number::read_written(raw) {
+        Some(super::number::Written::Ambiguous { as_thousands, .. }) => problem(
+            field,
+            format!(
+                "{raw:?} is dubbelzinnig; schrijf duizendtallen zonder scheidingsteken ({as_thousands}) en decimalen met een komma ({})",
+                raw.replace('.', ",")
+            ),
+        ),
+        _ => problem(field, format!("{raw:?} is geen {what}")),
     }
-    let normal = s.replace(',', ".");
-    let ok = normal
-        .trim_start_matches('-')
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.');
-    if !ok {
-        return None;
-    }
-    normal.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// Parses `2026-03-01` (and the Dutch `1-3-2026`) into the canonical `YYYY-MM-DD`.
@@ -225,7 +228,9 @@ mod tests {
     fn numbers_accept_decimal_comma_and_refuse_garbage() {
         assert_eq!(parse_number("12,5"), Some(12.5));
         assert_eq!(parse_number("-3"), Some(-3.0));
-        assert_eq!(parse_number("1.234,5"), None);
+        assert_eq!(parse_number("1.234,5"), Some(1234.5));
+        assert_eq!(parse_number("1.234"), None, "ambiguous");
+        assert_eq!(parse_number("1.234.567"), Some(1_234_567.0));
         assert_eq!(parse_number("12a"), None);
         assert_eq!(parse_number(""), None);
     }

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use kompas_engine::SledStore;
-use kompas_engine::figures::Protection;
 use kompas_engine::figures::import::{
     ColumnMapping, ImportOptions, ImportProgress, RowError, TableMetadata, read_areas, read_csv,
 };
 use kompas_engine::figures::storage::{Figures, FiguresError, IndicatorFields};
+use kompas_engine::figures::{Protection, Unit};
 
 use super::format::thousands;
 use crate::args::Global;
@@ -45,6 +45,7 @@ pub(crate) struct Report {
     bad_rows: Vec<RowError>,
     columns: Vec<ColumnRole>,
     ignored_columns: Vec<String>,
+    warnings: Vec<String>,
     indicators: Vec<TableReport>,
 }
 
@@ -102,6 +103,11 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
         all_values: req.all_values,
         areas: figures.registry()?,
         metadata,
+        unit: match &req.fields.unit {
+            Some(unit) => Unit::parse(unit),
+            None => figures.indicator(&req.indicator).ok().map(|i| i.unit),
+        },
+        current_year: now().year(),
     };
     let show_progress = size >= PROGRESS_FROM_BYTES && std::io::stderr().is_terminal();
     let mut progress = |p: ImportProgress| {
@@ -219,6 +225,7 @@ pub(crate) fn import_from(
             .map(|(column, role)| ColumnRole { column, role })
             .collect(),
         ignored_columns: parsed.ignored_columns,
+        warnings: parsed.warnings,
         indicators,
     })
 }
@@ -301,6 +308,12 @@ fn render(r: &Report) -> String {
             "Niet gebruikte kolommen: {}.",
             r.ignored_columns.join(", ")
         );
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out, "Let op, uitsplitsingen groter dan hun totaal:");
+        for w in &r.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
     }
     if !r.bad_rows.is_empty() {
         let _ = writeln!(out, "{} foute rijen overgeslagen:", r.bad_rows.len());

@@ -11,6 +11,7 @@ mod areas;
 mod bounded;
 mod cell;
 mod columns;
+mod numbers;
 mod reader;
 pub mod shape;
 mod text;
@@ -41,6 +42,10 @@ pub struct ImportOptions {
     pub areas: AreaRegistry,
     /// The CBS table's metadata, for the titles and units of OData keys.
     pub metadata: Option<TableMetadata>,
+    /// The unit of values whose column does not tell it (the indicator's); counts otherwise.
+    pub unit: Option<Unit>,
+    /// This year: periods more than a year after it are refused.
+    pub current_year: Option<i16>,
 }
 
 /// The observations of one value column (or measure).
@@ -103,6 +108,8 @@ pub struct Parsed {
     pub read: u64,
     /// Columns that were not used.
     pub ignored_columns: Vec<String>,
+    /// Doubts that do not refuse the file: breakdowns larger than their total.
+    pub warnings: Vec<String>,
 }
 
 /// How many bad rows an error message lists before it summarises.

@@ -4,6 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
 use super::bounded::{Bounded, MAX_RECORD_BYTES};
+use super::numbers::{
+    Conventions, Culprit, Read as Number, breakdowns_above_total, check_period, check_values,
+};
 use super::text::next_record;
 use super::{
     Cell, ColumnPlan, ImportError, ImportOptions, ImportProgress, Parsed, ParsedTable, RowError,
@@ -11,11 +14,14 @@ use super::{
 };
 use crate::figures::codec::clean_text;
 use crate::figures::excerpt::excerpt;
-use crate::figures::{AreaCode, AreaRegistry, Breakdown, Observation, Period, Status};
+use crate::figures::{AreaCode, AreaRegistry, Breakdown, Observation, Period, Status, Unit};
 use crate::privacy;
 
 /// Report progress every this many rows.
 const PROGRESS_EVERY: u64 = 65_536;
+
+/// How many measures an `Observations` set may have.
+const MAX_MEASURES: usize = 1000;
 
 /// How many distinct texts and breakdowns are remembered while reading.
 const REMEMBERED: usize = 10_000;
@@ -76,6 +82,8 @@ pub fn read_csv<R: Read>(
     }
     let mut seen = Seen::default();
     let mut errors = Vec::new();
+    let mut numbers = Conventions::default();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut measures: HashMap<String, usize> = HashMap::new();
     loop {
         match next_record(&mut reader, &mut raw, &mut record) {
@@ -118,13 +126,14 @@ pub fn read_csv<R: Read>(
             });
             continue;
         }
-        let common = match read_common(&plan, &record, row, &mut seen, &options.areas) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
+        let (common, denominator_read) =
+            match read_common(&plan, &record, row, &mut seen, options, &mut numbers) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
         let mut without_value = true;
         for (k, column) in plan.values.iter().enumerate() {
             let table = match plan.measure {
@@ -141,6 +150,11 @@ pub fn read_csv<R: Read>(
                     }
                     match measures.get(code) {
                         Some(t) => *t,
+                        None if measures.len() >= MAX_MEASURES => {
+                            return Err(ImportError::Header(format!(
+                                "het bestand heeft meer dan {MAX_MEASURES} maten"
+                            )));
+                        }
                         None => {
                             measures.insert(code.to_string(), parsed.tables.len());
                             parsed.tables.push(ParsedTable {
@@ -155,31 +169,71 @@ pub fn read_csv<R: Read>(
                     }
                 }
             };
-            match read_value(&plan, &record, row, column.index) {
-                Ok(Some(value)) => {
-                    without_value = false;
-                    parsed.tables[table].rows.push(Observation {
-                        value,
-                        ..common.clone()
-                    });
-                }
-                Ok(None) => {}
+            let value_read = match read_value(&plan, &record, row, column.index, &mut numbers) {
+                Ok(Some(v)) => v,
+                Ok(None) => continue,
                 Err(e) => {
                     without_value = false;
                     errors.push(e);
+                    continue;
                 }
+            };
+            without_value = false;
+            let mut o = common.clone();
+            let index = parsed.tables[table].rows.len();
+            let mut open = false;
+            match value_read {
+                Some(Number::Value(v)) => o.value = Some(v),
+                Some(Number::Open(written)) => {
+                    open = true;
+                    pending.push(Pending {
+                        table,
+                        index,
+                        row,
+                        column: column.index,
+                        written,
+                        culprit: Culprit::Value,
+                    });
+                }
+                None => {}
             }
+            match (denominator_read, plan.denominator) {
+                (Some(Number::Value(d)), _) => o.denominator = Some(d),
+                (Some(Number::Open(written)), Some(column)) => {
+                    open = true;
+                    pending.push(Pending {
+                        table,
+                        index,
+                        row,
+                        column,
+                        written,
+                        culprit: Culprit::Denominator,
+                    });
+                }
+                _ => {}
+            }
+            if !open && let Err(e) = check_values(&o, unit_of(&parsed.tables[table], options)) {
+                errors.push(culprit_error(&plan, row, column.index, e));
+                continue;
+            }
+            parsed.tables[table].rows.push(o);
         }
         if without_value {
             parsed.without_value += 1;
         }
     }
+    settle(&mut parsed, &plan, options, &numbers, pending, &mut errors);
     progress(ImportProgress {
         rows: parsed.read,
         bytes: reader.position().byte(),
     });
     if !errors.is_empty() && !options.skip_bad_rows {
         return Err(ImportError::BadRows(errors));
+    }
+    for table in &parsed.tables {
+        if unit_of(table, options).is_count() {
+            parsed.warnings.extend(breakdowns_above_total(&table.rows));
+        }
     }
     if plan.measure.is_some() {
         if let Some(chosen) = &options.value
@@ -259,13 +313,15 @@ fn bad_cell(plan: &ColumnPlan, row: u64, i: usize, problem: String) -> RowError 
     }
 }
 
-/// The value of one value column: `Ok(None)` when the cell has no value.
+/// The value of one value column: `Ok(None)` when the cell has no value, `Ok(Some(None))`
+/// when it is secret.
 fn read_value(
     plan: &ColumnPlan,
     record: &csv::StringRecord,
     row: u64,
     i: usize,
-) -> Result<Option<Option<f64>>, RowError> {
+    numbers: &mut Conventions,
+) -> Result<Option<Option<Number>>, RowError> {
     let secret = plan.measure.and_then(|m| m.attribute).is_some_and(|a| {
         matches!(
             record.get(a).unwrap_or("").trim(),
@@ -278,8 +334,96 @@ fn read_value(
     match parse_cell(record.get(i).unwrap_or("")).map_err(|e| bad_cell(plan, row, i, e))? {
         Cell::Missing => Ok(None),
         Cell::Secret => Ok(Some(None)),
-        Cell::Number(n) => Ok(Some(Some(n))),
+        Cell::Number(w) => numbers
+            .read(i, row, w)
+            .map(|r| Some(Some(r)))
+            .map_err(|e| bad_cell(plan, row, i, e)),
     }
+}
+
+/// A number left open until the whole file is read, and where its observation is.
+struct Pending {
+    table: usize,
+    index: usize,
+    row: u64,
+    column: usize,
+    written: crate::document::number::Written,
+    culprit: Culprit,
+}
+
+/// The unit of a table's values: as its column says, else as asked, else counts.
+fn unit_of(table: &ParsedTable, options: &ImportOptions) -> Unit {
+    table.unit.or(options.unit).unwrap_or(Unit::Count)
+}
+
+fn culprit_error(
+    plan: &ColumnPlan,
+    row: u64,
+    value: usize,
+    (culprit, problem): (Culprit, String),
+) -> RowError {
+    let column = match culprit {
+        Culprit::Value => value,
+        Culprit::Denominator => plan.denominator.unwrap_or(value),
+    };
+    bad_cell(plan, row, column, problem)
+}
+
+/// Decides the numbers left open by the conventions of the whole file, checks their
+/// observations, and takes out (and reports) the ones that cannot be read or are impossible.
+fn settle(
+    parsed: &mut Parsed,
+    plan: &ColumnPlan,
+    options: &ImportOptions,
+    numbers: &Conventions,
+    pending: Vec<Pending>,
+    errors: &mut Vec<RowError>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut drop: std::collections::BTreeSet<(usize, usize)> = Default::default();
+    let mut touched: Vec<(usize, usize, u64, usize)> = Vec::new();
+    for p in &pending {
+        match numbers.settle(p.column, p.written) {
+            Ok(v) => {
+                let o = &mut parsed.tables[p.table].rows[p.index];
+                match p.culprit {
+                    Culprit::Value => o.value = Some(v),
+                    Culprit::Denominator => o.denominator = Some(v),
+                }
+                let value_column = match (p.culprit, plan.measure) {
+                    (Culprit::Value, _) => p.column,
+                    (Culprit::Denominator, Some(_)) => plan.values[0].index,
+                    (Culprit::Denominator, None) => plan.values[p.table].index,
+                };
+                touched.push((p.table, p.index, p.row, value_column));
+            }
+            Err(problem) => {
+                if drop.insert((p.table, p.index)) {
+                    errors.push(bad_cell(plan, p.row, p.column, problem));
+                }
+            }
+        }
+    }
+    for (table, index, row, column) in touched {
+        if drop.contains(&(table, index)) {
+            continue;
+        }
+        let t = &parsed.tables[table];
+        if let Err(e) = check_values(&t.rows[index], unit_of(t, options)) {
+            drop.insert((table, index));
+            errors.push(culprit_error(plan, row, column, e));
+        }
+    }
+    for (t, table) in parsed.tables.iter_mut().enumerate() {
+        let mut i = 0;
+        table.rows.retain(|_| {
+            i += 1;
+            !drop.contains(&(t, i - 1))
+        });
+    }
+    errors.sort_by_key(|e| e.row);
 }
 
 /// Everything of a row but its value: area, period, denominator, status, breakdown and note.
@@ -288,8 +432,9 @@ fn read_common(
     record: &csv::StringRecord,
     row: u64,
     seen: &mut Seen,
-    areas: &AreaRegistry,
-) -> Result<Observation, RowError> {
+    options: &ImportOptions,
+    numbers: &mut Conventions,
+) -> Result<(Observation, Option<Number>), RowError> {
     let cell = |i: usize| record.get(i).unwrap_or("");
     let bad = |i: usize, problem: String| bad_cell(plan, row, i, problem);
     if plan.personal {
@@ -304,15 +449,15 @@ fn read_common(
         })?;
     }
     let area = seen
-        .area(cell(plan.area), areas)
+        .area(cell(plan.area), &options.areas)
         .map_err(|e| bad(plan.area, e))?;
     let (period, marked) =
         Period::parse_marked(cell(plan.period)).map_err(|e| bad(plan.period, e.to_string()))?;
+    check_period(period, options.current_year).map_err(|e| bad(plan.period, e))?;
     let denominator = match plan.denominator {
         None => None,
         Some(i) => match parse_cell(cell(i)).map_err(|e| bad(i, e))? {
-            Cell::Number(n) if n >= 0.0 => Some(n),
-            Cell::Number(_) => return Err(bad(i, "een noemer kan niet negatief zijn".into())),
+            Cell::Number(w) => Some(numbers.read(i, row, w).map_err(|e| bad(i, e))?),
             Cell::Missing | Cell::Secret => None,
         },
     };
@@ -362,15 +507,16 @@ fn read_common(
         Some(i) => Some(text(i, cell(i))?).filter(|n| !n.is_empty()),
         None => None,
     };
-    Ok(Observation {
+    let o = Observation {
         area,
         period,
         breakdown,
         value: None,
-        denominator,
+        denominator: None,
         status: if marked { Status::Voorlopig } else { status },
         note,
-    })
+    };
+    Ok((o, denominator))
 }
 
 /// Whether a breakdown category is the total: `Totaal`, `Totaal mannen en vrouwen`, or an OData

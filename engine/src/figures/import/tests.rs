@@ -59,8 +59,8 @@ const BAD: &[(&str, &str)] = &[
         "rij 2, kolom Perioden: \"2023XX00\" is geen periode",
     ),
     (
-        "RegioS;Perioden;Waarde\nGM0001;2023JJ00;1.234,5\n",
-        "rij 2, kolom Waarde: \"1.234,5\" is geen getal; schrijf getallen zonder scheidingsteken",
+        "RegioS;Perioden;Waarde\nGM0001;2023JJ00;1.234,5.6\n",
+        "rij 2, kolom Waarde: \"1.234,5.6\" is geen getal",
     ),
     (
         "RegioS;Perioden;Waarde;Noemer\nGM0001;2023JJ00;5;-10\n",
@@ -79,6 +79,113 @@ const BAD: &[(&str, &str)] = &[
         "rij 2, kolom Datum: bevat een datum in dezelfde rij als een naam (kolom Naam)",
     ),
 ];
+
+/// Files with every kind of bad number: each case, the file and the errors expected (row and
+/// column), in order.
+const BAD_NUMBERS: &[(&str, &[&str])] = &[
+    // Nothing in the file says whether the dot is a decimal point.
+    (
+        "RegioS;Perioden;Aantal\nGM0001;2023;1.234\nGM0002;2023;17\n",
+        &["rij 2, kolom Aantal: \"1.234\" is dubbelzinnig: 1234 of 1,234?"],
+    ),
+    // The column shows thousands dots elsewhere: 1.234 is 1234 (not an error; see below), but
+    // a decimal point later contradicts it.
+    (
+        "RegioS;Perioden;Aantal\nGM0001;2023;1.234\nGM0002;2023;1.234.567\nGM0003;2023;9.5\n",
+        &[
+            "rij 4, kolom Aantal: 9.5 gebruikt een decimale punt, maar rij 3 in deze kolom een decimale komma",
+        ],
+    ),
+    (
+        "RegioS;Perioden;Aantal\nGM0001;2023;-4\n",
+        &["rij 2, kolom Aantal: een aantal kan niet negatief zijn"],
+    ),
+    (
+        "RegioS;Perioden;Aantal;Noemer\nGM0001;2023;500;100\n",
+        &["rij 2, kolom Aantal: het aantal (500) is groter dan de noemer (100)"],
+    ),
+    (
+        "RegioS;Perioden;Aantal;Noemer\nGM0001;2023;12;0\n",
+        &["rij 2, kolom Noemer: de noemer is 0, maar er is wel een waarde"],
+    ),
+    (
+        "RegioS;Perioden;Aantal;Noemer\nGM0001;2023;12;-10\n",
+        &["rij 2, kolom Noemer: een noemer kan niet negatief zijn"],
+    ),
+    (
+        "RegioS;Perioden;Aantal\nGM0001;1850;12\n",
+        &["rij 2, kolom Perioden: periode 1850JJ00 ligt voor 1900"],
+    ),
+    (
+        "RegioS;Perioden;Aantal\nGM0001;2031;12\n",
+        &["rij 2, kolom Perioden: periode 2031JJ00 ligt meer dan een jaar in de toekomst"],
+    ),
+    (
+        "RegioS;Perioden;Aantal\nGM0001;2023;100000000000000000000000\n",
+        &["rij 2, kolom Aantal: 1e23 is groter dan een aantal mensen kan zijn"],
+    ),
+    (
+        "RegioS;Perioden;Jongeren met jeugdhulp (%)\nGM0001;2023;120,5\n",
+        &[
+            "rij 2, kolom Jongeren met jeugdhulp (%): een percentage ligt tussen 0 en 100, niet 120.5",
+        ],
+    ),
+    // An ambiguous denominator decided by its column, then found too small for its value.
+    (
+        "RegioS;Perioden;Aantal;Noemer\nGM0001;2023;2000;1.234\nGM0002;2023;5;2.000.000\n",
+        &["rij 2, kolom Aantal: het aantal (2000) is groter dan de noemer (1234)"],
+    ),
+];
+
+#[test]
+fn bad_numbers_are_refused_with_row_and_column() {
+    for (file, expected) in BAD_NUMBERS {
+        let options = ImportOptions {
+            current_year: Some(2026),
+            ..ImportOptions::default()
+        };
+        let err = match read_csv(file.as_bytes(), &options, &mut |_| {}) {
+            Err(ImportError::BadRows(errors)) => errors,
+            other => panic!("{file:?}: {other:?}"),
+        };
+        assert_eq!(err.len(), expected.len(), "{file:?}: {err:?}");
+        for (e, want) in err.iter().zip(expected.iter()) {
+            assert!(e.to_string().contains(want), "expected {want:?}, got {e}");
+        }
+    }
+}
+
+#[test]
+fn ambiguous_numbers_follow_their_column_or_the_file() {
+    // The column shows a decimal comma in a later row: 1.234 is read as 1234.
+    let column = read(
+        "RegioS;Perioden;Aantal;Noemer\nGM0001;2023;1.234;2000\nGM0002;2023;12,5;2000\n",
+        false,
+    )
+    .unwrap();
+    let values: Vec<_> = column.tables[0].rows.iter().map(|o| o.value).collect();
+    assert_eq!(values, [Some(1234.0), Some(12.5)]);
+    // Only another column shows the convention (a decimal point): the file's convention.
+    let file = read(
+        "RegioS;Perioden;Aantal;Noemer\nGM0001;2023;1.234;2000.5\n",
+        false,
+    )
+    .unwrap();
+    assert_eq!(file.tables[0].rows[0].value, Some(1.234));
+}
+
+#[test]
+fn a_breakdown_larger_than_its_total_is_reported() {
+    let parsed = read(
+        "RegioS;Perioden;Geslacht;Aantal\nGM0001;2023;Totaal;100\nGM0001;2023;Meisjes;80\nGM0001;2023;Jongens;70\nGM0002;2023;Totaal;100\nGM0002;2023;Meisjes;52\nGM0002;2023;Jongens;50\n",
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        parsed.warnings,
+        ["GM0001 2023JJ00: geslacht telt op tot 150, meer dan het totaal 100"]
+    );
+}
 
 #[test]
 fn bad_rows_name_row_and_column_and_nothing_is_imported() {
