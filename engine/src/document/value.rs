@@ -91,6 +91,11 @@ fn parse_typed(field: &str, ty: &FieldType, raw: &str) -> Result<FieldValue, Val
         FieldType::Number => parse_number(trimmed)
             .map(FieldValue::Number)
             .ok_or_else(|| number_problem(field, trimmed, "getal")),
+        FieldType::Count => {
+            let n =
+                parse_number(trimmed).ok_or_else(|| number_problem(field, trimmed, "aantal"))?;
+            check_number(field, ty, n).map(FieldValue::Number)
+        }
         FieldType::Percentage => {
             let digits = trimmed.strip_suffix('%').unwrap_or(trimmed).trim();
             let n =
@@ -170,6 +175,9 @@ fn check_typed(field: &str, ty: &FieldType, value: &FieldValue) -> Result<FieldV
         }
         (FieldType::List { .. }, _) => Err(problem(field, "verwacht een lijst")),
         (_, FieldValue::List(_)) => Err(problem(field, "verwacht geen lijst")),
+        (FieldType::Number | FieldType::Percentage | FieldType::Count, FieldValue::Number(n)) => {
+            check_number(field, ty, *n).map(FieldValue::Number)
+        }
         (_, FieldValue::Number(n)) => parse_typed(field, ty, &n.to_string()),
         (_, FieldValue::Text(s)) => parse_typed(field, ty, s),
     }
@@ -178,6 +186,24 @@ fn check_typed(field: &str, ty: &FieldType, value: &FieldValue) -> Result<FieldV
 /// Parses `12`, `12.5`, `12,5` and `-3`; refuses thousands separators and anything else.
 pub fn parse_number(s: &str) -> Option<f64> {
     super::number::read_written(s)?.under(None)
+}
+
+/// Checks a number against its type: a percentage lies between 0 and 100, a count is whole and
+/// not negative.
+fn check_number(field: &str, ty: &FieldType, n: f64) -> Result<f64, ValueError> {
+    if !n.is_finite() {
+        return Err(problem(field, "geen eindig getal"));
+    }
+    match ty {
+        FieldType::Percentage if !(0.0..=100.0).contains(&n) => {
+            Err(problem(field, format!("{n} ligt niet tussen 0 en 100")))
+        }
+        FieldType::Count if n < 0.0 || n.fract() != 0.0 => Err(problem(
+            field,
+            format!("{n} is geen aantal; een aantal is een geheel getal vanaf 0"),
+        )),
+        _ => Ok(n),
+    }
 }
 
 /// Why typed text is not a number: ambiguous (`1.234`), or not a number at all.

@@ -81,8 +81,7 @@ pub fn seed(
     let like_her = table
         .latest_period(area)
         .and_then(|p| table.get(area, &girls, p))
-        .and_then(|o| o.value)
-        .unwrap_or(0.0);
+        .and_then(|o| o.value);
     let set = |field: &str, value: String| Assignment {
         field: field.into(),
         value,
@@ -99,14 +98,16 @@ pub fn seed(
             ),
             set("indicator", INDICATOR.into()),
             set("gebied", AREA.into()),
-            set("aantal-jongeren", like_her.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(like_her.map(|n| set("aantal-jongeren", n.to_string())))
+        .collect::<Vec<_>>(),
     )?;
     Ok(DemoFigures {
         indicator: indicator.name,
         observations,
         persona,
-        young_people_like_her: like_her,
+        young_people_like_her: like_her.unwrap_or(0.0),
         documents: vec![registry, indicator.id],
     })
 }
