@@ -125,8 +125,8 @@ fn compare_with_national_region_and_peers() {
     assert_eq!(
         labels,
         [
-            "Nederland",
-            "Jeugdregio Havenland (synthetisch) (JZ99)",
+            "Nederland, berekend uit 12 gemeenten",
+            "Jeugdregio Havenland (synthetisch) (JZ99), berekend uit 6 gemeenten",
             "Vergelijkbare gemeenten (grootteklasse 5)"
         ]
     );
@@ -137,6 +137,30 @@ fn compare_with_national_region_and_peers() {
     let peers = refs[2]["value"].as_f64().unwrap();
     assert!((refs[2]["difference"].as_f64().unwrap() - (value - peers)).abs() < 1e-9);
     assert_eq!(c["rank"][1], 3);
+    // A period without figures is "geen cijfers", never "geheim".
+    let empty = k.json(&[
+        "figures",
+        "compare",
+        "jeugdhulp",
+        "--area",
+        "GM9901",
+        "--period",
+        "2015JJ00",
+    ]);
+    assert_eq!(empty["value_missing"], "geen cijfers");
+    let empty = k.ok(&[
+        "figures",
+        "compare",
+        "jeugdhulp",
+        "--area",
+        "GM9901",
+        "--period",
+        "2015JJ00",
+    ]);
+    assert!(
+        empty.contains("geen cijfers") && !empty.contains("geheim"),
+        "{empty}"
+    );
     let human = k.ok(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
     assert!(
         human.contains("Plaats onder vergelijkbare gemeenten"),
@@ -166,7 +190,7 @@ fn chart_has_one_series_per_line_and_leaves_secrets_out() {
     let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
     for label in [
         "Havenstad (GM9901)",
-        "Nederland",
+        "Nederland, berekend uit 12 gemeenten",
         "Vergelijkbare gemeenten (grootteklasse 5)",
         "Periode",
         "2019",
