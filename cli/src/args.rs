@@ -371,6 +371,18 @@ pub enum FiguresCommand {
         /// JSON-bestand dat zegt welke kolom wat bevat.
         #[arg(long, value_name = "BESTAND")]
         mapping: Option<PathBuf>,
+        /// De metadata van de CBS-tabel (DataProperties als JSON): titels en eenheden van sleutels als JongerenMetJeugdhulp_1.
+        #[arg(long, value_name = "BESTAND")]
+        metadata: Option<PathBuf>,
+        /// De kolom met de waarde (in een CBS Observations-bestand: de maat), als meer kolommen het kunnen zijn.
+        #[arg(long, value_name = "KOLOM", conflicts_with = "alle")]
+        waarde: Option<String>,
+        /// Maak een indicator per waardekolom (of maat): NAAM-kolom.
+        #[arg(long)]
+        alle: bool,
+        /// Laat zien wat er ingelezen zou worden, en uit welke kolommen, zonder iets op te slaan.
+        #[arg(long)]
+        proef: bool,
         /// Lees de goede rijen toch in en toon de foute.
         #[arg(long)]
         skip_bad_rows: bool,

@@ -15,6 +15,9 @@ pub enum FieldType {
     LongText,
     /// Any number.
     Number,
+    /// A count of people (or of what stands for people): a whole number from 0 that follows the
+    /// workspace's small-number policy, so a small count is refused and others are rounded.
+    Count,
     /// A number from 0 to 100.
     Percentage,
     /// A calendar date (YYYY-MM-DD).
@@ -42,6 +45,9 @@ impl FieldType {
             FieldType::Text => "tekst".into(),
             FieldType::LongText => "lange tekst".into(),
             FieldType::Number => "getal".into(),
+            FieldType::Count => {
+                "aantal (geheel getal; kleine aantallen worden niet gedeeld)".into()
+            }
             FieldType::Percentage => "percentage (0 tot en met 100)".into(),
             FieldType::Date => "datum (JJJJ-MM-DD)".into(),
             FieldType::Choice { options } => format!(

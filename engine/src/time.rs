@@ -47,6 +47,15 @@ impl Timestamp {
         }
     }
 
+    /// The calendar year of this moment (in UTC).
+    pub fn year(self) -> Option<i16> {
+        Some(
+            self.to_jiff()?
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .year(),
+        )
+    }
+
     /// The same moment as a `jiff` timestamp, when it lies in the range jiff supports.
     pub fn to_jiff(self) -> Option<jiff::Timestamp> {
         jiff::Timestamp::from_millisecond(self.0).ok()

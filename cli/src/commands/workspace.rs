@@ -38,6 +38,7 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                     "de naam van de samenwerking mag niet leeg zijn",
                 ));
             }
+            kompas_engine::privacy::check_text("naam van de samenwerking", name)?;
             for relay in &relays {
                 check_relay_url(relay)?;
             }

@@ -92,7 +92,7 @@ pub struct RawField {
     /// Zoals mensen het veld noemen (standaard de naam).
     #[serde(default)]
     pub label: Option<String>,
-    /// Het type: tekst, lange-tekst, getal, percentage, datum, keuze, lijst, verwijzing of cijfer.
+    /// Het type: tekst, lange-tekst, getal, telling (een aantal dat kleine aantallen beschermt), percentage, datum, keuze, lijst, verwijzing of cijfer.
     #[schemars(with = "FieldTypeName")]
     pub r#type: Text,
     /// Of het veld ingevuld moet zijn voordat een fase verder kan.

@@ -297,6 +297,7 @@ impl Validator<'_> {
             "tekst" => FieldType::Text,
             "lange-tekst" => FieldType::LongText,
             "getal" => FieldType::Number,
+            "telling" => FieldType::Count,
             "percentage" => FieldType::Percentage,
             "datum" => FieldType::Date,
             "cijfer" => FieldType::Figure,
@@ -380,7 +381,7 @@ impl Validator<'_> {
                 self.sink.error(
                     here,
                     format!("onbekend veldtype {other:?}"),
-                    "kies uit tekst, lange-tekst, getal, percentage, datum, keuze, lijst, verwijzing, cijfer",
+                    "kies uit tekst, lange-tekst, getal, telling, percentage, datum, keuze, lijst, verwijzing, cijfer",
                 );
                 FieldType::Text
             }

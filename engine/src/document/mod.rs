@@ -13,6 +13,7 @@ mod entries;
 mod history;
 mod id;
 mod layout;
+pub mod number;
 mod value;
 
 pub use assignment::{Assignment, AssignmentError};

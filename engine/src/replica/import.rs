@@ -82,6 +82,12 @@ impl<S: Store> Replica<S> {
                 })?;
             def.check_value(value)?;
             privacy::check_value(name, value)?;
+            if let (crate::catalog::FieldType::Count, crate::FieldValue::Number(n)) =
+                (&def.ty, value)
+            {
+                let policy = crate::figures::storage::small_number_policy(self)?;
+                privacy::check_count(name, *n, policy.threshold, policy.round_to)?;
+            }
         }
         Ok(())
     }

@@ -161,6 +161,8 @@ impl<S: Store> Replica<S> {
         if let Some(existing) = read_identity(&store)? {
             return Err(ReplicaError::AlreadyInitialised(existing.profile.name));
         }
+        // The organisation's name travels in every change note and the member list.
+        privacy::check_text("naam van de organisatie", &identity.profile.name)?;
         let body = serde_json::to_vec(&identity).map_err(|e| StoreError::Backend(e.to_string()))?;
         store.put_meta(IDENTITY_KEY, &body)?;
         store.put_meta(MARKS_KEPT_KEY, b"1")?;
@@ -496,8 +498,17 @@ impl<S: Store> Replica<S> {
                 out.push((def, None));
                 continue;
             }
-            let value = def.parse_value(&a.value)?;
+            let mut value = def.parse_value(&a.value)?;
             privacy::check_value(&def.name, &value)?;
+            if let (crate::catalog::FieldType::Count, FieldValue::Number(n)) = (&def.ty, &value) {
+                let policy = crate::figures::storage::small_number_policy(self)?;
+                value = FieldValue::Number(privacy::check_count(
+                    &def.name,
+                    *n,
+                    policy.threshold,
+                    policy.round_to,
+                )?);
+            }
             if let (
                 crate::catalog::FieldType::Link { kind: target_kind },
                 FieldValue::Text(target),

@@ -82,7 +82,11 @@ fn render(c: &Comparison) -> String {
         c.label,
         c.period.label(),
         c.measure,
-        value(c.value)
+        match (c.value, c.value_missing) {
+            (Some(v), _) => value(Some(v)),
+            (None, Some(why)) => why.label().to_string(),
+            (None, None) => value(None),
+        }
     );
     for r in &c.references {
         let _ = write!(
@@ -94,7 +98,8 @@ fn render(c: &Comparison) -> String {
         if let (Some(d), Some(j)) = (r.difference, r.judgement) {
             let _ = write!(out, "   verschil {} ({})", signed(d), j.label());
         }
-        if r.areas > 0 {
+        // Computed national and regional figures say so in their label.
+        if r.areas > 0 && r.reference == Reference::Peers {
             let _ = write!(out, "   uit {} gebieden", r.areas);
         }
         if let Some(why) = &r.missing {

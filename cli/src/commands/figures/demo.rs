@@ -7,7 +7,7 @@ use kompas_engine::figures::storage::{Figures, IndicatorFields};
 use kompas_engine::figures::{AreaCode, Breakdown};
 use kompas_engine::{DocId, Replica, SledStore};
 
-use super::import::import_from;
+use super::import::{Target, import_from};
 use crate::context::{now, random};
 
 const AREAS: &str = include_str!("../../../fixtures/gebieden-synthetisch.csv");
@@ -85,17 +85,15 @@ pub fn seed(
     ] {
         let options = ImportOptions {
             mapping: Some(ColumnMapping::from_json(mapping)?),
-            skip_bad_rows: false,
+            ..ImportOptions::default()
         };
-        observations += import_from(
-            &figures,
-            csv.as_bytes(),
-            &options,
-            INDICATOR,
-            &fields,
-            &mut |_| {},
-        )?
-        .observations;
+        let target = Target {
+            name: INDICATOR,
+            fields: &fields,
+            dry_run: false,
+        };
+        observations +=
+            import_from(&figures, csv.as_bytes(), &options, &target, &mut |_| {})?.observations;
     }
     let out_of_school_fields = IndicatorFields {
         title: Some("Thuiszitters per 1.000 leerlingen".into()),
@@ -109,10 +107,13 @@ pub fn seed(
         OUT_OF_SCHOOL.as_bytes(),
         &ImportOptions {
             mapping: Some(ColumnMapping::from_json(OUT_OF_SCHOOL_MAPPING)?),
-            skip_bad_rows: false,
+            ..ImportOptions::default()
         },
-        OUT_OF_SCHOOL_INDICATOR,
-        &out_of_school_fields,
+        &Target {
+            name: OUT_OF_SCHOOL_INDICATOR,
+            fields: &out_of_school_fields,
+            dry_run: false,
+        },
         &mut |_| {},
     )?
     .observations;
@@ -147,8 +148,7 @@ pub fn seed(
     let like_her = table
         .latest_period(area)
         .and_then(|p| table.get(area, &girls, p))
-        .and_then(|o| o.value)
-        .unwrap_or(0.0);
+        .and_then(|o| o.value);
     let set = |field: &str, value: String| Assignment {
         field: field.into(),
         value,
@@ -165,14 +165,16 @@ pub fn seed(
             ),
             set("indicator", INDICATOR.into()),
             set("gebied", AREA.into()),
-            set("aantal-jongeren", like_her.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(like_her.map(|n| set("aantal-jongeren", n.to_string())))
+        .collect::<Vec<_>>(),
     )?;
     Ok(DemoFigures {
         indicator: indicator.name,
         observations,
         persona,
-        young_people_like_her: like_her,
+        young_people_like_her: like_her.unwrap_or(0.0),
         out_of_school_observations,
         latest,
         documents: vec![registry, indicator.id, out_of_school.id],

@@ -108,9 +108,14 @@ fn render(s: &Shown) -> String {
         out.push_str("Verhalen bij deze cijfers:\n");
         for story in &s.stories {
             let _ = write!(out, "  [{}] {}", story.soort, story.titel);
+            let place = story.gebied.as_deref().unwrap_or("het gebied");
             if let Some(n) = story.aantal_jongeren {
-                let place = story.gebied.as_deref().unwrap_or("het gebied");
                 let _ = write!(out, " · {} jongeren zoals deze in {place}", number(n));
+            } else if story.aantal_geheim {
+                let _ = write!(
+                    out,
+                    " · het aantal jongeren zoals deze in {place} is geheim"
+                );
             }
             let _ = writeln!(out, "  ({})", story.id);
             if !story.tekst.is_empty() {
