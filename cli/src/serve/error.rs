@@ -77,6 +77,9 @@ impl From<FlowError> for AppError {
     fn from(e: FlowError) -> Self {
         match e {
             FlowError::Replica(r) => r.into(),
+            FlowError::UnknownInstance(id) => {
+                AppError::NotFound(format!("Er is geen werkstroom {id}."))
+            }
             e if e.is_input_error() => AppError::Refused(e.to_string()),
             e => AppError::internal(e),
         }

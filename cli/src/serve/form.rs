@@ -259,7 +259,7 @@ pub fn fields(
                     kind: "date",
                 },
                 FieldType::LongText => Widget::Area { value },
-                FieldType::Number => Widget::Number {
+                FieldType::Number | FieldType::Count => Widget::Number {
                     value,
                     percent: false,
                 },
