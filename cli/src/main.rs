@@ -6,6 +6,7 @@ mod context;
 mod driver;
 mod exit;
 mod lending;
+mod machine_work;
 mod output;
 mod serve;
 mod watcher;

@@ -7,7 +7,7 @@ mod flow;
 mod init;
 pub mod sync;
 mod whoami;
-mod workflow;
+pub mod workflow;
 pub mod workspace;
 
 use std::process::ExitCode;

@@ -2,17 +2,19 @@
 //! A watching sync lends the data directory to other kompas commands when they ask for it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kompas_engine::store::{self, DataDir, DataDirError};
 use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError};
-use kompas_engine::{Replica, Store};
+use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::{Global, SyncArgs};
 use crate::context::{open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
 use crate::lending::Lending;
+use crate::machine_work::MachineWork;
 use crate::output::emit;
 use crate::workflows;
 
@@ -159,6 +161,7 @@ pub fn drive<S: Store>(
         limit,
         scan_every: SCAN_EVERY,
         yield_when: None,
+        work: None,
     };
     let ending = run_until_stopped(
         &runtime,
@@ -180,6 +183,10 @@ pub trait WatchHost {
     fn report(&mut self, report: &Report);
     /// The data directory is back after another kompas command had it (it may have changed).
     fn returned(&mut self) {}
+    /// Tasks for the machine from other threads of the process, if it takes any.
+    fn work(&self) -> Option<Arc<MachineWork<SledStore>>> {
+        None
+    }
 }
 
 /// The host of a plain `kompas sync --watch`: the summary and the progress lines say it all.
@@ -235,6 +242,7 @@ pub fn watch_in(
     let runtime = runtime()?;
     let started = Instant::now();
     let mut summary = SyncSummary::default();
+    let work = host.work();
     let mut opened = lending.put(open_global(global)?);
     let _mark = opened.dir.mark_watching()?;
     loop {
@@ -248,6 +256,7 @@ pub fn watch_in(
                     limit,
                     scan_every: SCAN_EVERY,
                     yield_when: Some(&asked),
+                    work: work.as_deref(),
                 };
                 let ending = run_until_stopped(
                     &runtime,
@@ -261,7 +270,11 @@ pub fn watch_in(
                 summary.queued = machine.queued();
                 ending
             }
-            None if watching.without_workspace => runtime.block_on(wait_for_knock(&asked, limit)),
+            None if watching.without_workspace => runtime.block_on(wait_for_knock(
+                &asked,
+                limit,
+                work.as_deref().map(|w| (w, replica)),
+            )),
             None => return Err(SyncError::NoWorkspace.into()),
         };
         if ending != Some(Ending::Yielded) {
@@ -289,12 +302,22 @@ pub fn watch_in(
 
 /// Without a workspace there is nothing to sync: waits until another process asks for the
 /// data directory, the limit passes, or Ctrl-C or SIGTERM.
-async fn wait_for_knock(asked: &dyn Fn() -> bool, limit: Option<Duration>) -> Option<Ending> {
+async fn wait_for_knock(
+    asked: &dyn Fn() -> bool,
+    limit: Option<Duration>,
+    work: Option<(&MachineWork<SledStore>, &Replica<SledStore>)>,
+) -> Option<Ending> {
     let started = tokio::time::Instant::now();
     let mut look = tokio::time::interval(SCAN_EVERY);
     let looking = async {
         loop {
             look.tick().await;
+            // Tasks for a machine hear that there is none.
+            if let Some((work, replica)) = work {
+                for task in work.take_all() {
+                    task(replica, None);
+                }
+            }
             if asked() {
                 return Ending::Yielded;
             }
@@ -372,7 +395,7 @@ fn run_until_stopped<S: Store>(
     runtime: &tokio::runtime::Runtime,
     replica: &Replica<S>,
     machine: &mut Machine,
-    config: DriverConfig<'_>,
+    config: DriverConfig<'_, S>,
     summary: &mut SyncSummary,
     progress: bool,
     host: &mut dyn WatchHost,

@@ -132,7 +132,8 @@ fn warn_refused(refused: &[published::Found]) {
     }
 }
 
-fn source_nl(source: &Source) -> String {
+/// Where a definition in force comes from, in Dutch.
+pub fn source_nl(source: &Source) -> String {
     match source {
         Source::Builtin => "ingebouwd".to_string(),
         Source::File { path } => path.clone(),

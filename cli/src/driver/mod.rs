@@ -17,6 +17,7 @@ use kompas_engine::{Replica, Store, Timestamp};
 use tokio::sync::mpsc;
 
 use crate::context::now;
+use crate::machine_work::MachineWork;
 use connection::{Connection, ConnectionEvent};
 
 /// Randomness from the operating system.
@@ -41,9 +42,8 @@ pub enum Ending {
     Yielded,
 }
 
-/// How long the driver runs and how often it looks for local edits.
-#[derive(Clone, Copy)]
-pub struct DriverConfig<'a> {
+/// How long the driver runs, how often it looks for local edits, and what else it does.
+pub struct DriverConfig<'a, S: Store> {
     /// Stop after this long (`None`: only when the machine is finished).
     pub limit: Option<Duration>,
     /// Look for local edits this often.
@@ -51,6 +51,9 @@ pub struct DriverConfig<'a> {
     /// While watching, asked at every look for local edits: whether to stop and give the data
     /// directory to another process. Everything the machine did is durable by then.
     pub yield_when: Option<&'a dyn Fn() -> bool>,
+    /// Tasks other threads hand the machine (member-list changes made from the web app); run
+    /// between events, after which their changes are sent at once.
+    pub work: Option<&'a MachineWork<S>>,
 }
 
 /// Runs `machine` until it finishes, the limit passes or it learns it was removed. Every
@@ -58,7 +61,7 @@ pub struct DriverConfig<'a> {
 pub async fn run<S: Store>(
     replica: &Replica<S>,
     machine: &mut Machine,
-    config: DriverConfig<'_>,
+    config: DriverConfig<'_, S>,
     mut report: impl FnMut(&Report),
 ) -> anyhow::Result<Ending> {
     let (events_tx, mut events_rx) = mpsc::channel::<ConnectionEvent>(1024);
@@ -144,6 +147,13 @@ pub async fn run<S: Store>(
                     pending.push(Event::Tick);
                 }
             }
+            _ = queued(config.work) => {
+                for task in config.work.map(MachineWork::take_all).unwrap_or_default() {
+                    task(replica, Some(&mut *machine));
+                }
+                // What the tasks signed goes out now, not at the next look.
+                pending.push(Event::LocalChanges);
+            }
             _ = scan.tick(), if watching => {
                 if config.yield_when.is_some_and(|asked| asked()) {
                     return Ok(Ending::Yielded);
@@ -151,5 +161,13 @@ pub async fn run<S: Store>(
                 pending.push(Event::LocalChanges);
             }
         }
+    }
+}
+
+/// Resolves when a task may be waiting; never without a queue.
+async fn queued<S: Store>(work: Option<&MachineWork<S>>) {
+    match work {
+        Some(work) => work.queued().await,
+        None => std::future::pending().await,
     }
 }

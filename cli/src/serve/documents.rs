@@ -9,14 +9,16 @@ use axum::Extension;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kompas_engine::replica::ConcurrentEdit;
+use kompas_engine::replica::{ConcurrentEdit, MergedSave};
 use kompas_engine::{DocId, DocView, FieldType, FieldValue, KindDef, ReplicaError, SledStore};
 
+use super::dates::{self, moment};
 use super::error::AppError;
 use super::form::{self, FormField, Input, Targets, Widget};
 use super::page::{Chrome, render};
-use super::state::{AppState, LiveEvent, Session};
-use crate::context::{Opened, now, random};
+use super::saving;
+use super::state::{AppState, Session};
+use crate::context::Opened;
 
 type Replica = kompas_engine::Replica<SledStore>;
 
@@ -106,7 +108,7 @@ pub async fn list(
                 group.docs.push(DocRow {
                     id: view.id.to_string(),
                     title,
-                    created: view.created.to_string(),
+                    created: moment(view.created),
                 });
             }
             let mut groups: Vec<KindGroup> = groups.into_values().collect();
@@ -227,6 +229,7 @@ fn document_page(
                         .unwrap_or_else(|| target.clone());
                     (shown, Some(format!("/documenten/{target}")))
                 }
+                (FieldType::Date, FieldValue::Text(d)) => (dates::day(d), None),
                 (_, v) => (form::shown(v), None),
             };
             fields.push(ShownField {
@@ -391,13 +394,7 @@ pub async fn create(
     let live = state.clone();
     state
         .with(move |opened| {
-            let field = |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+            let field = |name: &str| saving::value_of(&pairs, name);
             let kind = kind_named(opened, &field("soort"))?;
             let mut input = form::input_of_form(&pairs);
             let again = |input: &Input, errors: BTreeMap<String, String>, status| {
@@ -424,26 +421,20 @@ pub async fn create(
                 .into_iter()
                 .filter(|a| !a.value.is_empty())
                 .collect();
-            let id = loop {
-                match opened.replica.create(&kind.name, &filled, now(), random()) {
-                    Err(ReplicaError::IdTaken(_)) => continue,
-                    Err(e) => match form::field_error(&e) {
-                        Some((f, m)) => {
-                            return again(
-                                &input,
-                                BTreeMap::from([(f, m)]),
-                                StatusCode::UNPROCESSABLE_ENTITY,
-                            );
-                        }
-                        None => return Err(e.into()),
-                    },
-                    Ok(id) => break id,
+            let id = match saving::create(opened, &kind.name, &filled) {
+                Ok(id) => id,
+                Err(e) => {
+                    return match form::field_error(&e) {
+                        Some((f, m)) => again(
+                            &input,
+                            BTreeMap::from([(f, m)]),
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                        ),
+                        None => Err(e.into()),
+                    };
                 }
             };
-            live.changed(LiveEvent {
-                doc: Some(id.to_string()),
-                org: opened.replica.identity().profile.name.clone(),
-            });
+            saving::announce(&live, opened, &id);
             Ok(Redirect::to(&format!("/documenten/{id}?opgeslagen=1")).into_response())
         })
         .await
@@ -492,13 +483,7 @@ pub async fn save(
             let id = parse_id(&id)?;
             let view = opened.replica.get(&id)?;
             let kind = kind_named(opened, &view.kind)?;
-            let field = |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+            let field = |name: &str| saving::value_of(&pairs, name);
             let heads = field("versie");
             let mut input = form::input_of_form(&pairs);
             let again = |input: &Input, errors: BTreeMap<String, String>, status, notice| {
@@ -528,12 +513,7 @@ pub async fn save(
                     );
                 }
             };
-            let base: Vec<String> = heads
-                .split(',')
-                .filter(|h| !h.is_empty())
-                .map(str::to_string)
-                .collect();
-            let saved = match opened.replica.update_from(&id, &base, &assignments, now()) {
+            let saved = match saving::save_from(opened, &id, &heads, &assignments) {
                 Ok(saved) => saved,
                 Err(e) => {
                     return match form::field_error(&e) {
@@ -550,23 +530,30 @@ pub async fn save(
                     };
                 }
             };
-            live.changed(LiveEvent {
-                doc: Some(id.to_string()),
-                org: opened.replica.identity().profile.name.clone(),
-            });
+            saving::announce(&live, opened, &id);
             if saved.concurrent.is_empty() {
                 return Ok(Redirect::to(&format!("/documenten/{id}?opgeslagen=1")).into_response());
             }
-            render(&document_page(
-                opened,
-                &session,
-                &saved.view,
-                true,
-                saved.concurrent,
-                saved.changed_by,
-            )?)
+            merged_page(opened, &session, saved)
         })
         .await
+}
+
+/// The document's page after a save that merged with what others changed meanwhile: who,
+/// and per field their version, yours and what is saved now.
+pub fn merged_page(
+    opened: &Opened,
+    session: &Session,
+    saved: MergedSave,
+) -> Result<Response, AppError> {
+    render(&document_page(
+        opened,
+        session,
+        &saved.view,
+        true,
+        saved.concurrent,
+        saved.changed_by,
+    )?)
 }
 
 struct HistoryRow {
@@ -574,6 +561,14 @@ struct HistoryRow {
     org: String,
     action: String,
     changes: Vec<String>,
+    words: Vec<WordsRow>,
+}
+
+/// The words one change added to and removed from a long text.
+struct WordsRow {
+    label: String,
+    added: Vec<String>,
+    removed: Vec<String>,
 }
 
 #[derive(Template)]
@@ -614,11 +609,33 @@ pub async fn history(
                 .replica
                 .history(&id)?
                 .into_iter()
-                .map(|h| HistoryRow {
-                    time: h.time.to_string(),
-                    org: h.org.unwrap_or_else(|| "onbekende organisatie".into()),
-                    action: h.action.unwrap_or_default(),
-                    changes: h.changes.iter().map(|c| label_of(c)).collect(),
+                .map(|h| {
+                    // A long text's line counts characters; the words say more.
+                    let in_words = |line: &&String| {
+                        h.words
+                            .iter()
+                            .any(|w| line.starts_with(&format!("{}: ", w.field)))
+                    };
+                    HistoryRow {
+                        time: moment(h.time),
+                        org: h.org.unwrap_or_else(|| "onbekende organisatie".into()),
+                        action: h.action.unwrap_or_default(),
+                        changes: h
+                            .changes
+                            .iter()
+                            .filter(|c| !in_words(c))
+                            .map(|c| label_of(c))
+                            .collect(),
+                        words: h
+                            .words
+                            .iter()
+                            .map(|w| WordsRow {
+                                label: label_of(&w.field),
+                                added: w.added.clone(),
+                                removed: w.removed.clone(),
+                            })
+                            .collect(),
+                    }
                 })
                 .collect();
             rows.reverse();

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kompas_engine::runtime::{FlowError, Flows, Fresh, Refusal};
 use kompas_engine::{DocId, ReplicaError};
 
+use super::dates::moment;
 use super::documents::title_of;
 use super::error::AppError;
 use super::guidance::definition_of;
@@ -273,13 +274,13 @@ fn flow_page(
             org: v.org.clone(),
             approve: v.approve,
             reason: v.reason.clone(),
-            at: v.at.to_string(),
+            at: moment(v.at),
             stale: v.stale,
             changed: if v.stale {
                 changes_since
                     .iter()
                     .filter(|(_, c)| c.at > v.at)
-                    .map(|(doc, c)| format!("{doc}, gewijzigd door {} op {}", c.org, c.at))
+                    .map(|(doc, c)| format!("{doc}, gewijzigd door {} op {}", c.org, moment(c.at)))
                     .collect()
             } else {
                 Vec::new()
@@ -333,7 +334,7 @@ fn flow_page(
         deadline: st
             .due
             .as_ref()
-            .map(|d| d.deadline.to_string())
+            .map(|d| moment(d.deadline))
             .unwrap_or_default(),
         urgency: st.due.as_ref().map_or(("", ""), |d| urgency_nl(d.urgency)),
         tasks: phase
@@ -449,10 +450,11 @@ fn parse_id(id: &str) -> Result<DocId, AppError> {
     DocId::parse(id).map_err(|_| AppError::NotFound(format!("Er is geen werkstroom {id}.")))
 }
 
+/// `?gedaan=WHAT`: the action a redirect just did, for the page to confirm.
 #[derive(serde::Deserialize, Default)]
 pub struct DoneQuery {
     #[serde(default)]
-    gedaan: String,
+    pub gedaan: String,
 }
 
 /// `GET /werkstromen/{id}`.
@@ -569,7 +571,8 @@ pub async fn act(
         .await
 }
 
-fn capitalise(s: &str) -> String {
+/// `s` as a sentence: its first letter a capital, a full stop at the end.
+pub(super) fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect::<String>() + ".",

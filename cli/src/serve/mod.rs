@@ -6,7 +6,10 @@
 //! server from askama templates (`cli/templates/`); every action is a plain form, and the one
 //! script only adds live updates. `security.rs` keeps other users and web pages out.
 
+mod actions;
 mod assets;
+mod conversation;
+mod dates;
 mod documents;
 mod error;
 mod flows;
@@ -15,9 +18,15 @@ mod guidance;
 mod live;
 mod overview;
 mod page;
+mod partnership;
+mod saving;
 mod security;
 mod state;
 
+#[cfg(test)]
+mod pages_tests;
+#[cfg(test)]
+mod partnership_tests;
 #[cfg(test)]
 mod tests;
 
@@ -61,6 +70,21 @@ pub fn app(state: AppState) -> Router {
         .route("/werkstromen", get(flows::list))
         .route("/werkstromen/nieuw", post(flows::start))
         .route("/werkstromen/{id}", get(flows::page).post(flows::act))
+        .route("/verbeteracties", get(actions::list))
+        .route("/gesprekken", get(conversation::list))
+        .route("/gesprekken/nieuw", post(conversation::create))
+        .route(
+            "/gesprekken/{id}",
+            get(conversation::page).post(conversation::save),
+        )
+        .route("/samenwerking", get(partnership::page))
+        .route("/samenwerking/uitnodigen", post(partnership::invite))
+        .route("/samenwerking/intrekken", post(partnership::revoke))
+        .route(
+            "/samenwerking/verwijderen",
+            get(partnership::remove_page).post(partnership::remove),
+        )
+        .route("/samenwerking/publiceren", post(partnership::publish))
         .route("/live", get(live::events))
         .route("/assets/{name}", get(assets::asset))
         .fallback(not_found)

@@ -8,6 +8,7 @@ use axum::response::Response;
 use kompas_engine::runtime::{Flows, Status, Urgency, todo};
 use kompas_engine::sync::replication::{Machine, Mode, known_members};
 
+use super::dates::moment;
 use super::error::AppError;
 use super::guidance::phase_titles;
 use super::page::{Chrome, render};
@@ -66,7 +67,7 @@ impl FlowRow {
                 .state
                 .due
                 .as_ref()
-                .map(|d| d.deadline.to_string())
+                .map(|d| moment(d.deadline))
                 .unwrap_or_default(),
             urgency: s
                 .state
@@ -148,7 +149,7 @@ pub async fn overview(
                                 },
                                 last_contact: s
                                     .last_contact
-                                    .map_or_else(|| "nog niet".into(), |t| t.to_string()),
+                                    .map_or_else(|| "nog niet".into(), moment),
                                 to_send: m.state().outbox.waiting_for(url).count(),
                                 problem: s.problem.unwrap_or_default(),
                             }
@@ -166,7 +167,7 @@ pub async fn overview(
                     title: t.title,
                     phase: t.phase,
                     what: t.what,
-                    at: t.at.map(|a| a.to_string()).unwrap_or_default(),
+                    at: t.at.map(moment).unwrap_or_default(),
                     urgency: urgency_nl(t.urgency),
                 })
                 .collect();

@@ -37,6 +37,9 @@ impl Chrome {
             ("/", "Overzicht", "overzicht"),
             ("/werkstromen", "Werkstromen", "werkstromen"),
             ("/documenten", "Documenten", "documenten"),
+            ("/gesprekken", "Gesprekken", "gesprekken"),
+            ("/verbeteracties", "Verbeteracties", "verbeteracties"),
+            ("/samenwerking", "Samenwerking", "samenwerking"),
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.section))

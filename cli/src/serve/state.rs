@@ -5,14 +5,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use kompas_engine::Timestamp;
-use kompas_engine::sync::replication::Report;
+use kompas_engine::sync::replication::{Machine, Report};
+use kompas_engine::{Replica, SledStore, Timestamp};
 use tokio::sync::broadcast;
 
 use super::error::AppError;
 use crate::commands::sync::WatchHost;
 use crate::context::{Opened, now};
 use crate::lending::Lending;
+use crate::machine_work::MachineWork;
 
 /// How long a request waits while another kompas command has the data directory.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -32,6 +33,7 @@ struct Inner {
     sessions: Mutex<HashMap<String, Session>>,
     live: broadcast::Sender<LiveEvent>,
     relays: Mutex<BTreeMap<String, RelaySeen>>,
+    work: Arc<MachineWork<SledStore>>,
 }
 
 /// A logged-in browser.
@@ -73,6 +75,7 @@ impl AppState {
                 sessions: Mutex::new(HashMap::new()),
                 live: broadcast::channel(LIVE_BACKLOG).0,
                 relays: Mutex::new(BTreeMap::new()),
+                work: Arc::default(),
             }),
         }
     }
@@ -100,6 +103,36 @@ impl AppState {
         })
         .await
         .map_err(|e| AppError::internal(anyhow::anyhow!("taak afgebroken: {e}")))?
+    }
+
+    /// Runs `work` on the running sync's own machine, between two of its events, waiting while
+    /// another kompas command has borrowed the data directory. What `work` signs is sent to
+    /// the relays right after.
+    pub async fn with_machine<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Replica<SledStore>, &mut Machine) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.work.submit(Box::new(move |replica, machine| {
+            let result = match machine {
+                Some(machine) => work(replica, machine),
+                None => Err(AppError::Refused(
+                    "Deze organisatie hoort nog niet bij een samenwerking.".into(),
+                )),
+            };
+            // The request may have given up waiting; then nobody needs the answer.
+            let _ = tx.send(result);
+        }));
+        match tokio::time::timeout(PATIENCE, rx).await {
+            Ok(Ok(result)) => result,
+            // Stopped, or busy too long: the task may still run, which is what was asked.
+            Ok(Err(_)) | Err(_) => Err(AppError::Busy),
+        }
+    }
+
+    /// The queue of tasks for the sync machine.
+    pub fn machine_work(&self) -> Arc<MachineWork<SledStore>> {
+        self.inner.work.clone()
     }
 
     /// Starts a session and returns its id.
@@ -186,6 +219,10 @@ impl WatchHost for SyncHost {
             }),
             _ => {}
         }
+    }
+
+    fn work(&self) -> Option<Arc<MachineWork<SledStore>>> {
+        Some(self.state.machine_work())
     }
 
     fn returned(&mut self) {

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{AutoCommit, ObjId, PatchAction, Prop, ROOT, ReadDoc, Value};
+use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, PatchAction, Prop, ROOT, ReadDoc, Value};
+use similar::{ChangeTag, TextDiff};
 
 use super::format_number;
 use crate::time::Timestamp;
@@ -50,6 +51,20 @@ pub struct HistoryEntry {
     pub action: Option<String>,
     /// What changed, one line per field, in Dutch.
     pub changes: Vec<String>,
+    /// For every long text the change edited, the words it added and removed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<WordEdit>,
+}
+
+/// The words one change added to and removed from a long text, as runs of adjacent words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WordEdit {
+    /// The field's name.
+    pub field: String,
+    /// The runs of words that are new, in text order.
+    pub added: Vec<String>,
+    /// The runs of words that are gone, in text order.
+    pub removed: Vec<String>,
 }
 
 /// Lists every change of `doc` in causal order, with what it changed.
@@ -59,7 +74,21 @@ pub fn history(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
     for change in changes {
         let note = ChangeNote::from_message(change.message());
         let deps = change.deps().to_vec();
-        let patches = doc.diff(&deps, &[change.hash()]);
+        let after = [change.hash()];
+        let patches = doc.diff(&deps, &after);
+        let (changes, texts) = describe(doc, &patches);
+        let words = texts
+            .into_iter()
+            .map(|field| {
+                let (added, removed) =
+                    word_diff(&text_at(doc, &field, &deps), &text_at(doc, &field, &after));
+                WordEdit {
+                    field,
+                    added,
+                    removed,
+                }
+            })
+            .collect();
         out.push(HistoryEntry {
             hash: change.hash().to_string(),
             time: Timestamp::from_change_time(change.timestamp()),
@@ -67,7 +96,8 @@ pub fn history(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
             org_id: note.as_ref().map(|n| n.org_id.clone()),
             actor: change.actor_id().to_hex_string(),
             action: note.map(|n| n.action),
-            changes: describe(doc, &patches),
+            changes,
+            words,
         });
     }
     out
@@ -81,7 +111,8 @@ enum FieldEdit {
     ListEdited,
 }
 
-fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> Vec<String> {
+/// One line per changed field, and the names of the long texts that were edited.
+fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec<String>) {
     let fields_obj = match doc.get(ROOT, "fields") {
         Ok(Some((Value::Object(_), id))) => Some(id),
         _ => None,
@@ -171,7 +202,11 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> Vec<String> {
             }
         }
     }
+    let mut texts = Vec::new();
     for (field, edit) in edits {
+        if matches!(edit, FieldEdit::Text { .. }) {
+            texts.push(field.clone());
+        }
         lines.push(match edit {
             FieldEdit::Set(v) => format!("{field} = {v}"),
             FieldEdit::Cleared => format!("{field} leeggemaakt"),
@@ -181,7 +216,58 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> Vec<String> {
             FieldEdit::ListEdited => format!("{field}: lijst bijgewerkt"),
         });
     }
-    lines
+    (lines, texts)
+}
+
+/// The long text in `field` as it was at `heads` (empty if it was not a text then).
+fn text_at(doc: &AutoCommit, field: &str, heads: &[ChangeHash]) -> String {
+    let Ok(Some((Value::Object(_), fields))) = doc.get_at(ROOT, "fields", heads) else {
+        return String::new();
+    };
+    match doc.get_at(&fields, field, heads) {
+        Ok(Some((Value::Object(ObjType::Text), text))) => {
+            doc.text_at(&text, heads).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The runs of words `new` has that `old` lacks, and those `old` had that `new` lacks. Words
+/// next to each other, with only spaces between them, form one run.
+pub fn word_diff(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    let mut run: Option<(ChangeTag, String)> = None;
+    let mut flush = |run: &mut Option<(ChangeTag, String)>| {
+        if let Some((tag, words)) = run.take() {
+            let words = words.trim().to_string();
+            if words.is_empty() {
+                return;
+            }
+            match tag {
+                ChangeTag::Insert => added.push(words),
+                _ => removed.push(words),
+            }
+        }
+    };
+    let diff = TextDiff::from_words(old, new);
+    for change in diff.iter_all_changes() {
+        let token = change.value();
+        match (change.tag(), run.as_mut()) {
+            // Spaces both sides kept do not end a run of changed words.
+            (ChangeTag::Equal, Some((_, words))) if token.trim().is_empty() => {
+                words.push_str(token)
+            }
+            (ChangeTag::Equal, _) => flush(&mut run),
+            (tag, Some((current, words))) if *current == tag => words.push_str(token),
+            (tag, _) => {
+                flush(&mut run);
+                run = Some((tag, token.to_string()));
+            }
+        }
+    }
+    flush(&mut run);
+    (added, removed)
 }
 
 /// The top-level field a patch belongs to, if it is inside `fields`.
@@ -208,5 +294,27 @@ fn scalar_text(value: &Value<'_>) -> String {
             other => other.to_string(),
         },
         Value::Object(_) => "(object)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_diff;
+
+    #[test]
+    fn word_diffs_name_whole_words_in_runs() {
+        let (added, removed) = word_diff(
+            "Kinderen sporten soms bij de club.",
+            "Kinderen sporten elke week bij de club.",
+        );
+        assert_eq!(added, vec!["elke week"]);
+        assert_eq!(removed, vec!["soms"]);
+        let (added, removed) = word_diff("", "Nieuw verhaal");
+        assert_eq!(
+            (added, removed),
+            (vec!["Nieuw verhaal".to_string()], vec![])
+        );
+        let (added, removed) = word_diff("zelfde tekst", "zelfde tekst");
+        assert!(added.is_empty() && removed.is_empty());
     }
 }

@@ -29,7 +29,8 @@ pub struct Period {
 )]
 pub struct PeriodError(pub String);
 
-const MONTHS: [&str; 12] = [
+/// The Dutch month names, January first.
+pub const MONTHS: [&str; 12] = [
     "januari",
     "februari",
     "maart",

@@ -120,12 +120,19 @@ impl Machine {
                 "deze uitnodiging hoort bij een andere samenwerking".to_string(),
             ));
         }
-        self.append_local(
-            OpBody::RevokeInvite {
-                invite_key: InviteToken(code.token).public(),
-            },
-            now,
-        )?;
+        self.revoke_invite(replica, InviteToken(code.token).public(), now)
+    }
+
+    /// Withdraws the open invite with this public key (as the member list lists invites), for
+    /// a coordinator who no longer has its code.
+    pub fn revoke_invite<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        invite_key: OrgKey,
+        now: Timestamp,
+    ) -> Result<(), SyncError> {
+        self.require_coordinator()?;
+        self.append_local(OpBody::RevokeInvite { invite_key }, now)?;
         self.save(replica)
     }
 

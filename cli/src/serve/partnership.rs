@@ -1,0 +1,479 @@
+//! Samenwerking: the member list for everyone; for coordinators also making an invite (its code
+//! shown once), the open invites and revoking them, removing a member after a confirmation that
+//! explains the key rotation, and the workflow definitions in force with their source and
+//! publishing one.
+//!
+//! Member-list changes are made by the server's own running sync (`AppState::with_machine`),
+//! so they reach the relays at once and the machine connected to them knows of them. Every
+//! change is refused with 403 unless this organisation is a coordinator.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kompas_engine::published;
+use kompas_engine::sync::membership::{InviteState, MemberSet, Role};
+use kompas_engine::sync::replication::{SyncError, known_members};
+use kompas_engine::sync::wire::OrgKey;
+use kompas_engine::{SledStore, Timestamp};
+
+use super::dates::moment;
+use super::error::AppError;
+use super::flows::{DoneQuery, capitalise};
+use super::page::{Chrome, render};
+use super::state::{AppState, LiveEvent, Session};
+use crate::commands::workflow::source_nl;
+use crate::commands::workspace::role_nl;
+use crate::context::{Opened, now};
+use crate::driver::OsEntropy;
+
+/// The longest an invite made here stays valid, in days.
+const MAX_INVITE_DAYS: i64 = 30;
+/// How long a page waits for the first relay to confirm a member-list change.
+const CONFIRM_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often it looks.
+const CONFIRM_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What a refused change by a partner says.
+const ONLY_COORDINATORS: &str = "Alleen een coördinator van de samenwerking kan leden uitnodigen, uitnodigingen intrekken, leden verwijderen of werkwijzen publiceren. Vraag een coördinator om dit te doen.";
+
+struct MemberRow {
+    org_id: String,
+    name: String,
+    org_type: String,
+    role: &'static str,
+    joined: String,
+    you: bool,
+}
+
+struct InviteRow {
+    key: String,
+    role: &'static str,
+    expires: String,
+    by: String,
+}
+
+struct DefinitionRow {
+    name: String,
+    version: String,
+    title: String,
+    source: String,
+    published: bool,
+}
+
+/// An invite just made, shown once.
+struct NewInvite {
+    code: String,
+    role: &'static str,
+    expires: String,
+    confirmed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "partnership.html")]
+struct PartnershipPage {
+    chrome: Chrome,
+    workspace: Option<String>,
+    coordinator: bool,
+    members: Vec<MemberRow>,
+    invites: Vec<InviteRow>,
+    definitions: Vec<DefinitionRow>,
+    invite: Option<NewInvite>,
+    message: String,
+    error: String,
+}
+
+/// The member list, and whether this organisation coordinates it.
+fn members_of(opened: &Opened) -> Result<Option<(MemberSet, bool)>, AppError> {
+    let me = &opened.replica.identity().profile.org_id;
+    Ok(known_members(opened.replica.store())
+        .map_err(AppError::internal)?
+        .map(|set| {
+            let coordinator = set
+                .members()
+                .any(|m| m.profile.key.org_id() == *me && m.role == Role::Coordinator);
+            (set, coordinator)
+        }))
+}
+
+fn name_of(set: &MemberSet, key: &OrgKey) -> String {
+    set.member(key)
+        .map_or_else(|| key.org_id(), |m| m.profile.name.clone())
+}
+
+fn partnership_page(
+    opened: &Opened,
+    session: &Session,
+    invite: Option<NewInvite>,
+    message: String,
+    error: String,
+) -> Result<PartnershipPage, AppError> {
+    let me = &opened.replica.identity().profile.org_id;
+    let found = members_of(opened)?;
+    let at = now();
+    let (workspace, coordinator, members, invites) = match &found {
+        None => (None, false, Vec::new(), Vec::new()),
+        Some((set, coordinator)) => {
+            let members = set
+                .members()
+                .map(|m| MemberRow {
+                    org_id: m.profile.key.org_id(),
+                    name: m.profile.name.clone(),
+                    org_type: m.profile.org_type.to_string(),
+                    role: role_nl(m.role),
+                    joined: moment(m.joined_at),
+                    you: m.profile.key.org_id() == *me,
+                })
+                .collect();
+            let invites = set
+                .invites()
+                .iter()
+                .filter(|(_, i)| i.state == InviteState::Open && i.expires > at)
+                .map(|(key, i)| InviteRow {
+                    key: key.to_string(),
+                    role: role_nl(i.role),
+                    expires: moment(i.expires),
+                    by: name_of(set, &i.created_by),
+                })
+                .collect();
+            (Some(set.name().to_string()), *coordinator, members, invites)
+        }
+    };
+    let published: Vec<(String, String)> = published::read_publications(&opened.replica)?
+        .into_iter()
+        .filter(|f| f.problem.is_none())
+        .filter_map(|f| f.publication.map(|p| (p.name, p.version)))
+        .collect();
+    let definitions = opened
+        .registry
+        .latest_all()
+        .map(|l| {
+            let version = l.definition.version.to_string();
+            DefinitionRow {
+                published: published
+                    .iter()
+                    .any(|(n, v)| *n == l.definition.name && *v == version),
+                name: l.definition.name.clone(),
+                title: l.definition.title.clone(),
+                source: source_nl(&l.source),
+                version,
+            }
+        })
+        .collect();
+    Ok(PartnershipPage {
+        chrome: Chrome::new(opened, session, "samenwerking", "Samenwerking"),
+        workspace,
+        coordinator,
+        members,
+        invites,
+        definitions,
+        invite,
+        message,
+        error,
+    })
+}
+
+/// `GET /samenwerking`.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(done): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    state
+        .with(move |opened| {
+            let message = match done.gedaan.as_str() {
+                "ingetrokken" => "De uitnodiging is ingetrokken; wie de code nog heeft, kan er niet meer mee aansluiten.",
+                "verwijderd" => "Het lid is verwijderd. De andere leden gebruiken vanaf nu een nieuwe sleutel.",
+                "gepubliceerd" => "De werkwijze is gepubliceerd; de partners krijgen haar bij hun volgende synchronisatie.",
+                _ => "",
+            };
+            render(&partnership_page(
+                opened,
+                &session,
+                None,
+                message.into(),
+                String::new(),
+            )?)
+        })
+        .await
+}
+
+/// Refuses with 403 unless this organisation coordinates the partnership.
+async fn require_coordinator(state: &AppState) -> Result<(), AppError> {
+    state
+        .with(|opened| match members_of(opened)? {
+            Some((_, true)) => Ok(()),
+            Some((_, false)) => Err(AppError::Forbidden(ONLY_COORDINATORS.into())),
+            None => Err(AppError::Refused(
+                "Deze organisatie hoort nog niet bij een samenwerking.".into(),
+            )),
+        })
+        .await
+}
+
+/// A sync machine's refusal as the page says it.
+fn refusal(e: SyncError) -> AppError {
+    match e {
+        SyncError::NotCoordinator => AppError::Forbidden(ONLY_COORDINATORS.into()),
+        SyncError::NoWorkspace => {
+            AppError::Refused("Deze organisatie hoort nog niet bij een samenwerking.".into())
+        }
+        e @ (SyncError::UnknownMember(_)
+        | SyncError::AmbiguousMember(_)
+        | SyncError::Membership(_)
+        | SyncError::Relay(_)) => AppError::Refused(capitalise(&e.to_string())),
+        e => AppError::internal(e),
+    }
+}
+
+/// Waits until the first relay confirmed this organisation's member-list changes, while one
+/// is connected; whether it did.
+async fn confirmed(state: &AppState) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        let waiting = state
+            .with_machine(|_, machine| Ok(machine.pending_operations()))
+            .await;
+        match waiting {
+            Ok(0) => return true,
+            Ok(_) if state.relays_seen().values().any(|r| r.connected) => {}
+            _ => return false,
+        }
+        if started.elapsed() >= CONFIRM_PATIENCE {
+            return false;
+        }
+        tokio::time::sleep(CONFIRM_POLL).await;
+    }
+}
+
+fn members_changed(state: &AppState, org: String) {
+    state.changed(LiveEvent { doc: None, org });
+}
+
+#[derive(serde::Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    rol: String,
+    #[serde(default)]
+    dagen: String,
+}
+
+/// `POST /samenwerking/uitnodigen`: makes an invite and shows its code once.
+pub async fn invite(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    let role = match form.rol.as_str() {
+        "partner" => Some(Role::Partner),
+        "coordinator" => Some(Role::Coordinator),
+        _ => None,
+    };
+    let days = form
+        .dagen
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (1..=MAX_INVITE_DAYS).contains(d));
+    let (Some(role), Some(days)) = (role, days) else {
+        let error = format!(
+            "Kies een rol (partner of coördinator) en een geldigheid van 1 tot {MAX_INVITE_DAYS} dagen."
+        );
+        return state
+            .with(move |opened| {
+                let page = partnership_page(opened, &session, None, String::new(), error)?;
+                Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+            })
+            .await;
+    };
+    let expires = Timestamp(now().0.saturating_add(days * 86_400_000));
+    let code = state
+        .with_machine(move |replica, machine| {
+            machine
+                .invite(replica, role, expires, now(), &mut OsEntropy)
+                .map_err(refusal)
+        })
+        .await?;
+    let confirmed = confirmed(&state).await;
+    members_changed(&state, String::new());
+    let invite = NewInvite {
+        code: code.encode(),
+        role: role_nl(role),
+        expires: moment(expires),
+        confirmed,
+    };
+    state
+        .with(move |opened| {
+            render(&partnership_page(
+                opened,
+                &session,
+                Some(invite),
+                String::new(),
+                String::new(),
+            )?)
+        })
+        .await
+}
+
+#[derive(serde::Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    sleutel: String,
+}
+
+/// `POST /samenwerking/intrekken`: withdraws an open invite.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    let key: OrgKey = form
+        .sleutel
+        .trim()
+        .parse()
+        .map_err(|_| AppError::NotFound("Deze uitnodiging bestaat niet (meer).".into()))?;
+    state
+        .with_machine(move |replica, machine| {
+            let open = machine
+                .members_with_pending()
+                .set()
+                .invites()
+                .get(&key)
+                .is_some_and(|i| i.state == InviteState::Open);
+            if !open {
+                return Err(AppError::Refused(
+                    "Deze uitnodiging is al gebruikt of ingetrokken.".into(),
+                ));
+            }
+            machine.revoke_invite(replica, key, now()).map_err(refusal)
+        })
+        .await?;
+    confirmed(&state).await;
+    members_changed(&state, String::new());
+    Ok(Redirect::to("/samenwerking?gedaan=ingetrokken").into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct MemberQuery {
+    #[serde(default)]
+    lid: String,
+}
+
+#[derive(Template)]
+#[template(path = "remove_member.html")]
+struct RemovePage {
+    chrome: Chrome,
+    org_id: String,
+    name: String,
+    others: Vec<String>,
+}
+
+/// The member `org_id` names, refusing this organisation itself.
+fn member_to_remove(opened: &Opened, org_id: &str) -> Result<(String, Vec<String>), AppError> {
+    let Some((set, _)) = members_of(opened)? else {
+        return Err(AppError::Refused(
+            "Deze organisatie hoort nog niet bij een samenwerking.".into(),
+        ));
+    };
+    let target = set
+        .members()
+        .find(|m| m.profile.key.org_id() == org_id)
+        .ok_or_else(|| AppError::NotFound("Dit lid bestaat niet (meer).".into()))?;
+    if org_id == opened.replica.identity().profile.org_id {
+        return Err(AppError::Refused(
+            "Een organisatie kan zichzelf niet verwijderen; vraag een andere coördinator.".into(),
+        ));
+    }
+    let others = set
+        .members()
+        .filter(|m| m.profile.key.org_id() != org_id)
+        .map(|m| m.profile.name.clone())
+        .collect();
+    Ok((target.profile.name.clone(), others))
+}
+
+/// `GET /samenwerking/verwijderen?lid=ORG`: what removing a member means, and the button.
+pub async fn remove_page(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(query): Query<MemberQuery>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    state
+        .with(move |opened| {
+            let (name, others) = member_to_remove(opened, &query.lid)?;
+            render(&RemovePage {
+                chrome: Chrome::new(
+                    opened,
+                    &session,
+                    "samenwerking",
+                    &format!("{name} verwijderen"),
+                ),
+                org_id: query.lid.clone(),
+                name,
+                others,
+            })
+        })
+        .await
+}
+
+/// `POST /samenwerking/verwijderen`: removes the member and rotates the workspace key.
+pub async fn remove(
+    State(state): State<AppState>,
+    Form(form): Form<MemberQuery>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    let lid = form.lid.clone();
+    let (name, _) = state
+        .with(move |opened| member_to_remove(opened, &lid))
+        .await?;
+    let lid = form.lid;
+    state
+        .with_machine(move |replica, machine| {
+            machine
+                .remove(replica, &lid, now(), &mut OsEntropy)
+                .map_err(refusal)
+        })
+        .await?;
+    confirmed(&state).await;
+    members_changed(&state, name);
+    Ok(Redirect::to("/samenwerking?gedaan=verwijderd").into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct PublishForm {
+    #[serde(default)]
+    werkwijze: String,
+}
+
+/// `POST /samenwerking/publiceren`: publishes a definition in force to the partnership.
+pub async fn publish(
+    State(state): State<AppState>,
+    Form(form): Form<PublishForm>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    let name = form.werkwijze.clone();
+    let loaded = state
+        .with(move |opened| {
+            opened.registry.latest(&name).cloned().ok_or_else(|| {
+                AppError::NotFound(format!("Er is geen werkwijze {name} in gebruik."))
+            })
+        })
+        .await?;
+    // Written by the sync's own thread, which then sends it at once.
+    state
+        .with_machine(move |replica, _| {
+            published::publish::<SledStore>(replica, &loaded, now()).map_err(|e| {
+                if e.is_input_error() {
+                    AppError::Refused(capitalise(&e.to_string()))
+                } else {
+                    AppError::internal(e)
+                }
+            })
+        })
+        .await?;
+    members_changed(&state, String::new());
+    Ok(Redirect::to("/samenwerking?gedaan=gepubliceerd").into_response())
+}

@@ -1,0 +1,260 @@
+//! Handler tests of the Samenwerking pages: invites made and revoked by the server's own sync
+//! machine, removal and its refusals, publishing a definition, and a partner refused with 403.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{StatusCode, header};
+use kompas_engine::identity::{Identity, OrgType};
+use kompas_engine::store::DataDir;
+use kompas_engine::sync::membership::Role;
+use kompas_engine::sync::replication::{InviteCode, Machine, Mode};
+use kompas_engine::{Replica, SledStore};
+
+use super::tests::{Fixture, T0, text};
+use crate::driver::OsEntropy;
+
+/// A relay address nothing listens on: member-list changes stay queued for it.
+const NO_RELAY: &str = "ws://127.0.0.1:9";
+
+/// Sets up a workspace with the fixture's organisation as coordinator.
+fn coordinator(replica: &Replica<SledStore>) {
+    Machine::create(
+        replica,
+        "Kompas Havenstad",
+        vec![NO_RELAY.into()],
+        T0,
+        &mut OsEntropy,
+    )
+    .unwrap();
+}
+
+/// Does what the server's sync thread does with machine tasks: runs them on one machine
+/// loaded in watch mode, until the app is gone.
+fn run_machine(f: &Fixture) {
+    let work = f.state.machine_work();
+    let lending = f.lending.clone();
+    std::thread::spawn(move || {
+        let opened = lending.get(Duration::from_secs(5)).unwrap();
+        let mut machine = Machine::load(&opened.replica, Mode::Watch).unwrap();
+        while Arc::strong_count(&work) > 1 {
+            for task in work.take_all() {
+                task(&opened.replica, machine.as_mut());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+}
+
+fn invite_code_in(html: &str) -> String {
+    let start = html
+        .find("id=\"uitnodigingscode\" rows=\"4\" readonly>")
+        .expect("the code is shown")
+        + 40;
+    html[start..start + html[start..].find('<').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn a_coordinator_makes_an_invite_sees_it_open_and_revokes_it() {
+    let f = Fixture::with(coordinator).await;
+    run_machine(&f);
+    let (status, html) = f.page("/samenwerking").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Samenwerking Kompas Havenstad"), "{html}");
+    assert!(html.contains("Gemeente Havenstad (jij)") && html.contains("coördinator"));
+    assert!(html.contains("Er zijn geen open uitnodigingen."));
+    assert!(html.contains("Samen in gesprek over cijfers") && html.contains("ingebouwd"));
+
+    let response = f
+        .post(
+            "/samenwerking/uitnodigen",
+            &[("rol", "partner"), ("dagen", "7")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = text(response).await;
+    let code = InviteCode::decode(&invite_code_in(&html)).expect("a code that decodes");
+    assert_eq!(code.name, "Kompas Havenstad");
+    assert!(
+        html.contains("Een uitnodiging als partner, geldig tot"),
+        "{html}"
+    );
+    assert!(
+        html.contains("nog niet bevestigd"),
+        "no relay was reachable"
+    );
+
+    let (_, html) = f.page("/samenwerking").await;
+    let at = html
+        .find("name=\"sleutel\" value=\"")
+        .expect("the open invite is listed")
+        + 22;
+    let key = html[at..at + 64].to_string();
+    assert!(html.contains("Intrekken"));
+
+    let response = f
+        .post("/samenwerking/intrekken", &[("sleutel", &key)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/samenwerking?gedaan=ingetrokken"
+    );
+    let (_, html) = f.page("/samenwerking?gedaan=ingetrokken").await;
+    assert!(html.contains("De uitnodiging is ingetrokken"));
+    assert!(html.contains("Er zijn geen open uitnodigingen."));
+    // A second revoke, or a key that is no invite, changes nothing and says why.
+    let response = f
+        .post("/samenwerking/intrekken", &[("sleutel", &key)])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(response).await.contains("al gebruikt of ingetrokken"));
+    let response = f
+        .post("/samenwerking/intrekken", &[("sleutel", "geen-sleutel")])
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_bad_invite_form_is_refused_at_the_form_and_makes_nothing() {
+    let f = Fixture::with(coordinator).await;
+    run_machine(&f);
+    for fields in [
+        [("rol", "baas"), ("dagen", "7")],
+        [("rol", "partner"), ("dagen", "99")],
+        [("rol", "partner"), ("dagen", "morgen")],
+    ] {
+        let response = f.post("/samenwerking/uitnodigen", &fields).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = text(response).await;
+        assert!(html.contains("Kies een rol"), "{html}");
+        assert!(!html.contains("Uitnodiging gemaakt"));
+    }
+    let (_, html) = f.page("/samenwerking").await;
+    assert!(html.contains("Er zijn geen open uitnodigingen."));
+}
+
+#[tokio::test]
+async fn removing_needs_a_confirmation_and_refuses_oneself_and_strangers() {
+    let f = Fixture::with(coordinator).await;
+    run_machine(&f);
+    let me = {
+        let opened = f.lending.get(Duration::ZERO).unwrap();
+        opened.replica.identity().profile.org_id.clone()
+    };
+    let (status, html) = f.page(&format!("/samenwerking/verwijderen?lid={me}")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("kan zichzelf niet verwijderen"), "{html}");
+    let response = f.post("/samenwerking/verwijderen", &[("lid", &me)]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, html) = f.page("/samenwerking/verwijderen?lid=onbekend").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Dit lid bestaat niet"));
+    let (_, html) = f.page("/samenwerking").await;
+    assert!(html.contains("Gemeente Havenstad (jij)"), "still a member");
+}
+
+#[tokio::test]
+async fn a_coordinator_publishes_a_definition_once() {
+    let f = Fixture::with(coordinator).await;
+    run_machine(&f);
+    let response = f
+        .post(
+            "/samenwerking/publiceren",
+            &[("werkwijze", "verbeteracties")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = f.page("/samenwerking?gedaan=gepubliceerd").await;
+    assert!(html.contains("De werkwijze is gepubliceerd"), "{html}");
+    assert!(html.contains("<td>gepubliceerd</td>"));
+    let response = f
+        .post(
+            "/samenwerking/publiceren",
+            &[("werkwijze", "verbeteracties")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = f
+        .post("/samenwerking/publiceren", &[("werkwijze", "bestaat-niet")])
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// A replica that joined a partnership as partner (its join not confirmed by a relay yet).
+fn partner(replica: &Replica<SledStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::create(&dir.path().join("a")).unwrap();
+    let a = Replica::init(
+        data.store().unwrap(),
+        Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
+    )
+    .unwrap();
+    let mut machine = Machine::create(
+        &a,
+        "Kompas Noord",
+        vec![NO_RELAY.into()],
+        T0,
+        &mut OsEntropy,
+    )
+    .unwrap();
+    let code = machine
+        .invite(
+            &a,
+            Role::Partner,
+            kompas_engine::Timestamp(i64::MAX / 2),
+            T0,
+            &mut OsEntropy,
+        )
+        .unwrap();
+    Machine::join(replica, &code).unwrap();
+}
+
+#[tokio::test]
+async fn a_partner_sees_the_partnership_and_every_change_is_refused_with_403() {
+    let f = Fixture::with(partner).await;
+    run_machine(&f);
+    let (status, html) = f.page("/samenwerking").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Uitnodiging maken"), "{html}");
+    assert!(html.contains("Alleen een coördinator kan leden uitnodigen"));
+    let refused: [(&str, &[(&str, &str)]); 4] = [
+        (
+            "/samenwerking/uitnodigen",
+            &[("rol", "partner"), ("dagen", "7")],
+        ),
+        ("/samenwerking/intrekken", &[("sleutel", &"ab".repeat(32))]),
+        ("/samenwerking/verwijderen", &[("lid", "abc")]),
+        (
+            "/samenwerking/publiceren",
+            &[("werkwijze", "verbeteracties")],
+        ),
+    ];
+    for (path, fields) in refused {
+        let response = f.post(path, fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let html = text(response).await;
+        assert!(
+            html.contains("Alleen een coördinator van de samenwerking kan"),
+            "{path}: {html}"
+        );
+    }
+    let (status, _) = f.page("/samenwerking/verwijderen?lid=abc").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn without_a_partnership_the_page_says_how_to_get_one() {
+    let f = Fixture::new().await;
+    run_machine(&f);
+    let (status, html) = f.page("/samenwerking").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("hoort nog niet bij een samenwerking"));
+    let response = f
+        .post(
+            "/samenwerking/uitnodigen",
+            &[("rol", "partner"), ("dagen", "7")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
