@@ -50,6 +50,19 @@
     if (!pending) pending = window.setTimeout(refresh, 150);
   }
 
-  var source = new EventSource("/live");
-  source.addEventListener("wijziging", onChange);
+  // A page the browser keeps for the back button must not keep its stream open: browsers
+  // allow only a few connections per server, and streams left open stall the next page.
+  var source = null;
+  function listen() {
+    source = new EventSource("/live");
+    source.addEventListener("wijziging", onChange);
+  }
+  window.addEventListener("pagehide", function () {
+    if (source) source.close();
+    source = null;
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && !source) { listen(); if (!editing) refresh(); }
+  });
+  listen();
 })();

@@ -1,8 +1,9 @@
 //! The web app in a real browser: two organisations each run `kompas serve` on 127.0.0.1 with a
 //! real relay, and a headless Chromium (Debian's `chromium` and `chromium-driver`) drives both
 //! through WebDriver. It checks live updates without a reload, concurrent edits of one long text,
-//! approving and a refused advance, runs axe-core on every page, and saves a screenshot of every
-//! page under `target/screenshots/`.
+//! approving and a refused advance, the conversation about figures, the improvement actions, an
+//! invite made in the browser and joined from the command line, removing that member, runs
+//! axe-core on every page, and saves a screenshot of every page under `target/screenshots/`.
 //!
 //! Waits poll the page until the expected state shows or a deadline passes; nothing sleeps to
 //! synchronise.
@@ -365,6 +366,108 @@ async fn two_organisations_work_together_in_the_browser() {
     wait_for_text(&ca, "kan nog niet").await;
     wait_for_text(&ca, "Er is nog geen document van soort").await;
     checker.check(&ca, "werkstroom-geweigerd").await;
+
+    // The conversation about figures, guided step by step; the four questions.
+    ca.goto(&format!("{}/gesprekken", serve_a.base))
+        .await
+        .unwrap();
+    checker.check(&ca, "gesprekken").await;
+    fill(&ca, "titel", "Schoolverzuim voorjaar").await;
+    press(&ca, "form[action='/gesprekken/nieuw'] button").await;
+    wait_for_text(&ca, "Het doel scherp krijgen").await;
+    checker.check(&ca, "gesprek").await;
+    let talk = ca.current_url().await.unwrap().path().to_string();
+    ca.goto(&format!("{}{talk}?stap=duiding", serve_a.base))
+        .await
+        .unwrap();
+    fill(
+        &ca,
+        "veld-herkennen",
+        "Ja, vooral bij de oudere leerlingen.",
+    )
+    .await;
+    checker.check(&ca, "gesprek-vier-vragen").await;
+    press(&ca, "button[value=verder]").await;
+    wait_for_text(&ca, "Opgeslagen.").await;
+    wait_for_text(&ca, "Afspraken maken").await;
+
+    // Improvement actions by deadline, the late one marked.
+    for (action, deadline) in [
+        ("Wachtlijst korter", "2020-01-15"),
+        ("Spreekuur op school", "2099-06-30"),
+    ] {
+        a.ok(&[
+            "doc",
+            "new",
+            "verbeteractie",
+            "--set",
+            &format!("actie={action}"),
+            "--set",
+            "eigenaar=Jeugdhulp Noord",
+            "--set",
+            &format!("deadline={deadline}"),
+        ]);
+    }
+    ca.goto(&format!("{}/verbeteracties", serve_a.base))
+        .await
+        .unwrap();
+    wait_for_text(&ca, "te laat").await;
+    checker.check(&ca, "verbeteracties").await;
+
+    // An invite made in the browser is joined from the command line; the new member shows up
+    // on the open page, and removing it first explains the new key.
+    ca.goto(&format!("{}/samenwerking", serve_a.base))
+        .await
+        .unwrap();
+    checker.check(&ca, "samenwerking").await;
+    press(&ca, "form[action='/samenwerking/uitnodigen'] button").await;
+    wait_for_text(&ca, "Uitnodiging gemaakt").await;
+    wait_for_text(&ca, "De relay heeft de uitnodiging ontvangen").await;
+    let code = ca
+        .find(Locator::Id("uitnodigingscode"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the invite code");
+    checker.check(&ca, "uitnodiging").await;
+    let c = Kompas::organisation(
+        dir.path(),
+        "swv",
+        "Samenwerkingsverband Havenstad",
+        "samenwerkingsverband",
+    );
+    c.ok(&["workspace", "join", code.trim()]);
+    ca.goto(&format!("{}/samenwerking", serve_a.base))
+        .await
+        .unwrap();
+    wait_for_text(&ca, "Samenwerkingsverband Havenstad</td>").await;
+    checker.check(&ca, "samenwerking-nieuw-lid").await;
+    cb.goto(&format!("{}/samenwerking", serve_b.base))
+        .await
+        .unwrap();
+    wait_for_text(&cb, "Alleen een coördinator kan").await;
+    checker.check(&cb, "samenwerking-partner").await;
+    ca.find(Locator::XPath(
+        "//a[starts-with(@href, '/samenwerking/verwijderen') and contains(., 'Samenwerkingsverband Havenstad')]",
+    ))
+    .await
+    .expect("a link to remove the new member")
+    .click()
+    .await
+    .unwrap();
+    wait_for_text(&ca, "nieuwe sleutel").await;
+    checker.check(&ca, "lid-verwijderen").await;
+    press(&ca, "form[action='/samenwerking/verwijderen'] button").await;
+    wait_for_text(&ca, "Het lid is verwijderd").await;
+    assert!(
+        !ca.source()
+            .await
+            .unwrap()
+            .contains("Samenwerkingsverband Havenstad</td>"),
+        "the removed member is gone from the list"
+    );
 
     ca.goto(&format!("{}/bestaat-niet", serve_a.base))
         .await

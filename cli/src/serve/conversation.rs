@@ -20,6 +20,7 @@ use kompas_engine::{DocId, DocView, FieldValue, KindDef, ReplicaError};
 
 use super::documents::{merged_page, title_of};
 use super::error::AppError;
+use super::flows::capitalised;
 use super::form::{self, FormField, Input, Targets, Widget};
 use super::page::{Chrome, render};
 use super::saving;
@@ -378,7 +379,6 @@ fn step_page(
             .tasks
             .iter()
             .flat_map(|t| t.questions.iter())
-            .filter(|q| !answers_field(q, &sub))
             .cloned()
             .collect(),
         next: all
@@ -408,19 +408,12 @@ fn question_for<'a>(field: &str, phase: &'a Phase) -> Option<&'a str> {
         })
 }
 
-fn answers_field(question: &str, kind: &KindDef) -> bool {
-    question.split_once(':').is_some_and(|(head, _)| {
-        kind.fields
-            .iter()
-            .any(|f| head.trim().eq_ignore_ascii_case(&f.name))
-    })
-}
-
 /// A field whose question the phase asks gets that question as its help text.
 fn with_question(mut field: FormField, phase: &Phase) -> FormField {
     if let Some(question) = question_for(&field.field, phase) {
+        let question = capitalised(question);
         field.help = if field.help.is_empty() {
-            question.to_string()
+            question
         } else {
             format!("{question} {}", field.help)
         };

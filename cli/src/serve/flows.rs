@@ -581,7 +581,7 @@ pub(super) fn capitalise(s: &str) -> String {
 }
 
 /// `text` with its first letter a capital, for a sentence on its own.
-fn capitalised(text: &str) -> String {
+pub(super) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -58,7 +58,7 @@ async fn a_conversation_is_started_and_guided_step_by_step_with_the_four_questio
         assert!(html.contains(label), "{label}: {html}");
     }
     assert!(
-        html.contains("herkennen we deze cijfers uit de dagelijkse praktijk?"),
+        html.contains("Herkennen we deze cijfers uit de dagelijkse praktijk?"),
         "the question is the field's help"
     );
     assert!(

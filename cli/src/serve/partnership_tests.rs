@@ -48,7 +48,7 @@ fn run_machine(f: &Fixture) {
 
 fn invite_code_in(html: &str) -> String {
     let start = html
-        .find("id=\"uitnodigingscode\" rows=\"4\" readonly>")
+        .find("id=\"uitnodigingscode\" rows=\"9\" readonly>")
         .expect("the code is shown")
         + 40;
     html[start..start + html[start..].find('<').unwrap()].to_string()
