@@ -9,6 +9,8 @@
 mod assets;
 mod documents;
 mod error;
+mod figures;
+mod figures_import;
 mod flows;
 mod form;
 mod guidance;
@@ -17,6 +19,7 @@ mod overview;
 mod page;
 mod security;
 mod state;
+mod uploads;
 
 #[cfg(test)]
 mod tests;
@@ -61,6 +64,14 @@ pub fn app(state: AppState) -> Router {
         .route("/werkstromen", get(flows::list))
         .route("/werkstromen/nieuw", post(flows::start))
         .route("/werkstromen/{id}", get(flows::page).post(flows::act))
+        .route("/cijfers", get(figures::list))
+        .route("/cijfers/{name}", get(figures::indicator))
+        .route(
+            "/inlezen",
+            get(figures_import::form).post(figures_import::upload),
+        )
+        .route("/inlezen/voorbeeld", post(figures_import::again))
+        .route("/inlezen/bevestigen", post(figures_import::confirm))
         .route("/live", get(live::events))
         .route("/assets/{name}", get(assets::asset))
         .fallback(not_found)

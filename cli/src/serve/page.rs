@@ -37,6 +37,7 @@ impl Chrome {
             ("/", "Overzicht", "overzicht"),
             ("/werkstromen", "Werkstromen", "werkstromen"),
             ("/documenten", "Documenten", "documenten"),
+            ("/cijfers", "Cijfers", "cijfers"),
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.section))

@@ -32,6 +32,7 @@ struct Inner {
     sessions: Mutex<HashMap<String, Session>>,
     live: broadcast::Sender<LiveEvent>,
     relays: Mutex<BTreeMap<String, RelaySeen>>,
+    uploads: super::uploads::Uploads,
 }
 
 /// A logged-in browser.
@@ -73,6 +74,7 @@ impl AppState {
                 sessions: Mutex::new(HashMap::new()),
                 live: broadcast::channel(LIVE_BACKLOG).0,
                 relays: Mutex::new(BTreeMap::new()),
+                uploads: Default::default(),
             }),
         }
     }
@@ -121,6 +123,11 @@ impl AppState {
     /// A receiver of live events.
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.inner.live.subscribe()
+    }
+
+    /// The uploaded files waiting for their confirmation.
+    pub fn uploads(&self) -> &super::uploads::Uploads {
+        &self.inner.uploads
     }
 
     /// What the sync thread last saw of each relay.
