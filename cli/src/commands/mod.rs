@@ -2,7 +2,7 @@
 
 mod demo;
 mod doc;
-mod figures;
+pub(crate) mod figures;
 mod flow;
 mod init;
 pub mod sync;

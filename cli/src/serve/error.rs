@@ -14,6 +14,8 @@ pub enum AppError {
     NotFound(String),
     /// The input was refused; the message says why.
     Refused(String),
+    /// An upload is larger than allowed; the message says what to do.
+    TooLarge(String),
     /// The request is not allowed (wrong host or origin, bad form token).
     Forbidden(String),
     /// No session: log in first.
@@ -35,6 +37,7 @@ impl AppError {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NoSession => StatusCode::UNAUTHORIZED,
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -46,6 +49,7 @@ impl AppError {
         match self {
             AppError::NotFound(what) => ("Niet gevonden", what.clone()),
             AppError::Refused(why) => ("Niet opgeslagen", why.clone()),
+            AppError::TooLarge(why) => ("Bestand te groot", why.clone()),
             AppError::Forbidden(why) => ("Niet toegestaan", why.clone()),
             AppError::NoSession => (
                 "Eerst inloggen",

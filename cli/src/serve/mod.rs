@@ -12,6 +12,8 @@ mod conversation;
 mod dates;
 mod documents;
 mod error;
+mod figures;
+mod figures_import;
 mod flows;
 mod form;
 mod guidance;
@@ -22,6 +24,7 @@ mod partnership;
 mod saving;
 mod security;
 mod state;
+mod uploads;
 
 #[cfg(test)]
 mod pages_tests;
@@ -85,6 +88,14 @@ pub fn app(state: AppState) -> Router {
             get(partnership::remove_page).post(partnership::remove),
         )
         .route("/samenwerking/publiceren", post(partnership::publish))
+        .route("/cijfers", get(figures::list))
+        .route("/cijfers/{name}", get(figures::indicator))
+        .route(
+            "/inlezen",
+            get(figures_import::form).post(figures_import::upload),
+        )
+        .route("/inlezen/voorbeeld", post(figures_import::again))
+        .route("/inlezen/bevestigen", post(figures_import::confirm))
         .route("/live", get(live::events))
         .route("/assets/{name}", get(assets::asset))
         .fallback(not_found)

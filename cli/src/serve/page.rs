@@ -40,6 +40,7 @@ impl Chrome {
             ("/gesprekken", "Gesprekken", "gesprekken"),
             ("/verbeteracties", "Verbeteracties", "verbeteracties"),
             ("/samenwerking", "Samenwerking", "samenwerking"),
+            ("/cijfers", "Cijfers", "cijfers"),
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.section))

@@ -34,6 +34,7 @@ struct Inner {
     live: broadcast::Sender<LiveEvent>,
     relays: Mutex<BTreeMap<String, RelaySeen>>,
     work: Arc<MachineWork<SledStore>>,
+    uploads: super::uploads::Uploads,
 }
 
 /// A logged-in browser.
@@ -76,6 +77,7 @@ impl AppState {
                 live: broadcast::channel(LIVE_BACKLOG).0,
                 relays: Mutex::new(BTreeMap::new()),
                 work: Arc::default(),
+                uploads: Default::default(),
             }),
         }
     }
@@ -154,6 +156,11 @@ impl AppState {
     /// A receiver of live events.
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.inner.live.subscribe()
+    }
+
+    /// The uploaded files waiting for their confirmation.
+    pub fn uploads(&self) -> &super::uploads::Uploads {
+        &self.inner.uploads
     }
 
     /// What the sync thread last saw of each relay.

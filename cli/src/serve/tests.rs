@@ -18,7 +18,7 @@ use crate::context;
 use crate::lending::Lending;
 
 const PORT: u16 = 7420;
-const HOST: &str = "127.0.0.1:7420";
+pub const HOST: &str = "127.0.0.1:7420";
 const TOKEN: &str = "geheime-test-code";
 pub const T0: Timestamp = Timestamp(1_760_000_000_000);
 

@@ -37,41 +37,41 @@ pub struct Request {
 /// What an import did (or, as a try-out, would do).
 #[derive(serde::Serialize)]
 pub(crate) struct Report {
-    file: String,
-    dry_run: bool,
-    rows_read: u64,
-    pub observations: usize,
-    without_value: u64,
-    bad_rows: Vec<RowError>,
-    columns: Vec<ColumnRole>,
-    ignored_columns: Vec<String>,
-    warnings: Vec<String>,
-    indicators: Vec<TableReport>,
+    pub(crate) file: String,
+    pub(crate) dry_run: bool,
+    pub(crate) rows_read: u64,
+    pub(crate) observations: usize,
+    pub(crate) without_value: u64,
+    pub(crate) bad_rows: Vec<RowError>,
+    pub(crate) columns: Vec<ColumnRole>,
+    pub(crate) ignored_columns: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) indicators: Vec<TableReport>,
 }
 
 /// What a used column is for.
 #[derive(serde::Serialize)]
-struct ColumnRole {
-    column: String,
-    role: String,
+pub(crate) struct ColumnRole {
+    pub(crate) column: String,
+    pub(crate) role: String,
 }
 
 /// One value column (or measure) and the indicator it goes to.
 #[derive(serde::Serialize)]
-struct TableReport {
-    indicator: String,
-    source: String,
-    title: String,
+pub(crate) struct TableReport {
+    pub(crate) indicator: String,
+    pub(crate) source: String,
+    pub(crate) title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    unit: Option<&'static str>,
+    pub(crate) unit: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    denominator: Option<String>,
-    observations: usize,
-    areas: usize,
+    pub(crate) denominator: Option<String>,
+    pub(crate) observations: usize,
+    pub(crate) areas: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    periods: Option<(String, String)>,
-    stored: usize,
-    protection: Protection,
+    pub(crate) periods: Option<(String, String)>,
+    pub(crate) stored: usize,
+    pub(crate) protection: Protection,
 }
 
 pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> anyhow::Result<()> {
@@ -101,13 +101,8 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
         skip_bad_rows: req.skip_bad_rows,
         value: req.value.clone(),
         all_values: req.all_values,
-        areas: figures.registry()?,
         metadata,
-        unit: match &req.fields.unit {
-            Some(unit) => Unit::parse(unit),
-            None => figures.indicator(&req.indicator).ok().map(|i| i.unit),
-        },
-        current_year: now().year(),
+        ..options_for(figures, &req.indicator, req.fields.unit.as_deref())?
     };
     let show_progress = size >= PROGRESS_FROM_BYTES && std::io::stderr().is_terminal();
     let mut progress = |p: ImportProgress| {
@@ -144,6 +139,24 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
         ..report?
     };
     emit(global.json, &report, render)
+}
+
+/// The options every import into `indicator` starts from: the partnership's area registry,
+/// this year, and the unit given, else the existing indicator's.
+pub(crate) fn options_for(
+    figures: &Figures<'_, SledStore>,
+    indicator: &str,
+    unit: Option<&str>,
+) -> Result<ImportOptions, FiguresError> {
+    Ok(ImportOptions {
+        areas: figures.registry()?,
+        unit: match unit {
+            Some(unit) => Unit::parse(unit),
+            None => figures.indicator(indicator).ok().map(|i| i.unit),
+        },
+        current_year: now().year(),
+        ..ImportOptions::default()
+    })
 }
 
 /// Where read figures go: the indicator's name (with `-column` appended when a file gives

@@ -2,8 +2,8 @@
 
 mod compare;
 pub(crate) mod demo;
-mod format;
-mod import;
+pub(crate) mod format;
+pub(crate) mod import;
 mod show;
 
 use std::fmt::Write as _;

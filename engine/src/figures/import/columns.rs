@@ -180,11 +180,16 @@ impl ColumnPlan {
                 .map(|(dim, title)| by_title(title).map(|i| (normal(dim), i)))
                 .collect::<Result<Vec<_>, _>>()?
         };
-        let column = |i: usize| ValueColumn {
-            index: i,
-            column: titles[i].trim().to_string(),
-            title: titles[i].trim().to_string(),
-            unit: None,
+        // A column chosen by its title still tells its unit and title by its shape.
+        let column = |i: usize| {
+            value_candidates(&titles, &[i], options.metadata.as_ref())
+                .pop()
+                .unwrap_or_else(|| ValueColumn {
+                    index: i,
+                    column: titles[i].trim().to_string(),
+                    title: titles[i].trim().to_string(),
+                    unit: None,
+                })
         };
         let mut measure = None;
         let values = if let Some(title) = &m.waarde {

@@ -19,7 +19,7 @@ mod text;
 pub use areas::read_areas;
 pub use cell::{Cell, parse_cell};
 pub use columns::{ColumnMapping, ColumnPlan};
-pub use reader::read_csv;
+pub use reader::{open_csv, read_csv};
 pub use shape::TableMetadata;
 
 use std::fmt;
