@@ -292,6 +292,7 @@ async fn a_poisoned_log_stays_usable_and_the_coordinator_removes_the_culprit() {
             prev,
             OpBody::Remove {
                 member: culprit.public(),
+                cutoff: None,
             },
         ))
         .await

@@ -398,6 +398,7 @@ async fn a_removed_member_is_cut_off_at_once() {
         &gemeente,
         OpBody::Remove {
             member: aanbieder.public(),
+            cutoff: None,
         },
     )
     .await;

@@ -210,11 +210,13 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 "removed": removed.profile.key.org_id(),
                 "name": removed.profile.name,
                 "epoch": machine.members_with_pending().set().epoch(),
+                "cutoff": machine.state().authors.highest(&removed.profile.key),
                 "synced": summary.complete(),
             });
             emit(global.json, &value, |_| {
                 format!(
-                    "{} is verwijderd. De andere leden gebruiken vanaf nu een nieuwe sleutel; wat hierna geschreven wordt, kan {} niet lezen.{}",
+                    "{} is verwijderd. De andere leden gebruiken vanaf nu een nieuwe sleutel; wat hierna geschreven wordt, kan {} niet lezen, en wat {} hierna nog schrijft, past niemand toe.{}",
+                    removed.profile.name,
                     removed.profile.name,
                     removed.profile.name,
                     not_synced_note(&summary)

@@ -95,4 +95,23 @@ impl<S: Store> Replica<S> {
         }
         Ok(RemoteApply { changed, waiting })
     }
+
+    /// Whether `data` (changes or a full save) would add nothing to the document as stored
+    /// here: neither new changes nor new ones waiting for their dependencies. Nothing is written.
+    pub fn holds_remote(&self, id: &DocId, data: &[u8]) -> Result<bool, ReplicaError> {
+        document::measure(data, &DOCUMENT_BUDGET).map_err(|e| ReplicaError::Remote {
+            id: id.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut loaded = match self.load(id) {
+            Ok(loaded) => loaded,
+            Err(ReplicaError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let missing = loaded.doc.get_missing_deps(&[]);
+        if loaded.doc.load_incremental(data).is_err() {
+            return Ok(false);
+        }
+        Ok(!loaded.is_dirty() && loaded.doc.get_missing_deps(&[]) == missing)
+    }
 }

@@ -146,6 +146,7 @@ mod tests {
             doc: DocId::parse("abc").unwrap(),
             form: PayloadForm::Changes,
             data: b"changes".to_vec(),
+            seq: 1,
         };
         (signing, ring, members, payload)
     }

@@ -1,12 +1,15 @@
-//! The plaintext inside a sealed bundle: which document, and its Automerge changes or snapshot,
-//! padded to a size class so that a ciphertext's length tells a relay only roughly how much
-//! changed.
+//! The plaintext inside a sealed bundle: which document, its author's own sequence number, and
+//! its Automerge changes or snapshot, padded to a size class so that a ciphertext's length tells
+//! a relay only roughly how much changed.
 
 use crate::document::DocId;
 
-/// The version byte of the payload encoding written now: padded to a size class.
-const PAYLOAD_VERSION: u8 = 2;
-/// The unpadded encoding of earlier versions, still read.
+/// The version byte of the payload encoding written now: with the author's sequence number,
+/// padded to a size class.
+const PAYLOAD_VERSION: u8 = 3;
+/// Padded, without a sequence number; still read.
+const PAYLOAD_VERSION_PADDED: u8 = 2;
+/// The unpadded encoding of the first version, still read.
 const PAYLOAD_VERSION_UNPADDED: u8 = 1;
 /// The smallest size class.
 const MIN_CLASS: usize = 256;
@@ -32,6 +35,11 @@ pub struct Payload {
     pub form: PayloadForm,
     /// Automerge bytes.
     pub data: Vec<u8>,
+    /// The author's own sequence number for this bundle: 1 for the first bundle it sealed in
+    /// the workspace, then one more for each. `0` in payloads of versions 1 and 2, which have
+    /// none. A removal fixes the last number of the removed member that counts
+    /// (see `crate::sync::membership::OpBody::Remove`).
+    pub seq: u64,
 }
 
 /// Why decrypted bytes are not a payload.
@@ -46,17 +54,19 @@ pub enum PayloadError {
 }
 
 impl Payload {
-    /// The binary form: version, form, id length, id, the Automerge bytes' length (`u32`), the
-    /// Automerge bytes, then zeros up to the size class (see [`size_class`]).
+    /// The binary form: version, form, the sequence number (`u64`), id length, id, the
+    /// Automerge bytes' length (`u32`), the Automerge bytes, then zeros up to the size class
+    /// (see [`size_class`]).
     pub fn encode(&self) -> Vec<u8> {
         let id = self.doc.as_str().as_bytes();
-        let len = 7 + id.len() + self.data.len();
+        let len = 15 + id.len() + self.data.len();
         let mut out = Vec::with_capacity(size_class(len));
         out.push(PAYLOAD_VERSION);
         out.push(match self.form {
             PayloadForm::Changes => 1,
             PayloadForm::Snapshot => 2,
         });
+        out.extend_from_slice(&self.seq.to_be_bytes());
         // Document ids are at most 64 bytes long, so their length fits a byte.
         out.push(u8::try_from(id.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(id);
@@ -70,19 +80,36 @@ impl Payload {
         out
     }
 
-    /// Reads the binary form written by [`Payload::encode`], or the unpadded one of version 1.
+    /// Reads the binary form written by [`Payload::encode`], or those of versions 1 and 2.
     pub fn decode(bytes: &[u8]) -> Result<Payload, PayloadError> {
         let malformed = |what: &str| PayloadError::Malformed(what.to_string());
-        let [version, form, id_len, rest @ ..] = bytes else {
+        let [version, form, rest @ ..] = bytes else {
             return Err(malformed("te kort"));
         };
-        if *version != PAYLOAD_VERSION && *version != PAYLOAD_VERSION_UNPADDED {
+        if ![
+            PAYLOAD_VERSION,
+            PAYLOAD_VERSION_PADDED,
+            PAYLOAD_VERSION_UNPADDED,
+        ]
+        .contains(version)
+        {
             return Err(PayloadError::Version(*version));
         }
         let form = match form {
             1 => PayloadForm::Changes,
             2 => PayloadForm::Snapshot,
             _ => return Err(malformed("onbekende vorm")),
+        };
+        let (seq, rest) = if *version == PAYLOAD_VERSION {
+            let (seq, rest) = rest
+                .split_first_chunk::<8>()
+                .ok_or_else(|| malformed("volgnummer afgekapt"))?;
+            (u64::from_be_bytes(*seq), rest)
+        } else {
+            (0, rest)
+        };
+        let [id_len, rest @ ..] = rest else {
+            return Err(malformed("te kort"));
         };
         let (id, rest) = rest
             .split_at_checked(usize::from(*id_len))
@@ -108,6 +135,7 @@ impl Payload {
             doc,
             form,
             data: data.to_vec(),
+            seq,
         })
     }
 }
@@ -132,11 +160,12 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
-        fn payloads_round_trip(id in "[a-z0-9]{1,64}", data in proptest::collection::vec(any::<u8>(), 0..200), snap in any::<bool>()) {
+        fn payloads_round_trip(id in "[a-z0-9]{1,64}", data in proptest::collection::vec(any::<u8>(), 0..200), snap in any::<bool>(), seq in any::<u64>()) {
             let payload = Payload {
                 doc: DocId::parse(&id).unwrap(),
                 form: if snap { PayloadForm::Snapshot } else { PayloadForm::Changes },
                 data,
+                seq,
             };
             let encoded = payload.encode();
             prop_assert_eq!(encoded.len(), size_class(encoded.len()));
@@ -159,11 +188,27 @@ mod tests {
         let payload = Payload::decode(&old).unwrap();
         assert_eq!(payload.doc.as_str(), "abc");
         assert_eq!(payload.data, [0xde, 0xad]);
+        assert_eq!(payload.seq, 0);
         let mut padded = payload.encode();
         let last = padded.len() - 1;
         padded[last] = 1;
         assert!(matches!(
             Payload::decode(&padded),
+            Err(PayloadError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn version_two_reads_without_a_sequence_number() {
+        let mut old = vec![2, 2, 3, b'a', b'b', b'c', 0, 0, 0, 1, 0x42];
+        old.resize(256, 0);
+        let payload = Payload::decode(&old).unwrap();
+        assert_eq!(
+            (payload.form, payload.data, payload.seq),
+            (PayloadForm::Snapshot, vec![0x42], 0)
+        );
+        assert!(matches!(
+            Payload::decode(&[3, 1, 0, 0, 0]),
             Err(PayloadError::Malformed(_))
         ));
     }

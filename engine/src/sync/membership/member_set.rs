@@ -1,6 +1,6 @@
 //! The fold from the membership log to the current member set.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::sync::wire::{Encoded, Hash32, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
@@ -8,6 +8,7 @@ use crate::time::Timestamp;
 use super::error::{LogError, MembershipError};
 use super::invite::proof_holds;
 use super::op::{MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, OpBody, SignedOp};
+use super::removal::Removal;
 use super::role::Role;
 
 /// How many `ShareKeys` one member may receive. A coordinator shares once per join; the rest
@@ -73,7 +74,7 @@ pub struct MemberSet {
     workspace: Option<WorkspaceId>,
     name: String,
     members: BTreeMap<OrgKey, Member>,
-    removed: BTreeSet<OrgKey>,
+    removed: BTreeMap<OrgKey, Removal>,
     invites: BTreeMap<OrgKey, Invite>,
     grants: Vec<KeyGrant>,
     /// `ShareKeys` received per member, bounded by [`MAX_SHARES_PER_MEMBER`].
@@ -164,7 +165,7 @@ impl MemberSet {
                 if profile.key != op.author {
                     return Err(MembershipError::RedeemerMismatch);
                 }
-                if self.removed.contains(&op.author) {
+                if self.removed.contains_key(&op.author) {
                     return Err(MembershipError::Removed(op.author));
                 }
                 if self.members.contains_key(&op.author) {
@@ -211,7 +212,7 @@ impl MemberSet {
                     InviteState::Open => invite.state = InviteState::Revoked,
                 }
             }
-            OpBody::Remove { member } => {
+            OpBody::Remove { member, cutoff } => {
                 self.require_coordinator(&op.author)?;
                 let target = self
                     .members
@@ -222,7 +223,13 @@ impl MemberSet {
                     return Err(MembershipError::LastCoordinator);
                 }
                 self.members.remove(member);
-                self.removed.insert(*member);
+                self.removed.insert(
+                    *member,
+                    Removal {
+                        epoch: self.epoch,
+                        cutoff: *cutoff,
+                    },
+                );
             }
             OpBody::KeyEpoch { epoch, wrapped } => {
                 self.require_coordinator(&op.author)?;
@@ -305,7 +312,12 @@ impl MemberSet {
 
     /// Whether the key was removed.
     pub fn was_removed(&self, key: &OrgKey) -> bool {
-        self.removed.contains(key)
+        self.removed.contains_key(key)
+    }
+
+    /// How the removal of `key` ended its writing, if it was removed.
+    pub fn removal(&self, key: &OrgKey) -> Option<Removal> {
+        self.removed.get(key).copied()
     }
 
     /// The registered invites by their one-time public key.

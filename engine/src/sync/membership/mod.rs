@@ -4,12 +4,14 @@
 //! revokes them, removes members and moves the workspace to a new key epoch. A joiner redeems an
 //! invite by signing its own keys with the invite's one-time key, so the token never travels. Every operation names the hash of the
 //! one before it, so the log is a chain; [`MemberSet`] folds it into who is a member, with which
-//! role, and from which key epoch. The relay and every replica run the same fold.
+//! role, and from which key epoch. The relay and every replica run the same fold. A removal
+//! fixes a cut-off ([`Removal`]) by which every replica judges the removed member's bundles.
 
 mod error;
 mod invite;
 mod member_set;
 mod op;
+mod removal;
 mod role;
 
 pub use error::{LogError, MembershipError};
@@ -19,6 +21,7 @@ pub use op::{
     MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, MembershipOp, OpBody, SignedOp,
     WrappedKey,
 };
+pub use removal::{AfterRemoval, Removal};
 pub use role::{Role, UnknownRole};
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ pub enum OpBody {
     Remove {
         /// The member's key.
         member: OrgKey,
+        /// The cut-off: the highest of the member's own bundle sequence numbers that still
+        /// counts (the highest the removing coordinator's replica held). Every replica refuses
+        /// the member's bundles numbered above it, whichever relay brings them (see
+        /// [`super::Removal::admits`]). `None` in removals written before the cut-off existed
+        /// (operation tag 5), which only end the member's writing in later key epochs.
+        cutoff: Option<u64>,
     },
     /// Moves the workspace to the next key epoch (coordinator only).
     KeyEpoch {
@@ -245,9 +251,20 @@ impl OpBody {
                 w.u8(4);
                 w.fixed(&invite_key.0);
             }
-            OpBody::Remove { member } => {
+            OpBody::Remove {
+                member,
+                cutoff: None,
+            } => {
                 w.u8(5);
                 w.fixed(&member.0);
+            }
+            OpBody::Remove {
+                member,
+                cutoff: Some(cutoff),
+            } => {
+                w.u8(8);
+                w.fixed(&member.0);
+                w.u64(*cutoff);
             }
             OpBody::KeyEpoch { epoch, wrapped } => {
                 w.u8(6);
@@ -286,6 +303,11 @@ impl OpBody {
             },
             5 => OpBody::Remove {
                 member: OrgKey(r.array("remove.member")?),
+                cutoff: None,
+            },
+            8 => OpBody::Remove {
+                member: OrgKey(r.array("remove.member")?),
+                cutoff: Some(r.u64("remove.cutoff")?),
             },
             6 => OpBody::KeyEpoch {
                 epoch: r.u64("key_epoch.epoch")?,

@@ -150,7 +150,14 @@ fn only_coordinators_invite_remove_and_rotate() {
         Err(MembershipError::NotCoordinator(partner))
     );
     assert_eq!(
-        log.append(3, 6, OpBody::Remove { member: partner }),
+        log.append(
+            3,
+            6,
+            OpBody::Remove {
+                member: partner,
+                cutoff: None
+            }
+        ),
         Err(MembershipError::NotMember(OrgKey::of(&key(3))))
     );
     assert_eq!(
@@ -158,7 +165,8 @@ fn only_coordinators_invite_remove_and_rotate() {
             1,
             7,
             OpBody::Remove {
-                member: OrgKey::of(&key(1))
+                member: OrgKey::of(&key(1)),
+                cutoff: None,
             }
         ),
         Err(MembershipError::LastCoordinator)
@@ -171,8 +179,15 @@ fn a_removed_member_is_out_and_cannot_rejoin_and_the_epoch_moves_on() {
     log.invite(7, Role::Partner, 1000);
     log.redeem(7, 2, 5).unwrap();
     let partner = OrgKey::of(&key(2));
-    log.append(1, 8, OpBody::Remove { member: partner })
-        .unwrap();
+    log.append(
+        1,
+        8,
+        OpBody::Remove {
+            member: partner,
+            cutoff: None,
+        },
+    )
+    .unwrap();
     assert!(!log.set.is_member(&partner));
     assert!(log.set.was_removed(&partner));
     log.invite(6, Role::Partner, 1000);
@@ -242,6 +257,7 @@ fn the_log_must_be_a_signed_chain_of_one_workspace() {
         Timestamp(1),
         OpBody::Remove {
             member: OrgKey([0; 32]),
+            cutoff: None,
         },
         &key(1),
     );
@@ -409,8 +425,15 @@ fn oversized_operations_and_floods_of_shares_are_refused_and_leave_the_set_uncha
     );
     assert_eq!(log.set, before);
     // The coordinator can still remove the culprit.
-    log.append(1, 8, OpBody::Remove { member: partner })
-        .unwrap();
+    log.append(
+        1,
+        8,
+        OpBody::Remove {
+            member: partner,
+            cutoff: None,
+        },
+    )
+    .unwrap();
     assert!(log.set.was_removed(&partner));
     assert_eq!(MemberSet::from_log(&log.ops).unwrap(), log.set);
 }
@@ -486,7 +509,7 @@ proptest::proptest! {
                 Step::Revoke { token } => OpBody::RevokeInvite {
                     invite_key: InviteToken([token; 32]).public(),
                 },
-                Step::Remove { member } => OpBody::Remove { member: OrgKey::of(&key(member)) },
+                Step::Remove { member } => OpBody::Remove { member: OrgKey::of(&key(member)), cutoff: Some(u64::from(member)) },
                 Step::Epoch { skip } => OpBody::KeyEpoch {
                     epoch: log.set.epoch() + if skip { 2 } else { 1 },
                     wrapped: vec![],

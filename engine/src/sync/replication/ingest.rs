@@ -12,6 +12,8 @@ use crate::sync::wire::{Message, SealedBundle};
 /// What became of one bundle.
 enum Outcome {
     Applied(crate::document::DocId),
+    /// A removed member's bundle whose content is here already (a copy from another relay).
+    Copy,
     /// It has to wait for dependencies, keys or member-list operations that are not here yet.
     Parked,
     Refused(String),
@@ -94,6 +96,9 @@ impl Machine {
                     author,
                 }));
                 self.retry_parked(replica, relay, out)?;
+            }
+            Outcome::Copy => {
+                self.applied.insert(hash);
             }
             Outcome::Parked => {
                 if !self.state.parked.park(bundle, self.parked_limit) {
@@ -194,9 +199,33 @@ impl Machine {
         {
             return Ok(Outcome::Refused(reason));
         }
+        // A removed member's bundle counts only under the removal's rule, whichever relay
+        // brought it; a copy of one applied before is let through without effect.
+        if let Some(removal) = self.members.set().removal(&bundle.author) {
+            let held = self.state.authors.contains(&bundle.author, payload.seq);
+            if held {
+                match replica.holds_remote(&payload.doc, &payload.data) {
+                    Ok(true) => return Ok(Outcome::Copy),
+                    Ok(false) => {}
+                    Err(e @ ReplicaError::Remote { .. }) => {
+                        return Ok(Outcome::Refused(e.to_string()));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if let Err(e) = removal.admits(bundle.epoch, payload.seq, held) {
+                return Ok(Outcome::Refused(format!(
+                    "bundel van verwijderd lid {} niet toegepast: {e}",
+                    bundle.author.org_id()
+                )));
+            }
+        }
         match replica.apply_remote(&payload.doc, &payload.data) {
             Ok(applied) if applied.waiting => Ok(Outcome::Parked),
-            Ok(_) => Ok(Outcome::Applied(payload.doc)),
+            Ok(_) => {
+                self.state.record_author(&bundle.author, payload.seq);
+                Ok(Outcome::Applied(payload.doc))
+            }
             Err(e @ ReplicaError::Remote { .. }) => Ok(Outcome::Refused(e.to_string())),
             Err(e) => Err(e.into()),
         }
@@ -235,6 +264,9 @@ impl Machine {
                 let author = bundle.author.org_id();
                 match self.ingest(replica, bundle)? {
                     Outcome::Parked => {}
+                    Outcome::Copy => {
+                        parked.unpark(seq);
+                    }
                     Outcome::Applied(doc) => {
                         progress = true;
                         parked.unpark(seq);

@@ -136,7 +136,9 @@ impl Machine {
         self.save(replica)
     }
 
-    /// Removes a member and moves everybody else to a new workspace key.
+    /// Removes a member and moves everybody else to a new workspace key. The removal's cut-off
+    /// is the member's highest bundle number applied here: what it numbers higher is refused by
+    /// every replica, whichever relay carries it.
     pub fn remove<S: Store>(
         &mut self,
         replica: &Replica<S>,
@@ -149,6 +151,7 @@ impl Machine {
         self.append_local(
             OpBody::Remove {
                 member: target.profile.key,
+                cutoff: Some(self.state.authors.highest(&target.profile.key)),
             },
             now,
         )?;

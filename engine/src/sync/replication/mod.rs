@@ -12,6 +12,7 @@
 //! The machine reads and writes the replica's store (documents and its own state), and nothing
 //! else: no sockets, no clock, no randomness of its own.
 
+mod author_seqs;
 mod backoff;
 mod conversation;
 mod entropy;
@@ -28,6 +29,7 @@ mod relay_trust;
 mod roster;
 mod state;
 
+pub use author_seqs::{AuthorSeqs, SeqRanges};
 pub use backoff::Backoff;
 pub use entropy::{Entropy, random};
 pub use event::{Effect, Event, Report};
@@ -37,8 +39,8 @@ pub use queues::{Outbox, Parked, Tracked};
 pub use relay_trust::{RelayRefusal, RelayTrust};
 pub use roster::{Members, known_members};
 pub use state::{
-    CURSORS_KEY, MembershipView, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, SEALED_PREFIX, STATE_KEY,
-    StateError, WorkspaceState,
+    AUTHORS_KEY, CURSORS_KEY, MembershipView, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX,
+    SEALED_PREFIX, STATE_KEY, StateError, WorkspaceState,
 };
 
 #[cfg(test)]

@@ -71,8 +71,9 @@ impl Machine {
                 doc: doc.clone(),
                 form: PayloadForm::Changes,
                 data: part,
+                seq: 0,
             };
-            self.enqueue(&payload, self.all_relays(), entropy)?;
+            self.enqueue(payload, self.all_relays(), entropy)?;
             sealed += 1;
         }
         self.state.sealed_at.insert(
@@ -107,26 +108,30 @@ impl Machine {
                 doc,
                 form: PayloadForm::Snapshot,
                 data,
+                seq: 0,
             };
-            self.enqueue(&payload, relays.clone(), entropy)?;
+            self.enqueue(payload, relays.clone(), entropy)?;
             count += 1;
         }
         Ok((count, too_large))
     }
 
+    /// Seals `payload` under this organisation's next sequence number and queues it.
     fn enqueue(
         &mut self,
-        payload: &Payload,
+        mut payload: Payload,
         relays: BTreeSet<String>,
         entropy: &mut dyn Entropy,
     ) -> Result<(), SyncError> {
+        payload.seq = self.state.authors.highest(&self.me) + 1;
         let bundle = seal(
             &self.signing,
             self.workspace,
             &self.state.ring,
-            payload,
+            &payload,
             random(entropy),
         )?;
+        self.state.record_author(&self.me, payload.seq);
         let bytes = bundle.to_bytes();
         self.state.outbox.push(Outgoing {
             hash: Hash32::of(&bytes).to_string(),

@@ -1,32 +1,26 @@
-//! The member list as the replica sees it: the membership fold plus the epoch each removal ended.
-
-use std::collections::BTreeMap;
+//! The member list as the replica sees it: the membership fold, which also says until which key
+//! epoch and sequence number each removed member's bundles still count.
 
 use crate::seal::{Epoch, Roster};
 use crate::store::Store;
-use crate::sync::membership::{MemberSet, MembershipError, OpBody, SignedOp};
+use crate::sync::membership::{MemberSet, MembershipError, SignedOp};
 use crate::sync::wire::OrgKey;
 
 use super::state::{StateError, WorkspaceState};
 
-/// The folded membership log, with what the replica needs on top: until which key epoch a
-/// removed member's bundles are still accepted (the epoch in force when it was removed; the
-/// coordinator moves everybody else to the next one).
+/// The folded membership log, as bundles are judged by: a removed member's bundles count only
+/// up to the epoch in force when it was removed (the coordinator moves everybody else to the
+/// next one) and, inside that, up to the removal's cut-off (see
+/// [`crate::sync::membership::Removal`]).
 #[derive(Debug, Clone, Default)]
 pub struct Members {
     set: MemberSet,
-    removed_in: BTreeMap<OrgKey, u64>,
 }
 
 impl Members {
     /// Applies the next log operation.
     pub fn apply(&mut self, op: &SignedOp) -> Result<(), MembershipError> {
-        let epoch = self.set.epoch();
-        self.set.apply(op)?;
-        if let OpBody::Remove { member } = &op.op.body {
-            self.removed_in.insert(*member, epoch);
-        }
-        Ok(())
+        self.set.apply(op)
     }
 
     /// The member set.
@@ -75,9 +69,9 @@ impl Roster for Members {
         if self.set.is_member(author) {
             return epoch.0 <= self.set.epoch();
         }
-        self.removed_in
-            .get(author)
-            .is_some_and(|last| epoch.0 <= *last)
+        self.set
+            .removal(author)
+            .is_some_and(|removal| epoch.0 <= removal.epoch)
     }
 }
 

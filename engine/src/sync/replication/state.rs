@@ -6,7 +6,7 @@
 //!
 //! Layout: the small, slowly changing part (workspace, relays, membership log, pending
 //! operations, keys, invite to redeem) is one JSON value under [`STATE_KEY`]; the cursors are
-//! under [`CURSORS_KEY`]; every queued outgoing bundle, every parked bundle and the sealed heads
+//! under [`CURSORS_KEY`], the sequence numbers per author under [`AUTHORS_KEY`]; every queued outgoing bundle, every parked bundle and the sealed heads
 //! of every document have a key of their own (under [`OUTBOX_PREFIX`], [`PARKED_PREFIX`] and
 //! [`SEALED_PREFIX`]). A save writes, in one atomic batch, the cursors, the entries that changed
 //! and, only when it changed, the small part, so handling one relay acknowledgement costs the
@@ -17,6 +17,7 @@ use crate::sync::wire::Encoded;
 use crate::sync::wire::codec::{Reader, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::author_seqs::AuthorSeqs;
 use super::queues::{Outbox, Parked, Tracked};
 use super::relay_trust::RelayTrust;
 use crate::document::DocId;
@@ -24,12 +25,14 @@ use crate::identity::{hex, unhex};
 use crate::seal::KeyRing;
 use crate::store::{MetaBatch, Store, StoreError};
 use crate::sync::membership::SignedOp;
-use crate::sync::wire::{Hash32, SealedBundle, WireError, WorkspaceId};
+use crate::sync::wire::{Hash32, OrgKey, SealedBundle, WireError, WorkspaceId};
 
 /// The metadata key the small part of the state lives under.
 pub const STATE_KEY: &str = "sync-workspace";
 /// The metadata key of the cursors, which change far more often than the rest.
 pub const CURSORS_KEY: &str = "sync-cursors";
+/// Where the sequence numbers sealed and applied per author are kept.
+pub const AUTHORS_KEY: &str = "sync-authors";
 /// Each queued outgoing bundle lives under this prefix and its position (16 hex digits).
 pub const OUTBOX_PREFIX: &str = "sync-outbox/";
 /// Each parked bundle lives under this prefix and its position (16 hex digits).
@@ -99,6 +102,10 @@ pub struct WorkspaceState {
     pub parked: Parked,
     /// The token of the invite this replica still has to redeem (hex), if it is joining.
     pub redeem: Option<String>,
+    /// Per author, the bundle sequence numbers sealed (own) or applied here; change it with
+    /// [`WorkspaceState::record_author`], so the next save writes it.
+    pub authors: AuthorSeqs,
+    authors_changed: bool,
     /// Loaded from the old single-value layout: the next save writes everything anew.
     convert: bool,
 }
@@ -182,6 +189,8 @@ impl WorkspaceState {
             sealed_at: Tracked::default(),
             parked: Parked::default(),
             redeem: None,
+            authors: AuthorSeqs::default(),
+            authors_changed: false,
             convert: false,
         }
     }
@@ -206,10 +215,15 @@ impl WorkspaceState {
             sealed_at: Tracked::default(),
             parked: Parked::default(),
             redeem: stored.redeem,
+            authors: AuthorSeqs::default(),
+            authors_changed: false,
             convert,
         };
         if let Some(bytes) = store.get_meta(CURSORS_KEY)? {
             state.cursors = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        }
+        if let Some(bytes) = store.get_meta(AUTHORS_KEY)? {
+            state.authors = serde_json::from_slice(&bytes).map_err(corrupt)?;
         }
         // Entries of the old layout come first; entries under their own keys can only sit
         // beside them if an older version wrote the old layout again, and are kept too (a
@@ -271,6 +285,12 @@ impl WorkspaceState {
         }
         let cursors = serde_json::to_vec(&self.cursors).map_err(corrupt)?;
         batch.put(CURSORS_KEY, cursors);
+        if self.authors_changed || whole || self.convert {
+            batch.put(
+                AUTHORS_KEY,
+                serde_json::to_vec(&self.authors).map_err(corrupt)?,
+            );
+        }
         if self.convert {
             // The entries were renumbered while loading: clear every old key first.
             for prefix in [OUTBOX_PREFIX, PARKED_PREFIX, SEALED_PREFIX] {
@@ -307,13 +327,20 @@ impl WorkspaceState {
         self.outbox.entries.saved();
         self.parked.entries.saved();
         self.sealed_at.saved();
+        self.authors_changed = false;
         self.convert = false;
         Ok(())
     }
 
+    /// Records that `author`'s bundle `seq` was sealed or applied here.
+    pub fn record_author(&mut self, author: &OrgKey, seq: u64) {
+        self.authors_changed |= self.authors.record(author, seq);
+    }
+
     /// Whether entries changed (or the layout must be converted) since the last save.
     pub fn has_unsaved_entries(&self) -> bool {
-        self.convert
+        self.authors_changed
+            || self.convert
             || self.outbox.entries.has_changes()
             || self.parked.entries.has_changes()
             || self.sealed_at.has_changes()
@@ -340,6 +367,7 @@ impl WorkspaceState {
         let mut batch = MetaBatch::default();
         batch.put(STATE_KEY, Vec::new());
         batch.put(CURSORS_KEY, b"{}".to_vec());
+        batch.put(AUTHORS_KEY, b"{}".to_vec());
         for prefix in [OUTBOX_PREFIX, PARKED_PREFIX, SEALED_PREFIX] {
             for (key, _) in store.scan_meta(prefix)? {
                 batch.delete(key);

@@ -357,7 +357,12 @@ fn arb_body() -> impl Strategy<Value = OpBody> {
         arb_bytes::<32>().prop_map(|k| OpBody::RevokeInvite {
             invite_key: OrgKey(k)
         }),
-        arb_bytes::<32>().prop_map(|k| OpBody::Remove { member: OrgKey(k) }),
+        (arb_bytes::<32>(), proptest::option::of(any::<u64>())).prop_map(|(k, cutoff)| {
+            OpBody::Remove {
+                member: OrgKey(k),
+                cutoff,
+            }
+        }),
         (
             any::<u64>(),
             proptest::collection::vec(

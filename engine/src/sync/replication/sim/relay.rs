@@ -42,6 +42,18 @@ impl SimRelay {
         }
     }
 
+    /// Every bundle stored, in order.
+    pub fn stored(&self) -> &[SealedBundle] {
+        &self.bundles
+    }
+
+    /// Stores a bundle without any check, as a relay that has not seen a removal (or one the
+    /// removed member runs itself) may; connections read it on their next pull.
+    pub fn store_unchecked(&mut self, bundle: SealedBundle) {
+        self.bundles.push(bundle.clone());
+        self.seen.insert(bundle.hash(), self.bundles.len() as u64);
+    }
+
     pub fn open(&mut self, conn: u64) {
         let mut nonce = [0u8; 32];
         nonce[..8].copy_from_slice(&conn.to_be_bytes());
@@ -152,7 +164,7 @@ impl SimRelay {
                         ));
                     }
                 }
-                if let OpBody::Remove { member } = &op.op.body {
+                if let OpBody::Remove { member, .. } = &op.op.body {
                     let gone: Vec<u64> = self
                         .conns
                         .iter()

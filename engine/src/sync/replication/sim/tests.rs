@@ -134,6 +134,7 @@ fn a_removed_member_cannot_open_what_is_written_after_removal() {
         doc: DocId::parse("geheim").unwrap(),
         form: PayloadForm::Changes,
         data: b"na de verwijdering".to_vec(),
+        seq: 1,
     };
     let bundle = seal(&author, workspace, &ring_of(&w, 0), &payload, [7; 24]).unwrap();
     let member = w.nodes[1].machine.as_ref().unwrap();
@@ -161,4 +162,131 @@ fn a_removed_member_cannot_open_what_is_written_after_removal() {
         open(&forged, member.members(), &ring_of(&w, 1)),
         Err(OpenError::NotAMember { .. })
     ));
+}
+
+/// Delivers and lets time pass until nothing moves, without healing any partition.
+fn settle_as_is(w: &mut World) {
+    for _ in 0..40 {
+        while w.deliver_one() {}
+        w.advance(31_000);
+    }
+}
+
+#[test]
+fn a_removed_member_writing_through_a_stale_relay_is_refused_by_every_replica() {
+    let mut w = World::new(5, 3, 2);
+    w.edit(2);
+    w.heal_and_settle();
+    let agreed = w.snapshot(0);
+    assert_eq!(
+        agreed,
+        w.snapshot(2),
+        "the member's early edit reached everyone"
+    );
+
+    // Relay 1 hears nothing from the coordinator and the remaining member, so it never learns
+    // of the removal; the removed member reaches only relay 1.
+    w.toggle_partition(0, 1);
+    w.toggle_partition(1, 1);
+    w.toggle_partition(2, 0);
+    w.remove(0, 2);
+    settle_as_is(&mut w);
+    let member = w.nodes[1].machine.as_ref().unwrap();
+    assert!(
+        member
+            .members()
+            .set()
+            .was_removed(&w.nodes[2].machine.as_ref().unwrap().me())
+    );
+    for _ in 0..4 {
+        w.edit(2);
+    }
+    settle_as_is(&mut w);
+    assert_ne!(w.snapshot(2), agreed, "the removed member wrote something");
+
+    // The stale relay now serves what it stored to the others: nobody applies it.
+    let refused_before = w.refusals.len();
+    w.heal_and_settle();
+    assert_eq!(w.snapshot(0), agreed);
+    assert_eq!(w.snapshot(1), agreed);
+    let after: Vec<_> = w.refusals[refused_before..].to_vec();
+    assert!(
+        after.iter().any(|r| r.contains("na de verwijdering")),
+        "the refusals are reported: {after:?}"
+    );
+    // Legitimate members keep syncing with each other through both relays.
+    w.edit(1);
+    w.heal_and_settle();
+    assert_eq!(w.snapshot(0), w.snapshot(1));
+    assert_ne!(w.snapshot(0), agreed);
+}
+
+#[test]
+fn a_removed_member_cannot_replace_what_it_wrote_before_and_copies_change_nothing() {
+    use crate::document::{Assignment, DocId};
+    use crate::seal::{Payload, PayloadForm, seal};
+
+    let mut w = World::new(9, 3, 2);
+    w.edit(2);
+    w.heal_and_settle();
+    let agreed = w.snapshot(1);
+    let removed = w.nodes[2].machine.as_ref().unwrap().me();
+    let genuine = w.relays[0]
+        .stored()
+        .iter()
+        .find(|b| b.author == removed)
+        .cloned()
+        .unwrap();
+    assert!(
+        w.nodes[1]
+            .machine
+            .as_ref()
+            .unwrap()
+            .state()
+            .authors
+            .contains(&removed, 1)
+    );
+    w.remove(0, 2);
+    w.heal_and_settle();
+
+    // The removed member writes other content and seals it in the old epoch under the number
+    // of its first bundle; a relay stores that, and a copy of the genuine first bundle.
+    let (id, view) = agreed[0].clone();
+    let doc = DocId::parse(&id).unwrap();
+    let replica = &w.nodes[2].replica;
+    replica
+        .update(&doc, &[Assignment::parse("titel=vervalst").unwrap()], w.now)
+        .unwrap();
+    let since: Vec<_> = view.heads.iter().map(|h| h.parse().unwrap()).collect();
+    let changes = replica
+        .own_changes_since(&doc, &since)
+        .unwrap()
+        .changes
+        .concat();
+    let ring = w.nodes[2].machine.as_ref().unwrap().state().ring.clone();
+    let payload = Payload {
+        doc,
+        form: PayloadForm::Changes,
+        data: changes,
+        seq: 1,
+    };
+    let signing = replica.identity().signing_key().unwrap();
+    let workspace = w.nodes[0].machine.as_ref().unwrap().workspace();
+    let forged = seal(&signing, workspace, &ring, &payload, [9; 24]).unwrap();
+    w.toggle_partition(1, 1);
+    w.restart_replica(1);
+    w.relays[1].store_unchecked(genuine);
+    w.relays[1].store_unchecked(forged);
+    let refused_before = w.refusals.len();
+    w.heal_and_settle();
+    assert_eq!(w.snapshot(1), agreed);
+    assert_eq!(w.snapshot(0), agreed);
+    let after: Vec<_> = w.refusals[refused_before..].to_vec();
+    assert!(
+        after
+            .iter()
+            .all(|r| r.contains("een tweede, andere bundel 1"))
+            && !after.is_empty(),
+        "only the forgery is refused, the copy is not reported: {after:?}"
+    );
 }
