@@ -8,7 +8,6 @@
 //! Waits poll the page until the expected state shows or a deadline passes; nothing sleeps to
 //! synchronise.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use kompas_tests::relay::RelayProcess;
+use kompas_tests::serve::Serve;
 use kompas_tests::{Kompas, workspace_root};
 use serde_json::json;
 
@@ -23,50 +23,6 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long a wait for something another organisation did may take.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A running `kompas serve` and the login link it printed.
-struct Serve {
-    child: Child,
-    base: String,
-    login: String,
-}
-
-impl Serve {
-    fn start(k: &Kompas) -> Serve {
-        let mut child = k
-            .command(&["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("kompas serve starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let login = loop {
-            let line = lines
-                .next()
-                .expect("kompas serve prints its login link")
-                .expect("readable output");
-            if let Some(at) = line.find("http://127.0.0.1:")
-                && line[at..].contains("/login?token=")
-            {
-                break line[at..].trim().to_string();
-            }
-        };
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let base = login[..login.find("/login").expect("a login path")].to_string();
-        Serve { child, base, login }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 /// A running chromedriver.
 struct Driver {
