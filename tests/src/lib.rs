@@ -2,6 +2,7 @@
 
 pub mod raw_ws;
 pub mod relay;
+pub mod serve;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -2,13 +2,14 @@
 //! real relay, and a headless Chromium (Debian's `chromium` and `chromium-driver`) drives both
 //! through WebDriver. It checks live updates without a reload, concurrent edits of one long text,
 //! approving and a refused advance, the conversation about figures, the improvement actions, an
-//! invite made in the browser and joined from the command line, removing that member, runs
-//! axe-core on every page, and saves a screenshot of every page under `target/screenshots/`.
+//! invite made in the browser and joined from the command line, removing that member, importing
+//! figures by upload (a bad row shown and nothing stored, then a good file confirmed), a 400 px
+//! wide window and print; runs axe-core on every page, and saves a screenshot of every page under
+//! `target/screenshots/`.
 //!
 //! Waits poll the page until the expected state shows or a deadline passes; nothing sleeps to
 //! synchronise.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use kompas_tests::relay::RelayProcess;
+use kompas_tests::serve::Serve;
 use kompas_tests::{Kompas, workspace_root};
 use serde_json::json;
 
@@ -23,50 +25,6 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long a wait for something another organisation did may take.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A running `kompas serve` and the login link it printed.
-struct Serve {
-    child: Child,
-    base: String,
-    login: String,
-}
-
-impl Serve {
-    fn start(k: &Kompas) -> Serve {
-        let mut child = k
-            .command(&["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("kompas serve starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let login = loop {
-            let line = lines
-                .next()
-                .expect("kompas serve prints its login link")
-                .expect("readable output");
-            if let Some(at) = line.find("http://127.0.0.1:")
-                && line[at..].contains("/login?token=")
-            {
-                break line[at..].trim().to_string();
-            }
-        };
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let base = login[..login.find("/login").expect("a login path")].to_string();
-        Serve { child, base, login }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 /// A running chromedriver.
 struct Driver {
@@ -477,6 +435,223 @@ async fn two_organisations_work_together_in_the_browser() {
     ca.close().await.unwrap();
     cb.close().await.unwrap();
     drop((serve_a, serve_b, relay));
+    assert!(
+        checker.problems.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        checker.problems.join("\n")
+    );
+    println!("checked and photographed: {}", checker.pages.join(", "));
+}
+
+/// A WebDriver command for one Chrome DevTools method, as chromedriver offers them
+/// (`goog/cdp/execute`): here to emulate print media.
+#[derive(Debug)]
+struct DevTools {
+    method: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.method, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Whether the page in `c` scrolls sideways (its content is wider than the window).
+async fn scrolls_sideways(c: &Client) -> bool {
+    c.execute(
+        "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+        vec![],
+    )
+    .await
+    .expect("the page's width")
+        == json!(true)
+}
+
+/// Whether the element `css` is shown on the page in `c`.
+async fn shown(c: &Client, css: &str) -> bool {
+    c.execute(
+        "const e = document.querySelector(arguments[0]); \
+         return e !== null && getComputedStyle(e).display !== 'none';",
+        vec![json!(css)],
+    )
+    .await
+    .expect("the element's style")
+        == json!(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_are_read_in_by_upload_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let shots = workspace_root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut checker = Checker {
+        axe: axe_source(dir.path()),
+        shots,
+        problems: Vec::new(),
+        pages: Vec::new(),
+    };
+    let fixture = |name: &str| {
+        workspace_root()
+            .join("cli/fixtures")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let a = Kompas::organisation(dir.path(), "gemeente", "Gemeente Havenstad", "gemeente");
+    a.ok(&["figures", "areas", &fixture("gebieden-synthetisch.csv")]);
+    a.ok(&[
+        "figures",
+        "import",
+        &fixture("jeugdhulp-gemeenten-synthetisch.csv"),
+        "--indicator",
+        "jeugdhulp",
+    ]);
+    a.ok(&[
+        "figures",
+        "import",
+        &fixture("kerncijfers-wijken-synthetisch.csv"),
+        "--indicator",
+        "jeugdhulp",
+        "--mapping",
+        &fixture("wijken-mapping.json"),
+    ]);
+    a.ok(&[
+        "figures",
+        "story",
+        "jeugdhulp",
+        "--kind",
+        "persona",
+        "--title",
+        "Noor, 15 jaar",
+        "--text",
+        "Noor (verzonnen) mist steeds vaker de eerste les.",
+        "--area",
+        "GM9901",
+        "--young-people",
+        "140",
+    ]);
+    let bad = dir.path().join("met-fout.csv");
+    std::fs::write(
+        &bad,
+        "RegioS;Perioden;Waarde\nGM9901;2023JJ00;120\nGM9901;2024JJ00;veel\n",
+    )
+    .unwrap();
+    let good = dir.path().join("goed.csv");
+    std::fs::write(
+        &good,
+        "RegioS;Perioden;Waarde\nGM9901;2023JJ00;120\nGM9901;2024JJ00;135\n",
+    )
+    .unwrap();
+
+    let serve = Serve::start(&a);
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    c.goto(&serve.login).await.unwrap();
+    wait_for_text(&c, "Overzicht").await;
+    c.goto(&format!("{}/cijfers", serve.base)).await.unwrap();
+    wait_for_text(&c, "Jongeren met jeugdhulp").await;
+    checker.check(&c, "cijfers").await;
+    c.goto(&format!("{}/cijfers/jeugdhulp?gebied=GM9901", serve.base))
+        .await
+        .unwrap();
+    wait_for_text(&c, "Noor, 15 jaar").await;
+    wait_for_text(&c, "<svg role=\"img\"").await;
+    checker.check(&c, "cijfers-indicator").await;
+
+    // A file with a bad row: the row is shown, nothing is stored.
+    c.goto(&format!("{}/inlezen", serve.base)).await.unwrap();
+    checker.check(&c, "inlezen").await;
+    fill(&c, "indicator", "proef").await;
+    c.find(Locator::Id("bestand"))
+        .await
+        .unwrap()
+        .send_keys(bad.to_str().unwrap())
+        .await
+        .unwrap();
+    press(&c, "form[enctype='multipart/form-data'] button").await;
+    wait_for_text(&c, "Foute rijen (1)").await;
+    wait_for_text(&c, "<td class=\"getal\">3</td><td>Waarde</td>").await;
+    checker.check(&c, "inlezen-foute-rij").await;
+    press(&c, "button[value=bevestigen]").await;
+    wait_for_text(&c, "Vink aan dat ze worden overgeslagen").await;
+    c.goto(&format!("{}/cijfers/proef", serve.base))
+        .await
+        .unwrap();
+    wait_for_text(&c, "Er is geen indicator proef").await;
+
+    // A good file, confirmed: the indicator page shows its figures.
+    c.goto(&format!("{}/inlezen", serve.base)).await.unwrap();
+    fill(&c, "indicator", "proef").await;
+    fill(&c, "titel", "Proefcijfers").await;
+    c.find(Locator::Id("bestand"))
+        .await
+        .unwrap()
+        .send_keys(good.to_str().unwrap())
+        .await
+        .unwrap();
+    press(&c, "form[enctype='multipart/form-data'] button").await;
+    wait_for_text(&c, "2 waarnemingen kunnen worden ingelezen").await;
+    checker.check(&c, "inlezen-voorbeeld").await;
+    press(&c, "button[value=bevestigen]").await;
+    wait_for_text(&c, "Opgeslagen: 2 waarnemingen ingelezen").await;
+    wait_for_text(&c, "<h1>Proefcijfers</h1>").await;
+    wait_for_text(&c, "<td class=\"getal\">135</td>").await;
+    checker.check(&c, "inlezen-opgeslagen").await;
+
+    // A narrow window (as at 200% zoom and more): no page scrolls sideways.
+    c.set_window_size(400, 900).await.unwrap();
+    let mut sideways = Vec::new();
+    for (name, path) in [
+        ("smal-overzicht", "/"),
+        ("smal-cijfers", "/cijfers"),
+        ("smal-cijfers-indicator", "/cijfers/jeugdhulp?gebied=GM9901"),
+        ("smal-inlezen", "/inlezen"),
+        ("smal-documenten", "/documenten"),
+    ] {
+        c.goto(&format!("{}{path}", serve.base)).await.unwrap();
+        if scrolls_sideways(&c).await {
+            sideways.push(path);
+        }
+        checker.check(&c, name).await;
+    }
+    assert!(
+        sideways.is_empty(),
+        "pages scroll sideways 400 px wide: {sideways:?}"
+    );
+
+    // Printed, the menu and the forms are gone and the figures stay.
+    c.set_window_size(1280, 1000).await.unwrap();
+    c.goto(&format!("{}/cijfers/jeugdhulp?gebied=GM9901", serve.base))
+        .await
+        .unwrap();
+    assert!(shown(&c, "nav.menu").await, "the menu shows on screen");
+    c.issue_cmd(DevTools {
+        method: "Emulation.setEmulatedMedia",
+        params: json!({ "media": "print" }),
+    })
+    .await
+    .expect("print media emulated");
+    assert!(!shown(&c, "nav.menu").await, "print hides the menu");
+    assert!(!shown(&c, "form").await, "print hides the forms");
+    assert!(shown(&c, "#verloop").await, "print keeps the figures");
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(checker.shots.join("afdruk-cijfers-indicator.png"), png).unwrap();
+
+    c.close().await.unwrap();
+    drop(serve);
     assert!(
         checker.problems.is_empty(),
         "axe-core found serious or critical problems:\n{}",

@@ -366,7 +366,7 @@ fn indicator_page(
         better: match indicator.better.name() {
             "hoger" => "hoger is beter",
             "lager" => "lager is beter",
-            _ => "hoger of lager is niet beter of slechter",
+            _ => "hoger of lager is op zich niet beter",
         },
         observations: thousands(table.len() as u64),
         span,

@@ -24,12 +24,19 @@ use crate::commands::figures::import::{Report, Target, import_from, options_for}
 const ALL_VALUES: &str = "*alle*";
 /// The longest indicator name accepted.
 const NAME_LIMIT: usize = 60;
+/// The longest title kept.
+const TITLE_LIMIT: usize = 200;
+
+fn limited_title(title: &str) -> String {
+    title.trim().chars().take(TITLE_LIMIT).collect()
+}
 
 #[derive(Template)]
 #[template(path = "figures_upload.html")]
 struct UploadPage {
     chrome: Chrome,
     indicator: String,
+    title: String,
     known: Vec<String>,
     indicator_error: String,
     file_error: String,
@@ -48,20 +55,14 @@ pub async fn form(
     Extension(session): Extension<Session>,
     Query(query): Query<UploadQuery>,
 ) -> Result<Response, AppError> {
-    upload_page(
-        &state,
-        session,
-        query.indicator,
-        String::new(),
-        String::new(),
-    )
-    .await
+    let names = (query.indicator, String::new());
+    upload_page(&state, session, names, String::new(), String::new()).await
 }
 
 async fn upload_page(
     state: &AppState,
     session: Session,
-    indicator: String,
+    (indicator, title): (String, String),
     indicator_error: String,
     file_error: String,
 ) -> Result<Response, AppError> {
@@ -76,6 +77,7 @@ async fn upload_page(
             render(&UploadPage {
                 chrome: Chrome::new(opened, &session, "cijfers", "Cijfers inlezen"),
                 indicator,
+                title,
                 known,
                 indicator_error,
                 file_error,
@@ -180,6 +182,8 @@ struct PreviewPage {
     token: String,
     file: String,
     indicator: String,
+    /// The title a new indicator gets (empty: the column's).
+    title: String,
     titles: Vec<String>,
     choice: Choice,
     all_values: &'static str,
@@ -267,7 +271,7 @@ fn preview(
     chrome: Chrome,
     token: String,
     upload: &Upload,
-    indicator: String,
+    (indicator, title): (String, String),
     choice: Choice,
 ) -> Result<(StatusCode, PreviewPage), AppError> {
     let titles = open_csv(upload.bytes.as_slice())
@@ -318,6 +322,7 @@ fn preview(
             token,
             file: upload.name.clone(),
             indicator,
+            title,
             titles,
             choice,
             all_values: ALL_VALUES,
@@ -345,6 +350,7 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let mut indicator = String::new();
+    let mut title = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut too_large = false;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -352,6 +358,10 @@ pub async fn upload(
             "indicator" => {
                 let text = field.text().await.map_err(multipart_error)?;
                 indicator = text.trim().chars().take(NAME_LIMIT + 1).collect();
+            }
+            "titel" => {
+                let text = field.text().await.map_err(multipart_error)?;
+                title = limited_title(&text);
             }
             "bestand" => {
                 let name = field.file_name().unwrap_or_default().to_string();
@@ -382,10 +392,18 @@ pub async fn upload(
     };
     let Some((name, bytes)) = file.filter(|_| indicator_error.is_empty() && file_error.is_empty())
     else {
-        return upload_page(&state, session, indicator, indicator_error, file_error).await;
+        let names = (indicator, title);
+        return upload_page(&state, session, names, indicator_error, file_error).await;
     };
     let token = state.uploads().keep(&session.csrf, name, bytes);
-    show_preview(&state, session, token, indicator, Choice::default()).await
+    show_preview(
+        &state,
+        session,
+        token,
+        (indicator, title),
+        Choice::default(),
+    )
+    .await
 }
 
 fn too_large_error() -> AppError {
@@ -419,7 +437,7 @@ async fn show_preview(
     state: &AppState,
     session: Session,
     token: String,
-    indicator: String,
+    names: (String, String),
     choice: Choice,
 ) -> Result<Response, AppError> {
     let upload = kept(state, &session, &token)?;
@@ -427,7 +445,7 @@ async fn show_preview(
         .with(move |opened| {
             let figures = Figures::new(&opened.replica);
             let chrome = Chrome::new(opened, &session, "cijfers", "Voorbeeld van het inlezen");
-            let (status, page) = preview(&figures, chrome, token, &upload, indicator, choice)?;
+            let (status, page) = preview(&figures, chrome, token, &upload, names, choice)?;
             Ok((status, render(&page)?).into_response())
         })
         .await
@@ -438,6 +456,8 @@ async fn show_preview(
 pub struct PreviewForm {
     token: String,
     indicator: String,
+    #[serde(default)]
+    titel: String,
     #[serde(flatten)]
     choice: Choice,
     #[serde(default)]
@@ -453,7 +473,8 @@ pub async fn again(
     if let Some(problem) = name_problem(&form.indicator) {
         return Err(AppError::Refused(problem));
     }
-    show_preview(&state, session, form.token, form.indicator, form.choice).await
+    let names = (form.indicator, limited_title(&form.titel));
+    show_preview(&state, session, form.token, names, form.choice).await
 }
 
 /// `POST /inlezen/bevestigen`: imports the kept file as previewed. With bad rows, only when
@@ -474,9 +495,14 @@ pub async fn confirm(
             let figures = Figures::new(&opened.replica);
             let skip = form.overslaan == "ja";
             let options = options(&figures, &form.indicator, &form.choice, skip)?;
+            let title = limited_title(&form.titel);
+            let fields = IndicatorFields {
+                title: (!title.is_empty()).then(|| title.clone()),
+                ..IndicatorFields::default()
+            };
             let target = Target {
                 name: &form.indicator,
-                fields: &IndicatorFields::default(),
+                fields: &fields,
                 dry_run: false,
             };
             match import_from(
@@ -498,7 +524,7 @@ pub async fn confirm(
                         chrome,
                         form.token,
                         &upload,
-                        form.indicator,
+                        (form.indicator, title),
                         form.choice,
                     )?;
                     page.skip_error = "Er zijn foute rijen. Vink aan dat ze worden overgeslagen, of verbeter het bestand en lees het opnieuw in.".into();

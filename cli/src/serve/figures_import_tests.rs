@@ -161,12 +161,17 @@ async fn a_good_file_is_stored_only_when_confirmed() {
     let response = f
         .post(
             "/inlezen/bevestigen",
-            &[("token", &token), ("indicator", "jeugd")],
+            &[
+                ("token", &token),
+                ("indicator", "jeugd"),
+                ("titel", "Jongeren in beeld"),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, html) = f.page("/cijfers/jeugd").await;
     assert!(html.contains(">110<") && html.contains(">120<"), "{html}");
+    assert!(html.contains("<h1>Jongeren in beeld</h1>"), "{html}");
 }
 
 #[tokio::test]
