@@ -16,7 +16,9 @@ mod value;
 pub use assignment::{Assignment, AssignmentError};
 pub use authorship::check_change_notes;
 pub use entries::{append_entry, create_entries, read_entries};
-pub use history::{ChangeNote, HistoryEntry, history};
+pub use history::{
+    ChangeNote, DocChanges, FieldChange, HistoryEntry, changes_between, history, knows_heads,
+};
 pub use id::{DocId, DocIdError};
 pub use layout::{DocView, LayoutError, read_view, write_field, write_header, write_tombstone};
 pub use value::{FieldValue, ValueError, format_number, parse_date, parse_number};

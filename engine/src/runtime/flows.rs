@@ -16,7 +16,6 @@ use super::reducer::{Input, docs_of, may_act, state};
 use super::state::{DocSnapshot, InstanceState, Refusal};
 use crate::definition::{self, Definition, Registry};
 use crate::document::{DocId, FieldValue};
-use crate::identity::hex;
 use crate::replica::{LoadedDoc, Replica, ReplicaError};
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -430,15 +429,7 @@ impl<'a, S: Store> Flows<'a, S> {
     }
 
     fn fact(&self, body: FactBody, now: Timestamp, id: [u8; 16]) -> Result<SignedFact, FlowError> {
-        let me = &self.replica.identity().profile;
-        let fact = Fact {
-            id: hex(&id),
-            org_id: me.org_id.clone(),
-            org: me.name.clone(),
-            org_type: me.org_type,
-            at: now,
-            body,
-        };
+        let fact = Fact::by(self.replica.identity(), body, now, id);
         Ok(SignedFact::sign(self.replica.identity(), fact)?)
     }
 
