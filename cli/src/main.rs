@@ -6,6 +6,7 @@ mod context;
 mod driver;
 mod exit;
 mod output;
+mod render;
 mod watcher;
 mod workflows;
 
