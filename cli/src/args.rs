@@ -65,6 +65,8 @@ pub enum Command {
     Rapport(RapportCommand),
     /// De agenda van de samenwerking als iCalendar-bestand (.ics).
     Agenda(AgendaArgs),
+    /// Start de webapp op deze computer (alleen via 127.0.0.1), met doorlopende synchronisatie.
+    Serve(ServeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,15 +104,27 @@ pub struct AgendaArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// De poort op 127.0.0.1 (0: kies een vrije poort).
+    #[arg(long, default_value_t = 7420)]
+    pub port: u16,
+    /// Open de webapp meteen in de browser.
+    #[arg(long)]
+    pub open: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum WorkspaceCommand {
     /// Maak een nieuwe samenwerking; deze organisatie wordt coördinator.
     Create {
         /// De naam van de samenwerking.
         name: String,
-        /// Een relay (ws://host:poort); mag vaker.
+        /// Een relay (ws://host:poort of wss://host); mag vaker.
         #[arg(long = "relay", value_name = "URL", required = true)]
         relays: Vec<String>,
+        #[command(flatten)]
+        trust: RelayTrustArgs,
     },
     /// Maak een uitnodiging (een regel tekst) voor een nieuwe organisatie.
     Invite {
@@ -130,6 +144,10 @@ pub enum WorkspaceCommand {
     Join {
         /// De uitnodiging (begint met kompas1-).
         code: String,
+        /// PEM-bestand met een eigen certificaatautoriteit (CA) voor de TLS-certificaten van
+        /// de relays, naast de vertrouwde certificaten van het systeem.
+        #[arg(long, value_name = "BESTAND")]
+        ca: Option<std::path::PathBuf>,
     },
     /// Toon de leden van de samenwerking.
     Members,
@@ -146,11 +164,28 @@ pub enum WorkspaceCommand {
 #[derive(Subcommand, Debug)]
 pub enum RelaysCommand {
     /// Voeg een relay toe.
-    Add { url: String },
+    Add {
+        url: String,
+        #[command(flatten)]
+        trust: RelayTrustArgs,
+    },
     /// Haal een relay weg.
     Remove { url: String },
     /// Toon de relays.
     List,
+}
+
+/// How a relay added by a command is trusted.
+#[derive(Args, Debug)]
+pub struct RelayTrustArgs {
+    /// PEM-bestand met een eigen certificaatautoriteit (CA) voor het TLS-certificaat van de
+    /// relay(s), naast de vertrouwde certificaten van het systeem.
+    #[arg(long, value_name = "BESTAND")]
+    pub ca: Option<std::path::PathBuf>,
+    /// De sleutel van de relay (kompas-relay key); zonder deze optie wordt de sleutel bij het
+    /// eerste contact vastgelegd. Alleen bij één relay.
+    #[arg(long, value_name = "SLEUTEL")]
+    pub relay_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +220,12 @@ pub enum WorkflowCommand {
         /// Een werkwijzebestand, of de naam van een werkwijze die hier geldt.
         definition: String,
     },
+    /// Vergeet de laatst geldige versie die deze map van een werkwijze uit de werkwijzenmap
+    /// onthield (bijvoorbeeld een bestand dat een ingebouwde werkwijze verving).
+    Forget {
+        /// De naam van de werkwijze.
+        name: String,
+    },
     /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
     Watch {
         /// De map; standaard de werkwijzenmap.
@@ -200,6 +241,17 @@ pub enum FlowCommand {
         name: String,
         #[arg(long, value_name = "TITEL")]
         title: Option<String>,
+        /// Het document (of de documenten) waaraan de werkstroom werkt, bijvoorbeeld één
+        /// verbeteractie; meer documenten koppel je later met `kompas flow link`.
+        #[arg(long = "voor", value_name = "DOCUMENT")]
+        documents: Vec<String>,
+    },
+    /// Koppel een document aan een werkstroom: de fasen werken er voortaan aan.
+    Link {
+        id: String,
+        /// Het document (of de documenten).
+        #[arg(required = true, value_name = "DOCUMENT")]
+        documents: Vec<String>,
     },
     /// Toon waar een werkstroom staat, wat ontbreekt en wie aan de beurt is.
     Status { id: String },
@@ -242,9 +294,9 @@ pub struct InitArgs {
     /// De naam van de organisatie, bijvoorbeeld "Gemeente Zwolle".
     #[arg(long, value_name = "NAAM")]
     pub org: String,
-    /// Het soort organisatie.
+    /// Het soort organisatie (aanbieder is hetzelfde als jeugdhulpaanbieder).
     #[arg(long = "type", default_value = "gemeente", value_name = "SOORT",
-          value_parser = ["gemeente", "samenwerkingsverband", "aanbieder", "onderwijs", "ggd", "jongeren", "ouders", "anders"])]
+          value_parser = ["gemeente", "samenwerkingsverband", "jeugdhulpaanbieder", "aanbieder", "onderwijs", "ggd", "jongeren", "ouders", "anders"])]
     pub org_type: String,
 }
 
@@ -257,6 +309,9 @@ pub enum DocCommand {
         /// Een veld vullen: VELD=WAARDE (mag vaker).
         #[arg(long = "set", value_name = "VELD=WAARDE")]
         set: Vec<String>,
+        /// Maak het document in deze werkstroom: haar fasen werken eraan.
+        #[arg(long = "werkstroom", value_name = "WERKSTROOM")]
+        flow: Option<String>,
     },
     /// Velden van een document zetten; een lege waarde maakt het veld leeg.
     Set {
@@ -278,6 +333,8 @@ pub enum DocCommand {
     History { id: String },
     /// Verwijder een document (het blijft in de geschiedenis staan).
     Delete { id: String },
+    /// Haal een verwijderd document terug, met de inhoud die het had.
+    Restore { id: String },
     /// Schrijf een document weg als standaard .automerge-bestand.
     Export { id: String, file: PathBuf },
     /// Lees een .automerge-bestand in (nieuw, of samengevoegd met wat er al is).
@@ -354,6 +411,18 @@ pub enum FiguresCommand {
         /// JSON-bestand dat zegt welke kolom wat bevat.
         #[arg(long, value_name = "BESTAND")]
         mapping: Option<PathBuf>,
+        /// De metadata van de CBS-tabel (DataProperties als JSON): titels en eenheden van sleutels als JongerenMetJeugdhulp_1.
+        #[arg(long, value_name = "BESTAND")]
+        metadata: Option<PathBuf>,
+        /// De kolom met de waarde (in een CBS Observations-bestand: de maat), als meer kolommen het kunnen zijn.
+        #[arg(long, value_name = "KOLOM", conflicts_with = "alle")]
+        waarde: Option<String>,
+        /// Maak een indicator per waardekolom (of maat): NAAM-kolom.
+        #[arg(long)]
+        alle: bool,
+        /// Laat zien wat er ingelezen zou worden, en uit welke kolommen, zonder iets op te slaan.
+        #[arg(long)]
+        proef: bool,
         /// Lees de goede rijen toch in en toon de foute.
         #[arg(long)]
         skip_bad_rows: bool,

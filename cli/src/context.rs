@@ -60,7 +60,9 @@ pub fn lock(dir: &Path) -> Result<DataDir, DataDirError> {
             {
                 store::knock(dir)?;
                 if !knocked {
-                    eprintln!("kompas: wacht tot `kompas sync --watch` de map even vrijgeeft...");
+                    eprintln!(
+                        "kompas: wacht tot de lopende synchronisatie (`kompas sync --watch` of `kompas serve`) de map even vrijgeeft..."
+                    );
                     knocked = true;
                 }
                 std::thread::sleep(LOCK_POLL);

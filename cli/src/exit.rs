@@ -11,7 +11,7 @@ use kompas_engine::privacy::PrivacyError;
 use kompas_engine::published::PublishError;
 use kompas_engine::report::ReportError;
 use kompas_engine::runtime::FlowError;
-use kompas_engine::store::DataDirError;
+use kompas_engine::store::{DataDirError, StoreError};
 use kompas_engine::sync::replication::{InviteCodeError, SyncError};
 
 /// Something went wrong that is not covered by a more specific code.
@@ -73,7 +73,9 @@ fn classify(err: &anyhow::Error) -> u8 {
         if let Some(r) = cause.downcast_ref::<Refused>() {
             return r.code;
         }
-        if cause.downcast_ref::<DataDirError>().is_some() {
+        if cause.downcast_ref::<DataDirError>().is_some()
+            || cause.downcast_ref::<StoreError>().is_some()
+        {
             return DATA_DIR;
         }
         if let Some(e) = cause.downcast_ref::<ReplicaError>() {
@@ -105,7 +107,9 @@ fn classify(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<FlowError>() {
             return match e {
                 FlowError::Replica(inner) => replica_code(inner),
-                FlowError::UnknownDefinition { .. } | FlowError::UnknownVersion { .. } => NOT_FOUND,
+                FlowError::UnknownDefinition { .. }
+                | FlowError::UnknownVersion { .. }
+                | FlowError::UnknownInstance(_) => NOT_FOUND,
                 FlowError::Refused { .. } => REFUSED,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
@@ -144,7 +148,8 @@ fn classify(err: &anyhow::Error) -> u8 {
 fn replica_code(e: &ReplicaError) -> u8 {
     match e {
         ReplicaError::NotFound(_) => NOT_FOUND,
-        ReplicaError::NotInitialised => DATA_DIR,
+        // The store under the data directory cannot be read (cut short, damaged).
+        ReplicaError::NotInitialised | ReplicaError::Store(_) => DATA_DIR,
         e if e.is_input_error() => INVALID_INPUT,
         _ => FAILURE,
     }

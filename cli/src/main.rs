@@ -5,8 +5,10 @@ mod commands;
 mod context;
 mod driver;
 mod exit;
+mod lending;
 mod output;
 mod render;
+mod serve;
 mod watcher;
 mod workflows;
 

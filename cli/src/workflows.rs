@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
 use kompas_engine::published::{self, InForce};
+use kompas_engine::store::MetaBatch;
 use kompas_engine::sync::replication::known_members;
 use kompas_engine::{Replica, SledStore, Store};
 
@@ -64,9 +65,16 @@ pub fn check_text(name: &str, body: &str, source: Source) -> (Option<Loaded>, Ve
 
 /// Reads and checks one file.
 pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic>)> {
-    let body = std::fs::read_to_string(path)
-        .with_context(|| format!("kan {} niet lezen", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("kan {} niet lezen", path.display()))?;
     let name = path.display().to_string();
+    let body = match String::from_utf8(bytes) {
+        Ok(body) => body,
+        Err(e) => {
+            let diagnostic = Diagnostic::not_utf8(&name, e.as_bytes(), e.utf8_error());
+            return Ok((None, vec![diagnostic]));
+        }
+    };
     Ok(check_text(
         &name,
         &body,
@@ -111,14 +119,10 @@ pub fn load(
             );
         }
     }
-    let mut names: Vec<String> = match store.get_meta(CACHE_INDEX)? {
-        Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    for name in &names {
+    for name in &remembered(store)? {
         if let Some(body) = store.get_meta(&cache_key(name))? {
             let body = String::from_utf8_lossy(&body).into_owned();
-            let label = format!("{name} (laatst geldige versie)");
+            let label = format!("{name} (map, laatst geldige versie)");
             if let (Some(loaded), _) = check_text(
                 &label,
                 &body,
@@ -131,18 +135,76 @@ pub fn load(
         }
     }
     for (loaded, _) in folder_definitions(folder)? {
-        let name = loaded.definition.name.clone();
-        let key = cache_key(&name);
-        if store.get_meta(&key)?.as_deref() != Some(loaded.body.as_bytes()) {
-            store.put_meta(&key, loaded.body.as_bytes())?;
-        }
-        if !names.contains(&name) {
-            names.push(name);
-            store.put_meta(CACHE_INDEX, &serde_json::to_vec(&names)?)?;
-        }
+        remember(store, &loaded)?;
         registry.insert(loaded);
     }
     Ok((registry, refused))
+}
+
+/// Remembers a valid folder definition in the store, so that it stays in force (for this data
+/// directory) while its file is broken, and says so on stderr when it shadows a built-in or
+/// published definition of the same name and version.
+pub fn remember(store: &impl Store, loaded: &Loaded) -> anyhow::Result<()> {
+    let name = loaded.definition.name.clone();
+    let key = cache_key(&name);
+    if store.get_meta(&key)?.as_deref() != Some(loaded.body.as_bytes()) {
+        store.put_meta(&key, loaded.body.as_bytes())?;
+        if let Some(note) = shadows(loaded) {
+            let _ = writeln!(std::io::stderr().lock(), "kompas: let op: {note}");
+        }
+    }
+    let mut names = remembered(store)?;
+    if !names.contains(&name) {
+        names.push(name);
+        store.put_meta(CACHE_INDEX, &serde_json::to_vec(&names)?)?;
+    }
+    Ok(())
+}
+
+/// Forgets the remembered folder definition `name`; returns whether there was one.
+pub fn forget(store: &impl Store, name: &str) -> anyhow::Result<bool> {
+    let mut names = remembered(store)?;
+    let had = names.iter().any(|n| n == name);
+    names.retain(|n| n != name);
+    // The index and the body go in one atomic batch.
+    let mut batch = MetaBatch::default();
+    batch.put(CACHE_INDEX, serde_json::to_vec(&names)?);
+    batch.delete(cache_key(name));
+    store.write_meta(&batch)?;
+    Ok(had)
+}
+
+/// The names of the remembered folder definitions.
+fn remembered(store: &impl Store) -> anyhow::Result<Vec<String>> {
+    Ok(match store.get_meta(CACHE_INDEX)? {
+        Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
+        None => Vec::new(),
+    })
+}
+
+/// A sentence saying which built-in definition `loaded` replaces, if it replaces one: a folder
+/// definition with the name and version of a built-in one but another text.
+pub fn shadows(loaded: &Loaded) -> Option<String> {
+    let def = &loaded.definition;
+    let builtin = definition::builtin_registry();
+    let other = builtin.version(&def.name, &def.version)?;
+    (other.hash != loaded.hash).then(|| {
+        format!(
+            "{} vervangt de ingebouwde werkwijze {} {} (zolang deze map dat doet, en daarna als laatst geldige versie; vergeet haar met `kompas workflow forget {}`)",
+            source_label(&loaded.source),
+            def.name,
+            def.version,
+            def.name
+        )
+    })
+}
+
+fn source_label(source: &Source) -> String {
+    match source {
+        Source::File { path } => path.clone(),
+        Source::Builtin => "de ingebouwde versie".into(),
+        Source::Published { by, .. } => format!("de publicatie van {by}"),
+    }
 }
 
 /// The definitions published to the workspace, decided against its current coordinators

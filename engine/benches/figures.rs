@@ -103,9 +103,9 @@ fn main() {
 
     let start = Instant::now();
     let file = std::io::BufReader::new(std::fs::File::open(&path).expect("open csv"));
-    let parsed = read_csv(file, &ImportOptions::default(), &mut |_| {}).expect("import");
+    let mut parsed = read_csv(file, &ImportOptions::default(), &mut |_| {}).expect("import");
     let read_secs = start.elapsed().as_secs_f64();
-    assert_eq!(parsed.rows.len(), rows);
+    assert_eq!(parsed.tables[0].rows.len(), rows);
     let after_read = peak_mib();
 
     let replica = Replica::init(
@@ -118,10 +118,15 @@ fn main() {
         .define("bench", &IndicatorFields::default(), Timestamp(1), [1; 8])
         .expect("define");
     // A copy for timing the phases of storing separately, after the measured run.
-    let copy = parsed.rows.clone();
+    let copy = parsed.tables[0].rows.clone();
     let store_start = Instant::now();
     let stored = figures
-        .store_observations(&indicator, parsed.rows, Timestamp(2), [2; 8])
+        .store_observations(
+            &indicator,
+            std::mem::take(&mut parsed.tables[0].rows),
+            Timestamp(2),
+            [2; 8],
+        )
         .expect("store");
     let store_secs = store_start.elapsed().as_secs_f64();
     let total = read_secs + store_secs;
@@ -183,6 +188,7 @@ fn peer_comparison() {
                 name: format!("Gemeente {gm}"),
                 region: AreaCode::parse(&format!("JZ{:02}", gm % 42 + 1)).ok(),
                 size_class: Some((1 + rng.next(7)).to_string()),
+                province: None,
             },
         );
         for year in 2015..2015 + YEARS {

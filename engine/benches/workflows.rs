@@ -47,6 +47,7 @@ fn main() {
             kind: "ambitie".into(),
             heads: vec!["h".into()],
             filled: BTreeSet::from(["titel".to_string()]),
+            title: "Meer kinderen sporten".into(),
         },
     )]);
     let orgs = ["gemeente", "swv", "jeugdhulp"];
@@ -99,6 +100,8 @@ fn main() {
         facts: &facts,
         documents: &documents,
         now: Timestamp(1_000_000),
+        members: None,
+        owns_documents: false,
     };
     let state_ms = mean_ms(20, || {
         black_box(state(&input));

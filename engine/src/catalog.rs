@@ -15,6 +15,9 @@ pub enum FieldType {
     LongText,
     /// Any number.
     Number,
+    /// A count of people (or of what stands for people): a whole number from 0 that follows the
+    /// workspace's small-number policy, so a small count is refused and others are rounded.
+    Count,
     /// A number from 0 to 100.
     Percentage,
     /// A calendar date (YYYY-MM-DD).
@@ -30,15 +33,31 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// How an option of a choice is shown to people: its words without the dashes of the
+    /// stored value (`nog-niet-te-zeggen` is shown as "nog niet te zeggen").
+    pub fn option_label(value: &str) -> String {
+        value.replace('-', " ")
+    }
+
     /// A short Dutch description of what a value of this type looks like.
     pub fn describe(&self) -> String {
         match self {
             FieldType::Text => "tekst".into(),
             FieldType::LongText => "lange tekst".into(),
             FieldType::Number => "getal".into(),
+            FieldType::Count => {
+                "aantal (geheel getal; kleine aantallen worden niet gedeeld)".into()
+            }
             FieldType::Percentage => "percentage (0 tot en met 100)".into(),
             FieldType::Date => "datum (JJJJ-MM-DD)".into(),
-            FieldType::Choice { options } => format!("een van: {}", options.join(", ")),
+            FieldType::Choice { options } => format!(
+                "een van: {}",
+                options
+                    .iter()
+                    .map(|o| Self::option_label(o))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             FieldType::List { .. } => "lijst (JSON-array met items)".into(),
             FieldType::Link { kind } => format!("verwijzing naar een document van soort {kind}"),
             FieldType::Figure => "verwijzing naar een indicator".into(),
@@ -79,6 +98,14 @@ pub struct KindDef {
 }
 
 impl KindDef {
+    /// The field a document of this kind is called by: `titel`, else `naam`, else the first
+    /// short text field.
+    pub fn title_field(&self) -> Option<&FieldDef> {
+        self.field("titel")
+            .or_else(|| self.field("naam"))
+            .or_else(|| self.fields.iter().find(|f| f.ty == FieldType::Text))
+    }
+
     /// The field called `name`, if the kind has one.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.name == name)

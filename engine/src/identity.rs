@@ -61,16 +61,22 @@ impl fmt::Display for OrgType {
     }
 }
 
+/// The full word for a youth care provider, accepted beside the short `aanbieder`.
+pub const JEUGDHULPAANBIEDER: &str = "jeugdhulpaanbieder";
+
 /// An organisation type that kompas does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "onbekend organisatietype {0:?}; kies uit gemeente, samenwerkingsverband, aanbieder, onderwijs, ggd, jongeren, ouders, anders"
+    "onbekend organisatietype {0:?}; kies uit gemeente, samenwerkingsverband, jeugdhulpaanbieder (of aanbieder), onderwijs, ggd, jongeren, ouders, anders"
 )]
 pub struct UnknownOrgType(pub String);
 
 impl FromStr for OrgType {
     type Err = UnknownOrgType;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == JEUGDHULPAANBIEDER {
+            return Ok(OrgType::Aanbieder);
+        }
         OrgType::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
@@ -215,6 +221,10 @@ mod tests {
         for t in OrgType::ALL {
             assert_eq!(t.as_str().parse::<OrgType>().unwrap(), t);
         }
+        assert_eq!(
+            JEUGDHULPAANBIEDER.parse::<OrgType>().unwrap(),
+            OrgType::Aanbieder
+        );
         assert!("bedrijf".parse::<OrgType>().is_err());
     }
 

@@ -28,6 +28,34 @@ impl Timestamp {
         Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
     }
 
+    /// The moment as an Automerge change time: whole seconds since the Unix epoch, as the
+    /// Automerge libraries and their tools read it.
+    pub fn change_seconds(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// The moment an Automerge change time stands for. The Automerge libraries write seconds;
+    /// kompas wrote milliseconds before it wrote seconds too, so a value too large to be seconds
+    /// of a plausible date (after the year 5000) is read as milliseconds.
+    pub fn from_change_time(time: i64) -> Timestamp {
+        /// 5000-01-01T00:00:00Z in seconds; as milliseconds it is in 1973.
+        const SECONDS_UNTIL_5000: i64 = 95_617_584_000;
+        if time.abs() > SECONDS_UNTIL_5000 {
+            Timestamp(time)
+        } else {
+            Timestamp(time.saturating_mul(1000))
+        }
+    }
+
+    /// The calendar year of this moment (in UTC).
+    pub fn year(self) -> Option<i16> {
+        Some(
+            self.to_jiff()?
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .year(),
+        )
+    }
+
     /// The same moment as a `jiff` timestamp, when it lies in the range jiff supports.
     pub fn to_jiff(self) -> Option<jiff::Timestamp> {
         jiff::Timestamp::from_millisecond(self.0).ok()
@@ -58,5 +86,19 @@ mod tests {
         assert_eq!(Timestamp::from_system(t), Timestamp(1_780_000_000_123));
         let before = UNIX_EPOCH - Duration::from_secs(5);
         assert_eq!(Timestamp::from_system(before), Timestamp(0));
+    }
+
+    #[test]
+    fn change_times_are_written_in_seconds_and_read_in_either_unit() {
+        let t = Timestamp(1_780_000_000_123);
+        assert_eq!(t.change_seconds(), 1_780_000_000);
+        assert_eq!(
+            Timestamp::from_change_time(1_780_000_000),
+            Timestamp(1_780_000_000_000)
+        );
+        // What kompas wrote before: milliseconds.
+        assert_eq!(Timestamp::from_change_time(1_780_000_000_123), t);
+        assert_eq!(Timestamp::from_change_time(0), Timestamp(0));
+        assert_eq!(Timestamp(-1).change_seconds(), -1);
     }
 }

@@ -139,7 +139,7 @@ proptest! {
                 .join("../cli/fixtures/jeugdhulp-gemeenten-synthetisch.csv"),
         )
         .unwrap();
-        let options = ImportOptions { mapping: None, skip_bad_rows };
+        let options = ImportOptions { skip_bad_rows, ..ImportOptions::default() };
         let _ = read_csv(apply(csv, &damages).as_slice(), &options, &mut |_| {});
     }
 }

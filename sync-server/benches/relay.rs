@@ -1,5 +1,7 @@
-//! Relay benchmark: throughput against a plain axum websocket echo measured in the same run,
-//! resident memory per idle authenticated connection, and whether memory grows with stored data.
+//! Relay benchmark: throughput against a plain axum websocket echo measured in the same run
+//! (with the default limits and quotas, and with every limit that can be switched off switched
+//! off), resident memory per idle authenticated connection, under a slow-frame attack, and
+//! whether memory grows with stored data.
 //!
 //! Run with `cargo bench -p kompas-relay --bench relay`. All figures are printed as measured
 //! here; throughput is also given as a ratio to the echo server, which is the number to compare
@@ -23,6 +25,7 @@ use kompas_engine::sync::wire::{
     DocRef, KxKey, Message, OrgKey, SealedBundle, WorkspaceId, encode_frame,
 };
 use kompas_relay::client::RelayClient;
+use kompas_relay::config::Quotas;
 use kompas_relay::{RelayConfig, RelayState};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as TMessage;
@@ -32,6 +35,10 @@ const CLIENTS: usize = 8;
 const PER_CLIENT: usize = 400;
 const PAYLOAD: usize = 1024;
 const IDLE_CONNECTIONS: usize = 1000;
+const SLOW_CONNECTIONS: usize = 500;
+/// The relay's push rate as a ratio to the echo server before the connection limits and quotas
+/// existed, from BENCHMARKS.md, to compare this run's ratio with.
+const RATIO_BEFORE_LIMITS: f64 = 0.080;
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -47,7 +54,8 @@ fn main() {
     .len();
 
     let echo = rt.block_on(echo_throughput(frame_bytes));
-    let relay = rt.block_on(relay_throughput(&key, bundles));
+    let unlimited = rt.block_on(relay_throughput(&key, bundles.clone(), without_limits));
+    let relay = rt.block_on(relay_throughput(&key, bundles, |_| {}));
     println!(
         "relay throughput, {CLIENTS} clients x {PER_CLIENT} messages of {frame_bytes} bytes, each waiting for its answer"
     );
@@ -59,7 +67,16 @@ fn main() {
         "  kompas-relay push   : {:>8.0} bundles/s  {:>6.2} MB/s  (durable: flushed before every ack)",
         relay.0, relay.1
     );
+    println!(
+        "  same, limits and quotas off: {:>8.0} bundles/s  {:>6.2} MB/s",
+        unlimited.0, unlimited.1
+    );
     println!("  ratio relay / echo  : {:.3}", relay.0 / echo.0);
+    println!(
+        "  cost of the limits  : {:.3}x the rate with them off, {:.2}x the ratio to echo before they existed ({RATIO_BEFORE_LIMITS})",
+        relay.0 / unlimited.0,
+        relay.0 / echo.0 / RATIO_BEFORE_LIMITS
+    );
 
     let memory = rt.block_on(memory_per_connection(&key));
     println!("relay resident memory (separate process)");
@@ -71,6 +88,11 @@ fn main() {
         "  with {IDLE_CONNECTIONS} idle connections      : {:>8} KiB  ({:.1} KiB per connection, target <= 16)",
         memory.loaded_kib,
         (memory.loaded_kib.saturating_sub(memory.base_kib)) as f64 / IDLE_CONNECTIONS as f64
+    );
+    println!(
+        "  with {SLOW_CONNECTIONS} slow-frame attackers   : {:>8} KiB  ({:.1} KiB per connection; each sent 48 KiB of a 4 MiB frame and stopped)",
+        memory.slow_kib,
+        (memory.slow_kib.saturating_sub(memory.base_kib)) as f64 / SLOW_CONNECTIONS as f64
     );
     println!(
         "  after storing {:>3} MB of bundles : {:>8} KiB",
@@ -171,9 +193,15 @@ async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
 }
 
 /// Bundles per second and MB/s pushed through an in-process relay, each acknowledged durably.
-async fn relay_throughput(key: &SigningKey, bundles: Vec<SealedBundle>) -> (f64, f64) {
+async fn relay_throughput(
+    key: &SigningKey,
+    bundles: Vec<SealedBundle>,
+    adjust: impl FnOnce(&mut RelayConfig),
+) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let state = RelayState::open(RelayConfig::new(dir.path().to_path_buf()), [9; 32]).unwrap();
+    let mut config = RelayConfig::new(dir.path().to_path_buf());
+    adjust(&mut config);
+    let state = RelayState::open(config, [9; 32]).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
     tokio::spawn(kompas_relay::server::serve(
@@ -209,6 +237,25 @@ async fn relay_throughput(key: &SigningKey, bundles: Vec<SealedBundle>) -> (f64,
     rates(start.elapsed(), CLIENTS * PER_CLIENT, bytes)
 }
 
+/// Every quota off and the connection limits out of the way. What cannot be switched off (the
+/// admission ticket and the byte count per read) stays.
+fn without_limits(config: &mut RelayConfig) {
+    config.quotas = Quotas {
+        workspaces_per_key: 0,
+        creates_per_minute: 0,
+        workspace_bytes: 0,
+        key_bundles_per_minute: 0,
+        key_bytes_per_minute: 0,
+        workspace_bundles_per_minute: 0,
+        workspace_bytes_per_minute: 0,
+        key_ops_per_minute: 0,
+        workspace_ops: 0,
+    };
+    config.limits.max_per_ip = 0;
+    config.limits.max_per_key = 0;
+    config.limits.buffered_total = usize::MAX;
+}
+
 fn rates(elapsed: Duration, count: usize, bytes: usize) -> (f64, f64) {
     let secs = elapsed.as_secs_f64();
     (
@@ -220,6 +267,7 @@ fn rates(elapsed: Duration, count: usize, bytes: usize) -> (f64, f64) {
 struct Memory {
     base_kib: u64,
     loaded_kib: u64,
+    slow_kib: u64,
     stored_mb: [usize; 2],
     after_data_kib: [u64; 2],
     restarted_kib: u64,
@@ -236,6 +284,12 @@ impl Relay {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kompas-relay"))
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            // One key and one address open all the connections here.
+            .args(["--max-per-key", "0", "--max-per-ip", "0"])
+            // The data phase pushes about 15,000 bundles in well under a minute.
+            .args(["--quota-key-bundles-per-minute", "0"])
+            .args(["--quota-workspace-bundles-per-minute", "0"])
+            .args(["--log-level", "warn"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -281,6 +335,7 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     idle.last_mut().unwrap().pull(0, 1).await.unwrap();
     let loaded_kib = relay.rss_kib();
     drop(idle);
+    let slow_kib = slow_frames(&relay).await;
 
     let mut after_data_kib = [0; 2];
     let stored_mb = [16, 64];
@@ -302,8 +357,33 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     Memory {
         base_kib,
         loaded_kib,
+        slow_kib,
         stored_mb,
         after_data_kib,
         restarted_kib: restarted.rss_kib(),
     }
+}
+
+/// The relay's RSS while `SLOW_CONNECTIONS` connections each hold the start of a 4 MiB frame
+/// that never completes (48 KiB of it, under the 64 KiB an unauthenticated connection may hold).
+async fn slow_frames(relay: &Relay) -> u64 {
+    use tokio::io::AsyncWriteExt as _;
+    let addr = relay.url.trim_start_matches("ws://").to_string();
+    let mut held = Vec::with_capacity(SLOW_CONNECTIONS);
+    let mut frame = vec![0x82u8, 0x80 | 127];
+    frame.extend_from_slice(&(4u64 << 20).to_be_bytes());
+    frame.extend_from_slice(&[0; 4]);
+    frame.extend_from_slice(&vec![0u8; 48 * 1024]);
+    for _ in 0..SLOW_CONNECTIONS {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp)
+            .await
+            .unwrap();
+        ws.get_mut().write_all(&frame).await.unwrap();
+        held.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let kib = relay.rss_kib();
+    drop(held);
+    kib
 }

@@ -7,8 +7,9 @@ use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
 use kompas_engine::sync::membership::SignedOp;
 use kompas_engine::sync::wire::{
-    Access, ErrorCode, Hash32, MAX_FRAME_BYTES, Message, OrgKey, PROTOCOL_VERSION, SealedBundle,
-    Sequenced, WireError, WorkspaceId, decode_frame, encode_frame, sign_auth,
+    Access, CHALLENGE_LEN, ErrorCode, Hash32, MAX_FRAME_BYTES, Message, OrgKey, PROTOCOL_VERSION,
+    SealedBundle, Sequenced, WireError, WorkspaceId, decode_frame, encode_frame, sign_auth,
+    verify_relay_proof,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -42,6 +43,9 @@ pub enum ClientError {
     /// The relay answered with a message that does not fit.
     #[error("onverwacht antwoord van de relay: {0}")]
     Unexpected(&'static str),
+    /// The relay did not prove it holds the key it presented.
+    #[error("de relay bewijst niet dat hij relaysleutel {0} bezit")]
+    NoProof(OrgKey),
 }
 
 impl ClientError {
@@ -124,13 +128,25 @@ impl RelayClient {
         workspace: WorkspaceId,
         key: &SigningKey,
     ) -> Result<Welcome, ClientError> {
+        let hello_nonce: [u8; CHALLENGE_LEN] = rand::random();
         let hello = Message::Hello {
             min_version: PROTOCOL_VERSION,
             max_version: PROTOCOL_VERSION,
             agent: concat!("kompas-relay-client/", env!("CARGO_PKG_VERSION")).into(),
+            nonce: hello_nonce,
         };
         let (relay, nonce) = match self.request(&hello).await? {
-            Message::Challenge { relay, nonce, .. } => (relay, nonce),
+            Message::Challenge {
+                relay,
+                nonce,
+                proof,
+                ..
+            } => {
+                if !verify_relay_proof(&hello_nonce, &relay, &nonce, &proof) {
+                    return Err(ClientError::NoProof(relay));
+                }
+                (relay, nonce)
+            }
             other => return Err(ClientError::Unexpected(other.name())),
         };
         let auth = Message::Auth {
@@ -235,8 +251,21 @@ impl RelayClient {
         }
     }
 
-    /// The membership log from position `after`.
-    pub async fn membership(&mut self, after: u64) -> Result<Vec<SignedOp>, ClientError> {
+    /// The membership log from position `after`, page by page until the relay has no more.
+    pub async fn membership(&mut self, mut after: u64) -> Result<Vec<SignedOp>, ClientError> {
+        let mut out = Vec::new();
+        loop {
+            let page = self.membership_page(after).await?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            after += page.len() as u64;
+            out.extend(page);
+        }
+    }
+
+    /// One `MembershipOps` answer from position `after`.
+    pub async fn membership_page(&mut self, after: u64) -> Result<Vec<SignedOp>, ClientError> {
         match self.request(&Message::MembershipPull { after }).await? {
             Message::MembershipOps { ops, .. } => Ok(ops),
             other => Err(ClientError::Unexpected(other.name())),

@@ -1,9 +1,14 @@
-//! The relay's settings, with defaults for everything but the data directory.
+//! The relay's settings, with defaults for everything but the data directory: what it listens
+//! for, the limits that keep its memory, files and time bounded whatever clients send, and the
+//! quotas per key and per workspace.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kompas_engine::sync::wire::{MAX_FRAME_BYTES, OrgKey};
+
+use crate::tls::TlsFiles;
 
 /// How a relay runs.
 #[derive(Debug, Clone)]
@@ -22,6 +27,10 @@ pub struct RelayConfig {
     pub pull_budget: usize,
     /// How long a new connection may take to authenticate.
     pub handshake_timeout: Duration,
+    /// Timeouts and connection limits.
+    pub limits: Limits,
+    /// What one key or one workspace may use.
+    pub quotas: Quotas,
     /// The most memory sled may use to cache pages (the relay's memory must not grow with data).
     pub cache_bytes: u64,
     /// Relay keys allowed to mirror this relay.
@@ -30,6 +39,9 @@ pub struct RelayConfig {
     pub allow_create: Vec<OrgKey>,
     /// The relay this one mirrors (a `ws://` URL), if any.
     pub mirror: Option<String>,
+    /// Serve TLS with this certificate and key (reloaded when they change); plain HTTP if none.
+    /// Shared, so the configuration stays small and cheap to clone.
+    pub tls: Option<Arc<TlsFiles>>,
 }
 
 impl RelayConfig {
@@ -43,16 +55,105 @@ impl RelayConfig {
             pull_limit: 512,
             pull_budget: 2 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+            quotas: Quotas::default(),
             cache_bytes: 32 * 1024 * 1024,
             allow_mirror: Vec::new(),
             allow_create: Vec::new(),
             mirror: None,
+            tls: None,
         }
     }
 
     /// Whether `key` may create a new workspace on this relay.
     pub fn may_create(&self, key: &OrgKey) -> bool {
         self.allow_create.is_empty() || self.allow_create.contains(key)
+    }
+}
+
+/// Timeouts and connection limits. Together with the frame limit they bound the relay's memory:
+/// bytes of frames still arriving are at most `unvetted_buffer` per connection that is not a
+/// member's, at most the frame limit per member connection, and at most `buffered_total` in all.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a client may take to send its HTTP request headers.
+    pub header_timeout: Duration,
+    /// How long one frame may take to arrive once its first byte came.
+    pub frame_timeout: Duration,
+    /// A connection silent this long is closed (the relay pings after a third of it).
+    pub idle_timeout: Duration,
+    /// How long a key that is not a member (a candidate) may stay connected without becoming one.
+    pub candidate_timeout: Duration,
+    /// Connections that are not (yet) a member's: HTTP requests, handshakes and candidates.
+    /// Past this the oldest of them is closed to make room.
+    pub max_unvetted: usize,
+    /// Connections from one IP address (0: no limit; set it to 0 behind a proxy).
+    pub max_per_ip: usize,
+    /// Authenticated connections of one key.
+    pub max_per_key: usize,
+    /// The most bytes a connection that is not a member's may have in frames still arriving.
+    pub unvetted_buffer: usize,
+    /// The most bytes all connections together may have in frames still arriving.
+    pub buffered_total: usize,
+    /// A flush that takes longer than this is reported as a storage fault.
+    pub flush_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            frame_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(90),
+            candidate_timeout: Duration::from_secs(30),
+            max_unvetted: 1024,
+            max_per_ip: 256,
+            max_per_key: 16,
+            unvetted_buffer: 64 * 1024,
+            buffered_total: 256 * 1024 * 1024,
+            flush_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What one key and one workspace may use. The defaults leave a partnership of some fifty
+/// organisations room for a busy day (a first sync of thousands of documents, figures for every
+/// area) and stop one key from filling the relay's disk or memory. Zero means no limit.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    /// Workspaces one key may create on this relay.
+    pub workspaces_per_key: u64,
+    /// Workspaces the relay creates per minute, from all keys together.
+    pub creates_per_minute: u64,
+    /// Bytes of sealed bundles one workspace may store.
+    pub workspace_bytes: u64,
+    /// Bundles one key may push per minute.
+    pub key_bundles_per_minute: u64,
+    /// Bundle bytes one key may push per minute.
+    pub key_bytes_per_minute: u64,
+    /// Bundles one workspace may receive per minute.
+    pub workspace_bundles_per_minute: u64,
+    /// Bundle bytes one workspace may receive per minute.
+    pub workspace_bytes_per_minute: u64,
+    /// Membership operations one key may append per minute.
+    pub key_ops_per_minute: u64,
+    /// Membership operations one workspace's log may hold.
+    pub workspace_ops: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Quotas {
+        Quotas {
+            workspaces_per_key: 16,
+            creates_per_minute: 30,
+            workspace_bytes: 4 << 30,
+            key_bundles_per_minute: 10_000,
+            key_bytes_per_minute: 256 << 20,
+            workspace_bundles_per_minute: 30_000,
+            workspace_bytes_per_minute: 1 << 30,
+            key_ops_per_minute: 120,
+            workspace_ops: 20_000,
+        }
     }
 }
 

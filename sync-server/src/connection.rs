@@ -2,37 +2,44 @@
 //!
 //! A connection runs as one task that reads a frame, answers it, and in between sends what a
 //! subscription has pending. Writes wait for the socket, so a client that does not read stops
-//! being read from: the per-connection buffer is one frame each way.
+//! being read from: the per-connection buffer is one frame each way. Its ticket bounds what it
+//! may buffer while a frame arrives; a clock tick closes it when a frame takes too long, when
+//! it stays silent (after a ping), or when a key that is not a member stays too long.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use kompas_engine::sync::membership::OpBody;
 use kompas_engine::sync::wire::{
     Access, CHALLENGE_LEN, ErrorCode, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION,
-    WireError, WorkspaceId, decode_frame, encode_frame, verify_auth,
+    WireError, WorkspaceId, decode_frame, encode_frame, sign_relay_proof, verify_auth,
 };
 use tokio::sync::watch;
 
-use crate::metrics::Metrics;
+use crate::admission::{Cut, Ticket};
+use crate::op_time::Arrival;
+use crate::quota::Exceeded;
 use crate::refusal::Refusal;
 use crate::state::{RelayState, now, random};
 use crate::workspace::{Workspace, not_member};
 
 /// Serves one upgraded websocket until it closes, fails or the relay shuts down.
-pub async fn serve(socket: WebSocket, state: Arc<RelayState>) {
-    let open = state
-        .metrics
-        .connections_open
-        .fetch_add(1, Ordering::Relaxed)
-        + 1;
-    Metrics::inc(&state.metrics.connections_total);
+pub async fn serve(socket: WebSocket, state: Arc<RelayState>, ticket: Ticket) {
+    // The HTTP request that carried the upgrade is complete.
+    ticket.consumed();
+    state.metrics.connections_open.inc();
+    state.metrics.connections_total.inc();
+    let started = Instant::now();
     let mut conn = Connection {
         socket,
         state: state.clone(),
+        ticket,
+        who: None,
+        last_heard: Instant::now(),
+        pinged: false,
     };
-    if open as usize > state.config.max_connections {
+    if conn.ticket.is_over() {
         let refusal = Refusal::new(
             ErrorCode::Overloaded,
             "de relay heeft te veel verbindingen; probeer het later opnieuw",
@@ -41,10 +48,15 @@ pub async fn serve(socket: WebSocket, state: Arc<RelayState>) {
     } else if let Some(session) = conn.handshake().await {
         conn.run(session).await;
     }
-    state
-        .metrics
-        .connections_open
-        .fetch_sub(1, Ordering::Relaxed);
+    state.metrics.connections_open.dec();
+    let (workspace, key) = conn.who();
+    tracing::info!(
+        peer = %conn.ticket.ip(),
+        workspace,
+        key,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "verbinding gesloten"
+    );
 }
 
 /// How long a connection for an unknown workspace waits for the mirror to fetch it.
@@ -53,7 +65,17 @@ const MIRROR_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 struct Connection {
     socket: WebSocket,
     state: Arc<RelayState>,
+    ticket: Ticket,
+    /// The workspace and key, once authenticated (for the log).
+    who: Option<(WorkspaceId, OrgKey)>,
+    /// When the client last sent anything (a frame, a ping or a pong).
+    last_heard: Instant,
+    /// Whether the relay pinged since then.
+    pinged: bool,
 }
+
+/// How often a connection checks its clocks.
+const TICK: Duration = Duration::from_millis(500);
 
 /// An authenticated connection's view.
 struct Session {
@@ -63,6 +85,8 @@ struct Session {
     ws: Option<Arc<Workspace>>,
     members_rx: Option<watch::Receiver<u64>>,
     sub: Option<Subscription>,
+    /// When the relay welcomed the connection.
+    since: Instant,
 }
 
 /// What a subscriber has been sent so far.
@@ -96,7 +120,12 @@ impl Connection {
     /// refused and closed.
     async fn handshake(&mut self) -> Option<Session> {
         let limit = self.state.config.handshake_timeout;
-        match tokio::time::timeout(limit, self.authenticate()).await {
+        let ticket = self.ticket.clone();
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(limit, self.authenticate()) => outcome,
+            cut = ticket.cut() => Ok(Err(Some(self.cut_refusal(cut)))),
+        };
+        match outcome {
             Ok(Ok(session)) => Some(session),
             Ok(Err(Some(refusal))) => {
                 self.refuse_and_close(&refusal).await;
@@ -113,10 +142,11 @@ impl Connection {
     }
 
     async fn authenticate(&mut self) -> Result<Session, Option<Refusal>> {
-        let version = match self.recv_handshake().await? {
+        let (version, hello_nonce) = match self.recv_handshake().await? {
             Message::Hello {
                 min_version,
                 max_version,
+                nonce: hello_nonce,
                 ..
             } => {
                 let best = max_version.min(PROTOCOL_VERSION);
@@ -128,7 +158,7 @@ impl Connection {
                         ),
                     )));
                 }
-                best
+                (best, hello_nonce)
             }
             other => return Err(Some(unexpected(&other, "hello"))),
         };
@@ -138,6 +168,7 @@ impl Connection {
             version,
             relay,
             nonce,
+            proof: sign_relay_proof(&hello_nonce, &nonce, self.state.signing_key()),
         })
         .await
         .then_some(())
@@ -158,6 +189,22 @@ impl Connection {
             }
             other => return Err(Some(unexpected(&other, "auth"))),
         };
+        self.who = Some((workspace, key));
+        if self.state.marks.banned.contains(&key) {
+            return Err(Some(Refusal::new(
+                ErrorCode::Banned,
+                format!(
+                    "de beheerder van deze relay heeft sleutel {key} geweerd; neem contact op met de beheerder"
+                ),
+            )));
+        }
+        if let Err(refused) = self.ticket.authenticated(key) {
+            self.state.metrics.connection_refused(&refused);
+            return Err(Some(Refusal::new(
+                ErrorCode::Overloaded,
+                format!("{refused}; sluit een andere verbinding of probeer het later opnieuw"),
+            )));
+        }
         let mirror = self.state.config.allow_mirror.contains(&key);
         let mut ws = self.state.workspace(&workspace);
         if ws.is_none() && !mirror {
@@ -170,6 +217,7 @@ impl Connection {
             members_rx: ws.as_ref().map(|w| w.watch_members()),
             ws,
             sub: None,
+            since: Instant::now(),
         };
         if session.removed() {
             return Err(Some(removed(&key)));
@@ -188,6 +236,13 @@ impl Connection {
                 epoch: 0,
             },
         };
+        if let Message::Welcome {
+            access: Access::Member(_) | Access::Mirror,
+            ..
+        } = welcome
+        {
+            self.ticket.vetted();
+        }
         self.send(&welcome).await.then_some(session).ok_or(None)
     }
 
@@ -202,11 +257,20 @@ impl Connection {
     /// The request loop.
     async fn run(&mut self, mut session: Session) {
         let mut shutdown = self.state.watch_shutdown();
+        let ticket = self.ticket.clone();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let catching_up = session.catching_up();
             let outcome = tokio::select! {
                 biased;
                 _ = shutdown.changed() => Err(Fail::Refused(Refusal::new(ErrorCode::ShuttingDown, "de relay stopt"))),
+                cut = ticket.cut() => {
+                    let refusal = self.cut_refusal(cut);
+                    self.refuse_and_close(&refusal).await;
+                    return;
+                }
+                _ = tick.tick() => self.check_clocks(&session).await,
                 _ = changed(&mut session.members_rx) => self.members_changed(&mut session).await,
                 incoming = self.recv() => match incoming {
                     Incoming::Closed => return,
@@ -238,16 +302,25 @@ impl Connection {
         }
         match message {
             Message::Push { bundle } => {
+                let arrived = Instant::now();
                 let ws = session.reader()?;
+                self.writable(&ws)?;
                 let state = self.state.clone();
                 let _permit = state.writes.try_acquire().map_err(|_| overloaded())?;
+                let pusher = (!session.mirror).then_some(session.key);
+                let bytes = bundle.encoded_len() as u64;
+                state
+                    .quotas
+                    .charge_push(now(), pusher, ws.id(), bytes, ws.stored_bytes())
+                    .map_err(|e| self.over_quota(e))?;
                 let stored = ws.push(&self.state.store, &bundle).await?;
                 let counter = if stored.duplicate {
                     &self.state.metrics.bundles_duplicate
                 } else {
                     &self.state.metrics.bundles_stored
                 };
-                Metrics::inc(counter);
+                counter.inc();
+                self.state.metrics.ack_took(arrived.elapsed());
                 self.reply(&Message::Ack {
                     seq: stored.seq,
                     hash: stored.hash,
@@ -256,12 +329,15 @@ impl Connection {
                 .await
             }
             Message::Pull { after, limit } => {
+                let arrived = Instant::now();
                 let ws = session.reader()?;
                 let limit = (limit as usize).min(self.state.config.pull_limit);
                 let items = ws.range(after, limit, self.state.config.pull_budget)?;
-                Metrics::add(&self.state.metrics.bundles_served, items.len());
+                self.state.metrics.bundles_served.inc_by(items.len() as u64);
                 let head = ws.head();
-                self.reply(&Message::Bundles { items, head }).await
+                let sent = self.reply(&Message::Bundles { items, head }).await;
+                self.state.metrics.pull_took(arrived.elapsed());
+                sent
             }
             Message::Subscribe { after } => {
                 let ws = session.reader()?;
@@ -274,7 +350,7 @@ impl Connection {
             }
             Message::MembershipPull { after } => {
                 let ops = match &session.ws {
-                    Some(ws) => ws.ops_from(after)?,
+                    Some(ws) => ws.ops_page(after)?,
                     None => Vec::new(),
                 };
                 self.reply(&Message::MembershipOps { start: after, ops })
@@ -300,21 +376,52 @@ impl Connection {
                 }
                 let state = self.state.clone();
                 let _permit = state.writes.try_acquire().map_err(|_| overloaded())?;
-                let clock = (!session.mirror).then(now);
+                let clock = (!session.mirror).then(|| Arrival {
+                    now: now(),
+                    carrier: session.key,
+                });
+                let author = (!session.mirror).then_some(session.key);
                 let index = match &session.ws {
-                    Some(ws) => ws.append_op(&self.state.store, &op, clock).await?,
+                    Some(ws) => {
+                        self.writable(ws)?;
+                        let log_len = ws.with_members(|m| m.len());
+                        state
+                            .quotas
+                            .charge_op(now(), author, log_len)
+                            .map_err(|e| self.over_quota(e))?;
+                        ws.append_op(&self.state.store, &op, clock).await?
+                    }
                     None => {
                         if !session.mirror {
                             self.state.check_creator(&op)?;
+                            state
+                                .quotas
+                                .charge_create(now(), op.op.author)
+                                .map_err(|e| self.over_quota(e))?;
                         }
-                        let ws = self.state.create_workspace(&op, clock).await?;
+                        let ws = match self.state.create_workspace(&op, clock).await {
+                            Ok(ws) => ws,
+                            Err(refusal) => {
+                                if !session.mirror {
+                                    state.quotas.uncreate(&op.op.author);
+                                }
+                                return Err(refusal.into());
+                            }
+                        };
                         let index = ws.with_members(|m| m.len()) - 1;
                         session.members_rx = Some(ws.watch_members());
                         session.ws = Some(ws);
                         index
                     }
                 };
-                Metrics::inc(&self.state.metrics.membership_ops);
+                if session
+                    .ws
+                    .as_ref()
+                    .is_some_and(|ws| ws.with_members(|m| m.is_member(&session.key)))
+                {
+                    self.ticket.vetted();
+                }
+                self.state.metrics.membership_ops.inc();
                 self.reply(&Message::MembershipAck {
                     index,
                     hash: op.hash(),
@@ -333,13 +440,16 @@ impl Connection {
         let (Some(ws), Some(sub)) = (&session.ws, &mut session.sub) else {
             return Ok(());
         };
-        let ops = ws.ops_from(sub.ops)?;
-        if ops.is_empty() {
-            return Ok(());
+        // Page by page, so that no answer exceeds a frame however much was appended.
+        loop {
+            let ops = ws.ops_page(sub.ops)?;
+            if ops.is_empty() {
+                return Ok(());
+            }
+            let start = sub.ops;
+            sub.ops += ops.len() as u64;
+            self.reply(&Message::MembershipOps { start, ops }).await?;
         }
-        let start = sub.ops;
-        sub.ops += ops.len() as u64;
-        self.reply(&Message::MembershipOps { start, ops }).await
     }
 
     /// Sends the next batch of bundles a subscriber has not seen.
@@ -350,7 +460,7 @@ impl Connection {
         let items = ws.range(sub.bundles, 64, self.state.config.pull_budget)?;
         for item in items {
             sub.bundles = item.seq;
-            Metrics::inc(&self.state.metrics.bundles_served);
+            self.state.metrics.bundles_served.inc();
             self.reply(&Message::Pushed { item }).await?;
         }
         Ok(())
@@ -359,7 +469,11 @@ impl Connection {
     /// Reads the next frame, skipping pings; a closed or failed socket is `Closed`.
     async fn recv(&mut self) -> Incoming {
         loop {
-            let raw = match self.socket.recv().await {
+            let received = self.socket.recv().await;
+            self.ticket.consumed();
+            self.last_heard = Instant::now();
+            self.pinged = false;
+            let raw = match received {
                 None | Some(Err(_)) => return Incoming::Closed,
                 Some(Ok(WsMessage::Binary(bytes))) => bytes,
                 Some(Ok(WsMessage::Text(_))) => {
@@ -371,7 +485,7 @@ impl Connection {
                 Some(Ok(WsMessage::Close(_))) => return Incoming::Closed,
                 Some(Ok(_)) => continue,
             };
-            Metrics::add(&self.state.metrics.bytes_in, raw.len());
+            self.state.metrics.bytes_in.inc_by(raw.len() as u64);
             return match decode_frame(&raw, self.state.config.max_frame) {
                 Ok(message) => Incoming::Message(Box::new(message)),
                 Err(e) => Incoming::Bad(wire_refusal(&e)),
@@ -390,7 +504,7 @@ impl Connection {
 
     async fn send(&mut self, message: &Message) -> bool {
         let bytes = encode_frame(message);
-        Metrics::add(&self.state.metrics.bytes_out, bytes.len());
+        self.state.metrics.bytes_out.inc_by(bytes.len() as u64);
         self.socket
             .send(WsMessage::Binary(bytes.into()))
             .await
@@ -399,7 +513,116 @@ impl Connection {
 
     async fn send_refusal(&mut self, refusal: &Refusal) -> bool {
         self.state.metrics.error(refusal.code);
+        let (workspace, key) = self.who();
+        tracing::info!(
+            peer = %self.ticket.ip(),
+            workspace,
+            key,
+            code = refusal.code.name(),
+            message = %refusal.message,
+            "geweigerd"
+        );
         self.send(&refusal.to_message()).await
+    }
+
+    /// The workspace and key for the log (empty before authentication).
+    fn who(&self) -> (String, String) {
+        match self.who {
+            Some((ws, key)) => (ws.to_string(), key.to_string()),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    /// The refusal for a connection the relay cuts short.
+    fn cut_refusal(&self, cut: Cut) -> Refusal {
+        match cut {
+            Cut::Evicted => {
+                self.state.metrics.refused("evicted");
+                Refusal::new(
+                    ErrorCode::Overloaded,
+                    "de relay heeft te veel verbindingen van niet-leden en sluit de oudste; probeer het later opnieuw",
+                )
+            }
+            Cut::Buffer => {
+                self.state.metrics.refused("buffer");
+                let limits = self.state.admission.limits();
+                Refusal::new(
+                    ErrorCode::FrameTooLarge,
+                    format!(
+                        "deze verbinding mag niet meer onvolledige gegevens laten wachten (grens {} bytes voor een verbinding die geen lid is, {} bytes voor de relay samen)",
+                        limits.unvetted_buffer, limits.buffered_total
+                    ),
+                )
+            }
+        }
+    }
+
+    /// Closes a connection whose frame takes too long, that stays silent, or whose key stays
+    /// a candidate too long; pings a client that has been quiet for a while.
+    async fn check_clocks(&mut self, session: &Session) -> Result<(), Fail> {
+        let limits = self.state.admission.limits().clone();
+        let timed_out = |what: String| {
+            self.state.metrics.refused("timed_out");
+            Err(Fail::Refused(Refusal::new(ErrorCode::TimedOut, what)))
+        };
+        if let Some(age) = self.ticket.frame_age()
+            && age > limits.frame_timeout
+        {
+            return timed_out(format!(
+                "een bericht kwam niet binnen {} s volledig aan",
+                limits.frame_timeout.as_secs()
+            ));
+        }
+        let silent = self.last_heard.elapsed();
+        if silent > limits.idle_timeout {
+            return timed_out(format!(
+                "de verbinding bleef {} s stil",
+                limits.idle_timeout.as_secs()
+            ));
+        }
+        let member = session.mirror
+            || session
+                .ws
+                .as_ref()
+                .is_some_and(|ws| ws.with_members(|m| m.is_member(&session.key)));
+        if !member && session.since.elapsed() > limits.candidate_timeout {
+            return timed_out(format!(
+                "een organisatie die geen lid is mag {} s verbonden blijven",
+                limits.candidate_timeout.as_secs()
+            ));
+        }
+        if silent > limits.idle_timeout / 3 && !self.pinged {
+            self.pinged = true;
+            if self
+                .socket
+                .send(WsMessage::Ping(Default::default()))
+                .await
+                .is_err()
+            {
+                return Err(Fail::Gone);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses writes to a workspace the operator froze.
+    fn writable(&self, ws: &Workspace) -> Result<(), Refusal> {
+        if self.state.marks.frozen.contains(&ws.id()) {
+            return Err(Refusal::new(
+                ErrorCode::Frozen,
+                format!(
+                    "de beheerder van deze relay heeft samenwerking {} bevroren: lezen kan, schrijven niet",
+                    ws.id()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a quota refusal and hands it on.
+    fn over_quota(&self, exceeded: Exceeded) -> Refusal {
+        self.state.metrics.quota_refused(exceeded.quota);
+        exceeded.refusal
     }
 
     async fn refuse_and_close(&mut self, refusal: &Refusal) {

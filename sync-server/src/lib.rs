@@ -5,16 +5,22 @@
 //! sealed bundles that it acknowledges only once flushed, pushes new bundles to subscribers and
 //! can mirror another relay. It holds no workspace keys and never sees plaintext.
 
+pub mod admission;
 pub mod app;
 pub mod client;
 pub mod config;
 mod connection;
+mod metered;
 pub mod metrics;
 pub mod mirror;
+pub mod op_time;
+pub mod operator;
+pub mod quota;
 pub mod refusal;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod workspace;
 
 pub use app::app;

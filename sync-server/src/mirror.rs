@@ -130,7 +130,7 @@ async fn session(
         // upstream before the bundles it signs.
         if in_flight.is_none() {
             if upstream_ops < ws.with_members(|m| m.len()) {
-                if let Some(op) = ws.ops_from(upstream_ops)?.into_iter().next() {
+                if let Some(op) = ws.op_at(upstream_ops)? {
                     in_flight = Some(InFlight::Op);
                     client.send(&Message::MembershipAppend { op }).await?;
                 }
@@ -211,7 +211,7 @@ async fn level_membership(
 ) -> Result<Option<Arc<Workspace>>, MirrorError> {
     let remote = client.membership(0).await?;
     let local = match state.workspace(&id) {
-        Some(ws) => ws.ops_from(0)?,
+        Some(ws) => ws.log()?,
         None => Vec::new(),
     };
     if let Some(i) = (0..remote.len().min(local.len())).find(|&i| remote[i] != local[i]) {
@@ -240,12 +240,10 @@ async fn append_missing(
     start: u64,
     ops: &[SignedOp],
 ) -> Result<(), MirrorError> {
-    let local = ws.ops_from(0)?;
-    for (i, op) in ops.iter().enumerate() {
-        let index = start as usize + i;
-        match local.get(index) {
+    for (index, op) in (start..).zip(ops) {
+        match ws.op_at(index)? {
             Some(mine) if mine.to_bytes() == op.to_bytes() => {}
-            Some(_) => return Err(MirrorError::Forked(index)),
+            Some(_) => return Err(MirrorError::Forked(index as usize)),
             None => {
                 ws.append_op(&state.store, op, None).await?;
             }

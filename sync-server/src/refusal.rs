@@ -37,13 +37,22 @@ impl Refusal {
                 | ErrorCode::AuthFailed
                 | ErrorCode::Removed
                 | ErrorCode::ShuttingDown
+                | ErrorCode::TimedOut
+                | ErrorCode::Banned
         )
     }
 }
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Refusal {
-        Refusal::new(ErrorCode::Internal, e.to_string())
+        if e.is_fault() {
+            Refusal::new(
+                ErrorCode::StorageFault,
+                format!("{e}; er is niets opgeslagen, probeer het later opnieuw"),
+            )
+        } else {
+            Refusal::new(ErrorCode::Internal, e.to_string())
+        }
     }
 }
 

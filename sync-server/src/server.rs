@@ -1,22 +1,39 @@
-//! Running a relay: serve the router on a listener, mirror if asked, stop gracefully.
+//! Running a relay: accept connections under the admission limits, terminate TLS on them if
+//! configured, serve the router on each with a header-read timeout, mirror if asked, stop
+//! gracefully.
+//!
+//! The accept loop is ours rather than `axum::serve` because the relay must count a connection
+//! from its first byte (half-open and unauthenticated connections count against the limits),
+//! bound how long request headers may take, and shed the oldest unvetted connection when the
+//! system runs out of file descriptors; hyper's connection builder does the HTTP.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tower::ServiceExt as _;
 
+use crate::admission::Ticket;
 use crate::app::app;
+use crate::metered::Metered;
 use crate::mirror;
 use crate::state::RelayState;
+use crate::tls::Terminator;
 
 /// How long open connections get to close after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves until `signal` completes, then tells every connection the relay stops, waits for them
-/// (at most a few seconds) and flushes the store.
+/// (at most a few seconds) and flushes the store (at most the flush timeout: a store that cannot
+/// flush must not keep the relay from stopping; what it acknowledged was flushed before).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<RelayState>,
@@ -27,19 +44,122 @@ pub async fn serve(
         state.set_mirror_requests(tx);
         tokio::spawn(mirror::run(state.clone(), upstream, rx));
     }
-    let stopping = state.clone();
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            signal.await;
-            stopping.shut_down();
-        })
-        .await?;
+    // A certificate that does not load fails here, before anything is served.
+    let tls = match state.config.tls.as_deref() {
+        Some(files) => Some(Terminator::start(files.clone()).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let router = app(state.clone());
+    let exhausted = AtomicU64::new(0);
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            () = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => accept(stream, peer, &state, &router, tls.as_ref()),
+                Err(e) => accept_failed(&e, &state, &exhausted).await,
+            },
+        }
+    }
+    drop(listener);
+    state.shut_down();
+    state.admission.shed_all_unvetted();
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
-    while state.metrics.connections_open.load(Ordering::Relaxed) > 0
-        && tokio::time::Instant::now() < deadline
-    {
+    while state.admission.census().total > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    state.store.flush().await.map_err(std::io::Error::other)?;
-    Ok(())
+    let limit = state.config.limits.flush_timeout;
+    match tokio::time::timeout(limit, state.store.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(std::io::Error::other(e)),
+        Err(_) => Err(std::io::Error::other(format!(
+            "de opslag kon niet binnen {} s worden weggeschreven",
+            limit.as_secs()
+        ))),
+    }
+}
+
+/// Admits a connection and serves HTTP on it (after the TLS handshake, with `tls`) in its own
+/// task. The bytes are counted below TLS, so the admission limits hold for encrypted
+/// connections alike.
+fn accept(
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: &Arc<RelayState>,
+    router: &Router,
+    tls: Option<&Arc<Terminator>>,
+) {
+    let ticket = match state.admission.admit(peer.ip()) {
+        Ok(ticket) => ticket,
+        Err(refused) => {
+            state.metrics.connection_refused(&refused);
+            tracing::info!(peer = %peer, reason = %refused, "verbinding geweigerd");
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let metered = Metered::new(stream, ticket.clone());
+    let router = router.clone();
+    let header_timeout = state.config.limits.header_timeout;
+    let tls = tls.cloned();
+    tokio::spawn(async move {
+        let work = async {
+            match tls {
+                Some(tls) => {
+                    if let Some(encrypted) = tls.handshake(metered).await {
+                        serve_http(TokioIo::new(encrypted), router, &ticket, header_timeout).await;
+                    }
+                }
+                None => serve_http(TokioIo::new(metered), router, &ticket, header_timeout).await,
+            }
+        };
+        tokio::select! {
+            () = work => {}
+            cut = ticket.cut() => tracing::debug!(peer = %peer, ?cut, "http-verbinding afgebroken"),
+        }
+    });
+}
+
+/// Serves HTTP/1.1 (and websocket upgrades) on one connection, its ticket in every request.
+async fn serve_http<I>(io: I, router: Router, ticket: &Ticket, header_timeout: Duration)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let tagged = ticket.clone();
+    let service = router.map_request(move |mut request: hyper::Request<Incoming>| {
+        // The request's headers are complete: on a kept-alive connection (a metrics scraper),
+        // each request starts its own count.
+        tagged.consumed();
+        request.extensions_mut().insert(tagged.clone());
+        request
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(64 * 1024);
+    let _ = http
+        .serve_connection(io, TowerToHyperService::new(service))
+        .with_upgrades()
+        .await;
+}
+
+/// The system refused to hand over a new connection. Out of file descriptors, the oldest
+/// unvetted connection is closed so that members can still get in; either way the loop pauses
+/// briefly instead of spinning.
+async fn accept_failed(e: &std::io::Error, state: &RelayState, logged: &AtomicU64) {
+    let out_of_files = matches!(e.raw_os_error(), Some(23 | 24)); // ENFILE, EMFILE
+    if out_of_files {
+        state.admission.shed_unvetted();
+        state.metrics.files_exhausted();
+    }
+    // One line per second at most, so a flood does not fill the log.
+    let second = crate::state::now().0 / 1000;
+    if logged.swap(second as u64, Ordering::Relaxed) != second as u64 {
+        if out_of_files {
+            tracing::warn!(error = %e, "geen bestandsdescriptors meer vrij; de oudste verbinding zonder lidmaatschap wordt gesloten");
+        } else {
+            tracing::warn!(error = %e, "kan geen verbinding aannemen");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
 }

@@ -1,4 +1,5 @@
-//! What every connection of a running relay shares: store, key, workspaces, metrics, limits.
+//! What every connection of a running relay shares: store, key, workspaces, metrics, limits,
+//! quotas and the operator's marks.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -10,8 +11,12 @@ use kompas_engine::sync::membership::{OpBody, SignedOp};
 use kompas_engine::sync::wire::{ErrorCode, OrgKey, WorkspaceId};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 
+use crate::admission::Admission;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::op_time::Arrival;
+use crate::operator::Marks;
+use crate::quota::QuotaBook;
 use crate::refusal::Refusal;
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
@@ -30,6 +35,12 @@ pub struct RelayState {
     shutdown: watch::Sender<bool>,
     /// Permits for writes in flight (load shedding).
     pub writes: Semaphore,
+    /// Connection counts and buffered bytes.
+    pub admission: Arc<Admission>,
+    /// Quotas and what was used.
+    pub quotas: QuotaBook,
+    /// Workspaces frozen and keys banned by the operator.
+    pub marks: Marks,
     mirror_requests: RwLock<Option<mpsc::UnboundedSender<WorkspaceId>>>,
     added: watch::Sender<u64>,
     levelled: RwLock<HashSet<WorkspaceId>>,
@@ -40,19 +51,39 @@ impl RelayState {
     /// it has none yet.
     pub fn open(config: RelayConfig, fresh_key: [u8; 32]) -> Result<Arc<RelayState>, StoreError> {
         let store = RelayStore::open(&config.data, config.cache_bytes)?;
+        store.set_flush_timeout(config.limits.flush_timeout);
         let key = store.relay_key(fresh_key)?;
         let mut workspaces = HashMap::new();
+        let mut created: HashMap<OrgKey, u64> = HashMap::new();
         for id in store.workspaces()? {
-            let ws = Workspace::load(id, store.trees(&id)?)?;
+            let trees = store.trees(&id)?;
+            let creator = trees
+                .membership()?
+                .first()
+                .and_then(|op| matches!(op.op.body, OpBody::Create { .. }).then_some(op.op.author));
+            let ws = Workspace::load(id, trees)?;
             if ws.with_members(|m| !m.is_empty()) {
                 workspaces.insert(id, Arc::new(ws));
+                if let Some(creator) = creator {
+                    *created.entry(creator).or_default() += 1;
+                }
             }
         }
         let writes = Semaphore::new(config.max_concurrent_writes);
+        let admission = Admission::new(
+            config.limits.clone(),
+            config.max_connections,
+            config.max_frame,
+        );
+        let quotas = QuotaBook::new(config.quotas.clone(), created);
+        let marks = Marks::load(&store)?;
         Ok(Arc::new(RelayState {
+            metrics: Metrics::new(&config.quotas),
             config,
             store,
-            metrics: Metrics::default(),
+            admission,
+            quotas,
+            marks,
             key,
             workspaces: RwLock::new(workspaces),
             create_lock: Mutex::new(()),
@@ -92,14 +123,14 @@ impl RelayState {
     pub async fn create_workspace(
         &self,
         op: &SignedOp,
-        now: Option<Timestamp>,
+        arrival: Option<Arrival>,
     ) -> Result<Arc<Workspace>, Refusal> {
         let _guard = self.create_lock.lock().await;
         if let Some(ws) = self.workspace(&op.op.workspace) {
-            ws.append_op(&self.store, op, now).await?;
+            ws.append_op(&self.store, op, arrival).await?;
             return Ok(ws);
         }
-        let ws = Arc::new(Workspace::create(&self.store, op, now).await?);
+        let ws = Arc::new(Workspace::create(&self.store, op, arrival).await?);
         if let Ok(mut map) = self.workspaces.write() {
             map.insert(ws.id(), ws.clone());
         }
@@ -179,8 +210,12 @@ impl RelayState {
 
     /// The Prometheus text for `/metrics`.
     pub fn render_metrics(&self) -> String {
-        self.metrics
-            .render(self.workspace_ids().len(), self.store.size_on_disk())
+        self.metrics.render(
+            self.workspace_ids().len(),
+            self.store.size_on_disk(),
+            self.admission.census(),
+            self.store.fault().is_some(),
+        )
     }
 }
 

@@ -28,6 +28,23 @@ pub enum StoreError {
     /// A stored key or value had the wrong size.
     #[error("relay-opslag is beschadigd bij {0}")]
     BadRecord(String),
+    /// Writing failed on purpose: a fault switched on with [`RelayStore::inject_fault`].
+    #[error("relay-opslag: schrijven mislukt (opgewekte storing)")]
+    Injected,
+    /// A flush did not return in time (for example a disk that stopped answering).
+    #[error("relay-opslag: wegschrijven duurde langer dan {0} s")]
+    FlushTimeout(u64),
+}
+
+impl StoreError {
+    /// Whether the storage itself failed (a full disk, an I/O error, a hung flush), so that a
+    /// later attempt may work, rather than the stored data being damaged.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sled(_) | StoreError::Injected | StoreError::FlushTimeout(_)
+        )
+    }
 }
 
 /// Where an appended bundle ended up.
@@ -41,12 +58,22 @@ pub enum Appended {
 
 const META: &str = "meta";
 const RELAY_KEY: &[u8] = b"relay_key";
+/// In a workspace's hash tree (whose other keys are 32-byte hashes): the bytes of its bundles.
+const STORED_BYTES: &[u8] = b"size";
 
 /// The relay's sled database.
 #[derive(Clone)]
 pub struct RelayStore {
     db: sled::Db,
     flushes: Arc<GroupFlush>,
+    fault: Arc<Fault>,
+}
+
+/// The storage's health: the last write failure, and a switch for drills and tests.
+#[derive(Default)]
+struct Fault {
+    injected: std::sync::atomic::AtomicBool,
+    last: std::sync::Mutex<Option<String>>,
 }
 
 /// Group commit: writers that wait for durability at the same time share one flush.
@@ -58,6 +85,8 @@ struct GroupFlush {
     started: AtomicU64,
     /// Flushes finished so far (flush `n` starts only after flush `n - 1` finished).
     finished: AtomicU64,
+    /// How long a flush (with its wait for the turn) may take, in milliseconds (0: 30 s).
+    timeout_ms: AtomicU64,
 }
 
 /// The trees of one workspace.
@@ -78,7 +107,49 @@ impl RelayStore {
         Ok(RelayStore {
             db,
             flushes: Arc::default(),
+            fault: Arc::default(),
         })
+    }
+
+    /// Sets how long a flush may take before it counts as a storage fault.
+    pub fn set_flush_timeout(&self, limit: std::time::Duration) {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self.flushes.timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Makes every flush fail (`true`) as a full disk would, or work again (`false`): for
+    /// tests and fire drills of what members see while the relay cannot store.
+    pub fn inject_fault(&self, on: bool) {
+        self.fault.injected.store(on, Ordering::SeqCst);
+    }
+
+    /// Why the last flush failed, while the store has not flushed successfully since.
+    pub fn fault(&self) -> Option<String> {
+        self.fault
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record(&self, outcome: &Result<(), StoreError>) {
+        let mut last = self
+            .fault
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = outcome.as_ref().err().map(ToString::to_string);
+    }
+
+    /// A tree by name, for the operator's commands (`crate::operator`).
+    pub(crate) fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    /// Removes a tree and what it holds.
+    pub(crate) fn drop_tree(&self, name: &str) -> Result<(), StoreError> {
+        self.db.drop_tree(name)?;
+        Ok(())
     }
 
     /// The relay's own signing key, created from `fresh` on first use and flushed.
@@ -139,9 +210,30 @@ impl RelayStore {
 
     /// Makes everything written so far durable. Callers waiting together share one flush: a
     /// flush that started after this call began covers every write made before it.
+    ///
+    /// A flush that fails or takes longer than the flush timeout returns an error (and the
+    /// store reports the fault until a flush succeeds again); it never leaves later writers
+    /// waiting behind it for ever.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let ms = match self.flushes.timeout_ms.load(Ordering::Relaxed) {
+            0 => 30_000,
+            ms => ms,
+        };
+        let limit = std::time::Duration::from_millis(ms);
+        let outcome = match tokio::time::timeout(limit, self.flush_in_turn()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::FlushTimeout(ms / 1000)),
+        };
+        self.record(&outcome);
+        outcome
+    }
+
+    async fn flush_in_turn(&self) -> Result<(), StoreError> {
         let seen = self.flushes.started.load(Ordering::SeqCst);
         let _turn = self.flushes.lock.lock().await;
+        if self.fault.injected.load(Ordering::SeqCst) {
+            return Err(StoreError::Injected);
+        }
         if self.flushes.finished.load(Ordering::SeqCst) > seen {
             return Ok(());
         }
@@ -177,6 +269,12 @@ impl WorkspaceTrees {
             .transaction(|(bundles, hashes)| {
                 bundles.insert(&seq.to_be_bytes(), bundle)?;
                 hashes.insert(hash.as_bytes(), &seq.to_be_bytes())?;
+                let stored = hashes
+                    .get(STORED_BYTES)?
+                    .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                    .map_or(0, u64::from_be_bytes);
+                let stored = stored.saturating_add(bundle.len() as u64);
+                hashes.insert(STORED_BYTES, &stored.to_be_bytes())?;
                 Ok(())
             })
             .map_err(|e: sled::transaction::TransactionError<()>| match e {
@@ -186,6 +284,22 @@ impl WorkspaceTrees {
                 }
             })?;
         Ok(Appended::New(seq))
+    }
+
+    /// The bytes of the stored bundles. Stores written before this total was kept count once
+    /// (here) and keep it from then on.
+    pub fn stored_bytes(&self) -> Result<u64, StoreError> {
+        if let Some(v) = self.hashes.get(STORED_BYTES)? {
+            return seq_of(&v);
+        }
+        let mut total = 0u64;
+        for entry in self.bundles.iter() {
+            total = total.saturating_add(entry?.1.len() as u64);
+        }
+        if total > 0 {
+            self.hashes.insert(STORED_BYTES, &total.to_be_bytes())?;
+        }
+        Ok(total)
     }
 
     /// Up to `limit` bundles with `after < seq <= upto`, stopping once `budget` bytes are
@@ -233,6 +347,36 @@ impl WorkspaceTrees {
                 })
             })
             .collect()
+    }
+
+    /// The membership operations with `after <= index < upto`, stopping once `budget` bytes
+    /// are reached (at least one operation is returned if there is one). Only that range is
+    /// read and decoded.
+    pub fn ops_range(
+        &self,
+        after: u64,
+        upto: u64,
+        budget: usize,
+    ) -> Result<Vec<SignedOp>, StoreError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        if after >= upto {
+            return Ok(out);
+        }
+        for entry in self.members.range(after.to_be_bytes()..upto.to_be_bytes()) {
+            let (k, v) = entry?;
+            if !out.is_empty() && bytes.saturating_add(v.len()) > budget {
+                break;
+            }
+            bytes = bytes.saturating_add(v.len());
+            out.push(
+                SignedOp::from_bytes(&v).map_err(|source| StoreError::Corrupt {
+                    what: format!("lidmaatschapsoperatie {}", seq_of(&k).unwrap_or(u64::MAX)),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
     }
 
     /// Appends a membership operation at `index` (not yet flushed).
@@ -298,5 +442,69 @@ mod tests {
         assert_eq!(trees.range(3, 5, 100, 10).unwrap()[0].seq, 4);
         assert_eq!(trees.range(1, 3, 100, usize::MAX).unwrap().len(), 2);
         assert!(trees.range(5, 5, 100, usize::MAX).unwrap().is_empty());
+    }
+
+    #[test]
+    fn membership_pages_stop_at_the_budget_and_read_only_their_range() {
+        use kompas_engine::Timestamp;
+        use kompas_engine::sync::membership::OpBody;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
+        let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let ops: Vec<SignedOp> = (0..6u8)
+            .map(|i| {
+                let body = OpBody::ShareKeys {
+                    member: kompas_engine::sync::wire::OrgKey([i; 32]),
+                    sealed: vec![i; 1000],
+                };
+                SignedOp::sign(WorkspaceId([1; 16]), None, Timestamp(0), body, &key)
+            })
+            .collect();
+        for (i, op) in ops.iter().enumerate() {
+            trees.append_op(i as u64, op).unwrap();
+        }
+        let size = ops[0].to_bytes().len();
+        assert_eq!(trees.ops_range(0, 6, usize::MAX).unwrap(), ops);
+        // A budget of two and a half operations gives two; below one operation still one.
+        assert_eq!(trees.ops_range(0, 6, size * 5 / 2).unwrap(), ops[..2]);
+        assert_eq!(trees.ops_range(4, 6, 1).unwrap(), ops[4..5]);
+        // Only up to the durable length, never past it.
+        assert_eq!(trees.ops_range(3, 5, usize::MAX).unwrap(), ops[3..5]);
+        assert!(trees.ops_range(6, 6, usize::MAX).unwrap().is_empty());
+        // A damaged record outside the range does not stop reading inside it.
+        trees
+            .members
+            .insert(5u64.to_be_bytes(), &b"kapot"[..])
+            .unwrap();
+        assert_eq!(trees.ops_range(0, 5, usize::MAX).unwrap().len(), 5);
+        assert!(matches!(
+            trees.ops_range(0, 6, usize::MAX),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_flush_is_reported_until_one_succeeds_and_stored_bytes_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
+        let trees = store.trees(&WorkspaceId([1; 16])).unwrap();
+        assert_eq!(trees.stored_bytes().unwrap(), 0);
+        trees.append(&Hash32([1; 32]), &[0; 300], 0).unwrap();
+        store.inject_fault(true);
+        let failed = store.flush().await.unwrap_err();
+        assert!(failed.is_fault());
+        assert!(store.fault().is_some());
+        trees.append(&Hash32([2; 32]), &[0; 200], 1).unwrap();
+        store.inject_fault(false);
+        store.flush().await.unwrap();
+        assert_eq!(store.fault(), None);
+        assert_eq!(trees.stored_bytes().unwrap(), 500);
+        assert_eq!(trees.head().unwrap(), 2);
     }
 }

@@ -4,19 +4,21 @@
 //! readers, only after the store was flushed.
 
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use kompas_engine::Timestamp;
-use kompas_engine::sync::membership::{MemberSet, OpBody, SignedOp, invite_token_hash};
+use kompas_engine::sync::membership::{MemberSet, SignedOp};
 use kompas_engine::sync::wire::{
     Encoded, ErrorCode, Hash32, MAX_BUNDLE_BYTES, OrgKey, SealedBundle, Sequenced, WorkspaceId,
 };
 use tokio::sync::{Mutex, watch};
 
+use crate::op_time::{self, Arrival};
 use crate::refusal::Refusal;
 use crate::store::{Appended, RelayStore, StoreError, WorkspaceTrees};
 
-/// How far the time on a membership operation may be from the relay's clock.
-pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+/// The most operation bytes in one `MembershipOps` answer. At least one operation is always
+/// sent, and an operation is at most `MAX_OP_BYTES`, so an answer stays far below a frame.
+pub const MEMBERSHIP_PAGE_BYTES: usize = 1024 * 1024;
 
 /// The outcome of a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,8 @@ pub struct Workspace {
     members_len: watch::Sender<u64>,
     /// Serialises appends; holds the written (perhaps not yet flushed) bundle head.
     written: Mutex<u64>,
+    /// Bytes of the stored bundles (for the quota).
+    stored: AtomicU64,
 }
 
 impl Workspace {
@@ -49,25 +53,34 @@ impl Workspace {
         let members = MemberSet::from_log(&ops)
             .map_err(|e| StoreError::BadRecord(format!("werkruimte {id}: {e}")))?;
         let head = trees.head()?;
-        Ok(Workspace::with(id, trees, members, head))
+        let stored = trees.stored_bytes()?;
+        Ok(Workspace::with(id, trees, members, head, stored))
     }
 
     /// Creates a workspace from its first operation, durably.
     pub async fn create(
         store: &RelayStore,
         op: &SignedOp,
-        now: Option<Timestamp>,
+        arrival: Option<Arrival>,
     ) -> Result<Workspace, Refusal> {
-        check_clock(op, now)?;
         let mut members = MemberSet::default();
+        if let Some(arrival) = &arrival {
+            op_time::check(&members, op, arrival)?;
+        }
         members.apply(op)?;
         let trees = store.trees(&op.op.workspace)?;
         trees.append_op(0, op)?;
         store.flush().await?;
-        Ok(Workspace::with(op.op.workspace, trees, members, 0))
+        Ok(Workspace::with(op.op.workspace, trees, members, 0, 0))
     }
 
-    fn with(id: WorkspaceId, trees: WorkspaceTrees, members: MemberSet, head: u64) -> Workspace {
+    fn with(
+        id: WorkspaceId,
+        trees: WorkspaceTrees,
+        members: MemberSet,
+        head: u64,
+        stored: u64,
+    ) -> Workspace {
         let len = members.len();
         Workspace {
             id,
@@ -76,7 +89,13 @@ impl Workspace {
             head: watch::Sender::new(head),
             members_len: watch::Sender::new(len),
             written: Mutex::new(head),
+            stored: AtomicU64::new(stored),
         }
+    }
+
+    /// Bytes of the bundles stored (written, perhaps not yet flushed).
+    pub fn stored_bytes(&self) -> u64 {
+        self.stored.load(Ordering::Relaxed)
     }
 
     /// The workspace id.
@@ -113,9 +132,11 @@ impl Workspace {
         let hash = bundle.hash();
         let appended = {
             let mut written = self.written.lock().await;
-            let appended = self.trees.append(&hash, &bundle.to_bytes(), *written)?;
+            let bytes = bundle.to_bytes();
+            let appended = self.trees.append(&hash, &bytes, *written)?;
             if let Appended::New(seq) = appended {
                 *written = seq;
+                self.stored.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             }
             appended
         };
@@ -186,30 +207,51 @@ impl Workspace {
         Ok(self.trees.range(after, self.head(), limit, budget)?)
     }
 
-    /// Membership operations from position `after`.
-    pub fn ops_from(&self, after: u64) -> Result<Vec<SignedOp>, Refusal> {
-        let len = *self.members_len.borrow();
-        Ok(self
-            .trees
-            .membership()?
-            .into_iter()
-            .take(len as usize)
-            .skip(after as usize)
-            .collect())
+    /// The durable membership log length.
+    pub fn ops_len(&self) -> u64 {
+        *self.members_len.borrow()
     }
 
-    /// Checks and appends a membership operation; returns its index once durable. With `now`,
-    /// the operation's time must be near it (mirrored operations were checked upstream).
+    /// A page of membership operations from position `after`: at most
+    /// [`MEMBERSHIP_PAGE_BYTES`] of them (at least one if there is one), read from the store
+    /// from that position on, never the whole log.
+    pub fn ops_page(&self, after: u64) -> Result<Vec<SignedOp>, Refusal> {
+        Ok(self
+            .trees
+            .ops_range(after, self.ops_len(), MEMBERSHIP_PAGE_BYTES)?)
+    }
+
+    /// The durable membership operation at `index`, if there is one.
+    pub fn op_at(&self, index: u64) -> Result<Option<SignedOp>, Refusal> {
+        if index >= self.ops_len() {
+            return Ok(None);
+        }
+        Ok(self
+            .trees
+            .ops_range(index, index + 1, 0)?
+            .into_iter()
+            .next())
+    }
+
+    /// The whole durable membership log (for a mirror levelling two logs, not for requests).
+    pub fn log(&self) -> Result<Vec<SignedOp>, Refusal> {
+        Ok(self.trees.ops_range(0, self.ops_len(), usize::MAX)?)
+    }
+
+    /// Checks and appends a membership operation; returns its index once durable. With an
+    /// arrival, the operation's time is checked against the relay's clock (`op_time`);
+    /// mirrored operations were checked upstream.
     pub async fn append_op(
         &self,
         store: &RelayStore,
         op: &SignedOp,
-        now: Option<Timestamp>,
+        arrival: Option<Arrival>,
     ) -> Result<u64, Refusal> {
-        check_clock(op, now)?;
         let _guard = self.written.lock().await;
         let mut next = self.with_members(MemberSet::clone);
-        check_invite_in_time(&next, op, now)?;
+        if let Some(arrival) = &arrival {
+            op_time::check(&next, op, arrival)?;
+        }
         let index = next.len();
         next.apply(op)?;
         self.trees.append_op(index, op)?;
@@ -232,41 +274,4 @@ pub fn not_member(key: &OrgKey) -> Refusal {
             key.org_id()
         ),
     )
-}
-
-/// An invite must still be valid by the relay's own clock when it is redeemed. The member-list
-/// fold compares the expiry with the time on the operation, which its author chose; within the
-/// allowed clock difference that would leave a joiner up to ten minutes after the expiry.
-fn check_invite_in_time(
-    members: &MemberSet,
-    op: &SignedOp,
-    now: Option<Timestamp>,
-) -> Result<(), Refusal> {
-    let (Some(now), OpBody::Redeem { token, .. }) = (now, &op.op.body) else {
-        return Ok(());
-    };
-    match members.invites().get(&invite_token_hash(token)) {
-        Some(invite) if invite.expires < now => Err(Refusal::new(
-            ErrorCode::MembershipRefused,
-            format!(
-                "de uitnodiging is verlopen op {} (volgens de klok van de relay); vraag de coördinator om een nieuwe",
-                invite.expires
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn check_clock(op: &SignedOp, now: Option<Timestamp>) -> Result<(), Refusal> {
-    let Some(now) = now else { return Ok(()) };
-    if (op.op.at.millis() - now.millis()).abs() > MAX_CLOCK_SKEW_MS {
-        return Err(Refusal::new(
-            ErrorCode::ClockSkew,
-            format!(
-                "de tijd op de operatie ({}) wijkt meer dan 10 minuten af van de klok van de relay ({now})",
-                op.op.at
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -29,18 +29,53 @@ async fn health_and_metrics_answer_and_health_turns_unavailable_on_shutdown() {
     assert_eq!(get(&state, "/healthz").await.0, StatusCode::OK);
     let (status, kind, text) = get(&state, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(kind.starts_with("text/plain"));
+    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
     for name in [
         "kompas_relay_connections_open 0",
         "kompas_relay_bundles_stored_total 0",
         "kompas_relay_bundles_served_total 0",
         "kompas_relay_received_bytes_total 0",
-        "# TYPE kompas_relay_errors_total counter",
+        "# TYPE kompas_relay_ack_seconds histogram",
+        "kompas_relay_quota_limit{quota=\"workspace_bytes\"} 4294967296",
+        "kompas_relay_storage_fault 0",
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
+    // A Prometheus text parser reads it, histograms included.
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+    for histogram in ["kompas_relay_ack_seconds", "kompas_relay_pull_seconds"] {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == histogram)
+            .unwrap_or_else(|| panic!("{histogram} missing from\n{text}"));
+        assert!(
+            matches!(&sample.value, prometheus_parse::Value::Histogram(buckets) if buckets.len() >= 10),
+            "{sample:?}"
+        );
+    }
     // A plain GET on the websocket route is refused, not served.
     assert!(get(&state, "/ws").await.0.is_client_error());
+    // A storage fault turns both health endpoints unavailable until a flush works again.
+    state.store.inject_fault(true);
+    assert!(state.store.flush().await.is_err());
+    let (status, _, text) = get(&state, "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(text.starts_with("opslagfout"), "{text}");
+    assert_eq!(
+        get(&state, "/readyz").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(
+        get(&state, "/metrics")
+            .await
+            .2
+            .contains("kompas_relay_storage_fault 1")
+    );
+    state.store.inject_fault(false);
+    state.store.flush().await.unwrap();
+    assert_eq!(get(&state, "/healthz").await.0, StatusCode::OK);
     state.shut_down();
     assert_eq!(
         get(&state, "/healthz").await.0,

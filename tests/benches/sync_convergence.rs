@@ -142,7 +142,7 @@ fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) {
             document::write_field(&mut loaded.doc, &def, Some(&text)).expect("write");
             loaded
                 .doc
-                .commit_with(CommitOptions::default().with_time(now.millis()));
+                .commit_with(CommitOptions::default().with_time(now.change_seconds()));
         }
         replica.save(&mut loaded).expect("save");
     }

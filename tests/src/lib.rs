@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: finding the real binaries and running them in a clean environment.
 
+pub mod raw_ws;
 pub mod relay;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -14,9 +14,9 @@ use kompas_engine::Timestamp;
 use kompas_engine::identity::OrgType;
 use kompas_engine::sync::membership::{InviteToken, MemberProfile, OpBody, Role, SignedOp};
 use kompas_engine::sync::wire::{
-    DocRef, Hash32, KxKey, NONCE_LEN, OrgKey, SealedBundle, WorkspaceId,
+    DocRef, ErrorCode, Hash32, KxKey, NONCE_LEN, OrgKey, SealedBundle, WorkspaceId,
 };
-use kompas_relay::client::{RelayClient, Welcome};
+use kompas_relay::client::{ClientError, RelayClient, Welcome};
 use kompas_relay::{RelayConfig, RelayState};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -29,6 +29,8 @@ pub struct RelayProcess {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// Its own key (hex), as it prints it on start.
+    pub key: String,
     /// Held so the relay's standard output stays open while it runs.
     _stdout: BufReader<ChildStdout>,
 }
@@ -36,13 +38,34 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts a relay on `data` with extra arguments, and waits until it prints its address.
     pub fn start(data: &Path, extra: &[&str]) -> RelayProcess {
-        let mut child = Command::new(binary("kompas-relay"))
+        RelayProcess::launch(data, extra, &Launch::default())
+    }
+
+    /// Starts a relay as `launch` says.
+    pub fn launch(data: &Path, extra: &[&str], launch: &Launch) -> RelayProcess {
+        let relay = binary("kompas-relay");
+        let mut command = match launch.file_limit {
+            // The shell lowers its own soft limit and becomes the relay, keeping the pid.
+            Some(limit) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(relay);
+                c
+            }
+            None => Command::new(relay),
+        };
+        let stderr = match &launch.stderr {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::inherit(),
+        };
+        let mut child = command
             .env_clear()
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start kompas-relay: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
@@ -57,9 +80,17 @@ impl RelayProcess {
             .unwrap_or_else(|| panic!("unexpected first line from the relay: {line:?}"))
             .parse()
             .expect("a socket address");
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("relay prints its key");
+        let key = line
+            .trim()
+            .strip_prefix("relaysleutel ")
+            .unwrap_or_else(|| panic!("unexpected second line from the relay: {line:?}"))
+            .to_string();
         RelayProcess {
             child,
             addr,
+            key,
             _stdout: stdout,
         }
     }
@@ -67,6 +98,22 @@ impl RelayProcess {
     /// The relay URL clients use.
     pub fn url(&self) -> String {
         format!("ws://{}", self.addr)
+    }
+
+    /// The resident memory of the process in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the relay's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
+    /// The body of an HTTP GET of `path` with its status code.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path)
     }
 
     /// Kills the process with SIGKILL and reaps it.
@@ -96,6 +143,38 @@ impl Drop for RelayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How to start a relay process beyond its arguments.
+#[derive(Debug, Default)]
+pub struct Launch {
+    /// A lower soft limit of open files for the process.
+    pub file_limit: Option<u64>,
+    /// Where its standard error goes (inherited if `None`).
+    pub stderr: Option<PathBuf>,
+}
+
+/// A plain HTTP/1.1 GET: the status code and the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect for GET");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send GET");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read answer");
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// The key a relay has (or gets) in `data`, as printed by `kompas-relay key`.
@@ -195,6 +274,17 @@ impl Org {
         }
     }
 
+    /// The redeem of invite `token` by this organisation, with the invite key's proof.
+    pub fn redeem(&self, ws: WorkspaceId, token: u8) -> OpBody {
+        let token = InviteToken([token; 32]);
+        let profile = self.profile();
+        OpBody::Redeem {
+            invite_key: token.public(),
+            proof: token.prove(&ws, &profile.key, &profile.kx),
+            profile,
+        }
+    }
+
     /// Signs an operation onto `prev`.
     pub fn op(&self, ws: WorkspaceId, prev: Option<Hash32>, body: OpBody) -> SignedOp {
         SignedOp::sign(ws, prev, now(), body, &self.key)
@@ -251,6 +341,25 @@ pub fn open_sealed(bundle: &SealedBundle) -> Option<Vec<u8>> {
             },
         )
         .ok()
+}
+
+/// A two-thread runtime for tests that drive relay processes.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The code of a typed refusal; panics on success or an untyped failure.
+pub fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
+    match result {
+        Err(e) => e
+            .code()
+            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
 }
 
 /// The current time.
@@ -310,7 +419,7 @@ impl TestWorkspace {
         self.append(
             coordinator,
             OpBody::Invite {
-                token_hash: InviteToken([token; 32]).hash(),
+                invite_key: InviteToken([token; 32]).public(),
                 role,
                 expires,
             },
@@ -325,10 +434,7 @@ impl TestWorkspace {
         let op = joiner.op(
             self.id,
             ops.last().map(SignedOp::hash),
-            OpBody::Redeem {
-                token: [token; 32],
-                profile: joiner.profile(),
-            },
+            joiner.redeem(self.id, token),
         );
         client.append(op).await.expect("redeem accepted");
         client

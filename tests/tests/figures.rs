@@ -18,14 +18,14 @@ fn with_figures(dir: &tempfile::TempDir) -> Kompas {
     let k = Kompas::new(dir.path().join("havenstad"));
     k.ok(&["init", "--org", "Gemeente Havenstad"]);
     k.ok(&["figures", "areas", &fixture("gebieden-synthetisch.csv")]);
+    // The StatLine download shape needs no mapping: the value and the denominator are found
+    // by their titles.
     let imported = k.json(&[
         "figures",
         "import",
         &fixture("jeugdhulp-gemeenten-synthetisch.csv"),
         "--indicator",
         "jeugdhulp",
-        "--mapping",
-        &fixture("jeugdhulp-mapping.json"),
         "--unit",
         "aantal",
         "--better",
@@ -34,7 +34,10 @@ fn with_figures(dir: &tempfile::TempDir) -> Kompas {
     assert_eq!(imported["rows_read"], 216);
     assert_eq!(imported["observations"], 216);
     // Klein-Eemdijk's girls and boys are small every year: 12 secret cells.
-    assert_eq!(imported["protection"]["primary"], 12);
+    let table = &imported["indicators"][0];
+    assert_eq!(table["source"], "Jongeren met jeugdhulp (aantal)");
+    assert_eq!(table["denominator"], "Jongeren tot 18 jaar (aantal)");
+    assert_eq!(table["protection"]["primary"], 12);
     k.ok(&[
         "figures",
         "import",
@@ -51,6 +54,55 @@ fn with_figures(dir: &tempfile::TempDir) -> Kompas {
         &fixture("kerncijfers-wijken-synthetisch.csv"),
     ]);
     k
+}
+
+#[test]
+fn a_try_out_shows_columns_and_tables_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = Kompas::new(dir.path().join("havenstad"));
+    k.ok(&["init", "--org", "Gemeente Havenstad"]);
+    let file = dir.path().join("twee.csv");
+    std::fs::write(
+        &file,
+        "Perioden;Regio's;Jongeren met jeugdhulp (%);Jeugdhulptrajecten per 1 000 jongeren\n2023;GM9901;9,8;121,5\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let err = k.fails(3, &["figures", "import", file, "--indicator", "jh"]);
+    assert!(err.contains("--waarde KOLOM"), "{err}");
+    let out = k.ok(&[
+        "figures",
+        "import",
+        file,
+        "--indicator",
+        "jh",
+        "--alle",
+        "--proef",
+    ]);
+    assert!(out.contains("Proef: er is niets opgeslagen"), "{out}");
+    assert!(
+        out.contains("Indicator jh-jongeren-met-jeugdhulp-pct: 1 waarnemingen uit \"Jongeren met jeugdhulp (%)\", percentage"),
+        "{out}"
+    );
+    assert!(
+        out.contains("jh-jeugdhulptrajecten-per-1-000-jongeren"),
+        "{out}"
+    );
+    let list = k.json(&["figures", "list"]);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        0,
+        "a try-out stores nothing"
+    );
+    k.ok(&["figures", "import", file, "--indicator", "jh", "--alle"]);
+    let list = k.json(&["figures", "list"]);
+    let units: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(units, ["percentage", "per-1000"]);
 }
 
 #[test]
@@ -73,8 +125,8 @@ fn compare_with_national_region_and_peers() {
     assert_eq!(
         labels,
         [
-            "Nederland",
-            "Jeugdregio Havenland (synthetisch) (JZ99)",
+            "Nederland, berekend uit 12 gemeenten",
+            "Jeugdregio Havenland (synthetisch) (JZ99), berekend uit 6 gemeenten",
             "Vergelijkbare gemeenten (grootteklasse 5)"
         ]
     );
@@ -85,6 +137,30 @@ fn compare_with_national_region_and_peers() {
     let peers = refs[2]["value"].as_f64().unwrap();
     assert!((refs[2]["difference"].as_f64().unwrap() - (value - peers)).abs() < 1e-9);
     assert_eq!(c["rank"][1], 3);
+    // A period without figures is "geen cijfers", never "geheim".
+    let empty = k.json(&[
+        "figures",
+        "compare",
+        "jeugdhulp",
+        "--area",
+        "GM9901",
+        "--period",
+        "2015JJ00",
+    ]);
+    assert_eq!(empty["value_missing"], "geen cijfers");
+    let empty = k.ok(&[
+        "figures",
+        "compare",
+        "jeugdhulp",
+        "--area",
+        "GM9901",
+        "--period",
+        "2015JJ00",
+    ]);
+    assert!(
+        empty.contains("geen cijfers") && !empty.contains("geheim"),
+        "{empty}"
+    );
     let human = k.ok(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
     assert!(
         human.contains("Plaats onder vergelijkbare gemeenten"),
@@ -114,7 +190,7 @@ fn chart_has_one_series_per_line_and_leaves_secrets_out() {
     let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
     for label in [
         "Havenstad (GM9901)",
-        "Nederland",
+        "Nederland, berekend uit 12 gemeenten",
         "Vergelijkbare gemeenten (grootteklasse 5)",
         "Periode",
         "2019",

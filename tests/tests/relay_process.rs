@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
-use kompas_engine::sync::wire::{ErrorCode, Hash32, Message, WorkspaceId, encode_frame};
+use kompas_engine::sync::wire::{
+    ErrorCode, Hash32, Message, PROTOCOL_VERSION, WorkspaceId, encode_frame,
+};
 use kompas_relay::client::ClientError;
 use kompas_tests::relay::{Org, RelayProcess, TestWorkspace, contains, files_under, open_sealed};
 use tokio::sync::mpsc;
@@ -153,7 +155,7 @@ fn bad_input_gets_typed_errors_while_the_process_stays_up() {
             "{refusal:?}"
         );
         let mut garbage = vec![0x13; 40];
-        garbage[..6].copy_from_slice(&[0, 0, 0, 36, 1, 0x13]);
+        garbage[..6].copy_from_slice(&[0, 0, 0, 36, PROTOCOL_VERSION, 0x13]);
         ws.coordinator.send_bytes(garbage).await.unwrap();
         let refusal = ws.coordinator.recv().await.unwrap();
         assert!(

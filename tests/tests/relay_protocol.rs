@@ -7,10 +7,11 @@ use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::{InviteToken, OpBody, Role};
 use kompas_engine::sync::wire::{
     Access, ErrorCode, Message, OrgKey, PROTOCOL_VERSION, WorkspaceId, encode_frame,
+    verify_relay_proof,
 };
 use kompas_relay::RelayConfig;
 use kompas_relay::client::{ClientError, RelayClient};
-use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, within};
+use kompas_tests::relay::{InProcessRelay, Org, TestWorkspace, now, open_sealed, refused, within};
 
 const WS: WorkspaceId = WorkspaceId([7; 16]);
 
@@ -37,15 +38,6 @@ async fn until_known(relay: &InProcessRelay, id: WorkspaceId) {
         }
     })
     .await;
-}
-
-fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
-    match result {
-        Err(e) => e
-            .code()
-            .unwrap_or_else(|| panic!("expected a typed refusal, got {e}")),
-        Ok(v) => panic!("expected a refusal, got {v:?}"),
-    }
 }
 
 #[tokio::test]
@@ -94,14 +86,7 @@ async fn members_push_pull_subscribe_and_replays_are_stored_once() {
     );
     let (page, head) = partner.pull(1, 10).await.unwrap();
     assert_eq!((page.len(), head), (1, 2));
-    assert_eq!(
-        relay
-            .state
-            .metrics
-            .bundles_duplicate
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(relay.state.metrics.bundles_duplicate.get(), 1);
     relay.stop().await;
 }
 
@@ -183,11 +168,25 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
 
     // Garbage before the handshake: a typed error, then the connection is closed.
     let mut raw = RelayClient::open(&url).await.unwrap();
-    raw.send_bytes(vec![0, 0, 0, 5, 1, 1, 0xff, 0xff, 0xff])
+    raw.send_bytes(vec![0, 0, 0, 5, PROTOCOL_VERSION, 1, 0xff, 0xff, 0xff])
         .await
         .unwrap();
     assert_eq!(refused(next_error(&mut raw).await), ErrorCode::Malformed);
     assert!(matches!(raw.recv().await, Err(ClientError::Closed)));
+    // A version 1 client (whose relays did not prove their key) is told the versions differ.
+    let mut first_version = RelayClient::open(&url).await.unwrap();
+    let mut hello = encode_frame(&Message::Hello {
+        min_version: 1,
+        max_version: 1,
+        agent: "oud".into(),
+        nonce: [0; 32],
+    });
+    hello[4] = 1;
+    first_version.send_bytes(hello).await.unwrap();
+    assert_eq!(
+        refused(next_error(&mut first_version).await),
+        ErrorCode::UnsupportedVersion
+    );
     // A request before authenticating.
     let mut early = RelayClient::open(&url).await.unwrap();
     assert_eq!(
@@ -198,20 +197,26 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
     let mut forger = RelayClient::open(&url).await.unwrap();
     let challenge = forger
         .request(&Message::Hello {
-            min_version: 1,
-            max_version: 1,
+            min_version: PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
             agent: "test".into(),
+            nonce: [0x42; 32],
         })
         .await
         .unwrap();
     let Message::Challenge {
         relay: relay_key,
         nonce,
+        proof,
         ..
     } = challenge
     else {
         panic!("expected a challenge, got {challenge:?}");
     };
+    // The relay proves its key over this connection's nonce, and only over it.
+    assert_eq!(relay_key, relay.state.relay_key());
+    assert!(verify_relay_proof(&[0x42; 32], &relay_key, &nonce, &proof));
+    assert!(!verify_relay_proof(&[0x43; 32], &relay_key, &nonce, &proof));
     let signature = kompas_engine::sync::wire::sign_auth(&relay_key, &nonce, &WS, &buiten.key);
     let auth = Message::Auth {
         workspace: WS,
@@ -225,6 +230,7 @@ async fn bad_input_gets_typed_errors_and_the_relay_stays_up() {
         min_version: 7,
         max_version: 9,
         agent: "toekomst".into(),
+        nonce: [0; 32],
     };
     assert_eq!(
         refused(old.request(&hello).await),
@@ -274,14 +280,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         async move {
             let (mut client, _) = joiner.connect(&url, WS).await;
             let ops = client.membership(0).await.unwrap();
-            let op = joiner.op(
-                WS,
-                ops.last().map(|o| o.hash()),
-                OpBody::Redeem {
-                    token: [token; 32],
-                    profile: joiner.profile(),
-                },
-            );
+            let op = joiner.op(WS, ops.last().map(|o| o.hash()), joiner.redeem(WS, token));
             client.append(op).await
         }
     };
@@ -305,7 +304,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
     ws.append(
         &gemeente,
         OpBody::RevokeInvite {
-            token_hash: InviteToken([3; 32]).hash(),
+            invite_key: InviteToken([3; 32]).public(),
         },
     )
     .await;
@@ -336,10 +335,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         WS,
         prev_six,
         Timestamp(now().millis() - 120_000),
-        OpBody::Redeem {
-            token: [6; 32],
-            profile: ouders.profile(),
-        },
+        ouders.redeem(WS, 6),
         &ouders.key,
     );
     let late = client.append(just_before).await.unwrap_err();
@@ -350,10 +346,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
         WS,
         prev,
         Timestamp(now().millis() - 3_600_000),
-        OpBody::Redeem {
-            token: [4; 32],
-            profile: ouders.profile(),
-        },
+        ouders.redeem(WS, 4),
         &ouders.key,
     );
     assert_eq!(
@@ -371,7 +364,7 @@ async fn used_expired_and_revoked_invites_are_refused_with_the_reason() {
             .last()
             .map(|o| o.hash()),
         OpBody::Invite {
-            token_hash: InviteToken([5; 32]).hash(),
+            invite_key: InviteToken([5; 32]).public(),
             role: Role::Coordinator,
             expires: Timestamp(now().millis() + 60_000),
         },

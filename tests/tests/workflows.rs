@@ -73,7 +73,7 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
     // Refused: the samenwerking document is missing.
     let refused = Kompas::new(g).fails(6, &["flow", "advance", &id]);
     assert!(
-        refused.contains("er is nog geen document van soort samenwerking"),
+        refused.contains("er is nog geen document ‘Samenwerking’"),
         "{refused}"
     );
     let samen = ok(
@@ -84,6 +84,8 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "samenwerking",
             "--set",
             "naam=Samen voor Havenstad",
+            "--werkstroom",
+            &id,
         ],
     );
     ok(g, &["flow", "advance", &id]);
@@ -95,6 +97,10 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "staat-van-de-jeugd",
             "--set",
             "titel=Staat 2027",
+            "--set",
+            "signalen=Meer kinderen met zorgen thuis",
+            "--werkstroom",
+            &id,
         ],
     );
     ok(g, &["flow", "advance", &id]);
@@ -106,6 +112,10 @@ fn partners_approve_and_advance_with_refusals_and_stale_approvals() {
             "ambitie",
             "--set",
             "titel=Meer kinderen sporten",
+            "--set",
+            "onderbouwing=Minder kinderen zijn lid van een club",
+            "--werkstroom",
+            &id,
         ],
     );
     let ambitie = ambitie.trim();
@@ -209,6 +219,23 @@ impl Watcher {
         Watcher { child, lines }
     }
 
+    /// Every line up to and including the first that contains `needle`.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    out.push(line);
+                    if done {
+                        return out;
+                    }
+                }
+                Err(e) => panic!("no line with {needle:?} after {out:?}: {e}"),
+            }
+        }
+    }
+
     /// Waits until a line contains `needle`; fails after a generous timeout.
     fn expect(&self, needle: &str) -> String {
         loop {
@@ -270,6 +297,52 @@ fn hot_reload_keeps_the_last_valid_version_and_new_instances_use_the_new_one() {
     let moved = json(&data, &["flow", "migrate", &first, "--to", "1.1.0"]);
     assert_eq!(moved["definition"]["version"], "1.1.0");
     assert_eq!(moved["state"]["phase"], "a");
+
+    // A valid save that no command has read yet, then a broken one: the version the watcher
+    // says is in force is the one `flow start` uses.
+    std::fs::write(&file, PROEF.replace("VERSIE", "1.2.0")).unwrap();
+    watcher.expect("geldig: proef 1.2.0");
+    std::fs::write(
+        &file,
+        PROEF
+            .replace("VERSIE", "1.3.0")
+            .replace("fase: b", "fase: x"),
+    )
+    .unwrap();
+    watcher.expect("de laatst geldige versie blijft van kracht: proef 1.2.0");
+    let started = json(&data, &["flow", "start", "proef"]);
+    assert_eq!(started["definition"]["version"], "1.2.0");
+    // One report per save: reading the broken file (as `flow start` just did) says nothing
+    // more; the next line about the file is the next save's.
+    std::fs::write(&file, PROEF.replace("VERSIE", "1.3.0")).unwrap();
+    let lines = watcher.until("geldig: proef 1.3.0");
+    assert!(
+        !lines.iter().any(|l| l.contains("ongeldig")),
+        "a save was reported more than once: {lines:?}"
+    );
+
+    // A file named like a built-in is announced as replacing it, and can be forgotten.
+    let shadow = dir.join("kwaliteitskompas.yaml");
+    std::fs::write(
+        &shadow,
+        PROEF
+            .replace("naam: proef", "naam: kwaliteitskompas")
+            .replace("VERSIE", "1.1.0"),
+    )
+    .unwrap();
+    watcher.expect("vervangt de ingebouwde werkwijze kwaliteitskompas 1.1.0");
+    std::fs::remove_file(&shadow).unwrap();
+    watcher.expect("verwijderd:");
+    let forgotten = json(&data, &["workflow", "forget", "kwaliteitskompas"]);
+    assert_eq!(forgotten["forgotten"], true);
+    let list = json(&data, &["workflow", "list"]);
+    let kk = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "kwaliteitskompas")
+        .unwrap();
+    assert_eq!(kk["source"]["type"], "builtin", "{list:#}");
 }
 
 /// Three organisations, each with its own data directory.
@@ -315,14 +388,15 @@ impl Partnership {
         }
     }
 
-    /// The municipality creates a document and shares it.
-    fn doc(&self, kind: &str, fields: &[&str]) -> String {
-        let mut args = vec!["doc", "new", kind];
+    /// The municipality creates a document in `flow` and shares both.
+    fn doc(&self, flow: &str, kind: &str, fields: &[&str]) -> String {
+        let mut args = vec!["doc", "new", kind, "--werkstroom", flow];
         for f in fields {
             args.extend(["--set", f]);
         }
         let id = ok(&self.orgs[0], &args).trim().to_string();
         self.send(0, &[1, 2], &id);
+        self.send(0, &[1, 2], flow);
         id
     }
 
@@ -350,14 +424,26 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
         .as_str()
         .unwrap()
         .to_string();
-    p.doc("samenwerking", &["naam=Samen voor Havenstad"]);
+    p.doc(&flow, "samenwerking", &["naam=Samen voor Havenstad"]);
     p.advance(&flow);
-    p.doc("staat-van-de-jeugd", &["titel=Staat 2027"]);
+    p.doc(
+        &flow,
+        "staat-van-de-jeugd",
+        &["titel=Staat 2027", "signalen=Minder kinderen sporten"],
+    );
     p.advance(&flow);
-    p.doc("ambitie", &["titel=Meer kinderen sporten"]);
+    p.doc(
+        &flow,
+        "ambitie",
+        &[
+            "titel=Meer kinderen sporten",
+            "onderbouwing=Minder kinderen zijn lid van een club",
+        ],
+    );
     p.approve_all(&flow);
     p.advance(&flow);
     let resultaat = p.doc(
+        &flow,
         "maatschappelijk-resultaat",
         &[
             "titel=Meer kinderen lid van een club",
@@ -368,9 +454,10 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.approve_all(&flow);
     p.advance(&flow);
-    p.doc("veranderverhaal", &["titel=Sport als opstap"]);
+    p.doc(&flow, "veranderverhaal", &["titel=Sport als opstap"]);
     p.advance(&flow);
     let activiteit = p.doc(
+        &flow,
         "activiteit",
         &[
             "titel=Sportcoach op school",
@@ -379,6 +466,7 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.advance(&flow);
     p.doc(
+        &flow,
         "kwaliteit",
         &[
             &format!("activiteit={activiteit}"),
@@ -387,6 +475,7 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.advance(&flow);
     p.doc(
+        &flow,
         "uitkomst",
         &[
             &format!("activiteit={activiteit}"),
@@ -397,6 +486,7 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     let st = p.advance(&flow);
     assert_eq!(st["state"]["phase"], "samen-leren");
     p.doc(
+        &flow,
         "evaluatie",
         &[
             "datum=2027-06-30",

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use kompas_engine::definition::{self, Registry};
 use kompas_engine::identity::Identity;
 use kompas_engine::published;
-use kompas_engine::runtime::{Flows, Fresh};
+use kompas_engine::runtime::{Flows, Fresh, INSTANCE_KIND};
 use kompas_engine::store::DataDir;
 use kompas_engine::sync::membership::Role;
 use kompas_engine::sync::replication::{Machine, Mode, SyncError};
@@ -151,9 +151,14 @@ fn sync_until_converged(orgs: &[&Org]) -> anyhow::Result<bool> {
         for org in orgs {
             org.sync()?;
         }
+        // Workflow instances count too: a partner's approval lives in the instance document.
         let views: Vec<_> = orgs
             .iter()
-            .map(|o| o.replica.list(None, true))
+            .map(|o| {
+                let mut all = o.replica.list(None, true)?;
+                all.extend(o.replica.list(Some(INSTANCE_KIND), true)?);
+                Ok::<_, kompas_engine::ReplicaError>(all)
+            })
             .collect::<Result<_, _>>()?;
         if views.windows(2).all(|w| w[0] == w[1]) {
             return Ok(true);
@@ -206,7 +211,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     )?;
     drive(&gemeente.replica, &mut machine, Some(SYNC_LIMIT), false)?;
 
-    gemeente.new_doc(
+    let samenwerking = gemeente.new_doc(
         "samenwerking",
         &[
             "naam=Samen voor de jeugd van Havenstad",
@@ -219,20 +224,26 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         &[
             "titel=Meer kinderen gaan met plezier en zonder onderbreking naar school",
             "toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben.",
+            "onderbouwing=Leerkrachten zien meer kinderen met zorgen thuis; het aantal thuiszitters is de laatste jaren niet gedaald.",
         ],
     )?;
-    gemeente.new_doc(
+    let ambitie_gezond = gemeente.new_doc(
         "ambitie",
-        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten."],
+        &["titel=Meer jongeren groeien veilig en gezond op", "toelichting=Minder zorgen over veiligheid thuis, meer jongeren die goed in hun vel zitten.", "onderbouwing=Jongeren noemen prestatiedruk; we weten nog weinig over hoe veilig ze zich thuis voelen."],
     )?;
+    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
+    // The societal result below is measured by one of these indicators, in its unit.
+    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
+    let out_of_school = super::figures::demo::OUT_OF_SCHOOL_INDICATOR;
     let resultaat = gemeente.new_doc(
         "maatschappelijk-resultaat",
         &[
             "titel=Minder thuiszitters",
             &format!("ambitie={ambitie}"),
-            "indicator=thuiszitters-per-1000",
-            "nulmeting=65",
-            "streefwaarde=75",
+            &format!("indicator={out_of_school}"),
+            // Per 1,000 pupils: 6.5 in 2021, the year the partnership started measuring.
+            "nulmeting=6,5",
+            "streefwaarde=4",
             "streefdatum=2030-07-31",
         ],
     )?;
@@ -258,8 +269,9 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     gemeente.new_doc(
         "evaluatie",
         &[
+            "titel=Evaluatie najaar 2026",
             "datum=2026-11-20",
-            "bevindingen=Het aantal thuiszitters daalt licht. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
+            "bevindingen=Het aantal thuiszitters daalt licht: van 6,5 naar 5,7 per 1.000 leerlingen sinds 2021, nog ver van de 4 die we willen halen. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
             r#"verbeteracties=[{"actie":"Wachttijden per aanbieder elk kwartaal delen","eigenaar":"Jeugdhulp De Vaart","deadline":"2027-03-31"}]"#,
         ],
     )?;
@@ -271,9 +283,6 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         .latest("kwaliteitskompas")
         .context("de ingebouwde werkwijze kwaliteitskompas ontbreekt")?;
     published::publish(&gemeente.replica, way, now())?;
-
-    // The municipality reads in (synthetic) figures; the provider puts a persona beside them.
-    let figures = super::figures::demo::seed(&gemeente.replica, &aanbieder.replica)?;
 
     // Everyone syncs through the relay; the copies merge.
     let documents_converged = sync_until_converged(&orgs)?;
@@ -294,9 +303,11 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     // The municipality starts the Kwaliteitskompas; the partners approve the shared ambitions.
     let (registry, _) = crate::workflows::load(&gemeente.replica, None)?;
     let g = gemeente.flows(&registry);
+    // The instance works on its own documents: those it starts with and those linked later.
     let flow = g.start(
         "kwaliteitskompas",
         Some("Kwaliteitskompas Havenstad 2027"),
+        &[samenwerking, ambitie.clone(), ambitie_gezond, resultaat],
         now(),
         Fresh {
             doc: random(),
@@ -304,14 +315,29 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     g.advance(&flow, None, now(), random())?;
-    gemeente.new_doc(
+    // The state of the youth lists the latest figures the municipality read in.
+    let key_figures: Vec<serde_json::Value> = figures
+        .latest
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "indicator": f.indicator,
+                "waarde": f.value,
+                "periode": f.period,
+                "bron": f.source,
+            })
+        })
+        .collect();
+    let staat = gemeente.new_doc(
         "staat-van-de-jeugd",
         &[
             "titel=Staat van de jeugd in Havenstad 2027",
             "peildatum=2027-01-01",
+            &format!("cijfers={}", serde_json::to_string(&key_figures)?),
             "signalen=Leerkrachten zien meer kinderen met zorgen thuis; jongeren noemen prestatiedruk.",
         ],
     )?;
+    g.link(&flow, &staat, now(), random())?;
     g.advance(&flow, None, now(), random())?;
     sync_until_converged(&orgs)?;
     for partner in [&swv, &aanbieder] {
@@ -467,10 +493,23 @@ fn render(r: &DemoReport) -> String {
         out,
         "  kompas --data {first} figures chart {ind} --area {area} --with national,region,peers --out jeugdhulp.svg"
     );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} figures show {} --area {area}    # het maatschappelijk resultaat: minder thuiszitters",
+        super::figures::demo::OUT_OF_SCHOOL_INDICATOR
+    );
+    let _ = writeln!(
+        out,
+        "  kompas --data {first} doc list --kind staat-van-de-jeugd"
+    );
     let _ = writeln!(out, "  kompas --data {first} flow status {}", r.flow);
     let _ = writeln!(out, "  kompas --data {first} flow todo");
     if let Some(partner) = r.organisations.get(1) {
         let _ = writeln!(out, "  kompas --data {} workflow list", partner.data);
     }
+    let _ = writeln!(
+        out,
+        "Werk verder in de webapp (in je browser, alleen op deze computer):\n  kompas serve --data {first}"
+    );
     out
 }

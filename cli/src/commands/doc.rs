@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use kompas_engine::document::{Assignment, HistoryEntry};
 use kompas_engine::replica::ImportOutcome;
+use kompas_engine::runtime::Flows;
 use kompas_engine::{Catalog, DocId, DocView, Replica, SledStore};
 
 use crate::args::{DocCommand, Global};
@@ -17,9 +18,18 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
     let replica = &opened.replica;
     match cmd {
-        DocCommand::New { kind, set } => {
+        DocCommand::New { kind, set, flow } => {
             let assignments = parse_assignments(&set)?;
+            // The instance is checked before the document is made, so a wrong id leaves nothing.
+            let flow = flow.as_deref().map(DocId::parse).transpose()?;
+            let flows = Flows::new(replica, &opened.registry);
+            if let Some(flow) = &flow {
+                flows.status(flow, now())?;
+            }
             let id = create(replica, &kind, &assignments)?;
+            if let Some(flow) = &flow {
+                flows.link(flow, &id, now(), random())?;
+            }
             emit(global.json, &serde_json::json!({ "id": id }), |_| {
                 id.to_string()
             })
@@ -47,6 +57,21 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
             emit(global.json, &serde_json::json!({ "deleted": id }), |_| {
                 format!("Document {id} is verwijderd; het blijft zichtbaar in de geschiedenis.")
             })
+        }
+        DocCommand::Restore { id } => {
+            let id = DocId::parse(&id)?;
+            let restored = replica.restore(&id, now())?;
+            emit(
+                global.json,
+                &serde_json::json!({ "restored": id, "was_deleted": restored }),
+                |_| {
+                    if restored {
+                        format!("Document {id} is teruggehaald.")
+                    } else {
+                        format!("Document {id} was niet verwijderd.")
+                    }
+                },
+            )
         }
         DocCommand::Export { id, file } => {
             let id = DocId::parse(&id)?;
@@ -152,14 +177,14 @@ fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
     }
     let mut out = String::new();
     for v in views {
+        let kind = catalog.kind(&v.kind);
         let title = ["titel", "naam", "actie"]
             .iter()
             .find_map(|f| v.fields.get(*f))
             .map(ToString::to_string)
+            .or_else(|| first_field(kind, v))
             .unwrap_or_default();
-        let label = catalog
-            .kind(&v.kind)
-            .map_or(v.kind.as_str(), |k| k.label.as_str());
+        let label = kind.map_or(v.kind.as_str(), |k| k.label.as_str());
         let deleted = if v.deleted.is_some() {
             " (verwijderd)"
         } else {
@@ -170,10 +195,24 @@ fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
     out
 }
 
+/// For a kind without a title field: the first filled field, as `label: value` on one line.
+fn first_field(kind: Option<&kompas_engine::catalog::KindDef>, view: &DocView) -> Option<String> {
+    let kind = kind?;
+    let (def, value) = kind
+        .fields
+        .iter()
+        .find_map(|f| view.fields.get(&f.name).map(|v| (f, v)))?;
+    let text = value.to_string();
+    let line = text.lines().next().unwrap_or("");
+    let short: String = line.chars().take(60).collect();
+    let more = if short.len() < text.len() { "..." } else { "" };
+    Some(format!("{}: {short}{more}", def.label))
+}
+
 fn render_history(entries: &[HistoryEntry]) -> String {
     let mut out = String::new();
     for e in entries {
-        let who = e.org.as_deref().unwrap_or("onbekende organisatie");
+        let who = e.org.as_deref().unwrap_or("buiten kompas gemaakt");
         let actor = e.actor.get(..8).unwrap_or(&e.actor);
         let _ = writeln!(
             out,

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use kompas_engine::DocId;
-use kompas_engine::runtime::{Flows, Fresh, Status, Todo, Urgency, Via, todo};
+use kompas_engine::runtime::{Flows, Fresh, Guidance, Status, Todo, Urgency, Via, todo};
 
 use crate::args::{FlowCommand, Global};
 use kompas_engine::sync::replication::known_members;
@@ -15,13 +15,21 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
     let flows = Flows::new(&opened.replica, &opened.registry);
     match cmd {
-        FlowCommand::Start { name, title } => {
+        FlowCommand::Start {
+            name,
+            title,
+            documents,
+        } => {
+            let documents = documents
+                .iter()
+                .map(|d| DocId::parse(d))
+                .collect::<Result<Vec<_>, _>>()?;
             let id = loop {
                 let fresh = Fresh {
                     doc: random(),
                     fact: random(),
                 };
-                match flows.start(&name, title.as_deref(), now(), fresh) {
+                match flows.start(&name, title.as_deref(), &documents, now(), fresh) {
                     Err(kompas_engine::runtime::FlowError::Replica(
                         kompas_engine::ReplicaError::IdTaken(_),
                     )) => continue,
@@ -32,10 +40,21 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
             emit(global.json, &status, |s| {
                 let s = &s.status;
                 format!(
-                    "{id}\nWerkstroom \"{}\" gestart volgens {} {}; fase: {}.",
-                    s.title, s.definition.name, s.definition.version, s.state.phase
+                    "{id}\nWerkstroom \"{}\" gestart volgens {} (versie {}); fase: {}.",
+                    s.title, s.definition_title, s.definition.version, s.state.phase_title
                 )
             })
+        }
+        FlowCommand::Link { id, documents } => {
+            let id = DocId::parse(&id)?;
+            let mut status = None;
+            for doc in &documents {
+                status = Some(flows.link(&id, &DocId::parse(doc)?, now(), random())?);
+            }
+            match status {
+                Some(status) => show(global, &opened, status),
+                None => Ok(()),
+            }
         }
         FlowCommand::Status { id } => {
             let status = flows.status(&DocId::parse(&id)?, now())?;
@@ -74,12 +93,12 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
                 for s in all {
                     let _ = writeln!(
                         out,
-                        "{}  {:<28} {} {}  fase {}{}",
+                        "{}  {:<28} {} {}  fase ‘{}’{}",
                         s.id,
                         s.title,
                         s.definition.name,
                         s.definition.version,
-                        s.state.phase,
+                        s.state.phase_title,
                         if s.state.finished { " (klaar)" } else { "" }
                     );
                 }
@@ -116,12 +135,12 @@ fn render_todo(org: &str, list: &[Todo]) -> String {
         let at = t.at.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "  {:<11} {:<16}  {} ({}, fase {}): {}",
+            "  {:<11} {:<16}  {} ({}, fase ‘{}’): {}",
             urgency(t.urgency),
             at,
             t.title,
             t.instance,
-            t.phase,
+            t.phase_title,
             t.what
         );
     }
@@ -158,28 +177,37 @@ fn show(global: &Global, opened: &Opened, status: Status) -> anyhow::Result<()> 
     emit(global.json, &with_members(opened, status)?, render)
 }
 
-/// An instance as people read it: where it is, what blocks it, what is due, whose turn it is.
+/// How a role is shown to people.
+fn role_label(role: &str) -> String {
+    match role {
+        "coordinator" => "coördinator".to_string(),
+        other => other.replace('-', " "),
+    }
+}
+
+/// An instance as people read it: where it is, what it asks, what blocks it, what is due and
+/// whose turn it is. Ids and hashes are in `--json`.
 fn render(shown: &Shown) -> String {
     let s = &shown.status;
     let st = &s.state;
+    let g = &s.guidance;
     let mut out = String::new();
-    let _ = writeln!(out, "Werkstroom {}  \"{}\"", s.id, s.title);
+    let _ = writeln!(out, "Werkstroom \"{}\" ({})", s.title, s.id);
     let _ = writeln!(
         out,
-        "  werkwijze: {} {} ({}), vastgelegd met hash {}",
-        s.definition.name,
-        s.definition.version,
-        s.definition_title,
-        s.definition.hash.get(..12).unwrap_or(&s.definition.hash)
+        "  werkwijze: {} (versie {})",
+        s.definition_title, s.definition.version
     );
     let _ = writeln!(
         out,
-        "  fase: {}{} (sinds {}, stap {})",
-        st.phase,
+        "  fase: {}{} (sinds {})",
+        g.title,
         if st.finished { ", klaar" } else { "" },
-        st.entered,
-        st.step
+        st.entered
     );
+    if !g.description.is_empty() {
+        let _ = writeln!(out, "  {}", g.description.trim());
+    }
     if let Some(due) = &st.due {
         let _ = writeln!(
             out,
@@ -192,18 +220,19 @@ fn render(shown: &Shown) -> String {
         let names: Vec<String> = st
             .participants
             .iter()
-            .map(|p| format!("{} ({})", p.name, p.role))
+            .map(|p| format!("{} ({})", p.name, role_label(&p.role)))
             .collect();
         let _ = writeln!(out, "  deelnemers: {}", names.join(", "));
     }
     if !shown.not_joined.is_empty() {
         let _ = writeln!(
             out,
-            "  nog niet aangesloten: {} (kompas flow join {} ROL)",
+            "  nog niet aangesloten: {} (kompas flow join {} --role ROL)",
             shown.not_joined.join(", "),
             s.id
         );
     }
+    render_guidance(&mut out, g);
     for v in &st.verdicts {
         let what = if v.approve { "stemde in" } else { "wees af" };
         let stale = if v.stale {
@@ -232,35 +261,32 @@ fn render(shown: &Shown) -> String {
             s.id
         );
     }
-    for t in &st.transitions {
-        if t.allowed() {
-            let _ = writeln!(out, "  naar {}: kan nu", t.to);
+    for t in &g.transitions {
+        let label = if t.label.is_empty() {
+            String::new()
         } else {
-            let _ = writeln!(out, "  naar {}: kan nog niet", t.to);
-            for r in &t.refusals {
-                let _ = writeln!(out, "    - {r}");
+            format!(" ({})", t.label)
+        };
+        if t.allowed {
+            let _ = writeln!(out, "  naar ‘{}’{label}: kan nu", t.to_title);
+        } else {
+            let _ = writeln!(out, "  naar ‘{}’{label}: kan nog niet", t.to_title);
+            for m in &t.missing {
+                let _ = writeln!(out, "    - {m}");
             }
         }
     }
     for sch in &st.schedules {
-        let next = sch
-            .next
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "-".into());
-        let missed = sch
-            .missed
-            .map(|t| format!(", gemist op {t}"))
-            .unwrap_or_default();
+        let when = match (sch.missed, sch.next) {
+            (Some(m), Some(n)) => format!("gemist op {m}; volgende keer {n}"),
+            (Some(m), None) => format!("gemist op {m}"),
+            (None, Some(n)) => format!("volgende keer {n} ({})", urgency(sch.urgency)),
+            (None, None) => "geen volgende keer".to_string(),
+        };
         let _ = writeln!(
             out,
-            "  gepland: {} (fase {}), volgende keer {next} ({}{missed})",
-            if sch.title.is_empty() {
-                &sch.name
-            } else {
-                &sch.title
-            },
-            sch.phase,
-            urgency(sch.urgency)
+            "  gepland: {} (fase ‘{}’): {when}",
+            sch.title, sch.phase_title
         );
     }
     if !st.turn.is_empty() {
@@ -277,10 +303,10 @@ fn render(shown: &Shown) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {}  {} -> {}  door {}{via}",
+                "    {}  van ‘{}’ naar ‘{}’, door {}{via}",
                 h.at,
-                h.from,
-                h.to,
+                h.from_title,
+                h.to_title,
                 h.by.join(", ")
             );
         }
@@ -289,4 +315,47 @@ fn render(shown: &Shown) -> String {
         let _ = writeln!(out, "  genegeerd: {r}");
     }
     out
+}
+
+/// The phase's tasks with their questions, and its documents with their fields.
+fn render_guidance(out: &mut String, g: &Guidance) {
+    if g.finished {
+        return;
+    }
+    for t in &g.tasks {
+        let _ = writeln!(out, "  taak: {}", t.title);
+        if !t.description.is_empty() {
+            let _ = writeln!(out, "    {}", t.description.trim());
+        }
+        for q in &t.questions {
+            let _ = writeln!(out, "    - {q}");
+        }
+    }
+    for d in &g.documents {
+        match &d.id {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  document: {}: nog geen (kompas doc new {})",
+                    d.kind_label, d.kind
+                );
+            }
+            Some(id) => {
+                let title = if d.title.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ‘{}’", d.title)
+                };
+                let _ = writeln!(out, "  document: {}{title} ({id})", d.kind_label);
+            }
+        }
+        for f in &d.fields {
+            let mark = if f.filled { "[x]" } else { "[ ]" };
+            let required = if f.required { " (nodig)" } else { "" };
+            let _ = writeln!(out, "    {mark} {}{required}", f.label);
+            if !f.help.is_empty() && !f.filled {
+                let _ = writeln!(out, "        {}", f.help.trim());
+            }
+        }
+    }
 }

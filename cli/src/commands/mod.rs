@@ -7,10 +7,10 @@ mod figures;
 mod flow;
 mod init;
 mod rapport;
-mod sync;
+pub mod sync;
 mod whoami;
 mod workflow;
-mod workspace;
+pub mod workspace;
 
 use std::process::ExitCode;
 
@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Flow(cmd) => flow::run(&cli.global, cmd),
         Command::Rapport(cmd) => rapport::run(&cli.global, cmd),
         Command::Agenda(args) => agenda::run(&cli.global, args),
+        Command::Serve(args) => crate::serve::run(&cli.global, args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ use crate::args::{Global, SyncArgs};
 use crate::context::{open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
+use crate::lending::Lending;
 use crate::output::emit;
 use crate::workflows;
 
@@ -35,6 +36,9 @@ pub struct SyncSummary {
     pub relays_failed: Vec<String>,
     /// Problems relays reported.
     pub problems: Vec<String>,
+    /// Relays that were refused because they could not be trusted (TLS certificate, relay key),
+    /// each with what is wrong and what to do.
+    pub untrusted: Vec<String>,
     /// Local changes still waiting for a relay.
     pub queued: usize,
     /// This organisation was removed from the workspace.
@@ -43,6 +47,15 @@ pub struct SyncSummary {
     pub creation_refused: bool,
     /// The time limit passed before every relay was done.
     pub timed_out: bool,
+    /// Reading stopped because too many bundles wait for what they depend on.
+    pub stalled: bool,
+}
+
+/// What a relay whose reading stopped at the parked bundles' limit means for people.
+fn parked_full(relay: &str, limit: usize) -> String {
+    format!(
+        "{relay}: {limit} ontvangen bundels wachten op wijzigingen die er nog niet zijn; de rest wordt later opgehaald"
+    )
 }
 
 impl SyncSummary {
@@ -53,19 +66,45 @@ impl SyncSummary {
             Report::Refused { reason, .. } => self.refused.push(reason.clone()),
             Report::Done { relay, .. } => self.relays_done.push(relay.clone()),
             Report::GaveUp { relay } => self.relays_failed.push(relay.clone()),
-            Report::RelayError { relay, message, .. } => {
-                self.problems.push(format!("{relay}: {message}"))
-            }
+            Report::RelayError {
+                relay,
+                code,
+                message,
+            } => self
+                .problems
+                .push(format!("{relay}: {}: {message}", code.explanation())),
             Report::Removed => self.removed = true,
             Report::CreateRefused { .. } => self.creation_refused = true,
             Report::OperationDropped { message } => self.problems.push(message.clone()),
+            Report::Untrusted { relay, reason } => {
+                self.distrust(relay, reason.clone());
+            }
+            Report::RelayRefused { relay, refusal } => self.distrust(relay, refusal.to_string()),
+            Report::ParkedFull { relay, limit, .. } => {
+                self.stalled = true;
+                self.problems.push(parked_full(relay, *limit));
+            }
             _ => {}
+        }
+    }
+
+    fn distrust(&mut self, relay: &str, reason: String) {
+        if !self.relays_failed.iter().any(|r| r == relay) {
+            self.relays_failed.push(relay.to_string());
+        }
+        if !self.untrusted.contains(&reason) {
+            self.problems.push(reason.clone());
+            self.untrusted.push(reason);
         }
     }
 
     /// Whether every relay completed.
     pub fn complete(&self) -> bool {
-        self.relays_failed.is_empty() && !self.timed_out && !self.removed && !self.creation_refused
+        self.relays_failed.is_empty()
+            && !self.timed_out
+            && !self.removed
+            && !self.creation_refused
+            && !self.stalled
     }
 }
 
@@ -93,8 +132,13 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
         ));
     }
     if !args.watch && !summary.complete() {
+        let why = summary
+            .untrusted
+            .iter()
+            .map(|reason| format!(": {reason}"))
+            .collect::<String>();
         return Err(Refused::sync(format!(
-            "synchronisatie onvolledig; {} lokale wijziging(en) wachten op de volgende keer",
+            "synchronisatie onvolledig{why}; {} lokale wijziging(en) wachten op de volgende keer",
             summary.queued
         )));
     }
@@ -116,21 +160,72 @@ pub fn drive<S: Store>(
         scan_every: SCAN_EVERY,
         yield_when: None,
     };
-    let ending = run_until_stopped(&runtime, replica, machine, config, &mut summary, progress)?;
+    let ending = run_until_stopped(
+        &runtime,
+        replica,
+        machine,
+        config,
+        &mut summary,
+        progress,
+        &mut Quiet,
+    )?;
     summary.timed_out = ending == Some(Ending::TimedOut);
     summary.queued = machine.queued();
     Ok(summary)
 }
 
+/// What a watching sync tells the process it runs in, besides its own summary.
+pub trait WatchHost {
+    /// A report of the sync machine, as it happens.
+    fn report(&mut self, report: &Report);
+    /// The data directory is back after another kompas command had it (it may have changed).
+    fn returned(&mut self) {}
+}
+
+/// The host of a plain `kompas sync --watch`: the summary and the progress lines say it all.
+struct Quiet;
+
+impl WatchHost for Quiet {
+    fn report(&mut self, _: &Report) {}
+}
+
 /// `kompas sync --watch`: stays connected until Ctrl-C, SIGTERM or the limit, and lends the data
-/// directory to any other kompas command that asks for it: the watcher then closes the store,
-/// waits until that command is done, opens the store again, sends what the command saved and
-/// carries on.
+/// directory to any other kompas command that asks for it.
 fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Result<SyncSummary> {
+    let watching = Watching {
+        limit,
+        progress,
+        without_workspace: false,
+    };
+    watch_in(global, watching, &Lending::default(), &mut Quiet)
+}
+
+/// How a watching sync runs.
+#[derive(Clone, Copy)]
+pub struct Watching {
+    /// Stop after this long (`None`: only on Ctrl-C or SIGTERM).
+    pub limit: Option<Duration>,
+    /// Print progress lines.
+    pub progress: bool,
+    /// Without a workspace, keep the directory and lend it out until one appears, instead of
+    /// failing (the web app runs before the organisation joins one).
+    pub without_workspace: bool,
+}
+
+/// A watching sync that keeps the opened directory in `lending` for other threads: it stays
+/// connected and lends the data directory to any other kompas command that asks for it. The
+/// watcher then empties the slot, closes the store once nobody uses it, waits until that
+/// command is done, opens the store again, sends what the command saved and carries on.
+pub fn watch_in(
+    global: &Global,
+    watching: Watching,
+    lending: &Lending,
+    host: &mut dyn WatchHost,
+) -> anyhow::Result<SyncSummary> {
     if store::is_watched(&global.data) {
         return Err(Refused {
             message: format!(
-                "voor {} loopt al een `kompas sync --watch`; één is genoeg",
+                "voor {} loopt al een `kompas sync --watch` of `kompas serve`; één is genoeg",
                 global.data.display()
             ),
             code: exit::DATA_DIR,
@@ -140,34 +235,42 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
     let runtime = runtime()?;
     let started = Instant::now();
     let mut summary = SyncSummary::default();
-    let mut opened = open_global(global)?;
+    let mut opened = lending.put(open_global(global)?);
     let _mark = opened.dir.mark_watching()?;
     loop {
         let replica = &opened.replica;
-        let mut machine = Machine::load(replica, Mode::Watch)?.ok_or(SyncError::NoWorkspace)?;
         let dir = &opened.dir;
         let asked = || dir.knocked();
-        let config = DriverConfig {
-            limit: limit.map(|l| l.saturating_sub(started.elapsed())),
-            scan_every: SCAN_EVERY,
-            yield_when: Some(&asked),
+        let limit = watching.limit.map(|l| l.saturating_sub(started.elapsed()));
+        let ending = match Machine::load(replica, Mode::Watch)? {
+            Some(mut machine) => {
+                let config = DriverConfig {
+                    limit,
+                    scan_every: SCAN_EVERY,
+                    yield_when: Some(&asked),
+                };
+                let ending = run_until_stopped(
+                    &runtime,
+                    replica,
+                    &mut machine,
+                    config,
+                    &mut summary,
+                    watching.progress,
+                    host,
+                )?;
+                summary.queued = machine.queued();
+                ending
+            }
+            None if watching.without_workspace => runtime.block_on(wait_for_knock(&asked, limit)),
+            None => return Err(SyncError::NoWorkspace.into()),
         };
-        let ending = run_until_stopped(
-            &runtime,
-            replica,
-            &mut machine,
-            config,
-            &mut summary,
-            progress,
-        )?;
-        summary.queued = machine.queued();
         if ending != Some(Ending::Yielded) {
             summary.timed_out = ending == Some(Ending::TimedOut);
             return Ok(summary);
         }
         let root = opened.dir.root().to_path_buf();
-        drop(opened);
-        if progress {
+        drop(lending.take(opened));
+        if watching.progress {
             eprintln!("map even vrijgegeven aan een ander kompas-proces");
         }
         let relock = runtime.block_on(async {
@@ -179,7 +282,30 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
         let Some(data) = relock else {
             return Ok(summary);
         };
-        opened = open_locked(data, workflows::folder(global).as_deref())?;
+        opened = lending.put(open_locked(data, workflows::folder(global).as_deref())?);
+        host.returned();
+    }
+}
+
+/// Without a workspace there is nothing to sync: waits until another process asks for the
+/// data directory, the limit passes, or Ctrl-C or SIGTERM.
+async fn wait_for_knock(asked: &dyn Fn() -> bool, limit: Option<Duration>) -> Option<Ending> {
+    let started = tokio::time::Instant::now();
+    let mut look = tokio::time::interval(SCAN_EVERY);
+    let looking = async {
+        loop {
+            look.tick().await;
+            if asked() {
+                return Ending::Yielded;
+            }
+            if limit.is_some_and(|l| started.elapsed() >= l) {
+                return Ending::TimedOut;
+            }
+        }
+    };
+    tokio::select! {
+        ending = looking => Some(ending),
+        _ = stop_signal() => None,
     }
 }
 
@@ -213,7 +339,7 @@ async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
 
 /// Ctrl-C, or a service manager's SIGTERM: the run stops and reports what it did; everything it
 /// did is durable already.
-async fn stop_signal() {
+pub async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -249,11 +375,13 @@ fn run_until_stopped<S: Store>(
     config: DriverConfig<'_>,
     summary: &mut SyncSummary,
     progress: bool,
+    host: &mut dyn WatchHost,
 ) -> anyhow::Result<Option<Ending>> {
     runtime.block_on(async {
         tokio::select! {
             ending = driver::run(replica, machine, config, |report| {
                 summary.record(report);
+                host.report(report);
                 if progress && let Some(line) = progress_line(report) {
                     eprintln!("{line}");
                 }
@@ -281,14 +409,24 @@ fn progress_line(report: &Report) -> Option<String> {
             format!("ledenlijst bijgewerkt ({operations} wijziging(en))")
         }
         Report::KeysReceived { epoch } => format!("nieuwe sleutel ontvangen (tijdvak {epoch})"),
-        Report::RelayError { relay, message, .. } => format!("relay {relay}: {message}"),
+        Report::RelayError {
+            relay,
+            code,
+            message,
+        } => format!("relay {relay}: {}: {message}", code.explanation()),
         Report::OperationDropped { message } => message.clone(),
         Report::Disconnected { relay, reason, .. } => {
             format!("verbinding met {relay} weg ({reason}); later opnieuw")
         }
         Report::Done { relay, cursor } => format!("klaar met {relay} (positie {cursor})"),
         Report::GaveUp { relay } => format!("{relay} niet bereikbaar; opgegeven voor nu"),
+        Report::KeyPinned { relay, key } => {
+            format!("relaysleutel van {relay} vastgelegd bij het eerste contact: {key}")
+        }
+        Report::RelayRefused { refusal, .. } => format!("GEWEIGERD: {refusal}"),
+        Report::Untrusted { reason, .. } => format!("GEWEIGERD: {reason}"),
         Report::Removed => "deze organisatie is uit de samenwerking verwijderd".to_string(),
+        Report::ParkedFull { relay, limit, .. } => parked_full(relay, *limit),
         // The relay's message just before says it all.
         Report::Finished | Report::CreateRefused { .. } => return None,
     })
@@ -304,6 +442,9 @@ fn render(s: &SyncSummary) -> String {
     if !s.relays_failed.is_empty() {
         out.push_str(&format!("\nNiet bereikt: {}.", s.relays_failed.join(", ")));
     }
+    for reason in &s.untrusted {
+        out.push_str(&format!("\nNiet vertrouwd: {reason}"));
+    }
     if s.timed_out {
         out.push_str("\nDe tijd was om voordat alle relays klaar waren.");
     }
@@ -311,6 +452,9 @@ fn render(s: &SyncSummary) -> String {
         out.push_str(
             "\nDe eerste relay weigert de samenwerking aan te maken (zie de melding hierboven).",
         );
+    }
+    if s.stalled {
+        out.push_str("\nNiet alles is opgehaald: te veel ontvangen bundels wachten op wijzigingen die er nog niet zijn; een volgende synchronisatie haalt de rest.");
     }
     if s.queued > 0 {
         out.push_str(&format!(

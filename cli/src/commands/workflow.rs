@@ -57,11 +57,12 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
                 for l in registry.latest_all() {
                     let _ = writeln!(
                         out,
-                        "{:<24} {:<8} {}  ({})",
+                        "{:<24} {:<8} {}  ({}; hash {})",
                         l.definition.name,
                         l.definition.version,
                         l.definition.title,
-                        source_nl(&l.source)
+                        source_nl(&l.source),
+                        l.hash.get(..12).unwrap_or(&l.hash)
                     );
                 }
                 out
@@ -71,9 +72,29 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
         WorkflowCommand::Publish { definition } => publish(global, &definition),
         WorkflowCommand::Watch { dir } => {
             let dir = dir.or_else(|| folder(global)).ok_or_else(|| {
-                Refused::input("geen werkwijzenmap; geef een map op of gebruik --workflows")
+                Refused::input(format!(
+                    "geen werkwijzenmap; geef een map op (`kompas workflow watch MAP`), gebruik --workflows MAP, of maak de map {}",
+                    global.data.join("workflows").display()
+                ))
             })?;
-            crate::watcher::watch(&dir, say)?;
+            let data = global.data.clone();
+            crate::watcher::watch(&dir, say, |loaded| remember_in(&data, loaded))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        WorkflowCommand::Forget { name } => {
+            let opened = open_global(global)?;
+            let had = workflows::forget(opened.replica.store(), &name)?;
+            emit(
+                global.json,
+                &serde_json::json!({ "name": name, "forgotten": had }),
+                |_| {
+                    if had {
+                        format!("De onthouden versie van {name} is vergeten.")
+                    } else {
+                        format!("Er was geen onthouden versie van {name}.")
+                    }
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -284,6 +305,26 @@ fn count(results: &[(String, Option<Loaded>, Vec<Diagnostic>)], s: Severity) -> 
         .flat_map(|r| &r.2)
         .filter(|d| d.severity == s)
         .count()
+}
+
+/// Makes a valid version the watcher read the one every command of the data directory `data`
+/// uses, even when its file breaks afterwards. Without a data directory there is nothing to
+/// remember in.
+fn remember_in(data: &std::path::Path, loaded: &Loaded) -> anyhow::Result<()> {
+    let dir = match crate::context::lock(data) {
+        Ok(dir) => dir,
+        Err(DataDirError::Missing(_)) => return Ok(()),
+        Err(e) => {
+            return say(&format!(
+                "waarschuwing: {} {} niet onthouden in {}: {e}",
+                loaded.definition.name,
+                loaded.definition.version,
+                data.display()
+            ));
+        }
+    };
+    let store = dir.store()?;
+    workflows::remember(&store, loaded)
 }
 
 /// Prints one line and flushes, so that whoever reads the output sees it at once.

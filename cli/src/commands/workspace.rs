@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use kompas_engine::sync::membership::Role;
 use kompas_engine::sync::replication::{InviteCode, Machine, Mode, SyncError, WorkspaceState};
+use kompas_engine::sync::wire::OrgKey;
 use kompas_engine::{Replica, SledStore, Store, Timestamp};
 
 use super::sync::{SyncSummary, drive};
-use crate::args::{Global, RelaysCommand, WorkspaceCommand};
+use crate::args::{Global, RelayTrustArgs, RelaysCommand, WorkspaceCommand};
 use crate::context::{now, open_global};
 use crate::driver::OsEntropy;
+use crate::driver::tls::client_config;
 use crate::exit::Refused;
 use crate::output::emit;
 
@@ -25,17 +27,27 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
     let replica = &opened.replica;
     let progress = !global.json;
     match cmd {
-        WorkspaceCommand::Create { name, relays } => {
+        WorkspaceCommand::Create {
+            name,
+            relays,
+            trust,
+        } => {
             let name = name.trim();
             if name.is_empty() {
                 return Err(Refused::input(
                     "de naam van de samenwerking mag niet leeg zijn",
                 ));
             }
+            kompas_engine::privacy::check_text("naam van de samenwerking", name)?;
             for relay in &relays {
                 check_relay_url(relay)?;
             }
-            let mut machine = Machine::create(replica, name, relays, now(), &mut OsEntropy)?;
+            let (key, ca) = relay_trust(&relays, &trust)?;
+            let mut machine =
+                Machine::create(replica, name, relays.clone(), now(), &mut OsEntropy)?;
+            for relay in &relays {
+                machine.configure_relay(replica, relay, key, ca.clone())?;
+            }
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
             if summary.creation_refused {
                 // Nothing was created anywhere: leave no half-made workspace behind, so the
@@ -79,13 +91,16 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 "expires": expires_at,
                 "synced": summary.complete(),
             });
-            emit(global.json, &value, |_| {
-                format!(
-                    "{text}\n\nUitnodiging als {}, geldig tot {expires_at}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas workspace join <uitnodiging>{}",
+            // Standard output holds the code alone, so it can be captured; what it is goes to
+            // standard error.
+            if !global.json {
+                eprintln!(
+                    "Uitnodiging als {}, geldig tot {expires_at}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas --data MAP workspace join <uitnodiging>{}",
                     role_nl(role),
                     not_synced_note(&summary)
-                )
-            })
+                );
+            }
+            emit(global.json, &value, |_| text.clone())
         }
         WorkspaceCommand::Revoke { code } => {
             let code = InviteCode::decode(&code)?;
@@ -100,9 +115,18 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 )
             })
         }
-        WorkspaceCommand::Join { code } => {
+        WorkspaceCommand::Join { code, ca } => {
             let code = InviteCode::decode(&code)?;
+            let relays: Vec<String> = code.relays.iter().map(|(r, _)| r.clone()).collect();
+            let trust = RelayTrustArgs {
+                ca,
+                relay_key: None,
+            };
+            let (_, ca) = relay_trust(&relays, &trust)?;
             let mut machine = Machine::join(replica, &code)?;
+            for relay in &machine.state().relays.clone() {
+                machine.configure_relay(replica, relay, None, ca.clone())?;
+            }
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
             let me = machine.me();
             if !machine.members().set().is_member(&me) {
@@ -200,23 +224,45 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
         WorkspaceCommand::Relays(cmd) => {
             let mut machine = load(replica)?;
             match cmd {
-                RelaysCommand::Add { url } => {
+                RelaysCommand::Add { url, trust } => {
                     check_relay_url(&url)?;
+                    let (key, ca) = relay_trust(std::slice::from_ref(&url), &trust)?;
                     machine.add_relay(replica, &url, &mut OsEntropy)?;
+                    machine.configure_relay(replica, &url, key, ca)?;
                 }
                 RelaysCommand::Remove { url } => machine.remove_relay(replica, &url)?,
                 RelaysCommand::List => {}
             }
             let relays = machine.state().relays.clone();
+            let trust: Vec<_> = relays
+                .iter()
+                .map(|r| (r, machine.state().trust(r)))
+                .collect();
+            let details: serde_json::Map<String, serde_json::Value> = trust
+                .iter()
+                .map(|(r, t)| {
+                    let value = serde_json::json!({ "key": t.key, "ca": t.ca });
+                    (r.to_string(), value)
+                })
+                .collect();
             emit(
                 global.json,
-                &serde_json::json!({ "relays": relays }),
+                &serde_json::json!({ "relays": relays, "trust": details }),
                 |_| {
                     let mut out = String::from(
                         "Relays van de samenwerking (de eerste ordent de ledenlijst):",
                     );
-                    for r in &relays {
+                    for (r, t) in &trust {
                         out.push_str(&format!("\n  {r}"));
+                        match &t.key {
+                            Some(key) => out.push_str(&format!("\n    relaysleutel {key}")),
+                            None => out.push_str(
+                                "\n    relaysleutel nog onbekend (wordt bij het eerste contact vastgelegd)",
+                            ),
+                        }
+                        if let Some(ca) = &t.ca {
+                            out.push_str(&format!("\n    eigen CA {ca}"));
+                        }
                     }
                     out
                 },
@@ -257,6 +303,42 @@ pub fn not_synced_note(summary: &SyncSummary) -> &'static str {
     } else {
         "\nLet op: niet alle relays waren bereikbaar; de wijziging gaat mee met de volgende `kompas sync`."
     }
+}
+
+/// The relay key and CA file a command was given, checked: the key must be a relay key and may
+/// only go with one relay; the CA file must hold a certificate, and is remembered by its full
+/// path so later syncs find it from any working directory.
+fn relay_trust(
+    relays: &[String],
+    trust: &RelayTrustArgs,
+) -> anyhow::Result<(Option<OrgKey>, Option<String>)> {
+    let key = match &trust.relay_key {
+        None => None,
+        Some(_) if relays.len() > 1 => {
+            return Err(Refused::input(
+                "--relay-key hoort bij één relay; voeg de andere relays daarna toe met \
+                 `kompas workspace relays add URL --relay-key SLEUTEL`",
+            ));
+        }
+        Some(text) => Some(text.trim().parse::<OrgKey>().map_err(|_| {
+            Refused::input(format!(
+                "--relay-key {text:?} is geen relaysleutel; die bestaat uit 64 hex-tekens \
+                 (`kompas-relay key --data MAP` toont hem)"
+            ))
+        })?),
+    };
+    let ca = match &trust.ca {
+        None => None,
+        Some(path) => {
+            let full = std::fs::canonicalize(path).map_err(|e| {
+                Refused::input(format!("--ca {}: niet te lezen: {e}", path.display()))
+            })?;
+            let relay = relays.first().map_or("", String::as_str);
+            client_config(relay, Some(&full)).map_err(Refused::input)?;
+            Some(full.display().to_string())
+        }
+    };
+    Ok((key, ca))
 }
 
 /// Accepts `ws://` and `wss://` URLs.

@@ -1,5 +1,6 @@
 //! One websocket connection to one relay, as a task: frames out, frames in, events to the driver.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -8,6 +9,9 @@ use kompas_engine::sync::replication::Event;
 use kompas_engine::sync::wire::{MAX_FRAME_BYTES, Message, decode_frame, encode_frame};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use super::tls;
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,11 +71,17 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens a connection to `relay` in a task that reports to `events`.
-    pub fn spawn(relay: String, id: u64, events: mpsc::Sender<ConnectionEvent>) -> Connection {
+    /// Opens a connection to `relay` in a task that reports to `events`; a `wss://` relay's
+    /// certificate is checked against the system's trust store and `ca`, if given.
+    pub fn spawn(
+        relay: String,
+        ca: Option<PathBuf>,
+        id: u64,
+        events: mpsc::Sender<ConnectionEvent>,
+    ) -> Connection {
         Connection {
             id,
-            outgoing: spawn(relay, id, events),
+            outgoing: spawn(relay, ca, id, events),
         }
     }
 
@@ -92,42 +102,83 @@ impl Connection {
 /// Opens a connection in a task and returns the queue to send through it.
 fn spawn(
     relay: String,
+    ca: Option<PathBuf>,
     id: u64,
     events: mpsc::Sender<ConnectionEvent>,
 ) -> mpsc::UnboundedSender<Outgoing> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let reason = run(&relay, id, rx, &events, LIVENESS).await;
+        let name = relay.clone();
+        let event = match open(&relay, ca.as_deref()).await {
+            Ok(socket) => Event::Disconnected {
+                reason: run(socket, &relay, id, rx, &events, LIVENESS).await,
+                relay,
+            },
+            Err(ended) => ended.into_event(relay),
+        };
         let _ = events
             .send(ConnectionEvent {
-                relay: relay.clone(),
+                relay: name,
                 id,
-                event: Event::Disconnected { relay, reason },
+                event,
             })
             .await;
     });
     tx
 }
 
-/// Runs the connection; returns why it ended.
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Why a connection could not be opened.
+enum NotOpened {
+    /// Not reached (yet): worth trying again.
+    Unreachable(String),
+    /// Reached, but its TLS certificate is not trusted (or the CA file is unusable).
+    Untrusted(String),
+}
+
+impl NotOpened {
+    fn into_event(self, relay: String) -> Event {
+        match self {
+            NotOpened::Unreachable(reason) => Event::Disconnected { relay, reason },
+            NotOpened::Untrusted(reason) => Event::Untrusted { relay, reason },
+        }
+    }
+}
+
+/// Opens the websocket, with TLS for `wss://`.
+async fn open(relay: &str, ca: Option<&Path>) -> Result<Socket, NotOpened> {
+    let url = kompas_relay::client::endpoint(relay);
+    let connector = if url.starts_with("wss://") {
+        Some(Connector::Rustls(
+            tls::client_config(relay, ca).map_err(NotOpened::Untrusted)?,
+        ))
+    } else {
+        None
+    };
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, false, connector);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Err(e)) => Err(match tls::explain(relay, &e) {
+            Some(why) => NotOpened::Untrusted(why),
+            None => NotOpened::Unreachable(format!("geen verbinding: {e}")),
+        }),
+        Err(_) => Err(NotOpened::Unreachable(
+            "geen verbinding: time-out".to_string(),
+        )),
+    }
+}
+
+/// Runs an open connection; returns why it ended.
 async fn run(
+    socket: Socket,
     relay: &str,
     id: u64,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     events: &mpsc::Sender<ConnectionEvent>,
     liveness: Liveness,
 ) -> String {
-    let url = kompas_relay::client::endpoint(relay);
-    let socket = match tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        tokio_tungstenite::connect_async(url.as_str()),
-    )
-    .await
-    {
-        Ok(Ok((socket, _))) => socket,
-        Ok(Err(e)) => return format!("geen verbinding: {e}"),
-        Err(_) => return "geen verbinding: time-out".to_string(),
-    };
     let (mut sink, mut stream) = socket.split();
     let send = |event: Event| ConnectionEvent {
         relay: relay.to_string(),
@@ -269,7 +320,7 @@ mod tests {
             read
         });
         let (events_tx, mut events_rx) = mpsc::channel(1024);
-        let connection = Connection::spawn(url, 1, events_tx);
+        let connection = Connection::spawn(url, None, 1, events_tx);
         for i in 0..FRAMES {
             connection.send(Box::new(big_frame(i)));
         }
@@ -326,7 +377,7 @@ mod tests {
             seen
         });
         let (events_tx, mut events_rx) = mpsc::channel(16);
-        let connection = Connection::spawn(url, 1, events_tx);
+        let connection = Connection::spawn(url, None, 1, events_tx);
         let frame = |i: usize| Message::Error {
             code: ErrorCode::Internal,
             message: format!("bericht {i}"),
@@ -363,7 +414,10 @@ mod tests {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, mut events_rx) = mpsc::channel(16);
         tokio::spawn(async move { while events_rx.recv().await.is_some() {} });
-        let ended = tokio::spawn(async move { run(&url, 1, rx, &events_tx, QUICK).await });
+        let ended = tokio::spawn(async move {
+            let socket = open(&url, None).await.ok().expect("connected");
+            run(socket, &url, 1, rx, &events_tx, QUICK).await
+        });
         (tx, ended)
     }
 

@@ -6,8 +6,10 @@
 //! a frame, close, set a timer, report progress.
 
 mod connection;
+pub mod tls;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kompas_engine::sync::replication::{Effect, Entropy, Event, Machine, Mode, Report};
@@ -84,7 +86,9 @@ pub async fn run<S: Store>(
                     Effect::Connect { relay } => {
                         let id = next_id;
                         next_id += 1;
-                        let connection = Connection::spawn(relay.clone(), id, events_tx.clone());
+                        let ca = machine.state().trust(&relay).ca.map(PathBuf::from);
+                        let connection =
+                            Connection::spawn(relay.clone(), ca, id, events_tx.clone());
                         connections.insert(relay, connection);
                     }
                     Effect::Send { relay, message } => {

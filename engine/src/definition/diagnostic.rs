@@ -48,6 +48,29 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The file `file` is not UTF-8 text: the error points at the first byte that is not,
+    /// with its line and its column counted in bytes from the start of that line.
+    pub fn not_utf8(file: &str, bytes: &[u8], error: std::str::Utf8Error) -> Diagnostic {
+        let offset = error.valid_up_to();
+        let before = &bytes[..offset.min(bytes.len())];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Diagnostic {
+            file: file.to_string(),
+            position: Position {
+                line: to_u32(line),
+                column: to_u32(offset - line_start + 1),
+            },
+            severity: Severity::Error,
+            message: format!("het bestand is geen UTF-8-tekst (byte {offset} is ongeldig)"),
+            hint: "sla het bestand op als UTF-8".into(),
+        }
+    }
+
     /// Whether this diagnostic makes the definition unusable.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -127,5 +150,26 @@ impl Sink {
         });
         self.items.dedup();
         self.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_placed_by_line_and_column() {
+        let bytes = b"naam: x\ntitel: caf\xe9\n".to_vec();
+        let err = String::from_utf8(bytes).unwrap_err();
+        let d = Diagnostic::not_utf8("w.yaml", err.as_bytes(), err.utf8_error());
+        assert_eq!(
+            d.position,
+            Position {
+                line: 2,
+                column: 11
+            }
+        );
+        assert!(d.is_error());
+        assert!(d.to_string().starts_with("w.yaml:2:11: "), "{d}");
     }
 }

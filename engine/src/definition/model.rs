@@ -104,10 +104,14 @@ pub struct Transition {
 pub struct Guard {
     /// `(kind, field)` pairs that must be filled in every document of the kind.
     pub fields: Vec<(String, String)>,
+    /// `(kind, field)` pairs of which at least one must be filled, in some document of its kind.
+    pub any_of: Vec<(String, String)>,
     /// Whether every required field of the phase's kinds must be filled.
     pub required_fields: bool,
     /// Whose approval is needed.
     pub approval: Option<Approval>,
+    /// Roles every holder of which must approve too, where the partnership has them.
+    pub role_approvals: Vec<String>,
 }
 
 /// Whose approval a transition needs.
@@ -161,6 +165,31 @@ impl Definition {
     /// The phase called `name`.
     pub fn phase(&self, name: &str) -> Option<&Phase> {
         self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The title of the phase called `name`, or the name itself when there is no such phase
+    /// (a migration may have removed it) or it has no title.
+    pub fn phase_title(&self, name: &str) -> String {
+        match self.phase(name) {
+            Some(p) if !p.title.is_empty() => p.title.clone(),
+            _ => name.to_string(),
+        }
+    }
+
+    /// The label of the kind called `name`, or the name itself.
+    pub fn kind_label(&self, name: &str) -> String {
+        match self.kind(name) {
+            Some(k) if !k.label.is_empty() => k.label.clone(),
+            _ => name.to_string(),
+        }
+    }
+
+    /// The label of `field` of kind `kind`, or the field's name.
+    pub fn field_label(&self, kind: &str, field: &str) -> String {
+        match self.kind(kind).and_then(|k| k.field(field)) {
+            Some(f) if !f.label.is_empty() => f.label.clone(),
+            _ => field.to_string(),
+        }
     }
 
     /// The kind called `name`.

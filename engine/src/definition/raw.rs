@@ -92,7 +92,7 @@ pub struct RawField {
     /// Zoals mensen het veld noemen (standaard de naam).
     #[serde(default)]
     pub label: Option<String>,
-    /// Het type: tekst, lange-tekst, getal, percentage, datum, keuze, lijst, verwijzing of cijfer.
+    /// Het type: tekst, lange-tekst, getal, telling (een aantal dat kleine aantallen beschermt), percentage, datum, keuze, lijst, verwijzing of cijfer.
     #[schemars(with = "FieldTypeName")]
     pub r#type: Text,
     /// Of het veld ingevuld moet zijn voordat een fase verder kan.
@@ -210,6 +210,11 @@ pub struct RawGuard {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub velden: Vec<Text>,
+    /// Minstens één van deze velden (soort.veld) moet ingevuld zijn, in een document van die
+    /// soort.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub minstens_een_van: Vec<Text>,
     /// Alle verplichte velden van de soorten van deze fase moeten ingevuld zijn.
     #[serde(default)]
     pub verplichte_velden: bool,
@@ -221,6 +226,11 @@ pub struct RawGuard {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub quorum: Option<Spanned<u32>>,
+    /// Rollen waarvan iedere organisatie ook moet instemmen, waar de samenwerking ze heeft
+    /// (bijvoorbeeld jongeren-en-ouders).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub instemming_van: Vec<Text>,
 }
 
 /// The approval rules, for the schema only.

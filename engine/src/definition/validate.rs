@@ -208,10 +208,18 @@ impl Validator<'_> {
     fn kinds(&mut self, raw: &[RawKind]) -> Vec<KindDef> {
         self.unique(raw.iter().map(|k| &k.naam), "documentsoort");
         let names: BTreeSet<&str> = raw.iter().map(|k| k.naam.value.as_str()).collect();
+        // The kinds figures and stories live in belong to the engine too; a definition that
+        // declared one would silently lose its fields to the engine's.
+        let figure_kinds: Vec<String> = crate::figures::story::kinds()
+            .into_iter()
+            .map(|k| k.name)
+            .collect();
         raw.iter()
             .map(|k| {
                 self.name(&k.naam, "een documentsoort");
-                if RESERVED_KINDS.contains(&k.naam.value.as_str()) {
+                if RESERVED_KINDS.contains(&k.naam.value.as_str())
+                    || figure_kinds.contains(&k.naam.value)
+                {
                     self.sink.error(
                         at(&k.naam),
                         format!("de soortnaam {:?} is voorbehouden aan kompas", k.naam.value),
@@ -289,6 +297,7 @@ impl Validator<'_> {
             "tekst" => FieldType::Text,
             "lange-tekst" => FieldType::LongText,
             "getal" => FieldType::Number,
+            "telling" => FieldType::Count,
             "percentage" => FieldType::Percentage,
             "datum" => FieldType::Date,
             "cijfer" => FieldType::Figure,
@@ -372,7 +381,7 @@ impl Validator<'_> {
                 self.sink.error(
                     here,
                     format!("onbekend veldtype {other:?}"),
-                    "kies uit tekst, lange-tekst, getal, percentage, datum, keuze, lijst, verwijzing, cijfer",
+                    "kies uit tekst, lange-tekst, getal, telling, percentage, datum, keuze, lijst, verwijzing, cijfer",
                 );
                 FieldType::Text
             }
@@ -476,7 +485,7 @@ impl Validator<'_> {
                     guard: t
                         .vereist
                         .as_ref()
-                        .map(|g| self.guard(g, p, kinds))
+                        .map(|g| self.guard(g, p, kinds, roles))
                         .unwrap_or_default(),
                 }
             })
@@ -531,42 +540,15 @@ impl Validator<'_> {
         }
     }
 
-    fn guard(&mut self, g: &RawGuard, p: &RawPhase, kinds: &BTreeMap<&str, &KindDef>) -> Guard {
-        let mut fields = Vec::new();
-        for f in &g.velden {
-            let Some((kind, field)) = f.value.split_once('.') else {
-                self.sink.error(
-                    at(f),
-                    format!("{:?} noemt geen soort en veld", f.value),
-                    "schrijf soort.veld, zoals ambitie.titel",
-                );
-                continue;
-            };
-            if !p.soorten.iter().any(|k| k.value == kind) {
-                self.sink.error(
-                    at(f),
-                    format!(
-                        "voorwaarde vraagt veld {field} van soort {kind}, maar fase {} werkt niet aan {kind}",
-                        p.naam.value
-                    ),
-                    format!(
-                        "soorten van deze fase: {}",
-                        list(p.soorten.iter().map(|k| &k.value))
-                    ),
-                );
-                continue;
-            }
-            let Some(def) = kinds.get(kind) else { continue };
-            if def.field(field).is_none() {
-                self.sink.error(
-                    at(f),
-                    format!("documentsoort {kind} heeft geen veld {field:?}"),
-                    format!("velden: {}", list(def.fields.iter().map(|f| &f.name))),
-                );
-                continue;
-            }
-            fields.push((kind.to_string(), field.to_string()));
-        }
+    fn guard(
+        &mut self,
+        g: &RawGuard,
+        p: &RawPhase,
+        kinds: &BTreeMap<&str, &KindDef>,
+        roles: &BTreeSet<String>,
+    ) -> Guard {
+        let fields = self.field_refs(&g.velden, p, kinds);
+        let any_of = self.field_refs(&g.minstens_een_van, p, kinds);
         if g.verplichte_velden && p.soorten.is_empty() {
             self.sink.warning(
                 at(&p.naam),
@@ -625,11 +607,63 @@ impl Validator<'_> {
                 }
             },
         };
+        let role_approvals = self
+            .role_refs(&g.instemming_van, roles)
+            .into_iter()
+            .filter(|r| roles.contains(r))
+            .collect();
         Guard {
             fields,
+            any_of,
             required_fields: g.verplichte_velden,
             approval,
+            role_approvals,
         }
+    }
+
+    /// Checks `soort.veld` references of a guard against the phase's kinds.
+    fn field_refs(
+        &mut self,
+        refs: &[Spanned<String>],
+        p: &RawPhase,
+        kinds: &BTreeMap<&str, &KindDef>,
+    ) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        for f in refs {
+            let Some((kind, field)) = f.value.split_once('.') else {
+                self.sink.error(
+                    at(f),
+                    format!("{:?} noemt geen soort en veld", f.value),
+                    "schrijf soort.veld, zoals ambitie.titel",
+                );
+                continue;
+            };
+            if !p.soorten.iter().any(|k| k.value == kind) {
+                self.sink.error(
+                    at(f),
+                    format!(
+                        "voorwaarde vraagt veld {field} van soort {kind}, maar fase {} werkt niet aan {kind}",
+                        p.naam.value
+                    ),
+                    format!(
+                        "soorten van deze fase: {}",
+                        list(p.soorten.iter().map(|k| &k.value))
+                    ),
+                );
+                continue;
+            }
+            let Some(def) = kinds.get(kind) else { continue };
+            if def.field(field).is_none() {
+                self.sink.error(
+                    at(f),
+                    format!("documentsoort {kind} heeft geen veld {field:?}"),
+                    format!("velden: {}", list(def.fields.iter().map(|f| &f.name))),
+                );
+                continue;
+            }
+            fields.push((kind.to_string(), field.to_string()));
+        }
+        fields
     }
 
     fn start(&mut self, raw: &RawDefinition, phases: &BTreeSet<String>) -> Option<String> {

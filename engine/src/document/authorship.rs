@@ -4,18 +4,14 @@
 //! bundle is refused.
 
 use super::ChangeNote;
-
-/// The bytes every Automerge storage chunk starts with.
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-/// Magic bytes, checksum and chunk type, before the length.
-const FIXED_HEADER: usize = 9;
+use super::chunks;
 
 /// Checks that every change in `data` (concatenated change chunks) whose note names an
 /// organisation names `org_id`. Changes without a note (made by other tools) pass.
 pub fn check_change_notes(data: &[u8], org_id: &str) -> Result<(), String> {
-    for chunk in chunks(data)? {
-        let change =
-            automerge::Change::try_from(chunk).map_err(|e| format!("onleesbare wijziging: {e}"))?;
+    for chunk in chunks::split(data)? {
+        let change = automerge::Change::try_from(chunk.whole)
+            .map_err(|e| format!("onleesbare wijziging: {e}"))?;
         if let Some(note) = ChangeNote::from_message(change.message())
             && note.org_id != org_id
         {
@@ -26,39 +22,6 @@ pub fn check_change_notes(data: &[u8], org_id: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Splits concatenated storage chunks at their headers.
-fn chunks(data: &[u8]) -> Result<Vec<&[u8]>, String> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        if rest.len() < FIXED_HEADER || rest[..4] != MAGIC {
-            return Err("geen Automerge-wijziging".into());
-        }
-        let (len, used) = uleb128(&rest[FIXED_HEADER..])?;
-        let end = FIXED_HEADER
-            .checked_add(used)
-            .and_then(|n| n.checked_add(len))
-            .filter(|end| *end <= rest.len())
-            .ok_or("afgekapte Automerge-wijziging")?;
-        out.push(&rest[..end]);
-        rest = &rest[end..];
-    }
-    Ok(out)
-}
-
-/// An unsigned LEB128 number and how many bytes it took.
-fn uleb128(bytes: &[u8]) -> Result<(usize, usize), String> {
-    let mut value: u64 = 0;
-    for (i, byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            let value = usize::try_from(value).map_err(|_| "te grote Automerge-wijziging")?;
-            return Ok((value, i + 1));
-        }
-    }
-    Err("onleesbare lengte van een Automerge-wijziging".into())
 }
 
 #[cfg(test)]

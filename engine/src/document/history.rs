@@ -35,7 +35,7 @@ impl ChangeNote {
 pub struct HistoryEntry {
     /// The change hash (hex).
     pub hash: String,
-    /// When the author committed it (their clock).
+    /// When the author committed it (their clock; Automerge keeps whole seconds).
     pub time: Timestamp,
     /// The organisation, if the change carries a kompas note.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +62,7 @@ pub fn history(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
         let patches = doc.diff(&deps, &[change.hash()]);
         out.push(HistoryEntry {
             hash: change.hash().to_string(),
-            time: Timestamp(change.timestamp()),
+            time: Timestamp::from_change_time(change.timestamp()),
             org: note.as_ref().map(|n| n.org.clone()),
             org_id: note.as_ref().map(|n| n.org_id.clone()),
             actor: change.actor_id().to_hex_string(),

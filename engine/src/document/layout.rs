@@ -75,6 +75,12 @@ pub fn write_tombstone(doc: &mut AutoCommit, when: Timestamp) -> Result<(), Layo
     Ok(())
 }
 
+/// Removes the tombstone: the document is live again, with the content it had.
+pub fn clear_tombstone(doc: &mut AutoCommit) -> Result<(), LayoutError> {
+    doc.delete(ROOT, "deleted")?;
+    Ok(())
+}
+
 fn fields_obj(doc: &AutoCommit) -> Result<ObjId, LayoutError> {
     match doc.get(ROOT, "fields")? {
         Some((Value::Object(ObjType::Map), id)) => Ok(id),

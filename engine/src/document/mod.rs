@@ -7,18 +7,24 @@
 
 mod assignment;
 mod authorship;
+mod budget;
+mod chunks;
 mod entries;
 mod history;
 mod id;
 mod layout;
+pub mod number;
 mod value;
 
 pub use assignment::{Assignment, AssignmentError};
 pub use authorship::check_change_notes;
+pub use budget::{Budget, BudgetError, DOCUMENT_BUDGET, Size, measure};
 pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{
     ChangeNote, DocChanges, FieldChange, HistoryEntry, changes_between, history, knows_heads,
 };
 pub use id::{DocId, DocIdError};
-pub use layout::{DocView, LayoutError, read_view, write_field, write_header, write_tombstone};
+pub use layout::{
+    DocView, LayoutError, clear_tombstone, read_view, write_field, write_header, write_tombstone,
+};
 pub use value::{FieldValue, ValueError, format_number, parse_date, parse_number};

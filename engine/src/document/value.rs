@@ -90,11 +90,16 @@ fn parse_typed(field: &str, ty: &FieldType, raw: &str) -> Result<FieldValue, Val
         FieldType::LongText => Ok(FieldValue::Text(raw.to_string())),
         FieldType::Number => parse_number(trimmed)
             .map(FieldValue::Number)
-            .ok_or_else(|| problem(field, format!("{trimmed:?} is geen getal"))),
+            .ok_or_else(|| number_problem(field, trimmed, "getal")),
+        FieldType::Count => {
+            let n =
+                parse_number(trimmed).ok_or_else(|| number_problem(field, trimmed, "aantal"))?;
+            check_number(field, ty, n).map(FieldValue::Number)
+        }
         FieldType::Percentage => {
             let digits = trimmed.strip_suffix('%').unwrap_or(trimmed).trim();
-            let n = parse_number(digits)
-                .ok_or_else(|| problem(field, format!("{trimmed:?} is geen percentage")))?;
+            let n =
+                parse_number(digits).ok_or_else(|| number_problem(field, trimmed, "percentage"))?;
             if !(0.0..=100.0).contains(&n) {
                 return Err(problem(
                     field,
@@ -170,6 +175,9 @@ fn check_typed(field: &str, ty: &FieldType, value: &FieldValue) -> Result<FieldV
         }
         (FieldType::List { .. }, _) => Err(problem(field, "verwacht een lijst")),
         (_, FieldValue::List(_)) => Err(problem(field, "verwacht geen lijst")),
+        (FieldType::Number | FieldType::Percentage | FieldType::Count, FieldValue::Number(n)) => {
+            check_number(field, ty, *n).map(FieldValue::Number)
+        }
         (_, FieldValue::Number(n)) => parse_typed(field, ty, &n.to_string()),
         (_, FieldValue::Text(s)) => parse_typed(field, ty, s),
     }
@@ -177,18 +185,39 @@ fn check_typed(field: &str, ty: &FieldType, value: &FieldValue) -> Result<FieldV
 
 /// Parses `12`, `12.5`, `12,5` and `-3`; refuses thousands separators and anything else.
 pub fn parse_number(s: &str) -> Option<f64> {
-    if s.is_empty() || s.matches([',', '.']).count() > 1 {
-        return None;
+    super::number::read_written(s)?.under(None)
+}
+
+/// Checks a number against its type: a percentage lies between 0 and 100, a count is whole and
+/// not negative.
+fn check_number(field: &str, ty: &FieldType, n: f64) -> Result<f64, ValueError> {
+    if !n.is_finite() {
+        return Err(problem(field, "geen eindig getal"));
     }
-    let normal = s.replace(',', ".");
-    let ok = normal
-        .trim_start_matches('-')
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.');
-    if !ok {
-        return None;
+    match ty {
+        FieldType::Percentage if !(0.0..=100.0).contains(&n) => {
+            Err(problem(field, format!("{n} ligt niet tussen 0 en 100")))
+        }
+        FieldType::Count if n < 0.0 || n.fract() != 0.0 => Err(problem(
+            field,
+            format!("{n} is geen aantal; een aantal is een geheel getal vanaf 0"),
+        )),
+        _ => Ok(n),
     }
-    normal.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// Why typed text is not a number: ambiguous (`1.234`), or not a number at all.
+fn number_problem(field: &str, raw: &str, what: &str) -> ValueError {
+    match super::number::read_written(raw) {
+        Some(super::number::Written::Ambiguous { as_thousands, .. }) => problem(
+            field,
+            format!(
+                "{raw:?} is dubbelzinnig; schrijf duizendtallen zonder scheidingsteken ({as_thousands}) en decimalen met een komma ({})",
+                raw.replace('.', ",")
+            ),
+        ),
+        _ => problem(field, format!("{raw:?} is geen {what}")),
+    }
 }
 
 /// Parses `2026-03-01` (and the Dutch `1-3-2026`) into the canonical `YYYY-MM-DD`.
@@ -225,7 +254,9 @@ mod tests {
     fn numbers_accept_decimal_comma_and_refuse_garbage() {
         assert_eq!(parse_number("12,5"), Some(12.5));
         assert_eq!(parse_number("-3"), Some(-3.0));
-        assert_eq!(parse_number("1.234,5"), None);
+        assert_eq!(parse_number("1.234,5"), Some(1234.5));
+        assert_eq!(parse_number("1.234"), None, "ambiguous");
+        assert_eq!(parse_number("1.234.567"), Some(1_234_567.0));
         assert_eq!(parse_number("12a"), None);
         assert_eq!(parse_number(""), None);
     }

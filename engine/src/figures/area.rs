@@ -1,5 +1,7 @@
 //! Area codes as CBS writes them: GM0363 (municipality), WK036301 (district), BU03630101
-//! (neighbourhood), NL01 (the Netherlands) and region codes such as JZ12 or PV27.
+//! (neighbourhood), NL01 (the Netherlands), region codes such as JZ12 or PV27, and the areas of
+//! school partnerships (samenwerkingsverbanden passend onderwijs) as DUO writes them: PO2001 or
+//! `PO 20-01` for primary, VO2001 for secondary education.
 
 use std::fmt;
 
@@ -18,6 +20,8 @@ pub enum AreaLevel {
     District,
     /// A neighbourhood (BU + 8 digits: the district code and 2 more).
     Neighbourhood,
+    /// The area of a school partnership (PO or VO + 4 digits); it does not nest in the others.
+    Partnership,
 }
 
 impl AreaLevel {
@@ -29,6 +33,7 @@ impl AreaLevel {
             AreaLevel::Municipality => "gemeente",
             AreaLevel::District => "wijk",
             AreaLevel::Neighbourhood => "buurt",
+            AreaLevel::Partnership => "samenwerkingsverband",
         }
     }
 }
@@ -46,15 +51,27 @@ pub struct AreaCode {
 /// Why a text is not an area code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is geen gebiedscode; gebruik GM + 4 cijfers (GM0363), WK + 6, BU + 8, NL01 of een regiocode zoals JZ12"
+    "{0:?} is geen gebiedscode; gebruik GM + 4 cijfers (GM0363), WK + 6, BU + 8, NL01, een regiocode zoals JZ12 of een samenwerkingsverband zoals PO2001"
 )]
 pub struct AreaCodeError(pub String);
 
 impl AreaCode {
-    /// Parses a code, ignoring surrounding spaces (CBS pads codes) and letter case.
+    /// Parses a code, ignoring surrounding spaces (CBS pads codes) and letter case. A school
+    /// partnership may be written the DUO way, `PO 20-01`.
     pub fn parse(raw: &str) -> Result<AreaCode, AreaCodeError> {
-        let err = || AreaCodeError(raw.to_string());
-        let t = raw.trim().as_bytes();
+        let err = || AreaCodeError(super::excerpt::excerpt(raw));
+        let trimmed = raw.trim();
+        let joined: String;
+        let t = match trimmed.get(..2).map(str::to_ascii_uppercase).as_deref() {
+            Some("PO" | "VO") if trimmed.len() <= 10 => {
+                joined = trimmed
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '-'))
+                    .collect();
+                joined.as_bytes()
+            }
+            _ => trimmed.as_bytes(),
+        };
         if !(4..=10).contains(&t.len()) {
             return Err(err());
         }
@@ -71,6 +88,7 @@ impl AreaCode {
             b"WK" => digits.len() == 6,
             b"BU" => digits.len() == 8,
             b"NL" => digits.len() == 2,
+            b"PO" | b"VO" => digits.len() == 4,
             p => REGION_PREFIXES.iter().any(|r| r[..] == *p) && (2..=4).contains(&digits.len()),
         };
         if !ok {
@@ -95,6 +113,7 @@ impl AreaCode {
             b"WK" => AreaLevel::District,
             b"BU" => AreaLevel::Neighbourhood,
             b"NL" => AreaLevel::National,
+            b"PO" | b"VO" => AreaLevel::Partnership,
             _ => AreaLevel::Region,
         }
     }
@@ -165,6 +184,14 @@ mod tests {
             AreaLevel::National
         );
         assert_eq!(AreaCode::parse("JZ12").unwrap().level(), AreaLevel::Region);
+        for written in ["PO2001", "po 20-01", "PO20-01"] {
+            let swv = AreaCode::parse(written).unwrap();
+            assert_eq!(
+                (swv.as_str(), swv.level()),
+                ("PO2001", AreaLevel::Partnership)
+            );
+        }
+        assert_eq!(AreaCode::parse("VO 27-04").unwrap().as_str(), "VO2704");
     }
 
     #[test]
@@ -178,6 +205,8 @@ mod tests {
             "GM03a3",
             "Amsterdam",
             "NL1",
+            "PO201",
+            "PO 2001 1",
         ] {
             assert!(AreaCode::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -65,6 +65,33 @@ pub struct ReferenceValue {
     pub missing: Option<String>,
 }
 
+/// Why a value is absent: nothing was imported for it, or it is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Missing {
+    /// No observation for this area and period.
+    #[serde(rename = "geen cijfers")]
+    NoFigures,
+    /// The observation is secret (small-number protection).
+    #[serde(rename = "geheim")]
+    Secret,
+}
+
+impl Missing {
+    /// The Dutch words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Missing::NoFigures => "geen cijfers",
+            Missing::Secret => "geheim",
+        }
+    }
+}
+
+/// How a computed reference is labelled: `Nederland, berekend uit 2 gemeenten`.
+fn computed_label(name: &str, areas: usize) -> String {
+    let what = if areas == 1 { "gemeente" } else { "gemeenten" };
+    format!("{name}, berekend uit {areas} {what}")
+}
+
 /// An area compared with its references in one period.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Comparison {
@@ -76,6 +103,9 @@ pub struct Comparison {
     pub period: Period,
     /// The area's comparable value (`None` if missing or secret).
     pub value: Option<f64>,
+    /// Why there is no value: there are no figures for the period, or they are secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_missing: Option<Missing>,
     /// What the numbers are: `per 1.000`, `%`, `aantal`.
     pub measure: &'static str,
     /// The references, in the order asked.
@@ -109,9 +139,13 @@ pub fn compare(
 ) -> Comparison {
     let total = Breakdown::total();
     let unit = indicator.unit;
-    let value = table
-        .get(area, &total, period)
-        .and_then(|o| o.comparable(unit));
+    let observed = table.get(area, &total, period);
+    let value = observed.and_then(|o| o.comparable(unit));
+    let value_missing = match observed {
+        None => Some(Missing::NoFigures),
+        Some(o) if o.value.is_none() => Some(Missing::Secret),
+        Some(_) => None,
+    };
     let mut rank = None;
     let refs = references
         .iter()
@@ -123,18 +157,18 @@ pub fn compare(
                         .into_iter()
                         .find(|o| o.area.level() == AreaLevel::National)
                         .cloned();
-                    let found = match national {
-                        Some(o) => Ok((o.comparable(unit), 0)),
+                    match national {
+                        Some(o) => ("Nederland".to_string(), Ok((o.comparable(unit), 0))),
                         None => {
                             let all: Vec<&Observation> = table
                                 .cross_section(period)
                                 .into_iter()
                                 .filter(|o| o.area.level() == AreaLevel::Municipality)
                                 .collect();
-                            Ok(aggregate(unit, &all))
+                            let (v, n) = aggregate(unit, &all);
+                            (computed_label("Nederland", n), Ok((v, n)))
                         }
-                    };
-                    ("Nederland".to_string(), found)
+                    }
                 }
                 Reference::Region => match registry.region_of(area) {
                     None => (
@@ -143,11 +177,13 @@ pub fn compare(
                     ),
                     Some(region) => {
                         let label = registry.label(region);
-                        let found = match table.get(region, &total, period) {
-                            Some(o) => Ok((o.comparable(unit), 0)),
-                            None => Ok(aggregate(unit, &cells(table, &registry.members_of(region), period))),
-                        };
-                        (label, found)
+                        match table.get(region, &total, period) {
+                            Some(o) => (label, Ok((o.comparable(unit), 0))),
+                            None => {
+                                let (v, n) = aggregate(unit, &cells(table, &registry.members_of(region), period));
+                                (computed_label(&label, n), Ok((v, n)))
+                            }
+                        }
                     }
                 },
                 Reference::Peers => {
@@ -196,6 +232,7 @@ pub fn compare(
         label: registry.label(area),
         period,
         value,
+        value_missing,
         measure: measure_label(indicator, table),
         references: refs,
         better: indicator.better,
@@ -290,6 +327,7 @@ mod tests {
                     name: gm.into(),
                     region: Some(code("JZ01")),
                     size_class: Some(class.into()),
+                    province: None,
                 },
             );
         }

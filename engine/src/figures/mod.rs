@@ -12,6 +12,7 @@ pub mod benchmark;
 pub mod change;
 pub mod chart;
 pub mod codec;
+pub mod excerpt;
 pub mod import;
 pub mod indicator;
 pub mod observation;

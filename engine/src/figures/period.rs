@@ -60,7 +60,7 @@ impl Period {
             Some(rest) => (rest.trim_end(), true),
             None => (t, false),
         };
-        let err = || PeriodError(raw.to_string());
+        let err = || PeriodError(super::excerpt::excerpt(raw));
         let b = t.as_bytes();
         if b.len() < 4 || !b[..4].iter().all(u8::is_ascii_digit) {
             return Err(err());
@@ -86,7 +86,7 @@ impl Period {
     pub fn parse(raw: &str) -> Result<Period, PeriodError> {
         match Period::parse_marked(raw)? {
             (p, false) => Ok(p),
-            (_, true) => Err(PeriodError(raw.to_string())),
+            (_, true) => Err(PeriodError(super::excerpt::excerpt(raw))),
         }
     }
 

@@ -3,11 +3,26 @@
 
 use std::collections::BTreeMap;
 
-use super::AreaCode;
 use super::codec::{CodecError, clean_text};
+use super::{AreaCode, AreaLevel};
 
 /// The document kind that holds the area registry.
 pub const REGISTRY_KIND: &str = "gebiedsindeling";
+
+/// Why a label does not name one known area.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    /// No area of the registry has this name.
+    #[error(
+        "{0:?} is geen gebiedscode en geen naam uit de gebiedsindeling; lees de gebiedsindeling in met `kompas figures areas` (bijvoorbeeld CBS Gebieden in Nederland)"
+    )]
+    Unknown(String),
+    /// More than one area has this name.
+    #[error(
+        "{0:?} is de naam van meer dan een gebied ({1}); gebruik de code, of een label als \"{0} (gemeente)\""
+    )]
+    Ambiguous(String, String),
+}
 
 /// What is known about one area.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -20,6 +35,9 @@ pub struct AreaInfo {
     /// Its size class; municipalities of the same class form a peer group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_class: Option<String>,
+    /// The province it lies in (PV + 2 digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<AreaCode>,
 }
 
 /// Names, regions and size classes by area code.
@@ -93,15 +111,64 @@ impl AreaRegistry {
             .collect()
     }
 
-    /// Encodes the registry as lines `code  name  region  class`.
+    /// The code of the area a label names, as CBS writes labels in exports: `Groningen
+    /// (gemeente)`, `Groningen (PV)`, `Nederland`, or a plain name when only one area has it.
+    /// Names are compared without case and surrounding spaces.
+    pub fn code_for_label(&self, label: &str) -> Result<AreaCode, LabelError> {
+        let label = label.trim();
+        let (name, level) = match label.rsplit_once(" (") {
+            Some((name, rest)) if rest.ends_with(')') => {
+                let hint = rest.trim_end_matches(')').trim().to_lowercase();
+                let level = match hint.as_str() {
+                    "gemeente" | "gem." | "gm" => Some(AreaLevel::Municipality),
+                    "pv" | "provincie" => Some(AreaLevel::Region),
+                    "wijk" => Some(AreaLevel::District),
+                    "buurt" => Some(AreaLevel::Neighbourhood),
+                    _ => None,
+                };
+                match level {
+                    Some(level) => (name.trim(), Some(level)),
+                    None => (label, None),
+                }
+            }
+            _ => (label, None),
+        };
+        if name.eq_ignore_ascii_case("nederland") && level.is_none() {
+            return AreaCode::parse("NL01").map_err(|_| LabelError::Unknown(name.into()));
+        }
+        let found: Vec<AreaCode> = self
+            .areas
+            .iter()
+            .filter(|(code, info)| {
+                info.name.eq_ignore_ascii_case(name) && level.is_none_or(|l| code.level() == l)
+            })
+            .map(|(code, _)| *code)
+            .collect();
+        match found[..] {
+            [one] => Ok(one),
+            [] => Err(LabelError::Unknown(super::excerpt::excerpt(name))),
+            _ => Err(LabelError::Ambiguous(
+                super::excerpt::excerpt(name),
+                found
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+        }
+    }
+
+    /// Encodes the registry as lines `code  name  region  class  province`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = String::new();
-        for (code, info) in &self.areas {
-            let region = info.region.map(|r| r.to_string()).unwrap_or_default();
+        let code = |c: Option<AreaCode>| c.map(|r| r.to_string()).unwrap_or_default();
+        for (area, info) in &self.areas {
             out.push_str(&format!(
-                "{code}\t{}\t{region}\t{}\n",
+                "{area}\t{}\t{}\t{}\t{}\n",
                 clean_text(&info.name),
-                clean_text(info.size_class.as_deref().unwrap_or(""))
+                code(info.region),
+                clean_text(info.size_class.as_deref().unwrap_or("")),
+                code(info.province),
             ));
         }
         out.into_bytes()
@@ -118,21 +185,28 @@ impl AreaRegistry {
                 line: i + 1,
                 problem,
             };
-            let [code, name, region, class] = line.split('\t').collect::<Vec<_>>()[..] else {
-                return Err(bad("verwacht 4 velden".into()));
+            // Registries written before provinces were kept have 4 fields.
+            let fields = line.split('\t').collect::<Vec<_>>();
+            let (code, name, region, class, province) = match fields[..] {
+                [code, name, region, class] => (code, name, region, class, ""),
+                [code, name, region, class, province] => (code, name, region, class, province),
+                _ => return Err(bad("verwacht 5 velden".into())),
+            };
+            let optional = |s: &str| {
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    AreaCode::parse(s).map(Some).map_err(|e| bad(e.to_string()))
+                }
             };
             let code = AreaCode::parse(code).map_err(|e| bad(e.to_string()))?;
-            let region = if region.is_empty() {
-                None
-            } else {
-                Some(AreaCode::parse(region).map_err(|e| bad(e.to_string()))?)
-            };
             self.insert(
                 code,
                 AreaInfo {
                     name: name.to_string(),
-                    region,
+                    region: optional(region)?,
                     size_class: (!class.is_empty()).then(|| class.to_string()),
+                    province: optional(province)?,
                 },
             );
         }

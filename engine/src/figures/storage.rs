@@ -284,19 +284,7 @@ impl<'r, S: Store> Figures<'r, S> {
 
     /// The workspace's suppression policy (the defaults when none was set).
     pub fn policy(&self) -> Result<SuppressionPolicy, FiguresError> {
-        let mut policy = SuppressionPolicy::default();
-        if let Some(view) = self.first_of(POLICY_KIND)?.as_ref() {
-            if let Some(FieldValue::Number(n)) = view.fields.get("drempel") {
-                policy.threshold = *n;
-            }
-            if let Some(FieldValue::Number(n)) = view.fields.get("afronden") {
-                policy.round_to = *n;
-            }
-            if let Some(FieldValue::Text(s)) = view.fields.get("secundair") {
-                policy.secondary = s != "nee";
-            }
-        }
-        Ok(policy)
+        Ok(policy_from(self.first_of(POLICY_KIND)?.as_ref()))
     }
 
     /// Sets the workspace's suppression policy.
@@ -330,12 +318,21 @@ impl<'r, S: Store> Figures<'r, S> {
         Ok(view)
     }
 
-    /// The stories linked to an indicator, oldest first.
+    /// The stories linked to an indicator, oldest first, their counts protected by the policy
+    /// in force now (a count stored under an earlier, laxer policy is shown as secret).
     pub fn stories(&self, indicator: &Indicator) -> Result<Vec<Story>, FiguresError> {
+        let policy = self.policy()?;
         Ok(self
             .of_kind(STORY_KIND)?
             .iter()
             .filter_map(|v| Story::linked(v, &indicator.name))
+            .map(|mut s| {
+                if s.aantal_jongeren.is_some_and(|n| n <= policy.threshold) {
+                    s.aantal_jongeren = None;
+                    s.aantal_geheim = true;
+                }
+                s
+            })
             .collect())
     }
 
@@ -398,6 +395,31 @@ impl<'r, S: Store> Figures<'r, S> {
         self.replica.commit(&mut loaded, action, now)?;
         Ok(())
     }
+}
+
+/// The policy a policy document sets; the defaults for what it leaves out, or without one.
+fn policy_from(view: Option<&DocView>) -> SuppressionPolicy {
+    let mut policy = SuppressionPolicy::default();
+    if let Some(view) = view {
+        if let Some(FieldValue::Number(n)) = view.fields.get("drempel") {
+            policy.threshold = *n;
+        }
+        if let Some(FieldValue::Number(n)) = view.fields.get("afronden") {
+            policy.round_to = *n;
+        }
+        if let Some(FieldValue::Text(s)) = view.fields.get("secundair") {
+            policy.secondary = s != "nee";
+        }
+    }
+    policy
+}
+
+/// The workspace's small-number policy, as the replica's guard applies it to counts in fields.
+pub fn small_number_policy<S: Store>(
+    replica: &Replica<S>,
+) -> Result<SuppressionPolicy, ReplicaError> {
+    let views = replica.list(None, false)?;
+    Ok(policy_from(views.iter().find(|v| v.kind == POLICY_KIND)))
 }
 
 /// The batches of a document in key order; a document without batches has none.

@@ -27,6 +27,9 @@ pub struct Story {
     /// For a persona: how many young people in the area are like this one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aantal_jongeren: Option<f64>,
+    /// Whether that count is secret under the small-number policy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub aantal_geheim: bool,
     /// The story itself.
     pub tekst: String,
 }
@@ -50,6 +53,7 @@ impl Story {
                 Some(FieldValue::Number(n)) => Some(*n),
                 _ => None,
             },
+            aantal_geheim: false,
             tekst: text("tekst").unwrap_or_default(),
         })
     }
@@ -138,7 +142,7 @@ pub fn kinds() -> Vec<KindDef> {
                 field(
                     "aantal-jongeren",
                     "Aantal jongeren zoals deze persona",
-                    FieldType::Number,
+                    FieldType::Count,
                     false,
                     "",
                 ),

@@ -133,6 +133,7 @@ fn stories_policy_and_registry_are_read_back() {
             name: "Havenstad".into(),
             region: AreaCode::parse("JZ01").ok(),
             size_class: Some("4".into()),
+            province: None,
         },
     );
     figures

@@ -85,6 +85,111 @@ pub fn find_birth_date(text: &str) -> Option<usize> {
     None
 }
 
+/// Small words inside Dutch surnames: `Sanne de Vries`, `Jan van der Berg`.
+const NAME_PARTICLES: [&str; 12] = [
+    "de", "van", "der", "den", "het", "ten", "ter", "te", "'t", "la", "le", "el",
+];
+
+/// Capitalised words that start many phrases before a date but never a person's name.
+const NOT_NAMES: [&str; 40] = [
+    "gemeente",
+    "stichting",
+    "school",
+    "overleg",
+    "vergadering",
+    "bijeenkomst",
+    "jeugdregio",
+    "samenwerkingsverband",
+    "cyclus",
+    "evaluatie",
+    "peildatum",
+    "datum",
+    "op",
+    "per",
+    "vanaf",
+    "tot",
+    "sinds",
+    "na",
+    "voor",
+    "van",
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    "week",
+    "ronde",
+    "versie",
+    "besluit",
+    "brief",
+    "rapport",
+    "afspraak",
+    "start",
+    "einde",
+    "deadline",
+    "gesprek",
+    "sessie",
+    "werksessie",
+];
+
+/// The character offset of a person's name written right before a date, the way a date of
+/// birth is written beside a name without the word `geboren`: `Sanne de Vries (12-03-2011)`,
+/// `Noor Bakker, 3 mei 2010`. A name is two or more words, capitalised but for particles such as
+/// `de` or `van`; phrases such as `Gemeente Havenstad` or `Overleg Jeugd` are not names.
+pub fn find_name_with_date(text: &str) -> Option<usize> {
+    for (at, c) in text.char_indices() {
+        let starts = c.is_ascii_digit()
+            && !text[..at].ends_with(|p: char| p.is_ascii_digit())
+            && date_at_start(&text[at..]).is_some();
+        if !starts {
+            continue;
+        }
+        let before = text[..at].trim_end_matches([' ', '(', ',', ':', '-', '\u{a0}']);
+        if before.len() == text[..at].len() {
+            continue;
+        }
+        let mut start = None;
+        let mut words = 0;
+        let mut rest = before;
+        while words < 4 {
+            let word_start = rest
+                .rfind(|c: char| !(c.is_alphabetic() || c == '\'' || c == '-'))
+                .map_or(0, |i| {
+                    i + rest[i..].chars().next().map_or(1, char::len_utf8)
+                });
+            let word = &rest[word_start..];
+            if word.is_empty() {
+                break;
+            }
+            let lower = word.to_lowercase();
+            let capitalised = word.chars().next().is_some_and(char::is_uppercase)
+                && word.chars().skip(1).all(|c| !c.is_uppercase() || c == '-');
+            if NOT_NAMES.contains(&lower.as_str()) && capitalised {
+                start = None;
+                break;
+            }
+            if capitalised {
+                words += 1;
+                start = Some(word_start);
+            } else if !(NAME_PARTICLES.contains(&lower.as_str()) && words > 0) {
+                break;
+            }
+            match rest[..word_start].strip_suffix(' ') {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        if words >= 2
+            && let Some(s) = start
+        {
+            return Some(text[..s].chars().count());
+        }
+    }
+    None
+}
+
 /// The byte length of a date at the start of `s`, if one starts there.
 fn date_at_start(s: &str) -> Option<usize> {
     let (first, rest) = split_digits(s)?;

@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use super::{find_birth_date, find_bsn, is_birth_date_title, is_name_title, looks_like_date};
+use super::{
+    find_birth_date, find_bsn, find_name_with_date, is_birth_date_title, is_name_title,
+    looks_like_date,
+};
 use crate::document::FieldValue;
 
 /// What the guard found. Findings never repeat the personal data itself.
@@ -18,6 +21,8 @@ pub enum Finding {
     BirthDateColumn,
     /// A row with a name in one column and a date in another.
     NameWithDate { name_column: String },
+    /// A count so small that it could point at persons.
+    SmallCount { threshold: u32 },
 }
 
 impl fmt::Display for Finding {
@@ -35,6 +40,10 @@ impl fmt::Display for Finding {
             ),
             Finding::BsnColumn => f.write_str("is een kolom met burgerservicenummers"),
             Finding::BirthDateColumn => f.write_str("is een kolom met geboortedata"),
+            Finding::SmallCount { threshold } => write!(
+                f,
+                "is een klein aantal (0 tot en met {threshold} is geheim volgens het cijferbeleid van de samenwerking); laat het veld leeg, of neem een groter gebied of een langere periode"
+            ),
             Finding::NameWithDate { name_column } => write!(
                 f,
                 "bevat een datum in dezelfde rij als een naam (kolom {name_column}); dat lijkt een geboortedatum van een persoon"
@@ -66,10 +75,30 @@ pub fn check_text(field: &str, text: &str) -> Result<(), PrivacyError> {
     if let Some(position) = find_bsn(text) {
         return refuse(Finding::Bsn { position });
     }
-    if let Some(position) = find_birth_date(text) {
+    if let Some(position) = find_birth_date(text).or_else(|| find_name_with_date(text)) {
         return refuse(Finding::BirthDate { position });
     }
     Ok(())
+}
+
+/// Checks a count against the small-number policy: a count up to `threshold` is refused, any
+/// other is rounded to a multiple of `round_to` (as shown counts are).
+pub fn check_count(
+    field: &str,
+    n: f64,
+    threshold: f64,
+    round_to: f64,
+) -> Result<f64, PrivacyError> {
+    if n <= threshold {
+        return Err(PrivacyError {
+            field: field.to_string(),
+            finding: Finding::SmallCount {
+                threshold: threshold.max(0.0) as u32,
+            },
+        });
+    }
+    let step = round_to.max(1.0);
+    Ok((n / step).round() * step)
 }
 
 /// Checks every text inside a field value, naming list items as `field[index].name`.

@@ -73,6 +73,81 @@ proptest! {
     }
 }
 
+/// A number with dots between thousands, the Dutch way: `154.098.000`.
+fn dotted(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Pieces of realistic text that hold long numbers but no BSN: amounts, phone numbers,
+/// postcodes with house numbers, dates and registration numbers.
+fn innocent_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u64..10_000_000_000).prop_map(|n| format!("een budget van € {}", dotted(n))),
+        (0u64..10_000_000_000).prop_map(|n| format!("€{},-", dotted(n))),
+        (0u64..10_000_000_000).prop_map(|n| format!("{} euro voor jeugdhulp", dotted(n))),
+        (0u64..10_000_000_000).prop_map(|n| format!("EUR {n}")),
+        (0u64..100_000_000).prop_map(|n| format!("bel 06-{n:08}")),
+        (0u64..100_000_000).prop_map(|n| format!("bel 06 {n:08}")),
+        (10u64..100, 0u64..10_000_000).prop_map(|(a, n)| format!("tel. 0{a}-{n:07}")),
+        (0u64..100_000_000).prop_map(|n| format!("+31 6 {n:08}")),
+        (0u64..1000, 0u64..10_000).prop_map(|(a, b)| format!("+31 (0)20 {a:03} {b:04}")),
+        (1000u64..10_000, "[A-Z]{2}", 1u64..400)
+            .prop_map(|(p, l, h)| format!("postcode {p} {l} nummer {h}")),
+        (1u8..29, 1u8..13, 1990i16..2030).prop_map(|(d, m, y)| format!("op {d:02}-{m:02}-{y}")),
+        (1u8..29, 1u8..13, 1990i16..2030).prop_map(|(d, m, y)| format!("{y}.{m:02}.{d:02}")),
+        (0u64..100_000_000).prop_map(|n| format!("KvK-nummer {n:08}")),
+        (0u64..100_000_000).prop_map(|n| format!("registratienummer {n:08}")),
+        (0u64..100_000_000).prop_map(|n| format!("AGB-code {n:08}")),
+        "[a-z ]{1,20}",
+    ]
+}
+
+/// Realistic text: a few innocent pieces joined as sentences.
+fn innocent_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(innocent_piece(), 1..6).prop_map(|p| p.join(", "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn realistic_texts_without_a_bsn_raise_no_alarm(text in innocent_text()) {
+        prop_assert_eq!(find_bsn(&text), None, "{}", text);
+        prop_assert!(check_text("toelichting", &text).is_ok(), "{}", text);
+    }
+
+    #[test]
+    fn a_bsn_among_realistic_text_is_still_found(
+        before in innocent_text(),
+        after in innocent_text(),
+        prefix in 0u32..100_000_000,
+        style in 0usize..6,
+    ) {
+        let Some(bsn) = bsn_from(prefix) else { return Ok(()) };
+        let written = match style {
+            0 => bsn.clone(),
+            1 => format!("{} {} {}", &bsn[..3], &bsn[3..6], &bsn[6..]),
+            2 => format!("{}.{}.{}", &bsn[..4], &bsn[4..6], &bsn[6..]),
+            3 => format!("{}-{}-{}", &bsn[..3], &bsn[3..6], &bsn[6..]),
+            // Announced, an 8-digit BSN may drop its leading zero.
+            4 if bsn.starts_with('0') => format!("BSN {}", &bsn[1..]),
+            _ => format!("burgerservicenummer {bsn}"),
+        };
+        let text = format!("{before}, dossier {written}, {after}");
+        let start = text.find(&written).unwrap_or(0);
+        let first_digit = start + written.find(|c: char| c.is_ascii_digit()).unwrap_or(0);
+        prop_assert_eq!(find_bsn(&text), Some(text[..first_digit].chars().count()), "{}", text);
+    }
+}
+
 #[test]
 fn known_numbers() {
     assert!(is_valid_bsn("111222333"));
@@ -102,6 +177,27 @@ fn dates_of_birth_are_found_after_announcing_words() {
     assert!(find_birth_date("Geboortedatum: 2009-04-03").is_some());
     assert_eq!(find_birth_date("het project is geboren uit zorg"), None);
     assert_eq!(find_birth_date("overleg op 12-03-2026"), None);
+}
+
+#[test]
+fn a_name_beside_a_date_is_caught_without_the_word_geboren() {
+    for (text, at) in [
+        ("Persona: Sanne de Vries (12-03-2011) woont in Noord", 9),
+        ("Noor Bakker, 3 mei 2010, zit in groep 8", 0),
+        ("over Jan van der Berg 2009-04-03", 5),
+    ] {
+        assert_eq!(find_name_with_date(text), Some(at), "{text}");
+        assert!(check_text("tekst", text).is_err(), "{text}");
+    }
+    for text in [
+        "Gemeente Havenstad 12-03-2026 besloten",
+        "Overleg Jeugd Havenstad, 12-03-2026",
+        "Noor (15) vertelt sinds 12-03-2026 over school",
+        "op 12-03-2026 in het stadhuis",
+        "Cyclus 2027 start 01-02-2027",
+    ] {
+        assert_eq!(find_name_with_date(text), None, "{text}");
+    }
 }
 
 #[test]
@@ -222,4 +318,56 @@ fn the_replica_refuses_an_imported_document_with_a_bsn() {
         "{err}"
     );
     assert!(receiver.store().ids().unwrap().is_empty());
+}
+
+#[test]
+fn small_counts_in_fields_follow_the_policy() {
+    let replica = Replica::init(
+        MemoryStore::default(),
+        Identity::new("Gemeente Havenstad", OrgType::Gemeente, [1; 32], [1; 16]),
+    )
+    .unwrap();
+    let set = |field: &str, value: &str| Assignment {
+        field: field.into(),
+        value: value.into(),
+    };
+    let before = replica.list(None, false).unwrap().len();
+    for (kind, field) in [("verhaal", "aantal-jongeren"), ("uitkomst", "waarde")] {
+        let mut fields = vec![set(field, "3")];
+        if kind == "verhaal" {
+            fields.extend([set("soort", "persona"), set("titel", "Noor")]);
+        }
+        let err = replica
+            .create(kind, &fields, Timestamp(1), [2; 8])
+            .unwrap_err();
+        assert!(
+            matches!(&err, ReplicaError::Privacy(e) if e.finding == Finding::SmallCount { threshold: 7 }),
+            "{kind}: {err}"
+        );
+        assert!(err.to_string().contains("klein aantal"), "{err}");
+    }
+    assert_eq!(
+        replica.list(None, false).unwrap().len(),
+        before,
+        "nothing saved"
+    );
+    let id = replica
+        .create("uitkomst", &[set("waarde", "42")], Timestamp(1), [3; 8])
+        .unwrap();
+    assert_eq!(
+        replica.get(&id).unwrap().fields.get("waarde"),
+        Some(&FieldValue::Number(40.0)),
+        "rounded to a multiple of 5"
+    );
+}
+
+#[test]
+fn organisation_names_pass_the_guard() {
+    let err = Replica::init(
+        MemoryStore::default(),
+        Identity::new("Praktijk 111222333", OrgType::Gemeente, [1; 32], [1; 16]),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, ReplicaError::Privacy(_)), "{err}");
 }

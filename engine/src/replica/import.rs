@@ -4,7 +4,7 @@
 use automerge::AutoCommit;
 
 use super::{ImportOutcome, LoadedDoc, Replica, ReplicaError, field_names};
-use crate::document::{self, DocView};
+use crate::document::{self, BudgetError, DOCUMENT_BUDGET, DocView, Size};
 use crate::published::{self, PUBLISHED_KIND};
 use crate::runtime::{self, INSTANCE_KIND};
 use crate::store::Store;
@@ -15,7 +15,16 @@ impl<S: Store> Replica<S> {
     ///
     /// The file must hold a document in the kompas layout whose kind and fields the catalog
     /// knows; anything else is refused before the store is touched.
+    ///
+    /// The file is measured against the document budget before Automerge loads it, and the
+    /// merged document again before it is saved.
     pub fn import(&self, bytes: &[u8]) -> Result<ImportOutcome, ReplicaError> {
+        document::measure(bytes, &DOCUMENT_BUDGET).map_err(|e| match e {
+            BudgetError::Exceeded { .. } => ReplicaError::OverBudget(e),
+            BudgetError::Unreadable(_) => {
+                ReplicaError::BadImport(format!("geen Automerge-bestand ({e})"))
+            }
+        })?;
         let mut incoming = AutoCommit::load(bytes)
             .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
         let view = document::read_view(&mut incoming)
@@ -44,6 +53,7 @@ impl<S: Store> Replica<S> {
                     .doc
                     .merge(&mut incoming)
                     .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+                Size::of(&loaded.doc).check(&DOCUMENT_BUDGET)?;
                 self.save(&mut loaded)?;
                 Ok(ImportOutcome::Merged(id))
             }
@@ -72,6 +82,12 @@ impl<S: Store> Replica<S> {
                 })?;
             def.check_value(value)?;
             privacy::check_value(name, value)?;
+            if let (crate::catalog::FieldType::Count, crate::FieldValue::Number(n)) =
+                (&def.ty, value)
+            {
+                let policy = crate::figures::storage::small_number_policy(self)?;
+                privacy::check_count(name, *n, policy.threshold, policy.round_to)?;
+            }
         }
         Ok(())
     }

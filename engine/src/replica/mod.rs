@@ -10,7 +10,8 @@ use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
 use crate::catalog::{Catalog, KindDef};
 use crate::definition::RESERVED_KINDS;
 use crate::document::{
-    self, Assignment, ChangeNote, DocId, DocView, FieldValue, HistoryEntry, LayoutError, ValueError,
+    self, Assignment, BudgetError, ChangeNote, DocId, DocView, FieldValue, HistoryEntry,
+    LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
 use crate::privacy::{self, PrivacyError};
@@ -55,6 +56,11 @@ pub enum ReplicaError {
         "document {0} is een gepubliceerde werkwijze; die kan niet worden verwijderd (publiceer een nieuwe versie, of laat de coördinator die haar publiceerde uit de samenwerking gaan)"
     )]
     Published(DocId),
+    /// A workflow instance cannot be deleted as a document: it would vanish for every partner.
+    #[error(
+        "document {0} is een werkstroom; die kan niet worden verwijderd (rond haar af of laat haar staan)"
+    )]
+    Instance(DocId),
     /// A link points at a missing document or one of the wrong kind.
     #[error("veld {field}: {target} is geen document van soort {expected}")]
     BadLink {
@@ -65,6 +71,9 @@ pub enum ReplicaError {
     /// A file handed to import is not an Automerge document in the kompas layout.
     #[error("dit is geen bruikbaar kompas-document: {0}")]
     BadImport(String),
+    /// The document would be larger than the budget of one document; nothing was saved.
+    #[error(transparent)]
+    OverBudget(#[from] BudgetError),
     /// Generated id collided with an existing document.
     #[error("document-id {0} bestaat al")]
     IdTaken(DocId),
@@ -80,6 +89,11 @@ pub enum ReplicaError {
     /// A value holds personal data (a BSN, a date of birth); nothing was saved.
     #[error(transparent)]
     Privacy(#[from] PrivacyError),
+    /// An edit names a version of the document this replica does not have.
+    #[error(
+        "document {0}: de versie waarop deze wijziging gebaseerd is, is hier onbekend; open het document opnieuw"
+    )]
+    UnknownVersion(DocId),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -95,9 +109,12 @@ impl ReplicaError {
                 | ReplicaError::Value(_)
                 | ReplicaError::Deleted(_)
                 | ReplicaError::Published(_)
+                | ReplicaError::Instance(_)
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
+                | ReplicaError::OverBudget(_)
                 | ReplicaError::Privacy(_)
+                | ReplicaError::UnknownVersion(_)
         )
     }
 }
@@ -144,6 +161,8 @@ impl<S: Store> Replica<S> {
         if let Some(existing) = read_identity(&store)? {
             return Err(ReplicaError::AlreadyInitialised(existing.profile.name));
         }
+        // The organisation's name travels in every change note and the member list.
+        privacy::check_text("naam van de organisatie", &identity.profile.name)?;
         let body = serde_json::to_vec(&identity).map_err(|e| StoreError::Backend(e.to_string()))?;
         store.put_meta(IDENTITY_KEY, &body)?;
         store.put_meta(MARKS_KEPT_KEY, b"1")?;
@@ -298,6 +317,9 @@ impl<S: Store> Replica<S> {
             // tombstone would change nothing and suggest otherwise.
             return Err(ReplicaError::Published(id.clone()));
         }
+        if view.kind == crate::runtime::INSTANCE_KIND {
+            return Err(ReplicaError::Instance(id.clone()));
+        }
         if view.deleted.is_some() {
             return Ok(());
         }
@@ -306,6 +328,21 @@ impl<S: Store> Replica<S> {
             source: e,
         })?;
         self.commit(&mut loaded, "verwijderd", now)
+    }
+
+    /// Brings a deleted document back with the content it had; its history shows who did.
+    /// Returns whether it was deleted.
+    pub fn restore(&self, id: &DocId, now: Timestamp) -> Result<bool, ReplicaError> {
+        let mut loaded = self.load(id)?;
+        if self.view(&mut loaded)?.deleted.is_none() {
+            return Ok(false);
+        }
+        document::clear_tombstone(&mut loaded.doc).map_err(|e| ReplicaError::Layout {
+            id: id.to_string(),
+            source: e,
+        })?;
+        self.commit(&mut loaded, "hersteld", now)?;
+        Ok(true)
     }
 
     /// Every change of a document with its author and what it changed.
@@ -363,7 +400,7 @@ impl<S: Store> Replica<S> {
         loaded.doc.commit_with(
             CommitOptions::default()
                 .with_message(note.to_message())
-                .with_time(now.millis()),
+                .with_time(now.change_seconds()),
         );
         self.save(loaded)
     }
@@ -461,8 +498,17 @@ impl<S: Store> Replica<S> {
                 out.push((def, None));
                 continue;
             }
-            let value = def.parse_value(&a.value)?;
+            let mut value = def.parse_value(&a.value)?;
             privacy::check_value(&def.name, &value)?;
+            if let (crate::catalog::FieldType::Count, FieldValue::Number(n)) = (&def.ty, &value) {
+                let policy = crate::figures::storage::small_number_policy(self)?;
+                value = FieldValue::Number(privacy::check_count(
+                    &def.name,
+                    *n,
+                    policy.threshold,
+                    policy.round_to,
+                )?);
+            }
             if let (
                 crate::catalog::FieldType::Link { kind: target_kind },
                 FieldValue::Text(target),
@@ -508,8 +554,10 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
 }
 
 mod import;
+mod merge_save;
 mod remote;
 
+pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use remote::{OwnChanges, RemoteApply};
 
 #[cfg(test)]

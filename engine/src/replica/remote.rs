@@ -8,7 +8,7 @@
 use automerge::{AutoCommit, ChangeHash};
 
 use super::{LoadedDoc, Replica, ReplicaError};
-use crate::document::{self, DocId};
+use crate::document::{self, DOCUMENT_BUDGET, DocId, Size};
 use crate::store::Store;
 
 /// What applying remote bytes did.
@@ -57,7 +57,16 @@ impl<S: Store> Replica<S> {
     /// Applies Automerge changes or a full save received from another replica, durably. The
     /// document is not marked as locally edited: what arrives from a relay is there for the
     /// others already, so sync has nothing of it to send.
+    ///
+    /// The bytes are measured against the document budget before Automerge decodes them, and
+    /// the document with them applied again before it is saved; a document past the budget is
+    /// refused and nothing is written.
     pub fn apply_remote(&self, id: &DocId, data: &[u8]) -> Result<RemoteApply, ReplicaError> {
+        let remote = |reason: String| ReplicaError::Remote {
+            id: id.clone(),
+            reason,
+        };
+        document::measure(data, &DOCUMENT_BUDGET).map_err(|e| remote(e.to_string()))?;
         let mut loaded = match self.load(id) {
             Ok(loaded) => loaded,
             Err(ReplicaError::NotFound(_)) => LoadedDoc {
@@ -67,10 +76,6 @@ impl<S: Store> Replica<S> {
             },
             Err(e) => return Err(e),
         };
-        let remote = |reason: String| ReplicaError::Remote {
-            id: id.clone(),
-            reason,
-        };
         loaded
             .doc
             .load_incremental(data)
@@ -78,6 +83,9 @@ impl<S: Store> Replica<S> {
         let waiting = !loaded.doc.get_missing_deps(&[]).is_empty();
         let changed = loaded.is_dirty();
         if changed {
+            Size::of(&loaded.doc)
+                .check(&DOCUMENT_BUDGET)
+                .map_err(|e| remote(e.to_string()))?;
             if let Ok(view) = document::read_view(&mut loaded.doc)
                 && view.id != *id
             {

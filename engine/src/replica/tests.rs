@@ -258,7 +258,7 @@ fn imported_workflow_instances_are_checked_for_personal_data() {
         fact: [5; 16],
     };
     let id = Flows::new(&a, &registry)
-        .start("verbeteracties", Some("Ronde 1"), T0, fresh)
+        .start("verbeteracties", Some("Ronde 1"), &[], T0, fresh)
         .unwrap();
     assert!(
         b.import(&a.export(&id).unwrap()).is_ok(),
@@ -375,4 +375,111 @@ fn a_store_from_before_marks_gets_every_document_marked_once() {
         take_marked(&again).is_empty(),
         "marked once, not on every open"
     );
+}
+
+#[test]
+fn a_deleted_document_comes_back_and_an_instance_cannot_be_deleted() {
+    use crate::runtime::{Flows, Fresh};
+    let r = replica("Gemeente A", 1);
+    let id = r
+        .create("ambitie", &set(&["titel=Terug"]), T0, [1; 8])
+        .unwrap();
+    r.delete(&id, T0).unwrap();
+    assert!(r.list(Some("ambitie"), false).unwrap().is_empty());
+    assert!(r.restore(&id, T0).unwrap());
+    let back = r.get(&id).unwrap();
+    assert!(back.deleted.is_none());
+    assert_eq!(back.fields["titel"].to_string(), "Terug");
+    assert!(
+        !r.restore(&id, T0).unwrap(),
+        "a live document needs no restoring"
+    );
+    assert!(
+        r.history(&id)
+            .unwrap()
+            .iter()
+            .any(|h| h.action.as_deref() == Some("hersteld"))
+    );
+
+    let registry = crate::definition::builtin_registry();
+    let fresh = Fresh {
+        doc: [6; 8],
+        fact: [6; 16],
+    };
+    let flow = Flows::new(&r, &registry)
+        .start("verbeteracties", None, &[], T0, fresh)
+        .unwrap();
+    let err = r.delete(&flow, T0).unwrap_err();
+    assert!(matches!(err, ReplicaError::Instance(_)), "{err}");
+    assert!(r.get(&flow).unwrap().deleted.is_none());
+}
+
+#[test]
+fn a_save_from_an_older_version_keeps_what_others_changed_since() {
+    let a = replica("Gemeente A", 1);
+    let b = replica("Jeugdhulp B", 2);
+    let id = a
+        .create(
+            "ambitie",
+            &set(&["titel=T", "toelichting=Kinderen sporten."]),
+            T0,
+            [1; 8],
+        )
+        .unwrap();
+    let shown = a.get(&id).unwrap().heads;
+    b.import(&a.export(&id).unwrap()).unwrap();
+    b.update(
+        &id,
+        &set(&["titel=Sport", "toelichting=Kinderen sporten elke week."]),
+        T0,
+    )
+    .unwrap();
+    a.import(&b.export(&id).unwrap()).unwrap();
+    // A's form still shows the old version: its title unchanged, its text edited.
+    let saved = a
+        .update_from(
+            &id,
+            &shown,
+            &set(&["titel=T", "toelichting=Meer kinderen sporten."]),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(saved.view.fields["titel"], FieldValue::Text("Sport".into()));
+    assert_eq!(
+        saved.view.fields["toelichting"],
+        FieldValue::Text("Meer kinderen sporten elke week.".into())
+    );
+    assert_eq!(saved.changed_by, vec!["Jeugdhulp B".to_string()]);
+    assert_eq!(saved.concurrent.len(), 1);
+    assert_eq!(saved.concurrent[0].field, "toelichting");
+    assert_eq!(
+        saved.concurrent[0].theirs,
+        Some(FieldValue::Text("Kinderen sporten elke week.".into()))
+    );
+    // The merged text travels as A's own change and converges at B.
+    b.import(&a.export(&id).unwrap()).unwrap();
+    assert_eq!(b.get(&id).unwrap().fields, saved.view.fields);
+    let history = a.history(&id).unwrap();
+    assert_eq!(history.last().unwrap().org.as_deref(), Some("Gemeente A"));
+}
+
+#[test]
+fn a_save_from_an_unknown_version_or_with_bad_input_changes_nothing() {
+    let a = replica("Gemeente A", 1);
+    let id = a.create("ambitie", &set(&["titel=T"]), T0, [1; 8]).unwrap();
+    let before = a.get(&id).unwrap();
+    let unknown = vec!["00".repeat(32)];
+    assert!(matches!(
+        a.update_from(&id, &unknown, &set(&["titel=X"]), T0),
+        Err(ReplicaError::UnknownVersion(_))
+    ));
+    assert!(matches!(
+        a.update_from(&id, &[], &set(&["titel=X"]), T0),
+        Err(ReplicaError::UnknownVersion(_))
+    ));
+    assert!(
+        a.update_from(&id, &before.heads, &set(&["nergens=X"]), T0)
+            .is_err()
+    );
+    assert_eq!(a.get(&id).unwrap(), before);
 }

@@ -75,6 +75,11 @@ pub enum FactBody {
         /// The versions of every document the evaluation covered.
         covered: DocHeads,
     },
+    /// The document belongs to the instance: it is one of the documents its phases work on.
+    Link {
+        /// The document.
+        doc: DocId,
+    },
     /// The instance moves to another version of its definition, staying in `phase` at `step`.
     Migration {
         /// The step at which it moved.

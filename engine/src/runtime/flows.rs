@@ -9,15 +9,18 @@ use automerge::AutoCommit;
 
 use super::INSTANCE_KIND;
 use super::fact::{Fact, FactBody, FactError, SignedFact};
+use super::guidance::{Guidance, guidance};
 use super::instance::{
     Instance, InstanceError, Pinned, append_fact, read_instance, write_instance,
 };
 use super::reducer::{Input, docs_of, may_act, state};
-use super::state::{DocSnapshot, InstanceState, Refusal};
+use super::state::{DocSnapshot, InstanceState, Member, Refusal};
+use crate::catalog::Catalog;
 use crate::definition::{self, Definition, Registry};
 use crate::document::{DocId, FieldValue};
 use crate::replica::{LoadedDoc, Replica, ReplicaError};
 use crate::store::Store;
+use crate::sync::replication::known_members;
 use crate::time::Timestamp;
 
 /// Errors of workflow operations, each naming what it is about.
@@ -33,6 +36,14 @@ pub enum FlowError {
         version: String,
         known: String,
     },
+    /// No document with this id, so no instance either.
+    #[error("geen werkstroom met id {0}; `kompas flow list` toont ze")]
+    UnknownInstance(DocId),
+    /// A title was given but is empty.
+    #[error(
+        "de titel mag niet leeg zijn; laat --title weg om de titel van de werkwijze te gebruiken"
+    )]
+    EmptyTitle,
     /// The document is not an instance.
     #[error(transparent)]
     Instance(#[from] InstanceError),
@@ -40,7 +51,7 @@ pub enum FlowError {
     #[error("de vastgelegde werkwijze van werkstroom {id} is niet leesbaar: {problem}")]
     BadPinned { id: DocId, problem: String },
     /// The transition is not allowed now.
-    #[error("overgang naar {to} kan nog niet: {}", reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("overgang naar ‘{to}’ kan nog niet: {}", reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Refused { to: String, reasons: Vec<Refusal> },
     /// Something the user asked does not fit the current state.
     #[error("{0}")]
@@ -48,6 +59,9 @@ pub enum FlowError {
     /// Signing failed.
     #[error(transparent)]
     Fact(#[from] FactError),
+    /// The member list of the workspace cannot be read.
+    #[error("de ledenlijst van de samenwerking is niet leesbaar: {0}")]
+    Members(String),
     /// A text would put personal data into a shared document.
     #[error(transparent)]
     Privacy(#[from] crate::privacy::PrivacyError),
@@ -59,7 +73,10 @@ pub enum FlowError {
 impl FlowError {
     /// Whether the error is about what the user asked.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, FlowError::Replica(_) | FlowError::Fact(_))
+        !matches!(
+            self,
+            FlowError::Replica(_) | FlowError::Fact(_) | FlowError::Members(_)
+        )
     }
 }
 
@@ -78,6 +95,8 @@ pub struct Status {
     pub definition_title: String,
     /// The computed state.
     pub state: InstanceState,
+    /// What the current phase asks of the partners, in words.
+    pub guidance: Guidance,
     /// Facts that failed verification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,
@@ -103,11 +122,13 @@ impl<'a, S: Store> Flows<'a, S> {
         Flows { replica, registry }
     }
 
-    /// Starts an instance of the latest version of `name`; this organisation becomes coordinator.
+    /// Starts an instance of the latest version of `name`, working on `documents` (more can be
+    /// linked later); this organisation becomes coordinator.
     pub fn start(
         &self,
         name: &str,
         title: Option<&str>,
+        documents: &[DocId],
         now: Timestamp,
         fresh: Fresh,
     ) -> Result<DocId, FlowError> {
@@ -126,7 +147,25 @@ impl<'a, S: Store> Flows<'a, S> {
             hash: loaded.hash.clone(),
             body: loaded.body.clone(),
         };
-        let title = title.unwrap_or(&loaded.definition.title);
+        if title.is_some_and(|t| t.trim().is_empty()) {
+            return Err(FlowError::EmptyTitle);
+        }
+        for doc in documents {
+            self.linkable(&loaded.definition, doc)?;
+        }
+        let title = match (title, documents.first()) {
+            (Some(t), _) => t.to_string(),
+            // Following one document: the instance is called after it.
+            (None, Some(doc)) => {
+                let view = self.replica.get(doc)?;
+                match doc_title(self.replica.catalog(), &view) {
+                    Some(t) => format!("{}: {t}", loaded.definition.title),
+                    None => loaded.definition.title.clone(),
+                }
+            }
+            (None, None) => loaded.definition.title.clone(),
+        };
+        let title = title.as_str();
         crate::privacy::check_text("titel", title)?;
         write_instance(&mut doc.doc, &id, title, &pinned, now)?;
         let join = self.fact(
@@ -137,13 +176,85 @@ impl<'a, S: Store> Flows<'a, S> {
             fresh.fact,
         )?;
         append_fact(&mut doc.doc, &join)?;
+        for (i, linked) in documents.iter().enumerate() {
+            let fact_id = derived_id(&fresh.fact, i);
+            let link = self.fact(
+                FactBody::Link {
+                    doc: linked.clone(),
+                },
+                now,
+                fact_id,
+            )?;
+            append_fact(&mut doc.doc, &link)?;
+        }
         self.replica.commit(&mut doc, "werkstroom gestart", now)?;
         Ok(id)
     }
 
+    /// Links `doc` to the instance: from now on its phases work on it.
+    pub fn link(
+        &self,
+        id: &DocId,
+        doc: &DocId,
+        now: Timestamp,
+        fact_id: [u8; 16],
+    ) -> Result<Status, FlowError> {
+        let mut loaded = self.replica.load(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        if !instance.owns_documents {
+            return Err(FlowError::NotNow(
+                "deze werkstroom werkt al aan alle documenten van haar soorten".into(),
+            ));
+        }
+        let title = self.linkable(&def, doc)?;
+        if instance.linked().contains(doc) {
+            return Err(FlowError::NotNow(format!(
+                "‘{title}’ hoort al bij deze werkstroom"
+            )));
+        }
+        self.append(
+            &mut loaded,
+            FactBody::Link { doc: doc.clone() },
+            "document gekoppeld",
+            now,
+            fact_id,
+        )?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    /// Checks that `doc` may be linked to an instance of `def`: it exists, is not deleted and is
+    /// of one of the definition's kinds. Returns how it is called.
+    fn linkable(&self, def: &Definition, doc: &DocId) -> Result<String, FlowError> {
+        let view = self.replica.get(doc)?;
+        if view.deleted.is_some() {
+            return Err(FlowError::Replica(ReplicaError::Deleted(doc.clone())));
+        }
+        if def.kind(&view.kind).is_none() {
+            return Err(FlowError::NotNow(format!(
+                "{doc} is een {}; werkwijze ‘{}’ werkt aan: {}",
+                view.kind,
+                def.title,
+                def.kinds
+                    .iter()
+                    .map(|k| k.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(doc_title(self.replica.catalog(), &view).unwrap_or_else(|| def.kind_label(&view.kind)))
+    }
+
+    /// Loads the document of instance `id`; a missing document is a missing instance.
+    fn load_instance(&self, id: &DocId) -> Result<LoadedDoc, FlowError> {
+        self.replica.load(id).map_err(|e| match e {
+            ReplicaError::NotFound(id) => FlowError::UnknownInstance(id),
+            e => FlowError::Replica(e),
+        })
+    }
+
     /// The instance and its state at `now`.
     pub fn status(&self, id: &DocId, now: Timestamp) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         self.status_of(&mut loaded.doc, now)
     }
 
@@ -161,7 +272,7 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_id: [u8; 16],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
         let Some(r) = def.roles.iter().find(|r| r.name == role) else {
             return Err(FlowError::NotNow(format!(
@@ -229,9 +340,9 @@ impl<'a, S: Store> Flows<'a, S> {
         let me = &self.replica.identity().profile;
         if !may_act(phase, &st.participants, &me.org_id) {
             return Err(FlowError::NotNow(format!(
-                "{} mag fase {} niet verder zetten; dat mogen: {}",
+                "{} mag fase ‘{}’ niet verder zetten; dat mogen: {}",
                 me.name,
-                phase.name,
+                def.phase_title(&phase.name),
                 if phase.actors.is_empty() {
                     "alle deelnemers (doe eerst mee met `kompas flow join`)".to_string()
                 } else {
@@ -245,19 +356,19 @@ impl<'a, S: Store> Flows<'a, S> {
                 match status {
                     None if st.conflict.is_none() => {
                         return Err(FlowError::NotNow(format!(
-                            "vanuit {} kan het niet naar {t}; wel naar: {}",
-                            phase.name,
+                            "vanuit ‘{}’ kan het niet naar {t}; wel naar: {}",
+                            def.phase_title(&phase.name),
                             phase
                                 .transitions
                                 .iter()
-                                .map(|t| t.to.as_str())
+                                .map(|t| format!("{} (‘{}’)", t.to, def.phase_title(&t.to)))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )));
                     }
                     Some(s) if !s.allowed() => {
                         return Err(FlowError::Refused {
-                            to: t.to_string(),
+                            to: s.to_title.clone(),
                             reasons: s.refusals.clone(),
                         });
                     }
@@ -276,7 +387,7 @@ impl<'a, S: Store> Flows<'a, S> {
                     [] => {
                         let first = st.transitions.first();
                         return Err(FlowError::Refused {
-                            to: first.map(|s| s.to.clone()).unwrap_or_default(),
+                            to: first.map(|s| s.to_title.clone()).unwrap_or_default(),
                             reasons: first.map(|s| s.refusals.clone()).unwrap_or_default(),
                         });
                     }
@@ -449,10 +560,11 @@ impl<'a, S: Store> Flows<'a, S> {
 
     /// Loads an instance with its pinned definition, the phase documents and the computed state.
     fn current(&self, id: &DocId, now: Timestamp) -> Result<Current, FlowError> {
-        let mut loaded = self.replica.load(id)?;
+        let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
-        let documents = self.snapshots()?;
-        let st = compute(&def, &instance, &documents, now);
+        let documents = self.documents_of(&instance)?;
+        let members = self.members()?;
+        let st = compute(&def, &instance, &documents, members.as_deref(), now);
         Ok(Current {
             loaded,
             instance,
@@ -470,8 +582,10 @@ impl<'a, S: Store> Flows<'a, S> {
 
     fn status_of(&self, doc: &mut AutoCommit, now: Timestamp) -> Result<Status, FlowError> {
         let (instance, def) = self.read(doc)?;
-        let documents = self.snapshots()?;
-        let state = compute(&def, &instance, &documents, now);
+        let documents = self.documents_of(&instance)?;
+        let members = self.members()?;
+        let state = compute(&def, &instance, &documents, members.as_deref(), now);
+        let guidance = guidance(&def, &state, &documents);
         Ok(Status {
             id: instance.id.clone(),
             title: instance.title.clone(),
@@ -479,38 +593,102 @@ impl<'a, S: Store> Flows<'a, S> {
             definition: instance.effective(),
             definition_title: def.title.clone(),
             state,
+            guidance,
             rejected: instance.rejected.clone(),
         })
     }
 
-    /// What the reducer needs of every live document.
-    fn snapshots(&self) -> Result<BTreeMap<DocId, DocSnapshot>, FlowError> {
-        Ok(self
-            .replica
-            .list(None, false)?
-            .into_iter()
-            .map(|v| {
-                let filled: BTreeSet<String> = v
-                    .fields
-                    .iter()
-                    .filter(|(_, value)| match value {
-                        FieldValue::Text(s) => !s.trim().is_empty(),
-                        FieldValue::Number(_) => true,
-                        FieldValue::List(items) => !items.is_empty(),
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                (
-                    v.id,
-                    DocSnapshot {
-                        kind: v.kind,
-                        heads: v.heads,
-                        filled,
-                    },
-                )
-            })
-            .collect())
+    /// The workspace's current members (counting this organisation's own member-list changes
+    /// that wait for a relay), or `None` when the replica belongs to no workspace.
+    fn members(&self) -> Result<Option<Vec<Member>>, FlowError> {
+        let set =
+            known_members(self.replica.store()).map_err(|e| FlowError::Members(e.to_string()))?;
+        Ok(set.map(|set| {
+            set.members()
+                .map(|m| Member {
+                    org_id: m.profile.key.org_id(),
+                    name: m.profile.name.clone(),
+                    org_type: m.profile.org_type,
+                    since: m.joined_at,
+                })
+                .collect()
+        }))
     }
+
+    /// The documents the instance works on: those linked to it, or (for instances started
+    /// before instances owned documents) every live document.
+    pub fn documents_of(
+        &self,
+        instance: &Instance,
+    ) -> Result<BTreeMap<DocId, DocSnapshot>, FlowError> {
+        let views = if instance.owns_documents {
+            let mut views = Vec::new();
+            for id in instance.linked() {
+                match self.replica.get(&id) {
+                    Ok(v) if v.deleted.is_none() => views.push(v),
+                    // A linked document that was deleted, or has not arrived yet, is not
+                    // worked on.
+                    Ok(_) | Err(ReplicaError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            views
+        } else {
+            self.replica.list(None, false)?
+        };
+        Ok(snapshots(self.replica.catalog(), views))
+    }
+}
+
+/// What the reducer needs of each document.
+fn snapshots(
+    catalog: &Catalog,
+    views: Vec<crate::document::DocView>,
+) -> BTreeMap<DocId, DocSnapshot> {
+    views
+        .into_iter()
+        .map(|v| {
+            let filled: BTreeSet<String> = v
+                .fields
+                .iter()
+                .filter(|(_, value)| match value {
+                    FieldValue::Text(s) => !s.trim().is_empty(),
+                    FieldValue::Number(_) => true,
+                    FieldValue::List(items) => !items.is_empty(),
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            let title = doc_title(catalog, &v).unwrap_or_default();
+            (
+                v.id,
+                DocSnapshot {
+                    kind: v.kind,
+                    heads: v.heads,
+                    filled,
+                    title,
+                },
+            )
+        })
+        .collect()
+}
+
+/// What a document is called: the value of its kind's title field.
+fn doc_title(catalog: &Catalog, view: &crate::document::DocView) -> Option<String> {
+    let field = catalog.kind(&view.kind)?.title_field()?;
+    match view.fields.get(&field.name) {
+        Some(FieldValue::Text(s)) if !s.trim().is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The `i`-th fact id derived from one random id, for facts written together.
+fn derived_id(random: &[u8; 16], i: usize) -> [u8; 16] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(random);
+    hasher.update(&(i as u64).to_be_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    out
 }
 
 /// Parses the definition in force for an instance.
@@ -549,6 +727,7 @@ fn compute(
     def: &Definition,
     instance: &Instance,
     documents: &BTreeMap<DocId, DocSnapshot>,
+    members: Option<&[Member]>,
     now: Timestamp,
 ) -> InstanceState {
     state(&Input {
@@ -556,6 +735,8 @@ fn compute(
         created: instance.created,
         facts: &instance.facts,
         documents,
+        owns_documents: instance.owns_documents,
         now,
+        members,
     })
 }

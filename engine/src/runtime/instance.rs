@@ -12,6 +12,12 @@ use super::INSTANCE_KIND;
 
 /// The root key of the list of facts.
 const FACTS: &str = "feiten";
+/// The root key that says which documents an instance works on. Instances that have it (with
+/// [`OWN_DOCUMENTS`]) work on the documents linked to them; older instances, which lack it, on
+/// every live document of their phases' kinds.
+const DOCUMENTS: &str = "documenten";
+/// The value of [`DOCUMENTS`] for instances that own their documents.
+const OWN_DOCUMENTS: &str = "eigen";
 use super::fact::{Fact, FactBody, SignedFact};
 use crate::document::{self, DocId, LayoutError};
 use crate::privacy;
@@ -47,6 +53,9 @@ pub struct Instance {
     pub facts: Vec<Fact>,
     /// Entries that failed verification, with the reason.
     pub rejected: Vec<String>,
+    /// Whether the instance works on its own documents (those linked to it) rather than on
+    /// every document of its kinds (instances started before instances owned documents).
+    pub owns_documents: bool,
 }
 
 /// Why a document is not a readable instance.
@@ -70,6 +79,21 @@ impl From<automerge::AutomergeError> for InstanceError {
 }
 
 impl Instance {
+    /// The documents linked to the instance, in the order they were linked.
+    pub fn linked(&self) -> Vec<DocId> {
+        let mut facts: Vec<&Fact> = self.facts.iter().collect();
+        facts.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        let mut out: Vec<DocId> = Vec::new();
+        for f in facts {
+            if let FactBody::Link { doc } = &f.body
+                && !out.contains(doc)
+            {
+                out.push(doc.clone());
+            }
+        }
+        out
+    }
+
     /// The definition in force: the body of the latest migration, or the pinned one.
     pub fn effective(&self) -> Pinned {
         let best = self
@@ -117,6 +141,7 @@ pub fn write_instance(
     doc.put(&def, "versie", pinned.version.as_str())?;
     doc.put(&def, "hash", pinned.hash.as_str())?;
     doc.put(&def, "body", pinned.body.as_str())?;
+    doc.put(ROOT, DOCUMENTS, OWN_DOCUMENTS)?;
     document::create_entries(doc, FACTS)?;
     Ok(())
 }
@@ -174,6 +199,10 @@ pub fn read_instance(doc: &mut AutoCommit) -> Result<Instance, InstanceError> {
             Err(i) => rejected.push(format!("feit {i} is geen tekst")),
         }
     }
+    let owns_documents = matches!(
+        doc.get(ROOT, DOCUMENTS)?,
+        Some((Value::Scalar(s), _)) if s.as_str() == Some(OWN_DOCUMENTS)
+    );
     let title = match view.fields.get("titel") {
         Some(v) => v.to_string(),
         None => String::new(),
@@ -185,5 +214,6 @@ pub fn read_instance(doc: &mut AutoCommit) -> Result<Instance, InstanceError> {
         pinned,
         facts,
         rejected,
+        owns_documents,
     })
 }

@@ -6,6 +6,7 @@
 
 mod fact;
 mod flows;
+mod guidance;
 mod instance;
 mod reducer;
 mod state;
@@ -13,13 +14,16 @@ mod todo;
 
 pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
 pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
+pub use guidance::{
+    ChoiceGuide, DocumentGuide, FieldGuide, Guidance, TaskGuide, TransitionGuide, guidance,
+};
 pub use instance::{
     Instance, InstanceError, Pinned, append_fact, check_incoming, read_instance, write_instance,
 };
-pub use reducer::{COORDINATOR, Input, docs_of, may_act, state};
+pub use reducer::{COORDINATOR, Input, docs_of, documents_in, may_act, state};
 pub use state::{
-    Conflict, DocSnapshot, Due, Ignored, InstanceState, Participant, Refusal, ScheduleStatus, Step,
-    TransitionStatus, Urgency, VerdictStatus, Via,
+    Conflict, DocSnapshot, Due, Ignored, InstanceState, Member, Participant, Refusal,
+    ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
 };
 pub use todo::{Todo, todo};
 

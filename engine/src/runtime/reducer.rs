@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::fact::{DocHeads, Fact, FactBody};
 use super::state::{
-    Conflict, DocSnapshot, Due, Ignored, InstanceState, Participant, Refusal, ScheduleStatus, Step,
-    TransitionStatus, Urgency, VerdictStatus, Via,
+    Conflict, DocSnapshot, Due, Ignored, InstanceState, Member, Participant, Refusal,
+    ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
 };
 use crate::definition::{Approval, ConflictRule, Definition, Guard, Phase, Recurrence};
 use crate::document::DocId;
@@ -22,10 +22,17 @@ pub struct Input<'a> {
     pub created: Timestamp,
     /// All facts, in any order, verified.
     pub facts: &'a [Fact],
-    /// Every live document of the replica, by id.
+    /// The live documents the instance may work on, by id (more than it works on is fine:
+    /// see `owns_documents`).
     pub documents: &'a BTreeMap<DocId, DocSnapshot>,
+    /// Whether the instance works only on the documents linked to it by its facts (every
+    /// instance started since instances own documents), rather than on all of `documents`.
+    pub owns_documents: bool,
     /// The moment to compute due dates against.
     pub now: Timestamp,
+    /// The workspace's current members, when the replica belongs to a workspace. Without them,
+    /// approvals are counted over the organisations that joined the instance.
+    pub members: Option<&'a [Member]>,
 }
 
 /// The role a participant needs to count as coordinator.
@@ -106,8 +113,13 @@ pub fn state(input: &Input<'_>) -> InstanceState {
                         f.org
                     ))
                 } else {
-                    let refusals =
-                        approval_refusals(&t.guard, &participants, step_verdicts, based_on);
+                    let voters = Voters {
+                        definition: def,
+                        participants: &participants,
+                        members: input.members,
+                        at: f.at,
+                    };
+                    let refusals = voters.refusals(&t.guard, step_verdicts, based_on);
                     (!refusals.is_empty()).then(|| {
                         let why: Vec<String> = refusals.iter().map(ToString::to_string).collect();
                         format!("voorwaarde niet vervuld: {}", why.join("; "))
@@ -193,6 +205,8 @@ pub fn state(input: &Input<'_>) -> InstanceState {
             step,
             from: phase_name.clone(),
             to: target.clone(),
+            from_title: def.phase_title(&phase_name),
+            to_title: def.phase_title(&target),
             at,
             by,
             via,
@@ -213,9 +227,14 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     }
 
     let current = def.phase(&phase_name);
-    let phase_docs = current
-        .map(|p| docs_of(p, input.documents))
-        .unwrap_or_default();
+    let owned;
+    let documents = if input.owns_documents {
+        owned = documents_in(input.facts, input.documents);
+        &owned
+    } else {
+        input.documents
+    };
+    let phase_docs = current.map(|p| docs_of(p, documents)).unwrap_or_default();
     let no_verdicts = BTreeMap::new();
     let current_verdicts = verdicts
         .get(&(step, phase_name.as_str()))
@@ -244,15 +263,17 @@ pub fn state(input: &Input<'_>) -> InstanceState {
             .transitions
             .iter()
             .map(|t| {
-                let mut refusals = field_refusals(&t.guard, p, input.documents);
-                refusals.extend(approval_refusals(
-                    &t.guard,
-                    &participants,
-                    current_verdicts,
-                    &phase_docs,
-                ));
+                let mut refusals = field_refusals(def, &t.guard, p, documents);
+                let voters = Voters {
+                    definition: def,
+                    participants: &participants,
+                    members: input.members,
+                    at: input.now,
+                };
+                refusals.extend(voters.refusals(&t.guard, current_verdicts, &phase_docs));
                 TransitionStatus {
                     to: t.to.clone(),
+                    to_title: def.phase_title(&t.to),
                     label: t.label.clone(),
                     refusals,
                 }
@@ -266,12 +287,14 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     let turn = turn(
         current,
         &participants,
+        input.members,
         &transitions,
         conflict.is_some(),
         finished,
     );
     ignored.sort_by(|a, b| a.id.cmp(&b.id));
     InstanceState {
+        phase_title: def.phase_title(&phase_name),
         phase: phase_name,
         step,
         entered,
@@ -324,6 +347,24 @@ fn participants(def: &Definition, facts: &[&Fact], ignored: &mut Vec<Ignored>) -
     v
 }
 
+/// The documents of `all` that `facts` link to the instance.
+pub fn documents_in(
+    facts: &[Fact],
+    all: &BTreeMap<DocId, DocSnapshot>,
+) -> BTreeMap<DocId, DocSnapshot> {
+    let linked: BTreeSet<&DocId> = facts
+        .iter()
+        .filter_map(|f| match &f.body {
+            FactBody::Link { doc } => Some(doc),
+            _ => None,
+        })
+        .collect();
+    all.iter()
+        .filter(|(id, _)| linked.contains(id))
+        .map(|(id, d)| (id.clone(), d.clone()))
+        .collect()
+}
+
 /// Whether `org_id` takes part with a role that may move `phase` on.
 pub fn may_act(phase: &Phase, participants: &[Participant], org_id: &str) -> bool {
     participants
@@ -341,6 +382,7 @@ pub fn docs_of(phase: &Phase, documents: &BTreeMap<DocId, DocSnapshot>) -> DocHe
 }
 
 fn field_refusals(
+    def: &Definition,
     guard: &Guard,
     phase: &Phase,
     documents: &BTreeMap<DocId, DocSnapshot>,
@@ -351,12 +393,34 @@ fn field_refusals(
         needed.extend(phase.required.iter().cloned());
     }
     let mut out = Vec::new();
+    let any_filled = guard.any_of.iter().any(|(kind, field)| {
+        documents
+            .values()
+            .any(|d| &d.kind == kind && d.filled.contains(field))
+    });
+    if !guard.any_of.is_empty() && !any_filled {
+        out.push(Refusal::NoneFilled {
+            fields: guard
+                .any_of
+                .iter()
+                .map(|(k, f)| format!("{k}.{f}"))
+                .collect(),
+            labels: guard
+                .any_of
+                .iter()
+                .map(|(k, f)| def.field_label(k, f))
+                .collect(),
+        });
+    }
     let mut kinds_without_docs = BTreeSet::new();
     for (kind, field) in &needed {
         let docs: Vec<_> = documents.iter().filter(|(_, d)| &d.kind == kind).collect();
         if docs.is_empty() {
             if kinds_without_docs.insert(kind.clone()) {
-                out.push(Refusal::NoDocument { kind: kind.clone() });
+                out.push(Refusal::NoDocument {
+                    kind: kind.clone(),
+                    kind_label: def.kind_label(kind),
+                });
             }
             continue;
         }
@@ -366,6 +430,12 @@ fn field_refusals(
                     kind: kind.clone(),
                     field: field.clone(),
                     doc: id.clone(),
+                    field_label: def.field_label(kind, field),
+                    doc_title: if d.title.is_empty() {
+                        def.kind_label(kind)
+                    } else {
+                        d.title.clone()
+                    },
                 });
             }
         }
@@ -374,65 +444,137 @@ fn field_refusals(
     out
 }
 
-/// What blocks the guard's approval rule, given the verdicts and the documents they must match.
-fn approval_refusals(
-    guard: &Guard,
-    participants: &[Participant],
-    verdicts: &BTreeMap<&str, &Fact>,
-    docs: &DocHeads,
-) -> Vec<Refusal> {
-    let Some(rule) = guard.approval else {
-        return Vec::new();
-    };
-    let fresh = |org_id: &str| -> Option<(bool, &str)> {
-        match &verdicts.get(org_id)?.body {
-            FactBody::Verdict {
-                approve,
-                reason,
-                docs: judged,
-                ..
-            } if judged == docs => Some((*approve, reason.as_str())),
-            _ => None,
-        }
-    };
-    let required: Vec<&Participant> = match rule {
-        Approval::EveryPartner => participants.iter().collect(),
-        Approval::Coordinator => participants
-            .iter()
-            .filter(|p| p.role == COORDINATOR)
-            .collect(),
-        Approval::Quorum(need) => {
-            let have = participants
+/// The organisations whose approval counts at one moment: the workspace's members at that
+/// moment when there is a workspace, otherwise the instance's participants.
+struct Voters<'a> {
+    definition: &'a Definition,
+    participants: &'a [Participant],
+    members: Option<&'a [Member]>,
+    at: Timestamp,
+}
+
+impl Voters<'_> {
+    /// `(org_id, name)` of everyone "iedere partner" and a quorum count.
+    fn everyone(&self) -> Vec<(String, String)> {
+        match self.members {
+            Some(members) if !members.is_empty() => members
                 .iter()
-                .filter(|p| matches!(fresh(&p.org_id), Some((true, _))))
-                .count();
-            let have = u32::try_from(have).unwrap_or(u32::MAX);
-            return if have >= need {
-                Vec::new()
-            } else {
-                vec![Refusal::QuorumShort { have, need }]
-            };
-        }
-    };
-    if required.is_empty() {
-        return vec![Refusal::NoCoordinator];
-    }
-    let mut out = Vec::new();
-    let mut missing = Vec::new();
-    for p in required {
-        match fresh(&p.org_id) {
-            Some((true, _)) => {}
-            Some((false, reason)) => out.push(Refusal::Rejected {
-                org: p.name.clone(),
-                reason: reason.to_string(),
-            }),
-            None => missing.push(p.name.clone()),
+                .filter(|m| m.since <= self.at)
+                .map(|m| (m.org_id.clone(), m.name.clone()))
+                .collect(),
+            _ => self
+                .participants
+                .iter()
+                .map(|p| (p.org_id.clone(), p.name.clone()))
+                .collect(),
         }
     }
-    if !missing.is_empty() {
-        out.insert(0, Refusal::ApprovalMissing { orgs: missing });
+
+    /// Every organisation holding `role`: participants that joined with it, and members whose
+    /// type the role is for (a role open to every type is held only by joining).
+    fn holders(&self, role: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .participants
+            .iter()
+            .filter(|p| p.role == role)
+            .map(|p| (p.org_id.clone(), p.name.clone()))
+            .collect();
+        let types = self
+            .definition
+            .roles
+            .iter()
+            .find(|r| r.name == role)
+            .map(|r| r.org_types.as_slice())
+            .unwrap_or_default();
+        if !types.is_empty() {
+            for m in self.members.unwrap_or_default() {
+                if m.since <= self.at
+                    && types.contains(&m.org_type)
+                    && !out.iter().any(|(id, _)| id == &m.org_id)
+                {
+                    out.push((m.org_id.clone(), m.name.clone()));
+                }
+            }
+        }
+        out
     }
-    out
+
+    /// What blocks the guard's approval rules, given the verdicts and the documents they must
+    /// match.
+    fn refusals(
+        &self,
+        guard: &Guard,
+        verdicts: &BTreeMap<&str, &Fact>,
+        docs: &DocHeads,
+    ) -> Vec<Refusal> {
+        let fresh = |org_id: &str| -> Option<(bool, &str)> {
+            match &verdicts.get(org_id)?.body {
+                FactBody::Verdict {
+                    approve,
+                    reason,
+                    docs: judged,
+                    ..
+                } if judged == docs => Some((*approve, reason.as_str())),
+                _ => None,
+            }
+        };
+        let mut out = Vec::new();
+        let mut required: Vec<(String, String)> = Vec::new();
+        match guard.approval {
+            None => {}
+            Some(Approval::EveryPartner) => {
+                required = self.everyone();
+                if required.is_empty() {
+                    out.push(Refusal::NoCoordinator);
+                }
+            }
+            Some(Approval::Coordinator) => {
+                required = self
+                    .participants
+                    .iter()
+                    .filter(|p| p.role == COORDINATOR)
+                    .map(|p| (p.org_id.clone(), p.name.clone()))
+                    .collect();
+                if required.is_empty() {
+                    out.push(Refusal::NoCoordinator);
+                }
+            }
+            Some(Approval::Quorum(need)) => {
+                let have = self
+                    .everyone()
+                    .iter()
+                    .filter(|(id, _)| matches!(fresh(id), Some((true, _))))
+                    .count();
+                let have = u32::try_from(have).unwrap_or(u32::MAX);
+                if have < need {
+                    out.push(Refusal::QuorumShort { have, need });
+                }
+            }
+        }
+        for role in &guard.role_approvals {
+            for holder in self.holders(role) {
+                if !required.iter().any(|(id, _)| id == &holder.0) {
+                    required.push(holder);
+                }
+            }
+        }
+        required.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+        let mut missing = Vec::new();
+        for (id, name) in required {
+            match fresh(&id) {
+                Some((true, _)) => {}
+                Some((false, reason)) => out.push(Refusal::Rejected {
+                    org: name,
+                    reason: reason.to_string(),
+                }),
+                None => missing.push(name),
+            }
+        }
+        if !missing.is_empty() {
+            out.insert(0, Refusal::ApprovalMissing { orgs: missing });
+        }
+        out
+    }
 }
 
 fn due(def: &Definition, phase: &Phase, entered: Timestamp, now: Timestamp) -> Option<Due> {
@@ -512,8 +654,13 @@ fn schedules(
             };
             ScheduleStatus {
                 name: s.name.clone(),
-                title: s.title.clone(),
+                title: if s.title.is_empty() {
+                    s.name.clone()
+                } else {
+                    s.title.clone()
+                },
                 phase: s.phase.clone(),
+                phase_title: def.phase_title(&s.phase),
                 next,
                 urgency,
                 missed,
@@ -522,9 +669,18 @@ fn schedules(
         .collect()
 }
 
+fn title_of(phase: &Phase) -> &str {
+    if phase.title.is_empty() {
+        &phase.name
+    } else {
+        &phase.title
+    }
+}
+
 fn turn(
     phase: Option<&Phase>,
     participants: &[Participant],
+    members: Option<&[Member]>,
     transitions: &[TransitionStatus],
     conflict: bool,
     finished: bool,
@@ -548,7 +704,7 @@ fn turn(
     }
     if transitions.iter().any(TransitionStatus::allowed) {
         return actors()
-            .map(|n| (n, format!("fase {} afronden", phase.name)))
+            .map(|n| (n, format!("fase ‘{}’ afronden", title_of(phase))))
             .collect();
     }
     let mut out: Vec<(String, String)> = Vec::new();
@@ -570,8 +726,13 @@ fn turn(
                     for p in participants {
                         push(p.name.clone(), "instemmen");
                     }
+                    for m in members.unwrap_or_default() {
+                        push(m.name.clone(), "instemmen");
+                    }
                 }
-                Refusal::NoDocument { .. } | Refusal::EmptyField { .. } => {
+                Refusal::NoDocument { .. }
+                | Refusal::EmptyField { .. }
+                | Refusal::NoneFilled { .. } => {
                     for n in actors() {
                         push(n, "documenten aanvullen");
                     }

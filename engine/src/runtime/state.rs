@@ -16,6 +16,8 @@ pub struct DocSnapshot {
     pub heads: Vec<String>,
     /// The names of its fields that hold a value.
     pub filled: BTreeSet<String>,
+    /// Its title (or name), as people know it; empty when it has none.
+    pub title: String,
 }
 
 /// An organisation taking part in an instance.
@@ -29,6 +31,21 @@ pub struct Participant {
     pub org_type: OrgType,
     /// Its role in this instance.
     pub role: String,
+}
+
+/// A member organisation of the workspace, as approvals count it: "iedere partner" means every
+/// member, and a quorum is counted over members. A member counts for a step from the moment it
+/// joined the workspace; a member that was removed is no longer listed and no longer counts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Member {
+    /// Its id.
+    pub org_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub org_type: OrgType,
+    /// When it joined the workspace.
+    pub since: Timestamp,
 }
 
 /// How a past transition came about.
@@ -52,6 +69,10 @@ pub struct Step {
     pub from: String,
     /// To which phase.
     pub to: String,
+    /// The titles of the two phases, as people know them.
+    pub from_title: String,
+    /// See `from_title`.
+    pub to_title: String,
     /// When (the earliest winning request).
     pub at: Timestamp,
     /// Who asked, by name.
@@ -92,12 +113,30 @@ pub struct VerdictStatus {
 #[serde(tag = "reden", rename_all = "kebab-case")]
 pub enum Refusal {
     /// No document of a kind the guard needs.
-    NoDocument { kind: String },
+    NoDocument {
+        kind: String,
+        /// The kind's label.
+        #[serde(default)]
+        kind_label: String,
+    },
     /// A field is empty in a document.
     EmptyField {
         kind: String,
         field: String,
         doc: DocId,
+        /// The field's label.
+        #[serde(default)]
+        field_label: String,
+        /// The document's title, or the kind's label when it has none.
+        #[serde(default)]
+        doc_title: String,
+    },
+    /// None of these fields is filled in any document of its kind.
+    NoneFilled {
+        /// `kind.field` of each.
+        fields: Vec<String>,
+        /// Their labels.
+        labels: Vec<String>,
     },
     /// These organisations have not approved (or their approval is stale).
     ApprovalMissing { orgs: Vec<String> },
@@ -112,9 +151,24 @@ pub enum Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Refusal::NoDocument { kind } => write!(f, "er is nog geen document van soort {kind}"),
-            Refusal::EmptyField { kind, field, doc } => {
-                write!(f, "veld {field} van {kind} {doc} is leeg")
+            Refusal::NoDocument { kind, kind_label } => {
+                write!(f, "er is nog geen document ‘{}’", or_name(kind_label, kind))
+            }
+            Refusal::EmptyField {
+                field,
+                field_label,
+                doc_title,
+                doc,
+                ..
+            } => write!(
+                f,
+                "‘{}’ is nog leeg in ‘{}’",
+                or_name(field_label, field),
+                or_name(doc_title, doc.as_str())
+            ),
+            Refusal::NoneFilled { labels, .. } => {
+                let quoted: Vec<String> = labels.iter().map(|l| format!("‘{l}’")).collect();
+                write!(f, "vul minstens één van deze in: {}", quoted.join(", "))
             }
             Refusal::ApprovalMissing { orgs } => {
                 write!(f, "instemming ontbreekt van {}", orgs.join(", "))
@@ -128,11 +182,18 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// A label, or the machine name when the label is empty.
+fn or_name<'a>(label: &'a str, name: &'a str) -> &'a str {
+    if label.is_empty() { name } else { label }
+}
+
 /// Whether a transition from the current phase is allowed now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TransitionStatus {
     /// The target phase.
     pub to: String,
+    /// The target phase's title.
+    pub to_title: String,
     /// The transition's label.
     pub label: String,
     /// Why it is not allowed; empty when it is.
@@ -179,6 +240,8 @@ pub struct ScheduleStatus {
     pub title: String,
     /// The phase it calls for.
     pub phase: String,
+    /// That phase's title.
+    pub phase_title: String,
     /// The next moment after now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<Timestamp>,
@@ -204,6 +267,8 @@ pub struct Ignored {
 pub struct InstanceState {
     /// The current phase.
     pub phase: String,
+    /// Its title, as people know it.
+    pub phase_title: String,
     /// The number of transitions made.
     pub step: u32,
     /// When the current phase was entered.

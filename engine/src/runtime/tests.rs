@@ -89,6 +89,7 @@ fn docs(titel: bool, head: &str) -> BTreeMap<DocId, DocSnapshot> {
             kind: "ambitie".into(),
             heads: vec![head.into()],
             filled,
+            title: "Meer kinderen sporten".into(),
         },
     )])
 }
@@ -143,6 +144,8 @@ fn run(
         facts,
         documents,
         now: Timestamp(now),
+        members: None,
+        owns_documents: false,
     })
 }
 
@@ -161,7 +164,10 @@ fn refusals_name_the_empty_field_and_the_missing_approvals() {
     assert_eq!(st.phase, "a");
     let to_b = st.transitions.iter().find(|t| t.to == "b").unwrap();
     let text: Vec<String> = to_b.refusals.iter().map(ToString::to_string).collect();
-    assert!(text[0].starts_with("veld titel van ambitie"), "{text:?}");
+    assert!(
+        text[0].ends_with("is nog leeg in ‘Meer kinderen sporten’"),
+        "{text:?}"
+    );
     assert_eq!(text[1], "instemming ontbreekt van Org g, Org j, Org s");
     assert!(
         st.transitions

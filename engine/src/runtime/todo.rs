@@ -16,6 +16,8 @@ pub struct Todo {
     pub title: String,
     /// The phase the instance is in.
     pub phase: String,
+    /// Its title.
+    pub phase_title: String,
     /// What to do (Dutch).
     pub what: String,
     /// How pressing it is.
@@ -38,11 +40,13 @@ pub fn todo(statuses: &[Status], org_id: &str, org_name: &str) -> Vec<Todo> {
             instance: s.id.clone(),
             title: s.title.clone(),
             phase: st.phase.clone(),
+            phase_title: st.phase_title.clone(),
             what,
             urgency,
             at,
         };
-        if !st.participants.iter().any(|p| p.org_id == org_id) {
+        let has_turn = st.turn.iter().any(|(name, _)| name == org_name);
+        if !has_turn && !st.participants.iter().any(|p| p.org_id == org_id) {
             out.push(item(
                 "nog niet aangesloten: kijk of deze organisatie meedoet".into(),
                 Urgency::OnTime,
@@ -147,13 +151,13 @@ mod tests {
             fact: [n; 16],
         };
         let first = flows
-            .start("overleg", Some("Eerste"), Timestamp(T0), fresh(1))
+            .start("overleg", Some("Eerste"), &[], Timestamp(T0), fresh(1))
             .unwrap();
 
         let now = todo_of(&gemeente, T0 + DAY);
         assert_eq!(now.len(), 1, "{now:?}");
         assert_eq!(now[0].instance, first);
-        assert_eq!(now[0].what, "fase voorbereiden afronden");
+        assert_eq!(now[0].what, "fase ‘Voorbereiden’ afronden");
         assert_eq!(now[0].phase, "voorbereiden");
         assert_eq!(now[0].urgency, Urgency::OnTime);
         assert_eq!(now[0].at, Some(Timestamp(T0 + 14 * DAY)));
@@ -168,6 +172,7 @@ mod tests {
             .start(
                 "overleg",
                 Some("Tweede"),
+                &[],
                 Timestamp(T0 + 10 * DAY),
                 fresh(2),
             )
@@ -189,6 +194,7 @@ mod tests {
             .start(
                 "overleg",
                 None,
+                &[],
                 Timestamp(T0),
                 Fresh {
                     doc: [3; 8],

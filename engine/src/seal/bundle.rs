@@ -54,9 +54,10 @@ pub enum OpenError {
     },
 }
 
-/// The address under which a document's bundles travel: a keyed hash relays cannot reverse.
-pub fn doc_ref(ring: &KeyRing, doc: &DocId) -> Option<DocRef> {
-    let key = ring.doc_ref_key()?;
+/// The address under which a document's bundles of `epoch` travel: a keyed hash relays cannot
+/// reverse, different in every epoch.
+pub fn doc_ref(ring: &KeyRing, epoch: Epoch, doc: &DocId) -> Option<DocRef> {
+    let key = ring.doc_ref_key(epoch)?;
     Some(DocRef(
         *blake3::keyed_hash(&key, doc.as_str().as_bytes()).as_bytes(),
     ))
@@ -71,7 +72,7 @@ pub fn seal(
     nonce: [u8; NONCE_LEN],
 ) -> Result<SealedBundle, SealError> {
     let (epoch, key) = ring.current().ok_or(SealError::NoKey)?;
-    let doc = doc_ref(ring, &payload.doc).ok_or(SealError::NoKey)?;
+    let doc = doc_ref(ring, epoch, &payload.doc).ok_or(SealError::NoKey)?;
     let aad = SealedBundle::associated_data(&workspace, epoch.0, &OrgKey::of(signing), &doc);
     let ciphertext = encrypt(key.as_bytes(), &nonce, &aad, &payload.encode())
         .map_err(|_| SealError::TooLarge)?;
@@ -110,7 +111,7 @@ pub fn open(
         source,
     };
     let payload = Payload::decode(&plain).map_err(bad)?;
-    if doc_ref(ring, &payload.doc) != Some(bundle.doc) {
+    if doc_ref(ring, epoch, &payload.doc) != Some(bundle.doc) {
         return Err(bad(PayloadError::Malformed(format!(
             "document {} hoort niet bij het adres op de envelop",
             payload.doc
@@ -198,7 +199,7 @@ mod tests {
             ..payload.clone()
         };
         let sealed = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
-        let moved_doc = doc_ref(&ring, &other.doc).unwrap();
+        let moved_doc = doc_ref(&ring, Epoch(0), &other.doc).unwrap();
         // Re-signing under another address is what a member could do; the opener notices.
         let (epoch, key) = ring.current().unwrap();
         let aad = SealedBundle::associated_data(&WS, epoch.0, &sealed.author, &moved_doc);
@@ -208,6 +209,31 @@ mod tests {
             open(&forged, &members, &ring),
             Err(OpenError::BadPayload { .. })
         ));
+    }
+
+    #[test]
+    fn a_documents_address_changes_with_the_epoch_and_sizes_come_in_classes() {
+        let (signing, mut ring, members, payload) = setup();
+        let before = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
+        ring.insert(Epoch(1), WorkspaceKey::from_bytes([5; 32]));
+        let after = seal(&signing, WS, &ring, &payload, [3; 24]).unwrap();
+        assert_ne!(before.doc, after.doc);
+        assert_eq!(open(&before, &members, &ring).unwrap(), payload);
+        assert_eq!(open(&after, &members, &ring).unwrap(), payload);
+        // Payloads of different sizes within one class give ciphertexts of one size.
+        let sized = |n: usize| {
+            let p = Payload {
+                data: vec![7; n],
+                ..payload.clone()
+            };
+            seal(&signing, WS, &ring, &p, [3; 24])
+                .unwrap()
+                .ciphertext
+                .len()
+        };
+        assert_eq!(sized(10), sized(200));
+        assert_eq!(sized(3000), sized(4000));
+        assert!(sized(5000) > sized(4000));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::identity::{hex, unhex};
 
-const DOC_REF_CONTEXT: &str = "kompas 2026-11 document address key v1";
+const DOC_REF_CONTEXT: &str = "kompas 2026-12 document address key per epoch v2";
 
 /// A key generation of a workspace. Epoch 0 is the key the workspace was created with; every
 /// removal of a member starts the next one.
@@ -99,12 +99,13 @@ impl KeyRing {
         self.keys.keys().copied()
     }
 
-    /// The key that addresses documents towards relays: derived from the oldest key, which
-    /// every member holds, so all members compute the same address for a document.
-    pub fn doc_ref_key(&self) -> Option<[u8; 32]> {
+    /// The key that addresses documents towards relays in `epoch`: derived from that epoch's
+    /// key, so a document's address changes with every key epoch and relays cannot link the
+    /// bundles of one document across a key change. Every member that can open the epoch's
+    /// bundles computes the same address.
+    pub fn doc_ref_key(&self, epoch: Epoch) -> Option<[u8; 32]> {
         self.keys
-            .values()
-            .next()
+            .get(&epoch)
             .map(|k| blake3::derive_key(DOC_REF_CONTEXT, k.as_bytes()))
     }
 

@@ -15,8 +15,18 @@ const FORMAT: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {
     /// Nothing has been initialised at the path yet.
-    #[error("{0} is nog geen kompas-map; maak er een met `kompas init --org NAAM`")]
+    #[error(
+        "{} is nog geen kompas-map; maak er een met `kompas --data {} init --org NAAM --type SOORT` (de soorten staan in `kompas init --help`)",
+        .0.display(),
+        .0.display()
+    )]
     Missing(PathBuf),
+    /// The marker file is there but cannot be read as kompas's marker.
+    #[error(
+        "{} is beschadigd ({reason}); kompas gebruikt deze map niet zolang dat bestand niet klopt",
+        .path.display()
+    )]
+    DamagedMarker { path: PathBuf, reason: String },
     /// The directory exists and holds files that kompas did not put there.
     #[error(
         "{0} is geen kompas-map (er staat geen {MARKER} in) en is niet leeg; kompas laat hem ongemoeid"
@@ -107,10 +117,17 @@ impl DataDir {
             });
         }
         let body = fs::read(&marker_path).map_err(io_err(&marker_path))?;
-        let marker: Marker =
-            serde_json::from_slice(&body).map_err(|_| DataDirError::NotOurs(root.to_path_buf()))?;
+        let damaged = |reason: String| DataDirError::DamagedMarker {
+            path: marker_path.clone(),
+            reason,
+        };
+        let marker: Marker = serde_json::from_slice(&body)
+            .map_err(|e| damaged(format!("geen geldige inhoud: {e}")))?;
         if marker.kompas != "data-dir" {
-            return Err(DataDirError::NotOurs(root.to_path_buf()));
+            return Err(damaged(format!(
+                "\"kompas\" is {:?} in plaats van \"data-dir\"",
+                marker.kompas
+            )));
         }
         if marker.format != FORMAT {
             return Err(DataDirError::UnknownFormat {

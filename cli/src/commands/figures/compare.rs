@@ -10,7 +10,7 @@ use kompas_engine::figures::benchmark::{
 };
 use kompas_engine::figures::chart::{chart_data, render_svg};
 use kompas_engine::figures::storage::Figures;
-use kompas_engine::figures::{AreaCode, Direction, Period};
+use kompas_engine::figures::{AreaCode, AreaRegistry, Direction, Indicator, Period};
 
 use super::format::{signed, value};
 use crate::args::{CompareArgs, Global};
@@ -53,16 +53,25 @@ pub fn compare(
     let (table, registry) = figures.shown_observations(&indicator)?;
     let period = match &args.period {
         Some(p) => Period::parse(p)?,
-        None => table.latest_period(area).ok_or_else(|| {
-            Refused::input(format!(
-                "er zijn geen cijfers van {} bij indicator {}",
-                registry.label(area),
-                indicator.name
-            ))
-        })?,
+        None => table
+            .latest_period(area)
+            .ok_or_else(|| no_figures(&registry, area, &indicator))?,
     };
     let comparison = compare_area(&indicator, &table, &registry, area, period, &refs, &peers);
     emit(global.json, &comparison, render)
+}
+
+/// The refusal when an area has no figures for an indicator (`show`, `compare` and `chart`).
+pub(super) fn no_figures(
+    registry: &AreaRegistry,
+    area: AreaCode,
+    indicator: &Indicator,
+) -> anyhow::Error {
+    Refused::input(format!(
+        "er zijn geen cijfers van {} bij indicator {}",
+        registry.label(area),
+        indicator.name
+    ))
 }
 
 fn render(c: &Comparison) -> String {
@@ -73,7 +82,11 @@ fn render(c: &Comparison) -> String {
         c.label,
         c.period.label(),
         c.measure,
-        value(c.value)
+        match (c.value, c.value_missing) {
+            (Some(v), _) => value(Some(v)),
+            (None, Some(why)) => why.label().to_string(),
+            (None, None) => value(None),
+        }
     );
     for r in &c.references {
         let _ = write!(
@@ -85,7 +98,8 @@ fn render(c: &Comparison) -> String {
         if let (Some(d), Some(j)) = (r.difference, r.judgement) {
             let _ = write!(out, "   verschil {} ({})", signed(d), j.label());
         }
-        if r.areas > 0 {
+        // Computed national and regional figures say so in their label.
+        if r.areas > 0 && r.reference == Reference::Peers {
             let _ = write!(out, "   uit {} gebieden", r.areas);
         }
         if let Some(why) = &r.missing {

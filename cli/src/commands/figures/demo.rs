@@ -7,7 +7,7 @@ use kompas_engine::figures::storage::{Figures, IndicatorFields};
 use kompas_engine::figures::{AreaCode, Breakdown};
 use kompas_engine::{DocId, Replica, SledStore};
 
-use super::import::import_from;
+use super::import::{Target, import_from};
 use crate::context::{now, random};
 
 const AREAS: &str = include_str!("../../../fixtures/gebieden-synthetisch.csv");
@@ -15,9 +15,13 @@ const YOUTH_CARE: &str = include_str!("../../../fixtures/jeugdhulp-gemeenten-syn
 const YOUTH_CARE_MAPPING: &str = include_str!("../../../fixtures/jeugdhulp-mapping.json");
 const DISTRICTS: &str = include_str!("../../../fixtures/kerncijfers-wijken-synthetisch.csv");
 const DISTRICTS_MAPPING: &str = include_str!("../../../fixtures/wijken-mapping.json");
+const OUT_OF_SCHOOL: &str = include_str!("../../../fixtures/thuiszitters-synthetisch.csv");
+const OUT_OF_SCHOOL_MAPPING: &str = include_str!("../../../fixtures/thuiszitters-mapping.json");
 
 /// The indicator the demo fills.
 pub const INDICATOR: &str = "jeugdhulp";
+/// The indicator of pupils out of school for a long time, per 1,000 pupils.
+pub const OUT_OF_SCHOOL_INDICATOR: &str = "thuiszitters";
 /// The demo municipality's area code.
 pub const AREA: &str = "GM9901";
 
@@ -32,9 +36,27 @@ pub struct DemoFigures {
     pub persona: DocId,
     /// How many young people in the area are like the persona.
     pub young_people_like_her: f64,
-    /// The municipality's documents to hand to the partners: the registry and the indicator.
+    /// Observations stored for the out-of-school indicator.
+    pub out_of_school_observations: usize,
+    /// The latest figures of the demo municipality, one per indicator.
+    pub latest: Vec<LatestFigure>,
+    /// The municipality's documents to hand to the partners: the registry and the indicators.
     #[serde(skip)]
     pub documents: Vec<DocId>,
+}
+
+/// The latest figure of an indicator for the demo municipality, as the state of the youth
+/// lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LatestFigure {
+    /// The indicator.
+    pub indicator: String,
+    /// The value in the indicator's unit (a count, or per 1,000).
+    pub value: f64,
+    /// The period, e.g. `2024`.
+    pub period: String,
+    /// Where it comes from.
+    pub source: String,
 }
 
 /// The municipality reads in the synthetic figures; the provider writes a persona beside them.
@@ -63,19 +85,62 @@ pub fn seed(
     ] {
         let options = ImportOptions {
             mapping: Some(ColumnMapping::from_json(mapping)?),
-            skip_bad_rows: false,
+            ..ImportOptions::default()
         };
-        observations += import_from(
-            &figures,
-            csv.as_bytes(),
-            &options,
-            INDICATOR,
-            &fields,
-            &mut |_| {},
-        )?
-        .observations;
+        let target = Target {
+            name: INDICATOR,
+            fields: &fields,
+            dry_run: false,
+        };
+        observations +=
+            import_from(&figures, csv.as_bytes(), &options, &target, &mut |_| {})?.observations;
     }
+    let out_of_school_fields = IndicatorFields {
+        title: Some("Thuiszitters per 1.000 leerlingen".into()),
+        definition: Some("Leerplichtige leerlingen die langer dan vier weken zonder ontheffing niet naar school gaan, per 1.000 leerlingen (SYNTHETISCHE voorbeeldcijfers).".into()),
+        unit: Some("per-1000".into()),
+        better: Some("lager".into()),
+        source: Some("synthetisch, in de vorm van de leerplichtcijfers".into()),
+    };
+    let out_of_school_observations = import_from(
+        &figures,
+        OUT_OF_SCHOOL.as_bytes(),
+        &ImportOptions {
+            mapping: Some(ColumnMapping::from_json(OUT_OF_SCHOOL_MAPPING)?),
+            ..ImportOptions::default()
+        },
+        &Target {
+            name: OUT_OF_SCHOOL_INDICATOR,
+            fields: &out_of_school_fields,
+            dry_run: false,
+        },
+        &mut |_| {},
+    )?
+    .observations;
+    let out_of_school = figures.indicator(OUT_OF_SCHOOL_INDICATOR)?;
     let indicator = figures.indicator(INDICATOR)?;
+    let mut latest = Vec::new();
+    for (ind, per_thousand) in [(&indicator, false), (&out_of_school, true)] {
+        let (table, _) = figures.shown_observations(ind)?;
+        let area = AreaCode::parse(AREA)?;
+        let Some(period) = table.latest_period(area) else {
+            continue;
+        };
+        let Some(o) = table.get(area, &Breakdown::total(), period) else {
+            continue;
+        };
+        let value = match (o.value, o.denominator, per_thousand) {
+            (Some(v), Some(d), true) if d > 0.0 => (v / d * 10_000.0).round() / 10.0,
+            (Some(v), _, false) => v,
+            _ => continue,
+        };
+        latest.push(LatestFigure {
+            indicator: ind.name.clone(),
+            value,
+            period: period.label(),
+            source: ind.source.clone(),
+        });
+    }
     // The persona stands for the girls with youth care in Havenstad, as far as may be shown.
     let (table, _) = figures.shown_observations(&indicator)?;
     let area = AreaCode::parse(AREA)?;
@@ -83,8 +148,7 @@ pub fn seed(
     let like_her = table
         .latest_period(area)
         .and_then(|p| table.get(area, &girls, p))
-        .and_then(|o| o.value)
-        .unwrap_or(0.0);
+        .and_then(|o| o.value);
     let set = |field: &str, value: String| Assignment {
         field: field.into(),
         value,
@@ -101,14 +165,18 @@ pub fn seed(
             ),
             set("indicator", INDICATOR.into()),
             set("gebied", AREA.into()),
-            set("aantal-jongeren", like_her.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(like_her.map(|n| set("aantal-jongeren", n.to_string())))
+        .collect::<Vec<_>>(),
     )?;
     Ok(DemoFigures {
         indicator: indicator.name,
         observations,
         persona,
-        young_people_like_her: like_her,
-        documents: vec![registry, indicator.id],
+        young_people_like_her: like_her.unwrap_or(0.0),
+        out_of_school_observations,
+        latest,
+        documents: vec![registry, indicator.id, out_of_school.id],
     })
 }

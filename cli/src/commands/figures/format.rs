@@ -1,7 +1,11 @@
 //! Numbers the Dutch way for people: thousands with dots, a decimal comma, `geheim` for secrets.
 
-/// A number with at most one decimal: `1.234`, `12,5`.
+/// A number with at most one decimal: `1.234`, `12,5`. Beyond what fits in whole numbers it
+/// is written in powers of ten (`1e23`), never clipped to the largest whole number.
 pub fn number(n: f64) -> String {
+    if !n.is_finite() || n.abs() >= 1e15 {
+        return format!("{n:e}");
+    }
     let rounded = (n * 10.0).round() / 10.0;
     let negative = rounded < 0.0;
     let whole = rounded.abs().trunc() as u64;
@@ -57,5 +61,6 @@ mod tests {
         assert_eq!(number(-3.0), "-3");
         assert_eq!(value(None), "geheim");
         assert_eq!(signed(2.0), "+2");
+        assert_eq!(number(1e23), "1e23");
     }
 }

@@ -1,16 +1,17 @@
 //! `kompas figures import` and `kompas figures areas`: CSV files into shared documents.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use kompas_engine::SledStore;
-use kompas_engine::figures::Protection;
 use kompas_engine::figures::import::{
-    ColumnMapping, ImportOptions, ImportProgress, RowError, read_areas, read_csv,
+    ColumnMapping, ImportOptions, ImportProgress, RowError, TableMetadata, read_areas, read_csv,
 };
-use kompas_engine::figures::storage::{Figures, IndicatorFields};
+use kompas_engine::figures::storage::{Figures, FiguresError, IndicatorFields};
+use kompas_engine::figures::{Protection, Unit};
 
 use super::format::thousands;
 use crate::args::Global;
@@ -25,31 +26,71 @@ pub struct Request {
     pub file: PathBuf,
     pub indicator: String,
     pub mapping: Option<PathBuf>,
+    pub metadata: Option<PathBuf>,
+    pub value: Option<String>,
+    pub all_values: bool,
+    pub dry_run: bool,
     pub skip_bad_rows: bool,
     pub fields: IndicatorFields,
 }
 
-/// What an import did.
+/// What an import did (or, as a try-out, would do).
 #[derive(serde::Serialize)]
 pub(crate) struct Report {
-    pub indicator: String,
     file: String,
+    dry_run: bool,
     rows_read: u64,
     pub observations: usize,
-    stored: usize,
     without_value: u64,
     bad_rows: Vec<RowError>,
+    columns: Vec<ColumnRole>,
     ignored_columns: Vec<String>,
+    warnings: Vec<String>,
+    indicators: Vec<TableReport>,
+}
+
+/// What a used column is for.
+#[derive(serde::Serialize)]
+struct ColumnRole {
+    column: String,
+    role: String,
+}
+
+/// One value column (or measure) and the indicator it goes to.
+#[derive(serde::Serialize)]
+struct TableReport {
+    indicator: String,
+    source: String,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    denominator: Option<String>,
+    observations: usize,
+    areas: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    periods: Option<(String, String)>,
+    stored: usize,
     protection: Protection,
 }
 
 pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> anyhow::Result<()> {
+    let read = |path: &PathBuf, what: &str| {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("kan {what} {} niet lezen", path.display()))
+    };
     let mapping = match &req.mapping {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("kan koppelingsbestand {} niet lezen", path.display()))?;
-            Some(ColumnMapping::from_json(&text).with_context(|| path.display().to_string())?)
-        }
+        Some(path) => Some(
+            ColumnMapping::from_json(&read(path, "koppelingsbestand")?)
+                .with_context(|| path.display().to_string())?,
+        ),
+        None => None,
+    };
+    let metadata = match &req.metadata {
+        Some(path) => Some(
+            TableMetadata::from_json(&read(path, "metadatabestand")?)
+                .with_context(|| path.display().to_string())?,
+        ),
         None => None,
     };
     let file = std::fs::File::open(&req.file)
@@ -58,6 +99,15 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
     let options = ImportOptions {
         mapping,
         skip_bad_rows: req.skip_bad_rows,
+        value: req.value.clone(),
+        all_values: req.all_values,
+        areas: figures.registry()?,
+        metadata,
+        unit: match &req.fields.unit {
+            Some(unit) => Unit::parse(unit),
+            None => figures.indicator(&req.indicator).ok().map(|i| i.unit),
+        },
+        current_year: now().year(),
     };
     let show_progress = size >= PROGRESS_FROM_BYTES && std::io::stderr().is_terminal();
     let mut progress = |p: ImportProgress| {
@@ -73,12 +123,16 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
             );
         }
     };
+    let target = Target {
+        name: &req.indicator,
+        fields: &req.fields,
+        dry_run: req.dry_run,
+    };
     let report = import_from(
         figures,
         std::io::BufReader::new(file),
         &options,
-        &req.indicator,
-        &req.fields,
+        &target,
         &mut progress,
     )
     .with_context(|| format!("{} is niet ingelezen", req.file.display()));
@@ -92,56 +146,160 @@ pub fn run(global: &Global, figures: &Figures<'_, SledStore>, req: Request) -> a
     emit(global.json, &report, render)
 }
 
-/// Reads CSV from `input` and stores it under the indicator `name` (created if new). Nothing is
-/// written unless the whole input is read and checked.
+/// Where read figures go: the indicator's name (with `-column` appended when a file gives
+/// several tables), its description, and whether to store at all.
+pub(crate) struct Target<'a> {
+    pub name: &'a str,
+    pub fields: &'a IndicatorFields,
+    pub dry_run: bool,
+}
+
+/// Reads CSV from `input` and stores each of its tables under an indicator (created if new).
+/// Nothing is written unless the whole input is read and checked, or at all for a try-out.
 pub(crate) fn import_from(
     figures: &Figures<'_, SledStore>,
     input: impl std::io::Read,
     options: &ImportOptions,
-    name: &str,
-    fields: &IndicatorFields,
+    target: &Target<'_>,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> anyhow::Result<Report> {
     let parsed = read_csv(input, options, progress)?;
-    let indicator = figures.define(name, fields, now(), random())?;
-    let observations = parsed.rows.len();
-    let stored = figures.store_observations(&indicator, parsed.rows, now(), random())?;
+    let observations = parsed.observations();
+    let several = parsed.tables.len() > 1;
+    let mut indicators = Vec::new();
+    for table in parsed.tables {
+        let name = if several {
+            format!("{}-{}", target.name, slug(&table.source))
+        } else {
+            target.name.to_string()
+        };
+        let mut report = TableReport {
+            indicator: name.clone(),
+            source: table.source.clone(),
+            title: table.title.clone(),
+            unit: table.unit.map(|u| u.name()),
+            denominator: table.denominator.clone(),
+            observations: table.rows.len(),
+            areas: table
+                .rows
+                .iter()
+                .map(|o| o.area)
+                .collect::<BTreeSet<_>>()
+                .len(),
+            periods: table
+                .rows
+                .iter()
+                .map(|o| o.period)
+                .min()
+                .zip(table.rows.iter().map(|o| o.period).max())
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+            stored: 0,
+            protection: Protection::default(),
+        };
+        if !target.dry_run {
+            let mut fields = target.fields.clone();
+            if matches!(
+                figures.indicator(&name),
+                Err(FiguresError::UnknownIndicator { .. })
+            ) {
+                fields.title = fields.title.or(Some(table.title.clone()));
+                fields.unit = fields.unit.or(table.unit.map(|u| u.name().to_string()));
+            }
+            let indicator = figures.define(&name, &fields, now(), random())?;
+            let stored = figures.store_observations(&indicator, table.rows, now(), random())?;
+            report.stored = stored.rows;
+            report.protection = stored.protection;
+        }
+        indicators.push(report);
+    }
     Ok(Report {
-        indicator: indicator.name,
         file: String::new(),
+        dry_run: target.dry_run,
         rows_read: parsed.read,
         observations,
-        stored: stored.rows,
         without_value: parsed.without_value,
         bad_rows: parsed.bad_rows,
+        columns: parsed
+            .columns
+            .into_iter()
+            .map(|(column, role)| ColumnRole { column, role })
+            .collect(),
         ignored_columns: parsed.ignored_columns,
-        protection: stored.protection,
+        warnings: parsed.warnings,
+        indicators,
     })
+}
+
+/// A column title or measure code as part of an indicator name: `Jongeren (%)` becomes
+/// `jongeren-pct`.
+fn slug(source: &str) -> String {
+    let mut out = String::new();
+    for c in source.replace('%', " pct ").chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
 }
 
 fn render(r: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} rijen gelezen uit {}; {} waarnemingen bij indicator {} opgeslagen.",
-        thousands(r.rows_read),
-        r.file,
-        thousands(r.observations as u64),
-        r.indicator
-    );
+    if r.dry_run {
+        let _ = writeln!(
+            out,
+            "Proef: er is niets opgeslagen. {} rijen gelezen uit {}.",
+            thousands(r.rows_read),
+            r.file
+        );
+        let _ = writeln!(out, "Kolommen:");
+        for c in &r.columns {
+            let _ = writeln!(out, "  {:<40} {}", c.column, c.role);
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{} rijen gelezen uit {}; {} waarnemingen opgeslagen.",
+            thousands(r.rows_read),
+            r.file,
+            thousands(r.observations as u64),
+        );
+    }
+    for t in &r.indicators {
+        let unit = t.unit.map(|u| format!(", {u}")).unwrap_or_default();
+        let denominator = t
+            .denominator
+            .as_ref()
+            .map(|d| format!(", noemer uit {d:?}"))
+            .unwrap_or_default();
+        let periods = t
+            .periods
+            .as_ref()
+            .map(|(a, b)| format!(", {a} tot en met {b}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Indicator {}: {} waarnemingen uit {:?}{unit}{denominator}; {} gebieden{periods}.",
+            t.indicator,
+            thousands(t.observations as u64),
+            t.source,
+            t.areas,
+        );
+        let p = &t.protection;
+        if p.primary + p.secondary > 0 {
+            let _ = writeln!(
+                out,
+                "  Beschermd: {} kleine aantallen geheim, {} cellen extra geheim zodat niets terug te rekenen is.",
+                p.primary, p.secondary
+            );
+        }
+    }
     if r.without_value > 0 {
         let _ = writeln!(
             out,
             "{} rijen zonder waarde overgeslagen.",
             thousands(r.without_value)
-        );
-    }
-    let p = &r.protection;
-    if p.primary + p.secondary > 0 {
-        let _ = writeln!(
-            out,
-            "Beschermd: {} kleine aantallen geheim, {} cellen extra geheim zodat niets terug te rekenen is.",
-            p.primary, p.secondary
         );
     }
     if !r.ignored_columns.is_empty() {
@@ -150,6 +308,12 @@ fn render(r: &Report) -> String {
             "Niet gebruikte kolommen: {}.",
             r.ignored_columns.join(", ")
         );
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out, "Let op, uitsplitsingen groter dan hun totaal:");
+        for w in &r.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
     }
     if !r.bad_rows.is_empty() {
         let _ = writeln!(out, "{} foute rijen overgeslagen:", r.bad_rows.len());

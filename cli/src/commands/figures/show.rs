@@ -40,6 +40,9 @@ pub fn run(
     let area = area
         .map(|a| -> anyhow::Result<AreaReport> {
             let code = AreaCode::parse(a)?;
+            if table.latest_period(code).is_none() {
+                return Err(super::compare::no_figures(&registry, code, &indicator));
+            }
             Ok(area_report(
                 &indicator, &table, &registry, code, period, years,
             ))
@@ -105,9 +108,14 @@ fn render(s: &Shown) -> String {
         out.push_str("Verhalen bij deze cijfers:\n");
         for story in &s.stories {
             let _ = write!(out, "  [{}] {}", story.soort, story.titel);
+            let place = story.gebied.as_deref().unwrap_or("het gebied");
             if let Some(n) = story.aantal_jongeren {
-                let place = story.gebied.as_deref().unwrap_or("het gebied");
                 let _ = write!(out, " · {} jongeren zoals deze in {place}", number(n));
+            } else if story.aantal_geheim {
+                let _ = write!(
+                    out,
+                    " · het aantal jongeren zoals deze in {place} is geheim"
+                );
             }
             let _ = writeln!(out, "  ({})", story.id);
             if !story.tekst.is_empty() {

@@ -1,5 +1,8 @@
 //! One numeric cell as CBS and Dutch spreadsheets write it.
 
+use crate::document::number::{Written, read_written};
+use crate::figures::excerpt::excerpt;
+
 /// What a value cell holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell {
@@ -7,12 +10,12 @@ pub enum Cell {
     Missing,
     /// A secret value: `x`, `geheim` or `?`.
     Secret,
-    /// A number.
-    Number(f64),
+    /// A number, as far as it can be read alone (see [`Written`]).
+    Number(Written),
 }
 
-/// Reads a cell: `12`, `12,5` (decimal comma), `12.5`, `-3`, `x`, `geheim`, `.`.
-/// Thousands separators are refused, because `1.234` is ambiguous.
+/// Reads a cell: `12`, `12,5`, `12.5`, `-3`, `1.234.567`, `x`, `geheim`, `.`; `1.234` is left
+/// for the column's convention to decide.
 pub fn parse_cell(raw: &str) -> Result<Cell, String> {
     let t = raw.trim();
     match t {
@@ -21,25 +24,7 @@ pub fn parse_cell(raw: &str) -> Result<Cell, String> {
         _ if t.eq_ignore_ascii_case("geheim") => return Ok(Cell::Secret),
         _ => {}
     }
-    let commas = t.bytes().filter(|b| *b == b',').count();
-    let dots = t.bytes().filter(|b| *b == b'.').count();
-    if commas + dots > 1 {
-        return Err(format!(
-            "{t:?} is geen getal; schrijf getallen zonder scheidingsteken voor duizendtallen"
-        ));
-    }
-    let ok = t
-        .strip_prefix('-')
-        .unwrap_or(t)
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b',' || b == b'.');
-    let parsed = if commas == 1 {
-        t.replacen(',', ".", 1).parse::<f64>()
-    } else {
-        t.parse::<f64>()
-    };
-    match parsed {
-        Ok(n) if ok && n.is_finite() => Ok(Cell::Number(n)),
-        _ => Err(format!("{t:?} is geen getal")),
-    }
+    read_written(t)
+        .map(Cell::Number)
+        .ok_or_else(|| format!("{:?} is geen getal", excerpt(t)))
 }

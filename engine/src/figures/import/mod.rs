@@ -1,25 +1,30 @@
 //! Streaming CSV import of observations, as CBS StatLine and Dutch spreadsheets write them.
 //!
 //! `;` or `,` (or tab) delimiters are detected from the header line; decimal commas, space-padded
-//! codes, CBS period codes (with `*` for provisional) and region codes are understood; columns
-//! are matched by their titles, or by a mapping. Rows are read one at a time; the caller gets
-//! progress as rows and bytes. A bad row is reported with its line number and column; without
+//! codes, CBS period codes (with `*` for provisional), region codes and area labels (through the
+//! area registry) are understood; columns are matched by their titles and by the shapes CBS
+//! delivers ([`shape`]), or by a mapping. Rows are read one at a time; the caller gets progress
+//! as rows and bytes. A bad row is reported with its line number and column; without
 //! `skip_bad_rows` one bad row means nothing is imported.
 
 mod areas;
+mod bounded;
 mod cell;
 mod columns;
+mod numbers;
 mod reader;
+pub mod shape;
 mod text;
 
 pub use areas::read_areas;
 pub use cell::{Cell, parse_cell};
 pub use columns::{ColumnMapping, ColumnPlan};
 pub use reader::read_csv;
+pub use shape::TableMetadata;
 
 use std::fmt;
 
-use super::Observation;
+use super::{AreaRegistry, Observation, Unit};
 
 /// How to import.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +33,34 @@ pub struct ImportOptions {
     pub mapping: Option<ColumnMapping>,
     /// Import the good rows and list the bad ones, instead of refusing the whole file.
     pub skip_bad_rows: bool,
+    /// The value column (or, in an OData v4 `Observations` set, the measure) to import when
+    /// several could be the value.
+    pub value: Option<String>,
+    /// Import every value column (or measure) as a table of its own.
+    pub all_values: bool,
+    /// The area registry, to translate labels such as `Groningen (gemeente)` into codes.
+    pub areas: AreaRegistry,
+    /// The CBS table's metadata, for the titles and units of OData keys.
+    pub metadata: Option<TableMetadata>,
+    /// The unit of values whose column does not tell it (the indicator's); counts otherwise.
+    pub unit: Option<Unit>,
+    /// This year: periods more than a year after it are refused.
+    pub current_year: Option<i16>,
+}
+
+/// The observations of one value column (or measure).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedTable {
+    /// Where the values come from: the column title, or the measure's code.
+    pub source: String,
+    /// A title for people, from the column title or the table's metadata.
+    pub title: String,
+    /// The unit, when the file tells it.
+    pub unit: Option<Unit>,
+    /// The denominator column, if any.
+    pub denominator: Option<String>,
+    /// The observations of the good rows.
+    pub rows: Vec<Observation>,
 }
 
 /// How far the import is.
@@ -63,8 +96,10 @@ impl fmt::Display for RowError {
 /// The rows read from a file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
-    /// The observations of the good rows.
-    pub rows: Vec<Observation>,
+    /// One table per value column (or measure) imported, in the order of the file.
+    pub tables: Vec<ParsedTable>,
+    /// What each used column is for: (title, role).
+    pub columns: Vec<(String, String)>,
     /// The bad rows (only when skipping them was asked for).
     pub bad_rows: Vec<RowError>,
     /// Rows without a value (empty or `.`), left out.
@@ -73,6 +108,8 @@ pub struct Parsed {
     pub read: u64,
     /// Columns that were not used.
     pub ignored_columns: Vec<String>,
+    /// Doubts that do not refuse the file: breakdowns larger than their total.
+    pub warnings: Vec<String>,
 }
 
 /// How many bad rows an error message lists before it summarises.
@@ -93,6 +130,19 @@ pub enum ImportError {
     /// The mapping file cannot be used.
     #[error("koppeling van kolommen: {0}")]
     Mapping(String),
+    /// More than one column (or measure) could be the value, and none was chosen.
+    #[error(
+        "meer dan een kolom kan de waarde zijn: {}; kies er een met --waarde KOLOM, of maak met --alle een indicator per kolom",
+        .0.join(", ")
+    )]
+    Choice(Vec<String>),
+}
+
+impl Parsed {
+    /// All observations of all tables.
+    pub fn observations(&self) -> usize {
+        self.tables.iter().map(|t| t.rows.len()).sum()
+    }
 }
 
 fn bad_rows_message(errors: &[RowError]) -> String {

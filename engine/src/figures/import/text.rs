@@ -3,6 +3,8 @@
 
 use std::io::Read;
 
+use super::bounded::Bounded;
+
 /// The characters Windows-1252 puts at 0x80 to 0x9F (where Latin-1 has control codes).
 const HIGH: [char; 32] = [
     '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}',
@@ -23,13 +25,14 @@ pub fn windows_1252(bytes: &[u8]) -> String {
 /// Reads the next record into `record` (through the reusable `raw`), decoding each field as
 /// UTF-8 when it is valid UTF-8 and as Windows-1252 otherwise. `Ok(false)` at the end.
 pub fn next_record<R: Read>(
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<Bounded<R>>,
     raw: &mut csv::ByteRecord,
     record: &mut csv::StringRecord,
 ) -> csv::Result<bool> {
     if !reader.read_byte_record(raw)? {
         return Ok(false);
     }
+    reader.get_ref().record_read(reader.position().byte());
     record.clear();
     for field in raw.iter() {
         match std::str::from_utf8(field) {

@@ -10,7 +10,7 @@ pub enum MembershipError {
     #[error("de handtekening onder de lidmaatschapsoperatie klopt niet")]
     BadSignature,
     /// The operation is for another workspace.
-    #[error("de operatie hoort bij werkruimte {found}, niet bij {expected}")]
+    #[error("de operatie hoort bij samenwerking {found}, niet bij {expected}")]
     WrongWorkspace {
         /// The workspace of this log.
         expected: WorkspaceId,
@@ -75,6 +75,27 @@ pub enum MembershipError {
     /// Removing this member would leave the workspace without a coordinator.
     #[error("de laatste coördinator kan niet worden verwijderd")]
     LastCoordinator,
+    /// The redeem's proof is not the invite key's signature over the joiner's keys.
+    #[error("het bewijs bij het inwisselen van de uitnodiging klopt niet voor deze organisatie")]
+    BadInviteProof,
+    /// An operation, or a part of it, above its size limit.
+    #[error("{what} van {size} bytes is groter dan de grens van {limit} bytes")]
+    TooLarge {
+        /// Which part.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A member already received as many key shares as allowed.
+    #[error("organisatie {member} heeft al {limit} keer sleutels gedeeld gekregen")]
+    TooManyShares {
+        /// The receiving member.
+        member: OrgKey,
+        /// The limit.
+        limit: usize,
+    },
     /// A key epoch that is not the next one.
     #[error("sleutelgeneratie {found} volgt niet op de huidige generatie {current}")]
     EpochNotNext {

@@ -2,13 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::sync::wire::{Hash32, OrgKey, WorkspaceId};
+use crate::sync::wire::{Encoded, Hash32, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 use super::error::{LogError, MembershipError};
-use super::invite::invite_token_hash;
-use super::op::{MemberProfile, OpBody, SignedOp};
+use super::invite::proof_holds;
+use super::op::{MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, OpBody, SignedOp};
 use super::role::Role;
+
+/// How many `ShareKeys` one member may receive. A coordinator shares once per join; the rest
+/// leaves room for repairs, while a flood of shares cannot grow the log without bound.
+pub const MAX_SHARES_PER_MEMBER: usize = 16;
 
 /// A current member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +74,10 @@ pub struct MemberSet {
     name: String,
     members: BTreeMap<OrgKey, Member>,
     removed: BTreeSet<OrgKey>,
-    invites: BTreeMap<Hash32, Invite>,
+    invites: BTreeMap<OrgKey, Invite>,
     grants: Vec<KeyGrant>,
+    /// `ShareKeys` received per member, bounded by [`MAX_SHARES_PER_MEMBER`].
+    shares: BTreeMap<OrgKey, usize>,
     epoch: u64,
     head: Option<Hash32>,
     len: u64,
@@ -91,6 +97,7 @@ impl MemberSet {
 
     /// Applies the next operation, or refuses it and leaves the set unchanged.
     pub fn apply(&mut self, signed: &SignedOp) -> Result<(), MembershipError> {
+        check_sizes(signed)?;
         if !signed.verifies() {
             return Err(MembershipError::BadSignature);
         }
@@ -130,16 +137,16 @@ impl MemberSet {
                 );
             }
             OpBody::Invite {
-                token_hash,
+                invite_key,
                 role,
                 expires,
             } => {
                 self.require_coordinator(&op.author)?;
-                if self.invites.contains_key(token_hash) {
+                if self.invites.contains_key(invite_key) {
                     return Err(MembershipError::DuplicateInvite);
                 }
                 self.invites.insert(
-                    *token_hash,
+                    *invite_key,
                     Invite {
                         role: *role,
                         expires: *expires,
@@ -148,7 +155,11 @@ impl MemberSet {
                     },
                 );
             }
-            OpBody::Redeem { token, profile } => {
+            OpBody::Redeem {
+                invite_key,
+                proof,
+                profile,
+            } => {
                 self.require_created()?;
                 if profile.key != op.author {
                     return Err(MembershipError::RedeemerMismatch);
@@ -159,11 +170,13 @@ impl MemberSet {
                 if self.members.contains_key(&op.author) {
                     return Err(MembershipError::AlreadyMember(op.author));
                 }
-                let hash = invite_token_hash(token);
                 let invite = self
                     .invites
-                    .get_mut(&hash)
+                    .get_mut(invite_key)
                     .ok_or(MembershipError::UnknownInvite)?;
+                if !proof_holds(invite_key, proof, &op.workspace, &profile.key, &profile.kx) {
+                    return Err(MembershipError::BadInviteProof);
+                }
                 match invite.state {
                     InviteState::Used { by } => return Err(MembershipError::InviteUsed { by }),
                     InviteState::Revoked => return Err(MembershipError::InviteRevoked),
@@ -186,11 +199,11 @@ impl MemberSet {
                     },
                 );
             }
-            OpBody::RevokeInvite { token_hash } => {
+            OpBody::RevokeInvite { invite_key } => {
                 self.require_coordinator(&op.author)?;
                 let invite = self
                     .invites
-                    .get_mut(token_hash)
+                    .get_mut(invite_key)
                     .ok_or(MembershipError::UnknownInvite)?;
                 match invite.state {
                     InviteState::Used { by } => return Err(MembershipError::InviteUsed { by }),
@@ -232,6 +245,14 @@ impl MemberSet {
                 if !self.members.contains_key(member) {
                     return Err(MembershipError::NotMember(*member));
                 }
+                let received = self.shares.get(member).copied().unwrap_or(0);
+                if received >= MAX_SHARES_PER_MEMBER {
+                    return Err(MembershipError::TooManyShares {
+                        member: *member,
+                        limit: MAX_SHARES_PER_MEMBER,
+                    });
+                }
+                self.shares.insert(*member, received + 1);
                 self.grants.push(KeyGrant {
                     member: *member,
                     epoch: self.epoch,
@@ -287,8 +308,8 @@ impl MemberSet {
         self.removed.contains(key)
     }
 
-    /// The registered invites by token hash.
-    pub fn invites(&self) -> &BTreeMap<Hash32, Invite> {
+    /// The registered invites by their one-time public key.
+    pub fn invites(&self) -> &BTreeMap<OrgKey, Invite> {
         &self.invites
     }
 
@@ -334,5 +355,37 @@ impl MemberSet {
             Role::Coordinator => Ok(()),
             Role::Partner => Err(MembershipError::NotCoordinator(*key)),
         }
+    }
+}
+
+/// Refuses an operation above [`MAX_OP_BYTES`], or one whose names or wrapped keys are above
+/// their own bounds, before anything else is looked at.
+fn check_sizes(signed: &SignedOp) -> Result<(), MembershipError> {
+    let size = signed.to_bytes().len();
+    if size > MAX_OP_BYTES {
+        return Err(MembershipError::TooLarge {
+            what: "operatie",
+            size,
+            limit: MAX_OP_BYTES,
+        });
+    }
+    let too_large = |what: &'static str, size: usize, limit: usize| {
+        (size > limit).then_some(MembershipError::TooLarge { what, size, limit })
+    };
+    let found = match &signed.op.body {
+        OpBody::Create { name, coordinator } => too_large("naam", name.len(), MAX_NAME_BYTES)
+            .or_else(|| too_large("naam", coordinator.name.len(), MAX_NAME_BYTES)),
+        OpBody::Redeem { profile, .. } => too_large("naam", profile.name.len(), MAX_NAME_BYTES),
+        OpBody::KeyEpoch { wrapped, .. } => wrapped
+            .iter()
+            .find_map(|w| too_large("sleutelmateriaal", w.sealed.len(), MAX_WRAPPED_BYTES)),
+        OpBody::ShareKeys { sealed, .. } => {
+            too_large("sleutelmateriaal", sealed.len(), MAX_WRAPPED_BYTES)
+        }
+        OpBody::Invite { .. } | OpBody::RevokeInvite { .. } | OpBody::Remove { .. } => None,
+    };
+    match found {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }

@@ -10,7 +10,17 @@ use crate::time::Timestamp;
 use super::role::Role;
 
 /// Domain separation for membership signatures.
-const SIGNATURE_CONTEXT: &[u8] = b"kompas/membership/v1\0";
+const SIGNATURE_CONTEXT: &[u8] = b"kompas/membership/v2\0";
+
+/// The largest encoded membership operation any replica or relay accepts: far below a frame,
+/// so that a page of the log always fits one. A key change for a few hundred members fits.
+pub const MAX_OP_BYTES: usize = 256 * 1024;
+
+/// The largest wrapped key material for one member (a key ring of about two hundred epochs).
+pub const MAX_WRAPPED_BYTES: usize = 8 * 1024;
+
+/// The largest name (of the workspace or of an organisation), in bytes.
+pub const MAX_NAME_BYTES: usize = 1024;
 
 /// The public description of a member, as it enters the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,26 +54,29 @@ pub enum OpBody {
         /// The creating organisation.
         coordinator: MemberProfile,
     },
-    /// Registers an invite by the hash of its one-time token (coordinator only).
+    /// Registers an invite by the public half of its one-time key (coordinator only).
     Invite {
-        /// Hash of the token, see [`super::invite_token_hash`].
-        token_hash: Hash32,
+        /// The invite's one-time public key, see [`super::InviteToken::public`].
+        invite_key: OrgKey,
         /// The role the joiner gets.
         role: Role,
         /// After this moment the invite can no longer be redeemed.
         expires: Timestamp,
     },
-    /// Redeems an invite; signed by the joiner, whose profile it carries.
+    /// Redeems an invite; signed by the joiner, whose profile it carries. The token stays with
+    /// the joiner: `proof` is the invite key's signature over the joiner's keys.
     Redeem {
-        /// The token preimage.
-        token: [u8; 32],
+        /// The invite's one-time public key.
+        invite_key: OrgKey,
+        /// The invite key's signature admitting this joiner, see [`super::InviteToken::prove`].
+        proof: Sig,
         /// The joining organisation.
         profile: MemberProfile,
     },
     /// Withdraws an unused invite (coordinator only).
     RevokeInvite {
-        /// Hash of the invite's token.
-        token_hash: Hash32,
+        /// The invite's one-time public key.
+        invite_key: OrgKey,
     },
     /// Removes a member (coordinator only).
     Remove {
@@ -209,23 +222,28 @@ impl OpBody {
                 coordinator.encode(w);
             }
             OpBody::Invite {
-                token_hash,
+                invite_key,
                 role,
                 expires,
             } => {
                 w.u8(2);
-                w.fixed(&token_hash.0);
+                w.fixed(&invite_key.0);
                 w.u8(role.to_byte());
                 w.i64(expires.0);
             }
-            OpBody::Redeem { token, profile } => {
+            OpBody::Redeem {
+                invite_key,
+                proof,
+                profile,
+            } => {
                 w.u8(3);
-                w.fixed(token);
+                w.fixed(&invite_key.0);
+                w.fixed(&proof.0);
                 profile.encode(w);
             }
-            OpBody::RevokeInvite { token_hash } => {
+            OpBody::RevokeInvite { invite_key } => {
                 w.u8(4);
-                w.fixed(&token_hash.0);
+                w.fixed(&invite_key.0);
             }
             OpBody::Remove { member } => {
                 w.u8(5);
@@ -254,16 +272,17 @@ impl OpBody {
                 coordinator: MemberProfile::decode(r)?,
             },
             2 => OpBody::Invite {
-                token_hash: Hash32(r.array("invite.token_hash")?),
+                invite_key: OrgKey(r.array("invite.key")?),
                 role: decode_role(r, "invite.role")?,
                 expires: Timestamp(r.i64("invite.expires")?),
             },
             3 => OpBody::Redeem {
-                token: r.array("redeem.token")?,
+                invite_key: OrgKey(r.array("redeem.invite_key")?),
+                proof: Sig(r.array("redeem.proof")?),
                 profile: MemberProfile::decode(r)?,
             },
             4 => OpBody::RevokeInvite {
-                token_hash: Hash32(r.array("revoke.token_hash")?),
+                invite_key: OrgKey(r.array("revoke.invite_key")?),
             },
             5 => OpBody::Remove {
                 member: OrgKey(r.array("remove.member")?),

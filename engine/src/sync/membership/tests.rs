@@ -22,6 +22,17 @@ fn profile(seed: u8, name: &str) -> MemberProfile {
     }
 }
 
+/// A redeem of invite `token` by organisation `joiner`, with the invite key's proof.
+fn redeem_body(token: u8, joiner: u8) -> OpBody {
+    let profile = profile(joiner, "Aanbieder");
+    let token = InviteToken([token; 32]);
+    OpBody::Redeem {
+        invite_key: token.public(),
+        proof: token.prove(&WS, &profile.key, &profile.kx),
+        profile,
+    }
+}
+
 /// A log under construction, signing each operation onto the current head.
 struct Log {
     set: MemberSet,
@@ -62,7 +73,7 @@ impl Log {
             1,
             10,
             OpBody::Invite {
-                token_hash: InviteToken([token; 32]).hash(),
+                invite_key: InviteToken([token; 32]).public(),
                 role,
                 expires: Timestamp(expires),
             },
@@ -71,14 +82,7 @@ impl Log {
     }
 
     fn redeem(&mut self, token: u8, joiner: u8, at: i64) -> Result<(), MembershipError> {
-        self.append(
-            joiner,
-            at,
-            OpBody::Redeem {
-                token: [token; 32],
-                profile: profile(joiner, "Aanbieder"),
-            },
-        )
+        self.append(joiner, at, redeem_body(token, joiner))
     }
 }
 
@@ -92,7 +96,7 @@ fn a_redeemed_invite_makes_a_member_with_its_role() {
     assert_eq!(log.set.members().count(), 2);
     assert_eq!(log.set.name(), "Samen Zwolle");
     assert_eq!(
-        log.set.invites()[&InviteToken([7; 32]).hash()].state,
+        log.set.invites()[&InviteToken([7; 32]).public()].state,
         InviteState::Used { by: joiner }
     );
     assert_eq!(MemberSet::from_log(&log.ops).unwrap(), log.set);
@@ -120,7 +124,7 @@ fn used_expired_revoked_and_unknown_invites_are_refused_with_their_reason() {
         1,
         20,
         OpBody::RevokeInvite {
-            token_hash: InviteToken([8; 32]).hash(),
+            invite_key: InviteToken([8; 32]).public(),
         },
     )
     .unwrap();
@@ -137,7 +141,7 @@ fn only_coordinators_invite_remove_and_rotate() {
     log.redeem(7, 2, 5).unwrap();
     let partner = OrgKey::of(&key(2));
     let invite = OpBody::Invite {
-        token_hash: InviteToken([5; 32]).hash(),
+        invite_key: InviteToken([5; 32]).public(),
         role: Role::Coordinator,
         expires: Timestamp(100),
     };
@@ -213,7 +217,7 @@ fn the_log_must_be_a_signed_chain_of_one_workspace() {
         None,
         Timestamp(1),
         OpBody::RevokeInvite {
-            token_hash: InviteToken([1; 32]).hash(),
+            invite_key: InviteToken([1; 32]).public(),
         },
         &key(1),
     );
@@ -225,7 +229,7 @@ fn the_log_must_be_a_signed_chain_of_one_workspace() {
         1,
         1,
         OpBody::Invite {
-            token_hash: InviteToken([1; 32]).hash(),
+            invite_key: InviteToken([1; 32]).public(),
             role: Role::Partner,
             expires: Timestamp(9),
         },
@@ -261,7 +265,7 @@ fn create_is_first_once_and_by_the_coordinator_itself() {
         None,
         Timestamp(0),
         OpBody::RevokeInvite {
-            token_hash: InviteToken([1; 32]).hash(),
+            invite_key: InviteToken([1; 32]).public(),
         },
         &key(1),
     );
@@ -295,6 +299,120 @@ fn create_is_first_once_and_by_the_coordinator_itself() {
         ),
         Err(MembershipError::AlreadyCreated)
     );
+}
+
+#[test]
+fn a_redeem_seen_on_the_wire_cannot_be_replayed_or_redirected() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    let seen = log.sign(2, 5, redeem_body(7, 2));
+    // Someone who saw the redeem signs its own with the proof it carries: refused.
+    let OpBody::Redeem {
+        invite_key, proof, ..
+    } = seen.op.body.clone()
+    else {
+        unreachable!("a redeem")
+    };
+    let redirected = OpBody::Redeem {
+        invite_key,
+        proof,
+        profile: profile(3, "Indringer"),
+    };
+    assert_eq!(
+        log.append(3, 5, redirected),
+        Err(MembershipError::BadInviteProof)
+    );
+    // Keeping the key but wrapping keys to another exchange key is refused too.
+    let mut other_kx = profile(2, "Aanbieder");
+    other_kx.kx = KxKey([0xee; 32]);
+    let swapped = OpBody::Redeem {
+        invite_key,
+        proof,
+        profile: other_kx,
+    };
+    assert_eq!(
+        log.append(2, 5, swapped),
+        Err(MembershipError::BadInviteProof)
+    );
+    // The genuine redeem makes the genuine joiner a member; replaying it changes nothing more.
+    log.set.apply(&seen).unwrap();
+    log.ops.push(seen.clone());
+    let before = log.set.clone();
+    assert!(log.set.apply(&seen).is_err());
+    assert_eq!(log.set, before);
+    assert!(log.set.is_member(&OrgKey::of(&key(2))));
+    assert!(!log.set.is_member(&OrgKey::of(&key(3))));
+    // Nothing in the log reveals the token.
+    let token = [7u8; 32];
+    for op in &log.ops {
+        let bytes = crate::sync::wire::Encoded::to_bytes(op);
+        assert!(!bytes.windows(32).any(|w| w == token));
+    }
+}
+
+#[test]
+fn oversized_operations_and_floods_of_shares_are_refused_and_leave_the_set_unchanged() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    log.redeem(7, 2, 5).unwrap();
+    let partner = OrgKey::of(&key(2));
+    let coordinator = OrgKey::of(&key(1));
+    let before = log.set.clone();
+    let huge = OpBody::ShareKeys {
+        member: coordinator,
+        sealed: vec![0; MAX_OP_BYTES],
+    };
+    assert!(matches!(
+        log.append(2, 6, huge),
+        Err(MembershipError::TooLarge {
+            what: "operatie",
+            ..
+        })
+    ));
+    let wide = OpBody::ShareKeys {
+        member: coordinator,
+        sealed: vec![0; MAX_WRAPPED_BYTES + 1],
+    };
+    assert!(matches!(
+        log.append(2, 6, wide),
+        Err(MembershipError::TooLarge {
+            what: "sleutelmateriaal",
+            ..
+        })
+    ));
+    assert_eq!(log.set, before);
+    for _ in 0..MAX_SHARES_PER_MEMBER {
+        log.append(
+            2,
+            6,
+            OpBody::ShareKeys {
+                member: coordinator,
+                sealed: vec![1; 64],
+            },
+        )
+        .unwrap();
+    }
+    let before = log.set.clone();
+    assert_eq!(
+        log.append(
+            2,
+            7,
+            OpBody::ShareKeys {
+                member: coordinator,
+                sealed: vec![1; 64],
+            },
+        ),
+        Err(MembershipError::TooManyShares {
+            member: coordinator,
+            limit: MAX_SHARES_PER_MEMBER,
+        })
+    );
+    assert_eq!(log.set, before);
+    // The coordinator can still remove the culprit.
+    log.append(1, 8, OpBody::Remove { member: partner })
+        .unwrap();
+    assert!(log.set.was_removed(&partner));
+    assert_eq!(MemberSet::from_log(&log.ops).unwrap(), log.set);
 }
 
 /// One step of a random membership history: who signs, and what.
@@ -354,7 +472,7 @@ proptest::proptest! {
             let before = log.set.clone();
             let body = match step {
                 Step::Invite { token, partner, expires } => OpBody::Invite {
-                    token_hash: InviteToken([token; 32]).hash(),
+                    invite_key: InviteToken([token; 32]).public(),
                     role: if partner { Role::Partner } else { Role::Coordinator },
                     expires: Timestamp(expires),
                 },
@@ -366,7 +484,7 @@ proptest::proptest! {
                     continue;
                 }
                 Step::Revoke { token } => OpBody::RevokeInvite {
-                    token_hash: InviteToken([token; 32]).hash(),
+                    invite_key: InviteToken([token; 32]).public(),
                 },
                 Step::Remove { member } => OpBody::Remove { member: OrgKey::of(&key(member)) },
                 Step::Epoch { skip } => OpBody::KeyEpoch {

@@ -4,11 +4,15 @@ use super::entropy::Entropy;
 use super::event::{Effect, Report};
 use super::link::Phase;
 use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
+use super::relay_trust::RelayRefusal;
 use super::state::StateError;
 use crate::replica::Replica;
 use crate::store::Store;
 use crate::sync::membership::OpBody;
-use crate::sync::wire::{Access, Encoded, ErrorCode, Hash32, Message, SealedBundle, sign_auth};
+use crate::sync::wire::{
+    Access, CHALLENGE_LEN, Encoded, ErrorCode, Hash32, Message, OrgKey, SealedBundle, Sig,
+    sign_auth, verify_relay_proof,
+};
 use crate::time::Timestamp;
 
 impl Machine {
@@ -40,8 +44,23 @@ impl Machine {
             Message::Challenge {
                 relay: relay_key,
                 nonce,
+                proof,
                 ..
             } => {
+                if let Some(refusal) = self.check_relay_key(relay, relay_key, &nonce, &proof, out) {
+                    if let Some(link) = self.links.get_mut(relay) {
+                        link.finished = true;
+                    }
+                    out.push(Effect::Report(Report::RelayRefused {
+                        relay: relay.to_string(),
+                        refusal: refusal.clone(),
+                    }));
+                    out.push(Effect::Close {
+                        relay: relay.to_string(),
+                    });
+                    self.disconnected(relay, refusal.to_string(), now, entropy, out);
+                    return Ok(());
+                }
                 if let Some(link) = self.links.get_mut(relay) {
                     link.phase = Phase::Auth;
                 }
@@ -121,7 +140,10 @@ impl Machine {
                 }
                 let cursor = self.cursor(relay);
                 if let Some(link) = self.links.get_mut(relay) {
-                    if more && cursor < link.relay_head {
+                    if link.stalled {
+                        // Nothing more is read until parked bundles move.
+                        link.caught_up = true;
+                    } else if more && cursor < link.relay_head {
                         link.pulling = true;
                         out.push(send(Message::Pull {
                             after: cursor,
@@ -153,14 +175,20 @@ impl Machine {
                     code,
                     message,
                 }));
-                if code == ErrorCode::Removed {
-                    if let Some(link) = self.links.get_mut(relay) {
+                let mode = self.mode;
+                if let Some(link) = self.links.get_mut(relay) {
+                    // A ban or removal holds until people act; a quota or a freeze for a while.
+                    // A one-off sync stops asking this relay; a watching one waits.
+                    if code.is_final() || (code.hold_millis().is_some() && mode == Mode::Once) {
                         link.finished = true;
                     }
-                    if !self.removed_reported {
-                        self.removed_reported = true;
-                        out.push(Effect::Report(Report::Removed));
+                    if let Some(hold) = code.hold_millis() {
+                        link.hold_until = Some(Timestamp(now.0.saturating_add(hold)));
                     }
+                }
+                if code == ErrorCode::Removed && !self.removed_reported {
+                    self.removed_reported = true;
+                    out.push(Effect::Report(Report::Removed));
                 }
                 if code == ErrorCode::MembershipRefused && self.creating() {
                     // The only operation this replica offered was its `Create`, to the first
@@ -188,6 +216,47 @@ impl Machine {
             | Message::MembershipAppend { .. } => {}
         }
         Ok(())
+    }
+
+    /// Checks that the relay proved it holds the key it presented, and that this is the key
+    /// pinned for it. A relay met for the first time has its key pinned now (trust on first
+    /// use). Returns why the relay is refused, if it is.
+    fn check_relay_key(
+        &mut self,
+        relay: &str,
+        found: OrgKey,
+        challenge: &[u8; CHALLENGE_LEN],
+        proof: &Sig,
+        out: &mut Vec<Effect>,
+    ) -> Option<RelayRefusal> {
+        let hello_nonce = self.links.get(relay)?.hello_nonce;
+        if !verify_relay_proof(&hello_nonce, &found, challenge, proof) {
+            return Some(RelayRefusal::NoProof {
+                relay: relay.to_string(),
+                found,
+            });
+        }
+        match self.state.trust(relay).pinned() {
+            Some(pinned) if pinned != found => Some(RelayRefusal::KeyMismatch {
+                relay: relay.to_string(),
+                pinned,
+                found,
+            }),
+            Some(_) => None,
+            None => {
+                self.state
+                    .relay_trust
+                    .entry(relay.to_string())
+                    .or_default()
+                    .key = Some(found.to_string());
+                self.dirty = true;
+                out.push(Effect::Report(Report::KeyPinned {
+                    relay: relay.to_string(),
+                    key: found,
+                }));
+                None
+            }
+        }
     }
 
     /// Whether this replica created the workspace and no relay has confirmed that yet.
@@ -327,7 +396,219 @@ mod tests {
     use crate::sync::replication::Event;
     use crate::sync::replication::sim::rng::SimRng;
     use crate::sync::replication::test_store::replica_with;
-    use crate::sync::wire::{OrgKey, PROTOCOL_VERSION};
+    use crate::sync::wire::{OrgKey, PROTOCOL_VERSION, sign_relay_proof};
+
+    /// The challenge a relay with key seed `seed` answers the `Hello` among `effects` with.
+    fn challenge(effects: &[Effect], seed: u8) -> Message {
+        let hello_nonce = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send { message, .. } => match &**message {
+                    Message::Hello { nonce, .. } => Some(*nonce),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .expect("a hello was sent");
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        Message::Challenge {
+            version: PROTOCOL_VERSION,
+            relay: OrgKey::of(&key),
+            nonce: [1; 32],
+            proof: sign_relay_proof(&hello_nonce, &[1; 32], &key),
+        }
+    }
+
+    fn reports(effects: &[Effect]) -> Vec<&Report> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Report(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sent_auth(effects: &[Effect]) -> bool {
+        effects.iter().any(|e| {
+            matches!(e, Effect::Send { message, .. } if matches!(&**message, Message::Auth { .. }))
+        })
+    }
+
+    #[test]
+    fn a_relay_key_is_pinned_on_first_contact_and_another_key_is_refused() {
+        let replica = replica_with(0, 4).0;
+        let mut rng = SimRng::new(5);
+        let now = Timestamp(1_780_000_000_000);
+        let relay = "wss://relay.example";
+        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let mut machine = Machine::load(&replica, Mode::Once).unwrap().unwrap();
+        let mut feed =
+            |machine: &mut Machine, event| machine.handle(&replica, now, &mut rng, event).unwrap();
+        let received = |message| Event::Received {
+            relay: relay.into(),
+            message: Box::new(message),
+        };
+        feed(&mut machine, Event::Start);
+        let hello = feed(
+            &mut machine,
+            Event::Connected {
+                relay: relay.into(),
+            },
+        );
+        let first = feed(&mut machine, received(challenge(&hello, 9)));
+        let key = OrgKey::of(&SigningKey::from_bytes(&[9; 32]));
+        assert!(reports(&first).contains(&&Report::KeyPinned {
+            relay: relay.into(),
+            key
+        }));
+        assert!(sent_auth(&first));
+        // The pin is durable: a machine loaded again knows it.
+        let again = Machine::load(&replica, Mode::Once).unwrap().unwrap();
+        assert_eq!(again.state().trust(relay).pinned(), Some(key));
+
+        feed(
+            &mut machine,
+            Event::Disconnected {
+                relay: relay.into(),
+                reason: "weg".into(),
+            },
+        );
+        feed(&mut machine, Event::Tick);
+        let hello = feed(
+            &mut machine,
+            Event::Connected {
+                relay: relay.into(),
+            },
+        );
+        let answer = feed(&mut machine, received(challenge(&hello, 10)));
+        assert!(
+            !sent_auth(&answer),
+            "nothing is said to a look-alike: {answer:?}"
+        );
+        let other = OrgKey::of(&SigningKey::from_bytes(&[10; 32]));
+        let refused = reports(&answer);
+        assert!(
+            refused.contains(&&Report::RelayRefused {
+                relay: relay.into(),
+                refusal: RelayRefusal::KeyMismatch {
+                    relay: relay.into(),
+                    pinned: key,
+                    found: other
+                }
+            }),
+            "{refused:?}"
+        );
+        assert!(refused.contains(&&Report::Finished), "{refused:?}");
+        assert!(feed(&mut machine, Event::Tick).is_empty());
+        assert_eq!(machine.state().trust(relay).pinned(), Some(key));
+    }
+
+    #[test]
+    fn a_relay_that_does_not_prove_its_key_is_refused() {
+        let replica = replica_with(0, 4).0;
+        let mut rng = SimRng::new(6);
+        let now = Timestamp(1_780_000_000_000);
+        let relay = "wss://relay.example";
+        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
+        feed_start(&mut machine, &replica, &mut rng, now, relay);
+        // A proof recorded from another connection (signed over another hello nonce).
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let replayed = Message::Challenge {
+            version: PROTOCOL_VERSION,
+            relay: OrgKey::of(&key),
+            nonce: [1; 32],
+            proof: sign_relay_proof(&[7; 32], &[1; 32], &key),
+        };
+        let answer = machine
+            .handle(
+                &replica,
+                now,
+                &mut rng,
+                Event::Received {
+                    relay: relay.into(),
+                    message: Box::new(replayed),
+                },
+            )
+            .unwrap();
+        assert!(!sent_auth(&answer));
+        assert!(reports(&answer).iter().any(|r| matches!(
+            r,
+            Report::RelayRefused {
+                refusal: RelayRefusal::NoProof { .. },
+                ..
+            }
+        )));
+        // Not pinned, and not tried again even while watching.
+        assert_eq!(machine.state().trust(relay).pinned(), None);
+        let later = Timestamp(now.0 + 3_600_000);
+        assert!(
+            machine
+                .handle(&replica, later, &mut rng, Event::Tick)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_untrusted_certificate_ends_a_one_off_sync_and_a_watcher_retries() {
+        for mode in [Mode::Once, Mode::Watch] {
+            let replica = replica_with(0, 4).0;
+            let mut rng = SimRng::new(7);
+            let now = Timestamp(1_780_000_000_000);
+            let relay = "wss://relay.example";
+            Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+            let mut machine = Machine::load(&replica, mode).unwrap().unwrap();
+            machine
+                .handle(&replica, now, &mut rng, Event::Start)
+                .unwrap();
+            let answer = machine
+                .handle(
+                    &replica,
+                    now,
+                    &mut rng,
+                    Event::Untrusted {
+                        relay: relay.into(),
+                        reason: "certificaat verlopen".into(),
+                    },
+                )
+                .unwrap();
+            let seen = reports(&answer);
+            assert!(seen.contains(&&Report::Untrusted {
+                relay: relay.into(),
+                reason: "certificaat verlopen".into()
+            }));
+            let retries = answer.iter().any(|e| matches!(e, Effect::WakeAt(_)));
+            match mode {
+                Mode::Once => {
+                    assert!(seen.contains(&&Report::Finished), "{seen:?}");
+                    assert!(!retries);
+                }
+                Mode::Watch => assert!(retries, "{answer:?}"),
+            }
+        }
+    }
+
+    fn feed_start(
+        machine: &mut Machine,
+        replica: &Replica<crate::sync::replication::test_store::Watched>,
+        rng: &mut SimRng,
+        now: Timestamp,
+        relay: &str,
+    ) {
+        machine.handle(replica, now, rng, Event::Start).unwrap();
+        machine
+            .handle(
+                replica,
+                now,
+                rng,
+                Event::Connected {
+                    relay: relay.into(),
+                },
+            )
+            .unwrap();
+    }
 
     #[test]
     fn a_refused_create_is_not_offered_again_and_ends_a_one_off_sync() {
@@ -350,21 +631,13 @@ mod tests {
             message: Box::new(message),
         };
         feed(&mut machine, Event::Start);
-        feed(
+        let hello = feed(
             &mut machine,
             Event::Connected {
                 relay: first.into(),
             },
         );
-        let relay_key = OrgKey::of(&SigningKey::from_bytes(&[9; 32]));
-        feed(
-            &mut machine,
-            received(Message::Challenge {
-                version: PROTOCOL_VERSION,
-                relay: relay_key,
-                nonce: [1; 32],
-            }),
-        );
+        feed(&mut machine, received(challenge(&hello, 9)));
         feed(
             &mut machine,
             received(Message::Welcome {
@@ -415,10 +688,114 @@ mod tests {
         assert_eq!(machine.pending_operations(), 1);
     }
 
+    /// The membership operations a machine sends to a relay whose log is empty.
+    fn offered(sent: &[Effect]) -> Vec<crate::sync::membership::SignedOp> {
+        sent.iter()
+            .filter_map(|e| match e {
+                Effect::Send { message, .. } => match &**message {
+                    Message::MembershipAppend { op } => Some(op.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_paged_membership_log_is_asked_for_page_by_page_before_redeeming() {
+        let relay = "ws://eerste";
+        let now = Timestamp(1_780_000_000_000);
+        let mut rng = SimRng::new(5);
+        let received = |message| Event::Received {
+            relay: relay.into(),
+            message: Box::new(message),
+        };
+        let handshake = |machine: &mut Machine, replica, rng: &mut SimRng, len| {
+            let mut sent = Vec::new();
+            for event in [
+                Event::Start,
+                Event::Connected {
+                    relay: relay.into(),
+                },
+            ] {
+                sent.extend(machine.handle(replica, now, rng, event).unwrap());
+            }
+            for event in [
+                received(challenge(&sent, 9)),
+                received(Message::Welcome {
+                    access: Access::Candidate,
+                    head: 0,
+                    membership_len: len,
+                    epoch: 0,
+                }),
+            ] {
+                machine.handle(replica, now, rng, event).unwrap();
+            }
+        };
+        // A coordinator with a create and two invites: the log a relay would hold.
+        let coordinator = replica_with(0, 4).0;
+        let mut machine =
+            Machine::create(&coordinator, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let expires = Timestamp(now.millis() + 3_600_000);
+        let invite = |machine: &mut Machine, rng: &mut SimRng| {
+            let role = crate::sync::membership::Role::Partner;
+            machine
+                .invite(&coordinator, role, expires, now, rng)
+                .unwrap()
+        };
+        invite(&mut machine, &mut rng);
+        let code = invite(&mut machine, &mut rng);
+        handshake(&mut machine, &coordinator, &mut rng, 0);
+        let sent = machine
+            .handle(
+                &coordinator,
+                now,
+                &mut rng,
+                received(Message::MembershipOps {
+                    start: 0,
+                    ops: vec![],
+                }),
+            )
+            .unwrap();
+        let log = offered(&sent);
+        assert_eq!(log.len(), 3);
+
+        // The joiner hears the log in pages of one operation.
+        let joiner = replica_with(0, 6).0;
+        let mut machine = Machine::join(&joiner, &code).unwrap();
+        handshake(&mut machine, &joiner, &mut rng, 3);
+        for (index, op) in log.iter().enumerate() {
+            let sent = machine
+                .handle(
+                    &joiner,
+                    now,
+                    &mut rng,
+                    received(Message::MembershipOps {
+                        start: index as u64,
+                        ops: vec![op.clone()],
+                    }),
+                )
+                .unwrap();
+            let next_pull = sent.iter().any(|e| matches!(e, Effect::Send { message, .. }
+                if matches!(&**message, Message::MembershipPull { after } if *after == index as u64 + 1)));
+            let redeems = offered(&sent)
+                .into_iter()
+                .filter(|op| matches!(op.op.body, OpBody::Redeem { .. }))
+                .count();
+            if index + 1 < log.len() {
+                assert!(next_pull, "page {index} asks for the next: {sent:?}");
+                assert_eq!(redeems, 0, "no redeem before the whole log is in");
+            } else {
+                assert!(!next_pull, "the last page asks for nothing more: {sent:?}");
+                assert_eq!(redeems, 1, "then the invite is redeemed: {sent:?}");
+            }
+        }
+    }
+
     /// How long after its failure a watching machine plans to reconnect, for each of `cycles`
-    /// connections in which the relay welcomes it and then answers with an error; `progress`
-    /// makes the relay answer a pull first in that cycle.
-    fn retry_delays(cycles: usize, progress: impl Fn(usize) -> bool) -> Vec<i64> {
+    /// connections in which the relay welcomes it and then answers with the error `code`;
+    /// `progress` makes the relay answer a pull first in that cycle.
+    fn retry_delays(cycles: usize, code: ErrorCode, progress: impl Fn(usize) -> bool) -> Vec<i64> {
         let replica = replica_with(0, 5).0;
         let mut rng = SimRng::new(11);
         let mut now = Timestamp(1_780_000_000_000);
@@ -438,13 +815,8 @@ mod tests {
             let connected = Event::Connected {
                 relay: relay.into(),
             };
-            feed(&mut machine, now, connected);
-            let challenge = received(Message::Challenge {
-                version: PROTOCOL_VERSION,
-                relay: OrgKey::of(&SigningKey::from_bytes(&[9; 32])),
-                nonce: [1; 32],
-            });
-            feed(&mut machine, now, challenge);
+            let hello = feed(&mut machine, now, connected);
+            feed(&mut machine, now, received(challenge(&hello, 9)));
             let welcome = received(Message::Welcome {
                 access: Access::Candidate,
                 head: 0,
@@ -459,7 +831,7 @@ mod tests {
                 });
                 feed(&mut machine, now, answer);
             }
-            let error = received(Message::error(ErrorCode::Overloaded, "te druk"));
+            let error = received(Message::error(code, "te druk"));
             let effects = feed(&mut machine, now, error);
             let Some(at) = effects.iter().find_map(|e| match e {
                 Effect::WakeAt(at) => Some(*at),
@@ -480,7 +852,7 @@ mod tests {
 
     #[test]
     fn a_relay_that_fails_right_after_every_welcome_is_retried_ever_more_slowly() {
-        let delays = retry_delays(5, |_| false);
+        let delays = retry_delays(5, ErrorCode::Overloaded, |_| false);
         for pair in delays.windows(2) {
             assert!(pair[1] > pair[0], "the waits must grow: {delays:?}");
         }
@@ -489,11 +861,19 @@ mod tests {
 
     #[test]
     fn an_answered_request_makes_the_next_wait_short_again() {
-        let delays = retry_delays(5, |cycle| cycle == 3);
+        let delays = retry_delays(5, ErrorCode::Overloaded, |cycle| cycle == 3);
         assert!(delays[2] >= 1_000, "{delays:?}");
         assert!(
             delays[3] <= 500,
             "after progress the wait starts over: {delays:?}"
         );
+    }
+
+    #[test]
+    fn a_quota_refusal_holds_a_watcher_back_for_a_minute_even_after_progress() {
+        let delays = retry_delays(4, ErrorCode::QuotaExceeded, |_| true);
+        assert!(delays.iter().all(|d| *d >= 60_000), "{delays:?}");
+        let frozen = retry_delays(2, ErrorCode::Frozen, |_| true);
+        assert!(frozen.iter().all(|d| *d >= 600_000), "{frozen:?}");
     }
 }

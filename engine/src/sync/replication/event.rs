@@ -1,7 +1,8 @@
 //! What goes into the sync machine (events) and what comes out (effects and reports).
 
+use super::relay_trust::RelayRefusal;
 use crate::document::DocId;
-use crate::sync::wire::{ErrorCode, Message};
+use crate::sync::wire::{ErrorCode, Message, OrgKey};
 use crate::time::Timestamp;
 
 /// Something that happened, handed to [`super::Machine::handle`].
@@ -17,6 +18,9 @@ pub enum Event {
     Connected { relay: String },
     /// The connection to a relay is gone (or could not be opened).
     Disconnected { relay: String, reason: String },
+    /// The relay's TLS certificate could not be trusted (expired, another host name, an unknown
+    /// issuer); `reason` says what is wrong and what to do. Final for a one-off sync.
+    Untrusted { relay: String, reason: String },
     /// A message arrived from a relay.
     Received {
         relay: String,
@@ -70,6 +74,13 @@ pub enum Report {
         author: String,
         reason: String,
     },
+    /// So many bundles wait for what they depend on that no more can be parked: reading from
+    /// this relay stops before the bundle at `seq` until some of them can be applied.
+    ParkedFull {
+        relay: String,
+        seq: u64,
+        limit: usize,
+    },
     /// The relay durably stored local changes.
     Stored { relay: String, seq: u64 },
     /// The member list changed.
@@ -101,4 +112,14 @@ pub enum Report {
     Finished,
     /// This organisation was removed from the workspace.
     Removed,
+    /// The relay's key was met for the first time and is pinned from now on.
+    KeyPinned { relay: String, key: OrgKey },
+    /// The relay is not the one this replica pinned, or could not prove its key; nothing was
+    /// exchanged and it is not asked again in this run.
+    RelayRefused {
+        relay: String,
+        refusal: RelayRefusal,
+    },
+    /// The relay's TLS certificate could not be trusted (see [`Event::Untrusted`]).
+    Untrusted { relay: String, reason: String },
 }

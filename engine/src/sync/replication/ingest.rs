@@ -17,8 +17,9 @@ enum Outcome {
     Refused(String),
 }
 
-/// Parked bundles beyond this many are refused instead (a bound on memory and state size).
-const MAX_PARKED: usize = 10_000;
+/// At most this many bundles are parked (a bound on memory and state size); past it the cursor
+/// stops before the next bundle that has to wait, which is read again once parked ones move.
+pub(super) const MAX_PARKED: usize = 10_000;
 
 impl Machine {
     /// Handles the bundle at `seq` from `relay`, keeping the cursor contiguous.
@@ -31,7 +32,8 @@ impl Machine {
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
         let cursor = self.cursor(relay);
-        if seq <= cursor {
+        if seq <= cursor || self.links.get(relay).is_some_and(|l| l.stalled) {
+            // Handled already, or reading waits for parked bundles to move (pulled again then).
             return Ok(());
         }
         if seq > cursor + 1 {
@@ -93,7 +95,12 @@ impl Machine {
                 }));
                 self.retry_parked(replica, relay, out)?;
             }
-            Outcome::Parked => self.park(bundle),
+            Outcome::Parked => {
+                if !self.state.parked.park(bundle, self.parked_limit) {
+                    self.stall(relay, seq, out);
+                    return Ok(());
+                }
+            }
             Outcome::Refused(reason) => out.push(Effect::Report(Report::Refused {
                 relay: relay.to_string(),
                 seq,
@@ -106,8 +113,49 @@ impl Machine {
         Ok(())
     }
 
-    fn park(&mut self, bundle: SealedBundle) {
-        self.state.parked.park(bundle, MAX_PARKED);
+    /// No more bundles can be parked: the cursor of `relay` stays before `seq`, and what
+    /// arrived beyond it is let go (it is pulled again once parked bundles move).
+    fn stall(&mut self, relay: &str, seq: u64, out: &mut Vec<Effect>) {
+        if let Some(link) = self.links.get_mut(relay) {
+            link.stalled = true;
+            link.ahead.clear();
+        }
+        out.push(Effect::Report(Report::ParkedFull {
+            relay: relay.to_string(),
+            seq,
+            limit: self.parked_limit,
+        }));
+    }
+
+    /// Once parked bundles moved and there is room again, reading resumes at the cursor of
+    /// every relay that stopped.
+    fn resume_stalled(&mut self, out: &mut Vec<Effect>) {
+        if self.state.parked.len() >= self.parked_limit {
+            return;
+        }
+        let cursors: Vec<(String, u64)> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.stalled)
+            .map(|(r, _)| (r.clone(), self.cursor(r)))
+            .collect();
+        for (relay, cursor) in cursors {
+            let Some(link) = self.links.get_mut(&relay) else {
+                continue;
+            };
+            link.stalled = false;
+            link.caught_up = false;
+            if link.phase == super::link::Phase::Ready && link.requested && !link.pulling {
+                link.pulling = true;
+                out.push(Effect::send(
+                    &relay,
+                    Message::Pull {
+                        after: cursor,
+                        limit: super::machine::PULL_LIMIT,
+                    },
+                ));
+            }
+        }
     }
 
     /// Opens and applies a bundle. Errors are store failures only; refusals are outcomes.
@@ -133,6 +181,11 @@ impl Machine {
             }
             Err(e) => return Ok(Outcome::Refused(e.to_string())),
         };
+        // Measured before anything decodes the changes: a bundle past the document budget is
+        // refused without Automerge building it in memory.
+        if let Err(e) = document::measure(&payload.data, &document::DOCUMENT_BUDGET) {
+            return Ok(Outcome::Refused(format!("document {}: {e}", payload.doc)));
+        }
         // Changes travel in their author's own bundles, so their notes must name the sender;
         // a snapshot carries everybody's changes and is checked by its seal alone.
         if payload.form == PayloadForm::Changes
@@ -161,7 +214,9 @@ impl Machine {
         let mut parked = std::mem::take(&mut self.state.parked);
         let result = self.retry_rounds(replica, relay, &mut parked, out);
         self.state.parked = parked;
-        result
+        result?;
+        self.resume_stalled(out);
+        Ok(())
     }
 
     fn retry_rounds<S: Store>(

@@ -2,13 +2,17 @@
 //!
 //! It carries where to go (every relay, each with the sequence number from which the joiner has
 //! to read because the coordinator published snapshots of every document after it), which
-//! workspace, the one-time token the joiner redeems, and the workspace keys. Whoever holds the
-//! code can join once, before it expires; treat it like a password.
+//! workspace, the one-time token the joiner redeems, and the workspace keys, followed by the key of
+//! every relay the coordinator has pinned, so the joiner pins them too. Codes from before relay
+//! keys end after the workspace keys; the joiner then learns each key on first contact. Whoever
+//! holds the code can join once, before it expires; treat it like a password.
+
+use std::collections::BTreeMap;
 
 use crate::identity::{hex, unhex};
 use crate::seal::KeyRing;
-use crate::sync::wire::WorkspaceId;
 use crate::sync::wire::codec::{Reader, Writer};
+use crate::sync::wire::{OrgKey, WorkspaceId};
 
 const PREFIX: &str = "kompas1-";
 
@@ -25,6 +29,8 @@ pub struct InviteCode {
     pub relays: Vec<(String, u64)>,
     /// The workspace keys.
     pub ring: KeyRing,
+    /// The relays' own keys, as the coordinator pinned them (empty in codes from before).
+    pub relay_keys: BTreeMap<String, OrgKey>,
 }
 
 /// Why text is not an invite code.
@@ -50,6 +56,11 @@ impl InviteCode {
             w.u64(*start);
         });
         w.bytes(&self.ring.encode());
+        let keys: Vec<(&String, &OrgKey)> = self.relay_keys.iter().collect();
+        w.list(&keys, |w, (url, key)| {
+            w.str(url);
+            w.fixed(&key.0);
+        });
         let body = w.into_bytes();
         let check = blake3::hash(&body);
         format!("{PREFIX}{}{}", hex(&body), hex(&check.as_bytes()[..4]))
@@ -79,6 +90,16 @@ impl InviteCode {
             .map_err(wire)?;
         let ring = KeyRing::decode(r.bytes("ring").map_err(wire)?)
             .map_err(|e| InviteCodeError::Damaged(e.to_string()))?;
+        let relay_keys = if r.remaining() == 0 {
+            BTreeMap::new()
+        } else {
+            r.list("relay_keys", |r| {
+                Ok((r.str("relay")?, OrgKey(r.array("relay_key")?)))
+            })
+            .map_err(wire)?
+            .into_iter()
+            .collect()
+        };
         r.finish("invite").map_err(wire)?;
         Ok(InviteCode {
             workspace,
@@ -86,6 +107,7 @@ impl InviteCode {
             token,
             relays,
             ring,
+            relay_keys,
         })
     }
 }
@@ -102,7 +124,27 @@ mod tests {
             token: [2; 32],
             relays: vec![("ws://127.0.0.1:7421".into(), 12)],
             ring: KeyRing::with(Epoch(0), WorkspaceKey::from_bytes([3; 32])),
+            relay_keys: BTreeMap::from([("ws://127.0.0.1:7421".into(), OrgKey([4; 32]))]),
         }
+    }
+
+    #[test]
+    fn codes_from_before_relay_keys_still_read() {
+        let mut old = code();
+        old.relay_keys.clear();
+        let mut w = Writer::new();
+        w.fixed(&old.workspace.0);
+        w.str(&old.name);
+        w.fixed(&old.token);
+        w.list(&old.relays, |w, (url, start)| {
+            w.str(url);
+            w.u64(*start);
+        });
+        w.bytes(&old.ring.encode());
+        let body = w.into_bytes();
+        let check = blake3::hash(&body);
+        let text = format!("{PREFIX}{}{}", hex(&body), hex(&check.as_bytes()[..4]));
+        assert_eq!(InviteCode::decode(&text).unwrap(), old);
     }
 
     #[test]

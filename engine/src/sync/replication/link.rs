@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::backoff::Backoff;
-use crate::sync::wire::{Access, Hash32, SealedBundle};
+use crate::sync::wire::{Access, CHALLENGE_LEN, Hash32, SealedBundle};
 use crate::time::Timestamp;
 
 /// Where the conversation with a relay stands.
@@ -27,6 +27,9 @@ pub struct Link {
     pub phase: Phase,
     pub backoff: Backoff,
     pub retry_at: Option<Timestamp>,
+    /// The relay refused something a retry cannot fix soon (a quota, a frozen workspace): no
+    /// new connection before this moment, however short the backoff.
+    pub hold_until: Option<Timestamp>,
     /// What the relay lets this connection do.
     pub access: Option<Access>,
     /// The highest sequence number the relay reported.
@@ -51,6 +54,11 @@ pub struct Link {
     pub ahead: BTreeMap<u64, SealedBundle>,
     /// One-off sync with this relay is over (done or given up).
     pub finished: bool,
+    /// The random bytes sent in this connection's `Hello`, which the relay must sign.
+    pub hello_nonce: [u8; CHALLENGE_LEN],
+    /// The parked bundles reached their limit: the cursor stays before the bundle that could
+    /// not be parked, and nothing more is read from this relay until parked bundles move.
+    pub stalled: bool,
 }
 
 impl Default for Link {
@@ -59,6 +67,7 @@ impl Default for Link {
             phase: Phase::Down,
             backoff: Backoff::default(),
             retry_at: None,
+            hold_until: None,
             access: None,
             relay_head: 0,
             relay_log: 0,
@@ -71,6 +80,8 @@ impl Default for Link {
             caught_up: false,
             ahead: BTreeMap::new(),
             finished: false,
+            hello_nonce: [0; CHALLENGE_LEN],
+            stalled: false,
         }
     }
 }
@@ -80,6 +91,7 @@ impl Link {
     pub fn reset_connection(&mut self) {
         *self = Link {
             backoff: self.backoff,
+            hold_until: self.hold_until,
             finished: self.finished,
             ..Link::default()
         };

@@ -14,7 +14,7 @@ use crate::replica::Replica;
 use crate::seal::{Epoch, ExchangePublic, KeyRing, WorkspaceKey, wrap_ring};
 use crate::store::Store;
 use crate::sync::membership::{InviteToken, Member, OpBody, Role, WrappedKey};
-use crate::sync::wire::WorkspaceId;
+use crate::sync::wire::{OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 impl Machine {
@@ -51,6 +51,9 @@ impl Machine {
         for (relay, start) in &code.relays {
             state.cursors.insert(relay.clone(), *start);
         }
+        for (relay, key) in &code.relay_keys {
+            state.relay_trust.entry(relay.clone()).or_default().key = Some(key.to_string());
+        }
         state.redeem = Some(hex(&code.token));
         let mut machine = Machine::from_state(replica, state, Mode::Once)?;
         machine.save(replica)?;
@@ -71,7 +74,7 @@ impl Machine {
         let token = InviteToken(random(entropy));
         self.append_local(
             OpBody::Invite {
-                token_hash: token.hash(),
+                invite_key: token.public(),
                 role,
                 expires,
             },
@@ -88,12 +91,19 @@ impl Machine {
             .map(|r| (r.clone(), if from_start { 0 } else { self.cursor(r) }))
             .collect();
         self.save(replica)?;
+        let relay_keys = self
+            .state
+            .relays
+            .iter()
+            .filter_map(|r| Some((r.clone(), self.state.trust(r).pinned()?)))
+            .collect();
         Ok(InviteCode {
             workspace: self.workspace,
             name: self.tip.set().name().to_string(),
             token: token.0,
             relays,
             ring: self.state.ring.clone(),
+            relay_keys,
         })
     }
 
@@ -112,7 +122,7 @@ impl Machine {
         }
         self.append_local(
             OpBody::RevokeInvite {
-                token_hash: InviteToken(code.token).hash(),
+                invite_key: InviteToken(code.token).public(),
             },
             now,
         )?;
@@ -192,6 +202,30 @@ impl Machine {
         self.save(replica)
     }
 
+    /// Pins a relay's key and remembers the private CA for its certificate, each where given;
+    /// what is not given stays as it was.
+    pub fn configure_relay<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        url: &str,
+        key: Option<OrgKey>,
+        ca: Option<String>,
+    ) -> Result<(), SyncError> {
+        if !self.state.relays.iter().any(|r| r == url) {
+            return Err(SyncError::Relay(format!(
+                "relay {url} staat niet in de lijst"
+            )));
+        }
+        let trust = self.state.relay_trust.entry(url.to_string()).or_default();
+        if let Some(key) = key {
+            trust.key = Some(key.to_string());
+        }
+        if ca.is_some() {
+            trust.ca = ca;
+        }
+        self.save(replica)
+    }
+
     /// Stops using a relay.
     pub fn remove_relay<S: Store>(
         &mut self,
@@ -210,6 +244,7 @@ impl Machine {
         }
         self.state.relays.retain(|r| r != url);
         self.state.cursors.remove(url);
+        self.state.relay_trust.remove(url);
         self.links.remove(url);
         self.state.outbox.forget_relay(url);
         self.save(replica)

@@ -104,6 +104,8 @@ pub struct Machine {
     /// Connections the machine itself decided to drop while handling the current event.
     pub(super) drop_links: Vec<(String, String)>,
     pub(super) finished_reported: bool,
+    /// How many bundles may be parked (see [`Report::ParkedFull`]).
+    pub(super) parked_limit: usize,
 }
 
 impl Machine {
@@ -151,6 +153,7 @@ impl Machine {
             removed_reported: false,
             drop_links: Vec::new(),
             finished_reported: false,
+            parked_limit: super::ingest::MAX_PARKED,
         })
     }
 
@@ -228,6 +231,11 @@ impl Machine {
             }
             Event::Connected { relay } => {
                 if let Some(link) = self.links.get_mut(&relay) {
+                    // A second `Connected` while the first hello waits (a replaced connection
+                    // whose event came late) sends the same nonce, so either challenge proves.
+                    if link.phase != Phase::Hello {
+                        link.hello_nonce = random(entropy);
+                    }
                     link.phase = Phase::Hello;
                     out.push(Effect::send(
                         &relay,
@@ -235,11 +243,26 @@ impl Machine {
                             min_version: MIN_PROTOCOL_VERSION,
                             max_version: PROTOCOL_VERSION,
                             agent: format!("kompas {}", env!("CARGO_PKG_VERSION")),
+                            nonce: link.hello_nonce,
                         },
                     ));
                 }
             }
             Event::Disconnected { relay, reason } => {
+                self.disconnected(&relay, reason, now, entropy, &mut out)
+            }
+            Event::Untrusted { relay, reason } => {
+                out.push(Effect::Report(Report::Untrusted {
+                    relay: relay.clone(),
+                    reason: reason.clone(),
+                }));
+                // Waiting does not fix a certificate for a one-off sync; a watcher tries again
+                // with its backoff, since a certificate may be renewed while it runs.
+                if self.mode == Mode::Once
+                    && let Some(link) = self.links.get_mut(&relay)
+                {
+                    link.finished = true;
+                }
                 self.disconnected(&relay, reason, now, entropy, &mut out)
             }
             Event::Received { relay, message } => {
@@ -305,6 +328,7 @@ impl Machine {
         link.reset_connection();
         let jitter = u16::from_be_bytes(random(entropy));
         let retry_at = link.backoff.failed(now, jitter);
+        let retry_at = link.hold_until.map_or(retry_at, |hold| hold.max(retry_at));
         let give_up = mode == Mode::Once && link.backoff.failures >= ONCE_ATTEMPTS;
         if link.finished || give_up {
             if !link.finished {

@@ -7,7 +7,7 @@ use super::machine::{Machine, SyncError};
 use crate::replica::Replica;
 use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
 use crate::store::Store;
-use crate::sync::membership::{MembershipError, OpBody, SignedOp};
+use crate::sync::membership::{InviteToken, MembershipError, OpBody, SignedOp};
 use crate::sync::wire::Message;
 use crate::time::Timestamp;
 
@@ -25,7 +25,9 @@ impl Machine {
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
         let end = start + ops.len() as u64;
+        let page = !ops.is_empty();
         let mut added = 0;
+        let mut stopped = false;
         for (index, op) in (start..).zip(ops) {
             let known = self.ops.len() as u64;
             if index < known {
@@ -37,6 +39,7 @@ impl Machine {
                             "de ledenlijst op deze relay wijkt af vanaf operatie {index}"
                         ),
                     }));
+                    stopped = true;
                     break;
                 }
                 continue;
@@ -46,6 +49,7 @@ impl Machine {
                     relay,
                     Message::MembershipPull { after: known },
                 ));
+                stopped = true;
                 break;
             }
             match self.confirm(op) {
@@ -56,14 +60,25 @@ impl Machine {
                         code: crate::sync::wire::ErrorCode::MembershipRefused,
                         message: e.to_string(),
                     }));
+                    stopped = true;
                     break;
                 }
                 Err(e) => return Err(e),
             }
         }
+        let known = self.ops.len() as u64;
         if let Some(link) = self.links.get_mut(relay) {
             link.relay_log = link.relay_log.max(end);
-            link.log_pulled = true;
+            // Answers are paged by bytes: a page that ends before the log the relay announced
+            // asks for the next one; the log counts as pulled once the last page is in.
+            if page && !stopped && known < link.relay_log {
+                out.push(Effect::send(
+                    relay,
+                    Message::MembershipPull { after: known },
+                ));
+            } else {
+                link.log_pulled = true;
+            }
         }
         if added > 0 {
             self.rebase(now, out);
@@ -170,7 +185,13 @@ impl Machine {
             return Ok(());
         };
         let profile = self.profile.clone();
-        match self.append_local(OpBody::Redeem { token, profile }, now) {
+        let token = InviteToken(token);
+        let redeem = OpBody::Redeem {
+            invite_key: token.public(),
+            proof: token.prove(&self.workspace, &profile.key, &profile.kx),
+            profile,
+        };
+        match self.append_local(redeem, now) {
             Ok(_) => {
                 self.state.redeem = None;
             }

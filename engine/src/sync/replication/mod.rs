@@ -24,6 +24,7 @@ mod machine;
 mod membership_sync;
 mod outbox;
 mod queues;
+mod relay_trust;
 mod roster;
 mod state;
 
@@ -33,6 +34,7 @@ pub use event::{Effect, Event, Report};
 pub use invite_code::{InviteCode, InviteCodeError};
 pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncError};
 pub use queues::{Outbox, Parked, Tracked};
+pub use relay_trust::{RelayRefusal, RelayTrust};
 pub use roster::{Members, known_members};
 pub use state::{
     CURSORS_KEY, MembershipView, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, SEALED_PREFIX, STATE_KEY,

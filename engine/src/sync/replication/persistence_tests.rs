@@ -8,8 +8,8 @@ use ed25519_dalek::SigningKey;
 use super::sim::rng::SimRng;
 use super::test_store::{T0, Watched, replica_with};
 use super::{
-    CURSORS_KEY, Event, Machine, Mode, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, SEALED_PREFIX,
-    STATE_KEY, WorkspaceState,
+    CURSORS_KEY, Effect, Event, Machine, Mode, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, Report,
+    SEALED_PREFIX, STATE_KEY, WorkspaceState,
 };
 use crate::document::DocId;
 use crate::replica::Replica;
@@ -248,4 +248,51 @@ fn forgetting_the_workspace_leaves_no_entries_behind() {
     for prefix in [OUTBOX_PREFIX, PARKED_PREFIX, SEALED_PREFIX] {
         assert!(replica.store().scan_meta(prefix).unwrap().is_empty());
     }
+}
+
+#[test]
+fn a_full_park_stops_the_cursor_instead_of_dropping_bundles() {
+    let mut rng = SimRng::new(7);
+    let (replica, mut machine) = queued_machine(1, &mut rng);
+    machine.parked_limit = 3;
+    let mut reports = Vec::new();
+    for seq in 1..=5u64 {
+        let bundle = stranger_bundle(machine.workspace(), 100 + seq as u8);
+        let event = Event::Received {
+            relay: FIRST.to_string(),
+            message: Box::new(Message::Pushed {
+                item: Sequenced { seq, bundle },
+            }),
+        };
+        reports.extend(machine.handle(&replica, T0, &mut rng, event).unwrap());
+    }
+    // Three are parked; the fourth could not be, so the cursor stays before it and the fifth.
+    assert_eq!(machine.state().parked.len(), 3);
+    assert_eq!(machine.cursor(FIRST), 3);
+    let full: Vec<_> = reports
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::Report(Report::ParkedFull {
+                    seq: 4,
+                    limit: 3,
+                    ..
+                })
+            )
+        })
+        .collect();
+    assert_eq!(full.len(), 1, "{reports:?}");
+    // The cursor that stopped is durable as it is: a restart reads from bundle 4 again.
+    let again = Machine::load(&replica, Mode::Once).unwrap().unwrap();
+    assert_eq!(again.cursor(FIRST), 3);
+
+    // Once there is room, reading goes on where it stopped.
+    machine.parked_limit = 10;
+    let mut out = Vec::new();
+    machine.retry_parked(&replica, FIRST, &mut out).unwrap();
+    park(&mut machine, &replica, &mut rng, 4);
+    park(&mut machine, &replica, &mut rng, 5);
+    assert_eq!(machine.cursor(FIRST), 5);
+    assert_eq!(machine.state().parked.len(), 5);
 }

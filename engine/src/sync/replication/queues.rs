@@ -231,12 +231,21 @@ impl Parked {
         self.entries.iter().map(|(_, b)| b)
     }
 
-    /// Parks a bundle after every other, unless it is parked already or `limit` bundles are.
-    pub(super) fn park(&mut self, bundle: SealedBundle, limit: usize) {
-        if self.entries.len() < limit && self.hashes.insert(bundle.hash()) {
-            self.entries.insert(self.next, bundle);
-            self.next += 1;
+    /// Parks a bundle after every other, unless it is parked already. Returns `false`, and
+    /// parks nothing, when `limit` bundles are parked: the caller must then keep the bundle
+    /// (its cursor stays before it) instead of dropping it.
+    pub(super) fn park(&mut self, bundle: SealedBundle, limit: usize) -> bool {
+        let hash = bundle.hash();
+        if self.hashes.contains(&hash) {
+            return true;
         }
+        if self.entries.len() >= limit {
+            return false;
+        }
+        self.hashes.insert(hash);
+        self.entries.insert(self.next, bundle);
+        self.next += 1;
+        true
     }
 
     /// Adds a bundle at the position it is stored under (while loading).

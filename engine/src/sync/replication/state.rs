@@ -18,6 +18,7 @@ use crate::sync::wire::codec::{Reader, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::queues::{Outbox, Parked, Tracked};
+use super::relay_trust::RelayTrust;
 use crate::document::DocId;
 use crate::identity::{hex, unhex};
 use crate::seal::KeyRing;
@@ -79,6 +80,9 @@ pub struct WorkspaceState {
     pub workspace: String,
     /// The relays the workspace uses, in the order they were added.
     pub relays: Vec<String>,
+    /// Per relay: its pinned key and private CA, where known (a state from before pinning has
+    /// none, and pins each relay's key on the next contact).
+    pub relay_trust: BTreeMap<String, RelayTrust>,
     /// The membership log as the first relay confirmed it, each operation encoded.
     pub log: Vec<Vec<u8>>,
     /// Operations signed here that the first relay has not confirmed yet, in order.
@@ -105,6 +109,8 @@ pub struct WorkspaceState {
 struct Stored {
     workspace: String,
     relays: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    relay_trust: BTreeMap<String, RelayTrust>,
     #[serde(with = "hex_list")]
     log: Vec<Vec<u8>>,
     #[serde(with = "hex_list", default)]
@@ -168,6 +174,7 @@ impl WorkspaceState {
             workspace: workspace.to_string(),
             cursors: relays.iter().map(|r| (r.clone(), 0)).collect(),
             relays,
+            relay_trust: BTreeMap::new(),
             log: Vec::new(),
             pending: Vec::new(),
             ring,
@@ -190,6 +197,7 @@ impl WorkspaceState {
         let mut state = WorkspaceState {
             workspace: stored.workspace,
             relays: stored.relays,
+            relay_trust: stored.relay_trust,
             log: stored.log,
             pending: stored.pending,
             ring: stored.ring,
@@ -315,6 +323,7 @@ impl WorkspaceState {
         let stored = Stored {
             workspace: self.workspace.clone(),
             relays: self.relays.clone(),
+            relay_trust: self.relay_trust.clone(),
             log: self.log.clone(),
             pending: self.pending.clone(),
             ring: self.ring.clone(),
@@ -338,6 +347,11 @@ impl WorkspaceState {
         }
         store.write_meta(&batch)?;
         Ok(())
+    }
+
+    /// What this replica trusts about `relay` (nothing pinned yet if it was never told).
+    pub fn trust(&self, relay: &str) -> RelayTrust {
+        self.relay_trust.get(relay).cloned().unwrap_or_default()
     }
 
     /// The workspace id.

@@ -51,3 +51,44 @@ pub fn verify_auth(
 ) -> bool {
     key.verifies(&auth_signed_bytes(relay, nonce, workspace, key), sig)
 }
+
+/// Domain separation for the relay's proof of its key.
+const RELAY_PROOF_CONTEXT: &[u8] = b"kompas/relay/v2\0";
+
+/// The canonical bytes a relay signs in `Challenge`: the client's nonce from `Hello` (so the
+/// proof is fresh and cannot be recorded from another connection), the relay's key and the
+/// challenge it sends back.
+pub fn relay_proof_bytes(
+    hello_nonce: &[u8; CHALLENGE_LEN],
+    relay: &OrgKey,
+    challenge: &[u8; CHALLENGE_LEN],
+) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(RELAY_PROOF_CONTEXT);
+    w.fixed(hello_nonce);
+    w.fixed(&relay.0);
+    w.fixed(challenge);
+    w.into_bytes()
+}
+
+/// Signs the relay's proof of its key.
+pub fn sign_relay_proof(
+    hello_nonce: &[u8; CHALLENGE_LEN],
+    challenge: &[u8; CHALLENGE_LEN],
+    relay: &SigningKey,
+) -> Sig {
+    Sig::sign(
+        relay,
+        &relay_proof_bytes(hello_nonce, &OrgKey::of(relay), challenge),
+    )
+}
+
+/// Checks the relay's proof of its key.
+pub fn verify_relay_proof(
+    hello_nonce: &[u8; CHALLENGE_LEN],
+    relay: &OrgKey,
+    challenge: &[u8; CHALLENGE_LEN],
+    proof: &Sig,
+) -> bool {
+    relay.verifies(&relay_proof_bytes(hello_nonce, relay, challenge), proof)
+}

@@ -11,10 +11,12 @@ use super::codec::{Reader, Writer};
 use super::error::WireError;
 use super::message::Message;
 
-/// The wire version this code writes.
-pub const PROTOCOL_VERSION: u8 = 1;
-/// The lowest wire version this code reads.
-pub const MIN_PROTOCOL_VERSION: u8 = 1;
+/// The wire version this code writes. Version 2 added the relay's proof of its key to the
+/// handshake (`Hello` carries the client's nonce, `Challenge` the relay's signature over it) and
+/// redeemed invites with a proof by the invite's one-time key instead of the token.
+pub const PROTOCOL_VERSION: u8 = 2;
+/// The lowest wire version this code reads: version 1 relays cannot prove their key.
+pub const MIN_PROTOCOL_VERSION: u8 = 2;
 /// The default largest frame, length prefix included: 4 MiB.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// Bytes in a frame before the body: length, version and kind.

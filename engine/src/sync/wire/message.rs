@@ -39,8 +39,11 @@ pub enum Message {
         max_version: u8,
         /// Free text naming the software, for logs.
         agent: String,
+        /// Fresh random bytes the relay must sign to prove its key (see [`super::sign_relay_proof`]).
+        nonce: [u8; CHALLENGE_LEN],
     },
-    /// Relay answers `Hello`: the chosen version, its own key and a fresh random challenge.
+    /// Relay answers `Hello`: the chosen version, its own key, a fresh random challenge and its
+    /// proof that it holds that key.
     Challenge {
         /// The version both sides will use.
         version: u8,
@@ -48,6 +51,8 @@ pub enum Message {
         relay: OrgKey,
         /// The challenge.
         nonce: [u8; CHALLENGE_LEN],
+        /// The relay's signature over [`super::relay_proof_bytes`].
+        proof: Sig,
     },
     /// Client answers the challenge for one workspace (see [`super::sign_auth`]).
     Auth {
@@ -198,19 +203,23 @@ impl Message {
                 min_version,
                 max_version,
                 agent,
+                nonce,
             } => {
                 w.u8(*min_version);
                 w.u8(*max_version);
                 w.str(agent);
+                w.fixed(nonce);
             }
             Message::Challenge {
                 version,
                 relay,
                 nonce,
+                proof,
             } => {
                 w.u8(*version);
                 w.fixed(&relay.0);
                 w.fixed(nonce);
+                w.fixed(&proof.0);
             }
             Message::Auth {
                 workspace,
@@ -274,11 +283,13 @@ impl Message {
                 min_version: r.u8("hello.min_version")?,
                 max_version: r.u8("hello.max_version")?,
                 agent: r.str("hello.agent")?,
+                nonce: r.array("hello.nonce")?,
             },
             2 => Message::Challenge {
                 version: r.u8("challenge.version")?,
                 relay: OrgKey(r.array("challenge.relay")?),
                 nonce: r.array("challenge.nonce")?,
+                proof: Sig(r.array("challenge.proof")?),
             },
             3 => Message::Auth {
                 workspace: WorkspaceId(r.array("auth.workspace")?),

@@ -13,7 +13,10 @@ mod frame;
 mod keys;
 mod message;
 
-pub use auth::{CHALLENGE_LEN, auth_signed_bytes, sign_auth, verify_auth};
+pub use auth::{
+    CHALLENGE_LEN, auth_signed_bytes, relay_proof_bytes, sign_auth, sign_relay_proof, verify_auth,
+    verify_relay_proof,
+};
 pub use bundle::{BundleError, MAX_BUNDLE_BYTES, NONCE_LEN, SealedBundle};
 pub use codec::Encoded;
 pub use error::WireError;

@@ -45,14 +45,16 @@ fn create_op() -> SignedOp {
 fn examples() -> Vec<Message> {
     vec![
         Message::Hello {
-            min_version: 1,
-            max_version: 1,
+            min_version: 2,
+            max_version: 2,
             agent: "k".into(),
+            nonce: [0x5a; CHALLENGE_LEN],
         },
         Message::Challenge {
-            version: 1,
+            version: 2,
             relay: OrgKey([0x55; 32]),
             nonce: [0x66; CHALLENGE_LEN],
+            proof: Sig([0x6a; 64]),
         },
         Message::Auth {
             workspace: WorkspaceId([0x11; 16]),
@@ -106,30 +108,38 @@ fn examples() -> Vec<Message> {
 /// The pinned encodings of [`examples`], in the same order. A change here is a wire change:
 /// bump the protocol version and say so in `docs/protocol.md`.
 const SNAPSHOTS: [(&str, &str); 15] = [
-    ("hello", "0000000901010101000000016b"),
+    (
+        "hello",
+        concat!(
+            "0000002902010202000000016b5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+            "5a5a5a5a5a",
+        ),
+    ),
     (
         "challenge",
         concat!(
-            "00000043010201555555555555555555555555555555555555555555555555555555555555555566",
-            "66666666666666666666666666666666666666666666666666666666666666",
+            "00000083020202555555555555555555555555555555555555555555555555555555555555555566",
+            "666666666666666666666666666666666666666666666666666666666666666a6a6a6a6a6a6a6a6a",
+            "6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a",
+            "6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a",
         ),
     ),
     (
         "auth",
         concat!(
-            "00000072010311111111111111111111111111111111777777777777777777777777777777777777",
+            "00000072020311111111111111111111111111111111777777777777777777777777777777777777",
             "77777777777777777777777777778888888888888888888888888888888888888888888888888888",
             "8888888888888888888888888888888888888888888888888888888888888888888888888888",
         ),
     ),
     (
         "welcome",
-        "0000001b010402000000000000000500000000000000030000000000000001",
+        "0000001b020402000000000000000500000000000000030000000000000001",
     ),
     (
         "push",
         concat!(
-            "000000b801051111111111111111111111111111111100000000000000018a88e3dd7409f195fd52",
+            "000000b802051111111111111111111111111111111100000000000000018a88e3dd7409f195fd52",
             "db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c222222222222222222222222222222222222",
             "22222222222222222222222222223333333333333333333333333333333333333333333333330000",
             "0002aabb3ed6f71f9a810ffcd7d48903334c6bc5ba60e08c9624614e119d1913e2ccb267dba44972",
@@ -139,15 +149,15 @@ const SNAPSHOTS: [(&str, &str); 15] = [
     (
         "ack",
         concat!(
-            "0000002b010600000000000000079999999999999999999999999999999999999999999999999999",
+            "0000002b020600000000000000079999999999999999999999999999999999999999999999999999",
             "99999999999901",
         ),
     ),
-    ("pull", "0000000e0107000000000000000200000064"),
+    ("pull", "0000000e0207000000000000000200000064"),
     (
         "bundles",
         concat!(
-            "000000cc010800000001000000000000000311111111111111111111111111111111000000000000",
+            "000000cc020800000001000000000000000311111111111111111111111111111111000000000000",
             "00018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c222222222222",
             "22222222222222222222222222222222222222222222222222223333333333333333333333333333",
             "3333333333333333333300000002aabb3ed6f71f9a810ffcd7d48903334c6bc5ba60e08c9624614e",
@@ -155,48 +165,48 @@ const SNAPSHOTS: [(&str, &str); 15] = [
             "0000000000000003",
         ),
     ),
-    ("subscribe", "0000000a01090000000000000004"),
+    ("subscribe", "0000000a02090000000000000004"),
     (
         "pushed",
         concat!(
-            "000000c0010a00000000000000041111111111111111111111111111111100000000000000018a88",
+            "000000c0020a00000000000000041111111111111111111111111111111100000000000000018a88",
             "e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c22222222222222222222",
             "22222222222222222222222222222222222222222222333333333333333333333333333333333333",
             "33333333333300000002aabb3ed6f71f9a810ffcd7d48903334c6bc5ba60e08c9624614e119d1913",
             "e2ccb267dba4497234b9cf6d11b6afcb4a2fa9aafee83862b9cc3ac6d9296e8ddcb89104",
         ),
     ),
-    ("membership-pull", "0000000a010b0000000000000000"),
+    ("membership-pull", "0000000a020b0000000000000000"),
     (
         "membership-ops",
         concat!(
-            "000000dd010c00000000000000000000000111111111111111111111111111111111008a88e3dd74",
+            "000000dd020c00000000000000000000000111111111111111111111111111111111008a88e3dd74",
             "09f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000018bcfe568000100000004",
             "57696a6b8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00000008",
             "47656d65656e74650044444444444444444444444444444444444444444444444444444444444444",
-            "44bd086adc934d156f6ef52e2c0c390237f9b9c4f8832e64d524fd9a6de2848acc5c73faab5a01a7",
-            "d28fdc23df779167ae0e03e58b3a64cfbbd22a7d83dda5540a",
+            "44d951688da8a6e8ecee40be669fe79e6d8ba3eb49e046b7f6e389889beba07556b82931b919f59b",
+            "d93ef7f939d34c0f6b4645b0039caa33cf8bb944c8e9e67805",
         ),
     ),
     (
         "membership-append",
         concat!(
-            "000000d1010d11111111111111111111111111111111008a88e3dd7409f195fd52db2d3cba5d72ca",
+            "000000d1020d11111111111111111111111111111111008a88e3dd7409f195fd52db2d3cba5d72ca",
             "6709bf1d94121bf3748801b40f6f5c0000018bcfe56800010000000457696a6b8a88e3dd7409f195",
             "fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000000847656d65656e746500444444",
-            "4444444444444444444444444444444444444444444444444444444444bd086adc934d156f6ef52e",
-            "2c0c390237f9b9c4f8832e64d524fd9a6de2848acc5c73faab5a01a7d28fdc23df779167ae0e03e5",
-            "8b3a64cfbbd22a7d83dda5540a",
+            "4444444444444444444444444444444444444444444444444444444444d951688da8a6e8ecee40be",
+            "669fe79e6d8ba3eb49e046b7f6e389889beba07556b82931b919f59bd93ef7f939d34c0f6b4645b0",
+            "039caa33cf8bb944c8e9e67805",
         ),
     ),
     (
         "membership-ack",
         concat!(
-            "0000002a010e0000000000000000abababababababababababababababababababababababababab",
+            "0000002a020e0000000000000000abababababababababababababababababababababababababab",
             "abababababab",
         ),
     ),
-    ("error", "0000000b010f000b000000036e6565"),
+    ("error", "0000000b020f000b000000036e6565"),
 ];
 
 #[test]
@@ -220,8 +230,14 @@ fn bad_frames_get_errors_that_say_what_is_wrong() {
     );
     assert_eq!(
         decode_frame(&hello, 8),
-        Err(WireError::FrameTooLarge { len: 13, max: 8 })
+        Err(WireError::FrameTooLarge { len: 45, max: 8 })
     );
+    let mut old = hello.clone();
+    old[4] = 1;
+    assert!(matches!(
+        decode_frame(&old, MAX_FRAME_BYTES),
+        Err(WireError::UnsupportedVersion { version: 1, .. })
+    ));
     let mut future = hello.clone();
     future[4] = 9;
     assert!(matches!(
@@ -326,15 +342,20 @@ fn arb_body() -> impl Strategy<Value = OpBody> {
     prop_oneof![
         (".{0,12}", arb_profile())
             .prop_map(|(name, coordinator)| OpBody::Create { name, coordinator }),
-        (arb_bytes::<32>(), arb_role(), any::<i64>()).prop_map(|(h, role, e)| OpBody::Invite {
-            token_hash: Hash32(h),
+        (arb_bytes::<32>(), arb_role(), any::<i64>()).prop_map(|(k, role, e)| OpBody::Invite {
+            invite_key: OrgKey(k),
             role,
             expires: Timestamp(e)
         }),
-        (arb_bytes::<32>(), arb_profile())
-            .prop_map(|(token, profile)| OpBody::Redeem { token, profile }),
-        arb_bytes::<32>().prop_map(|h| OpBody::RevokeInvite {
-            token_hash: Hash32(h)
+        (arb_bytes::<32>(), arb_bytes::<64>(), arb_profile()).prop_map(|(k, proof, profile)| {
+            OpBody::Redeem {
+                invite_key: OrgKey(k),
+                proof: Sig(proof),
+                profile,
+            }
+        }),
+        arb_bytes::<32>().prop_map(|k| OpBody::RevokeInvite {
+            invite_key: OrgKey(k)
         }),
         arb_bytes::<32>().prop_map(|k| OpBody::Remove { member: OrgKey(k) }),
         (
@@ -399,20 +420,26 @@ fn arb_code() -> impl Strategy<Value = ErrorCode> {
 
 fn arb_message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any::<u8>(), any::<u8>(), ".{0,16}").prop_map(|(min_version, max_version, agent)| {
-            Message::Hello {
+        (any::<u8>(), any::<u8>(), ".{0,16}", arb_bytes::<32>()).prop_map(
+            |(min_version, max_version, agent, nonce)| Message::Hello {
                 min_version,
                 max_version,
                 agent,
+                nonce,
             }
-        }),
-        (any::<u8>(), arb_bytes::<32>(), arb_bytes::<32>()).prop_map(|(version, relay, nonce)| {
-            Message::Challenge {
+        ),
+        (
+            any::<u8>(),
+            arb_bytes::<32>(),
+            arb_bytes::<32>(),
+            arb_bytes::<64>()
+        )
+            .prop_map(|(version, relay, nonce, proof)| Message::Challenge {
                 version,
                 relay: OrgKey(relay),
                 nonce,
-            }
-        }),
+                proof: Sig(proof),
+            }),
         (arb_bytes::<16>(), arb_bytes::<32>(), arb_bytes::<64>()).prop_map(|(w, k, s)| {
             Message::Auth {
                 workspace: WorkspaceId(w),

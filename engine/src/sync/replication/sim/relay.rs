@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 
-use crate::sync::membership::{MemberSet, OpBody};
+use crate::sync::membership::{MemberSet, OpBody, SignedOp};
 use crate::sync::wire::{
-    Access, ErrorCode, Hash32, Message, OrgKey, PROTOCOL_VERSION, SealedBundle, Sequenced,
-    verify_auth,
+    Access, Encoded, ErrorCode, Hash32, Message, OrgKey, PROTOCOL_VERSION, SealedBundle, Sequenced,
+    sign_relay_proof, verify_auth,
 };
+
+/// The model relay's page budget for membership answers: about three operations.
+const SIM_PAGE_BYTES: usize = 600;
 
 #[derive(Default)]
 struct Conn {
@@ -22,7 +25,7 @@ pub struct SimRelay {
     key: SigningKey,
     bundles: Vec<SealedBundle>,
     seen: BTreeMap<Hash32, u64>,
-    ops: Vec<crate::sync::membership::SignedOp>,
+    ops: Vec<SignedOp>,
     members: MemberSet,
     conns: BTreeMap<u64, Conn>,
 }
@@ -68,12 +71,13 @@ impl SimRelay {
         let authed = c.key;
         let err = |code, text: &str| vec![(conn, Message::error(code, text))];
         match (msg, authed) {
-            (Message::Hello { .. }, None) => vec![(
+            (Message::Hello { nonce, .. }, None) => vec![(
                 conn,
                 Message::Challenge {
                     version: PROTOCOL_VERSION,
                     relay: OrgKey::of(&self.key),
                     nonce: c.nonce,
+                    proof: sign_relay_proof(&nonce, &c.nonce, &self.key),
                 },
             )],
             (
@@ -121,7 +125,7 @@ impl SimRelay {
                 conn,
                 Message::MembershipOps {
                     start: after,
-                    ops: self.ops.iter().skip(after as usize).cloned().collect(),
+                    ops: self.ops_page(after),
                 },
             )],
             (Message::MembershipAppend { op }, Some(_)) => {
@@ -227,6 +231,26 @@ impl SimRelay {
             }
             _ => err(ErrorCode::UnexpectedMessage, "onverwacht"),
         }
+    }
+
+    /// Operations from `after`, paged by bytes like the real relay but with a budget of a few
+    /// operations, so that the simulation crosses page boundaries all the time.
+    fn ops_page(&self, after: u64) -> Vec<SignedOp> {
+        let mut bytes = 0;
+        let mut page = Vec::new();
+        for op in self
+            .ops
+            .iter()
+            .skip(usize::try_from(after).unwrap_or(usize::MAX))
+        {
+            let size = op.to_bytes().len();
+            if !page.is_empty() && bytes + size > SIM_PAGE_BYTES {
+                break;
+            }
+            bytes += size;
+            page.push(op.clone());
+        }
+        page
     }
 
     fn items_after(&self, after: u64, limit: usize) -> Vec<Sequenced> {

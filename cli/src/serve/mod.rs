@@ -1,0 +1,160 @@
+//! `kompas serve`: the local web app where policy workers do their work.
+//!
+//! An axum server on 127.0.0.1 inside the `kompas` binary. It owns the data directory while it
+//! runs, like `kompas sync --watch`, and runs that continuous sync itself on a thread of its
+//! own, lending the directory to other kompas commands when they ask. Pages are rendered on the
+//! server from askama templates (`cli/templates/`); every action is a plain form, and the one
+//! script only adds live updates. `security.rs` keeps other users and web pages out.
+
+mod assets;
+mod documents;
+mod error;
+mod flows;
+mod form;
+mod guidance;
+mod live;
+mod overview;
+mod page;
+mod security;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use kompas_engine::sync::replication::known_members;
+
+use crate::args::{Global, ServeArgs};
+use crate::commands::sync::{Watching, stop_signal, watch_in};
+use crate::lending::Lending;
+pub use state::AppState;
+use state::SyncHost;
+
+/// How long the server waits for the sync thread to open the data directory.
+const OPEN_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The web app's routes, behind the security checks.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(overview::overview))
+        .route(
+            "/login",
+            get(security::login_page).post(security::login_form),
+        )
+        .route("/documenten", get(documents::list))
+        .route(
+            "/documenten/nieuw",
+            get(documents::new_form).post(documents::create),
+        )
+        .route("/documenten/{id}", get(documents::page))
+        .route(
+            "/documenten/{id}/bewerken",
+            get(documents::edit_form).post(documents::save),
+        )
+        .route("/documenten/{id}/geschiedenis", get(documents::history))
+        .route("/werkstromen", get(flows::list))
+        .route("/werkstromen/nieuw", post(flows::start))
+        .route("/werkstromen/{id}", get(flows::page).post(flows::act))
+        .route("/live", get(live::events))
+        .route("/assets/{name}", get(assets::asset))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(security::UPLOAD_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> error::AppError {
+    error::AppError::NotFound("Deze pagina bestaat niet.".into())
+}
+
+/// Runs the web app until Ctrl-C or SIGTERM.
+pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
+        .with_context(|| format!("kan niet luisteren op 127.0.0.1:{}", args.port))?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let lending = Arc::new(Lending::default());
+    let state = AppState::new(lending.clone(), security::fresh_token(), port);
+
+    let sync = {
+        let global = global.clone();
+        let lending = lending.clone();
+        let names = lending.clone();
+        let mut host = SyncHost {
+            state: state.clone(),
+            names: Box::new(move |org_id| org_name(&names, org_id)),
+        };
+        std::thread::Builder::new()
+            .name("kompas-sync".into())
+            .spawn(move || {
+                let watching = Watching {
+                    limit: None,
+                    progress: false,
+                    without_workspace: true,
+                };
+                watch_in(&global, watching, &lending, &mut host)
+            })?
+    };
+    // The data directory is opened by the sync thread; a directory that cannot be used is
+    // reported before anything is served.
+    while lending.get(Duration::from_millis(100)).is_none() {
+        if sync.is_finished() {
+            return match sync.join() {
+                Ok(result) => result.map(|_| ()),
+                Err(_) => Err(anyhow::anyhow!("de synchronisatie stopte onverwacht")),
+            };
+        }
+        if lending.get(OPEN_PATIENCE).is_some() {
+            break;
+        }
+    }
+
+    let url = format!("http://127.0.0.1:{port}/login?token={}", state.token());
+    println!("kompas serve: de webapp draait op http://127.0.0.1:{port}/");
+    println!("Open deze link om in te loggen (alleen op deze computer): {url}");
+    println!("Stoppen met Ctrl-C.");
+    if args.open
+        && let Err(e) = open::that(&url)
+    {
+        eprintln!("kompas serve: de browser openen lukte niet ({e}); open de link zelf.");
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        tokio::select! {
+            served = axum::serve(listener, app(state)) => served.context("de webapp stopte"),
+            _ = stop_signal() => Ok(()),
+        }
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match sync.join() {
+        Ok(result) => result.map(|_| ()),
+        Err(_) => Err(anyhow::anyhow!("de synchronisatie stopte onverwacht")),
+    }
+}
+
+/// The name of the organisation `org_id` in the member list, or the id if it is not known.
+fn org_name(lending: &Lending, org_id: &str) -> String {
+    lending
+        .get(Duration::ZERO)
+        .and_then(|opened| known_members(opened.replica.store()).ok().flatten())
+        .and_then(|set| {
+            set.members()
+                .find(|m| m.profile.key.org_id() == org_id)
+                .map(|m| m.profile.name.clone())
+        })
+        .unwrap_or_else(|| org_id.to_string())
+}

@@ -1,0 +1,50 @@
+//! What every page shares: the organisation's name in the header, the active section of the
+//! menu and the session's CSRF token for its forms; and how a rendered template is answered.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::error::AppError;
+use super::state::Session;
+use crate::context::Opened;
+
+/// The parts of the page around its content.
+pub struct Chrome {
+    /// The page title.
+    pub title: String,
+    /// The organisation using the app.
+    pub org: String,
+    /// The active section of the menu.
+    pub section: &'static str,
+    /// The CSRF token the page's forms carry.
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The chrome of a page in `section` titled `title`.
+    pub fn new(opened: &Opened, session: &Session, section: &'static str, title: &str) -> Chrome {
+        Chrome {
+            title: title.to_string(),
+            org: opened.replica.identity().profile.name.clone(),
+            section,
+            csrf: session.csrf.clone(),
+        }
+    }
+
+    /// The menu, each entry with whether it is the active one.
+    pub fn menu(&self) -> Vec<(&'static str, &'static str, bool)> {
+        [
+            ("/", "Overzicht", "overzicht"),
+            ("/werkstromen", "Werkstromen", "werkstromen"),
+            ("/documenten", "Documenten", "documenten"),
+        ]
+        .into_iter()
+        .map(|(href, label, section)| (href, label, section == self.section))
+        .collect()
+    }
+}
+
+/// Renders a page template into a response.
+pub fn render(page: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(page.render()?).into_response())
+}

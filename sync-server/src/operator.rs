@@ -1,0 +1,185 @@
+//! The operator's commands on a relay's data directory: list the workspaces with their sizes,
+//! freeze or thaw a workspace, delete one, ban or unban a key.
+//!
+//! They work on the store directly, so the relay must be stopped (the store's lock refuses a
+//! second process); a running relay reads the marks when it starts. A frozen workspace is served
+//! for reading, and every write to it is refused with `Frozen`; a banned key is refused at
+//! authentication with `Banned`.
+
+use std::collections::HashSet;
+
+use kompas_engine::sync::membership::OpBody;
+use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
+
+use crate::store::{RelayStore, StoreError};
+use crate::workspace::Workspace;
+
+/// The tree holding the operator's marks.
+const ADMIN: &str = "admin";
+
+/// Workspaces frozen and keys banned by the operator.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Workspaces that take no writes.
+    pub frozen: HashSet<WorkspaceId>,
+    /// Keys the relay refuses.
+    pub banned: HashSet<OrgKey>,
+}
+
+/// One workspace as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceRow {
+    /// Its id.
+    pub id: WorkspaceId,
+    /// The key that created it.
+    pub creator: Option<OrgKey>,
+    /// Current members.
+    pub members: usize,
+    /// Operations in its membership log.
+    pub operations: u64,
+    /// Bundles stored.
+    pub bundles: u64,
+    /// Bytes of the stored bundles.
+    pub bytes: u64,
+    /// Whether it is frozen.
+    pub frozen: bool,
+}
+
+impl Marks {
+    /// The marks in `store`.
+    pub fn load(store: &RelayStore) -> Result<Marks, StoreError> {
+        let mut marks = Marks::default();
+        for entry in store.tree(ADMIN)?.iter() {
+            let (key, _) = entry?;
+            let key = String::from_utf8_lossy(&key);
+            if let Some(ws) = key.strip_prefix("frozen/").and_then(|h| h.parse().ok()) {
+                marks.frozen.insert(ws);
+            } else if let Some(k) = key.strip_prefix("banned/").and_then(|h| h.parse().ok()) {
+                marks.banned.insert(k);
+            }
+        }
+        Ok(marks)
+    }
+}
+
+/// Every workspace in `store`, with its size.
+pub fn workspaces(store: &RelayStore) -> Result<Vec<WorkspaceRow>, StoreError> {
+    let marks = Marks::load(store)?;
+    let mut rows = Vec::new();
+    for id in store.workspaces()? {
+        let trees = store.trees(&id)?;
+        let ops = trees.membership()?;
+        let Some(first) = ops.first() else { continue };
+        let creator = matches!(first.op.body, OpBody::Create { .. }).then_some(first.op.author);
+        let ws = Workspace::load(id, trees)?;
+        rows.push(WorkspaceRow {
+            id,
+            creator,
+            members: ws.with_members(|m| m.members().count()),
+            operations: ops.len() as u64,
+            bundles: ws.head(),
+            bytes: ws.stored_bytes(),
+            frozen: marks.frozen.contains(&id),
+        });
+    }
+    rows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.id.cmp(&b.id)));
+    Ok(rows)
+}
+
+/// Freezes (`true`) or thaws a workspace. Returns whether it exists.
+pub async fn freeze(store: &RelayStore, id: WorkspaceId, on: bool) -> Result<bool, StoreError> {
+    if !store.workspaces()?.contains(&id) {
+        return Ok(false);
+    }
+    mark(store, &format!("frozen/{id}"), on).await?;
+    Ok(true)
+}
+
+/// Bans (`true`) or readmits a key.
+pub async fn ban(store: &RelayStore, key: OrgKey, on: bool) -> Result<(), StoreError> {
+    mark(store, &format!("banned/{key}"), on).await
+}
+
+/// Deletes a workspace: its bundles, its membership log, its mirror cursors and its marks.
+/// Returns whether it existed. Replicas that still hold it can fill it again only by creating
+/// it anew, so this is for workspaces nobody uses.
+pub async fn delete(store: &RelayStore, id: WorkspaceId) -> Result<bool, StoreError> {
+    if !store.workspaces()?.contains(&id) {
+        return Ok(false);
+    }
+    for tree in [format!("m/{id}"), format!("b/{id}"), format!("h/{id}")] {
+        store.drop_tree(&tree)?;
+    }
+    let meta = store.tree("meta")?;
+    meta.remove(format!("mirror-down/{id}"))?;
+    meta.remove(format!("mirror-up/{id}"))?;
+    mark(store, &format!("frozen/{id}"), false).await?;
+    Ok(true)
+}
+
+async fn mark(store: &RelayStore, name: &str, on: bool) -> Result<(), StoreError> {
+    let admin = store.tree(ADMIN)?;
+    if on {
+        admin.insert(name.as_bytes(), &[1])?;
+    } else {
+        admin.remove(name.as_bytes())?;
+    }
+    store.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn marks_are_kept_and_a_deleted_workspace_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
+        let (ws, key) = (WorkspaceId([4; 16]), OrgKey([5; 32]));
+        assert!(
+            !freeze(&store, ws, true).await.unwrap(),
+            "unknown workspace"
+        );
+        ban(&store, key, true).await.unwrap();
+        let trees = store.trees(&ws).unwrap();
+        let signer = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
+        let op = kompas_engine::sync::membership::SignedOp::sign(
+            ws,
+            None,
+            kompas_engine::Timestamp(0),
+            OpBody::Create {
+                name: "Samen".into(),
+                coordinator: kompas_engine::sync::membership::MemberProfile {
+                    key: OrgKey::of(&signer),
+                    name: "Gemeente".into(),
+                    org_type: kompas_engine::identity::OrgType::Gemeente,
+                    kx: kompas_engine::sync::wire::KxKey([7; 32]),
+                },
+            },
+            &signer,
+        );
+        trees.append_op(0, &op).unwrap();
+        trees
+            .append(&kompas_engine::sync::wire::Hash32([1; 32]), &[0; 40], 0)
+            .unwrap();
+        assert!(freeze(&store, ws, true).await.unwrap());
+        let marks = Marks::load(&store).unwrap();
+        assert!(marks.frozen.contains(&ws) && marks.banned.contains(&key));
+        let rows = workspaces(&store).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (
+                rows[0].members,
+                rows[0].bundles,
+                rows[0].bytes,
+                rows[0].frozen
+            ),
+            (1, 1, 40, true)
+        );
+        assert_eq!(rows[0].creator, Some(OrgKey::of(&signer)));
+        ban(&store, key, false).await.unwrap();
+        assert!(delete(&store, ws).await.unwrap());
+        assert!(workspaces(&store).unwrap().is_empty());
+        assert_eq!(Marks::load(&store).unwrap(), Marks::default());
+    }
+}
