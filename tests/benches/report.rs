@@ -90,6 +90,7 @@ fn fill(k: &Kompas) -> usize {
         .start(
             "kwaliteitskompas",
             Some("Cyclus 2027"),
+            &[],
             at,
             Fresh {
                 doc: random,

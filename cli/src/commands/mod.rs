@@ -1,12 +1,12 @@
 //! One module per top-level command; `run` dispatches to them.
 
-mod agenda;
+pub mod agenda;
 mod demo;
 mod doc;
 mod figures;
 mod flow;
 mod init;
-mod rapport;
+pub mod rapport;
 pub mod sync;
 mod whoami;
 mod workflow;

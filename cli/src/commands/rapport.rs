@@ -17,7 +17,7 @@ use crate::render::html::{self, MinutesHeader};
 use crate::render::{pdf, view, write_output};
 
 /// The definition whose instances are rounds of the cycle.
-const ROUND_DEFINITION: &str = "kwaliteitskompas";
+pub const ROUND_DEFINITION: &str = "kwaliteitskompas";
 
 pub fn run(global: &Global, cmd: RapportCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
@@ -132,7 +132,7 @@ fn round_id(opened: &Opened, flow: Option<&str>) -> anyhow::Result<DocId> {
 }
 
 /// The partnership's name, from its `samenwerking` document.
-fn partnership(opened: &Opened) -> anyhow::Result<String> {
+pub fn partnership(opened: &Opened) -> anyhow::Result<String> {
     let found = opened
         .replica
         .list(None, false)?

@@ -1,4 +1,4 @@
-//! Renderings of the engine's reports: HTML pages (askama), the PDF (typst), iCalendar and
+//! Renderings of the engine's reports: HTML pages (askama), the PDF (krilla), iCalendar and
 //! the minutes of a conversation. Every rendering passes the privacy guard before it is written.
 
 pub mod html;

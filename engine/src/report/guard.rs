@@ -3,6 +3,7 @@
 
 use crate::privacy::{PrivacyError, check_text};
 
+use super::agenda::AgendaItem;
 use super::model::RoundReport;
 
 /// Keys of the serialised report whose values are identifiers and hashes, not texts people wrote.
@@ -41,6 +42,19 @@ fn walk(path: &str, value: &serde_json::Value) -> Result<(), PrivacyError> {
 /// checked unmasked by [`check_report`] before it was rendered.
 pub fn check_output(what: &str, text: &str) -> Result<(), PrivacyError> {
     check_text(what, &mask_identifiers(text))
+}
+
+/// Checks the texts that go into a calendar: its name and every event's title and
+/// description. The serialised file is not checked whole: its time stamps (`20270630T120000`)
+/// are runs of digits that can pass the elfproef, and they are made by kompas, not written by
+/// people.
+pub fn check_agenda(name: &str, items: &[AgendaItem]) -> Result<(), PrivacyError> {
+    check_text("agenda", name)?;
+    for item in items {
+        check_text(&format!("agenda: {}", item.uid), &item.title)?;
+        check_text(&format!("agenda: {}", item.uid), &item.description)?;
+    }
+    Ok(())
 }
 
 fn mask_identifiers(text: &str) -> String {
@@ -88,5 +102,19 @@ mod tests {
             check_output("x", "UID:Q123456782ZZZZ").is_err(),
             "capitals: no id"
         );
+    }
+
+    #[test]
+    fn the_agenda_guard_checks_titles_and_descriptions() {
+        let item = |title: &str, description: &str| AgendaItem {
+            uid: "verbeteractie-x@kompas.samenwerking".into(),
+            title: title.into(),
+            description: description.into(),
+            when: crate::report::When::Day("2027-06-30".into()),
+        };
+        assert!(check_agenda("kompas", &[item("Sportpas invoeren", "Eigenaar: gemeente")]).is_ok());
+        assert!(check_agenda("kompas", &[item("Gesprek", "over leerling 123456782")]).is_err());
+        assert!(check_agenda("kompas", &[item("leerling 123456782", "")]).is_err());
+        assert!(check_agenda("kompas 123456782", &[]).is_err());
     }
 }

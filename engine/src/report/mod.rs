@@ -32,7 +32,7 @@ pub use changes::delta;
 pub use evaluation::{Recorded, record_evaluation};
 pub use figures::{RESULT_KIND, choose_area};
 pub use gather::{Options, agenda_of, conversation, gather};
-pub use guard::{check_output, check_report};
+pub use guard::{check_agenda, check_output, check_report};
 pub use input::{DocDelta, IndicatorFigures, RecordedChanges, ReportInput, SourceDoc};
 pub use model::*;
 

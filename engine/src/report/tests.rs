@@ -37,6 +37,7 @@ impl Round {
             .start(
                 "kwaliteitskompas",
                 Some("Cyclus 2027"),
+                &[],
                 Timestamp(T0),
                 Fresh {
                     doc: [9; 8],
