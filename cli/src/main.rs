@@ -7,6 +7,7 @@ mod driver;
 mod exit;
 mod lending;
 mod output;
+mod render;
 mod serve;
 mod watcher;
 mod workflows;

@@ -15,6 +15,7 @@ mod guidance;
 mod live;
 mod overview;
 mod page;
+mod rapport;
 mod security;
 mod state;
 
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .route("/werkstromen/{id}", get(flows::page).post(flows::act))
         .route("/live", get(live::events))
         .route("/assets/{name}", get(assets::asset))
+        .merge(rapport::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(security::UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -37,6 +37,7 @@ impl Chrome {
             ("/", "Overzicht", "overzicht"),
             ("/werkstromen", "Werkstromen", "werkstromen"),
             ("/documenten", "Documenten", "documenten"),
+            ("/rapport", "Rapport", "rapport"),
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.section))
