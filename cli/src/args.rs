@@ -60,8 +60,48 @@ pub enum Command {
     Workspace(WorkspaceCommand),
     /// Wissel wijzigingen uit met de andere organisaties, via elke relay van de samenwerking.
     Sync(SyncArgs),
+    /// Rapporten: de gezamenlijke evaluatie van een ronde, en verslagen van gesprekken over cijfers.
+    #[command(subcommand)]
+    Rapport(RapportCommand),
+    /// De agenda van de samenwerking als iCalendar-bestand (.ics).
+    Agenda(AgendaArgs),
     /// Start de webapp op deze computer (alleen via 127.0.0.1), met doorlopende synchronisatie.
     Serve(ServeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RapportCommand {
+    /// Het rapport van een ronde over alle organisaties: HTML of PDF (naar de extensie van --out).
+    Ronde {
+        /// De werkstroom van het Kwaliteitskompas; standaard de laatst gestarte.
+        flow: Option<String>,
+        /// Het bestand: rapport.html of rapport.pdf. Zonder --out een korte samenvatting.
+        #[arg(long, value_name = "BESTAND")]
+        out: Option<PathBuf>,
+        /// Het gebied waarvan de cijfers getoond worden, zoals GM0363.
+        #[arg(long, value_name = "CODE")]
+        gebied: Option<String>,
+    },
+    /// Leg vast dat de partners de ronde nu samen evalueerden; het volgende rapport toont wat sindsdien veranderde.
+    Vastleggen {
+        /// De werkstroom van het Kwaliteitskompas; standaard de laatst gestarte.
+        flow: Option<String>,
+    },
+    /// Het verslag van een gesprek over cijfers, om te mailen (tekst, of HTML met --out verslag.html).
+    Gesprek {
+        /// Het document van het gesprek (soort cijfergesprek).
+        id: String,
+        /// Het bestand: verslag.html of verslag.txt. Zonder --out op het scherm.
+        #[arg(long, value_name = "BESTAND")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AgendaArgs {
+    /// Het bestand, zoals kompas.ics; zonder --out op het scherm.
+    #[arg(long, value_name = "BESTAND")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ use kompas_engine::figures::storage::FiguresError;
 use kompas_engine::figures::{AreaCodeError, PeriodError};
 use kompas_engine::privacy::PrivacyError;
 use kompas_engine::published::PublishError;
+use kompas_engine::report::ReportError;
 use kompas_engine::runtime::FlowError;
 use kompas_engine::store::{DataDirError, StoreError};
 use kompas_engine::sync::replication::{InviteCodeError, SyncError};
@@ -110,6 +111,15 @@ fn classify(err: &anyhow::Error) -> u8 {
                 | FlowError::UnknownVersion { .. }
                 | FlowError::UnknownInstance(_) => NOT_FOUND,
                 FlowError::Refused { .. } => REFUSED,
+                e if e.is_input_error() => INVALID_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<ReportError>() {
+            return match e {
+                ReportError::Replica(inner) => replica_code(inner),
+                ReportError::Flow(FlowError::Replica(inner)) => replica_code(inner),
+                ReportError::NotAConversation(_) => NOT_FOUND,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };

@@ -8,6 +8,7 @@ mod exit;
 mod lending;
 mod machine_work;
 mod output;
+mod render;
 mod serve;
 mod watcher;
 mod workflows;

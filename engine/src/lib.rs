@@ -12,6 +12,7 @@ pub mod identity;
 pub mod privacy;
 pub mod published;
 pub mod replica;
+pub mod report;
 pub mod runtime;
 pub mod seal;
 pub mod signature;

@@ -1,10 +1,12 @@
 //! One module per top-level command; `run` dispatches to them.
 
+pub mod agenda;
 mod demo;
 mod doc;
 pub(crate) mod figures;
 mod flow;
 mod init;
+pub mod rapport;
 pub mod sync;
 mod whoami;
 pub mod workflow;
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
         Command::Flow(cmd) => flow::run(&cli.global, cmd),
+        Command::Rapport(cmd) => rapport::run(&cli.global, cmd),
+        Command::Agenda(args) => agenda::run(&cli.global, args),
         Command::Serve(args) => crate::serve::run(&cli.global, args),
     }?;
     Ok(ExitCode::SUCCESS)

@@ -22,6 +22,7 @@ mod overview;
 mod page;
 mod partnership;
 mod saving;
+mod rapport;
 mod security;
 mod state;
 mod uploads;
@@ -98,6 +99,7 @@ pub fn app(state: AppState) -> Router {
         .route("/inlezen/bevestigen", post(figures_import::confirm))
         .route("/live", get(live::events))
         .route("/assets/{name}", get(assets::asset))
+        .merge(rapport::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(security::UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -41,6 +41,7 @@ impl Chrome {
             ("/verbeteracties", "Verbeteracties", "verbeteracties"),
             ("/samenwerking", "Samenwerking", "samenwerking"),
             ("/cijfers", "Cijfers", "cijfers"),
+            ("/rapport", "Rapport", "rapport"),
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.section))

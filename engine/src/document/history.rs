@@ -76,14 +76,16 @@ pub fn history(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
         let deps = change.deps().to_vec();
         let after = [change.hash()];
         let patches = doc.diff(&deps, &after);
-        let (changes, texts) = describe(doc, &patches);
-        let words = texts
-            .into_iter()
-            .map(|field| {
+        let edits = describe(doc, &patches);
+        let words = edits
+            .fields
+            .iter()
+            .filter(|(_, edit)| matches!(edit, FieldChange::Text { .. }))
+            .map(|(field, _)| {
                 let (added, removed) =
-                    word_diff(&text_at(doc, &field, &deps), &text_at(doc, &field, &after));
+                    word_diff(&text_at(doc, field, &deps), &text_at(doc, field, &after));
                 WordEdit {
-                    field,
+                    field: field.clone(),
                     added,
                     removed,
                 }
@@ -96,29 +98,86 @@ pub fn history(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
             org_id: note.as_ref().map(|n| n.org_id.clone()),
             actor: change.actor_id().to_hex_string(),
             action: note.map(|n| n.action),
-            changes,
+            changes: edits.lines(),
             words,
         });
     }
     out
 }
 
-/// What happened to one field within one change.
-enum FieldEdit {
-    Set(String),
+/// What happened to one field between two versions of a document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "wijziging", rename_all = "kebab-case")]
+pub enum FieldChange {
+    /// The field got this value (shown as in the history: text quoted, numbers the Dutch way).
+    Set { value: String },
+    /// The field was emptied.
     Cleared,
+    /// A text was edited: this many characters added and removed.
     Text { added: usize, removed: usize },
+    /// Items of a list were added, removed or changed.
     ListEdited,
 }
 
-/// One line per changed field, and the names of the long texts that were edited.
-fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec<String>) {
+/// What changed in a document between two versions, computed from Automerge patches.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocChanges {
+    /// The kind, when the document was created in between.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_as: Option<String>,
+    /// Whether the document was deleted in between.
+    pub deleted: bool,
+    /// Per changed field, what happened to it.
+    pub fields: BTreeMap<String, FieldChange>,
+}
+
+impl DocChanges {
+    /// One Dutch line per change, as the history shows them.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(kind) = &self.created_as {
+            lines.push(format!("aangemaakt als {kind}"));
+        }
+        if self.deleted {
+            lines.push("verwijderd".into());
+        }
+        for (field, edit) in &self.fields {
+            lines.push(match edit {
+                FieldChange::Set { value } => format!("{field} = {value}"),
+                FieldChange::Cleared => format!("{field} leeggemaakt"),
+                FieldChange::Text { added, removed } => {
+                    format!("{field}: tekst bewerkt (+{added} / -{removed} tekens)")
+                }
+                FieldChange::ListEdited => format!("{field}: lijst bijgewerkt"),
+            });
+        }
+        lines
+    }
+}
+
+/// What changed in `doc` from the version at `before` to the version at `after`. Both must be
+/// heads the document knows (see [`knows_heads`]).
+pub fn changes_between(
+    doc: &mut AutoCommit,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+) -> DocChanges {
+    let patches = doc.diff(before, after);
+    describe(doc, &patches)
+}
+
+/// Whether every one of `heads` is a change this document has.
+pub fn knows_heads(doc: &AutoCommit, heads: &[ChangeHash]) -> bool {
+    heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+}
+
+fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> DocChanges {
     let fields_obj = match doc.get(ROOT, "fields") {
         Ok(Some((Value::Object(_), id))) => Some(id),
         _ => None,
     };
-    let mut lines = Vec::new();
-    let mut edits: BTreeMap<String, FieldEdit> = BTreeMap::new();
+    let mut out = DocChanges::default();
+    let edits = &mut out.fields;
     for patch in patches {
         if patch.obj == ROOT {
             match &patch.action {
@@ -127,14 +186,9 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec
                     value: (value, _),
                     ..
                 } if key == "kind" => {
-                    lines.push(format!(
-                        "aangemaakt als {}",
-                        scalar_text(value).trim_matches('"')
-                    ));
+                    out.created_as = Some(scalar_text(value).trim_matches('"').to_string());
                 }
-                PatchAction::PutMap { key, .. } if key == "deleted" => {
-                    lines.push("verwijderd".into())
-                }
+                PatchAction::PutMap { key, .. } if key == "deleted" => out.deleted = true,
                 _ => {}
             }
             continue;
@@ -143,7 +197,7 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec
             continue;
         };
         let direct = Some(&patch.obj) == fields_obj.as_ref();
-        let edit = edits.entry(field).or_insert(FieldEdit::ListEdited);
+        let edit = edits.entry(field).or_insert(FieldChange::ListEdited);
         match (&patch.action, direct) {
             (
                 PatchAction::PutMap {
@@ -153,7 +207,9 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec
                 true,
             ) => {
                 if let PatchAction::PutMap { value: (v, _), .. } = &patch.action {
-                    *edit = FieldEdit::Set(scalar_text(v));
+                    *edit = FieldChange::Set {
+                        value: scalar_text(v),
+                    };
                 }
             }
             (
@@ -163,18 +219,18 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec
                 },
                 true,
             ) => {
-                *edit = FieldEdit::Text {
+                *edit = FieldChange::Text {
                     added: 0,
                     removed: 0,
                 };
             }
-            (PatchAction::DeleteMap { .. }, true) => *edit = FieldEdit::Cleared,
+            (PatchAction::DeleteMap { .. }, true) => *edit = FieldChange::Cleared,
             (PatchAction::SpliceText { value, .. }, false) => {
                 let n = value.make_string().chars().count();
                 match edit {
-                    FieldEdit::Text { added, .. } => *added += n,
+                    FieldChange::Text { added, .. } => *added += n,
                     other => {
-                        *other = FieldEdit::Text {
+                        *other = FieldChange::Text {
                             added: n,
                             removed: 0,
                         }
@@ -182,10 +238,10 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec
                 }
             }
             (PatchAction::DeleteSeq { length, .. }, false) => match edit {
-                FieldEdit::Text { removed, .. } => *removed += length,
+                FieldChange::Text { removed, .. } => *removed += length,
                 _ => {
-                    if !matches!(edit, FieldEdit::ListEdited) {
-                        *edit = FieldEdit::Text {
+                    if !matches!(edit, FieldChange::ListEdited) {
+                        *edit = FieldChange::Text {
                             added: 0,
                             removed: *length,
                         };
@@ -195,28 +251,14 @@ fn describe(doc: &AutoCommit, patches: &[automerge::Patch]) -> (Vec<String>, Vec
             _ => {
                 if !matches!(
                     edit,
-                    FieldEdit::Text { .. } | FieldEdit::Set(_) | FieldEdit::Cleared
+                    FieldChange::Text { .. } | FieldChange::Set { .. } | FieldChange::Cleared
                 ) {
-                    *edit = FieldEdit::ListEdited;
+                    *edit = FieldChange::ListEdited;
                 }
             }
         }
     }
-    let mut texts = Vec::new();
-    for (field, edit) in edits {
-        if matches!(edit, FieldEdit::Text { .. }) {
-            texts.push(field.clone());
-        }
-        lines.push(match edit {
-            FieldEdit::Set(v) => format!("{field} = {v}"),
-            FieldEdit::Cleared => format!("{field} leeggemaakt"),
-            FieldEdit::Text { added, removed } => {
-                format!("{field}: tekst bewerkt (+{added} / -{removed} tekens)")
-            }
-            FieldEdit::ListEdited => format!("{field}: lijst bijgewerkt"),
-        });
-    }
-    (lines, texts)
+    out
 }
 
 /// The long text in `field` as it was at `heads` (empty if it was not a text then).

@@ -20,7 +20,10 @@ pub use assignment::{Assignment, AssignmentError};
 pub use authorship::check_change_notes;
 pub use budget::{Budget, BudgetError, DOCUMENT_BUDGET, Size, measure};
 pub use entries::{append_entry, create_entries, read_entries};
-pub use history::{ChangeNote, HistoryEntry, WordEdit, history, word_diff};
+pub use history::{
+    ChangeNote, DocChanges, FieldChange, HistoryEntry, WordEdit, changes_between, history,
+    knows_heads, word_diff,
+};
 pub use id::{DocId, DocIdError};
 pub use layout::{
     DocView, LayoutError, clear_tombstone, read_view, write_field, write_header, write_tombstone,

@@ -65,6 +65,16 @@ pub enum FactBody {
         /// The versions of the documents that were judged.
         docs: DocHeads,
     },
+    /// The partners recorded a joint evaluation: the versions of the documents it covered, so
+    /// a later report can show what changed since. It does not move the instance.
+    Evaluation {
+        /// The step at which it was recorded.
+        step: u32,
+        /// The phase the instance was in.
+        phase: String,
+        /// The versions of every document the evaluation covered.
+        covered: DocHeads,
+    },
     /// The document belongs to the instance: it is one of the documents its phases work on.
     Link {
         /// The document.
@@ -157,6 +167,19 @@ impl SignedFact {
 }
 
 impl Fact {
+    /// A fact written now by the organisation of `identity`, with a random id.
+    pub fn by(identity: &Identity, body: FactBody, at: Timestamp, id: [u8; 16]) -> Fact {
+        let me = &identity.profile;
+        Fact {
+            id: crate::identity::hex(&id),
+            org_id: me.org_id.clone(),
+            org: me.name.clone(),
+            org_type: me.org_type,
+            at,
+            body,
+        }
+    }
+
     /// The order facts are replayed in: time, then organisation, then id. It is a total order on
     /// distinct facts, so every replica replays the same set the same way.
     pub fn order_key(&self) -> (Timestamp, &str, &str) {

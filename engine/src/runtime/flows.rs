@@ -18,7 +18,6 @@ use super::state::{DocSnapshot, InstanceState, Member, Refusal};
 use crate::catalog::Catalog;
 use crate::definition::{self, Definition, Registry};
 use crate::document::{DocId, FieldValue};
-use crate::identity::hex;
 use crate::replica::{LoadedDoc, Replica, ReplicaError};
 use crate::store::Store;
 use crate::sync::replication::known_members;
@@ -541,15 +540,7 @@ impl<'a, S: Store> Flows<'a, S> {
     }
 
     fn fact(&self, body: FactBody, now: Timestamp, id: [u8; 16]) -> Result<SignedFact, FlowError> {
-        let me = &self.replica.identity().profile;
-        let fact = Fact {
-            id: hex(&id),
-            org_id: me.org_id.clone(),
-            org: me.name.clone(),
-            org_type: me.org_type,
-            at: now,
-            body,
-        };
+        let fact = Fact::by(self.replica.identity(), body, now, id);
         Ok(SignedFact::sign(self.replica.identity(), fact)?)
     }
 

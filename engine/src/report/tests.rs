@@ -1,0 +1,318 @@
+//! Tests of the report: a round built in memory, the results table and its course, approvals
+//! with stale marks, privacy of persona counts, and the property that "changed since" lists
+//! exactly the documents whose heads differ from the recorded evaluation.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::definition::{self, Registry};
+use crate::document::{Assignment, DocId};
+use crate::identity::{Identity, OrgType};
+use crate::runtime::{Flows, Fresh};
+use crate::time::Timestamp;
+use crate::{MemoryStore, Replica};
+
+const T0: i64 = 1_780_000_000_000;
+const DAY: i64 = 86_400_000;
+
+struct Round {
+    replica: Replica<MemoryStore>,
+    registry: Registry,
+    flow: DocId,
+    seq: std::cell::Cell<u64>,
+}
+
+impl Round {
+    fn new() -> Round {
+        let mut replica = Replica::init(
+            MemoryStore::default(),
+            Identity::new("Gemeente Havenstad", OrgType::Gemeente, [3; 32], [3; 16]),
+        )
+        .expect("init");
+        replica.set_catalog(definition::builtin_catalog());
+        let registry = definition::builtin_registry();
+        let flow = Flows::new(&replica, &registry)
+            .start(
+                "kwaliteitskompas",
+                Some("Cyclus 2027"),
+                &[],
+                Timestamp(T0),
+                Fresh {
+                    doc: [9; 8],
+                    fact: [9; 16],
+                },
+            )
+            .expect("start");
+        Round {
+            replica,
+            registry,
+            flow,
+            seq: std::cell::Cell::new(1),
+        }
+    }
+
+    fn random(&self) -> [u8; 8] {
+        let n = self.seq.get();
+        self.seq.set(n + 1);
+        n.to_be_bytes()
+    }
+
+    fn at(&self) -> Timestamp {
+        Timestamp(T0 + self.seq.get() as i64 * 1000)
+    }
+
+    fn create(&self, kind: &str, fields: &[(&str, &str)]) -> DocId {
+        let set = assignments(fields);
+        let at = self.at();
+        self.replica
+            .create(kind, &set, at, self.random())
+            .expect("create")
+    }
+
+    fn update(&self, id: &DocId, fields: &[(&str, &str)]) {
+        let at = self.at();
+        self.random();
+        self.replica
+            .update(id, &assignments(fields), at)
+            .expect("update");
+    }
+
+    fn report(&self, now: Timestamp) -> RoundReport {
+        let input = gather(
+            &self.replica,
+            &self.registry,
+            &self.flow,
+            &Options::default(),
+            now,
+        )
+        .expect("gather");
+        build(&input)
+    }
+
+    fn record(&self) {
+        let at = self.at();
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&self.random());
+        record_evaluation(&self.replica, &self.registry, &self.flow, at, id).expect("record");
+    }
+}
+
+fn assignments(fields: &[(&str, &str)]) -> Vec<Assignment> {
+    fields
+        .iter()
+        .map(|(f, v)| Assignment {
+            field: (*f).into(),
+            value: (*v).into(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_round_shows_its_blocks_results_actions_and_conversations() {
+    let r = Round::new();
+    r.create("samenwerking", &[("naam", "Samen voor Havenstad")]);
+    let amb = r.create("ambitie", &[("titel", "Meer kinderen sporten")]);
+    r.create(
+        "maatschappelijk-resultaat",
+        &[
+            ("titel", "Sportdeelname omhoog"),
+            ("ambitie", amb.as_str()),
+            ("indicator", "sport"),
+            ("nulmeting", "60"),
+            ("streefwaarde", "70"),
+        ],
+    );
+    r.create(
+        "verbeteractie",
+        &[
+            ("actie", "Sportclubs op school"),
+            ("eigenaar", "Gemeente"),
+            ("deadline", "2026-01-01"),
+        ],
+    );
+    r.create(
+        "cijfergesprek",
+        &[
+            ("titel", "Sport in de wijk"),
+            ("doel", "Begrijpen waarom minder kinderen sporten"),
+            ("herkennen", "Ja, dat zien trainers ook."),
+        ],
+    );
+    let report = r.report(Timestamp(T0 + 10 * DAY));
+    assert_eq!(report.partnership, "Samen voor Havenstad");
+    let ambitions = report
+        .blocks
+        .iter()
+        .find(|b| b.phase == "ambities")
+        .expect("block of ambitions");
+    assert_eq!(ambitions.documents.len(), 1);
+    assert_eq!(ambitions.documents[0].title, "Meer kinderen sporten");
+    assert_eq!(ambitions.documents[0].authors[0].org, "Gemeente Havenstad");
+    assert!(ambitions.documents[0].authors[0].created);
+    let row = &report.results[0];
+    assert_eq!(row.ambition, "Meer kinderen sporten");
+    assert_eq!((row.baseline, row.target), (Some(60.0), Some(70.0)));
+    assert_eq!(
+        row.course,
+        Course::Unknown,
+        "no figures for the indicator here"
+    );
+    assert_eq!(report.actions.len(), 1);
+    assert!(report.actions[0].overdue, "deadline passed and not done");
+    assert!(
+        report
+            .open
+            .iter()
+            .any(|o| o.what.contains("Sportclubs op school") && o.what.contains("te laat"))
+    );
+    let talk = &report.conversations[0];
+    assert_eq!(talk.answers.len(), 4);
+    assert_eq!(talk.answers[0].answer, "Ja, dat zien trainers ook.");
+    assert!(
+        report
+            .open
+            .iter()
+            .any(|o| o.what.contains("verklaren, waarderen, verbeteren"))
+    );
+    assert!(report.changes.is_none(), "no evaluation recorded yet");
+    assert_eq!(report.colophon.documents, 5);
+    check_report(&report).expect("no personal data");
+}
+
+#[test]
+fn a_stale_approval_is_marked() {
+    let r = Round::new();
+    let flows = Flows::new(&r.replica, &r.registry);
+    r.create("samenwerking", &[("naam", "Samen")]);
+    flows
+        .advance(&r.flow, None, r.at(), [1; 16])
+        .expect("to state");
+    r.create("staat-van-de-jeugd", &[("titel", "Beeld")]);
+    flows
+        .advance(&r.flow, None, r.at(), [2; 16])
+        .expect("to ambitions");
+    let amb = r.create("ambitie", &[("titel", "Meer kinderen sporten")]);
+    flows
+        .verdict(&r.flow, true, "", r.at(), [[3; 16], [4; 16]])
+        .expect("approve");
+    let fresh = r.report(r.at());
+    let phase = fresh
+        .approvals
+        .iter()
+        .find(|a| a.phase == "ambities")
+        .expect("ambitions approvals");
+    assert_eq!(phase.verdicts.len(), 1);
+    assert!(!phase.verdicts[0].stale);
+    r.update(&amb, &[("toelichting", "Ook meisjes.")]);
+    let later = r.report(r.at());
+    let phase = later
+        .approvals
+        .iter()
+        .find(|a| a.phase == "ambities")
+        .expect("ambitions approvals");
+    assert!(phase.verdicts[0].stale, "the ambition changed since");
+}
+
+#[test]
+fn changes_since_name_text_fields_new_documents_and_finished_actions() {
+    let r = Round::new();
+    let amb = r.create(
+        "ambitie",
+        &[
+            ("titel", "Meer kinderen sporten"),
+            ("toelichting", "Samen met clubs."),
+        ],
+    );
+    let act = r.create(
+        "verbeteractie",
+        &[
+            ("actie", "Clubs op school"),
+            ("eigenaar", "Gemeente"),
+            ("deadline", "2027-01-01"),
+            ("status", "bezig"),
+        ],
+    );
+    let same = r.create("ambitie", &[("titel", "Veilig thuis")]);
+    r.record();
+    r.update(&amb, &[("toelichting", "Samen met alle clubs.")]);
+    r.update(&act, &[("status", "uitgevoerd")]);
+    let new = r.create("ambitie", &[("titel", "Gezond opgroeien")]);
+    let report = r.report(r.at());
+    let since = report.changes.expect("an evaluation was recorded");
+    let ids: BTreeSet<&DocId> = since.documents.iter().map(|d| &d.id).collect();
+    assert_eq!(ids, BTreeSet::from([&amb, &act, &new]));
+    assert!(!ids.contains(&same));
+    assert_eq!(since.unchanged, 1);
+    let by = |id: &DocId| {
+        since
+            .documents
+            .iter()
+            .find(|d| &d.id == id)
+            .expect("listed")
+    };
+    assert_eq!(by(&new).change, ChangeKind::New);
+    assert!(
+        by(&amb)
+            .lines
+            .iter()
+            .any(|l| l.starts_with("Toelichting: 5 tekens toegevoegd")),
+        "{:?}",
+        by(&amb).lines
+    );
+    assert!(by(&act).action_finished);
+    assert!(!by(&amb).action_finished);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// For random documents and edits before and after a recorded evaluation, the section
+    /// lists exactly the documents that are new or whose heads differ from the recorded ones.
+    #[test]
+    fn changed_since_lists_exactly_the_documents_whose_heads_differ(
+        docs in 1usize..6,
+        before in prop::collection::vec((0usize..6, "[a-z ]{0,8}"), 0..6),
+        after in prop::collection::vec((0usize..6, "[a-z ]{0,8}"), 0..6),
+        added in 0usize..3,
+        deleted in prop::option::of(0usize..6),
+    ) {
+        let r = Round::new();
+        let ids: Vec<DocId> = (0..docs)
+            .map(|i| r.create("ambitie", &[("titel", &format!("Ambitie {i}"))]))
+            .collect();
+        for (i, text) in &before {
+            r.update(&ids[i % docs], &[("toelichting", text)]);
+        }
+        r.record();
+        let recorded = r.replica.list(None, false).expect("list");
+        for (i, text) in &after {
+            r.update(&ids[i % docs], &[("toelichting", text)]);
+        }
+        for i in 0..added {
+            r.create("ambitie", &[("titel", &format!("Nieuw {i}"))]);
+        }
+        if let Some(d) = deleted {
+            r.replica.delete(&ids[d % docs], r.at()).expect("delete");
+        }
+        let now = r.replica.list(None, true).expect("list");
+        let expected: BTreeSet<DocId> = now
+            .iter()
+            .filter(|v| {
+                let then = recorded.iter().find(|x| x.id == v.id);
+                match then {
+                    Some(then) => then.heads != v.heads,
+                    None => v.deleted.is_none(),
+                }
+            })
+            .map(|v| v.id.clone())
+            .collect();
+        let report = r.report(r.at());
+        let since = report.changes.expect("recorded");
+        let listed: BTreeSet<DocId> = since.documents.iter().map(|d| d.id.clone()).collect();
+        prop_assert_eq!(&listed, &expected);
+        let deleted_listed = since.documents.iter().filter(|d| d.change == ChangeKind::Deleted).count();
+        prop_assert_eq!(deleted_listed, usize::from(deleted.is_some()));
+    }
+}
