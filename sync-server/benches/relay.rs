@@ -254,6 +254,7 @@ fn without_limits(config: &mut RelayConfig) {
     config.limits.max_per_ip = 0;
     config.limits.max_per_key = 0;
     config.limits.buffered_total = usize::MAX;
+    config.limits.min_free_bytes = 0;
 }
 
 fn rates(elapsed: Duration, count: usize, bytes: usize) -> (f64, f64) {

@@ -97,6 +97,9 @@ pub struct Limits {
     pub buffered_total: usize,
     /// A flush that takes longer than this is reported as a storage fault.
     pub flush_timeout: Duration,
+    /// Bytes kept free on the data directory's file system: below this, writes are refused
+    /// (`StorageFault`) until there is room again (0: no check).
+    pub min_free_bytes: u64,
 }
 
 impl Default for Limits {
@@ -112,6 +115,7 @@ impl Default for Limits {
             unvetted_buffer: 64 * 1024,
             buffered_total: 256 * 1024 * 1024,
             flush_timeout: Duration::from_secs(30),
+            min_free_bytes: 64 * 1024 * 1024,
         }
     }
 }

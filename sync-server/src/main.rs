@@ -168,6 +168,10 @@ struct LimitArgs {
     /// Seconden voor het wegschrijven naar schijf; langer telt als opslagfout.
     #[arg(long, value_name = "S", default_value_t = Limits::default().flush_timeout.as_secs())]
     flush_timeout: u64,
+    /// Bytes die vrij blijven op de schijf van de datamap; daaronder weigert de relay te
+    /// schrijven tot er weer ruimte is (0: niet controleren).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().min_free_bytes)]
+    min_free_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -418,6 +422,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<(String, RelayConfig)> {
         unvetted_buffer: l.unvetted_buffer,
         buffered_total: l.buffered_total,
         flush_timeout: secs(l.flush_timeout),
+        min_free_bytes: l.min_free_bytes,
     };
     config.quotas = Quotas {
         workspaces_per_key: q.quota_workspaces_per_key,

@@ -49,6 +49,7 @@ pub async fn serve(
         Some(files) => Some(Terminator::start(files.clone()).map_err(std::io::Error::other)?),
         None => None,
     };
+    tokio::spawn(watch_free_space(state.clone()));
     let router = app(state.clone());
     let exhausted = AtomicU64::new(0);
     tokio::pin!(signal);
@@ -76,6 +77,21 @@ pub async fn serve(
             "de opslag kon niet binnen {} s worden weggeschreven",
             limit.as_secs()
         ))),
+    }
+}
+
+/// Looks at the free space of the data directory's file system every half second until
+/// shutdown, so that `/healthz` and `/readyz` report a full disk, and stop reporting it once
+/// there is room again, also while nobody writes.
+async fn watch_free_space(state: Arc<RelayState>) {
+    let mut shutdown = state.watch_shutdown();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            () = tokio::time::sleep(Duration::from_millis(500)) => {
+                let _ = state.store.check_space();
+            }
+        }
     }
 }
 

@@ -52,6 +52,7 @@ impl RelayState {
     pub fn open(config: RelayConfig, fresh_key: [u8; 32]) -> Result<Arc<RelayState>, StoreError> {
         let store = RelayStore::open(&config.data, config.cache_bytes)?;
         store.set_flush_timeout(config.limits.flush_timeout);
+        store.set_reserve(config.limits.min_free_bytes);
         let key = store.relay_key(fresh_key)?;
         let mut workspaces = HashMap::new();
         let mut created: HashMap<OrgKey, u64> = HashMap::new();

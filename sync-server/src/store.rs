@@ -34,6 +34,14 @@ pub enum StoreError {
     /// A flush did not return in time (for example a disk that stopped answering).
     #[error("relay-opslag: wegschrijven duurde langer dan {0} s")]
     FlushTimeout(u64),
+    /// The file system holding the data directory has less room than the relay keeps free.
+    #[error("relay-opslag: de schijf is vol ({free} bytes vrij, de relay houdt er {reserve} vrij)")]
+    DiskFull {
+        /// Bytes available.
+        free: u64,
+        /// Bytes the relay keeps free (`--min-free-bytes`).
+        reserve: u64,
+    },
 }
 
 impl StoreError {
@@ -42,7 +50,10 @@ impl StoreError {
     pub fn is_fault(&self) -> bool {
         matches!(
             self,
-            StoreError::Sled(_) | StoreError::Injected | StoreError::FlushTimeout(_)
+            StoreError::Sled(_)
+                | StoreError::Injected
+                | StoreError::FlushTimeout(_)
+                | StoreError::DiskFull { .. }
         )
     }
 }
@@ -62,8 +73,17 @@ const RELAY_KEY: &[u8] = b"relay_key";
 const STORED_BYTES: &[u8] = b"size";
 
 /// The relay's sled database.
+///
+/// A full disk must never reach sled: after an I/O error sled refuses every later write until
+/// the database is opened again, and a failed database cannot even be closed (its last flush
+/// waits for ever), so only a restart would help. The store therefore keeps a reserve free on
+/// the data directory's file system ([`RelayStore::check_space`], before every write): below
+/// it, writes are refused as a storage fault, and they are taken again as soon as there is
+/// room, without a restart. An I/O error that reaches sled all the same (a failing disk, or a
+/// burst larger than the reserve) is reported as a fault until the relay is restarted.
 #[derive(Clone)]
 pub struct RelayStore {
+    dir: std::path::PathBuf,
     db: sled::Db,
     flushes: Arc<GroupFlush>,
     fault: Arc<Fault>,
@@ -74,6 +94,17 @@ pub struct RelayStore {
 struct Fault {
     injected: std::sync::atomic::AtomicBool,
     last: std::sync::Mutex<Option<String>>,
+    /// Bytes to keep free on the data directory's file system (0: no check).
+    reserve: AtomicU64,
+    /// Why writes are refused for lack of room, while they are.
+    full: std::sync::Mutex<Option<String>>,
+    /// An I/O error sled reported: sled takes no writes after one until it is opened again,
+    /// which a running relay cannot do (dropping a failed sled database does not return).
+    broken: std::sync::Mutex<Option<String>>,
+}
+
+fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Group commit: writers that wait for durability at the same time share one flush.
@@ -105,6 +136,7 @@ impl RelayStore {
             .cache_capacity(cache_bytes)
             .open()?;
         Ok(RelayStore {
+            dir: dir.to_path_buf(),
             db,
             flushes: Arc::default(),
             fault: Arc::default(),
@@ -123,13 +155,64 @@ impl RelayStore {
         self.fault.injected.store(on, Ordering::SeqCst);
     }
 
-    /// Why the last flush failed, while the store has not flushed successfully since.
+    /// Sets how many bytes must stay free on the data directory's file system (0: no check).
+    pub fn set_reserve(&self, bytes: u64) {
+        self.fault.reserve.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Refuses a write while the data directory's file system has less room than the reserve,
+    /// so that sled never meets a full disk; clears the refusal once there is room again.
+    pub fn check_space(&self) -> Result<(), StoreError> {
+        let reserve = self.fault.reserve.load(Ordering::Relaxed);
+        let refused = match fs2::available_space(&self.dir) {
+            Ok(free) if free < reserve => Some(StoreError::DiskFull { free, reserve }),
+            Ok(_) => None,
+            // The file system cannot say: sled's own errors are the only guide then.
+            Err(_) => None,
+        };
+        let mut full = locked(&self.fault.full);
+        match refused {
+            Some(e) => {
+                if full.is_none() {
+                    tracing::error!(error = %e, "schrijven geweigerd: schijf vol");
+                }
+                *full = Some(e.to_string());
+                Err(e)
+            }
+            None => {
+                if full.take().is_some() {
+                    tracing::info!("weer ruimte op de schijf: schrijven gaat door");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Remembers an I/O error from sled (after which it takes no writes) and passes it on.
+    pub fn noted(&self, e: StoreError) -> StoreError {
+        if let StoreError::Sled(sled::Error::Io(io)) = &e {
+            let mut broken = locked(&self.fault.broken);
+            if broken.is_none() {
+                tracing::error!(error = %io, "relay-opslag neemt geen schrijfopdrachten meer aan");
+                *broken = Some(format!("relay-opslag: {io}"));
+            }
+        }
+        e
+    }
+
+    /// Why the store cannot write now: an I/O error sled reported (until a restart), a full
+    /// disk (until there is room), or the last flush failing (until one succeeds).
     pub fn fault(&self) -> Option<String> {
-        self.fault
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        if let Some(broken) = locked(&self.fault.broken).clone() {
+            return Some(format!(
+                "{broken}; sled neemt na een schrijffout niets meer aan: start de relay opnieuw \
+                 (alles wat bevestigd is, staat op schijf)"
+            ));
+        }
+        if let Some(full) = locked(&self.fault.full).clone() {
+            return Some(full);
+        }
+        locked(&self.fault.last).clone()
     }
 
     fn record(&self, outcome: &Result<(), StoreError>) {
@@ -238,7 +321,10 @@ impl RelayStore {
             return Ok(());
         }
         let n = self.flushes.started.fetch_add(1, Ordering::SeqCst) + 1;
-        self.db.flush_async().await?;
+        self.db
+            .flush_async()
+            .await
+            .map_err(|e| self.noted(e.into()))?;
         self.flushes.finished.store(n, Ordering::SeqCst);
         Ok(())
     }

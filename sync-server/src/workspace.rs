@@ -68,8 +68,9 @@ impl Workspace {
             op_time::check(&members, op, arrival)?;
         }
         members.apply(op)?;
+        store.check_space()?;
         let trees = store.trees(&op.op.workspace)?;
-        trees.append_op(0, op)?;
+        trees.append_op(0, op).map_err(|e| store.noted(e))?;
         store.flush().await?;
         Ok(Workspace::with(op.op.workspace, trees, members, 0, 0))
     }
@@ -130,10 +131,14 @@ impl Workspace {
     pub async fn push(&self, store: &RelayStore, bundle: &SealedBundle) -> Result<Stored, Refusal> {
         self.check_bundle(bundle)?;
         let hash = bundle.hash();
+        store.check_space()?;
         let appended = {
             let mut written = self.written.lock().await;
             let bytes = bundle.to_bytes();
-            let appended = self.trees.append(&hash, &bytes, *written)?;
+            let appended = self
+                .trees
+                .append(&hash, &bytes, *written)
+                .map_err(|e| store.noted(e))?;
             if let Appended::New(seq) = appended {
                 *written = seq;
                 self.stored.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -254,7 +259,10 @@ impl Workspace {
         }
         let index = next.len();
         next.apply(op)?;
-        self.trees.append_op(index, op)?;
+        store.check_space()?;
+        self.trees
+            .append_op(index, op)
+            .map_err(|e| store.noted(e))?;
         store.flush().await?;
         match self.members.write() {
             Ok(mut m) => *m = next,

@@ -443,6 +443,10 @@ fn progress_line(report: &Report) -> Option<String> {
         }
         Report::Done { relay, cursor } => format!("klaar met {relay} (positie {cursor})"),
         Report::GaveUp { relay } => format!("{relay} niet bereikbaar; opgegeven voor nu"),
+        Report::RelayLost { relay, documents } => format!(
+            "{relay} mist wat het al had opgeslagen (opnieuw opgebouwd?); alles wordt opnieuw \
+             gelezen en {documents} document(en) worden opnieuw verstuurd"
+        ),
         Report::KeyPinned { relay, key } => {
             format!("relaysleutel van {relay} vastgelegd bij het eerste contact: {key}")
         }

@@ -76,6 +76,7 @@ impl Machine {
                 membership_len,
                 ..
             } => {
+                self.notice_lost_bundles(replica, relay, head, entropy, out)?;
                 if let Some(link) = self.links.get_mut(relay) {
                     link.phase = Phase::Ready;
                     link.access = Some(access);
@@ -257,6 +258,39 @@ impl Machine {
                 None
             }
         }
+    }
+
+    /// A relay whose bundle log is shorter than this replica's cursor for it has lost bundles
+    /// it acknowledged: its data directory was lost and it was started again on an empty one (or
+    /// on an old copy). Its numbering started over, so the cursor goes back to the start, and
+    /// every document this replica holds is queued for it as a snapshot (those too large for one
+    /// bundle excepted), so that between them the members fill it again. Once the cursor is
+    /// reset this does not happen again for the same loss; the snapshots go out like any queued
+    /// bundle, at most [`MAX_IN_FLIGHT`] unacknowledged at a time, under the relay's quotas.
+    fn notice_lost_bundles<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        relay: &str,
+        head: u64,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        if head >= self.cursor(relay) {
+            return Ok(());
+        }
+        self.state.cursors.insert(relay.to_string(), 0);
+        self.cursors_dirty = true;
+        let documents = if self.tip.set().is_member(&self.me) {
+            let relays = std::collections::BTreeSet::from([relay.to_string()]);
+            self.enqueue_snapshots(replica, relays, entropy)?.0
+        } else {
+            0
+        };
+        out.push(Effect::Report(Report::RelayLost {
+            relay: relay.to_string(),
+            documents,
+        }));
+        Ok(())
     }
 
     /// Whether this replica created the workspace and no relay has confirmed that yet.

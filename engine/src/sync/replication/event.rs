@@ -112,6 +112,10 @@ pub enum Report {
     Finished,
     /// This organisation was removed from the workspace.
     Removed,
+    /// The relay holds fewer bundles than this replica already read from it: it lost what it
+    /// had acknowledged (rebuilt from an empty directory, say). It is read again from the start,
+    /// and a snapshot of each of this replica's `documents` is queued for it.
+    RelayLost { relay: String, documents: usize },
     /// The relay's key was met for the first time and is pinned from now on.
     KeyPinned { relay: String, key: OrgKey },
     /// The relay is not the one this replica pinned, or could not prove its key; nothing was
