@@ -281,6 +281,56 @@ pub enum FlowCommand {
     /// Wat deze organisatie te doen heeft in alle werkstromen: beurten, termijnen en geplande
     /// momenten, het dringendste eerst.
     Todo,
+    /// Toon de afspraken van een gesprek of evaluatie, genummerd, en welke al een verbeteractie
+    /// met een eigen werkstroom zijn.
+    Agreements {
+        /// Het gesprek over cijfers of de evaluatie.
+        #[arg(value_name = "DOCUMENT")]
+        document: String,
+    },
+    /// Maak van een afspraak een verbeteractie met een eigenaar uit de samenwerking, een deadline
+    /// en een eigen werkstroom (verbeteracties).
+    Action {
+        /// Het gesprek over cijfers of de evaluatie.
+        #[arg(value_name = "DOCUMENT")]
+        document: String,
+        /// Het nummer van de afspraak (zie `kompas flow agreements`).
+        #[arg(value_name = "NUMMER")]
+        number: usize,
+        /// De organisatie die de actie trekt (naam of id); standaard wie de afspraak noemt.
+        #[arg(long = "eigenaar", value_name = "ORGANISATIE")]
+        owner: Option<String>,
+        /// Uiterlijk klaar (JJJJ-MM-DD); standaard de datum bij de afspraak.
+        #[arg(long, value_name = "DATUM")]
+        deadline: Option<String>,
+        /// De lijst met afspraken, als het document er meer dan één heeft.
+        #[arg(long = "lijst", value_name = "VELD")]
+        list: Option<String>,
+    },
+    /// Toon de rondes van een werkstroom als archief: per ronde de documenten, de stappen en wie
+    /// instemde of afwees.
+    Rounds {
+        id: String,
+        /// Alleen deze ronde (1 is de eerste).
+        #[arg(long = "ronde", value_name = "NUMMER")]
+        round: Option<u32>,
+    },
+    /// Leg vast dat een gepland moment (een overleg, de gezamenlijke evaluatie) is gehouden.
+    Held {
+        id: String,
+        /// Het geplande moment, zoals `kompas flow status` het noemt (de naam uit de werkwijze).
+        #[arg(value_name = "MOMENT")]
+        moment: String,
+        /// Wanneer het is gehouden (JJJJ-MM-DD).
+        #[arg(long = "datum", value_name = "DATUM")]
+        date: String,
+        /// Wie er meededen (mag vaker).
+        #[arg(long = "wie", value_name = "ORGANISATIE")]
+        participants: Vec<String>,
+        /// Een korte notitie.
+        #[arg(long = "notitie", value_name = "TEKST", default_value = "")]
+        note: String,
+    },
     /// Zet een werkstroom over naar een andere versie van zijn werkwijze.
     Migrate {
         id: String,

@@ -30,6 +30,10 @@ pub enum FieldType {
     Link { kind: String },
     /// A reference to an indicator (a figure).
     Figure,
+    /// A member organisation of the workspace, stored as its id. An edit may name it by id or
+    /// by name; the replica checks that it is a current member (without a workspace: this
+    /// organisation itself).
+    Organisation,
 }
 
 impl FieldType {
@@ -61,6 +65,7 @@ impl FieldType {
             FieldType::List { .. } => "lijst (JSON-array met items)".into(),
             FieldType::Link { kind } => format!("verwijzing naar een document van soort {kind}"),
             FieldType::Figure => "verwijzing naar een indicator".into(),
+            FieldType::Organisation => "een organisatie uit de samenwerking (naam of id)".into(),
         }
     }
 }
@@ -81,6 +86,41 @@ pub struct FieldDef {
     /// Help text shown to the person filling the field.
     #[serde(default)]
     pub help: String,
+    /// For a list: its items can become documents of their own, each followed in a flow
+    /// (the agreements of a conversation becoming improvement actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<ActionSource>,
+}
+
+/// How the items of a list become actions: which definition follows them, and which item
+/// fields hold the action's text and deadline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ActionSource {
+    /// The definition whose instances follow the actions; its kind that declares
+    /// [`ActionFields`] is the kind of the new documents.
+    pub definition: String,
+    /// The item field with what is to be done.
+    pub text: String,
+    /// The item field with the date it should be done by, if the list has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// The item field saying who does it (text); when it names a member organisation, that
+    /// organisation is the owner unless another is chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// The fields that make a kind's documents actions: who owns one, when it should be done, and
+/// where it was agreed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ActionFields {
+    /// An `organisatie` field: the organisation that owns the action.
+    pub owner: String,
+    /// A `datum` field: when it should be done.
+    pub deadline: String,
+    /// A text field recording where the action was agreed (`DOCUMENT#FIELD#N`, see
+    /// `runtime::Origin`).
+    pub origin: String,
 }
 
 /// A kind of document, such as `ambitie` or `activiteit`.
@@ -95,6 +135,9 @@ pub struct KindDef {
     pub description: String,
     /// The fields, in the order they are shown.
     pub fields: Vec<FieldDef>,
+    /// Which fields make its documents actions, when it is a kind of actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionFields>,
 }
 
 impl KindDef {

@@ -20,7 +20,7 @@ pub mod store;
 pub mod sync;
 pub mod time;
 
-pub use catalog::{Catalog, FieldDef, FieldType, KindDef};
+pub use catalog::{ActionFields, ActionSource, Catalog, FieldDef, FieldType, KindDef};
 pub use document::{DocId, DocView, FieldValue};
 pub use identity::{OrgProfile, OrgType};
 pub use replica::{Replica, ReplicaError};

@@ -17,9 +17,11 @@
 //! owns-documents
 //! fact 2027-01-04 09:00 g join coordinator
 //! fact 2027-01-04 09:00 g link d1
+//! fact 2028-01-04 09:00 g link d2 round 2
 //! fact 2027-01-05 10:00 g approve 0 plannen d1=h1
 //! fact 2027-01-05 11:00 g reject 0 plannen "te vaag" d1=h1
 //! fact 2027-01-06 10:00 g request 0 plannen uitvoeren d1=h1
+//! fact 2027-04-02 10:00 g held kwartaalcheck 2027-04-01 09:00 2027-04-01 "Gemeente,SWV" "notitie"
 //! ```
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
@@ -165,7 +167,7 @@ fn run(file: &str, text: &str) -> String {
     let mut out = String::new();
     support::render_state(&mut out, &st);
     let worked_on = if owns_documents {
-        documents_in(&facts, &documents)
+        documents_in(&facts, &documents, st.round)
     } else {
         documents
     };
@@ -180,6 +182,11 @@ fn fact_body(at: &str, words: &[&str]) -> FactBody {
         },
         ["link", doc] => FactBody::Link {
             doc: DocId::parse(doc).unwrap(),
+            round: 1,
+        },
+        ["link", doc, "round", round] => FactBody::Link {
+            doc: DocId::parse(doc).unwrap(),
+            round: round.parse().unwrap(),
         },
         ["request", step, from, to, docs @ ..] => FactBody::Request {
             step: step.parse().unwrap(),
@@ -201,6 +208,13 @@ fn fact_body(at: &str, words: &[&str]) -> FactBody {
             approve: false,
             reason: reason.to_string(),
             docs: heads(docs),
+        },
+        ["held", schedule, d, t, date, participants, note] => FactBody::Held {
+            schedule: schedule.to_string(),
+            moment: time(at, d, t),
+            date: date.to_string(),
+            participants: participants.split(',').map(String::from).collect(),
+            note: note.to_string(),
         },
         _ => panic!("{at}: cannot read fact {words:?}"),
     }

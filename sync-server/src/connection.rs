@@ -361,7 +361,7 @@ impl Connection {
                     return Err(Fail::Refused(Refusal::new(
                         ErrorCode::WrongWorkspace,
                         format!(
-                            "operatie hoort bij werkruimte {}, deze verbinding bij {}",
+                            "operatie hoort bij samenwerking {}, deze verbinding bij {}",
                             op.op.workspace, session.workspace
                         ),
                     )));
@@ -661,7 +661,7 @@ impl Session {
         let ws = self.ws.clone().ok_or_else(|| {
             Refusal::new(
                 ErrorCode::UnknownWorkspace,
-                format!("werkruimte {} is onbekend bij deze relay", self.workspace),
+                format!("samenwerking {} is onbekend bij deze relay", self.workspace),
             )
         })?;
         if self.mirror || ws.with_members(|m| m.is_member(&self.key)) {
@@ -731,7 +731,7 @@ fn removed(key: &OrgKey) -> Refusal {
     Refusal::new(
         ErrorCode::Removed,
         format!(
-            "organisatie {} is uit deze werkruimte verwijderd",
+            "organisatie {} is uit deze samenwerking verwijderd",
             key.org_id()
         ),
     )

@@ -83,7 +83,7 @@ async fn mirror_workspace(state: Arc<RelayState>, upstream: String, id: Workspac
             Ok(Ended::Unknown) => return,
             Ok(Ended::Disconnected) => backoff = Duration::from_millis(100),
             Err(e) => {
-                eprintln!("kompas-relay: spiegel van werkruimte {id}: {e}");
+                eprintln!("kompas-relay: spiegel van samenwerking {id}: {e}");
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
@@ -182,7 +182,7 @@ async fn session(
                     // Upstream refuses this bundle for good (e.g. its author was removed
                     // there): skip it rather than retry it forever.
                     Some(InFlight::Bundle(seq)) if !code.is_transient() => {
-                        eprintln!("kompas-relay: spiegel van werkruimte {id}: bundel {seq} geweigerd: {message}");
+                        eprintln!("kompas-relay: spiegel van samenwerking {id}: bundel {seq} geweigerd: {message}");
                         up = seq;
                         state.store.set_cursor(&up_cursor, up)?;
                     }

@@ -51,7 +51,7 @@ impl Workspace {
     pub fn load(id: WorkspaceId, trees: WorkspaceTrees) -> Result<Workspace, StoreError> {
         let ops = trees.membership()?;
         let members = MemberSet::from_log(&ops)
-            .map_err(|e| StoreError::BadRecord(format!("werkruimte {id}: {e}")))?;
+            .map_err(|e| StoreError::BadRecord(format!("samenwerking {id}: {e}")))?;
         let head = trees.head()?;
         let stored = trees.stored_bytes()?;
         Ok(Workspace::with(id, trees, members, head, stored))
@@ -167,7 +167,7 @@ impl Workspace {
             return Err(Refusal::new(
                 ErrorCode::WrongWorkspace,
                 format!(
-                    "bundel hoort bij werkruimte {}, deze verbinding bij {}",
+                    "bundel hoort bij samenwerking {}, deze verbinding bij {}",
                     bundle.workspace, self.id
                 ),
             ));
@@ -192,7 +192,7 @@ impl Workspace {
                 return Err(Refusal::new(
                     ErrorCode::UnknownEpoch,
                     format!(
-                        "bundel gebruikt sleutelgeneratie {}, de werkruimte is bij {}",
+                        "bundel gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
                         bundle.epoch,
                         m.epoch()
                     ),
@@ -278,7 +278,7 @@ pub fn not_member(key: &OrgKey) -> Refusal {
     Refusal::new(
         ErrorCode::NotMember,
         format!(
-            "organisatie {} is geen lid van deze werkruimte",
+            "organisatie {} is geen lid van deze samenwerking",
             key.org_id()
         ),
     )

@@ -170,3 +170,20 @@ impl Kompas {
         run.stderr
     }
 }
+
+/// Syncs `orgs` in turn until `done` holds for each, or fails after 90 seconds saying `what`.
+pub fn sync_until(orgs: &[&Kompas], what: &str, done: impl Fn(&Kompas) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        for k in orgs {
+            k.ok(&["sync"]);
+        }
+        if orgs.iter().all(|k| done(k)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+    }
+}

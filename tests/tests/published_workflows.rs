@@ -4,10 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
+use kompas_tests::{Kompas, sync_until};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -41,20 +40,6 @@ fn definitions(k: &Kompas) -> Vec<Value> {
 
 fn definition<'a>(list: &'a [Value], name: &str) -> Option<&'a Value> {
     list.iter().find(|d| d["name"] == name)
-}
-
-/// Syncs `orgs` in turn until `done` holds for each, or fails after a deadline.
-fn sync_until(orgs: &[&Kompas], what: &str, done: impl Fn(&Kompas) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        for k in orgs {
-            k.ok(&["sync"]);
-        }
-        if orgs.iter().all(|k| done(k)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never happened: {what}");
-    }
 }
 
 struct Workspace {

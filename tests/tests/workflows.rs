@@ -327,10 +327,10 @@ fn hot_reload_keeps_the_last_valid_version_and_new_instances_use_the_new_one() {
         &shadow,
         PROEF
             .replace("naam: proef", "naam: kwaliteitskompas")
-            .replace("VERSIE", "1.1.0"),
+            .replace("VERSIE", "1.2.0"),
     )
     .unwrap();
-    watcher.expect("vervangt de ingebouwde werkwijze kwaliteitskompas 1.1.0");
+    watcher.expect("vervangt de ingebouwde werkwijze kwaliteitskompas 1.2.0");
     std::fs::remove_file(&shadow).unwrap();
     watcher.expect("verwijderd:");
     let forgotten = json(&data, &["workflow", "forget", "kwaliteitskompas"]);

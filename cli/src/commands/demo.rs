@@ -385,12 +385,19 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         definition_everywhere,
         figures,
         flow: flow.to_string(),
-        flow_phase: status.state.phase.clone(),
+        flow_phase: status.state.phase_title.clone(),
         flow_history: status
             .state
             .history
             .iter()
-            .map(|h| format!("{} -> {} ({})", h.from, h.to, h.by.join(", ")))
+            .map(|h| {
+                format!(
+                    "van ‘{}’ naar ‘{}’ ({})",
+                    h.from_title,
+                    h.to_title,
+                    h.by.join(", ")
+                )
+            })
             .collect(),
     };
     emit(global.json, &report, render)?;
@@ -461,7 +468,7 @@ fn render(r: &DemoReport) -> String {
     for h in &r.flow_history {
         let _ = writeln!(out, "  {h}");
     }
-    let _ = writeln!(out, "De werkstroom staat nu in fase {}.", r.flow_phase);
+    let _ = writeln!(out, "De werkstroom staat nu in fase ‘{}’.", r.flow_phase);
     let _ = writeln!(out, "\nKijk zelf:");
     let _ = writeln!(out, "  kompas --data {first} doc list");
     let _ = writeln!(

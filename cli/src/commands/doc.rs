@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use kompas_engine::document::{Assignment, HistoryEntry};
 use kompas_engine::replica::ImportOutcome;
 use kompas_engine::runtime::Flows;
-use kompas_engine::{Catalog, DocId, DocView, Replica, SledStore};
+use kompas_engine::{Catalog, DocId, DocView, FieldType, FieldValue, Replica, SledStore};
 
 use crate::args::{DocCommand, Global};
 use crate::context::{now, open_global, random};
@@ -41,7 +41,9 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
         }
         DocCommand::Show { id } => {
             let view = replica.get(&DocId::parse(&id)?)?;
-            emit(global.json, &view, |v| render_view(replica.catalog(), v))
+            emit(global.json, &view, |v| {
+                render_view(replica.catalog(), &with_names(replica, v.clone()))
+            })
         }
         DocCommand::List { kind, deleted } => {
             let views = replica.list(kind.as_deref(), deleted)?;
@@ -138,6 +140,26 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path)
         .with_context(|| format!("kan {} niet schrijven", path.display()))?;
     Ok(())
+}
+
+/// The view with each organisation field holding the organisation's name instead of its id
+/// (for people; `--json` keeps the id).
+fn with_names(replica: &Replica<SledStore>, mut view: DocView) -> DocView {
+    let Some(kind) = replica.catalog().kind(&view.kind) else {
+        return view;
+    };
+    for f in kind
+        .fields
+        .iter()
+        .filter(|f| f.ty == FieldType::Organisation)
+    {
+        if let Some(FieldValue::Text(id)) = view.fields.get(&f.name)
+            && let Ok(Some(name)) = replica.organisation_name(id)
+        {
+            view.fields.insert(f.name.clone(), FieldValue::Text(name));
+        }
+    }
+    view
 }
 
 /// A document as people read it: kind and id, then each field with its label.

@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use kompas_engine::DocId;
-use kompas_engine::runtime::{Flows, Fresh, Guidance, Status, Todo, Urgency, Via, todo};
+use kompas_engine::runtime::{
+    ActionFresh, Agreement, Flows, Fresh, Guidance, RoundArchive, Status, Todo, Urgency, Via, todo,
+};
 
 use crate::args::{FlowCommand, Global};
 use kompas_engine::sync::replication::known_members;
@@ -110,6 +112,75 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
             let list = todo(&flows.list(now())?, &me.org_id, &me.name);
             emit(global.json, &list, |list| render_todo(&me.name, list))
         }
+        FlowCommand::Agreements { document } => {
+            let list = flows.agreements(&DocId::parse(&document)?)?;
+            emit(global.json, &list, |l| render_agreements(l))
+        }
+        FlowCommand::Action {
+            document,
+            number,
+            owner,
+            deadline,
+            list,
+        } => {
+            let source = DocId::parse(&document)?;
+            let made = loop {
+                let fresh = ActionFresh {
+                    doc: random(),
+                    flow: Fresh {
+                        doc: random(),
+                        fact: random(),
+                    },
+                };
+                match flows.make_action(
+                    &source,
+                    list.as_deref(),
+                    number,
+                    owner.as_deref(),
+                    deadline.as_deref(),
+                    now(),
+                    fresh,
+                ) {
+                    Err(kompas_engine::runtime::FlowError::Replica(
+                        kompas_engine::ReplicaError::IdTaken(_),
+                    )) => continue,
+                    other => break other?,
+                }
+            };
+            emit(global.json, &made, |m| {
+                let what = if m.existed {
+                    "Bestaande verbeteractie"
+                } else {
+                    "Verbeteractie"
+                };
+                format!(
+                    "{}\n{what} voor {}, uiterlijk klaar {}; gevolgd in werkstroom {}.",
+                    m.action, m.owner, m.deadline, m.flow
+                )
+            })
+        }
+        FlowCommand::Rounds { id, round } => {
+            let rounds = flows.rounds(&DocId::parse(&id)?, round, now())?;
+            emit(global.json, &rounds, |r| render_rounds(r))
+        }
+        FlowCommand::Held {
+            id,
+            moment,
+            date,
+            participants,
+            note,
+        } => {
+            let status = flows.held(
+                &DocId::parse(&id)?,
+                &moment,
+                &date,
+                &participants,
+                &note,
+                now(),
+                random(),
+            )?;
+            show(global, &opened, status)
+        }
         FlowCommand::Migrate { id, to } => {
             let status = flows.migrate(&DocId::parse(&id)?, &to, now(), random())?;
             show(global, &opened, status)
@@ -123,6 +194,99 @@ fn urgency(u: Urgency) -> &'static str {
         Urgency::Soon => "binnenkort",
         Urgency::Overdue => "TE LAAT",
     }
+}
+
+/// The rounds of an instance as people read them: an archive per round.
+fn render_rounds(rounds: &[RoundArchive]) -> String {
+    let mut out = String::new();
+    for r in rounds {
+        let now = if r.current { ", de huidige" } else { "" };
+        let _ = writeln!(
+            out,
+            "Ronde {} ({}, begonnen {}{now})",
+            r.round.number, r.round.label, r.round.started
+        );
+        if r.documents.is_empty() {
+            let _ = writeln!(out, "  nog geen documenten");
+        }
+        for d in &r.documents {
+            let title = if d.title.is_empty() {
+                String::new()
+            } else {
+                format!(" ‘{}’", d.title)
+            };
+            let gone = if d.missing {
+                " (verwijderd of nog niet hier)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}{title} ({}){gone}", d.kind_label, d.id);
+        }
+        for s in &r.steps {
+            let _ = writeln!(
+                out,
+                "  {}  van ‘{}’ naar ‘{}’, door {}",
+                s.at,
+                s.from_title,
+                s.to_title,
+                s.by.join(", ")
+            );
+        }
+        for v in &r.verdicts {
+            let what = if v.approve {
+                "stemde in met"
+            } else {
+                "wees af"
+            };
+            let reason = if v.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", v.reason)
+            };
+            let _ = writeln!(
+                out,
+                "  {} {what} ‘{}’ op {}{reason}",
+                v.org, v.phase_title, v.at
+            );
+        }
+    }
+    out
+}
+
+/// A document's agreements as people read them, numbered as `flow action` takes them.
+fn render_agreements(list: &[Agreement]) -> String {
+    if list.is_empty() {
+        return "Geen afspraken die een verbeteractie kunnen worden.".into();
+    }
+    let mut out = String::new();
+    for a in list {
+        let who = a
+            .who
+            .as_deref()
+            .map(|w| format!(", {w}"))
+            .unwrap_or_default();
+        let by = a
+            .deadline
+            .as_deref()
+            .map(|d| format!(", uiterlijk {d}"))
+            .unwrap_or_default();
+        let state = match (&a.action, &a.flow) {
+            (Some(action), Some(flow)) => format!("verbeteractie {action}, werkstroom {flow}"),
+            (Some(action), None) => {
+                format!("verbeteractie {action}, nog zonder werkstroom")
+            }
+            _ => format!(
+                "nog geen verbeteractie (kompas flow action {} {})",
+                a.origin.doc, a.origin.item
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "  {}. {}{who}{by} [{}]: {state}",
+            a.origin.item, a.text, a.field_label
+        );
+    }
+    out
 }
 
 /// The to-do list as people read it.
@@ -198,6 +362,18 @@ fn render(shown: &Shown) -> String {
         "  werkwijze: {} (versie {})",
         s.definition_title, s.definition.version
     );
+    if st.round > 1 {
+        let label = st
+            .rounds
+            .last()
+            .map(|r| r.label.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  ronde {} ({label}); eerdere rondes: kompas flow rounds {}",
+            st.round, s.id
+        );
+    }
     let _ = writeln!(
         out,
         "  fase: {}{} (sinds {})",
@@ -287,6 +463,33 @@ fn render(shown: &Shown) -> String {
             out,
             "  gepland: {} (fase ‘{}’): {when}",
             sch.title, sch.phase_title
+        );
+        for h in &sch.held {
+            let who = if h.participants.is_empty() {
+                String::new()
+            } else {
+                format!(" met {}", h.participants.join(", "))
+            };
+            let note = if h.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", h.note)
+            };
+            let _ = writeln!(
+                out,
+                "    gehouden op {} (voor {}){who}{note}",
+                h.date, h.moment
+            );
+        }
+    }
+    for a in &s.actions {
+        let _ = writeln!(
+            out,
+            "  actie ‘{}’: eigenaar {}, uiterlijk {} ({})",
+            a.title,
+            a.owner,
+            a.deadline,
+            urgency(a.urgency)
         );
     }
     if !st.turn.is_empty() {

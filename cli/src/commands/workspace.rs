@@ -182,7 +182,7 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                         m.profile.key.org_id(),
                         role_nl(m.role),
                         if m.profile.key == machine.me() {
-                            "  (jij)"
+                            "  (deze organisatie)"
                         } else {
                             ""
                         }

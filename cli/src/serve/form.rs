@@ -250,7 +250,7 @@ pub fn fields(
             let name = input_name(&def.name);
             let value = input.get(&name).cloned().unwrap_or_default();
             let widget = match &def.ty {
-                FieldType::Text | FieldType::Figure => Widget::Line {
+                FieldType::Text | FieldType::Figure | FieldType::Organisation => Widget::Line {
                     value,
                     kind: "text",
                 },

@@ -97,6 +97,9 @@ pub struct Transition {
     pub label: String,
     /// What it needs.
     pub guard: Guard,
+    /// Whether it starts a new round of the cycle (with documents of its own).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub new_round: bool,
 }
 
 /// What a transition needs before it is allowed.

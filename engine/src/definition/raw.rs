@@ -80,6 +80,46 @@ pub struct RawKind {
     pub omschrijving: String,
     /// De velden, in de volgorde waarin ze getoond worden.
     pub velden: Vec<RawField>,
+    /// Maakt documenten van deze soort tot acties: welk veld de eigenaar is (type organisatie),
+    /// welk de deadline (type datum) en welk vastlegt waar de actie is afgesproken (type tekst).
+    #[serde(default)]
+    pub actie: Option<RawActionFields>,
+}
+
+/// The fields that make a kind's documents actions.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawActionFields {
+    /// Het veld met de organisatie die eigenaar is.
+    #[schemars(with = "String")]
+    pub eigenaar: Text,
+    /// Het veld met de datum waarop de actie klaar moet zijn.
+    #[schemars(with = "String")]
+    pub deadline: Text,
+    /// Het veld waarin staat waar de actie is afgesproken.
+    #[schemars(with = "String")]
+    pub bron: Text,
+}
+
+/// How the items of a list become actions.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawActionSource {
+    /// De werkwijze die elke actie volgt, bijvoorbeeld verbeteracties.
+    #[schemars(with = "String")]
+    pub werkwijze: Text,
+    /// Het veld van een item met wat er gedaan wordt.
+    #[schemars(with = "String")]
+    pub tekst: Text,
+    /// Het veld van een item met de datum waarop het klaar moet zijn.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub deadline: Option<Text>,
+    /// Het veld van een item dat zegt wie het doet; noemt het een organisatie uit de
+    /// samenwerking, dan wordt die de eigenaar.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub eigenaar: Option<Text>,
 }
 
 /// One typed field of a kind or of a list item.
@@ -92,7 +132,7 @@ pub struct RawField {
     /// Zoals mensen het veld noemen (standaard de naam).
     #[serde(default)]
     pub label: Option<String>,
-    /// Het type: tekst, lange-tekst, getal, telling (een aantal dat kleine aantallen beschermt), percentage, datum, keuze, lijst, verwijzing of cijfer.
+    /// Het type: tekst, lange-tekst, getal, telling (een aantal dat kleine aantallen beschermt), percentage, datum, keuze, lijst, verwijzing, cijfer of organisatie (een lid van de samenwerking).
     #[schemars(with = "FieldTypeName")]
     pub r#type: Text,
     /// Of het veld ingevuld moet zijn voordat een fase verder kan.
@@ -112,6 +152,9 @@ pub struct RawField {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub soort: Option<Text>,
+    /// Alleen bij type lijst: elk item kan een actie worden die een eigen werkstroom volgt.
+    #[serde(default)]
+    pub acties: Option<RawActionSource>,
 }
 
 /// The field types, for the schema only.
@@ -122,12 +165,14 @@ enum FieldTypeName {
     Tekst,
     LangeTekst,
     Getal,
+    Telling,
     Percentage,
     Datum,
     Keuze,
     Lijst,
     Verwijzing,
     Cijfer,
+    Organisatie,
 }
 
 /// A phase (building block, step).
@@ -200,6 +245,10 @@ pub struct RawTransition {
     /// Wat er nodig is voordat de overgang mag.
     #[serde(default)]
     pub vereist: Option<RawGuard>,
+    /// Of de overgang een nieuwe ronde van de cyclus begint: de fasen werken dan aan nieuwe
+    /// documenten, en die van de vorige ronde blijven leesbaar als archief.
+    #[serde(default)]
+    pub nieuwe_ronde: bool,
 }
 
 /// What a transition needs.

@@ -11,8 +11,10 @@ use super::model::{
     Schedule, Task, Transition,
 };
 use super::period::Period;
-use super::raw::{RawDefinition, RawField, RawGuard, RawKind, RawPhase, RawSchedule};
-use crate::catalog::{FieldDef, FieldType, KindDef};
+use super::raw::{
+    RawActionFields, RawDefinition, RawField, RawGuard, RawKind, RawPhase, RawSchedule,
+};
+use crate::catalog::{ActionFields, ActionSource, FieldDef, FieldType, KindDef};
 use crate::identity::OrgType;
 
 /// Kind names the engine keeps for itself.
@@ -233,11 +235,14 @@ impl Validator<'_> {
                         "geef de soort minstens één veld onder velden:",
                     );
                 }
+                let fields = self.fields(&k.velden, &names, true);
+                let action = k.actie.as_ref().map(|a| self.action_fields(a, &fields));
                 KindDef {
                     name: k.naam.value.clone(),
                     label: k.label.clone(),
                     description: k.omschrijving.clone(),
-                    fields: self.fields(&k.velden, &names, true),
+                    fields,
+                    action,
                 }
             })
             .collect()
@@ -254,15 +259,123 @@ impl Validator<'_> {
                         "gebruik kleine letters, cijfers, - en _, zoals nulmeting",
                     );
                 }
+                let ty = self.field_type(f, kinds, top);
+                let actions = self.action_source(f, &ty);
                 FieldDef {
                     name: f.naam.value.clone(),
                     label: f.label.clone().unwrap_or_else(|| f.naam.value.clone()),
-                    ty: self.field_type(f, kinds, top),
+                    ty,
                     required: f.verplicht,
                     help: f.hulp.clone(),
+                    actions,
                 }
             })
             .collect()
+    }
+
+    /// The `actie:` block of a kind: each named field must exist with the right type.
+    fn action_fields(&mut self, raw: &RawActionFields, fields: &[FieldDef]) -> ActionFields {
+        let mut expect =
+            |name: &Spanned<String>, want: FieldType, type_name: &str, what: &str| match fields
+                .iter()
+                .find(|f| f.name == name.value)
+            {
+                Some(f) if f.ty == want => {}
+                Some(f) => self.sink.error(
+                    at(name),
+                    format!("veld {} is {}, maar {what}", f.name, f.ty.describe()),
+                    format!("maak {} van type {type_name}", f.name),
+                ),
+                None => self.sink.error(
+                    at(name),
+                    format!("deze soort heeft geen veld {:?}", name.value),
+                    format!(
+                        "noem een veld van de soort: {}",
+                        fields
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
+        expect(
+            &raw.eigenaar,
+            FieldType::Organisation,
+            "organisatie",
+            "de eigenaar is een organisatie",
+        );
+        expect(
+            &raw.deadline,
+            FieldType::Date,
+            "datum",
+            "een deadline is een datum",
+        );
+        expect(
+            &raw.bron,
+            FieldType::Text,
+            "tekst",
+            "de bron is een korte tekst (DOCUMENT#NUMMER)",
+        );
+        ActionFields {
+            owner: raw.eigenaar.value.clone(),
+            deadline: raw.deadline.value.clone(),
+            origin: raw.bron.value.clone(),
+        }
+    }
+
+    /// The `acties:` block of a list field: its text and deadline name fields of the items.
+    fn action_source(&mut self, f: &RawField, ty: &FieldType) -> Option<ActionSource> {
+        let raw = f.acties.as_ref()?;
+        let FieldType::List { fields } = ty else {
+            self.sink.error(
+                at(&raw.werkwijze),
+                "acties horen alleen bij een veld van type lijst",
+                "haal acties weg of maak het veld een lijst",
+            );
+            return None;
+        };
+        let mut expect = |name: &Spanned<String>, want: &[FieldType], what: &str| match fields
+            .iter()
+            .find(|f| f.name == name.value)
+        {
+            Some(f) if want.contains(&f.ty) => {}
+            Some(f) => self.sink.error(
+                at(name),
+                format!("veld {} is {}, maar {what}", f.name, f.ty.describe()),
+                "noem een ander veld van het lijstitem",
+            ),
+            None => self.sink.error(
+                at(name),
+                format!("een item van deze lijst heeft geen veld {:?}", name.value),
+                format!(
+                    "velden van een item: {}",
+                    fields
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        };
+        expect(
+            &raw.tekst,
+            &[FieldType::Text, FieldType::LongText],
+            "de tekst van een actie is tekst",
+        );
+        if let Some(d) = &raw.deadline {
+            expect(d, &[FieldType::Date], "een deadline is een datum");
+        }
+        if let Some(o) = &raw.eigenaar {
+            expect(o, &[FieldType::Text], "wie het doet is een korte tekst");
+        }
+        self.name(&raw.werkwijze, "een werkwijze");
+        Some(ActionSource {
+            definition: raw.werkwijze.value.clone(),
+            text: raw.tekst.value.clone(),
+            deadline: raw.deadline.as_ref().map(|d| d.value.clone()),
+            owner: raw.eigenaar.as_ref().map(|o| o.value.clone()),
+        })
     }
 
     fn field_type(&mut self, f: &RawField, kinds: &BTreeSet<&str>, top: bool) -> FieldType {
@@ -301,6 +414,16 @@ impl Validator<'_> {
             "percentage" => FieldType::Percentage,
             "datum" => FieldType::Date,
             "cijfer" => FieldType::Figure,
+            "organisatie" => {
+                if !top {
+                    self.sink.error(
+                        here,
+                        "een organisatieveld kan niet in een lijst staan",
+                        "maak er een tekstveld van, of zet het in de soort zelf",
+                    );
+                }
+                FieldType::Organisation
+            }
             "keuze" => {
                 let options = match &f.opties {
                     Some(o) if !o.value.is_empty() => {
@@ -381,7 +504,7 @@ impl Validator<'_> {
                 self.sink.error(
                     here,
                     format!("onbekend veldtype {other:?}"),
-                    "kies uit tekst, lange-tekst, getal, telling, percentage, datum, keuze, lijst, verwijzing, cijfer",
+                    "kies uit tekst, lange-tekst, getal, telling, percentage, datum, keuze, lijst, verwijzing, cijfer, organisatie",
                 );
                 FieldType::Text
             }
@@ -487,6 +610,7 @@ impl Validator<'_> {
                         .as_ref()
                         .map(|g| self.guard(g, p, kinds, roles))
                         .unwrap_or_default(),
+                    new_round: t.nieuwe_ronde,
                 }
             })
             .collect::<Vec<_>>();

@@ -17,7 +17,7 @@ pub mod number;
 mod value;
 
 pub use assignment::{Assignment, AssignmentError};
-pub use authorship::check_change_notes;
+pub use authorship::{allowed_value, author_of_op, check_change_notes};
 pub use budget::{Budget, BudgetError, DOCUMENT_BUDGET, Size, measure};
 pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{

@@ -78,7 +78,7 @@ fn problem(field: &str, problem: impl Into<String>) -> ValueError {
 fn parse_typed(field: &str, ty: &FieldType, raw: &str) -> Result<FieldValue, ValueError> {
     let trimmed = raw.trim();
     match ty {
-        FieldType::Text | FieldType::Figure => {
+        FieldType::Text | FieldType::Figure | FieldType::Organisation => {
             if trimmed.contains('\n') && matches!(ty, FieldType::Text) {
                 return Err(problem(
                     field,
@@ -247,6 +247,7 @@ mod tests {
             ty,
             required: false,
             help: String::new(),
+            actions: None,
         }
     }
 
@@ -300,6 +301,7 @@ mod tests {
                 ty: FieldType::Date,
                 required: false,
                 help: String::new(),
+                actions: None,
             }],
         });
         let ok = d.parse_value(r#"[{"deadline":"2026-05-01"}]"#).unwrap();

@@ -15,7 +15,7 @@ use super::{
     AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Protection,
     REGISTRY_KIND, SuppressionPolicy, protect,
 };
-use crate::document::{Assignment, DocView, FieldValue};
+use crate::document::{Assignment, DocView};
 use crate::identity::hex;
 use crate::{DocId, Replica, ReplicaError, Store, Timestamp};
 
@@ -284,7 +284,7 @@ impl<'r, S: Store> Figures<'r, S> {
 
     /// The workspace's suppression policy (the defaults when none was set).
     pub fn policy(&self) -> Result<SuppressionPolicy, FiguresError> {
-        Ok(policy_from(self.first_of(POLICY_KIND)?.as_ref()))
+        Ok(small_number_policy(self.replica)?)
     }
 
     /// Sets the workspace's suppression policy.
@@ -306,6 +306,7 @@ impl<'r, S: Store> Figures<'r, S> {
             field: field.into(),
             value,
         });
+        self.replica.check_policy(policy)?;
         let existing = self.first_of(POLICY_KIND)?;
         self.written();
         let view = match existing.as_ref() {
@@ -397,29 +398,19 @@ impl<'r, S: Store> Figures<'r, S> {
     }
 }
 
-/// The policy a policy document sets; the defaults for what it leaves out, or without one.
-fn policy_from(view: Option<&DocView>) -> SuppressionPolicy {
-    let mut policy = SuppressionPolicy::default();
-    if let Some(view) = view {
-        if let Some(FieldValue::Number(n)) = view.fields.get("drempel") {
-            policy.threshold = *n;
-        }
-        if let Some(FieldValue::Number(n)) = view.fields.get("afronden") {
-            policy.round_to = *n;
-        }
-        if let Some(FieldValue::Text(s)) = view.fields.get("secundair") {
-            policy.secondary = s != "nee";
-        }
-    }
-    policy
-}
-
 /// The workspace's small-number policy, as the replica's guard applies it to counts in fields.
 pub fn small_number_policy<S: Store>(
     replica: &Replica<S>,
 ) -> Result<SuppressionPolicy, ReplicaError> {
+    // Only coordinators' changes count, never weaker than the floor (`replica/rights.rs`).
     let views = replica.list(None, false)?;
-    Ok(policy_from(views.iter().find(|v| v.kind == POLICY_KIND)))
+    match views.iter().find(|v| v.kind == POLICY_KIND) {
+        Some(view) => {
+            let mut loaded = replica.load(&view.id)?;
+            replica.policy_in(Some(&mut loaded.doc))
+        }
+        None => replica.policy_in(None),
+    }
 }
 
 /// The batches of a document in key order; a document without batches has none.

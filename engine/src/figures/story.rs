@@ -67,12 +67,14 @@ pub fn kinds() -> Vec<KindDef> {
         ty,
         required,
         help: help.into(),
+        actions: None,
     };
     let choice = |options: &[&str]| FieldType::Choice {
         options: options.iter().map(|s| s.to_string()).collect(),
     };
     vec![
         KindDef {
+            action: None,
             name: super::INDICATOR_KIND.into(),
             label: "Indicator".into(),
             description:
@@ -112,6 +114,7 @@ pub fn kinds() -> Vec<KindDef> {
             ],
         },
         KindDef {
+            action: None,
             name: STORY_KIND.into(),
             label: "Verhaal".into(),
             description: "Een signaal, ervaring of persona dat naast de cijfers hoort.".into(),
@@ -149,12 +152,14 @@ pub fn kinds() -> Vec<KindDef> {
             ],
         },
         KindDef {
+            action: None,
             name: super::REGISTRY_KIND.into(),
             label: "Gebiedsindeling".into(),
             description: "Namen, regio's en grootteklassen van gebieden.".into(),
             fields: vec![field("naam", "Naam", FieldType::Text, false, "")],
         },
         KindDef {
+            action: None,
             name: POLICY_KIND.into(),
             label: "Beleid voor kleine aantallen".into(),
             description: "Hoe cijfers worden beschermd voordat ze worden gedeeld of getoond."

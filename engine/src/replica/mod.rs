@@ -94,6 +94,24 @@ pub enum ReplicaError {
         "document {0}: de versie waarop deze wijziging gebaseerd is, is hier onbekend; open het document opnieuw"
     )]
     UnknownVersion(DocId),
+    /// An `organisatie` field names an organisation that is not a member of the workspace.
+    #[error("veld {field}: {who:?} is geen organisatie van de samenwerking; kies uit: {known}")]
+    NotAMember {
+        field: String,
+        who: String,
+        known: String,
+    },
+    /// This organisation may not delete the document.
+    #[error(
+        "document {id} kan alleen worden verwijderd door {creator}, die het maakte, of door een coördinator"
+    )]
+    MayNotDelete { id: DocId, creator: String },
+    /// A change of the small-number policy that is not allowed.
+    #[error("{0}")]
+    PolicyRefused(String),
+    /// The member list of the workspace cannot be read.
+    #[error("de ledenlijst van de samenwerking is niet leesbaar: {0}")]
+    Members(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -115,6 +133,9 @@ impl ReplicaError {
                 | ReplicaError::OverBudget(_)
                 | ReplicaError::Privacy(_)
                 | ReplicaError::UnknownVersion(_)
+                | ReplicaError::NotAMember { .. }
+                | ReplicaError::MayNotDelete { .. }
+                | ReplicaError::PolicyRefused(_)
         )
     }
 }
@@ -312,14 +333,7 @@ impl<S: Store> Replica<S> {
     pub fn delete(&self, id: &DocId, now: Timestamp) -> Result<(), ReplicaError> {
         let mut loaded = self.load(id)?;
         let view = self.view(&mut loaded)?;
-        if view.kind == crate::published::PUBLISHED_KIND {
-            // Whether a publication counts rests on its signature and its author's role; a
-            // tombstone would change nothing and suggest otherwise.
-            return Err(ReplicaError::Published(id.clone()));
-        }
-        if view.kind == crate::runtime::INSTANCE_KIND {
-            return Err(ReplicaError::Instance(id.clone()));
-        }
+        self.check_delete(id, &mut loaded.doc, &view.kind)?;
         if view.deleted.is_some() {
             return Ok(());
         }
@@ -457,11 +471,17 @@ impl<S: Store> Replica<S> {
     }
 
     /// The typed view of a loaded document.
+    /// A tombstone counts only when an organisation that may delete the document wrote it
+    /// (`rights.rs`), so a forged delete that arrived by sync shows the document as it was.
     pub fn view(&self, loaded: &mut LoadedDoc) -> Result<DocView, ReplicaError> {
-        document::read_view(&mut loaded.doc).map_err(|e| ReplicaError::Layout {
+        let mut view = document::read_view(&mut loaded.doc).map_err(|e| ReplicaError::Layout {
             id: loaded.id.to_string(),
             source: e,
-        })
+        })?;
+        if view.deleted.is_some() && !self.tombstone_counts(&mut loaded.doc, &view.kind)? {
+            view.deleted = None;
+        }
+        Ok(view)
     }
 
     pub(super) fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
@@ -509,6 +529,11 @@ impl<S: Store> Replica<S> {
                     policy.round_to,
                 )?);
             }
+            if let (crate::catalog::FieldType::Organisation, FieldValue::Text(who)) =
+                (&def.ty, &value)
+            {
+                value = FieldValue::Text(self.organisation_id(&def.name, who)?);
+            }
             if let (
                 crate::catalog::FieldType::Link { kind: target_kind },
                 FieldValue::Text(target),
@@ -555,10 +580,14 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
 
 mod import;
 mod merge_save;
+mod organisations;
 mod remote;
+mod rights;
 
 pub use merge_save::{ConcurrentEdit, MergedSave};
+pub use organisations::Organisation;
 pub use remote::{OwnChanges, RemoteApply};
+pub use rights::POLICY_FLOOR;
 
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,25 @@ pub enum FactBody {
     Link {
         /// The document.
         doc: DocId,
+        /// The round of the cycle it belongs to (from 1; left out for the first, so links
+        /// written before rounds existed read and verify as they were).
+        #[serde(default = "first_round", skip_serializing_if = "is_first_round")]
+        round: u32,
+    },
+    /// A planned moment (a schedule's occurrence) took place.
+    Held {
+        /// The schedule's name.
+        schedule: String,
+        /// The planned moment it was held for.
+        moment: Timestamp,
+        /// The day it was held (YYYY-MM-DD).
+        date: String,
+        /// Who took part.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        participants: Vec<String>,
+        /// A note.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
     },
     /// The instance moves to another version of its definition, staying in `phase` at `step`.
     Migration {
@@ -92,6 +111,9 @@ pub enum FactBody {
         hash: String,
         /// The new definition's text.
         body: String,
+        /// The round it was in (left out for the first).
+        #[serde(default = "first_round", skip_serializing_if = "is_first_round")]
+        round: u32,
     },
 }
 
@@ -164,6 +186,14 @@ impl SignedFact {
         signed.verify()?;
         Ok(signed)
     }
+}
+
+fn first_round() -> u32 {
+    1
+}
+
+fn is_first_round(round: &u32) -> bool {
+    *round == 1
 }
 
 impl Fact {

@@ -97,6 +97,9 @@ pub struct Status {
     pub state: InstanceState,
     /// What the current phase asks of the partners, in words.
     pub guidance: Guidance,
+    /// The deadlines of the actions the instance follows (documents of a kind with `actie:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<super::actions::ActionDue>,
     /// Facts that failed verification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,
@@ -120,6 +123,16 @@ impl<'a, S: Store> Flows<'a, S> {
     /// Operations on `replica`, starting new instances from `registry`.
     pub fn new(replica: &'a Replica<S>, registry: &'a Registry) -> Self {
         Flows { replica, registry }
+    }
+
+    /// The replica the operations work on.
+    pub fn replica(&self) -> &'a Replica<S> {
+        self.replica
+    }
+
+    /// The definitions new instances start from.
+    pub fn registry(&self) -> &'a Registry {
+        self.registry
     }
 
     /// Starts an instance of the latest version of `name`, working on `documents` (more can be
@@ -181,6 +194,7 @@ impl<'a, S: Store> Flows<'a, S> {
             let link = self.fact(
                 FactBody::Link {
                     doc: linked.clone(),
+                    round: 1,
                 },
                 now,
                 fact_id,
@@ -199,8 +213,13 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         fact_id: [u8; 16],
     ) -> Result<Status, FlowError> {
-        let mut loaded = self.replica.load(id)?;
-        let (instance, def) = self.read(&mut loaded.doc)?;
+        let Current {
+            mut loaded,
+            instance,
+            def,
+            st,
+            ..
+        } = self.current(id, now)?;
         if !instance.owns_documents {
             return Err(FlowError::NotNow(
                 "deze werkstroom werkt al aan alle documenten van haar soorten".into(),
@@ -214,7 +233,10 @@ impl<'a, S: Store> Flows<'a, S> {
         }
         self.append(
             &mut loaded,
-            FactBody::Link { doc: doc.clone() },
+            FactBody::Link {
+                doc: doc.clone(),
+                round: st.round,
+            },
             "document gekoppeld",
             now,
             fact_id,
@@ -528,6 +550,7 @@ impl<'a, S: Store> Flows<'a, S> {
             version: target.definition.version.to_string(),
             hash: target.hash.clone(),
             body: target.body.clone(),
+            round: st.round,
         };
         self.append(
             &mut loaded,
@@ -536,6 +559,81 @@ impl<'a, S: Store> Flows<'a, S> {
             now,
             fact_id,
         )?;
+        self.status_of(&mut loaded.doc, now)
+    }
+
+    /// Records that the planned moment `schedule` was held on `date` (YYYY-MM-DD), with who took
+    /// part and a note. It counts for the planned moment nearest to that day, so that moment is
+    /// no longer missed (nor, if it is still ahead, coming up).
+    #[allow(clippy::too_many_arguments)]
+    pub fn held(
+        &self,
+        id: &DocId,
+        schedule: &str,
+        date: &str,
+        participants: &[String],
+        note: &str,
+        now: Timestamp,
+        fact_id: [u8; 16],
+    ) -> Result<Status, FlowError> {
+        let mut loaded = self.load_instance(id)?;
+        let (instance, def) = self.read(&mut loaded.doc)?;
+        let Some(s) = def.schedules.iter().find(|s| s.name == schedule) else {
+            return Err(FlowError::NotNow(format!(
+                "werkwijze ‘{}’ heeft geen gepland moment {schedule:?}; wel: {}",
+                def.title,
+                def.schedules
+                    .iter()
+                    .map(|s| format!("{} (‘{}’)", s.name, s.title))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let day = match crate::document::parse_date(date.trim())
+            .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        {
+            Some(day) => day,
+            None => {
+                return Err(FlowError::NotNow(format!(
+                    "{date:?} is geen datum; schrijf JJJJ-MM-DD"
+                )));
+            }
+        };
+        let tz = def.tz();
+        let noon = day
+            .at(12, 0, 0, 0)
+            .to_zoned_datetime(tz.clone())
+            .map(|z| Timestamp(z.timestamp().as_millisecond()))
+            .map_err(|e| FlowError::NotNow(format!("{date}: {e}")))?;
+        let (last, next) = super::reducer::moments_around(s, instance.created, noon, &tz);
+        let distance = |t: Timestamp| (t.millis() - noon.millis()).abs();
+        let moment = match (last, next) {
+            (Some(l), Some(n)) => Some(if distance(n) < distance(l) { n } else { l }),
+            (l, n) => l.or(n),
+        }
+        .ok_or_else(|| {
+            FlowError::NotNow(format!(
+                "‘{}’ heeft geen gepland moment rond {date}",
+                s.title
+            ))
+        })?;
+        let participants: Vec<String> = participants
+            .iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        for p in &participants {
+            crate::privacy::check_text("wie", p)?;
+        }
+        crate::privacy::check_text("notitie", note)?;
+        let body = FactBody::Held {
+            schedule: s.name.clone(),
+            moment,
+            date: day.to_string(),
+            participants,
+            note: note.trim().to_string(),
+        };
+        self.append(&mut loaded, body, "gepland moment gehouden", now, fact_id)?;
         self.status_of(&mut loaded.doc, now)
     }
 
@@ -582,10 +680,18 @@ impl<'a, S: Store> Flows<'a, S> {
 
     fn status_of(&self, doc: &mut AutoCommit, now: Timestamp) -> Result<Status, FlowError> {
         let (instance, def) = self.read(doc)?;
-        let documents = self.documents_of(&instance)?;
+        let views = self.views_of(&instance)?;
+        let actions = self.actions_due(&def, &views, now)?;
+        let documents = snapshots(self.replica.catalog(), views);
         let members = self.members()?;
         let state = compute(&def, &instance, &documents, members.as_deref(), now);
-        let guidance = guidance(&def, &state, &documents);
+        // The phase works on this round's documents only.
+        let worked_on = if instance.owns_documents {
+            super::reducer::documents_in(&instance.facts, &documents, state.round)
+        } else {
+            documents
+        };
+        let guidance = guidance(&def, &state, &worked_on);
         Ok(Status {
             id: instance.id.clone(),
             title: instance.title.clone(),
@@ -594,6 +700,7 @@ impl<'a, S: Store> Flows<'a, S> {
             definition_title: def.title.clone(),
             state,
             guidance,
+            actions,
             rejected: instance.rejected.clone(),
         })
     }
@@ -621,6 +728,11 @@ impl<'a, S: Store> Flows<'a, S> {
         &self,
         instance: &Instance,
     ) -> Result<BTreeMap<DocId, DocSnapshot>, FlowError> {
+        Ok(snapshots(self.replica.catalog(), self.views_of(instance)?))
+    }
+
+    /// The views of the documents the instance works on (see [`Flows::documents_of`]).
+    fn views_of(&self, instance: &Instance) -> Result<Vec<crate::document::DocView>, FlowError> {
         let views = if instance.owns_documents {
             let mut views = Vec::new();
             for id in instance.linked() {
@@ -636,7 +748,7 @@ impl<'a, S: Store> Flows<'a, S> {
         } else {
             self.replica.list(None, false)?
         };
-        Ok(snapshots(self.replica.catalog(), views))
+        Ok(views)
     }
 }
 
@@ -673,7 +785,7 @@ fn snapshots(
 }
 
 /// What a document is called: the value of its kind's title field.
-fn doc_title(catalog: &Catalog, view: &crate::document::DocView) -> Option<String> {
+pub(super) fn doc_title(catalog: &Catalog, view: &crate::document::DocView) -> Option<String> {
     let field = catalog.kind(&view.kind)?.title_field()?;
     match view.fields.get(&field.name) {
         Some(FieldValue::Text(s)) if !s.trim().is_empty() => Some(s.clone()),

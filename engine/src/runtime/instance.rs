@@ -85,7 +85,7 @@ impl Instance {
         facts.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         let mut out: Vec<DocId> = Vec::new();
         for f in facts {
-            if let FactBody::Link { doc } = &f.body
+            if let FactBody::Link { doc, .. } = &f.body
                 && !out.contains(doc)
             {
                 out.push(doc.clone());

@@ -4,14 +4,17 @@
 //! Its state is never stored: [`reducer::state`] computes it from the definition, the facts,
 //! the documents' current heads and "now", so every replica with the same facts agrees.
 
+mod actions;
 mod fact;
 mod flows;
 mod guidance;
 mod instance;
 mod reducer;
+mod rounds;
 mod state;
 mod todo;
 
+pub use actions::{ActionDue, ActionFresh, Agreement, MadeAction, Origin};
 pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
 pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
 pub use guidance::{
@@ -20,10 +23,11 @@ pub use guidance::{
 pub use instance::{
     Instance, InstanceError, Pinned, append_fact, check_incoming, read_instance, write_instance,
 };
-pub use reducer::{COORDINATOR, Input, docs_of, documents_in, may_act, state};
+pub use reducer::{COORDINATOR, Input, docs_of, documents_in, may_act, moments_around, state};
+pub use rounds::{RoundArchive, RoundDocument, RoundVerdict};
 pub use state::{
-    Conflict, DocSnapshot, Due, Ignored, InstanceState, Member, Participant, Refusal,
-    ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
+    Conflict, DocSnapshot, Due, HeldMoment, Ignored, InstanceState, Member, Participant, Refusal,
+    Round, ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
 };
 pub use todo::{Todo, todo};
 

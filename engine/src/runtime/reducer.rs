@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::fact::{DocHeads, Fact, FactBody};
 use super::state::{
-    Conflict, DocSnapshot, Due, Ignored, InstanceState, Member, Participant, Refusal,
-    ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
+    Conflict, DocSnapshot, Due, HeldMoment, Ignored, InstanceState, Member, Participant, Refusal,
+    Round, ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
 };
-use crate::definition::{Approval, ConflictRule, Definition, Guard, Phase, Recurrence};
+use crate::definition::{Approval, ConflictRule, Definition, Guard, Phase, Recurrence, Schedule};
 use crate::document::DocId;
 use crate::time::Timestamp;
 
@@ -57,14 +57,22 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     let migration = facts
         .iter()
         .filter_map(|f| match &f.body {
-            FactBody::Migration { step, phase, .. } => Some((*step, f.order_key(), phase, f.at)),
+            FactBody::Migration {
+                step, phase, round, ..
+            } => Some((*step, f.order_key(), phase, f.at, *round)),
             _ => None,
         })
         .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let (mut phase_name, mut step, mut entered) = match migration {
-        Some((step, _, phase, at)) => (phase.clone(), step, at),
-        None => (def.start.clone(), 0, input.created),
+    let (mut phase_name, mut step, mut entered, mut round) = match migration {
+        Some((step, _, phase, at, round)) => (phase.clone(), step, at, round),
+        None => (def.start.clone(), 0, input.created, 1),
     };
+    let mut rounds = vec![Round {
+        number: round,
+        started: entered,
+        first_step: step,
+        label: String::new(),
+    }];
     let first_step = step;
 
     let mut requests: BTreeMap<u32, Vec<&Fact>> = BTreeMap::new();
@@ -211,6 +219,15 @@ pub fn state(input: &Input<'_>) -> InstanceState {
             by,
             via,
         });
+        if phase.transition(&target).is_some_and(|t| t.new_round) {
+            round += 1;
+            rounds.push(Round {
+                number: round,
+                started: at,
+                first_step: step + 1,
+                label: String::new(),
+            });
+        }
         phase_name = target;
         step += 1;
         entered = at;
@@ -229,7 +246,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     let current = def.phase(&phase_name);
     let owned;
     let documents = if input.owns_documents {
-        owned = documents_in(input.facts, input.documents);
+        owned = documents_in(input.facts, input.documents, round);
         &owned
     } else {
         input.documents
@@ -283,7 +300,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     };
     let finished = current.is_some_and(|p| p.is_final);
     let due = current.and_then(|p| due(def, p, entered, input.now));
-    let schedules = schedules(def, input, &history, &phase_name);
+    let schedules = schedules(def, input, &facts, &phase_name, entered);
     let turn = turn(
         current,
         &participants,
@@ -293,6 +310,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
         finished,
     );
     ignored.sort_by(|a, b| a.id.cmp(&b.id));
+    label_rounds(&mut rounds);
     InstanceState {
         phase_title: def.phase_title(&phase_name),
         phase: phase_name,
@@ -308,6 +326,23 @@ pub fn state(input: &Input<'_>) -> InstanceState {
         schedules,
         turn,
         ignored,
+        round,
+        rounds,
+    }
+}
+
+/// Names each round after the year it started ("ronde 2027"), numbered when a year has more.
+fn label_rounds(rounds: &mut [Round]) {
+    let years: Vec<Option<i16>> = rounds.iter().map(|r| r.started.year()).collect();
+    for (i, r) in rounds.iter_mut().enumerate() {
+        let year = years[i];
+        r.label = match year {
+            Some(y) if years.iter().filter(|o| **o == year).count() > 1 => {
+                format!("ronde {y} ({})", r.number)
+            }
+            Some(y) => format!("ronde {y}"),
+            None => format!("ronde {}", r.number),
+        };
     }
 }
 
@@ -347,15 +382,16 @@ fn participants(def: &Definition, facts: &[&Fact], ignored: &mut Vec<Ignored>) -
     v
 }
 
-/// The documents of `all` that `facts` link to the instance.
+/// The documents of `all` that `facts` link to the instance in round `round`.
 pub fn documents_in(
     facts: &[Fact],
     all: &BTreeMap<DocId, DocSnapshot>,
+    round: u32,
 ) -> BTreeMap<DocId, DocSnapshot> {
     let linked: BTreeSet<&DocId> = facts
         .iter()
         .filter_map(|f| match &f.body {
-            FactBody::Link { doc } => Some(doc),
+            FactBody::Link { doc, round: r } if *r == round => Some(doc),
             _ => None,
         })
         .collect();
@@ -607,42 +643,41 @@ const MAX_OCCURRENCES: i64 = 1200;
 fn schedules(
     def: &Definition,
     input: &Input<'_>,
-    history: &[Step],
+    facts: &[&Fact],
     current: &str,
+    entered: Timestamp,
 ) -> Vec<ScheduleStatus> {
     let tz = def.tz();
     let now = input.now;
     def.schedules
         .iter()
         .map(|s| {
-            let (last, next) = match &s.recurrence {
-                Recurrence::Every(p) => {
-                    let mut last = None;
-                    let mut next = None;
-                    for k in 1..=MAX_OCCURRENCES {
-                        match p.after_times(input.created, &tz, k) {
-                            Some(t) if t <= now => last = Some(t),
-                            Some(t) => {
-                                next = Some(t);
-                                break;
-                            }
-                            None => break,
-                        }
-                    }
-                    (last, next)
-                }
-                Recurrence::Cron(c) => (
-                    c.previous_at_or_before(now, &tz)
-                        .filter(|t| *t >= input.created),
-                    c.next_after(now, &tz),
-                ),
-            };
-            let entered_since = |t: Timestamp| {
-                current == s.phase || history.iter().any(|h| h.to == s.phase && h.at >= t)
-            };
-            let missed = last.filter(|t| !entered_since(*t));
+            let (last, next) = moments_around(s, input.created, now, &tz);
+            let held: Vec<HeldMoment> = facts
+                .iter()
+                .filter_map(|f| match &f.body {
+                    FactBody::Held {
+                        schedule,
+                        moment,
+                        date,
+                        participants,
+                        note,
+                    } if schedule == &s.name => Some(HeldMoment {
+                        moment: *moment,
+                        date: date.clone(),
+                        participants: participants.clone(),
+                        note: note.clone(),
+                        recorded_by: f.org.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            let was_held = |t: Timestamp| held.iter().any(|h| h.moment == t);
+            // Only the phase a moment belongs to misses it: a moment that passed while the
+            // instance was there, and that nobody recorded as held.
+            let missed = last.filter(|t| current == s.phase && *t >= entered && !was_held(*t));
             let remind_from = match (next, &s.reminder) {
-                (Some(n), Some(r)) => r.before(n, &tz),
+                (Some(n), Some(r)) if !was_held(n) => r.before(n, &tz),
                 _ => None,
             };
             let urgency = if missed.is_some() {
@@ -664,9 +699,41 @@ fn schedules(
                 next,
                 urgency,
                 missed,
+                held,
             }
         })
         .collect()
+}
+
+/// The last moment of `schedule` at or before `at` (not before the instance started at
+/// `created`) and the first one after it.
+pub fn moments_around(
+    schedule: &Schedule,
+    created: Timestamp,
+    at: Timestamp,
+    tz: &jiff::tz::TimeZone,
+) -> (Option<Timestamp>, Option<Timestamp>) {
+    match &schedule.recurrence {
+        Recurrence::Every(p) => {
+            let mut last = None;
+            let mut next = None;
+            for k in 1..=MAX_OCCURRENCES {
+                match p.after_times(created, tz, k) {
+                    Some(t) if t <= at => last = Some(t),
+                    Some(t) => {
+                        next = Some(t);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            (last, next)
+        }
+        Recurrence::Cron(c) => (
+            c.previous_at_or_before(at, tz).filter(|t| *t >= created),
+            c.next_after(at, tz),
+        ),
+    }
 }
 
 fn title_of(phase: &Phase) -> &str {

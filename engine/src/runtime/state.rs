@@ -248,9 +248,29 @@ pub struct ScheduleStatus {
     /// Where it stands: on time, soon (within the reminder), or overdue (a moment passed
     /// without the instance entering the phase since).
     pub urgency: Urgency,
-    /// The moment that passed without the phase, when overdue.
+    /// The moment that passed while the instance was in the phase, without being recorded as
+    /// held, when overdue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missed: Option<Timestamp>,
+    /// The moments recorded as held, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldMoment>,
+}
+
+/// A planned moment recorded as held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeldMoment {
+    /// The planned moment it was held for.
+    pub moment: Timestamp,
+    /// The day it was held (YYYY-MM-DD).
+    pub date: String,
+    /// Who took part.
+    pub participants: Vec<String>,
+    /// A note.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// The organisation that recorded it.
+    pub recorded_by: String,
 }
 
 /// A fact that took no effect, and why.
@@ -295,4 +315,23 @@ pub struct InstanceState {
     pub turn: Vec<(String, String)>,
     /// Facts that took no effect.
     pub ignored: Vec<Ignored>,
+    /// The round of the cycle the instance is in (from 1); its phases work on the documents
+    /// linked in this round.
+    pub round: u32,
+    /// Every round so far, oldest first.
+    pub rounds: Vec<Round>,
+}
+
+/// One round of the cycle: started by the start of the instance or by a transition marked
+/// `nieuwe-ronde`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Round {
+    /// Its number, from 1.
+    pub number: u32,
+    /// When it started.
+    pub started: Timestamp,
+    /// The first step (transition count) that belongs to it.
+    pub first_step: u32,
+    /// How people call it, e.g. "ronde 2027".
+    pub label: String,
 }

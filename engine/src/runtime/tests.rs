@@ -308,10 +308,52 @@ fn deadlines_and_schedules_come_out_of_now() {
     assert_eq!(urgency(T0 + DAY), Urgency::OnTime);
     assert_eq!(urgency(T0 + 12 * DAY), Urgency::Soon);
     assert_eq!(urgency(T0 + 15 * DAY), Urgency::Overdue);
+    // The monthly evaluation belongs to phase d; in phase a, a passed moment is not missed.
+    let st = run(&d, &facts, &docs, T0 + 40 * DAY);
+    let eval = &st.schedules[0];
+    assert_eq!(eval.missed, None, "{eval:?}");
+    assert!(eval.next.unwrap().millis() > T0 + 40 * DAY);
+}
+
+#[test]
+fn only_its_own_phase_misses_a_planned_moment_and_a_held_one_is_not_missed() {
+    let d = def(&FLOW.replace("fase: d, herhaal", "fase: a, herhaal"));
+    let mut facts = team();
+    let docs = docs(true, "h1");
     let st = run(&d, &facts, &docs, T0 + 40 * DAY);
     let eval = &st.schedules[0];
     assert_eq!(eval.urgency, Urgency::Overdue, "{eval:?}");
-    assert!(eval.missed.is_some() && eval.next.unwrap().millis() > T0 + 40 * DAY);
+    let missed = eval.missed.unwrap();
+    assert!(missed.millis() > T0 && eval.next.unwrap().millis() > T0 + 40 * DAY);
+
+    // Recorded as held: no longer missed, and the record is shown.
+    facts.push(fact(
+        "s",
+        T0 + 39 * DAY,
+        "held-1",
+        FactBody::Held {
+            schedule: "evaluatie".into(),
+            moment: missed,
+            date: "2026-06-28".into(),
+            participants: vec!["Org g".into(), "Org s".into()],
+            note: "goed gesprek".into(),
+        },
+    ));
+    let st = run(&d, &facts, &docs, T0 + 40 * DAY);
+    let eval = &st.schedules[0];
+    assert_eq!(eval.missed, None, "{eval:?}");
+    assert_eq!(eval.held.len(), 1);
+    assert_eq!(eval.held[0].recorded_by, "Org s");
+    // A record for a moment that is not the missed one does not cover it.
+    let other = T0 + 2 * DAY;
+    if let FactBody::Held { moment, .. } = &mut facts.last_mut().unwrap().body {
+        *moment = Timestamp(other);
+    }
+    assert!(
+        run(&d, &facts, &docs, T0 + 40 * DAY).schedules[0]
+            .missed
+            .is_some()
+    );
 }
 
 /// The kinds of fact the property tests draw from.

@@ -1,5 +1,6 @@
-//! What an organisation has to do across all its workflow instances: its turns, deadlines and
-//! planned moments that are near or past, and instances it has not joined. A pure function of
+//! What an organisation has to do across all its workflow instances: its turns, deadlines, the
+//! deadlines of the actions it owns, planned moments that are near or past, and instances it
+//! has not joined. A pure function of
 //! the instances' computed states, so `kompas flow todo` can be run every week (or from cron).
 
 use super::flows::Status;
@@ -45,6 +46,14 @@ pub fn todo(statuses: &[Status], org_id: &str, org_name: &str) -> Vec<Todo> {
             urgency,
             at,
         };
+        // The actions it owns, whether or not it joined the flow that follows them.
+        for a in s.actions_of(org_id) {
+            out.push(item(
+                format!("actie ‘{}’ uiterlijk {} klaar", a.title, a.deadline),
+                a.urgency,
+                Some(a.at),
+            ));
+        }
         let has_turn = st.turn.iter().any(|(name, _)| name == org_name);
         if !has_turn && !st.participants.iter().any(|p| p.org_id == org_id) {
             out.push(item(

@@ -24,7 +24,7 @@ pub trait Roster {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
     /// This replica has no workspace key.
-    #[error("geen werkruimtesleutel om mee te versleutelen")]
+    #[error("geen sleutel van de samenwerking om mee te versleutelen")]
     NoKey,
     /// The payload is too large to encrypt.
     #[error("de inhoud is te groot om te versleutelen")]

@@ -109,6 +109,29 @@ pub fn render_state(out: &mut String, st: &InstanceState) {
             sch.urgency,
             sch.missed.map(Timestamp::millis)
         );
+        for h in &sch.held {
+            let _ = writeln!(
+                out,
+                "  held for {} on {} by {} with {}: {}",
+                h.moment.millis(),
+                h.date,
+                h.recorded_by,
+                h.participants.join(", "),
+                h.note
+            );
+        }
+    }
+    if st.round > 1 {
+        for r in &st.rounds {
+            let _ = writeln!(
+                out,
+                "round {} {:?} from step {} started {}",
+                r.number,
+                r.label,
+                r.first_step,
+                r.started.millis()
+            );
+        }
     }
     for (org, what) in &st.turn {
         let _ = writeln!(out, "turn {org}: {what}");

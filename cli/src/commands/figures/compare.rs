@@ -110,7 +110,7 @@ fn render(c: &Comparison) -> String {
     if let Some((place, of)) = c.rank {
         let meaning = match c.better {
             Direction::Neutral => "1 = hoogste",
-            _ => "1 = best",
+            _ => "1 = de beste",
         };
         let _ = writeln!(
             out,

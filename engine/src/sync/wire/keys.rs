@@ -58,7 +58,7 @@ macro_rules! fixed_bytes {
 
 fixed_bytes!(
     /// A workspace (samenwerking) id: 16 random bytes chosen by its creator.
-    WorkspaceId, 16, "werkruimte-id"
+    WorkspaceId, 16, "samenwerkings-id"
 );
 fixed_bytes!(
     /// An organisation's Ed25519 public key, as raw bytes (checked when used).

@@ -110,7 +110,7 @@ impl SimRelay {
                     return err(ErrorCode::AuthFailed, "handtekening");
                 }
                 if self.members.workspace().is_some_and(|w| w != workspace) {
-                    return err(ErrorCode::WrongWorkspace, "werkruimte");
+                    return err(ErrorCode::WrongWorkspace, "samenwerking");
                 }
                 if self.members.was_removed(&key) {
                     return err(ErrorCode::Removed, "verwijderd");

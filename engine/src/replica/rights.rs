@@ -1,0 +1,202 @@
+//! Who may delete a document, and whose changes to the small-number policy count. Both are
+//! decided wherever a document is read, from the authors of its changes (their notes, which a
+//! replica checks against the signed sender of every bundle it receives) and the member list now,
+//! so a delete or a policy change that arrives by sync from a partner who may not make it has no
+//! effect on any replica, whichever command or tool made it.
+//!
+//! - A workflow instance and a published definition are never deleted: a tombstone on them does
+//!   not count.
+//! - Within a workspace, a tombstone counts only when the organisation that created the document
+//!   or a coordinator wrote it (the last such one counts; a later one by someone else does not).
+//!   Without a workspace every tombstone counts (there is nobody else).
+//! - The small-number policy takes each value from the last change a coordinator made to it,
+//!   and is never weaker than the floor: within a workspace, CBS's rule (0 to 7 secret, rounding
+//!   to 5, secondary suppression on).
+
+use std::collections::BTreeSet;
+
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+use super::{Replica, ReplicaError};
+use crate::document::{DocId, allowed_value, author_of_op};
+use crate::figures::SuppressionPolicy;
+use crate::store::Store;
+use crate::sync::replication::known_members;
+
+/// The weakest policy a workspace may use: CBS's rule for small counts.
+pub const POLICY_FLOOR: SuppressionPolicy = SuppressionPolicy {
+    threshold: 7.0,
+    round_to: 5.0,
+    secondary: true,
+};
+
+/// The organisations whose changes count for a rule: everybody without a workspace, else the
+/// given ones.
+enum Allowed {
+    Everybody,
+    Only(BTreeSet<String>),
+}
+
+impl Allowed {
+    fn admits(&self, org_id: &str) -> bool {
+        match self {
+            Allowed::Everybody => true,
+            Allowed::Only(orgs) => orgs.contains(org_id),
+        }
+    }
+}
+
+impl<S: Store> Replica<S> {
+    /// The org ids of the workspace's coordinators now, or `None` without a workspace.
+    pub fn coordinators(&self) -> Result<Option<BTreeSet<String>>, ReplicaError> {
+        let set = known_members(self.store()).map_err(|e| ReplicaError::Members(e.to_string()))?;
+        Ok(set.map(|set| set.coordinators().map(|m| m.profile.key.org_id()).collect()))
+    }
+
+    /// The organisation whose change created the document (the header's `id`), if its note says.
+    pub(super) fn creator(doc: &mut AutoCommit) -> Option<String> {
+        let (_, op) = doc.get(ROOT, "id").ok()??;
+        author_of_op(doc, &op)?.0
+    }
+
+    /// Who may delete a document of `kind` created by `creator`: `None` for nobody.
+    fn deleters(
+        &self,
+        kind: &str,
+        creator: Option<String>,
+    ) -> Result<Option<Allowed>, ReplicaError> {
+        if kind == crate::runtime::INSTANCE_KIND || kind == crate::published::PUBLISHED_KIND {
+            return Ok(None);
+        }
+        Ok(Some(match self.coordinators()? {
+            None => Allowed::Everybody,
+            Some(mut orgs) => {
+                orgs.extend(creator);
+                Allowed::Only(orgs)
+            }
+        }))
+    }
+
+    /// Refuses a delete by this organisation that would not count.
+    pub(super) fn check_delete(
+        &self,
+        id: &DocId,
+        doc: &mut AutoCommit,
+        kind: &str,
+    ) -> Result<(), ReplicaError> {
+        if kind == crate::published::PUBLISHED_KIND {
+            // Whether a publication counts rests on its signature and its author's role; a
+            // tombstone would change nothing and suggest otherwise.
+            return Err(ReplicaError::Published(id.clone()));
+        }
+        if kind == crate::runtime::INSTANCE_KIND {
+            return Err(ReplicaError::Instance(id.clone()));
+        }
+        let creator = Self::creator(doc);
+        let me = &self.identity().profile.org_id;
+        match self.deleters(kind, creator.clone())? {
+            Some(allowed) if allowed.admits(me) => Ok(()),
+            _ => Err(ReplicaError::MayNotDelete {
+                id: id.clone(),
+                creator: creator
+                    .and_then(|c| self.organisation_name(&c).ok().flatten())
+                    .unwrap_or_else(|| "de organisatie die het maakte".into()),
+            }),
+        }
+    }
+
+    /// Whether the document's tombstone counts (see the module notes).
+    pub(super) fn tombstone_counts(
+        &self,
+        doc: &mut AutoCommit,
+        kind: &str,
+    ) -> Result<bool, ReplicaError> {
+        let creator = Self::creator(doc);
+        Ok(match self.deleters(kind, creator)? {
+            None => false,
+            Some(Allowed::Everybody) => true,
+            Some(allowed) => {
+                allowed_value(doc, &ROOT, "deleted", &|org| allowed.admits(org)).is_some()
+            }
+        })
+    }
+
+    /// The small-number policy a policy document sets (see the module notes); `None` for no
+    /// document.
+    pub fn policy_in(
+        &self,
+        doc: Option<&mut AutoCommit>,
+    ) -> Result<SuppressionPolicy, ReplicaError> {
+        let coordinators = self.coordinators()?;
+        let floor = match coordinators {
+            Some(_) => POLICY_FLOOR,
+            None => SuppressionPolicy {
+                threshold: 0.0,
+                round_to: 1.0,
+                secondary: false,
+            },
+        };
+        let allowed = match coordinators {
+            None => Allowed::Everybody,
+            Some(orgs) => Allowed::Only(orgs),
+        };
+        let mut policy = SuppressionPolicy::default();
+        if let Some(doc) = doc
+            && let Ok(Some((Value::Object(ObjType::Map), fields))) = doc.get(ROOT, "fields")
+        {
+            let mut value = |key: &str| allowed_value(doc, &fields, key, &|o| allowed.admits(o));
+            if let Some(n) = number(value("drempel")) {
+                policy.threshold = n;
+            }
+            if let Some(n) = number(value("afronden")) {
+                policy.round_to = n;
+            }
+            if let Some(Value::Scalar(s)) = value("secundair")
+                && let ScalarValue::Str(s) = s.as_ref()
+            {
+                policy.secondary = s.as_str() != "nee";
+            }
+        }
+        Ok(SuppressionPolicy {
+            threshold: policy.threshold.max(floor.threshold),
+            round_to: policy.round_to.max(floor.round_to),
+            secondary: policy.secondary || floor.secondary,
+        })
+    }
+
+    /// Refuses a policy this organisation may not set: within a workspace only coordinators
+    /// set it, and never weaker than [`POLICY_FLOOR`].
+    pub fn check_policy(&self, policy: &SuppressionPolicy) -> Result<(), ReplicaError> {
+        let Some(coordinators) = self.coordinators()? else {
+            return Ok(());
+        };
+        if !coordinators.contains(&self.identity().profile.org_id) {
+            return Err(ReplicaError::PolicyRefused(
+                "alleen een coördinator van de samenwerking kan het beleid voor kleine aantallen wijzigen".into(),
+            ));
+        }
+        let f = POLICY_FLOOR;
+        if policy.threshold < f.threshold
+            || policy.round_to < f.round_to
+            || (f.secondary && !policy.secondary)
+        {
+            return Err(ReplicaError::PolicyRefused(format!(
+                "het beleid mag niet zwakker zijn dan de ondergrens van de samenwerking: aantallen van 0 tot en met {} geheim, afronden op {}, secundaire onderdrukking aan",
+                f.threshold, f.round_to
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn number(value: Option<Value<'static>>) -> Option<f64> {
+    match value? {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::F64(n) => Some(*n),
+            ScalarValue::Int(n) => Some(*n as f64),
+            ScalarValue::Uint(n) => Some(*n as f64),
+            _ => None,
+        },
+        Value::Object(_) => None,
+    }
+}
