@@ -1,5 +1,6 @@
 //! One module per top-level command; `run` dispatches to them.
 
+mod completions;
 mod demo;
 mod doc;
 mod figures;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),
         Command::Flow(cmd) => flow::run(&cli.global, cmd),
         Command::Serve(args) => crate::serve::run(&cli.global, args),
+        Command::Completions(args) => completions::run(&args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

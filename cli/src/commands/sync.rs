@@ -13,7 +13,7 @@ use crate::context::{open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
 use crate::lending::Lending;
-use crate::output::emit;
+use crate::output::{Verbosity, detail, emit, note, verbosity};
 use crate::workflows;
 
 /// How long a one-off sync may take by default.
@@ -116,14 +116,14 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
     };
     let summary = if args.watch {
         if !global.json {
-            eprintln!("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
+            note("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
         }
-        watch(global, limit, !global.json)?
+        watch(global, limit, progress(global))?
     } else {
         let opened = open_global(global)?;
         let replica = &opened.replica;
         let mut machine = Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
-        drive(replica, &mut machine, limit, !global.json)?
+        drive(replica, &mut machine, limit, progress(global))?
     };
     emit(global.json, &summary, render)?;
     if summary.removed {
@@ -143,6 +143,11 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether a command shows sync progress: not with `--json` or `-q`.
+pub fn progress(global: &Global) -> bool {
+    !global.json && verbosity() != Verbosity::Quiet
 }
 
 /// Runs the machine against its relays until it is done, the limit passes, or Ctrl-C or
@@ -271,7 +276,7 @@ pub fn watch_in(
         let root = opened.dir.root().to_path_buf();
         drop(lending.take(opened));
         if watching.progress {
-            eprintln!("map even vrijgegeven aan een ander kompas-proces");
+            note("map even vrijgegeven aan een ander kompas-proces");
         }
         let relock = runtime.block_on(async {
             tokio::select! {
@@ -382,8 +387,11 @@ fn run_until_stopped<S: Store>(
             ending = driver::run(replica, machine, config, |report| {
                 summary.record(report);
                 host.report(report);
-                if progress && let Some(line) = progress_line(report) {
-                    eprintln!("{line}");
+                if progress {
+                    match progress_line(report) {
+                        Some(line) => note(&line),
+                        None => detail(&format!("{report:?}")),
+                    }
                 }
             }) => ending.map(Some),
             _ = stop_signal() => Ok(None),
