@@ -8,6 +8,7 @@ mod exit;
 mod failure;
 mod help_nl;
 mod lending;
+mod long_value;
 mod output;
 mod serve;
 mod usage_error;
