@@ -170,7 +170,6 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                         "type": m.profile.org_type,
                         "org_id": m.profile.key.org_id(),
                         "role": m.role.to_string(),
-                        "rol": role_nl(m.role),
                         "joined": m.joined_at,
                         "you": m.profile.key == machine.me(),
                     })

@@ -7,7 +7,7 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MembershipError {
     /// The signature is not the author's.
-    #[error("de handtekening onder de lidmaatschapsoperatie klopt niet")]
+    #[error("de handtekening onder de wijziging van de ledenlijst klopt niet")]
     BadSignature,
     /// The operation is for another workspace.
     #[error("de operatie hoort bij samenwerking {found}, niet bij {expected}")]
@@ -28,16 +28,16 @@ pub enum MembershipError {
         found: Option<Hash32>,
     },
     /// Anything but `Create` on an empty log.
-    #[error("de werkruimte bestaat nog niet")]
+    #[error("de samenwerking bestaat nog niet")]
     NotCreated,
     /// `Create` on a log that has one.
-    #[error("de werkruimte bestaat al")]
+    #[error("de samenwerking bestaat al")]
     AlreadyCreated,
     /// `Create` signed by someone else than the named coordinator.
-    #[error("de werkruimte moet worden aangemaakt door de coördinator zelf")]
+    #[error("de samenwerking moet worden aangemaakt door de coördinator zelf")]
     CreatorMismatch,
     /// The author is not a member.
-    #[error("organisatie {0} is geen lid van deze werkruimte")]
+    #[error("organisatie {0} is geen lid van deze samenwerking")]
     NotMember(OrgKey),
     /// The author is a member but not a coordinator.
     #[error("alleen een coördinator mag dit doen (organisatie {0} is partner)")]
@@ -46,7 +46,7 @@ pub enum MembershipError {
     #[error("er bestaat al een uitnodiging met deze code")]
     DuplicateInvite,
     /// The invite does not exist.
-    #[error("deze uitnodiging is onbekend in deze werkruimte")]
+    #[error("deze uitnodiging is onbekend in deze samenwerking")]
     UnknownInvite,
     /// The invite was redeemed before.
     #[error("deze uitnodiging is al gebruikt door organisatie {by}")]
@@ -67,10 +67,10 @@ pub enum MembershipError {
     #[error("een uitnodiging moet worden ingewisseld door de organisatie die lid wordt")]
     RedeemerMismatch,
     /// The joiner is a member already.
-    #[error("organisatie {0} is al lid van deze werkruimte")]
+    #[error("organisatie {0} is al lid van deze samenwerking")]
     AlreadyMember(OrgKey),
     /// The key was removed from the workspace and may not return.
-    #[error("organisatie {0} is uit deze werkruimte verwijderd")]
+    #[error("organisatie {0} is uit deze samenwerking verwijderd")]
     Removed(OrgKey),
     /// Removing this member would leave the workspace without a coordinator.
     #[error("de laatste coördinator kan niet worden verwijderd")]
