@@ -31,8 +31,21 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
     /// Map met eigen werkwijzen (YAML); standaard de map workflows in de kompas-map, als die er is.
-    #[arg(long, global = true, env = "KOMPAS_WORKFLOWS", value_name = "MAP")]
+    #[arg(
+        long,
+        global = true,
+        env = "KOMPAS_WORKFLOWS",
+        value_name = "MAP",
+        alias = "werkwijzen"
+    )]
     pub workflows: Option<PathBuf>,
+    /// Stil: alleen het resultaat en fouten, geen voortgang of toelichting.
+    #[arg(short, long, global = true, alias = "stil", conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Uitgebreid: ook de gebruikte kompas-map, elke stap van een synchronisatie en de
+    /// afsluitcode bij een fout.
+    #[arg(short, long, global = true, alias = "uitgebreid")]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -67,6 +80,15 @@ pub enum Command {
     Agenda(AgendaArgs),
     /// Start de webapp op deze computer (alleen via 127.0.0.1), met doorlopende synchronisatie.
     Serve(ServeArgs),
+    /// Schrijf het script waarmee je shell opdrachten en opties aanvult met Tab.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// De shell. Voor bash bijvoorbeeld: `source <(kompas completions bash)` in ~/.bashrc.
+    #[arg(value_name = "SHELL", value_parser = ["bash", "zsh", "fish", "powershell"])]
+    pub shell: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -107,7 +129,7 @@ pub struct AgendaArgs {
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// De poort op 127.0.0.1 (0: kies een vrije poort).
-    #[arg(long, default_value_t = 7420)]
+    #[arg(long, default_value_t = 7420, value_name = "POORT", alias = "poort")]
     pub port: u16,
     /// Open de webapp meteen in de browser.
     #[arg(long)]
@@ -119,6 +141,7 @@ pub enum WorkspaceCommand {
     /// Maak een nieuwe samenwerking; deze organisatie wordt coördinator.
     Create {
         /// De naam van de samenwerking.
+        #[arg(value_name = "NAAM")]
         name: String,
         /// Een relay (ws://host:poort of wss://host); mag vaker.
         #[arg(long = "relay", value_name = "URL", required = true)]
@@ -129,20 +152,22 @@ pub enum WorkspaceCommand {
     /// Maak een uitnodiging (een regel tekst) voor een nieuwe organisatie.
     Invite {
         /// De rol van de nieuwe organisatie.
-        #[arg(long, default_value = "partner", value_parser = ["partner", "coordinator"])]
+        #[arg(long, default_value = "partner", value_parser = ["partner", "coordinator"], value_name = "ROL", alias = "rol")]
         role: String,
-        /// Hoe lang de uitnodiging geldig is, bijvoorbeeld 7d, 12h of 30m.
-        #[arg(long, default_value = "7d", value_name = "DUUR")]
+        /// Hoe lang de uitnodiging geldig is, bijvoorbeeld 7d, 12h, "2 weken" of P7D.
+        #[arg(long, default_value = "7d", value_name = "DUUR", alias = "geldig")]
         expires: String,
     },
     /// Trek een uitnodiging in die nog niet gebruikt is.
     Revoke {
         /// De uitnodiging (begint met kompas1-).
+        #[arg(value_name = "UITNODIGING")]
         code: String,
     },
     /// Sluit aan bij een samenwerking met een uitnodiging.
     Join {
         /// De uitnodiging (begint met kompas1-).
+        #[arg(value_name = "UITNODIGING")]
         code: String,
         /// PEM-bestand met een eigen certificaatautoriteit (CA) voor de TLS-certificaten van
         /// de relays, naast de vertrouwde certificaten van het systeem.
@@ -154,6 +179,7 @@ pub enum WorkspaceCommand {
     /// Verwijder een organisatie; de anderen krijgen een nieuwe sleutel.
     Remove {
         /// Het organisatie-id (of het begin ervan) of de naam.
+        #[arg(value_name = "ORGANISATIE")]
         org: String,
     },
     /// Relays van de samenwerking beheren.
@@ -165,12 +191,16 @@ pub enum WorkspaceCommand {
 pub enum RelaysCommand {
     /// Voeg een relay toe.
     Add {
+        /// Het adres van de relay (ws://host:poort of wss://host).
         url: String,
         #[command(flatten)]
         trust: RelayTrustArgs,
     },
     /// Haal een relay weg.
-    Remove { url: String },
+    Remove {
+        /// Het adres van de relay, zoals `kompas workspace relays list` het toont.
+        url: String,
+    },
     /// Toon de relays.
     List,
 }
@@ -184,17 +214,17 @@ pub struct RelayTrustArgs {
     pub ca: Option<std::path::PathBuf>,
     /// De sleutel van de relay (kompas-relay key); zonder deze optie wordt de sleutel bij het
     /// eerste contact vastgelegd. Alleen bij één relay.
-    #[arg(long, value_name = "SLEUTEL")]
+    #[arg(long, value_name = "SLEUTEL", alias = "relaysleutel")]
     pub relay_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
     /// Blijf verbonden: ontvang en verstuur wijzigingen zodra ze er zijn.
-    #[arg(long)]
+    #[arg(long, alias = "blijf")]
     pub watch: bool,
     /// Stop na zoveel seconden (standaard 60 voor een eenmalige sync, nooit met --watch).
-    #[arg(long, value_name = "SECONDEN")]
+    #[arg(long, value_name = "SECONDEN", alias = "tijdslimiet")]
     pub timeout: Option<u64>,
 }
 
@@ -203,6 +233,7 @@ pub enum WorkflowCommand {
     /// Controleer werkwijzen en meld alle problemen met bestand:regel:kolom.
     Check {
         /// Bestanden of mappen; zonder: de ingebouwde werkwijzen en de werkwijzenmap.
+        #[arg(value_name = "PAD")]
         paths: Vec<PathBuf>,
     },
     /// Druk het JSON Schema van het bestandsformaat af (voor editors).
@@ -210,6 +241,7 @@ pub enum WorkflowCommand {
     /// Druk een Mermaid-diagram van een werkwijze af.
     Diagram {
         /// De naam van de werkwijze, bijvoorbeeld kwaliteitskompas.
+        #[arg(value_name = "WERKWIJZE")]
         name: String,
     },
     /// Toon de werkwijzen die gelden en waar ze vandaan komen.
@@ -218,17 +250,20 @@ pub enum WorkflowCommand {
     /// (alleen voor coördinatoren).
     Publish {
         /// Een werkwijzebestand, of de naam van een werkwijze die hier geldt.
+        #[arg(value_name = "WERKWIJZE")]
         definition: String,
     },
     /// Vergeet de laatst geldige versie die deze map van een werkwijze uit de werkwijzenmap
     /// onthield (bijvoorbeeld een bestand dat een ingebouwde werkwijze verving).
     Forget {
         /// De naam van de werkwijze.
+        #[arg(value_name = "WERKWIJZE")]
         name: String,
     },
     /// Houd de werkwijzenmap in de gaten en controleer elk gewijzigd bestand.
     Watch {
         /// De map; standaard de werkwijzenmap.
+        #[arg(value_name = "MAP")]
         dir: Option<PathBuf>,
     },
 }
@@ -238,8 +273,10 @@ pub enum FlowCommand {
     /// Start een werkstroom; deze organisatie wordt coördinator. Toont het id.
     Start {
         /// De werkwijze, bijvoorbeeld kwaliteitskompas.
+        #[arg(value_name = "WERKWIJZE")]
         name: String,
-        #[arg(long, value_name = "TITEL")]
+        /// De titel van de werkstroom; standaard die van de werkwijze.
+        #[arg(long, value_name = "TITEL", alias = "titel")]
         title: Option<String>,
         /// Het document (of de documenten) waaraan de werkstroom werkt, bijvoorbeeld één
         /// verbeteractie; meer documenten koppel je later met `kompas flow link`.
@@ -248,32 +285,44 @@ pub enum FlowCommand {
     },
     /// Koppel een document aan een werkstroom: de fasen werken er voortaan aan.
     Link {
+        /// De werkstroom.
         id: String,
         /// Het document (of de documenten).
         #[arg(required = true, value_name = "DOCUMENT")]
         documents: Vec<String>,
     },
     /// Toon waar een werkstroom staat, wat ontbreekt en wie aan de beurt is.
-    Status { id: String },
+    Status {
+        /// De werkstroom.
+        id: String,
+    },
     /// Doe mee met een werkstroom.
     Join {
+        /// De werkstroom.
         id: String,
-        #[arg(long, default_value = "partner", value_name = "ROL")]
+        /// De rol waarin deze organisatie meedoet (de rollen staan in de werkwijze).
+        #[arg(long, default_value = "partner", value_name = "ROL", alias = "rol")]
         role: String,
     },
     /// Zet de werkstroom door naar de volgende fase.
     Advance {
+        /// De werkstroom.
         id: String,
         /// De fase waarheen, als er meer dan één kan.
-        #[arg(long, value_name = "FASE")]
+        #[arg(long, value_name = "FASE", alias = "naar")]
         to: Option<String>,
     },
     /// Stem in met de documenten van de huidige fase zoals ze nu zijn.
-    Approve { id: String },
+    Approve {
+        /// De werkstroom.
+        id: String,
+    },
     /// Wijs de documenten van de huidige fase af.
     Reject {
+        /// De werkstroom.
         id: String,
-        #[arg(long, value_name = "TEKST")]
+        /// Waarom: wat er aan de documenten moet veranderen.
+        #[arg(long, value_name = "TEKST", alias = "reden")]
         reason: String,
     },
     /// Toon alle werkstromen.
@@ -333,8 +382,10 @@ pub enum FlowCommand {
     },
     /// Zet een werkstroom over naar een andere versie van zijn werkwijze.
     Migrate {
+        /// De werkstroom.
         id: String,
-        #[arg(long, value_name = "VERSIE")]
+        /// De versie van de werkwijze, bijvoorbeeld 1.1.0.
+        #[arg(long, value_name = "VERSIE", alias = "naar")]
         to: String,
     },
 }
@@ -342,10 +393,10 @@ pub enum FlowCommand {
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// De naam van de organisatie, bijvoorbeeld "Gemeente Zwolle".
-    #[arg(long, value_name = "NAAM")]
+    #[arg(long, value_name = "NAAM", alias = "organisatie")]
     pub org: String,
     /// Het soort organisatie (aanbieder is hetzelfde als jeugdhulpaanbieder).
-    #[arg(long = "type", default_value = "gemeente", value_name = "SOORT",
+    #[arg(long = "type", default_value = "gemeente", value_name = "SOORT", alias = "soort",
           value_parser = ["gemeente", "samenwerkingsverband", "jeugdhulpaanbieder", "aanbieder", "onderwijs", "ggd", "jongeren", "ouders", "anders"])]
     pub org_type: String,
 }
@@ -355,9 +406,11 @@ pub enum DocCommand {
     /// Maak een nieuw document en toon het id.
     New {
         /// De documentsoort, bijvoorbeeld ambitie.
+        #[arg(value_name = "SOORT")]
         kind: String,
-        /// Een veld vullen: VELD=WAARDE (mag vaker).
-        #[arg(long = "set", value_name = "VELD=WAARDE")]
+        /// Een veld vullen: VELD=WAARDE (mag vaker); VELD=@BESTAND leest de waarde uit een
+        /// bestand, VELD=@- van standaardinvoer.
+        #[arg(long = "set", value_name = "VELD=WAARDE", alias = "zet")]
         set: Vec<String>,
         /// Maak het document in deze werkstroom: haar fasen werken eraan.
         #[arg(long = "werkstroom", value_name = "WERKSTROOM")]
@@ -365,36 +418,62 @@ pub enum DocCommand {
     },
     /// Velden van een document zetten; een lege waarde maakt het veld leeg.
     Set {
+        /// Het document.
         id: String,
+        /// De velden: VELD=WAARDE, VELD=@BESTAND (uit een bestand) of VELD=@- (van
+        /// standaardinvoer).
         #[arg(value_name = "VELD=WAARDE", required = true)]
         assignments: Vec<String>,
     },
     /// Toon een document.
-    Show { id: String },
+    Show {
+        /// Het document.
+        id: String,
+    },
     /// Toon alle documenten, of die van een soort.
     List {
-        #[arg(long)]
+        /// Alleen documenten van deze soort, bijvoorbeeld ambitie.
+        #[arg(long, value_name = "SOORT", alias = "soort")]
         kind: Option<String>,
         /// Toon ook verwijderde documenten.
-        #[arg(long)]
+        #[arg(long, alias = "verwijderd")]
         deleted: bool,
     },
     /// Toon de geschiedenis: wie wat wanneer veranderde.
-    History { id: String },
+    History {
+        /// Het document.
+        id: String,
+    },
     /// Verwijder een document (het blijft in de geschiedenis staan).
-    Delete { id: String },
+    Delete {
+        /// Het document.
+        id: String,
+    },
     /// Haal een verwijderd document terug, met de inhoud die het had.
-    Restore { id: String },
+    Restore {
+        /// Het document.
+        id: String,
+    },
     /// Schrijf een document weg als standaard .automerge-bestand.
-    Export { id: String, file: PathBuf },
+    Export {
+        /// Het document.
+        id: String,
+        /// Het bestand dat gemaakt wordt (het mag nog niet bestaan).
+        #[arg(value_name = "BESTAND")]
+        file: PathBuf,
+    },
     /// Lees een .automerge-bestand in (nieuw, of samengevoegd met wat er al is).
-    Import { file: PathBuf },
+    Import {
+        /// Het .automerge-bestand.
+        #[arg(value_name = "BESTAND")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Waar de voorbeeldmappen komen; een eerdere demo op die plek wordt vervangen.
-    #[arg(long, default_value = "kompas-demo", value_name = "MAP")]
+    #[arg(long, default_value = "kompas-demo", value_name = "MAP", alias = "map")]
     pub dir: PathBuf,
 }
 
@@ -402,19 +481,19 @@ pub struct DemoArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct IndicatorArgs {
     /// Titel van de indicator.
-    #[arg(long, value_name = "TEKST")]
+    #[arg(long, value_name = "TEKST", alias = "titel")]
     pub title: Option<String>,
     /// Wat er precies geteld wordt, en van wie.
-    #[arg(long, value_name = "TEKST")]
+    #[arg(long, value_name = "TEKST", alias = "definitie")]
     pub definition: Option<String>,
     /// Eenheid van de waarden.
-    #[arg(long, value_parser = ["aantal", "percentage", "per-1000"])]
+    #[arg(long, value_parser = ["aantal", "percentage", "per-1000"], value_name = "EENHEID", alias = "eenheid")]
     pub unit: Option<String>,
     /// Welke richting beter is.
-    #[arg(long, value_parser = ["hoger", "lager", "geen"])]
+    #[arg(long, value_parser = ["hoger", "lager", "geen"], value_name = "RICHTING", alias = "beter")]
     pub better: Option<String>,
     /// Bron, bijvoorbeeld een tabelnummer van CBS StatLine.
-    #[arg(long, value_name = "BRON")]
+    #[arg(long, value_name = "BRON", alias = "bron")]
     pub source: Option<String>,
 }
 
@@ -422,23 +501,30 @@ pub struct IndicatorArgs {
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
     /// De indicator.
+    #[arg(value_name = "INDICATOR")]
     pub name: String,
     /// Het gebied, bijvoorbeeld GM0363.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", alias = "gebied")]
     pub area: String,
     /// Waarmee vergelijken: national, region, peers (of landelijk, regio, vergelijkbaar).
     #[arg(
         long = "with",
         value_delimiter = ',',
         default_value = "national,region,peers",
-        value_name = "LIJST"
+        value_name = "LIJST",
+        alias = "met"
     )]
     pub with: Vec<String>,
     /// Vaste vergelijkingsgroep in plaats van gemeenten van dezelfde grootteklasse: GM0001,GM0002,...
-    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CODES",
+        alias = "vergelijkingsgroep"
+    )]
     pub peers: Vec<String>,
     /// De periode (standaard de laatste), bijvoorbeeld 2023JJ00.
-    #[arg(long, value_name = "PERIODE")]
+    #[arg(long, value_name = "PERIODE", alias = "periode")]
     pub period: Option<String>,
 }
 
@@ -447,6 +533,7 @@ pub enum FiguresCommand {
     /// Maak een indicator of pas de beschrijving aan.
     Define {
         /// Korte naam, bijvoorbeeld jeugdhulp-jongeren.
+        #[arg(value_name = "INDICATOR")]
         name: String,
         #[command(flatten)]
         fields: IndicatorArgs,
@@ -454,6 +541,7 @@ pub enum FiguresCommand {
     /// Lees waarnemingen in uit een CSV-bestand (zoals CBS StatLine of een spreadsheet het maakt).
     Import {
         /// Het CSV-bestand.
+        #[arg(value_name = "BESTAND")]
         file: PathBuf,
         /// De indicator; wordt gemaakt als hij nog niet bestaat.
         #[arg(long, value_name = "NAAM")]
@@ -474,7 +562,7 @@ pub enum FiguresCommand {
         #[arg(long)]
         proef: bool,
         /// Lees de goede rijen toch in en toon de foute.
-        #[arg(long)]
+        #[arg(long, alias = "sla-foute-rijen-over")]
         skip_bad_rows: bool,
         #[command(flatten)]
         fields: IndicatorArgs,
@@ -482,6 +570,7 @@ pub enum FiguresCommand {
     /// Lees een gebiedsindeling in: code, naam, jeugdregio en grootteklasse per gemeente.
     Areas {
         /// Het CSV-bestand.
+        #[arg(value_name = "BESTAND")]
         file: PathBuf,
     },
     /// Toon alle indicatoren.
@@ -489,15 +578,16 @@ pub enum FiguresCommand {
     /// Toon een indicator, met de cijfers van een gebied en de verhalen die erbij horen.
     Show {
         /// De indicator.
+        #[arg(value_name = "INDICATOR")]
         name: String,
         /// Het gebied, bijvoorbeeld GM0363.
-        #[arg(long, value_name = "CODE")]
+        #[arg(long, value_name = "CODE", alias = "gebied")]
         area: Option<String>,
         /// Tot en met deze periode (standaard de laatste).
-        #[arg(long, value_name = "PERIODE")]
+        #[arg(long, value_name = "PERIODE", alias = "periode")]
         period: Option<String>,
         /// Over hoeveel jaar de verandering wordt berekend.
-        #[arg(long, default_value_t = 5, value_name = "JAREN")]
+        #[arg(long, default_value_t = 5, value_name = "JAREN", alias = "jaren")]
         years: i16,
     },
     /// Vergelijk een gebied met het land, de regio en vergelijkbare gemeenten.
@@ -507,39 +597,41 @@ pub enum FiguresCommand {
         #[command(flatten)]
         compare: CompareArgs,
         /// Het SVG-bestand dat gemaakt wordt.
-        #[arg(long, value_name = "BESTAND")]
+        #[arg(long, value_name = "BESTAND", alias = "naar")]
         out: PathBuf,
     },
     /// Zet een verhaal naast een indicator: een signaal, een ervaring of een persona.
     Story {
         /// De indicator.
+        #[arg(value_name = "INDICATOR")]
         name: String,
         /// Soort verhaal.
-        #[arg(long, value_parser = ["signaal", "ervaring", "persona"])]
+        #[arg(long, value_parser = ["signaal", "ervaring", "persona"], value_name = "SOORT", alias = "soort")]
         kind: String,
         /// Titel.
-        #[arg(long, value_name = "TEKST")]
+        #[arg(long, value_name = "TEKST", alias = "titel")]
         title: String,
-        /// Het verhaal (zonder namen of geboortedata van echte personen).
-        #[arg(long, value_name = "TEKST", default_value = "")]
+        /// Het verhaal (zonder namen of geboortedata van echte personen); @BESTAND leest het
+        /// uit een bestand, @- van standaardinvoer.
+        #[arg(long, value_name = "TEKST", default_value = "", alias = "tekst")]
         text: String,
         /// Het gebied waar het over gaat.
-        #[arg(long, value_name = "CODE")]
+        #[arg(long, value_name = "CODE", alias = "gebied")]
         area: Option<String>,
         /// Bij een persona: hoeveel jongeren in het gebied zijn zoals deze persona.
-        #[arg(long, value_name = "AANTAL")]
+        #[arg(long, value_name = "AANTAL", alias = "jongeren")]
         young_people: Option<String>,
     },
     /// Toon of wijzig hoe kleine aantallen worden beschermd.
     Policy {
         /// Aantallen tot en met deze waarde zijn geheim (standaard 7).
-        #[arg(long, value_name = "AANTAL")]
+        #[arg(long, value_name = "AANTAL", alias = "drempel")]
         threshold: Option<f64>,
         /// Aantallen afronden op een veelvoud hiervan (standaard 5; 1 = niet afronden).
-        #[arg(long, value_name = "AANTAL")]
+        #[arg(long, value_name = "AANTAL", alias = "afronden")]
         round: Option<f64>,
         /// Secundaire onderdrukking aan of uit.
-        #[arg(long, value_parser = ["ja", "nee"])]
+        #[arg(long, value_parser = ["ja", "nee"], value_name = "JA-NEE", alias = "secundair")]
         secondary: Option<String>,
     },
 }

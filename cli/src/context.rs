@@ -60,8 +60,8 @@ pub fn lock(dir: &Path) -> Result<DataDir, DataDirError> {
             {
                 store::knock(dir)?;
                 if !knocked {
-                    eprintln!(
-                        "kompas: wacht tot de lopende synchronisatie (`kompas sync --watch` of `kompas serve`) de map even vrijgeeft..."
+                    crate::output::note(
+                        "kompas: wacht tot de lopende synchronisatie (`kompas sync --watch` of `kompas serve`) de map even vrijgeeft...",
                     );
                     knocked = true;
                 }
@@ -80,6 +80,7 @@ pub fn open(dir: &Path, folder: Option<&Path>) -> anyhow::Result<Opened> {
 /// Opens the replica in an already locked data directory.
 pub fn open_locked(data: DataDir, folder: Option<&Path>) -> anyhow::Result<Opened> {
     let dir = data.root().to_path_buf();
+    crate::output::detail(&format!("kompas-map: {}", dir.display()));
     let store = data
         .store()
         .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;

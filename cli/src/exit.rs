@@ -1,7 +1,5 @@
 //! Exit codes, documented in `kompas --help` and the README, and how errors map onto them.
 
-use std::process::ExitCode;
-
 use kompas_engine::ReplicaError;
 use kompas_engine::document::{AssignmentError, DocIdError};
 use kompas_engine::figures::import::ImportError;
@@ -28,12 +26,30 @@ pub const DATA_DIR: u8 = 5;
 pub const REFUSED: u8 = 6;
 /// Sync did not complete: a relay could not be reached, or refused this organisation.
 pub const SYNC_INCOMPLETE: u8 = 7;
+/// Ctrl-C or SIGTERM stopped a command before its work was done.
+pub const INTERRUPTED: u8 = 8;
+
+/// The name of an exit code in `--json` errors.
+pub fn kind_name(code: u8) -> &'static str {
+    match code {
+        0 => "success",
+        USAGE => "usage",
+        INVALID_INPUT => "invalid-input",
+        NOT_FOUND => "not-found",
+        DATA_DIR => "data-directory",
+        REFUSED => "step-refused",
+        SYNC_INCOMPLETE => "sync-incomplete",
+        INTERRUPTED => "interrupted",
+        _ => "failure",
+    }
+}
 
 /// The text shown under `kompas --help`.
 pub const HELP: &str = "Afsluitcodes: 0 gelukt, 1 onverwachte fout, 2 verkeerd gebruik van de opdracht, \
 3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik), \
 6 stap in de werkstroom (nog) niet toegestaan, \
-7 synchronisatie onvolledig (relay onbereikbaar of toegang geweigerd).";
+7 synchronisatie onvolledig (relay onbereikbaar of toegang geweigerd), \
+8 onderbroken (Ctrl-C of SIGTERM).";
 
 /// An error that already knows its exit code (for failures found by the CLI itself).
 #[derive(Debug, thiserror::Error)]
@@ -64,11 +80,7 @@ impl Refused {
 }
 
 /// Picks the exit code for an error by looking through its chain of causes.
-pub fn code_for(err: &anyhow::Error) -> ExitCode {
-    ExitCode::from(classify(err))
-}
-
-fn classify(err: &anyhow::Error) -> u8 {
+pub fn classify(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(r) = cause.downcast_ref::<Refused>() {
             return r.code;
@@ -110,7 +122,8 @@ fn classify(err: &anyhow::Error) -> u8 {
                 FlowError::UnknownDefinition { .. }
                 | FlowError::UnknownVersion { .. }
                 | FlowError::UnknownInstance(_) => NOT_FOUND,
-                FlowError::Refused { .. } => REFUSED,
+                // A step the instance does not allow now, or not from this organisation.
+                FlowError::Refused { .. } | FlowError::NotNow(_) => REFUSED,
                 e if e.is_input_error() => INVALID_INPUT,
                 _ => FAILURE,
             };
@@ -139,6 +152,13 @@ fn classify(err: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<DocIdError>().is_some()
         {
             return INVALID_INPUT;
+        }
+        // A file or folder named on the command line that is not there.
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return NOT_FOUND;
         }
     }
     FAILURE

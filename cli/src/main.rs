@@ -5,38 +5,60 @@ mod commands;
 mod context;
 mod driver;
 mod exit;
+mod failure;
+mod help_nl;
 mod lending;
 mod machine_work;
+mod long_value;
 mod output;
 mod render;
 mod serve;
+mod usage_error;
 mod watcher;
 mod workflows;
 
-use std::io::Write;
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
+
+use crate::output::Verbosity;
+use crate::usage_error::Dutch;
 
 fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse() {
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    // Asked before parsing, so that a usage error is JSON too when `--json` was given.
+    let json = raw
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json");
+    let parsed = help_nl::command()
+        .try_get_matches_from(&raw)
+        .and_then(|matches| args::Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
-            let usage = err.use_stderr();
-            // Printing help or a usage error can only fail if the terminal is gone.
-            let _ = err.print();
-            return if usage {
-                ExitCode::from(exit::USAGE)
-            } else {
-                ExitCode::SUCCESS
-            };
+            let err = err.apply::<Dutch>();
+            if !err.use_stderr() {
+                // Help and version: printing can only fail when the reader is gone.
+                let _ = err.print();
+                return ExitCode::SUCCESS;
+            }
+            return failure::report_usage(&usage_error::message(&err), &err.to_string(), json);
         }
     };
+    let verbosity = if cli.global.quiet {
+        Verbosity::Quiet
+    } else if cli.global.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    output::set_verbosity(verbosity);
+    let json = cli.global.json;
     match commands::run(cli) {
         Ok(code) => code,
-        Err(err) => {
-            let _ = writeln!(std::io::stderr(), "kompas: {err:#}");
-            exit::code_for(&err)
-        }
+        Err(err) => failure::report(&err, json, verbosity),
     }
 }

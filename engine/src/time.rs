@@ -62,6 +62,44 @@ impl Timestamp {
     }
 }
 
+/// The Dutch names of the months, January first.
+pub const MONTHS_NL: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+impl Timestamp {
+    /// The moment as people in the Netherlands write it, in Dutch time (Europe/Amsterdam):
+    /// `8 december 2026 om 12.26 uur`.
+    pub fn dutch(self) -> String {
+        let zoned = self.to_jiff().and_then(|ts| {
+            let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").ok()?;
+            Some(ts.to_zoned_datetime(tz))
+        });
+        match zoned {
+            Some(z) => format!(
+                "{} {} {} om {}.{:02} uur",
+                z.day(),
+                MONTHS_NL[usize::try_from(z.month() - 1).unwrap_or(0)],
+                z.year(),
+                z.hour(),
+                z.minute()
+            ),
+            None => "een tijdstip buiten de kalender".to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// Formats as local Dutch time (Europe/Amsterdam), e.g. `2026-11-23 17:05`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -79,6 +117,19 @@ impl fmt::Display for Timestamp {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn moments_read_as_dutch_dates_in_dutch_time() {
+        // 2026-12-08T11:26:00Z is 12.26 in Amsterdam (winter time).
+        assert_eq!(
+            Timestamp(1_796_729_160_000).dutch(),
+            "8 december 2026 om 12.26 uur"
+        );
+        assert_eq!(
+            Timestamp(i64::MAX).dutch(),
+            "een tijdstip buiten de kalender"
+        );
+    }
 
     #[test]
     fn system_times_become_milliseconds_and_never_go_before_the_epoch() {

@@ -132,6 +132,11 @@ impl RelayProcess {
         self.child.wait().ok().and_then(|s| s.code())
     }
 
+    /// The process id (to stop and continue it with signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

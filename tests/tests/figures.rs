@@ -147,7 +147,7 @@ fn compare_with_national_region_and_peers() {
         "--period",
         "2015JJ00",
     ]);
-    assert_eq!(empty["value_missing"], "geen cijfers");
+    assert_eq!(empty["value_missing"], "no-figures");
     let empty = k.ok(&[
         "figures",
         "compare",

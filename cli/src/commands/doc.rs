@@ -12,6 +12,7 @@ use kompas_engine::{Catalog, DocId, DocView, FieldType, FieldValue, Replica, Sle
 use crate::args::{DocCommand, Global};
 use crate::context::{now, open_global, random};
 use crate::exit::Refused;
+use crate::long_value;
 use crate::output::emit;
 
 pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
@@ -121,10 +122,16 @@ pub(crate) fn create(
     }
 }
 
-/// Reads `FIELD=VALUE` arguments; all must be well-formed before anything is done.
+/// Reads `FIELD=VALUE` arguments (`FIELD=@FILE` and `FIELD=@-` read the value from a file or
+/// standard input); all must be well-formed before anything is done.
 pub(crate) fn parse_assignments(raw: &[String]) -> anyhow::Result<Vec<Assignment>> {
     raw.iter()
-        .map(|s| Assignment::parse(s).map_err(anyhow::Error::from))
+        .map(|s| {
+            let mut assignment = Assignment::parse(s)?;
+            assignment.value =
+                long_value::resolve(&assignment.value, &format!("veld {}", assignment.field))?;
+            Ok(assignment)
+        })
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! One module per top-level command; `run` dispatches to them.
 
 pub mod agenda;
+mod completions;
 mod demo;
 mod doc;
 pub(crate) mod figures;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rapport(cmd) => rapport::run(&cli.global, cmd),
         Command::Agenda(args) => agenda::run(&cli.global, args),
         Command::Serve(args) => crate::serve::run(&cli.global, args),
+        Command::Completions(args) => completions::run(&args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,13 @@
 //! `kompas sync [--watch]`: exchange changes with every relay of the workspace, with progress.
 //! A watching sync lends the data directory to other kompas commands when they ask for it.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kompas_engine::store::{self, DataDir, DataDirError};
-use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError};
+use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError, known_members};
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::{Global, SyncArgs};
@@ -15,7 +16,7 @@ use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
 use crate::lending::Lending;
 use crate::machine_work::MachineWork;
-use crate::output::emit;
+use crate::output::{Verbosity, detail, emit, note, verbosity};
 use crate::workflows;
 
 /// How long a one-off sync may take by default.
@@ -26,12 +27,14 @@ const SCAN_EVERY: Duration = Duration::from_millis(500);
 /// What a sync run did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct SyncSummary {
-    /// Documents that received changes.
+    /// Changes from other organisations that were applied.
     pub applied: usize,
-    /// Bundles the relays stored for this organisation.
+    /// Changes of this organisation the relays stored.
     pub stored: usize,
     /// Refused bundles, each with its reason.
     pub refused: Vec<String>,
+    /// The relays of the workspace.
+    pub relays: Vec<String>,
     /// Relays that completed.
     pub relays_done: Vec<String>,
     /// Relays that could not be reached or refused.
@@ -49,20 +52,61 @@ pub struct SyncSummary {
     pub creation_refused: bool,
     /// The time limit passed before every relay was done.
     pub timed_out: bool,
-    /// Reading stopped because too many bundles wait for what they depend on.
+    /// Reading stopped because too many changes wait for what they depend on.
     pub stalled: bool,
+    /// Ctrl-C or SIGTERM stopped the run.
+    pub interrupted: bool,
+    /// The names of the organisations of the workspace, by organisation id, and this one's id.
+    #[serde(skip)]
+    names: Names,
+}
+
+/// Organisation names by id, so people read names rather than hex ids.
+#[derive(Debug, Default)]
+struct Names {
+    me: String,
+    by_id: HashMap<String, String>,
+}
+
+impl Names {
+    /// The members this replica knows now.
+    fn load<S: Store>(replica: &Replica<S>) -> Names {
+        let by_id = known_members(replica.store())
+            .ok()
+            .flatten()
+            .map(|set| {
+                set.members()
+                    .map(|m| (m.profile.key.org_id(), m.profile.name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Names {
+            me: replica.identity().profile.org_id.clone(),
+            by_id,
+        }
+    }
+
+    /// The name of organisation `id`, or its id when it is not (or no longer) a member.
+    fn of(&self, id: &str) -> String {
+        self.by_id
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("organisatie {id}"))
+    }
 }
 
 /// What a relay whose reading stopped at the parked bundles' limit means for people.
 fn parked_full(relay: &str, limit: usize) -> String {
     format!(
-        "{relay}: {limit} ontvangen bundels wachten op wijzigingen die er nog niet zijn; de rest wordt later opgehaald"
+        "{relay}: {limit} ontvangen wijzigingen wachten op eerdere wijzigingen die er nog niet zijn; de rest wordt later opgehaald"
     )
 }
 
 impl SyncSummary {
     fn record(&mut self, report: &Report) {
         match report {
+            // Its own changes coming back from a relay are nothing received.
+            Report::Applied { author, .. } if *author == self.names.me => {}
             Report::Applied { .. } => self.applied += 1,
             Report::Stored { .. } => self.stored += 1,
             Report::Refused { reason, .. } => self.refused.push(reason.clone()),
@@ -103,6 +147,7 @@ impl SyncSummary {
     /// Whether every relay completed.
     pub fn complete(&self) -> bool {
         self.relays_failed.is_empty()
+            && !self.interrupted
             && !self.timed_out
             && !self.removed
             && !self.creation_refused
@@ -118,16 +163,30 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
     };
     let summary = if args.watch {
         if !global.json {
-            eprintln!("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
+            note("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
         }
-        watch(global, limit, !global.json)?
+        // Ctrl-C is how a watching sync ends; it is no interruption.
+        let mut summary = watch(global, limit, progress(global))?;
+        summary.interrupted = false;
+        summary
     } else {
         let opened = open_global(global)?;
         let replica = &opened.replica;
         let mut machine = Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
-        drive(replica, &mut machine, limit, !global.json)?
+        drive(replica, &mut machine, limit, progress(global))?
     };
     emit(global.json, &summary, render)?;
+    if summary.interrupted && !args.watch {
+        return Err(Refused {
+            message: format!(
+                "synchronisatie onderbroken; {} lokale wijziging(en) nog niet verstuurd{}",
+                summary.queued,
+                unfinished(&summary)
+            ),
+            code: exit::INTERRUPTED,
+        }
+        .into());
+    }
     if summary.removed {
         return Err(Refused::sync(
             "deze organisatie is uit de samenwerking verwijderd",
@@ -145,6 +204,11 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether a command shows sync progress: not with `--json` or `-q`.
+pub fn progress(global: &Global) -> bool {
+    !global.json && verbosity() != Verbosity::Quiet
 }
 
 /// Runs the machine against its relays until it is done, the limit passes, or Ctrl-C or
@@ -173,6 +237,7 @@ pub fn drive<S: Store>(
         &mut Quiet,
     )?;
     summary.timed_out = ending == Some(Ending::TimedOut);
+    summary.interrupted = ending.is_none();
     summary.queued = machine.queued();
     Ok(summary)
 }
@@ -279,12 +344,13 @@ pub fn watch_in(
         };
         if ending != Some(Ending::Yielded) {
             summary.timed_out = ending == Some(Ending::TimedOut);
+            summary.interrupted = ending.is_none();
             return Ok(summary);
         }
         let root = opened.dir.root().to_path_buf();
         drop(lending.take(opened));
         if watching.progress {
-            eprintln!("map even vrijgegeven aan een ander kompas-proces");
+            note("map even vrijgegeven aan een ander kompas-proces");
         }
         let relock = runtime.block_on(async {
             tokio::select! {
@@ -293,6 +359,7 @@ pub fn watch_in(
             }
         })?;
         let Some(data) = relock else {
+            summary.interrupted = true;
             return Ok(summary);
         };
         opened = lending.put(open_locked(data, workflows::folder(global).as_deref())?);
@@ -363,24 +430,50 @@ async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
 /// Ctrl-C, or a service manager's SIGTERM: the run stops and reports what it did; everything it
 /// did is durable already.
 pub async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    match Stop::new() {
+        Ok(mut stop) => stop.wait().await,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Ctrl-C and SIGTERM, caught from the moment this is made (inside a tokio runtime) on.
+struct Stop {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    fn new() -> std::io::Result<Stop> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Stop {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Stop {})
+        }
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -401,37 +494,57 @@ fn run_until_stopped<S: Store>(
     host: &mut dyn WatchHost,
 ) -> anyhow::Result<Option<Ending>> {
     runtime.block_on(async {
+        let mut stop = Stop::new()?;
+        summary.names = Names::load(replica);
+        summary.relays = machine.state().relays.clone();
+        if progress {
+            detail(&format!(
+                "synchronisatie gestart met {}; stoppen met Ctrl-C",
+                machine.state().relays.join(", ")
+            ));
+        }
         tokio::select! {
             ending = driver::run(replica, machine, config, |report| {
+                if let Report::MembersChanged { .. } = report {
+                    summary.names = Names::load(replica);
+                }
                 summary.record(report);
                 host.report(report);
-                if progress && let Some(line) = progress_line(report) {
-                    eprintln!("{line}");
+                if progress {
+                    match progress_line(report, &summary.names) {
+                        Some(line) => note(&line),
+                        None => detail(&format!("{report:?}")),
+                    }
                 }
             }) => ending.map(Some),
-            _ = stop_signal() => Ok(None),
+            _ = stop.wait() => Ok(None),
         }
     })
 }
 
 /// One line of progress for people, or nothing for reports that are too small to show.
-fn progress_line(report: &Report) -> Option<String> {
+fn progress_line(report: &Report, names: &Names) -> Option<String> {
     Some(match report {
         Report::Connected { relay } => format!("verbonden met {relay}"),
+        // This organisation's own change, back from a relay: nothing new.
+        Report::Applied { author, .. } if *author == names.me => return None,
         Report::Applied { doc, author, .. } => {
-            format!("ontvangen: wijziging in {doc} van organisatie {author}")
+            format!("ontvangen: wijziging in {doc} van {}", names.of(author))
         }
         Report::Refused {
             relay,
             author,
             reason,
             ..
-        } => format!("GEWEIGERD van {author} via {relay}: {reason}"),
+        } => format!(
+            "GEWEIGERD: wijziging van {} via {relay}: {reason}",
+            names.of(author)
+        ),
         Report::Stored { relay, seq } => format!("verstuurd naar {relay} (positie {seq})"),
         Report::MembersChanged { operations } => {
             format!("ledenlijst bijgewerkt ({operations} wijziging(en))")
         }
-        Report::KeysReceived { epoch } => format!("nieuwe sleutel ontvangen (tijdvak {epoch})"),
+        Report::KeysReceived { .. } => "nieuwe sleutel van de samenwerking ontvangen".to_string(),
         Report::RelayError {
             relay,
             code,
@@ -459,12 +572,38 @@ fn progress_line(report: &Report) -> Option<String> {
     })
 }
 
+/// The relays a run did not finish with, as a clause for a message.
+fn unfinished(s: &SyncSummary) -> String {
+    let relays: Vec<&String> = s
+        .relays
+        .iter()
+        .filter(|r| !s.relays_done.contains(r))
+        .collect();
+    if relays.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; niet klaar met {}",
+            relays
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
 fn render(s: &SyncSummary) -> String {
+    let state = if s.interrupted {
+        "onderbroken"
+    } else if s.complete() {
+        "klaar"
+    } else {
+        "onvolledig"
+    };
     let mut out = format!(
-        "Synchronisatie {}: {} wijziging(en) ontvangen, {} verstuurd.",
-        if s.complete() { "klaar" } else { "onvolledig" },
-        s.applied,
-        s.stored
+        "Synchronisatie {state}: {} wijziging(en) ontvangen, {} verstuurd.",
+        s.applied, s.stored
     );
     if !s.relays_failed.is_empty() {
         out.push_str(&format!("\nNiet bereikt: {}.", s.relays_failed.join(", ")));
@@ -481,7 +620,7 @@ fn render(s: &SyncSummary) -> String {
         );
     }
     if s.stalled {
-        out.push_str("\nNiet alles is opgehaald: te veel ontvangen bundels wachten op wijzigingen die er nog niet zijn; een volgende synchronisatie haalt de rest.");
+        out.push_str("\nNiet alles is opgehaald: te veel ontvangen wijzigingen wachten op eerdere wijzigingen die er nog niet zijn; een volgende synchronisatie haalt de rest.");
     }
     if s.queued > 0 {
         out.push_str(&format!(

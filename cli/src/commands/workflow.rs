@@ -24,7 +24,7 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
         WorkflowCommand::Check { paths } => check(global, &paths),
         WorkflowCommand::Schema => {
             let schema = definition::json_schema();
-            println!("{}", serde_json::to_string_pretty(&schema)?);
+            say(&serde_json::to_string_pretty(&schema)?)?;
             Ok(ExitCode::SUCCESS)
         }
         WorkflowCommand::Diagram { name } => {
@@ -181,7 +181,7 @@ fn publish(global: &Global, what: &str) -> anyhow::Result<ExitCode> {
         replica,
         &mut machine,
         Some(AFTER_CHANGE_LIMIT),
-        !global.json,
+        super::sync::progress(global),
     )?;
     let def = &loaded.definition;
     let value = serde_json::json!({

@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
+use kompas_engine::definition::{DEFAULT_TIME_ZONE, Period};
 use kompas_engine::sync::membership::Role;
 use kompas_engine::sync::replication::{InviteCode, Machine, Mode, SyncError, WorkspaceState};
 use kompas_engine::sync::wire::OrgKey;
-use kompas_engine::{Replica, SledStore, Store, Timestamp};
+use kompas_engine::{Replica, SledStore, Store};
 
 use super::sync::{SyncSummary, drive};
 use crate::args::{Global, RelayTrustArgs, RelaysCommand, WorkspaceCommand};
@@ -17,7 +18,12 @@ use crate::context::{now, open_global};
 use crate::driver::OsEntropy;
 use crate::driver::tls::client_config;
 use crate::exit::Refused;
-use crate::output::emit;
+use crate::output::{emit, note};
+
+/// The time zone invites are counted in (P1M keeps the day of the month there).
+fn dutch_time() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC)
+}
 
 /// How long the sync after a member-list change may take.
 pub const AFTER_CHANGE_LIMIT: Duration = Duration::from_secs(20);
@@ -25,7 +31,7 @@ pub const AFTER_CHANGE_LIMIT: Duration = Duration::from_secs(20);
 pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
     let replica = &opened.replica;
-    let progress = !global.json;
+    let progress = super::sync::progress(global);
     match cmd {
         WorkspaceCommand::Create {
             name,
@@ -79,9 +85,12 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                     .map_err(|e: kompas_engine::sync::membership::UnknownRole| {
                         Refused::input(e.to_string())
                     })?;
-            let valid_for = parse_duration(&expires)?;
+            let valid_for =
+                Period::parse(&expires).map_err(|e| Refused::input(format!("--expires: {e}")))?;
             let mut machine = load(replica)?;
-            let expires_at = Timestamp(now().0.saturating_add(valid_for.as_millis() as i64));
+            let expires_at = valid_for
+                .after(now(), &dutch_time())
+                .ok_or_else(|| Refused::input(format!("--expires: {expires:?} is te lang")))?;
             let code = machine.invite(replica, role, expires_at, now(), &mut OsEntropy)?;
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
             let text = code.encode();
@@ -94,11 +103,12 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
             // Standard output holds the code alone, so it can be captured; what it is goes to
             // standard error.
             if !global.json {
-                eprintln!(
-                    "Uitnodiging als {}, geldig tot {expires_at}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas --data MAP workspace join <uitnodiging>{}",
+                note(&format!(
+                    "Uitnodiging als {}, geldig tot {}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas --data MAP workspace join <uitnodiging>{}",
                     role_nl(role),
+                    expires_at.dutch(),
                     not_synced_note(&summary)
-                );
+                ));
             }
             emit(global.json, &value, |_| text.clone())
         }
@@ -160,7 +170,6 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                         "type": m.profile.org_type,
                         "org_id": m.profile.key.org_id(),
                         "role": m.role.to_string(),
-                        "rol": role_nl(m.role),
                         "joined": m.joined_at,
                         "you": m.profile.key == machine.me(),
                     })
@@ -351,46 +360,5 @@ fn check_relay_url(url: &str) -> anyhow::Result<()> {
         Err(Refused::input(format!(
             "{url:?} is geen relay-adres; gebruik ws://host:poort of wss://host"
         )))
-    }
-}
-
-/// Parses durations such as `7d`, `12h`, `30m` or `2w`.
-pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    let text = text.trim();
-    let bad = || {
-        Refused::input(format!(
-            "{text:?} is geen duur; gebruik bijvoorbeeld 7d, 12h, 30m of 2w"
-        ))
-    };
-    let split = text.len().checked_sub(1).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(bad()),
-    };
-    if n == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_and_refuse_nonsense() {
-        assert_eq!(
-            parse_duration("7d").unwrap(),
-            Duration::from_secs(7 * 86_400)
-        );
-        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
-        for bad in ["", "d", "7", "7x", "0d", "-1d"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -555,7 +555,7 @@ impl Validator<'_> {
                 self.sink.error(
                     at(text),
                     format!("{what}: {e}"),
-                    "schrijf een ISO-8601-duur, zoals P14D (14 dagen), P6W (6 weken) of P6M (6 maanden)",
+                    "een duur is hoogstens 10 jaar, zoals P14D, 14d of \"14 dagen\", P6W of \"6 weken\", P6M of \"6 maanden\"",
                 );
                 None
             }

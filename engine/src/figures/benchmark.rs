@@ -69,10 +69,10 @@ pub struct ReferenceValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Missing {
     /// No observation for this area and period.
-    #[serde(rename = "geen cijfers")]
+    #[serde(rename = "no-figures")]
     NoFigures,
     /// The observation is secret (small-number protection).
-    #[serde(rename = "geheim")]
+    #[serde(rename = "secret")]
     Secret,
 }
 

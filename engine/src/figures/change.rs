@@ -5,15 +5,19 @@ use super::{AreaCode, Breakdown, Direction, Indicator, ObservationTable, Period,
 
 /// How a difference reads, given which direction is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+// `--json` speaks English; `label` gives the Dutch for people.
 pub enum Judgement {
     /// Moved in the better direction.
+    #[serde(rename = "better")]
     Beter,
     /// Moved in the worse direction.
+    #[serde(rename = "worse")]
     Slechter,
     /// No difference.
+    #[serde(rename = "equal")]
     Gelijk,
     /// Different, but neither direction is better.
+    #[serde(rename = "different")]
     Anders,
 }
 

@@ -110,7 +110,7 @@ pub struct VerdictStatus {
 
 /// Why a transition is not allowed now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "reden", rename_all = "kebab-case")]
+#[serde(tag = "refusal", rename_all = "kebab-case")]
 pub enum Refusal {
     /// No document of a kind the guard needs.
     NoDocument {

@@ -35,19 +35,19 @@ pub enum SealError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// The author is not a member who may write in the bundle's epoch.
-    #[error("bundel van {org_id}, dat geen lid is dat mag schrijven (sleuteltijdvak {epoch})")]
+    #[error("wijziging van {org_id}, dat geen lid is dat mag schrijven (sleutel {epoch})")]
     NotAMember { org_id: String, epoch: Epoch },
     /// The signature does not match the content and the author.
-    #[error("bundel van {org_id} heeft een ongeldige handtekening")]
+    #[error("wijziging van {org_id} heeft een ongeldige handtekening")]
     BadSignature { org_id: String },
     /// The epoch's key is not (yet) known here.
-    #[error("bundel versleuteld met sleuteltijdvak {0}, waarvan deze kopie de sleutel niet heeft")]
+    #[error("wijziging versleuteld met sleutel {0} van de samenwerking, die deze kopie niet heeft")]
     UnknownEpoch(Epoch),
     /// The ciphertext does not decrypt with the epoch's key.
-    #[error("bundel van {org_id} laat zich niet ontsleutelen")]
+    #[error("wijziging van {org_id} laat zich niet ontsleutelen")]
     Undecryptable { org_id: String },
     /// The plaintext is not a payload, or not for the document the envelope names.
-    #[error("bundel van {org_id}: {source}")]
+    #[error("wijziging van {org_id}: {source}")]
     BadPayload {
         org_id: String,
         source: PayloadError,

@@ -104,7 +104,7 @@ pub fn run(global: &Global, cmd: FiguresCommand) -> anyhow::Result<()> {
             let mut set = vec![
                 ("soort", kind),
                 ("titel", title),
-                ("tekst", text),
+                ("tekst", crate::long_value::resolve(&text, "--text")?),
                 ("indicator", ind.name.clone()),
             ];
             set.extend(area.map(|a| ("gebied", a.trim().to_uppercase())));

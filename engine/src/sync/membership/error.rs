@@ -7,7 +7,7 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MembershipError {
     /// The signature is not the author's.
-    #[error("de handtekening onder de lidmaatschapsoperatie klopt niet")]
+    #[error("de handtekening onder de wijziging van de ledenlijst klopt niet")]
     BadSignature,
     /// The operation is for another workspace.
     #[error("de operatie hoort bij samenwerking {found}, niet bij {expected}")]

@@ -171,7 +171,7 @@ impl Machine {
     ) -> Result<Outcome, SyncError> {
         if bundle.workspace != self.workspace {
             return Ok(Outcome::Refused(format!(
-                "bundel voor een andere samenwerking ({})",
+                "wijziging voor een andere samenwerking ({})",
                 bundle.workspace
             )));
         }

@@ -46,7 +46,7 @@ pub struct SealedBundle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
     /// The signature does not match the author's key and the contents.
-    #[error("bundel {hash} heeft geen geldige handtekening van {author}")]
+    #[error("wijziging {hash} heeft geen geldige handtekening van {author}")]
     BadSignature {
         /// The bundle's content address.
         hash: Hash32,
