@@ -115,7 +115,7 @@ fn partnership_page(
     let (workspace, coordinator, members, invites) = match &found {
         None => (None, false, Vec::new(), Vec::new()),
         Some((set, coordinator)) => {
-            let members = set
+            let mut members: Vec<MemberRow> = set
                 .members()
                 .map(|m| MemberRow {
                     org_id: m.profile.key.org_id(),
@@ -126,6 +126,7 @@ fn partnership_page(
                     you: m.profile.key.org_id() == *me,
                 })
                 .collect();
+            members.sort_by_key(|m| m.name.to_lowercase());
             let invites = set
                 .invites()
                 .iter()
