@@ -140,10 +140,15 @@ const NOT_NAMES: [&str; 40] = [
 /// `de` or `van`; phrases such as `Gemeente Havenstad` or `Overleg Jeugd` are not names.
 pub fn find_name_with_date(text: &str) -> Option<usize> {
     for (at, c) in text.char_indices() {
-        let starts = c.is_ascii_digit()
-            && !text[..at].ends_with(|p: char| p.is_ascii_digit())
-            && date_at_start(&text[at..]).is_some();
-        if !starts {
+        if !c.is_ascii_digit() || text[..at].ends_with(|p: char| p.is_ascii_digit()) {
+            continue;
+        }
+        let Some(len) = date_at_start(&text[at..]) else {
+            continue;
+        };
+        // Nobody is born in the future: a name beside a date after this year is a deadline,
+        // a meeting or a target (`Jeugdhulp De Brug 2027-03-31`), not a date of birth.
+        if year_of(&text[at..at + len]).is_some_and(|year| year > this_year()) {
             continue;
         }
         let before = text[..at].trim_end_matches([' ', '(', ',', ':', '-', '\u{a0}']);
@@ -235,6 +240,19 @@ fn date_at_start(s: &str) -> Option<usize> {
     }
     valid(year, &month.to_string(), first)?;
     Some(first.len() + 1 + name_len + 1 + 4)
+}
+
+/// The four-digit year in a date that [`date_at_start`] matched.
+fn year_of(date: &str) -> Option<i16> {
+    date.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 4)?
+        .parse()
+        .ok()
+}
+
+/// The current calendar year, by the system clock.
+fn this_year() -> i16 {
+    crate::time::Timestamp::from_system(std::time::SystemTime::now()).year().unwrap_or(i16::MAX)
 }
 
 fn split_digits(s: &str) -> Option<(&str, &str)> {

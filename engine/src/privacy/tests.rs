@@ -195,6 +195,8 @@ fn a_name_beside_a_date_is_caught_without_the_word_geboren() {
         "Noor (15) vertelt sinds 12-03-2026 over school",
         "op 12-03-2026 in het stadhuis",
         "Cyclus 2027 start 01-02-2027",
+        "Jeugdhulp De Brug 2099-03-31",
+        "Sanne de Vries, 12 maart 2099",
     ] {
         assert_eq!(find_name_with_date(text), None, "{text}");
     }
