@@ -81,6 +81,11 @@ pub struct FieldDef {
     /// Help text shown to the person filling the field.
     #[serde(default)]
     pub help: String,
+    /// For a number: the field of the same kind (or list item) that names the indicator whose
+    /// unit this number is in, so a baseline or target is checked as a count, a percentage or a
+    /// figure per 1,000 (`eenheid-van` in the definition language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_of: Option<String>,
 }
 
 /// A kind of document, such as `ambitie` or `activiteit`.

@@ -62,6 +62,44 @@ impl Timestamp {
     }
 }
 
+/// The Dutch names of the months.
+pub const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// A calendar date the Dutch way: `31 december 2026`.
+pub fn dutch_date(date: jiff::civil::Date) -> String {
+    let month = MONTHS[usize::from(date.month().unsigned_abs()).clamp(1, 12) - 1];
+    format!("{} {month} {}", date.day(), date.year())
+}
+
+/// A date written `YYYY-MM-DD` the Dutch way; `None` when it is no such date.
+pub fn dutch_date_text(date: &str) -> Option<String> {
+    date.trim()
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .map(dutch_date)
+}
+
+impl Timestamp {
+    /// The calendar day of this moment in Dutch local time (Europe/Amsterdam).
+    pub fn local_date(self) -> Option<jiff::civil::Date> {
+        let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").ok()?;
+        Some(self.to_jiff()?.to_zoned_datetime(tz).date())
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// Formats as local Dutch time (Europe/Amsterdam), e.g. `2026-11-23 17:05`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,6 +116,28 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_the_dutch_way() {
+        assert_eq!(
+            dutch_date(jiff::civil::date(2026, 12, 31)),
+            "31 december 2026"
+        );
+        assert_eq!(dutch_date(jiff::civil::date(2027, 3, 1)), "1 maart 2027");
+        assert_eq!(
+            dutch_date_text("2027-01-26").as_deref(),
+            Some("26 januari 2027")
+        );
+        assert_eq!(dutch_date_text("morgen"), None);
+        // Midnight in Amsterdam is still the day before in UTC.
+        let t = "2026-12-01T00:30:00+01:00"
+            .parse::<jiff::Timestamp>()
+            .unwrap();
+        assert_eq!(
+            Timestamp(t.as_millisecond()).local_date(),
+            Some(jiff::civil::date(2026, 12, 1))
+        );
+    }
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]

@@ -169,6 +169,58 @@ fn compare_with_national_region_and_peers() {
 }
 
 #[test]
+fn results_are_in_the_indicators_unit_and_stand_beside_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = with_figures(&dir);
+    let result = |fields: &[&'static str]| {
+        let mut args = vec!["doc", "new", "maatschappelijk-resultaat"];
+        for f in fields {
+            args.extend(["--set", *f]);
+        }
+        args
+    };
+    let err = k.fails(
+        3,
+        &result(&["titel=Minder jeugdhulp", "indicator=jeugdhlp"]),
+    );
+    assert!(
+        err.contains("veld indicator") && err.contains("\"jeugdhlp\"") && err.contains("jeugdhulp"),
+        "{err}"
+    );
+    // The indicator counts young people: a target with decimals is no count.
+    let err = k.fails(3, &result(&["indicator=jeugdhulp", "streefwaarde=12,5"]));
+    assert!(
+        err.contains("veld streefwaarde") && err.contains("geen aantal"),
+        "{err}"
+    );
+    k.ok(&result(&[
+        "titel=Minder jeugdhulp",
+        "indicator=jeugdhulp",
+        "nulmeting=2369",
+        "streefwaarde=2000",
+        "streefdatum=2030-12-31",
+    ]));
+
+    let c = k.json(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
+    let targets = &c["targets"];
+    assert_eq!(targets["unit"], "aantal", "{c}");
+    let r = &targets["results"][0];
+    assert_eq!(r["title"], "Minder jeugdhulp");
+    assert_eq!(r["baseline"], 2369.0);
+    assert_eq!(r["target"], 2000.0);
+    // The latest value in the indicator's own unit (a count, not the per-1,000 comparison).
+    assert_eq!(r["latest"]["value"], 2180.0, "{r}");
+    assert_eq!(r["latest"]["provisional"], true);
+    // Half of the way already, with almost all the time to go.
+    assert_eq!(r["course"], "on-course", "{r}");
+    let human = k.ok(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
+    assert!(
+        human.contains("Resultaat \"Minder jeugdhulp\": nulmeting 2.369 aantal, streefwaarde 2.000 aantal in 31 december 2030, laatste cijfer 2.180 (2024, voorlopig): op koers (51% van de weg afgelegd"),
+        "{human}"
+    );
+}
+
+#[test]
 fn chart_has_one_series_per_line_and_leaves_secrets_out() {
     let dir = tempfile::tempdir().unwrap();
     let k = with_figures(&dir);

@@ -112,6 +112,11 @@ pub struct RawField {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub soort: Option<Text>,
+    /// Het veld (van type cijfer) met de indicator in wier eenheid dit getal staat (alleen bij
+    /// type getal), bijv. eenheid-van: indicator.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub eenheid_van: Option<Text>,
 }
 
 /// The field types, for the schema only.

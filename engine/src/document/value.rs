@@ -247,6 +247,7 @@ mod tests {
             ty,
             required: false,
             help: String::new(),
+            unit_of: None,
         }
     }
 
@@ -300,6 +301,7 @@ mod tests {
                 ty: FieldType::Date,
                 required: false,
                 help: String::new(),
+                unit_of: None,
             }],
         });
         let ok = d.parse_value(r#"[{"deadline":"2026-05-01"}]"#).unwrap();

@@ -29,20 +29,7 @@ pub struct Period {
 )]
 pub struct PeriodError(pub String);
 
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
+use crate::time::MONTHS;
 
 impl Period {
     /// A whole year.

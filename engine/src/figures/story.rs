@@ -67,6 +67,7 @@ pub fn kinds() -> Vec<KindDef> {
         ty,
         required,
         help: help.into(),
+        unit_of: None,
     };
     let choice = |options: &[&str]| FieldType::Choice {
         options: options.iter().map(|s| s.to_string()).collect(),

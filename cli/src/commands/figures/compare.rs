@@ -10,10 +10,12 @@ use kompas_engine::figures::benchmark::{
 };
 use kompas_engine::figures::chart::{chart_data, render_svg};
 use kompas_engine::figures::storage::Figures;
+use kompas_engine::figures::targets::IndicatorTargets;
 use kompas_engine::figures::{AreaCode, AreaRegistry, Direction, Indicator, Period};
 
-use super::format::{signed, value};
+use super::format::{dutch_date, signed, value};
 use crate::args::{CompareArgs, Global};
+use crate::context::now;
 use crate::exit::Refused;
 use crate::output::emit;
 
@@ -58,7 +60,59 @@ pub fn compare(
             .ok_or_else(|| no_figures(&registry, area, &indicator))?,
     };
     let comparison = compare_area(&indicator, &table, &registry, area, period, &refs, &peers);
-    emit(global.json, &comparison, render)
+    let targets = figures.targets(&indicator, &table, area, Some(period), now())?;
+    let compared = Compared {
+        comparison,
+        targets,
+    };
+    emit(global.json, &compared, |c| {
+        let mut out = render(&c.comparison);
+        render_targets(&mut out, &c.targets);
+        out
+    })
+}
+
+/// A comparison with the results measured by the indicator beside it.
+#[derive(serde::Serialize)]
+struct Compared {
+    #[serde(flatten)]
+    comparison: Comparison,
+    targets: IndicatorTargets,
+}
+
+/// The baseline, target and course of each result, in the indicator's own unit.
+fn render_targets(out: &mut String, targets: &IndicatorTargets) {
+    let unit = targets.unit.label();
+    for r in &targets.results {
+        let _ = write!(out, "  Resultaat {:?}:", r.title);
+        let mut parts = Vec::new();
+        if let Some(b) = r.baseline {
+            parts.push(format!("nulmeting {} {unit}", value(Some(b))));
+        }
+        if let Some(t) = r.target {
+            let by = r
+                .target_date
+                .as_deref()
+                .map(|d| format!(" in {}", dutch_date(d)))
+                .unwrap_or_default();
+            parts.push(format!("streefwaarde {} {unit}{by}", value(Some(t))));
+        }
+        if let Some(l) = &r.latest {
+            parts.push(format!(
+                "laatste cijfer {} ({}{})",
+                l.value.map_or("geheim".to_string(), |v| value(Some(v))),
+                l.period.label(),
+                if l.provisional { ", voorlopig" } else { "" }
+            ));
+        }
+        let _ = writeln!(
+            out,
+            " {}: {} ({}).",
+            parts.join(", "),
+            r.course.label(),
+            r.course_note
+        );
+    }
 }
 
 /// The refusal when an area has no figures for an indicator (`show`, `compare` and `chart`).
