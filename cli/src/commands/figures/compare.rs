@@ -8,7 +8,7 @@ use kompas_engine::SledStore;
 use kompas_engine::figures::benchmark::{
     Comparison, PeerGroup, Reference, compare as compare_area,
 };
-use kompas_engine::figures::chart::{chart_data, render_svg};
+use kompas_engine::figures::chart::{chart_data, render_png, render_svg};
 use kompas_engine::figures::storage::Figures;
 use kompas_engine::figures::targets::IndicatorTargets;
 use kompas_engine::figures::{AreaCode, AreaRegistry, Direction, Indicator, Period};
@@ -183,11 +183,20 @@ pub fn chart(
     let (area, refs, peers) = references(args)?;
     let indicator = figures.indicator(&args.name)?;
     let (table, registry) = figures.shown_observations(&indicator)?;
-    let data = chart_data(&indicator, &table, &registry, area, &refs, &peers)
-        .map_err(|e| Refused::input(e.to_string()))?;
-    let svg = render_svg(&data)?;
-    std::fs::write(out, svg.as_bytes())
-        .with_context(|| format!("kan {} niet schrijven", out.display()))?;
+    let mut data = chart_data(&indicator, &table, &registry, area, &refs, &peers)
+        .map_err(|e| Refused::input(e.to_string()))?
+        .with_targets(&figures.targets(&indicator, &table, area, None, now())?);
+    data.made_on = now().local_date().map(kompas_engine::time::dutch_date);
+    // A PNG for pasting into documents when the file is named so; SVG otherwise.
+    let png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let bytes = if png {
+        render_png(&data)?
+    } else {
+        render_svg(&data)?.into_bytes()
+    };
+    std::fs::write(out, bytes).with_context(|| format!("kan {} niet schrijven", out.display()))?;
     emit(global.json, &data, |d| {
         format!(
             "Grafiek van {} met {} lijnen over {} perioden geschreven naar {}.",
