@@ -90,6 +90,11 @@ pub struct FieldDef {
     /// (the agreements of a conversation becoming improvement actions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<ActionSource>,
+    /// For a number: the field of the same kind (or list item) that names the indicator whose
+    /// unit this number is in, so a baseline or target is checked as a count, a percentage or a
+    /// figure per 1,000 (`eenheid-van` in the definition language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_of: Option<String>,
 }
 
 /// How the items of a list become actions: which definition follows them, and which item

@@ -63,7 +63,7 @@ impl Timestamp {
 }
 
 /// The Dutch names of the months, January first.
-pub const MONTHS_NL: [&str; 12] = [
+pub const MONTHS: [&str; 12] = [
     "januari",
     "februari",
     "maart",
@@ -78,6 +78,20 @@ pub const MONTHS_NL: [&str; 12] = [
     "december",
 ];
 
+/// A calendar date the Dutch way: `31 december 2026`.
+pub fn dutch_date(date: jiff::civil::Date) -> String {
+    let month = MONTHS[usize::from(date.month().unsigned_abs()).clamp(1, 12) - 1];
+    format!("{} {month} {}", date.day(), date.year())
+}
+
+/// A date written `YYYY-MM-DD` the Dutch way; `None` when it is no such date.
+pub fn dutch_date_text(date: &str) -> Option<String> {
+    date.trim()
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .map(dutch_date)
+}
+
 impl Timestamp {
     /// The moment as people in the Netherlands write it, in Dutch time (Europe/Amsterdam):
     /// `8 december 2026 om 12.26 uur`.
@@ -90,13 +104,19 @@ impl Timestamp {
             Some(z) => format!(
                 "{} {} {} om {}.{:02} uur",
                 z.day(),
-                MONTHS_NL[usize::try_from(z.month() - 1).unwrap_or(0)],
+                MONTHS[usize::try_from(z.month() - 1).unwrap_or(0)],
                 z.year(),
                 z.hour(),
                 z.minute()
             ),
             None => "een tijdstip buiten de kalender".to_string(),
         }
+    }
+
+    /// The calendar day of this moment in Dutch local time (Europe/Amsterdam).
+    pub fn local_date(self) -> Option<jiff::civil::Date> {
+        let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").ok()?;
+        Some(self.to_jiff()?.to_zoned_datetime(tz).date())
     }
 }
 
@@ -116,6 +136,28 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_the_dutch_way() {
+        assert_eq!(
+            dutch_date(jiff::civil::date(2026, 12, 31)),
+            "31 december 2026"
+        );
+        assert_eq!(dutch_date(jiff::civil::date(2027, 3, 1)), "1 maart 2027");
+        assert_eq!(
+            dutch_date_text("2027-01-26").as_deref(),
+            Some("26 januari 2027")
+        );
+        assert_eq!(dutch_date_text("morgen"), None);
+        // Midnight in Amsterdam is still the day before in UTC.
+        let t = "2026-12-01T00:30:00+01:00"
+            .parse::<jiff::Timestamp>()
+            .unwrap();
+        assert_eq!(
+            Timestamp(t.as_millisecond()).local_date(),
+            Some(jiff::civil::date(2026, 12, 1))
+        );
+    }
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]

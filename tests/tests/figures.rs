@@ -169,6 +169,58 @@ fn compare_with_national_region_and_peers() {
 }
 
 #[test]
+fn results_are_in_the_indicators_unit_and_stand_beside_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = with_figures(&dir);
+    let result = |fields: &[&'static str]| {
+        let mut args = vec!["doc", "new", "maatschappelijk-resultaat"];
+        for f in fields {
+            args.extend(["--set", *f]);
+        }
+        args
+    };
+    let err = k.fails(
+        3,
+        &result(&["titel=Minder jeugdhulp", "indicator=jeugdhlp"]),
+    );
+    assert!(
+        err.contains("veld indicator") && err.contains("\"jeugdhlp\"") && err.contains("jeugdhulp"),
+        "{err}"
+    );
+    // The indicator counts young people: a target with decimals is no count.
+    let err = k.fails(3, &result(&["indicator=jeugdhulp", "streefwaarde=12,5"]));
+    assert!(
+        err.contains("veld streefwaarde") && err.contains("geen aantal"),
+        "{err}"
+    );
+    k.ok(&result(&[
+        "titel=Minder jeugdhulp",
+        "indicator=jeugdhulp",
+        "nulmeting=2369",
+        "streefwaarde=2000",
+        "streefdatum=2030-12-31",
+    ]));
+
+    let c = k.json(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
+    let targets = &c["targets"];
+    assert_eq!(targets["unit"], "aantal", "{c}");
+    let r = &targets["results"][0];
+    assert_eq!(r["title"], "Minder jeugdhulp");
+    assert_eq!(r["baseline"], 2369.0);
+    assert_eq!(r["target"], 2000.0);
+    // The latest value in the indicator's own unit (a count, not the per-1,000 comparison).
+    assert_eq!(r["latest"]["value"], 2180.0, "{r}");
+    assert_eq!(r["latest"]["provisional"], true);
+    // Half of the way already, with almost all the time to go.
+    assert_eq!(r["course"], "on-course", "{r}");
+    let human = k.ok(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
+    assert!(
+        human.contains("Resultaat \"Minder jeugdhulp\": nulmeting 2.369 aantal, streefwaarde 2.000 aantal in 31 december 2030, laatste cijfer 2.180 (2024, voorlopig): op koers (51% van de weg afgelegd"),
+        "{human}"
+    );
+}
+
+#[test]
 fn chart_has_one_series_per_line_and_leaves_secrets_out() {
     let dir = tempfile::tempdir().unwrap();
     let k = with_figures(&dir);
@@ -194,16 +246,17 @@ fn chart_has_one_series_per_line_and_leaves_secrets_out() {
         "Vergelijkbare gemeenten (grootteklasse 5)",
         "Periode",
         "2019",
-        "2024",
-        "Uitsplitsing 2024",
+        "Uitsplitsing naar geslacht, 2024",
         "Meisjes",
+        "2024*",
     ] {
         assert!(
             texts.iter().any(|t| t.trim() == label),
             "no text {label:?} in {texts:?}"
         );
     }
-    // Each series is one unbroken line over six years (plus its short legend line).
+    // The area's series is one unbroken line over six years (plus its legend line); the
+    // references are dashed, so drawn in many short pieces.
     let lines: Vec<(&str, usize)> = doc
         .descendants()
         .filter(|n| n.has_tag_name("polyline"))
@@ -213,15 +266,23 @@ fn chart_has_one_series_per_line_and_leaves_secrets_out() {
                 n.attribute("points")?.split_whitespace().count(),
             ))
         })
+        .filter(|(_, n)| *n > 0)
         .collect();
-    for colour in ["#005EA3", "#E67800", "#008C5A"] {
-        let points: Vec<usize> = lines
+    let of = |colour: &str| -> Vec<usize> {
+        lines
             .iter()
             .filter(|(c, _)| *c == colour)
             .map(|(_, n)| *n)
-            .collect();
-        assert_eq!(points, vec![6, 2], "series {colour}");
+            .collect()
+    };
+    assert_eq!(of("#005EA3"), vec![6, 2], "the area's line");
+    for colour in ["#E67800", "#008C5A"] {
+        assert!(of(colour).len() > 6, "series {colour} is dashed");
     }
+    assert!(
+        texts.iter().any(|t| t.trim().starts_with("Bron: ")),
+        "{texts:?}"
+    );
 
     // Klein-Eemdijk's breakdown is secret: no bars, and the word "geheim" instead.
     let small = dir.path().join("klein.svg");
@@ -238,9 +299,13 @@ fn chart_has_one_series_per_line_and_leaves_secrets_out() {
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let secret = doc
         .descendants()
-        .filter(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some("geheim"))
-        .count();
-    assert_eq!(secret, 2);
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .any(|t| {
+            t.trim()
+                .starts_with("Alle cijfers van deze uitsplitsing zijn geheim")
+        });
+    assert!(secret, "{svg}");
     let bars = doc
         .descendants()
         .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#005EA3"))

@@ -442,6 +442,11 @@ fn the_whole_cycle_ends_in_a_conflict_that_precedence_decides() {
     );
     p.approve_all(&flow);
     p.advance(&flow);
+    // A result names an indicator that exists, and its baseline and target are in its unit.
+    ok(
+        g,
+        &["figures", "define", "sportdeelname", "--unit", "percentage"],
+    );
     let resultaat = p.doc(
         &flow,
         "maatschappelijk-resultaat",

@@ -155,6 +155,11 @@ pub struct RawField {
     /// Alleen bij type lijst: elk item kan een actie worden die een eigen werkstroom volgt.
     #[serde(default)]
     pub acties: Option<RawActionSource>,
+    /// Het veld (van type cijfer) met de indicator in wier eenheid dit getal staat (alleen bij
+    /// type getal), bijv. eenheid-van: indicator.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub eenheid_van: Option<Text>,
 }
 
 /// The field types, for the schema only.

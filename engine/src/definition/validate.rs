@@ -252,6 +252,10 @@ impl Validator<'_> {
         self.unique(raw.iter().map(|f| &f.naam), "veld");
         raw.iter()
             .map(|f| {
+                let unit_of = f.eenheid_van.as_ref().map(|u| {
+                    self.unit_of(f, u, raw);
+                    u.value.clone()
+                });
                 if !is_field_name(&f.naam.value) {
                     self.sink.error(
                         at(&f.naam),
@@ -268,6 +272,7 @@ impl Validator<'_> {
                     required: f.verplicht,
                     help: f.hulp.clone(),
                     actions,
+                    unit_of,
                 }
             })
             .collect()
@@ -376,6 +381,46 @@ impl Validator<'_> {
             deadline: raw.deadline.as_ref().map(|d| d.value.clone()),
             owner: raw.eigenaar.as_ref().map(|o| o.value.clone()),
         })
+    }
+
+    /// `eenheid-van` names a sibling field of type cijfer, and stands on a number field.
+    fn unit_of(&mut self, f: &RawField, unit_of: &Spanned<String>, siblings: &[RawField]) {
+        if f.r#type.value != "getal" {
+            self.sink.error(
+                at(unit_of),
+                format!(
+                    "eenheid-van hoort alleen bij een veld van type getal, dit is {}",
+                    f.r#type.value
+                ),
+                "haal eenheid-van weg of maak het type getal",
+            );
+        }
+        match siblings.iter().find(|s| s.naam.value == unit_of.value) {
+            Some(s) if s.r#type.value == "cijfer" => {}
+            Some(s) => self.sink.error(
+                at(unit_of),
+                format!(
+                    "eenheid-van noemt veld {}, maar dat is van type {} en niet cijfer",
+                    unit_of.value, s.r#type.value
+                ),
+                "noem het veld (van type cijfer) met de indicator",
+            ),
+            None => self.sink.error(
+                at(unit_of),
+                format!(
+                    "eenheid-van noemt veld {:?}, dat hier niet bestaat",
+                    unit_of.value
+                ),
+                format!(
+                    "velden hier: {}",
+                    siblings
+                        .iter()
+                        .map(|s| s.naam.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        }
     }
 
     fn field_type(&mut self, f: &RawField, kinds: &BTreeSet<&str>, top: bool) -> FieldType {

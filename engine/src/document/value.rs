@@ -248,6 +248,7 @@ mod tests {
             required: false,
             help: String::new(),
             actions: None,
+            unit_of: None,
         }
     }
 
@@ -302,6 +303,7 @@ mod tests {
                 required: false,
                 help: String::new(),
                 actions: None,
+                unit_of: None,
             }],
         });
         let ok = d.parse_value(r#"[{"deadline":"2026-05-01"}]"#).unwrap();

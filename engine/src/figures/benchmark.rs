@@ -120,10 +120,8 @@ pub struct Comparison {
 /// The measure in which areas are compared, as a Dutch label.
 pub fn measure_label(indicator: &Indicator, table: &ObservationTable) -> &'static str {
     match indicator.unit {
-        Unit::Count if table.iter().any(|o| o.denominator.is_some()) => "per 1.000",
-        Unit::Count => "aantal",
-        Unit::Percentage => "%",
-        Unit::PerThousand => "per 1.000",
+        Unit::Count if table.iter().any(|o| o.denominator.is_some()) => Unit::PerThousand.label(),
+        unit => unit.label(),
     }
 }
 

@@ -36,6 +36,86 @@ pub struct ChartData {
     /// The period of the bars.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bars_period: Option<Period>,
+    /// The dimension the bars break the total down by (`geslacht`), named in their title.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub bars_dimension: String,
+    /// Where the figures come from, for the source line.
+    pub source: String,
+    /// The day the chart was made (`1 december 2026`), for the source line; set by the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub made_on: Option<String>,
+    /// Periods in which the area's value is provisional (marked `*`).
+    pub provisional_periods: Vec<Period>,
+    /// Targets of results measured by the indicator, drawn as flat lines.
+    pub targets: Vec<ChartTarget>,
+    /// Targets in another measure than the chart's, written under it instead.
+    pub untargeted: Vec<String>,
+}
+
+/// A target drawn in the chart.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChartTarget {
+    /// Its label: `Streefwaarde Minder thuiszitters: 4 (31 december 2030)`.
+    pub label: String,
+    /// The value, in the chart's measure.
+    pub value: f64,
+}
+
+impl ChartData {
+    /// Adds the targets of the results measured by the indicator that are in the chart's
+    /// measure (a count target is not drawn against a per-1,000 trend; it is named in the
+    /// source line instead).
+    pub fn with_targets(mut self, targets: &super::targets::IndicatorTargets) -> ChartData {
+        for r in &targets.results {
+            let Some(value) = r.target else { continue };
+            let by = r
+                .target_date
+                .as_deref()
+                .and_then(crate::time::dutch_date_text)
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            let label = format!(
+                "Streefwaarde {}: {}{by}",
+                r.title,
+                crate::document::format_number(value)
+            );
+            if targets.unit.label() == self.measure {
+                self.targets.push(ChartTarget { label, value });
+            } else {
+                self.untargeted
+                    .push(format!("{label} ({})", targets.unit.label()));
+            }
+        }
+        self
+    }
+
+    /// The line under the chart: source, latest period (provisional marked) and date.
+    pub fn source_line(&self) -> String {
+        let source = if self.source.is_empty() {
+            "onbekend"
+        } else {
+            self.source.as_str()
+        };
+        let mut line = format!("Bron: {source}.");
+        if let Some(last) = self.periods.last() {
+            let provisional = if self.provisional_periods.contains(last) {
+                " (voorlopig)"
+            } else {
+                ""
+            };
+            line.push_str(&format!(
+                " Cijfers tot en met {}{provisional}.",
+                last.label()
+            ));
+        }
+        if !self.provisional_periods.is_empty() {
+            line.push_str(" * = voorlopig cijfer.");
+        }
+        if let Some(day) = &self.made_on {
+            line.push_str(&format!(" Gemaakt op {day}."));
+        }
+        line
+    }
 }
 
 /// Why a chart could not be drawn.
@@ -107,7 +187,28 @@ pub fn chart_data(
             (label, o.comparable(indicator.unit))
         })
         .collect::<Vec<_>>();
+    let total = super::Breakdown::total();
+    let provisional_periods = table
+        .series(area, &total)
+        .iter()
+        .filter(|o| o.status == super::Status::Voorlopig)
+        .map(|o| o.period)
+        .collect();
+    let mut dimensions: Vec<String> = table
+        .breakdowns(area, latest)
+        .iter()
+        .flat_map(|o| o.breakdown.iter().map(|(d, _)| d.to_string()))
+        .collect();
+    dimensions.dedup();
+    dimensions.sort();
+    dimensions.dedup();
     Ok(ChartData {
+        bars_dimension: dimensions.join(" en "),
+        source: indicator.source.clone(),
+        made_on: None,
+        provisional_periods,
+        targets: Vec::new(),
+        untargeted: Vec::new(),
         title: format!("{}: {}", indicator.title, registry.label(area)),
         measure: measure_label(indicator, table).to_string(),
         secret_periods: comparisons
@@ -122,35 +223,140 @@ pub fn chart_data(
     })
 }
 
-/// Draws the chart as an SVG document.
+/// Draws the chart as an SVG document: the trend (or a sentence when every value is secret),
+/// the breakdown of the latest period (or a sentence when all of it is secret), and the source
+/// line.
 pub fn render_svg(data: &ChartData) -> Result<String, ChartError> {
     let draw = |e: &dyn std::fmt::Display| ChartError::Draw(e.to_string());
-    let height = if data.bars.is_empty() { 480 } else { 880 };
+    let has_bars = !data.bars.is_empty();
+    let bars_shown = data.bars.iter().any(|(_, v)| v.is_some());
+    let trend_shown = data
+        .series
+        .first()
+        .is_some_and(|s| s.values.iter().any(Option::is_some));
+    let trend_h = if trend_shown { 480 } else { 90 };
+    let bars_h = match (has_bars, bars_shown) {
+        (false, _) => 0,
+        (true, true) => 400,
+        (true, false) => 70,
+    };
+    let foot_h = 30 + 22 * data.untargeted.len() as u32;
+    let height = trend_h + bars_h + foot_h;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (960, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw(&e))?;
-        let (top, bottom) = if data.bars.is_empty() {
-            (root.clone(), None)
+        let (top, rest) = root.split_vertically(trend_h);
+        let (middle, foot) = rest.split_vertically(bars_h);
+        if trend_shown {
+            draw_trend(&top, data).map_err(|e| draw(&e))?;
         } else {
-            let (t, b) = root.split_vertically(480);
-            (t, Some(b))
-        };
-        draw_trend(&top, data).map_err(|e| draw(&e))?;
-        if let Some(bottom) = bottom {
-            draw_bars(&bottom, data).map_err(|e| draw(&e))?;
+            sentence(
+                &top,
+                &data.title,
+                "Alle cijfers van dit gebied zijn geheim: het gaat om zo weinig jongeren dat ze niet getoond worden.",
+            )
+            .map_err(|e| draw(&e))?;
+        }
+        if has_bars && bars_shown {
+            draw_bars(&middle, data).map_err(|e| draw(&e))?;
+        } else if has_bars {
+            sentence(
+                &middle,
+                &bars_title(data),
+                "Alle cijfers van deze uitsplitsing zijn geheim (te kleine aantallen).",
+            )
+            .map_err(|e| draw(&e))?;
+        }
+        let mut y = 8;
+        for line in std::iter::once(data.source_line()).chain(data.untargeted.iter().cloned()) {
+            foot.draw(&Text::new(
+                line,
+                (16, y),
+                ("sans-serif", 14).into_font().color(&GREY_TEXT),
+            ))
+            .map_err(|e| draw(&e))?;
+            y += 22;
         }
         root.present().map_err(|e| draw(&e))?;
     }
     Ok(svg)
 }
 
+/// Renders the chart as a PNG image, twice the SVG's size for sharp print, with the embedded
+/// DejaVu Sans font (so text renders the same on a machine without fonts).
+pub fn render_png(data: &ChartData) -> Result<Vec<u8>, ChartError> {
+    let svg = render_svg(data)?;
+    svg_to_png(&svg, 2.0)
+}
+
+/// Renders SVG text to PNG bytes at `scale`, with DejaVu Sans as every sans-serif font.
+pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, ChartError> {
+    use resvg::{tiny_skia, usvg};
+    let mut fonts = usvg::fontdb::Database::new();
+    fonts.load_font_data(dejavu::sans::regular().to_vec());
+    fonts.load_font_data(dejavu::sans::bold().to_vec());
+    fonts.set_sans_serif_family("DejaVu Sans");
+    let options = usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        fontdb: std::sync::Arc::new(fonts),
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| ChartError::Draw(e.to_string()))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| ChartError::Draw("de grafiek heeft geen afmetingen".into()))?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| ChartError::Draw("de grafiek is te groot".into()))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| ChartError::Draw(e.to_string()))
+}
+
+const WIDTH: u32 = 960;
+const GREY_TEXT: RGBColor = RGBColor(80, 80, 80);
+const TARGET_COLOUR: RGBColor = RGBColor(190, 30, 45);
+
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A titled panel holding one sentence instead of a chart.
+fn sentence(area: &Area<'_>, title: &str, text: &str) -> DrawResult {
+    area.draw(&Text::new(
+        title.to_string(),
+        (16, 12),
+        ("sans-serif", 20).into_font(),
+    ))?;
+    area.draw(&Text::new(
+        text.to_string(),
+        (16, 44),
+        ("sans-serif", 16).into_font().color(&GREY_TEXT),
+    ))?;
+    Ok(())
+}
 
 fn top_of(values: impl Iterator<Item = f64>) -> f64 {
     let max = values.fold(0.0f64, f64::max);
     if max > 0.0 { max * 1.15 } else { 1.0 }
+}
+
+fn bars_title(data: &ChartData) -> String {
+    let by = if data.bars_dimension.is_empty() {
+        String::new()
+    } else {
+        format!(" naar {}", data.bars_dimension)
+    };
+    match data.bars_period {
+        Some(p) => format!("Uitsplitsing{by}, {}", p.label()),
+        None => format!("Uitsplitsing{by}"),
+    }
 }
 
 fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
@@ -158,38 +364,113 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
     let top = top_of(
         data.series
             .iter()
-            .flat_map(|s| s.values.iter().flatten().copied()),
+            .flat_map(|s| s.values.iter().flatten().copied())
+            .chain(data.targets.iter().map(|t| t.value)),
     );
     let mut chart = ChartBuilder::on(area)
         .caption(&data.title, ("sans-serif", 22))
         .margin(16)
+        .margin_right(190)
         .x_label_area_size(44)
         .y_label_area_size(64)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
     let periods = data.periods.clone();
+    let provisional = data.provisional_periods.clone();
     chart
         .configure_mesh()
         .x_labels(n.max(2))
-        .x_label_formatter(&|x| label_at(&periods, *x))
+        .x_label_formatter(&|x| {
+            let label = label_at(&periods, *x);
+            let at = x.round();
+            let marked = at >= 0.0
+                && periods
+                    .get(at as usize)
+                    .is_some_and(|p| provisional.contains(p));
+            if marked && !label.is_empty() {
+                format!("{label}*")
+            } else {
+                label
+            }
+        })
         .x_desc("Periode")
         .y_desc(data.measure.as_str())
         .y_label_formatter(&axis_number)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(WHITE)
+        .axis_style(RGBColor(120, 120, 120))
         .disable_x_mesh()
         .draw()?;
+    for target in &data.targets {
+        let style = ShapeStyle::from(&TARGET_COLOUR).stroke_width(2);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(-0.5, target.value), (n as f64 - 0.5, target.value)],
+                10,
+                6,
+                style,
+            ))?
+            .label(target.label.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+    }
+    let mut ends: Vec<(f64, String, RGBColor)> = Vec::new();
     for (i, series) in data.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let style = ShapeStyle::from(&colour).stroke_width(if i == 0 { 3 } else { 2 });
         let mut labelled = false;
         for segment in segments(&series.values) {
-            let drawn = chart.draw_series(LineSeries::new(segment.clone(), style))?;
+            if i == 0 {
+                chart.draw_series(LineSeries::new(segment.clone(), style))?;
+            } else {
+                chart.draw_series(DashedLineSeries::new(
+                    segment.clone(),
+                    4 + 4 * i as u32,
+                    4,
+                    style,
+                ))?;
+            }
+            for p in &segment {
+                draw_marker(&mut chart, i, *p, colour)?;
+            }
             if !labelled {
-                drawn
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        Vec::<(f64, f64)>::new(),
+                        style,
+                    )))?
                     .label(series.label.as_str())
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+                    .legend(move |(x, y)| {
+                        EmptyElement::at((x, y))
+                            + PathElement::new([(0, 0), (20, 0)], style)
+                            + Circle::new((10, 0), 4, ShapeStyle::from(&colour).filled())
+                    });
                 labelled = true;
             }
-            chart.draw_series(segment.iter().map(|p| Circle::new(*p, 3, style.filled())))?;
         }
+        if let Some((x, v)) = series
+            .values
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(x, v)| v.map(|v| (x, v)))
+            && x + 1 == n
+        {
+            ends.push((v, series.label.clone(), colour));
+        }
+    }
+    // Direct labels at the right end of each line, moved apart so they never overlap.
+    ends.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let to_px = |v: f64| chart.backend_coord(&(n as f64 - 0.5, v)).1;
+    let mut last_y = i32::MIN;
+    let x_px = chart.backend_coord(&(n as f64 - 0.5, 0.0)).0 + 8;
+    for (v, label, colour) in &ends {
+        let y = to_px(*v).max(last_y + 18);
+        last_y = y;
+        let text = format!("{} {}", axis_number(v), short(label));
+        area.draw(&Text::new(
+            text,
+            (x_px, y - 7),
+            ("sans-serif", 14).into_font().color(colour),
+        ))?;
     }
     for period in &data.secret_periods {
         if let Some(x) = data.periods.iter().position(|p| p == period) {
@@ -202,23 +483,60 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
     }
     chart
         .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(200, 200, 200))
+        .position(SeriesLabelPosition::LowerLeft)
         .draw()?;
+    Ok(())
+}
+
+/// The first words of a label, for a direct label at the end of a line.
+fn short(label: &str) -> String {
+    let cut: String = label
+        .split(',')
+        .next()
+        .unwrap_or(label)
+        .chars()
+        .take(30)
+        .collect();
+    cut.trim_end().to_string()
+}
+
+/// Series 0 has filled circles, then triangles, squares, crosses and hollow circles.
+fn draw_marker<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    i: usize,
+    p: (f64, f64),
+    colour: RGBColor,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let filled = ShapeStyle::from(&colour).filled();
+    let line = ShapeStyle::from(&colour).stroke_width(2);
+    match i % 5 {
+        0 => chart.draw_series(std::iter::once(Circle::new(p, 5, filled)))?,
+        1 => chart.draw_series(std::iter::once(TriangleMarker::new(p, 6, filled)))?,
+        2 => chart.draw_series(std::iter::once(
+            EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], filled),
+        ))?,
+        3 => chart.draw_series(std::iter::once(Cross::new(p, 5, line)))?,
+        _ => chart.draw_series(std::iter::once(Circle::new(p, 5, line)))?,
+    };
     Ok(())
 }
 
 fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
     let n = data.bars.len();
     let top = top_of(data.bars.iter().filter_map(|(_, v)| *v));
-    let title = match data.bars_period {
-        Some(p) => format!("Uitsplitsing {}", p.label()),
-        None => "Uitsplitsing".to_string(),
-    };
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 20))
+        .caption(bars_title(data), ("sans-serif", 20))
         .margin(16)
+        .margin_right(190)
         .x_label_area_size(44)
         .y_label_area_size(64)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
@@ -236,6 +554,9 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
         })
         .y_desc(data.measure.as_str())
         .y_label_formatter(&axis_number)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(WHITE)
+        .axis_style(RGBColor(120, 120, 120))
         .disable_x_mesh()
         .draw()?;
     for (i, (_, value)) in data.bars.iter().enumerate() {
@@ -245,6 +566,11 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(x - 0.3, 0.0), (x + 0.3, *v)],
                     COLOURS[0].filled(),
+                )))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    axis_number(v),
+                    (x - 0.05, *v + top * 0.06),
+                    ("sans-serif", 14).into_font(),
                 )))?;
             }
             None => {
@@ -303,49 +629,192 @@ mod tests {
         assert_eq!(segs, vec![vec![(0.0, 1.0)], vec![(2.0, 3.0), (3.0, 4.0)]]);
     }
 
-    #[test]
-    fn an_svg_is_drawn_with_dutch_labels_and_secret_gaps() {
-        let data = ChartData {
-            title: "Jeugdhulp: Havenstad (GM9901)".into(),
+    fn example(area_values: Vec<Option<f64>>, bars: Vec<(String, Option<f64>)>) -> ChartData {
+        ChartData {
+            title: "Thuiszitters: Havenstad (GM9901)".into(),
             measure: "per 1.000".into(),
-            periods: vec![Period::year(2021), Period::year(2022), Period::year(2023)],
+            periods: (2019..=2024).map(Period::year).collect(),
+            secret_periods: area_values
+                .iter()
+                .zip(2019..)
+                .filter(|(v, _)| v.is_none())
+                .map(|(_, y)| Period::year(y))
+                .collect(),
             series: vec![
                 Series {
                     label: "Havenstad (GM9901)".into(),
-                    values: vec![Some(50.0), None, Some(60.0)],
+                    values: area_values,
                 },
                 Series {
-                    label: "Nederland".into(),
-                    values: vec![Some(40.0), Some(41.0), Some(42.0)],
+                    label: "Nederland, berekend uit 12 gemeenten".into(),
+                    values: vec![
+                        Some(6.2),
+                        Some(6.1),
+                        Some(6.0),
+                        Some(5.9),
+                        Some(5.9),
+                        Some(5.8),
+                    ],
+                },
+                Series {
+                    label: "Jeugdregio Havenland (JZ99)".into(),
+                    values: vec![
+                        Some(6.2),
+                        Some(6.1),
+                        Some(6.1),
+                        Some(5.9),
+                        Some(5.8),
+                        Some(5.8),
+                    ],
                 },
             ],
-            secret_periods: vec![Period::year(2022)],
-            bars: vec![("meisje".into(), Some(55.0)), ("jongen".into(), None)],
-            bars_period: Some(Period::year(2023)),
-        };
-        let svg = render_svg(&data).unwrap();
-        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
-        for text in [
-            "Havenstad (GM9901)",
-            "Nederland",
-            "Periode",
-            "geheim",
-            "Uitsplitsing 2023",
-            "meisje",
-        ] {
-            assert!(svg.contains(text), "missing {text}");
+            bars_period: (!bars.is_empty()).then_some(Period::year(2024)),
+            bars,
+            bars_dimension: "geslacht".into(),
+            source: "synthetisch, in de vorm van de leerplichtcijfers".into(),
+            made_on: Some("1 december 2026".into()),
+            provisional_periods: vec![Period::year(2024)],
+            targets: vec![ChartTarget {
+                label: "Streefwaarde Minder thuiszitters: 4 (31 december 2030)".into(),
+                value: 4.0,
+            }],
+            untargeted: Vec::new(),
         }
-        // The area's line is broken in two, the national line is whole: three lines in all.
-        // The area's line is broken in two by the secret year; each series also has a legend line.
-        assert_eq!(
-            svg.matches(r##"stroke="#005EA3" stroke-width="3""##)
-                .count(),
-            2 + 1
+    }
+
+    /// Keeps a rendered example where people can look at it after the tests.
+    fn keep(name: &str, bytes: &[u8]) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/charts");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+
+    fn texts(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).unwrap();
+        doc.descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_report_chart_has_its_source_marks_target_and_labels() {
+        let data = example(
+            vec![Some(6.5), None, Some(6.0), Some(5.8), Some(5.5), Some(5.0)],
+            vec![("Meisjes".into(), Some(4.2)), ("Jongens".into(), Some(5.8))],
         );
-        assert_eq!(
-            svg.matches(r##"stroke="#E67800" stroke-width="2""##)
-                .count(),
-            1 + 1
+        let svg = render_svg(&data).unwrap();
+        keep("trend-en-uitsplitsing.svg", svg.as_bytes());
+        let texts = texts(&svg);
+        let has = |t: &str| texts.iter().any(|x| x == t);
+        assert!(
+            has(
+                "Bron: synthetisch, in de vorm van de leerplichtcijfers. Cijfers tot en met 2024 (voorlopig). * = voorlopig cijfer. Gemaakt op 1 december 2026."
+            ),
+            "{texts:?}"
         );
+        for t in [
+            "2024*",
+            "2023",
+            "geheim",
+            "Uitsplitsing naar geslacht, 2024",
+            "Streefwaarde Minder thuiszitters: 4 (31 december 2030)",
+            "5 Havenstad (GM9901)",
+            "5,8 Nederland",
+            "Meisjes",
+            "4,2",
+        ] {
+            assert!(has(t), "no text {t:?} in {texts:?}");
+        }
+        // The area's line is broken in two by the secret year; the references are dashed, so
+        // drawn in many short pieces; the target is a dashed line of its own colour.
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let strokes = |colour: &str| {
+            doc.descendants()
+                .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(colour))
+                .filter(|n| n.attribute("points").is_some_and(|p| p.contains(' ')))
+                .count()
+        };
+        assert_eq!(strokes("#005EA3"), 2 + 1, "two pieces and the legend");
+        assert!(strokes("#E67800") > 6, "dashed: {}", strokes("#E67800"));
+        assert!(strokes("#BE1E2D") > 10, "the target, dashed");
+        // Markers: circles for the area, triangles (polygons) for the national line.
+        let circles = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count();
+        assert!(circles >= 5, "{circles}");
+        assert!(doc.descendants().any(|n| n.has_tag_name("polygon")));
+    }
+
+    #[test]
+    fn everything_secret_gives_sentences_instead_of_empty_panels() {
+        let data = example(
+            vec![None; 6],
+            vec![("Meisjes".into(), None), ("Jongens".into(), None)],
+        );
+        let svg = render_svg(&data).unwrap();
+        keep("alles-geheim.svg", svg.as_bytes());
+        let texts = texts(&svg);
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("Alle cijfers van dit gebied zijn geheim"))
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("Alle cijfers van deze uitsplitsing zijn geheim"))
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.has_tag_name("polyline"))
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_png_is_rendered_with_the_embedded_font() {
+        let data = example(
+            vec![
+                Some(6.5),
+                Some(6.3),
+                Some(6.0),
+                Some(5.8),
+                Some(5.5),
+                Some(5.0),
+            ],
+            vec![("Meisjes".into(), Some(4.2)), ("Jongens".into(), None)],
+        );
+        let png = render_png(&data).unwrap();
+        keep("trend-en-uitsplitsing.png", &png);
+        let trend_only = ChartData {
+            bars: Vec::new(),
+            bars_period: None,
+            ..data.clone()
+        };
+        keep("trend.png", &render_png(&trend_only).unwrap());
+        let secret = example(vec![None; 6], vec![("Meisjes".into(), None)]);
+        keep("alles-geheim.png", &render_png(&secret).unwrap());
+        let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+        let reader = decoder.read_info().unwrap();
+        let info = reader.info();
+        // Twice the SVG's 960 x (480 + 400 + 30) pixels.
+        assert_eq!((info.width, info.height), (1920, 2 * 910));
+        // Text was drawn: without a font the PNG of the sentence panel would hold no dark pixels.
+        let svg_text = svg_to_png(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><rect width="200" height="40" fill="white"/><text x="4" y="28" font-family="sans-serif" font-size="20">geheim</text></svg>"#,
+            1.0,
+        )
+        .unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(&svg_text))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        reader.next_frame(&mut buf).unwrap();
+        let dark = buf.chunks(4).filter(|p| p[0] < 100).count();
+        assert!(dark > 50, "only {dark} dark pixels: no font?");
     }
 }

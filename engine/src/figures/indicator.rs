@@ -39,6 +39,15 @@ impl Unit {
         Unit::NAMES[self as usize]
     }
 
+    /// How a value in this unit is labelled: `aantal`, `%`, `per 1.000`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::Count => "aantal",
+            Unit::Percentage => "%",
+            Unit::PerThousand => "per 1.000",
+        }
+    }
+
     /// Whether values are counts that add up (and so are rounded and suppressed as counts).
     pub fn is_count(self) -> bool {
         self == Unit::Count

@@ -23,6 +23,8 @@ pub mod storage;
 pub mod story;
 pub mod suppression;
 pub mod table;
+pub mod targets;
+pub mod units;
 
 #[cfg(test)]
 mod test_support;

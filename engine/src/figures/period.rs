@@ -29,21 +29,7 @@ pub struct Period {
 )]
 pub struct PeriodError(pub String);
 
-/// The Dutch month names, January first.
-pub const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
+pub use crate::time::MONTHS;
 
 impl Period {
     /// A whole year.

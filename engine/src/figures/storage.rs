@@ -11,11 +11,12 @@ use automerge::{
 
 use super::codec::{self, CodecError};
 use super::story::{POLICY_KIND, STORY_KIND, Story};
+use super::targets::{self, IndicatorTargets};
 use super::{
-    AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Protection,
-    REGISTRY_KIND, SuppressionPolicy, protect,
+    AreaCode, AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Period,
+    Protection, REGISTRY_KIND, SuppressionPolicy, protect,
 };
-use crate::document::{Assignment, DocView};
+use crate::document::{Assignment, DocView, FieldValue};
 use crate::identity::hex;
 use crate::{DocId, Replica, ReplicaError, Store, Timestamp};
 
@@ -337,14 +338,77 @@ impl<'r, S: Store> Figures<'r, S> {
             .collect())
     }
 
+    /// The results measured by `indicator` (from its protected `table`, as
+    /// [`Figures::shown_observations`] gives it), with baseline, target, the latest value of
+    /// `area` up to `up_to` and whether it is on course at `now`.
+    pub fn targets(
+        &self,
+        indicator: &Indicator,
+        table: &ObservationTable,
+        area: AreaCode,
+        up_to: Option<Period>,
+        now: Timestamp,
+    ) -> Result<IndicatorTargets, FiguresError> {
+        let views = self.live_views()?;
+        Ok(targets::targets(
+            indicator,
+            table,
+            &views,
+            self.replica.catalog(),
+            area,
+            up_to,
+            now,
+        ))
+    }
+
+    /// Per indicator that results are measured by, those results with their baseline, target,
+    /// the latest value of `area` (protected with the policy in force) and their course at `now`.
+    pub fn all_targets(
+        &self,
+        area: AreaCode,
+        now: Timestamp,
+    ) -> Result<Vec<IndicatorTargets>, FiguresError> {
+        let catalog = self.replica.catalog();
+        let views = self.live_views()?;
+        let named: Vec<&FieldValue> = views
+            .iter()
+            .filter_map(|d| {
+                let field = catalog
+                    .kind(&d.kind)
+                    .and_then(targets::result_indicator_field)?;
+                d.fields.get(field)
+            })
+            .collect();
+        let mut out = Vec::new();
+        for indicator in self.indicators()? {
+            if !named.contains(&&FieldValue::Text(indicator.name.clone())) {
+                continue;
+            }
+            let (table, _) = self.shown_observations(&indicator)?;
+            out.push(targets::targets(
+                &indicator, &table, &views, catalog, area, None, now,
+            ));
+        }
+        Ok(out)
+    }
+
     /// The live documents of one kind, oldest first.
     fn of_kind(&self, kind: &str) -> Result<Vec<DocView>, FiguresError> {
+        Ok(self
+            .live_views()?
+            .into_iter()
+            .filter(|v| v.kind == kind)
+            .collect())
+    }
+
+    /// Every live document, oldest first.
+    fn live_views(&self) -> Result<Vec<DocView>, FiguresError> {
         let mut cache = self.views.borrow_mut();
         let views = match cache.as_mut() {
             Some(views) => views,
             None => cache.insert(self.replica.list(None, false)?),
         };
-        Ok(views.iter().filter(|v| v.kind == kind).cloned().collect())
+        Ok(views.clone())
     }
 
     /// The oldest live document of one kind.

@@ -68,6 +68,7 @@ pub fn kinds() -> Vec<KindDef> {
         required,
         help: help.into(),
         actions: None,
+        unit_of: None,
     };
     let choice = |options: &[&str]| FieldType::Choice {
         options: options.iter().map(|s| s.to_string()).collect(),

@@ -217,3 +217,138 @@ mod merge_order {
         }
     }
 }
+
+fn assign(pairs: &[(&str, &str)]) -> Vec<Assignment> {
+    pairs
+        .iter()
+        .map(|(f, v)| Assignment {
+            field: (*f).into(),
+            value: (*v).into(),
+        })
+        .collect()
+}
+
+fn rate(figures: &Figures<'_, MemoryStore>, name: &str, unit: &str) -> Indicator {
+    let fields = IndicatorFields {
+        unit: Some(unit.into()),
+        better: Some("lager".into()),
+        ..IndicatorFields::default()
+    };
+    let random = [name.len() as u8; 8];
+    figures.define(name, &fields, Timestamp(1), random).unwrap()
+}
+
+#[test]
+fn a_result_names_an_existing_indicator_and_keeps_to_its_unit() {
+    let r = replica(1);
+    let figures = Figures::new(&r);
+    let result = |pairs: &[(&str, &str)]| {
+        r.create(
+            "maatschappelijk-resultaat",
+            &assign(pairs),
+            Timestamp(5),
+            [9; 8],
+        )
+    };
+    let err = result(&[
+        ("titel", "Minder thuiszitters"),
+        ("indicator", "thuiszitters"),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Value(v) if v.field == "indicator"),
+        "{err}"
+    );
+    rate(&figures, "thuiszitters", "per-1000");
+    rate(&figures, "sport", "percentage");
+    // Per 1,000: above 100 is fine; a count would be whole.
+    let id = result(&[
+        ("titel", "Minder thuiszitters"),
+        ("indicator", "thuiszitters"),
+        ("nulmeting", "6,5"),
+        ("streefwaarde", "240"),
+    ])
+    .unwrap();
+    let err = result(&[("indicator", "sport"), ("streefwaarde", "140")]).unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Value(v) if v.field == "streefwaarde"),
+        "{err}"
+    );
+    // Moving the result to the percentage indicator checks the numbers it already has.
+    let err = r
+        .update(&id, &assign(&[("indicator", "sport")]), Timestamp(6))
+        .unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Value(v) if v.field == "streefwaarde"),
+        "{err}"
+    );
+    // Other edits of the result are not held up.
+    r.update(
+        &id,
+        &assign(&[("titel", "Minder thuiszitters, ook in de wijken")]),
+        Timestamp(7),
+    )
+    .unwrap();
+}
+
+#[test]
+fn targets_give_each_result_its_latest_value_and_course() {
+    let r = replica(1);
+    let figures = Figures::new(&r);
+    let ind = rate(&figures, "thuiszitters", "per-1000");
+    let year = |y: i16, v: f64| Observation {
+        period: Period::year(y),
+        denominator: Some(20_000.0),
+        ..row("GM0001", Breakdown::total(), v)
+    };
+    figures
+        .store_observations(
+            &ind,
+            vec![year(2023, 6.5), year(2024, 5.0)],
+            Timestamp(2),
+            [2; 8],
+        )
+        .unwrap();
+    // Created at the start of 2025 with a target for the end of 2026; asked about in mid-2025.
+    let start = "2025-01-01T00:00:00+01:00"
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    r.create(
+        "maatschappelijk-resultaat",
+        &assign(&[
+            ("titel", "Minder thuiszitters"),
+            ("indicator", "thuiszitters"),
+            ("nulmeting", "6,5"),
+            ("streefwaarde", "4"),
+            ("streefdatum", "2026-12-31"),
+        ]),
+        Timestamp(start.as_millisecond()),
+        [9; 8],
+    )
+    .unwrap();
+    let figures = Figures::new(&r);
+    let area = AreaCode::parse("GM0001").unwrap();
+    let now = Timestamp(start.as_millisecond() + 182 * 86_400_000);
+    let all = figures.all_targets(area, now).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].indicator, "thuiszitters");
+    let t = &all[0].results[0];
+    assert_eq!((t.baseline, t.target), (Some(6.5), Some(4.0)));
+    let latest = t.latest.as_ref().unwrap();
+    assert_eq!(
+        (latest.period, latest.value),
+        (Period::year(2024), Some(5.0))
+    );
+    // 60% of the way in 25% of the time.
+    assert_eq!(t.course, targets::Course::OnCourse, "{}", t.course_note);
+    assert_eq!(
+        t.course_note,
+        "60% van de weg afgelegd, 25% van de tijd verstreken"
+    );
+    // Up to 2023 the value is still the baseline.
+    let (table, _) = figures.shown_observations(&ind).unwrap();
+    let then = figures
+        .targets(&ind, &table, area, Some(Period::year(2023)), now)
+        .unwrap();
+    assert_eq!(then.results[0].course, targets::Course::OffCourse);
+}

@@ -252,7 +252,9 @@ fn year_of(date: &str) -> Option<i16> {
 
 /// The current calendar year, by the system clock.
 fn this_year() -> i16 {
-    crate::time::Timestamp::from_system(std::time::SystemTime::now()).year().unwrap_or(i16::MAX)
+    crate::time::Timestamp::from_system(std::time::SystemTime::now())
+        .year()
+        .unwrap_or(i16::MAX)
 }
 
 fn split_digits(s: &str) -> Option<(&str, &str)> {

@@ -61,7 +61,7 @@ impl<S: Store> Replica<S> {
             return Err(ReplicaError::Deleted(id.clone()));
         }
         let kind_def = self.kind(&current.kind)?;
-        let values = self.check_assignments(kind_def, assignments)?;
+        let values = self.check_assignments(kind_def, assignments, Some(&current.fields))?;
         let unknown = || ReplicaError::UnknownVersion(id.clone());
         let mut heads = Vec::with_capacity(base.len());
         for hex in base {

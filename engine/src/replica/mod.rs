@@ -242,7 +242,7 @@ impl<S: Store> Replica<S> {
         random: [u8; 8],
     ) -> Result<DocId, ReplicaError> {
         let kind_def = self.kind(kind)?;
-        let values = self.check_assignments(kind_def, assignments)?;
+        let values = self.check_assignments(kind_def, assignments, None)?;
         let id = DocId::generate(random);
         if self.store.load(id.as_str())?.is_some() {
             return Err(ReplicaError::IdTaken(id));
@@ -280,7 +280,7 @@ impl<S: Store> Replica<S> {
             return Err(ReplicaError::Deleted(id.clone()));
         }
         let kind_def = self.kind(&view.kind)?;
-        let values = self.check_assignments(kind_def, assignments)?;
+        let values = self.check_assignments(kind_def, assignments, Some(&view.fields))?;
         for (def, value) in &values {
             document::write_field(&mut loaded.doc, def, value.as_ref()).map_err(|e| {
                 ReplicaError::Layout {
@@ -500,10 +500,13 @@ impl<S: Store> Replica<S> {
 
     /// Checks every assignment before anything is written: all of them pass, or nothing changes.
     /// Every value also passes the privacy guard: no BSN or date of birth enters a shared document.
+    /// `existing` holds the document's fields before the edit (`None` for a new document), so
+    /// that numbers in an indicator's unit are checked against the indicator the document names.
     fn check_assignments<'k>(
         &self,
         kind: &'k KindDef,
         assignments: &[Assignment],
+        existing: Option<&std::collections::BTreeMap<String, FieldValue>>,
     ) -> Result<Vec<(&'k crate::catalog::FieldDef, Option<FieldValue>)>, ReplicaError> {
         let mut out = Vec::with_capacity(assignments.len());
         for a in assignments {
@@ -542,6 +545,23 @@ impl<S: Store> Replica<S> {
                 self.check_link(&def.name, target, target_kind)?;
             }
             out.push((def, Some(value)));
+        }
+        if crate::figures::units::has_unit_rules(&kind.fields) {
+            let mut after = existing.cloned().unwrap_or_default();
+            for (def, value) in &out {
+                match value {
+                    Some(v) => after.insert(def.name.clone(), v.clone()),
+                    None => after.remove(&def.name),
+                };
+            }
+            let changed = |name: &str| out.iter().any(|(def, _)| def.name == name);
+            let indicators: Vec<crate::figures::Indicator> = self
+                .list(None, false)?
+                .iter()
+                .filter(|v| v.kind == crate::figures::INDICATOR_KIND)
+                .map(crate::figures::Indicator::from_view)
+                .collect();
+            crate::figures::units::check_units(&kind.fields, &after, &changed, &indicators)?;
         }
         Ok(out)
     }

@@ -8,12 +8,14 @@ use kompas_engine::SledStore;
 use kompas_engine::figures::benchmark::{
     Comparison, PeerGroup, Reference, compare as compare_area,
 };
-use kompas_engine::figures::chart::{chart_data, render_svg};
+use kompas_engine::figures::chart::{chart_data, render_png, render_svg};
 use kompas_engine::figures::storage::Figures;
+use kompas_engine::figures::targets::IndicatorTargets;
 use kompas_engine::figures::{AreaCode, AreaRegistry, Direction, Indicator, Period};
 
-use super::format::{signed, value};
+use super::format::{dutch_date, signed, value};
 use crate::args::{CompareArgs, Global};
+use crate::context::now;
 use crate::exit::Refused;
 use crate::output::emit;
 
@@ -58,7 +60,59 @@ pub fn compare(
             .ok_or_else(|| no_figures(&registry, area, &indicator))?,
     };
     let comparison = compare_area(&indicator, &table, &registry, area, period, &refs, &peers);
-    emit(global.json, &comparison, render)
+    let targets = figures.targets(&indicator, &table, area, Some(period), now())?;
+    let compared = Compared {
+        comparison,
+        targets,
+    };
+    emit(global.json, &compared, |c| {
+        let mut out = render(&c.comparison);
+        render_targets(&mut out, &c.targets);
+        out
+    })
+}
+
+/// A comparison with the results measured by the indicator beside it.
+#[derive(serde::Serialize)]
+struct Compared {
+    #[serde(flatten)]
+    comparison: Comparison,
+    targets: IndicatorTargets,
+}
+
+/// The baseline, target and course of each result, in the indicator's own unit.
+fn render_targets(out: &mut String, targets: &IndicatorTargets) {
+    let unit = targets.unit.label();
+    for r in &targets.results {
+        let _ = write!(out, "  Resultaat {:?}:", r.title);
+        let mut parts = Vec::new();
+        if let Some(b) = r.baseline {
+            parts.push(format!("nulmeting {} {unit}", value(Some(b))));
+        }
+        if let Some(t) = r.target {
+            let by = r
+                .target_date
+                .as_deref()
+                .map(|d| format!(" in {}", dutch_date(d)))
+                .unwrap_or_default();
+            parts.push(format!("streefwaarde {} {unit}{by}", value(Some(t))));
+        }
+        if let Some(l) = &r.latest {
+            parts.push(format!(
+                "laatste cijfer {} ({}{})",
+                l.value.map_or("geheim".to_string(), |v| value(Some(v))),
+                l.period.label(),
+                if l.provisional { ", voorlopig" } else { "" }
+            ));
+        }
+        let _ = writeln!(
+            out,
+            " {}: {} ({}).",
+            parts.join(", "),
+            r.course.label(),
+            r.course_note
+        );
+    }
 }
 
 /// The refusal when an area has no figures for an indicator (`show`, `compare` and `chart`).
@@ -129,11 +183,20 @@ pub fn chart(
     let (area, refs, peers) = references(args)?;
     let indicator = figures.indicator(&args.name)?;
     let (table, registry) = figures.shown_observations(&indicator)?;
-    let data = chart_data(&indicator, &table, &registry, area, &refs, &peers)
-        .map_err(|e| Refused::input(e.to_string()))?;
-    let svg = render_svg(&data)?;
-    std::fs::write(out, svg.as_bytes())
-        .with_context(|| format!("kan {} niet schrijven", out.display()))?;
+    let mut data = chart_data(&indicator, &table, &registry, area, &refs, &peers)
+        .map_err(|e| Refused::input(e.to_string()))?
+        .with_targets(&figures.targets(&indicator, &table, area, None, now())?);
+    data.made_on = now().local_date().map(kompas_engine::time::dutch_date);
+    // A PNG for pasting into documents when the file is named so; SVG otherwise.
+    let png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let bytes = if png {
+        render_png(&data)?
+    } else {
+        render_svg(&data)?.into_bytes()
+    };
+    std::fs::write(out, bytes).with_context(|| format!("kan {} niet schrijven", out.display()))?;
     emit(global.json, &data, |d| {
         format!(
             "Grafiek van {} met {} lijnen over {} perioden geschreven naar {}.",

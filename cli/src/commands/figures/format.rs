@@ -50,6 +50,11 @@ pub fn signed(v: f64) -> String {
     }
 }
 
+/// A date written `YYYY-MM-DD` the Dutch way (`31 december 2026`); other text as it is.
+pub fn dutch_date(date: &str) -> String {
+    kompas_engine::time::dutch_date_text(date).unwrap_or_else(|| date.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +67,6 @@ mod tests {
         assert_eq!(value(None), "geheim");
         assert_eq!(signed(2.0), "+2");
         assert_eq!(number(1e23), "1e23");
+        assert_eq!(dutch_date("2026-12-31"), "31 december 2026");
     }
 }
