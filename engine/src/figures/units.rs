@@ -138,6 +138,7 @@ mod tests {
             ty,
             required: false,
             help: String::new(),
+            actions: None,
             unit_of: unit_of.map(Into::into),
         }
     }
