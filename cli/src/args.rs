@@ -96,6 +96,7 @@ pub enum RapportCommand {
     /// Het rapport van een ronde over alle organisaties: HTML of PDF (naar de extensie van --out).
     Ronde {
         /// De werkstroom van het Kwaliteitskompas; standaard de laatst gestarte.
+        #[arg(value_name = "WERKSTROOM")]
         flow: Option<String>,
         /// Het bestand: rapport.html of rapport.pdf. Zonder --out een korte samenvatting.
         #[arg(long, value_name = "BESTAND")]
@@ -107,11 +108,13 @@ pub enum RapportCommand {
     /// Leg vast dat de partners de ronde nu samen evalueerden; het volgende rapport toont wat sindsdien veranderde.
     Vastleggen {
         /// De werkstroom van het Kwaliteitskompas; standaard de laatst gestarte.
+        #[arg(value_name = "WERKSTROOM")]
         flow: Option<String>,
     },
     /// Het verslag van een gesprek over cijfers, om te mailen (tekst, of HTML met --out verslag.html).
     Gesprek {
         /// Het document van het gesprek (soort cijfergesprek).
+        #[arg(value_name = "ID")]
         id: String,
         /// Het bestand: verslag.html of verslag.txt. Zonder --out op het scherm.
         #[arg(long, value_name = "BESTAND")]
@@ -359,6 +362,8 @@ pub enum FlowCommand {
     /// Toon de rondes van een werkstroom als archief: per ronde de documenten, de stappen en wie
     /// instemde of afwees.
     Rounds {
+        /// De werkstroom (het id dat `kompas flow list` toont).
+        #[arg(value_name = "ID")]
         id: String,
         /// Alleen deze ronde (1 is de eerste).
         #[arg(long = "ronde", value_name = "NUMMER")]
@@ -366,6 +371,8 @@ pub enum FlowCommand {
     },
     /// Leg vast dat een gepland moment (een overleg, de gezamenlijke evaluatie) is gehouden.
     Held {
+        /// De werkstroom (het id dat `kompas flow list` toont).
+        #[arg(value_name = "ID")]
         id: String,
         /// Het geplande moment, zoals `kompas flow status` het noemt (de naam uit de werkwijze).
         #[arg(value_name = "MOMENT")]

@@ -303,7 +303,7 @@ fn an_agreement_of_a_conversation_is_in_its_owners_todo_with_its_deadline() {
         "2027-06-01",
     ]);
     // Once more is refused.
-    g.fails(3, &["flow", "action", &gesprek, "1"]);
+    g.fails(6, &["flow", "action", &gesprek, "1"]);
 
     sync_until(&[g, &p.swv], "the action reaches its owner", |k| {
         k.run(&["flow", "status", &flow]).code == 0

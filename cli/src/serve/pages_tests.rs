@@ -149,7 +149,7 @@ fn actions(replica: &Replica<SledStore>) {
         2,
         &[
             set("actie", "Wachtlijst korter"),
-            set("eigenaar", "Jeugdhulp Noord"),
+            set("eigenaar", "Gemeente Havenstad"),
             set("deadline", "2020-01-15"),
             set("status", "bezig"),
         ],
@@ -158,7 +158,7 @@ fn actions(replica: &Replica<SledStore>) {
         3,
         &[
             set("actie", "Ouderavonden"),
-            set("eigenaar", "Samenwerkingsverband"),
+            set("eigenaar", "Gemeente Havenstad"),
             set("deadline", "2020-03-01"),
             set("uitgevoerd", "ja"),
             set("resultaat-actie", "Veertig ouders kwamen."),

@@ -63,12 +63,22 @@ impl Round {
         Timestamp(T0 + self.seq.get() as i64 * 1000)
     }
 
+    /// Creates a document and links it to the round's flow, as `doc new --werkstroom` does.
     fn create(&self, kind: &str, fields: &[(&str, &str)]) -> DocId {
         let set = assignments(fields);
         let at = self.at();
-        self.replica
+        let id = self
+            .replica
             .create(kind, &set, at, self.random())
-            .expect("create")
+            .expect("create");
+        let mut fact = [0; 16];
+        fact[..8].copy_from_slice(&self.random());
+        // Kinds this flow does not work on (actions, conversations) follow flows of their own.
+        match Flows::new(&self.replica, &self.registry).link(&self.flow, &id, self.at(), fact) {
+            Ok(_) | Err(crate::runtime::FlowError::NotNow(_)) => {}
+            Err(e) => panic!("link: {e}"),
+        }
+        id
     }
 
     fn update(&self, id: &DocId, fields: &[(&str, &str)]) {
@@ -112,6 +122,18 @@ fn assignments(fields: &[(&str, &str)]) -> Vec<Assignment> {
 #[test]
 fn a_round_shows_its_blocks_results_actions_and_conversations() {
     let r = Round::new();
+    crate::figures::storage::Figures::new(&r.replica)
+        .define(
+            "sport",
+            &crate::figures::storage::IndicatorFields {
+                title: Some("Sportdeelname".into()),
+                unit: Some("percentage".into()),
+                ..Default::default()
+            },
+            r.at(),
+            r.random(),
+        )
+        .expect("define");
     r.create("samenwerking", &[("naam", "Samen voor Havenstad")]);
     let amb = r.create("ambitie", &[("titel", "Meer kinderen sporten")]);
     r.create(
@@ -128,7 +150,7 @@ fn a_round_shows_its_blocks_results_actions_and_conversations() {
         "verbeteractie",
         &[
             ("actie", "Sportclubs op school"),
-            ("eigenaar", "Gemeente"),
+            ("eigenaar", "Gemeente Havenstad"),
             ("deadline", "2026-01-01"),
         ],
     );
@@ -189,7 +211,10 @@ fn a_stale_approval_is_marked() {
     flows
         .advance(&r.flow, None, r.at(), [1; 16])
         .expect("to state");
-    r.create("staat-van-de-jeugd", &[("titel", "Beeld")]);
+    r.create(
+        "staat-van-de-jeugd",
+        &[("titel", "Beeld"), ("signalen", "Meer verzuim gemeld")],
+    );
     flows
         .advance(&r.flow, None, r.at(), [2; 16])
         .expect("to ambitions");
@@ -229,7 +254,7 @@ fn changes_since_name_text_fields_new_documents_and_finished_actions() {
         "verbeteractie",
         &[
             ("actie", "Clubs op school"),
-            ("eigenaar", "Gemeente"),
+            ("eigenaar", "Gemeente Havenstad"),
             ("deadline", "2027-01-01"),
             ("status", "bezig"),
         ],

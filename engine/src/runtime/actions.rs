@@ -233,13 +233,13 @@ impl<S: Store> Flows<'_, S> {
                 .replica()
                 .organisation_id(&fields.owner, &who)
                 .map_err(|_| {
-                    FlowError::NotNow(format!(
+                    FlowError::NoOwner(format!(
                         "afspraak {item} noemt {who:?}; dat is geen organisatie van de samenwerking. Kies een eigenaar uit: {}",
                         self.member_names()
                     ))
                 })?,
             (None, None) => {
-                return Err(FlowError::NotNow(format!(
+                return Err(FlowError::NoOwner(format!(
                     "afspraak {item} noemt geen eigenaar; kies er een uit: {}",
                     self.member_names()
                 )));

@@ -59,6 +59,9 @@ pub enum FlowError {
     /// Signing failed.
     #[error(transparent)]
     Fact(#[from] FactError),
+    /// An action needs an owner that is a member of the workspace, and none was given or named.
+    #[error("{0}")]
+    NoOwner(String),
     /// The member list of the workspace cannot be read.
     #[error("de ledenlijst van de samenwerking is niet leesbaar: {0}")]
     Members(String),
