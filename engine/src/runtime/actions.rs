@@ -617,7 +617,7 @@ mod tests {
             fresh(3),
         );
         assert!(
-            matches!(&outsider, Err(FlowError::NotNow(m)) if m.contains("de wethouder") && m.contains("Gemeente Havenstad")),
+            matches!(&outsider, Err(FlowError::NoOwner(m)) if m.contains("de wethouder") && m.contains("Gemeente Havenstad")),
             "{outsider:?}"
         );
         let undated = flows.make_action(
