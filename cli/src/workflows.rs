@@ -11,7 +11,7 @@ use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
 use kompas_engine::published::{self, InForce};
 use kompas_engine::store::MetaBatch;
 use kompas_engine::sync::replication::known_members;
-use kompas_engine::{Replica, SledStore, Store};
+use kompas_engine::{Replica, SledStore, Store, composition};
 
 use crate::args::Global;
 
@@ -85,7 +85,7 @@ pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic
 /// The built-in definitions plus the valid files of `folder`; invalid files are reported on
 /// stderr and skipped.
 pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
-    let mut registry = definition::builtin_registry();
+    let mut registry = composition::builtin().clone();
     for (loaded, _) in folder_definitions(folder)? {
         registry.insert(loaded);
     }
@@ -100,7 +100,7 @@ pub fn load(
     folder: Option<&Path>,
 ) -> anyhow::Result<(Registry, Vec<published::Found>)> {
     let store = replica.store();
-    let mut registry = definition::builtin_registry();
+    let mut registry = composition::builtin().clone();
     let mut refused = Vec::new();
     // A damaged sync state must not stop the documents from being read: the published
     // definitions are then left out, with a warning.
@@ -186,7 +186,7 @@ fn remembered(store: &impl Store) -> anyhow::Result<Vec<String>> {
 /// definition with the name and version of a built-in one but another text.
 pub fn shadows(loaded: &Loaded) -> Option<String> {
     let def = &loaded.definition;
-    let builtin = definition::builtin_registry();
+    let builtin = composition::builtin();
     let other = builtin.version(&def.name, &def.version)?;
     (other.hash != loaded.hash).then(|| {
         format!(

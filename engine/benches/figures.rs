@@ -17,7 +17,7 @@ use kompas_engine::figures::{
     ObservationTable, Period, Status, SuppressionPolicy, Unit, protect,
 };
 use kompas_engine::identity::Identity;
-use kompas_engine::{DocId, MemoryStore, OrgType, Replica, Timestamp};
+use kompas_engine::{DocId, MemoryStore, OrgType, Timestamp};
 
 const MUNICIPALITIES: u32 = 342;
 const YEARS: i16 = 10;
@@ -108,7 +108,7 @@ fn main() {
     assert_eq!(parsed.tables[0].rows.len(), rows);
     let after_read = peak_mib();
 
-    let replica = Replica::init(
+    let replica = kompas_engine::composition::init(
         MemoryStore::default(),
         Identity::new("Bench", OrgType::Gemeente, [1; 32], [1; 16]),
     )

@@ -1,7 +1,7 @@
 //! The catalog of document kinds: which kinds exist and which typed fields each one has.
 //!
-//! Workflow definitions declare kinds; until a replica is given the kinds of the definitions in
-//! force, it uses [`Catalog::builtin`]: the kinds of the built-in definitions.
+//! Workflow definitions declare kinds, and the engine adds the kinds it owns (see
+//! [`crate::kinds`]); `composition` puts the catalog in force together.
 
 use std::collections::BTreeMap;
 
@@ -187,10 +187,5 @@ impl Catalog {
     /// Adds or replaces a kind.
     pub fn insert(&mut self, kind: KindDef) {
         self.kinds.insert(kind.name.clone(), kind);
-    }
-
-    /// The kinds of the built-in workflow definitions, used until a replica is given others.
-    pub fn builtin() -> Self {
-        crate::definition::builtin_catalog()
     }
 }

@@ -15,9 +15,9 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use kompas_engine::Timestamp;
 use kompas_engine::document::Assignment;
 use kompas_engine::store::DataDir;
-use kompas_engine::{Replica, Timestamp};
 use kompas_tests::Kompas;
 use kompas_tests::serve::Serve;
 
@@ -97,7 +97,8 @@ async fn main() {
     let k = Kompas::organisation(dir.path(), "gemeente", "Gemeente Havenstad", "gemeente");
     {
         let data = DataDir::open(k.data()).expect("the data directory");
-        let replica = Replica::open(data.store().expect("its store")).expect("the replica");
+        let replica = kompas_engine::composition::open(data.store().expect("its store"))
+            .expect("the replica");
         for i in 0..DOCUMENTS {
             let set = |field: &str, value: String| Assignment {
                 field: field.into(),

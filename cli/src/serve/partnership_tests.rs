@@ -185,7 +185,7 @@ async fn a_coordinator_publishes_a_definition_once() {
 fn partner(replica: &Replica<SledStore>) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::create(&dir.path().join("a")).unwrap();
-    let a = Replica::init(
+    let a = kompas_engine::composition::init(
         data.store().unwrap(),
         Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
     )

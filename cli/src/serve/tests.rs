@@ -42,7 +42,8 @@ impl Fixture {
         {
             let data = DataDir::create(&root).unwrap();
             let identity = Identity::new("Gemeente Havenstad", OrgType::Gemeente, [7; 32], [7; 16]);
-            let replica = Replica::init(data.store().unwrap(), identity).unwrap();
+            let replica =
+                kompas_engine::composition::init(data.store().unwrap(), identity).unwrap();
             prepare(&replica);
         }
         let lending = Arc::new(Lending::default());
@@ -327,7 +328,7 @@ async fn a_save_from_an_older_form_merges_with_what_another_organisation_wrote()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::create(&dir.path().join("b")).unwrap();
-        let b = Replica::init(
+        let b = kompas_engine::composition::init(
             data.store().unwrap(),
             Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
         )

@@ -15,6 +15,7 @@ pub mod codec;
 pub mod excerpt;
 pub mod import;
 pub mod indicator;
+pub mod kinds;
 pub mod observation;
 pub mod period;
 pub mod registry;
@@ -33,6 +34,7 @@ mod tests;
 
 pub use area::{AreaCode, AreaCodeError, AreaLevel};
 pub use indicator::{Direction, INDICATOR_KIND, Indicator, Unit};
+pub use kinds::owned;
 pub use observation::{Breakdown, ObsKey, Observation, Status};
 pub use period::{Period, PeriodError, PeriodPart};
 pub use registry::{AreaInfo, AreaRegistry, REGISTRY_KIND};

@@ -467,14 +467,7 @@ pub fn small_number_policy<S: Store>(
     replica: &Replica<S>,
 ) -> Result<SuppressionPolicy, ReplicaError> {
     // Only coordinators' changes count, never weaker than the floor (`replica/rights.rs`).
-    let views = replica.list(None, false)?;
-    match views.iter().find(|v| v.kind == POLICY_KIND) {
-        Some(view) => {
-            let mut loaded = replica.load(&view.id)?;
-            replica.policy_in(Some(&mut loaded.doc))
-        }
-        None => replica.policy_in(None),
-    }
+    replica.small_number_policy()
 }
 
 /// The batches of a document in key order; a document without batches has none.

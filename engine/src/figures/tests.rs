@@ -9,7 +9,7 @@ use crate::identity::Identity;
 use crate::{MemoryStore, OrgType, Replica, ReplicaError, Timestamp};
 
 fn replica(seed: u8) -> Replica<MemoryStore> {
-    Replica::init(
+    crate::composition::init(
         MemoryStore::default(),
         Identity::new("Gemeente Test", OrgType::Gemeente, [seed; 32], [seed; 16]),
     )

@@ -238,7 +238,7 @@ fn list_items_are_named_in_the_refusal() {
 }
 
 fn replica() -> Replica<MemoryStore> {
-    Replica::init(
+    crate::composition::init(
         MemoryStore::default(),
         Identity::new("Gemeente Test", OrgType::Gemeente, [1; 32], [2; 16]),
     )
@@ -309,7 +309,7 @@ fn the_replica_refuses_an_imported_document_with_a_bsn() {
     author
         .commit(&mut loaded, "bijgewerkt", Timestamp(2))
         .unwrap();
-    let receiver = Replica::init(
+    let receiver = crate::composition::init(
         MemoryStore::default(),
         Identity::new("Aanbieder", OrgType::Aanbieder, [4; 32], [5; 16]),
     )
@@ -324,7 +324,7 @@ fn the_replica_refuses_an_imported_document_with_a_bsn() {
 
 #[test]
 fn small_counts_in_fields_follow_the_policy() {
-    let replica = Replica::init(
+    let replica = crate::composition::init(
         MemoryStore::default(),
         Identity::new("Gemeente Havenstad", OrgType::Gemeente, [1; 32], [1; 16]),
     )
@@ -365,7 +365,7 @@ fn small_counts_in_fields_follow_the_policy() {
 
 #[test]
 fn organisation_names_pass_the_guard() {
-    let err = Replica::init(
+    let err = crate::composition::init(
         MemoryStore::default(),
         Identity::new("Praktijk 111222333", OrgType::Gemeente, [1; 32], [1; 16]),
     )

@@ -4,8 +4,8 @@
 //! so a delete or a policy change that arrives by sync from a partner who may not make it has no
 //! effect on any replica, whichever command or tool made it.
 //!
-//! - A workflow instance and a published definition are never deleted: a tombstone on them does
-//!   not count.
+//! - A document of a kind whose rules say it is never deleted (a workflow instance, a published
+//!   definition) is not: a tombstone on it does not count.
 //! - Within a workspace, a tombstone counts only when the organisation that created the document
 //!   or a coordinator wrote it (the last such one counts; a later one by someone else does not).
 //!   Without a workspace every tombstone counts (there is nobody else).
@@ -20,6 +20,7 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use super::{Replica, ReplicaError};
 use crate::document::{DocId, allowed_value, author_of_op};
 use crate::figures::SuppressionPolicy;
+use crate::kinds::Deletion;
 use crate::store::Store;
 use crate::sync::replication::known_members;
 
@@ -65,7 +66,7 @@ impl<S: Store> Replica<S> {
         kind: &str,
         creator: Option<String>,
     ) -> Result<Option<Allowed>, ReplicaError> {
-        if kind == crate::runtime::INSTANCE_KIND || kind == crate::published::PUBLISHED_KIND {
+        if let Deletion::Never { .. } = self.kinds().rules(kind).deletion {
             return Ok(None);
         }
         Ok(Some(match self.coordinators()? {
@@ -84,13 +85,11 @@ impl<S: Store> Replica<S> {
         doc: &mut AutoCommit,
         kind: &str,
     ) -> Result<(), ReplicaError> {
-        if kind == crate::published::PUBLISHED_KIND {
-            // Whether a publication counts rests on its signature and its author's role; a
-            // tombstone would change nothing and suggest otherwise.
-            return Err(ReplicaError::Published(id.clone()));
-        }
-        if kind == crate::runtime::INSTANCE_KIND {
-            return Err(ReplicaError::Instance(id.clone()));
+        if let Deletion::Never { reason } = self.kinds().rules(kind).deletion {
+            return Err(ReplicaError::Undeletable {
+                id: id.clone(),
+                reason,
+            });
         }
         let creator = Self::creator(doc);
         let me = &self.identity().profile.org_id;

@@ -276,11 +276,12 @@ pub(super) fn number(view: &DocView, field: &str) -> Option<f64> {
 
 /// Whether documents of this kind are covered by a report (figures are shown as figures).
 pub fn is_report_kind(kind: &str) -> bool {
-    !crate::definition::RESERVED_KINDS.contains(&kind)
-        && ![
-            INDICATOR_KIND,
-            REGISTRY_KIND,
-            crate::figures::story::POLICY_KIND,
-        ]
-        .contains(&kind)
+    ![
+        crate::runtime::INSTANCE_KIND,
+        crate::published::PUBLISHED_KIND,
+        INDICATOR_KIND,
+        REGISTRY_KIND,
+        crate::figures::story::POLICY_KIND,
+    ]
+    .contains(&kind)
 }

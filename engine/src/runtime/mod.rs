@@ -21,7 +21,8 @@ pub use guidance::{
     ChoiceGuide, DocumentGuide, FieldGuide, Guidance, TaskGuide, TransitionGuide, guidance,
 };
 pub use instance::{
-    Instance, InstanceError, Pinned, append_fact, check_incoming, read_instance, write_instance,
+    Instance, InstanceError, Pinned, append_fact, check_incoming, owned, read_instance,
+    write_instance,
 };
 pub use reducer::{COORDINATOR, Input, docs_of, documents_in, may_act, moments_around, state};
 pub use rounds::{RoundArchive, RoundDocument, RoundVerdict};
@@ -32,7 +33,7 @@ pub use state::{
 pub use todo::{Todo, todo};
 
 /// The kind of instance documents; no definition may use it for its own kinds.
-pub const INSTANCE_KIND: &str = "werkstroom";
+pub const INSTANCE_KIND: &str = crate::kinds::INSTANCE;
 
 #[cfg(test)]
 mod tests;

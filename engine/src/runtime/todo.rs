@@ -134,13 +134,12 @@ mod tests {
     }
 
     fn replica(seed: u8, name: &str) -> Replica<MemoryStore> {
-        let mut r = Replica::init(
+        crate::composition::init_with(
             MemoryStore::default(),
             Identity::new(name, OrgType::Gemeente, [seed; 32], [seed; 16]),
+            &registry(),
         )
-        .unwrap();
-        r.set_catalog(registry().catalog());
-        r
+        .unwrap()
     }
 
     fn todo_of(r: &Replica<MemoryStore>, at: i64) -> Vec<Todo> {
