@@ -72,7 +72,14 @@ fn the_replica_knows_no_kind_by_name() {
                 );
             }
         }
-        for owner in ["runtime", "published", "definition", "composition"] {
+        for owner in [
+            "runtime",
+            "published",
+            "figures",
+            "report",
+            "definition",
+            "composition",
+        ] {
             assert!(
                 !refers_to(&code, owner),
                 "{} refers to crate::{owner}",

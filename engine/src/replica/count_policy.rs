@@ -2,8 +2,8 @@
 //! the policy, read by [`Replica::policy_in`] (whose changes count is `rights.rs`).
 
 use super::{Replica, ReplicaError};
-use crate::figures::SuppressionPolicy;
 use crate::kinds::Changes;
+use crate::privacy::SuppressionPolicy;
 use crate::store::Store;
 
 impl<S: Store> Replica<S> {

@@ -19,8 +19,8 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
 use super::{Replica, ReplicaError};
 use crate::document::{DocId, allowed_value, author_of_op};
-use crate::figures::SuppressionPolicy;
 use crate::kinds::Deletion;
+use crate::privacy::SuppressionPolicy;
 use crate::store::Store;
 use crate::sync::replication::known_members;
 
