@@ -307,8 +307,13 @@ impl<'r, S: Store> Figures<'r, S> {
             field: field.into(),
             value,
         });
-        self.replica.check_policy(policy)?;
         let existing = self.first_of(POLICY_KIND)?;
+        let mut loaded = match &existing {
+            Some(view) => Some(self.replica.load(&view.id)?),
+            None => None,
+        };
+        self.replica
+            .check_policy(policy, loaded.as_mut().map(|l| &mut l.doc))?;
         self.written();
         let view = match existing.as_ref() {
             Some(view) => self.replica.update(&view.id, &set, now)?,
@@ -318,6 +323,41 @@ impl<'r, S: Store> Figures<'r, S> {
             }
         };
         Ok(view)
+    }
+
+    /// The floor the workspace set under its policy (CBS's rule unless its coordinators raised
+    /// it; see `replica/floor.rs`).
+    pub fn floor(&self) -> Result<SuppressionPolicy, FiguresError> {
+        Ok(match self.first_of(POLICY_KIND)? {
+            Some(view) => {
+                let mut loaded = self.replica.load(&view.id)?;
+                self.replica.floor_in(Some(&mut loaded.doc))?
+            }
+            None => self.replica.floor_in(None)?,
+        })
+    }
+
+    /// Raises the workspace's floor (coordinators only; it never falls). The policy document is
+    /// made with the policy in force when there is none yet.
+    pub fn set_floor(
+        &self,
+        floor: &SuppressionPolicy,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<SuppressionPolicy, FiguresError> {
+        let current = self.floor()?;
+        // Checked before a policy document is made for it.
+        self.replica.check_floor(floor, &current)?;
+        let id = match self.first_of(POLICY_KIND)? {
+            Some(view) => view.id,
+            None => self.set_policy(&self.policy()?, now, random)?.id,
+        };
+        let mut loaded = self.replica.load(&id)?;
+        self.replica.write_floor(&mut loaded.doc, floor, &current)?;
+        self.replica
+            .commit(&mut loaded, "ondergrens verhoogd", now)?;
+        self.written();
+        self.floor()
     }
 
     /// The stories linked to an indicator, oldest first, their counts protected by the policy

@@ -596,11 +596,13 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
 }
 
 mod count_policy;
+mod floor;
 mod import;
 mod merge_save;
 mod organisations;
 mod remote;
 mod rights;
+mod versions;
 
 pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use organisations::Organisation;

@@ -5,6 +5,8 @@
 //! the documents' current heads and "now", so every replica with the same facts agrees.
 
 mod actions;
+mod archive;
+mod carry;
 mod fact;
 mod flows;
 mod guidance;
@@ -15,6 +17,7 @@ mod state;
 mod todo;
 
 pub use actions::{ActionDue, ActionFresh, Agreement, MadeAction, Origin};
+pub use carry::Carried;
 pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
 pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
 pub use guidance::{
@@ -28,7 +31,7 @@ pub use reducer::{COORDINATOR, Input, docs_of, documents_in, may_act, moments_ar
 pub use rounds::{RoundArchive, RoundDocument, RoundVerdict};
 pub use state::{
     Conflict, DocSnapshot, Due, HeldMoment, Ignored, InstanceState, Member, Participant, Refusal,
-    Round, ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
+    Round, RoundDoc, ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
 };
 pub use todo::{Todo, todo};
 
