@@ -241,6 +241,16 @@ async fn a_partner_sees_the_partnership_and_every_change_is_refused_with_403() {
     }
     let (status, _) = f.page("/samenwerking/verwijderen?lid=abc").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let csrf = f.csrf().await;
+    let file = definition_file("klaar");
+    let response = f
+        .send(f.multipart(
+            &format!("/samenwerking/publiceren-bestand?csrf={csrf}"),
+            &[],
+            ("bestand", "proef.yaml", file.as_bytes()),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "an upload too");
 }
 
 #[tokio::test]
