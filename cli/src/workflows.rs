@@ -67,19 +67,19 @@ pub fn check_text(name: &str, body: &str, source: Source) -> (Option<Loaded>, Ve
 pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic>)> {
     let bytes =
         std::fs::read(path).with_context(|| format!("kan {} niet lezen", path.display()))?;
-    let name = path.display().to_string();
-    let body = match String::from_utf8(bytes) {
-        Ok(body) => body,
-        Err(e) => {
-            let diagnostic = Diagnostic::not_utf8(&name, e.as_bytes(), e.utf8_error());
-            return Ok((None, vec![diagnostic]));
-        }
-    };
-    Ok(check_text(
-        &name,
-        &body,
-        Source::File { path: name.clone() },
-    ))
+    Ok(check_bytes(&path.display().to_string(), bytes))
+}
+
+/// Checks the bytes of a file named `name` (read from disk or uploaded): text that is not
+/// UTF-8 is one diagnostic at its first bad byte.
+pub fn check_bytes(name: &str, bytes: Vec<u8>) -> (Option<Loaded>, Vec<Diagnostic>) {
+    match String::from_utf8(bytes) {
+        Ok(body) => check_text(name, &body, Source::File { path: name.into() }),
+        Err(e) => (
+            None,
+            vec![Diagnostic::not_utf8(name, e.as_bytes(), e.utf8_error())],
+        ),
+    }
 }
 
 /// The built-in definitions plus the valid files of `folder`; invalid files are reported on

@@ -43,6 +43,17 @@ impl FieldType {
         value.replace('-', " ")
     }
 
+    /// An option of a choice as a value on its own (on a page, in a table, in a report): its
+    /// words with a capital first letter (`nog-niet-te-zeggen` is "Nog niet te zeggen").
+    pub fn option_shown(value: &str) -> String {
+        let label = Self::option_label(value);
+        let mut chars = label.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => label,
+        }
+    }
+
     /// A short Dutch description of what a value of this type looks like.
     pub fn describe(&self) -> String {
         match self {

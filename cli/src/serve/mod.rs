@@ -21,6 +21,7 @@ mod live;
 mod overview;
 mod page;
 mod partnership;
+mod publish_file;
 mod rapport;
 mod saving;
 mod security;
@@ -89,6 +90,10 @@ pub fn app(state: AppState) -> Router {
             get(partnership::remove_page).post(partnership::remove),
         )
         .route("/samenwerking/publiceren", post(partnership::publish))
+        .route(
+            "/samenwerking/publiceren-bestand",
+            post(publish_file::publish_file),
+        )
         .route("/cijfers", get(figures::list))
         .route("/cijfers/{name}", get(figures::indicator))
         .route(

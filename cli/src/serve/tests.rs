@@ -103,6 +103,41 @@ impl Fixture {
             .unwrap()
     }
 
+    /// A multipart POST of `fields` and then `file` (field name, file name, bytes) to `path`,
+    /// with the session cookie; the caller puts any CSRF token in `path`'s query.
+    pub fn multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Request<Body> {
+        const BOUNDARY: &str = "kompas-grens-7f3a";
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        let (field, file_name, bytes) = file;
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        ));
+        let mut body = body.into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::COOKIE, &self.cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    }
+
     /// The CSRF token of this session, as its forms carry it.
     pub async fn csrf(&self) -> String {
         let (_, html) = self.page("/documenten/nieuw?soort=ambitie").await;

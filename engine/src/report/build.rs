@@ -238,6 +238,7 @@ impl<'a> Docs<'a> {
                 .map_or_else(|| id.clone(), |d| self.title(&d.view)),
             (FieldType::Figure, FieldValue::Text(name)) => self.indicator_title(name),
             (FieldType::Percentage, FieldValue::Number(n)) => format!("{}%", format_number(*n)),
+            (FieldType::Choice { .. }, FieldValue::Text(option)) => FieldType::option_shown(option),
             (FieldType::List { fields }, FieldValue::List(items)) => items
                 .iter()
                 .map(|item| {
