@@ -523,14 +523,15 @@ impl<S: Store> Replica<S> {
             }
             let mut value = def.parse_value(&a.value)?;
             privacy::check_value(&def.name, &value)?;
-            if let (crate::catalog::FieldType::Count, FieldValue::Number(n)) = (&def.ty, &value) {
+            if def.ty.holds_count() {
                 let policy = crate::figures::storage::small_number_policy(self)?;
-                value = FieldValue::Number(privacy::check_count(
+                value = privacy::check_counts(
                     &def.name,
-                    *n,
+                    &def.ty,
+                    value,
                     policy.threshold,
                     policy.round_to,
-                )?);
+                )?;
             }
             if let (crate::catalog::FieldType::Organisation, FieldValue::Text(who)) =
                 (&def.ty, &value)
