@@ -54,6 +54,16 @@ impl FieldType {
         }
     }
 
+    /// Whether a value of this type holds a count: it is one, or it is a list with a count among
+    /// its item fields.
+    pub fn holds_count(&self) -> bool {
+        match self {
+            FieldType::Count => true,
+            FieldType::List { fields } => fields.iter().any(|f| f.ty.holds_count()),
+            _ => false,
+        }
+    }
+
     /// A short Dutch description of what a value of this type looks like.
     pub fn describe(&self) -> String {
         match self {
@@ -106,6 +116,21 @@ pub struct FieldDef {
     /// figure per 1,000 (`eenheid-van` in the definition language).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_of: Option<String>,
+}
+
+impl FieldDef {
+    /// A field of type `ty` labelled by its name, optional, with nothing else set.
+    pub fn new(name: &str, ty: FieldType) -> FieldDef {
+        FieldDef {
+            name: name.into(),
+            label: name.into(),
+            ty,
+            required: false,
+            help: String::new(),
+            actions: None,
+            unit_of: None,
+        }
+    }
 }
 
 /// How the items of a list become actions: which definition follows them, and which item

@@ -84,11 +84,15 @@ impl<S: Store> Replica<S> {
                 })?;
             def.check_value(value)?;
             privacy::check_value(name, value)?;
-            if let (crate::catalog::FieldType::Count, crate::FieldValue::Number(n)) =
-                (&def.ty, value)
-            {
+            if def.ty.holds_count() {
                 let policy = self.small_number_policy()?;
-                privacy::check_count(name, *n, policy.threshold, policy.round_to)?;
+                privacy::check_counts(
+                    name,
+                    &def.ty,
+                    value.clone(),
+                    policy.threshold,
+                    policy.round_to,
+                )?;
             }
         }
         Ok(())

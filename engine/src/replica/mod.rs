@@ -522,14 +522,15 @@ impl<S: Store> Replica<S> {
             }
             let mut value = def.parse_value(&a.value)?;
             privacy::check_value(&def.name, &value)?;
-            if let (crate::catalog::FieldType::Count, FieldValue::Number(n)) = (&def.ty, &value) {
+            if def.ty.holds_count() {
                 let policy = self.small_number_policy()?;
-                value = FieldValue::Number(privacy::check_count(
+                value = privacy::check_counts(
                     &def.name,
-                    *n,
+                    &def.ty,
+                    value,
                     policy.threshold,
                     policy.round_to,
-                )?);
+                )?;
             }
             if let (crate::catalog::FieldType::Organisation, FieldValue::Text(who)) =
                 (&def.ty, &value)
