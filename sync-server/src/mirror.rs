@@ -182,7 +182,7 @@ async fn session(
                     // Upstream refuses this bundle for good (e.g. its author was removed
                     // there): skip it rather than retry it forever.
                     Some(InFlight::Bundle(seq)) if !code.is_transient() => {
-                        eprintln!("kompas-relay: spiegel van samenwerking {id}: bundel {seq} geweigerd: {message}");
+                        eprintln!("kompas-relay: spiegel van samenwerking {id}: wijziging {seq} geweigerd: {message}");
                         up = seq;
                         state.store.set_cursor(&up_cursor, up)?;
                     }
