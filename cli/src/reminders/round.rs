@@ -110,7 +110,7 @@ fn compose<S: Store>(
     let items = digest::due(&todo(&statuses, &me.org_id, &me.name));
     let taken = ledger.taken()?;
     let digests = digest::digests(&me.name, &items, &config.recipients, |to, key| {
-        taken.contains(&(recipient_key(&to.to_string()), key.to_string()))
+        taken.contains(&(recipient_key(to.as_ref()), key.to_string()))
     });
     digests
         .into_iter()
