@@ -82,6 +82,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Schrijf het script waarmee je shell opdrachten en opties aanvult met Tab.
     Completions(CompletionsArgs),
+    /// Mail de herinneringen en deadlines van de werkstromen: één overzicht per ontvanger.
+    #[command(after_help = crate::reminders::config::HELP)]
+    Herinneringen(HerinneringenArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("wat").required(true).args(["verstuur", "proef"])))]
+pub struct HerinneringenArgs {
+    /// Verstuur wat nu te melden is (voor cron of een systemd-timer); elke herinnering gaat één keer.
+    #[arg(long)]
+    pub verstuur: bool,
+    /// Laat zien wat er verstuurd zou worden; verstuurt en onthoudt niets.
+    #[arg(long)]
+    pub proef: bool,
+    /// Reken alsof het nu dit moment is, zoals 2027-03-01T09:00:00Z (om vooruit te kijken, en voor tests).
+    #[arg(long, value_name = "MOMENT")]
+    pub nu: Option<String>,
 }
 
 #[derive(Args, Debug)]

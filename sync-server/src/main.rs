@@ -383,7 +383,7 @@ fn print_workspaces(
     writeln!(
         out,
         "{:<32}  {:>6}  {:>8}  {:>14}  {:>7}  status",
-        "samenwerking", "leden", "bundels", "bytes", "quotum%"
+        "samenwerking", "leden", "wijzigingen", "bytes", "quotum%"
     )?;
     for row in rows {
         let percent = if quota == 0 {

@@ -275,7 +275,7 @@ async fn session(
                     // Upstream refuses this bundle for good (e.g. its author was removed
                     // there): skip it rather than retry it forever.
                     Some(InFlight::Bundle(seq)) if !code.is_transient() => {
-                        tracing::warn!(workspace = %id, %upstream, seq, reason = %message, "bundel door de gespiegelde relay geweigerd; overgeslagen");
+                        tracing::warn!(workspace = %id, %upstream, seq, reason = %message, "wijziging door de gespiegelde relay geweigerd; overgeslagen");
                         up = seq;
                         state.store.set_cursor(&up_cursor, up)?;
                     }

@@ -435,7 +435,7 @@ impl WorkspaceTrees {
             bytes += v.len();
             let seq = seq_of(&k)?;
             let bundle = SealedBundle::from_bytes(&v).map_err(|source| StoreError::Corrupt {
-                what: format!("bundel {seq}"),
+                what: format!("wijziging {seq}"),
                 source,
             })?;
             out.push(Sequenced { seq, bundle });

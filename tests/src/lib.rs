@@ -4,6 +4,7 @@ pub mod bomb;
 pub mod raw_ws;
 pub mod relay;
 pub mod serve;
+pub mod smtp;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
