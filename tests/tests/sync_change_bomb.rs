@@ -7,11 +7,11 @@
 
 use std::process::Command;
 
+use kompas_engine::DocId;
 use kompas_engine::document::DOCUMENT_BUDGET;
 use kompas_engine::seal::{Payload, PayloadForm, seal};
 use kompas_engine::store::DataDir;
 use kompas_engine::sync::replication::{Machine, Mode};
-use kompas_engine::{DocId, Replica};
 use kompas_relay::client::RelayClient;
 use kompas_tests::bomb::{change_bomb, peak_mib};
 use kompas_tests::relay::{RelayProcess, runtime};
@@ -39,7 +39,7 @@ fn a_change_count_bomb_sent_by_sync_is_refused_and_reported_while_other_bundles_
     );
     let (workspace, signing, bundle) = {
         let data = DataDir::open(aanbieder.data()).unwrap();
-        let replica = Replica::open(data.store().unwrap()).unwrap();
+        let replica = kompas_engine::composition::open(data.store().unwrap()).unwrap();
         let machine = Machine::load(&replica, Mode::Once).unwrap().unwrap();
         let signing = replica.identity().signing_key().unwrap();
         let payload = Payload {

@@ -366,9 +366,9 @@ fn small_counts_in_fields_follow_the_policy() {
 /// A replica that knows, beside the built-in kinds, a kind with a count at the top level and
 /// one inside its list items.
 fn replica_with_counts_in_lists(seed: u8) -> Replica<MemoryStore> {
-    use crate::catalog::{Catalog, FieldDef, FieldType, KindDef};
+    use crate::catalog::{FieldDef, FieldType, KindDef};
     let field = FieldDef::new;
-    let mut catalog = Catalog::builtin();
+    let mut catalog = crate::composition::builtin().catalog();
     catalog.insert(KindDef {
         name: "deelname".into(),
         label: "Deelname".into(),
@@ -388,7 +388,7 @@ fn replica_with_counts_in_lists(seed: u8) -> Replica<MemoryStore> {
         ],
         action: None,
     });
-    let mut r = Replica::init(
+    Replica::init(
         MemoryStore::default(),
         Identity::new(
             "Gemeente Havenstad",
@@ -396,10 +396,9 @@ fn replica_with_counts_in_lists(seed: u8) -> Replica<MemoryStore> {
             [seed; 32],
             [seed; 16],
         ),
+        crate::kinds::Kinds::new(catalog, crate::composition::owners()),
     )
-    .unwrap();
-    r.set_catalog(catalog);
-    r
+    .unwrap()
 }
 
 /// The counts of a `deelname` document: `totaal` and every item's `aantal`.
