@@ -82,6 +82,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Schrijf het script waarmee je shell opdrachten en opties aanvult met Tab.
     Completions(CompletionsArgs),
+    /// Mail de herinneringen en deadlines van de werkstromen: één overzicht per ontvanger.
+    #[command(after_help = crate::reminders::config::HELP)]
+    Herinneringen(HerinneringenArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("wat").required(true).args(["verstuur", "proef"])))]
+pub struct HerinneringenArgs {
+    /// Verstuur wat nu te melden is (voor cron of een systemd-timer); elke herinnering gaat één keer.
+    #[arg(long)]
+    pub verstuur: bool,
+    /// Laat zien wat er verstuurd zou worden; verstuurt en onthoudt niets.
+    #[arg(long)]
+    pub proef: bool,
+    /// Reken alsof het nu dit moment is, zoals 2027-03-01T09:00:00Z (om vooruit te kijken, en voor tests).
+    #[arg(long, value_name = "MOMENT")]
+    pub nu: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -369,6 +386,16 @@ pub enum FlowCommand {
         #[arg(long = "ronde", value_name = "NUMMER")]
         round: Option<u32>,
     },
+    /// Neem documenten van de vorige ronde mee naar de huidige ronde, elk als nieuwe versie met
+    /// de inhoud waarover de vorige ronde besliste; wat je niet meeneemt, begint leeg.
+    Carry {
+        /// De werkstroom (het id dat `kompas flow list` toont).
+        #[arg(value_name = "ID")]
+        id: String,
+        /// De documenten van de vorige ronde die je meeneemt (zie `kompas flow rounds`).
+        #[arg(required = true, value_name = "DOCUMENT")]
+        documents: Vec<String>,
+    },
     /// Leg vast dat een gepland moment (een overleg, de gezamenlijke evaluatie) is gehouden.
     Held {
         /// De werkstroom (het id dat `kompas flow list` toont).
@@ -640,5 +667,16 @@ pub enum FiguresCommand {
         /// Secundaire onderdrukking aan of uit.
         #[arg(long, value_parser = ["ja", "nee"], value_name = "JA-NEE", alias = "secundair")]
         secondary: Option<String>,
+    },
+    /// Toon of verhoog de ondergrens van de samenwerking: het zwakste beleid voor kleine
+    /// aantallen dat een coördinator kan kiezen (standaard de regel van het CBS). De ondergrens
+    /// kan alleen omhoog.
+    Floor {
+        /// Aantallen tot en met deze waarde zijn altijd geheim.
+        #[arg(long, value_name = "AANTAL", alias = "drempel")]
+        threshold: Option<f64>,
+        /// Aantallen altijd afronden op ten minste een veelvoud hiervan.
+        #[arg(long, value_name = "AANTAL", alias = "afronden")]
+        round: Option<f64>,
     },
 }

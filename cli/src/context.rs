@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use kompas_engine::definition::Registry;
 use kompas_engine::published::Found;
 use kompas_engine::store::{self, DataDir, DataDirError};
-use kompas_engine::{Replica, SledStore, Timestamp};
+use kompas_engine::{Replica, SledStore, Timestamp, composition};
 
 use crate::args::Global;
 use crate::workflows;
@@ -84,9 +84,8 @@ pub fn open_locked(data: DataDir, folder: Option<&Path>) -> anyhow::Result<Opene
     let store = data
         .store()
         .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;
-    let mut replica = Replica::open(store)?;
-    let (registry, refused_publications) = workflows::load(&replica, folder)?;
-    replica.set_catalog(registry.catalog());
+    let (replica, registry, refused_publications) =
+        composition::open_with(store, |replica| workflows::load(replica, folder))?;
     Ok(Opened {
         replica,
         registry,

@@ -12,6 +12,9 @@ use kompas_engine::runtime::FlowError;
 use kompas_engine::store::{DataDirError, StoreError};
 use kompas_engine::sync::replication::{InviteCodeError, SyncError};
 
+use crate::reminders::config::ConfigError;
+use crate::reminders::mailer::SendError;
+
 /// Something went wrong that is not covered by a more specific code.
 pub const FAILURE: u8 = 1;
 /// The command line itself was wrong (unknown command, missing argument).
@@ -28,6 +31,8 @@ pub const REFUSED: u8 = 6;
 pub const SYNC_INCOMPLETE: u8 = 7;
 /// Ctrl-C or SIGTERM stopped a command before its work was done.
 pub const INTERRUPTED: u8 = 8;
+/// Reminder mail did not all go out: the mail server could not be reached or refused a message.
+pub const MAIL_INCOMPLETE: u8 = 9;
 
 /// The name of an exit code in `--json` errors.
 pub fn kind_name(code: u8) -> &'static str {
@@ -40,6 +45,7 @@ pub fn kind_name(code: u8) -> &'static str {
         REFUSED => "step-refused",
         SYNC_INCOMPLETE => "sync-incomplete",
         INTERRUPTED => "interrupted",
+        MAIL_INCOMPLETE => "mail-incomplete",
         _ => "failure",
     }
 }
@@ -49,7 +55,8 @@ pub const HELP: &str = "Afsluitcodes: 0 gelukt, 1 onverwachte fout, 2 verkeerd g
 3 invoer geweigerd, 4 niet gevonden, 5 kompas-map niet bruikbaar (ontbreekt, is niet van kompas of is in gebruik), \
 6 stap in de werkstroom (nog) niet toegestaan, \
 7 synchronisatie onvolledig (relay onbereikbaar of toegang geweigerd), \
-8 onderbroken (Ctrl-C of SIGTERM).";
+8 onderbroken (Ctrl-C of SIGTERM), \
+9 herinneringen niet allemaal verstuurd (mailserver onbereikbaar of weigerde).";
 
 /// An error that already knows its exit code (for failures found by the CLI itself).
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +72,15 @@ impl Refused {
         Refused {
             message: message.into(),
             code: SYNC_INCOMPLETE,
+        }
+        .into()
+    }
+
+    /// Reminder mail that did not all go out.
+    pub fn mail(message: impl Into<String>) -> anyhow::Error {
+        Refused {
+            message: message.into(),
+            code: MAIL_INCOMPLETE,
         }
         .into()
     }
@@ -111,6 +127,19 @@ pub fn classify(err: &anyhow::Error) -> u8 {
                 | SyncError::Relay(_)
                 | SyncError::Membership(_) => INVALID_INPUT,
                 _ => FAILURE,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<ConfigError>() {
+            return match e {
+                ConfigError::Missing(_) => NOT_FOUND,
+                _ => INVALID_INPUT,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<SendError>() {
+            return match e {
+                SendError::Config(ConfigError::Missing(_)) => NOT_FOUND,
+                SendError::Config(_) | SendError::Build { .. } => INVALID_INPUT,
+                _ => MAIL_INCOMPLETE,
             };
         }
         if cause.downcast_ref::<InviteCodeError>().is_some() {

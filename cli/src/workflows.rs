@@ -11,7 +11,7 @@ use kompas_engine::definition::{self, Diagnostic, Loaded, Registry, Source};
 use kompas_engine::published::{self, InForce};
 use kompas_engine::store::MetaBatch;
 use kompas_engine::sync::replication::known_members;
-use kompas_engine::{Replica, SledStore, Store};
+use kompas_engine::{Replica, SledStore, Store, composition};
 
 use crate::args::Global;
 
@@ -67,25 +67,25 @@ pub fn check_text(name: &str, body: &str, source: Source) -> (Option<Loaded>, Ve
 pub fn check_file(path: &Path) -> anyhow::Result<(Option<Loaded>, Vec<Diagnostic>)> {
     let bytes =
         std::fs::read(path).with_context(|| format!("kan {} niet lezen", path.display()))?;
-    let name = path.display().to_string();
-    let body = match String::from_utf8(bytes) {
-        Ok(body) => body,
-        Err(e) => {
-            let diagnostic = Diagnostic::not_utf8(&name, e.as_bytes(), e.utf8_error());
-            return Ok((None, vec![diagnostic]));
-        }
-    };
-    Ok(check_text(
-        &name,
-        &body,
-        Source::File { path: name.clone() },
-    ))
+    Ok(check_bytes(&path.display().to_string(), bytes))
+}
+
+/// Checks the bytes of a file named `name` (read from disk or uploaded): text that is not
+/// UTF-8 is one diagnostic at its first bad byte.
+pub fn check_bytes(name: &str, bytes: Vec<u8>) -> (Option<Loaded>, Vec<Diagnostic>) {
+    match String::from_utf8(bytes) {
+        Ok(body) => check_text(name, &body, Source::File { path: name.into() }),
+        Err(e) => (
+            None,
+            vec![Diagnostic::not_utf8(name, e.as_bytes(), e.utf8_error())],
+        ),
+    }
 }
 
 /// The built-in definitions plus the valid files of `folder`; invalid files are reported on
 /// stderr and skipped.
 pub fn without_data(folder: Option<&Path>) -> anyhow::Result<Registry> {
-    let mut registry = definition::builtin_registry();
+    let mut registry = composition::builtin().clone();
     for (loaded, _) in folder_definitions(folder)? {
         registry.insert(loaded);
     }
@@ -100,7 +100,7 @@ pub fn load(
     folder: Option<&Path>,
 ) -> anyhow::Result<(Registry, Vec<published::Found>)> {
     let store = replica.store();
-    let mut registry = definition::builtin_registry();
+    let mut registry = composition::builtin().clone();
     let mut refused = Vec::new();
     // A damaged sync state must not stop the documents from being read: the published
     // definitions are then left out, with a warning.
@@ -186,7 +186,7 @@ fn remembered(store: &impl Store) -> anyhow::Result<Vec<String>> {
 /// definition with the name and version of a built-in one but another text.
 pub fn shadows(loaded: &Loaded) -> Option<String> {
     let def = &loaded.definition;
-    let builtin = definition::builtin_registry();
+    let builtin = composition::builtin();
     let other = builtin.version(&def.name, &def.version)?;
     (other.hash != loaded.hash).then(|| {
         format!(

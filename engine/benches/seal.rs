@@ -12,7 +12,7 @@ use kompas_engine::document::Assignment;
 use kompas_engine::identity::Identity;
 use kompas_engine::sync::replication::{Entropy, Event, Machine};
 use kompas_engine::sync::wire::{Hash32, Message};
-use kompas_engine::{MemoryStore, OrgType, Replica, Timestamp};
+use kompas_engine::{MemoryStore, OrgType, Timestamp};
 
 /// Enough randomness for a benchmark: a counter run through a simple mixer.
 struct Counter(u64);
@@ -55,7 +55,7 @@ fn title(value: String) -> Vec<Assignment> {
 fn main() {
     let docs = env_usize("KOMPAS_BENCH_DOCS", 10_000);
     let mut entropy = Counter(7);
-    let replica = Replica::init(
+    let replica = kompas_engine::composition::init(
         MemoryStore::default(),
         Identity::new("Bench", OrgType::Anders, [1; 32], [2; 16]),
     )

@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
 use kompas_engine::document::Assignment;
 use kompas_engine::identity::Identity;
 use kompas_engine::store::SledStore;
-use kompas_engine::{DocId, OrgType, Replica, Store, Timestamp};
+use kompas_engine::{DocId, OrgType, Store, Timestamp};
 
 /// How many changes go into one durable write while the store is being filled.
 const CHANGES_PER_SAVE: usize = 5;
@@ -118,7 +118,7 @@ fn main() {
 fn write_latency(path: &std::path::Path) {
     std::fs::create_dir_all(path).expect("dir");
     let store = SledStore::open(path).expect("open");
-    let replica = Replica::init(
+    let replica = kompas_engine::composition::init(
         store,
         Identity::new("Bench", OrgType::Anders, [1; 32], [2; 16]),
     )

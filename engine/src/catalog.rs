@@ -1,7 +1,7 @@
 //! The catalog of document kinds: which kinds exist and which typed fields each one has.
 //!
-//! Workflow definitions declare kinds; until a replica is given the kinds of the definitions in
-//! force, it uses [`Catalog::builtin`]: the kinds of the built-in definitions.
+//! Workflow definitions declare kinds, and the engine adds the kinds it owns (see
+//! [`crate::kinds`]); `composition` puts the catalog in force together.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +41,27 @@ impl FieldType {
     /// stored value (`nog-niet-te-zeggen` is shown as "nog niet te zeggen").
     pub fn option_label(value: &str) -> String {
         value.replace('-', " ")
+    }
+
+    /// An option of a choice as a value on its own (on a page, in a table, in a report): its
+    /// words with a capital first letter (`nog-niet-te-zeggen` is "Nog niet te zeggen").
+    pub fn option_shown(value: &str) -> String {
+        let label = Self::option_label(value);
+        let mut chars = label.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => label,
+        }
+    }
+
+    /// Whether a value of this type holds a count: it is one, or it is a list with a count among
+    /// its item fields.
+    pub fn holds_count(&self) -> bool {
+        match self {
+            FieldType::Count => true,
+            FieldType::List { fields } => fields.iter().any(|f| f.ty.holds_count()),
+            _ => false,
+        }
     }
 
     /// A short Dutch description of what a value of this type looks like.
@@ -95,6 +116,21 @@ pub struct FieldDef {
     /// figure per 1,000 (`eenheid-van` in the definition language).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_of: Option<String>,
+}
+
+impl FieldDef {
+    /// A field of type `ty` labelled by its name, optional, with nothing else set.
+    pub fn new(name: &str, ty: FieldType) -> FieldDef {
+        FieldDef {
+            name: name.into(),
+            label: name.into(),
+            ty,
+            required: false,
+            help: String::new(),
+            actions: None,
+            unit_of: None,
+        }
+    }
 }
 
 /// How the items of a list become actions: which definition follows them, and which item
@@ -187,10 +223,5 @@ impl Catalog {
     /// Adds or replaces a kind.
     pub fn insert(&mut self, kind: KindDef) {
         self.kinds.insert(kind.name.clone(), kind);
-    }
-
-    /// The kinds of the built-in workflow definitions, used until a replica is given others.
-    pub fn builtin() -> Self {
-        crate::definition::builtin_catalog()
     }
 }

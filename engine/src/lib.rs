@@ -5,10 +5,12 @@
 //! seam to durable storage: a [`store::Store`] trait with a sled and an in-memory implementation.
 
 pub mod catalog;
+pub mod composition;
 pub mod definition;
 pub mod document;
 pub mod figures;
 pub mod identity;
+pub mod kinds;
 pub mod privacy;
 pub mod published;
 pub mod replica;

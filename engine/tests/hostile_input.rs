@@ -54,7 +54,7 @@ fn apply(mut bytes: Vec<u8>, damages: &[Damage]) -> Vec<u8> {
 }
 
 fn replica(seed: u8) -> Replica<MemoryStore> {
-    Replica::init(
+    kompas_engine::composition::init(
         MemoryStore::default(),
         Identity::new("Gemeente Zwolle", OrgType::Gemeente, [seed; 32], [seed; 16]),
     )

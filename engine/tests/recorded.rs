@@ -13,7 +13,7 @@ use std::path::Path;
 use kompas_engine::definition::builtin_registry;
 use kompas_engine::identity::Identity;
 use kompas_engine::runtime::{Flows, INSTANCE_KIND};
-use kompas_engine::{MemoryStore, OrgType, Replica, Timestamp};
+use kompas_engine::{MemoryStore, OrgType, Timestamp};
 
 #[test]
 fn recorded_instances_reduce_to_the_recorded_state() {
@@ -25,7 +25,7 @@ fn recorded_instances_reduce_to_the_recorded_state() {
 
 /// Imports every file of `dir` into a fresh replica and renders the state of its instances.
 fn reduce(dir: &Path) -> String {
-    let replica = Replica::init(
+    let replica = kompas_engine::composition::init(
         MemoryStore::default(),
         Identity::new("Lezer", OrgType::Gemeente, [9; 32], [9; 16]),
     )

@@ -18,6 +18,7 @@
 //! fact 2027-01-04 09:00 g join coordinator
 //! fact 2027-01-04 09:00 g link d1
 //! fact 2028-01-04 09:00 g link d2 round 2
+//! fact 2028-01-04 09:00 g link d3 round 2 from d1
 //! fact 2027-01-05 10:00 g approve 0 plannen d1=h1
 //! fact 2027-01-05 11:00 g reject 0 plannen "te vaag" d1=h1
 //! fact 2027-01-06 10:00 g request 0 plannen uitvoeren d1=h1
@@ -183,10 +184,17 @@ fn fact_body(at: &str, words: &[&str]) -> FactBody {
         ["link", doc] => FactBody::Link {
             doc: DocId::parse(doc).unwrap(),
             round: 1,
+            from: None,
         },
         ["link", doc, "round", round] => FactBody::Link {
             doc: DocId::parse(doc).unwrap(),
             round: round.parse().unwrap(),
+            from: None,
+        },
+        ["link", doc, "round", round, "from", from] => FactBody::Link {
+            doc: DocId::parse(doc).unwrap(),
+            round: round.parse().unwrap(),
+            from: Some(DocId::parse(from).unwrap()),
         },
         ["request", step, from, to, docs @ ..] => FactBody::Request {
             step: step.parse().unwrap(),

@@ -1,9 +1,10 @@
 //! Relay benchmark: throughput against a plain axum websocket echo measured in the same run
 //! (with the default limits and quotas, and with every limit that can be switched off switched
-//! off), resident memory per idle authenticated connection, under a slow-frame attack, and
-//! whether memory grows with stored data.
+//! off), resident memory with 1,000 members of one workspace connected (each with its own key),
+//! under a slow-frame attack of 500 connections, and whether memory grows with stored data.
 //!
-//! Run with `cargo bench -p kompas-relay --bench relay`. All figures are printed as measured
+//! Run with `CARGO_TARGET_DIR=/work/bench-target cargo bench -p kompas-relay --bench relay`
+//! (or build with `--no-run` and run the printed binary with `--bench`). All figures are printed as measured
 //! here; throughput is also given as a ratio to the echo server, which is the number to compare
 //! across machines.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark that cannot run should stop loudly.
@@ -20,7 +21,7 @@ use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
 use kompas_engine::Timestamp;
 use kompas_engine::identity::OrgType;
-use kompas_engine::sync::membership::{MemberProfile, OpBody, SignedOp};
+use kompas_engine::sync::membership::{InviteToken, MemberProfile, OpBody, Role, SignedOp};
 use kompas_engine::sync::wire::{
     DocRef, KxKey, Message, OrgKey, SealedBundle, WorkspaceId, encode_frame,
 };
@@ -34,7 +35,8 @@ const WS: WorkspaceId = WorkspaceId([5; 16]);
 const CLIENTS: usize = 8;
 const PER_CLIENT: usize = 400;
 const PAYLOAD: usize = 1024;
-const IDLE_CONNECTIONS: usize = 1000;
+/// Members of the workspace, each connected with its own key in the memory phase.
+const MEMBERS: usize = 1000;
 const SLOW_CONNECTIONS: usize = 500;
 /// The relay's push rate as a ratio to the echo server before the connection limits and quotas
 /// existed, from BENCHMARKS.md, to compare this run's ratio with.
@@ -85,9 +87,9 @@ fn main() {
         memory.base_kib
     );
     println!(
-        "  with {IDLE_CONNECTIONS} idle connections      : {:>8} KiB  ({:.1} KiB per connection, target <= 16)",
+        "  with {MEMBERS} members connected  : {:>8} KiB  ({:.1} KiB per connection, target <= 16; each its own key, authenticated, one pull answered)",
         memory.loaded_kib,
-        (memory.loaded_kib.saturating_sub(memory.base_kib)) as f64 / IDLE_CONNECTIONS as f64
+        (memory.loaded_kib.saturating_sub(memory.base_kib)) as f64 / MEMBERS as f64
     );
     println!(
         "  with {SLOW_CONNECTIONS} slow-frame attackers   : {:>8} KiB  ({:.1} KiB per connection; each sent 48 KiB of a 4 MiB frame and stopped)",
@@ -124,17 +126,20 @@ fn make_bundles(key: &SigningKey, n: usize, size: usize) -> Vec<SealedBundle> {
         .collect()
 }
 
-fn create_op(key: &SigningKey) -> SignedOp {
-    let now = Timestamp(
+fn now() -> Timestamp {
+    Timestamp(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis() as i64,
-    );
+    )
+}
+
+fn create_op(key: &SigningKey) -> SignedOp {
     SignedOp::sign(
         WS,
         None,
-        now,
+        now(),
         OpBody::Create {
             name: "Bank".into(),
             coordinator: MemberProfile {
@@ -146,6 +151,52 @@ fn create_op(key: &SigningKey) -> SignedOp {
         },
         key,
     )
+}
+
+/// The key of member `n` (not the coordinator's).
+fn member_key(n: usize) -> SigningKey {
+    let mut seed = [0x4d; 32];
+    seed[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    SigningKey::from_bytes(&seed)
+}
+
+/// Registers an invite for each of `count` members and redeems it with the member's key, all
+/// appended through the coordinator's connection.
+async fn add_members(admin: &mut RelayClient, coordinator: &SigningKey, count: usize) {
+    let mut prev = admin
+        .membership(0)
+        .await
+        .unwrap()
+        .last()
+        .map(SignedOp::hash);
+    for n in 0..count {
+        let key = member_key(n);
+        let mut token = [0x17; 32];
+        token[..8].copy_from_slice(&(n as u64).to_be_bytes());
+        let token = InviteToken(token);
+        let invite = OpBody::Invite {
+            invite_key: token.public(),
+            role: Role::Partner,
+            expires: Timestamp(now().0 + 3_600_000),
+        };
+        let op = SignedOp::sign(WS, prev, now(), invite, coordinator);
+        prev = Some(op.hash());
+        admin.append(op).await.unwrap();
+        let profile = MemberProfile {
+            key: OrgKey::of(&key),
+            name: format!("Organisatie {n}"),
+            org_type: OrgType::Aanbieder,
+            kx: KxKey([0; 32]),
+        };
+        let redeem = OpBody::Redeem {
+            invite_key: token.public(),
+            proof: token.prove(&WS, &profile.key, &profile.kx),
+            profile,
+        };
+        let op = SignedOp::sign(WS, prev, now(), redeem, &key);
+        prev = Some(op.hash());
+        admin.append(op).await.unwrap();
+    }
 }
 
 /// Messages per second and MB/s through a plain axum websocket echo.
@@ -285,8 +336,15 @@ impl Relay {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kompas-relay"))
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(data)
-            // One key and one address open all the connections here.
+            // One address opens all the connections here.
             .args(["--max-per-key", "0", "--max-per-ip", "0"])
+            // The coordinator registers a thousand members in a few seconds.
+            .args([
+                "--quota-key-ops-per-minute",
+                "0",
+                "--quota-workspace-ops",
+                "0",
+            ])
             // The data phase pushes about 15,000 bundles in well under a minute.
             .args(["--quota-key-bundles-per-minute", "0"])
             .args(["--quota-workspace-bundles-per-minute", "0"])
@@ -327,15 +385,18 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     let relay = Relay::start(dir.path());
     let (mut admin, _) = RelayClient::connect(&relay.url, WS, key).await.unwrap();
     admin.append(create_op(key)).await.unwrap();
+    add_members(&mut admin, key, MEMBERS).await;
     let base_kib = relay.rss_kib();
-    let mut idle = Vec::with_capacity(IDLE_CONNECTIONS);
-    for _ in 0..IDLE_CONNECTIONS {
-        idle.push(RelayClient::connect(&relay.url, WS, key).await.unwrap().0);
+    let mut connected = Vec::with_capacity(MEMBERS);
+    for n in 0..MEMBERS {
+        let (mut client, _) = RelayClient::connect(&relay.url, WS, &member_key(n))
+            .await
+            .unwrap();
+        client.pull(0, 1).await.unwrap();
+        connected.push(client);
     }
-    // Every connection is authenticated; one round trip on the last proves the relay is idle.
-    idle.last_mut().unwrap().pull(0, 1).await.unwrap();
     let loaded_kib = relay.rss_kib();
-    drop(idle);
+    drop(connected);
     let slow_kib = slow_frames(&relay).await;
 
     let mut after_data_kib = [0; 2];

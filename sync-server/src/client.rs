@@ -1,7 +1,11 @@
 //! A small client for the relay protocol: connect, authenticate, and send requests one by one.
 //!
 //! The relay's mirror uses it to talk to another relay, and the tests use it to drive a relay
-//! without a replica. It speaks the same frames as the replicas' sync driver.
+//! without a replica. It speaks the same frames as the replicas' sync driver. A `wss://` relay's
+//! certificate is checked as [`crate::client_tls`] says, and the relay's own key can be pinned:
+//! a relay that presents another key is refused before anything is said about who we are.
+
+use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
@@ -14,6 +18,8 @@ use kompas_engine::sync::wire::{
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::client_tls;
 
 /// Why a client request failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,21 @@ pub enum ClientError {
     /// The relay did not prove it holds the key it presented.
     #[error("de relay bewijst niet dat hij relaysleutel {0} bezit")]
     NoProof(OrgKey),
+    /// The relay's TLS certificate is not trusted, or the CA file cannot be used; the text
+    /// says why and what to do.
+    #[error("{0}")]
+    Untrusted(String),
+    /// The relay presented another key than the pinned one.
+    #[error(
+        "de relay antwoordt met relaysleutel {found}, niet met de vastgelegde sleutel {pinned}; \
+         er is niets uitgewisseld"
+    )]
+    KeyMismatch {
+        /// The key that was pinned.
+        pinned: OrgKey,
+        /// The key the relay presented (and proved).
+        found: OrgKey,
+    },
 }
 
 impl ClientError {
@@ -55,6 +76,15 @@ impl ClientError {
             ClientError::Refused { code, .. } => Some(*code),
             _ => None,
         }
+    }
+
+    /// Whether trying again cannot help: the relay is not the one whose key we trust. (A TLS
+    /// certificate that is not trusted may be replaced, so that is worth trying again.)
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            ClientError::KeyMismatch { .. } | ClientError::NoProof(_)
+        )
     }
 }
 
@@ -69,6 +99,8 @@ pub struct Welcome {
     pub membership_len: u64,
     /// The current key epoch.
     pub epoch: u64,
+    /// The relay's own key, which it proved to hold.
+    pub relay: OrgKey,
 }
 
 /// An acknowledged bundle.
@@ -113,15 +145,35 @@ impl RelayClient {
         Ok((client, welcome))
     }
 
-    /// Opens a connection without saying anything yet.
+    /// Opens a connection without saying anything yet; a `wss://` relay's certificate is
+    /// checked against the system's trust store.
     pub async fn open(url: &str) -> Result<RelayClient, ClientError> {
-        let url = endpoint(url);
-        let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .map_err(|source| ClientError::Connect {
-                url,
-                source: Box::new(source),
-            })?;
+        RelayClient::open_trusting(url, None, "--ca").await
+    }
+
+    /// Opens a connection, checking a `wss://` relay's certificate against the system's trust
+    /// store plus the CA in `ca`, if given; `ca_option` names the option that gives a CA file,
+    /// for the explanation when the certificate is not trusted.
+    pub async fn open_trusting(
+        relay: &str,
+        ca: Option<&Path>,
+        ca_option: &str,
+    ) -> Result<RelayClient, ClientError> {
+        let url = endpoint(relay);
+        let connector =
+            client_tls::connector(relay, ca, ca_option).map_err(ClientError::Untrusted)?;
+        let (socket, _) =
+            tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, false, connector)
+                .await
+                .map_err(
+                    |source| match client_tls::explain(relay, &source, ca_option) {
+                        Some(why) => ClientError::Untrusted(why),
+                        None => ClientError::Connect {
+                            url,
+                            source: Box::new(source),
+                        },
+                    },
+                )?;
         Ok(RelayClient {
             socket,
             session: None,
@@ -133,6 +185,17 @@ impl RelayClient {
         &mut self,
         workspace: WorkspaceId,
         key: &SigningKey,
+    ) -> Result<Welcome, ClientError> {
+        self.authenticate_pinned(workspace, key, None).await
+    }
+
+    /// As [`RelayClient::authenticate`], refusing a relay whose proven key is not `pinned`
+    /// (when given) before it learns who we are.
+    pub async fn authenticate_pinned(
+        &mut self,
+        workspace: WorkspaceId,
+        key: &SigningKey,
+        pinned: Option<OrgKey>,
     ) -> Result<Welcome, ClientError> {
         let hello_nonce: [u8; CHALLENGE_LEN] = rand::random();
         let hello = Message::Hello {
@@ -150,6 +213,14 @@ impl RelayClient {
             } => {
                 if !verify_relay_proof(&hello_nonce, &relay, &nonce, &proof) {
                     return Err(ClientError::NoProof(relay));
+                }
+                if let Some(pinned) = pinned
+                    && pinned != relay
+                {
+                    return Err(ClientError::KeyMismatch {
+                        pinned,
+                        found: relay,
+                    });
                 }
                 (relay, nonce)
             }
@@ -192,6 +263,7 @@ impl RelayClient {
                 head,
                 membership_len,
                 epoch,
+                relay,
             }),
             other => Err(ClientError::Unexpected(other.name())),
         }

@@ -37,8 +37,13 @@ pub struct RelayConfig {
     pub allow_mirror: Vec<OrgKey>,
     /// Organisation keys allowed to create new workspaces here; empty lets anyone create one.
     pub allow_create: Vec<OrgKey>,
-    /// The relay this one mirrors (a `ws://` URL), if any.
+    /// The relay this one mirrors (a `ws://` or `wss://` URL), if any.
     pub mirror: Option<String>,
+    /// The mirrored relay's own key, pinned; without it the key it shows first is pinned
+    /// (and stored), and another key later is refused.
+    pub mirror_key: Option<OrgKey>,
+    /// A private CA for the mirrored relay's TLS certificate, beside the system's trust store.
+    pub mirror_ca: Option<PathBuf>,
     /// Serve TLS with this certificate and key (reloaded when they change); plain HTTP if none.
     /// Shared, so the configuration stays small and cheap to clone.
     pub tls: Option<Arc<TlsFiles>>,
@@ -61,6 +66,8 @@ impl RelayConfig {
             allow_mirror: Vec::new(),
             allow_create: Vec::new(),
             mirror: None,
+            mirror_key: None,
+            mirror_ca: None,
             tls: None,
         }
     }

@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod app;
 pub mod client;
+pub mod client_tls;
 pub mod config;
 mod connection;
 mod metered;

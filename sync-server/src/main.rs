@@ -106,9 +106,18 @@ struct ServeArgs {
     /// De map voor de opslag van de relay (wordt aangemaakt als die ontbreekt).
     #[arg(long, value_name = "MAP", required = true)]
     data: Option<PathBuf>,
-    /// Spiegel een andere relay (ws://...).
+    /// Spiegel een andere relay (ws://... of wss://...).
     #[arg(long, value_name = "URL")]
     mirror: Option<String>,
+    /// De relaysleutel van de relay die je spiegelt (kompas-relay key op die relay). Zonder deze
+    /// optie wordt de sleutel van het eerste contact vastgelegd; een andere sleutel daarna wordt
+    /// geweigerd.
+    #[arg(long, value_name = "SLEUTEL", requires = "mirror")]
+    mirror_key: Option<OrgKey>,
+    /// PEM-bestand met een eigen certificaatautoriteit voor het TLS-certificaat van de relay die
+    /// je spiegelt, naast de vertrouwde certificaten van het systeem.
+    #[arg(long, value_name = "BESTAND", requires = "mirror")]
+    mirror_ca: Option<PathBuf>,
     /// Laat de relay met deze sleutel deze relay spiegelen (herhaalbaar).
     #[arg(long, value_name = "SLEUTEL")]
     allow_mirror: Vec<OrgKey>,
@@ -374,7 +383,7 @@ fn print_workspaces(
     writeln!(
         out,
         "{:<32}  {:>6}  {:>8}  {:>14}  {:>7}  status",
-        "samenwerking", "leden", "bundels", "bytes", "quotum%"
+        "samenwerking", "leden", "wijzigingen", "bytes", "quotum%"
     )?;
     for row in rows {
         let percent = if quota == 0 {
@@ -406,6 +415,8 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<(String, RelayConfig)> {
     let q = args.quotas;
     let mut config = RelayConfig::new(data);
     config.mirror = args.mirror;
+    config.mirror_key = args.mirror_key;
+    config.mirror_ca = args.mirror_ca;
     config.allow_mirror = args.allow_mirror;
     config.allow_create = args.allow_create;
     config.max_connections = args.max_connections;
@@ -532,6 +543,15 @@ mod tests {
             "--listen 127.0.0.1:0 --data d --mirror ws://a:1 --max-frame 1000 --max-connections 5 --frame-timeout 3 --quota-workspace-bytes 77",
         );
         assert_eq!(config.mirror.as_deref(), Some("ws://a:1"));
+        assert_eq!((config.mirror_key, config.mirror_ca), (None, None));
+        let key = "ab".repeat(32);
+        let pinned = self::config(&format!(
+            "--listen x --data d --mirror wss://a:1 --mirror-key {key} --mirror-ca ca.pem"
+        ));
+        assert_eq!(pinned.mirror_key.map(|k| k.to_string()), Some(key));
+        assert_eq!(pinned.mirror_ca, Some(PathBuf::from("ca.pem")));
+        let alone = parse("--listen x --data d --mirror-ca ca.pem").unwrap_err();
+        assert!(alone.to_string().contains("--mirror"), "{alone}");
         assert_eq!((config.max_frame, config.max_connections), (1000, 5));
         assert_eq!(config.limits.frame_timeout, Duration::from_secs(3));
         assert_eq!(config.quotas.workspace_bytes, 77);

@@ -4,13 +4,19 @@
 //! relay's key (which the upstream must allow with `--allow-mirror`), brings the membership logs
 //! level, subscribes to the upstream bundle log and forwards local bundles the upstream lacks.
 //! Bundles stay sealed: the mirror checks signatures and membership like any relay, nothing more.
+//!
+//! The upstream relay must prove its own key, and that key is pinned ([`UpstreamPin`]): given
+//! with `--mirror-key`, or the one it proves first (stored, trust on first use). An upstream
+//! that proves another key is refused before this relay authenticates, the reason is logged and
+//! mirroring stops; a `wss://` upstream's certificate is checked against the system's trust
+//! store plus `--mirror-ca FILE`.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kompas_engine::sync::membership::SignedOp;
-use kompas_engine::sync::wire::{Encoded, Hash32, Message, WorkspaceId};
+use kompas_engine::sync::wire::{Encoded, Hash32, Message, OrgKey, WorkspaceId};
 use tokio::sync::mpsc;
 
 use crate::client::{ClientError, RelayClient};
@@ -35,19 +41,87 @@ pub enum MirrorError {
     Forked(usize),
 }
 
+impl MirrorError {
+    /// Whether trying again cannot help (the upstream is not the relay whose key is pinned).
+    fn is_final(&self) -> bool {
+        matches!(self, MirrorError::Upstream(e) if e.is_final())
+    }
+}
+
+/// The upstream relay's key as this relay trusts it: from `--mirror-key`, from the store, or
+/// learnt on the first proven contact and stored from then on.
+pub struct UpstreamPin {
+    key: Mutex<Option<OrgKey>>,
+}
+
+impl UpstreamPin {
+    /// The pin in force at start: `--mirror-key` (stored, replacing an older pin) or the
+    /// stored one.
+    pub fn load(state: &RelayState) -> Result<UpstreamPin, crate::store::StoreError> {
+        let key = match state.config.mirror_key {
+            Some(given) => {
+                if state.store.mirrored_key()? != Some(given) {
+                    state.store.pin_mirrored_key(&given)?;
+                }
+                Some(given)
+            }
+            None => state.store.mirrored_key()?,
+        };
+        Ok(UpstreamPin {
+            key: Mutex::new(key),
+        })
+    }
+
+    /// The pinned key, if any.
+    fn get(&self) -> Option<OrgKey> {
+        *self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Pins `found` if nothing is pinned yet; refuses it if another key is.
+    fn learn(&self, state: &RelayState, upstream: &str, found: OrgKey) -> Result<(), MirrorError> {
+        let mut key = self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *key {
+            Some(pinned) if pinned != found => {
+                Err(ClientError::KeyMismatch { pinned, found }.into())
+            }
+            Some(_) => Ok(()),
+            None => {
+                state.store.pin_mirrored_key(&found)?;
+                *key = Some(found);
+                tracing::info!(%upstream, key = %found, "relaysleutel van de gespiegelde relay vastgelegd");
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Mirrors every workspace this relay knows, and every one asked for later, until shutdown.
 pub async fn run(
     state: Arc<RelayState>,
     upstream: String,
     mut requests: mpsc::UnboundedReceiver<WorkspaceId>,
 ) {
+    let pin = match UpstreamPin::load(&state) {
+        Ok(pin) => Arc::new(pin),
+        Err(e) => {
+            tracing::error!(%upstream, error = %e, "spiegelen niet gestart: de vastgelegde relaysleutel is niet te lezen of op te slaan");
+            return;
+        }
+    };
     let mut running = HashSet::new();
     let mut shutdown = state.watch_shutdown();
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let start = |id: WorkspaceId| {
         let (state, upstream, done_tx) = (state.clone(), upstream.clone(), done_tx.clone());
+        let pin = pin.clone();
         tokio::spawn(async move {
-            mirror_workspace(state, upstream, id).await;
+            mirror_workspace(state, upstream, &pin, id).await;
             let _ = done_tx.send(id);
         });
     };
@@ -73,17 +147,26 @@ pub async fn run(
     }
 }
 
-/// Keeps one workspace mirrored, reconnecting with backoff. Ends at shutdown, or when neither
-/// relay knows the workspace.
-async fn mirror_workspace(state: Arc<RelayState>, upstream: String, id: WorkspaceId) {
+/// Keeps one workspace mirrored, reconnecting with backoff. Ends at shutdown, when neither
+/// relay knows the workspace, or when the upstream is not the relay whose key is pinned.
+async fn mirror_workspace(
+    state: Arc<RelayState>,
+    upstream: String,
+    pin: &UpstreamPin,
+    id: WorkspaceId,
+) {
     let mut backoff = Duration::from_millis(100);
     let mut shutdown = state.watch_shutdown();
     while !state.is_shutting_down() {
-        match session(&state, &upstream, id).await {
+        match session(&state, &upstream, pin, id).await {
             Ok(Ended::Unknown) => return,
             Ok(Ended::Disconnected) => backoff = Duration::from_millis(100),
+            Err(e) if e.is_final() => {
+                tracing::error!(workspace = %id, %upstream, reason = %e, "spiegelen gestopt: de gespiegelde relay is niet de relay met de vastgelegde sleutel (geef de juiste sleutel met --mirror-key als de relay echt een nieuwe sleutel heeft)");
+                return;
+            }
             Err(e) => {
-                eprintln!("kompas-relay: spiegel van samenwerking {id}: {e}");
+                tracing::warn!(workspace = %id, %upstream, reason = %e, "spiegelen onderbroken");
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
@@ -106,9 +189,19 @@ enum Ended {
 async fn session(
     state: &RelayState,
     upstream: &str,
+    pin: &UpstreamPin,
     id: WorkspaceId,
 ) -> Result<Ended, MirrorError> {
-    let (mut client, _) = RelayClient::connect(upstream, id, state.signing_key()).await?;
+    let pinned = pin.get();
+    let mut client =
+        RelayClient::open_trusting(upstream, state.config.mirror_ca.as_deref(), "--mirror-ca")
+            .await?;
+    let welcome = client
+        .authenticate_pinned(id, state.signing_key(), pinned)
+        .await?;
+    if pinned.is_none() {
+        pin.learn(state, upstream, welcome.relay)?;
+    }
     let levelled = level_membership(state, &mut client, id).await?;
     state.mark_levelled(id);
     let Some(ws) = levelled else {
@@ -182,7 +275,7 @@ async fn session(
                     // Upstream refuses this bundle for good (e.g. its author was removed
                     // there): skip it rather than retry it forever.
                     Some(InFlight::Bundle(seq)) if !code.is_transient() => {
-                        eprintln!("kompas-relay: spiegel van samenwerking {id}: bundel {seq} geweigerd: {message}");
+                        tracing::warn!(workspace = %id, %upstream, seq, reason = %message, "wijziging door de gespiegelde relay geweigerd; overgeslagen");
                         up = seq;
                         state.store.set_cursor(&up_cursor, up)?;
                     }

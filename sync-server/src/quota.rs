@@ -96,7 +96,7 @@ impl QuotaBook {
             q.workspace_bundles_per_minute,
             || {
                 format!(
-                    "deze samenwerking stuurde deze minuut al {} bundels, de grens",
+                    "deze samenwerking stuurde deze minuut al {} wijzigingen, de grens",
                     q.workspace_bundles_per_minute
                 )
             },
@@ -120,7 +120,7 @@ impl QuotaBook {
                 q.key_bundles_per_minute,
                 || {
                     format!(
-                        "organisatie {} stuurde deze minuut al {} bundels, de grens",
+                        "organisatie {} stuurde deze minuut al {} wijzigingen, de grens",
                         key.org_id(),
                         q.key_bundles_per_minute
                     )
@@ -320,6 +320,10 @@ mod tests {
         let e = r.expect_err("refused");
         assert_eq!(e.refusal.code, ErrorCode::QuotaExceeded);
         assert!(e.refusal.message.contains(e.quota), "{}", e.refusal.message);
+        // Users read these refusals: our words, not the protocol's.
+        for jargon in ["bundel", "werkruimte"] {
+            assert!(!e.refusal.message.contains(jargon), "{}", e.refusal.message);
+        }
         e.quota
     }
 

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::sync::membership::SignedOp;
-use kompas_engine::sync::wire::{Encoded, Hash32, SealedBundle, Sequenced, WireError, WorkspaceId};
+use kompas_engine::sync::wire::{
+    Encoded, Hash32, OrgKey, SealedBundle, Sequenced, WireError, WorkspaceId,
+};
 use sled::Transactional;
 
 /// Why storage failed.
@@ -69,6 +71,7 @@ pub enum Appended {
 
 const META: &str = "meta";
 const RELAY_KEY: &[u8] = b"relay_key";
+const MIRRORED_KEY: &[u8] = b"mirrored_relay_key";
 /// In a workspace's hash tree (whose other keys are 32-byte hashes): the bytes of its bundles.
 const STORED_BYTES: &[u8] = b"size";
 
@@ -252,6 +255,25 @@ impl RelayStore {
         Ok(SigningKey::from_bytes(&seed))
     }
 
+    /// The key of the relay this relay mirrors, once pinned.
+    pub fn mirrored_key(&self) -> Result<Option<OrgKey>, StoreError> {
+        let meta = self.db.open_tree(META)?;
+        match meta.get(MIRRORED_KEY)? {
+            None => Ok(None),
+            Some(v) => <[u8; 32]>::try_from(v.as_ref())
+                .map(|k| Some(OrgKey(k)))
+                .map_err(|_| StoreError::BadRecord("mirrored_relay_key".into())),
+        }
+    }
+
+    /// Pins the key of the relay this relay mirrors, durably.
+    pub fn pin_mirrored_key(&self, key: &OrgKey) -> Result<(), StoreError> {
+        let meta = self.db.open_tree(META)?;
+        meta.insert(MIRRORED_KEY, &key.0)?;
+        meta.flush()?;
+        Ok(())
+    }
+
     /// The workspaces that have a membership log.
     pub fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         Ok(self
@@ -413,7 +435,7 @@ impl WorkspaceTrees {
             bytes += v.len();
             let seq = seq_of(&k)?;
             let bundle = SealedBundle::from_bytes(&v).map_err(|source| StoreError::Corrupt {
-                what: format!("bundel {seq}"),
+                what: format!("wijziging {seq}"),
                 source,
             })?;
             out.push(Sequenced { seq, bundle });

@@ -167,7 +167,7 @@ impl Workspace {
             return Err(Refusal::new(
                 ErrorCode::WrongWorkspace,
                 format!(
-                    "bundel hoort bij samenwerking {}, deze verbinding bij {}",
+                    "wijziging hoort bij samenwerking {}, deze verbinding bij {}",
                     bundle.workspace, self.id
                 ),
             ));
@@ -176,7 +176,7 @@ impl Workspace {
             return Err(Refusal::new(
                 ErrorCode::FrameTooLarge,
                 format!(
-                    "bundel van {} bytes is groter dan de grens van {MAX_BUNDLE_BYTES} bytes",
+                    "wijziging van {} bytes is groter dan de grens van {MAX_BUNDLE_BYTES} bytes",
                     bundle.encoded_len()
                 ),
             ));
@@ -192,7 +192,7 @@ impl Workspace {
                 return Err(Refusal::new(
                     ErrorCode::UnknownEpoch,
                     format!(
-                        "bundel gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
+                        "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
                         bundle.epoch,
                         m.epoch()
                     ),

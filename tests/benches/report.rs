@@ -65,8 +65,7 @@ fn main() {
 /// Writes the round's documents straight into the replica; returns how many there are.
 fn fill(k: &Kompas) -> usize {
     let data = DataDir::open(k.data()).expect("data dir");
-    let mut replica = Replica::open(data.store().expect("store")).expect("replica");
-    replica.set_catalog(definition::builtin_catalog());
+    let replica = kompas_engine::composition::open(data.store().expect("store")).expect("replica");
     let registry = definition::builtin_registry();
     let mut seq = 0u64;
     let mut next = || {

@@ -7,6 +7,11 @@
 //! a generated area registry of 2,500 municipalities in 40 regions and 9 size classes, and a
 //! CBS-shaped CSV of 100,000 observations (2,500 municipalities x 10 years x total and three
 //! breakdowns) read in with `kompas figures import`.
+//!
+//! The organisation is in a workspace with a second one and a real relay, so the server also
+//! runs its continuous sync. The live figure is the time from the moment the second
+//! organisation's `kompas sync` returns (its new document is on the relay) until the server's
+//! event stream, which open pages listen to, announces that document.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -15,16 +20,21 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use kompas_engine::Timestamp;
 use kompas_engine::document::Assignment;
 use kompas_engine::store::DataDir;
-use kompas_engine::{Replica, Timestamp};
 use kompas_tests::Kompas;
+use kompas_tests::relay::RelayProcess;
 use kompas_tests::serve::Serve;
 
 const DOCUMENTS: usize = 1_000;
 const MUNICIPALITIES: usize = 2_500;
 const YEARS: i32 = 10;
 const GROUPS: [&str; 4] = ["Totaal", "Meisjes", "Jongens", "Onbekend"];
+/// How many changes the live figure is measured over.
+const LIVE_RUNS: usize = 10;
+/// How long one change may take to show before the benchmark gives up.
+const LIVE_PATIENCE: Duration = Duration::from_secs(30);
 
 type Http = Client<HttpConnector, Empty<bytes::Bytes>>;
 
@@ -90,14 +100,31 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Says on stderr how long a setup step took, so a slow step shows where it is.
+fn step(what: &str, started: Instant) {
+    eprintln!("  setup: {what} ({:.1} s)", started.elapsed().as_secs_f64());
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let setup = Instant::now();
     let k = Kompas::organisation(dir.path(), "gemeente", "Gemeente Havenstad", "gemeente");
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+    k.ok(&[
+        "workspace",
+        "create",
+        "Jeugd Havenstad",
+        "--relay",
+        &relay.url(),
+    ]);
+    let partner = Kompas::organisation(dir.path(), "aanbieder", "Jeugdhulp Noord", "aanbieder");
+    partner.ok(&["workspace", "join", &k.invite()]);
+    step("two organisations in a workspace", setup);
     {
         let data = DataDir::open(k.data()).expect("the data directory");
-        let replica = Replica::open(data.store().expect("its store")).expect("the replica");
+        let replica = kompas_engine::composition::open(data.store().expect("its store"))
+            .expect("the replica");
         for i in 0..DOCUMENTS {
             let set = |field: &str, value: String| Assignment {
                 field: field.into(),
@@ -119,6 +146,7 @@ async fn main() {
                 .expect("a document");
         }
     }
+    step("documents", setup);
     let (areas, csv) = generated_figures();
     let areas_file = dir.path().join("gebieden.csv");
     let csv_file = dir.path().join("jeugdhulp.csv");
@@ -137,6 +165,7 @@ async fn main() {
         (MUNICIPALITIES * YEARS as usize * GROUPS.len()) as u64,
         "{imported}"
     );
+    step("figures", setup);
     let flow = k.json(&[
         "flow",
         "start",
@@ -147,6 +176,11 @@ async fn main() {
         .as_str()
         .expect("a flow id")
         .to_string();
+    // Everything goes to the relay before the server starts, so the page times do not
+    // share the machine with the first upload.
+    k.ok(&["sync"]);
+    partner.ok(&["sync"]);
+    step("first sync", setup);
     let setup_secs = setup.elapsed().as_secs_f64();
 
     let serve = Serve::start(&k);
@@ -200,6 +234,49 @@ async fn main() {
             size / 1024
         );
     }
+    let request = http::Request::get(format!("{}/live", serve.base))
+        .header("cookie", &cookie)
+        .body(Empty::new())
+        .expect("a request");
+    let response = http.request(request).await.expect("an event stream");
+    assert_eq!(response.status(), 200, "the event stream opens");
+    let mut stream = response.into_body();
+    let mut live = Vec::with_capacity(LIVE_RUNS);
+    for i in 0..LIVE_RUNS {
+        let made = partner.json(&[
+            "doc",
+            "new",
+            "ambitie",
+            "--set",
+            &format!("titel=Ambitie van de partner {i}"),
+        ]);
+        let doc = made["id"].as_str().expect("a document id").to_string();
+        partner.ok(&["sync"]);
+        let on_relay = Instant::now();
+        let mut seen = String::new();
+        let heard = tokio::time::timeout(LIVE_PATIENCE, async {
+            while !seen.contains(&doc) {
+                let frame = stream
+                    .frame()
+                    .await
+                    .expect("the stream stays open")
+                    .expect("a frame");
+                if let Ok(data) = frame.into_data() {
+                    seen.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+        })
+        .await;
+        assert!(heard.is_ok(), "the open page hears of the change");
+        live.push(on_relay.elapsed());
+    }
+    live.sort();
+    println!(
+        "  {:<40} median {:>9}  p99 {:>9}  ({LIVE_RUNS} changes)",
+        "change on the relay to the open page",
+        ms(percentile(&live, 0.5)),
+        ms(percentile(&live, 0.99)),
+    );
     let (rss, peak) = serve.memory_kib();
     let (rss, peak) = (mib(rss), mib(peak));
     println!(

@@ -14,7 +14,7 @@ use std::time::Instant;
 use automerge::transaction::CommitOptions;
 use kompas_engine::document::{self, Assignment};
 use kompas_engine::store::DataDir;
-use kompas_engine::{FieldValue, Replica, Timestamp};
+use kompas_engine::{FieldValue, Timestamp};
 use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
 
@@ -114,7 +114,7 @@ fn main() {
 /// Writes `docs` documents, each edited `edits` times, straight into the organisation's store.
 fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) {
     let data = DataDir::open(k.data()).expect("data dir");
-    let replica = Replica::open(data.store().expect("store")).expect("replica");
+    let replica = kompas_engine::composition::open(data.store().expect("store")).expect("replica");
     let def = replica
         .catalog()
         .kind("ambitie")

@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests: finding the real binaries and running them in a clean environment.
 
+pub mod bomb;
 pub mod raw_ws;
 pub mod relay;
 pub mod serve;
+pub mod smtp;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use kompas_engine::store::DataDir;
-use kompas_engine::{DocId, FieldValue, Replica};
+use kompas_engine::{DocId, FieldValue};
 use kompas_tests::binary;
 use rand::RngExt;
 
@@ -70,7 +70,7 @@ fn every_reported_save_survives_sigkill() {
 
 fn verify(data: &std::path::Path, reported: &BTreeMap<String, u64>, round: usize) {
     let dir = DataDir::open(data).unwrap_or_else(|e| panic!("round {round}: cannot reopen: {e}"));
-    let replica = Replica::open(dir.store().unwrap()).unwrap();
+    let replica = kompas_engine::composition::open(dir.store().unwrap()).unwrap();
     for (id, n) in reported {
         let view = replica.get(&DocId::parse(id).unwrap()).unwrap_or_else(|e| {
             panic!("round {round}: document {id} (stuk {n}) reported saved but lost: {e}")

@@ -5,40 +5,19 @@
 
 use std::process::Command;
 
-use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ROOT};
-use kompas_engine::document::{DOCUMENT_BUDGET, write_header};
-use kompas_engine::{DocId, Timestamp};
+use kompas_engine::DocId;
+use kompas_engine::document::DOCUMENT_BUDGET;
+use kompas_tests::bomb::{change_bomb, peak_mib};
 use kompas_tests::{Kompas, binary};
-
-/// A document in the kompas layout with `changes` tiny changes, saved as Automerge does: the
-/// columnar format compresses such a history into a small file.
-fn change_bomb(changes: u64) -> Vec<u8> {
-    let mut doc = AutoCommit::new();
-    let id = DocId::parse("0123456789abcdef").unwrap();
-    write_header(&mut doc, &id, "ambitie", Timestamp(1_780_000_000_000)).unwrap();
-    doc.commit();
-    for n in 0..changes {
-        doc.put(ROOT, "teller", n as i64).unwrap();
-        doc.commit();
-    }
-    doc.save()
-}
-
-/// The peak resident memory the measured command reported, in MiB.
-fn peak_mib(stderr: &str) -> u64 {
-    let line = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("max-rss "))
-        .unwrap_or_else(|| panic!("no max-rss line in:\n{stderr}"));
-    line.trim().parse::<u64>().unwrap() / 1024
-}
 
 #[test]
 fn an_import_past_the_change_budget_is_refused_small_and_leaves_the_store_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let k = Kompas::organisation(tmp.path(), "havenstad", "Gemeente Havenstad", "gemeente");
-    let bomb = change_bomb(DOCUMENT_BUDGET.changes + 50_000);
+    let bomb = change_bomb(
+        &DocId::parse("0123456789abcdef").unwrap(),
+        DOCUMENT_BUDGET.changes + 50_000,
+    );
     assert!(
         bomb.len() < 2 * 1024 * 1024,
         "the file is small: {} bytes",

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kompas_engine::definition::{self, Registry};
+use kompas_engine::definition::Registry;
 use kompas_engine::identity::Identity;
 use kompas_engine::published;
 use kompas_engine::runtime::{Flows, Fresh, INSTANCE_KIND};
@@ -43,11 +43,10 @@ impl Org {
     fn new(root: &Path, slug: &str, name: &str, org_type: OrgType) -> anyhow::Result<Org> {
         let dir = root.join(slug);
         let lock = DataDir::create(&dir)?;
-        let mut replica = Replica::init(
+        let replica = kompas_engine::composition::init(
             lock.store()?,
             Identity::new(name, org_type, random(), random()),
         )?;
-        replica.set_catalog(definition::builtin_catalog());
         Ok(Org {
             replica,
             dir,
@@ -278,8 +277,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
 
     // As coordinator, the municipality publishes the way of working the partnership will follow,
     // so every partner has exactly the same text, whatever version its own kompas has built in.
-    let builtin = definition::builtin_registry();
-    let way = builtin
+    let way = kompas_engine::composition::builtin()
         .latest("kwaliteitskompas")
         .context("de ingebouwde werkwijze kwaliteitskompas ontbreekt")?;
     published::publish(&gemeente.replica, way, now())?;

@@ -3,8 +3,10 @@
 use std::fmt::Write as _;
 
 use kompas_engine::DocId;
+use kompas_engine::catalog::Catalog;
 use kompas_engine::runtime::{
-    ActionFresh, Agreement, Flows, Fresh, Guidance, RoundArchive, Status, Todo, Urgency, Via, todo,
+    ActionFresh, Agreement, Carried, Flows, Fresh, Guidance, RoundArchive, Status, Todo, Urgency,
+    Via, todo,
 };
 
 use crate::args::{FlowCommand, Global};
@@ -161,7 +163,32 @@ pub fn run(global: &Global, cmd: FlowCommand) -> anyhow::Result<()> {
         }
         FlowCommand::Rounds { id, round } => {
             let rounds = flows.rounds(&DocId::parse(&id)?, round, now())?;
-            emit(global.json, &rounds, |r| render_rounds(r))
+            // One round is shown with its documents' content.
+            let catalog = round.map(|_| opened.replica.catalog());
+            emit(global.json, &rounds, |r| render_rounds(r, catalog))
+        }
+        FlowCommand::Carry { id, documents } => {
+            let id = DocId::parse(&id)?;
+            let documents = documents
+                .iter()
+                .map(|d| DocId::parse(d))
+                .collect::<Result<Vec<_>, _>>()?;
+            let carried = loop {
+                let fresh: Vec<Fresh> = documents
+                    .iter()
+                    .map(|_| Fresh {
+                        doc: random(),
+                        fact: random(),
+                    })
+                    .collect();
+                match flows.carry_over(&id, &documents, now(), &fresh) {
+                    Err(kompas_engine::runtime::FlowError::Replica(
+                        kompas_engine::ReplicaError::IdTaken(_),
+                    )) => continue,
+                    other => break other?,
+                }
+            };
+            emit(global.json, &carried, |c| render_carried(c))
         }
         FlowCommand::Held {
             id,
@@ -196,8 +223,27 @@ fn urgency(u: Urgency) -> &'static str {
     }
 }
 
-/// The rounds of an instance as people read them: an archive per round.
-fn render_rounds(rounds: &[RoundArchive]) -> String {
+/// The documents carried into a new round, one line each.
+fn render_carried(carried: &[Carried]) -> String {
+    let mut out = String::new();
+    for c in carried {
+        let title = if c.title.is_empty() {
+            String::new()
+        } else {
+            format!(" ‘{}’", c.title)
+        };
+        let _ = writeln!(
+            out,
+            "{}\nNieuwe versie van{title} ({}) in de huidige ronde.",
+            c.to, c.from
+        );
+    }
+    out
+}
+
+/// The rounds of an instance as people read them: an archive per round. With `catalog`, every
+/// document's fields are shown too, by their labels.
+fn render_rounds(rounds: &[RoundArchive], catalog: Option<&Catalog>) -> String {
     let mut out = String::new();
     for r in rounds {
         let now = if r.current { ", de huidige" } else { "" };
@@ -215,12 +261,33 @@ fn render_rounds(rounds: &[RoundArchive]) -> String {
             } else {
                 format!(" ‘{}’", d.title)
             };
-            let gone = if d.missing {
-                " (verwijderd of nog niet hier)"
+            let mut notes = Vec::new();
+            if d.missing {
+                notes.push("verwijderd of nog niet hier".to_string());
+            }
+            if let Some(from) = &d.from {
+                notes.push(format!("nieuwe versie van {from}"));
+            }
+            if let Some(to) = &d.carried_to {
+                notes.push(format!("meegenomen als {to}"));
+            }
+            if d.changed_since {
+                notes
+                    .push("daarna nog gewijzigd; hier de versie waarover de ronde besliste".into());
+            }
+            let notes = if notes.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" ({})", notes.join("; "))
             };
-            let _ = writeln!(out, "  {}{title} ({}){gone}", d.kind_label, d.id);
+            let _ = writeln!(out, "  {}{title} ({}){notes}", d.kind_label, d.id);
+            if let Some(kind) = catalog.and_then(|c| c.kind(&d.kind)) {
+                for f in &kind.fields {
+                    if let Some(value) = d.fields.get(&f.name) {
+                        let _ = writeln!(out, "    {}: {}", f.label, value);
+                    }
+                }
+            }
         }
         for s in &r.steps {
             let _ = writeln!(

@@ -1,8 +1,8 @@
 //! `kompas init`: creates the data directory, the organisation's identity and its key pair.
 
+use kompas_engine::OrgProfile;
 use kompas_engine::identity::Identity;
 use kompas_engine::store::DataDir;
-use kompas_engine::{OrgProfile, Replica};
 
 use crate::args::{Global, InitArgs};
 use crate::context::random;
@@ -27,7 +27,7 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<()> {
     let org_type = args.org_type.parse()?;
     let dir = DataDir::create(&global.data)?;
     let identity = Identity::new(name, org_type, random(), random());
-    let replica = Replica::init(dir.store()?, identity)?;
+    let replica = kompas_engine::composition::init(dir.store()?, identity)?;
     let result = Initialised {
         data: global.data.display().to_string(),
         org: replica.identity().profile.clone(),

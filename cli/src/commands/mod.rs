@@ -6,6 +6,7 @@ mod demo;
 mod doc;
 pub(crate) mod figures;
 mod flow;
+mod herinneringen;
 mod init;
 pub mod rapport;
 pub mod sync;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agenda(args) => agenda::run(&cli.global, args),
         Command::Serve(args) => crate::serve::run(&cli.global, args),
         Command::Completions(args) => completions::run(&args),
+        Command::Herinneringen(args) => return herinneringen::run(&cli.global, &args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,9 +16,9 @@ use super::sync::{SyncSummary, drive};
 use crate::args::{Global, RelayTrustArgs, RelaysCommand, WorkspaceCommand};
 use crate::context::{now, open_global};
 use crate::driver::OsEntropy;
-use crate::driver::tls::client_config;
 use crate::exit::Refused;
 use crate::output::{emit, note};
+use kompas_relay::client_tls::client_config;
 
 /// The time zone invites are counted in (P1M keeps the day of the month there).
 fn dutch_time() -> jiff::tz::TimeZone {
@@ -345,7 +345,7 @@ fn relay_trust(
                 Refused::input(format!("--ca {}: niet te lezen: {e}", path.display()))
             })?;
             let relay = relays.first().map_or("", String::as_str);
-            client_config(relay, Some(&full)).map_err(Refused::input)?;
+            client_config(relay, Some(&full), "--ca").map_err(Refused::input)?;
             Some(full.display().to_string())
         }
     };

@@ -9,9 +9,9 @@ use kompas_engine::sync::replication::Event;
 use kompas_engine::sync::wire::{MAX_FRAME_BYTES, Message, decode_frame, encode_frame};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::tls;
+use kompas_relay::client_tls as tls;
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -149,18 +149,12 @@ impl NotOpened {
 /// Opens the websocket, with TLS for `wss://`.
 async fn open(relay: &str, ca: Option<&Path>) -> Result<Socket, NotOpened> {
     let url = kompas_relay::client::endpoint(relay);
-    let connector = if url.starts_with("wss://") {
-        Some(Connector::Rustls(
-            tls::client_config(relay, ca).map_err(NotOpened::Untrusted)?,
-        ))
-    } else {
-        None
-    };
+    let connector = tls::connector(relay, ca, "--ca").map_err(NotOpened::Untrusted)?;
     let connecting =
         tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, false, connector);
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(Ok((socket, _))) => Ok(socket),
-        Ok(Err(e)) => Err(match tls::explain(relay, &e) {
+        Ok(Err(e)) => Err(match tls::explain(relay, &e, "--ca") {
             Some(why) => NotOpened::Untrusted(why),
             None => NotOpened::Unreachable(format!("geen verbinding: {e}")),
         }),

@@ -6,7 +6,6 @@
 //! a frame, close, set a timer, report progress.
 
 mod connection;
-pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

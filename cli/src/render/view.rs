@@ -2,9 +2,9 @@
 //! commas, dates, "geheim", yes/no words), so the HTML templates and the PDF layout only place
 //! text. Both renderings read this one value.
 
-use kompas_engine::Timestamp;
 use kompas_engine::document::format_number;
 use kompas_engine::report::{ChangeKind, Course, RoundReport};
+use kompas_engine::{FieldType, Timestamp};
 
 /// The whole report, formatted.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -356,10 +356,10 @@ impl View {
                     action: a.action.clone(),
                     owner: or_dash(&a.owner),
                     deadline: or_dash(&a.deadline),
-                    status: if a.status.is_empty() { "nog niet gevolgd".into() } else { a.status.clone() },
-                    carried_out: or_dash(&a.carried_out),
+                    status: if a.status.is_empty() { "nog niet gevolgd".into() } else { FieldType::option_shown(&a.status) },
+                    carried_out: or_dash(&FieldType::option_shown(&a.carried_out)),
                     result: or_dash(&a.result),
-                    improved: or_dash(&a.improved.replace('-', " ")),
+                    improved: or_dash(&FieldType::option_shown(&a.improved)),
                     overdue: a.overdue,
                 })
                 .collect(),

@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use kompas_engine::sync::replication::known_members;
-use kompas_engine::{DocView, FieldValue};
+use kompas_engine::{DocView, FieldType, FieldValue};
 
 use super::dates::{day, today};
 use super::documents::title_of;
@@ -82,12 +82,14 @@ pub async fn list(
                         title: title_of(view, kind),
                         owner: owner.unwrap_or_else(|| "nog niemand".into()),
                         deadline: text(view, "deadline").map(|d| day(&d)).unwrap_or_default(),
-                        status: text(view, "status").unwrap_or_else(|| "gepland".into()),
-                        carried_out: text(view, "uitgevoerd").unwrap_or_default(),
+                        status: FieldType::option_shown(
+                            &text(view, "status").unwrap_or_else(|| "gepland".into()),
+                        ),
+                        carried_out: option_of(view, "uitgevoerd"),
                         result: text(view, "resultaat-actie")
                             .map(|r| excerpt(&r))
                             .unwrap_or_default(),
-                        improved: text(view, "situatie-verbeterd").unwrap_or_default(),
+                        improved: option_of(view, "situatie-verbeterd"),
                         urgency: urgency(view, deadline, today),
                     };
                     (deadline, row)
@@ -118,6 +120,13 @@ fn text(view: &DocView, field: &str) -> Option<String> {
         FieldValue::Text(t) if t.trim().is_empty() => None,
         value => Some(value.to_string()),
     }
+}
+
+/// A choice field's option by its label, or nothing when it is not chosen.
+fn option_of(view: &DocView, field: &str) -> String {
+    text(view, field)
+        .map(|o| FieldType::option_shown(&o))
+        .unwrap_or_default()
 }
 
 /// Whether an action that is not finished is past its deadline or close to it.

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kompas_engine::replica::{ConcurrentEdit, MergedSave};
 use kompas_engine::{DocId, DocView, FieldType, FieldValue, KindDef, ReplicaError, SledStore};
 
-use super::dates::{self, moment};
+use super::dates::moment;
 use super::error::AppError;
 use super::form::{self, FormField, Input, Targets, Widget};
 use super::page::{Chrome, render};
@@ -229,8 +229,7 @@ fn document_page(
                         .unwrap_or_else(|| target.clone());
                     (shown, Some(format!("/documenten/{target}")))
                 }
-                (FieldType::Date, FieldValue::Text(d)) => (dates::day(d), None),
-                (_, v) => (form::shown(v), None),
+                (_, v) => (form::shown_as(def, v), None),
             };
             fields.push(ShownField {
                 label: def.label.clone(),
@@ -240,14 +239,22 @@ fn document_page(
             });
         }
     }
-    let shown = |v: &Option<FieldValue>| v.as_ref().map(form::shown).unwrap_or_default();
     let merged = concurrent
         .iter()
-        .map(|c| MergedField {
+        .map(|c| {
+            let def = kind.and_then(|k| k.field(&c.field));
+            let shown = |v: &Option<FieldValue>| match (def, v) {
+                (Some(def), Some(v)) => form::shown_as(def, v),
+                (None, Some(v)) => form::shown(v),
+                (_, None) => String::new(),
+            };
+            (c, shown(&c.theirs), shown(&c.yours), shown(&c.merged))
+        })
+        .map(|(c, theirs, yours, merged)| MergedField {
             label: label_of(&c.field),
-            theirs: shown(&c.theirs),
-            yours: shown(&c.yours),
-            merged: shown(&c.merged),
+            theirs,
+            yours,
+            merged,
             both_kept: c.merged != c.yours,
         })
         .collect();
@@ -600,8 +607,19 @@ pub async fn history(
                 kind.fields
                     .iter()
                     .find_map(|f| {
-                        line.strip_prefix(f.name.as_str())
-                            .map(|rest| format!("{}{rest}", f.label))
+                        let rest = line.strip_prefix(f.name.as_str())?;
+                        // A choice set to an option reads as the option's label.
+                        let option = match &f.ty {
+                            FieldType::Choice { options } => rest
+                                .strip_prefix(" = \"")
+                                .and_then(|o| o.strip_suffix('"'))
+                                .filter(|o| options.iter().any(|x| x == o)),
+                            _ => None,
+                        };
+                        Some(match option {
+                            Some(o) => format!("{} = {}", f.label, FieldType::option_shown(o)),
+                            None => format!("{}{rest}", f.label),
+                        })
                     })
                     .unwrap_or_else(|| line.to_string())
             };

@@ -16,7 +16,7 @@ use kompas_engine::figures::storage::{Figures, FiguresError, IndicatorFields};
 use super::error::AppError;
 use super::page::{Chrome, render};
 use super::state::{AppState, LiveEvent, Session};
-use super::uploads::{FILE_LIMIT, Upload};
+use super::uploads::{FILE_LIMIT, Upload, multipart_error, read_limited};
 use crate::commands::figures::format::thousands;
 use crate::commands::figures::import::{Report, Target, import_from, options_for};
 
@@ -353,30 +353,35 @@ pub async fn upload(
     let mut title = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut too_large = false;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, too_large_error))?
+    {
         match field.name().unwrap_or_default() {
             "indicator" => {
-                let text = field.text().await.map_err(multipart_error)?;
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(e, too_large_error))?;
                 indicator = text.trim().chars().take(NAME_LIMIT + 1).collect();
             }
             "titel" => {
-                let text = field.text().await.map_err(multipart_error)?;
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(e, too_large_error))?;
                 title = limited_title(&text);
             }
             "bestand" => {
                 let name = field.file_name().unwrap_or_default().to_string();
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                    // Past the limit the rest is read and dropped (within the body limit of
-                    // every request), so the browser gets the answer instead of a reset.
-                    if too_large || bytes.len() + chunk.len() > FILE_LIMIT {
-                        too_large = true;
-                        bytes = Vec::new();
-                        continue;
-                    }
-                    bytes.extend_from_slice(&chunk);
+                match read_limited(&mut field, FILE_LIMIT)
+                    .await
+                    .map_err(|e| multipart_error(e, too_large_error))?
+                {
+                    Some(bytes) => file = Some((name, bytes)),
+                    None => too_large = true,
                 }
-                file = Some((name, bytes));
             }
             _ => {}
         }
@@ -411,17 +416,6 @@ fn too_large_error() -> AppError {
         "Het bestand is groter dan {}. Lees het in met `kompas figures import BESTAND --indicator NAAM`, of splits het in kleinere bestanden.",
         limit_nl()
     ))
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large_error()
-    } else {
-        AppError::Refused(
-            "Het formulier kwam niet goed aan. Kies het bestand opnieuw en probeer het nog eens."
-                .into(),
-        )
-    }
 }
 
 fn kept(state: &AppState, session: &Session, token: &str) -> Result<Upload, AppError> {

@@ -6,39 +6,25 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 
-use super::super::tests::{Fixture, HOST, get, text};
+use super::super::tests::{Fixture, get, text};
 use super::super::uploads::FILE_LIMIT;
 
 const BAD_ROWS: &str =
     "RegioS;Perioden;Waarde\nGM9901;2023JJ00;120\nGM99;2023JJ00;80\nGM9902;2023;veel\n";
 const GOOD: &str = "RegioS;Perioden;Waarde\nGM9901;2022JJ00;110\nGM9901;2023JJ00;120\n";
 const TWO_VALUES: &str = "Perioden;Regio's;Jongeren met jeugdhulp (%);Jeugdhulptrajecten per 1 000 jongeren\n2023;GM9901;9,8;121,5\n";
-const BOUNDARY: &str = "kompas-grens-7f3a";
 
-/// A multipart upload of `csv` as `name` for `indicator`, with `csrf` in the query.
+/// A multipart upload of `csv` for `indicator`, with `csrf` in the query.
 fn upload(f: &Fixture, csrf: Option<&str>, indicator: &str, csv: &[u8]) -> Request<Body> {
-    let mut body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"indicator\"\r\n\r\n{indicator}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"bestand\"; filename=\"cijfers.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(csv);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     let path = match csrf {
         Some(c) => format!("/inlezen?csrf={c}"),
         None => "/inlezen".to_string(),
     };
-    Request::post(path)
-        .header(header::HOST, HOST)
-        .header(header::ORIGIN, format!("http://{HOST}"))
-        .header(header::COOKIE, &f.cookie)
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(Body::from(body))
-        .unwrap()
+    f.multipart(
+        &path,
+        &[("indicator", indicator)],
+        ("bestand", "cijfers.csv", csv),
+    )
 }
 
 /// Uploads `csv` with the right token; returns status, page and the upload's token.

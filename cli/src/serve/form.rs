@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use kompas_engine::document::{Assignment, format_number};
 use kompas_engine::{FieldDef, FieldType, FieldValue, KindDef, ReplicaError};
 
+use super::dates;
+
 /// Choices with at most this many options are radio buttons; more become a select.
 const RADIO_LIMIT: usize = 5;
 /// List rows shown empty below the filled ones, so a row can be added without a script.
@@ -127,6 +129,32 @@ pub fn shown(value: &FieldValue) -> String {
     match value {
         FieldValue::Number(n) => format_number(*n),
         other => other.to_string(),
+    }
+}
+
+/// A stored value of the field `def` as a person reads it on a page: a choice by its label,
+/// a date in words, a list item by item with its fields' labels, numbers with a decimal comma.
+pub fn shown_as(def: &FieldDef, value: &FieldValue) -> String {
+    match (&def.ty, value) {
+        (FieldType::Choice { .. }, FieldValue::Text(t)) => FieldType::option_shown(t),
+        (FieldType::Date, FieldValue::Text(d)) => dates::day(d),
+        (FieldType::List { fields: subs }, FieldValue::List(items)) => items
+            .iter()
+            .map(|item| {
+                let parts: Vec<String> = subs
+                    .iter()
+                    .filter_map(|sub| {
+                        let v = item.get(&sub.name)?;
+                        let v = shown_as(sub, v);
+                        (!v.is_empty()).then(|| format!("{}: {v}", sub.label))
+                    })
+                    .collect();
+                parts.join(", ")
+            })
+            .filter(|item| !item.is_empty())
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => shown(value),
     }
 }
 
@@ -302,7 +330,7 @@ fn choice_options(options: &[String], value: &str) -> Vec<Opt> {
     }];
     out.extend(options.iter().map(|o| Opt {
         value: o.clone(),
-        label: o.clone(),
+        label: FieldType::option_shown(o),
         selected: o == value,
     }));
     out

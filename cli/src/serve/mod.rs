@@ -4,12 +4,13 @@
 //! runs, like `kompas sync --watch`, and runs that continuous sync itself on a thread of its
 //! own, lending the directory to other kompas commands when they ask. Pages are rendered on the
 //! server from askama templates (`cli/templates/`); every action is a plain form, and the one
-//! script only adds live updates. `security.rs` keeps other users and web pages out.
+//! script only adds live updates. `security.rs` keeps other users and web pages out. Reminder
+//! mail goes out from a thread of its own (`reminders::schedule`).
 
 mod actions;
 mod assets;
 mod conversation;
-mod dates;
+pub(crate) mod dates;
 mod documents;
 mod error;
 mod figures;
@@ -21,6 +22,7 @@ mod live;
 mod overview;
 mod page;
 mod partnership;
+mod publish_file;
 mod rapport;
 mod saving;
 mod security;
@@ -89,6 +91,10 @@ pub fn app(state: AppState) -> Router {
             get(partnership::remove_page).post(partnership::remove),
         )
         .route("/samenwerking/publiceren", post(partnership::publish))
+        .route(
+            "/samenwerking/publiceren-bestand",
+            post(publish_file::publish_file),
+        )
         .route("/cijfers", get(figures::list))
         .route("/cijfers/{name}", get(figures::indicator))
         .route(
@@ -154,6 +160,9 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             break;
         }
     }
+
+    // Reminder mail, when `herinneringen.toml` is there; stops with the server.
+    let _reminders = crate::reminders::schedule::start(lending.clone())?;
 
     let url = format!("http://127.0.0.1:{port}/login?token={}", state.token());
     println!("kompas serve: de webapp draait op http://127.0.0.1:{port}/");

@@ -183,7 +183,7 @@ async fn improvement_actions_are_listed_by_deadline_with_their_three_levels() {
         1,
         "done ones are not late"
     );
-    assert!(html.contains("Veertig ouders kwamen.") && html.contains("nog-niet-te-zeggen"));
+    assert!(html.contains("Veertig ouders kwamen.") && html.contains("Nog niet te zeggen"));
     assert!(html.contains("nog niet beoordeeld"));
     assert!(
         html.contains("/bewerken\">Bijwerken"),
@@ -247,4 +247,31 @@ async fn history_names_the_words_added_and_removed_and_dates_are_dutch() {
     let shown = &html[at..at + html[at..].find('<').unwrap()];
     assert!(shown.ends_with(" uur "), "{shown}");
     assert!(!shown.contains('-'), "{shown}");
+}
+
+#[tokio::test]
+async fn choices_are_shown_by_their_label_and_stored_by_their_name() {
+    let f = Fixture::with(actions).await;
+    let (_, list) = f.page("/verbeteracties").await;
+    let before = &list[..list.find("\">Ouderavonden</a>").expect("listed")];
+    let id = &before[before.rfind("/documenten/").unwrap() + 12..];
+    let (status, html) = f.page(&format!("/documenten/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Nog niet te zeggen"), "{html}");
+    assert!(!html.contains("nog-niet-te-zeggen"), "{html}");
+    let (_, html) = f.page(&format!("/documenten/{id}/bewerken")).await;
+    assert!(
+        html.contains("value=\"nog-niet-te-zeggen\" checked"),
+        "the form sends the name: {html}"
+    );
+    assert!(html.contains(">Nog niet te zeggen</label>"), "{html}");
+    let (_, html) = f.page(&format!("/documenten/{id}/geschiedenis")).await;
+    assert!(
+        html.contains("Is de situatie verbeterd? = Nog niet te zeggen"),
+        "{html}"
+    );
+    assert!(!html.contains("nog-niet-te-zeggen"), "{html}");
+    let (_, html) = f.page("/verbeteracties").await;
+    assert!(html.contains("<td>Bezig</td>") && html.contains("<td>Gepland</td>"));
+    assert!(!html.contains("nog-niet-te-zeggen"));
 }

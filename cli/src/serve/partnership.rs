@@ -12,6 +12,7 @@ use axum::Extension;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use kompas_engine::definition::{self, Loaded};
 use kompas_engine::published;
 use kompas_engine::sync::membership::{InviteState, MemberSet, Role};
 use kompas_engine::sync::replication::{SyncError, known_members};
@@ -22,6 +23,7 @@ use super::dates::moment;
 use super::error::AppError;
 use super::flows::{DoneQuery, capitalise};
 use super::page::{Chrome, render};
+use super::publish_file::{DEFINITION_LIMIT, UploadResult};
 use super::state::{AppState, LiveEvent, Session};
 use crate::commands::workflow::source_nl;
 use crate::commands::workspace::role_nl;
@@ -60,10 +62,12 @@ struct DefinitionRow {
     title: String,
     source: String,
     published: bool,
+    /// Published after this server opened the data directory: in force here after a restart.
+    waiting: bool,
 }
 
 /// An invite just made, shown once.
-struct NewInvite {
+pub(super) struct NewInvite {
     code: String,
     role: &'static str,
     expires: String,
@@ -72,7 +76,7 @@ struct NewInvite {
 
 #[derive(Template)]
 #[template(path = "partnership.html")]
-struct PartnershipPage {
+pub(super) struct PartnershipPage {
     chrome: Chrome,
     workspace: Option<String>,
     coordinator: bool,
@@ -82,6 +86,10 @@ struct PartnershipPage {
     invite: Option<NewInvite>,
     message: String,
     error: String,
+    /// What is wrong with an uploaded definition file.
+    pub(super) upload: UploadResult,
+    /// The largest definition file accepted, in MiB.
+    upload_limit_mib: usize,
 }
 
 /// The member list, and whether this organisation coordinates it.
@@ -102,7 +110,7 @@ fn name_of(set: &MemberSet, key: &OrgKey) -> String {
         .map_or_else(|| key.org_id(), |m| m.profile.name.clone())
 }
 
-fn partnership_page(
+pub(super) fn partnership_page(
     opened: &Opened,
     session: &Session,
     invite: Option<NewInvite>,
@@ -141,27 +149,53 @@ fn partnership_page(
             (Some(set.name().to_string()), *coordinator, members, invites)
         }
     };
-    let published: Vec<(String, String)> = published::read_publications(&opened.replica)?
+    let publications: Vec<published::Publication> = published::read_publications(&opened.replica)?
         .into_iter()
         .filter(|f| f.problem.is_none())
-        .filter_map(|f| f.publication.map(|p| (p.name, p.version)))
+        .filter_map(|f| f.publication)
         .collect();
-    let definitions = opened
+    let mut definitions: Vec<DefinitionRow> = opened
         .registry
         .latest_all()
         .map(|l| {
             let version = l.definition.version.to_string();
             DefinitionRow {
-                published: published
+                published: publications
                     .iter()
-                    .any(|(n, v)| *n == l.definition.name && *v == version),
+                    .any(|p| p.name == l.definition.name && p.version == version),
                 name: l.definition.name.clone(),
                 title: l.definition.title.clone(),
                 source: source_nl(&l.source),
                 version,
+                waiting: false,
             }
         })
         .collect();
+    // Published since this server opened the data directory (here or by a partner): the
+    // definitions in force are read when it opens, so these count here after a restart.
+    for p in &publications {
+        let in_force = opened
+            .registry
+            .latest(&p.name)
+            .is_some_and(|l| l.definition.version.to_string() == p.version);
+        let listed = definitions
+            .iter()
+            .any(|d| d.name == p.name && d.version == p.version);
+        if in_force || listed {
+            continue;
+        }
+        let title = definition::check(&p.name, &p.body)
+            .definition
+            .map_or_else(|| p.name.clone(), |d| d.title);
+        definitions.push(DefinitionRow {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            title,
+            source: format!("gepubliceerd door {}", p.org),
+            published: true,
+            waiting: true,
+        });
+    }
     Ok(PartnershipPage {
         chrome: Chrome::new(opened, session, "samenwerking", "Samenwerking"),
         workspace,
@@ -172,6 +206,8 @@ fn partnership_page(
         invite,
         message,
         error,
+        upload: UploadResult::default(),
+        upload_limit_mib: DEFINITION_LIMIT / (1024 * 1024),
     })
 }
 
@@ -201,7 +237,7 @@ pub async fn page(
 }
 
 /// Refuses with 403 unless this organisation coordinates the partnership.
-async fn require_coordinator(state: &AppState) -> Result<(), AppError> {
+pub(super) async fn require_coordinator(state: &AppState) -> Result<(), AppError> {
     state
         .with(|opened| match members_of(opened)? {
             Some((_, true)) => Ok(()),
@@ -463,6 +499,12 @@ pub async fn publish(
             })
         })
         .await?;
+    publish_loaded(&state, loaded).await?;
+    Ok(Redirect::to("/samenwerking?gedaan=gepubliceerd").into_response())
+}
+
+/// Publishes `loaded` to the partnership, as `kompas workflow publish` does.
+pub(super) async fn publish_loaded(state: &AppState, loaded: Loaded) -> Result<(), AppError> {
     // Written by the sync's own thread, which then sends it at once.
     state
         .with_machine(move |replica, _| {
@@ -475,6 +517,6 @@ pub async fn publish(
             })
         })
         .await?;
-    members_changed(&state, String::new());
-    Ok(Redirect::to("/samenwerking?gedaan=gepubliceerd").into_response())
+    members_changed(state, String::new());
+    Ok(())
 }

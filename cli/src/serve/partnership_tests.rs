@@ -185,7 +185,7 @@ async fn a_coordinator_publishes_a_definition_once() {
 fn partner(replica: &Replica<SledStore>) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::create(&dir.path().join("a")).unwrap();
-    let a = Replica::init(
+    let a = kompas_engine::composition::init(
         data.store().unwrap(),
         Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
     )
@@ -241,6 +241,16 @@ async fn a_partner_sees_the_partnership_and_every_change_is_refused_with_403() {
     }
     let (status, _) = f.page("/samenwerking/verwijderen?lid=abc").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let csrf = f.csrf().await;
+    let file = definition_file("klaar");
+    let response = f
+        .send(f.multipart(
+            &format!("/samenwerking/publiceren-bestand?csrf={csrf}"),
+            &[],
+            ("bestand", "proef.yaml", file.as_bytes()),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "an upload too");
 }
 
 #[tokio::test]
@@ -257,4 +267,87 @@ async fn without_a_partnership_the_page_says_how_to_get_one() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A definition file as a coordinator writes it; `target` names the phase `begin` leads to.
+fn definition_file(target: &str) -> String {
+    format!(
+        "naam: proef\nversie: 1.0.0\ntitel: Proef met een eigen werkwijze\nsoorten:\n  - naam: proefstuk\n    label: Proefstuk\n    velden:\n      - {{naam: titel, type: tekst, verplicht: true}}\nfasen:\n  - naam: begin\n    titel: Begin\n    soorten: [proefstuk]\n    naar:\n      - fase: {target}\n  - naam: klaar\n    titel: Klaar\n    eind: true\n"
+    )
+}
+
+#[tokio::test]
+async fn a_coordinator_publishes_an_uploaded_definition_file_after_its_check() {
+    let f = Fixture::with(coordinator).await;
+    run_machine(&f);
+    let (_, html) = f.page("/samenwerking").await;
+    assert!(html.contains("action=\"/samenwerking/publiceren-bestand?csrf="));
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let csrf = f.csrf().await;
+    let path = format!("/samenwerking/publiceren-bestand?csrf={csrf}");
+    let upload = |yaml: &[u8]| f.multipart(&path, &[], ("bestand", "C:\\werk\\proef.yaml", yaml));
+
+    let bad = definition_file("klar");
+    let response = f.send(upload(bad.as_bytes())).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(response).await;
+    assert!(html.contains("proef.yaml is niet gepubliceerd"), "{html}");
+    assert!(
+        html.contains("regel 14:15</span>: overgang verwijst naar onbekende fase &#34;klar&#34;")
+            || html.contains(
+                "regel 14:15</span>: overgang verwijst naar onbekende fase &quot;klar&quot;"
+            ),
+        "{html}"
+    );
+    assert!(html.contains("Tip: bekende fasen: begin, klaar"), "{html}");
+    assert!(html.contains("regel 15:11</span>: fase klaar is onbereikbaar vanaf begin"));
+    assert!(
+        !html.contains("C:\\werk"),
+        "only the file's own name is shown"
+    );
+    let (_, html) = f.page("/samenwerking").await;
+    assert!(
+        !html.contains("Proef met een eigen werkwijze"),
+        "nothing published"
+    );
+
+    let response = f.send(upload(b"naam: proef\n\xff\n")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(response).await.contains("geen UTF-8-tekst"));
+    let response = f.send(upload(b"")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(response).await.contains("is leeg"));
+    let response = f.send(upload(&vec![b'#'; 1024 * 1024 + 1])).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(text(response).await.contains("groter dan 1 MiB"));
+    let response = f
+        .send(f.multipart(
+            "/samenwerking/publiceren-bestand",
+            &[],
+            ("bestand", "proef.yaml", definition_file("klaar").as_bytes()),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "no CSRF token");
+
+    let good = definition_file("klaar");
+    let response = f.send(upload(good.as_bytes())).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/samenwerking?gedaan=gepubliceerd"
+    );
+    let (_, html) = f.page("/samenwerking").await;
+    let row = &html[html.find("Proef met een eigen werkwijze").expect("listed")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("gepubliceerd door Gemeente Havenstad"),
+        "{row}"
+    );
+    assert!(row.contains("na een herstart"), "{row}");
+    let response = f.send(upload(good.as_bytes())).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the same version is published once"
+    );
 }

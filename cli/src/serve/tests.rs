@@ -42,7 +42,8 @@ impl Fixture {
         {
             let data = DataDir::create(&root).unwrap();
             let identity = Identity::new("Gemeente Havenstad", OrgType::Gemeente, [7; 32], [7; 16]);
-            let replica = Replica::init(data.store().unwrap(), identity).unwrap();
+            let replica =
+                kompas_engine::composition::init(data.store().unwrap(), identity).unwrap();
             prepare(&replica);
         }
         let lending = Arc::new(Lending::default());
@@ -98,6 +99,41 @@ impl Fixture {
             .header(header::ORIGIN, format!("http://{HOST}"))
             .header(header::COOKIE, &self.cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    /// A multipart POST of `fields` and then `file` (field name, file name, bytes) to `path`,
+    /// with the session cookie; the caller puts any CSRF token in `path`'s query.
+    pub fn multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Request<Body> {
+        const BOUNDARY: &str = "kompas-grens-7f3a";
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        let (field, file_name, bytes) = file;
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        ));
+        let mut body = body.into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::COOKIE, &self.cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
             .body(Body::from(body))
             .unwrap()
     }
@@ -327,7 +363,7 @@ async fn a_save_from_an_older_form_merges_with_what_another_organisation_wrote()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::create(&dir.path().join("b")).unwrap();
-        let b = Replica::init(
+        let b = kompas_engine::composition::init(
             data.store().unwrap(),
             Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
         )

@@ -5,6 +5,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use axum::extract::multipart::{Field, MultipartError};
+use axum::http::StatusCode;
+
+use super::error::AppError;
 use super::security::fresh_token;
 
 /// How long an upload waits for its confirmation.
@@ -15,6 +19,39 @@ pub const FILE_LIMIT: usize = 16 * 1024 * 1024;
 pub const TOTAL_LIMIT: usize = 4 * FILE_LIMIT;
 /// How many uploads are kept at most.
 pub const MAX_KEPT: usize = 16;
+
+/// Reads the file in an upload's `field` when it holds at most `limit` bytes; past the limit
+/// the rest is read and dropped (within the body limit of every request), so the browser gets
+/// an answer instead of a reset, and `None` says the file was too large.
+pub async fn read_limited(
+    field: &mut Field<'_>,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, MultipartError> {
+    let mut bytes = Some(Vec::new());
+    while let Some(chunk) = field.chunk().await? {
+        if let Some(b) = &mut bytes {
+            if b.len() + chunk.len() > limit {
+                bytes = None;
+            } else {
+                b.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// A multipart body that could not be read, as the page says it; `too_large` is the refusal
+/// of a body over the limit.
+pub fn multipart_error(e: MultipartError, too_large: fn() -> AppError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        AppError::Refused(
+            "Het formulier kwam niet goed aan. Kies het bestand opnieuw en probeer het nog eens."
+                .into(),
+        )
+    }
+}
 
 /// One kept upload.
 #[derive(Clone)]

@@ -1,7 +1,6 @@
 //! The built-in workflow definitions, compiled into the engine so they work from any directory.
 
 use super::{Loaded, Registry, Source, check, content_hash};
-use crate::catalog::Catalog;
 
 /// `(file name, text)` of every built-in definition.
 pub const BUILTIN: [(&str, &str); 3] = [
@@ -19,7 +18,8 @@ pub const BUILTIN: [(&str, &str); 3] = [
     ),
 ];
 
-/// The built-in definitions that check clean, with their hashes.
+/// The built-in definitions that check clean, with their hashes, parsed anew on every call
+/// (`composition::builtin` keeps one parse per process).
 pub fn builtin_registry() -> Registry {
     let mut registry = Registry::default();
     for (file, body) in BUILTIN {
@@ -33,9 +33,4 @@ pub fn builtin_registry() -> Registry {
         }
     }
     registry
-}
-
-/// The kinds of the built-in definitions.
-pub fn builtin_catalog() -> Catalog {
-    builtin_registry().catalog()
 }

@@ -16,7 +16,7 @@ mod schema;
 mod validate;
 mod yaml_error;
 
-pub use builtin::{BUILTIN, builtin_catalog, builtin_registry};
+pub use builtin::{BUILTIN, builtin_registry};
 pub use cron::{CronRule, CronRuleError};
 pub use diagnostic::{Diagnostic, Position, Severity};
 pub use diagram::mermaid;
@@ -27,7 +27,6 @@ pub use model::{
 pub use period::{Period, PeriodError};
 pub use registry::{Loaded, Registry, Source};
 pub use schema::json_schema;
-pub use validate::RESERVED_KINDS;
 
 use diagnostic::Sink;
 

@@ -219,16 +219,13 @@ impl Phase {
 }
 
 /// The kinds of all `definitions` in one catalog; a later definition's kind replaces an earlier one.
+/// The engine's own kinds are added where the catalog in force is put together (`composition`).
 pub fn catalog_of<'a>(definitions: impl IntoIterator<Item = &'a Definition>) -> Catalog {
     let mut catalog = Catalog::default();
     for d in definitions {
         for k in &d.kinds {
             catalog.insert(k.clone());
         }
-    }
-    // The kinds figures are stored in belong to the engine and are always there, unchanged.
-    for k in crate::figures::story::kinds() {
-        catalog.insert(k);
     }
     catalog
 }

@@ -17,12 +17,6 @@ use super::raw::{
 use crate::catalog::{ActionFields, ActionSource, FieldDef, FieldType, KindDef};
 use crate::identity::OrgType;
 
-/// Kind names the engine keeps for itself.
-pub const RESERVED_KINDS: &[&str] = &[
-    crate::runtime::INSTANCE_KIND,
-    crate::published::PUBLISHED_KIND,
-];
-
 /// The roles a definition has when it declares none.
 const DEFAULT_ROLES: [(&str, &str); 2] = [
     (
@@ -210,18 +204,12 @@ impl Validator<'_> {
     fn kinds(&mut self, raw: &[RawKind]) -> Vec<KindDef> {
         self.unique(raw.iter().map(|k| &k.naam), "documentsoort");
         let names: BTreeSet<&str> = raw.iter().map(|k| k.naam.value.as_str()).collect();
-        // The kinds figures and stories live in belong to the engine too; a definition that
-        // declared one would silently lose its fields to the engine's.
-        let figure_kinds: Vec<String> = crate::figures::story::kinds()
-            .into_iter()
-            .map(|k| k.name)
-            .collect();
         raw.iter()
             .map(|k| {
                 self.name(&k.naam, "een documentsoort");
-                if RESERVED_KINDS.contains(&k.naam.value.as_str())
-                    || figure_kinds.contains(&k.naam.value)
-                {
+                // A definition that declared a kind the engine owns would lose its fields to
+                // the engine's, or its documents to the engine's rules.
+                if crate::kinds::is_engine_owned(&k.naam.value) {
                     self.sink.error(
                         at(&k.naam),
                         format!("de soortnaam {:?} is voorbehouden aan kompas", k.naam.value),

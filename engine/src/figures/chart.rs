@@ -4,7 +4,9 @@
 //! `geheim` stands at that place on the axis; a secret bar is not drawn and is labelled `geheim`.
 //! Rendering returns a string; writing it to a file is the caller's business.
 
+use plotters::element::{DashedPathElement, Drawable, PointCollection};
 use plotters::prelude::*;
+use plotters_backend::{BackendCoord, DrawingErrorKind};
 
 use super::benchmark::{PeerGroup, Reference, compare, measure_label};
 use super::{AreaCode, AreaRegistry, Indicator, ObservationTable, Period};
@@ -134,7 +136,8 @@ const COLOURS: [RGBColor; 5] = [
     RGBColor(230, 120, 0),
     RGBColor(0, 140, 90),
     RGBColor(150, 60, 160),
-    RGBColor(120, 120, 120),
+    // Brown rather than grey, which the axes are drawn in.
+    RGBColor(130, 85, 40),
 ];
 
 /// Gathers the chart of `area` with its references over every period the area has figures for.
@@ -410,27 +413,27 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
                 style,
             ))?
             .label(target.label.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+            .legend(move |(x, y)| {
+                DashedPathElement::new([(x, y), (x + LEGEND_LINE, y)], 10, 6, style)
+            });
     }
     let mut ends: Vec<(f64, String, RGBColor)> = Vec::new();
     for (i, series) in data.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let style = ShapeStyle::from(&colour).stroke_width(if i == 0 { 3 } else { 2 });
+        let style = line_style(i, colour);
         let mut labelled = false;
         for segment in segments(&series.values) {
-            if i == 0 {
-                chart.draw_series(LineSeries::new(segment.clone(), style))?;
-            } else {
-                chart.draw_series(DashedLineSeries::new(
-                    segment.clone(),
-                    4 + 4 * i as u32,
-                    4,
-                    style,
-                ))?;
-            }
-            for p in &segment {
-                draw_marker(&mut chart, i, *p, colour)?;
-            }
+            match dash_of(i) {
+                None => chart.draw_series(LineSeries::new(segment.clone(), style))?,
+                Some((dash, gap)) => {
+                    chart.draw_series(DashedLineSeries::new(segment.clone(), dash, gap, style))?
+                }
+            };
+            chart.draw_series(
+                segment
+                    .iter()
+                    .map(|p| EmptyElement::at(*p) + Sample::marker(i, colour)),
+            )?;
             if !labelled {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
@@ -438,11 +441,7 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
                         style,
                     )))?
                     .label(series.label.as_str())
-                    .legend(move |(x, y)| {
-                        EmptyElement::at((x, y))
-                            + PathElement::new([(0, 0), (20, 0)], style)
-                            + Circle::new((10, 0), 4, ShapeStyle::from(&colour).filled())
-                    });
+                    .legend(move |at| EmptyElement::at(at) + Sample::legend(i, colour));
                 labelled = true;
             }
         }
@@ -486,6 +485,7 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
         .background_style(WHITE.mix(0.9))
         .border_style(RGBColor(200, 200, 200))
         .position(SeriesLabelPosition::LowerLeft)
+        .legend_area_size(LEGEND_LINE + 10)
         .draw()?;
     Ok(())
 }
@@ -502,32 +502,101 @@ fn short(label: &str) -> String {
     cut.trim_end().to_string()
 }
 
-/// Series 0 has filled circles, then triangles, squares, crosses and hollow circles.
-fn draw_marker<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+/// How long a legend entry's stretch of line is, in pixels.
+const LEGEND_LINE: i32 = 26;
+
+/// The dash of series `i`'s line (dash and gap, in pixels); `None` for the solid line of the
+/// area itself. Every reference has a dash of its own length.
+fn dash_of(i: usize) -> Option<(u32, u32)> {
+    (i > 0).then(|| (4 + 4 * i as u32, 4))
+}
+
+/// Series `i`'s marker after a stretch of its line in the series' own dash, as one plotters
+/// element: the markers on the lines (with no stretch of line) and the samples in the legend
+/// are drawn by it alike, so the legend reads like the lines. Markers are filled circles for
+/// the area, then triangles, squares, crosses and hollow circles.
+struct Sample {
     i: usize,
-    p: (f64, f64),
     colour: RGBColor,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let filled = ShapeStyle::from(&colour).filled();
-    let line = ShapeStyle::from(&colour).stroke_width(2);
-    match i % 5 {
-        0 => chart.draw_series(std::iter::once(Circle::new(p, 5, filled)))?,
-        1 => chart.draw_series(std::iter::once(TriangleMarker::new(p, 6, filled)))?,
-        2 => chart.draw_series(std::iter::once(
-            EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], filled),
-        ))?,
-        3 => chart.draw_series(std::iter::once(Cross::new(p, 5, line)))?,
-        _ => chart.draw_series(std::iter::once(Circle::new(p, 5, line)))?,
-    };
-    Ok(())
+    /// The stretch of line, in pixels from where the sample is placed; empty for none.
+    line: Vec<BackendCoord>,
+    /// The marker's centre, in pixels from where the sample is placed.
+    centre: BackendCoord,
+}
+
+impl Sample {
+    /// Series `i`'s marker alone, on a point of its line.
+    fn marker(i: usize, colour: RGBColor) -> Sample {
+        Sample {
+            i,
+            colour,
+            line: Vec::new(),
+            centre: (0, 0),
+        }
+    }
+
+    /// Series `i`'s legend sample: a stretch of its line with its marker in the middle.
+    fn legend(i: usize, colour: RGBColor) -> Sample {
+        Sample {
+            i,
+            colour,
+            line: vec![(0, 0), (LEGEND_LINE, 0)],
+            centre: (LEGEND_LINE / 2, 0),
+        }
+    }
+}
+
+impl<'a> PointCollection<'a, BackendCoord> for &'a Sample {
+    type Point = &'a BackendCoord;
+    type IntoIter =
+        std::iter::Chain<std::slice::Iter<'a, BackendCoord>, std::iter::Once<&'a BackendCoord>>;
+
+    fn point_iter(self) -> Self::IntoIter {
+        self.line.iter().chain(std::iter::once(&self.centre))
+    }
+}
+
+impl<DB: DrawingBackend> Drawable<DB> for Sample {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        points: I,
+        backend: &mut DB,
+        parent: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let mut line: Vec<BackendCoord> = points.collect();
+        let Some(centre) = line.pop() else {
+            return Ok(());
+        };
+        if line.len() > 1 {
+            // The solid line of the area: a dash longer than any stretch.
+            let (dash, gap) = dash_of(self.i).unwrap_or((10_000, 0));
+            let style = line_style(self.i, self.colour);
+            DashedPathElement::new(line.clone(), dash, gap, style).draw(
+                line.into_iter(),
+                backend,
+                parent,
+            )?;
+        }
+        let filled = ShapeStyle::from(&self.colour).filled();
+        let thin = ShapeStyle::from(&self.colour).stroke_width(2);
+        let at = std::iter::once(centre);
+        let (x, y) = centre;
+        match self.i % 5 {
+            0 => Circle::new(centre, 5, filled).draw(at, backend, parent),
+            1 => TriangleMarker::new(centre, 6, filled).draw(at, backend, parent),
+            2 => {
+                let corners = [(x - 4, y - 4), (x + 4, y + 4)];
+                Rectangle::new(corners, filled).draw(corners.into_iter(), backend, parent)
+            }
+            3 => Cross::new(centre, 5, thin).draw(at, backend, parent),
+            _ => Circle::new(centre, 5, thin).draw(at, backend, parent),
+        }
+    }
+}
+
+/// The stroke of series `i`'s line: the area's is thicker.
+fn line_style(i: usize, colour: RGBColor) -> ShapeStyle {
+    ShapeStyle::from(&colour).stroke_width(if i == 0 { 3 } else { 2 })
 }
 
 fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
@@ -682,6 +751,11 @@ mod tests {
         }
     }
 
+    /// An area's values falling over the six years, none of them secret.
+    fn falling() -> Vec<Option<f64>> {
+        [6.5, 6.3, 6.0, 5.8, 5.5, 5.0].map(Some).to_vec()
+    }
+
     /// Keeps a rendered example where people can look at it after the tests.
     fn keep(name: &str, bytes: &[u8]) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/charts");
@@ -747,6 +821,195 @@ mod tests {
         assert!(doc.descendants().any(|n| n.has_tag_name("polygon")));
     }
 
+    /// A drawn shape read back from the SVG: what it is, its centre, its colour and (for a
+    /// stretch of line) its length.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Shape {
+        kind: &'static str,
+        x: f64,
+        y: f64,
+        colour: String,
+        length: f64,
+    }
+
+    fn shapes(doc: &roxmltree::Document<'_>) -> Vec<Shape> {
+        let num = |n: roxmltree::Node<'_, '_>, a: &str| -> f64 {
+            n.attribute(a).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        };
+        let points = |n: roxmltree::Node<'_, '_>| -> Vec<(f64, f64)> {
+            n.attribute("points")
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|p| p.split_once(','))
+                .filter_map(|(x, y)| Some((x.parse().ok()?, y.parse().ok()?)))
+                .collect()
+        };
+        let colour = |n: roxmltree::Node<'_, '_>| -> String {
+            match n.attribute("fill") {
+                Some(f) if f != "none" => f.to_string(),
+                _ => n.attribute("stroke").unwrap_or("").to_string(),
+            }
+        };
+        let mut out = Vec::new();
+        for n in doc.descendants() {
+            let shape = |kind, x, y, length| Shape {
+                kind,
+                x,
+                y,
+                colour: colour(n),
+                length,
+            };
+            match n.tag_name().name() {
+                "circle" => {
+                    let kind = if n.attribute("fill") == Some("none") {
+                        "hollow circle"
+                    } else {
+                        "circle"
+                    };
+                    out.push(shape(kind, num(n, "cx"), num(n, "cy"), 0.0));
+                }
+                "polygon" => {
+                    let p = points(n);
+                    let k = p.len().max(1) as f64;
+                    let (x, y) = p.iter().fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+                    out.push(shape("triangle", x / k, y / k, 0.0));
+                }
+                "rect" => out.push(shape(
+                    "square",
+                    num(n, "x") + num(n, "width") / 2.0,
+                    num(n, "y") + num(n, "height") / 2.0,
+                    num(n, "width"),
+                )),
+                "line" => {
+                    let (x1, y1, x2, y2) = (num(n, "x1"), num(n, "y1"), num(n, "x2"), num(n, "y2"));
+                    let length = (x2 - x1).hypot(y2 - y1);
+                    // The arms of a cross; longer lines are the axes and the grid.
+                    if length < 16.0 {
+                        out.push(shape("cross", (x1 + x2) / 2.0, (y1 + y2) / 2.0, length));
+                    }
+                }
+                "polyline" => {
+                    let p = points(n);
+                    if let (Some(first), Some(last)) = (p.first(), p.last()) {
+                        let length = p
+                            .windows(2)
+                            .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1))
+                            .sum();
+                        out.push(shape("line", (first.0 + last.0) / 2.0, first.1, length));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_legend_entry_shows_the_marker_and_dash_of_its_line() {
+        let mut data = example(falling(), Vec::new());
+        for (label, value) in [("Vergelijkbare gemeenten", 5.2), ("Kustdorp (GM9903)", 3.1)] {
+            data.series.push(Series {
+                label: label.into(),
+                values: vec![Some(value); 6],
+            });
+        }
+        let svg = render_svg(&data).unwrap();
+        keep("legenda.svg", svg.as_bytes());
+        keep("legenda.png", &render_png(&data).unwrap());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let frame = doc
+            .descendants()
+            .find(|n| n.has_tag_name("rect") && n.attribute("stroke") == Some("#C8C8C8"))
+            .expect("the legend's frame");
+        let attr = |a: &str| -> f64 { frame.attribute(a).unwrap().parse().unwrap() };
+        let (left, top, right, bottom) = (
+            attr("x"),
+            attr("y"),
+            attr("x") + attr("width"),
+            attr("y") + attr("height"),
+        );
+        let in_legend = |s: &Shape| s.x > left && s.x < right && s.y > top && s.y < bottom;
+        let all = shapes(&doc);
+        let mut seen_kinds = Vec::new();
+        for (i, series) in data.series.iter().enumerate() {
+            let c = COLOURS[i % COLOURS.len()];
+            let colour = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+            let label = doc
+                .descendants()
+                .find(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some(&series.label))
+                .unwrap_or_else(|| panic!("no legend label {}", series.label));
+            let label_y: f64 = label.attribute("y").unwrap().parse().unwrap();
+            // The entry: the shapes of the series' colour in the legend, beside its label.
+            let entry: Vec<&Shape> = all
+                .iter()
+                .filter(|s| s.colour == colour && in_legend(s))
+                .filter(|s| s.y >= label_y && s.y <= label_y + 12.0)
+                .collect();
+            let plotted: Vec<&Shape> = all
+                .iter()
+                .filter(|s| s.colour == colour && !in_legend(s))
+                .collect();
+            let markers = |shapes: &[&Shape]| -> Vec<&'static str> {
+                let mut kinds: Vec<&str> = shapes
+                    .iter()
+                    .filter(|s| s.kind != "line")
+                    .map(|s| s.kind)
+                    .collect();
+                kinds.sort_unstable();
+                kinds.dedup();
+                kinds
+            };
+            let marker = markers(&entry);
+            assert_eq!(
+                marker.len(),
+                1,
+                "series {i}: one marker in its entry: {entry:?}"
+            );
+            assert_eq!(
+                marker,
+                markers(&plotted),
+                "series {i}: the marker of its line"
+            );
+            seen_kinds.push(marker[0]);
+            // The dash: the longest piece of line in the entry is a whole dash of the line's.
+            let longest = |shapes: &[&Shape]| {
+                shapes
+                    .iter()
+                    .filter(|s| s.kind == "line" && s.length > 0.0)
+                    .map(|s| s.length)
+                    .fold(0.0f64, f64::max)
+            };
+            let pieces = entry.iter().filter(|s| s.kind == "line").count();
+            match dash_of(i) {
+                None => assert_eq!(pieces, 1, "series {i}: a solid line in its entry"),
+                Some((dash, _)) => {
+                    assert!(pieces >= 2, "series {i}: dashed in its entry: {entry:?}");
+                    assert!(
+                        (longest(&entry) - f64::from(dash)).abs() < 1.5,
+                        "series {i}: dash {} in the entry, {dash} on the line",
+                        longest(&entry)
+                    );
+                    assert!(
+                        (longest(&plotted) - f64::from(dash)).abs() < 1.5,
+                        "series {i}: dash {} on the line",
+                        longest(&plotted)
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            seen_kinds,
+            ["circle", "triangle", "square", "cross", "hollow circle"],
+            "every series has its own marker"
+        );
+        // The target's entry is dashed like the target line.
+        let target: Vec<&Shape> = all
+            .iter()
+            .filter(|s| s.colour == "#BE1E2D" && in_legend(s) && s.kind == "line")
+            .collect();
+        assert!(target.len() >= 2, "{target:?}");
+    }
+
     #[test]
     fn everything_secret_gives_sentences_instead_of_empty_panels() {
         let data = example(
@@ -778,14 +1041,7 @@ mod tests {
     #[test]
     fn a_png_is_rendered_with_the_embedded_font() {
         let data = example(
-            vec![
-                Some(6.5),
-                Some(6.3),
-                Some(6.0),
-                Some(5.8),
-                Some(5.5),
-                Some(5.0),
-            ],
+            falling(),
             vec![("Meisjes".into(), Some(4.2)), ("Jongens".into(), None)],
         );
         let png = render_png(&data).unwrap();

@@ -4,11 +4,21 @@
 //! `area  period  value  denominator  status  breakdown  note`, where a secret value is `x`, an
 //! absent denominator is empty, status is `d` (final) or `v` (provisional) and the breakdown is
 //! `dim=cat|dim=cat`. Texts never contain tabs, newlines, `|` or `=` ([`clean_text`] sees to that).
-//! Decoding checks everything again, including the privacy guard, because a batch may arrive
-//! from another replica.
+//!
+//! Batches are written compressed ([`encode_batches`]): the magic bytes [`COMPRESSED`], the first
+//! and last period of the batch (`2015JJ00\t2024JJ00\n`), then the lines deflated (flate2), at most
+//! [`BATCH_TEXT_BYTES`] of them (and one line more) per batch. Deflate takes the lines to about a
+//! seventh of their size, since consecutive lines share their area and breakdown; the periods up
+//! front let an import read back only the stored batches of the periods it touches. Batches of
+//! plain lines, as earlier versions wrote them, are still read.
+//!
+//! Decoding checks everything again, including the privacy guard and that every line lies within
+//! the periods its batch names, because a batch may arrive from another replica; a compressed
+//! batch may inflate to [`MAX_BATCH_TEXT`] bytes at most.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
 
 use super::{AreaCode, Breakdown, Observation, Period, Status};
 use crate::privacy;
@@ -37,37 +47,129 @@ pub fn clean_text(s: &str) -> String {
         .collect()
 }
 
-/// Appends the encoding of `rows` to `out`.
+/// The first bytes of a compressed batch (a batch of plain lines starts with an area code).
+pub const COMPRESSED: &[u8; 4] = b"\0kc2";
+
+/// The text of the lines that one compressed batch holds at most (plus the line that passes it).
+pub const BATCH_TEXT_BYTES: usize = 4 << 20;
+
+/// The most a compressed batch may inflate to: a full batch and one line of the longest kind a
+/// CSV record allows, with room to spare.
+pub const MAX_BATCH_TEXT: u64 = 8 << 20;
+
+/// Appends the lines of `rows` to `out`.
 pub fn encode(rows: &[Observation], out: &mut Vec<u8>) {
     let mut line = String::with_capacity(64);
     for o in rows {
         line.clear();
-        let _ = write!(line, "{}\t{}\t", o.area, o.period);
-        match o.value {
-            Some(v) => write_number(&mut line, v),
-            None => line.push('x'),
-        }
-        line.push('\t');
-        if let Some(d) = o.denominator {
-            write_number(&mut line, d);
-        }
-        line.push_str(match o.status {
-            Status::Definitief => "\td\t",
-            Status::Voorlopig => "\tv\t",
-        });
-        for (i, (k, v)) in o.breakdown.iter().enumerate() {
-            if i > 0 {
-                line.push('|');
-            }
-            let _ = write!(line, "{k}={v}");
-        }
-        line.push('\t');
-        if let Some(n) = &o.note {
-            line.push_str(n);
-        }
-        line.push('\n');
+        encode_line(o, &mut line);
         out.extend_from_slice(line.as_bytes());
     }
+}
+
+/// Encodes `rows` as compressed batches, each of at most [`BATCH_TEXT_BYTES`] of lines (and one
+/// line more), in order.
+pub fn encode_batches(rows: &[Observation]) -> Result<Vec<Vec<u8>>, CodecError> {
+    let mut batches = Vec::new();
+    let mut text = String::with_capacity(BATCH_TEXT_BYTES.min(rows.len() * 48) + 256);
+    let mut periods: Option<Periods> = None;
+    for o in rows {
+        encode_line(o, &mut text);
+        periods = Some(match periods {
+            None => (o.period, o.period),
+            Some((first, last)) => (first.min(o.period), last.max(o.period)),
+        });
+        if text.len() >= BATCH_TEXT_BYTES
+            && let Some(range) = periods.take()
+        {
+            batches.push(compress(&text, range)?);
+            text.clear();
+        }
+    }
+    if let Some(range) = periods {
+        batches.push(compress(&text, range)?);
+    }
+    Ok(batches)
+}
+
+/// The first and last period a compressed batch names; `None` for a batch of plain lines, whose
+/// periods are known only by decoding it.
+pub fn periods(bytes: &[u8]) -> Result<Option<Periods>, CodecError> {
+    match header(bytes)? {
+        Some((range, _)) => Ok(Some(range)),
+        None => Ok(None),
+    }
+}
+
+/// Writes one line.
+fn encode_line(o: &Observation, line: &mut String) {
+    let _ = write!(line, "{}\t{}\t", o.area, o.period);
+    match o.value {
+        Some(v) => write_number(line, v),
+        None => line.push('x'),
+    }
+    line.push('\t');
+    if let Some(d) = o.denominator {
+        write_number(line, d);
+    }
+    line.push_str(match o.status {
+        Status::Definitief => "\td\t",
+        Status::Voorlopig => "\tv\t",
+    });
+    for (i, (k, v)) in o.breakdown.iter().enumerate() {
+        if i > 0 {
+            line.push('|');
+        }
+        let _ = write!(line, "{k}={v}");
+    }
+    line.push('\t');
+    if let Some(n) = &o.note {
+        line.push_str(n);
+    }
+    line.push('\n');
+}
+
+/// One compressed batch of `text`, whose lines lie in `range`.
+fn compress(text: &str, (first, last): Periods) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::with_capacity(text.len() / 5 + 32);
+    out.extend_from_slice(COMPRESSED);
+    let _ = writeln!(out, "{first}\t{last}");
+    let mut deflate = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+    let failed = |e: std::io::Error| CodecError {
+        line: 0,
+        problem: format!("kan de cijfers niet inpakken ({e})"),
+    };
+    deflate.write_all(text.as_bytes()).map_err(failed)?;
+    deflate.finish().map_err(failed)
+}
+
+/// The first and last period of a batch.
+type Periods = (Period, Period);
+
+/// The periods and the deflated body of a compressed batch; `None` for plain lines.
+fn header(bytes: &[u8]) -> Result<Option<(Periods, &[u8])>, CodecError> {
+    let Some(rest) = bytes.strip_prefix(COMPRESSED.as_slice()) else {
+        return Ok(None);
+    };
+    let bad = |problem: &str| CodecError {
+        line: 0,
+        problem: problem.to_string(),
+    };
+    let end = rest
+        .iter()
+        .take(64)
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| bad("de kop van een ingepakt blok mist"))?;
+    let head = std::str::from_utf8(&rest[..end]).map_err(|_| bad("de kop is geen UTF-8"))?;
+    let (first, last) = head
+        .split_once('\t')
+        .ok_or_else(|| bad("de kop noemt geen twee perioden"))?;
+    let period = |s: &str| Period::parse(s).map_err(|e| bad(&format!("de kop: {e}")));
+    let range = (period(first)?, period(last)?);
+    if range.0 > range.1 {
+        return Err(bad("de kop noemt een laatste periode voor de eerste"));
+    }
+    Ok(Some((range, &rest[end + 1..])))
 }
 
 /// Writes a number so that it reads back exactly; whole numbers take the short way.
@@ -79,12 +181,36 @@ fn write_number(out: &mut String, n: f64) {
     }
 }
 
-/// Decodes one batch, checking every field.
+/// Decodes one batch (compressed or plain lines), checking every field.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| CodecError {
-        line: 0,
-        problem: "geen UTF-8".into(),
-    })?;
+    let (range, inflated) = match header(bytes)? {
+        None => (None, None),
+        Some((range, body)) => {
+            let mut text = Vec::new();
+            flate2::read::DeflateDecoder::new(body)
+                .take(MAX_BATCH_TEXT + 1)
+                .read_to_end(&mut text)
+                .map_err(|e| CodecError {
+                    line: 0,
+                    problem: format!("het ingepakte blok is beschadigd ({e})"),
+                })?;
+            if text.len() as u64 > MAX_BATCH_TEXT {
+                return Err(CodecError {
+                    line: 0,
+                    problem: format!(
+                        "het ingepakte blok is groter dan {} MiB uitgepakt",
+                        MAX_BATCH_TEXT >> 20
+                    ),
+                });
+            }
+            (Some(range), Some(text))
+        }
+    };
+    let text =
+        std::str::from_utf8(inflated.as_deref().unwrap_or(bytes)).map_err(|_| CodecError {
+            line: 0,
+            problem: "geen UTF-8".into(),
+        })?;
     let mut out = Vec::with_capacity(text.len() / 40);
     for (i, line) in text.lines().enumerate() {
         let bad = |problem: String| CodecError {
@@ -110,9 +236,17 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
             dims.insert(k.to_string(), v.to_string());
         }
         privacy::check_text("trendbreuk", note).map_err(|e| bad(e.to_string()))?;
+        let period = Period::parse(period).map_err(|e| bad(e.to_string()))?;
+        if let Some((first, last)) = range
+            && !(first..=last).contains(&period)
+        {
+            return Err(bad(format!(
+                "periode {period} ligt buiten de perioden van het blok ({first} tot en met {last})"
+            )));
+        }
         out.push(Observation {
             area: AreaCode::parse(area).map_err(|e| bad(e.to_string()))?,
-            period: Period::parse(period).map_err(|e| bad(e.to_string()))?,
+            period,
             value: if *value == "x" {
                 None
             } else {
@@ -163,7 +297,95 @@ mod tests {
         ];
         let mut bytes = Vec::new();
         encode(&rows, &mut bytes);
-        assert_eq!(decode(&bytes).unwrap(), rows);
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            rows,
+            "plain lines, as earlier versions wrote"
+        );
+        assert_eq!(periods(&bytes).unwrap(), None);
+        let batches = encode_batches(&rows).unwrap();
+        assert_eq!(batches.len(), 1);
+        assert!(batches[0].starts_with(COMPRESSED));
+        assert_eq!(decode(&batches[0]).unwrap(), rows, "compressed");
+        assert_eq!(
+            periods(&batches[0]).unwrap(),
+            Some((Period::year(2022), Period::parse("2023KW02").unwrap()))
+        );
+    }
+
+    /// Many similar rows, as an import of one period gives them.
+    fn many(n: usize) -> Vec<Observation> {
+        (0..n)
+            .map(|i| Observation {
+                area: AreaCode::parse(&format!("BU{:08}", i / 3)).unwrap(),
+                period: Period::year(2024),
+                breakdown: Breakdown::total(),
+                value: Some((i % 400) as f64 * 5.0),
+                denominator: Some(4000.0 + (i % 97) as f64 * 5.0),
+                status: Status::Definitief,
+                note: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_imports_are_cut_into_compressed_batches_of_bounded_text() {
+        let rows = many(200_000);
+        let mut plain = Vec::new();
+        encode(&rows, &mut plain);
+        let batches = encode_batches(&rows).unwrap();
+        assert!(batches.len() >= 2, "{} batches", batches.len());
+        let compressed: usize = batches.iter().map(Vec::len).sum();
+        assert!(
+            compressed * 3 < plain.len(),
+            "{compressed} bytes compressed, {} plain",
+            plain.len()
+        );
+        let mut back = Vec::new();
+        for b in &batches {
+            let rows = decode(b).unwrap();
+            let mut text = Vec::new();
+            encode(&rows, &mut text);
+            assert!(text.len() < BATCH_TEXT_BYTES + 100, "{}", text.len());
+            back.extend(rows);
+        }
+        assert_eq!(back, rows);
+    }
+
+    /// A compressed batch with `header` (after the magic bytes) and `lines` deflated.
+    fn compressed(header: &str, lines: &[u8]) -> Vec<u8> {
+        let mut out = COMPRESSED.to_vec();
+        out.extend_from_slice(header.as_bytes());
+        let mut deflate = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+        deflate.write_all(lines).unwrap();
+        deflate.finish().unwrap()
+    }
+
+    #[test]
+    fn damaged_compressed_batches_are_refused() {
+        let line = b"GM0363\t2023JJ00\t10\t\td\t\t\n";
+        assert_eq!(
+            decode(&compressed("2023JJ00\t2023JJ00\n", line))
+                .unwrap()
+                .len(),
+            1
+        );
+        let outside = decode(&compressed("2024JJ00\t2024JJ00\n", line)).unwrap_err();
+        assert!(outside.problem.contains("buiten de perioden"), "{outside}");
+        let reversed = decode(&compressed("2024JJ00\t2023JJ00\n", line)).unwrap_err();
+        assert!(reversed.problem.contains("laatste periode"), "{reversed}");
+        let headless = decode(&compressed("2023JJ00", line)).unwrap_err();
+        assert!(headless.problem.contains("kop"), "{headless}");
+        let mut cut = compressed("2023JJ00\t2023JJ00\n", line);
+        cut.truncate(cut.len() - 4);
+        let cut = decode(&cut).unwrap_err();
+        assert!(cut.problem.contains("beschadigd"), "{cut}");
+        // Zeros deflate to almost nothing: a small batch may not inflate without bound.
+        let bomb = vec![b'0'; MAX_BATCH_TEXT as usize + 10];
+        let bomb = compressed("2023JJ00\t2023JJ00\n", &bomb);
+        assert!(bomb.len() < 100_000);
+        let err = decode(&bomb).unwrap_err();
+        assert!(err.problem.contains("groter dan 8 MiB"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::DocId;
 use crate::document::{DocView, FieldValue};
 
 /// The document kind that holds an indicator and its observations.
-pub const INDICATOR_KIND: &str = "indicator";
+pub const INDICATOR_KIND: &str = crate::kinds::INDICATOR;
 
 /// The unit of an indicator's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -7,7 +7,7 @@ use super::codec::{CodecError, clean_text};
 use super::{AreaCode, AreaLevel};
 
 /// The document kind that holds the area registry.
-pub const REGISTRY_KIND: &str = "gebiedsindeling";
+pub const REGISTRY_KIND: &str = crate::kinds::AREA_REGISTRY;
 
 /// Why a label does not name one known area.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,9 @@
 //!
 //! Batches sit in the indicator (or registry) document under the root map `batches`, keyed
 //! `<millis, 13 digits>-<random hex>-<chunk>`; reading them in key order and letting later
-//! batches win per cell gives the same table on every replica.
+//! batches win per cell gives the same table on every replica. An import is protected and
+//! encoded one period at a time (every additive sum lies within a period), and all its chunks
+//! are committed at once.
 
 use automerge::{
     AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
@@ -14,17 +16,15 @@ use super::story::{POLICY_KIND, STORY_KIND, Story};
 use super::targets::{self, IndicatorTargets};
 use super::{
     AreaCode, AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Period,
-    Protection, REGISTRY_KIND, SuppressionPolicy, protect,
+    PeriodRows, Protection, REGISTRY_KIND, SuppressionPolicy, protect,
 };
 use crate::document::{Assignment, DocView, FieldValue};
 use crate::identity::hex;
+use crate::replica::LoadedDoc;
 use crate::{DocId, Replica, ReplicaError, Store, Timestamp};
 
 /// The root key of the batches map.
 pub const BATCHES: &str = "batches";
-
-/// Rows per stored chunk: keeps single values in the document moderate in size.
-const CHUNK_ROWS: usize = 100_000;
 
 /// Errors of figures storage, naming the indicator or document.
 #[derive(Debug, thiserror::Error)]
@@ -194,7 +194,8 @@ impl<'r, S: Store> Figures<'r, S> {
     }
 
     /// Protects `rows` together with what is already stored for their periods, then stores the
-    /// new rows and every stored cell that had to become secret, in one durable commit.
+    /// new rows and every stored cell that had to become secret, in one durable commit. Of
+    /// equal cells in `rows`, the last wins.
     pub fn store_observations(
         &self,
         indicator: &Indicator,
@@ -202,40 +203,52 @@ impl<'r, S: Store> Figures<'r, S> {
         now: Timestamp,
         random: [u8; 8],
     ) -> Result<Stored, FiguresError> {
-        let existing = self.observations(indicator)?;
-        let periods: std::collections::BTreeSet<_> = rows.iter().map(|o| o.period).collect();
-        // Newest first, so that after a stable sort the first of equal cells is the newest.
-        let mut all: Vec<Observation> = rows;
-        all.reverse();
-        all.extend(
-            existing
-                .iter()
-                .filter(|o| periods.contains(&o.period))
-                .cloned(),
-        );
-        all.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
-        all.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
-        let protection = protect(&mut all, indicator.unit, &self.registry()?, &self.policy()?);
-        let changed: Vec<Observation> = if existing.is_empty() {
-            all
-        } else {
-            all.into_iter()
-                .filter(|o| existing.get(o.area, &o.breakdown, o.period) != Some(o))
-                .collect()
+        self.store_rows(indicator, rows.into_iter().collect(), now, random)
+    }
+
+    /// [`Figures::store_observations`] for rows held by period, as an import reads them: one
+    /// period at a time is protected together with what is stored for it, and encoded into
+    /// compressed batches, so that only one period is ever held as full observations. The
+    /// batches of all periods go into the document in one durable commit, or nothing does.
+    pub fn store_rows(
+        &self,
+        indicator: &Indicator,
+        rows: PeriodRows,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<Stored, FiguresError> {
+        let registry = self.registry()?;
+        let policy = self.policy()?;
+        let mut loaded = self.replica.load(&indicator.id)?;
+        let layout = |problem: String| FiguresError::Layout {
+            doc: indicator.id.clone(),
+            problem,
         };
-        if !changed.is_empty() {
-            let mut chunks = Vec::new();
-            for part in changed.chunks(CHUNK_ROWS) {
-                let mut bytes = Vec::with_capacity(part.len() * 40);
-                codec::encode(part, &mut bytes);
-                chunks.push(bytes);
-            }
-            self.append_batches(&indicator.id, chunks, "cijfers ingelezen", now, random)?;
+        let codec_error = |source: CodecError| FiguresError::Codec {
+            doc: indicator.id.clone(),
+            source,
+        };
+        let batches = read_batches(&loaded.doc).map_err(layout)?;
+        let mut stored = Stored::default();
+        let mut chunks = Vec::new();
+        for (period, mut all) in rows.into_periods() {
+            let existing = stored_in_period(&batches, period).map_err(codec_error)?;
+            // Newest first: protection keeps the first of equal cells after a stable sort.
+            all.reverse();
+            all.extend(existing.iter().cloned());
+            let protection = protect(&mut all, indicator.unit, &registry, &policy);
+            stored.protection.primary += protection.primary;
+            stored.protection.secondary += protection.secondary;
+            stored.protection.unchecked_groups += protection.unchecked_groups;
+            all.retain(|o| existing.get(o.area, &o.breakdown, o.period) != Some(o));
+            stored.rows += all.len();
+            chunks.extend(codec::encode_batches(&all).map_err(codec_error)?);
         }
-        Ok(Stored {
-            rows: changed.len(),
-            protection,
-        })
+        drop(batches);
+        if !chunks.is_empty() {
+            self.put_batches(&mut loaded, chunks, "cijfers ingelezen", now, random)?;
+        }
+        Ok(stored)
     }
 
     /// The area registry (empty when none was read in).
@@ -307,8 +320,13 @@ impl<'r, S: Store> Figures<'r, S> {
             field: field.into(),
             value,
         });
-        self.replica.check_policy(policy)?;
         let existing = self.first_of(POLICY_KIND)?;
+        let mut loaded = match &existing {
+            Some(view) => Some(self.replica.load(&view.id)?),
+            None => None,
+        };
+        self.replica
+            .check_policy(policy, loaded.as_mut().map(|l| &mut l.doc))?;
         self.written();
         let view = match existing.as_ref() {
             Some(view) => self.replica.update(&view.id, &set, now)?,
@@ -318,6 +336,41 @@ impl<'r, S: Store> Figures<'r, S> {
             }
         };
         Ok(view)
+    }
+
+    /// The floor the workspace set under its policy (CBS's rule unless its coordinators raised
+    /// it; see `replica/floor.rs`).
+    pub fn floor(&self) -> Result<SuppressionPolicy, FiguresError> {
+        Ok(match self.first_of(POLICY_KIND)? {
+            Some(view) => {
+                let mut loaded = self.replica.load(&view.id)?;
+                self.replica.floor_in(Some(&mut loaded.doc))?
+            }
+            None => self.replica.floor_in(None)?,
+        })
+    }
+
+    /// Raises the workspace's floor (coordinators only; it never falls). The policy document is
+    /// made with the policy in force when there is none yet.
+    pub fn set_floor(
+        &self,
+        floor: &SuppressionPolicy,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<SuppressionPolicy, FiguresError> {
+        let current = self.floor()?;
+        // Checked before a policy document is made for it.
+        self.replica.check_floor(floor, &current)?;
+        let id = match self.first_of(POLICY_KIND)? {
+            Some(view) => view.id,
+            None => self.set_policy(&self.policy()?, now, random)?.id,
+        };
+        let mut loaded = self.replica.load(&id)?;
+        self.replica.write_floor(&mut loaded.doc, floor, &current)?;
+        self.replica
+            .commit(&mut loaded, "ondergrens verhoogd", now)?;
+        self.written();
+        self.floor()
     }
 
     /// The stories linked to an indicator, oldest first, their counts protected by the policy
@@ -438,6 +491,19 @@ impl<'r, S: Store> Figures<'r, S> {
         random: [u8; 8],
     ) -> Result<(), FiguresError> {
         let mut loaded = self.replica.load(id)?;
+        self.put_batches(&mut loaded, chunks, action, now, random)
+    }
+
+    /// Adds `chunks` as one batch to a loaded document and commits it durably.
+    fn put_batches(
+        &self,
+        loaded: &mut LoadedDoc,
+        chunks: Vec<Vec<u8>>,
+        action: &str,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<(), FiguresError> {
+        let id = loaded.id.clone();
         let layout = |e: automerge::AutomergeError| FiguresError::Layout {
             doc: id.clone(),
             problem: e.to_string(),
@@ -457,9 +523,26 @@ impl<'r, S: Store> Figures<'r, S> {
                 .map_err(layout)?;
         }
         self.written();
-        self.replica.commit(&mut loaded, action, now)?;
+        self.replica.commit(loaded, action, now)?;
         Ok(())
     }
+}
+
+/// The stored observations of one period, merged from `batches` in key order (the later batch
+/// wins per cell). Compressed batches that name other periods are not decoded.
+fn stored_in_period(batches: &[Vec<u8>], period: Period) -> Result<ObservationTable, CodecError> {
+    let mut table = ObservationTable::default();
+    for bytes in batches {
+        if codec::periods(bytes)?.is_some_and(|(first, last)| !(first..=last).contains(&period)) {
+            continue;
+        }
+        for o in codec::decode(bytes)? {
+            if o.period == period {
+                table.insert(o);
+            }
+        }
+    }
+    Ok(table)
 }
 
 /// The workspace's small-number policy, as the replica's guard applies it to counts in fields.
@@ -467,14 +550,7 @@ pub fn small_number_policy<S: Store>(
     replica: &Replica<S>,
 ) -> Result<SuppressionPolicy, ReplicaError> {
     // Only coordinators' changes count, never weaker than the floor (`replica/rights.rs`).
-    let views = replica.list(None, false)?;
-    match views.iter().find(|v| v.kind == POLICY_KIND) {
-        Some(view) => {
-            let mut loaded = replica.load(&view.id)?;
-            replica.policy_in(Some(&mut loaded.doc))
-        }
-        None => replica.policy_in(None),
-    }
+    replica.small_number_policy()
 }
 
 /// The batches of a document in key order; a document without batches has none.

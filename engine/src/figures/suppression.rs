@@ -18,26 +18,7 @@ use std::collections::HashMap;
 
 use super::{AreaCode, AreaLevel, AreaRegistry, Breakdown, Observation, Period, Unit};
 
-/// How figures are protected; configurable per workspace.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct SuppressionPolicy {
-    /// Counts up to and including this are secret.
-    pub threshold: f64,
-    /// Shown counts are rounded to a multiple of this (1 = no rounding).
-    pub round_to: f64,
-    /// Whether secondary suppression is applied.
-    pub secondary: bool,
-}
-
-impl Default for SuppressionPolicy {
-    fn default() -> Self {
-        SuppressionPolicy {
-            threshold: 7.0,
-            round_to: 5.0,
-            secondary: true,
-        }
-    }
-}
+pub use crate::privacy::SuppressionPolicy;
 
 /// Components with more secret cells than this get the simple rule only (the exact check grows
 /// with the cube of their number). Reported in [`Protection::unchecked_groups`].

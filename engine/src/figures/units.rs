@@ -133,13 +133,8 @@ mod tests {
 
     fn field(name: &str, ty: FieldType, unit_of: Option<&str>) -> FieldDef {
         FieldDef {
-            name: name.into(),
-            label: name.into(),
-            ty,
-            required: false,
-            help: String::new(),
-            actions: None,
             unit_of: unit_of.map(Into::into),
+            ..FieldDef::new(name, ty)
         }
     }
 

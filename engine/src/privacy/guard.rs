@@ -6,6 +6,7 @@ use super::{
     find_birth_date, find_bsn, find_name_with_date, is_birth_date_title, is_name_title,
     looks_like_date,
 };
+use crate::catalog::FieldType;
 use crate::document::FieldValue;
 
 /// What the guard found. Findings never repeat the personal data itself.
@@ -99,6 +100,37 @@ pub fn check_count(
     }
     let step = round_to.max(1.0);
     Ok((n / step).round() * step)
+}
+
+/// Applies the small-number policy to every count a value of type `ty` holds, in list items too
+/// (named `field[index].name`): a count up to `threshold` is refused, any other is rounded to a
+/// multiple of `round_to`. Values that are not counts come back as they are.
+pub fn check_counts(
+    field: &str,
+    ty: &FieldType,
+    value: FieldValue,
+    threshold: f64,
+    round_to: f64,
+) -> Result<FieldValue, PrivacyError> {
+    match (ty, value) {
+        (FieldType::Count, FieldValue::Number(n)) => Ok(FieldValue::Number(check_count(
+            field, n, threshold, round_to,
+        )?)),
+        (FieldType::List { fields }, FieldValue::List(mut items)) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                for (name, v) in item.iter_mut() {
+                    let Some(def) = fields.iter().find(|f| &f.name == name) else {
+                        continue;
+                    };
+                    let path = format!("{field}[{i}].{name}");
+                    let taken = std::mem::replace(v, FieldValue::Number(0.0));
+                    *v = check_counts(&path, &def.ty, taken, threshold, round_to)?;
+                }
+            }
+            Ok(FieldValue::List(items))
+        }
+        (_, value) => Ok(value),
+    }
 }
 
 /// Checks every text inside a field value, naming list items as `field[index].name`.

@@ -8,12 +8,16 @@
 mod birth_date;
 mod elfproef;
 mod guard;
+mod policy;
 
 pub use birth_date::{
     find_birth_date, find_name_with_date, is_birth_date_title, is_name_title, looks_like_date,
 };
 pub use elfproef::{find_bsn, is_valid_bsn};
-pub use guard::{Finding, PrivacyError, check_count, check_row, check_text, check_value};
+pub use guard::{
+    Finding, PrivacyError, check_count, check_counts, check_row, check_text, check_value,
+};
+pub use policy::SuppressionPolicy;
 
 #[cfg(test)]
 mod tests;

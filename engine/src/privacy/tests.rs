@@ -238,7 +238,7 @@ fn list_items_are_named_in_the_refusal() {
 }
 
 fn replica() -> Replica<MemoryStore> {
-    Replica::init(
+    crate::composition::init(
         MemoryStore::default(),
         Identity::new("Gemeente Test", OrgType::Gemeente, [1; 32], [2; 16]),
     )
@@ -309,7 +309,7 @@ fn the_replica_refuses_an_imported_document_with_a_bsn() {
     author
         .commit(&mut loaded, "bijgewerkt", Timestamp(2))
         .unwrap();
-    let receiver = Replica::init(
+    let receiver = crate::composition::init(
         MemoryStore::default(),
         Identity::new("Aanbieder", OrgType::Aanbieder, [4; 32], [5; 16]),
     )
@@ -324,7 +324,7 @@ fn the_replica_refuses_an_imported_document_with_a_bsn() {
 
 #[test]
 fn small_counts_in_fields_follow_the_policy() {
-    let replica = Replica::init(
+    let replica = crate::composition::init(
         MemoryStore::default(),
         Identity::new("Gemeente Havenstad", OrgType::Gemeente, [1; 32], [1; 16]),
     )
@@ -363,9 +363,198 @@ fn small_counts_in_fields_follow_the_policy() {
     );
 }
 
+/// A replica that knows, beside the built-in kinds, a kind with a count at the top level and
+/// one inside its list items.
+fn replica_with_counts_in_lists(seed: u8) -> Replica<MemoryStore> {
+    use crate::catalog::{FieldDef, FieldType, KindDef};
+    let field = FieldDef::new;
+    let mut catalog = crate::composition::builtin().catalog();
+    catalog.insert(KindDef {
+        name: "deelname".into(),
+        label: "Deelname".into(),
+        description: String::new(),
+        fields: vec![
+            field("titel", FieldType::Text),
+            field("totaal", FieldType::Count),
+            field(
+                "groepen",
+                FieldType::List {
+                    fields: vec![
+                        field("groep", FieldType::Text),
+                        field("aantal", FieldType::Count),
+                    ],
+                },
+            ),
+        ],
+        action: None,
+    });
+    Replica::init(
+        MemoryStore::default(),
+        Identity::new(
+            "Gemeente Havenstad",
+            OrgType::Gemeente,
+            [seed; 32],
+            [seed; 16],
+        ),
+        crate::kinds::Kinds::new(catalog, crate::composition::owners()),
+    )
+    .unwrap()
+}
+
+/// The counts of a `deelname` document: `totaal` and every item's `aantal`.
+fn counts_of(fields: &std::collections::BTreeMap<String, FieldValue>) -> Vec<f64> {
+    let mut out = Vec::new();
+    if let Some(FieldValue::Number(n)) = fields.get("totaal") {
+        out.push(*n);
+    }
+    if let Some(FieldValue::List(items)) = fields.get("groepen") {
+        for item in items {
+            if let Some(FieldValue::Number(n)) = item.get("aantal") {
+                out.push(*n);
+            }
+        }
+    }
+    out
+}
+
+fn groups(counts: &[u32]) -> String {
+    let items: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"{{"groep":"Groep {i}","aantal":{n}}}"#))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// Writes `fields` into a new `deelname` document of `author` past every check, as another
+/// organisation's software could, and returns its export.
+fn written_past_the_checks(
+    author: &Replica<MemoryStore>,
+    fields: &[(&str, FieldValue)],
+) -> Vec<u8> {
+    let id = author
+        .create(
+            "deelname",
+            &[set("titel", "Zomerschool")],
+            Timestamp(1),
+            [7; 8],
+        )
+        .unwrap();
+    let mut loaded = author.load(&id).unwrap();
+    let kind = author.catalog().kind("deelname").unwrap().clone();
+    for (name, value) in fields {
+        crate::document::write_field(&mut loaded.doc, kind.field(name).unwrap(), Some(value))
+            .unwrap();
+    }
+    author
+        .commit(&mut loaded, "bijgewerkt", Timestamp(2))
+        .unwrap();
+    author.export(&id).unwrap()
+}
+
+#[test]
+fn counts_inside_list_items_follow_the_policy() {
+    let r = replica_with_counts_in_lists(1);
+    let create = |counts: &[u32], random: u8| {
+        r.create(
+            "deelname",
+            &[set("titel", "Zomerschool"), set("groepen", &groups(counts))],
+            Timestamp(1),
+            [random; 8],
+        )
+    };
+    let err = create(&[42, 3], 2).unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Privacy(e)
+            if e.field == "groepen[1].aantal" && e.finding == Finding::SmallCount { threshold: 7 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("groepen[1].aantal"), "{err}");
+    assert!(r.list(Some("deelname"), false).unwrap().is_empty());
+    let id = create(&[42, 18], 3).unwrap();
+    let view = r.get(&id).unwrap();
+    assert_eq!(
+        counts_of(&view.fields),
+        vec![40.0, 20.0],
+        "rounded like a top-level count"
+    );
+    let err = r
+        .update(&id, &[set("groepen", &groups(&[5]))], Timestamp(2))
+        .unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Privacy(e) if e.field == "groepen[0].aantal"),
+        "{err}"
+    );
+    assert_eq!(r.get(&id).unwrap(), view, "a refused edit changes nothing");
+
+    // A document whose list item holds a small count, arriving from elsewhere, is refused.
+    let author = replica_with_counts_in_lists(2);
+    let small = FieldValue::List(vec![std::collections::BTreeMap::from([(
+        "aantal".to_string(),
+        FieldValue::Number(3.0),
+    )])]);
+    let export = written_past_the_checks(&author, &[("groepen", small)]);
+    let receiver = replica_with_counts_in_lists(3);
+    let err = receiver.import(&export).unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Privacy(e) if e.field == "groepen[0].aantal"),
+        "{err}"
+    );
+    assert!(receiver.list(Some("deelname"), false).unwrap().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever counts an edit or an incoming document brings, at the top level or in list
+    /// items: it is refused exactly when one of them is small, and what a replica then holds and
+    /// shows has no count up to the threshold; the counts of its own edits are rounded to a
+    /// multiple of 5.
+    #[test]
+    fn no_small_count_is_held_or_shown_wherever_it_stands(
+        total in 0u32..40,
+        items in proptest::collection::vec(0u32..40, 0..4),
+    ) {
+        let small = total <= 7 || items.iter().any(|n| *n <= 7);
+        let r = replica_with_counts_in_lists(1);
+        let created = r.create(
+            "deelname",
+            &[set("titel", "Zomerschool"), set("totaal", &total.to_string()), set("groepen", &groups(&items))],
+            Timestamp(1),
+            [2; 8],
+        );
+        prop_assert_eq!(created.is_err(), small);
+
+        let author = replica_with_counts_in_lists(2);
+        let list = FieldValue::List(
+            items
+                .iter()
+                .map(|n| std::collections::BTreeMap::from([("aantal".to_string(), FieldValue::Number(f64::from(*n)))]))
+                .collect(),
+        );
+        let export = written_past_the_checks(
+            &author,
+            &[("totaal", FieldValue::Number(f64::from(total))), ("groepen", list)],
+        );
+        let receiver = replica_with_counts_in_lists(3);
+        prop_assert_eq!(receiver.import(&export).is_err(), small);
+
+        for replica in [&r, &receiver] {
+            for view in replica.list(Some("deelname"), false).unwrap() {
+                for n in counts_of(&view.fields) {
+                    prop_assert!(n > 7.0, "{n} shown");
+                    if std::ptr::eq(replica, &r) {
+                        prop_assert_eq!(n % 5.0, 0.0, "{} shown unrounded", n);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn organisation_names_pass_the_guard() {
-    let err = Replica::init(
+    let err = crate::composition::init(
         MemoryStore::default(),
         Identity::new("Praktijk 111222333", OrgType::Gemeente, [1; 32], [1; 16]),
     )

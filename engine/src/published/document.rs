@@ -6,12 +6,13 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value, transaction::Transact
 use super::signed::SignedPublication;
 use super::trust::Found;
 use crate::document::{self, DocId, LayoutError};
+use crate::kinds::{Changes, Content, Deletion, IncomingError, KindRules, Owned};
 use crate::replica::{Replica, ReplicaError};
 use crate::store::Store;
 use crate::time::Timestamp;
 
 /// The kind of published-definition documents; no definition may use it for its own kinds.
-pub const PUBLISHED_KIND: &str = "werkwijze";
+pub const PUBLISHED_KIND: &str = crate::kinds::PUBLISHED;
 
 /// The root key of the list of publications.
 const PUBLICATIONS: &str = "publicaties";
@@ -68,12 +69,32 @@ pub fn publications_in(
 /// Checks a published-definition document that arrives as a file before it is imported: its
 /// list must be readable, and no published text may hold personal data. (Whether a publication
 /// counts is decided later, like for every other publication.)
-pub fn check_incoming(doc: &AutoCommit) -> Result<(), ReplicaError> {
-    let entries = publications_in(doc).map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+pub fn check_incoming(doc: &AutoCommit) -> Result<(), IncomingError> {
+    let entries = publications_in(doc).map_err(|e| IncomingError::Unreadable(e.to_string()))?;
     for signed in entries.into_iter().flatten() {
         crate::privacy::check_text("werkwijze", &signed.publication.body)?;
     }
     Ok(())
+}
+
+/// The kind of published-definition documents and its rules: a published definition reads its
+/// own content, is never deleted and is listed only when asked for.
+pub fn owned() -> Owned {
+    Owned {
+        kinds: vec![KindRules {
+            name: PUBLISHED_KIND,
+            fields: None,
+            content: Content::Own(|doc| check_incoming(doc)),
+            // Whether a publication counts rests on its signature and its author's role; a
+            // tombstone would change nothing and suggest otherwise.
+            deletion: Deletion::Never {
+                reason: "is een gepubliceerde werkwijze; die kan niet worden verwijderd (publiceer een nieuwe versie, of laat de coördinator die haar publiceerde uit de samenwerking gaan)",
+            },
+            listed_by_default: false,
+            changes: Changes::Anyone,
+        }],
+        ..Owned::default()
+    }
 }
 
 /// Every publication on the replica, each with what is wrong with it on its own (signature,

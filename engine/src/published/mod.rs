@@ -14,7 +14,7 @@ mod signed;
 mod trust;
 
 pub use document::{
-    PUBLISHED_KIND, check_incoming, doc_id_for, publications_in, read_publications,
+    PUBLISHED_KIND, check_incoming, doc_id_for, owned, publications_in, read_publications,
 };
 pub use signed::{Publication, SignedPublication};
 pub use trust::{Distrust, Found, InForce, in_force};

@@ -12,7 +12,7 @@ use crate::store::MemoryStore;
 const T0: i64 = 1_780_000_000_000;
 
 fn replica(seed: u8, name: &str) -> Replica<MemoryStore> {
-    Replica::init(
+    crate::composition::init(
         MemoryStore::default(),
         Identity::new(name, OrgType::Gemeente, [seed; 32], [seed; 16]),
     )
@@ -89,7 +89,11 @@ fn a_coordinators_publications_count_on_another_replica() {
     assert!(partner.list(None, false).unwrap().is_empty());
     let doc = &partner.list(Some(PUBLISHED_KIND), false).unwrap()[0];
     let err = partner.delete(&doc.id, Timestamp(T0 + 1)).unwrap_err();
-    assert!(matches!(err, ReplicaError::Published(_)), "{err}");
+    assert!(matches!(err, ReplicaError::Undeletable { .. }), "{err}");
+    assert!(
+        err.to_string().contains("is een gepubliceerde werkwijze"),
+        "{err}"
+    );
     assert!(err.is_input_error());
     assert!(partner.get(&doc.id).unwrap().deleted.is_none());
 }

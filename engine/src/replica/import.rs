@@ -5,10 +5,9 @@ use automerge::AutoCommit;
 
 use super::{ImportOutcome, LoadedDoc, Replica, ReplicaError, field_names};
 use crate::document::{self, BudgetError, DOCUMENT_BUDGET, DocView, Size};
-use crate::published::{self, PUBLISHED_KIND};
-use crate::runtime::{self, INSTANCE_KIND};
+use crate::kinds::{Content, IncomingError};
+use crate::privacy;
 use crate::store::Store;
-use crate::{figures, privacy};
 
 impl<S: Store> Replica<S> {
     /// Imports an `.automerge` file: stores it if new, merges it if the document exists.
@@ -29,15 +28,18 @@ impl<S: Store> Replica<S> {
             .map_err(|e| ReplicaError::BadImport(format!("geen Automerge-bestand ({e})")))?;
         let view = document::read_view(&mut incoming)
             .map_err(|e| ReplicaError::BadImport(e.to_string()))?;
-        // Kinds the engine keeps for itself check their own content; every other kind is
-        // checked against the catalog.
-        match view.kind.as_str() {
-            INSTANCE_KIND => runtime::check_incoming(&mut incoming)?,
-            PUBLISHED_KIND => published::check_incoming(&incoming)?,
-            _ => self.check_imported_fields(&view)?,
+        // Some kinds the engine owns check their own content; every other kind is checked
+        // against the catalog. Then every document passes the checks the owners add for all.
+        match self.kinds().rules(&view.kind).content {
+            Content::Own(check) => check(&mut incoming).map_err(|e| match e {
+                IncomingError::Unreadable(reason) => ReplicaError::BadImport(reason),
+                IncomingError::Privacy(e) => ReplicaError::Privacy(e),
+            })?,
+            Content::Catalog => self.check_imported_fields(&view)?,
         }
-        figures::storage::verify_incoming(&incoming, &view.kind)
-            .map_err(ReplicaError::BadImport)?;
+        for check in self.kinds().incoming_checks() {
+            check(&incoming, &view.kind).map_err(ReplicaError::BadImport)?;
+        }
         let id = view.id;
         match self.store.load(id.as_str())? {
             Some(_) => {
@@ -82,11 +84,15 @@ impl<S: Store> Replica<S> {
                 })?;
             def.check_value(value)?;
             privacy::check_value(name, value)?;
-            if let (crate::catalog::FieldType::Count, crate::FieldValue::Number(n)) =
-                (&def.ty, value)
-            {
-                let policy = crate::figures::storage::small_number_policy(self)?;
-                privacy::check_count(name, *n, policy.threshold, policy.round_to)?;
+            if def.ty.holds_count() {
+                let policy = self.small_number_policy()?;
+                privacy::check_counts(
+                    name,
+                    &def.ty,
+                    value.clone(),
+                    policy.threshold,
+                    policy.round_to,
+                )?;
             }
         }
         Ok(())

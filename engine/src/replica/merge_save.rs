@@ -7,8 +7,6 @@
 //! copy is merged with the current document, and the merged text is then written as this
 //! organisation's change, so both sides' characters survive.
 
-use std::str::FromStr;
-
 use automerge::{AutoCommit, ChangeHash};
 
 use super::{Replica, ReplicaError};
@@ -62,18 +60,7 @@ impl<S: Store> Replica<S> {
         }
         let kind_def = self.kind(&current.kind)?;
         let values = self.check_assignments(kind_def, assignments, Some(&current.fields))?;
-        let unknown = || ReplicaError::UnknownVersion(id.clone());
-        let mut heads = Vec::with_capacity(base.len());
-        for hex in base {
-            let hash = ChangeHash::from_str(hex).map_err(|_| unknown())?;
-            if loaded.doc.get_change_by_hash(&hash).is_none() {
-                return Err(unknown());
-            }
-            heads.push(hash);
-        }
-        if heads.is_empty() {
-            return Err(unknown());
-        }
+        let heads = super::versions::known_heads(&mut loaded.doc, id, base)?;
         let layout = |e| ReplicaError::Layout {
             id: id.to_string(),
             source: e,

@@ -8,12 +8,12 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::{AutoCommit, ChangeHash, transaction::CommitOptions};
 
 use crate::catalog::{Catalog, KindDef};
-use crate::definition::RESERVED_KINDS;
 use crate::document::{
     self, Assignment, BudgetError, ChangeNote, DocId, DocView, FieldValue, HistoryEntry,
     LayoutError, ValueError,
 };
 use crate::identity::{Identity, IdentityError};
+use crate::kinds::Kinds;
 use crate::privacy::{self, PrivacyError};
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
@@ -51,16 +51,10 @@ pub enum ReplicaError {
     /// The document is deleted and cannot be edited.
     #[error("document {0} is verwijderd en kan niet meer worden bewerkt")]
     Deleted(DocId),
-    /// A published workflow definition cannot be withdrawn by deleting its document.
-    #[error(
-        "document {0} is een gepubliceerde werkwijze; die kan niet worden verwijderd (publiceer een nieuwe versie, of laat de coördinator die haar publiceerde uit de samenwerking gaan)"
-    )]
-    Published(DocId),
-    /// A workflow instance cannot be deleted as a document: it would vanish for every partner.
-    #[error(
-        "document {0} is een werkstroom; die kan niet worden verwijderd (rond haar af of laat haar staan)"
-    )]
-    Instance(DocId),
+    /// The document's kind is never deleted (a workflow instance, a published definition);
+    /// `reason` comes from the kind's rules.
+    #[error("document {id} {reason}")]
+    Undeletable { id: DocId, reason: &'static str },
     /// A link points at a missing document or one of the wrong kind.
     #[error("veld {field}: {target} is geen document van soort {expected}")]
     BadLink {
@@ -126,8 +120,7 @@ impl ReplicaError {
                 | ReplicaError::UnknownField { .. }
                 | ReplicaError::Value(_)
                 | ReplicaError::Deleted(_)
-                | ReplicaError::Published(_)
-                | ReplicaError::Instance(_)
+                | ReplicaError::Undeletable { .. }
                 | ReplicaError::BadLink { .. }
                 | ReplicaError::BadImport(_)
                 | ReplicaError::OverBudget(_)
@@ -170,15 +163,16 @@ pub enum ImportOutcome {
 pub struct Replica<S: Store> {
     store: S,
     identity: Identity,
-    catalog: Catalog,
+    kinds: Kinds,
     /// Held while a local edit is marked and written, and while sync takes up the marked
     /// documents, so an edit never lands between sync reading a document and clearing its mark.
     local_edits: Mutex<()>,
 }
 
 impl<S: Store> Replica<S> {
-    /// Sets up a fresh store for the organisation described by `identity`.
-    pub fn init(store: S, identity: Identity) -> Result<Self, ReplicaError> {
+    /// Sets up a fresh store for the organisation described by `identity`, with `kinds` in
+    /// force (`composition` is where replicas are made).
+    pub(crate) fn init(store: S, identity: Identity, kinds: Kinds) -> Result<Self, ReplicaError> {
         if let Some(existing) = read_identity(&store)? {
             return Err(ReplicaError::AlreadyInitialised(existing.profile.name));
         }
@@ -190,13 +184,13 @@ impl<S: Store> Replica<S> {
         Ok(Replica {
             store,
             identity,
-            catalog: Catalog::builtin(),
+            kinds,
             local_edits: Mutex::new(()),
         })
     }
 
-    /// Opens a store that `init` has set up, with the built-in catalog.
-    pub fn open(store: S) -> Result<Self, ReplicaError> {
+    /// Opens a store that `init` has set up, with `kinds` in force.
+    pub(crate) fn open(store: S, kinds: Kinds) -> Result<Self, ReplicaError> {
         let identity = read_identity(&store)?.ok_or(ReplicaError::NotInitialised)?;
         if store.get_meta(MARKS_KEPT_KEY)?.is_none() {
             // Written before local edits were marked: any document may hold some.
@@ -208,19 +202,24 @@ impl<S: Store> Replica<S> {
         Ok(Replica {
             store,
             identity,
-            catalog: Catalog::builtin(),
+            kinds,
             local_edits: Mutex::new(()),
         })
     }
 
-    /// Replaces the catalog of kinds (for example with the kinds of the loaded workflows).
-    pub fn set_catalog(&mut self, catalog: Catalog) {
-        self.catalog = catalog;
+    /// Puts other kinds in force (the definitions in force, once they are read).
+    pub(crate) fn set_kinds(&mut self, kinds: Kinds) {
+        self.kinds = kinds;
     }
 
     /// The catalog in force.
     pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+        self.kinds.catalog()
+    }
+
+    /// The kinds in force with their rules.
+    pub fn kinds(&self) -> &Kinds {
+        &self.kinds
     }
 
     /// Who this replica is.
@@ -306,7 +305,7 @@ impl<S: Store> Replica<S> {
         include_deleted: bool,
     ) -> Result<Vec<DocView>, ReplicaError> {
         if let Some(kind) = kind
-            && !RESERVED_KINDS.contains(&kind)
+            && !self.kinds.knows(kind)
         {
             self.kind(kind)?;
         }
@@ -314,11 +313,11 @@ impl<S: Store> Replica<S> {
         for raw in self.store.ids()? {
             let Ok(id) = DocId::parse(&raw) else { continue };
             let view = self.get(&id)?;
-            // Workflow instances and published definitions are documents too, but are listed
-            // only when asked for.
+            // Some kinds (workflow instances, published definitions) are documents too, but
+            // are listed only when asked for.
             let wanted = match kind {
                 Some(k) => k == view.kind,
-                None => !RESERVED_KINDS.contains(&view.kind.as_str()),
+                None => self.kinds.rules(&view.kind).listed_by_default,
             };
             if !wanted || (view.deleted.is_some() && !include_deleted) {
                 continue;
@@ -485,12 +484,12 @@ impl<S: Store> Replica<S> {
     }
 
     pub(super) fn kind(&self, kind: &str) -> Result<&KindDef, ReplicaError> {
-        self.catalog
+        self.catalog()
             .kind(kind)
             .ok_or_else(|| ReplicaError::UnknownKind {
                 kind: kind.to_string(),
                 known: self
-                    .catalog
+                    .catalog()
                     .kinds()
                     .map(|k| k.name.as_str())
                     .collect::<Vec<_>>()
@@ -523,14 +522,15 @@ impl<S: Store> Replica<S> {
             }
             let mut value = def.parse_value(&a.value)?;
             privacy::check_value(&def.name, &value)?;
-            if let (crate::catalog::FieldType::Count, FieldValue::Number(n)) = (&def.ty, &value) {
-                let policy = crate::figures::storage::small_number_policy(self)?;
-                value = FieldValue::Number(privacy::check_count(
+            if def.ty.holds_count() {
+                let policy = self.small_number_policy()?;
+                value = privacy::check_counts(
                     &def.name,
-                    *n,
+                    &def.ty,
+                    value,
                     policy.threshold,
                     policy.round_to,
-                )?);
+                )?;
             }
             if let (crate::catalog::FieldType::Organisation, FieldValue::Text(who)) =
                 (&def.ty, &value)
@@ -546,7 +546,8 @@ impl<S: Store> Replica<S> {
             }
             out.push((def, Some(value)));
         }
-        if crate::figures::units::has_unit_rules(&kind.fields) {
+        let checks: Vec<_> = self.kinds.edit_checks(kind).collect();
+        if !checks.is_empty() {
             let mut after = existing.cloned().unwrap_or_default();
             for (def, value) in &out {
                 match value {
@@ -555,13 +556,10 @@ impl<S: Store> Replica<S> {
                 };
             }
             let changed = |name: &str| out.iter().any(|(def, _)| def.name == name);
-            let indicators: Vec<crate::figures::Indicator> = self
-                .list(None, false)?
-                .iter()
-                .filter(|v| v.kind == crate::figures::INDICATOR_KIND)
-                .map(crate::figures::Indicator::from_view)
-                .collect();
-            crate::figures::units::check_units(&kind.fields, &after, &changed, &indicators)?;
+            let docs = self.list(None, false)?;
+            for check in checks {
+                (check.check)(kind, &after, &changed, &docs)?;
+            }
         }
         Ok(out)
     }
@@ -598,11 +596,14 @@ fn read_identity<S: Store>(store: &S) -> Result<Option<Identity>, ReplicaError> 
     }
 }
 
+mod count_policy;
+mod floor;
 mod import;
 mod merge_save;
 mod organisations;
 mod remote;
 mod rights;
+mod versions;
 
 pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use organisations::Organisation;

@@ -4,14 +4,14 @@
 //! so a delete or a policy change that arrives by sync from a partner who may not make it has no
 //! effect on any replica, whichever command or tool made it.
 //!
-//! - A workflow instance and a published definition are never deleted: a tombstone on them does
-//!   not count.
+//! - A document of a kind whose rules say it is never deleted (a workflow instance, a published
+//!   definition) is not: a tombstone on it does not count.
 //! - Within a workspace, a tombstone counts only when the organisation that created the document
 //!   or a coordinator wrote it (the last such one counts; a later one by someone else does not).
 //!   Without a workspace every tombstone counts (there is nobody else).
 //! - The small-number policy takes each value from the last change a coordinator made to it,
-//!   and is never weaker than the floor: within a workspace, CBS's rule (0 to 7 secret, rounding
-//!   to 5, secondary suppression on).
+//!   and is never weaker than the workspace's floor (`floor.rs`: CBS's rule of 0 to 7 secret,
+//!   rounding to 5 and secondary suppression on, unless the coordinators raised it).
 
 use std::collections::BTreeSet;
 
@@ -19,11 +19,12 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
 use super::{Replica, ReplicaError};
 use crate::document::{DocId, allowed_value, author_of_op};
-use crate::figures::SuppressionPolicy;
+use crate::kinds::Deletion;
+use crate::privacy::SuppressionPolicy;
 use crate::store::Store;
 use crate::sync::replication::known_members;
 
-/// The weakest policy a workspace may use: CBS's rule for small counts.
+/// The floor of a workspace whose coordinators set none: CBS's rule for small counts.
 pub const POLICY_FLOOR: SuppressionPolicy = SuppressionPolicy {
     threshold: 7.0,
     round_to: 5.0,
@@ -65,7 +66,7 @@ impl<S: Store> Replica<S> {
         kind: &str,
         creator: Option<String>,
     ) -> Result<Option<Allowed>, ReplicaError> {
-        if kind == crate::runtime::INSTANCE_KIND || kind == crate::published::PUBLISHED_KIND {
+        if let Deletion::Never { .. } = self.kinds().rules(kind).deletion {
             return Ok(None);
         }
         Ok(Some(match self.coordinators()? {
@@ -84,13 +85,11 @@ impl<S: Store> Replica<S> {
         doc: &mut AutoCommit,
         kind: &str,
     ) -> Result<(), ReplicaError> {
-        if kind == crate::published::PUBLISHED_KIND {
-            // Whether a publication counts rests on its signature and its author's role; a
-            // tombstone would change nothing and suggest otherwise.
-            return Err(ReplicaError::Published(id.clone()));
-        }
-        if kind == crate::runtime::INSTANCE_KIND {
-            return Err(ReplicaError::Instance(id.clone()));
+        if let Deletion::Never { reason } = self.kinds().rules(kind).deletion {
+            return Err(ReplicaError::Undeletable {
+                id: id.clone(),
+                reason,
+            });
         }
         let creator = Self::creator(doc);
         let me = &self.identity().profile.org_id;
@@ -125,17 +124,10 @@ impl<S: Store> Replica<S> {
     /// document.
     pub fn policy_in(
         &self,
-        doc: Option<&mut AutoCommit>,
+        mut doc: Option<&mut AutoCommit>,
     ) -> Result<SuppressionPolicy, ReplicaError> {
         let coordinators = self.coordinators()?;
-        let floor = match coordinators {
-            Some(_) => POLICY_FLOOR,
-            None => SuppressionPolicy {
-                threshold: 0.0,
-                round_to: 1.0,
-                secondary: false,
-            },
-        };
+        let floor = self.floor_in(doc.as_deref_mut())?;
         let allowed = match coordinators {
             None => Allowed::Everybody,
             Some(orgs) => Allowed::Only(orgs),
@@ -165,8 +157,12 @@ impl<S: Store> Replica<S> {
     }
 
     /// Refuses a policy this organisation may not set: within a workspace only coordinators
-    /// set it, and never weaker than [`POLICY_FLOOR`].
-    pub fn check_policy(&self, policy: &SuppressionPolicy) -> Result<(), ReplicaError> {
+    /// set it, and never weaker than the floor the policy document `doc` holds.
+    pub fn check_policy(
+        &self,
+        policy: &SuppressionPolicy,
+        doc: Option<&mut AutoCommit>,
+    ) -> Result<(), ReplicaError> {
         let Some(coordinators) = self.coordinators()? else {
             return Ok(());
         };
@@ -175,7 +171,7 @@ impl<S: Store> Replica<S> {
                 "alleen een coördinator van de samenwerking kan het beleid voor kleine aantallen wijzigen".into(),
             ));
         }
-        let f = POLICY_FLOOR;
+        let f = self.floor_in(doc)?;
         if policy.threshold < f.threshold
             || policy.round_to < f.round_to
             || (f.secondary && !policy.secondary)

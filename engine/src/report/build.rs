@@ -238,6 +238,7 @@ impl<'a> Docs<'a> {
                 .map_or_else(|| id.clone(), |d| self.title(&d.view)),
             (FieldType::Figure, FieldValue::Text(name)) => self.indicator_title(name),
             (FieldType::Percentage, FieldValue::Number(n)) => format!("{}%", format_number(*n)),
+            (FieldType::Choice { .. }, FieldValue::Text(option)) => FieldType::option_shown(option),
             (FieldType::List { fields }, FieldValue::List(items)) => items
                 .iter()
                 .map(|item| {
@@ -276,11 +277,12 @@ pub(super) fn number(view: &DocView, field: &str) -> Option<f64> {
 
 /// Whether documents of this kind are covered by a report (figures are shown as figures).
 pub fn is_report_kind(kind: &str) -> bool {
-    !crate::definition::RESERVED_KINDS.contains(&kind)
-        && ![
-            INDICATOR_KIND,
-            REGISTRY_KIND,
-            crate::figures::story::POLICY_KIND,
-        ]
-        .contains(&kind)
+    ![
+        crate::runtime::INSTANCE_KIND,
+        crate::published::PUBLISHED_KIND,
+        INDICATOR_KIND,
+        REGISTRY_KIND,
+        crate::figures::story::POLICY_KIND,
+    ]
+    .contains(&kind)
 }

@@ -26,12 +26,11 @@ struct Round {
 
 impl Round {
     fn new() -> Round {
-        let mut replica = Replica::init(
+        let replica = crate::composition::init(
             MemoryStore::default(),
             Identity::new("Gemeente Havenstad", OrgType::Gemeente, [3; 32], [3; 16]),
         )
         .expect("init");
-        replica.set_catalog(definition::builtin_catalog());
         let registry = definition::builtin_registry();
         let flow = Flows::new(&replica, &registry)
             .start(

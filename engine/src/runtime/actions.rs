@@ -519,7 +519,6 @@ mod tests {
     use super::*;
     use crate::definition::builtin_registry;
     use crate::identity::{Identity, OrgType};
-    use crate::replica::Replica;
     use crate::runtime::todo;
     use crate::store::MemoryStore;
 
@@ -546,12 +545,12 @@ mod tests {
     #[test]
     fn an_agreement_becomes_an_action_with_its_flow_and_its_deadline_in_the_owners_todo() {
         let registry = builtin_registry();
-        let mut replica = Replica::init(
+        let replica = crate::composition::init_with(
             MemoryStore::default(),
             Identity::new("Gemeente Havenstad", OrgType::Gemeente, [1; 32], [1; 16]),
+            &registry,
         )
         .unwrap();
-        replica.set_catalog(registry.catalog());
         let afspraken = r#"[{"wie":"Gemeente Havenstad","wat":"Wachttijden delen","wanneer":"2027-03-31"},
             {"wie":"de wethouder","wat":"Budget vragen"}]"#;
         let gesprek = replica

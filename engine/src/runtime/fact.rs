@@ -83,6 +83,10 @@ pub enum FactBody {
         /// written before rounds existed read and verify as they were).
         #[serde(default = "first_round", skip_serializing_if = "is_first_round")]
         round: u32,
+        /// The document of the previous round it was carried over from, as a new version of it
+        /// (left out for a document that did not come from an earlier round).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<DocId>,
     },
     /// A planned moment (a schedule's occurrence) took place.
     Held {

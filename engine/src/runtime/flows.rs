@@ -198,6 +198,7 @@ impl<'a, S: Store> Flows<'a, S> {
                 FactBody::Link {
                     doc: linked.clone(),
                     round: 1,
+                    from: None,
                 },
                 now,
                 fact_id,
@@ -239,6 +240,7 @@ impl<'a, S: Store> Flows<'a, S> {
             FactBody::Link {
                 doc: doc.clone(),
                 round: st.round,
+                from: None,
             },
             "document gekoppeld",
             now,
@@ -640,7 +642,12 @@ impl<'a, S: Store> Flows<'a, S> {
         self.status_of(&mut loaded.doc, now)
     }
 
-    fn fact(&self, body: FactBody, now: Timestamp, id: [u8; 16]) -> Result<SignedFact, FlowError> {
+    pub(super) fn fact(
+        &self,
+        body: FactBody,
+        now: Timestamp,
+        id: [u8; 16],
+    ) -> Result<SignedFact, FlowError> {
         let fact = Fact::by(self.replica.identity(), body, now, id);
         Ok(SignedFact::sign(self.replica.identity(), fact)?)
     }
@@ -660,7 +667,7 @@ impl<'a, S: Store> Flows<'a, S> {
     }
 
     /// Loads an instance with its pinned definition, the phase documents and the computed state.
-    fn current(&self, id: &DocId, now: Timestamp) -> Result<Current, FlowError> {
+    pub(super) fn current(&self, id: &DocId, now: Timestamp) -> Result<Current, FlowError> {
         let mut loaded = self.load_instance(id)?;
         let (instance, def) = self.read(&mut loaded.doc)?;
         let documents = self.documents_of(&instance)?;
@@ -821,12 +828,12 @@ pub fn parse_pinned(instance: &Instance) -> Result<Definition, FlowError> {
 }
 
 /// An instance as loaded for a command, with everything its state was computed from.
-struct Current {
-    loaded: LoadedDoc,
-    instance: Instance,
-    def: Definition,
-    documents: BTreeMap<DocId, DocSnapshot>,
-    st: InstanceState,
+pub(super) struct Current {
+    pub(super) loaded: LoadedDoc,
+    pub(super) instance: Instance,
+    pub(super) def: Definition,
+    pub(super) documents: BTreeMap<DocId, DocSnapshot>,
+    pub(super) st: InstanceState,
 }
 
 /// The definition's phase the instance is in, which a migration may have removed.

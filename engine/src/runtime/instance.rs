@@ -20,8 +20,8 @@ const DOCUMENTS: &str = "documenten";
 const OWN_DOCUMENTS: &str = "eigen";
 use super::fact::{Fact, FactBody, SignedFact};
 use crate::document::{self, DocId, LayoutError};
+use crate::kinds::{Changes, Content, Deletion, IncomingError, KindRules, Owned};
 use crate::privacy;
-use crate::replica::ReplicaError;
 use crate::time::Timestamp;
 
 /// The definition an instance started with.
@@ -161,10 +161,28 @@ fn str_at(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String, In
     }
 }
 
+/// The kind of instance documents and its rules: an instance reads its own content, is never
+/// deleted (it would vanish for every partner) and is listed only when asked for.
+pub fn owned() -> Owned {
+    Owned {
+        kinds: vec![KindRules {
+            name: INSTANCE_KIND,
+            fields: None,
+            content: Content::Own(check_incoming),
+            deletion: Deletion::Never {
+                reason: "is een werkstroom; die kan niet worden verwijderd (rond haar af of laat haar staan)",
+            },
+            listed_by_default: false,
+            changes: Changes::Anyone,
+        }],
+        ..Owned::default()
+    }
+}
+
 /// Checks an instance that arrives as a file before it is imported: it must read as an instance,
 /// and neither its title nor a rejection reason may hold personal data.
-pub fn check_incoming(doc: &mut AutoCommit) -> Result<(), ReplicaError> {
-    let instance = read_instance(doc).map_err(|e| ReplicaError::BadImport(e.to_string()))?;
+pub fn check_incoming(doc: &mut AutoCommit) -> Result<(), IncomingError> {
+    let instance = read_instance(doc).map_err(|e| IncomingError::Unreadable(e.to_string()))?;
     privacy::check_text("titel", &instance.title)?;
     for fact in &instance.facts {
         if let FactBody::Verdict { reason, .. } = &fact.body {

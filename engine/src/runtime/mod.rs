@@ -5,6 +5,8 @@
 //! the documents' current heads and "now", so every replica with the same facts agrees.
 
 mod actions;
+mod archive;
+mod carry;
 mod fact;
 mod flows;
 mod guidance;
@@ -15,24 +17,26 @@ mod state;
 mod todo;
 
 pub use actions::{ActionDue, ActionFresh, Agreement, MadeAction, Origin};
+pub use carry::Carried;
 pub use fact::{DocHeads, Fact, FactBody, FactError, SignedFact};
 pub use flows::{FlowError, Flows, Fresh, Status, parse_pinned};
 pub use guidance::{
     ChoiceGuide, DocumentGuide, FieldGuide, Guidance, TaskGuide, TransitionGuide, guidance,
 };
 pub use instance::{
-    Instance, InstanceError, Pinned, append_fact, check_incoming, read_instance, write_instance,
+    Instance, InstanceError, Pinned, append_fact, check_incoming, owned, read_instance,
+    write_instance,
 };
 pub use reducer::{COORDINATOR, Input, docs_of, documents_in, may_act, moments_around, state};
 pub use rounds::{RoundArchive, RoundDocument, RoundVerdict};
 pub use state::{
     Conflict, DocSnapshot, Due, HeldMoment, Ignored, InstanceState, Member, Participant, Refusal,
-    Round, ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
+    Round, RoundDoc, ScheduleStatus, Step, TransitionStatus, Urgency, VerdictStatus, Via,
 };
 pub use todo::{Todo, todo};
 
 /// The kind of instance documents; no definition may use it for its own kinds.
-pub const INSTANCE_KIND: &str = "werkstroom";
+pub const INSTANCE_KIND: &str = crate::kinds::INSTANCE;
 
 #[cfg(test)]
 mod tests;

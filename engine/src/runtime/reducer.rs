@@ -72,6 +72,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
         started: entered,
         first_step: step,
         label: String::new(),
+        documents: Vec::new(),
     }];
     let first_step = step;
 
@@ -226,6 +227,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
                 started: at,
                 first_step: step + 1,
                 label: String::new(),
+                documents: Vec::new(),
             });
         }
         phase_name = target;
@@ -311,6 +313,7 @@ pub fn state(input: &Input<'_>) -> InstanceState {
     );
     ignored.sort_by(|a, b| a.id.cmp(&b.id));
     label_rounds(&mut rounds);
+    super::archive::round_documents(&facts, &mut rounds, input.documents);
     InstanceState {
         phase_title: def.phase_title(&phase_name),
         phase: phase_name,
@@ -391,7 +394,7 @@ pub fn documents_in(
     let linked: BTreeSet<&DocId> = facts
         .iter()
         .filter_map(|f| match &f.body {
-            FactBody::Link { doc, round: r } if *r == round => Some(doc),
+            FactBody::Link { doc, round: r, .. } if *r == round => Some(doc),
             _ => None,
         })
         .collect();

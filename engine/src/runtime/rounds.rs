@@ -1,12 +1,17 @@
 //! The rounds of a cycle as an archive. A transition marked `nieuwe-ronde` starts a new round:
 //! from then on the instance's phases work on the documents linked in that round, and each
-//! earlier round stays readable with its documents, its steps and the approvals given in it.
+//! earlier round stays readable with its documents (each as the round last judged it, see
+//! `archive.rs`), its steps and the approvals given in it.
+
+use std::collections::BTreeMap;
 
 use super::fact::FactBody;
 use super::flows::{FlowError, Flows, parse_pinned};
 use super::instance::read_instance;
-use super::state::{Round, Step};
-use crate::document::DocId;
+use super::state::{Round, RoundDoc, Step};
+use crate::definition::Definition;
+use crate::document::{DocId, FieldValue};
+use crate::replica::ReplicaError;
 use crate::store::Store;
 use crate::time::Timestamp;
 
@@ -26,7 +31,7 @@ pub struct RoundArchive {
     pub verdicts: Vec<RoundVerdict>,
 }
 
-/// A document of a round.
+/// A document of a round, as the round's archive shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RoundDocument {
     /// Its id.
@@ -35,10 +40,23 @@ pub struct RoundDocument {
     pub kind: String,
     /// The kind's label.
     pub kind_label: String,
-    /// Its title (empty when it has none, or has not arrived).
+    /// Its title in the version shown (empty when it has none, or has not arrived).
     pub title: String,
     /// Whether it is deleted, or has not arrived on this replica.
     pub missing: bool,
+    /// The document of the previous round it is a new version of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<DocId>,
+    /// Its new version in the next round, when it was carried over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_to: Option<DocId>,
+    /// The heads of the version shown: for a closed round the ones it last judged, else the
+    /// current ones.
+    pub heads: Vec<String>,
+    /// Whether the document changed after the version a closed round keeps.
+    pub changed_since: bool,
+    /// Its fields in the version shown.
+    pub fields: BTreeMap<String, FieldValue>,
 }
 
 /// An approval or rejection given in a round.
@@ -89,27 +107,11 @@ impl<S: Store> Flows<'_, S> {
             }
             let next = st.rounds.get(i + 1).map(|r| r.first_step);
             let in_round = |step: u32| step >= round.first_step && next.is_none_or(|n| step < n);
-            let mut documents: Vec<RoundDocument> = Vec::new();
-            for f in &facts {
-                let FactBody::Link { doc, round: r } = &f.body else {
-                    continue;
-                };
-                if *r != round.number || documents.iter().any(|d| &d.id == doc) {
-                    continue;
-                }
-                let view = self.replica().get(doc).ok();
-                let kind = view.as_ref().map(|v| v.kind.clone()).unwrap_or_default();
-                documents.push(RoundDocument {
-                    id: doc.clone(),
-                    kind_label: def.kind_label(&kind),
-                    title: view
-                        .as_ref()
-                        .and_then(|v| super::flows::doc_title(self.replica().catalog(), v))
-                        .unwrap_or_default(),
-                    missing: view.as_ref().is_none_or(|v| v.deleted.is_some()),
-                    kind,
-                });
-            }
+            let documents = round
+                .documents
+                .iter()
+                .map(|d| self.round_document(&def, d))
+                .collect::<Result<Vec<_>, _>>()?;
             let verdicts = facts
                 .iter()
                 .filter_map(|f| match &f.body {
@@ -131,7 +133,11 @@ impl<S: Store> Flows<'_, S> {
                 })
                 .collect();
             out.push(RoundArchive {
-                round: round.clone(),
+                // Its documents are shown in full below.
+                round: Round {
+                    documents: Vec::new(),
+                    ..round.clone()
+                },
                 current: round.number == st.round,
                 documents,
                 steps: st
@@ -144,5 +150,33 @@ impl<S: Store> Flows<'_, S> {
             });
         }
         Ok(out)
+    }
+
+    /// A round's document in the version its archive shows: the kept heads when the round kept
+    /// some and the document still holds them, else as it is now.
+    fn round_document(&self, def: &Definition, d: &RoundDoc) -> Result<RoundDocument, FlowError> {
+        let replica = self.replica();
+        let view = match replica.view_at(&d.id, &d.kept) {
+            Ok(v) => Some(v),
+            Err(ReplicaError::NotFound(_)) => None,
+            Err(ReplicaError::UnknownVersion(_)) => Some(replica.get(&d.id)?),
+            Err(e) => return Err(e.into()),
+        };
+        let kind = view.as_ref().map(|v| v.kind.clone()).unwrap_or_default();
+        Ok(RoundDocument {
+            id: d.id.clone(),
+            kind_label: def.kind_label(&kind),
+            title: view
+                .as_ref()
+                .and_then(|v| super::flows::doc_title(replica.catalog(), v))
+                .unwrap_or_default(),
+            missing: view.as_ref().is_none_or(|v| v.deleted.is_some()),
+            kind,
+            from: d.from.clone(),
+            carried_to: d.carried_to.clone(),
+            heads: view.as_ref().map(|v| v.heads.clone()).unwrap_or_default(),
+            changed_since: d.changed_since,
+            fields: view.map(|v| v.fields).unwrap_or_default(),
+        })
     }
 }

@@ -334,4 +334,27 @@ pub struct Round {
     pub first_step: u32,
     /// How people call it, e.g. "ronde 2027".
     pub label: String,
+    /// The documents linked in it, in the order they were linked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<RoundDoc>,
+}
+
+/// A document of a round, and the version of it the round's archive shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoundDoc {
+    /// The document.
+    pub id: DocId,
+    /// The document of the previous round it is a new version of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<DocId>,
+    /// The document of the next round that is its new version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_to: Option<DocId>,
+    /// For a closed round, the heads the round last judged it at (an approval, a rejection or a
+    /// request to move on), which the archive shows; empty while the round runs, or when the
+    /// round never judged it (the archive then shows it as it is now).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+    /// Whether it changed after the version the archive shows.
+    pub changed_since: bool,
 }

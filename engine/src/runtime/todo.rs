@@ -26,6 +26,9 @@ pub struct Todo {
     /// The moment it is due or was missed, if there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Timestamp>,
+    /// The organisation's role in the instance, once it has joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// The organisation's to-do list over `statuses`, most pressing first: overdue, then soon, then
@@ -37,7 +40,13 @@ pub fn todo(statuses: &[Status], org_id: &str, org_name: &str) -> Vec<Todo> {
         if st.finished {
             continue;
         }
+        let role = st
+            .participants
+            .iter()
+            .find(|p| p.org_id == org_id)
+            .map(|p| p.role.clone());
         let item = |what: String, urgency: Urgency, at: Option<Timestamp>| Todo {
+            role: role.clone(),
             instance: s.id.clone(),
             title: s.title.clone(),
             phase: st.phase.clone(),
@@ -134,13 +143,12 @@ mod tests {
     }
 
     fn replica(seed: u8, name: &str) -> Replica<MemoryStore> {
-        let mut r = Replica::init(
+        crate::composition::init_with(
             MemoryStore::default(),
             Identity::new(name, OrgType::Gemeente, [seed; 32], [seed; 16]),
+            &registry(),
         )
-        .unwrap();
-        r.set_catalog(registry().catalog());
-        r
+        .unwrap()
     }
 
     fn todo_of(r: &Replica<MemoryStore>, at: i64) -> Vec<Todo> {
@@ -170,6 +178,7 @@ mod tests {
         assert_eq!(now[0].phase, "voorbereiden");
         assert_eq!(now[0].urgency, Urgency::OnTime);
         assert_eq!(now[0].at, Some(Timestamp(T0 + 14 * DAY)));
+        assert_eq!(now[0].role.as_deref(), Some("coordinator"));
         assert_eq!(todo_of(&gemeente, T0 + 12 * DAY)[0].urgency, Urgency::Soon);
         assert_eq!(
             todo_of(&gemeente, T0 + 15 * DAY)[0].urgency,
@@ -215,6 +224,7 @@ mod tests {
         let list = todo_of(&partner, T0 + DAY);
         assert_eq!(list.len(), 1, "{list:?}");
         assert!(list[0].what.starts_with("nog niet aangesloten"), "{list:?}");
+        assert_eq!(list[0].role, None);
         // The deadline is the coordinator's to meet; the partner's list does not nag about it.
         assert_eq!(todo_of(&partner, T0 + 20 * DAY).len(), 1);
     }

@@ -131,6 +131,27 @@ pub fn render_state(out: &mut String, st: &InstanceState) {
                 r.first_step,
                 r.started.millis()
             );
+            for d in &r.documents {
+                let _ = writeln!(
+                    out,
+                    "  document {}{}{} kept [{}]{}",
+                    d.id,
+                    d.from
+                        .as_ref()
+                        .map(|f| format!(" from {f}"))
+                        .unwrap_or_default(),
+                    d.carried_to
+                        .as_ref()
+                        .map(|t| format!(" carried to {t}"))
+                        .unwrap_or_default(),
+                    d.kept.join(","),
+                    if d.changed_since {
+                        " changed since"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
     }
     for (org, what) in &st.turn {

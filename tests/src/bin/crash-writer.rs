@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use kompas_engine::document::Assignment;
 use kompas_engine::identity::Identity;
 use kompas_engine::store::DataDir;
-use kompas_engine::{OrgType, Replica, Timestamp};
+use kompas_engine::{OrgType, Timestamp};
 
 fn main() -> ExitCode {
     match run() {
@@ -29,13 +29,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let seed = first.to_be_bytes();
     let replica = if dir.join("kompas.json").exists() {
         let data = DataDir::open(&dir)?;
-        (Replica::open(data.store()?)?, data)
+        (kompas_engine::composition::open(data.store()?)?, data)
     } else {
         let data = DataDir::create(&dir)?;
         let mut secret = [7u8; 32];
         secret[..8].copy_from_slice(&seed);
         (
-            Replica::init(
+            kompas_engine::composition::init(
                 data.store()?,
                 Identity::new("Crashtest", OrgType::Anders, secret, [3; 16]),
             )?,

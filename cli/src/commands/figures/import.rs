@@ -1,6 +1,5 @@
 //! `kompas figures import` and `kompas figures areas`: CSV files into shared documents.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -193,18 +192,12 @@ pub(crate) fn import_from(
             unit: table.unit.map(|u| u.name()),
             denominator: table.denominator.clone(),
             observations: table.rows.len(),
-            areas: table
-                .rows
-                .iter()
-                .map(|o| o.area)
-                .collect::<BTreeSet<_>>()
-                .len(),
+            areas: table.rows.area_count(),
             periods: table
                 .rows
-                .iter()
-                .map(|o| o.period)
-                .min()
-                .zip(table.rows.iter().map(|o| o.period).max())
+                .periods()
+                .next()
+                .zip(table.rows.periods().last())
                 .map(|(a, b)| (a.to_string(), b.to_string())),
             stored: 0,
             protection: Protection::default(),
@@ -219,7 +212,7 @@ pub(crate) fn import_from(
                 fields.unit = fields.unit.or(table.unit.map(|u| u.name().to_string()));
             }
             let indicator = figures.define(&name, &fields, now(), random())?;
-            let stored = figures.store_observations(&indicator, table.rows, now(), random())?;
+            let stored = figures.store_rows(&indicator, table.rows, now(), random())?;
             report.stored = stored.rows;
             report.protection = stored.protection;
         }

@@ -146,6 +146,29 @@ pub fn run(global: &Global, cmd: FiguresCommand) -> anyhow::Result<()> {
                 )
             })
         }
+        FiguresCommand::Floor { threshold, round } => {
+            let mut floor = figures.floor()?;
+            if threshold.is_some() || round.is_some() {
+                let raised = SuppressionPolicy {
+                    threshold: threshold.unwrap_or(floor.threshold),
+                    round_to: round.unwrap_or(floor.round_to),
+                    secondary: true,
+                };
+                floor = figures.set_floor(&raised, now(), random())?;
+            }
+            emit(global.json, &floor, |f| {
+                format!(
+                    "Ondergrens van de samenwerking: aantallen van 0 tot en met {} zijn altijd geheim, afronden op ten minste {}, secundaire onderdrukking {}. Een coördinator kan haar alleen verhogen.",
+                    format::number(f.threshold),
+                    format::number(f.round_to),
+                    if f.secondary {
+                        "altijd aan"
+                    } else {
+                        "naar keuze"
+                    }
+                )
+            })
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! area registry) are understood; columns are matched by their titles and by the shapes CBS
 //! delivers ([`shape`]), or by a mapping. Rows are read one at a time; the caller gets progress
 //! as rows and bytes. A bad row is reported with its line number and column; without
-//! `skip_bad_rows` one bad row means nothing is imported.
+//! `skip_bad_rows` one bad row means nothing is imported. The observations are held compactly,
+//! grouped by period ([`PeriodRows`]), so that storing can protect them a period at a time.
 
 mod areas;
 mod bounded;
@@ -24,7 +25,8 @@ pub use shape::TableMetadata;
 
 use std::fmt;
 
-use super::{AreaRegistry, Observation, Unit};
+use super::period_rows::PeriodRows;
+use super::{AreaRegistry, Unit};
 
 /// How to import.
 #[derive(Debug, Clone, Default)]
@@ -59,8 +61,8 @@ pub struct ParsedTable {
     pub unit: Option<Unit>,
     /// The denominator column, if any.
     pub denominator: Option<String>,
-    /// The observations of the good rows.
-    pub rows: Vec<Observation>,
+    /// The observations of the good rows, held compactly by period.
+    pub rows: PeriodRows,
 }
 
 /// How far the import is.

@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use crate::document::number::Written;
-use crate::figures::{Observation, Period, Unit};
+use crate::figures::period_rows::PeriodRows;
+use crate::figures::{AreaCode, Observation, Period, Unit};
 
 /// The largest count (or population) accepted: more than the people of any country in the
 /// figures, so a larger value is a mistake (such as `1e23` or a misplaced separator).
@@ -181,8 +182,29 @@ const LISTED: usize = 20;
 
 /// The breakdowns (in one dimension) whose categories add up to more than their total, allowing
 /// for rounding to multiples of 5: `GM0363 2023JJ00: geslacht telt op tot 1240, het totaal is 1200`.
-pub fn breakdowns_above_total(rows: &[Observation]) -> Vec<String> {
-    use crate::figures::AreaCode;
+/// Looks at one period at a time, since totals and their breakdowns share their period.
+pub fn breakdowns_above_total(rows: &PeriodRows) -> Vec<String> {
+    let mut found = Vec::new();
+    for period in rows.periods() {
+        found.extend(above_total(&rows.period(period)));
+    }
+    found.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    let count = found.len();
+    let mut out: Vec<String> = found
+        .into_iter()
+        .take(LISTED)
+        .map(|(area, period, dim, sum, total)| {
+            format!("{area} {period}: {dim} telt op tot {sum}, meer dan het totaal {total}")
+        })
+        .collect();
+    if count > LISTED {
+        out.push(format!("... en nog {} uitsplitsingen", count - LISTED));
+    }
+    out
+}
+
+/// The breakdowns above their total among `rows`: area, period, dimension, sum and total.
+fn above_total(rows: &[Observation]) -> Vec<(AreaCode, Period, String, f64, f64)> {
     let mut totals: HashMap<(AreaCode, Period), f64> = HashMap::new();
     let mut sums: HashMap<(AreaCode, Period, &str), (f64, usize)> = HashMap::new();
     for o in rows {
@@ -200,26 +222,12 @@ pub fn breakdowns_above_total(rows: &[Observation]) -> Vec<String> {
             _ => {}
         }
     }
-    let mut found: Vec<_> = sums
-        .into_iter()
+    sums.into_iter()
         .filter_map(|((area, period, dim), (sum, parts))| {
             let total = *totals.get(&(area, period))?;
-            (sum > total + 2.5 * parts as f64).then_some((area, period, dim, sum, total))
+            (sum > total + 2.5 * parts as f64).then(|| (area, period, dim.to_string(), sum, total))
         })
-        .collect();
-    found.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-    let count = found.len();
-    let mut out: Vec<String> = found
-        .into_iter()
-        .take(LISTED)
-        .map(|(area, period, dim, sum, total)| {
-            format!("{area} {period}: {dim} telt op tot {sum}, meer dan het totaal {total}")
-        })
-        .collect();
-    if count > LISTED {
-        out.push(format!("... en nog {} uitsplitsingen", count - LISTED));
-    }
-    out
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Reading a CSV file row by row into observations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
 use super::bounded::{Bounded, MAX_RECORD_BYTES};
@@ -14,6 +14,7 @@ use super::{
 };
 use crate::figures::codec::clean_text;
 use crate::figures::excerpt::excerpt;
+use crate::figures::period_rows::{PeriodRows, RowAt};
 use crate::figures::{AreaCode, AreaRegistry, Breakdown, Observation, Period, Status, Unit};
 use crate::privacy;
 
@@ -76,7 +77,7 @@ pub fn read_csv<R: Read>(
                 title: v.title.clone(),
                 unit: v.unit,
                 denominator: denominator.clone(),
-                rows: Vec::new(),
+                rows: PeriodRows::default(),
             })
             .collect();
     }
@@ -162,7 +163,7 @@ pub fn read_csv<R: Read>(
                                 title: excerpt(code),
                                 unit: None,
                                 denominator: denominator.clone(),
-                                rows: Vec::new(),
+                                rows: PeriodRows::default(),
                             });
                             parsed.tables.len() - 1
                         }
@@ -180,43 +181,35 @@ pub fn read_csv<R: Read>(
             };
             without_value = false;
             let mut o = common.clone();
-            let index = parsed.tables[table].rows.len();
-            let mut open = false;
+            // The numbers left open until the whole file is read: (column, written, culprit).
+            let mut open = Vec::new();
             match value_read {
                 Some(Number::Value(v)) => o.value = Some(v),
-                Some(Number::Open(written)) => {
-                    open = true;
-                    pending.push(Pending {
-                        table,
-                        index,
-                        row,
-                        column: column.index,
-                        written,
-                        culprit: Culprit::Value,
-                    });
-                }
+                Some(Number::Open(written)) => open.push((column.index, written, Culprit::Value)),
                 None => {}
             }
             match (denominator_read, plan.denominator) {
                 (Some(Number::Value(d)), _) => o.denominator = Some(d),
                 (Some(Number::Open(written)), Some(column)) => {
-                    open = true;
-                    pending.push(Pending {
-                        table,
-                        index,
-                        row,
-                        column,
-                        written,
-                        culprit: Culprit::Denominator,
-                    });
+                    open.push((column, written, Culprit::Denominator));
                 }
                 _ => {}
             }
-            if !open && let Err(e) = check_values(&o, unit_of(&parsed.tables[table], options)) {
+            if open.is_empty()
+                && let Err(e) = check_values(&o, unit_of(&parsed.tables[table], options))
+            {
                 errors.push(culprit_error(&plan, row, column.index, e));
                 continue;
             }
-            parsed.tables[table].rows.push(o);
+            let at = parsed.tables[table].rows.push(&o);
+            pending.extend(open.into_iter().map(|(column, written, culprit)| Pending {
+                table,
+                at,
+                row,
+                column,
+                written,
+                culprit,
+            }));
         }
         if without_value {
             parsed.without_value += 1;
@@ -344,7 +337,7 @@ fn read_value(
 /// A number left open until the whole file is read, and where its observation is.
 struct Pending {
     table: usize,
-    index: usize,
+    at: RowAt,
     row: u64,
     column: usize,
     written: crate::document::number::Written,
@@ -382,46 +375,46 @@ fn settle(
     if pending.is_empty() {
         return;
     }
-    let mut drop: std::collections::BTreeSet<(usize, usize)> = Default::default();
-    let mut touched: Vec<(usize, usize, u64, usize)> = Vec::new();
+    // Per table, the rows to take out.
+    let mut drop: Vec<BTreeSet<RowAt>> = vec![BTreeSet::new(); parsed.tables.len()];
+    let mut touched: Vec<(usize, RowAt, u64, usize)> = Vec::new();
     for p in &pending {
         match numbers.settle(p.column, p.written) {
             Ok(v) => {
-                let o = &mut parsed.tables[p.table].rows[p.index];
+                let rows = &mut parsed.tables[p.table].rows;
                 match p.culprit {
-                    Culprit::Value => o.value = Some(v),
-                    Culprit::Denominator => o.denominator = Some(v),
+                    Culprit::Value => rows.set_value(p.at, v),
+                    Culprit::Denominator => rows.set_denominator(p.at, v),
                 }
                 let value_column = match (p.culprit, plan.measure) {
                     (Culprit::Value, _) => p.column,
                     (Culprit::Denominator, Some(_)) => plan.values[0].index,
                     (Culprit::Denominator, None) => plan.values[p.table].index,
                 };
-                touched.push((p.table, p.index, p.row, value_column));
+                touched.push((p.table, p.at, p.row, value_column));
             }
             Err(problem) => {
-                if drop.insert((p.table, p.index)) {
+                if drop[p.table].insert(p.at) {
                     errors.push(bad_cell(plan, p.row, p.column, problem));
                 }
             }
         }
     }
-    for (table, index, row, column) in touched {
-        if drop.contains(&(table, index)) {
+    for (table, at, row, column) in touched {
+        if drop[table].contains(&at) {
             continue;
         }
         let t = &parsed.tables[table];
-        if let Err(e) = check_values(&t.rows[index], unit_of(t, options)) {
-            drop.insert((table, index));
+        let Some(o) = t.rows.get(at) else { continue };
+        if let Err(e) = check_values(&o, unit_of(t, options)) {
+            drop[table].insert(at);
             errors.push(culprit_error(plan, row, column, e));
         }
     }
-    for (t, table) in parsed.tables.iter_mut().enumerate() {
-        let mut i = 0;
-        table.rows.retain(|_| {
-            i += 1;
-            !drop.contains(&(t, i - 1))
-        });
+    for (table, places) in parsed.tables.iter_mut().zip(&drop) {
+        if !places.is_empty() {
+            table.rows.remove(places);
+        }
     }
     errors.sort_by_key(|e| e.row);
 }

@@ -24,7 +24,7 @@ fn cbs_style_files_are_understood() {
     assert_eq!(parsed.read, 4);
     assert_eq!(parsed.without_value, 1);
     assert_eq!(parsed.ignored_columns, vec!["ID".to_string()]);
-    let [a, b, c] = &parsed.tables[0].rows[..] else {
+    let [a, b, c] = &parsed.tables[0].rows.to_vec()[..] else {
         panic!("{:?}", parsed.tables[0].rows)
     };
     assert_eq!(
@@ -43,9 +43,9 @@ fn cbs_style_files_are_understood() {
 #[test]
 fn commas_and_tabs_are_detected() {
     let parsed = read("gebied,jaar,aantal\nGM0001,2023,5\n", false).unwrap();
-    assert_eq!(parsed.tables[0].rows[0].value, Some(5.0));
+    assert_eq!(parsed.tables[0].rows.to_vec()[0].value, Some(5.0));
     let parsed = read("gebied\tjaar\taantal\nGM0001\t2023KW02\t5,5\n", false).unwrap();
-    assert_eq!(parsed.tables[0].rows[0].value, Some(5.5));
+    assert_eq!(parsed.tables[0].rows.to_vec()[0].value, Some(5.5));
 }
 
 /// Each case: the file, then the error expected (as shown to the user).
@@ -163,7 +163,12 @@ fn ambiguous_numbers_follow_their_column_or_the_file() {
         false,
     )
     .unwrap();
-    let values: Vec<_> = column.tables[0].rows.iter().map(|o| o.value).collect();
+    let values: Vec<_> = column.tables[0]
+        .rows
+        .to_vec()
+        .iter()
+        .map(|o| o.value)
+        .collect();
     assert_eq!(values, [Some(1234.0), Some(12.5)]);
     // Only another column shows the convention (a decimal point): the file's convention.
     let file = read(
@@ -171,7 +176,7 @@ fn ambiguous_numbers_follow_their_column_or_the_file() {
         false,
     )
     .unwrap();
-    assert_eq!(file.tables[0].rows[0].value, Some(1.234));
+    assert_eq!(file.tables[0].rows.to_vec()[0].value, Some(1.234));
 }
 
 #[test]
@@ -235,7 +240,7 @@ fn a_mapping_chooses_columns_by_title() {
     let text = "Wijk;Peildatum;Groep;Jongeren met jeugdhulp\nWK000101;2023;12-17 jaar;40\n";
     let parsed = read_csv(text.as_bytes(), &options, &mut |_| {}).unwrap();
     assert_eq!(
-        parsed.tables[0].rows[0].breakdown.to_string(),
+        parsed.tables[0].rows.to_vec()[0].breakdown.to_string(),
         "leeftijd=12-17 jaar"
     );
     let bad =
@@ -305,7 +310,7 @@ fn files_saved_by_dutch_spreadsheets_in_windows_1252_are_read() {
     csv.extend_from_slice(b"GM1900;2023;Totaal;80\n");
     let parsed = read_csv(csv.as_slice(), &ImportOptions::default(), &mut |_| {}).unwrap();
     assert_eq!(
-        parsed.tables[0].rows[0].breakdown.to_string(),
+        parsed.tables[0].rows.to_vec()[0].breakdown.to_string(),
         "leeftijd=12 \u{2013} 17 jaar"
     );
 }
@@ -388,7 +393,7 @@ fn every_cbs_shape_imports_without_a_mapping() {
         let got: Vec<String> = parsed
             .tables
             .iter()
-            .flat_map(|t| t.rows.iter().map(|o| line(&t.source, o)))
+            .flat_map(|t| t.rows.to_vec().into_iter().map(|o| line(&t.source, &o)))
             .collect();
         let want: Vec<&str> = expected.lines().collect();
         assert_eq!(got, want, "{name}");
@@ -455,7 +460,7 @@ fn several_value_columns_or_measures_ask_for_a_choice() {
     };
     let parsed = read_csv(labels.as_bytes(), &chosen, &mut |_| {}).unwrap();
     assert_eq!(parsed.tables.len(), 1);
-    assert_eq!(parsed.tables[0].rows[0].value, Some(121.5));
+    assert_eq!(parsed.tables[0].rows.to_vec()[0].value, Some(121.5));
 
     let observations = include_str!("cases/observations.csv");
     let err = read(observations, false).unwrap_err().to_string();

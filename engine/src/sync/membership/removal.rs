@@ -27,15 +27,17 @@ pub enum AfterRemoval {
     #[error("versleuteld in sleuteltijdvak {epoch}, na de verwijdering (in tijdvak {last})")]
     LaterEpoch { epoch: u64, last: u64 },
     /// Numbered above the removal's cut-off: written after it.
-    #[error("bundel {seq} is geschreven na de verwijdering, die telt tot en met bundel {cutoff}")]
+    #[error(
+        "wijziging {seq} is geschreven na de verwijdering, die telt tot en met wijziging {cutoff}"
+    )]
     AfterCutoff { seq: u64, cutoff: u64 },
     /// Without a sequence number (an older format), so it cannot be placed before the cut-off.
     #[error(
-        "bundel zonder volgnummer; na de verwijdering tellen alleen bundels tot en met nummer {cutoff}"
+        "wijziging zonder volgnummer; na de verwijdering tellen alleen wijzigingen tot en met nummer {cutoff}"
     )]
     Unnumbered { cutoff: u64 },
     /// A second, different bundle under a number that was applied here already.
-    #[error("een tweede, andere bundel {seq}; de eerste is hier al toegepast")]
+    #[error("een tweede, andere wijziging {seq}; de eerste is hier al toegepast")]
     Second { seq: u64 },
 }
 
@@ -116,7 +118,7 @@ mod tests {
         );
         assert_eq!(
             removal.admits(1, 8, false).unwrap_err().to_string(),
-            "bundel 8 is geschreven na de verwijdering, die telt tot en met bundel 7"
+            "wijziging 8 is geschreven na de verwijdering, die telt tot en met wijziging 7"
         );
         let old = Removal {
             epoch: 0,

@@ -215,7 +215,7 @@ impl Machine {
             }
             if let Err(e) = removal.admits(bundle.epoch, payload.seq, held) {
                 return Ok(Outcome::Refused(format!(
-                    "bundel van verwijderd lid {} niet toegepast: {e}",
+                    "wijziging van verwijderd lid {} niet toegepast: {e}",
                     bundle.author.org_id()
                 )));
             }

@@ -63,7 +63,7 @@ impl Outgoing {
     }
 
     fn from_stored(bytes: &[u8]) -> Result<Outgoing, WireError> {
-        const WHAT: &str = "wachtende bundel";
+        const WHAT: &str = "wachtende wijziging";
         let mut r = Reader::new(bytes);
         let waiting_for = r.list(WHAT, |r| r.str(WHAT))?.into_iter().collect();
         let bundle = r.bytes(WHAT)?.to_vec();

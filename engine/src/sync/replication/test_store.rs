@@ -87,7 +87,7 @@ pub(super) fn title(value: &str) -> Vec<Assignment> {
 }
 
 pub(super) fn replica_with(docs: usize, seed: u8) -> (Replica<Watched>, Vec<DocId>) {
-    let replica = Replica::init(
+    let replica = crate::composition::init(
         Watched::default(),
         Identity::new("Gemeente A", OrgType::Gemeente, [seed; 32], [seed; 16]),
     )

@@ -285,7 +285,7 @@ fn a_removed_member_cannot_replace_what_it_wrote_before_and_copies_change_nothin
     assert!(
         after
             .iter()
-            .all(|r| r.contains("een tweede, andere bundel 1"))
+            .all(|r| r.contains("een tweede, andere wijziging 1"))
             && !after.is_empty(),
         "only the forgery is refused, the copy is not reported: {after:?}"
     );

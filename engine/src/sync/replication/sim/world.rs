@@ -74,7 +74,7 @@ impl World {
                 seed_bytes,
                 actor,
             );
-            let replica = Replica::init(store, identity).expect("init");
+            let replica = crate::composition::init(store, identity).expect("init");
             nodes.push(Node {
                 replica,
                 machine: None,

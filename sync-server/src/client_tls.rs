@@ -1,11 +1,15 @@
-//! TLS for `wss://` relays: which certificates are trusted, and what a failed check means in
-//! words a user can act on.
+//! TLS for connecting to `wss://` relays: which certificates are trusted, and what a failed
+//! check means in words a user can act on. Both binaries use it: `kompas` for its relays and
+//! `kompas-relay` for the relay it mirrors.
+//!
+//! It lives in the relay crate's client side because `kompas` already depends on this crate
+//! (for the protocol client), so one module here adds no crate and no dependency edge.
 //!
 //! A relay's certificate is checked by rustls against the system's trust store (read once per
-//! process with rustls-native-certs) plus, where the replica remembers one for that relay, a
-//! private certificate authority from a PEM file (`--ca FILE`). A certificate that fails the
-//! check is explained in Dutch (expired, another host name, an unknown or self-signed issuer)
-//! instead of looking like an unreachable relay.
+//! process with rustls-native-certs) plus, where one is given for that relay, a private
+//! certificate authority from a PEM file (`--ca FILE`, or `--mirror-ca FILE` for a mirror). A
+//! certificate that fails the check is explained in Dutch (expired, another host name, an
+//! unknown or self-signed issuer) instead of looking like an unreachable relay.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -13,12 +17,20 @@ use std::sync::{Arc, OnceLock};
 use rustls::{CertificateError, ClientConfig, RootCertStore};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::error::TlsError;
 
+use crate::client::endpoint;
+
 /// The client configuration for one relay: the system's roots, plus `ca` if given. Fails with
-/// a Dutch explanation when the CA file cannot be used.
-pub fn client_config(relay: &str, ca: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+/// a Dutch explanation when the CA file cannot be used; `ca_option` is the option that gives
+/// it (`--ca`, `--mirror-ca`), named in that explanation.
+pub fn client_config(
+    relay: &str,
+    ca: Option<&Path>,
+    ca_option: &str,
+) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();
     // Certificates of the system store that rustls cannot parse are skipped, as browsers do.
     roots.add_parsable_certificates(system_roots().iter().cloned());
@@ -26,7 +38,7 @@ pub fn client_config(relay: &str, ca: Option<&Path>) -> Result<Arc<ClientConfig>
         let unreadable = |e: &dyn std::fmt::Display| {
             format!(
                 "het CA-bestand {} voor relay {relay} is niet te gebruiken: {e}; geef een \
-                 PEM-bestand met het certificaat van de certificaatautoriteit (--ca BESTAND)",
+                 PEM-bestand met het certificaat van de certificaatautoriteit ({ca_option} BESTAND)",
                 ca.display()
             )
         };
@@ -50,6 +62,22 @@ pub fn client_config(relay: &str, ca: Option<&Path>) -> Result<Arc<ClientConfig>
     Ok(Arc::new(config))
 }
 
+/// What `tokio-tungstenite` needs to connect to `relay`: a rustls connector for `wss://` (as
+/// [`client_config`] makes it), nothing for `ws://`.
+pub fn connector(
+    relay: &str,
+    ca: Option<&Path>,
+    ca_option: &str,
+) -> Result<Option<Connector>, String> {
+    if endpoint(relay).starts_with("wss://") {
+        Ok(Some(Connector::Rustls(client_config(
+            relay, ca, ca_option,
+        )?)))
+    } else {
+        Ok(None)
+    }
+}
+
 /// The certificates of the system's trust store, read once.
 fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
@@ -57,8 +85,9 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
 }
 
 /// What a failed TLS connection to `relay` means and what to do, if the failure was TLS's
-/// (rather than a relay that could not be reached at all).
-pub fn explain(relay: &str, error: &WsError) -> Option<String> {
+/// (rather than a relay that could not be reached at all); `ca_option` is the option that gives
+/// a private CA.
+pub fn explain(relay: &str, error: &WsError, ca_option: &str) -> Option<String> {
     let rustls_error = match error {
         WsError::Io(io) => io.get_ref()?.downcast_ref::<rustls::Error>()?,
         WsError::Tls(TlsError::Rustls(e)) => e,
@@ -92,7 +121,7 @@ pub fn explain(relay: &str, error: &WsError) -> Option<String> {
             CertificateError::UnknownIssuer => format!(
                 "het TLS-certificaat van relay {relay} is uitgegeven door een onbekende \
                  certificaatautoriteit (of door de relay zelf ondertekend); gebruikt de relay \
-                 een eigen CA, geef het CA-certificaat dan op met --ca BESTAND"
+                 een eigen CA, geef het CA-certificaat dan op met {ca_option} BESTAND"
             ),
             CertificateError::Revoked => format!(
                 "het TLS-certificaat van relay {relay} is ingetrokken; de beheerder van de relay \
@@ -141,12 +170,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
         std::fs::write(&ca, "geen certificaat").unwrap();
-        let message = client_config("wss://r", Some(&ca)).unwrap_err();
+        let message = client_config("wss://r", Some(&ca), "--ca").unwrap_err();
         assert!(
             message.contains("ca.pem") && message.contains("--ca"),
             "{message}"
         );
-        let missing = client_config("wss://r", Some(&dir.path().join("weg.pem"))).unwrap_err();
+        let missing =
+            client_config("wss://r", Some(&dir.path().join("weg.pem")), "--ca").unwrap_err();
         assert!(missing.contains("weg.pem"), "{missing}");
     }
 }

@@ -1,0 +1,105 @@
+//! `kompas herinneringen`: one round of reminder mail (`--verstuur`), or what it would send
+//! (`--proef`), at the system clock or at the moment given with `--nu`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use kompas_engine::Timestamp;
+
+use crate::args::{Global, HerinneringenArgs};
+use crate::context::{now, open_global};
+use crate::exit::Refused;
+use crate::output::emit;
+use crate::reminders::config;
+use crate::reminders::round::{self, Outcome, Shown};
+
+pub fn run(global: &Global, args: &HerinneringenArgs) -> anyhow::Result<ExitCode> {
+    let at = match &args.nu {
+        Some(text) => moment(text)?,
+        None => now(),
+    };
+    let opened = open_global(global)?;
+    let config = config::load(opened.dir.root())?;
+    let outcome = round::run(&opened, &config, at, args.proef)?;
+    let try_out = args.proef;
+    emit(global.json, &outcome, |o| render(o, try_out))?;
+    if outcome.complete() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Refused::mail(format!(
+            "{} van de {} berichten niet verstuurd; wat de mailserver nog niet aannam, gaat de volgende keer opnieuw mee",
+            outcome.later.len() + outcome.refused.len(),
+            outcome.sent.len() + outcome.later.len() + outcome.refused.len(),
+        )))
+    }
+}
+
+/// `--nu`: an RFC 3339 moment.
+fn moment(text: &str) -> anyhow::Result<Timestamp> {
+    let parsed: jiff::Timestamp = text.trim().parse().map_err(|_| {
+        Refused::input(format!(
+            "--nu: \"{text}\" is geen moment; schrijf het zoals 2027-03-01T09:00:00Z"
+        ))
+    })?;
+    Ok(Timestamp(parsed.as_millisecond()))
+}
+
+fn render(o: &Outcome, try_out: bool) -> String {
+    let mut out = String::new();
+    if o.sent.is_empty() && o.later.is_empty() && o.refused.is_empty() {
+        return "Geen nieuwe herinneringen om te versturen.".into();
+    }
+    let line = |out: &mut String, s: &Shown| {
+        let again = if s.again { " (opnieuw)" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {}: {} ({} herinnering{}){again}",
+            s.to,
+            s.subject,
+            s.reminders,
+            if s.reminders == 1 { "" } else { "en" }
+        );
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "    {e}");
+        }
+    };
+    if try_out {
+        let _ = writeln!(
+            out,
+            "Proef: dit zou er nu verstuurd worden (er is niets verstuurd):"
+        );
+        for s in &o.sent {
+            line(&mut out, s);
+        }
+        for s in o.sent.iter().filter(|s| s.body.is_some()) {
+            let _ = write!(
+                out,
+                "\n--- aan {}: {}\n{}",
+                s.to,
+                s.subject,
+                s.body.as_deref().unwrap_or_default()
+            );
+        }
+        return out;
+    }
+    for (list, heading) in [
+        (&o.sent, "Verstuurd"),
+        (
+            &o.later,
+            "Nog niet verstuurd (gaat de volgende keer opnieuw)",
+        ),
+        (
+            &o.refused,
+            "Geweigerd door de mailserver (gaat niet opnieuw)",
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{heading}:");
+        for s in list {
+            line(&mut out, s);
+        }
+    }
+    out
+}

@@ -1,0 +1,235 @@
+//! End-to-end tests of reminder mail: the real `kompas herinneringen` against the SMTP test
+//! server of `kompas_tests::smtp`, with the clock given by `--nu`.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kompas_tests::smtp::{Mail, SmtpServer};
+use kompas_tests::{Kompas, Run};
+
+const FLOW: &str = "naam: overleg\nversie: 1.0.0\ntitel: Overleg\nsoorten:\n  - naam: verslag\n    label: Verslag\n    velden:\n      - {naam: titel, type: tekst, verplicht: true}\nfasen:\n  - naam: voorbereiden\n    titel: Voorbereiden\n    soorten: [verslag]\n    wie: [coordinator]\n    termijn: P14D\n    herinnering: P3D\n    naar: [{fase: klaar}]\n  - naam: klaar\n    titel: Klaar\n    eind: true\n";
+
+const DAY: i64 = 86_400_000;
+
+/// An organisation with one running instance of `overleg`, started now, and its reminder
+/// configuration pointing at `port`. Returns the runner and the start moment (ms).
+fn organisation(root: &Path, port: u16) -> (Kompas, i64) {
+    let k = Kompas::organisation(root, "gemeente", "Gemeente Zwolle", "gemeente");
+    std::fs::create_dir_all(k.data().join("workflows")).unwrap();
+    std::fs::write(k.data().join("workflows/overleg.yaml"), FLOW).unwrap();
+    let started = jiff::Timestamp::now().as_millisecond();
+    k.ok(&["flow", "start", "overleg", "--title", "Overleg jeugdhulp"]);
+    configure(&k, port);
+    (k, started)
+}
+
+fn configure(k: &Kompas, port: u16) {
+    std::fs::write(
+        k.data().join("herinneringen.toml"),
+        format!(
+            "[smtp]\nserver = \"127.0.0.1\"\npoort = {port}\nbeveiliging = \"geen\"\nafzender = \"Kompas <kompas@zwolle.test>\"\n\n[ontvangers]\niedereen = [\"team@zwolle.test\"]\n[ontvangers.rol]\ncoordinator = [\"beleid@zwolle.test\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// `--nu` for `ms`.
+fn at(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
+}
+
+fn reminders(k: &Kompas, what: &str, ms: i64) -> Run {
+    k.run(&["herinneringen", what, "--nu", &at(ms)])
+}
+
+fn body(mail: &Mail) -> String {
+    let decoded =
+        quoted_printable::decode(mail.raw_body(), quoted_printable::ParseMode::Robust).unwrap();
+    String::from_utf8(decoded).unwrap()
+}
+
+fn to_of(mails: &[Mail]) -> Vec<String> {
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    to
+}
+
+#[test]
+fn a_due_reminder_arrives_once_in_a_digest_per_recipient() {
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (k, t0) = organisation(dir.path(), server.port());
+
+    // Nothing is due the day after the start.
+    let out = reminders(&k, "--verstuur", t0 + DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Geen nieuwe herinneringen"), "{out:?}");
+
+    // The try-out shows the digest and sends and records nothing.
+    let out = reminders(&k, "--proef", t0 + 12 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("er is niets verstuurd"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("fase ‘Voorbereiden’ afronden"),
+        "{}",
+        out.stdout
+    );
+    assert!(server.accepted().is_empty());
+    let json = k.json(&["herinneringen", "--proef", "--nu", &at(t0 + 12 * DAY)]);
+    assert_eq!(json["sent"].as_array().map(Vec::len), Some(2), "{json}");
+
+    // Twelve days in, the reminder is due: one digest per recipient.
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mails = server.accepted();
+    assert_eq!(
+        to_of(&mails),
+        ["beleid@zwolle.test", "team@zwolle.test"],
+        "{mails:?}"
+    );
+    for mail in &mails {
+        assert_eq!(mail.to.len(), 1);
+        assert_eq!(mail.from, "kompas@zwolle.test");
+        assert_eq!(
+            mail.header("Subject").as_deref(),
+            Some("kompas: 1 herinnering voor Gemeente Zwolle")
+        );
+        assert!(
+            mail.header("Message-ID")
+                .is_some_and(|id| id.ends_with("@zwolle.test>"))
+        );
+        let text = body(mail);
+        for expected in [
+            "Binnenkort",
+            "- Overleg jeugdhulp: fase ‘Voorbereiden’ afronden",
+            "Werkstroom: Overleg jeugdhulp, fase ‘Voorbereiden’",
+            " uur",
+            "kompas flow status ",
+        ] {
+            assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+        }
+        assert!(
+            [
+                "november",
+                "december",
+                "januari",
+                "februari",
+                "maart",
+                "april",
+                "mei",
+                "juni",
+                "juli",
+                "augustus",
+                "september",
+                "oktober"
+            ]
+            .iter()
+            .any(|m| text.contains(m)),
+            "a Dutch date in:\n{text}"
+        );
+    }
+
+    // Run again, and later on the same day: nothing more.
+    for ms in [t0 + 12 * DAY, t0 + 13 * DAY] {
+        let out = reminders(&k, "--verstuur", ms);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("Geen nieuwe herinneringen"), "{out:?}");
+    }
+    assert_eq!(server.accepted().len(), 2);
+
+    // Past the deadline, the "too late" reminder goes out once.
+    reminders(&k, "--verstuur", t0 + 15 * DAY);
+    reminders(&k, "--verstuur", t0 + 16 * DAY);
+    let mails = server.accepted();
+    assert_eq!(mails.len(), 4, "{mails:?}");
+    for mail in &mails[2..] {
+        assert!(body(mail).contains("Te laat"), "{}", body(mail));
+        assert!(mail.header("Subject").unwrap().ends_with("(1 te laat)"));
+    }
+}
+
+#[test]
+fn a_sender_killed_while_sending_sends_each_digest_once_when_started_again() {
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (k, t0) = organisation(dir.path(), server.port());
+    let now = at(t0 + 12 * DAY);
+
+    // The first digest is accepted; the second is in whole, but before the server's reply the
+    // sender is killed.
+    let held = server.hold(2);
+    let mut child = k
+        .command(&["herinneringen", "--verstuur", "--nu", &now])
+        .spawn()
+        .unwrap();
+    held.recv_timeout(Duration::from_secs(60))
+        .expect("the second digest reaches the server");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let first = server.accepted();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let dropped = server.dropped(1);
+    assert_eq!(dropped.len(), 1);
+
+    // Started again: the unaccepted digest goes out again, the same message; the accepted one
+    // is not sent twice.
+    let out = k.run(&["herinneringen", "--verstuur", "--nu", &now]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("(opnieuw)"), "{}", out.stdout);
+    let mails = server.accepted();
+    assert_eq!(to_of(&mails), ["beleid@zwolle.test", "team@zwolle.test"]);
+    assert_eq!(
+        mails[1].header("Message-ID"),
+        dropped[0].header("Message-ID")
+    );
+    assert_eq!(mails[1].data, dropped[0].data);
+
+    let out = k.run(&["herinneringen", "--verstuur", "--nu", &now]);
+    assert!(out.stdout.contains("Geen nieuwe herinneringen"), "{out:?}");
+    assert_eq!(server.accepted().len(), 2);
+}
+
+#[test]
+fn an_unreachable_server_loses_nothing_and_a_bad_file_names_its_field() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (k, t0) = organisation(dir.path(), port);
+    let now = at(t0 + 12 * DAY);
+
+    let out = k.run(&["herinneringen", "--verstuur", "--nu", &now]);
+    assert_eq!(out.code, 9, "{out:?}");
+    assert!(out.stdout.contains("Nog niet verstuurd"), "{}", out.stdout);
+    assert!(out.stderr.contains("niet verstuurd"), "{}", out.stderr);
+
+    let server = SmtpServer::start();
+    configure(&k, server.port());
+    k.ok(&["herinneringen", "--verstuur", "--nu", &now]);
+    k.ok(&["herinneringen", "--verstuur", "--nu", &now]);
+    assert_eq!(
+        to_of(&server.accepted()),
+        ["beleid@zwolle.test", "team@zwolle.test"]
+    );
+
+    std::fs::write(
+        k.data().join("herinneringen.toml"),
+        "[smtp]\nserver = \"smtp.zwolle.test\"\nafzender = \"kompas@zwolle.test\"\nwachtwoord = \"geheim\"\n",
+    )
+    .unwrap();
+    let err = k.fails(3, &["herinneringen", "--proef"]);
+    assert!(err.contains("smtp.wachtwoord"), "{err}");
+    std::fs::remove_file(k.data().join("herinneringen.toml")).unwrap();
+    let err = k.fails(4, &["herinneringen", "--proef"]);
+    assert!(err.contains("herinneringen.toml bestaat niet"), "{err}");
+    let err = k.fails(3, &["herinneringen", "--proef", "--nu", "morgen"]);
+    assert!(err.contains("--nu"), "{err}");
+    k.fails(2, &["herinneringen"]);
+}
