@@ -252,6 +252,7 @@ impl RelayClient {
     }
 
     async fn welcome(&mut self, message: &Message) -> Result<Welcome, ClientError> {
+        let (relay, _, _) = self.session.ok_or(ClientError::Closed)?;
         match self.request(message).await? {
             Message::Welcome {
                 access,
