@@ -397,6 +397,10 @@ async fn a_new_relay_takes_a_workspace_created_eleven_minutes_ago() {
     .await;
     let prev = head(&new.url(), &gemeente).await;
     let (mut joiner, _) = ouders.connect(&new.url(), WS).await;
+    joiner
+        .candidacy(&InviteToken([2; 32]), &ouders.key)
+        .await
+        .expect("candidacy accepted");
     let backdated = SignedOp::sign(WS, prev, then, ouders.redeem(WS, 2), &ouders.key);
     let (code, _) = refused(joiner.append(backdated).await);
     assert_eq!(code, ErrorCode::ClockSkew);

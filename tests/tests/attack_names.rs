@@ -215,6 +215,9 @@ fn relays_hold_no_names_and_strangers_learn_nothing_while_members_sync() {
     // The provider is a member on relay B: with relay A gone, what it writes reaches the others.
     a.terminate();
     aanbieder.ok(&["doc", "new", "ambitie", "--set", "titel=Alleen via B"]);
+    // Relay A is gone, so this sync reports it (exit 7) and pushes through B.
+    let run = aanbieder.run(&["sync", "--timeout", "20"]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     until_titled(&aanbieder, "Van het samenwerkingsverband");
     until_titled(&gemeente, "Alleen via B");
     for path in ["/metrics", "/healthz", "/readyz"] {
