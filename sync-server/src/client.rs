@@ -9,7 +9,7 @@ use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
-use kompas_engine::sync::membership::SignedOp;
+use kompas_engine::sync::membership::{InviteToken, SignedOp};
 use kompas_engine::sync::wire::{
     Access, CHALLENGE_LEN, ErrorCode, Hash32, MAX_FRAME_BYTES, Message, OrgKey, PROTOCOL_VERSION,
     SealedBundle, Sequenced, WireError, WorkspaceId, decode_frame, encode_frame, sign_auth,
@@ -117,6 +117,9 @@ pub struct Acked {
 /// One connection to a relay.
 pub struct RelayClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The relay's key, this connection's challenge and the workspace, once authenticated
+    /// (what a candidacy proof signs).
+    session: Option<(OrgKey, [u8; CHALLENGE_LEN], WorkspaceId)>,
 }
 
 /// The websocket endpoint for a relay URL: `/ws` is added when the URL has no path.
@@ -171,7 +174,10 @@ impl RelayClient {
                         },
                     },
                 )?;
-        Ok(RelayClient { socket })
+        Ok(RelayClient {
+            socket,
+            session: None,
+        })
     }
 
     /// Hello, challenge, signed answer, welcome.
@@ -225,7 +231,29 @@ impl RelayClient {
             key: OrgKey::of(key),
             signature: sign_auth(&relay, &nonce, &workspace, key),
         };
-        match self.request(&auth).await? {
+        self.session = Some((relay, nonce, workspace));
+        self.welcome(&auth).await
+    }
+
+    /// Proves that the holder of `key`, not a member yet, holds the invite `token`; the relay
+    /// answers with the welcome's real figures, or refuses with `NotMember`.
+    pub async fn candidacy(
+        &mut self,
+        token: &InviteToken,
+        key: &SigningKey,
+    ) -> Result<Welcome, ClientError> {
+        let (relay, nonce, workspace) = self.session.ok_or(ClientError::Closed)?;
+        let proof = token.prove_candidacy(&relay, &nonce, &workspace, &OrgKey::of(key));
+        self.welcome(&Message::Candidacy {
+            invite_key: token.public(),
+            proof,
+        })
+        .await
+    }
+
+    async fn welcome(&mut self, message: &Message) -> Result<Welcome, ClientError> {
+        let (relay, _, _) = self.session.ok_or(ClientError::Closed)?;
+        match self.request(message).await? {
             Message::Welcome {
                 access,
                 head,

@@ -5,14 +5,19 @@
 //! being read from: the per-connection buffer is one frame each way. Its ticket bounds what it
 //! may buffer while a frame arrives; a clock tick closes it when a frame takes too long, when
 //! it stays silent (after a ping), or when a key that is not a member stays too long.
+//!
+//! A key that is neither a member nor a mirror learns nothing about the workspace: its welcome
+//! carries zeros, and every read is refused with `NotMember`, whether the workspace exists or
+//! not, until it proves with `Candidacy` that it holds an open invite. It may always try to
+//! create the workspace; that a workspace id is taken is the one thing a refused creation says.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use kompas_engine::sync::membership::OpBody;
+use kompas_engine::sync::membership::{InviteState, MembershipError, candidacy_holds};
 use kompas_engine::sync::wire::{
-    Access, CHALLENGE_LEN, ErrorCode, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION,
+    Access, CHALLENGE_LEN, ErrorCode, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION, Sig,
     WireError, WorkspaceId, decode_frame, encode_frame, sign_relay_proof, verify_auth,
 };
 use tokio::sync::watch;
@@ -87,6 +92,11 @@ struct Session {
     sub: Option<Subscription>,
     /// When the relay welcomed the connection.
     since: Instant,
+    /// This connection's challenge, which a candidacy proof signs.
+    nonce: [u8; CHALLENGE_LEN],
+    /// A key that is not a member proved it holds an open invite: it may read the membership
+    /// log and redeem.
+    candidate: bool,
 }
 
 /// What a subscriber has been sent so far.
@@ -218,24 +228,13 @@ impl Connection {
             ws,
             sub: None,
             since: Instant::now(),
+            nonce,
+            candidate: false,
         };
         if session.removed() {
             return Err(Some(removed(&key)));
         }
-        let welcome = match &session.ws {
-            Some(ws) => ws.with_members(|m| Message::Welcome {
-                access: session.access(m.role_of(&key)),
-                head: ws.head(),
-                membership_len: m.len(),
-                epoch: m.epoch(),
-            }),
-            None => Message::Welcome {
-                access: session.access(None),
-                head: 0,
-                membership_len: 0,
-                epoch: 0,
-            },
-        };
+        let welcome = session.welcome();
         if let Message::Welcome {
             access: Access::Member(_) | Access::Mirror,
             ..
@@ -348,7 +347,16 @@ impl Connection {
                 });
                 Ok(())
             }
+            Message::Candidacy { invite_key, proof } => {
+                let relay = self.state.relay_key();
+                session.prove_candidacy(&relay, &invite_key, &proof)?;
+                session.candidate = true;
+                self.reply(&session.welcome()).await
+            }
             Message::MembershipPull { after } => {
+                if !session.may_read_log() {
+                    return Err(not_member(&session.key).into());
+                }
                 let ops = match &session.ws {
                     Some(ws) => ws.ops_page(after)?,
                     None => Vec::new(),
@@ -370,9 +378,19 @@ impl Connection {
                     .ws
                     .as_ref()
                     .is_some_and(|ws| ws.with_members(|m| m.is_member(&session.key)));
-                let joining = matches!(op.op.body, OpBody::Create { .. } | OpBody::Redeem { .. });
-                if !is_member && !session.mirror && !joining {
-                    return Err(not_member(&session.key).into());
+                if !is_member && !session.mirror {
+                    let creates = op.op.body.creates();
+                    if creates && session.ws.is_some() {
+                        // Said without folding, so that the refusal names nothing of the log.
+                        return Err(Fail::Refused(Refusal::new(
+                            ErrorCode::MembershipRefused,
+                            "de samenwerking bestaat al",
+                        )));
+                    }
+                    let redeems = op.op.body.redeemed_invite().is_some() && session.candidate;
+                    if !creates && !redeems {
+                        return Err(not_member(&session.key).into());
+                    }
                 }
                 let state = self.state.clone();
                 let _permit = state.writes.try_acquire().map_err(|_| overloaded())?;
@@ -639,6 +657,81 @@ impl Connection {
 }
 
 impl Session {
+    /// The welcome for this connection now: the real figures for a member, a mirror and a
+    /// candidate that proved its invite; zeros for any other key, whether the workspace exists
+    /// or not.
+    fn welcome(&self) -> Message {
+        let role = self
+            .ws
+            .as_ref()
+            .and_then(|ws| ws.with_members(|m| m.role_of(&self.key)));
+        let access = self.access(role);
+        match &self.ws {
+            Some(ws) if access != Access::Candidate || self.candidate => {
+                ws.with_members(|m| Message::Welcome {
+                    access,
+                    head: ws.head(),
+                    membership_len: m.len(),
+                    epoch: m.epoch(),
+                })
+            }
+            _ => Message::Welcome {
+                access,
+                head: 0,
+                membership_len: 0,
+                epoch: 0,
+            },
+        }
+    }
+
+    /// Checks that `proof` is the signature of the invite `invite_key` of this workspace over
+    /// this connection's challenge and key, and that the invite is open now. Without a valid
+    /// proof the answer is `NotMember`, as for any stranger; the holder of a used, revoked or
+    /// expired invite is told which.
+    fn prove_candidacy(
+        &self,
+        relay: &OrgKey,
+        invite_key: &OrgKey,
+        proof: &Sig,
+    ) -> Result<(), Refusal> {
+        let ws = self.ws.as_ref().ok_or_else(|| not_member(&self.key))?;
+        let invite = ws.with_members(|m| m.invites().get(invite_key).cloned());
+        let proved = invite.is_some()
+            && candidacy_holds(
+                invite_key,
+                proof,
+                relay,
+                &self.nonce,
+                &self.workspace,
+                &self.key,
+            );
+        let Some(invite) = invite.filter(|_| proved) else {
+            return Err(not_member(&self.key));
+        };
+        let refused = match invite.state {
+            InviteState::Used { by } => Some(MembershipError::InviteUsed { by }),
+            InviteState::Revoked => Some(MembershipError::InviteRevoked),
+            InviteState::Open if invite.expires < now() => Some(MembershipError::InviteExpired {
+                expires: invite.expires,
+            }),
+            InviteState::Open => None,
+        };
+        match refused {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether this connection may read the membership log.
+    fn may_read_log(&self) -> bool {
+        self.mirror
+            || self.candidate
+            || self
+                .ws
+                .as_ref()
+                .is_some_and(|ws| ws.with_members(|m| m.is_member(&self.key)))
+    }
+
     /// What this key may do now, given its role in the member set.
     fn access(&self, role: Option<kompas_engine::sync::membership::Role>) -> Access {
         match (role, self.mirror) {
@@ -657,12 +750,17 @@ impl Session {
     }
 
     /// The workspace, if this key may read and write bundles in it.
+    /// A key that is not a member hears `NotMember` whether the workspace exists or not.
     fn reader(&self) -> Result<Arc<Workspace>, Refusal> {
         let ws = self.ws.clone().ok_or_else(|| {
-            Refusal::new(
-                ErrorCode::UnknownWorkspace,
-                format!("samenwerking {} is onbekend bij deze relay", self.workspace),
-            )
+            if self.mirror {
+                Refusal::new(
+                    ErrorCode::UnknownWorkspace,
+                    format!("samenwerking {} is onbekend bij deze relay", self.workspace),
+                )
+            } else {
+                not_member(&self.key)
+            }
         })?;
         if self.mirror || ws.with_members(|m| m.is_member(&self.key)) {
             Ok(ws)

@@ -16,7 +16,7 @@
 //! Differences are computed in 128 bits, so no time on the wire can overflow them.
 
 use kompas_engine::Timestamp;
-use kompas_engine::sync::membership::{MemberSet, OpBody, Role, SignedOp};
+use kompas_engine::sync::membership::{MemberSet, Role, SignedOp};
 use kompas_engine::sync::wire::{ErrorCode, OrgKey};
 
 use crate::refusal::Refusal;
@@ -39,7 +39,7 @@ pub fn check(members: &MemberSet, op: &SignedOp, arrival: &Arrival) -> Result<()
     if ahead > i128::from(MAX_CLOCK_SKEW_MS) {
         return Err(skew(op, arrival.now, "loopt meer dan 10 minuten voor op"));
     }
-    let OpBody::Redeem { invite_key, .. } = &op.op.body else {
+    let Some(invite_key) = op.op.body.redeemed_invite() else {
         return Ok(());
     };
     if members.role_of(&arrival.carrier) == Some(Role::Coordinator) {
@@ -78,6 +78,7 @@ mod tests {
     use kompas_engine::sync::wire::{KxKey, WorkspaceId};
 
     use super::*;
+    use kompas_engine::sync::membership::OpBody;
 
     const MIN: i64 = 60 * 1000;
 

@@ -8,7 +8,6 @@
 
 use std::collections::HashSet;
 
-use kompas_engine::sync::membership::OpBody;
 use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
 
 use crate::store::{RelayStore, StoreError};
@@ -70,7 +69,7 @@ pub fn workspaces(store: &RelayStore) -> Result<Vec<WorkspaceRow>, StoreError> {
         let trees = store.trees(&id)?;
         let ops = trees.membership()?;
         let Some(first) = ops.first() else { continue };
-        let creator = matches!(first.op.body, OpBody::Create { .. }).then_some(first.op.author);
+        let creator = first.op.body.creates().then_some(first.op.author);
         let ws = Workspace::load(id, trees)?;
         rows.push(WorkspaceRow {
             id,
@@ -130,6 +129,7 @@ async fn mark(store: &RelayStore, name: &str, on: bool) -> Result<(), StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kompas_engine::sync::membership::OpBody;
 
     #[tokio::test]
     async fn marks_are_kept_and_a_deleted_workspace_is_gone() {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::Timestamp;
-use kompas_engine::sync::membership::{OpBody, SignedOp};
+use kompas_engine::sync::membership::SignedOp;
 use kompas_engine::sync::wire::{ErrorCode, OrgKey, WorkspaceId};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 
@@ -61,7 +61,7 @@ impl RelayState {
             let creator = trees
                 .membership()?
                 .first()
-                .and_then(|op| matches!(op.op.body, OpBody::Create { .. }).then_some(op.op.author));
+                .and_then(|op| op.op.body.creates().then_some(op.op.author));
             let ws = Workspace::load(id, trees)?;
             if ws.with_members(|m| !m.is_empty()) {
                 workspaces.insert(id, Arc::new(ws));
@@ -144,7 +144,7 @@ impl RelayState {
     /// the operator's allow-list (`--allow-create`). Other operations pass; so do workspaces
     /// copied by mirroring, which do not come through here.
     pub fn check_creator(&self, op: &SignedOp) -> Result<(), Refusal> {
-        let creates = matches!(op.op.body, OpBody::Create { .. });
+        let creates = op.op.body.creates();
         if !creates
             || self.config.may_create(&op.op.author)
             || self.workspace(&op.op.workspace).is_some()

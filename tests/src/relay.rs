@@ -435,6 +435,10 @@ impl TestWorkspace {
     /// `joiner` redeems the invite `token` over its own connection to `url`.
     pub async fn join(&mut self, url: &str, joiner: &Org, token: u8) -> RelayClient {
         let (mut client, _) = joiner.connect(url, self.id).await;
+        client
+            .candidacy(&InviteToken([token; 32]), &joiner.key)
+            .await
+            .expect("candidacy accepted");
         let ops = client.membership(0).await.expect("membership pull");
         let op = joiner.op(
             self.id,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::{SinkExt, StreamExt};
 use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::{
-    MAX_OP_BYTES, MAX_SHARES_PER_MEMBER, OpBody, Role, SignedOp, WrappedKey,
+    InviteToken, MAX_OP_BYTES, MAX_SHARES_PER_MEMBER, OpBody, Role, SignedOp, WrappedKey,
 };
 use kompas_engine::sync::wire::{
     ErrorCode, MAX_FRAME_BYTES, Message, OrgKey, WorkspaceId, decode_frame,
@@ -95,7 +95,7 @@ impl Proxy {
                             if let WsMessage::Binary(bytes) = &m
                                 && let Ok(Message::MembershipAppend { op }) =
                                     decode_frame(bytes, MAX_FRAME_BYTES)
-                                && matches!(op.op.body, OpBody::Redeem { .. })
+                                && op.op.body.redeemed_invite().is_some()
                             {
                                 *stolen.lock().unwrap() = Some(op);
                                 break;
@@ -137,6 +137,10 @@ async fn a_redeem_stolen_by_a_man_in_the_middle_gives_the_thief_nothing() {
     // The joiner's connection runs through the proxy, which keeps its redeem.
     let proxy = Proxy::start(url.clone()).await;
     let (mut through, _) = aanbieder.connect(&proxy.url, WS).await;
+    through
+        .candidacy(&InviteToken([2; 32]), &aanbieder.key)
+        .await
+        .unwrap();
     let prev = through
         .membership(0)
         .await
@@ -176,15 +180,26 @@ async fn a_redeem_stolen_by_a_man_in_the_middle_gives_the_thief_nothing() {
             profile: thief.profile(),
         },
     );
-    let (code, message) = refused(attacker.append(redirected).await);
-    assert_eq!(code, ErrorCode::MembershipRefused);
-    assert!(message.contains("bewijs"), "{message}");
+    // The thief cannot prove it holds the invite, so the relay refuses before folding; the
+    // fold would refuse the proof too (`BadInviteProof`, engine tests).
+    let (code, _) = refused(attacker.append(redirected).await);
+    assert_eq!(code, ErrorCode::NotMember);
     keeps_syncing(&url, &school, &gemeente, 10).await;
 
-    // Replayed as it was: it admits the organisation it names, not the thief.
-    attacker.append(stolen.clone()).await.unwrap();
+    // Replayed as it was by the thief: refused too, and the thief reads nothing.
+    let (code, _) = refused(attacker.append(stolen.clone()).await);
+    assert_eq!(code, ErrorCode::NotMember);
     let (code, _) = refused(attacker.pull(0, 10).await);
     assert_eq!(code, ErrorCode::NotMember);
+    let (code, _) = refused(attacker.membership(0).await);
+    assert_eq!(code, ErrorCode::NotMember);
+    // The joiner itself, on a direct connection, proves its invite and redeems after all.
+    let (mut direct, _) = aanbieder.connect(&url, WS).await;
+    direct
+        .candidacy(&InviteToken([2; 32]), &aanbieder.key)
+        .await
+        .unwrap();
+    direct.append(stolen.clone()).await.unwrap();
     let (mut joined, welcome) = aanbieder.connect(&url, WS).await;
     assert!(
         matches!(
@@ -197,7 +212,7 @@ async fn a_redeem_stolen_by_a_man_in_the_middle_gives_the_thief_nothing() {
     // Replayed again, or replayed on another connection: refused, the log does not grow.
     let len = joined.membership(0).await.unwrap().len();
     let (code, _) = refused(attacker.append(stolen).await);
-    assert_eq!(code, ErrorCode::MembershipRefused);
+    assert_eq!(code, ErrorCode::NotMember);
     assert_eq!(joined.membership(0).await.unwrap().len(), len);
     // Nothing the relay or the proxy saw contains the invite's token.
     let token = [2u8; 32];
@@ -382,6 +397,10 @@ async fn a_new_relay_takes_a_workspace_created_eleven_minutes_ago() {
     .await;
     let prev = head(&new.url(), &gemeente).await;
     let (mut joiner, _) = ouders.connect(&new.url(), WS).await;
+    joiner
+        .candidacy(&InviteToken([2; 32]), &ouders.key)
+        .await
+        .expect("candidacy accepted");
     let backdated = SignedOp::sign(WS, prev, then, ouders.redeem(WS, 2), &ouders.key);
     let (code, _) = refused(joiner.append(backdated).await);
     assert_eq!(code, ErrorCode::ClockSkew);

@@ -6,6 +6,7 @@ use std::fmt;
 use crate::identity::{hex, unhex};
 
 const DOC_REF_CONTEXT: &str = "kompas 2026-12 document address key per epoch v2";
+const NAMES_CONTEXT: &str = "kompas 2026-12 member names key per epoch v1";
 
 /// A key generation of a workspace. Epoch 0 is the key the workspace was created with; every
 /// removal of a member starts the next one.
@@ -107,6 +108,14 @@ impl KeyRing {
         self.keys
             .get(&epoch)
             .map(|k| blake3::derive_key(DOC_REF_CONTEXT, k.as_bytes()))
+    }
+
+    /// The key that seals names in the membership log (the workspace's and the organisations')
+    /// in `epoch`: derived from that epoch's key, so only members can read them.
+    pub fn names_key(&self, epoch: Epoch) -> Option<[u8; 32]> {
+        self.keys
+            .get(&epoch)
+            .map(|k| blake3::derive_key(NAMES_CONTEXT, k.as_bytes()))
     }
 
     /// Whether the ring holds no key.

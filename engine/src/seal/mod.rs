@@ -18,12 +18,14 @@ mod bundle;
 mod cipher;
 mod exchange;
 mod key;
+mod names;
 mod payload;
 mod wrap;
 
 pub use bundle::{OpenError, Roster, SealError, doc_ref, open, seal};
 pub use exchange::{ExchangePublic, ExchangeSecret};
 pub use key::{Epoch, KeyRing, KeyRingError, WorkspaceKey};
+pub use names::{open_text, seal_text};
 pub use payload::{Payload, PayloadError, PayloadForm};
 pub use wrap::{
     WrapError, WrappedRing, open_ring_with_secret, seal_ring_with_secret, unwrap_ring, wrap_ring,

@@ -10,6 +10,11 @@ use super::invite::proof_holds;
 use super::op::{MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, OpBody, SignedOp};
 use super::removal::Removal;
 use super::role::Role;
+use super::sealed_names::{
+    MAX_SEALED_NAMES_BYTES, MemberKeys, SealedNames, UNREADABLE_NAME, UNREADABLE_WORKSPACE_NAME,
+};
+use crate::identity::OrgType;
+use crate::seal::KeyRing;
 
 /// How many `ShareKeys` one member may receive. A coordinator shares once per join; the rest
 /// leaves room for repairs, while a flood of shares cannot grow the log without bound.
@@ -77,6 +82,8 @@ pub struct MemberSet {
     removed: BTreeMap<OrgKey, Removal>,
     invites: BTreeMap<OrgKey, Invite>,
     grants: Vec<KeyGrant>,
+    /// Sealed names not opened yet, by the member they describe (see [`MemberSet::open_names`]).
+    unopened: BTreeMap<OrgKey, SealedNames>,
     /// `ShareKeys` received per member, bounded by [`MAX_SHARES_PER_MEMBER`].
     shares: BTreeMap<OrgKey, usize>,
     epoch: u64,
@@ -119,23 +126,17 @@ impl MemberSet {
         }
         match &op.body {
             OpBody::Create { name, coordinator } => {
-                if self.workspace.is_some() {
-                    return Err(MembershipError::AlreadyCreated);
-                }
-                if coordinator.key != op.author {
-                    return Err(MembershipError::CreatorMismatch);
-                }
-                self.workspace = Some(op.workspace);
-                self.name = name.clone();
-                self.members.insert(
-                    op.author,
-                    Member {
-                        profile: coordinator.clone(),
-                        role: Role::Coordinator,
-                        joined_epoch: 0,
-                        joined_at: op.at,
-                    },
-                );
+                self.create(op.workspace, &op.author, op.at, coordinator.clone(), name)?;
+            }
+            OpBody::CreateSealed { coordinator, names } => {
+                self.create(
+                    op.workspace,
+                    &op.author,
+                    op.at,
+                    unread_profile(coordinator),
+                    UNREADABLE_WORKSPACE_NAME,
+                )?;
+                self.unopened.insert(op.author, names.clone());
             }
             OpBody::Invite {
                 invite_key,
@@ -160,45 +161,29 @@ impl MemberSet {
                 invite_key,
                 proof,
                 profile,
+            } => self.redeem(
+                &op.workspace,
+                &op.author,
+                op.at,
+                invite_key,
+                proof,
+                profile.clone(),
+            )?,
+            OpBody::RedeemSealed {
+                invite_key,
+                proof,
+                joiner,
+                names,
             } => {
-                self.require_created()?;
-                if profile.key != op.author {
-                    return Err(MembershipError::RedeemerMismatch);
-                }
-                if self.removed.contains_key(&op.author) {
-                    return Err(MembershipError::Removed(op.author));
-                }
-                if self.members.contains_key(&op.author) {
-                    return Err(MembershipError::AlreadyMember(op.author));
-                }
-                let invite = self
-                    .invites
-                    .get_mut(invite_key)
-                    .ok_or(MembershipError::UnknownInvite)?;
-                if !proof_holds(invite_key, proof, &op.workspace, &profile.key, &profile.kx) {
-                    return Err(MembershipError::BadInviteProof);
-                }
-                match invite.state {
-                    InviteState::Used { by } => return Err(MembershipError::InviteUsed { by }),
-                    InviteState::Revoked => return Err(MembershipError::InviteRevoked),
-                    InviteState::Open if op.at > invite.expires => {
-                        return Err(MembershipError::InviteExpired {
-                            expires: invite.expires,
-                        });
-                    }
-                    InviteState::Open => {}
-                }
-                invite.state = InviteState::Used { by: op.author };
-                let role = invite.role;
-                self.members.insert(
-                    op.author,
-                    Member {
-                        profile: profile.clone(),
-                        role,
-                        joined_epoch: self.epoch,
-                        joined_at: op.at,
-                    },
-                );
+                self.redeem(
+                    &op.workspace,
+                    &op.author,
+                    op.at,
+                    invite_key,
+                    proof,
+                    unread_profile(joiner),
+                )?;
+                self.unopened.insert(op.author, names.clone());
             }
             OpBody::RevokeInvite { invite_key } => {
                 self.require_coordinator(&op.author)?;
@@ -271,6 +256,118 @@ impl MemberSet {
         self.head = Some(signed.hash());
         self.len += 1;
         Ok(())
+    }
+
+    fn create(
+        &mut self,
+        workspace: WorkspaceId,
+        author: &OrgKey,
+        at: Timestamp,
+        coordinator: MemberProfile,
+        name: &str,
+    ) -> Result<(), MembershipError> {
+        if self.workspace.is_some() {
+            return Err(MembershipError::AlreadyCreated);
+        }
+        if coordinator.key != *author {
+            return Err(MembershipError::CreatorMismatch);
+        }
+        self.workspace = Some(workspace);
+        self.name = name.to_string();
+        self.members.insert(
+            *author,
+            Member {
+                profile: coordinator,
+                role: Role::Coordinator,
+                joined_epoch: 0,
+                joined_at: at,
+            },
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn redeem(
+        &mut self,
+        workspace: &WorkspaceId,
+        author: &OrgKey,
+        at: Timestamp,
+        invite_key: &OrgKey,
+        proof: &crate::sync::wire::Sig,
+        profile: MemberProfile,
+    ) -> Result<(), MembershipError> {
+        self.require_created()?;
+        if profile.key != *author {
+            return Err(MembershipError::RedeemerMismatch);
+        }
+        if self.removed.contains_key(author) {
+            return Err(MembershipError::Removed(*author));
+        }
+        if self.members.contains_key(author) {
+            return Err(MembershipError::AlreadyMember(*author));
+        }
+        let invite = self
+            .invites
+            .get_mut(invite_key)
+            .ok_or(MembershipError::UnknownInvite)?;
+        if !proof_holds(invite_key, proof, workspace, &profile.key, &profile.kx) {
+            return Err(MembershipError::BadInviteProof);
+        }
+        match invite.state {
+            InviteState::Used { by } => return Err(MembershipError::InviteUsed { by }),
+            InviteState::Revoked => return Err(MembershipError::InviteRevoked),
+            InviteState::Open if at > invite.expires => {
+                return Err(MembershipError::InviteExpired {
+                    expires: invite.expires,
+                });
+            }
+            InviteState::Open => {}
+        }
+        invite.state = InviteState::Used { by: *author };
+        let role = invite.role;
+        self.members.insert(
+            *author,
+            Member {
+                profile,
+                role,
+                joined_epoch: self.epoch,
+                joined_at: at,
+            },
+        );
+        Ok(())
+    }
+
+    /// Opens the sealed names this ring has keys for: the workspace's name and the names and
+    /// types of the members. Names it cannot open yet keep their placeholders
+    /// ([`UNREADABLE_NAME`], [`UNREADABLE_WORKSPACE_NAME`]) and are tried again on the next call;
+    /// names that open but do not belong to their member stay placeholders for good.
+    pub fn open_names(&mut self, ring: &KeyRing) {
+        let Some(workspace) = self.workspace else {
+            return;
+        };
+        let mut opened = Vec::new();
+        for (key, sealed) in &self.unopened {
+            if !ring.epochs().any(|e| e.0 == sealed.epoch) {
+                continue;
+            }
+            opened.push((*key, sealed.open(ring, &workspace, key)));
+        }
+        for (key, names) in opened {
+            self.unopened.remove(&key);
+            let Some(names) = names else { continue };
+            if let Some(name) = names.workspace {
+                self.name = name;
+            }
+            if let Some(member) = self.members.get_mut(&key) {
+                member.profile.name = names.name;
+                member.profile.org_type = names.org_type;
+            }
+        }
+    }
+
+    /// Whether some names are still sealed for this replica (their epoch's key is missing).
+    pub fn has_unopened_names(&self) -> bool {
+        !self.unopened.is_empty()
     }
 
     /// The workspace, once created.
@@ -388,6 +485,11 @@ fn check_sizes(signed: &SignedOp) -> Result<(), MembershipError> {
         OpBody::Create { name, coordinator } => too_large("naam", name.len(), MAX_NAME_BYTES)
             .or_else(|| too_large("naam", coordinator.name.len(), MAX_NAME_BYTES)),
         OpBody::Redeem { profile, .. } => too_large("naam", profile.name.len(), MAX_NAME_BYTES),
+        OpBody::CreateSealed { names, .. } | OpBody::RedeemSealed { names, .. } => too_large(
+            "versleutelde namen",
+            names.ciphertext.len(),
+            MAX_SEALED_NAMES_BYTES,
+        ),
         OpBody::KeyEpoch { wrapped, .. } => wrapped
             .iter()
             .find_map(|w| too_large("sleutelmateriaal", w.sealed.len(), MAX_WRAPPED_BYTES)),
@@ -399,5 +501,15 @@ fn check_sizes(signed: &SignedOp) -> Result<(), MembershipError> {
     match found {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// The profile of a member whose name and type are sealed, until they are opened.
+fn unread_profile(keys: &MemberKeys) -> MemberProfile {
+    MemberProfile {
+        key: keys.key,
+        name: UNREADABLE_NAME.to_string(),
+        org_type: OrgType::Anders,
+        kx: keys.kx,
     }
 }

@@ -6,6 +6,8 @@
 //! one before it, so the log is a chain; [`MemberSet`] folds it into who is a member, with which
 //! role, and from which key epoch. The relay and every replica run the same fold. A removal
 //! fixes a cut-off ([`Removal`]) by which every replica judges the removed member's bundles.
+//! Names are sealed for members ([`SealedNames`]): the relay folds keys and roles, and a replica
+//! opens the names with its key ring ([`MemberSet::open_names`]).
 
 mod error;
 mod invite;
@@ -13,9 +15,10 @@ mod member_set;
 mod op;
 mod removal;
 mod role;
+mod sealed_names;
 
 pub use error::{LogError, MembershipError};
-pub use invite::{InviteToken, proof_holds};
+pub use invite::{InviteToken, candidacy_holds, proof_holds};
 pub use member_set::{Invite, InviteState, KeyGrant, MAX_SHARES_PER_MEMBER, Member, MemberSet};
 pub use op::{
     MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, MembershipOp, OpBody, SignedOp,
@@ -23,6 +26,12 @@ pub use op::{
 };
 pub use removal::{AfterRemoval, Removal};
 pub use role::{Role, UnknownRole};
+pub use sealed_names::{
+    MAX_SEALED_NAMES_BYTES, MemberKeys, Names, PAD_BLOCK, SealedNames, UNREADABLE_NAME,
+    UNREADABLE_WORKSPACE_NAME,
+};
 
+#[cfg(test)]
+mod sealed_tests;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use crate::sync::wire::{Hash32, KxKey, OrgKey, Sig, WireError, WorkspaceId};
 use crate::time::Timestamp;
 
 use super::role::Role;
+use super::sealed_names::{MemberKeys, SealedNames};
 
 /// Domain separation for membership signatures.
 const SIGNATURE_CONTEXT: &[u8] = b"kompas/membership/v2\0";
@@ -47,7 +48,8 @@ pub struct WrappedKey {
 /// What an operation does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpBody {
-    /// Creates the workspace; its author is the first coordinator.
+    /// Creates the workspace; its author is the first coordinator. Written before names were
+    /// sealed (tag 1) and still read; new workspaces start with [`OpBody::CreateSealed`].
     Create {
         /// The workspace's display name.
         name: String,
@@ -63,8 +65,18 @@ pub enum OpBody {
         /// After this moment the invite can no longer be redeemed.
         expires: Timestamp,
     },
-    /// Redeems an invite; signed by the joiner, whose profile it carries. The token stays with
-    /// the joiner: `proof` is the invite key's signature over the joiner's keys.
+    /// Creates the workspace with its name and the coordinator's name and type sealed for
+    /// members (tag 9); its author is the first coordinator.
+    CreateSealed {
+        /// The creating organisation's keys.
+        coordinator: MemberKeys,
+        /// The workspace's name and the coordinator's name and type.
+        names: SealedNames,
+    },
+    /// Redeems an invite; signed by the joiner, whose profile it carries in the clear. Written
+    /// before names were sealed (tag 3) and still read; joiners now write
+    /// [`OpBody::RedeemSealed`]. The token stays with the joiner: `proof` is the invite key's
+    /// signature over the joiner's keys.
     Redeem {
         /// The invite's one-time public key.
         invite_key: OrgKey,
@@ -72,6 +84,18 @@ pub enum OpBody {
         proof: Sig,
         /// The joining organisation.
         profile: MemberProfile,
+    },
+    /// Redeems an invite with the joiner's name and type sealed for members (tag 10); signed
+    /// by the joiner.
+    RedeemSealed {
+        /// The invite's one-time public key.
+        invite_key: OrgKey,
+        /// The invite key's signature admitting this joiner, see [`super::InviteToken::prove`].
+        proof: Sig,
+        /// The joining organisation's keys.
+        joiner: MemberKeys,
+        /// The joiner's name and type.
+        names: SealedNames,
     },
     /// Withdraws an unused invite (coordinator only).
     RevokeInvite {
@@ -210,9 +234,9 @@ impl OpBody {
     /// A short name for messages and logs.
     pub fn name(&self) -> &'static str {
         match self {
-            OpBody::Create { .. } => "create",
+            OpBody::Create { .. } | OpBody::CreateSealed { .. } => "create",
             OpBody::Invite { .. } => "invite",
-            OpBody::Redeem { .. } => "redeem",
+            OpBody::Redeem { .. } | OpBody::RedeemSealed { .. } => "redeem",
             OpBody::RevokeInvite { .. } => "revoke-invite",
             OpBody::Remove { .. } => "remove",
             OpBody::KeyEpoch { .. } => "key-epoch",
@@ -220,8 +244,40 @@ impl OpBody {
         }
     }
 
+    /// Whether this creates the workspace (in either form).
+    pub fn creates(&self) -> bool {
+        matches!(self, OpBody::Create { .. } | OpBody::CreateSealed { .. })
+    }
+
+    /// The invite this redeems (in either form), if it is a redeem.
+    pub fn redeemed_invite(&self) -> Option<&OrgKey> {
+        match self {
+            OpBody::Redeem { invite_key, .. } | OpBody::RedeemSealed { invite_key, .. } => {
+                Some(invite_key)
+            }
+            _ => None,
+        }
+    }
+
     fn encode(&self, w: &mut Writer) {
         match self {
+            OpBody::CreateSealed { coordinator, names } => {
+                w.u8(9);
+                coordinator.encode(w);
+                names.encode(w);
+            }
+            OpBody::RedeemSealed {
+                invite_key,
+                proof,
+                joiner,
+                names,
+            } => {
+                w.u8(10);
+                w.fixed(&invite_key.0);
+                w.fixed(&proof.0);
+                joiner.encode(w);
+                names.encode(w);
+            }
             OpBody::Create { name, coordinator } => {
                 w.u8(1);
                 w.str(name);
@@ -322,6 +378,16 @@ impl OpBody {
                 member: OrgKey(r.array("share.member")?),
                 sealed: r.bytes("share.sealed")?.to_vec(),
             },
+            9 => OpBody::CreateSealed {
+                coordinator: MemberKeys::decode(r)?,
+                names: SealedNames::decode(r)?,
+            },
+            10 => OpBody::RedeemSealed {
+                invite_key: OrgKey(r.array("redeem.invite_key")?),
+                proof: Sig(r.array("redeem.proof")?),
+                joiner: MemberKeys::decode(r)?,
+                names: SealedNames::decode(r)?,
+            },
             value => {
                 return Err(WireError::BadTag {
                     what: "op.kind",
@@ -344,23 +410,26 @@ impl MemberProfile {
         Ok(MemberProfile {
             key: OrgKey(r.array("profile.key")?),
             name: r.str("profile.name")?,
-            org_type: {
-                let value = r.u8("profile.org_type")?;
-                OrgType::ALL
-                    .get(usize::from(value))
-                    .copied()
-                    .ok_or(WireError::BadTag {
-                        what: "profile.org_type",
-                        value,
-                    })?
-            },
+            org_type: decode_org_type(r, "profile.org_type")?,
             kx: KxKey(r.array("profile.kx")?),
         })
     }
 }
 
+/// Reads an organisation type's byte.
+pub(super) fn decode_org_type(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<OrgType, WireError> {
+    let value = r.u8(what)?;
+    OrgType::ALL
+        .get(usize::from(value))
+        .copied()
+        .ok_or(WireError::BadTag { what, value })
+}
+
 /// An organisation type's byte on the wire: its position in [`OrgType::ALL`].
-fn org_type_byte(t: OrgType) -> u8 {
+pub(super) fn org_type_byte(t: OrgType) -> u8 {
     OrgType::ALL
         .iter()
         .position(|x| *x == t)

@@ -4,11 +4,11 @@ use super::entropy::Entropy;
 use super::event::{Effect, Report};
 use super::link::Phase;
 use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
+use super::membership_sync::invite_token;
 use super::relay_trust::RelayRefusal;
 use super::state::StateError;
 use crate::replica::Replica;
 use crate::store::Store;
-use crate::sync::membership::OpBody;
 use crate::sync::wire::{
     Access, CHALLENGE_LEN, Encoded, ErrorCode, Hash32, Message, OrgKey, SealedBundle, Sig,
     sign_auth, verify_relay_proof,
@@ -63,6 +63,7 @@ impl Machine {
                 }
                 if let Some(link) = self.links.get_mut(relay) {
                     link.phase = Phase::Auth;
+                    link.challenge = Some((relay_key, nonce));
                 }
                 out.push(send(Message::Auth {
                     workspace: self.workspace,
@@ -76,13 +77,34 @@ impl Machine {
                 membership_len,
                 ..
             } => {
-                self.notice_lost_bundles(replica, relay, head, entropy, out)?;
-                if let Some(link) = self.links.get_mut(relay) {
-                    link.phase = Phase::Ready;
-                    link.access = Some(access);
-                    link.relay_head = head;
-                    link.relay_log = membership_len;
-                    link.ops_sent = membership_len;
+                let candidate = access == Access::Candidate;
+                if candidate && let Some(candidacy) = self.candidacy(relay) {
+                    // The relay shows a candidate nothing before it proves its invite.
+                    if let Some(link) = self.links.get_mut(relay) {
+                        link.candidacy_sent = true;
+                    }
+                    out.push(send(candidacy));
+                    return Ok(());
+                }
+                if !candidate {
+                    self.notice_lost_bundles(replica, relay, head, entropy, out)?;
+                }
+                let ops_len = self.ops.len() as u64;
+                let coordinator = self.is_coordinator();
+                let Some(link) = self.links.get_mut(relay) else {
+                    return Ok(());
+                };
+                link.phase = Phase::Ready;
+                link.access = Some(access);
+                link.relay_head = head;
+                link.relay_log = membership_len;
+                link.ops_sent = membership_len;
+                // A candidate without an invite to prove reads nothing: it may only create the
+                // workspace, or as a coordinator copy the whole log to a relay that lacks it.
+                let unproved = candidate && !link.candidacy_sent;
+                if unproved {
+                    link.log_pulled = true;
+                    link.ops_sent = if coordinator { 0 } else { ops_len };
                 }
                 out.push(Effect::Report(Report::Connected {
                     relay: relay.to_string(),
@@ -90,9 +112,9 @@ impl Machine {
                 if matches!(access, Access::Member(_)) {
                     self.seal_local(replica, entropy)?;
                 }
-                out.push(send(Message::MembershipPull {
-                    after: self.ops.len() as u64,
-                }));
+                if !unproved {
+                    out.push(send(Message::MembershipPull { after: ops_len }));
+                }
             }
             Message::MembershipOps { start, ops } => {
                 self.membership_ops(replica, relay, start, ops, now, entropy, out)?;
@@ -187,6 +209,20 @@ impl Machine {
                         link.hold_until = Some(Timestamp(now.0.saturating_add(hold)));
                     }
                 }
+                // The relay refused the invite this replica proved (used, revoked or expired):
+                // no relay will take it.
+                let invite_refused = code == ErrorCode::MembershipRefused
+                    && self
+                        .links
+                        .get(relay)
+                        .is_some_and(|l| l.candidacy_sent && l.access.is_none());
+                if invite_refused && self.state.redeem.is_some() {
+                    self.state.redeem = None;
+                    self.dirty = true;
+                    for link in self.links.values_mut() {
+                        link.finished = true;
+                    }
+                }
                 if code == ErrorCode::Removed && !self.removed_reported {
                     self.removed_reported = true;
                     out.push(Effect::Report(Report::Removed));
@@ -214,7 +250,8 @@ impl Machine {
             | Message::Pull { .. }
             | Message::Subscribe { .. }
             | Message::MembershipPull { .. }
-            | Message::MembershipAppend { .. } => {}
+            | Message::MembershipAppend { .. }
+            | Message::Candidacy { .. } => {}
         }
         Ok(())
     }
@@ -293,13 +330,26 @@ impl Machine {
         Ok(())
     }
 
+    /// The proof of this replica's invite for the connection to `relay`, once per connection:
+    /// the invite it is redeeming, or the one it redeemed (for a relay that has not seen the
+    /// redeem yet).
+    fn candidacy(&self, relay: &str) -> Option<Message> {
+        let link = self.links.get(relay)?;
+        if link.candidacy_sent {
+            return None;
+        }
+        let (relay_key, challenge) = link.challenge?;
+        let token = invite_token(self.state.redeem.as_deref())
+            .or_else(|| invite_token(self.state.joined_with.as_deref()))?;
+        Some(Message::Candidacy {
+            invite_key: token.public(),
+            proof: token.prove_candidacy(&relay_key, &challenge, &self.workspace, &self.me),
+        })
+    }
+
     /// Whether this replica created the workspace and no relay has confirmed that yet.
     fn creating(&self) -> bool {
-        self.ops.is_empty()
-            && self
-                .pending
-                .first()
-                .is_some_and(|op| matches!(op.op.body, OpBody::Create { .. }))
+        self.ops.is_empty() && self.pending.first().is_some_and(|op| op.op.body.creates())
     }
 
     /// The cursor of a relay.
@@ -317,6 +367,8 @@ impl Machine {
         let cursor = self.cursor(relay);
         let mode = self.mode;
         let ops_len = self.ops.len() as u64;
+        let creating = self.creating();
+        let coordinator = self.is_coordinator();
         let Some(link) = self.links.get_mut(relay) else {
             return Ok(());
         };
@@ -346,7 +398,8 @@ impl Machine {
                 if self.state.redeem.is_some() && !member_soon {
                     return self.redeem(relay, now, out);
                 }
-                if !member_soon && link.ops_sent >= ops_len {
+                let unproved = !link.candidacy_sent && !creating && !coordinator;
+                if unproved || (!member_soon && link.ops_sent >= ops_len) {
                     // Not a member, nothing to redeem: this relay has nothing for us.
                     link.finished = true;
                     self.drop_links.push((
@@ -672,7 +725,8 @@ mod tests {
             },
         );
         feed(&mut machine, received(challenge(&hello, 9)));
-        feed(
+        // A creator has no log to read (a relay shows a candidate none): it offers its create.
+        let sent = feed(
             &mut machine,
             received(Message::Welcome {
                 access: Access::Candidate,
@@ -681,17 +735,15 @@ mod tests {
                 epoch: 0,
             }),
         );
-        let sent = feed(
-            &mut machine,
-            received(Message::MembershipOps {
-                start: 0,
-                ops: vec![],
-            }),
+        assert!(
+            !sent.iter().any(|e| matches!(e, Effect::Send { message, .. }
+                if matches!(&**message, Message::MembershipPull { .. } | Message::Candidacy { .. }))),
+            "{sent:?}"
         );
         assert!(
             sent.iter().any(|e| matches!(e, Effect::Send { message, .. }
                 if matches!(&**message, Message::MembershipAppend { op }
-                    if matches!(op.op.body, OpBody::Create { .. })))),
+                    if op.op.body.creates()))),
             "{sent:?}"
         );
 
@@ -754,17 +806,27 @@ mod tests {
             ] {
                 sent.extend(machine.handle(replica, now, rng, event).unwrap());
             }
-            for event in [
-                received(challenge(&sent, 9)),
+            let welcome = || {
                 received(Message::Welcome {
                     access: Access::Candidate,
                     head: 0,
                     membership_len: len,
                     epoch: 0,
-                }),
-            ] {
-                machine.handle(replica, now, rng, event).unwrap();
+                })
+            };
+            let challenged = challenge(&sent, 9);
+            let mut answered = Vec::new();
+            for event in [received(challenged), welcome()] {
+                answered.extend(machine.handle(replica, now, rng, event).unwrap());
             }
+            // A joiner proves its invite first; the relay answers with a second welcome.
+            if answered.iter().any(|e| {
+                matches!(e, Effect::Send { message, .. }
+                if matches!(&**message, Message::Candidacy { .. }))
+            }) {
+                answered.extend(machine.handle(replica, now, rng, welcome()).unwrap());
+            }
+            answered
         };
         // A coordinator with a create and two invites: the log a relay would hold.
         let coordinator = replica_with(0, 4).0;
@@ -779,18 +841,7 @@ mod tests {
         };
         invite(&mut machine, &mut rng);
         let code = invite(&mut machine, &mut rng);
-        handshake(&mut machine, &coordinator, &mut rng, 0);
-        let sent = machine
-            .handle(
-                &coordinator,
-                now,
-                &mut rng,
-                received(Message::MembershipOps {
-                    start: 0,
-                    ops: vec![],
-                }),
-            )
-            .unwrap();
+        let sent = handshake(&mut machine, &coordinator, &mut rng, 0);
         let log = offered(&sent);
         assert_eq!(log.len(), 3);
 
@@ -814,7 +865,7 @@ mod tests {
                 if matches!(&**message, Message::MembershipPull { after } if *after == index as u64 + 1)));
             let redeems = offered(&sent)
                 .into_iter()
-                .filter(|op| matches!(op.op.body, OpBody::Redeem { .. }))
+                .filter(|op| op.op.body.redeemed_invite().is_some())
                 .count();
             if index + 1 < log.len() {
                 assert!(next_pull, "page {index} asks for the next: {sent:?}");

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::backoff::Backoff;
-use crate::sync::wire::{Access, CHALLENGE_LEN, Hash32, SealedBundle};
+use crate::sync::wire::{Access, CHALLENGE_LEN, Hash32, OrgKey, SealedBundle};
 use crate::time::Timestamp;
 
 /// Where the conversation with a relay stands.
@@ -59,6 +59,10 @@ pub struct Link {
     /// The parked bundles reached their limit: the cursor stays before the bundle that could
     /// not be parked, and nothing more is read from this relay until parked bundles move.
     pub stalled: bool,
+    /// The relay's key and challenge on this connection, which a candidacy proof signs.
+    pub challenge: Option<(OrgKey, [u8; CHALLENGE_LEN])>,
+    /// A candidacy proof was sent on this connection.
+    pub candidacy_sent: bool,
 }
 
 impl Default for Link {
@@ -82,6 +86,8 @@ impl Default for Link {
             finished: false,
             hello_nonce: [0; CHALLENGE_LEN],
             stalled: false,
+            challenge: None,
+            candidacy_sent: false,
         }
     }
 }

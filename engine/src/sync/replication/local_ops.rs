@@ -13,7 +13,9 @@ use crate::identity::hex;
 use crate::replica::Replica;
 use crate::seal::{Epoch, ExchangePublic, KeyRing, WorkspaceKey, wrap_ring};
 use crate::store::Store;
-use crate::sync::membership::{InviteToken, Member, OpBody, Role, WrappedKey};
+use crate::sync::membership::{
+    InviteToken, Member, MemberKeys, Names, OpBody, Role, SealedNames, WrappedKey,
+};
 use crate::sync::wire::{OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
@@ -31,14 +33,19 @@ impl Machine {
         let ring = KeyRing::with(Epoch(0), WorkspaceKey::from_bytes(random(entropy)));
         let state = WorkspaceState::new(workspace, dedup(relays), ring);
         let mut machine = Machine::from_state(replica, state, Mode::Once)?;
-        let coordinator = machine.profile.clone();
-        machine.append_local(
-            OpBody::Create {
-                name: name.to_string(),
-                coordinator,
-            },
-            now,
-        )?;
+        let profile = machine.profile.clone();
+        let coordinator = MemberKeys {
+            key: profile.key,
+            kx: profile.kx,
+        };
+        let names = Names {
+            workspace: Some(name.to_string()),
+            name: profile.name,
+            org_type: profile.org_type,
+        };
+        let names = SealedNames::seal(&machine.state.ring, &workspace, &coordinator.key, &names)
+            .ok_or_else(|| SyncError::Relay("geen sleutel om de namen te versleutelen".into()))?;
+        machine.append_local(OpBody::CreateSealed { coordinator, names }, now)?;
         machine.save(replica)?;
         Ok(machine)
     }

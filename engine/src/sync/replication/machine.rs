@@ -128,7 +128,7 @@ impl Machine {
             .map_err(ReplicaError::from)?;
         let ops = state.log_ops()?;
         let pending = state.pending_ops()?;
-        let (members, tip) = super::roster::fold(&ops, &pending)?;
+        let (members, tip) = super::roster::fold(&ops, &pending, &state.ring)?;
         let links = state
             .relays
             .iter()

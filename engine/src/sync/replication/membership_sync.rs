@@ -7,7 +7,9 @@ use super::machine::{Machine, SyncError};
 use crate::replica::Replica;
 use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
 use crate::store::Store;
-use crate::sync::membership::{InviteToken, MembershipError, OpBody, SignedOp};
+use crate::sync::membership::{
+    InviteToken, MemberKeys, MembershipError, Names, OpBody, SealedNames, SignedOp,
+};
 use crate::sync::wire::Message;
 use crate::time::Timestamp;
 
@@ -114,6 +116,8 @@ impl Machine {
             }
         }
         let after = self.state.ring.current().map(|(e, _)| e);
+        self.members.learn(&self.state.ring);
+        self.tip.learn(&self.state.ring);
         if after != before {
             self.dirty = true;
             if let Some(epoch) = after {
@@ -175,25 +179,33 @@ impl Machine {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
-        let Some(token) = self
-            .state
-            .redeem
-            .as_deref()
-            .and_then(crate::identity::unhex)
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        else {
+        let Some(token) = invite_token(self.state.redeem.as_deref()) else {
             return Ok(());
         };
-        let profile = self.profile.clone();
-        let token = InviteToken(token);
-        let redeem = OpBody::Redeem {
+        let joiner = MemberKeys {
+            key: self.profile.key,
+            kx: self.profile.kx,
+        };
+        let names = Names {
+            workspace: None,
+            name: self.profile.name.clone(),
+            org_type: self.profile.org_type,
+        };
+        let Some(names) = SealedNames::seal(&self.state.ring, &self.workspace, &joiner.key, &names)
+        else {
+            return Err(SyncError::Relay(
+                "de uitnodiging bevat geen sleutels van de samenwerking".to_string(),
+            ));
+        };
+        let redeem = OpBody::RedeemSealed {
             invite_key: token.public(),
-            proof: token.prove(&self.workspace, &profile.key, &profile.kx),
-            profile,
+            proof: token.prove(&self.workspace, &joiner.key, &joiner.kx),
+            joiner,
+            names,
         };
         match self.append_local(redeem, now) {
             Ok(_) => {
-                self.state.redeem = None;
+                self.state.joined_with = self.state.redeem.take();
             }
             Err(SyncError::Membership(e)) => {
                 // An unknown invite may simply not have reached this relay yet: the token stays
@@ -224,4 +236,11 @@ impl Machine {
         }
         Ok(())
     }
+}
+
+/// An invite token kept in the state as hex.
+pub(super) fn invite_token(hex: Option<&str>) -> Option<InviteToken> {
+    hex.and_then(crate::identity::unhex)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(InviteToken)
 }

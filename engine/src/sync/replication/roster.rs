@@ -1,7 +1,7 @@
 //! The member list as the replica sees it: the membership fold, which also says until which key
 //! epoch and sequence number each removed member's bundles still count.
 
-use crate::seal::{Epoch, Roster};
+use crate::seal::{Epoch, KeyRing, Roster};
 use crate::store::Store;
 use crate::sync::membership::{MemberSet, MembershipError, SignedOp};
 use crate::sync::wire::OrgKey;
@@ -12,15 +12,26 @@ use super::state::{StateError, WorkspaceState};
 /// up to the epoch in force when it was removed (the coordinator moves everybody else to the
 /// next one) and, inside that, up to the removal's cut-off (see
 /// [`crate::sync::membership::Removal`]).
+///
+/// It also opens the names sealed in the log with the replica's key ring.
 #[derive(Debug, Clone, Default)]
 pub struct Members {
     set: MemberSet,
+    ring: KeyRing,
 }
 
 impl Members {
-    /// Applies the next log operation.
+    /// Applies the next log operation and opens the names it carries, if the ring can.
     pub fn apply(&mut self, op: &SignedOp) -> Result<(), MembershipError> {
-        self.set.apply(op)
+        self.set.apply(op)?;
+        self.set.open_names(&self.ring);
+        Ok(())
+    }
+
+    /// Takes the replica's current key ring and opens the names it now can.
+    pub fn learn(&mut self, ring: &KeyRing) {
+        self.ring = ring.clone();
+        self.set.open_names(&self.ring);
     }
 
     /// The member set.
@@ -41,8 +52,12 @@ impl Members {
 pub(super) fn fold(
     log: &[SignedOp],
     pending: &[SignedOp],
+    ring: &KeyRing,
 ) -> Result<(Members, Members), MembershipError> {
-    let mut members = Members::default();
+    let mut members = Members {
+        set: MemberSet::default(),
+        ring: ring.clone(),
+    };
     for op in log {
         members.apply(op)?;
     }
@@ -59,7 +74,7 @@ pub fn known_members(store: &impl Store) -> Result<Option<MemberSet>, StateError
     let Some(view) = WorkspaceState::membership_only(store)? else {
         return Ok(None);
     };
-    let (_, tip) = fold(&view.log_ops()?, &view.pending_ops()?)
+    let (_, tip) = fold(&view.log_ops()?, &view.pending_ops()?, view.ring())
         .map_err(|e| StateError::Corrupt(e.to_string()))?;
     Ok(Some(tip.set))
 }

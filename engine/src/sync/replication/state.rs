@@ -102,6 +102,10 @@ pub struct WorkspaceState {
     pub parked: Parked,
     /// The token of the invite this replica still has to redeem (hex), if it is joining.
     pub redeem: Option<String>,
+    /// The token of the invite this replica redeemed (hex): it proves the candidacy to a relay
+    /// that has not seen the redeem yet, so that the relay lets it read the log and pass the
+    /// redeem on.
+    pub joined_with: Option<String>,
     /// Per author, the bundle sequence numbers sealed (own) or applied here; change it with
     /// [`WorkspaceState::record_author`], so the next save writes it.
     pub authors: AuthorSeqs,
@@ -124,6 +128,8 @@ struct Stored {
     pending: Vec<Vec<u8>>,
     ring: KeyRing,
     redeem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    joined_with: Option<String>,
     #[serde(default, skip_serializing)]
     outbox: Vec<Outgoing>,
     #[serde(default, skip_serializing)]
@@ -139,9 +145,16 @@ pub struct MembershipView {
     log: Vec<Vec<u8>>,
     #[serde(with = "hex_list", default)]
     pending: Vec<Vec<u8>>,
+    #[serde(default)]
+    ring: KeyRing,
 }
 
 impl MembershipView {
+    /// The key ring, which opens the names sealed in the log.
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
     /// The membership log, decoded.
     pub fn log_ops(&self) -> Result<Vec<SignedOp>, StateError> {
         decode_ops(&self.log)
@@ -189,6 +202,7 @@ impl WorkspaceState {
             sealed_at: Tracked::default(),
             parked: Parked::default(),
             redeem: None,
+            joined_with: None,
             authors: AuthorSeqs::default(),
             authors_changed: false,
             convert: false,
@@ -215,6 +229,7 @@ impl WorkspaceState {
             sealed_at: Tracked::default(),
             parked: Parked::default(),
             redeem: stored.redeem,
+            joined_with: stored.joined_with,
             authors: AuthorSeqs::default(),
             authors_changed: false,
             convert,
@@ -355,6 +370,7 @@ impl WorkspaceState {
             pending: self.pending.clone(),
             ring: self.ring.clone(),
             redeem: self.redeem.clone(),
+            joined_with: self.joined_with.clone(),
             outbox: Vec::new(),
             sealed_at: BTreeMap::new(),
             parked: Vec::new(),

@@ -13,7 +13,9 @@ use crate::sync::membership::{Role, SignedOp};
 pub enum Access {
     /// A current member with this role: may push, pull, subscribe and append operations.
     Member(Role),
-    /// Not (yet) a member: may only create the workspace or redeem an invite, and read the log.
+    /// Not (yet) a member: may create the workspace, or prove it holds an open invite
+    /// ([`Message::Candidacy`]) and then read the log and redeem the invite. Until that proof,
+    /// the welcome's figures are zero whether the workspace exists or not.
     Candidate,
     /// Another relay mirroring this one: may read and forward what members signed.
     Mirror,
@@ -137,6 +139,15 @@ pub enum Message {
         /// Its hash, the new head.
         hash: Hash32,
     },
+    /// Client, not a member yet: proves it holds an open invite of the workspace (see
+    /// [`crate::sync::membership::InviteToken::prove_candidacy`]). The relay answers with a
+    /// `Welcome` carrying the real figures, or refuses with `NotMember`.
+    Candidacy {
+        /// The invite's one-time public key.
+        invite_key: OrgKey,
+        /// The invite key's signature over this connection's challenge and key.
+        proof: Sig,
+    },
     /// A typed refusal.
     Error {
         /// What kind of refusal.
@@ -165,6 +176,7 @@ impl Message {
             Message::MembershipAppend { .. } => 13,
             Message::MembershipAck { .. } => 14,
             Message::Error { .. } => 15,
+            Message::Candidacy { .. } => 16,
         }
     }
 
@@ -186,6 +198,7 @@ impl Message {
             Message::MembershipAppend { .. } => "membership-append",
             Message::MembershipAck { .. } => "membership-ack",
             Message::Error { .. } => "error",
+            Message::Candidacy { .. } => "candidacy",
         }
     }
 
@@ -274,6 +287,10 @@ impl Message {
                 w.u16(code.to_u16());
                 w.str(message);
             }
+            Message::Candidacy { invite_key, proof } => {
+                w.fixed(&invite_key.0);
+                w.fixed(&proof.0);
+            }
         }
     }
 
@@ -341,6 +358,10 @@ impl Message {
             15 => Message::Error {
                 code: ErrorCode::from_u16(r.u16("error.code")?),
                 message: r.str("error.message")?,
+            },
+            16 => Message::Candidacy {
+                invite_key: OrgKey(r.array("candidacy.invite_key")?),
+                proof: Sig(r.array("candidacy.proof")?),
             },
             kind => return Err(WireError::UnknownMessage { kind }),
         })

@@ -5,7 +5,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::identity::{OrgType, hex};
-use crate::sync::membership::{MemberProfile, OpBody, Role, SignedOp, WrappedKey};
+use crate::sync::membership::{
+    MemberKeys, MemberProfile, OpBody, Role, SealedNames, SignedOp, WrappedKey,
+};
 use crate::time::Timestamp;
 
 fn key(seed: u8) -> SigningKey {
@@ -92,6 +94,10 @@ fn examples() -> Vec<Message> {
             },
         },
         Message::MembershipPull { after: 0 },
+        Message::Candidacy {
+            invite_key: OrgKey([6; 32]),
+            proof: Sig([7; 64]),
+        },
         Message::MembershipOps {
             start: 0,
             ops: vec![create_op()],
@@ -107,7 +113,7 @@ fn examples() -> Vec<Message> {
 
 /// The pinned encodings of [`examples`], in the same order. A change here is a wire change:
 /// bump the protocol version and say so in `docs/protocol.md`.
-const SNAPSHOTS: [(&str, &str); 15] = [
+const SNAPSHOTS: [(&str, &str); 16] = [
     (
         "hello",
         concat!(
@@ -177,6 +183,14 @@ const SNAPSHOTS: [(&str, &str); 15] = [
         ),
     ),
     ("membership-pull", "0000000a020b0000000000000000"),
+    (
+        "candidacy",
+        concat!(
+            "0000006202100606060606060606060606060606060606060606060606060606060606060606",
+            "0707070707070707070707070707070707070707070707070707070707070707070707070707070707",
+            "0707070707070707070707070707070707070707070707",
+        ),
+    ),
     (
         "membership-ops",
         concat!(
@@ -338,8 +352,42 @@ fn arb_profile() -> impl Strategy<Value = MemberProfile> {
         })
 }
 
+fn arb_member_keys() -> impl Strategy<Value = MemberKeys> {
+    (arb_bytes::<32>(), arb_bytes::<32>()).prop_map(|(key, kx)| MemberKeys {
+        key: OrgKey(key),
+        kx: KxKey(kx),
+    })
+}
+
+fn arb_sealed_names() -> impl Strategy<Value = SealedNames> {
+    (
+        any::<u64>(),
+        arb_bytes::<24>(),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
+        .prop_map(|(epoch, nonce, ciphertext)| SealedNames {
+            epoch,
+            nonce,
+            ciphertext,
+        })
+}
+
 fn arb_body() -> impl Strategy<Value = OpBody> {
     prop_oneof![
+        (arb_member_keys(), arb_sealed_names())
+            .prop_map(|(coordinator, names)| OpBody::CreateSealed { coordinator, names }),
+        (
+            arb_bytes::<32>(),
+            arb_bytes::<64>(),
+            arb_member_keys(),
+            arb_sealed_names()
+        )
+            .prop_map(|(k, proof, joiner, names)| OpBody::RedeemSealed {
+                invite_key: OrgKey(k),
+                proof: Sig(proof),
+                joiner,
+                names,
+            }),
         (".{0,12}", arb_profile())
             .prop_map(|(name, coordinator)| OpBody::Create { name, coordinator }),
         (arb_bytes::<32>(), arb_role(), any::<i64>()).prop_map(|(k, role, e)| OpBody::Invite {
@@ -445,6 +493,10 @@ fn arb_message() -> impl Strategy<Value = Message> {
                 nonce,
                 proof: Sig(proof),
             }),
+        (arb_bytes::<32>(), arb_bytes::<64>()).prop_map(|(k, p)| Message::Candidacy {
+            invite_key: OrgKey(k),
+            proof: Sig(p),
+        }),
         (arb_bytes::<16>(), arb_bytes::<32>(), arb_bytes::<64>()).prop_map(|(w, k, s)| {
             Message::Auth {
                 workspace: WorkspaceId(w),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 
-use crate::sync::membership::{MemberSet, OpBody, SignedOp};
+use crate::sync::membership::{InviteState, MemberSet, OpBody, SignedOp, candidacy_holds};
 use crate::sync::wire::{
     Access, Encoded, ErrorCode, Hash32, Message, OrgKey, PROTOCOL_VERSION, SealedBundle, Sequenced,
     sign_relay_proof, verify_auth,
@@ -18,6 +18,8 @@ struct Conn {
     nonce: [u8; 32],
     key: Option<OrgKey>,
     subscribed: bool,
+    /// Not a member, but proved it holds an open invite.
+    candidate: bool,
 }
 
 /// One relay: its durable log survives restarts, its connections do not.
@@ -39,6 +41,24 @@ impl SimRelay {
             ops: Vec::new(),
             members: MemberSet::default(),
             conns: BTreeMap::new(),
+        }
+    }
+
+    /// The welcome: real figures only for members and proved candidates, as the relay does.
+    fn welcome(&self, access: Access, figures: bool) -> Message {
+        if !figures {
+            return Message::Welcome {
+                access,
+                head: 0,
+                membership_len: 0,
+                epoch: 0,
+            };
+        }
+        Message::Welcome {
+            access,
+            head: self.bundles.len() as u64,
+            membership_len: self.ops.len() as u64,
+            epoch: self.members.epoch(),
         }
     }
 
@@ -122,17 +142,48 @@ impl SimRelay {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.key = Some(key);
                 }
-                vec![(
-                    conn,
-                    Message::Welcome {
-                        access,
-                        head: self.bundles.len() as u64,
-                        membership_len: self.ops.len() as u64,
-                        epoch: self.members.epoch(),
-                    },
-                )]
+                vec![(conn, self.welcome(access, access != Access::Candidate))]
             }
             (_, None) => err(ErrorCode::UnexpectedMessage, "eerst aanmelden"),
+            (Message::Candidacy { invite_key, proof }, Some(key)) => {
+                let open = self
+                    .members
+                    .invites()
+                    .get(&invite_key)
+                    .is_some_and(|i| i.state == InviteState::Open);
+                let workspace = self.members.workspace();
+                let proved = open
+                    && workspace.is_some_and(|ws| {
+                        candidacy_holds(
+                            &invite_key,
+                            &proof,
+                            &OrgKey::of(&self.key),
+                            &c.nonce,
+                            &ws,
+                            &key,
+                        )
+                    });
+                if !proved {
+                    return err(ErrorCode::NotMember, "geen lid");
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.candidate = true;
+                }
+                vec![(conn, self.welcome(Access::Candidate, true))]
+            }
+            (Message::MembershipPull { .. }, Some(key))
+                if !c.candidate && !self.members.is_member(&key) =>
+            {
+                err(ErrorCode::NotMember, "geen lid")
+            }
+            (Message::MembershipAppend { op }, Some(key))
+                if !self.members.is_member(&key)
+                    && (op.op.body.creates() && self.members.workspace().is_some()
+                        || !op.op.body.creates()
+                            && !(c.candidate && op.op.body.redeemed_invite().is_some())) =>
+            {
+                err(ErrorCode::NotMember, "geen lid")
+            }
             (Message::MembershipPull { after }, Some(_)) => vec![(
                 conn,
                 Message::MembershipOps {
