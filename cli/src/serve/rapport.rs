@@ -125,7 +125,7 @@ async fn round(
                 "rapport.pdf" => true,
                 _ => return Err(AppError::NotFound("Dit rapport bestaat niet.".into())),
             };
-            let made = rapport::make(opened, &round, None).map_err(refused)?;
+            let made = rapport::make(opened, &round, &Default::default()).map_err(refused)?;
             let name = format!(
                 "rapport-{}.{}",
                 view::day(made.made),
