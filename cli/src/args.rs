@@ -121,6 +121,10 @@ pub enum RapportCommand {
         /// Het gebied waarvan de cijfers getoond worden, zoals GM0363.
         #[arg(long, value_name = "CODE")]
         gebied: Option<String>,
+        /// De ronde van de cyclus (1 is de eerste); standaard de huidige. `kompas flow rounds`
+        /// toont ze.
+        #[arg(long, value_name = "NUMMER")]
+        ronde: Option<u32>,
     },
     /// Leg vast dat de partners de ronde nu samen evalueerden; het volgende rapport toont wat sindsdien veranderde.
     Vastleggen {

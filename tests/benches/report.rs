@@ -85,23 +85,13 @@ fn fill(k: &Kompas) -> usize {
     };
     let mut count = 0;
     let (at, random) = (Timestamp(1_800_000_000_000), [0xee; 8]);
-    Flows::new(&replica, &registry)
-        .start(
-            "kwaliteitskompas",
-            Some("Cyclus 2027"),
-            &[],
-            at,
-            Fresh {
-                doc: random,
-                fact: [0xee; 16],
-            },
-        )
-        .expect("start");
-    create(
+    // The documents of the workflow's own kinds belong to the round by being linked to it.
+    let mut linked = Vec::new();
+    linked.push(create(
         &replica,
         "samenwerking",
         &["naam=Samen voor Havenstad".into()],
-    );
+    ));
     count += 1;
     let figures = Figures::new(&replica);
     let area = AreaCode::parse("GM9901").expect("area");
@@ -143,7 +133,8 @@ fn fill(k: &Kompas) -> usize {
                 format!("toelichting={}", "Meer kinderen doen mee. ".repeat(8)),
             ],
         );
-        create(
+        linked.push(ambition.clone());
+        linked.push(create(
             &replica,
             "maatschappelijk-resultaat",
             &[
@@ -154,7 +145,7 @@ fn fill(k: &Kompas) -> usize {
                 "streefwaarde=65".into(),
                 "streefdatum=2030-12-31".into(),
             ],
-        );
+        ));
         create(
             &replica,
             "verhaal",
@@ -195,15 +186,27 @@ fn fill(k: &Kompas) -> usize {
         count += 1;
     }
     while count < DOCUMENTS {
-        create(
+        linked.push(create(
             &replica,
             "activiteit",
             &[
                 format!("titel=Activiteit {count}"),
                 format!("beschrijving={}", "Wat we doen. ".repeat(10)),
             ],
-        );
+        ));
         count += 1;
     }
+    Flows::new(&replica, &registry)
+        .start(
+            "kwaliteitskompas",
+            Some("Cyclus 2027"),
+            &linked,
+            at,
+            Fresh {
+                doc: random,
+                fact: [0xee; 16],
+            },
+        )
+        .expect("start");
     count
 }

@@ -80,7 +80,8 @@ fn demo() -> Demo {
         all.extend_from_slice(args);
         gemeente.json(&all)["id"].as_str().unwrap().to_string()
     };
-    new(&[
+    let flow = report["flow"].as_str().unwrap().to_string();
+    let result = new(&[
         "maatschappelijk-resultaat",
         "--set",
         "titel=Meer kinderen sporten wekelijks",
@@ -95,6 +96,8 @@ fn demo() -> Demo {
         "--set",
         "streefdatum=2030-12-31",
     ]);
+    // The result belongs to the round: the report covers only the round's own documents.
+    gemeente.ok(&["flow", "link", &flow, &result]);
     let conversation = new(&[
         "cijfergesprek",
         "--set",
@@ -175,6 +178,11 @@ fn the_report_of_a_round_in_html_and_pdf_with_what_changed_since_the_evaluation(
     // Before any evaluation is recorded.
     let data = k.json(&["rapport", "ronde"]);
     assert!(data["changes"].is_null());
+    assert_eq!(data["round"]["number"], 1);
+    let first = k.json(&["rapport", "ronde", "--ronde", "1"]);
+    assert_eq!(first["colophon"]["covered"], data["colophon"]["covered"]);
+    let none = k.fails(3, &["rapport", "ronde", "--ronde", "2"]);
+    assert!(none.contains("geen ronde 2"), "{none}");
     k.ok(&["rapport", "vastleggen"]);
     // After the evaluation: the ambition's text grows, the action is finished, a signal is new.
     k.ok(&[
@@ -298,7 +306,7 @@ fn the_report_of_a_round_in_html_and_pdf_with_what_changed_since_the_evaluation(
         "Meer kinderen sporten wekelijks",
         "60%",
         "68%",
-        "75% in 2030-12-31",
+        "75% in 31 december 2030",
         "2025 (voorlopig)",
         "Gezondheidsmonitor Jeugd (synthetisch)",
         "op koers",
@@ -372,12 +380,20 @@ fn the_report_of_a_round_in_html_and_pdf_with_what_changed_since_the_evaluation(
         "Colofon",
         "60%",
         "68%",
-        "75% in 2030-12-31",
+        "75% in 31 december",
         "voorlopig",
         "op koers",
         "pagina 2 van",
     ] {
         assert!(text.contains(title), "PDF text lacks {title:?}");
+    }
+    // A header word is never broken inside a narrow column; dates read the Dutch way.
+    assert!(text.contains("Nulmeting"), "the header word is whole");
+    for iso in ["2030-12-31", "2027-06-30", "2027-02-01"] {
+        assert!(
+            !text.contains(iso) && !html.contains(iso),
+            "ISO date {iso} shown"
+        );
     }
     for raw in RAW_COUNTS {
         assert!(
@@ -407,9 +423,9 @@ fn the_report_of_a_round_in_html_and_pdf_with_what_changed_since_the_evaluation(
         "4. Duiding",
         "Contributie is voor sommige gezinnen te hoog.",
         "5. Afspraken",
-        "Gemeente Havenstad: Sportpas uitwerken (uiterlijk 2027-02-01)",
+        "Gemeente Havenstad: Sportpas uitwerken (uiterlijk 1 februari 2027)",
         "6. Volgende keer",
-        "2027-03-15: Eerste ervaringen met de sportpas",
+        "15 maart 2027: Eerste ervaringen met de sportpas",
     ] {
         assert!(minutes.contains(text), "minutes lack {text:?}:\n{minutes}");
     }

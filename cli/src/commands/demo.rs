@@ -255,7 +255,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         &ambitie,
         &["toelichting=We willen dat minder kinderen thuis zitten en dat meer kinderen een passende plek op school hebben. Scholen en jeugdhulp signaleren samen en vroeg."],
     )?;
-    aanbieder.new_doc(
+    let activiteit = aanbieder.new_doc(
         "activiteit",
         &[
             "titel=Jeugdhulp op school",
@@ -265,7 +265,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
             "bereik=140",
         ],
     )?;
-    gemeente.new_doc(
+    let evaluatie = gemeente.new_doc(
         "evaluatie",
         &[
             "titel=Evaluatie najaar 2026",
@@ -305,7 +305,14 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     let flow = g.start(
         "kwaliteitskompas",
         Some("Kwaliteitskompas Havenstad 2027"),
-        &[samenwerking, ambitie.clone(), ambitie_gezond, resultaat],
+        &[
+            samenwerking,
+            ambitie.clone(),
+            ambitie_gezond,
+            resultaat,
+            activiteit,
+            evaluatie,
+        ],
         now(),
         Fresh {
             doc: random(),

@@ -22,10 +22,15 @@ pub const ROUND_DEFINITION: &str = "kwaliteitskompas";
 pub fn run(global: &Global, cmd: RapportCommand) -> anyhow::Result<()> {
     let opened = open_global(global)?;
     match cmd {
-        RapportCommand::Ronde { flow, out, gebied } => {
+        RapportCommand::Ronde {
+            flow,
+            out,
+            gebied,
+            ronde,
+        } => {
             let round = round_id(&opened, flow.as_deref())?;
             let area = gebied.as_deref().map(AreaCode::parse).transpose()?;
-            let report = make(&opened, &round, area)?;
+            let report = make(&opened, &round, &Options { area, round: ronde })?;
             if let Some(path) = &out {
                 write_report(&report, path)?;
             }
@@ -78,14 +83,8 @@ pub fn run(global: &Global, cmd: RapportCommand) -> anyhow::Result<()> {
 }
 
 /// Gathers and builds the report, and checks it for personal data.
-pub fn make(opened: &Opened, round: &DocId, area: Option<AreaCode>) -> anyhow::Result<RoundReport> {
-    let input = report::gather(
-        &opened.replica,
-        &opened.registry,
-        round,
-        &Options { area },
-        now(),
-    )?;
+pub fn make(opened: &Opened, round: &DocId, options: &Options) -> anyhow::Result<RoundReport> {
+    let input = report::gather(&opened.replica, &opened.registry, round, options, now())?;
     let report = report::build(&input);
     report::check_report(&report)?;
     Ok(report)
@@ -133,12 +132,7 @@ fn round_id(opened: &Opened, flow: Option<&str>) -> anyhow::Result<DocId> {
 
 /// The partnership's name, from its `samenwerking` document.
 pub fn partnership(opened: &Opened) -> anyhow::Result<String> {
-    let found = opened
-        .replica
-        .list(None, false)?
-        .into_iter()
-        .find(|v| v.kind == report::PARTNERSHIP_KIND)
-        .and_then(|v| v.fields.get("naam").map(ToString::to_string));
+    let found = report::partnership_name(&opened.replica)?;
     Ok(found.unwrap_or_else(|| "Samenwerking".into()))
 }
 

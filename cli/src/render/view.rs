@@ -165,14 +165,20 @@ pub struct OpenV {
     pub due: String,
 }
 
-/// A moment as a Dutch date and time.
+/// A moment as a Dutch date and time: `26 januari 2027 om 12.26 uur`.
 pub fn moment(t: Timestamp) -> String {
-    t.to_string()
+    t.dutch()
 }
 
-/// A moment's date only.
+/// A moment's date only: `26 januari 2027`.
 pub fn day(t: Timestamp) -> String {
-    moment(t).split(' ').next().unwrap_or_default().to_string()
+    t.local_date()
+        .map_or_else(|| t.to_string(), kompas_engine::time::dutch_date)
+}
+
+/// A stored date (`2027-01-26`) as `26 januari 2027`; other text as it is.
+fn date(s: &str) -> String {
+    crate::commands::figures::format::dutch_date(s)
 }
 
 /// A value or a dash.
@@ -309,7 +315,7 @@ impl View {
                     target: if x.target_date.is_empty() {
                         number(x.target, "%")
                     } else {
-                        format!("{} in {}", number(x.target, "%"), x.target_date)
+                        format!("{} in {}", number(x.target, "%"), date(&x.target_date))
                     },
                     course: x.course.label().into(),
                     course_class: match x.course {
@@ -355,7 +361,7 @@ impl View {
                 .map(|a| ActionV {
                     action: a.action.clone(),
                     owner: or_dash(&a.owner),
-                    deadline: or_dash(&a.deadline),
+                    deadline: or_dash(&date(&a.deadline)),
                     status: if a.status.is_empty() { "nog niet gevolgd".into() } else { FieldType::option_shown(&a.status) },
                     carried_out: or_dash(&FieldType::option_shown(&a.carried_out)),
                     result: or_dash(&a.result),
@@ -392,7 +398,7 @@ impl View {
                 .map(|o| OpenV {
                     what: o.what.clone(),
                     who: or_dash(&o.who),
-                    due: or_dash(&o.due),
+                    due: or_dash(&date(&o.due)),
                 })
                 .collect(),
             colophon: vec![
@@ -437,7 +443,7 @@ fn figure_notes(f: &kompas_engine::report::FigureSection) -> Vec<String> {
             if t.date.is_empty() {
                 String::new()
             } else {
-                format!(", in {}", t.date)
+                format!(", in {}", date(&t.date))
             }
         ));
     }
@@ -492,13 +498,13 @@ pub fn conversation(c: &kompas_engine::report::Conversation) -> ConversationV {
             .map(|a| AgreementV {
                 who: a.who.clone(),
                 what: a.what.clone(),
-                when: or_dash(&a.when),
+                when: or_dash(&date(&a.when)),
             })
             .collect(),
         next: match (c.next_meeting.is_empty(), c.next_topic.is_empty()) {
             (true, _) => "Nog niet afgesproken.".into(),
-            (false, true) => c.next_meeting.clone(),
-            (false, false) => format!("{}: {}", c.next_meeting, c.next_topic),
+            (false, true) => date(&c.next_meeting),
+            (false, false) => format!("{}: {}", date(&c.next_meeting), c.next_topic),
         },
         looking_back: c.looking_back.clone(),
     }

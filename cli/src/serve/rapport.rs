@@ -125,10 +125,13 @@ async fn round(
                 "rapport.pdf" => true,
                 _ => return Err(AppError::NotFound("Dit rapport bestaat niet.".into())),
             };
-            let made = rapport::make(opened, &round, None).map_err(refused)?;
+            let made = rapport::make(opened, &round, &Default::default()).map_err(refused)?;
+            // A file name without spaces: the date as digits.
             let name = format!(
                 "rapport-{}.{}",
-                view::day(made.made),
+                made.made
+                    .local_date()
+                    .map_or_else(|| made.made.millis().to_string(), |d| d.to_string()),
                 if pdf { "pdf" } else { "html" }
             );
             if pdf {

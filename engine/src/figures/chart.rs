@@ -324,6 +324,9 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, ChartError> {
 }
 
 const WIDTH: u32 = 960;
+/// The size of axis labels, axis names and the legend: readable in print when the chart is
+/// scaled to the width of an A4 page (about half its size).
+const LABEL_PX: u32 = 20;
 const GREY_TEXT: RGBColor = RGBColor(80, 80, 80);
 const TARGET_COLOUR: RGBColor = RGBColor(190, 30, 45);
 
@@ -374,8 +377,8 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
         .caption(&data.title, ("sans-serif", 22))
         .margin(16)
         .margin_right(190)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
+        .x_label_area_size(56)
+        .y_label_area_size(84)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
     let periods = data.periods.clone();
     let provisional = data.provisional_periods.clone();
@@ -397,6 +400,8 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
         })
         .x_desc("Periode")
         .y_desc(data.measure.as_str())
+        .label_style(("sans-serif", LABEL_PX))
+        .axis_desc_style(("sans-serif", LABEL_PX))
         .y_label_formatter(&axis_number)
         .bold_line_style(RGBColor(225, 225, 225))
         .light_line_style(WHITE)
@@ -482,6 +487,7 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
     }
     chart
         .configure_series_labels()
+        .label_font(("sans-serif", LABEL_PX))
         .background_style(WHITE.mix(0.9))
         .border_style(RGBColor(200, 200, 200))
         .position(SeriesLabelPosition::LowerLeft)
@@ -606,8 +612,8 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
         .caption(bars_title(data), ("sans-serif", 20))
         .margin(16)
         .margin_right(190)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
+        .x_label_area_size(56)
+        .y_label_area_size(84)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
     let labels: Vec<String> = data.bars.iter().map(|(l, _)| l.clone()).collect();
     chart
@@ -622,6 +628,8 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
             }
         })
         .y_desc(data.measure.as_str())
+        .label_style(("sans-serif", LABEL_PX))
+        .axis_desc_style(("sans-serif", LABEL_PX))
         .y_label_formatter(&axis_number)
         .bold_line_style(RGBColor(225, 225, 225))
         .light_line_style(WHITE)

@@ -1,4 +1,4 @@
-//! The approvals of every member per phase, from the round's verdict facts; an approval whose
+//! The approvals of every member per phase of the round, from its verdict facts; an approval whose
 //! documents changed since is stale.
 
 use std::collections::BTreeMap;
@@ -32,9 +32,10 @@ pub(super) fn approvals(input: &ReportInput) -> Vec<PhaseApprovals> {
     let mut steps: Vec<(u32, String)> = state
         .history
         .iter()
+        .filter(|h| input.part.has_step(h.step))
         .map(|h| (h.step, h.from.clone()))
         .collect();
-    if !state.finished {
+    if !state.finished && input.part.current() {
         steps.push((state.step, state.phase.clone()));
     }
     let mut out = Vec::new();

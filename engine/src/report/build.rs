@@ -33,6 +33,7 @@ pub fn build(input: &ReportInput) -> RoundReport {
     let partnership = docs
         .of_kind(PARTNERSHIP_KIND)
         .find_map(|d| text(&d.view, "naam"))
+        .or_else(|| input.partnership.clone())
         .unwrap_or_else(|| input.round.title.clone());
     let state = &input.round.state;
     let phase_title = input
@@ -64,7 +65,14 @@ pub fn build(input: &ReportInput) -> RoundReport {
     }
     let policy = &input.policy;
     RoundReport {
-        title: format!("Gezamenlijke evaluatie {}", input.round.title),
+        title: if input.part.of > 1 {
+            format!(
+                "Gezamenlijke evaluatie {}, {}",
+                input.round.title, input.part.round.label
+            )
+        } else {
+            format!("Gezamenlijke evaluatie {}", input.round.title)
+        },
         partnership,
         round: RoundInfo {
             id: input.round.id.clone(),
@@ -76,6 +84,9 @@ pub fn build(input: &ReportInput) -> RoundReport {
             phase: phase_title,
             started: input.round.created,
             finished: state.finished,
+            number: input.part.round.number,
+            label: input.part.round.label.clone(),
+            current: input.part.current(),
         },
         made: input.now,
         blocks,
@@ -239,6 +250,9 @@ impl<'a> Docs<'a> {
             (FieldType::Figure, FieldValue::Text(name)) => self.indicator_title(name),
             (FieldType::Percentage, FieldValue::Number(n)) => format!("{}%", format_number(*n)),
             (FieldType::Choice { .. }, FieldValue::Text(option)) => FieldType::option_shown(option),
+            (FieldType::Date, FieldValue::Text(d)) => {
+                crate::time::dutch_date_text(d).unwrap_or_else(|| d.clone())
+            }
             (FieldType::List { fields }, FieldValue::List(items)) => items
                 .iter()
                 .map(|item| {

@@ -1,17 +1,20 @@
 //! Recording a joint evaluation: a signed fact on the round's instance that keeps the versions
-//! (Automerge heads) of every document the evaluation covered.
+//! (Automerge heads) of every document of the round the evaluation covered.
 //!
 //! A fact fits the runtime's model with the least coupling: it is signed and append-only like
 //! every other fact, it syncs with the instance, and it changes no phase document (so it leaves
 //! approvals alone). The reducer ignores it; [`super::gather`] reads the latest one.
 
 use crate::document::{self, DocId};
-use crate::runtime::{DocHeads, Fact, FactBody, Flows, SignedFact, append_fact, read_instance};
+use crate::runtime::{
+    DocHeads, Fact, FactBody, Flows, SignedFact, append_fact, parse_pinned, read_instance,
+};
 use crate::store::Store;
 use crate::time::Timestamp;
 use crate::{Replica, definition::Registry};
 
 use super::ReportError;
+use super::scope::RoundScope;
 
 /// What recording an evaluation kept.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -50,7 +53,15 @@ pub fn record_evaluation<S: Store>(
             me.name
         )));
     }
-    let covered = current_heads(replica)?;
+    let mut loaded = replica.load(round)?;
+    let instance = read_instance(&mut loaded.doc)?;
+    let scope = RoundScope::new(
+        &instance,
+        &parse_pinned(&instance)?,
+        &status.state.rounds,
+        status.state.round,
+    )?;
+    let covered = current_heads(replica, &scope)?;
     let body = FactBody::Evaluation {
         step: status.state.step,
         phase: status.state.phase.clone(),
@@ -58,8 +69,6 @@ pub fn record_evaluation<S: Store>(
     };
     let fact = Fact::by(replica.identity(), body, now, fact_id);
     let signed = SignedFact::sign(replica.identity(), fact)?;
-    let mut loaded = replica.load(round)?;
-    read_instance(&mut loaded.doc)?;
     append_fact(&mut loaded.doc, &signed)?;
     replica.commit(&mut loaded, "evaluatie vastgelegd", now)?;
     Ok(Recorded {
@@ -71,8 +80,11 @@ pub fn record_evaluation<S: Store>(
     })
 }
 
-/// The heads of every live document a report covers.
-pub(super) fn current_heads<S: Store>(replica: &Replica<S>) -> Result<DocHeads, ReportError> {
+/// The heads of every live document of the round that a report covers.
+fn current_heads<S: Store>(
+    replica: &Replica<S>,
+    scope: &RoundScope,
+) -> Result<DocHeads, ReportError> {
     let mut out = DocHeads::new();
     for raw in replica
         .store()
@@ -85,7 +97,7 @@ pub(super) fn current_heads<S: Store>(replica: &Replica<S>) -> Result<DocHeads, 
             id: raw.clone(),
             source,
         })?;
-        if view.deleted.is_none() && super::is_report_kind(&view.kind) {
+        if view.deleted.is_none() && super::is_report_kind(&view.kind) && scope.covers(&view) {
             out.insert(view.id, view.heads);
         }
     }

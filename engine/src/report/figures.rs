@@ -1,18 +1,18 @@
 //! The results table (baseline, latest actual value, target, course) and the figure sections
 //! (charts with a source line, the target drawn, stories beside them).
 //!
-//! The chart is made with today's chart API of `figures::chart` through the adapters at the end
-//! of this file ([`chart_with_target`], [`source_line`]), so that richer charts (source line,
-//! date, provisional marks and target drawn by the chart itself) change only those functions.
+//! Latest values, courses and the targets drawn in the charts come from `figures::targets`, the
+//! one on-course rule of the project; the charts and their source lines from `figures::chart`.
 
 use std::collections::BTreeMap;
 
-use crate::document::{DocView, format_number, parse_date};
-use crate::figures::benchmark::{PeerGroup, Reference, measure_label};
-use crate::figures::chart::{ChartData, Series, chart_data, render_svg};
+use crate::document::DocView;
+use crate::figures::benchmark::{PeerGroup, Reference};
+use crate::figures::chart::{ChartData, chart_data, render_svg};
 use crate::figures::suppression::round_to;
-use crate::figures::{AreaCode, AreaLevel, Breakdown, Period, Status, Unit};
-use crate::time::Timestamp;
+use crate::figures::targets::targets;
+use crate::figures::{AreaCode, AreaLevel, Breakdown, Status};
+use crate::time::dutch_date;
 
 use super::build::{Docs, number, text};
 use super::input::{IndicatorFigures, ReportInput};
@@ -49,7 +49,8 @@ pub fn choose_area(input: &ReportInput) -> Option<AreaCode> {
         .min()
 }
 
-/// One row per societal result, in the order of the ambitions they belong to.
+/// One row per societal result, in the order of the ambitions they belong to. The latest value
+/// and the course are those of [`targets`], so the report and the figures agree.
 pub(super) fn results(
     input: &ReportInput,
     docs: &Docs<'_>,
@@ -68,19 +69,37 @@ pub(super) fn results(
                 .indicators
                 .iter()
                 .find(|i| i.indicator.name == indicator);
-            let actual = figures.and_then(|f| area.and_then(|a| latest(input, f, a)));
-            let baseline = number(view, "nulmeting");
-            let target = number(view, "streefwaarde");
-            let target_date = text(view, "streefdatum").unwrap_or_default();
-            let (course, course_note) = course(
-                baseline,
-                target,
-                actual.as_ref(),
-                view.created,
-                &target_date,
-                input.now,
-                figures.is_some(),
-            );
+            let found = figures.zip(area).and_then(|(f, a)| {
+                let of = targets(
+                    &f.indicator,
+                    &f.table,
+                    std::slice::from_ref(view),
+                    &input.catalog,
+                    a,
+                    None,
+                    input.now,
+                );
+                of.results.into_iter().next().map(|r| (f, a, r))
+            });
+            let (actual, course, course_note) = match &found {
+                Some((f, a, r)) => (
+                    r.latest.as_ref().map(|l| Actual {
+                        value: l.value,
+                        period: l.period.label(),
+                        area: input.registry.label(*a),
+                        source: f.indicator.source.clone(),
+                        provisional: l.provisional,
+                    }),
+                    r.course,
+                    r.course_note.clone(),
+                ),
+                None if figures.is_none() => (
+                    None,
+                    Course::Unknown,
+                    "de indicator heeft hier geen cijfers".into(),
+                ),
+                None => (None, Course::Unknown, "geen cijfer voor dit gebied".into()),
+            };
             let row = ResultRow {
                 id: view.id.clone(),
                 ambition: ambition_doc
@@ -88,15 +107,13 @@ pub(super) fn results(
                     .unwrap_or_default(),
                 title: docs.title(view),
                 indicator_title: docs.indicator_title(&indicator),
-                measure: figures.map_or_else(
-                    || "%".into(),
-                    |f| measure_label(&f.indicator, &f.table).to_string(),
-                ),
+                // Baseline, target and latest value are all in the indicator's own unit.
+                measure: figures.map_or_else(|| "%".into(), |f| f.indicator.unit.label().into()),
                 indicator,
-                baseline,
+                baseline: number(view, "nulmeting"),
                 actual,
-                target,
-                target_date,
+                target: number(view, "streefwaarde"),
+                target_date: text(view, "streefdatum").unwrap_or_default(),
                 course,
                 course_note,
             };
@@ -105,93 +122,6 @@ pub(super) fn results(
         .collect();
     rows.sort_by_key(|(order, _)| *order);
     rows.into_iter().map(|(_, r)| r).collect()
-}
-
-/// The latest total of `area` for an indicator, as it may be shown.
-fn latest(input: &ReportInput, f: &IndicatorFigures, area: AreaCode) -> Option<Actual> {
-    let o = f.table.series(area, &Breakdown::total()).last().copied()?;
-    Some(Actual {
-        value: o.comparable(f.indicator.unit),
-        period: o.period.label(),
-        area: input.registry.label(area),
-        source: f.indicator.source.clone(),
-        provisional: o.status == Status::Voorlopig,
-    })
-}
-
-/// Whether a result is on course: the share of the way from baseline to target covered so far
-/// against the share of the time from the result's creation to its target date that has passed.
-/// Without a target date, any progress counts as on course.
-fn course(
-    baseline: Option<f64>,
-    target: Option<f64>,
-    actual: Option<&Actual>,
-    start: Timestamp,
-    target_date: &str,
-    now: Timestamp,
-    indicator_known: bool,
-) -> (Course, String) {
-    let unknown = |why: &str| (Course::Unknown, why.to_string());
-    let Some(baseline) = baseline else {
-        return unknown("geen nulmeting");
-    };
-    let Some(target) = target else {
-        return unknown("geen streefwaarde");
-    };
-    if !indicator_known {
-        return unknown("de indicator heeft hier geen cijfers");
-    }
-    let Some(actual) = actual else {
-        return unknown("geen cijfer voor dit gebied");
-    };
-    let Some(value) = actual.value else {
-        return unknown("het laatste cijfer is geheim");
-    };
-    let span = target - baseline;
-    let progress = if span == 0.0 {
-        if value == target { 1.0 } else { 0.0 }
-    } else {
-        (value - baseline) / span
-    };
-    if progress >= 1.0 {
-        return (Course::Reached, "streefwaarde bereikt".into());
-    }
-    let elapsed = elapsed_share(start, target_date, now);
-    let covered = format!("{}% van de weg afgelegd", format_number(percent(progress)));
-    match elapsed {
-        Some(share) => {
-            let note = format!(
-                "{covered}, {}% van de tijd verstreken",
-                format_number(percent(share))
-            );
-            if progress > 0.0 && progress + 1e-9 >= share {
-                (Course::OnCourse, note)
-            } else {
-                (Course::OffCourse, note)
-            }
-        }
-        None if progress > 0.0 => (Course::OnCourse, covered),
-        None => (Course::OffCourse, covered),
-    }
-}
-
-fn percent(share: f64) -> f64 {
-    (share * 100.0).round()
-}
-
-/// The share (0 to 1) of the time from `start` to the date `target` that has passed at `now`.
-fn elapsed_share(start: Timestamp, target: &str, now: Timestamp) -> Option<f64> {
-    let date: jiff::civil::Date = parse_date(target)?.parse().ok()?;
-    let end = date
-        .in_tz("Europe/Amsterdam")
-        .ok()?
-        .timestamp()
-        .as_millisecond();
-    let total = (end - start.0) as f64;
-    if total <= 0.0 {
-        return Some(1.0);
-    }
-    Some(((now.0 - start.0) as f64 / total).clamp(0.0, 1.0))
 }
 
 /// The indicators that matter: those linked from results, conversations and the state of the
@@ -220,7 +150,7 @@ pub(super) fn sections(
                         date: r.target_date.clone(),
                     })
                 });
-            let (chart, svg) = chart_with_target(input, f, area, target.as_ref())?;
+            let (chart, svg) = chart_with_targets(input, f, area)?;
             let provisional = f
                 .table
                 .series(area, &Breakdown::total())
@@ -246,7 +176,7 @@ pub(super) fn sections(
                 indicator: f.indicator.name.clone(),
                 title: f.indicator.title.clone(),
                 definition: f.indicator.definition.clone(),
-                source_line: source_line(input, f, &chart),
+                source_line: chart.source_line(),
                 provisional,
                 target,
                 chart,
@@ -282,15 +212,23 @@ fn linked_indicators(input: &ReportInput) -> Vec<String> {
     names
 }
 
-/// Adapter to the chart API: the trend of `area` against the national value and its region,
-/// with the target as a flat line when it is in the chart's measure (a percentage target on a
-/// percentage indicator).
-fn chart_with_target(
+/// The trend of `area` against the national value and its region, with the targets of the
+/// round's results drawn by the chart itself and its source line dated in Dutch.
+fn chart_with_targets(
     input: &ReportInput,
     f: &IndicatorFigures,
     area: AreaCode,
-    target: Option<&Target>,
 ) -> Option<(ChartData, String)> {
+    let views: Vec<DocView> = input.documents.iter().map(|d| d.view.clone()).collect();
+    let of = targets(
+        &f.indicator,
+        &f.table,
+        &views,
+        &input.catalog,
+        area,
+        None,
+        input.now,
+    );
     let mut data = chart_data(
         &f.indicator,
         &f.table,
@@ -299,82 +237,9 @@ fn chart_with_target(
         &[Reference::National, Reference::Region],
         &PeerGroup::default(),
     )
-    .ok()?;
-    if let Some(t) = target
-        && f.indicator.unit == Unit::Percentage
-    {
-        data.series.push(Series {
-            label: format!("Streefwaarde {}", format_number(t.value)),
-            values: vec![Some(t.value); data.periods.len()],
-        });
-    }
+    .ok()?
+    .with_targets(&of);
+    data.made_on = input.now.local_date().map(dutch_date);
     let svg = render_svg(&data).ok()?;
     Some((data, svg))
-}
-
-/// Adapter for the source line under a chart: source, latest period (provisional marked) and
-/// the date the report was made.
-fn source_line(input: &ReportInput, f: &IndicatorFigures, chart: &ChartData) -> String {
-    let source = if f.indicator.source.is_empty() {
-        "onbekend".to_string()
-    } else {
-        f.indicator.source.clone()
-    };
-    let latest = chart.periods.last().map(Period::label).unwrap_or_default();
-    let date = input
-        .now
-        .to_string()
-        .split(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    format!("Bron: {source}. Laatste periode: {latest}. Stand van {date}.")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T0: i64 = 1_780_000_000_000;
-    const DAY: i64 = 86_400_000;
-
-    fn actual(v: Option<f64>) -> Actual {
-        Actual {
-            value: v,
-            period: "2027".into(),
-            area: "Havenstad".into(),
-            source: "CBS".into(),
-            provisional: false,
-        }
-    }
-
-    #[test]
-    fn course_compares_progress_with_the_time_passed() {
-        let (start, half, date) = (Timestamp(T0), Timestamp(T0 + 365 * DAY), "2028-06-01");
-        let c = |b: f64, t: f64, v: Option<f64>| {
-            course(Some(b), Some(t), Some(&actual(v)), start, date, half, true)
-        };
-        // From 60 to 70, about halfway in time.
-        assert_eq!(c(60.0, 70.0, Some(71.0)).0, Course::Reached);
-        assert_eq!(c(60.0, 70.0, Some(66.0)).0, Course::OnCourse);
-        assert_eq!(c(60.0, 70.0, Some(62.0)).0, Course::OffCourse);
-        assert_eq!(c(60.0, 70.0, Some(58.0)).0, Course::OffCourse, "moved away");
-        assert_eq!(c(60.0, 70.0, None).0, Course::Unknown, "secret value");
-        // A falling target: from 20 down to 10.
-        let down = c(20.0, 10.0, Some(12.0));
-        assert_eq!(down.0, Course::OnCourse, "{}", down.1);
-        assert_eq!(
-            course(
-                None,
-                Some(70.0),
-                Some(&actual(Some(1.0))),
-                start,
-                date,
-                half,
-                true
-            )
-            .0,
-            Course::Unknown
-        );
-    }
 }

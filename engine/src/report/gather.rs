@@ -18,13 +18,16 @@ use crate::time::Timestamp;
 use super::build::{CONVERSATION_KIND, Docs};
 use super::input::{IndicatorFigures, RecordedChanges, ReportInput, SourceDoc};
 use super::model::{Authorship, Conversation};
-use super::{ReportError, changes, is_report_kind};
+use super::scope::RoundScope;
+use super::{PARTNERSHIP_KIND, ReportError, changes, is_report_kind};
 
 /// What the caller chooses about a report.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The area whose figures are shown (default: see [`super::choose_area`]).
     pub area: Option<AreaCode>,
+    /// The round of the cycle, from 1 (default: the current one).
+    pub round: Option<u32>,
 }
 
 /// Reads everything the report of `round` is computed from.
@@ -39,11 +42,20 @@ pub fn gather<S: Store>(
     let mut loaded = replica.load(round)?;
     let instance = read_instance(&mut loaded.doc)?;
     let definition = parse_pinned(&instance)?;
+    let scope = RoundScope::new(
+        &instance,
+        &definition,
+        &status.state.rounds,
+        options.round.unwrap_or(status.state.round),
+    )?;
+    // The latest evaluation recorded before the round ended.
     let last = instance
         .facts
         .iter()
         .filter_map(|f| match &f.body {
-            FactBody::Evaluation { covered, .. } => Some((f, covered)),
+            FactBody::Evaluation { covered, step, .. } if scope.not_after(*step) => {
+                Some((f, covered))
+            }
             _ => None,
         })
         .max_by(|a, b| a.0.order_key().cmp(&b.0.order_key()));
@@ -62,7 +74,7 @@ pub fn gather<S: Store>(
             id: raw.clone(),
             source,
         })?;
-        if !is_report_kind(&view.kind) {
+        if !is_report_kind(&view.kind) || !scope.covers(&view) {
             continue;
         }
         if let Some((_, covered)) = last {
@@ -103,7 +115,9 @@ pub fn gather<S: Store>(
     Ok(ReportInput {
         now,
         made_by: replica.identity().profile.name.clone(),
+        partnership: partnership_name(replica)?,
         round: status,
+        part: scope.part,
         facts: instance.facts.clone(),
         definition,
         catalog: replica.catalog().clone(),
@@ -179,4 +193,12 @@ pub fn agenda_of<S: Store>(
     let statuses = Flows::new(replica, registry).list(now)?;
     let views = replica.list(None, false)?;
     Ok(super::agenda(&statuses, &views))
+}
+
+/// The partnership's name, from its `samenwerking` document (whichever round it belongs to).
+pub fn partnership_name<S: Store>(replica: &Replica<S>) -> Result<Option<String>, ReportError> {
+    Ok(replica
+        .list(Some(PARTNERSHIP_KIND), false)?
+        .into_iter()
+        .find_map(|v| super::build::text(&v, "naam")))
 }

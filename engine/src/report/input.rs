@@ -8,7 +8,7 @@ use crate::definition::Definition;
 use crate::document::{DocChanges, DocId, DocView};
 use crate::figures::story::Story;
 use crate::figures::{AreaCode, AreaRegistry, Indicator, ObservationTable, SuppressionPolicy};
-use crate::runtime::{Fact, Status};
+use crate::runtime::{Fact, Round, Status};
 use crate::time::Timestamp;
 
 use super::model::{Authorship, ChangeKind};
@@ -20,15 +20,19 @@ pub struct ReportInput {
     pub now: Timestamp,
     /// The organisation whose replica makes it.
     pub made_by: String,
-    /// The round's instance with its computed state.
+    /// The partnership's name, if a `samenwerking` document has one.
+    pub partnership: Option<String>,
+    /// The instance with its computed state.
     pub round: Status,
-    /// The round's verified facts.
+    /// Which of the instance's rounds the report is about.
+    pub part: RoundPart,
+    /// The instance's verified facts.
     pub facts: Vec<Fact>,
     /// The round's definition in force.
     pub definition: Definition,
     /// The catalog of kinds in force (for labels).
     pub catalog: Catalog,
-    /// Every live document the report covers, oldest first, with its authors.
+    /// Every live document of the round, oldest first, with its authors.
     pub documents: Vec<SourceDoc>,
     /// Every indicator with its protected figures and stories.
     pub indicators: Vec<IndicatorFigures>,
@@ -40,6 +44,29 @@ pub struct ReportInput {
     pub area: Option<AreaCode>,
     /// What changed since the last recorded evaluation, if there is one.
     pub since: Option<RecordedChanges>,
+}
+
+/// One round of an instance.
+#[derive(Debug, Clone)]
+pub struct RoundPart {
+    /// The round.
+    pub round: Round,
+    /// The first step of the next round, if one started.
+    pub next_step: Option<u32>,
+    /// How many rounds the instance has had.
+    pub of: usize,
+}
+
+impl RoundPart {
+    /// Whether the instance is in this round now.
+    pub fn current(&self) -> bool {
+        self.next_step.is_none()
+    }
+
+    /// Whether a step (a transition count) was made in this round.
+    pub fn has_step(&self, step: u32) -> bool {
+        step >= self.round.first_step && self.next_step.is_none_or(|next| step < next)
+    }
 }
 
 /// One document with who wrote what.

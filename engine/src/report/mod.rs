@@ -20,6 +20,7 @@ mod guard;
 mod input;
 mod model;
 mod open;
+mod scope;
 #[cfg(test)]
 mod tests;
 
@@ -31,9 +32,9 @@ pub use build::{
 pub use changes::delta;
 pub use evaluation::{Recorded, record_evaluation};
 pub use figures::{RESULT_KIND, choose_area};
-pub use gather::{Options, agenda_of, conversation, gather};
+pub use gather::{Options, agenda_of, conversation, gather, partnership_name};
 pub use guard::{check_agenda, check_output, check_report};
-pub use input::{DocDelta, IndicatorFigures, RecordedChanges, ReportInput, SourceDoc};
+pub use input::{DocDelta, IndicatorFigures, RecordedChanges, ReportInput, RoundPart, SourceDoc};
 pub use model::*;
 
 use crate::document::DocView;

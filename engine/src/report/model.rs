@@ -51,6 +51,12 @@ pub struct RoundInfo {
     pub started: Timestamp,
     /// Whether it has ended.
     pub finished: bool,
+    /// The number of the round of the cycle the report is about, from 1.
+    pub number: u32,
+    /// How that round is called, e.g. `ronde 2027`.
+    pub label: String,
+    /// Whether the instance is in that round now.
+    pub current: bool,
 }
 
 /// One building block of the cycle (one phase) with its documents.
@@ -139,31 +145,7 @@ pub struct MemberVerdict {
     pub stale: bool,
 }
 
-/// Whether a societal result is on course.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Course {
-    /// The target is reached.
-    Reached,
-    /// Progress keeps pace with the time that has passed towards the target date.
-    OnCourse,
-    /// Progress lags behind, or the value moved away from the target.
-    OffCourse,
-    /// Baseline, target or a shown actual value is missing.
-    Unknown,
-}
-
-impl Course {
-    /// The Dutch label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Course::Reached => "behaald",
-            Course::OnCourse => "op koers",
-            Course::OffCourse => "niet op koers",
-            Course::Unknown => "onbekend",
-        }
-    }
-}
+pub use crate::figures::targets::Course;
 
 /// One row of the table from ambitions to societal results.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

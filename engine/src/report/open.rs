@@ -12,11 +12,12 @@ pub(super) fn open_items(
 ) -> Vec<OpenItem> {
     let state = &input.round.state;
     let mut out = Vec::new();
-    if !state.finished {
+    // Only the round the instance is in has a phase with ways out and turns.
+    if !state.finished && input.part.current() {
         let due = state
             .due
             .as_ref()
-            .map(|d| d.deadline.to_string())
+            .map(|d| d.deadline.dutch())
             .unwrap_or_default();
         for t in state.transitions.iter().filter(|t| !t.allowed()) {
             let label = if t.label.is_empty() { &t.to } else { &t.label };

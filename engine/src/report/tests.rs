@@ -26,16 +26,25 @@ struct Round {
 
 impl Round {
     fn new() -> Round {
-        let replica = crate::composition::init(
+        Round::of(
+            definition::builtin_registry(),
+            "kwaliteitskompas",
+            "Cyclus 2027",
+        )
+    }
+
+    /// A replica with the kinds of `registry` and an instance of `definition` started on it.
+    fn of(registry: Registry, definition: &str, title: &str) -> Round {
+        let replica = crate::composition::init_with(
             MemoryStore::default(),
             Identity::new("Gemeente Havenstad", OrgType::Gemeente, [3; 32], [3; 16]),
+            &registry,
         )
         .expect("init");
-        let registry = definition::builtin_registry();
         let flow = Flows::new(&replica, &registry)
             .start(
-                "kwaliteitskompas",
-                Some("Cyclus 2027"),
+                definition,
+                Some(title),
                 &[],
                 Timestamp(T0),
                 Fresh {
@@ -100,6 +109,22 @@ impl Round {
         build(&input)
     }
 
+    /// Defines the percentage indicator `sport`.
+    fn define_sport(&self) -> crate::figures::Indicator {
+        crate::figures::storage::Figures::new(&self.replica)
+            .define(
+                "sport",
+                &crate::figures::storage::IndicatorFields {
+                    title: Some("Sportdeelname".into()),
+                    unit: Some("percentage".into()),
+                    ..Default::default()
+                },
+                self.at(),
+                self.random(),
+            )
+            .expect("define")
+    }
+
     fn record(&self) {
         let at = self.at();
         let mut id = [0u8; 16];
@@ -121,18 +146,7 @@ fn assignments(fields: &[(&str, &str)]) -> Vec<Assignment> {
 #[test]
 fn a_round_shows_its_blocks_results_actions_and_conversations() {
     let r = Round::new();
-    crate::figures::storage::Figures::new(&r.replica)
-        .define(
-            "sport",
-            &crate::figures::storage::IndicatorFields {
-                title: Some("Sportdeelname".into()),
-                unit: Some("percentage".into()),
-                ..Default::default()
-            },
-            r.at(),
-            r.random(),
-        )
-        .expect("define");
+    r.define_sport();
     r.create("samenwerking", &[("naam", "Samen voor Havenstad")]);
     let amb = r.create("ambitie", &[("titel", "Meer kinderen sporten")]);
     r.create(
@@ -339,4 +353,186 @@ proptest! {
         let deleted_listed = since.documents.iter().filter(|d| d.change == ChangeKind::Deleted).count();
         prop_assert_eq!(deleted_listed, usize::from(deleted.is_some()));
     }
+}
+
+/// A cycle of two phases whose evaluation leads into a new round.
+const CYCLE: &str = "naam: cyclus\nversie: 1.0.0\ntitel: Cyclus\nsoorten:\n  - naam: stand\n    label: Stand van de jeugd\n    velden:\n      - {naam: titel, label: Titel, type: tekst, verplicht: true}\nfasen:\n  - naam: staat\n    titel: Staat van de jeugd\n    soorten: [stand]\n    naar:\n      - fase: evaluatie\n        vereist: {goedkeuring: iedere-partner}\n  - naam: evaluatie\n    titel: Samen leren\n    naar:\n      - fase: staat\n        label: Nieuwe ronde\n        nieuwe-ronde: true\n      - fase: klaar\n  - naam: klaar\n    titel: Klaar\n    eind: true\n";
+
+#[test]
+fn each_round_reports_only_its_own_documents_and_approvals() {
+    let mut registry = definition::builtin_registry();
+    registry.insert(crate::definition::Loaded {
+        definition: definition::check("cyclus.yaml", CYCLE)
+            .definition
+            .expect("the cycle checks clean"),
+        body: CYCLE.into(),
+        hash: definition::content_hash(CYCLE),
+        source: crate::definition::Source::Builtin,
+    });
+    let r = Round::of(registry, "cyclus", "Cyclus Havenstad");
+    let flows = Flows::new(&r.replica, &r.registry);
+    let fact = |r: &Round| {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&r.random());
+        id
+    };
+    // Round 1: a state of youth, a conversation, approved, then a new round.
+    let first = r.create("stand", &[("titel", "Staat 2026")]);
+    let talk1 = r.create("cijfergesprek", &[("titel", "Gesprek 2026")]);
+    flows
+        .verdict(&r.flow, true, "", r.at(), [fact(&r), fact(&r)])
+        .expect("approve round 1");
+    flows
+        .advance(&r.flow, None, r.at(), fact(&r))
+        .expect("to evaluation");
+    r.record();
+    flows
+        .advance(&r.flow, Some("staat"), r.at(), fact(&r))
+        .expect("new round");
+    // Round 2: its own state of youth and conversation, approved by a later verdict.
+    r.seq.set(r.seq.get() + 10);
+    let second = r.create("stand", &[("titel", "Staat 2027")]);
+    let talk2 = r.create("cijfergesprek", &[("titel", "Gesprek 2027")]);
+    flows
+        .verdict(&r.flow, true, "", r.at(), [fact(&r), fact(&r)])
+        .expect("approve round 2");
+
+    let report_of = |round: Option<u32>| {
+        let input = gather(
+            &r.replica,
+            &r.registry,
+            &r.flow,
+            &Options { area: None, round },
+            r.at(),
+        )
+        .expect("gather");
+        build(&input)
+    };
+    let ids = |report: &RoundReport| -> BTreeSet<DocId> {
+        report
+            .blocks
+            .iter()
+            .flat_map(|b| b.documents.iter().map(|d| d.id.clone()))
+            .collect()
+    };
+    let talks = |report: &RoundReport| -> Vec<String> {
+        report
+            .conversations
+            .iter()
+            .map(|c| c.title.clone())
+            .collect()
+    };
+    let steps = |report: &RoundReport| -> Vec<u32> {
+        report
+            .approvals
+            .iter()
+            .filter(|a| !a.verdicts.is_empty())
+            .map(|a| a.step)
+            .collect()
+    };
+
+    let one = report_of(Some(1));
+    assert_eq!(ids(&one), BTreeSet::from([first.clone()]));
+    assert_eq!(talks(&one), ["Gesprek 2026"]);
+    assert_eq!(steps(&one), [0], "round 1's approval only");
+    assert_eq!((one.round.number, one.round.current), (1, false));
+    assert!(one.title.contains(&one.round.label), "{}", one.title);
+    assert!(
+        one.open
+            .iter()
+            .all(|o| o.what.starts_with("Gesprek over cijfers Gesprek 2026")),
+        "only the unanswered conversation of round 1 is open: {:?}",
+        one.open
+    );
+    assert_eq!(one.colophon.documents, 2);
+    let since = one.changes.as_ref().expect("round 1 was evaluated");
+    assert!(
+        since.documents.is_empty(),
+        "nothing of round 1 changed since"
+    );
+
+    let two = report_of(None);
+    assert_eq!(ids(&two), BTreeSet::from([second.clone()]));
+    assert_eq!(talks(&two), ["Gesprek 2027"]);
+    assert_eq!(steps(&two), [2], "round 2's approval only");
+    assert_eq!((two.round.number, two.round.current), (2, true));
+    assert_eq!(two.colophon.documents, 2);
+    // Round 1's evaluation covered none of round 2's documents: both are new since.
+    let since = two.changes.as_ref().expect("an earlier evaluation");
+    let new: BTreeSet<&DocId> = since.documents.iter().map(|d| &d.id).collect();
+    assert_eq!(new, BTreeSet::from([&second, &talk2]));
+    assert!(!new.contains(&talk1) && !new.contains(&first));
+
+    let missing = gather(
+        &r.replica,
+        &r.registry,
+        &r.flow,
+        &Options {
+            area: None,
+            round: Some(3),
+        },
+        r.at(),
+    )
+    .expect_err("there is no round 3");
+    assert!(missing.to_string().contains("geen ronde 3"), "{missing}");
+}
+
+#[test]
+fn a_value_moving_away_from_its_target_is_said_so_without_a_negative_share() {
+    let r = Round::new();
+    let indicator = r.define_sport();
+    let figures = crate::figures::storage::Figures::new(&r.replica);
+    let mut rows = Vec::new();
+    for (year, value) in [(2024, 60.0), (2025, 39.0)] {
+        rows.push(crate::figures::Observation {
+            area: crate::figures::AreaCode::parse("GM9901").expect("area"),
+            period: crate::figures::Period::year(year),
+            breakdown: crate::figures::Breakdown::total(),
+            value: Some(value),
+            denominator: None,
+            status: crate::figures::Status::Definitief,
+            note: None,
+        });
+    }
+    figures
+        .store_observations(&indicator, rows, r.at(), r.random())
+        .expect("store");
+    let amb = r.create("ambitie", &[("titel", "Meer kinderen sporten")]);
+    r.create(
+        "maatschappelijk-resultaat",
+        &[
+            ("titel", "Sportdeelname omhoog"),
+            ("ambitie", amb.as_str()),
+            ("indicator", "sport"),
+            ("nulmeting", "60"),
+            ("streefwaarde", "61"),
+            ("streefdatum", "2030-12-31"),
+        ],
+    );
+    let report = r.report(r.at());
+    let row = &report.results[0];
+    assert_eq!(row.actual.as_ref().and_then(|a| a.value), Some(39.0));
+    assert_eq!(row.course, Course::OffCourse);
+    // Baseline 60, target 61, now 39: not "-2100% van de weg afgelegd".
+    assert_eq!(
+        row.course_note, "verder van de streefwaarde dan bij de nulmeting",
+        "{}",
+        row.course_note
+    );
+    assert!(!row.course_note.contains('-') && !row.course_note.contains('%'));
+    let section = report
+        .figures
+        .iter()
+        .find(|f| f.indicator == "sport")
+        .expect("the linked indicator is shown");
+    assert_eq!(
+        section.chart.targets.len(),
+        1,
+        "the target is drawn by the chart"
+    );
+    assert!(
+        section.source_line.contains(" 20") && !section.source_line.contains("-0"),
+        "a Dutch date: {}",
+        section.source_line
+    );
 }

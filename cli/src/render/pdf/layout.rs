@@ -379,9 +379,24 @@ impl<'f> Layout<'f> {
     /// A table: column widths as fractions of the text width, a header row and rows of cells.
     pub fn table(&mut self, widths: &[f32], header: &[&str], rows: &[Vec<Vec<Run>>], size: f32) {
         let total: f32 = widths.iter().sum();
-        let cols: Vec<f32> = widths.iter().map(|w| w / total * WIDTH).collect();
-        let table = self.node(Kind::Table, None);
+        let wanted: Vec<f32> = widths.iter().map(|w| w / total * WIDTH).collect();
         let head_style = Style::body().bold().sized(size);
+        // Every column is at least as wide as its longest word, so words break only between
+        // each other.
+        let mut least: Vec<f32> = header
+            .iter()
+            .map(|h| self.longest_word(&[run(*h, head_style)]))
+            .collect();
+        for row in rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(m) = least.get_mut(i) {
+                    *m = m.max(self.longest_word(cell));
+                }
+            }
+        }
+        let least: Vec<f32> = least.iter().map(|w| w + 2.0 * CELL_PAD + 0.5).collect();
+        let cols = fit_columns(&wanted, &least, WIDTH);
+        let table = self.node(Kind::Table, None);
         let head_cells: Vec<Vec<Line>> = header
             .iter()
             .zip(&cols)
@@ -427,6 +442,17 @@ impl<'f> Layout<'f> {
             }
         }
         self.y += 4.0;
+    }
+
+    /// The width of the widest word of `runs`.
+    fn longest_word(&self, runs: &[Run]) -> f32 {
+        runs.iter()
+            .flat_map(|r| {
+                r.text
+                    .split_whitespace()
+                    .map(move |w| self.fonts.width(r.style.face, r.style.size, w))
+            })
+            .fold(0.0, f32::max)
     }
 
     fn rows_height(cells: &[Vec<Line>], lh: f32) -> f32 {
@@ -572,5 +598,61 @@ impl<'f> Layout<'f> {
     /// The current position from the top of the page.
     pub fn y(&self) -> f32 {
         self.y
+    }
+}
+
+/// Column widths as close to `wanted` as the `least` width of each column allows, summing to
+/// `total`: a column below its least is widened, and what it takes comes from the others in
+/// proportion to the room they have above their own least. When even the least widths do not
+/// fit, every column gets its share of `total` in proportion to its least width.
+fn fit_columns(wanted: &[f32], least: &[f32], total: f32) -> Vec<f32> {
+    let needed: f32 = least.iter().sum();
+    if needed >= total {
+        return least.iter().map(|l| l / needed * total).collect();
+    }
+    let short: f32 = wanted
+        .iter()
+        .zip(least)
+        .map(|(w, l)| (l - w).max(0.0))
+        .sum();
+    let slack: f32 = wanted
+        .iter()
+        .zip(least)
+        .map(|(w, l)| (w - l).max(0.0))
+        .sum();
+    wanted
+        .iter()
+        .zip(least)
+        .map(|(w, l)| {
+            if w < l {
+                *l
+            } else if slack > 0.0 {
+                w - (w - l) / slack * short
+            } else {
+                *w
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_columns;
+
+    #[test]
+    fn a_narrow_column_is_widened_to_its_longest_word_at_the_others_cost() {
+        let cols = fit_columns(&[10.0, 45.0, 45.0], &[30.0, 10.0, 10.0], 100.0);
+        assert!((cols[0] - 30.0).abs() < 1e-3, "{cols:?}");
+        assert!((cols.iter().sum::<f32>() - 100.0).abs() < 1e-3);
+        assert!(cols[1] >= 10.0 && cols[2] >= 10.0);
+        assert!((cols[1] - cols[2]).abs() < 1e-3, "taken from both alike");
+        // Wide enough already: unchanged.
+        assert_eq!(
+            fit_columns(&[50.0, 50.0], &[20.0, 20.0], 100.0),
+            [50.0, 50.0]
+        );
+        // Too little room for every longest word: shares by least width.
+        let tight = fit_columns(&[50.0, 50.0], &[90.0, 30.0], 100.0);
+        assert!((tight[0] - 75.0).abs() < 1e-3, "{tight:?}");
     }
 }
