@@ -293,11 +293,15 @@ impl View {
             results: r
                 .results
                 .iter()
-                .map(|x| ResultV {
+                .map(|x| {
+                    // Baseline and target are in the indicator's unit; a result without an
+                    // indicator has percentages.
+                    let unit = if x.measure.is_empty() { "%" } else { x.measure.as_str() };
+                    ResultV {
                     ambition: or_dash(&x.ambition),
                     title: x.title.clone(),
                     indicator: or_dash(&x.indicator_title),
-                    baseline: number(x.baseline, "%"),
+                    baseline: number(x.baseline, unit),
                     actual: match &x.actual {
                         Some(a) if a.value.is_none() => "geheim".into(),
                         Some(a) => number(a.value, &x.measure),
@@ -313,9 +317,9 @@ impl View {
                         )
                     }),
                     target: if x.target_date.is_empty() {
-                        number(x.target, "%")
+                        number(x.target, unit)
                     } else {
-                        format!("{} in {}", number(x.target, "%"), date(&x.target_date))
+                        format!("{} in {}", number(x.target, unit), date(&x.target_date))
                     },
                     course: x.course.label().into(),
                     course_class: match x.course {
@@ -325,6 +329,7 @@ impl View {
                     }
                     .into(),
                     course_note: x.course_note.clone(),
+                    }
                 })
                 .collect(),
             figures: r

@@ -179,8 +179,8 @@ impl SimRelay {
             (Message::MembershipAppend { op }, Some(key))
                 if !self.members.is_member(&key)
                     && (op.op.body.creates() && self.members.workspace().is_some()
-                        || !op.op.body.creates()
-                            && !(c.candidate && op.op.body.redeemed_invite().is_some())) =>
+                        || !(op.op.body.creates()
+                            || (c.candidate && op.op.body.redeemed_invite().is_some()))) =>
             {
                 err(ErrorCode::NotMember, "geen lid")
             }
