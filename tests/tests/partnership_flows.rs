@@ -3,9 +3,13 @@
 //! the end; "iedere partner" waiting for the third member and no longer for a removed one; an
 //! agreement of a conversation becoming an action in its owner's `flow todo`; deletes and a
 //! weaker small-number policy refused by the command and, when a hostile partner's replica makes
-//! them anyway and syncs them, ignored everywhere; a deleted document restored by a partner.
+//! them anyway and syncs them, ignored everywhere; a deleted document restored by a partner; a
+//! completed round followed by a new one that carries over some documents, the old round readable
+//! with its approvals and untouched by edits in the new one; the workspace's floor raised by the
+//! coordinator and a partner's forged lowering of it ignored.
 #![allow(clippy::unwrap_used)]
 
+use automerge::transaction::Transactable;
 use kompas_engine::document::{self, Assignment};
 use kompas_engine::store::DataDir;
 use kompas_engine::{DocId, Replica, Timestamp};
@@ -255,6 +259,127 @@ fn every_partner_waits_for_the_third_member_and_not_for_a_removed_one() {
     assert_eq!(phase(g, &second), "besloten");
 }
 
+/// A cycle of two phases: every partner approves the state of youth, then a new round starts.
+const CYCLE: &str = "naam: jaarcyclus\nversie: 1.0.0\ntitel: Jaarcyclus\nsoorten:\n  - naam: stand\n    label: Stand van de jeugd\n    velden:\n      - {naam: titel, label: Titel, type: tekst, verplicht: true}\n      - {naam: beeld, label: Wat de cijfers laten zien, type: lange-tekst, verplicht: true}\nfasen:\n  - naam: staat\n    titel: Staat van de jeugd\n    soorten: [stand]\n    naar:\n      - fase: evaluatie\n        vereist: {verplichte-velden: true, goedkeuring: iedere-partner}\n  - naam: evaluatie\n    titel: Samen leren\n    naar:\n      - {fase: staat, label: Nieuwe ronde, nieuwe-ronde: true}\n      - {fase: klaar}\n  - naam: klaar\n    titel: Klaar\n    eind: true\n";
+
+#[test]
+fn a_new_round_carries_over_what_the_partners_keep_and_the_old_round_stays_readable() {
+    let p = partnership();
+    let folder = p.dir.path().join("werkwijzen");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("jaarcyclus.yaml");
+    std::fs::write(&file, CYCLE).unwrap();
+    let g = &p.gemeente;
+    let all = [g, &p.swv, &p.aanbieder];
+    g.ok(&["workflow", "publish", file.to_str().unwrap()]);
+    let flow = id_of(&g.json(&["flow", "start", "jaarcyclus", "--title", "Jeugd Havenstad"]));
+    let stand = |titel: &str, beeld: &str| {
+        id_of(&g.json(&[
+            "doc",
+            "new",
+            "stand",
+            "--werkstroom",
+            &flow,
+            "--set",
+            &format!("titel={titel}"),
+            "--set",
+            &format!("beeld={beeld}"),
+        ]))
+    };
+    let kept = stand(
+        "Staat 2026",
+        "Meer thuiszitters in het voortgezet onderwijs",
+    );
+    let dropped = stand("Wijken 2026", "Noord wijkt af");
+    g.ok(&["flow", "approve", &flow]);
+    sync_until(&all, "everyone has the round's documents", |k| {
+        k.run(&["flow", "status", &flow]).code == 0
+            && k.run(&["doc", "show", &kept]).code == 0
+            && k.run(&["doc", "show", &dropped]).code == 0
+    });
+    p.swv.ok(&["flow", "approve", &flow]);
+    p.aanbieder.ok(&["flow", "approve", &flow]);
+    sync_until(&all, "all three approvals are everywhere", |k| {
+        verdicts(k, &flow) == 3
+    });
+    // The round is completed, and a new one starts on nothing yet.
+    g.ok(&["flow", "advance", &flow]);
+    g.ok(&["flow", "advance", &flow, "--to", "staat"]);
+    let status = g.json(&["flow", "status", &flow]);
+    assert_eq!(status["state"]["round"], 2, "{status}");
+    assert!(
+        status["guidance"]["documents"][0]["id"].is_null(),
+        "{status}"
+    );
+    // A partner must not pick documents of no earlier round.
+    let err = g.fails(6, &["flow", "carry", &flow, &flow]);
+    assert!(err.contains("hoort niet bij"), "{err}");
+    let carried = g.json(&["flow", "carry", &flow, &kept]);
+    let new = carried[0]["to"].as_str().unwrap().to_string();
+    assert_eq!(carried[0]["from"], kept.as_str(), "{carried}");
+    let shown = g.ok(&["doc", "show", &new]);
+    assert!(shown.contains("Meer thuiszitters"), "{shown}");
+    // An edit in the new round.
+    g.ok(&["doc", "set", &new, "beeld=Minder thuiszitters dan verwacht"]);
+    sync_until(&all, "the new round and its edit are everywhere", |k| {
+        k.json(&["flow", "status", &flow])["state"]["round"] == 2
+            && k.run(&["doc", "show", &new]).code == 0
+            && k.ok(&["doc", "show", &new]).contains("Minder thuiszitters")
+    });
+
+    let mut archives = Vec::new();
+    for k in all {
+        let rounds = k.json(&["flow", "rounds", &flow]);
+        let old = &rounds[0];
+        assert_eq!(old["current"], false, "{rounds}");
+        assert!(
+            old["label"].as_str().unwrap().starts_with("ronde 20"),
+            "{old}"
+        );
+        let docs = old["documents"].as_array().unwrap();
+        let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![kept.as_str(), dropped.as_str()], "{old}");
+        assert_eq!(
+            docs[0]["fields"]["beeld"],
+            "Meer thuiszitters in het voortgezet onderwijs"
+        );
+        assert_eq!(docs[0]["carried_to"], new.as_str());
+        assert!(docs[1].get("carried_to").is_none(), "{old}");
+        let approvers: Vec<&str> = old["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["approve"] == true && v["phase"] == "staat")
+            .map(|v| v["org"].as_str().unwrap())
+            .collect();
+        assert_eq!(approvers.len(), 3, "{old}");
+        for name in ["Gemeente Havenstad", SWV, AANBIEDER] {
+            assert!(approvers.contains(&name), "{name} in {old}");
+        }
+        let current = &rounds[1];
+        assert_eq!(current["current"], true);
+        let docs = current["documents"].as_array().unwrap();
+        assert_eq!(docs.len(), 1, "{current}");
+        assert_eq!(docs[0]["from"], kept.as_str());
+        assert_eq!(
+            docs[0]["fields"]["beeld"],
+            "Minder thuiszitters dan verwacht"
+        );
+        archives.push(old.clone());
+    }
+    // Every organisation reads the same archive.
+    assert_eq!(archives[0], archives[1]);
+    assert_eq!(archives[0], archives[2]);
+    let human = p.aanbieder.ok(&["flow", "rounds", &flow, "--ronde", "1"]);
+    for words in [
+        "Wat de cijfers laten zien: Meer thuiszitters in het voortgezet onderwijs",
+        &format!("meegenomen als {new}"),
+        "stemde in met ‘Staat van de jeugd’",
+    ] {
+        assert!(human.contains(words), "{words:?} in {human}");
+    }
+}
+
 #[test]
 fn an_agreement_of_a_conversation_is_in_its_owners_todo_with_its_deadline() {
     let p = partnership();
@@ -358,10 +483,13 @@ fn forged_deletes_and_policy_changes_are_ignored_and_a_deleted_document_comes_ba
         "titel=Meer kinderen sporten",
     ]));
     g.ok(&["figures", "policy", "--threshold", "10"]);
+    // The coordinator raises the workspace's floor above CBS's rule.
+    g.ok(&["figures", "floor", "--threshold", "9"]);
     sync_until(&[g, &p.swv], "the partner has everything", |k| {
         k.run(&["flow", "status", &flow]).code == 0
             && k.run(&["doc", "show", &ambitie]).code == 0
             && k.json(&["figures", "policy"])["threshold"] == 10.0
+            && k.json(&["figures", "floor"])["threshold"] == 9.0
     });
 
     // The commands refuse.
@@ -376,6 +504,12 @@ fn forged_deletes_and_policy_changes_are_ignored_and_a_deleted_document_comes_ba
     assert!(err.contains("coördinator"), "{err}");
     let err = g.fails(3, &["figures", "policy", "--threshold", "3"]);
     assert!(err.contains("ondergrens"), "{err}");
+    let err = g.fails(3, &["figures", "policy", "--threshold", "8"]);
+    assert!(err.contains("0 tot en met 9"), "{err}");
+    let err = p.swv.fails(3, &["figures", "floor", "--threshold", "20"]);
+    assert!(err.contains("coördinator"), "{err}");
+    let err = g.fails(3, &["figures", "floor", "--threshold", "8"]);
+    assert!(err.contains("alleen omhoog"), "{err}");
 
     // The partner's replica makes the changes anyway and syncs them.
     {
@@ -407,6 +541,13 @@ fn forged_deletes_and_policy_changes_are_ignored_and_a_deleted_document_comes_ba
                 now(),
             )
             .unwrap();
+        // And lowers the floor under the policy.
+        let mut loaded = replica.load(&policy.id).unwrap();
+        loaded
+            .doc
+            .put(automerge::ROOT, "ondergrens-drempel", 0.0)
+            .unwrap();
+        replica.commit(&mut loaded, "ondergrens", now()).unwrap();
     }
     p.swv.ok(&["sync"]);
     let forged_arrived = |k: &Kompas| {
@@ -432,6 +573,8 @@ fn forged_deletes_and_policy_changes_are_ignored_and_a_deleted_document_comes_ba
         let policy = k.json(&["figures", "policy"]);
         assert_eq!(policy["threshold"], 10.0, "{policy}");
         assert_eq!(policy["round_to"], 5.0, "{policy}");
+        let floor = k.json(&["figures", "floor"]);
+        assert_eq!(floor["threshold"], 9.0, "{floor}");
     }
 
     // The creator deletes it; a partner brings it back from its history.
