@@ -141,7 +141,7 @@ async fn main() {
                         ),
                     ],
                     Timestamp(1_760_000_000_000 + i as i64),
-                    (i as u64 + 0x1_0000).to_le_bytes(),
+                    (i as u64 + 1).to_be_bytes(),
                 )
                 .expect("a document");
         }
