@@ -95,6 +95,19 @@ impl Kompas {
         k
     }
 
+    /// The titles of every document this organisation holds (`kompas doc list`), sorted.
+    pub fn titles(&self) -> Vec<String> {
+        let docs = self.json(&["doc", "list"]);
+        let mut titles: Vec<String> = docs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["fields"]["titel"].as_str().map(str::to_string))
+            .collect();
+        titles.sort();
+        titles
+    }
+
     /// A fresh invite code from this coordinator (`kompas workspace invite`).
     pub fn invite(&self) -> String {
         let out = self.json(&["workspace", "invite"]);

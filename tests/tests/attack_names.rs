@@ -22,23 +22,10 @@ const SWV: &str = "Samenwerkingsverband Waterland Noord";
 const AANBIEDER: &str = "Jeugdhulp Het Anker";
 const NAMES: [&str; 4] = [WORKSPACE, GEMEENTE, SWV, AANBIEDER];
 
-/// The titles of every document `k` holds, sorted.
-fn titles(k: &Kompas) -> Vec<String> {
-    let docs = k.json(&["doc", "list"]);
-    let mut t: Vec<String> = docs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|d| d["fields"]["titel"].as_str().map(str::to_string))
-        .collect();
-    t.sort();
-    t
-}
-
 /// Syncs `k` until it holds a document titled `title`, or fails after a deadline.
 fn until_titled(k: &Kompas, title: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !titles(k).iter().any(|t| t == title) {
+    while !k.titles().iter().any(|t| t == title) {
         assert!(Instant::now() < deadline, "{title:?} never arrived");
         let run = k.run(&["sync", "--timeout", "20"]);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);

@@ -11,19 +11,6 @@ use kompas_tests::relay::RelayProcess;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// The titles of every document `k` holds, sorted.
-fn titles(k: &Kompas) -> Vec<String> {
-    let docs = k.json(&["doc", "list"]);
-    let mut t: Vec<String> = docs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|d| d["fields"]["titel"].as_str().map(str::to_string))
-        .collect();
-    t.sort();
-    t
-}
-
 /// One `kompas --json sync` run, whatever its exit code (a relay may be down): its summary.
 fn sync_summary(k: &Kompas, timeout: &str) -> Value {
     let run = k.run(&["--json", "sync", "--timeout", timeout]);
@@ -39,7 +26,7 @@ fn sync_summary(k: &Kompas, timeout: &str) -> Value {
 /// Syncs `k` until it holds a document titled `title`, or fails after a deadline.
 fn until_titled(k: &Kompas, title: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !titles(k).iter().any(|t| t == title) {
+    while !k.titles().iter().any(|t| t == title) {
         assert!(Instant::now() < deadline, "{title:?} never arrived");
         sync_summary(k, "20");
     }
@@ -146,7 +133,7 @@ fn a_removed_member_writing_through_a_stale_relay_is_refused_by_every_replica() 
                 >= 2,
             "both bundles are refused and reported: {summary}"
         );
-        assert_eq!(titles(k), vec!["Voor de verwijdering"]);
+        assert_eq!(k.titles(), vec!["Voor de verwijdering"]);
         let shown = k.json(&["doc", "show", &first]);
         assert!(shown["fields"]["toelichting"].is_null(), "{shown}");
     }
@@ -162,7 +149,7 @@ fn a_removed_member_writing_through_a_stale_relay_is_refused_by_every_replica() 
     sync_summary(&swv, "20");
     until_titled(&gemeente, "Van het samenwerkingsverband");
     assert_eq!(
-        titles(&gemeente),
+        gemeente.titles(),
         vec!["Van het samenwerkingsverband", "Voor de verwijdering"]
     );
     assert_eq!(gemeente.json(&["doc", "list"]), swv.json(&["doc", "list"]));

@@ -55,20 +55,6 @@ fn log_shows(log: &Path, needles: &[&str]) -> String {
     }
 }
 
-fn titles(k: &Kompas) -> Vec<String> {
-    let mut titles: Vec<String> = k
-        .json(&["doc", "list"])
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|d| d["fields"]["titel"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort();
-    titles
-}
-
 #[test]
 fn a_mirror_over_wss_pins_its_upstream_and_refuses_another_key_with_a_logged_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -102,12 +88,12 @@ fn a_mirror_over_wss_pins_its_upstream_and_refuses_another_key_with_a_logged_rea
     aanbieder.ok(&["doc", "new", "ambitie", "--set", "titel=Van de aanbieder"]);
     let both = ["Van de aanbieder", "Van de gemeente"];
     let started = Instant::now();
-    while titles(&gemeente) != both || titles(&aanbieder) != both {
+    while gemeente.titles() != both || aanbieder.titles() != both {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no convergence through the mirror: {:?} / {:?}",
-            titles(&gemeente),
-            titles(&aanbieder)
+            gemeente.titles(),
+            aanbieder.titles()
         );
         aanbieder.ok(&["sync"]);
         gemeente.ok(&["sync"]);

@@ -11,18 +11,6 @@ use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
 use serde_json::Value;
 
-fn titles(k: &Kompas) -> Vec<String> {
-    let docs = k.json(&["doc", "list"]);
-    let mut t: Vec<String> = docs
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d["fields"]["titel"].as_str().map(str::to_string))
-        .collect();
-    t.sort();
-    t
-}
-
 /// The relay key stored in a (stopped) relay's data directory, as its secret seed.
 fn key_seed(data: &std::path::Path) -> [u8; 32] {
     let store = RelayStore::open(data, 1 << 20).expect("the old relay's store opens");
@@ -98,12 +86,12 @@ fn a_relay_rebuilt_from_an_empty_directory_is_filled_again_by_the_replicas() {
         "Van de gemeente",
     ];
     let deadline = Instant::now() + Duration::from_secs(60);
-    while titles(&gemeente) != expected || titles(&aanbieder) != expected {
+    while gemeente.titles() != expected || aanbieder.titles() != expected {
         assert!(
             Instant::now() < deadline,
             "not refilled: gemeente {:?}, aanbieder {:?}",
-            titles(&gemeente),
-            titles(&aanbieder)
+            gemeente.titles(),
+            aanbieder.titles()
         );
         gemeente.ok(&["sync"]);
         aanbieder.ok(&["sync"]);
