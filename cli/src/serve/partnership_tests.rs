@@ -61,7 +61,7 @@ async fn a_coordinator_makes_an_invite_sees_it_open_and_revokes_it() {
     let (status, html) = f.page("/samenwerking").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Samenwerking Kompas Havenstad"), "{html}");
-    assert!(html.contains("Gemeente Havenstad (jij)") && html.contains("coördinator"));
+    assert!(html.contains("Gemeente Havenstad (deze organisatie)") && html.contains("coördinator"));
     assert!(html.contains("Er zijn geen open uitnodigingen."));
     assert!(html.contains("Samen in gesprek over cijfers") && html.contains("ingebouwd"));
 
@@ -151,7 +151,7 @@ async fn removing_needs_a_confirmation_and_refuses_oneself_and_strangers() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Dit lid bestaat niet"));
     let (_, html) = f.page("/samenwerking").await;
-    assert!(html.contains("Gemeente Havenstad (jij)"), "still a member");
+    assert!(html.contains("Gemeente Havenstad (deze organisatie)"), "still a member");
 }
 
 #[tokio::test]
