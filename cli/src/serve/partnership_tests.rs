@@ -151,7 +151,10 @@ async fn removing_needs_a_confirmation_and_refuses_oneself_and_strangers() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Dit lid bestaat niet"));
     let (_, html) = f.page("/samenwerking").await;
-    assert!(html.contains("Gemeente Havenstad (deze organisatie)"), "still a member");
+    assert!(
+        html.contains("Gemeente Havenstad (deze organisatie)"),
+        "still a member"
+    );
 }
 
 #[tokio::test]
