@@ -440,6 +440,13 @@ fn render(shown: &Shown) -> String {
             "  ronde {} ({label}); eerdere rondes: kompas flow rounds {}",
             st.round, s.id
         );
+        if st.rounds.last().is_some_and(|r| r.documents.is_empty()) {
+            let _ = writeln!(
+                out,
+                "  neem documenten van de vorige ronde mee met `kompas flow carry {} DOCUMENT...`",
+                s.id
+            );
+        }
     }
     let _ = writeln!(
         out,
