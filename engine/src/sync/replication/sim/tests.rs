@@ -41,7 +41,7 @@ fn run(seed: u64, steps: usize) -> World {
     w
 }
 
-fn assert_converged(seed: u64, w: &World) {
+pub(super) fn assert_converged(seed: u64, w: &World) {
     let first = w.snapshot(0);
     assert!(!first.is_empty(), "seed {seed}: no documents at all");
     for i in 1..w.nodes.len() {
@@ -73,17 +73,35 @@ fn assert_converged(seed: u64, w: &World) {
     );
 }
 
+/// The seeds to run: `KOMPAS_SIM_SEEDS` of them (100 unless set) from `KOMPAS_SIM_SEED_OFFSET`
+/// (0 unless set), so that a long sweep in a release build and a short one in every `cargo test`
+/// can cover different windows.
+fn seed_window() -> std::ops::Range<u64> {
+    let var = |name: &str, default: u64| {
+        std::env::var(name).map_or(default, |s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} must be a whole number, not {s:?}"))
+        })
+    };
+    let count = var("KOMPAS_SIM_SEEDS", 100);
+    let offset = var("KOMPAS_SIM_SEED_OFFSET", 0);
+    offset..offset.saturating_add(count)
+}
+
 #[test]
 fn five_replicas_two_relays_converge_on_every_seed() {
-    let seeds: u64 = std::env::var("KOMPAS_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+    let seeds = seed_window();
+    assert!(
+        !seeds.is_empty(),
+        "KOMPAS_SIM_SEEDS is 0: no seed would run"
+    );
     // Two threads share the seeds; each seed is a whole, independent world.
-    let workers: Vec<_> = (0..2u64)
+    let workers: Vec<_> = (0..2usize)
         .map(|worker| {
+            let seeds = seeds.clone();
             std::thread::spawn(move || {
-                for seed in (worker..seeds).step_by(2) {
+                for seed in seeds.skip(worker).step_by(2) {
                     let w = run(seed, STEPS);
                     assert_converged(seed, &w);
                 }

@@ -328,6 +328,11 @@ impl World {
         self.run_events();
     }
 
+    /// Whether the line between replica `i` and relay `r` is cut.
+    pub fn is_cut(&self, i: usize, r: usize) -> bool {
+        self.cut.contains(&(i, r))
+    }
+
     /// Cuts or heals the line between a replica and a relay.
     pub fn toggle_partition(&mut self, i: usize, r: usize) {
         if !self.cut.remove(&(i, r)) {
