@@ -89,7 +89,10 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("wat").required(true).args(["verstuur", "proef"])))]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct HerinneringenArgs {
+    #[command(subcommand)]
+    pub instellen: Option<HerinneringenCommand>,
     /// Verstuur wat nu te melden is (voor cron of een systemd-timer); elke herinnering gaat één keer.
     #[arg(long)]
     pub verstuur: bool,
@@ -99,6 +102,44 @@ pub struct HerinneringenArgs {
     /// Reken alsof het nu dit moment is, zoals 2027-03-01T09:00:00Z (om vooruit te kijken, en voor tests).
     #[arg(long, value_name = "MOMENT")]
     pub nu: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HerinneringenCommand {
+    /// Schrijf herinneringen.toml met deze gegevens (in een terminal vraagt kompas wat ontbreekt).
+    Instellen(InstellenArgs),
+}
+
+/// The fields of `herinneringen.toml`; each is checked as a round reads it.
+#[derive(Args, Debug)]
+pub struct InstellenArgs {
+    /// De mailserver van de organisatie, zoals smtp.gemeente.nl.
+    #[arg(long, value_name = "SERVER")]
+    pub server: Option<String>,
+    /// De poort (standaard 587 bij starttls, 465 bij tls, 25 bij geen).
+    #[arg(long, value_name = "POORT", allow_negative_numbers = true)]
+    pub poort: Option<i64>,
+    /// starttls, tls, of geen (alleen voor een mailserver op deze computer).
+    #[arg(long, value_name = "BEVEILIGING")]
+    pub beveiliging: Option<String>,
+    /// Het adres waarvandaan kompas mailt, zoals "Kompas <kompas@gemeente.nl>".
+    #[arg(long, value_name = "ADRES")]
+    pub afzender: Option<String>,
+    /// De gebruikersnaam op de mailserver; dan ook --wachtwoord-variabele of --wachtwoord-bestand.
+    #[arg(long, value_name = "NAAM")]
+    pub gebruiker: Option<String>,
+    /// De omgevingsvariabele met het wachtwoord (het wachtwoord zelf wordt nooit opgeslagen).
+    #[arg(long, value_name = "VARIABELE", conflicts_with = "wachtwoord_bestand")]
+    pub wachtwoord_variabele: Option<String>,
+    /// Het bestand met alleen het wachtwoord.
+    #[arg(long, value_name = "BESTAND")]
+    pub wachtwoord_bestand: Option<String>,
+    /// Een adres dat elke herinnering krijgt (herhaal de optie voor meer adressen).
+    #[arg(long, value_name = "ADRES")]
+    pub iedereen: Vec<String>,
+    /// Een adres voor de herinneringen van werkstromen waarin je die rol hebt: ROL=ADRES.
+    #[arg(long, value_name = "ROL=ADRES")]
+    pub rol: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -4,8 +4,8 @@
 //! to the engine itself: workflow instances, published definitions, and the documents figures
 //! live in. Their names are listed here, at the bottom of the engine, so that the workflow
 //! language can keep them free without knowing who owns them. Their rules ([`KindRules`]: how an
-//! arriving document is checked, who may delete one, whether it is listed by default, whose
-//! changes count) come from their owners (`runtime`, `published`, `figures`, each as an
+//! arriving document is checked, who may delete one, whether it is listed by default, whether a
+//! report covers it, whose changes count) come from their owners (`runtime`, `published`, `figures`, each as an
 //! [`Owned`]) and are put together with the kinds of the definitions in force in one place,
 //! `composition`. The replica asks these rules and names no kind itself.
 //!
@@ -105,6 +105,9 @@ pub struct KindRules {
     pub deletion: Deletion,
     /// Whether its documents are listed when no kind is asked for.
     pub listed_by_default: bool,
+    /// Whether the report of a round covers its documents as documents (indicators and their
+    /// kin are shown as figures instead, instances and definitions not at all).
+    pub in_reports: bool,
     /// Whose changes count.
     pub changes: Changes,
 }
@@ -116,6 +119,7 @@ static ORDINARY: KindRules = KindRules {
     content: Content::Catalog,
     deletion: Deletion::CreatorOrCoordinator,
     listed_by_default: true,
+    in_reports: true,
     changes: Changes::Anyone,
 };
 

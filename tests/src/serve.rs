@@ -18,8 +18,14 @@ pub struct Serve {
 impl Serve {
     /// Starts `kompas serve --port 0` on `k`'s data directory.
     pub fn start(k: &Kompas) -> Serve {
+        Serve::start_with_env(k, &[])
+    }
+
+    /// Starts `kompas serve --port 0` on `k`'s data directory with more environment variables.
+    pub fn start_with_env(k: &Kompas, env: &[(&str, &str)]) -> Serve {
         let mut child = k
             .command(&["serve", "--port", "0"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,11 +1,13 @@
 //! End-to-end tests of reminder mail: the real `kompas herinneringen` against the SMTP test
-//! server of `kompas_tests::smtp`, with the clock given by `--nu`.
+//! server of `kompas_tests::smtp`, with the clock given by `--nu`, and `kompas serve` sending
+//! on its own, with the time between its rounds shortened for the test.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use std::path::Path;
 use std::time::Duration;
 
+use kompas_tests::serve::Serve;
 use kompas_tests::smtp::{Mail, SmtpServer};
 use kompas_tests::{Kompas, Run};
 
@@ -232,4 +234,115 @@ fn an_unreachable_server_loses_nothing_and_a_bad_file_names_its_field() {
     let err = k.fails(3, &["herinneringen", "--proef", "--nu", "morgen"]);
     assert!(err.contains("--nu"), "{err}");
     k.fails(2, &["herinneringen"]);
+}
+
+/// A definition whose reminder period (20 days) is longer than its term (14 days): a reminder
+/// is due as soon as an instance starts, so that `kompas serve`, which goes by the real clock,
+/// has something to send.
+fn due_at_once() -> String {
+    FLOW.replace("herinnering: P3D", "herinnering: P20D")
+}
+
+/// Waits until the server has accepted `n` messages, for at most a minute.
+fn until_accepted(server: &SmtpServer, n: usize) -> Vec<Mail> {
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mails = server.accepted();
+        if mails.len() >= n || std::time::Instant::now() > end {
+            return mails;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn kompas_serve_sends_a_due_reminder_by_itself_once_per_round() {
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let k = Kompas::organisation(dir.path(), "gemeente", "Gemeente Zwolle", "gemeente");
+    std::fs::create_dir_all(k.data().join("workflows")).unwrap();
+    std::fs::write(k.data().join("workflows/overleg.yaml"), due_at_once()).unwrap();
+    k.ok(&["flow", "start", "overleg", "--title", "Overleg jeugdhulp"]);
+    configure(&k, server.port());
+
+    // The first round runs right after the start: one digest per recipient.
+    let serve = Serve::start_with_env(&k, &[("KOMPAS_HERINNERINGEN_INTERVAL", "1")]);
+    let mails = until_accepted(&server, 2);
+    assert_eq!(
+        to_of(&mails),
+        ["beleid@zwolle.test", "team@zwolle.test"],
+        "{mails:?}"
+    );
+    assert!(
+        body(&mails[0]).contains("Overleg jeugdhulp"),
+        "{}",
+        body(&mails[0])
+    );
+
+    // A new instance while the server runs: a later round sends its reminder, and only that.
+    k.ok(&["flow", "start", "overleg", "--title", "Overleg onderwijs"]);
+    let mails = until_accepted(&server, 4);
+    assert_eq!(mails.len(), 4, "{mails:?}");
+    for mail in &mails[2..] {
+        let text = body(mail);
+        assert!(text.contains("Overleg onderwijs"), "{text}");
+        assert!(!text.contains("Overleg jeugdhulp"), "sent once: {text}");
+    }
+    // Rounds go on every second; nothing is sent twice.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(server.accepted().len(), 4);
+    drop(serve);
+}
+
+#[test]
+fn instellen_writes_a_file_that_a_round_reads_and_refuses_a_bad_field() {
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (k, t0) = organisation(dir.path(), server.port());
+    std::fs::remove_file(k.data().join("herinneringen.toml")).unwrap();
+    let port = server.port().to_string();
+    let base = [
+        "herinneringen",
+        "instellen",
+        "--server",
+        "127.0.0.1",
+        "--poort",
+        &port,
+        "--beveiliging",
+        "geen",
+        "--afzender",
+        "Kompas <kompas@zwolle.test>",
+        "--iedereen",
+        "team@zwolle.test",
+        "--rol",
+        "coordinator=beleid@zwolle.test",
+    ];
+    // A bad value is refused naming its field, and nothing is written.
+    let mut bad = base.to_vec();
+    bad[5] = "70000";
+    let out = k.fails(3, &bad);
+    assert!(out.contains("smtp.poort"), "{out}");
+    assert!(!k.data().join("herinneringen.toml").exists());
+    let mut remote = base.to_vec();
+    remote[3] = "smtp.zwolle.test";
+    let out = k.fails(3, &remote);
+    assert!(out.contains("smtp.beveiliging"), "{out}");
+    // No flag takes the password itself.
+    let out = k.run(&[&base[..], &["--wachtwoord", "geheim123"]].concat());
+    assert_eq!(out.code, 2, "{out:?}");
+    k.ok(&base);
+    let text = std::fs::read_to_string(k.data().join("herinneringen.toml")).unwrap();
+    assert!(text.contains("beleid@zwolle.test"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("wachtwoord")),
+        "no password field: {text}"
+    );
+
+    // A round reads what was written and sends to both recipients.
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        to_of(&server.accepted()),
+        ["beleid@zwolle.test", "team@zwolle.test"]
+    );
 }

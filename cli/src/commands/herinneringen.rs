@@ -1,19 +1,24 @@
 //! `kompas herinneringen`: one round of reminder mail (`--verstuur`), or what it would send
-//! (`--proef`), at the system clock or at the moment given with `--nu`.
+//! (`--proef`), at the system clock or at the moment given with `--nu`; and
+//! `kompas herinneringen instellen`, which writes the configuration.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use kompas_engine::Timestamp;
 
-use crate::args::{Global, HerinneringenArgs};
+use crate::args::{Global, HerinneringenArgs, HerinneringenCommand, InstellenArgs};
 use crate::context::{now, open_global};
 use crate::exit::Refused;
 use crate::output::emit;
 use crate::reminders::config;
 use crate::reminders::round::{self, Outcome, Shown};
+use crate::reminders::setup::{self, Settings, SetupError};
 
 pub fn run(global: &Global, args: &HerinneringenArgs) -> anyhow::Result<ExitCode> {
+    if let Some(HerinneringenCommand::Instellen(given)) = &args.instellen {
+        return set_up(global, given);
+    }
     let at = match &args.nu {
         Some(text) => moment(text)?,
         None => now(),
@@ -32,6 +37,62 @@ pub fn run(global: &Global, args: &HerinneringenArgs) -> anyhow::Result<ExitCode
             outcome.sent.len() + outcome.later.len() + outcome.refused.len(),
         )))
     }
+}
+
+/// Writes `herinneringen.toml` from the flags, asking in a terminal for what a working file
+/// needs and was not given.
+fn set_up(global: &Global, given: &InstellenArgs) -> anyhow::Result<ExitCode> {
+    if !global.data.is_dir() {
+        return Err(Refused::input(format!(
+            "{} is geen kompas-map; maak er eerst een met `kompas init`",
+            global.data.display()
+        )));
+    }
+    let mut settings = Settings {
+        server: given.server.clone(),
+        port: given.poort,
+        security: given.beveiliging.clone(),
+        sender: given.afzender.clone(),
+        user: given.gebruiker.clone(),
+        password_variable: given.wachtwoord_variabele.clone(),
+        password_file: given.wachtwoord_bestand.clone(),
+        everyone: given.iedereen.clone(),
+        per_role: given.rol.clone(),
+    };
+    if !global.json && setup::can_ask() {
+        setup::ask_missing(&mut settings, &mut std::io::stdin().lock())?;
+    }
+    let written = setup::write(&global.data, &settings).map_err(|e| match e {
+        SetupError::Answer(_) | SetupError::Write(_) => anyhow::Error::new(e),
+        e => Refused::input(e.to_string()),
+    })?;
+    let path = config::path(&global.data);
+    #[derive(serde::Serialize)]
+    struct Written {
+        file: String,
+        server: String,
+        port: u16,
+        recipients: usize,
+    }
+    let shown = Written {
+        file: path.display().to_string(),
+        server: written.smtp.host.clone(),
+        port: written.smtp.port,
+        recipients: written.recipients.everyone.len()
+            + written
+                .recipients
+                .per_role
+                .values()
+                .map(Vec::len)
+                .sum::<usize>(),
+    };
+    emit(global.json, &shown, |w| {
+        format!(
+            "{} geschreven: mail via {} (poort {}) naar {} adres(sen). Probeer het met `kompas herinneringen --proef`.",
+            w.file, w.server, w.port, w.recipients
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--nu`: an RFC 3339 moment.

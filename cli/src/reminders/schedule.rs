@@ -1,6 +1,8 @@
 //! The reminder rounds of `kompas serve`: one right after the start and then every five
 //! minutes, on a thread of their own, on the opened data directory the server shares with its
 //! sync. Without `herinneringen.toml` a round does nothing, so adding the file later is enough.
+//! The environment variable `KOMPAS_HERINNERINGEN_INTERVAL` (whole seconds) sets another time
+//! between rounds, for tests and for trying things out.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +15,8 @@ use crate::lending::Lending;
 
 /// The time between two rounds.
 pub const EVERY: Duration = Duration::from_secs(300);
+/// The environment variable that sets another time between rounds, in whole seconds.
+pub const INTERVAL_VAR: &str = "KOMPAS_HERINNERINGEN_INTERVAL";
 /// How long a round waits for the data directory while another command has borrowed it.
 const PATIENCE: Duration = Duration::from_secs(60);
 /// How often the waiting thread looks whether the server stops.
@@ -25,6 +29,15 @@ pub struct Schedule {
 
 /// Starts the rounds on `lending`'s data directory.
 pub fn start(lending: Arc<Lending>) -> std::io::Result<Schedule> {
+    let every = match std::env::var(INTERVAL_VAR) {
+        Err(_) => EVERY,
+        Ok(text) => interval(&text).unwrap_or_else(|problem| {
+            eprintln!(
+                "kompas serve: {INTERVAL_VAR}: {problem}; herinneringen gaan elke vijf minuten"
+            );
+            EVERY
+        }),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     std::thread::Builder::new()
@@ -61,7 +74,7 @@ pub fn start(lending: Arc<Lending>) -> std::io::Result<Schedule> {
                     }
                     last_problem = problem;
                 }
-                let until = Instant::now() + EVERY;
+                let until = Instant::now() + every;
                 while Instant::now() < until && !stopped.load(Ordering::SeqCst) {
                     std::thread::sleep(TICK);
                 }
@@ -70,8 +83,33 @@ pub fn start(lending: Arc<Lending>) -> std::io::Result<Schedule> {
     Ok(Schedule { stop })
 }
 
+/// The time between rounds written as whole seconds (1 to a day).
+fn interval(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=86_400).contains(&n) => Ok(Duration::from_secs(n)),
+        _ => Err(format!(
+            "{:?} is geen aantal seconden van 1 tot en met 86400",
+            text.trim()
+        )),
+    }
+}
+
 impl Drop for Schedule {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_is_whole_seconds_up_to_a_day() {
+        assert_eq!(interval("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(interval(" 600 "), Ok(Duration::from_secs(600)));
+        for bad in ["0", "-5", "1.5", "vijf", "", "86401"] {
+            assert!(interval(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! e.g. "26 januari 2027, 12.26 uur" and "26 januari 2027". The calendar work is jiff's.
 
 use kompas_engine::Timestamp;
-use kompas_engine::figures::period::MONTHS;
+use kompas_engine::time::{dutch_date, dutch_date_text};
 
 /// The time zone the pages speak in.
 const ZONE: &str = "Europe/Amsterdam";
@@ -16,7 +16,7 @@ pub fn moment(at: Timestamp) -> String {
     let local = ts.to_zoned_datetime(zone);
     format!(
         "{}, {}.{:02} uur",
-        day_of(local.date()),
+        dutch_date(local.date()),
         local.hour(),
         local.minute()
     )
@@ -24,21 +24,12 @@ pub fn moment(at: Timestamp) -> String {
 
 /// A stored date (`YYYY-MM-DD`) as "26 januari 2027"; anything else as it is.
 pub fn day(text: &str) -> String {
-    match text.trim().parse::<jiff::civil::Date>() {
-        Ok(date) => day_of(date),
-        Err(_) => text.to_string(),
-    }
+    dutch_date_text(text).unwrap_or_else(|| text.to_string())
 }
 
 /// Today's date on Dutch clocks, for comparing with deadlines.
 pub fn today(now: Timestamp) -> Option<jiff::civil::Date> {
-    let zone = jiff::tz::TimeZone::get(ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
-    Some(now.to_jiff()?.to_zoned_datetime(zone).date())
-}
-
-fn day_of(date: jiff::civil::Date) -> String {
-    let month = MONTHS[usize::try_from(date.month().clamp(1, 12)).unwrap_or(1) - 1];
-    format!("{} {month} {}", date.day(), date.year())
+    now.local_date()
 }
 
 #[cfg(test)]

@@ -239,7 +239,10 @@ fn report_view(figures: &Figures<'_, SledStore>, r: Report) -> ReportView {
                 exists: figures.indicator(&t.indicator).is_ok(),
                 indicator: t.indicator,
                 source: t.source,
-                unit: t.unit.unwrap_or("").to_string(),
+                unit: match (t.converted_from, t.unit) {
+                    (Some(from), Some(to)) => format!("{from} omgerekend naar {to}"),
+                    (_, unit) => unit.unwrap_or("").to_string(),
+                },
                 denominator: t.denominator.unwrap_or_default(),
                 observations: thousands(t.observations as u64),
                 areas: t.areas,

@@ -237,7 +237,11 @@ pub fn render_svg(data: &ChartData) -> Result<String, ChartError> {
         .series
         .first()
         .is_some_and(|s| s.values.iter().any(Option::is_some));
-    let trend_h = if trend_shown { 480 } else { 90 };
+    let trend_h = if trend_shown {
+        PLOT_H + legend_layout(&legend_entries(data)).height
+    } else {
+        90
+    };
     let bars_h = match (has_bars, bars_shown) {
         (false, _) => 0,
         (true, true) => 400,
@@ -365,7 +369,9 @@ fn bars_title(data: &ChartData) -> String {
     }
 }
 
-fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
+fn draw_trend(whole: &Area<'_>, data: &ChartData) -> DrawResult {
+    let (area, legend_area) = whole.split_vertically(PLOT_H);
+    let area = &area;
     let n = data.periods.len();
     let top = top_of(
         data.series
@@ -409,24 +415,17 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
         .disable_x_mesh()
         .draw()?;
     for target in &data.targets {
-        let style = ShapeStyle::from(&TARGET_COLOUR).stroke_width(2);
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(-0.5, target.value), (n as f64 - 0.5, target.value)],
-                10,
-                6,
-                style,
-            ))?
-            .label(target.label.as_str())
-            .legend(move |(x, y)| {
-                DashedPathElement::new([(x, y), (x + LEGEND_LINE, y)], 10, 6, style)
-            });
+        chart.draw_series(DashedLineSeries::new(
+            [(-0.5, target.value), (n as f64 - 0.5, target.value)],
+            TARGET_DASH.0,
+            TARGET_DASH.1,
+            target_style(),
+        ))?;
     }
     let mut ends: Vec<(f64, String, RGBColor)> = Vec::new();
     for (i, series) in data.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let style = line_style(i, colour);
-        let mut labelled = false;
         for segment in segments(&series.values) {
             match dash_of(i) {
                 None => chart.draw_series(LineSeries::new(segment.clone(), style))?,
@@ -439,16 +438,6 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
                     .iter()
                     .map(|p| EmptyElement::at(*p) + Sample::marker(i, colour)),
             )?;
-            if !labelled {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        Vec::<(f64, f64)>::new(),
-                        style,
-                    )))?
-                    .label(series.label.as_str())
-                    .legend(move |at| EmptyElement::at(at) + Sample::legend(i, colour));
-                labelled = true;
-            }
         }
         if let Some((x, v)) = series
             .values
@@ -485,14 +474,124 @@ fn draw_trend(area: &Area<'_>, data: &ChartData) -> DrawResult {
             )))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", LABEL_PX))
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(200, 200, 200))
-        .position(SeriesLabelPosition::LowerLeft)
-        .legend_area_size(LEGEND_LINE + 10)
-        .draw()?;
+    draw_legend(&legend_area, data)
+}
+
+/// The height of the trend's plot, without the legend under it.
+const PLOT_H: u32 = 480;
+/// The dash and gap of a target's line.
+const TARGET_DASH: (u32, u32) = (10, 6);
+/// The legend's margins: from the panel's left edge, and inside its frame.
+const LEGEND_X: i32 = 16;
+const LEGEND_PAD: i32 = 10;
+/// The height of one row of the legend.
+const LEGEND_ROW: i32 = 30;
+/// The room between two entries on one row.
+const LEGEND_GAP: i32 = 28;
+
+fn target_style() -> ShapeStyle {
+    ShapeStyle::from(&TARGET_COLOUR).stroke_width(2)
+}
+
+/// What one legend entry shows beside its label.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    /// The dashed red line of a target.
+    Target,
+    /// Series `i`'s line and marker.
+    Series(usize),
+}
+
+/// The legend's entries: the targets, then the area and its references.
+fn legend_entries(data: &ChartData) -> Vec<(String, Key)> {
+    let targets = data.targets.iter().map(|t| (t.label.clone(), Key::Target));
+    let series = (data.series.iter().enumerate()).map(|(i, s)| (s.label.clone(), Key::Series(i)));
+    targets.chain(series).collect()
+}
+
+/// Where the legend's entries go: below the plot, outside it, so the legend never covers a
+/// line, a marker or a target. Entries are set left to right and wrap to a new row when the
+/// next would pass the chart's width; `height` is the room the legend takes.
+struct LegendLayout {
+    /// The top left corner of each entry, relative to the legend's panel.
+    at: Vec<(i32, i32)>,
+    /// The frame's width.
+    width: i32,
+    /// The panel's height, frame and margins included (0 without entries).
+    height: u32,
+}
+
+/// The width of an entry: its sample, and its label measured at DejaVu Sans' average glyph
+/// width (about 0.55 of the font size; a little generous, so no label runs out of its frame).
+fn entry_width(label: &str) -> i32 {
+    let chars = i32::try_from(label.chars().count()).unwrap_or(i32::MAX / 32);
+    LEGEND_LINE + 8 + chars.saturating_mul(LABEL_PX as i32 * 11 / 20)
+}
+
+fn legend_layout(entries: &[(String, Key)]) -> LegendLayout {
+    if entries.is_empty() {
+        return LegendLayout {
+            at: Vec::new(),
+            width: 0,
+            height: 0,
+        };
+    }
+    let room = WIDTH as i32 - 2 * LEGEND_X - 2 * LEGEND_PAD;
+    let (mut x, mut y, mut widest) = (0, 0, 0);
+    let mut at = Vec::new();
+    for (label, _) in entries {
+        let w = entry_width(label).min(room);
+        if x > 0 && x + w > room {
+            x = 0;
+            y += LEGEND_ROW;
+        }
+        at.push((LEGEND_X + LEGEND_PAD + x, LEGEND_PAD + y));
+        widest = widest.max(x + w);
+        x += w + LEGEND_GAP;
+    }
+    let framed = y + LEGEND_ROW + 2 * LEGEND_PAD;
+    LegendLayout {
+        at,
+        width: widest + 2 * LEGEND_PAD,
+        height: u32::try_from(framed + 12).unwrap_or(0),
+    }
+}
+
+/// Draws the legend in its own panel under the plot: a light frame, and per entry the
+/// line's sample (its dash and marker, as on the line) and its label.
+fn draw_legend(area: &Area<'_>, data: &ChartData) -> DrawResult {
+    let entries = legend_entries(data);
+    let layout = legend_layout(&entries);
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows = layout.at.last().map_or(0, |(_, y)| y - LEGEND_PAD) + LEGEND_ROW;
+    area.draw(&Rectangle::new(
+        [
+            (LEGEND_X, 0),
+            (LEGEND_X + layout.width, rows + 2 * LEGEND_PAD),
+        ],
+        ShapeStyle::from(&RGBColor(200, 200, 200)).stroke_width(1),
+    ))?;
+    for ((label, key), (x, y)) in entries.iter().zip(&layout.at) {
+        let mid = y + LEGEND_ROW / 2;
+        match *key {
+            Key::Target => area.draw(&DashedPathElement::new(
+                [(*x, mid), (x + LEGEND_LINE, mid)],
+                TARGET_DASH.0,
+                TARGET_DASH.1,
+                target_style(),
+            ))?,
+            Key::Series(i) => area.draw(
+                &(EmptyElement::at((*x, mid)) + Sample::legend(i, COLOURS[i % COLOURS.len()])),
+            )?,
+        }
+        area.draw(&Text::new(
+            label.clone(),
+            (x + LEGEND_LINE + 8, mid - LABEL_PX as i32 / 2),
+            ("sans-serif", LABEL_PX).into_font(),
+        ))?;
+    }
     Ok(())
 }
 
@@ -912,6 +1011,17 @@ mod tests {
         out
     }
 
+    /// The legend's frame read back from the SVG: left, top, right, bottom.
+    fn legend_frame(doc: &roxmltree::Document<'_>) -> (f64, f64, f64, f64) {
+        let frame = doc
+            .descendants()
+            .find(|n| n.has_tag_name("rect") && n.attribute("stroke") == Some("#C8C8C8"))
+            .expect("the legend's frame");
+        let attr = |a: &str| -> f64 { frame.attribute(a).unwrap().parse().unwrap() };
+        let (left, top) = (attr("x"), attr("y"));
+        (left, top, left + attr("width"), top + attr("height"))
+    }
+
     #[test]
     fn every_legend_entry_shows_the_marker_and_dash_of_its_line() {
         let mut data = example(falling(), Vec::new());
@@ -925,17 +1035,7 @@ mod tests {
         keep("legenda.svg", svg.as_bytes());
         keep("legenda.png", &render_png(&data).unwrap());
         let doc = roxmltree::Document::parse(&svg).unwrap();
-        let frame = doc
-            .descendants()
-            .find(|n| n.has_tag_name("rect") && n.attribute("stroke") == Some("#C8C8C8"))
-            .expect("the legend's frame");
-        let attr = |a: &str| -> f64 { frame.attribute(a).unwrap().parse().unwrap() };
-        let (left, top, right, bottom) = (
-            attr("x"),
-            attr("y"),
-            attr("x") + attr("width"),
-            attr("y") + attr("height"),
-        );
+        let (left, top, right, bottom) = legend_frame(&doc);
         let in_legend = |s: &Shape| s.x > left && s.x < right && s.y > top && s.y < bottom;
         let all = shapes(&doc);
         let mut seen_kinds = Vec::new();
@@ -1019,6 +1119,83 @@ mod tests {
     }
 
     #[test]
+    fn the_legend_covers_no_point_line_or_target_of_the_plot() {
+        // Lines at the bottom, in the middle and at the top of the plot, a target, and labels
+        // long enough to need more than one row of the legend.
+        let mut data = example(falling(), Vec::new());
+        for (label, value) in [
+            ("Vergelijkbare gemeenten in dezelfde grootteklasse", 0.4),
+            ("Kustdorp (GM9903), een kleine gemeente aan zee", 3.1),
+            ("Regio Noordkust, berekend uit 6 gemeenten", 9.8),
+        ] {
+            data.series.push(Series {
+                label: label.into(),
+                values: vec![Some(value); 6],
+            });
+        }
+        let svg = render_svg(&data).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let (left, top, right, bottom) = legend_frame(&doc);
+        let inside = |(x, y): (f64, f64)| x >= left && x <= right && y >= top && y <= bottom;
+        // Every point of every plotted line (series and targets) and every marker.
+        let mut plotted = 0;
+        let mut in_legend = 0;
+        for n in doc.descendants() {
+            let coloured = |c: &RGBColor| {
+                let hex = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+                n.attribute("stroke") == Some(hex.as_str())
+                    || n.attribute("fill") == Some(hex.as_str())
+            };
+            if !COLOURS.iter().chain([&TARGET_COLOUR]).any(coloured) {
+                continue;
+            }
+            let num =
+                |a: &str| -> f64 { n.attribute(a).and_then(|v| v.parse().ok()).unwrap_or(0.0) };
+            let points: Vec<(f64, f64)> = match n.tag_name().name() {
+                "polyline" | "polygon" => n
+                    .attribute("points")
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .filter_map(|p| p.split_once(','))
+                    .filter_map(|(x, y)| Some((x.parse().ok()?, y.parse().ok()?)))
+                    .collect(),
+                "circle" => vec![(num("cx"), num("cy"))],
+                "rect" => vec![(num("x"), num("y"))],
+                "line" => vec![(num("x1"), num("y1")), (num("x2"), num("y2"))],
+                _ => Vec::new(),
+            };
+            if points.is_empty() {
+                continue;
+            }
+            if points.iter().all(|p| inside(*p)) {
+                in_legend += 1;
+            } else {
+                plotted += 1;
+                let under: Vec<&(f64, f64)> = points.iter().filter(|p| inside(**p)).collect();
+                assert!(
+                    under.is_empty(),
+                    "a {} of the plot lies under the legend ({left},{top})-({right},{bottom}): {under:?}",
+                    n.tag_name().name()
+                );
+            }
+        }
+        assert!(plotted > 20, "the lines and markers were found: {plotted}");
+        assert!(
+            in_legend >= 6,
+            "the legend's samples were found: {in_legend}"
+        );
+        // The legend took more than one row for its long labels and still fits the chart.
+        let layout = legend_layout(&legend_entries(&data));
+        assert!(
+            layout.at.iter().any(|(_, y)| *y > LEGEND_PAD),
+            "{:?}",
+            layout.at
+        );
+        assert!(right <= f64::from(WIDTH));
+        keep("legenda-lang.png", &render_png(&data).unwrap());
+    }
+
+    #[test]
     fn everything_secret_gives_sentences_instead_of_empty_panels() {
         let data = example(
             vec![None; 6],
@@ -1065,8 +1242,13 @@ mod tests {
         let decoder = png::Decoder::new(std::io::Cursor::new(&png));
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
-        // Twice the SVG's 960 x (480 + 400 + 30) pixels.
-        assert_eq!((info.width, info.height), (1920, 2 * 910));
+        // Twice the SVG's 960 x (plot + legend + bars 400 + foot 30) pixels.
+        let legend = legend_layout(&legend_entries(&data)).height;
+        assert!(legend >= 60, "a legend panel of {legend} px");
+        assert_eq!(
+            (info.width, info.height),
+            (1920, 2 * (PLOT_H + legend + 430))
+        );
         // Text was drawn: without a font the PNG of the sentence panel would hold no dark pixels.
         let svg_text = svg_to_png(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><rect width="200" height="40" fill="white"/><text x="4" y="28" font-family="sans-serif" font-size="20">geheim</text></svg>"#,

@@ -23,6 +23,9 @@ pub fn owned() -> Owned {
                 content: Content::Catalog,
                 deletion: Deletion::CreatorOrCoordinator,
                 listed_by_default: true,
+                // Stories stand in the report beside the figures; the figures themselves are
+                // drawn from the indicators, not listed as documents.
+                in_reports: name == STORY_KIND,
                 changes: if name == POLICY_KIND {
                     Changes::CountPolicy
                 } else {

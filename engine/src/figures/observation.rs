@@ -165,23 +165,35 @@ impl Observation {
         }
     }
 
-    /// The value as a percentage of the denominator.
-    pub fn percentage(&self) -> Option<f64> {
-        ratio(self.value?, self.denominator?).map(|r| r * 100.0)
+    /// The value as a percentage: of the denominator for a count, the value itself for a
+    /// percentage, a tenth of it for a figure per 1,000.
+    pub fn percentage(&self, unit: Unit) -> Option<f64> {
+        match unit {
+            Unit::Count => ratio(self.value?, self.denominator?).map(|r| r * 100.0),
+            Unit::Percentage => self.value,
+            Unit::PerThousand => self.value.map(|v| v / 10.0),
+        }
     }
 
-    /// The value per 1,000 of the denominator.
-    pub fn per_thousand(&self) -> Option<f64> {
-        ratio(self.value?, self.denominator?).map(|r| r * 1000.0)
+    /// The value per 1,000: of the denominator for a count, ten times the value for a
+    /// percentage, the value itself for a figure per 1,000.
+    pub fn per_thousand(&self, unit: Unit) -> Option<f64> {
+        match unit {
+            Unit::Count => ratio(self.value?, self.denominator?).map(|r| r * 1000.0),
+            Unit::Percentage => self.value.map(|v| v * 10.0),
+            Unit::PerThousand => self.value,
+        }
     }
 
-    /// The number of people behind the value, where it can be known: the value itself for counts,
-    /// and value times denominator for percentages and per-1,000 figures.
+    /// The number of people behind the value, where it can be known: the value itself for
+    /// counts, and the rate applied to the denominator for percentages and per-1,000 figures,
+    /// as a whole number (people come whole; the rate of an imported count gives the count
+    /// back exactly, without the rounding error of the division).
     pub fn people(&self, unit: Unit) -> Option<f64> {
         match unit {
             Unit::Count => self.value,
-            Unit::Percentage => Some(self.value? * self.denominator? / 100.0),
-            Unit::PerThousand => Some(self.value? * self.denominator? / 1000.0),
+            Unit::Percentage => Some((self.value? * self.denominator? / 100.0).round()),
+            Unit::PerThousand => Some((self.value? * self.denominator? / 1000.0).round()),
         }
     }
 
@@ -189,7 +201,7 @@ impl Observation {
     /// a denominator, and the value itself otherwise.
     pub fn comparable(&self, unit: Unit) -> Option<f64> {
         match unit {
-            Unit::Count if self.denominator.is_some() => self.per_thousand(),
+            Unit::Count if self.denominator.is_some() => self.per_thousand(unit),
             _ => self.value,
         }
     }

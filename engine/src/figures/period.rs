@@ -29,7 +29,7 @@ pub struct Period {
 )]
 pub struct PeriodError(pub String);
 
-pub use crate::time::MONTHS;
+use crate::time::MONTHS;
 
 impl Period {
     /// A whole year.

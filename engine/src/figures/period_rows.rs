@@ -127,6 +127,16 @@ impl PeriodRows {
         }
     }
 
+    /// Replaces every value that is there (not secret) by `f(value, denominator)`, the
+    /// denominator being NaN when absent.
+    pub fn map_values(&mut self, f: impl Fn(f64, f64) -> f64) {
+        for row in self.periods.values_mut().flatten() {
+            if !row.value.is_nan() {
+                row.value = f(row.value, row.denominator);
+            }
+        }
+    }
+
     /// Takes out the observations at the given places.
     pub fn remove(&mut self, places: &BTreeSet<RowAt>) {
         for (period, rows) in self.periods.iter_mut() {

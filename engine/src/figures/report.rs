@@ -5,6 +5,7 @@
 use super::change::{Change, Span, change};
 use super::{
     AreaCode, AreaRegistry, Breakdown, Indicator, Observation, ObservationTable, Period, Status,
+    Unit,
 };
 
 /// One period of an area's series.
@@ -14,15 +15,15 @@ pub struct Line {
     pub period: Period,
     /// The area or category this line is about.
     pub label: String,
-    /// The value as stored (`None` = secret).
+    /// The value in the indicator's unit (`None` = secret).
     pub value: Option<f64>,
     /// The denominator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub denominator: Option<f64>,
-    /// The value as a percentage of the denominator.
+    /// The value as a percentage (of the denominator, for a count).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub percentage: Option<f64>,
-    /// The value per 1,000 of the denominator.
+    /// The value per 1,000 (of the denominator, for a count).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_1000: Option<f64>,
     /// Provisional or final.
@@ -33,14 +34,14 @@ pub struct Line {
 }
 
 impl Line {
-    fn of(o: &Observation, label: String) -> Line {
+    fn of(o: &Observation, unit: Unit, label: String) -> Line {
         Line {
             period: o.period,
             label,
             value: o.value,
             denominator: o.denominator,
-            percentage: o.percentage(),
-            per_1000: o.per_thousand(),
+            percentage: o.percentage(unit),
+            per_1000: o.per_thousand(unit),
             status: o.status,
             note: o.note.clone(),
         }
@@ -86,7 +87,7 @@ pub fn area_report(
         .series(area, &total)
         .into_iter()
         .filter(|o| period.is_none_or(|p| o.period <= p))
-        .map(|o| Line::of(o, registry.label(area)))
+        .map(|o| Line::of(o, indicator.unit, registry.label(area)))
         .collect();
     let latest = series.last().map(|l| l.period);
     let changes = |span| latest.and_then(|p| change(indicator, table, area, &total, p, span));
@@ -102,7 +103,7 @@ pub fn area_report(
                 table
                     .breakdowns(area, p)
                     .into_iter()
-                    .map(|o| Line::of(o, o.breakdown.to_string()))
+                    .map(|o| Line::of(o, indicator.unit, o.breakdown.to_string()))
                     .collect()
             })
             .unwrap_or_default(),
@@ -111,7 +112,7 @@ pub fn area_report(
                 table
                     .parts_of(area, p)
                     .into_iter()
-                    .map(|o| Line::of(o, registry.label(o.area)))
+                    .map(|o| Line::of(o, indicator.unit, registry.label(o.area)))
                     .collect()
             })
             .unwrap_or_default(),

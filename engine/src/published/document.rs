@@ -91,6 +91,7 @@ pub fn owned() -> Owned {
                 reason: "is een gepubliceerde werkwijze; die kan niet worden verwijderd (publiceer een nieuwe versie, of laat de coördinator die haar publiceerde uit de samenwerking gaan)",
             },
             listed_by_default: false,
+            in_reports: false,
             changes: Changes::Anyone,
         }],
         ..Owned::default()

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{Catalog, FieldType, KindDef};
 use crate::document::{DocId, DocView, FieldValue, format_number};
-use crate::figures::{INDICATOR_KIND, REGISTRY_KIND};
 
 use super::input::{IndicatorFigures, ReportInput, SourceDoc};
 use super::model::{Authorship, Block, Colophon, ReportDoc, RoundInfo, RoundReport, ShownField};
@@ -289,14 +288,7 @@ pub(super) fn number(view: &DocView, field: &str) -> Option<f64> {
     }
 }
 
-/// Whether documents of this kind are covered by a report (figures are shown as figures).
-pub fn is_report_kind(kind: &str) -> bool {
-    ![
-        crate::runtime::INSTANCE_KIND,
-        crate::published::PUBLISHED_KIND,
-        INDICATOR_KIND,
-        REGISTRY_KIND,
-        crate::figures::story::POLICY_KIND,
-    ]
-    .contains(&kind)
+/// Whether documents of this kind are covered by a report, as the kind's rules say.
+pub fn is_report_kind(kinds: &crate::kinds::Kinds, kind: &str) -> bool {
+    kinds.rules(kind).in_reports
 }

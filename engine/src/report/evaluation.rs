@@ -97,7 +97,10 @@ fn current_heads<S: Store>(
             id: raw.clone(),
             source,
         })?;
-        if view.deleted.is_none() && super::is_report_kind(&view.kind) && scope.covers(&view) {
+        if view.deleted.is_none()
+            && super::is_report_kind(replica.kinds(), &view.kind)
+            && scope.covers(&view)
+        {
             out.insert(view.id, view.heads);
         }
     }

@@ -74,7 +74,7 @@ pub fn gather<S: Store>(
             id: raw.clone(),
             source,
         })?;
-        if !is_report_kind(&view.kind) || !scope.covers(&view) {
+        if !is_report_kind(replica.kinds(), &view.kind) || !scope.covers(&view) {
             continue;
         }
         if let Some((_, covered)) = last {

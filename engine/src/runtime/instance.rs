@@ -173,6 +173,7 @@ pub fn owned() -> Owned {
                 reason: "is een werkstroom; die kan niet worden verwijderd (rond haar af of laat haar staan)",
             },
             listed_by_default: false,
+            in_reports: false,
             changes: Changes::Anyone,
         }],
         ..Owned::default()

@@ -7,7 +7,7 @@ use kompas_engine::figures::storage::{Figures, IndicatorFields};
 use kompas_engine::figures::{AreaCode, Breakdown};
 use kompas_engine::{DocId, Replica, SledStore};
 
-use super::import::{Target, import_from};
+use super::import::{Target, import_from, options_for};
 use crate::context::{now, random};
 
 const AREAS: &str = include_str!("../../../fixtures/gebieden-synthetisch.csv");
@@ -85,7 +85,7 @@ pub fn seed(
     ] {
         let options = ImportOptions {
             mapping: Some(ColumnMapping::from_json(mapping)?),
-            ..ImportOptions::default()
+            ..options_for(&figures, INDICATOR, fields.unit.as_deref())?
         };
         let target = Target {
             name: INDICATOR,
@@ -105,9 +105,15 @@ pub fn seed(
     let out_of_school_observations = import_from(
         &figures,
         OUT_OF_SCHOOL.as_bytes(),
+        // The file counts pupils out of school beside all pupils; the import turns the counts
+        // into the indicator's unit, per 1,000 pupils.
         &ImportOptions {
             mapping: Some(ColumnMapping::from_json(OUT_OF_SCHOOL_MAPPING)?),
-            ..ImportOptions::default()
+            ..options_for(
+                &figures,
+                OUT_OF_SCHOOL_INDICATOR,
+                out_of_school_fields.unit.as_deref(),
+            )?
         },
         &Target {
             name: OUT_OF_SCHOOL_INDICATOR,
@@ -120,7 +126,7 @@ pub fn seed(
     let out_of_school = figures.indicator(OUT_OF_SCHOOL_INDICATOR)?;
     let indicator = figures.indicator(INDICATOR)?;
     let mut latest = Vec::new();
-    for (ind, per_thousand) in [(&indicator, false), (&out_of_school, true)] {
+    for ind in [&indicator, &out_of_school] {
         let (table, _) = figures.shown_observations(ind)?;
         let area = AreaCode::parse(AREA)?;
         let Some(period) = table.latest_period(area) else {
@@ -129,10 +135,9 @@ pub fn seed(
         let Some(o) = table.get(area, &Breakdown::total(), period) else {
             continue;
         };
-        let value = match (o.value, o.denominator, per_thousand) {
-            (Some(v), Some(d), true) if d > 0.0 => (v / d * 10_000.0).round() / 10.0,
-            (Some(v), _, false) => v,
-            _ => continue,
+        // Stored in the indicator's unit; written with one decimal, as every output shows it.
+        let Some(value) = o.value.map(|v| (v * 10.0).round() / 10.0) else {
+            continue;
         };
         latest.push(LatestFigure {
             indicator: ind.name.clone(),

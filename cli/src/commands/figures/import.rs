@@ -63,6 +63,9 @@ pub(crate) struct TableReport {
     pub(crate) title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) unit: Option<&'static str>,
+    /// The unit of the column when its values were turned into the indicator's (`unit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) converted_from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) denominator: Option<String>,
     pub(crate) observations: usize,
@@ -190,6 +193,7 @@ pub(crate) fn import_from(
             source: table.source.clone(),
             title: table.title.clone(),
             unit: table.unit.map(|u| u.name()),
+            converted_from: table.conversion.map(|c| c.from.name()),
             denominator: table.denominator.clone(),
             observations: table.rows.len(),
             areas: table.rows.area_count(),
@@ -273,7 +277,11 @@ fn render(r: &Report) -> String {
         );
     }
     for t in &r.indicators {
-        let unit = t.unit.map(|u| format!(", {u}")).unwrap_or_default();
+        let unit = match (t.converted_from, t.unit) {
+            (Some(from), Some(to)) => format!(", {from} omgerekend naar {to} met de noemer"),
+            (None, Some(unit)) => format!(", {unit}"),
+            _ => String::new(),
+        };
         let denominator = t
             .denominator
             .as_ref()

@@ -541,7 +541,8 @@ impl<'f> Layout<'f> {
         self.y = bottom;
     }
 
-    /// A chart scaled to the text width (or less, to fit a page), with its caption below.
+    /// A chart scaled to the text width (or less, to fit a page), with its caption below (none
+    /// when the caption is empty).
     pub fn chart(&mut self, index: usize, size: (f32, f32), alt: &str, caption: &[Run]) {
         let (w, h) = size;
         let max_h = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - 60.0;
@@ -561,8 +562,10 @@ impl<'f> Layout<'f> {
             node: figure,
         });
         self.y += h + 4.0;
-        let caption_node = self.node(Kind::Caption, Some(figure));
-        self.paragraph(caption, 0.0, caption_node, None);
+        if caption.iter().any(|r| !r.text.trim().is_empty()) {
+            let caption_node = self.node(Kind::Caption, Some(figure));
+            self.paragraph(caption, 0.0, caption_node, None);
+        }
     }
 
     /// A shaded box holding one paragraph (a story beside the figures).

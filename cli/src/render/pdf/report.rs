@@ -276,15 +276,12 @@ fn figures(l: &mut Layout<'_>, n: &mut Numbers, v: &View, charts: &[Option<(f32,
         if !f.definition.is_empty() {
             l.para(&[meta(&f.definition)]);
         }
-        let mut caption = f.source_line.clone();
-        for n in &f.notes {
-            caption.push(' ');
-            caption.push_str(n);
-        }
+        // The chart carries its own source line; only without a chart is it written here.
+        let notes = f.notes.join(" ");
         if let Some(size) = charts.get(i).copied().flatten() {
-            l.chart(i, size, &f.title, &[meta(&caption)]);
+            l.chart(i, size, &f.title, &[meta(&notes)]);
         } else {
-            l.para(&[meta(&caption)]);
+            l.para(&[meta(&format!("{} {notes}", f.source_line))]);
         }
         for s in &f.stories {
             let mut runs = vec![

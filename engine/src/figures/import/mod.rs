@@ -12,6 +12,7 @@ mod areas;
 mod bounded;
 mod cell;
 mod columns;
+mod convert;
 mod numbers;
 mod reader;
 pub mod shape;
@@ -20,6 +21,7 @@ mod text;
 pub use areas::read_areas;
 pub use cell::{Cell, parse_cell};
 pub use columns::{ColumnMapping, ColumnPlan};
+pub use convert::Conversion;
 pub use reader::{open_csv, read_csv};
 pub use shape::TableMetadata;
 
@@ -57,8 +59,11 @@ pub struct ParsedTable {
     pub source: String,
     /// A title for people, from the column title or the table's metadata.
     pub title: String,
-    /// The unit, when the file tells it.
+    /// The unit of the values held: the indicator's when they were converted, else the one
+    /// the file tells, if it does.
     pub unit: Option<Unit>,
+    /// How the column's values were turned into the indicator's unit, if they were.
+    pub conversion: Option<Conversion>,
     /// The denominator column, if any.
     pub denominator: Option<String>,
     /// The observations of the good rows, held compactly by period.

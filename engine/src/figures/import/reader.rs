@@ -9,8 +9,8 @@ use super::numbers::{
 };
 use super::text::next_record;
 use super::{
-    Cell, ColumnPlan, ImportError, ImportOptions, ImportProgress, Parsed, ParsedTable, RowError,
-    parse_cell,
+    Cell, ColumnPlan, Conversion, ImportError, ImportOptions, ImportProgress, Parsed, ParsedTable,
+    RowError, parse_cell,
 };
 use crate::figures::codec::clean_text;
 use crate::figures::excerpt::excerpt;
@@ -69,17 +69,19 @@ pub fn read_csv<R: Read>(
     };
     let denominator = plan.denominator.map(|i| plan.titles[i].trim().to_string());
     if plan.measure.is_none() {
-        parsed.tables = plan
-            .values
-            .iter()
-            .map(|v| ParsedTable {
+        for v in &plan.values {
+            let conversion =
+                Conversion::between(&v.column, v.unit, options.unit, denominator.is_some())
+                    .map_err(ImportError::Header)?;
+            parsed.tables.push(ParsedTable {
                 source: v.column.clone(),
                 title: v.title.clone(),
                 unit: v.unit,
+                conversion,
                 denominator: denominator.clone(),
                 rows: PeriodRows::default(),
-            })
-            .collect();
+            });
+        }
     }
     let mut seen = Seen::default();
     let mut errors = Vec::new();
@@ -162,6 +164,7 @@ pub fn read_csv<R: Read>(
                                 source: excerpt(code),
                                 title: excerpt(code),
                                 unit: None,
+                                conversion: None,
                                 denominator: denominator.clone(),
                                 rows: PeriodRows::default(),
                             });
@@ -196,7 +199,7 @@ pub fn read_csv<R: Read>(
                 _ => {}
             }
             if open.is_empty()
-                && let Err(e) = check_values(&o, unit_of(&parsed.tables[table], options))
+                && let Err(e) = check_row(&o, &parsed.tables[table], options)
             {
                 errors.push(culprit_error(&plan, row, column.index, e));
                 continue;
@@ -223,9 +226,13 @@ pub fn read_csv<R: Read>(
     if !errors.is_empty() && !options.skip_bad_rows {
         return Err(ImportError::BadRows(errors));
     }
-    for table in &parsed.tables {
+    for table in &mut parsed.tables {
         if unit_of(table, options).is_count() {
             parsed.warnings.extend(breakdowns_above_total(&table.rows));
+        }
+        if let Some(c) = table.conversion {
+            table.rows.map_values(|v, d| c.apply(v, d));
+            table.unit = Some(c.to);
         }
     }
     if plan.measure.is_some() {
@@ -344,9 +351,20 @@ struct Pending {
     culprit: Culprit,
 }
 
-/// The unit of a table's values: as its column says, else as asked, else counts.
+/// The unit of a table's values as read: as its column says, else as asked, else counts.
 fn unit_of(table: &ParsedTable, options: &ImportOptions) -> Unit {
     table.unit.or(options.unit).unwrap_or(Unit::Count)
+}
+
+/// Checks an observation as read: its numbers fit the column's unit, and it can become the
+/// indicator's.
+fn check_row(
+    o: &Observation,
+    table: &ParsedTable,
+    options: &ImportOptions,
+) -> Result<(), (Culprit, String)> {
+    check_values(o, unit_of(table, options))?;
+    table.conversion.map_or(Ok(()), |c| c.check(o))
 }
 
 fn culprit_error(
@@ -406,7 +424,7 @@ fn settle(
         }
         let t = &parsed.tables[table];
         let Some(o) = t.rows.get(at) else { continue };
-        if let Err(e) = check_values(&o, unit_of(t, options)) {
+        if let Err(e) = check_row(&o, t, options) {
             drop[table].insert(at);
             errors.push(culprit_error(plan, row, column, e));
         }
