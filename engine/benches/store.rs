@@ -1,14 +1,18 @@
-//! Store benchmark: open-and-read cost against raw Automerge loads, disk overhead, durable write latency.
+//! Store benchmark: open-and-read cost against raw Automerge loads, disk overhead, durable write
+//! latency, and reads through the view index: listing 10,000 documents and `flow todo` over 100
+//! instances.
 //!
 //! Run with `cargo bench -p kompas-engine --bench store`. Sizes can be lowered for a quick look
-//! with `KOMPAS_BENCH_DOCS` and `KOMPAS_BENCH_CHANGES`. Figures are ratios measured in one run,
-//! so they hold on a noisy machine.
+//! with `KOMPAS_BENCH_DOCS`, `KOMPAS_BENCH_CHANGES`, `KOMPAS_BENCH_LIST_DOCS` and
+//! `KOMPAS_BENCH_INSTANCES`. Figures are ratios measured in one run, so they hold on a noisy
+//! machine.
 
 use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
 use kompas_engine::document::Assignment;
 use kompas_engine::identity::Identity;
+use kompas_engine::runtime::{Flows, Fresh, todo};
 use kompas_engine::store::SledStore;
 use kompas_engine::{DocId, OrgType, Store, Timestamp};
 
@@ -58,7 +62,7 @@ fn main() {
                     automerge::transaction::CommitOptions::default().with_time(c as i64),
                 );
                 if (c + 1) % CHANGES_PER_SAVE == 0 || c + 1 == changes {
-                    saved = store.persist(&id, &mut doc, &saved).expect("persist");
+                    saved = store.persist(&id, &mut doc, &saved, b"").expect("persist");
                 }
             }
             compact_saves.push(doc.save());
@@ -113,6 +117,109 @@ fn main() {
     drop(ids);
 
     write_latency(&dir.path().join("latency"));
+    lists_and_todo(&dir.path().join("lists"));
+}
+
+/// Listing documents from the view index (target under 50 ms for 10,000) beside reading every
+/// document as lists did before the index, and `flow todo` over 100 instances (target under
+/// 100 ms), each instance working on one document of its own.
+fn lists_and_todo(path: &std::path::Path) {
+    let docs = env_usize("KOMPAS_BENCH_LIST_DOCS", 10_000);
+    let instances = env_usize("KOMPAS_BENCH_INSTANCES", 100);
+    std::fs::create_dir_all(path).expect("dir");
+    let replica = kompas_engine::composition::init(
+        SledStore::open(path).expect("open"),
+        Identity::new("Gemeente Bank", OrgType::Gemeente, [3; 32], [4; 16]),
+    )
+    .expect("init");
+    let fill = Instant::now();
+    let mut ids = Vec::with_capacity(docs);
+    for d in 0..docs {
+        let set = |field: &str, value: String| Assignment {
+            field: field.into(),
+            value,
+        };
+        let fields = [
+            set("titel", format!("Ambitie {d}: meer jongeren sporten")),
+            set(
+                "toelichting",
+                format!("Toelichting bij ambitie {d}. ").repeat(10),
+            ),
+        ];
+        let id = replica
+            .create(
+                "ambitie",
+                &fields,
+                Timestamp(d as i64),
+                (d as u64 + 1).to_be_bytes(),
+            )
+            .expect("create");
+        ids.push(id);
+    }
+    let registry = kompas_engine::composition::builtin();
+    let flows = Flows::new(&replica, registry);
+    for i in 0..instances {
+        let mut fact = [0u8; 16];
+        fact[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        let fresh = Fresh {
+            doc: (u64::MAX - i as u64).to_be_bytes(),
+            fact,
+        };
+        flows
+            .start(
+                "kwaliteitskompas",
+                Some(&format!("Cyclus {i}")),
+                &ids[i % docs..=i % docs],
+                Timestamp(docs as i64 + i as i64),
+                fresh,
+            )
+            .expect("an instance");
+    }
+    println!(
+        "view index: {docs} documents and {instances} instances written in {:.1} s",
+        fill.elapsed().as_secs_f64()
+    );
+
+    let listed = median_of(11, || {
+        let start = Instant::now();
+        let views = replica.list(None, false).expect("list");
+        assert_eq!(views.len(), docs);
+        std::hint::black_box(views);
+        start.elapsed()
+    });
+    let by_document = best_of(1, || {
+        let start = Instant::now();
+        for id in &ids {
+            let mut loaded = replica.load(id).expect("load");
+            std::hint::black_box(replica.view(&mut loaded).expect("view"));
+        }
+        start.elapsed()
+    });
+    println!(
+        "list of {docs} documents from the view index: median {:.1} ms (target < 50 ms); reading every document instead: {:.1} ms; ratio {:.1}x",
+        ms(listed),
+        ms(by_document),
+        by_document.as_secs_f64() / listed.as_secs_f64()
+    );
+    let me = &replica.identity().profile;
+    let now = Timestamp(docs as i64 + instances as i64 + 1);
+    let todo_time = median_of(11, || {
+        let start = Instant::now();
+        let statuses = flows.list(now).expect("flow list");
+        assert_eq!(statuses.len(), instances);
+        std::hint::black_box(todo(&statuses, &me.org_id, &me.name));
+        start.elapsed()
+    });
+    println!(
+        "flow todo over {instances} instances: median {:.1} ms (target < 100 ms)",
+        ms(todo_time)
+    );
+}
+
+fn median_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut samples: Vec<Duration> = (0..n).map(|_| f()).collect();
+    samples.sort();
+    samples[samples.len() / 2]
 }
 
 fn write_latency(path: &std::path::Path) {

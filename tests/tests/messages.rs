@@ -62,7 +62,7 @@ fn a_store_cut_short_exits_with_the_data_directory_code() {
         let store = SledStore::open(&k.data().join("store")).unwrap();
         let whole = store.load(&id).unwrap().unwrap().load().unwrap().save();
         store
-            .replace_with_snapshot(&id, &whole[..whole.len() / 2])
+            .replace_with_snapshot(&id, &whole[..whole.len() / 2], b"")
             .unwrap();
     }
     let err = k.fails(5, &["doc", "show", &id]);

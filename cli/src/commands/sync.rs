@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kompas_engine::store::{self, DataDir, DataDirError};
@@ -11,7 +12,7 @@ use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError, known_m
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::{Global, SyncArgs};
-use crate::context::{open_global, open_locked};
+use crate::context::{Opened, open_global, open_locked};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
 use crate::lending::Lending;
@@ -252,6 +253,11 @@ pub trait WatchHost {
     fn work(&self) -> Option<Arc<MachineWork<SledStore>>> {
         None
     }
+    /// A flag the host raises when the definitions in force must be read again (a published
+    /// definition changed); the watcher then reopens the data directory without lending it out.
+    fn reload(&self) -> Option<Arc<AtomicBool>> {
+        None
+    }
 }
 
 /// The host of a plain `kompas sync --watch`: the summary and the progress lines say it all.
@@ -308,12 +314,14 @@ pub fn watch_in(
     let started = Instant::now();
     let mut summary = SyncSummary::default();
     let work = host.work();
+    let reload = host.reload();
+    let reload_asked = || reload.as_ref().is_some_and(|r| r.load(Ordering::SeqCst));
     let mut opened = lending.put(open_global(global)?);
     let _mark = opened.dir.mark_watching()?;
     loop {
         let replica = &opened.replica;
         let dir = &opened.dir;
-        let asked = || dir.knocked();
+        let asked = || dir.knocked() || reload_asked();
         let limit = watching.limit.map(|l| l.saturating_sub(started.elapsed()));
         let ending = match Machine::load(replica, Mode::Watch)? {
             Some(mut machine) => {
@@ -346,6 +354,17 @@ pub fn watch_in(
             summary.timed_out = ending == Some(Ending::TimedOut);
             summary.interrupted = ending.is_none();
             return Ok(summary);
+        }
+        // Reopening reads the definitions in force again, whichever way it happens.
+        if let Some(r) = &reload {
+            r.store(false, Ordering::SeqCst);
+        }
+        if !opened.dir.knocked() {
+            // Only the definitions changed: read them again, keeping the directory.
+            let Opened { dir, .. } = lending.take(opened);
+            opened = lending.put(open_locked(dir, workflows::folder(global).as_deref())?);
+            host.returned();
+            continue;
         }
         let root = opened.dir.root().to_path_buf();
         drop(lending.take(opened));

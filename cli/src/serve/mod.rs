@@ -43,7 +43,6 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use kompas_engine::sync::replication::known_members;
 
 use crate::args::{Global, ServeArgs};
 use crate::commands::sync::{Watching, stop_signal, watch_in};
@@ -131,11 +130,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     let sync = {
         let global = global.clone();
         let lending = lending.clone();
-        let names = lending.clone();
-        let mut host = SyncHost {
-            state: state.clone(),
-            names: Box::new(move |org_id| org_name(&names, org_id)),
-        };
+        let mut host = SyncHost::new(state.clone(), lending.clone());
         std::thread::Builder::new()
             .name("kompas-sync".into())
             .spawn(move || {
@@ -190,17 +185,4 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         Ok(result) => result.map(|_| ()),
         Err(_) => Err(anyhow::anyhow!("de synchronisatie stopte onverwacht")),
     }
-}
-
-/// The name of the organisation `org_id` in the member list, or the id if it is not known.
-fn org_name(lending: &Lending, org_id: &str) -> String {
-    lending
-        .get(Duration::ZERO)
-        .and_then(|opened| known_members(opened.replica.store()).ok().flatten())
-        .and_then(|set| {
-            set.members()
-                .find(|m| m.profile.key.org_id() == org_id)
-                .map(|m| m.profile.name.clone())
-        })
-        .unwrap_or_else(|| org_id.to_string())
 }

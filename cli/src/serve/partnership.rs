@@ -62,7 +62,8 @@ struct DefinitionRow {
     title: String,
     source: String,
     published: bool,
-    /// Published after this server opened the data directory: in force here after a restart.
+    /// Published but not yet read by this server: in force here once the sync thread has read
+    /// the definitions again (it does so as soon as a published definition changes).
     waiting: bool,
 }
 
@@ -171,8 +172,8 @@ pub(super) fn partnership_page(
             }
         })
         .collect();
-    // Published since this server opened the data directory (here or by a partner): the
-    // definitions in force are read when it opens, so these count here after a restart.
+    // Published (here or by a partner) but not yet read: the sync thread reads the definitions
+    // in force again as soon as a published definition changes, so these count in a moment.
     for p in &publications {
         let in_force = opened
             .registry
@@ -517,6 +518,8 @@ pub(super) async fn publish_loaded(state: &AppState, loaded: Loaded) -> Result<(
             })
         })
         .await?;
+    // The sync thread reads the definitions in force again, so the new one counts here at once.
+    state.definitions_changed();
     members_changed(state, String::new());
     Ok(())
 }

@@ -273,6 +273,71 @@ async fn without_a_partnership_the_page_says_how_to_get_one() {
 }
 
 /// A definition file as a coordinator writes it; `target` names the phase `begin` leads to.
+/// Hands the fixture's data directory to a real watching sync with the web app as its host, as
+/// `kompas serve` runs it, for `limit`.
+fn run_watching_sync(f: &Fixture, limit: Duration) {
+    let opened = f.lending.get(Duration::from_secs(5)).unwrap();
+    let global = crate::args::Global {
+        data: opened.dir.root().to_path_buf(),
+        json: false,
+        workflows: None,
+        quiet: true,
+        verbose: false,
+    };
+    drop(f.lending.take(opened));
+    let lending = f.lending.clone();
+    let mut host = super::state::SyncHost::new(f.state.clone(), lending.clone());
+    std::thread::spawn(move || {
+        let watching = crate::commands::sync::Watching {
+            limit: Some(limit),
+            progress: false,
+            without_workspace: true,
+        };
+        crate::commands::sync::watch_in(&global, watching, &lending, &mut host)
+    });
+    assert!(
+        f.lending.get(Duration::from_secs(20)).is_some(),
+        "the sync thread opens the directory"
+    );
+}
+
+#[tokio::test]
+async fn a_definition_published_while_the_server_runs_counts_at_once() {
+    let f = Fixture::with(coordinator).await;
+    run_watching_sync(&f, Duration::from_secs(60));
+    let (_, html) = f.page("/werkstromen").await;
+    assert!(
+        !html.contains("Proef met een eigen werkwijze"),
+        "not yet in force"
+    );
+    let csrf = f.csrf().await;
+    let path = format!("/samenwerking/publiceren-bestand?csrf={csrf}");
+    let good = definition_file("klaar");
+    let response = f
+        .send(f.multipart(&path, &[], ("bestand", "proef.yaml", good.as_bytes())))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The sync thread reads the definitions again at its next look (every half second).
+    let started = std::time::Instant::now();
+    loop {
+        let (status, html) = f.page("/werkstromen").await;
+        if status == StatusCode::OK && html.contains("Proef met een eigen werkwijze") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the published definition is in force without a restart: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, html) = f.page("/samenwerking").await;
+    let row = &html[html.find("Proef met een eigen werkwijze").expect("listed")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(!row.contains("zo meteen"), "{row}");
+    let (status, _) = f.page("/documenten/nieuw?soort=proefstuk").await;
+    assert_eq!(status, StatusCode::OK, "its kind can be made");
+}
+
 fn definition_file(target: &str) -> String {
     format!(
         "naam: proef\nversie: 1.0.0\ntitel: Proef met een eigen werkwijze\nsoorten:\n  - naam: proefstuk\n    label: Proefstuk\n    velden:\n      - {{naam: titel, type: tekst, verplicht: true}}\nfasen:\n  - naam: begin\n    titel: Begin\n    soorten: [proefstuk]\n    naar:\n      - fase: {target}\n  - naam: klaar\n    titel: Klaar\n    eind: true\n"
@@ -346,7 +411,7 @@ async fn a_coordinator_publishes_an_uploaded_definition_file_after_its_check() {
         row.contains("gepubliceerd door Gemeente Havenstad"),
         "{row}"
     );
-    assert!(row.contains("na een herstart"), "{row}");
+    assert!(row.contains("zo meteen in gebruik"), "{row}");
     let response = f.send(upload(good.as_bytes())).await;
     assert_eq!(
         response.status(),

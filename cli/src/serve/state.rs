@@ -2,11 +2,13 @@
 //! sessions, the live-update channel and what the sync thread last saw of each relay.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use kompas_engine::sync::replication::{Machine, Report};
-use kompas_engine::{Replica, SledStore, Timestamp};
+use kompas_engine::published::PUBLISHED_KIND;
+use kompas_engine::sync::replication::{Machine, Report, known_members};
+use kompas_engine::{DocId, Replica, SledStore, Timestamp};
 use tokio::sync::broadcast;
 
 use super::error::AppError;
@@ -35,6 +37,9 @@ struct Inner {
     relays: Mutex<BTreeMap<String, RelaySeen>>,
     work: Arc<MachineWork<SledStore>>,
     uploads: super::uploads::Uploads,
+    /// Raised when a published definition changed: the sync thread reads the definitions in
+    /// force again.
+    reload: Arc<AtomicBool>,
 }
 
 /// A logged-in browser.
@@ -78,6 +83,7 @@ impl AppState {
                 relays: Mutex::new(BTreeMap::new()),
                 work: Arc::default(),
                 uploads: Default::default(),
+                reload: Arc::default(),
             }),
         }
     }
@@ -158,6 +164,12 @@ impl AppState {
         self.inner.live.subscribe()
     }
 
+    /// Asks the sync thread to read the definitions in force again (a published definition
+    /// changed here or arrived from a partner).
+    pub fn definitions_changed(&self) {
+        self.inner.reload.store(true, Ordering::SeqCst);
+    }
+
     /// The uploaded files waiting for their confirmation.
     pub fn uploads(&self) -> &super::uploads::Uploads {
         &self.inner.uploads
@@ -181,12 +193,43 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The web app as host of the watching sync: every report updates what the overview shows of
-/// the relays, and every applied change goes to the open pages.
+/// the relays, every applied change goes to the open pages, and a published definition that
+/// arrives has the definitions in force read again.
 pub struct SyncHost {
     /// The state the reports go to.
-    pub state: AppState,
-    /// Organisation names by id, for live events.
-    pub names: Box<dyn Fn(&str) -> String + Send>,
+    state: AppState,
+    /// The data directory the sync thread keeps in the slot.
+    lending: Arc<Lending>,
+}
+
+impl SyncHost {
+    /// The host for the web app with `state`, whose sync keeps its directory in `lending`.
+    pub fn new(state: AppState, lending: Arc<Lending>) -> SyncHost {
+        SyncHost { state, lending }
+    }
+
+    /// The name of the organisation `org_id` in the member list, or the id if it is not known.
+    fn org_name(&self, org_id: &str) -> String {
+        self.lending
+            .get(Duration::ZERO)
+            .and_then(|opened| known_members(opened.replica.store()).ok().flatten())
+            .and_then(|set| {
+                set.members()
+                    .find(|m| m.profile.key.org_id() == org_id)
+                    .map(|m| m.profile.name.clone())
+            })
+            .unwrap_or_else(|| org_id.to_string())
+    }
+
+    /// Whether `doc` is a published definition.
+    fn is_definition(&self, doc: &DocId) -> bool {
+        self.lending.get(Duration::ZERO).is_some_and(|opened| {
+            opened
+                .replica
+                .get(doc)
+                .is_ok_and(|view| view.kind == PUBLISHED_KIND)
+        })
+    }
 }
 
 impl WatchHost for SyncHost {
@@ -207,9 +250,12 @@ impl WatchHost for SyncHost {
             }
             Report::Applied { relay, doc, author } => {
                 seen(relay, &|r| r.last_contact = Some(now()));
+                if self.is_definition(doc) {
+                    self.state.definitions_changed();
+                }
                 self.state.changed(LiveEvent {
                     doc: Some(doc.to_string()),
-                    org: (self.names)(author),
+                    org: self.org_name(author),
                 });
             }
             Report::Disconnected { relay, reason, .. } => seen(relay, &|r| {
@@ -230,6 +276,10 @@ impl WatchHost for SyncHost {
 
     fn work(&self) -> Option<Arc<MachineWork<SledStore>>> {
         Some(self.state.machine_work())
+    }
+
+    fn reload(&self) -> Option<Arc<AtomicBool>> {
+        Some(self.state.inner.reload.clone())
     }
 
     fn returned(&mut self) {

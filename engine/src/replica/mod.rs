@@ -167,6 +167,9 @@ pub struct Replica<S: Store> {
     /// Held while a local edit is marked and written, and while sync takes up the marked
     /// documents, so an edit never lands between sync reading a document and clearing its mark.
     local_edits: Mutex<()>,
+    /// Held while a document and its view entry are written, and while an entry is computed
+    /// again from its document, so a repair never writes the view of an older version.
+    writes: Mutex<()>,
 }
 
 impl<S: Store> Replica<S> {
@@ -181,12 +184,15 @@ impl<S: Store> Replica<S> {
         let body = serde_json::to_vec(&identity).map_err(|e| StoreError::Backend(e.to_string()))?;
         store.put_meta(IDENTITY_KEY, &body)?;
         store.put_meta(MARKS_KEPT_KEY, b"1")?;
-        Ok(Replica {
+        let replica = Replica {
             store,
             identity,
             kinds,
             local_edits: Mutex::new(()),
-        })
+            writes: Mutex::new(()),
+        };
+        replica.ensure_view_index()?;
+        Ok(replica)
     }
 
     /// Opens a store that `init` has set up, with `kinds` in force.
@@ -199,12 +205,15 @@ impl<S: Store> Replica<S> {
             store.mark_local_edits(&ids)?;
             store.put_meta(MARKS_KEPT_KEY, b"1")?;
         }
-        Ok(Replica {
+        let replica = Replica {
             store,
             identity,
             kinds,
             local_edits: Mutex::new(()),
-        })
+            writes: Mutex::new(()),
+        };
+        replica.ensure_view_index()?;
+        Ok(replica)
     }
 
     /// Puts other kinds in force (the definitions in force, once they are read).
@@ -292,13 +301,21 @@ impl<S: Store> Replica<S> {
         self.view(&mut loaded)
     }
 
-    /// The current state of a document (deleted documents too, marked as such).
+    /// The current state of a document (deleted documents too, marked as such), read from the
+    /// view index (`view_index.rs`).
     pub fn get(&self, id: &DocId) -> Result<DocView, ReplicaError> {
+        self.indexed_one(id)?
+            .ok_or_else(|| ReplicaError::NotFound(id.clone()))
+    }
+
+    /// The current state of a document read from the document itself.
+    fn get_loaded(&self, id: &DocId) -> Result<DocView, ReplicaError> {
         let mut loaded = self.load(id)?;
         self.view(&mut loaded)
     }
 
     /// All documents, optionally of one kind, sorted by creation time; tombstones only if asked.
+    /// Read from the view index, not from the documents.
     pub fn list(
         &self,
         kind: Option<&str>,
@@ -309,20 +326,15 @@ impl<S: Store> Replica<S> {
         {
             self.kind(kind)?;
         }
-        let mut out = Vec::new();
-        for raw in self.store.ids()? {
-            let Ok(id) = DocId::parse(&raw) else { continue };
-            let view = self.get(&id)?;
-            // Some kinds (workflow instances, published definitions) are documents too, but
-            // are listed only when asked for.
-            let wanted = match kind {
-                Some(k) => k == view.kind,
-                None => self.kinds.rules(&view.kind).listed_by_default,
-            };
-            if !wanted || (view.deleted.is_some() && !include_deleted) {
-                continue;
-            }
-            out.push(view);
+        // Some kinds (workflow instances, published definitions) are documents too, but are
+        // listed only when asked for.
+        let wanted = |k: &str| match kind {
+            Some(wanted) => wanted == k,
+            None => self.kinds.rules(k).listed_by_default,
+        };
+        let mut out = self.indexed(&wanted)?;
+        if !include_deleted {
+            out.retain(|view| view.deleted.is_none());
         }
         out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         Ok(out)
@@ -431,11 +443,19 @@ impl<S: Store> Replica<S> {
     }
 
     /// Durably saves whatever the document holds beyond what the store has, without marking
-    /// it (changes that came from other organisations).
+    /// it (changes that came from other organisations), with its view entry in the same write.
     fn write(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
-        loaded.saved_heads =
-            self.store
-                .persist(loaded.id.as_str(), &mut loaded.doc, &loaded.saved_heads)?;
+        if !loaded.is_dirty() {
+            return Ok(());
+        }
+        let _writes = self.lock_writes();
+        let entry = self.index_entry(&loaded.id, &mut loaded.doc);
+        loaded.saved_heads = self.store.persist(
+            loaded.id.as_str(),
+            &mut loaded.doc,
+            &loaded.saved_heads,
+            &entry,
+        )?;
         Ok(())
     }
 
@@ -460,6 +480,13 @@ impl<S: Store> Replica<S> {
             .clear_local_edits(&marked)
             .map_err(ReplicaError::from)?;
         Ok(out)
+    }
+
+    fn lock_writes(&self) -> MutexGuard<'_, ()> {
+        // Like `local_edits`, it guards the order of writes, not data.
+        self.writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_local_edits(&self) -> MutexGuard<'_, ()> {
@@ -604,6 +631,7 @@ mod organisations;
 mod remote;
 mod rights;
 mod versions;
+mod view_index;
 
 pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use organisations::Organisation;
@@ -612,3 +640,5 @@ pub use rights::POLICY_FLOOR;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_index_tests;

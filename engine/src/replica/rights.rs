@@ -69,13 +69,18 @@ impl<S: Store> Replica<S> {
         if let Deletion::Never { .. } = self.kinds().rules(kind).deletion {
             return Ok(None);
         }
-        Ok(Some(match self.coordinators()? {
+        self.deleters_of_deletable(creator).map(Some)
+    }
+
+    /// Who may delete a document created by `creator` of a kind that can be deleted.
+    fn deleters_of_deletable(&self, creator: Option<String>) -> Result<Allowed, ReplicaError> {
+        Ok(match self.coordinators()? {
             None => Allowed::Everybody,
             Some(mut orgs) => {
                 orgs.extend(creator);
                 Allowed::Only(orgs)
             }
-        }))
+        })
     }
 
     /// Refuses a delete by this organisation that would not count.
@@ -110,13 +115,19 @@ impl<S: Store> Replica<S> {
         doc: &mut AutoCommit,
         kind: &str,
     ) -> Result<bool, ReplicaError> {
-        let creator = Self::creator(doc);
-        Ok(match self.deleters(kind, creator)? {
-            None => false,
-            Some(Allowed::Everybody) => true,
-            Some(allowed) => {
-                allowed_value(doc, &ROOT, "deleted", &|org| allowed.admits(org)).is_some()
-            }
+        if let Deletion::Never { .. } = self.kinds().rules(kind).deletion {
+            return Ok(false);
+        }
+        self.tombstone_by_deleter(doc)
+    }
+
+    /// Whether an organisation that may delete documents of a kind that can be deleted wrote
+    /// the tombstone: the part of [`Replica::tombstone_counts`] that depends on the document
+    /// and the coordinators, not on the kinds in force (the view index keeps it).
+    pub(super) fn tombstone_by_deleter(&self, doc: &mut AutoCommit) -> Result<bool, ReplicaError> {
+        Ok(match self.deleters_of_deletable(Self::creator(doc))? {
+            Allowed::Everybody => true,
+            allowed => allowed_value(doc, &ROOT, "deleted", &|org| allowed.admits(org)).is_some(),
         })
     }
 

@@ -6,17 +6,22 @@ use crate::store::MemoryStore;
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 
-const T0: Timestamp = Timestamp(1_760_000_000_000);
+pub(super) const T0: Timestamp = Timestamp(1_760_000_000_000);
 
 fn replica(name: &str, seed: u8) -> Replica<MemoryStore> {
+    replica_on(MemoryStore::default(), name, seed)
+}
+
+/// A fresh replica of a municipality on `store`.
+pub(super) fn replica_on<S: Store>(store: S, name: &str, seed: u8) -> Replica<S> {
     crate::composition::init(
-        MemoryStore::default(),
+        store,
         Identity::new(name, OrgType::Gemeente, [seed; 32], [seed; 16]),
     )
     .unwrap()
 }
 
-fn set(pairs: &[&str]) -> Vec<Assignment> {
+pub(super) fn set(pairs: &[&str]) -> Vec<Assignment> {
     pairs
         .iter()
         .map(|p| Assignment::parse(p).unwrap())
@@ -366,7 +371,7 @@ fn a_store_from_before_marks_gets_every_document_marked_once() {
     )
     .unwrap();
     for id in &ids {
-        old.replace_with_snapshot(id.as_str(), &a.export(id).unwrap())
+        old.replace_with_snapshot(id.as_str(), &a.export(id).unwrap(), b"")
             .unwrap();
     }
     let reopened = crate::composition::open(std::sync::Arc::new(old)).unwrap();

@@ -3,6 +3,8 @@
 //! Every operation checks what the user asked against the computed state first, and only then
 //! appends one signed fact (or a few) and saves durably. Time and randomness come in as arguments.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::AutoCommit;
@@ -17,7 +19,7 @@ use super::reducer::{Input, docs_of, may_act, state};
 use super::state::{DocSnapshot, InstanceState, Member, Refusal};
 use crate::catalog::Catalog;
 use crate::definition::{self, Definition, Registry};
-use crate::document::{DocId, FieldValue};
+use crate::document::{DocId, DocView, FieldValue};
 use crate::replica::{LoadedDoc, Replica, ReplicaError};
 use crate::store::Store;
 use crate::sync::replication::known_members;
@@ -285,10 +287,18 @@ impl<'a, S: Store> Flows<'a, S> {
         self.status_of(&mut loaded.doc, now)
     }
 
-    /// Every instance with its state, oldest first.
+    /// Every instance with its state, oldest first. What all instances read alike (the live
+    /// documents, the members) is read once for all of them.
     pub fn list(&self, now: Timestamp) -> Result<Vec<Status>, FlowError> {
         let views = self.replica.list(Some(INSTANCE_KIND), false)?;
-        views.iter().map(|v| self.status(&v.id, now)).collect()
+        let shared = Shared::default();
+        views
+            .iter()
+            .map(|v| {
+                let mut loaded = self.load_instance(&v.id)?;
+                self.status_in(&mut loaded.doc, now, &shared)
+            })
+            .collect()
     }
 
     /// Takes part in the instance with `role`.
@@ -689,11 +699,26 @@ impl<'a, S: Store> Flows<'a, S> {
     }
 
     fn status_of(&self, doc: &mut AutoCommit, now: Timestamp) -> Result<Status, FlowError> {
+        self.status_in(doc, now, &Shared::default())
+    }
+
+    fn status_in(
+        &self,
+        doc: &mut AutoCommit,
+        now: Timestamp,
+        shared: &Shared,
+    ) -> Result<Status, FlowError> {
         let (instance, def) = self.read(doc)?;
-        let views = self.views_of(&instance)?;
+        let views = self.views_of(&instance, shared)?;
         let actions = self.actions_due(&def, &views, now)?;
-        let documents = snapshots(self.replica.catalog(), views);
-        let members = self.members()?;
+        let documents = snapshots(self.replica.catalog(), &views);
+        let members = match shared.members.get() {
+            Some(members) => members,
+            None => {
+                let members = self.members()?;
+                shared.members.get_or_init(|| members)
+            }
+        };
         let state = compute(&def, &instance, &documents, members.as_deref(), now);
         // The phase works on this round's documents only.
         let worked_on = if instance.owns_documents {
@@ -738,11 +763,17 @@ impl<'a, S: Store> Flows<'a, S> {
         &self,
         instance: &Instance,
     ) -> Result<BTreeMap<DocId, DocSnapshot>, FlowError> {
-        Ok(snapshots(self.replica.catalog(), self.views_of(instance)?))
+        let shared = Shared::default();
+        let views = self.views_of(instance, &shared)?;
+        Ok(snapshots(self.replica.catalog(), &views))
     }
 
     /// The views of the documents the instance works on (see [`Flows::documents_of`]).
-    fn views_of(&self, instance: &Instance) -> Result<Vec<crate::document::DocView>, FlowError> {
+    fn views_of<'s>(
+        &self,
+        instance: &Instance,
+        shared: &'s Shared,
+    ) -> Result<Cow<'s, [DocView]>, FlowError> {
         let views = if instance.owns_documents {
             let mut views = Vec::new();
             for id in instance.linked() {
@@ -754,21 +785,33 @@ impl<'a, S: Store> Flows<'a, S> {
                     Err(e) => return Err(e.into()),
                 }
             }
-            views
+            Cow::Owned(views)
         } else {
-            self.replica.list(None, false)?
+            Cow::Borrowed(match shared.live.get() {
+                Some(live) => live.as_slice(),
+                None => {
+                    let live = self.replica.list(None, false)?;
+                    shared.live.get_or_init(|| live).as_slice()
+                }
+            })
         };
         Ok(views)
     }
 }
 
+/// What every instance of one listing reads alike, read for the first instance that needs it.
+#[derive(Default)]
+struct Shared {
+    /// The live documents (what instances from before instances owned documents work on).
+    live: OnceCell<Vec<DocView>>,
+    /// The workspace's members.
+    members: OnceCell<Option<Vec<Member>>>,
+}
+
 /// What the reducer needs of each document.
-fn snapshots(
-    catalog: &Catalog,
-    views: Vec<crate::document::DocView>,
-) -> BTreeMap<DocId, DocSnapshot> {
+fn snapshots(catalog: &Catalog, views: &[DocView]) -> BTreeMap<DocId, DocSnapshot> {
     views
-        .into_iter()
+        .iter()
         .map(|v| {
             let filled: BTreeSet<String> = v
                 .fields
@@ -780,12 +823,12 @@ fn snapshots(
                 })
                 .map(|(k, _)| k.clone())
                 .collect();
-            let title = doc_title(catalog, &v).unwrap_or_default();
+            let title = doc_title(catalog, v).unwrap_or_default();
             (
-                v.id,
+                v.id.clone(),
                 DocSnapshot {
-                    kind: v.kind,
-                    heads: v.heads,
+                    kind: v.kind.clone(),
+                    heads: v.heads.clone(),
                     filled,
                     title,
                 },
@@ -795,7 +838,7 @@ fn snapshots(
 }
 
 /// What a document is called: the value of its kind's title field.
-pub(super) fn doc_title(catalog: &Catalog, view: &crate::document::DocView) -> Option<String> {
+pub(super) fn doc_title(catalog: &Catalog, view: &DocView) -> Option<String> {
     let field = catalog.kind(&view.kind)?.title_field()?;
     match view.fields.get(&field.name) {
         Some(FieldValue::Text(s)) if !s.trim().is_empty() => Some(s.clone()),

@@ -20,29 +20,61 @@ fn absent_documents_load_as_none() {
 fn chunks_come_back_in_order_and_compaction_replaces_them() {
     with_each_store(|s| {
         for i in 0..3u8 {
-            assert_eq!(s.append_chunk("doc-a", &[i]).unwrap(), usize::from(i) + 1);
+            assert_eq!(
+                s.append_chunk("doc-a", &[i], b"").unwrap(),
+                usize::from(i) + 1
+            );
         }
         let stored = s.load("doc-a").unwrap().unwrap();
         assert_eq!(stored.chunks, vec![vec![0], vec![1], vec![2]]);
         assert_eq!(stored.snapshot, None);
-        s.replace_with_snapshot("doc-a", b"snap").unwrap();
+        s.replace_with_snapshot("doc-a", b"snap", b"").unwrap();
         let stored = s.load("doc-a").unwrap().unwrap();
         assert_eq!(stored.snapshot.as_deref(), Some(&b"snap"[..]));
         assert!(stored.chunks.is_empty());
-        assert_eq!(s.append_chunk("doc-a", b"next").unwrap(), 1);
+        assert_eq!(s.append_chunk("doc-a", b"next", b"").unwrap(), 1);
     });
 }
 
 #[test]
 fn ids_are_listed_once_each_and_do_not_bleed_into_each_other() {
     with_each_store(|s| {
-        s.append_chunk("ab", b"1").unwrap();
-        s.append_chunk("ab", b"2").unwrap();
-        s.append_chunk("abc", b"3").unwrap();
-        s.replace_with_snapshot("b", b"4").unwrap();
+        s.append_chunk("ab", b"1", b"").unwrap();
+        s.append_chunk("ab", b"2", b"").unwrap();
+        s.append_chunk("abc", b"3", b"").unwrap();
+        s.replace_with_snapshot("b", b"4", b"").unwrap();
         assert_eq!(s.ids().unwrap(), vec!["ab", "abc", "b"]);
         assert_eq!(s.load("ab").unwrap().unwrap().chunks.len(), 2);
         assert_eq!(s.load("abc").unwrap().unwrap().chunks.len(), 1);
+    });
+}
+
+#[test]
+fn view_entries_are_written_with_their_document_and_listed_by_id() {
+    with_each_store(|s| {
+        assert!(s.views().unwrap().is_empty());
+        s.append_chunk("b", b"1", b"view b1").unwrap();
+        s.append_chunk("a", b"1", b"view a1").unwrap();
+        s.append_chunk("b", b"2", b"view b2").unwrap();
+        assert_eq!(s.view("b").unwrap().as_deref(), Some(&b"view b2"[..]));
+        s.replace_with_snapshot("a", b"snap", b"view a2").unwrap();
+        assert_eq!(
+            s.views().unwrap(),
+            vec![
+                ("a".to_string(), b"view a2".to_vec()),
+                ("b".to_string(), b"view b2".to_vec())
+            ]
+        );
+        s.put_views(&[("b".to_string(), b"repaired".to_vec())])
+            .unwrap();
+        assert_eq!(s.view("b").unwrap().as_deref(), Some(&b"repaired"[..]));
+        assert_eq!(
+            s.load("b").unwrap().unwrap().chunks.len(),
+            2,
+            "documents untouched"
+        );
+        assert_eq!(s.view("c").unwrap(), None);
+        assert!(s.put_views(&[("bad key".to_string(), Vec::new())]).is_err());
     });
 }
 
@@ -54,7 +86,7 @@ fn meta_values_round_trip_and_keys_are_checked() {
         s.put_meta("x", b"2").unwrap();
         assert_eq!(s.get_meta("x").unwrap().as_deref(), Some(&b"2"[..]));
         assert!(s.put_meta("bad key", b"").is_err());
-        assert!(s.append_chunk("", b"").is_err());
+        assert!(s.append_chunk("", b"", b"").is_err());
         assert!(s.load("a\0b").is_err());
     });
 }
@@ -125,7 +157,7 @@ fn persist_compacts_after_enough_chunks_and_loses_nothing() {
         for i in 0..(COMPACT_AFTER_CHUNKS as i64 * 2 + 3) {
             doc.put(ROOT, "n", i).unwrap();
             doc.commit();
-            saved = s.persist("teller", &mut doc, &saved).unwrap();
+            saved = s.persist("teller", &mut doc, &saved, b"").unwrap();
         }
         let stored = s.load("teller").unwrap().unwrap();
         assert!(stored.snapshot.is_some(), "never compacted");
@@ -142,7 +174,7 @@ fn sled_store_keeps_data_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = SledStore::open(dir.path()).unwrap();
-        s.append_chunk("blijft", b"hallo").unwrap();
+        s.append_chunk("blijft", b"hallo", b"").unwrap();
         s.put_meta("m", b"v").unwrap();
     }
     let s = SledStore::open(dir.path()).unwrap();
@@ -241,13 +273,13 @@ proptest! {
                 apply(&mut doc, e);
                 if matches!(e, Edit::Save) || doc.pending_ops() > 4 {
                     doc.commit();
-                    saved_sled = sled.persist("d", &mut doc, &saved_sled).unwrap();
-                    saved_mem = memory.persist("d", &mut doc, &saved_mem).unwrap();
+                    saved_sled = sled.persist("d", &mut doc, &saved_sled, b"").unwrap();
+                    saved_mem = memory.persist("d", &mut doc, &saved_mem, b"").unwrap();
                 }
             }
             doc.commit();
-            sled.persist("d", &mut doc, &saved_sled).unwrap();
-            memory.persist("d", &mut doc, &saved_mem).unwrap();
+            sled.persist("d", &mut doc, &saved_sled, b"").unwrap();
+            memory.persist("d", &mut doc, &saved_mem, b"").unwrap();
         }
         let sled = SledStore::open(dir.path()).unwrap();
         if doc.get_heads().is_empty() {

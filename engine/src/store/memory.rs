@@ -16,6 +16,7 @@ struct Inner {
     docs: BTreeMap<String, StoredDoc>,
     meta: BTreeMap<String, Vec<u8>>,
     local_edits: BTreeSet<String>,
+    views: BTreeMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -34,21 +35,54 @@ impl Store for MemoryStore {
         Ok(self.lock().docs.get(id).cloned())
     }
 
-    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
+    fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
         check_key(id)?;
         let mut inner = self.lock();
+        inner.views.insert(id.to_string(), view.to_vec());
         let doc = inner.docs.entry(id.to_string()).or_default();
         doc.chunks.push(chunk.to_vec());
         Ok(doc.chunks.len())
     }
 
-    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+    fn replace_with_snapshot(
+        &self,
+        id: &str,
+        snapshot: &[u8],
+        view: &[u8],
+    ) -> Result<(), StoreError> {
         check_key(id)?;
         let doc = StoredDoc {
             snapshot: Some(snapshot.to_vec()),
             chunks: Vec::new(),
         };
-        self.lock().docs.insert(id.to_string(), doc);
+        let mut inner = self.lock();
+        inner.docs.insert(id.to_string(), doc);
+        inner.views.insert(id.to_string(), view.to_vec());
+        Ok(())
+    }
+
+    fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .views
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_key(id)?;
+        Ok(self.lock().views.get(id).cloned())
+    }
+
+    fn put_views(&self, views: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        for (id, _) in views {
+            check_key(id)?;
+        }
+        let mut inner = self.lock();
+        for (id, view) in views {
+            inner.views.insert(id.clone(), view.clone());
+        }
         Ok(())
     }
 
@@ -117,6 +151,7 @@ impl Store for MemoryStore {
         let inner = self.lock();
         let docs: usize = inner.docs.values().map(StoredDoc::byte_len).sum();
         let meta: usize = inner.meta.values().map(Vec::len).sum();
-        Ok((docs + meta) as u64)
+        let views: usize = inner.views.values().map(Vec::len).sum();
+        Ok((docs + meta + views) as u64)
     }
 }

@@ -4,6 +4,10 @@
 //! incremental chunks (Automerge `save_after()` output), each appended as one durable write.
 //! When the run grows past [`COMPACT_AFTER_CHUNKS`], [`Store::persist`] folds it into a fresh
 //! snapshot in one atomic replacement. Every write method returns only once the data is durable.
+//!
+//! Beside each document the store keeps its entry in the view index (bytes the replica encodes,
+//! `replica/view_index.rs`), written in the same atomic step as the document's chunk or
+//! snapshot, so the entry never describes another version of the document than the one stored.
 
 mod data_dir;
 mod handoff;
@@ -130,11 +134,28 @@ pub trait Store: Send + Sync {
     /// Everything stored for the document `id`, or `None` if there is nothing.
     fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError>;
 
-    /// Appends one incremental chunk; returns how many chunks the document now has.
-    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError>;
+    /// Appends one incremental chunk and sets the document's view entry to `view` in the same
+    /// atomic write (empty bytes say "not known": the replica computes it again from the
+    /// document); returns how many chunks the document now has.
+    fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError>;
 
-    /// Atomically replaces everything stored for `id` with a single snapshot.
-    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError>;
+    /// Atomically replaces everything stored for `id` with a single snapshot, and its view
+    /// entry with `view` (as in [`Store::append_chunk`]).
+    fn replace_with_snapshot(
+        &self,
+        id: &str,
+        snapshot: &[u8],
+        view: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// Every view entry, sorted by document id.
+    fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// The view entry of one document.
+    fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Durably sets view entries without touching the documents (a rebuild or a repair).
+    fn put_views(&self, views: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
 
     /// The ids of all stored documents, sorted.
     fn ids(&self) -> Result<Vec<String>, StoreError>;
@@ -165,7 +186,8 @@ pub trait Store: Send + Sync {
     /// Durably clears the marks of `ids`.
     fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError>;
 
-    /// Durably stores whatever `doc` holds beyond `saved_heads` and returns the new saved heads.
+    /// Durably stores whatever `doc` holds beyond `saved_heads`, with `view` as its view entry,
+    /// and returns the new saved heads.
     ///
     /// Writes an incremental chunk and, once a document has [`COMPACT_AFTER_CHUNKS`] of them,
     /// replaces them with one compact snapshot.
@@ -174,15 +196,16 @@ pub trait Store: Send + Sync {
         id: &str,
         doc: &mut AutoCommit,
         saved_heads: &[ChangeHash],
+        view: &[u8],
     ) -> Result<Vec<ChangeHash>, StoreError> {
         let heads = doc.get_heads();
         if heads.as_slice() == saved_heads {
             return Ok(heads);
         }
         let chunk = doc.save_after(saved_heads);
-        let chunks = self.append_chunk(id, &chunk)?;
+        let chunks = self.append_chunk(id, &chunk, view)?;
         if chunks >= COMPACT_AFTER_CHUNKS {
-            self.replace_with_snapshot(id, &doc.save())?;
+            self.replace_with_snapshot(id, &doc.save(), view)?;
         }
         Ok(heads)
     }
@@ -210,11 +233,25 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
         (**self).load(id)
     }
-    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
-        (**self).append_chunk(id, chunk)
+    fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
+        (**self).append_chunk(id, chunk, view)
     }
-    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
-        (**self).replace_with_snapshot(id, snapshot)
+    fn replace_with_snapshot(
+        &self,
+        id: &str,
+        snapshot: &[u8],
+        view: &[u8],
+    ) -> Result<(), StoreError> {
+        (**self).replace_with_snapshot(id, snapshot, view)
+    }
+    fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).views()
+    }
+    fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).view(id)
+    }
+    fn put_views(&self, views: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        (**self).put_views(views)
     }
     fn ids(&self) -> Result<Vec<String>, StoreError> {
         (**self).ids()

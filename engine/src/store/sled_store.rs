@@ -3,6 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use sled::Transactional as _;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
 use super::{MetaBatch, Store, StoreError, StoredDoc, check_key};
 
 const SNAPSHOT_TAG: u8 = b'S';
@@ -16,13 +19,15 @@ const LOCK_RETRY: Duration = Duration::from_millis(10);
 /// Layout: one tree `docs` keyed `id 0x00 'S'` for the snapshot and `id 0x00 'C' seq(u64 BE)` for
 /// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values (written one at a time or as one atomic batch);
 /// one tree `local-edits` whose keys are the ids of documents with local edits sync has not
-/// taken up yet. Every write is followed by `flush`, so returning `Ok` means the bytes are on
-/// disk.
+/// taken up yet; one tree `views` keyed by document id with its view entry, written in one
+/// transaction with the document's chunk or snapshot. Every write is followed by `flush`, so
+/// returning `Ok` means the bytes are on disk.
 pub struct SledStore {
     db: sled::Db,
     docs: sled::Tree,
     meta: sled::Tree,
     local_edits: sled::Tree,
+    views: sled::Tree,
 }
 
 impl SledStore {
@@ -56,17 +61,44 @@ impl SledStore {
         let docs = db.open_tree("docs")?;
         let meta = db.open_tree("meta")?;
         let local_edits = db.open_tree("local-edits")?;
+        let views = db.open_tree("views")?;
         Ok(SledStore {
             db,
             docs,
             meta,
             local_edits,
+            views,
         })
     }
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Removes the keys `remove` from `docs`, inserts `insert` there and sets the view entry of
+    /// `id`, all in one transaction, then flushes.
+    fn write_doc(
+        &self,
+        id: &str,
+        remove: &[sled::IVec],
+        insert: (&[u8], &[u8]),
+        view: &[u8],
+    ) -> Result<(), StoreError> {
+        (&self.docs, &self.views)
+            .transaction(|(docs, views)| {
+                for key in remove {
+                    docs.remove(key)?;
+                }
+                docs.insert(insert.0, insert.1)?;
+                views.insert(id.as_bytes(), view)?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => StoreError::from(e),
+                TransactionError::Abort(()) => StoreError::Backend("transactie afgebroken".into()),
+            })?;
+        self.flush()
     }
 }
 
@@ -122,7 +154,7 @@ impl Store for SledStore {
         Ok(found.then_some(stored))
     }
 
-    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
+    fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
         check_key(id)?;
         let p = prefix(id);
         let mut chunk_prefix = p.clone();
@@ -135,19 +167,50 @@ impl Store for SledStore {
             last = chunk_seq(&key, p.len());
         }
         let next = last.map_or(0, |s| s + 1);
-        self.docs.insert(chunk_key(id, next), chunk)?;
-        self.flush()?;
+        self.write_doc(id, &[], (&chunk_key(id, next), chunk), view)?;
         Ok(count + 1)
     }
 
-    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+    fn replace_with_snapshot(
+        &self,
+        id: &str,
+        snapshot: &[u8],
+        view: &[u8],
+    ) -> Result<(), StoreError> {
         check_key(id)?;
-        let mut batch = sled::Batch::default();
-        for entry in self.docs.scan_prefix(prefix(id)).keys() {
-            batch.remove(entry?);
+        let old = self
+            .docs
+            .scan_prefix(prefix(id))
+            .keys()
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_doc(id, &old, (&snapshot_key(id), snapshot), view)
+    }
+
+    fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.views
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_key(id)?;
+        Ok(self.views.get(id)?.map(|v| v.to_vec()))
+    }
+
+    fn put_views(&self, views: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        if views.is_empty() {
+            return Ok(());
         }
-        batch.insert(snapshot_key(id), snapshot);
-        self.docs.apply_batch(batch)?;
+        let mut batch = sled::Batch::default();
+        for (id, view) in views {
+            check_key(id)?;
+            batch.insert(id.as_bytes(), view.as_slice());
+        }
+        self.views.apply_batch(batch)?;
         self.flush()
     }
 

@@ -38,11 +38,25 @@ impl Store for Watched {
         self.loads.fetch_add(1, Ordering::SeqCst);
         self.inner.load(id)
     }
-    fn append_chunk(&self, id: &str, chunk: &[u8]) -> Result<usize, StoreError> {
-        self.inner.append_chunk(id, chunk)
+    fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
+        self.inner.append_chunk(id, chunk, view)
     }
-    fn replace_with_snapshot(&self, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
-        self.inner.replace_with_snapshot(id, snapshot)
+    fn replace_with_snapshot(
+        &self,
+        id: &str,
+        snapshot: &[u8],
+        view: &[u8],
+    ) -> Result<(), StoreError> {
+        self.inner.replace_with_snapshot(id, snapshot, view)
+    }
+    fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.views()
+    }
+    fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.view(id)
+    }
+    fn put_views(&self, views: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.inner.put_views(views)
     }
     fn ids(&self) -> Result<Vec<String>, StoreError> {
         self.inner.ids()

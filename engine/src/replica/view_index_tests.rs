@@ -1,0 +1,226 @@
+//! Tests of the view index: it follows every write, and a missing, damaged or half-built index
+//! is rebuilt from the documents.
+
+use super::tests::{T0, replica_on, set};
+use super::*;
+use crate::store::{MemoryStore, SledStore};
+
+/// Every document as read from the document itself, in the order lists give.
+fn from_documents<S: Store>(r: &Replica<S>) -> Vec<DocView> {
+    let mut views: Vec<DocView> = r
+        .store()
+        .ids()
+        .unwrap()
+        .iter()
+        .map(|raw| r.get_loaded(&DocId::parse(raw).unwrap()).unwrap())
+        .filter(|v| r.kinds().rules(&v.kind).listed_by_default)
+        .collect();
+    views.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    views
+}
+
+/// The index says what the documents say, for lists and for single documents.
+fn agrees<S: Store>(r: &Replica<S>) {
+    let documents = from_documents(r);
+    assert_eq!(r.list(None, true).unwrap(), documents);
+    for view in &documents {
+        assert_eq!(&r.get(&view.id).unwrap(), view);
+        let entry = r.store().view(view.id.as_str()).unwrap();
+        assert!(
+            entry.is_some_and(|e| !e.is_empty()),
+            "an entry for {}",
+            view.id
+        );
+    }
+}
+
+#[test]
+fn the_index_follows_every_kind_of_write() {
+    let a = replica_on(MemoryStore::default(), "Gemeente A", 1);
+    let b = replica_on(MemoryStore::default(), "School B", 2);
+    let first = a
+        .create(
+            "ambitie",
+            &set(&["titel=Een", "toelichting=Eerst"]),
+            T0,
+            [1; 8],
+        )
+        .unwrap();
+    let second = a
+        .create("ambitie", &set(&["titel=Twee"]), T0, [2; 8])
+        .unwrap();
+    agrees(&a);
+    a.update(&first, &set(&["toelichting=Daarna"]), T0).unwrap();
+    assert_eq!(
+        a.list(None, false).unwrap()[0].fields["toelichting"],
+        FieldValue::Text("Daarna".into())
+    );
+    agrees(&a);
+    a.delete(&second, T0).unwrap();
+    assert_eq!(a.list(None, false).unwrap().len(), 1);
+    assert!(a.get(&second).unwrap().deleted.is_some());
+    agrees(&a);
+    assert!(a.restore(&second, T0).unwrap());
+    assert_eq!(a.list(None, false).unwrap().len(), 2);
+    agrees(&a);
+
+    // A change from elsewhere, and an imported file.
+    let applied = b.apply_remote(&first, &a.export(&first).unwrap()).unwrap();
+    assert!(applied.changed);
+    assert_eq!(b.list(None, false).unwrap().len(), 1);
+    agrees(&b);
+    a.update(&first, &set(&["titel=Een, herzien"]), T0).unwrap();
+    b.apply_remote(&first, &a.export(&first).unwrap()).unwrap();
+    assert_eq!(
+        b.get(&first).unwrap().fields["titel"],
+        FieldValue::Text("Een, herzien".into())
+    );
+    assert_eq!(
+        b.import(&a.export(&second).unwrap()).unwrap(),
+        ImportOutcome::Created(second.clone())
+    );
+    agrees(&b);
+    assert_eq!(b.list(None, false).unwrap(), a.list(None, false).unwrap());
+
+    // Enough writes to compact the document into a snapshot keep its entry right too.
+    for i in 0..(crate::store::COMPACT_AFTER_CHUNKS + 2) {
+        a.update(&first, &set(&[&format!("toelichting=Versie {i}")]), T0)
+            .unwrap();
+    }
+    assert!(
+        a.store()
+            .load(first.as_str())
+            .unwrap()
+            .unwrap()
+            .snapshot
+            .is_some()
+    );
+    agrees(&a);
+}
+
+#[test]
+fn a_missing_index_is_rebuilt_from_the_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<DocId> = {
+        let r = replica_on(SledStore::open(dir.path()).unwrap(), "Gemeente A", 1);
+        (0..5u8)
+            .map(|i| {
+                r.create(
+                    "ambitie",
+                    &set(&[&format!("titel=Ambitie {i}")]),
+                    T0,
+                    [i; 8],
+                )
+                .unwrap()
+            })
+            .collect()
+    };
+    {
+        // Opened as the store opens it (sled refuses another segment size).
+        let db = sled::Config::new()
+            .path(dir.path())
+            .segment_size(1 << 17)
+            .open()
+            .unwrap();
+        assert!(db.drop_tree("views").unwrap(), "the index was there");
+        db.flush().unwrap();
+    }
+    let r = crate::composition::open(SledStore::open(dir.path()).unwrap()).unwrap();
+    assert!(view_index::is_marked_complete(r.store()));
+    let listed: Vec<DocId> = r
+        .list(None, false)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    let mut expected = ids.clone();
+    expected.sort();
+    let mut got = listed.clone();
+    got.sort();
+    assert_eq!(got, expected);
+    agrees(&r);
+}
+
+#[test]
+fn a_damaged_or_unknown_entry_is_computed_again_from_its_document() {
+    let r = replica_on(MemoryStore::default(), "Gemeente A", 1);
+    let damaged = r
+        .create("ambitie", &set(&["titel=Beschadigd"]), T0, [1; 8])
+        .unwrap();
+    let unknown = r
+        .create("ambitie", &set(&["titel=Onbekend"]), T0, [2; 8])
+        .unwrap();
+    let right = from_documents(&r);
+    r.store()
+        .put_views(&[
+            (damaged.to_string(), vec![1, 0, 0, 0, 99]),
+            (unknown.to_string(), Vec::new()),
+        ])
+        .unwrap();
+    assert_eq!(r.list(None, false).unwrap(), right);
+    let repaired = r.store().view(damaged.as_str()).unwrap().unwrap();
+    assert_ne!(repaired, vec![1, 0, 0, 0, 99], "the repair is written");
+    assert!(
+        !r.store()
+            .view(unknown.as_str())
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
+    agrees(&r);
+}
+
+#[test]
+fn a_rebuild_cut_short_by_a_crash_is_done_again_at_the_next_open() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let r = replica_on(store.clone(), "Gemeente A", 1);
+    let ids: Vec<DocId> = (0..4u8)
+        .map(|i| {
+            r.create(
+                "ambitie",
+                &set(&[&format!("titel=Ambitie {i}")]),
+                T0,
+                [i; 8],
+            )
+            .unwrap()
+        })
+        .collect();
+    let right = from_documents(&r);
+    drop(r);
+    // As if a rebuild stopped halfway: entries for some documents only, some from an older
+    // version of the document, and no mark that the index is complete.
+    let stale = {
+        let other = replica_on(MemoryStore::default(), "Gemeente A", 1);
+        other
+            .create("ambitie", &set(&["titel=Oud"]), T0, [0; 8])
+            .unwrap();
+        other.store().view(ids[0].as_str()).unwrap().unwrap()
+    };
+    store
+        .put_views(&[
+            (ids[0].to_string(), stale),
+            (view_index::FORMAT_MARK.to_string(), vec![0]),
+        ])
+        .unwrap();
+    let reopened = crate::composition::open(store.clone()).unwrap();
+    assert!(view_index::is_marked_complete(reopened.store()));
+    assert_eq!(reopened.list(None, false).unwrap(), right);
+    agrees(&reopened);
+}
+
+#[test]
+fn a_document_that_does_not_load_is_reported_by_the_list_as_before() {
+    let r = replica_on(MemoryStore::default(), "Gemeente A", 1);
+    let id = r
+        .create("ambitie", &set(&["titel=Heel"]), T0, [1; 8])
+        .unwrap();
+    let whole = r.export(&id).unwrap();
+    r.store()
+        .replace_with_snapshot(id.as_str(), &whole[..whole.len() / 2], b"")
+        .unwrap();
+    assert!(matches!(
+        r.list(None, false),
+        Err(ReplicaError::Store(crate::store::StoreError::Corrupt(_)))
+    ));
+    assert!(r.get(&id).is_err());
+}
