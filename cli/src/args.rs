@@ -222,6 +222,10 @@ pub enum WorkspaceCommand {
         /// Hoe lang de uitnodiging geldig is, bijvoorbeeld 7d, 12h, "2 weken" of P7D.
         #[arg(long, default_value = "7d", value_name = "DUUR", alias = "geldig")]
         expires: String,
+        /// Laat de nieuwe organisatie wachten tot een coördinator haar aanmelding bevestigt,
+        /// na het vergelijken van de vingerafdruk; de uitnodiging bevat dan geen sleutels.
+        #[arg(long, alias = "bevestigen")]
+        confirm: bool,
     },
     /// Trek een uitnodiging in die nog niet gebruikt is.
     Revoke {
@@ -241,6 +245,20 @@ pub enum WorkspaceCommand {
     },
     /// Toon de leden van de samenwerking.
     Members,
+    /// Bevestig een aanmelding die op bevestiging wacht, nadat je de vingerafdruk hebt vergeleken.
+    #[command(alias = "bevestig")]
+    Confirm {
+        /// Het organisatie-id (of het begin ervan), de vingerafdruk of de naam.
+        #[arg(value_name = "ORGANISATIE")]
+        org: String,
+    },
+    /// Weiger een aanmelding die op bevestiging wacht; die organisatie kan niet meer aansluiten.
+    #[command(alias = "weiger")]
+    Refuse {
+        /// Het organisatie-id (of het begin ervan), de vingerafdruk of de naam.
+        #[arg(value_name = "ORGANISATIE")]
+        org: String,
+    },
     /// Verwijder een organisatie; de anderen krijgen een nieuwe sleutel.
     Remove {
         /// Het organisatie-id (of het begin ervan) of de naam.

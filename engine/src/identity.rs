@@ -161,7 +161,12 @@ pub fn org_id_of(key: &VerifyingKey) -> String {
 
 /// The fingerprint of a public key: its BLAKE3 hash's first 16 bytes in groups of 4 hex digits.
 pub fn fingerprint(key: &VerifyingKey) -> String {
-    let h = hex(&blake3::hash(key.as_bytes()).as_bytes()[..16]);
+    fingerprint_of(key.as_bytes(), 16)
+}
+
+/// The first `len` bytes of the BLAKE3 hash of a public key's bytes, in groups of 4 hex digits.
+pub fn fingerprint_of(key: &[u8; 32], len: usize) -> String {
+    let h = hex(&blake3::hash(key).as_bytes()[..len.min(32)]);
     h.as_bytes()
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())

@@ -10,6 +10,8 @@
 //! carries zeros, and every read is refused with `NotMember`, whether the workspace exists or
 //! not, until it proves with `Candidacy` that it holds an open invite. It may always try to
 //! create the workspace; that a workspace id is taken is the one thing a refused creation says.
+//! A joiner waiting for a coordinator's confirmation proves the invite it redeemed the same way,
+//! and may then read the membership log, but neither push, pull nor subscribe to bundles.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -708,7 +710,11 @@ impl Session {
         let Some(invite) = invite.filter(|_| proved) else {
             return Err(not_member(&self.key));
         };
+        let waiting = ws.with_members(|m| m.is_pending(&self.key));
         let refused = match invite.state {
+            // A joiner waiting for confirmation reads the log (to learn of its confirmation and
+            // the keys shared with it) and nothing else.
+            InviteState::Used { by } if by == self.key && waiting => None,
             InviteState::Used { by } => Some(MembershipError::InviteUsed { by }),
             InviteState::Revoked => Some(MembershipError::InviteRevoked),
             InviteState::Open if invite.expires < now() => Some(MembershipError::InviteExpired {

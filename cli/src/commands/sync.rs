@@ -57,6 +57,8 @@ pub struct SyncSummary {
     pub stalled: bool,
     /// Ctrl-C or SIGTERM stopped the run.
     pub interrupted: bool,
+    /// This organisation waits for a coordinator to confirm its join: its fingerprint.
+    pub awaiting_confirmation: Option<String>,
     /// The names of the organisations of the workspace, by organisation id, and this one's id.
     #[serde(skip)]
     names: Names,
@@ -240,6 +242,9 @@ pub fn drive<S: Store>(
     summary.timed_out = ending == Some(Ending::TimedOut);
     summary.interrupted = ending.is_none();
     summary.queued = machine.queued();
+    summary.awaiting_confirmation = machine
+        .awaits_confirmation()
+        .then(|| machine.me().short_fingerprint());
     Ok(summary)
 }
 
@@ -649,6 +654,12 @@ fn render(s: &SyncSummary) -> String {
     }
     for r in &s.refused {
         out.push_str(&format!("\nGeweigerd: {r}"));
+    }
+    if let Some(fingerprint) = &s.awaiting_confirmation {
+        out.push_str(&format!(
+            "\nDeze organisatie wacht op bevestiging door een coördinator (vingerafdruk {fingerprint}); tot dan krijgt ze geen sleutels en kan ze niets lezen.\n{}",
+            super::workspace::COMPARE_BY_PHONE
+        ));
     }
     out
 }

@@ -1,4 +1,5 @@
-//! `kompas workspace ...`: create, invite, join, members, remove, relays.
+//! `kompas workspace ...`: create, invite, join, members, confirm or refuse a join, remove,
+//! relays.
 //!
 //! Commands that change the member list sync once right away, so an invite is known to the
 //! relays before the invited organisation uses it. Without a reachable relay the change stays
@@ -8,7 +9,9 @@ use std::time::Duration;
 
 use kompas_engine::definition::{DEFAULT_TIME_ZONE, Period};
 use kompas_engine::sync::membership::Role;
-use kompas_engine::sync::replication::{InviteCode, Machine, Mode, SyncError, WorkspaceState};
+use kompas_engine::sync::replication::{
+    InviteCode, Machine, Mode, PendingView, SyncError, WorkspaceState,
+};
 use kompas_engine::sync::wire::OrgKey;
 use kompas_engine::{Replica, SledStore, Store};
 
@@ -79,7 +82,11 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 )
             })
         }
-        WorkspaceCommand::Invite { role, expires } => {
+        WorkspaceCommand::Invite {
+            role,
+            expires,
+            confirm,
+        } => {
             let role: Role =
                 role.parse()
                     .map_err(|e: kompas_engine::sync::membership::UnknownRole| {
@@ -91,20 +98,36 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
             let expires_at = valid_for
                 .after(now(), &dutch_time())
                 .ok_or_else(|| Refused::input(format!("--expires: {expires:?} is te lang")))?;
-            let code = machine.invite(replica, role, expires_at, now(), &mut OsEntropy)?;
+            let code = if confirm {
+                machine.invite_with_confirmation(
+                    replica,
+                    role,
+                    expires_at,
+                    now(),
+                    &mut OsEntropy,
+                )?
+            } else {
+                machine.invite(replica, role, expires_at, now(), &mut OsEntropy)?
+            };
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
             let text = code.encode();
             let value = serde_json::json!({
                 "code": text,
                 "role": role.to_string(),
                 "expires": expires_at,
+                "confirm": confirm,
                 "synced": summary.complete(),
             });
             // Standard output holds the code alone, so it can be captured; what it is goes to
             // standard error.
             if !global.json {
+                let confirm_note = if confirm {
+                    "\nDe uitnodiging bevat geen sleutels: de nieuwe organisatie kan pas iets lezen nadat een coördinator haar aanmelding bevestigt (kompas workspace confirm ORGANISATIE), na het vergelijken van de vingerafdruk via de telefoon."
+                } else {
+                    ""
+                };
                 note(&format!(
-                    "Uitnodiging als {}, geldig tot {}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas --data MAP workspace join <uitnodiging>{}",
+                    "Uitnodiging als {}, geldig tot {}, één keer te gebruiken.\nDe nieuwe organisatie voert uit: kompas --data MAP workspace join <uitnodiging>{confirm_note}{}",
                     role_nl(role),
                     expires_at.dutch(),
                     not_synced_note(&summary)
@@ -139,6 +162,21 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
             }
             let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
             let me = machine.me();
+            if machine.members().set().is_pending(&me) {
+                let fingerprint = me.short_fingerprint();
+                let value = serde_json::json!({
+                    "workspace": code.workspace.to_string(),
+                    "name": code.name,
+                    "pending": true,
+                    "fingerprint": fingerprint,
+                });
+                return emit(global.json, &value, |_| {
+                    format!(
+                        "Je aanmelding bij {} wacht op bevestiging door een coördinator.\nVingerafdruk van deze organisatie: {fingerprint}\n{}\nNa de bevestiging: kompas sync",
+                        code.name, COMPARE_BY_PHONE
+                    )
+                });
+            }
             if !machine.members().set().is_member(&me) {
                 return Err(abandon(
                     replica,
@@ -175,9 +213,24 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
+            let pending = machine.pending_joins();
+            let waiting: Vec<_> = pending
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": p.names.as_ref().map(|(name, _)| name),
+                        "type": p.names.as_ref().map(|(_, t)| t),
+                        "org_id": p.org_id,
+                        "role": p.role.to_string(),
+                        "fingerprint": p.fingerprint,
+                        "since": p.at,
+                    })
+                })
+                .collect();
             let value = serde_json::json!({
                 "workspace": set.name(),
                 "members": members,
+                "pending": waiting,
                 "epoch": set.epoch(),
                 "unconfirmed_changes": machine.pending_operations(),
             });
@@ -197,6 +250,33 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                         }
                     ));
                 }
+                let others: Vec<_> = pending.iter().filter(|p| p.key != machine.me()).collect();
+                if !others.is_empty() {
+                    out.push_str("\nWachten op bevestiging door een coördinator:");
+                    for p in &others {
+                        out.push_str(&format!(
+                            "\n  {:<36} {:<20} {}  {}  vingerafdruk {}",
+                            pending_name(p),
+                            p.names
+                                .as_ref()
+                                .map_or_else(String::new, |(_, t)| t.to_string()),
+                            p.org_id,
+                            role_nl(p.role),
+                            p.fingerprint
+                        ));
+                    }
+                    if machine.is_coordinator() {
+                        out.push_str(&format!(
+                            "\n{COMPARE_BY_PHONE}\nDaarna: kompas workspace confirm ORGANISATIE (of weigeren: kompas workspace refuse ORGANISATIE)"
+                        ));
+                    }
+                }
+                if machine.awaits_confirmation() {
+                    out.push_str(&format!(
+                        "\nDeze organisatie wacht op bevestiging door een coördinator; vingerafdruk {}.\n{COMPARE_BY_PHONE}",
+                        machine.me().short_fingerprint()
+                    ));
+                }
                 if machine.pending_operations() > 0 {
                     out.push_str(&format!(
                         "\n{} wijziging(en) van deze organisatie zijn nog niet door de relay bevestigd.",
@@ -204,6 +284,43 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                     ));
                 }
                 out
+            })
+        }
+        WorkspaceCommand::Confirm { org } => {
+            let mut machine = load(replica)?;
+            let confirmed = machine.confirm_join(replica, &org, now(), &mut OsEntropy)?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let value = serde_json::json!({
+                "confirmed": confirmed.org_id,
+                "name": confirmed.names.as_ref().map(|(name, _)| name),
+                "fingerprint": confirmed.fingerprint,
+                "synced": summary.complete(),
+            });
+            emit(global.json, &value, |_| {
+                format!(
+                    "{} (vingerafdruk {}) is bevestigd als {} en krijgt nu de sleutels van de samenwerking.{}",
+                    pending_name(&confirmed),
+                    confirmed.fingerprint,
+                    role_nl(confirmed.role),
+                    not_synced_note(&summary)
+                )
+            })
+        }
+        WorkspaceCommand::Refuse { org } => {
+            let mut machine = load(replica)?;
+            let refused = machine.refuse_join(replica, &org, now())?;
+            let summary = drive(replica, &mut machine, Some(AFTER_CHANGE_LIMIT), progress)?;
+            let value = serde_json::json!({
+                "refused": refused.org_id,
+                "name": refused.names.as_ref().map(|(name, _)| name),
+                "synced": summary.complete(),
+            });
+            emit(global.json, &value, |_| {
+                format!(
+                    "De aanmelding van {} is geweigerd; die organisatie krijgt geen sleutels en kan met deze sleutel niet meer aansluiten.{}",
+                    pending_name(&refused),
+                    not_synced_note(&summary)
+                )
             })
         }
         WorkspaceCommand::Remove { org } => {
@@ -279,6 +396,17 @@ pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 },
             )
         }
+    }
+}
+
+/// What a joiner and a coordinator are told to do with a fingerprint.
+pub const COMPARE_BY_PHONE: &str = "Vergelijk deze code via de telefoon: de coördinator en de nieuwe organisatie lezen hem elkaar voor, en pas als hij gelijk is, bevestigt de coördinator.";
+
+/// A pending joiner by name, or by organisation id when its name was not boxed for us.
+fn pending_name(p: &PendingView) -> String {
+    match &p.names {
+        Some((name, _)) => name.clone(),
+        None => format!("organisatie {}", p.org_id),
     }
 }
 

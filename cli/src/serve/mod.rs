@@ -85,6 +85,8 @@ pub fn app(state: AppState) -> Router {
         .route("/samenwerking", get(partnership::page))
         .route("/samenwerking/uitnodigen", post(partnership::invite))
         .route("/samenwerking/intrekken", post(partnership::revoke))
+        .route("/samenwerking/bevestigen", post(partnership::confirm))
+        .route("/samenwerking/weigeren", post(partnership::refuse))
         .route(
             "/samenwerking/verwijderen",
             get(partnership::remove_page).post(partnership::remove),

@@ -1,7 +1,8 @@
 //! Samenwerking: the member list for everyone; for coordinators also making an invite (its code
 //! shown once), the open invites and revoking them, removing a member after a confirmation that
-//! explains the key rotation, and the workflow definitions in force with their source and
-//! publishing one.
+//! explains the key rotation, joiners waiting for confirmation with their fingerprint (and, for
+//! coordinators, confirming or refusing them), and the workflow definitions in force with their
+//! source and publishing one.
 //!
 //! Member-list changes are made by the server's own running sync (`AppState::with_machine`),
 //! so they reach the relays at once and the machine connected to them knows of them. Every
@@ -14,8 +15,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kompas_engine::definition::{self, Loaded};
 use kompas_engine::published;
+use kompas_engine::seal::ExchangeSecret;
 use kompas_engine::sync::membership::{InviteState, MemberSet, Role};
-use kompas_engine::sync::replication::{SyncError, known_members};
+use kompas_engine::sync::replication::{PendingView, SyncError, known_members};
 use kompas_engine::sync::wire::OrgKey;
 use kompas_engine::{SledStore, Timestamp};
 
@@ -49,6 +51,15 @@ struct MemberRow {
     you: bool,
 }
 
+/// A joiner waiting for a coordinator's confirmation.
+struct PendingRow {
+    org_id: String,
+    name: String,
+    role: &'static str,
+    since: String,
+    fingerprint: String,
+}
+
 struct InviteRow {
     key: String,
     role: &'static str,
@@ -73,6 +84,8 @@ pub(super) struct NewInvite {
     role: &'static str,
     expires: String,
     confirmed: bool,
+    /// Whether the joiner waits for a coordinator's confirmation (the code holds no key).
+    confirm: bool,
 }
 
 #[derive(Template)]
@@ -82,6 +95,7 @@ pub(super) struct PartnershipPage {
     workspace: Option<String>,
     coordinator: bool,
     members: Vec<MemberRow>,
+    pending: Vec<PendingRow>,
     invites: Vec<InviteRow>,
     definitions: Vec<DefinitionRow>,
     invite: Option<NewInvite>,
@@ -121,6 +135,10 @@ pub(super) fn partnership_page(
     let me = &opened.replica.identity().profile.org_id;
     let found = members_of(opened)?;
     let at = now();
+    let pending = match &found {
+        None => Vec::new(),
+        Some((set, _)) => pending_rows(opened, set)?,
+    };
     let (workspace, coordinator, members, invites) = match &found {
         None => (None, false, Vec::new(), Vec::new()),
         Some((set, coordinator)) => {
@@ -202,6 +220,7 @@ pub(super) fn partnership_page(
         workspace,
         coordinator,
         members,
+        pending,
         invites,
         definitions,
         invite,
@@ -210,6 +229,31 @@ pub(super) fn partnership_page(
         upload: UploadResult::default(),
         upload_limit_mib: DEFINITION_LIMIT / (1024 * 1024),
     })
+}
+
+/// The joiners waiting for confirmation, with the names they boxed for this organisation.
+fn pending_rows(opened: &Opened, set: &MemberSet) -> Result<Vec<PendingRow>, AppError> {
+    let identity = opened.replica.identity();
+    let signing = identity.signing_key().map_err(AppError::internal)?;
+    let own = (
+        OrgKey::of(&signing),
+        identity.profile.name.as_str(),
+        identity.profile.org_type,
+    );
+    Ok(
+        PendingView::all(set, &ExchangeSecret::derive(&signing), own)
+            .into_iter()
+            .map(|p| PendingRow {
+                name: p
+                    .names
+                    .map_or_else(|| format!("organisatie {}", p.org_id), |(name, _)| name),
+                org_id: p.org_id,
+                role: role_nl(p.role),
+                since: moment(p.at),
+                fingerprint: p.fingerprint,
+            })
+            .collect(),
+    )
 }
 
 /// `GET /samenwerking`.
@@ -223,6 +267,8 @@ pub async fn page(
             let message = match done.gedaan.as_str() {
                 "ingetrokken" => "De uitnodiging is ingetrokken; wie de code nog heeft, kan er niet meer mee aansluiten.",
                 "verwijderd" => "Het lid is verwijderd. De andere leden gebruiken vanaf nu een nieuwe sleutel.",
+                "bevestigd" => "De aanmelding is bevestigd; de organisatie krijgt de sleutels bij haar volgende synchronisatie.",
+                "geweigerd" => "De aanmelding is geweigerd; die organisatie krijgt geen sleutels en kan met deze sleutel niet meer aansluiten.",
                 "gepubliceerd" => "De werkwijze is gepubliceerd; de partners krijgen haar bij hun volgende synchronisatie.",
                 _ => "",
             };
@@ -295,6 +341,9 @@ pub struct InviteForm {
     rol: String,
     #[serde(default)]
     dagen: String,
+    /// Present (as "ja") when the joiner must wait for a coordinator's confirmation.
+    #[serde(default)]
+    bevestigen: String,
 }
 
 /// `POST /samenwerking/uitnodigen`: makes an invite and shows its code once.
@@ -327,11 +376,15 @@ pub async fn invite(
             .await;
     };
     let expires = Timestamp(now().0.saturating_add(days * 86_400_000));
+    let confirm = !form.bevestigen.is_empty();
     let code = state
         .with_machine(move |replica, machine| {
-            machine
-                .invite(replica, role, expires, now(), &mut OsEntropy)
-                .map_err(refusal)
+            if confirm {
+                machine.invite_with_confirmation(replica, role, expires, now(), &mut OsEntropy)
+            } else {
+                machine.invite(replica, role, expires, now(), &mut OsEntropy)
+            }
+            .map_err(refusal)
         })
         .await?;
     let confirmed = confirmed(&state).await;
@@ -341,6 +394,7 @@ pub async fn invite(
         role: role_nl(role),
         expires: moment(expires),
         confirmed,
+        confirm,
     };
     state
         .with(move |opened| {
@@ -478,6 +532,44 @@ pub async fn remove(
     confirmed(&state).await;
     members_changed(&state, name);
     Ok(Redirect::to("/samenwerking?gedaan=verwijderd").into_response())
+}
+
+/// `POST /samenwerking/bevestigen`: confirms a waiting join, after the fingerprints matched.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Form(form): Form<MemberQuery>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    let lid = form.lid;
+    let name = state
+        .with_machine(move |replica, machine| {
+            machine
+                .confirm_join(replica, &lid, now(), &mut OsEntropy)
+                .map_err(refusal)
+        })
+        .await?
+        .org_id;
+    confirmed(&state).await;
+    members_changed(&state, name);
+    Ok(Redirect::to("/samenwerking?gedaan=bevestigd").into_response())
+}
+
+/// `POST /samenwerking/weigeren`: refuses a waiting join.
+pub async fn refuse(
+    State(state): State<AppState>,
+    Form(form): Form<MemberQuery>,
+) -> Result<Response, AppError> {
+    require_coordinator(&state).await?;
+    let lid = form.lid;
+    let name = state
+        .with_machine(move |replica, machine| {
+            machine.refuse_join(replica, &lid, now()).map_err(refusal)
+        })
+        .await?
+        .org_id;
+    confirmed(&state).await;
+    members_changed(&state, name);
+    Ok(Redirect::to("/samenwerking?gedaan=geweigerd").into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -116,6 +116,44 @@ async fn a_coordinator_makes_an_invite_sees_it_open_and_revokes_it() {
 }
 
 #[tokio::test]
+async fn an_invite_that_asks_for_confirmation_carries_no_key() {
+    let f = Fixture::with(coordinator).await;
+    run_machine(&f);
+    let (_, html) = f.page("/samenwerking").await;
+    assert!(html.contains("Eerst bevestigen"), "{html}");
+    let response = f
+        .post(
+            "/samenwerking/uitnodigen",
+            &[("rol", "partner"), ("dagen", "7"), ("bevestigen", "ja")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = text(response).await;
+    let code = InviteCode::decode(&invite_code_in(&html)).expect("a code that decodes");
+    assert!(code.ring.is_empty(), "no workspace key in the code");
+    assert!(html.contains("Deze code bevat geen sleutels"), "{html}");
+    let response = f
+        .post(
+            "/samenwerking/uitnodigen",
+            &[("rol", "partner"), ("dagen", "7")],
+        )
+        .await;
+    let html = text(response).await;
+    let code = InviteCode::decode(&invite_code_in(&html)).expect("a code that decodes");
+    assert!(!code.ring.is_empty(), "an ordinary code carries the keys");
+    assert!(!html.contains("Deze code bevat geen sleutels"));
+    // Confirming or refusing a key that waits for nothing says so.
+    for path in ["/samenwerking/bevestigen", "/samenwerking/weigeren"] {
+        let response = f.post(path, &[("lid", "abcdef")]).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_bad_invite_form_is_refused_at_the_form_and_makes_nothing() {
     let f = Fixture::with(coordinator).await;
     run_machine(&f);
@@ -221,13 +259,15 @@ async fn a_partner_sees_the_partnership_and_every_change_is_refused_with_403() {
     assert_eq!(status, StatusCode::OK);
     assert!(!html.contains("Uitnodiging maken"), "{html}");
     assert!(html.contains("Alleen een coördinator kan leden uitnodigen"));
-    let refused: [(&str, &[(&str, &str)]); 4] = [
+    let refused: [(&str, &[(&str, &str)]); 6] = [
         (
             "/samenwerking/uitnodigen",
             &[("rol", "partner"), ("dagen", "7")],
         ),
         ("/samenwerking/intrekken", &[("sleutel", &"ab".repeat(32))]),
         ("/samenwerking/verwijderen", &[("lid", "abc")]),
+        ("/samenwerking/bevestigen", &[("lid", "abc")]),
+        ("/samenwerking/weigeren", &[("lid", "abc")]),
         (
             "/samenwerking/publiceren",
             &[("werkwijze", "verbeteracties")],

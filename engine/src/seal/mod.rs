@@ -28,7 +28,8 @@ pub use key::{Epoch, KeyRing, KeyRingError, WorkspaceKey};
 pub use names::{open_text, seal_text};
 pub use payload::{Payload, PayloadError, PayloadForm};
 pub use wrap::{
-    WrapError, WrappedRing, open_ring_with_secret, seal_ring_with_secret, unwrap_ring, wrap_ring,
+    WrapError, WrappedRing, box_names, open_names_box, open_ring_with_secret,
+    seal_ring_with_secret, unwrap_ring, wrap_ring,
 };
 
 /// The length of an XChaCha20-Poly1305 nonce.

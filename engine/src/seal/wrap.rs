@@ -4,6 +4,7 @@
 //! from the caller) and the member's key-exchange key; the agreed secret, both public keys and the
 //! workspace context are hashed into the wrapping key. Only the holder of the member's identity
 //! seed can unwrap it. For an invite, the one-time secret in the invite code is the wrapping key.
+//! The same box, under a key of its own, carries a pending joiner's names to each coordinator.
 
 use super::NONCE_LEN;
 use super::cipher::{decrypt, encrypt};
@@ -12,6 +13,7 @@ use super::key::{KeyRing, KeyRingError};
 
 const WRAP_CONTEXT: &str = "kompas 2026-11 key ring wrap for a member v1";
 const INVITE_CONTEXT: &str = "kompas 2026-11 key ring wrap for an invite v1";
+const NAMES_BOX_CONTEXT: &str = "kompas 2026-12 pending joiner names box for a coordinator v1";
 
 /// A key ring encrypted for one member's key-exchange key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -85,18 +87,14 @@ pub fn wrap_ring(
     ephemeral_random: [u8; 32],
     nonce: [u8; NONCE_LEN],
 ) -> Result<WrappedRing, WrapError> {
-    let ephemeral = ExchangeSecret::from_random(ephemeral_random);
-    let shared = ephemeral.agree(recipient).ok_or(WrapError::BadRecipient)?;
-    let ephemeral_public = ephemeral.public();
-    let key = member_wrap_key(&shared, &ephemeral_public, recipient, workspace);
-    let ciphertext =
-        encrypt(&key, &nonce, workspace, &ring.encode()).map_err(|_| WrapError::TooLarge)?;
-    Ok(WrappedRing {
-        recipient: *recipient,
-        ephemeral: ephemeral_public,
+    box_bytes(
+        WRAP_CONTEXT,
+        &ring.encode(),
+        recipient,
+        workspace,
+        ephemeral_random,
         nonce,
-        ciphertext,
-    })
+    )
 }
 
 /// Opens a ring wrapped for `ours`.
@@ -105,6 +103,69 @@ pub fn unwrap_ring(
     ours: &ExchangeSecret,
     workspace: &[u8],
 ) -> Result<KeyRing, WrapError> {
+    Ok(KeyRing::decode(&open_box(
+        WRAP_CONTEXT,
+        wrapped,
+        ours,
+        workspace,
+    )?)?)
+}
+
+/// Boxes the padded names of a joiner for one member's exchange key (a coordinator), in the
+/// same way a ring is wrapped but under a key of its own; `aad` binds workspace and joiner.
+pub fn box_names(
+    padded: &[u8],
+    recipient: &ExchangePublic,
+    aad: &[u8],
+    ephemeral_random: [u8; 32],
+    nonce: [u8; NONCE_LEN],
+) -> Result<WrappedRing, WrapError> {
+    box_bytes(
+        NAMES_BOX_CONTEXT,
+        padded,
+        recipient,
+        aad,
+        ephemeral_random,
+        nonce,
+    )
+}
+
+/// Opens names boxed with [`box_names`] for `ours`.
+pub fn open_names_box(
+    boxed: &WrappedRing,
+    ours: &ExchangeSecret,
+    aad: &[u8],
+) -> Result<Vec<u8>, WrapError> {
+    open_box(NAMES_BOX_CONTEXT, boxed, ours, aad)
+}
+
+fn box_bytes(
+    context: &str,
+    plain: &[u8],
+    recipient: &ExchangePublic,
+    aad: &[u8],
+    ephemeral_random: [u8; 32],
+    nonce: [u8; NONCE_LEN],
+) -> Result<WrappedRing, WrapError> {
+    let ephemeral = ExchangeSecret::from_random(ephemeral_random);
+    let shared = ephemeral.agree(recipient).ok_or(WrapError::BadRecipient)?;
+    let ephemeral_public = ephemeral.public();
+    let key = member_wrap_key(context, &shared, &ephemeral_public, recipient, aad);
+    let ciphertext = encrypt(&key, &nonce, aad, plain).map_err(|_| WrapError::TooLarge)?;
+    Ok(WrappedRing {
+        recipient: *recipient,
+        ephemeral: ephemeral_public,
+        nonce,
+        ciphertext,
+    })
+}
+
+fn open_box(
+    context: &str,
+    wrapped: &WrappedRing,
+    ours: &ExchangeSecret,
+    aad: &[u8],
+) -> Result<Vec<u8>, WrapError> {
     let our_public = ours.public();
     if wrapped.recipient != our_public {
         return Err(WrapError::NotForUs);
@@ -112,10 +173,8 @@ pub fn unwrap_ring(
     let shared = ours
         .agree(&wrapped.ephemeral)
         .ok_or(WrapError::Undecryptable)?;
-    let key = member_wrap_key(&shared, &wrapped.ephemeral, &our_public, workspace);
-    let plain = decrypt(&key, &wrapped.nonce, workspace, &wrapped.ciphertext)
-        .map_err(|_| WrapError::Undecryptable)?;
-    Ok(KeyRing::decode(&plain)?)
+    let key = member_wrap_key(context, &shared, &wrapped.ephemeral, &our_public, aad);
+    decrypt(&key, &wrapped.nonce, aad, &wrapped.ciphertext).map_err(|_| WrapError::Undecryptable)
 }
 
 /// Encrypts `ring` under the one-time secret of an invite; returns the ciphertext.
@@ -143,12 +202,13 @@ pub fn open_ring_with_secret(
 }
 
 fn member_wrap_key(
+    context: &str,
     shared: &[u8; 32],
     ephemeral: &ExchangePublic,
     recipient: &ExchangePublic,
     workspace: &[u8],
 ) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new_derive_key(WRAP_CONTEXT);
+    let mut hasher = blake3::Hasher::new_derive_key(context);
     hasher.update(shared);
     hasher.update(&ephemeral.0);
     hasher.update(&recipient.0);

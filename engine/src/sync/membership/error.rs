@@ -72,6 +72,20 @@ pub enum MembershipError {
     /// The key was removed from the workspace and may not return.
     #[error("organisatie {0} is uit deze samenwerking verwijderd")]
     Removed(OrgKey),
+    /// A plain redeem of an invite that needs a coordinator's confirmation.
+    #[error(
+        "deze uitnodiging vraagt om bevestiging door een coördinator; zo'n aanmelding moet daarop wachten"
+    )]
+    ConfirmationRequired,
+    /// A redeem that waits for confirmation, of an invite that does not ask for it.
+    #[error("deze uitnodiging vraagt niet om bevestiging")]
+    NoConfirmationAsked,
+    /// The joiner already waits for confirmation.
+    #[error("organisatie {0} wacht al op bevestiging")]
+    AlreadyPending(OrgKey),
+    /// A confirmation of a key that is not waiting for one.
+    #[error("organisatie {0} wacht niet op bevestiging")]
+    NotPending(OrgKey),
     /// Removing this member would leave the workspace without a coordinator.
     #[error("de laatste coördinator kan niet worden verwijderd")]
     LastCoordinator,

@@ -7,7 +7,9 @@ use crate::time::Timestamp;
 
 use super::error::{LogError, MembershipError};
 use super::invite::proof_holds;
-use super::op::{MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, OpBody, SignedOp};
+use super::op::{
+    MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, OpBody, SignedOp, WrappedKey,
+};
 use super::removal::Removal;
 use super::role::Role;
 use super::sealed_names::{
@@ -20,6 +22,12 @@ use crate::seal::KeyRing;
 /// leaves room for repairs, while a flood of shares cannot grow the log without bound.
 pub const MAX_SHARES_PER_MEMBER: usize = 16;
 
+/// How many coordinators a pending joiner may box its names for.
+pub const MAX_NAME_BOXES: usize = 16;
+
+/// The largest names boxed for one coordinator: sealed names plus the box's two keys and nonce.
+pub const MAX_BOXED_NAMES_BYTES: usize = MAX_SEALED_NAMES_BYTES + 88;
+
 /// A current member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -31,6 +39,25 @@ pub struct Member {
     pub joined_epoch: u64,
     /// When it joined (the time on its create or redeem operation).
     pub joined_at: Timestamp,
+    /// Whether it joined through an invite that needed a coordinator's confirmation: it holds
+    /// no key from its invite and gets the whole ring by a share.
+    pub confirmed: bool,
+}
+
+/// A joiner that redeemed an invite which needs confirmation, and is not confirmed yet: no
+/// member shares keys with it, and nobody accepts what it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingJoin {
+    /// The joiner's keys.
+    pub keys: MemberKeys,
+    /// The role it gets once confirmed.
+    pub role: Role,
+    /// The invite it redeemed.
+    pub invite_key: OrgKey,
+    /// When it redeemed.
+    pub at: Timestamp,
+    /// Its names, boxed for coordinators (see [`super::NameBox`]).
+    pub boxes: Vec<WrappedKey>,
 }
 
 /// Where an invite stands.
@@ -58,6 +85,8 @@ pub struct Invite {
     pub created_by: OrgKey,
     /// Where it stands.
     pub state: InviteState,
+    /// Whether its joiner waits for a coordinator's confirmation.
+    pub confirm: bool,
 }
 
 /// Key material handed to a member through the log (by a key epoch change or a share).
@@ -79,6 +108,7 @@ pub struct MemberSet {
     workspace: Option<WorkspaceId>,
     name: String,
     members: BTreeMap<OrgKey, Member>,
+    pending: BTreeMap<OrgKey, PendingJoin>,
     removed: BTreeMap<OrgKey, Removal>,
     invites: BTreeMap<OrgKey, Invite>,
     grants: Vec<KeyGrant>,
@@ -142,20 +172,43 @@ impl MemberSet {
                 invite_key,
                 role,
                 expires,
-            } => {
+            } => self.invite(&op.author, invite_key, *role, *expires, false)?,
+            OpBody::InviteConfirmed {
+                invite_key,
+                role,
+                expires,
+            } => self.invite(&op.author, invite_key, *role, *expires, true)?,
+            OpBody::RedeemPending {
+                invite_key,
+                proof,
+                joiner,
+                boxes,
+            } => self.redeem_pending(
+                &op.workspace,
+                &op.author,
+                op.at,
+                invite_key,
+                proof,
+                joiner,
+                boxes,
+            )?,
+            OpBody::Confirm { member, names } => {
                 self.require_coordinator(&op.author)?;
-                if self.invites.contains_key(invite_key) {
-                    return Err(MembershipError::DuplicateInvite);
-                }
-                self.invites.insert(
-                    *invite_key,
-                    Invite {
-                        role: *role,
-                        expires: *expires,
-                        created_by: op.author,
-                        state: InviteState::Open,
+                let join = self
+                    .pending
+                    .remove(member)
+                    .ok_or(MembershipError::NotPending(*member))?;
+                self.members.insert(
+                    *member,
+                    Member {
+                        profile: unread_profile(&join.keys),
+                        role: join.role,
+                        joined_epoch: self.epoch,
+                        joined_at: join.at,
+                        confirmed: true,
                     },
                 );
+                self.unopened.insert(*member, names.clone());
             }
             OpBody::Redeem {
                 invite_key,
@@ -196,6 +249,19 @@ impl MemberSet {
                     InviteState::Revoked => return Err(MembershipError::InviteRevoked),
                     InviteState::Open => invite.state = InviteState::Revoked,
                 }
+            }
+            OpBody::Remove { member, .. } if self.pending.contains_key(member) => {
+                // Refusing a pending join: it never held a key, so no key change follows, and
+                // nothing it wrote ever counts.
+                self.require_coordinator(&op.author)?;
+                self.pending.remove(member);
+                self.removed.insert(
+                    *member,
+                    Removal {
+                        epoch: self.epoch,
+                        cutoff: Some(0),
+                    },
+                );
             }
             OpBody::Remove { member, cutoff } => {
                 self.require_coordinator(&op.author)?;
@@ -258,6 +324,31 @@ impl MemberSet {
         Ok(())
     }
 
+    fn invite(
+        &mut self,
+        author: &OrgKey,
+        invite_key: &OrgKey,
+        role: Role,
+        expires: Timestamp,
+        confirm: bool,
+    ) -> Result<(), MembershipError> {
+        self.require_coordinator(author)?;
+        if self.invites.contains_key(invite_key) {
+            return Err(MembershipError::DuplicateInvite);
+        }
+        self.invites.insert(
+            *invite_key,
+            Invite {
+                role,
+                expires,
+                created_by: *author,
+                state: InviteState::Open,
+                confirm,
+            },
+        );
+        Ok(())
+    }
+
     fn create(
         &mut self,
         workspace: WorkspaceId,
@@ -281,6 +372,7 @@ impl MemberSet {
                 role: Role::Coordinator,
                 joined_epoch: 0,
                 joined_at: at,
+                confirmed: false,
             },
         );
         Ok(())
@@ -296,21 +388,82 @@ impl MemberSet {
         proof: &crate::sync::wire::Sig,
         profile: MemberProfile,
     ) -> Result<(), MembershipError> {
-        self.require_created()?;
         if profile.key != *author {
             return Err(MembershipError::RedeemerMismatch);
         }
+        let keys = MemberKeys {
+            key: profile.key,
+            kx: profile.kx,
+        };
+        let invite = self.use_invite(workspace, at, invite_key, proof, &keys, false)?;
+        self.members.insert(
+            *author,
+            Member {
+                profile,
+                role: invite.role,
+                joined_epoch: self.epoch,
+                joined_at: at,
+                confirmed: false,
+            },
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn redeem_pending(
+        &mut self,
+        workspace: &WorkspaceId,
+        author: &OrgKey,
+        at: Timestamp,
+        invite_key: &OrgKey,
+        proof: &crate::sync::wire::Sig,
+        joiner: &MemberKeys,
+        boxes: &[WrappedKey],
+    ) -> Result<(), MembershipError> {
+        if joiner.key != *author {
+            return Err(MembershipError::RedeemerMismatch);
+        }
+        let invite = self.use_invite(workspace, at, invite_key, proof, joiner, true)?;
+        self.pending.insert(
+            *author,
+            PendingJoin {
+                keys: *joiner,
+                role: invite.role,
+                invite_key: *invite_key,
+                at,
+                boxes: boxes.to_vec(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Checks a redeem of `invite_key` by `joiner` and marks the invite used. `pending` says
+    /// whether the redeem is the kind that waits for confirmation; it must match the invite.
+    fn use_invite(
+        &mut self,
+        workspace: &WorkspaceId,
+        at: Timestamp,
+        invite_key: &OrgKey,
+        proof: &crate::sync::wire::Sig,
+        joiner: &MemberKeys,
+        pending: bool,
+    ) -> Result<Invite, MembershipError> {
+        self.require_created()?;
+        let author = &joiner.key;
         if self.removed.contains_key(author) {
             return Err(MembershipError::Removed(*author));
         }
         if self.members.contains_key(author) {
             return Err(MembershipError::AlreadyMember(*author));
         }
+        if self.pending.contains_key(author) {
+            return Err(MembershipError::AlreadyPending(*author));
+        }
         let invite = self
             .invites
             .get_mut(invite_key)
             .ok_or(MembershipError::UnknownInvite)?;
-        if !proof_holds(invite_key, proof, workspace, &profile.key, &profile.kx) {
+        if !proof_holds(invite_key, proof, workspace, &joiner.key, &joiner.kx) {
             return Err(MembershipError::BadInviteProof);
         }
         match invite.state {
@@ -323,18 +476,13 @@ impl MemberSet {
             }
             InviteState::Open => {}
         }
+        match (invite.confirm, pending) {
+            (true, false) => return Err(MembershipError::ConfirmationRequired),
+            (false, true) => return Err(MembershipError::NoConfirmationAsked),
+            _ => {}
+        }
         invite.state = InviteState::Used { by: *author };
-        let role = invite.role;
-        self.members.insert(
-            *author,
-            Member {
-                profile,
-                role,
-                joined_epoch: self.epoch,
-                joined_at: at,
-            },
-        );
-        Ok(())
+        Ok(invite.clone())
     }
 
     /// Opens the sealed names this ring has keys for: the workspace's name and the names and
@@ -405,6 +553,16 @@ impl MemberSet {
     /// Whether the key is a current member.
     pub fn is_member(&self, key: &OrgKey) -> bool {
         self.members.contains_key(key)
+    }
+
+    /// The joiners waiting for a coordinator's confirmation, ordered by key.
+    pub fn pending(&self) -> impl Iterator<Item = &PendingJoin> {
+        self.pending.values()
+    }
+
+    /// Whether the key redeemed an invite that needs confirmation and is not confirmed yet.
+    pub fn is_pending(&self, key: &OrgKey) -> bool {
+        self.pending.contains_key(key)
     }
 
     /// Whether the key was removed.
@@ -496,7 +654,26 @@ fn check_sizes(signed: &SignedOp) -> Result<(), MembershipError> {
         OpBody::ShareKeys { sealed, .. } => {
             too_large("sleutelmateriaal", sealed.len(), MAX_WRAPPED_BYTES)
         }
-        OpBody::Invite { .. } | OpBody::RevokeInvite { .. } | OpBody::Remove { .. } => None,
+        OpBody::Confirm { names, .. } => too_large(
+            "versleutelde namen",
+            names.ciphertext.len(),
+            MAX_SEALED_NAMES_BYTES,
+        ),
+        OpBody::RedeemPending { boxes, .. } => {
+            too_large("namen voor coördinatoren", boxes.len(), MAX_NAME_BOXES).or_else(|| {
+                boxes.iter().find_map(|b| {
+                    too_large(
+                        "namen voor een coördinator",
+                        b.sealed.len(),
+                        MAX_BOXED_NAMES_BYTES,
+                    )
+                })
+            })
+        }
+        OpBody::Invite { .. }
+        | OpBody::InviteConfirmed { .. }
+        | OpBody::RevokeInvite { .. }
+        | OpBody::Remove { .. } => None,
     };
     match found {
         Some(e) => Err(e),

@@ -8,6 +8,9 @@
 //! fixes a cut-off ([`Removal`]) by which every replica judges the removed member's bundles.
 //! Names are sealed for members ([`SealedNames`]): the relay folds keys and roles, and a replica
 //! opens the names with its key ring ([`MemberSet::open_names`]).
+//! An invite may ask for confirmation: its joiner is pending ([`PendingJoin`]) until a
+//! coordinator signs `Confirm` after comparing the joiner's fingerprint, and no key is shared
+//! with it before.
 
 mod error;
 mod invite;
@@ -19,7 +22,10 @@ mod sealed_names;
 
 pub use error::{LogError, MembershipError};
 pub use invite::{InviteToken, candidacy_holds, proof_holds};
-pub use member_set::{Invite, InviteState, KeyGrant, MAX_SHARES_PER_MEMBER, Member, MemberSet};
+pub use member_set::{
+    Invite, InviteState, KeyGrant, MAX_BOXED_NAMES_BYTES, MAX_NAME_BOXES, MAX_SHARES_PER_MEMBER,
+    Member, MemberSet, PendingJoin,
+};
 pub use op::{
     MAX_NAME_BYTES, MAX_OP_BYTES, MAX_WRAPPED_BYTES, MemberProfile, MembershipOp, OpBody, SignedOp,
     WrappedKey,
@@ -27,7 +33,7 @@ pub use op::{
 pub use removal::{AfterRemoval, Removal};
 pub use role::{Role, UnknownRole};
 pub use sealed_names::{
-    MAX_SEALED_NAMES_BYTES, MemberKeys, Names, PAD_BLOCK, SealedNames, UNREADABLE_NAME,
+    MAX_SEALED_NAMES_BYTES, MemberKeys, NameBox, Names, PAD_BLOCK, SealedNames, UNREADABLE_NAME,
     UNREADABLE_WORKSPACE_NAME,
 };
 

@@ -65,6 +65,37 @@ pub enum OpBody {
         /// After this moment the invite can no longer be redeemed.
         expires: Timestamp,
     },
+    /// Registers an invite whose joiner stays pending until a coordinator confirms it with
+    /// [`OpBody::Confirm`] (tag 12; coordinator only). Its code carries no workspace keys.
+    InviteConfirmed {
+        /// The invite's one-time public key, see [`super::InviteToken::public`].
+        invite_key: OrgKey,
+        /// The role the joiner gets once confirmed.
+        role: Role,
+        /// After this moment the invite can no longer be redeemed.
+        expires: Timestamp,
+    },
+    /// Redeems an invite made with [`OpBody::InviteConfirmed`] (tag 13); signed by the joiner,
+    /// who becomes a pending member. The joiner holds no workspace key yet, so its name and
+    /// type are boxed for each coordinator's exchange key instead of sealed for members.
+    RedeemPending {
+        /// The invite's one-time public key.
+        invite_key: OrgKey,
+        /// The invite key's signature admitting this joiner, see [`super::InviteToken::prove`].
+        proof: Sig,
+        /// The joining organisation's keys.
+        joiner: MemberKeys,
+        /// The joiner's names, boxed for one coordinator each (see [`super::NameBox`]).
+        boxes: Vec<WrappedKey>,
+    },
+    /// Confirms a pending member (tag 11; coordinator only), after the coordinator compared
+    /// the joiner's fingerprint with the joiner. Until then no replica shares keys with it.
+    Confirm {
+        /// The pending member's key.
+        member: OrgKey,
+        /// The joiner's names, sealed for members by the confirming coordinator.
+        names: SealedNames,
+    },
     /// Creates the workspace with its name and the coordinator's name and type sealed for
     /// members (tag 9); its author is the first coordinator.
     CreateSealed {
@@ -235,8 +266,11 @@ impl OpBody {
     pub fn name(&self) -> &'static str {
         match self {
             OpBody::Create { .. } | OpBody::CreateSealed { .. } => "create",
-            OpBody::Invite { .. } => "invite",
-            OpBody::Redeem { .. } | OpBody::RedeemSealed { .. } => "redeem",
+            OpBody::Invite { .. } | OpBody::InviteConfirmed { .. } => "invite",
+            OpBody::Redeem { .. } | OpBody::RedeemSealed { .. } | OpBody::RedeemPending { .. } => {
+                "redeem"
+            }
+            OpBody::Confirm { .. } => "confirm",
             OpBody::RevokeInvite { .. } => "revoke-invite",
             OpBody::Remove { .. } => "remove",
             OpBody::KeyEpoch { .. } => "key-epoch",
@@ -252,9 +286,9 @@ impl OpBody {
     /// The invite this redeems (in either form), if it is a redeem.
     pub fn redeemed_invite(&self) -> Option<&OrgKey> {
         match self {
-            OpBody::Redeem { invite_key, .. } | OpBody::RedeemSealed { invite_key, .. } => {
-                Some(invite_key)
-            }
+            OpBody::Redeem { invite_key, .. }
+            | OpBody::RedeemSealed { invite_key, .. }
+            | OpBody::RedeemPending { invite_key, .. } => Some(invite_key),
             _ => None,
         }
     }
@@ -277,6 +311,33 @@ impl OpBody {
                 w.fixed(&proof.0);
                 joiner.encode(w);
                 names.encode(w);
+            }
+            OpBody::Confirm { member, names } => {
+                w.u8(11);
+                w.fixed(&member.0);
+                names.encode(w);
+            }
+            OpBody::InviteConfirmed {
+                invite_key,
+                role,
+                expires,
+            } => {
+                w.u8(12);
+                w.fixed(&invite_key.0);
+                w.u8(role.to_byte());
+                w.i64(expires.0);
+            }
+            OpBody::RedeemPending {
+                invite_key,
+                proof,
+                joiner,
+                boxes,
+            } => {
+                w.u8(13);
+                w.fixed(&invite_key.0);
+                w.fixed(&proof.0);
+                joiner.encode(w);
+                encode_wrapped(w, boxes);
             }
             OpBody::Create { name, coordinator } => {
                 w.u8(1);
@@ -325,10 +386,7 @@ impl OpBody {
             OpBody::KeyEpoch { epoch, wrapped } => {
                 w.u8(6);
                 w.u64(*epoch);
-                w.list(wrapped, |w, k| {
-                    w.fixed(&k.member.0);
-                    w.bytes(&k.sealed);
-                });
+                encode_wrapped(w, wrapped);
             }
             OpBody::ShareKeys { member, sealed } => {
                 w.u8(7);
@@ -367,12 +425,7 @@ impl OpBody {
             },
             6 => OpBody::KeyEpoch {
                 epoch: r.u64("key_epoch.epoch")?,
-                wrapped: r.list("key_epoch.wrapped", |r| {
-                    Ok(WrappedKey {
-                        member: OrgKey(r.array("wrapped.member")?),
-                        sealed: r.bytes("wrapped.sealed")?.to_vec(),
-                    })
-                })?,
+                wrapped: decode_wrapped(r, "key_epoch.wrapped")?,
             },
             7 => OpBody::ShareKeys {
                 member: OrgKey(r.array("share.member")?),
@@ -387,6 +440,21 @@ impl OpBody {
                 proof: Sig(r.array("redeem.proof")?),
                 joiner: MemberKeys::decode(r)?,
                 names: SealedNames::decode(r)?,
+            },
+            11 => OpBody::Confirm {
+                member: OrgKey(r.array("confirm.member")?),
+                names: SealedNames::decode(r)?,
+            },
+            12 => OpBody::InviteConfirmed {
+                invite_key: OrgKey(r.array("invite.key")?),
+                role: decode_role(r, "invite.role")?,
+                expires: Timestamp(r.i64("invite.expires")?),
+            },
+            13 => OpBody::RedeemPending {
+                invite_key: OrgKey(r.array("redeem.invite_key")?),
+                proof: Sig(r.array("redeem.proof")?),
+                joiner: MemberKeys::decode(r)?,
+                boxes: decode_wrapped(r, "redeem.boxes")?,
             },
             value => {
                 return Err(WireError::BadTag {
@@ -414,6 +482,22 @@ impl MemberProfile {
             kx: KxKey(r.array("profile.kx")?),
         })
     }
+}
+
+fn encode_wrapped(w: &mut Writer, wrapped: &[WrappedKey]) {
+    w.list(wrapped, |w, k| {
+        w.fixed(&k.member.0);
+        w.bytes(&k.sealed);
+    });
+}
+
+fn decode_wrapped(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<WrappedKey>, WireError> {
+    r.list(what, |r| {
+        Ok(WrappedKey {
+            member: OrgKey(r.array("wrapped.member")?),
+            sealed: r.bytes("wrapped.sealed")?.to_vec(),
+        })
+    })
 }
 
 /// Reads an organisation type's byte.

@@ -8,7 +8,10 @@
 //! [`UNREADABLE_NAME`] until it does.
 
 use crate::identity::OrgType;
-use crate::seal::{Epoch, KeyRing, NONCE_LEN, open_text, seal_text};
+use crate::seal::{
+    Epoch, ExchangePublic, ExchangeSecret, KeyRing, NONCE_LEN, WrappedRing, box_names,
+    open_names_box, open_text, seal_text,
+};
 use crate::sync::wire::codec::{Reader, Writer};
 use crate::sync::wire::{KxKey, OrgKey, WireError, WorkspaceId};
 
@@ -28,6 +31,9 @@ pub const MAX_SEALED_NAMES_BYTES: usize = 2 * MAX_NAME_BYTES + 2 * PAD_BLOCK;
 
 /// Domain separation for the associated data.
 const AAD_CONTEXT: &[u8] = b"kompas/membership/names/v1\0";
+
+/// Domain separation for the associated data of a pending joiner's boxed names.
+const BOX_AAD_CONTEXT: &[u8] = b"kompas/membership/pending-names/v1\0";
 
 /// The keys of a member as the relay reads them: identity and exchange key, no name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,14 +76,8 @@ impl SealedNames {
         names: &Names,
     ) -> Option<SealedNames> {
         let (epoch, _) = ring.current()?;
-        let mut w = Writer::new();
-        w.option(names.workspace.as_ref(), |w, n| w.str(n));
-        w.str(&names.name);
-        w.u8(org_type_byte(names.org_type));
-        let mut plain = w.into_bytes();
-        plain.resize(plain.len().div_ceil(PAD_BLOCK) * PAD_BLOCK, 0);
         let aad = aad(workspace, subject, epoch);
-        let (nonce, ciphertext) = seal_text(ring, epoch, &aad, &plain)?;
+        let (nonce, ciphertext) = seal_text(ring, epoch, &aad, &names.padded())?;
         Some(SealedNames {
             epoch: epoch.0,
             nonce,
@@ -96,20 +96,7 @@ impl SealedNames {
             &aad(workspace, subject, epoch),
             &self.ciphertext,
         )?;
-        let mut r = Reader::new(&plain);
-        let names = Names {
-            workspace: r
-                .option("names.workspace", |r| r.str("names.workspace"))
-                .ok()?,
-            name: r.str("names.name").ok()?,
-            org_type: decode_org_type(&mut r, "names.org_type").ok()?,
-        };
-        let padding = r.take(r.remaining(), "names.padding").ok()?;
-        let within = |n: &str| n.len() <= MAX_NAME_BYTES;
-        (padding.iter().all(|b| *b == 0)
-            && within(&names.name)
-            && names.workspace.as_deref().is_none_or(within))
-        .then_some(names)
+        Names::read(&plain)
     }
 
     pub(super) fn encode(&self, w: &mut Writer) {
@@ -125,6 +112,87 @@ impl SealedNames {
             ciphertext: r.bytes("names.ciphertext")?.to_vec(),
         })
     }
+}
+
+impl Names {
+    /// The plaintext both seals cover: the names, padded with zeros to a multiple of
+    /// [`PAD_BLOCK`] bytes.
+    fn padded(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.option(self.workspace.as_ref(), |w, n| w.str(n));
+        w.str(&self.name);
+        w.u8(org_type_byte(self.org_type));
+        let mut plain = w.into_bytes();
+        plain.resize(plain.len().div_ceil(PAD_BLOCK) * PAD_BLOCK, 0);
+        plain
+    }
+
+    /// Reads what [`Names::padded`] wrote; `None` for anything else, or names above their bounds.
+    fn read(plain: &[u8]) -> Option<Names> {
+        let mut r = Reader::new(plain);
+        let names = Names {
+            workspace: r
+                .option("names.workspace", |r| r.str("names.workspace"))
+                .ok()?,
+            name: r.str("names.name").ok()?,
+            org_type: decode_org_type(&mut r, "names.org_type").ok()?,
+        };
+        let padding = r.take(r.remaining(), "names.padding").ok()?;
+        let within = |n: &str| n.len() <= MAX_NAME_BYTES;
+        (padding.iter().all(|b| *b == 0)
+            && within(&names.name)
+            && names.workspace.as_deref().is_none_or(within))
+        .then_some(names)
+    }
+}
+
+/// A pending joiner's name and type boxed for one coordinator (as `RedeemPending` carries
+/// them): the joiner holds no workspace key yet, so it cannot seal them for members. The box
+/// is an X25519 agreement with the coordinator's exchange key, bound to workspace and joiner.
+pub struct NameBox;
+
+impl NameBox {
+    /// Boxes `names` of `joiner` for the exchange key `recipient`; `None` when the recipient's
+    /// key is unusable.
+    pub fn seal(
+        names: &Names,
+        workspace: &WorkspaceId,
+        joiner: &OrgKey,
+        recipient: &KxKey,
+        ephemeral: [u8; 32],
+        nonce: [u8; NONCE_LEN],
+    ) -> Option<Vec<u8>> {
+        let aad = box_aad(workspace, joiner);
+        box_names(
+            &names.padded(),
+            &ExchangePublic(recipient.0),
+            &aad,
+            ephemeral,
+            nonce,
+        )
+        .ok()
+        .map(|b| b.encode())
+    }
+
+    /// Opens names boxed for `ours`; `None` when they are not for it, or do not open.
+    pub fn open(
+        boxed: &[u8],
+        workspace: &WorkspaceId,
+        joiner: &OrgKey,
+        ours: &ExchangeSecret,
+    ) -> Option<Names> {
+        let boxed = WrappedRing::decode(boxed).ok()?;
+        let plain = open_names_box(&boxed, ours, &box_aad(workspace, joiner)).ok()?;
+        Names::read(&plain).filter(|n| n.workspace.is_none())
+    }
+}
+
+fn box_aad(workspace: &WorkspaceId, joiner: &OrgKey) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(BOX_AAD_CONTEXT);
+    w.fixed(&workspace.0);
+    w.fixed(&joiner.0);
+    w.into_bytes()
 }
 
 impl MemberKeys {

@@ -4,7 +4,7 @@ use ed25519_dalek::SigningKey;
 
 use super::*;
 use crate::identity::OrgType;
-use crate::sync::wire::{KxKey, OrgKey, WorkspaceId};
+use crate::sync::wire::{Encoded, KxKey, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 const WS: WorkspaceId = WorkspaceId([9; 16]);
@@ -526,4 +526,225 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(log.set.len(), log.ops.len() as u64);
     }
+}
+
+/// A redeem of confirmation invite `token` by organisation `joiner`, waiting to be confirmed.
+fn pending_body(token: u8, joiner: u8, boxes: Vec<WrappedKey>) -> OpBody {
+    let profile = profile(joiner, "Aanbieder");
+    let token = InviteToken([token; 32]);
+    OpBody::RedeemPending {
+        invite_key: token.public(),
+        proof: token.prove(&WS, &profile.key, &profile.kx),
+        joiner: MemberKeys {
+            key: profile.key,
+            kx: profile.kx,
+        },
+        boxes,
+    }
+}
+
+fn confirm_body(joiner: u8) -> OpBody {
+    OpBody::Confirm {
+        member: OrgKey::of(&key(joiner)),
+        names: SealedNames {
+            epoch: 0,
+            nonce: [0; 24],
+            ciphertext: vec![0; 144],
+        },
+    }
+}
+
+impl Log {
+    fn invite_confirmed(&mut self, token: u8) {
+        self.append(
+            1,
+            10,
+            OpBody::InviteConfirmed {
+                invite_key: InviteToken([token; 32]).public(),
+                role: Role::Partner,
+                expires: Timestamp(1000),
+            },
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_confirmation_invite_makes_a_pending_joiner_that_only_a_coordinator_confirms() {
+    let mut log = Log::created();
+    log.invite(6, Role::Partner, 1000);
+    log.redeem(6, 3, 20).unwrap();
+    log.invite_confirmed(7);
+    let joiner = OrgKey::of(&key(2));
+    // The plain redeem would skip the confirmation: refused.
+    assert_eq!(
+        log.redeem(7, 2, 30),
+        Err(MembershipError::ConfirmationRequired)
+    );
+    log.append(2, 30, pending_body(7, 2, Vec::new())).unwrap();
+    assert!(log.set.is_pending(&joiner));
+    assert!(!log.set.is_member(&joiner));
+    assert_eq!(log.set.pending().count(), 1);
+    // Nobody shares keys with a pending joiner, it cannot share, and it redeems only once.
+    let share = |member: u8| OpBody::ShareKeys {
+        member: OrgKey::of(&key(member)),
+        sealed: vec![1; 32],
+    };
+    assert_eq!(
+        log.append(1, 40, share(2)),
+        Err(MembershipError::NotMember(joiner))
+    );
+    assert_eq!(
+        log.append(2, 40, share(3)),
+        Err(MembershipError::NotMember(joiner))
+    );
+    assert_eq!(
+        log.append(2, 40, pending_body(7, 2, Vec::new())),
+        Err(MembershipError::AlreadyPending(joiner))
+    );
+    // Neither a partner nor the joiner itself may confirm.
+    assert_eq!(
+        log.append(3, 50, confirm_body(2)),
+        Err(MembershipError::NotCoordinator(OrgKey::of(&key(3))))
+    );
+    assert_eq!(
+        log.append(2, 50, confirm_body(2)),
+        Err(MembershipError::NotMember(joiner))
+    );
+    assert!(log.set.is_pending(&joiner));
+    log.append(1, 60, confirm_body(2)).unwrap();
+    let member = log.set.member(&joiner).unwrap();
+    assert_eq!(member.role, Role::Partner);
+    assert!(member.confirmed);
+    assert_eq!(member.joined_at, Timestamp(30));
+    assert!(!log.set.is_pending(&joiner));
+    assert_eq!(
+        log.append(1, 70, confirm_body(2)),
+        Err(MembershipError::NotPending(joiner))
+    );
+    // Now keys may be shared with it; the whole log replays to the same set, and every new
+    // operation survives its encoding.
+    log.append(1, 80, share(2)).unwrap();
+    assert_eq!(MemberSet::from_log(&log.ops).unwrap(), log.set);
+    for op in &log.ops {
+        assert_eq!(&SignedOp::from_bytes(&op.to_bytes()).unwrap(), op);
+    }
+}
+
+#[test]
+fn a_waiting_redeem_needs_an_invite_that_asks_for_confirmation() {
+    let mut log = Log::created();
+    log.invite(7, Role::Partner, 1000);
+    assert_eq!(
+        log.append(2, 30, pending_body(7, 2, Vec::new())),
+        Err(MembershipError::NoConfirmationAsked)
+    );
+    log.invite_confirmed(8);
+    assert_eq!(
+        log.append(2, 1001, pending_body(8, 2, Vec::new())),
+        Err(MembershipError::InviteExpired {
+            expires: Timestamp(1000)
+        })
+    );
+    // Signed by another key than the joiner it names: refused.
+    assert_eq!(
+        log.append(3, 30, pending_body(8, 2, Vec::new())),
+        Err(MembershipError::RedeemerMismatch)
+    );
+}
+
+#[test]
+fn a_refused_joiner_is_out_for_good_without_a_key_change() {
+    let mut log = Log::created();
+    log.invite_confirmed(7);
+    log.append(2, 30, pending_body(7, 2, Vec::new())).unwrap();
+    let joiner = OrgKey::of(&key(2));
+    log.append(
+        1,
+        40,
+        OpBody::Remove {
+            member: joiner,
+            cutoff: Some(0),
+        },
+    )
+    .unwrap();
+    assert!(log.set.was_removed(&joiner));
+    assert!(!log.set.is_pending(&joiner));
+    assert_eq!(log.set.epoch(), 0);
+    assert_eq!(
+        log.append(1, 50, confirm_body(2)),
+        Err(MembershipError::NotPending(joiner))
+    );
+    log.invite_confirmed(8);
+    assert_eq!(
+        log.append(2, 60, pending_body(8, 2, Vec::new())),
+        Err(MembershipError::Removed(joiner))
+    );
+}
+
+#[test]
+fn boxed_names_are_bounded_in_number_and_size() {
+    let mut log = Log::created();
+    log.invite_confirmed(7);
+    let boxed = |n: usize, size: usize| {
+        (0..n)
+            .map(|i| WrappedKey {
+                member: OrgKey([i as u8; 32]),
+                sealed: vec![0; size],
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(matches!(
+        log.append(2, 30, pending_body(7, 2, boxed(MAX_NAME_BOXES + 1, 10))),
+        Err(MembershipError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        log.append(
+            2,
+            30,
+            pending_body(7, 2, boxed(1, MAX_BOXED_NAMES_BYTES + 1))
+        ),
+        Err(MembershipError::TooLarge { .. })
+    ));
+    log.append(
+        2,
+        30,
+        pending_body(7, 2, boxed(MAX_NAME_BOXES, MAX_BOXED_NAMES_BYTES)),
+    )
+    .unwrap();
+}
+
+#[test]
+fn boxed_names_open_only_for_their_coordinator_and_their_joiner() {
+    use crate::seal::ExchangeSecret;
+    let coordinator = ExchangeSecret::derive(&key(1));
+    let other = ExchangeSecret::derive(&key(3));
+    let joiner = OrgKey::of(&key(2));
+    let names = Names {
+        workspace: None,
+        name: "Jeugdzorg De Haven".into(),
+        org_type: OrgType::Aanbieder,
+    };
+    let boxed = NameBox::seal(
+        &names,
+        &WS,
+        &joiner,
+        &KxKey(coordinator.public().0),
+        [5; 32],
+        [6; 24],
+    )
+    .unwrap();
+    assert_eq!(
+        NameBox::open(&boxed, &WS, &joiner, &coordinator),
+        Some(names)
+    );
+    assert_eq!(NameBox::open(&boxed, &WS, &joiner, &other), None);
+    assert_eq!(
+        NameBox::open(&boxed, &WS, &OrgKey::of(&key(4)), &coordinator),
+        None
+    );
+    assert_eq!(
+        NameBox::open(&boxed, &WorkspaceId([1; 16]), &joiner, &coordinator),
+        None
+    );
 }

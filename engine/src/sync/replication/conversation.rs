@@ -139,15 +139,8 @@ impl Machine {
                 if candidate_now_member {
                     // A redeemed invite takes effect on the next connection.
                     if let Some(link) = self.links.get_mut(relay) {
-                        link.reset_connection();
-                        link.phase = Phase::Connecting;
+                        reconnect(link, relay, out);
                     }
-                    out.push(Effect::Close {
-                        relay: relay.to_string(),
-                    });
-                    out.push(Effect::Connect {
-                        relay: relay.to_string(),
-                    });
                 } else {
                     self.step(relay, now, out)?;
                 }
@@ -395,11 +388,33 @@ impl Machine {
             Some(Access::Member(_)) => {}
             Some(Access::Candidate) => {
                 let member_soon = self.tip.set().is_member(&self.me);
-                if self.state.redeem.is_some() && !member_soon {
+                let waiting = self.tip.set().is_pending(&self.me);
+                if self.state.redeem.is_some() && !member_soon && !waiting {
                     return self.redeem(relay, now, out);
                 }
+                if link.candidacy_sent && self.members.set().is_member(&self.me) {
+                    // Confirmed while this connection was a pending joiner's: the keys are in,
+                    // and the next connection is a member's.
+                    reconnect(link, relay, out);
+                    return Ok(());
+                }
+                if waiting && self.pending.is_empty() && link.relay_log >= ops_len {
+                    // A pending joiner reads the log, and nothing else, until a coordinator
+                    // confirms it.
+                    if mode == Mode::Once && !link.finished {
+                        link.finished = true;
+                        out.push(Effect::Report(Report::Done {
+                            relay: relay.to_string(),
+                            cursor,
+                        }));
+                        out.push(Effect::Close {
+                            relay: relay.to_string(),
+                        });
+                    }
+                    return Ok(());
+                }
                 let unproved = !link.candidacy_sent && !creating && !coordinator;
-                if unproved || (!member_soon && link.ops_sent >= ops_len) {
+                if unproved || (!member_soon && !waiting && link.ops_sent >= ops_len) {
                     // Not a member, nothing to redeem: this relay has nothing for us.
                     link.finished = true;
                     self.drop_links.push((
@@ -473,6 +488,19 @@ impl Machine {
         }
         self.state.outbox.acknowledged(relay, &hash.to_string());
     }
+}
+
+/// Closes the connection to `relay` and opens a new one, which the relay welcomes anew (as a
+/// member, once a redeem or a confirmation made this organisation one).
+fn reconnect(link: &mut super::link::Link, relay: &str, out: &mut Vec<Effect>) {
+    link.reset_connection();
+    link.phase = Phase::Connecting;
+    out.push(Effect::Close {
+        relay: relay.to_string(),
+    });
+    out.push(Effect::Connect {
+        relay: relay.to_string(),
+    });
 }
 
 #[cfg(test)]

@@ -77,16 +77,48 @@ impl Machine {
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> Result<InviteCode, SyncError> {
+        self.make_invite(replica, role, expires, false, now, entropy)
+    }
+
+    /// Registers an invite whose joiner waits for a coordinator's confirmation, and returns its
+    /// code, which carries no workspace key: the joiner receives the keys only when confirmed.
+    pub fn invite_with_confirmation<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        role: Role,
+        expires: Timestamp,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<InviteCode, SyncError> {
+        self.make_invite(replica, role, expires, true, now, entropy)
+    }
+
+    fn make_invite<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        role: Role,
+        expires: Timestamp,
+        confirm: bool,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<InviteCode, SyncError> {
         self.require_coordinator()?;
         let token = InviteToken(random(entropy));
-        self.append_local(
-            OpBody::Invite {
-                invite_key: token.public(),
+        let invite_key = token.public();
+        let body = if confirm {
+            OpBody::InviteConfirmed {
+                invite_key,
                 role,
                 expires,
-            },
-            now,
-        )?;
+            }
+        } else {
+            OpBody::Invite {
+                invite_key,
+                role,
+                expires,
+            }
+        };
+        self.append_local(body, now)?;
         let (_, too_large) = self.enqueue_snapshots(replica, self.all_relays(), entropy)?;
         // Reading from the current position is only safe if the snapshots cover everything
         // before it: nothing parked, no document left out.
@@ -109,7 +141,11 @@ impl Machine {
             name: self.tip.set().name().to_string(),
             token: token.0,
             relays,
-            ring: self.state.ring.clone(),
+            ring: if confirm {
+                KeyRing::default()
+            } else {
+                self.state.ring.clone()
+            },
             relay_keys,
         })
     }
@@ -281,7 +317,7 @@ impl Machine {
         Ok(())
     }
 
-    fn require_coordinator(&self) -> Result<(), SyncError> {
+    pub(super) fn require_coordinator(&self) -> Result<(), SyncError> {
         if self.is_coordinator() {
             Ok(())
         } else {

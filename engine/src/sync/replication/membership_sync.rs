@@ -7,9 +7,7 @@ use super::machine::{Machine, SyncError};
 use crate::replica::Replica;
 use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
 use crate::store::Store;
-use crate::sync::membership::{
-    InviteToken, MemberKeys, MembershipError, Names, OpBody, SealedNames, SignedOp,
-};
+use crate::sync::membership::{InviteToken, MembershipError, Names, OpBody, SealedNames, SignedOp};
 use crate::sync::wire::Message;
 use crate::time::Timestamp;
 
@@ -134,8 +132,9 @@ impl Machine {
         self.retry_parked(replica, relay, out)
     }
 
-    /// Members who joined after a key change may hold an invite with older keys only; a
-    /// coordinator wraps the whole ring for each of them, once.
+    /// Members who joined after a key change may hold an invite with older keys only, and a
+    /// confirmed joiner holds none; a coordinator wraps the whole ring for each of them, once
+    /// (a confirming coordinator does so with its confirmation).
     fn share_keys_with_late_joiners(
         &mut self,
         now: Timestamp,
@@ -144,7 +143,7 @@ impl Machine {
         let set = self.tip.set();
         let needy: Vec<_> = set
             .members()
-            .filter(|m| m.profile.key != self.me && m.joined_epoch > 0)
+            .filter(|m| m.profile.key != self.me && (m.joined_epoch > 0 || m.confirmed))
             .filter(|m| {
                 !set.grants_for(&m.profile.key)
                     .any(|g| g.epoch >= m.joined_epoch)
@@ -182,26 +181,42 @@ impl Machine {
         let Some(token) = invite_token(self.state.redeem.as_deref()) else {
             return Ok(());
         };
-        let joiner = MemberKeys {
-            key: self.profile.key,
-            kx: self.profile.kx,
-        };
-        let names = Names {
-            workspace: None,
-            name: self.profile.name.clone(),
-            org_type: self.profile.org_type,
-        };
-        let Some(names) = SealedNames::seal(&self.state.ring, &self.workspace, &joiner.key, &names)
-        else {
-            return Err(SyncError::Relay(
-                "de uitnodiging bevat geen sleutels van de samenwerking".to_string(),
-            ));
-        };
-        let redeem = OpBody::RedeemSealed {
-            invite_key: token.public(),
-            proof: token.prove(&self.workspace, &joiner.key, &joiner.kx),
-            joiner,
-            names,
+        let joiner = self.own_keys();
+        let invite_key = token.public();
+        let proof = token.prove(&self.workspace, &joiner.key, &joiner.kx);
+        let asks_confirmation = self
+            .tip
+            .set()
+            .invites()
+            .get(&invite_key)
+            .filter(|i| i.confirm);
+        let redeem = if let Some(invite) = asks_confirmation {
+            // No workspace key yet: the names go boxed to the coordinators.
+            OpBody::RedeemPending {
+                invite_key,
+                proof,
+                joiner,
+                boxes: self.name_boxes(Some(invite.created_by)),
+            }
+        } else {
+            let names = Names {
+                workspace: None,
+                name: self.profile.name.clone(),
+                org_type: self.profile.org_type,
+            };
+            let Some(names) =
+                SealedNames::seal(&self.state.ring, &self.workspace, &joiner.key, &names)
+            else {
+                return Err(SyncError::Relay(
+                    "de uitnodiging bevat geen sleutels van de samenwerking".to_string(),
+                ));
+            };
+            OpBody::RedeemSealed {
+                invite_key,
+                proof,
+                joiner,
+                names,
+            }
         };
         match self.append_local(redeem, now) {
             Ok(_) => {

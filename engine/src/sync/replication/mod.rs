@@ -14,6 +14,7 @@
 
 mod author_seqs;
 mod backoff;
+mod confirmation;
 mod conversation;
 mod entropy;
 mod event;
@@ -31,6 +32,7 @@ mod state;
 
 pub use author_seqs::{AuthorSeqs, SeqRanges};
 pub use backoff::Backoff;
+pub use confirmation::PendingView;
 pub use entropy::{Entropy, random};
 pub use event::{Effect, Event, Report};
 pub use invite_code::{InviteCode, InviteCodeError};

@@ -40,9 +40,10 @@ impl Members {
     }
 
     /// Whether `key` has never been a member as far as this log knows (it may have joined on a
-    /// relay whose operations have not arrived yet).
+    /// relay whose operations have not arrived yet). A joiner waiting for confirmation is no
+    /// stranger: what it writes is refused, not kept for later.
     pub fn is_stranger(&self, key: &OrgKey) -> bool {
-        !self.set.is_member(key) && !self.set.was_removed(key)
+        !self.set.is_member(key) && !self.set.was_removed(key) && !self.set.is_pending(key)
     }
 }
 

@@ -102,6 +102,13 @@ impl OrgKey {
     pub fn org_id(&self) -> String {
         hex(&blake3::hash(&self.0).as_bytes()[..8])
     }
+
+    /// The short fingerprint two people compare by telephone before a coordinator confirms a
+    /// join: four groups of four hex digits (64 bits), the start of the fingerprint
+    /// `kompas whoami` shows.
+    pub fn short_fingerprint(&self) -> String {
+        crate::identity::fingerprint_of(&self.0, 8)
+    }
 }
 
 impl Sig {

@@ -372,8 +372,50 @@ fn arb_sealed_names() -> impl Strategy<Value = SealedNames> {
         })
 }
 
+fn arb_wrapped() -> impl Strategy<Value = Vec<WrappedKey>> {
+    proptest::collection::vec(
+        (
+            arb_bytes::<32>(),
+            proptest::collection::vec(any::<u8>(), 0..16),
+        ),
+        0..3,
+    )
+    .prop_map(|wrapped| {
+        wrapped
+            .into_iter()
+            .map(|(m, sealed)| WrappedKey {
+                member: OrgKey(m),
+                sealed,
+            })
+            .collect()
+    })
+}
+
 fn arb_body() -> impl Strategy<Value = OpBody> {
     prop_oneof![
+        (arb_bytes::<32>(), arb_sealed_names()).prop_map(|(m, names)| OpBody::Confirm {
+            member: OrgKey(m),
+            names,
+        }),
+        (arb_bytes::<32>(), arb_role(), any::<i64>()).prop_map(|(k, role, e)| {
+            OpBody::InviteConfirmed {
+                invite_key: OrgKey(k),
+                role,
+                expires: Timestamp(e),
+            }
+        }),
+        (
+            arb_bytes::<32>(),
+            arb_bytes::<64>(),
+            arb_member_keys(),
+            arb_wrapped()
+        )
+            .prop_map(|(k, proof, joiner, boxes)| OpBody::RedeemPending {
+                invite_key: OrgKey(k),
+                proof: Sig(proof),
+                joiner,
+                boxes,
+            }),
         (arb_member_keys(), arb_sealed_names())
             .prop_map(|(coordinator, names)| OpBody::CreateSealed { coordinator, names }),
         (
@@ -411,26 +453,8 @@ fn arb_body() -> impl Strategy<Value = OpBody> {
                 cutoff,
             }
         }),
-        (
-            any::<u64>(),
-            proptest::collection::vec(
-                (
-                    arb_bytes::<32>(),
-                    proptest::collection::vec(any::<u8>(), 0..16)
-                ),
-                0..3
-            )
-        )
-            .prop_map(|(epoch, wrapped)| OpBody::KeyEpoch {
-                epoch,
-                wrapped: wrapped
-                    .into_iter()
-                    .map(|(m, sealed)| WrappedKey {
-                        member: OrgKey(m),
-                        sealed
-                    })
-                    .collect()
-            }),
+        (any::<u64>(), arb_wrapped())
+            .prop_map(|(epoch, wrapped)| OpBody::KeyEpoch { epoch, wrapped }),
         (
             arb_bytes::<32>(),
             proptest::collection::vec(any::<u8>(), 0..16)
