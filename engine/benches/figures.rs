@@ -6,7 +6,11 @@
 //! and storing) and reported as rows per second; peak memory is the process's high-water mark,
 //! read right after the import (the in-memory store holds the stored document, so it counts).
 //! The same file is then imported again over what is stored, and protection and encoding are
-//! timed on their own.
+//! timed on their own. A floor, the `csv` crate reading the same file into nothing, is timed in
+//! the same run, so that the import's time can be read as a ratio on a loaded machine. Last, a
+//! file with all its rows in one period is imported: as many rows as a period may have, and the
+//! full row count (refused when it is more). Every import's peak is its own: the high-water mark
+//! is reset before it.
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -14,6 +18,7 @@ use std::time::Instant;
 use kompas_engine::figures::benchmark::{PeerGroup, Reference, compare};
 use kompas_engine::figures::codec::{encode, encode_batches};
 use kompas_engine::figures::import::{ImportOptions, read_csv};
+use kompas_engine::figures::period_rows::MAX_PERIOD_ROWS;
 use kompas_engine::figures::storage::{Figures, IndicatorFields, Stored};
 use kompas_engine::figures::{
     AreaCode, AreaInfo, AreaRegistry, Breakdown, Direction, Indicator, Observation,
@@ -30,6 +35,27 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Starts the peak of resident memory again from what is resident now (Linux), so that the next
+/// [`peak_mib`] is the peak of what runs in between. Memory freed earlier but kept by the
+/// allocator counts as resident, and is what the next allocations use first.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The `csv` crate reading the file into nothing (one reused record): what reading cannot beat.
+fn floor(path: &std::path::Path) -> (f64, u64) {
+    let start = Instant::now();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(std::fs::File::open(path).expect("open csv"));
+    let mut record = csv::ByteRecord::new();
+    let mut records = 0u64;
+    while reader.read_byte_record(&mut record).expect("csv") {
+        records += 1;
+    }
+    (start.elapsed().as_secs_f64(), records)
 }
 
 /// Peak resident memory of this process in MiB (Linux), if known.
@@ -53,9 +79,14 @@ impl Lcg {
     }
 }
 
-/// Writes `rows` rows shaped like a StatLine download: municipalities, their districts and
-/// neighbourhoods, 10 years, total and by sex.
-fn write_csv(path: &std::path::Path, rows: usize) -> std::io::Result<u64> {
+/// Writes `rows` rows shaped like a StatLine download: `municipalities` municipalities, their
+/// districts and neighbourhoods, `years` years, total and by sex.
+fn write_csv(
+    path: &std::path::Path,
+    rows: usize,
+    years: i16,
+    municipalities: u32,
+) -> std::io::Result<u64> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(
         out,
@@ -63,8 +94,8 @@ fn write_csv(path: &std::path::Path, rows: usize) -> std::io::Result<u64> {
     )?;
     let mut rng = Lcg(7);
     let mut written = 0usize;
-    'all: for year in 2015..2015 + YEARS {
-        for gm in 1..=MUNICIPALITIES {
+    'all: for year in 2015..2015 + years {
+        for gm in 1..=municipalities {
             let mut areas = vec![format!("GM{gm:04}  ")];
             for wk in 0..10 {
                 areas.push(format!("WK{gm:04}{wk:02}"));
@@ -93,31 +124,45 @@ fn write_csv(path: &std::path::Path, rows: usize) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-fn main() {
-    let rows = env_usize("KOMPAS_BENCH_ROWS", 1_000_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("cijfers.csv");
-    let bytes = write_csv(&path, rows).expect("write csv");
-    println!(
-        "figures benchmark: import of {rows} rows ({:.1} MiB CSV)",
-        bytes as f64 / 1048576.0
-    );
+/// A replica with one indicator, `bench`.
+fn replica() -> (kompas_engine::Replica<MemoryStore>, Indicator) {
     let replica = kompas_engine::composition::init(
         MemoryStore::default(),
         Identity::new("Bench", OrgType::Gemeente, [1; 32], [1; 16]),
     )
     .expect("replica");
-    let figures = Figures::new(&replica);
-    let indicator = figures
+    let indicator = Figures::new(&replica)
         .define("bench", &IndicatorFields::default(), Timestamp(1), [1; 8])
         .expect("define");
+    (replica, indicator)
+}
+
+fn main() {
+    let rows = env_usize("KOMPAS_BENCH_ROWS", 1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cijfers.csv");
+    let bytes = write_csv(&path, rows, YEARS, MUNICIPALITIES).expect("write csv");
+    println!(
+        "figures benchmark: import of {rows} rows ({:.1} MiB CSV, {YEARS} periods)",
+        bytes as f64 / 1048576.0
+    );
+    let (floor_secs, records) = floor(&path);
+    assert_eq!(records as usize, rows);
+    println!(
+        "  floor: the csv crate reading the file into nothing: {floor_secs:>6.2} s  {:>9.0} rows/s",
+        rows as f64 / floor_secs
+    );
+    let (replica, indicator) = replica();
+    let figures = Figures::new(&replica);
+    reset_peak();
     let before = peak_mib();
 
     let (read_secs, store_secs, stored) = import(&figures, &indicator, &path, rows, 2);
     let total = read_secs + store_secs;
     println!(
-        "  read and check CSV:   {read_secs:>6.2} s  {:>9.0} rows/s",
-        rows as f64 / read_secs
+        "  read and check CSV:   {read_secs:>6.2} s  {:>9.0} rows/s  ({:.1} x the floor's time)",
+        rows as f64 / read_secs,
+        read_secs / floor_secs
     );
     println!(
         "  protect and store:    {store_secs:>6.2} s  {:>9.0} rows/s  ({} primary, {} secondary secret cells)",
@@ -126,8 +171,9 @@ fn main() {
         stored.protection.secondary
     );
     println!(
-        "  import in all:        {total:>6.2} s  {:>9.0} rows/s  (target: 500000 rows/s)",
-        rows as f64 / total
+        "  import in all:        {total:>6.2} s  {:>9.0} rows/s  ({:.1} x the floor's time; target: 500000 rows/s)",
+        rows as f64 / total,
+        total / floor_secs
     );
     let peak = peak_mib();
     if let (Some(b), Some(p)) = (before, peak) {
@@ -141,17 +187,61 @@ fn main() {
     );
 
     // The same file again: every period is protected together with what is stored for it.
+    reset_peak();
+    let before = peak_mib().unwrap_or(0.0);
     let (read_again, store_again, again) = import(&figures, &indicator, &path, rows, 3);
     println!(
-        "  the same file again:  {:>6.2} s  {:>9.0} rows/s  ({} cells changed), peak memory {:.0} MiB",
+        "  the same file again:  {:>6.2} s  {:>9.0} rows/s  ({} cells changed), peak memory {:.0} MiB ({before:.0} MiB before; target: under 100 MiB)",
         read_again + store_again,
         rows as f64 / (read_again + store_again),
         again.rows,
         peak_mib().unwrap_or(0.0)
     );
+    drop(figures);
+    drop(replica);
 
     phases(&path);
+    one_period(dir.path(), MAX_PERIOD_ROWS);
+    one_period(dir.path(), rows);
     peer_comparison();
+}
+
+/// Imports a file of `rows` rows all in one period into a new replica, and prints its time and
+/// peak memory, or why it was refused.
+fn one_period(dir: &std::path::Path, rows: usize) {
+    let path = dir.join("een-periode.csv");
+    let municipalities = u32::try_from(rows.div_ceil(300)).expect("municipalities");
+    let bytes = write_csv(&path, rows, 1, municipalities).expect("write csv");
+    let (replica, indicator) = replica();
+    let figures = Figures::new(&replica);
+    reset_peak();
+    let before = peak_mib().unwrap_or(0.0);
+    let start = Instant::now();
+    let file = std::io::BufReader::new(std::fs::File::open(&path).expect("open csv"));
+    let outcome = read_csv(file, &ImportOptions::default(), &mut |_| {})
+        .map_err(|e| e.to_string())
+        .and_then(|parsed| {
+            let table = parsed.tables.into_iter().next().expect("one table");
+            figures
+                .store_rows(&indicator, table.rows, Timestamp(2), [2; 8])
+                .map_err(|e| e.to_string())
+        });
+    let secs = start.elapsed().as_secs_f64();
+    let peak = peak_mib().unwrap_or(0.0);
+    let label = format!(
+        "  {rows} rows in one period ({:.1} MiB CSV):",
+        bytes as f64 / 1048576.0
+    );
+    match outcome {
+        Ok(stored) => println!(
+            "{label} {secs:.2} s, {:.0} rows/s, {} secret cells, peak memory {peak:.0} MiB ({before:.0} MiB before)",
+            rows as f64 / secs,
+            stored.protection.primary + stored.protection.secondary
+        ),
+        Err(e) => println!(
+            "{label} refused after {secs:.2} s, peak memory {peak:.0} MiB ({before:.0} MiB before): {e}"
+        ),
+    }
 }
 
 /// Reads the CSV at `path` and stores it under `indicator`: the seconds of reading and of

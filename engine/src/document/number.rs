@@ -60,15 +60,12 @@ pub fn read_written(s: &str) -> Option<Written> {
     }
     let sign = if negative { -1.0 } else { 1.0 };
     let number = |whole: &str, fraction: &str| -> Option<f64> {
-        let text = if fraction.is_empty() {
-            whole.to_string()
+        let n = if fraction.is_empty() {
+            whole.parse::<f64>().ok()?
         } else {
-            format!("{whole}.{fraction}")
+            joined(&[whole, ".", fraction])?
         };
-        text.parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
-            .map(|n| sign * n)
+        Some(sign * n).filter(|n| n.is_finite())
     };
     let dots = body.matches('.').count();
     let commas = body.matches(',').count();
@@ -116,7 +113,7 @@ pub fn read_written(s: &str) -> Option<Written> {
                 Written::Ambiguous {
                     separator,
                     as_decimal,
-                    as_thousands: number(&format!("{whole}{fraction}"), "")?,
+                    as_thousands: sign * joined(&[whole, fraction])?,
                 }
             } else {
                 Written::Sure {
@@ -135,6 +132,22 @@ pub fn read_written(s: &str) -> Option<Written> {
         }
     };
     Some(value)
+}
+
+/// Parses the concatenation of `parts` as a number, without allocating for the short texts
+/// numbers in files are.
+fn joined(parts: &[&str]) -> Option<f64> {
+    let mut buffer = [0u8; 64];
+    let mut len = 0;
+    for part in parts {
+        let end = len + part.len();
+        if end > buffer.len() {
+            return parts.concat().parse().ok();
+        }
+        buffer[len..end].copy_from_slice(part.as_bytes());
+        len = end;
+    }
+    std::str::from_utf8(&buffer[..len]).ok()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -62,15 +62,17 @@ impl AreaCode {
         let err = || AreaCodeError(super::excerpt::excerpt(raw));
         let trimmed = raw.trim();
         let joined: String;
-        let t = match trimmed.get(..2).map(str::to_ascii_uppercase).as_deref() {
-            Some("PO" | "VO") if trimmed.len() <= 10 => {
-                joined = trimmed
-                    .chars()
-                    .filter(|c| !matches!(c, ' ' | '-'))
-                    .collect();
-                joined.as_bytes()
-            }
-            _ => trimmed.as_bytes(),
+        let partnership = trimmed
+            .get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case("PO") || p.eq_ignore_ascii_case("VO"));
+        let t = if partnership && trimmed.len() <= 10 {
+            joined = trimmed
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-'))
+                .collect();
+            joined.as_bytes()
+        } else {
+            trimmed.as_bytes()
         };
         if !(4..=10).contains(&t.len()) {
             return Err(err());

@@ -16,7 +16,7 @@
 //! the periods its batch names, because a batch may arrive from another replica; a compressed
 //! batch may inflate to [`MAX_BATCH_TEXT`] bytes at most.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 
@@ -103,7 +103,10 @@ pub fn periods(bytes: &[u8]) -> Result<Option<Periods>, CodecError> {
 
 /// Writes one line.
 fn encode_line(o: &Observation, line: &mut String) {
-    let _ = write!(line, "{}\t{}\t", o.area, o.period);
+    line.push_str(o.area.as_str());
+    line.push('\t');
+    o.period.write_code(line);
+    line.push('\t');
     match o.value {
         Some(v) => write_number(line, v),
         None => line.push('x'),
@@ -175,7 +178,7 @@ fn header(bytes: &[u8]) -> Result<Option<(Periods, &[u8])>, CodecError> {
 /// Writes a number so that it reads back exactly; whole numbers take the short way.
 fn write_number(out: &mut String, n: f64) {
     if n.fract() == 0.0 && n.abs() < 1e15 {
-        let _ = write!(out, "{}", n as i64);
+        out.push_str(itoa::Buffer::new().format(n as i64));
     } else {
         let _ = write!(out, "{n}");
     }
@@ -212,6 +215,9 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
             problem: "geen UTF-8".into(),
         })?;
     let mut out = Vec::with_capacity(text.len() / 40);
+    // The breakdowns of the batch by their text: checked once, and shared between lines, so
+    // that a decoded batch holds a handful of breakdown maps rather than one a line.
+    let mut breakdowns: HashMap<&str, Breakdown> = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let bad = |problem: String| CodecError {
             line: i + 1,
@@ -227,15 +233,25 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
                 .filter(|n| n.is_finite())
                 .ok_or_else(|| bad(format!("{s:?} is geen getal")))
         };
-        let mut dims = BTreeMap::new();
-        for part in breakdown.split('|').filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| bad(format!("uitsplitsing {part:?} mist =")))?;
-            privacy::check_text(k, v).map_err(|e| bad(e.to_string()))?;
-            dims.insert(k.to_string(), v.to_string());
+        let breakdown = match breakdowns.get(breakdown) {
+            Some(b) => b.clone(),
+            None => {
+                let mut dims = BTreeMap::new();
+                for part in breakdown.split('|').filter(|p| !p.is_empty()) {
+                    let (k, v) = part
+                        .split_once('=')
+                        .ok_or_else(|| bad(format!("uitsplitsing {part:?} mist =")))?;
+                    privacy::check_text(k, v).map_err(|e| bad(e.to_string()))?;
+                    dims.insert(k.to_string(), v.to_string());
+                }
+                let b = Breakdown::from_map(dims);
+                breakdowns.insert(breakdown, b.clone());
+                b
+            }
+        };
+        if !note.is_empty() {
+            privacy::check_text("trendbreuk", note).map_err(|e| bad(e.to_string()))?;
         }
-        privacy::check_text("trendbreuk", note).map_err(|e| bad(e.to_string()))?;
         let period = Period::parse(period).map_err(|e| bad(e.to_string()))?;
         if let Some((first, last)) = range
             && !(first..=last).contains(&period)
@@ -262,7 +278,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
                 "v" => Status::Voorlopig,
                 other => return Err(bad(format!("onbekende status {other:?}"))),
             },
-            breakdown: Breakdown::from_map(dims),
+            breakdown,
             note: (!note.is_empty()).then(|| note.to_string()),
         });
     }

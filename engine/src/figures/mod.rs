@@ -29,6 +29,8 @@ pub mod targets;
 pub mod units;
 
 #[cfg(test)]
+mod store_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

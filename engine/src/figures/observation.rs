@@ -51,6 +51,12 @@ impl Breakdown {
         Breakdown(Arc::new(map))
     }
 
+    /// Whether both are the same shared map (not only equal ones): a check without looking
+    /// inside.
+    pub fn shares_map(&self, other: &Breakdown) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Whether this is the total.
     pub fn is_total(&self) -> bool {
         self.0.is_empty()

@@ -110,6 +110,29 @@ impl Period {
     }
 }
 
+impl Period {
+    /// Appends the code (`2023JJ00`, `2023KW01`, `2023MM03`) to `out`, as [`fmt::Display`]
+    /// writes it, without the formatting machinery (encoding writes one per stored row).
+    pub fn write_code(&self, out: &mut String) {
+        let (letters, n) = match self.part {
+            PeriodPart::Year => ("JJ", 0),
+            PeriodPart::Quarter(q) => ("KW", q),
+            PeriodPart::Month(m) => ("MM", m),
+        };
+        if !(0..10_000).contains(&self.year) || n >= 100 {
+            out.push_str(&self.to_string());
+            return;
+        }
+        let year = self.year as u16;
+        for d in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] {
+            out.push(char::from(b'0' + d as u8));
+        }
+        out.push_str(letters);
+        out.push(char::from(b'0' + n / 10));
+        out.push(char::from(b'0' + n % 10));
+    }
+}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.part {
@@ -130,6 +153,31 @@ impl serde::Serialize for Period {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn codes_are_written_as_they_are_displayed() {
+        let mut periods = vec![Period::year(-5), Period::year(12_345)];
+        for year in [0, 7, 1900, 2023, 9999] {
+            periods.push(Period::year(year));
+            periods.extend((1..=4).map(|q| Period {
+                year,
+                part: PeriodPart::Quarter(q),
+            }));
+            periods.extend((1..=12).map(|m| Period {
+                year,
+                part: PeriodPart::Month(m),
+            }));
+        }
+        periods.push(Period {
+            year: 2023,
+            part: PeriodPart::Month(200),
+        });
+        for p in periods {
+            let mut written = String::from("x");
+            p.write_code(&mut written);
+            assert_eq!(written, format!("x{p}"));
+        }
+    }
 
     #[test]
     fn cbs_codes_parse() {

@@ -7,10 +7,17 @@
 //! rows are protected and stored one period at a time ([`PeriodRows::into_periods`]), and only
 //! one period is ever held as full observations.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
+use rustc_hash::FxHashMap;
+
 use super::{AreaCode, Breakdown, Observation, Period, Status};
+
+/// The most observations one period may have, in a file and in what is stored for an indicator.
+/// Protection looks at a whole period at once (see [`PeriodRows`]), so this bounds the memory an
+/// import takes: at this limit a period's working set stays well under 100 MiB.
+pub const MAX_PERIOD_ROWS: usize = 400_000;
 
 /// Where a row is: its period, and its place among that period's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,14 +56,14 @@ struct Row {
 #[derive(Debug, Clone, PartialEq)]
 struct Distinct<T: Eq + Hash> {
     values: Vec<T>,
-    index: HashMap<T, u32>,
+    index: FxHashMap<T, u32>,
 }
 
 impl<T: Eq + Hash> Default for Distinct<T> {
     fn default() -> Self {
         Distinct {
             values: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
         }
     }
 }

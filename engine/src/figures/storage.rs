@@ -12,7 +12,9 @@ use automerge::{
 };
 
 use super::codec::{self, CodecError};
+use super::period_rows::MAX_PERIOD_ROWS;
 use super::story::{POLICY_KIND, STORY_KIND, Story};
+use super::suppression::sort_cells;
 use super::targets::{self, IndicatorTargets};
 use super::{
     AreaCode, AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Period,
@@ -38,6 +40,15 @@ pub enum FiguresError {
     /// The document layout is not as expected.
     #[error("document {doc}: {problem}")]
     Layout { doc: DocId, problem: String },
+    /// One period would hold more observations than can be protected at once.
+    #[error(
+        "indicator {indicator}: periode {period} zou met wat er al is opgeslagen meer dan {limit} cijfers hebben; kleine aantallen worden per periode in hun geheel beschermd, en meer cijfers in een periode kan kompas niet tegelijk vasthouden"
+    )]
+    PeriodTooLarge {
+        indicator: String,
+        period: Period,
+        limit: usize,
+    },
     /// The replica refused or failed.
     #[error(transparent)]
     Replica(#[from] ReplicaError),
@@ -47,7 +58,7 @@ impl FiguresError {
     /// Whether the error is about what the user asked.
     pub fn is_input_error(&self) -> bool {
         match self {
-            FiguresError::UnknownIndicator { .. } => true,
+            FiguresError::UnknownIndicator { .. } | FiguresError::PeriodTooLarge { .. } => true,
             FiguresError::Replica(e) => e.is_input_error(),
             _ => false,
         }
@@ -220,31 +231,37 @@ impl<'r, S: Store> Figures<'r, S> {
         let registry = self.registry()?;
         let policy = self.policy()?;
         let mut loaded = self.replica.load(&indicator.id)?;
-        let layout = |problem: String| FiguresError::Layout {
-            doc: indicator.id.clone(),
-            problem,
-        };
         let codec_error = |source: CodecError| FiguresError::Codec {
             doc: indicator.id.clone(),
             source,
         };
-        let batches = read_batches(&loaded.doc).map_err(layout)?;
+        let too_large = |period: Period| FiguresError::PeriodTooLarge {
+            indicator: indicator.name.clone(),
+            period,
+            limit: MAX_PERIOD_ROWS,
+        };
         let mut stored = Stored::default();
         let mut chunks = Vec::new();
         for (period, mut all) in rows.into_periods() {
-            let existing = stored_in_period(&batches, period).map_err(codec_error)?;
+            if all.len() > MAX_PERIOD_ROWS {
+                return Err(too_large(period));
+            }
+            let existing = stored_in_period(&loaded.doc, &indicator.id, period)?;
             // Newest first: protection keeps the first of equal cells after a stable sort.
             all.reverse();
             all.extend(existing.iter().cloned());
             let protection = protect(&mut all, indicator.unit, &registry, &policy);
+            if all.len() > MAX_PERIOD_ROWS {
+                return Err(too_large(period));
+            }
             stored.protection.primary += protection.primary;
             stored.protection.secondary += protection.secondary;
             stored.protection.unchecked_groups += protection.unchecked_groups;
-            all.retain(|o| existing.get(o.area, &o.breakdown, o.period) != Some(o));
+            all.retain(|o| find_cell(&existing, o) != Some(o));
+            drop(existing);
             stored.rows += all.len();
             chunks.extend(codec::encode_batches(&all).map_err(codec_error)?);
         }
-        drop(batches);
         if !chunks.is_empty() {
             self.put_batches(&mut loaded, chunks, "cijfers ingelezen", now, random)?;
         }
@@ -528,21 +545,48 @@ impl<'r, S: Store> Figures<'r, S> {
     }
 }
 
-/// The stored observations of one period, merged from `batches` in key order (the later batch
-/// wins per cell). Compressed batches that name other periods are not decoded.
-fn stored_in_period(batches: &[Vec<u8>], period: Period) -> Result<ObservationTable, CodecError> {
-    let mut table = ObservationTable::default();
-    for bytes in batches {
+/// The stored observations of one period, merged from the document's batches in key order (the
+/// later batch wins per cell), sorted by cell as [`protect`] sorts them. The batches are read
+/// where the document holds them, one at a time, and compressed batches that name other periods
+/// are not decoded, so only this period's rows are ever held as observations.
+fn stored_in_period(
+    doc: &AutoCommit,
+    id: &DocId,
+    period: Period,
+) -> Result<Vec<Observation>, FiguresError> {
+    let mut rows = Vec::new();
+    each_batch(doc, |bytes| {
         if codec::periods(bytes)?.is_some_and(|(first, last)| !(first..=last).contains(&period)) {
-            continue;
+            return Ok(());
         }
-        for o in codec::decode(bytes)? {
-            if o.period == period {
-                table.insert(o);
-            }
-        }
-    }
-    Ok(table)
+        rows.extend(
+            codec::decode(bytes)?
+                .into_iter()
+                .filter(|o| o.period == period),
+        );
+        Ok(())
+    })
+    .map_err(|problem| FiguresError::Layout {
+        doc: id.clone(),
+        problem,
+    })?
+    .map_err(|source| FiguresError::Codec {
+        doc: id.clone(),
+        source,
+    })?;
+    // Newest first, so that sorting keeps the latest of equal cells.
+    rows.reverse();
+    sort_cells(&mut rows);
+    Ok(rows)
+}
+
+/// The stored observation of the cell of `o`, among rows sorted by cell.
+fn find_cell<'a>(sorted: &'a [Observation], o: &Observation) -> Option<&'a Observation> {
+    let key = (o.area, &o.breakdown, o.period);
+    sorted
+        .binary_search_by(|s| (s.area, &s.breakdown, s.period).cmp(&key))
+        .ok()
+        .map(|i| &sorted[i])
 }
 
 /// The workspace's small-number policy, as the replica's guard applies it to counts in fields.
@@ -555,22 +599,39 @@ pub fn small_number_policy<S: Store>(
 
 /// The batches of a document in key order; a document without batches has none.
 pub fn read_batches(doc: &AutoCommit) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    let _: Result<(), std::convert::Infallible> = each_batch(doc, |bytes| {
+        out.push(bytes.to_vec());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `visit` with every batch of a document in key order, where the document holds it,
+/// stopping at the first error of `visit` (the inner result). The outer error is the layout's.
+fn each_batch<E>(
+    doc: &AutoCommit,
+    mut visit: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<Result<(), E>, String> {
     let map = match doc.get(ROOT, BATCHES).map_err(|e| e.to_string())? {
-        None => return Ok(Vec::new()),
+        None => return Ok(Ok(())),
         Some((Value::Object(ObjType::Map), map)) => map,
         Some(_) => return Err(format!("{BATCHES} is geen map")),
     };
-    let mut out = Vec::new();
     for key in doc.keys(&map) {
         match doc.get(&map, key.as_str()).map_err(|e| e.to_string())? {
             Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Bytes(b) => out.push(b.clone()),
+                ScalarValue::Bytes(b) => {
+                    if let Err(e) = visit(b) {
+                        return Ok(Err(e));
+                    }
+                }
                 _ => return Err(format!("batch {key} is geen reeks bytes")),
             },
             _ => return Err(format!("batch {key} is geen reeks bytes")),
         }
     }
-    Ok(out)
+    Ok(Ok(()))
 }
 
 /// Checks the batches of a document that arrives from elsewhere: each must decode, and pass the

@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use super::{AreaCode, AreaLevel, AreaRegistry, Breakdown, Observation, Period, Unit};
 
 pub use crate::privacy::SuppressionPolicy;
@@ -42,8 +44,7 @@ pub fn protect(
     registry: &AreaRegistry,
     policy: &SuppressionPolicy,
 ) -> Protection {
-    rows.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
-    rows.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
+    sort_cells(rows);
     let mut report = Protection::default();
     // The original values, for choosing the smallest cell to hide next.
     let weight: Vec<f64> = rows.iter().map(|o| o.value.unwrap_or(0.0)).collect();
@@ -99,20 +100,133 @@ impl Sum {
     }
 }
 
+/// The place of a cell in the order protection works in: area, the breakdown's rank among the
+/// distinct breakdowns (in their own order), period. Comparing ranks instead of breakdown maps
+/// keeps sorting and searching a large period cheap.
+type CellKey = (AreaCode, u32, Period);
+
+/// The distinct breakdowns of some rows, each with its rank in breakdown order.
+struct Ranks(FxHashMap<Breakdown, u32>);
+
+impl Ranks {
+    fn of(rows: &[Observation]) -> Ranks {
+        let mut distinct: FxHashMap<Breakdown, u32> = FxHashMap::default();
+        // Rows mostly share a few breakdown maps: those seen last are known without hashing.
+        let mut recent = Recent::default();
+        for o in rows {
+            if recent.get(&o.breakdown).is_none() && !distinct.contains_key(&o.breakdown) {
+                distinct.insert(o.breakdown.clone(), 0);
+            }
+            recent.put(&o.breakdown, 0);
+        }
+        let mut sorted: Vec<Breakdown> = distinct.keys().cloned().collect();
+        sorted.sort();
+        for (rank, b) in sorted.into_iter().enumerate() {
+            distinct.insert(b, rank as u32);
+        }
+        Ranks(distinct)
+    }
+
+    fn get(&self, b: &Breakdown) -> Option<u32> {
+        self.0.get(b).copied()
+    }
+
+    fn key(&self, o: &Observation, recent: &mut Recent) -> CellKey {
+        let rank = match recent.get(&o.breakdown) {
+            Some(rank) => rank,
+            None => {
+                let rank = self.get(&o.breakdown).unwrap_or(u32::MAX);
+                recent.put(&o.breakdown, rank);
+                rank
+            }
+        };
+        (o.area, rank, o.period)
+    }
+
+    fn keys(&self, rows: &[Observation]) -> impl Iterator<Item = CellKey> {
+        let mut recent = Recent::default();
+        rows.iter().map(move |o| self.key(o, &mut recent))
+    }
+}
+
+/// The last few breakdown maps seen, by identity (not by content), with a number for each.
+#[derive(Default)]
+struct Recent {
+    seen: [Option<(Breakdown, u32)>; 4],
+    next: usize,
+}
+
+impl Recent {
+    fn get(&self, b: &Breakdown) -> Option<u32> {
+        self.seen
+            .iter()
+            .flatten()
+            .find(|(s, _)| s.shares_map(b))
+            .map(|(_, n)| *n)
+    }
+
+    fn put(&mut self, b: &Breakdown, n: u32) {
+        if self.get(b).is_none() {
+            self.seen[self.next] = Some((b.clone(), n));
+            self.next = (self.next + 1) % self.seen.len();
+        }
+    }
+}
+
+/// Sorts the rows by (area, breakdown, period), stably, and keeps the first of equal cells.
+pub(crate) fn sort_cells(rows: &mut Vec<Observation>) {
+    let ranks = Ranks::of(rows);
+    // With its place as the last part of the key, an unstable sort keeps equal cells in order.
+    let mut keyed: Vec<(CellKey, u32)> = ranks
+        .keys(rows)
+        .enumerate()
+        .map(|(i, key)| (key, i as u32))
+        .collect();
+    keyed.sort_unstable();
+    // Keep the first of each run of equal keys, then move the rows into their places.
+    let keep: Vec<bool> = (0..keyed.len())
+        .map(|k| k == 0 || keyed[k - 1].0 != keyed[k].0)
+        .collect();
+    let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
+    let mut placed = vec![false; rows.len()];
+    for start in 0..rows.len() {
+        let mut at = start;
+        while !placed[at] {
+            placed[at] = true;
+            let from = order[at] as usize;
+            if from == start {
+                break;
+            }
+            rows.swap(at, from);
+            at = from;
+        }
+    }
+    let mut k = 0;
+    rows.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+}
+
 /// Every additive relation between the rows: breakdowns within an area and period, and areas
 /// within their parent area for the same period and breakdown. The rows must be sorted by
 /// (area, breakdown, period) without duplicates, as [`protect`] leaves them.
 pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> {
-    let find = |area: AreaCode, breakdown: &Breakdown, period: Period| {
-        rows.binary_search_by(|o| (o.area, &o.breakdown, o.period).cmp(&(area, breakdown, period)))
-            .ok()
-    };
+    let ranks = Ranks::of(rows);
+    let keys: Vec<CellKey> = ranks.keys(rows).collect();
+    let places: FxHashMap<CellKey, u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i as u32))
+        .collect();
+    let find = |key: CellKey| places.get(&key).map(|i| *i as usize);
     // (total, relation, part): the relation is a breakdown dimension, or GEOGRAPHY.
-    const GEOGRAPHY: usize = usize::MAX;
-    let mut links: Vec<(usize, usize, usize)> = Vec::new();
+    const GEOGRAPHY: u32 = u32::MAX;
+    let mut links: Vec<(u32, u32, u32)> = Vec::new();
     let mut dims: Vec<String> = Vec::new();
-    // Each distinct breakdown's parents: the same breakdown without one dimension.
-    let mut parents: HashMap<Breakdown, Vec<(usize, Breakdown)>> = HashMap::new();
+    // Each distinct breakdown's parents that occur: the same breakdown without one dimension,
+    // with the dimension's index.
+    let mut parents: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
     let national: Vec<AreaCode> = rows
         .iter()
         .map(|o| o.area)
@@ -120,23 +234,23 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    for (i, o) in rows.iter().enumerate() {
+    for (i, (o, &(area, rank, period))) in rows.iter().zip(&keys).enumerate() {
         if !o.breakdown.is_total() {
-            let up = parents.entry(o.breakdown.clone()).or_insert_with(|| {
+            let up = parents.entry(rank).or_insert_with(|| {
                 o.breakdown
                     .iter()
-                    .map(|(dim, _)| {
+                    .filter_map(|(dim, _)| {
                         let d = dims.iter().position(|x| x == dim).unwrap_or_else(|| {
                             dims.push(dim.to_string());
                             dims.len() - 1
                         });
-                        (d, o.breakdown.without(dim))
+                        Some((d as u32, ranks.get(&o.breakdown.without(dim))?))
                     })
                     .collect()
             });
             for (d, parent) in up.iter() {
-                if let Some(p) = find(o.area, parent, o.period) {
-                    links.push((p, *d, i));
+                if let Some(p) = find((area, *parent, period)) {
+                    links.push((p as u32, *d, i as u32));
                 }
             }
         }
@@ -147,8 +261,8 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
                 _ => (None, None, &[]),
             };
         for parent in up.into_iter().chain(region).chain(country.iter().copied()) {
-            if let Some(p) = find(parent, &o.breakdown, o.period) {
-                links.push((p, GEOGRAPHY, i));
+            if let Some(p) = find((parent, rank, period)) {
+                links.push((p as u32, GEOGRAPHY, i as u32));
             }
         }
     }
@@ -156,8 +270,8 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
     let mut sums: Vec<Sum> = Vec::new();
     for chunk in links.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
         sums.push(Sum {
-            total: chunk[0].0,
-            parts: chunk.iter().map(|l| l.2).collect(),
+            total: chunk[0].0 as usize,
+            parts: chunk.iter().map(|l| l.2 as usize).collect(),
         });
     }
     sums
@@ -166,22 +280,17 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
 /// Hides more cells until no hidden cell is determined by the sums; returns how many groups were
 /// too large for the exact check.
 pub fn secondary(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) -> usize {
-    // For every cell, the sums it takes part in.
-    let mut member_of: Vec<Vec<usize>> = vec![Vec::new(); hidden.len()];
-    for (s, sum) in sums.iter().enumerate() {
-        for m in sum.members() {
-            member_of[m].push(s);
-        }
-    }
+    let member_of = Memberships::of(sums, hidden.len());
     loop {
         simple_rule(sums, weight, hidden);
         let (determined, unchecked) = determined_cells(sums, hidden);
         let mut changed = false;
         for cell in determined {
             // Hide the smallest shown cell in a sum that holds the determined cell.
-            let pick = member_of[cell]
+            let pick = member_of
+                .of_cell(cell)
                 .iter()
-                .flat_map(|s| sums[*s].members())
+                .flat_map(|s| sums[*s as usize].members())
                 .filter(|m| !hidden[*m])
                 .min_by(|a, b| weight[*a].total_cmp(&weight[*b]).then(a.cmp(b)));
             if let Some(m) = pick {
@@ -193,6 +302,41 @@ pub fn secondary(sums: &[Sum], weight: &[f64], hidden: &mut [bool]) -> usize {
         if !changed {
             return unchecked;
         }
+    }
+}
+
+/// For every cell, the sums it takes part in, in one flat list (a list per cell would cost an
+/// allocation per cell in a large period).
+struct Memberships {
+    /// Where each cell's sums start in `sums`; one more entry than cells.
+    starts: Vec<u32>,
+    sums: Vec<u32>,
+}
+
+impl Memberships {
+    fn of(sums: &[Sum], cells: usize) -> Memberships {
+        let mut starts = vec![0u32; cells + 1];
+        for sum in sums {
+            for m in sum.members() {
+                starts[m + 1] += 1;
+            }
+        }
+        for i in 0..cells {
+            starts[i + 1] += starts[i];
+        }
+        let mut next = starts.clone();
+        let mut flat = vec![0u32; starts[cells] as usize];
+        for (s, sum) in sums.iter().enumerate() {
+            for m in sum.members() {
+                flat[next[m] as usize] = s as u32;
+                next[m] += 1;
+            }
+        }
+        Memberships { starts, sums: flat }
+    }
+
+    fn of_cell(&self, cell: usize) -> &[u32] {
+        &self.sums[self.starts[cell] as usize..self.starts[cell + 1] as usize]
     }
 }
 

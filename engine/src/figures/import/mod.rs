@@ -28,7 +28,7 @@ pub use shape::TableMetadata;
 use std::fmt;
 
 use super::period_rows::PeriodRows;
-use super::{AreaRegistry, Unit};
+use super::{AreaRegistry, Period, Unit};
 
 /// How to import.
 #[derive(Debug, Clone, Default)]
@@ -143,6 +143,11 @@ pub enum ImportError {
         .0.join(", ")
     )]
     Choice(Vec<String>),
+    /// One period has more observations than can be protected at once.
+    #[error(
+        "periode {period} heeft meer dan {limit} cijfers; kleine aantallen worden per periode in hun geheel beschermd, en meer cijfers in een periode kan kompas niet tegelijk vasthouden; lees minder gebieden of uitsplitsingen voor deze periode in"
+    )]
+    PeriodTooLarge { period: Period, limit: usize },
 }
 
 impl Parsed {

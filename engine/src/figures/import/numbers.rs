@@ -7,7 +7,7 @@
 //! it is refused with its row and column. A column that shows both conventions is refused at the
 //! first value that contradicts the earlier ones.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::document::number::Written;
 use crate::figures::period_rows::PeriodRows;
@@ -21,7 +21,7 @@ pub const MAX_COUNT: f64 = 100_000_000.0;
 #[derive(Debug, Default)]
 pub struct Conventions {
     /// Per column: the decimal separator and the row that showed it.
-    columns: HashMap<usize, (char, u64)>,
+    columns: FxHashMap<usize, (char, u64)>,
     /// For the file: the first decimal separator any column showed.
     file: Option<char>,
 }
@@ -205,8 +205,8 @@ pub fn breakdowns_above_total(rows: &PeriodRows) -> Vec<String> {
 
 /// The breakdowns above their total among `rows`: area, period, dimension, sum and total.
 fn above_total(rows: &[Observation]) -> Vec<(AreaCode, Period, String, f64, f64)> {
-    let mut totals: HashMap<(AreaCode, Period), f64> = HashMap::new();
-    let mut sums: HashMap<(AreaCode, Period, &str), (f64, usize)> = HashMap::new();
+    let mut totals: FxHashMap<(AreaCode, Period), f64> = FxHashMap::default();
+    let mut sums: FxHashMap<(AreaCode, Period, &str), (f64, usize)> = FxHashMap::default();
     for o in rows {
         let Some(v) = o.value else { continue };
         let mut dims = o.breakdown.iter();

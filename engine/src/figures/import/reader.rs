@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
+use rustc_hash::FxHashMap;
+
 use super::bounded::{Bounded, MAX_RECORD_BYTES};
 use super::numbers::{
     Conventions, Culprit, Read as Number, breakdowns_above_total, check_period, check_values,
@@ -14,7 +16,7 @@ use super::{
 };
 use crate::figures::codec::clean_text;
 use crate::figures::excerpt::excerpt;
-use crate::figures::period_rows::{PeriodRows, RowAt};
+use crate::figures::period_rows::{MAX_PERIOD_ROWS, PeriodRows, RowAt};
 use crate::figures::{AreaCode, AreaRegistry, Breakdown, Observation, Period, Status, Unit};
 use crate::privacy;
 
@@ -32,8 +34,8 @@ const REMEMBERED: usize = 10_000;
 #[derive(Default)]
 struct Seen {
     key: String,
-    breakdowns: HashMap<String, Breakdown>,
-    labels: HashMap<String, AreaCode>,
+    breakdowns: FxHashMap<String, Breakdown>,
+    labels: FxHashMap<String, AreaCode>,
 }
 
 impl Seen {
@@ -205,6 +207,12 @@ pub fn read_csv<R: Read>(
                 continue;
             }
             let at = parsed.tables[table].rows.push(&o);
+            if at.index >= MAX_PERIOD_ROWS {
+                return Err(ImportError::PeriodTooLarge {
+                    period: at.period,
+                    limit: MAX_PERIOD_ROWS,
+                });
+            }
             pending.extend(open.into_iter().map(|(column, written, culprit)| Pending {
                 table,
                 at,

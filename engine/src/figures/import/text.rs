@@ -22,25 +22,33 @@ pub fn windows_1252(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Reads the next record into `record` (through the reusable `raw`), decoding each field as
-/// UTF-8 when it is valid UTF-8 and as Windows-1252 otherwise. `Ok(false)` at the end.
+/// Reads the next record into `record`, decoding each field as UTF-8 when it is valid UTF-8 and
+/// as Windows-1252 otherwise. `Ok(false)` at the end. A record that is all UTF-8 (the usual
+/// case) is read into `record`'s own buffer and only validated, not copied; `raw` is the
+/// reusable buffer for the others.
 pub fn next_record<R: Read>(
     reader: &mut csv::Reader<Bounded<R>>,
     raw: &mut csv::ByteRecord,
     record: &mut csv::StringRecord,
 ) -> csv::Result<bool> {
-    if !reader.read_byte_record(raw)? {
+    let mut bytes = std::mem::take(record).into_byte_record();
+    if !reader.read_byte_record(&mut bytes)? {
         return Ok(false);
     }
     reader.get_ref().record_read(reader.position().byte());
-    record.clear();
-    for field in raw.iter() {
-        match std::str::from_utf8(field) {
-            Ok(text) => record.push_field(text),
-            Err(_) => record.push_field(&windows_1252(field)),
+    match csv::StringRecord::from_byte_record(bytes) {
+        Ok(text) => *record = text,
+        Err(e) => {
+            *raw = e.into_byte_record();
+            for field in raw.iter() {
+                match std::str::from_utf8(field) {
+                    Ok(text) => record.push_field(text),
+                    Err(_) => record.push_field(&windows_1252(field)),
+                }
+            }
+            record.set_position(raw.position().cloned());
         }
     }
-    record.set_position(raw.position().cloned());
     Ok(true)
 }
 

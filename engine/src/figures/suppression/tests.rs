@@ -151,6 +151,34 @@ proptest! {
         // One breakdown sum per area, plus three geographic sums (total, girls, boys).
         check_protected(rows, districts.len() + 1 + 3)?;
     }
+
+    #[test]
+    fn cells_are_sorted_as_by_their_full_keys_and_the_first_of_equal_cells_stays(
+        cells in prop::collection::vec((0u8..4, 0u8..4, 0u8..3, 0u32..50), 0..80),
+    ) {
+        let categories = ["meisje", "jongen", "0-11", "12-17"];
+        let rows: Vec<Observation> = cells
+            .iter()
+            .map(|(area, category, year, value)| {
+                let breakdown = match category {
+                    0 => Breakdown::total(),
+                    c => Breakdown::total().with(
+                        if *c == 1 { "geslacht" } else { "leeftijd" },
+                        categories[usize::from(*c)],
+                    ),
+                };
+                let mut o = obs(&format!("GM000{area}"), breakdown, f64::from(*value));
+                o.period = Period::year(2020 + i16::from(*year));
+                o
+            })
+            .collect();
+        let mut plain = rows.clone();
+        plain.sort_by(|a, b| (a.area, &a.breakdown, a.period).cmp(&(b.area, &b.breakdown, b.period)));
+        plain.dedup_by(|a, b| a.area == b.area && a.period == b.period && a.breakdown == b.breakdown);
+        let mut ranked = rows;
+        sort_cells(&mut ranked);
+        prop_assert_eq!(ranked, plain);
+    }
 }
 
 #[test]
