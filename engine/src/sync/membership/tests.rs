@@ -748,3 +748,17 @@ fn boxed_names_open_only_for_their_coordinator_and_their_joiner() {
         None
     );
 }
+
+#[test]
+fn the_confirmation_operations_have_the_tags_the_protocol_names() {
+    // Workspace (16), no `prev` (1), author (32) and time (8) come before the tag.
+    let tag = |body: OpBody| SignedOp::sign(WS, None, Timestamp(0), body, &key(1)).to_bytes()[57];
+    assert_eq!(tag(confirm_body(2)), 11);
+    let invite = OpBody::InviteConfirmed {
+        invite_key: InviteToken([7; 32]).public(),
+        role: Role::Partner,
+        expires: Timestamp(1000),
+    };
+    assert_eq!(tag(invite), 12);
+    assert_eq!(tag(pending_body(7, 2, Vec::new())), 13);
+}

@@ -392,9 +392,17 @@ impl Machine {
                 if self.state.redeem.is_some() && !member_soon && !waiting {
                     return self.redeem(relay, now, out);
                 }
-                if link.candidacy_sent && self.members.set().is_member(&self.me) {
-                    // Confirmed while this connection was a pending joiner's: the keys are in,
-                    // and the next connection is a member's.
+                let relay_level = link.relay_log >= ops_len && link.ops_sent >= ops_len;
+                let confirmed = self
+                    .members
+                    .set()
+                    .member(&self.me)
+                    .is_some_and(|m| m.confirmed);
+                if link.candidacy_sent && relay_level && confirmed {
+                    // Confirmed while this connection was a pending joiner's, and the relay has
+                    // the confirmation: the keys are in, and the next connection is a member's.
+                    // (A relay still missing this organisation's redeem gets it first; its
+                    // acknowledgement brings the reconnection.)
                     reconnect(link, relay, out);
                     return Ok(());
                 }

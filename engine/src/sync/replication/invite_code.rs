@@ -2,10 +2,11 @@
 //!
 //! It carries where to go (every relay, each with the sequence number from which the joiner has
 //! to read because the coordinator published snapshots of every document after it), which
-//! workspace, the one-time token the joiner redeems, and the workspace keys, followed by the key of
-//! every relay the coordinator has pinned, so the joiner pins them too. Codes from before relay
-//! keys end after the workspace keys; the joiner then learns each key on first contact. Whoever
-//! holds the code can join once, before it expires; treat it like a password.
+//! workspace, the one-time token the joiner redeems, and the workspace keys (none when the
+//! invite asks for a coordinator's confirmation: the joiner gets them once confirmed), followed
+//! by the key of every relay the coordinator has pinned, so the joiner pins them too. Codes from
+//! before relay keys end after the workspace keys; the joiner then learns each key on first
+//! contact. Whoever holds the code can join once, before it expires; treat it like a password.
 
 use std::collections::BTreeMap;
 
