@@ -27,10 +27,13 @@ fn agrees<S: Store>(r: &Replica<S>) {
     assert_eq!(r.list(None, true).unwrap(), documents);
     for view in &documents {
         assert_eq!(&r.get(&view.id).unwrap(), view);
-        let entry = r.store().view(view.id.as_str()).unwrap();
+        let entry = r.store().view(view.id.as_str()).unwrap().unwrap();
         assert!(
-            entry.is_some_and(|e| !e.is_empty()),
-            "an entry for {}",
+            matches!(
+                super::decode(&view.id, &entry, &|_| true),
+                Ok(super::Entry::View(..))
+            ),
+            "the entry of {} reads back as a view",
             view.id
         );
     }
