@@ -1,7 +1,8 @@
 //! Page times of `kompas serve`: the median and p99 of answering the overview, a flow page, a
 //! document list of 1,000 documents and an indicator page with 100,000 observations (server
 //! render plus the local HTTP round trip), and the resident memory of the server holding that
-//! data. Run with `cargo bench -p kompas-tests --bench serve_pages`.
+//! data. Run with `cargo bench -p kompas-tests --bench serve_pages`; `KOMPAS_BENCH_PAGE_RUNS`
+//! sets how often each page is asked for (30 or 50 by default).
 //!
 //! The data directory is filled before the server starts: 1,000 documents through the engine,
 //! a generated area registry of 2,500 municipalities in 40 regions and 9 size classes, and a
@@ -219,7 +220,12 @@ async fn main() {
             30,
         ),
     ];
+    // Fewer runs per page for a quick look on a busy machine.
+    let page_runs = std::env::var("KOMPAS_BENCH_PAGE_RUNS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
     for (name, path, runs) in pages {
+        let runs = page_runs.unwrap_or(runs).max(1);
         let url = format!("{}{path}", serve.base);
         let (status, _, size) = get(&http, &url, &cookie).await;
         assert_eq!(status, 200, "{name} at {path}");

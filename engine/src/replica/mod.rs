@@ -640,5 +640,3 @@ pub use rights::POLICY_FLOOR;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod view_index_tests;

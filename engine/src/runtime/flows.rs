@@ -4,8 +4,8 @@
 //! appends one signed fact (or a few) and saves durably. Time and randomness come in as arguments.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::AutoCommit;
 
@@ -708,7 +708,8 @@ impl<'a, S: Store> Flows<'a, S> {
         now: Timestamp,
         shared: &Shared,
     ) -> Result<Status, FlowError> {
-        let (instance, def) = self.read(doc)?;
+        let instance = read_instance(doc)?;
+        let def = shared.definition(&instance)?;
         let views = self.views_of(&instance, shared)?;
         let actions = self.actions_due(&def, &views, now)?;
         let documents = snapshots(self.replica.catalog(), &views);
@@ -806,6 +807,23 @@ struct Shared {
     live: OnceCell<Vec<DocView>>,
     /// The workspace's members.
     members: OnceCell<Option<Vec<Member>>>,
+    /// The pinned definitions by name, version and exact text: instances of one definition
+    /// share one parse.
+    definitions: RefCell<HashMap<(String, String, String), Definition>>,
+}
+
+impl Shared {
+    /// The definition `instance` is pinned to, parsed once per text for the whole listing.
+    fn definition(&self, instance: &Instance) -> Result<Definition, FlowError> {
+        let pinned = instance.effective();
+        let key = (pinned.name, pinned.version, pinned.body);
+        if let Some(def) = self.definitions.borrow().get(&key) {
+            return Ok(def.clone());
+        }
+        let def = parse_pinned(instance)?;
+        self.definitions.borrow_mut().insert(key, def.clone());
+        Ok(def)
+    }
 }
 
 /// What the reducer needs of each document.

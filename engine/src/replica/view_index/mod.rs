@@ -325,10 +325,9 @@ fn decode_fields(
 
 /// Whether the index of `store` is marked complete in this format (for the index tests).
 #[cfg(test)]
-pub(super) fn is_marked_complete<S: Store>(store: &S) -> bool {
+fn is_marked_complete<S: Store>(store: &S) -> bool {
     store.view(FORMAT_KEY).ok().flatten().as_deref() == Some(&[FORMAT])
 }
 
-/// The key of the mark that the index is complete (for the index tests).
 #[cfg(test)]
-pub(super) const FORMAT_MARK: &str = FORMAT_KEY;
+mod tests;
