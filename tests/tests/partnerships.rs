@@ -127,6 +127,7 @@ fn one_organisation_in_two_samenwerkingen_keeps_them_apart() {
     assert_eq!(each.len(), 2, "{synced}");
     assert_eq!(each[0]["samenwerking"], REGIO);
     assert_eq!(each[1]["samenwerking"], SCHOOL);
+    assert_eq!(synced["not_reached"], serde_json::json!([]), "{synced}");
     sync_until(&[&aanbieder, &swv, &gemeente], "both samenwerkingen", |k| {
         if k.data() == gemeente.data() {
             k.titles_in(REGIO).len() == 3 && k.titles_in(SCHOOL).len() == 2

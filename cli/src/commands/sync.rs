@@ -178,9 +178,9 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
         let mut machine = Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
         drive(replica, &mut machine, limit, progress(global))?
     } else {
-        let mut all = once_for_all(global, limit)?;
-        if all.len() > 1 {
-            return report_all(global, &all);
+        let (mut all, skipped) = once_for_all(global, limit)?;
+        if all.len() + skipped.len() > 1 {
+            return report_all(global, &all, &skipped);
         }
         all.pop().map(|(_, s)| s).unwrap_or_default()
     };
@@ -188,12 +188,15 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
     judge(&summary, args.watch)
 }
 
+/// The summary of one samenwerking's sync, with its name.
+type Synced = (String, SyncSummary);
+
 /// A one-off sync of every samenwerking of the data directory in turn, each with its name; it
-/// stops at Ctrl-C or SIGTERM.
+/// stops at Ctrl-C or SIGTERM, and returns the names of those it did not get to as well.
 fn once_for_all(
     global: &Global,
     limit: Option<Duration>,
-) -> anyhow::Result<Vec<(String, SyncSummary)>> {
+) -> anyhow::Result<(Vec<Synced>, Vec<String>)> {
     let data = crate::context::lock(&global.data)?;
     let all: Vec<Partnership> = partnerships::list(&data)?
         .into_iter()
@@ -204,24 +207,29 @@ fn once_for_all(
     }
     let folder = workflows::folder(global);
     let mut done = Vec::new();
+    let mut skipped = Vec::new();
     for partnership in &all {
+        if done
+            .last()
+            .is_some_and(|(_, s): &(String, SyncSummary)| s.interrupted)
+        {
+            skipped.push(partnership.label());
+            continue;
+        }
         let (replica, _, _) = replica_in(&data, partnership.store, folder.as_deref())?;
         let mut machine = Machine::load(&replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
         if all.len() > 1 && progress(global) {
             note(&format!("samenwerking {}:", partnership.label()));
         }
         let summary = drive(&replica, &mut machine, limit, progress(global))?;
-        let stop = summary.interrupted;
         done.push((partnership.label(), summary));
-        if stop {
-            break;
-        }
     }
-    Ok(done)
+    Ok((done, skipped))
 }
 
-/// Prints the summaries of a sync of several samenwerkingen, and fails as the worst one does.
-fn report_all(global: &Global, all: &[(String, SyncSummary)]) -> anyhow::Result<()> {
+/// Prints the summaries of a sync of several samenwerkingen (and those an interruption left
+/// out), and fails as the worst one does.
+fn report_all(global: &Global, all: &[Synced], skipped: &[String]) -> anyhow::Result<()> {
     let value: Vec<serde_json::Value> = all
         .iter()
         .map(|(name, summary)| {
@@ -234,12 +242,20 @@ fn report_all(global: &Global, all: &[(String, SyncSummary)]) -> anyhow::Result<
         .collect();
     emit(
         global.json,
-        &serde_json::json!({ "samenwerkingen": value }),
+        &serde_json::json!({ "samenwerkingen": value, "not_reached": skipped }),
         |_| {
-            all.iter()
+            let mut out = all
+                .iter()
                 .map(|(name, summary)| format!("Samenwerking {name}:\n{}", render(summary)))
                 .collect::<Vec<_>>()
-                .join("\n")
+                .join("\n");
+            if !skipped.is_empty() {
+                out.push_str(&format!(
+                    "\nNiet gesynchroniseerd (onderbroken): {}.",
+                    skipped.join(", ")
+                ));
+            }
+            out
         },
     )?;
     // An interruption counts first, then a removal, then what is incomplete.
@@ -249,9 +265,16 @@ fn report_all(global: &Global, all: &[(String, SyncSummary)]) -> anyhow::Result<
         .or_else(|| all.iter().find(|(_, s)| s.removed))
         .or_else(|| all.iter().find(|(_, s)| !s.complete()));
     match worst {
-        Some((name, summary)) => {
-            judge(summary, false).with_context(|| format!("samenwerking {name}"))
-        }
+        Some((name, summary)) => judge(summary, false).with_context(|| {
+            if skipped.is_empty() {
+                format!("samenwerking {name}")
+            } else {
+                format!(
+                    "samenwerking {name} (niet gesynchroniseerd: {})",
+                    skipped.join(", ")
+                )
+            }
+        }),
         None => Ok(()),
     }
 }
