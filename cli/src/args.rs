@@ -27,6 +27,10 @@ pub struct Global {
         value_name = "MAP"
     )]
     pub data: PathBuf,
+    /// De samenwerking waar de opdracht over gaat (naam of begin van het id); nodig als de
+    /// kompas-map er meer heeft. `kompas samenwerkingen` toont ze.
+    #[arg(long, global = true, env = "KOMPAS_SAMENWERKING", value_name = "NAAM")]
+    pub samenwerking: Option<String>,
     /// Geef de uitvoer als JSON (voor scripts).
     #[arg(long, global = true)]
     pub json: bool,
@@ -68,6 +72,8 @@ pub enum Command {
     Flow(FlowCommand),
     /// Toon deze organisatie: naam, soort, sleutelvingerafdruk en samenwerking.
     Whoami,
+    /// Toon de samenwerkingen van deze kompas-map (kies er een met --samenwerking NAAM).
+    Samenwerkingen,
     /// De samenwerking: aanmaken, uitnodigen, aansluiten, leden en relays.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),

@@ -12,7 +12,7 @@ use kompas_engine::store::{self, DataDir, DataDirError};
 use kompas_engine::{Replica, SledStore, Timestamp, composition};
 
 use crate::args::Global;
-use crate::workflows;
+use crate::{partnerships, workflows};
 
 /// The current time from the system clock.
 pub fn now() -> Timestamp {
@@ -35,6 +35,8 @@ pub struct Opened {
     pub refused_publications: Vec<Found>,
     /// The locked data directory.
     pub dir: DataDir,
+    /// The number of the replica's store in the data directory: which samenwerking it is.
+    pub store: u32,
 }
 
 /// How long a command waits for a watching sync to hand over the data directory.
@@ -72,29 +74,47 @@ pub fn lock(dir: &Path) -> Result<DataDir, DataDirError> {
     }
 }
 
-/// Opens the replica in `dir`, holding its lock.
-pub fn open(dir: &Path, folder: Option<&Path>) -> anyhow::Result<Opened> {
-    open_locked(lock(dir)?, folder)
+/// Opens the replica of the samenwerking `wanted` names (or the only one) in `dir`, holding the
+/// directory's lock.
+pub fn open(dir: &Path, wanted: Option<&str>, folder: Option<&Path>) -> anyhow::Result<Opened> {
+    let data = lock(dir)?;
+    let store = partnerships::choose(&data, wanted)?;
+    open_locked(data, store, folder)
 }
 
-/// Opens the replica in an already locked data directory.
-pub fn open_locked(data: DataDir, folder: Option<&Path>) -> anyhow::Result<Opened> {
-    let dir = data.root().to_path_buf();
-    crate::output::detail(&format!("kompas-map: {}", dir.display()));
-    let store = data
-        .store()
-        .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;
-    let (replica, registry, refused_publications) =
-        composition::open_with(store, |replica| workflows::load(replica, folder))?;
+/// Opens the replica of store `store` in an already locked data directory.
+pub fn open_locked(data: DataDir, store: u32, folder: Option<&Path>) -> anyhow::Result<Opened> {
+    let (replica, registry, refused_publications) = replica_in(&data, store, folder)?;
     Ok(Opened {
         replica,
         registry,
         refused_publications,
         dir: data,
+        store,
     })
 }
 
-/// Opens the replica named by the global `--data` option, with the workflows in force.
+/// Opens the replica of store `store` in a locked data directory that stays with the caller,
+/// with the definitions in force and the published ones that do not count.
+pub fn replica_in(
+    data: &DataDir,
+    store: u32,
+    folder: Option<&Path>,
+) -> anyhow::Result<(Replica<SledStore>, Registry, Vec<Found>)> {
+    let dir = data.root();
+    crate::output::detail(&format!("kompas-map: {}", dir.display()));
+    let sled = data
+        .store(store)
+        .with_context(|| format!("kan de opslag in {} niet openen", dir.display()))?;
+    composition::open_with(sled, |replica| workflows::load(replica, folder))
+}
+
+/// Opens the replica of the samenwerking the global `--samenwerking` option names (or the only
+/// one) in the `--data` directory, with the workflows in force.
 pub fn open_global(global: &Global) -> anyhow::Result<Opened> {
-    open(&global.data, workflows::folder(global).as_deref())
+    open(
+        &global.data,
+        global.samenwerking.as_deref(),
+        workflows::folder(global).as_deref(),
+    )
 }

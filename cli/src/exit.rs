@@ -1,6 +1,7 @@
 //! Exit codes, documented in `kompas --help` and the README, and how errors map onto them.
 
 use kompas_engine::ReplicaError;
+use kompas_engine::composition::InitError;
 use kompas_engine::document::{AssignmentError, DocIdError};
 use kompas_engine::figures::import::ImportError;
 use kompas_engine::figures::storage::FiguresError;
@@ -105,6 +106,11 @@ pub fn classify(err: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<StoreError>().is_some()
         {
             return DATA_DIR;
+        }
+        match cause.downcast_ref::<InitError>() {
+            Some(InitError::DataDir(_)) => return DATA_DIR,
+            Some(InitError::Replica(e)) => return replica_code(e),
+            None => {}
         }
         if let Some(e) = cause.downcast_ref::<ReplicaError>() {
             return replica_code(e);

@@ -11,6 +11,7 @@ mod lending;
 mod long_value;
 mod machine_work;
 mod output;
+mod partnerships;
 mod reminders;
 mod render;
 mod serve;

@@ -9,7 +9,7 @@ use crate::definition::{Registry, builtin_registry};
 use crate::identity::Identity;
 use crate::kinds::{Kinds, Owned};
 use crate::replica::{Replica, ReplicaError};
-use crate::store::Store;
+use crate::store::{DataDir, DataDirError, SledStore, Store};
 use crate::{figures, published, runtime};
 
 /// What every owner of engine kinds gives.
@@ -46,6 +46,28 @@ pub fn init_with<S: Store>(
     registry: &Registry,
 ) -> Result<Replica<S>, ReplicaError> {
     Replica::init(store, identity, kinds_of(registry))
+}
+
+/// Why a store for one more samenwerking could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The data directory could not add the store.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The replica refused the identity.
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+}
+
+/// Adds a store for one more samenwerking to the data directory, set up for `identity` (the
+/// organisation's one identity), and opens it with the built-in definitions in force. Returns
+/// the store's number and its replica.
+pub fn init_in(data: &DataDir, identity: Identity) -> Result<(u32, Replica<SledStore>), InitError> {
+    let number = data.add_store(|store| -> Result<(), InitError> {
+        init(store, identity)?;
+        Ok(())
+    })?;
+    Ok((number, open(data.store(number)?)?))
 }
 
 /// Opens a store that [`init`] set up, with the built-in definitions in force.

@@ -65,7 +65,8 @@ fn main() {
 /// Writes the round's documents straight into the replica; returns how many there are.
 fn fill(k: &Kompas) -> usize {
     let data = DataDir::open(k.data()).expect("data dir");
-    let replica = kompas_engine::composition::open(data.store().expect("store")).expect("replica");
+    let replica =
+        kompas_engine::composition::open(data.sole_store().expect("store")).expect("replica");
     let registry = definition::builtin_registry();
     let mut seq = 0u64;
     let mut next = || {

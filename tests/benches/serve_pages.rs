@@ -128,7 +128,7 @@ async fn main() {
     step("two organisations in a workspace", setup);
     {
         let data = DataDir::open(k.data()).expect("the data directory");
-        let replica = kompas_engine::composition::open(data.store().expect("its store"))
+        let replica = kompas_engine::composition::open(data.sole_store().expect("its store"))
             .expect("the replica");
         for i in 0..DOCUMENTS {
             let set = |field: &str, value: String| Assignment {

@@ -114,7 +114,8 @@ fn main() {
 /// Writes `docs` documents, each edited `edits` times, straight into the organisation's store.
 fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) {
     let data = DataDir::open(k.data()).expect("data dir");
-    let replica = kompas_engine::composition::open(data.store().expect("store")).expect("replica");
+    let replica =
+        kompas_engine::composition::open(data.sole_store().expect("store")).expect("replica");
     let def = replica
         .catalog()
         .kind("ambitie")

@@ -97,7 +97,17 @@ impl Kompas {
 
     /// The titles of every document this organisation holds (`kompas doc list`), sorted.
     pub fn titles(&self) -> Vec<String> {
-        let docs = self.json(&["doc", "list"]);
+        self.titles_listed(&["doc", "list"])
+    }
+
+    /// The titles of every document this organisation holds in samenwerking `name`
+    /// (`kompas --samenwerking NAME doc list`), sorted.
+    pub fn titles_in(&self, name: &str) -> Vec<String> {
+        self.titles_listed(&["--samenwerking", name, "doc", "list"])
+    }
+
+    fn titles_listed(&self, list: &[&str]) -> Vec<String> {
+        let docs = self.json(list);
         let mut titles: Vec<String> = docs
             .as_array()
             .into_iter()

@@ -70,7 +70,7 @@ fn every_reported_save_survives_sigkill() {
 
 fn verify(data: &std::path::Path, reported: &BTreeMap<String, u64>, round: usize) {
     let dir = DataDir::open(data).unwrap_or_else(|e| panic!("round {round}: cannot reopen: {e}"));
-    let replica = kompas_engine::composition::open(dir.store().unwrap()).unwrap();
+    let replica = kompas_engine::composition::open(dir.sole_store().unwrap()).unwrap();
     for (id, n) in reported {
         let view = replica.get(&DocId::parse(id).unwrap()).unwrap_or_else(|e| {
             panic!("round {round}: document {id} (stuk {n}) reported saved but lost: {e}")

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use kompas_engine::Store;
-use kompas_engine::store::SledStore;
+use kompas_engine::store::DataDir;
 use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
 
@@ -59,7 +59,8 @@ fn a_store_cut_short_exits_with_the_data_directory_code() {
         .unwrap()
         .to_string();
     {
-        let store = SledStore::open(&k.data().join("store")).unwrap();
+        let data = DataDir::open(k.data()).unwrap();
+        let store = data.sole_store().unwrap();
         let whole = store.load(&id).unwrap().unwrap().load().unwrap().save();
         store
             .replace_with_snapshot(&id, &whole[..whole.len() / 2], b"")

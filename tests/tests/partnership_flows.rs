@@ -456,7 +456,7 @@ fn an_agreement_of_a_conversation_is_in_its_owners_todo_with_its_deadline() {
 /// Opens `k`'s replica in this process, as a hostile partner's own software would.
 fn hostile(k: &Kompas) -> (DataDir, Replica<kompas_engine::SledStore>) {
     let dir = DataDir::open(k.data()).unwrap();
-    let replica = kompas_engine::composition::open(dir.store().unwrap()).unwrap();
+    let replica = kompas_engine::composition::open(dir.sole_store().unwrap()).unwrap();
     (dir, replica)
 }
 

@@ -39,7 +39,7 @@ fn a_change_count_bomb_sent_by_sync_is_refused_and_reported_while_other_bundles_
     );
     let (workspace, signing, bundle) = {
         let data = DataDir::open(aanbieder.data()).unwrap();
-        let replica = kompas_engine::composition::open(data.store().unwrap()).unwrap();
+        let replica = kompas_engine::composition::open(data.sole_store().unwrap()).unwrap();
         let machine = Machine::load(&replica, Mode::Once).unwrap().unwrap();
         let signing = replica.identity().signing_key().unwrap();
         let payload = Payload {

@@ -43,8 +43,8 @@ impl Org {
     fn new(root: &Path, slug: &str, name: &str, org_type: OrgType) -> anyhow::Result<Org> {
         let dir = root.join(slug);
         let lock = DataDir::create(&dir)?;
-        let replica = kompas_engine::composition::init(
-            lock.store()?,
+        let (_, replica) = kompas_engine::composition::init_in(
+            &lock,
             Identity::new(name, org_type, random(), random()),
         )?;
         Ok(Org {

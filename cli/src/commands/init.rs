@@ -27,12 +27,14 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<()> {
     let org_type = args.org_type.parse()?;
     let dir = DataDir::create(&global.data)?;
     let identity = Identity::new(name, org_type, random(), random());
-    let replica = kompas_engine::composition::init(dir.store()?, identity)?;
     let result = Initialised {
         data: global.data.display().to_string(),
-        org: replica.identity().profile.clone(),
-        fingerprint: replica.identity().fingerprint()?,
+        org: identity.profile.clone(),
+        fingerprint: identity.fingerprint()?,
     };
+    // The first store: where the documents wait for the samenwerking this organisation
+    // creates or joins first.
+    kompas_engine::composition::init_in(&dir, identity)?;
     emit(global.json, &result, |r| {
         format!(
             "Kompas-map {} ingericht voor {} ({}).\nSleutelvingerafdruk: {}\nVolgende stap: kompas doc new ambitie --set titel=\"...\"",

@@ -9,6 +9,7 @@ mod flow;
 mod herinneringen;
 mod init;
 pub mod rapport;
+mod samenwerkingen;
 pub mod sync;
 mod whoami;
 pub mod workflow;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Figures(cmd) => figures::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
         Command::Whoami => whoami::run(&cli.global),
+        Command::Samenwerkingen => samenwerkingen::run(&cli.global),
         Command::Workspace(cmd) => workspace::run(&cli.global, cmd),
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Workflow(cmd) => return workflow::run(&cli.global, cmd),

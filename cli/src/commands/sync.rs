@@ -7,17 +7,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+
 use kompas_engine::store::{self, DataDir, DataDirError};
 use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError, known_members};
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::{Global, SyncArgs};
-use crate::context::{Opened, open_global, open_locked};
+use crate::context::{Opened, open_global, open_locked, replica_in};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
 use crate::lending::Lending;
 use crate::machine_work::MachineWork;
 use crate::output::{Verbosity, detail, emit, note, verbosity};
+use crate::partnerships::{self, Partnership};
 use crate::workflows;
 
 /// How long a one-off sync may take by default.
@@ -172,19 +175,121 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
         let mut summary = watch(global, limit, progress(global))?;
         summary.interrupted = false;
         summary
-    } else {
+    } else if global.samenwerking.is_some() {
         let opened = open_global(global)?;
         let replica = &opened.replica;
         let mut machine = Machine::load(replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
         drive(replica, &mut machine, limit, progress(global))?
+    } else {
+        let (mut all, skipped) = once_for_all(global, limit)?;
+        if all.len() + skipped.len() > 1 {
+            return report_all(global, &all, &skipped);
+        }
+        all.pop().map(|(_, s)| s).unwrap_or_default()
     };
     emit(global.json, &summary, render)?;
-    if summary.interrupted && !args.watch {
+    judge(&summary, args.watch)
+}
+
+/// The summary of one samenwerking's sync, with its name.
+type Synced = (String, SyncSummary);
+
+/// A one-off sync of every samenwerking of the data directory in turn, each with its name; it
+/// stops at Ctrl-C or SIGTERM, and returns the names of those it did not get to as well.
+fn once_for_all(
+    global: &Global,
+    limit: Option<Duration>,
+) -> anyhow::Result<(Vec<Synced>, Vec<String>)> {
+    let data = crate::context::lock(&global.data)?;
+    let all: Vec<Partnership> = partnerships::list(&data)?
+        .into_iter()
+        .filter(|p| p.id.is_some())
+        .collect();
+    if all.is_empty() {
+        return Err(SyncError::NoWorkspace.into());
+    }
+    let folder = workflows::folder(global);
+    let mut done = Vec::new();
+    let mut skipped = Vec::new();
+    for partnership in &all {
+        if done
+            .last()
+            .is_some_and(|(_, s): &(String, SyncSummary)| s.interrupted)
+        {
+            skipped.push(partnership.label());
+            continue;
+        }
+        let (replica, _, _) = replica_in(&data, partnership.store, folder.as_deref())?;
+        let mut machine = Machine::load(&replica, Mode::Once)?.ok_or(SyncError::NoWorkspace)?;
+        if all.len() > 1 && progress(global) {
+            note(&format!("samenwerking {}:", partnership.label()));
+        }
+        let summary = drive(&replica, &mut machine, limit, progress(global))?;
+        done.push((partnership.label(), summary));
+    }
+    Ok((done, skipped))
+}
+
+/// Prints the summaries of a sync of several samenwerkingen (and those an interruption left
+/// out), and fails as the worst one does.
+fn report_all(global: &Global, all: &[Synced], skipped: &[String]) -> anyhow::Result<()> {
+    let value: Vec<serde_json::Value> = all
+        .iter()
+        .map(|(name, summary)| {
+            let mut value = serde_json::to_value(summary).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("samenwerking".into(), name.clone().into());
+            }
+            value
+        })
+        .collect();
+    emit(
+        global.json,
+        &serde_json::json!({ "samenwerkingen": value, "not_reached": skipped }),
+        |_| {
+            let mut out = all
+                .iter()
+                .map(|(name, summary)| format!("Samenwerking {name}:\n{}", render(summary)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if !skipped.is_empty() {
+                out.push_str(&format!(
+                    "\nNiet gesynchroniseerd (onderbroken): {}.",
+                    skipped.join(", ")
+                ));
+            }
+            out
+        },
+    )?;
+    // An interruption counts first, then a removal, then what is incomplete.
+    let worst = all
+        .iter()
+        .find(|(_, s)| s.interrupted)
+        .or_else(|| all.iter().find(|(_, s)| s.removed))
+        .or_else(|| all.iter().find(|(_, s)| !s.complete()));
+    match worst {
+        Some((name, summary)) => judge(summary, false).with_context(|| {
+            if skipped.is_empty() {
+                format!("samenwerking {name}")
+            } else {
+                format!(
+                    "samenwerking {name} (niet gesynchroniseerd: {})",
+                    skipped.join(", ")
+                )
+            }
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether a sync's summary is a success, or the error that says what is left.
+fn judge(summary: &SyncSummary, watched: bool) -> anyhow::Result<()> {
+    if summary.interrupted && !watched {
         return Err(Refused {
             message: format!(
                 "synchronisatie onderbroken; {} lokale wijziging(en) nog niet verstuurd{}",
                 summary.queued,
-                unfinished(&summary)
+                unfinished(summary)
             ),
             code: exit::INTERRUPTED,
         }
@@ -195,7 +300,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
             "deze organisatie is uit de samenwerking verwijderd",
         ));
     }
-    if !args.watch && !summary.complete() {
+    if !watched && !summary.complete() {
         let why = summary
             .untrusted
             .iter()
@@ -372,6 +477,7 @@ pub fn watch_in(
             continue;
         }
         let root = opened.dir.root().to_path_buf();
+        let store = opened.store;
         drop(lending.take(opened));
         if watching.progress {
             note("map even vrijgegeven aan een ander kompas-proces");
@@ -386,7 +492,11 @@ pub fn watch_in(
             summary.interrupted = true;
             return Ok(summary);
         };
-        opened = lending.put(open_locked(data, workflows::folder(global).as_deref())?);
+        opened = lending.put(open_locked(
+            data,
+            store,
+            workflows::folder(global).as_deref(),
+        )?);
         host.returned();
     }
 }

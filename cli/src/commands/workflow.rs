@@ -82,8 +82,12 @@ pub fn run(global: &Global, cmd: WorkflowCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         WorkflowCommand::Forget { name } => {
-            let opened = open_global(global)?;
-            let had = workflows::forget(opened.replica.store(), &name)?;
+            // The workflow folder belongs to the organisation: forgotten in every samenwerking.
+            let dir = crate::context::lock(&global.data)?;
+            let mut had = false;
+            for store in dir.stores()? {
+                had |= workflows::forget(&dir.store(store)?, &name)?;
+            }
             emit(
                 global.json,
                 &serde_json::json!({ "name": name, "forgotten": had }),
@@ -309,7 +313,7 @@ fn count(results: &[(String, Option<Loaded>, Vec<Diagnostic>)], s: Severity) -> 
 }
 
 /// Makes a valid version the watcher read the one every command of the data directory `data`
-/// uses, even when its file breaks afterwards. Without a data directory there is nothing to
+/// uses, in each of its samenwerkingen, even when its file breaks afterwards. Without a data directory there is nothing to
 /// remember in.
 fn remember_in(data: &std::path::Path, loaded: &Loaded) -> anyhow::Result<()> {
     let dir = match crate::context::lock(data) {
@@ -324,8 +328,11 @@ fn remember_in(data: &std::path::Path, loaded: &Loaded) -> anyhow::Result<()> {
             ));
         }
     };
-    let store = dir.store()?;
-    workflows::remember(&store, loaded)
+    // The workflow folder belongs to the organisation: remembered in every samenwerking.
+    for store in dir.stores()? {
+        workflows::remember(&dir.store(store)?, loaded)?;
+    }
+    Ok(())
 }
 
 /// Prints one line and flushes, so that whoever reads the output sees it at once.

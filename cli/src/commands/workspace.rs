@@ -17,10 +17,11 @@ use kompas_engine::{Replica, SledStore, Store};
 
 use super::sync::{SyncSummary, drive};
 use crate::args::{Global, RelayTrustArgs, RelaysCommand, WorkspaceCommand};
-use crate::context::{now, open_global};
+use crate::context::{Opened, now, open_global, open_locked};
 use crate::driver::OsEntropy;
 use crate::exit::Refused;
 use crate::output::{emit, note};
+use crate::partnerships;
 use kompas_relay::client_tls::client_config;
 
 /// The time zone invites are counted in (P1M keeps the day of the month there).
@@ -32,7 +33,47 @@ fn dutch_time() -> jiff::tz::TimeZone {
 pub const AFTER_CHANGE_LIMIT: Duration = Duration::from_secs(20);
 
 pub fn run(global: &Global, cmd: WorkspaceCommand) -> anyhow::Result<()> {
-    let opened = open_global(global)?;
+    let adding = matches!(
+        cmd,
+        WorkspaceCommand::Create { .. } | WorkspaceCommand::Join { .. }
+    );
+    if !adding {
+        return run_in(global, &open_global(global)?, cmd);
+    }
+    // A new samenwerking goes into the store that belongs to none yet, or into a new one.
+    let data = crate::context::lock(&global.data)?;
+    match &cmd {
+        WorkspaceCommand::Create { name, .. } => {
+            partnerships::refuse_duplicate(&data, None, Some(name.trim()))?;
+        }
+        WorkspaceCommand::Join { code, .. } => {
+            let id = InviteCode::decode(code)?.workspace.to_string();
+            partnerships::refuse_duplicate(&data, Some(&id), None)?;
+        }
+        _ => {}
+    }
+    let (store, fresh) = partnerships::store_for_new(&data)?;
+    let opened = open_locked(data, store, crate::workflows::folder(global).as_deref())?;
+    let result = run_in(global, &opened, cmd);
+    if result.is_err() && fresh {
+        // A new store this organisation did not get into with anything: gone again.
+        let Opened {
+            replica,
+            dir,
+            store,
+            ..
+        } = opened;
+        let blank =
+            WorkspaceState::load(replica.store())?.is_none() && replica.store().ids()?.is_empty();
+        drop(replica);
+        if blank {
+            dir.remove_store(store)?;
+        }
+    }
+    result
+}
+
+fn run_in(global: &Global, opened: &Opened, cmd: WorkspaceCommand) -> anyhow::Result<()> {
     let replica = &opened.replica;
     let progress = super::sync::progress(global);
     match cmd {

@@ -1,8 +1,10 @@
-//! What every page shares: the organisation's name in the header, the active section of the
-//! menu and the session's CSRF token for its forms; and how a rendered template is answered.
+//! What every page shares: the organisation's name and the samenwerking served in the header,
+//! the active section of the menu and the session's CSRF token for its forms; and how a
+//! rendered template is answered.
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
+use kompas_engine::sync::replication::known_members;
 
 use super::error::AppError;
 use super::state::Session;
@@ -14,6 +16,9 @@ pub struct Chrome {
     pub title: String,
     /// The organisation using the app.
     pub org: String,
+    /// The samenwerking every page is about (a data directory may have several; the app serves
+    /// the one `kompas serve --samenwerking` chose), once the organisation is in one.
+    pub samenwerking: Option<String>,
     /// The active section of the menu.
     pub section: &'static str,
     /// The CSRF token the page's forms carry.
@@ -26,6 +31,10 @@ impl Chrome {
         Chrome {
             title: title.to_string(),
             org: opened.replica.identity().profile.name.clone(),
+            samenwerking: known_members(opened.replica.store())
+                .ok()
+                .flatten()
+                .map(|set| set.name().to_string()),
             section,
             csrf: session.csrf.clone(),
         }

@@ -226,8 +226,8 @@ async fn a_coordinator_publishes_a_definition_once() {
 fn partner(replica: &Replica<SledStore>) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::create(&dir.path().join("a")).unwrap();
-    let a = kompas_engine::composition::init(
-        data.store().unwrap(),
+    let (_, a) = kompas_engine::composition::init_in(
+        &data,
         Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
     )
     .unwrap();
@@ -458,4 +458,39 @@ async fn a_coordinator_publishes_an_uploaded_definition_file_after_its_check() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "the same version is published once"
     );
+}
+
+/// A workspace named `name` coordinated by the fixture's organisation, with one document.
+fn workspace_with(replica: &Replica<SledStore>, name: &str, title: &str, seed: u8) {
+    Machine::create(replica, name, vec![NO_RELAY.into()], T0, &mut OsEntropy).unwrap();
+    let titel = kompas_engine::document::Assignment {
+        field: "titel".into(),
+        value: title.into(),
+    };
+    replica.create("ambitie", &[titel], T0, [seed; 8]).unwrap();
+}
+
+#[tokio::test]
+async fn every_page_is_about_the_one_samenwerking_served() {
+    let f = Fixture::with_two(
+        |r| workspace_with(r, "Jeugd Havenstad", "Alleen voor de jeugdregio", 1),
+        |r| workspace_with(r, "Scholen Havenstad", "Alleen voor de scholen", 2),
+        "scholen havenstad",
+    )
+    .await;
+    for path in ["/", "/documenten", "/samenwerking", "/werkstromen"] {
+        let (status, html) = f.page(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        assert!(
+            html.contains("Samenwerking Scholen Havenstad"),
+            "{path} names the samenwerking in its header: {html}"
+        );
+        assert!(!html.contains("Jeugd Havenstad"), "{path}: {html}");
+        assert!(
+            !html.contains("Alleen voor de jeugdregio"),
+            "{path}: {html}"
+        );
+    }
+    let (_, documents) = f.page("/documenten").await;
+    assert!(documents.contains("Alleen voor de scholen"), "{documents}");
 }

@@ -37,17 +37,51 @@ impl Fixture {
 
     /// A fixture whose replica `prepare` fills first.
     pub async fn with(prepare: impl FnOnce(&Replica<kompas_engine::SledStore>)) -> Fixture {
+        Self::build(
+            |data, identity| {
+                let (_, replica) = kompas_engine::composition::init_in(data, identity).unwrap();
+                prepare(&replica);
+            },
+            None,
+        )
+        .await
+    }
+
+    /// A fixture whose data directory has two samenwerkingen, each filled by its `prepare`,
+    /// serving the one `wanted` names.
+    pub async fn with_two(
+        first: impl FnOnce(&Replica<kompas_engine::SledStore>),
+        second: impl FnOnce(&Replica<kompas_engine::SledStore>),
+        wanted: &str,
+    ) -> Fixture {
+        Self::build(
+            |data, identity| {
+                for prepare in [
+                    Box::new(first) as Box<dyn FnOnce(&Replica<kompas_engine::SledStore>)>,
+                    Box::new(second),
+                ] {
+                    let (_, replica) =
+                        kompas_engine::composition::init_in(data, identity.clone()).unwrap();
+                    prepare(&replica);
+                }
+            },
+            Some(wanted),
+        )
+        .await
+    }
+
+    /// A fixture whose data directory `fill` sets up for the organisation's identity, serving
+    /// the samenwerking `wanted` names (or the only one).
+    async fn build(fill: impl FnOnce(&DataDir, Identity), wanted: Option<&str>) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("data");
         {
             let data = DataDir::create(&root).unwrap();
             let identity = Identity::new("Gemeente Havenstad", OrgType::Gemeente, [7; 32], [7; 16]);
-            let replica =
-                kompas_engine::composition::init(data.store().unwrap(), identity).unwrap();
-            prepare(&replica);
+            fill(&data, identity);
         }
         let lending = Arc::new(Lending::default());
-        lending.put(context::open(Path::new(&root), None).unwrap());
+        lending.put(context::open(Path::new(&root), wanted, None).unwrap());
         let state = AppState::new(lending.clone(), TOKEN.into(), PORT);
         let mut fixture = Fixture {
             _dir: dir,
@@ -363,8 +397,8 @@ async fn a_save_from_an_older_form_merges_with_what_another_organisation_wrote()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::create(&dir.path().join("b")).unwrap();
-        let b = kompas_engine::composition::init(
-            data.store().unwrap(),
+        let (_, b) = kompas_engine::composition::init_in(
+            &data,
             Identity::new("Jeugdhulp Noord", OrgType::Aanbieder, [8; 32], [8; 16]),
         )
         .unwrap();

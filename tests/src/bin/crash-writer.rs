@@ -29,16 +29,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let seed = first.to_be_bytes();
     let replica = if dir.join("kompas.json").exists() {
         let data = DataDir::open(&dir)?;
-        (kompas_engine::composition::open(data.store()?)?, data)
+        (kompas_engine::composition::open(data.sole_store()?)?, data)
     } else {
         let data = DataDir::create(&dir)?;
         let mut secret = [7u8; 32];
         secret[..8].copy_from_slice(&seed);
         (
-            kompas_engine::composition::init(
-                data.store()?,
+            kompas_engine::composition::init_in(
+                &data,
                 Identity::new("Crashtest", OrgType::Anders, secret, [3; 16]),
-            )?,
+            )?
+            .1,
             data,
         )
     };

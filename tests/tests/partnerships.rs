@@ -1,0 +1,265 @@
+//! Several samenwerkingen in one data directory: real `kompas` and `kompas-relay` processes on
+//! 127.0.0.1. A municipality sits in two samenwerkingen with different partners through two
+//! relays; the documents of each reach only its own partners and relay, one `sync` handles
+//! both, and commands refuse to guess which one they concern. A directory of the first layout
+//! (one store) converts on first use with its documents, sync state and local records intact.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kompas_engine::Store;
+use kompas_engine::store::DataDir;
+use kompas_engine::sync::wire::WorkspaceId;
+use kompas_tests::relay::{RelayProcess, contains, files_under};
+use kompas_tests::{Kompas, sync_until};
+use tempfile::TempDir;
+
+const REGIO: &str = "Jeugdregio Waterland";
+const SCHOOL: &str = "Schoolpartnerschap Waterland";
+
+/// Whether any file under `dir` holds the workspace id `ws`, as bytes or as hex text.
+fn holds_workspace(dir: &Path, ws: &WorkspaceId) -> bool {
+    files_under(dir).iter().any(|file| {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        contains(&bytes, &ws.0) || contains(&bytes, ws.to_string().as_bytes())
+    })
+}
+
+#[test]
+fn one_organisation_in_two_samenwerkingen_keeps_them_apart() {
+    let dir = TempDir::new().unwrap();
+    let relay_regio = RelayProcess::start(&dir.path().join("relay-regio"), &[]);
+    let relay_school = RelayProcess::start(&dir.path().join("relay-school"), &[]);
+    let gemeente = Kompas::organisation(dir.path(), "gemeente", "Gemeente Waterland", "gemeente");
+    let aanbieder =
+        Kompas::organisation(dir.path(), "aanbieder", "Jeugdhulp Het Anker", "aanbieder");
+    let swv = Kompas::organisation(
+        dir.path(),
+        "swv",
+        "Samenwerkingsverband Waterland Noord",
+        "samenwerkingsverband",
+    );
+
+    // The document made before any samenwerking waits in the first one.
+    gemeente.ok(&["doc", "new", "ambitie", "--set", "titel=Eerst gemaakt"]);
+    let regio = gemeente.json(&["workspace", "create", REGIO, "--relay", &relay_regio.url()]);
+    let regio_id: WorkspaceId = regio["workspace"].as_str().unwrap().parse().unwrap();
+    // With one samenwerking, commands need no choice.
+    let invite = gemeente.invite();
+    aanbieder.ok(&["workspace", "join", &invite]);
+
+    // A second samenwerking goes into the same directory, with the same identity.
+    let school = gemeente.json(&[
+        "workspace",
+        "create",
+        SCHOOL,
+        "--relay",
+        &relay_school.url(),
+    ]);
+    let school_id: WorkspaceId = school["workspace"].as_str().unwrap().parse().unwrap();
+    assert_ne!(regio_id, school_id);
+    let listed = gemeente.json(&["samenwerkingen"]);
+    let names: Vec<&str> = listed["samenwerkingen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec![REGIO, SCHOOL], "{listed}");
+    let whoami = gemeente.json(&["whoami"]);
+    assert_eq!(whoami["name"], "Gemeente Waterland", "{whoami}");
+    assert_eq!(whoami["samenwerkingen"].as_array().unwrap().len(), 2);
+
+    // Now a command that concerns one must be told which, and says what there is.
+    let refused = gemeente.fails(3, &["doc", "list"]);
+    assert!(refused.contains("--samenwerking"), "{refused}");
+    assert!(
+        refused.contains(REGIO) && refused.contains(SCHOOL),
+        "{refused}"
+    );
+    let unknown = gemeente.fails(4, &["--samenwerking", "Elders", "doc", "list"]);
+    assert!(
+        unknown.contains(REGIO) && unknown.contains(SCHOOL),
+        "{unknown}"
+    );
+    let again = gemeente.fails(
+        3,
+        &["workspace", "create", REGIO, "--relay", &relay_regio.url()],
+    );
+    assert!(again.contains("al een samenwerking"), "{again}");
+
+    let school_invite = gemeente.json(&["--samenwerking", SCHOOL, "workspace", "invite"]);
+    swv.ok(&["workspace", "join", school_invite["code"].as_str().unwrap()]);
+    // The name is matched whatever its case; the environment variable chooses as well.
+    gemeente.ok(&[
+        "--samenwerking",
+        &REGIO.to_uppercase(),
+        "doc",
+        "new",
+        "ambitie",
+        "--set",
+        "titel=Alleen voor de regio",
+    ]);
+    let run = gemeente
+        .command(&[
+            "doc",
+            "new",
+            "ambitie",
+            "--set",
+            "titel=Alleen voor de school",
+        ])
+        .env("KOMPAS_SAMENWERKING", SCHOOL)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The partners, each in one samenwerking, need no choice either.
+    aanbieder.ok(&["doc", "new", "ambitie", "--set", "titel=Van de aanbieder"]);
+    swv.ok(&["doc", "new", "ambitie", "--set", "titel=Van het swv"]);
+
+    // One sync handles both samenwerkingen.
+    let synced = gemeente.json(&["sync"]);
+    let each = synced["samenwerkingen"].as_array().unwrap();
+    assert_eq!(each.len(), 2, "{synced}");
+    assert_eq!(each[0]["samenwerking"], REGIO);
+    assert_eq!(each[1]["samenwerking"], SCHOOL);
+    assert_eq!(synced["not_reached"], serde_json::json!([]), "{synced}");
+    sync_until(&[&aanbieder, &swv, &gemeente], "both samenwerkingen", |k| {
+        if k.data() == gemeente.data() {
+            k.titles_in(REGIO).len() == 3 && k.titles_in(SCHOOL).len() == 2
+        } else {
+            k.titles().len() >= 2
+        }
+    });
+    assert_eq!(
+        gemeente.titles_in(REGIO),
+        vec!["Alleen voor de regio", "Eerst gemaakt", "Van de aanbieder"]
+    );
+    assert_eq!(
+        gemeente.titles_in(SCHOOL),
+        vec!["Alleen voor de school", "Van het swv"]
+    );
+    assert_eq!(
+        aanbieder.titles(),
+        vec!["Alleen voor de regio", "Eerst gemaakt", "Van de aanbieder"]
+    );
+    assert_eq!(swv.titles(), vec!["Alleen voor de school", "Van het swv"]);
+    // The partners' stores know only their own samenwerking.
+    for (k, name) in [(&aanbieder, REGIO), (&swv, SCHOOL)] {
+        let listed = k.json(&["samenwerkingen"]);
+        let all = listed["samenwerkingen"].as_array().unwrap();
+        assert_eq!(all.len(), 1, "{listed}");
+        assert_eq!(all[0]["name"], name);
+    }
+
+    // Neither relay holds anything of the other samenwerking, in any file.
+    let (regio_dir, school_dir) = (
+        dir.path().join("relay-regio"),
+        dir.path().join("relay-school"),
+    );
+    relay_regio.terminate();
+    relay_school.terminate();
+    assert!(holds_workspace(&regio_dir, &regio_id));
+    assert!(holds_workspace(&school_dir, &school_id));
+    assert!(!holds_workspace(&regio_dir, &school_id));
+    assert!(!holds_workspace(&school_dir, &regio_id));
+}
+
+/// The identity, sync state and mail records, and every document, of the one store of the data directory `data`.
+fn contents(data: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+    let dir = DataDir::open(data).unwrap();
+    let store = dir.sole_store().unwrap();
+    let meta = ["identity", "sync-", "herinnering/"]
+        .into_iter()
+        .flat_map(|prefix| store.scan_meta(prefix).unwrap())
+        .collect();
+    let docs = store
+        .ids()
+        .unwrap()
+        .into_iter()
+        .map(|id| {
+            let doc = store.load(&id).unwrap().unwrap().load().unwrap().save();
+            (id, doc)
+        })
+        .collect();
+    (meta, docs)
+}
+
+/// Turns a data directory back into the first layout: one `store` and marker format 1.
+fn to_first_layout(data: &Path) {
+    std::fs::rename(data.join("samenwerkingen").join("1"), data.join("store")).unwrap();
+    std::fs::remove_dir(data.join("samenwerkingen")).unwrap();
+    std::fs::write(
+        data.join("kompas.json"),
+        b"{\n  \"kompas\": \"data-dir\",\n  \"format\": 1\n}",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_directory_of_the_first_layout_converts_with_everything_in_it() {
+    let dir = TempDir::new().unwrap();
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+    let gemeente = Kompas::organisation(dir.path(), "gemeente", "Gemeente Waterland", "gemeente");
+    let aanbieder =
+        Kompas::organisation(dir.path(), "aanbieder", "Jeugdhulp Het Anker", "aanbieder");
+    gemeente.ok(&["workspace", "create", REGIO, "--relay", &relay.url()]);
+    aanbieder.ok(&["workspace", "join", &gemeente.invite()]);
+    gemeente.ok(&["doc", "new", "ambitie", "--set", "titel=Van de gemeente"]);
+    gemeente.ok(&["flow", "start", "kwaliteitskompas"]);
+    sync_until(&[&gemeente, &aanbieder], "the first documents", |k| {
+        k.titles().contains(&"Van de gemeente".to_string())
+    });
+    {
+        // A record of local mail, which never travels, must survive too.
+        let data = DataDir::open(gemeente.data()).unwrap();
+        data.sole_store()
+            .unwrap()
+            .put_meta(
+                "herinnering/klaar/0123456789abcdef/deadline-1",
+                b"verstuurd",
+            )
+            .unwrap();
+    }
+    let before = contents(gemeente.data());
+    for key in [
+        "identity",
+        "sync-workspace",
+        "sync-cursors",
+        "herinnering/klaar/0123456789abcdef/deadline-1",
+    ] {
+        assert!(
+            before.0.contains_key(key),
+            "{key} missing: {:?}",
+            before.0.keys()
+        );
+    }
+    to_first_layout(gemeente.data());
+    assert!(gemeente.data().join("store").is_dir());
+
+    // The first command converts it: the same documents, meta values and member list.
+    assert_eq!(gemeente.titles(), vec!["Van de gemeente"]);
+    assert!(!gemeente.data().join("store").exists());
+    assert_eq!(contents(gemeente.data()), before);
+    let listed = gemeente.json(&["samenwerkingen"]);
+    assert_eq!(listed["samenwerkingen"][0]["name"], REGIO, "{listed}");
+    // Sync carries on from where it was: a partner's new document arrives, nothing is lost.
+    aanbieder.ok(&["doc", "new", "ambitie", "--set", "titel=Na de omzetting"]);
+    sync_until(
+        &[&aanbieder, &gemeente],
+        "the document after converting",
+        |k| k.titles().len() == 2,
+    );
+    assert_eq!(aanbieder.titles(), gemeente.titles());
+    // A second samenwerking joins the converted directory beside the first.
+    let second = Kompas::organisation(dir.path(), "tweede", "Gemeente Oost", "gemeente");
+    second.ok(&["workspace", "create", SCHOOL, "--relay", &relay.url()]);
+    gemeente.ok(&["workspace", "join", &second.invite()]);
+    assert_eq!(gemeente.titles_in(REGIO).len(), 2);
+    assert!(gemeente.titles_in(SCHOOL).is_empty());
+    drop(relay);
+}
