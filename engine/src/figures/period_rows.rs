@@ -104,6 +104,14 @@ impl PeriodRows {
         }
     }
 
+    /// Gives back the room the periods' lists grew beyond their rows (up to half of it, as
+    /// lists double when they grow): reading is done once the whole file is in.
+    pub fn shrink_to_fit(&mut self) {
+        for rows in self.periods.values_mut() {
+            rows.shrink_to_fit();
+        }
+    }
+
     /// The number of observations.
     pub fn len(&self) -> usize {
         self.len

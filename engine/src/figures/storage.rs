@@ -315,7 +315,9 @@ impl<'r, S: Store> Figures<'r, S> {
 
     /// The workspace's suppression policy (the defaults when none was set).
     pub fn policy(&self) -> Result<SuppressionPolicy, FiguresError> {
-        Ok(small_number_policy(self.replica)?)
+        Ok(self
+            .replica
+            .small_number_policy_among(&self.live_views()?)?)
     }
 
     /// Sets the workspace's suppression policy.

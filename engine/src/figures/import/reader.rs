@@ -227,6 +227,9 @@ pub fn read_csv<R: Read>(
         }
     }
     settle(&mut parsed, &plan, options, &numbers, pending, &mut errors);
+    for table in &mut parsed.tables {
+        table.rows.shrink_to_fit();
+    }
     progress(ImportProgress {
         rows: parsed.read,
         bytes: reader.position().byte(),
