@@ -471,8 +471,12 @@ pub fn watch_in(
         }
         if !opened.dir.knocked() {
             // Only the definitions changed: read them again, keeping the directory.
-            let Opened { dir, .. } = lending.take(opened);
-            opened = lending.put(open_locked(dir, workflows::folder(global).as_deref())?);
+            let Opened { dir, store, .. } = lending.take(opened);
+            opened = lending.put(open_locked(
+                dir,
+                store,
+                workflows::folder(global).as_deref(),
+            )?);
             host.returned();
             continue;
         }

@@ -323,6 +323,7 @@ fn run_watching_sync(f: &Fixture, limit: Duration) {
         workflows: None,
         quiet: true,
         verbose: false,
+        samenwerking: None,
     };
     drop(f.lending.take(opened));
     let lending = f.lending.clone();

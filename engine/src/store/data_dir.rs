@@ -347,7 +347,7 @@ mod tests {
     fn old_layout(root: &Path) {
         fs::create_dir_all(root).unwrap();
         let store = SledStore::open(&root.join(OLD_STORE)).unwrap();
-        store.append_chunk("doc-1", b"stuk").unwrap();
+        store.append_chunk("doc-1", b"stuk", b"").unwrap();
         store.put_meta("sync-cursors", b"{\"ws://a\":7}").unwrap();
         drop(store);
         write_marker(root, OLD_FORMAT).unwrap();
