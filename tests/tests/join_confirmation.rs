@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use kompas_engine::seal::KeyRing;
-use kompas_engine::store::SledStore;
+use kompas_engine::store::DataDir;
 use kompas_engine::sync::membership::{InviteToken, MemberKeys, OpBody, SealedNames};
 use kompas_engine::sync::replication::{InviteCode, WorkspaceState};
 use kompas_engine::sync::wire::{Access, ErrorCode, Message, WorkspaceId};
@@ -23,7 +23,8 @@ const AANBIEDER: &str = "Jeugdzorg De Haven";
 
 /// The key ring this organisation's replica holds (read from its store, no command running).
 fn ring_of(k: &Kompas) -> KeyRing {
-    let store = SledStore::open(&k.data().join("store")).unwrap();
+    let data = DataDir::open(k.data()).unwrap();
+    let store = data.sole_store().unwrap();
     WorkspaceState::load(&store).unwrap().unwrap().ring
 }
 
