@@ -29,6 +29,8 @@ pub const OPTIONS: &str = "Opties";
 /// `Cli::parse`.
 pub fn command() -> Command {
     let mut cmd = localise(Cli::command())
+        // Usage lines name the program itself, however it was started (the tests start a copy).
+        .bin_name("kompas")
         .disable_version_flag(true)
         .arg(
             Arg::new("version")

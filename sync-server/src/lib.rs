@@ -9,6 +9,7 @@ pub mod admission;
 pub mod app;
 pub mod client;
 pub mod client_tls;
+pub mod command_line;
 pub mod config;
 mod connection;
 mod metered;

@@ -9,7 +9,6 @@ pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
@@ -19,49 +18,29 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// The directory cargo puts this build's binaries in (`target/debug` or similar).
-fn bin_dir() -> PathBuf {
+/// The path of a program under test: `kompas`, `kompas-relay`, or one of this package's own
+/// binaries (`crash-writer`, `max-rss`).
+///
+/// `kompas` and `kompas-relay` are this package's `e2e-kompas` and `e2e-kompas-relay` binaries,
+/// which call the same entry points as the real ones; cargo builds a package's binaries before
+/// its integration tests and benches run. Cargo tells where in `CARGO_BIN_EXE_<name>` while it
+/// runs them; a test executable started by hand looks beside itself, where cargo put them.
+pub fn binary(name: &str) -> PathBuf {
+    let target = match name {
+        "kompas" => "e2e-kompas",
+        "kompas-relay" => "e2e-kompas-relay",
+        own => own,
+    };
+    if let Some(path) = std::env::var_os(format!("CARGO_BIN_EXE_{target}")) {
+        return path.into();
+    }
+    // Test executables live in `<target>/<profile>/deps/`, the binaries one level up.
     let exe = std::env::current_exe().unwrap_or_default();
-    // Test executables live in `<target>/<profile>/deps/`.
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    dir
-}
-
-/// The path of a workspace binary (`kompas`, `kompas-relay`), built first if needed.
-///
-/// Cargo only builds a package's own binaries for its tests, so the first call builds the
-/// workspace's binaries with the same cargo and profile; later calls reuse them.
-pub fn binary(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let release = bin_dir().ends_with("release");
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root()).args([
-            "build",
-            "--quiet",
-            "-p",
-            "kompas",
-            "-p",
-            "kompas-relay",
-            "--bins",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
-        match cmd.status() {
-            Ok(s) if s.success() => Ok(()),
-            Ok(s) => Err(format!("cargo build of the binaries failed: {s}")),
-            Err(e) => Err(format!("cannot run cargo: {e}")),
-        }
-    });
-    if let Err(e) = built {
-        panic!("{e}");
-    }
-    bin_dir().join(name)
+    dir.join(target)
 }
 
 /// A `kompas` binary bound to one data directory, run with a clean environment.
