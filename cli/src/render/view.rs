@@ -319,7 +319,7 @@ impl View {
                     target: if x.target_date.is_empty() {
                         number(x.target, unit)
                     } else {
-                        format!("{} in {}", number(x.target, unit), date(&x.target_date))
+                        format!("{} uiterlijk {}", number(x.target, unit), date(&x.target_date))
                     },
                     course: x.course.label().into(),
                     course_class: match x.course {
@@ -448,7 +448,7 @@ fn figure_notes(f: &kompas_engine::report::FigureSection) -> Vec<String> {
             if t.date.is_empty() {
                 String::new()
             } else {
-                format!(", in {}", date(&t.date))
+                format!(", uiterlijk {}", date(&t.date))
             }
         ));
     }

@@ -48,6 +48,16 @@ impl Unit {
         }
     }
 
+    /// For a rate, how many of the population its value is out of: 100 for a percentage, 1,000
+    /// for a figure per 1,000; `None` for counts.
+    pub fn per(self) -> Option<f64> {
+        match self {
+            Unit::Count => None,
+            Unit::Percentage => Some(100.0),
+            Unit::PerThousand => Some(1000.0),
+        }
+    }
+
     /// Whether values are counts that add up (and so are rounded and suppressed as counts).
     pub fn is_count(self) -> bool {
         self == Unit::Count

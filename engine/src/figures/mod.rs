@@ -19,6 +19,7 @@ pub mod kinds;
 pub mod observation;
 pub mod period;
 pub mod period_rows;
+mod recent;
 pub mod registry;
 pub mod report;
 pub mod storage;

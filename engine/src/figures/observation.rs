@@ -196,10 +196,9 @@ impl Observation {
     /// as a whole number (people come whole; the rate of an imported count gives the count
     /// back exactly, without the rounding error of the division).
     pub fn people(&self, unit: Unit) -> Option<f64> {
-        match unit {
-            Unit::Count => self.value,
-            Unit::Percentage => Some((self.value? * self.denominator? / 100.0).round()),
-            Unit::PerThousand => Some((self.value? * self.denominator? / 1000.0).round()),
+        match unit.per() {
+            None => self.value,
+            Some(per) => Some((self.value? * self.denominator? / per).round()),
         }
     }
 

@@ -7,11 +7,10 @@
 //! rows are protected and stored one period at a time ([`PeriodRows::into_periods`]), and only
 //! one period is ever held as full observations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::Hash;
 
-use rustc_hash::FxHashMap;
-
+use super::recent::Recent;
 use super::{AreaCode, Breakdown, Observation, Period, Status};
 
 /// The most observations one period may have, in a file and in what is stored for an indicator.
@@ -52,30 +51,48 @@ struct Row {
     provisional: bool,
 }
 
-/// Distinct values, each with its index.
-#[derive(Debug, Clone, PartialEq)]
+/// Distinct values, each with its index. The values come from files, so the map is seeded (std's
+/// `RandomState`, a secret key per map): a file cannot be crafted so that its area codes or
+/// breakdowns collide and make every look-up slow. The last few values looked up are found
+/// without hashing ([`Recent`]).
+#[derive(Debug, Clone)]
 struct Distinct<T: Eq + Hash> {
     values: Vec<T>,
-    index: FxHashMap<T, u32>,
+    index: HashMap<T, u32>,
+    recent: Recent<T, u32>,
+}
+
+impl<T: Eq + Hash> PartialEq for Distinct<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
 }
 
 impl<T: Eq + Hash> Default for Distinct<T> {
     fn default() -> Self {
         Distinct {
             values: Vec::new(),
-            index: FxHashMap::default(),
+            index: HashMap::new(),
+            recent: Recent::default(),
         }
     }
 }
 
 impl<T: Eq + Hash + Clone> Distinct<T> {
     fn index_of(&mut self, value: &T) -> u32 {
-        if let Some(i) = self.index.get(value) {
+        if let Some(i) = self.recent.get(value) {
             return *i;
         }
-        let i = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
-        self.values.push(value.clone());
-        self.index.insert(value.clone(), i);
+        let i = match self.index.get(value) {
+            Some(i) => *i,
+            None => {
+                let i = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+                self.values.push(value.clone());
+                self.index.insert(value.clone(), i);
+                i
+            }
+        };
+        self.recent.put(value.clone(), i);
         i
     }
 }
@@ -186,6 +203,21 @@ impl PeriodRows {
         })
     }
 
+    /// The area, breakdown and value (`None` when secret) of every observation of one period,
+    /// in the order they were added, without making observations of them.
+    pub fn values_in(
+        &self,
+        period: Period,
+    ) -> impl Iterator<Item = (AreaCode, &Breakdown, Option<f64>)> + '_ {
+        self.periods.get(&period).into_iter().flatten().map(|r| {
+            (
+                self.areas.values[r.area as usize],
+                &self.breakdowns.values[r.breakdown as usize],
+                optional(r.value),
+            )
+        })
+    }
+
     /// Every observation, period by period.
     pub fn to_vec(&self) -> Vec<Observation> {
         self.periods
@@ -277,6 +309,26 @@ mod tests {
         assert_eq!(periods, vec![b.period, a.period]);
         let handed: Vec<(Period, Vec<Observation>)> = rows.into_periods().collect();
         assert_eq!(handed, vec![(b.period, vec![b, c]), (a.period, vec![a])]);
+    }
+
+    #[test]
+    fn the_maps_of_values_from_files_are_seeded() {
+        // Every map has a secret key of its own, so one area code hashes differently in two of
+        // them: a file cannot be made whose codes collide in every import.
+        use std::hash::BuildHasher as _;
+        let code = AreaCode::parse("GM0363").unwrap();
+        let (a, b) = (
+            Distinct::<AreaCode>::default(),
+            Distinct::<AreaCode>::default(),
+        );
+        assert_ne!(
+            a.index.hasher().hash_one(code),
+            b.index.hasher().hash_one(code)
+        );
+        let mut rows = PeriodRows::default();
+        rows.push(&obs("GM0363", Breakdown::total(), 12.0));
+        let first = rows.areas.index.hasher().hash_one(code);
+        assert_ne!(first, a.index.hasher().hash_one(code));
     }
 
     #[test]

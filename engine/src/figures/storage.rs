@@ -80,6 +80,21 @@ pub struct IndicatorFields {
     pub source: Option<String>,
 }
 
+impl IndicatorFields {
+    /// Whether no field is set (defining then changes nothing of an existing indicator).
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.title,
+            &self.definition,
+            &self.unit,
+            &self.better,
+            &self.source,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+    }
+}
+
 /// What storing observations did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stored {
@@ -228,44 +243,27 @@ impl<'r, S: Store> Figures<'r, S> {
         now: Timestamp,
         random: [u8; 8],
     ) -> Result<Stored, FiguresError> {
-        let registry = self.registry()?;
-        let policy = self.policy()?;
-        let mut loaded = self.replica.load(&indicator.id)?;
-        let codec_error = |source: CodecError| FiguresError::Codec {
-            doc: indicator.id.clone(),
-            source,
-        };
-        let too_large = |period: Period| FiguresError::PeriodTooLarge {
-            indicator: indicator.name.clone(),
-            period,
-            limit: MAX_PERIOD_ROWS,
-        };
-        let mut stored = Stored::default();
-        let mut chunks = Vec::new();
-        for (period, mut all) in rows.into_periods() {
-            if all.len() > MAX_PERIOD_ROWS {
-                return Err(too_large(period));
-            }
-            let existing = stored_in_period(&loaded.doc, &indicator.id, period)?;
-            // Newest first: protection keeps the first of equal cells after a stable sort.
-            all.reverse();
-            all.extend(existing.iter().cloned());
-            let protection = protect(&mut all, indicator.unit, &registry, &policy);
-            if all.len() > MAX_PERIOD_ROWS {
-                return Err(too_large(period));
-            }
-            stored.protection.primary += protection.primary;
-            stored.protection.secondary += protection.secondary;
-            stored.protection.unchecked_groups += protection.unchecked_groups;
-            all.retain(|o| find_cell(&existing, o) != Some(o));
-            drop(existing);
-            stored.rows += all.len();
-            chunks.extend(codec::encode_batches(&all).map_err(codec_error)?);
-        }
-        if !chunks.is_empty() {
-            self.put_batches(&mut loaded, chunks, "cijfers ingelezen", now, random)?;
-        }
-        Ok(stored)
+        self.prepare_store(indicator)?.store(rows, now, random)
+    }
+
+    /// Loads what storing rows into `indicator` needs (its document, the registry and the
+    /// policy), to be used by [`PreparedStore::store`] once a file is read. Loading a large
+    /// document takes several times its size for a moment; done before the file is read, that
+    /// memory is given back before the file's rows are held, so the two do not add up.
+    ///
+    /// Nothing else may write to the indicator through this replica in between (the prepared
+    /// document would not see it).
+    pub fn prepare_store(
+        &self,
+        indicator: &Indicator,
+    ) -> Result<PreparedStore<'_, 'r, S>, FiguresError> {
+        Ok(PreparedStore {
+            registry: self.registry()?,
+            policy: self.policy()?,
+            loaded: self.replica.load(&indicator.id)?,
+            indicator: indicator.clone(),
+            figures: self,
+        })
     }
 
     /// The area registry (empty when none was read in).
@@ -544,6 +542,69 @@ impl<'r, S: Store> Figures<'r, S> {
         self.written();
         self.replica.commit(loaded, action, now)?;
         Ok(())
+    }
+}
+
+/// An indicator's document loaded to store rows into, with the registry and the policy that
+/// protect them ([`Figures::prepare_store`]).
+pub struct PreparedStore<'f, 'r, S: Store> {
+    figures: &'f Figures<'r, S>,
+    indicator: Indicator,
+    loaded: LoadedDoc,
+    registry: AreaRegistry,
+    policy: SuppressionPolicy,
+}
+
+impl<S: Store> PreparedStore<'_, '_, S> {
+    /// The indicator the rows go to.
+    pub fn indicator(&self) -> &Indicator {
+        &self.indicator
+    }
+
+    /// Protects and stores `rows` as [`Figures::store_rows`] says.
+    pub fn store(
+        mut self,
+        rows: PeriodRows,
+        now: Timestamp,
+        random: [u8; 8],
+    ) -> Result<Stored, FiguresError> {
+        let indicator = &self.indicator;
+        let codec_error = |source: CodecError| FiguresError::Codec {
+            doc: indicator.id.clone(),
+            source,
+        };
+        let too_large = |period: Period| FiguresError::PeriodTooLarge {
+            indicator: indicator.name.clone(),
+            period,
+            limit: MAX_PERIOD_ROWS,
+        };
+        let mut stored = Stored::default();
+        let mut chunks = Vec::new();
+        for (period, mut all) in rows.into_periods() {
+            if all.len() > MAX_PERIOD_ROWS {
+                return Err(too_large(period));
+            }
+            let existing = stored_in_period(&self.loaded.doc, &indicator.id, period)?;
+            // Newest first: protection keeps the first of equal cells after a stable sort.
+            all.reverse();
+            all.extend(existing.iter().cloned());
+            let protection = protect(&mut all, indicator.unit, &self.registry, &self.policy);
+            if all.len() > MAX_PERIOD_ROWS {
+                return Err(too_large(period));
+            }
+            stored.protection.primary += protection.primary;
+            stored.protection.secondary += protection.secondary;
+            stored.protection.unchecked_groups += protection.unchecked_groups;
+            all.retain(|o| find_cell(&existing, o) != Some(o));
+            drop(existing);
+            stored.rows += all.len();
+            chunks.extend(codec::encode_batches(&all).map_err(codec_error)?);
+        }
+        if !chunks.is_empty() {
+            self.figures
+                .put_batches(&mut self.loaded, chunks, "cijfers ingelezen", now, random)?;
+        }
+        Ok(stored)
     }
 }
 

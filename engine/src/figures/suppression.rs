@@ -9,15 +9,16 @@
 //!    that are shown, more cells are made secret: first by the simple rule (no sum may have
 //!    exactly one secret cell), then by an exact check that no secret cell is determined by all
 //!    the sums together (linear algebra on the secret cells).
-//! 3. Every count that is shown is rounded to a multiple of 5.
+//! 3. Every count that is shown is rounded to a multiple of 5, and so is every denominator; a
+//!    rate with a denominator is shown as the rounded count behind it over the rounded
+//!    denominator, so that it gives no count back more exactly than the count is shown.
 //!
 //! The result depends only on the rows and the policy, not on their order, so every replica
 //! protects a table the same way.
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-
+use super::recent::Recent;
 use super::{AreaCode, AreaLevel, AreaRegistry, Breakdown, Observation, Period, Unit};
 
 pub use crate::privacy::SuppressionPolicy;
@@ -71,10 +72,25 @@ pub fn protect(
             o.value = None;
         } else if unit.is_count() {
             o.value = o.value.map(|v| round_to(v, policy.round_to));
+        } else {
+            o.value = rate_of_rounded(o, unit, policy.round_to);
         }
         o.denominator = o.denominator.map(|d| round_to(d, policy.round_to));
     }
     report
+}
+
+/// A shown rate, protected as its count is: the people behind it rounded as a count is, over
+/// the rounded denominator. So the rate times the shown denominator gives the rounded count
+/// back, never the exact one. A rate on a denominator that rounds to nothing is secret; a rate
+/// without a denominator is kept as it is (without the population it gives no count back).
+fn rate_of_rounded(o: &Observation, unit: Unit, step: f64) -> Option<f64> {
+    let (Some(per), Some(denominator)) = (unit.per(), o.denominator) else {
+        return o.value;
+    };
+    let people = round_to(o.people(unit)?, step);
+    let denominator = round_to(denominator, step);
+    (denominator > 0.0).then(|| people / denominator * per)
 }
 
 /// Rounds to the nearest multiple of `step` (halves away from zero).
@@ -105,19 +121,22 @@ impl Sum {
 /// keeps sorting and searching a large period cheap.
 type CellKey = (AreaCode, u32, Period);
 
-/// The distinct breakdowns of some rows, each with its rank in breakdown order.
-struct Ranks(FxHashMap<Breakdown, u32>);
+/// The distinct breakdowns of some rows, each with its rank in breakdown order. Breakdowns come
+/// from files, so the map is seeded (std's `RandomState`); rows mostly share a few breakdown
+/// maps, and those seen last are found without hashing ([`Recent`]).
+struct Ranks(HashMap<Breakdown, u32>);
 
 impl Ranks {
     fn of(rows: &[Observation]) -> Ranks {
-        let mut distinct: FxHashMap<Breakdown, u32> = FxHashMap::default();
-        // Rows mostly share a few breakdown maps: those seen last are known without hashing.
+        let mut distinct: HashMap<Breakdown, u32> = HashMap::new();
         let mut recent = Recent::default();
         for o in rows {
-            if recent.get(&o.breakdown).is_none() && !distinct.contains_key(&o.breakdown) {
-                distinct.insert(o.breakdown.clone(), 0);
+            if recent.get(&o.breakdown).is_none() {
+                if !distinct.contains_key(&o.breakdown) {
+                    distinct.insert(o.breakdown.clone(), 0);
+                }
+                recent.put(o.breakdown.clone(), 0);
             }
-            recent.put(&o.breakdown, 0);
         }
         let mut sorted: Vec<Breakdown> = distinct.keys().cloned().collect();
         sorted.sort();
@@ -131,12 +150,12 @@ impl Ranks {
         self.0.get(b).copied()
     }
 
-    fn key(&self, o: &Observation, recent: &mut Recent) -> CellKey {
+    fn key(&self, o: &Observation, recent: &mut Recent<Breakdown, u32>) -> CellKey {
         let rank = match recent.get(&o.breakdown) {
-            Some(rank) => rank,
+            Some(rank) => *rank,
             None => {
                 let rank = self.get(&o.breakdown).unwrap_or(u32::MAX);
-                recent.put(&o.breakdown, rank);
+                recent.put(o.breakdown.clone(), rank);
                 rank
             }
         };
@@ -146,30 +165,6 @@ impl Ranks {
     fn keys(&self, rows: &[Observation]) -> impl Iterator<Item = CellKey> {
         let mut recent = Recent::default();
         rows.iter().map(move |o| self.key(o, &mut recent))
-    }
-}
-
-/// The last few breakdown maps seen, by identity (not by content), with a number for each.
-#[derive(Default)]
-struct Recent {
-    seen: [Option<(Breakdown, u32)>; 4],
-    next: usize,
-}
-
-impl Recent {
-    fn get(&self, b: &Breakdown) -> Option<u32> {
-        self.seen
-            .iter()
-            .flatten()
-            .find(|(s, _)| s.shares_map(b))
-            .map(|(_, n)| *n)
-    }
-
-    fn put(&mut self, b: &Breakdown, n: u32) {
-        if self.get(b).is_none() {
-            self.seen[self.next] = Some((b.clone(), n));
-            self.next = (self.next + 1) % self.seen.len();
-        }
     }
 }
 
@@ -213,20 +208,17 @@ pub(crate) fn sort_cells(rows: &mut Vec<Observation>) {
 /// (area, breakdown, period) without duplicates, as [`protect`] leaves them.
 pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> {
     let ranks = Ranks::of(rows);
+    // Sorted without duplicates, as the rows are: a cell is found by binary search.
     let keys: Vec<CellKey> = ranks.keys(rows).collect();
-    let places: FxHashMap<CellKey, u32> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (*k, i as u32))
-        .collect();
-    let find = |key: CellKey| places.get(&key).map(|i| *i as usize);
+    debug_assert!(keys.is_sorted_by(|a, b| a < b), "rows not sorted by cell");
+    let find = |key: CellKey| keys.binary_search(&key).ok();
     // (total, relation, part): the relation is a breakdown dimension, or GEOGRAPHY.
     const GEOGRAPHY: u32 = u32::MAX;
     let mut links: Vec<(u32, u32, u32)> = Vec::new();
     let mut dims: Vec<String> = Vec::new();
     // Each distinct breakdown's parents that occur: the same breakdown without one dimension,
     // with the dimension's index.
-    let mut parents: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+    let mut parents: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
     let national: Vec<AreaCode> = rows
         .iter()
         .map(|o| o.area)

@@ -215,7 +215,7 @@ fn results_are_in_the_indicators_unit_and_stand_beside_its_figures() {
     assert_eq!(r["course"], "on-course", "{r}");
     let human = k.ok(&["figures", "compare", "jeugdhulp", "--area", "GM9901"]);
     assert!(
-        human.contains("Resultaat \"Minder jeugdhulp\": nulmeting 2.369 aantal, streefwaarde 2.000 aantal in 31 december 2030, laatste cijfer 2.180 (2024, voorlopig): op koers (51% van de weg afgelegd"),
+        human.contains("Resultaat \"Minder jeugdhulp\": nulmeting 2.369 aantal, streefwaarde 2.000 aantal uiterlijk 31 december 2030, laatste cijfer 2.180 (2024, voorlopig): op koers (51% van de weg afgelegd"),
         "{human}"
     );
 }

@@ -93,7 +93,7 @@ fn render_targets(out: &mut String, targets: &IndicatorTargets) {
             let by = r
                 .target_date
                 .as_deref()
-                .map(|d| format!(" in {}", dutch_date(d)))
+                .map(|d| format!(" uiterlijk {}", dutch_date(d)))
                 .unwrap_or_default();
             parts.push(format!("streefwaarde {} {unit}{by}", value(Some(t))));
         }

@@ -178,6 +178,15 @@ pub(crate) fn import_from(
     target: &Target<'_>,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> anyhow::Result<Report> {
+    // A file for an existing indicator is most often one table for it: its document is loaded
+    // before the file is read, so that loading and the file's rows do not take memory at the
+    // same time (see `Figures::prepare_store`). Not when its fields are to change first.
+    let mut prepared = match figures.indicator(target.name) {
+        Ok(existing) if !target.dry_run && target.fields.is_empty() => {
+            Some(figures.prepare_store(&existing)?)
+        }
+        _ => None,
+    };
     let parsed = read_csv(input, options, progress)?;
     let observations = parsed.observations();
     let several = parsed.tables.len() > 1;
@@ -216,7 +225,12 @@ pub(crate) fn import_from(
                 fields.unit = fields.unit.or(table.unit.map(|u| u.name().to_string()));
             }
             let indicator = figures.define(&name, &fields, now(), random())?;
-            let stored = figures.store_rows(&indicator, table.rows, now(), random())?;
+            let stored = match prepared.take() {
+                Some(p) if p.indicator().id == indicator.id => {
+                    p.store(table.rows, now(), random())?
+                }
+                _ => figures.store_rows(&indicator, table.rows, now(), random())?,
+            };
             report.stored = stored.rows;
             report.protection = stored.protection;
         }

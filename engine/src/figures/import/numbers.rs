@@ -7,11 +7,11 @@
 //! it is refused with its row and column. A column that shows both conventions is refused at the
 //! first value that contradicts the earlier ones.
 
-use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::document::number::Written;
 use crate::figures::period_rows::PeriodRows;
-use crate::figures::{AreaCode, Observation, Period, Unit};
+use crate::figures::{AreaCode, Breakdown, Observation, Period, Unit};
 
 /// The largest count (or population) accepted: more than the people of any country in the
 /// figures, so a larger value is a mistake (such as `1e23` or a misplaced separator).
@@ -20,8 +20,8 @@ pub const MAX_COUNT: f64 = 100_000_000.0;
 /// The conventions seen so far.
 #[derive(Debug, Default)]
 pub struct Conventions {
-    /// Per column: the decimal separator and the row that showed it.
-    columns: FxHashMap<usize, (char, u64)>,
+    /// Per column: the decimal separator and the row that showed it (a handful of columns).
+    columns: BTreeMap<usize, (char, u64)>,
     /// For the file: the first decimal separator any column showed.
     file: Option<char>,
 }
@@ -186,7 +186,11 @@ const LISTED: usize = 20;
 pub fn breakdowns_above_total(rows: &PeriodRows) -> Vec<String> {
     let mut found = Vec::new();
     for period in rows.periods() {
-        found.extend(above_total(&rows.period(period)));
+        found.extend(
+            above_total(rows.values_in(period))
+                .into_iter()
+                .map(|(area, dim, sum, total)| (area, period, dim, sum, total)),
+        );
     }
     found.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     let count = found.len();
@@ -203,19 +207,22 @@ pub fn breakdowns_above_total(rows: &PeriodRows) -> Vec<String> {
     out
 }
 
-/// The breakdowns above their total among `rows`: area, period, dimension, sum and total.
-fn above_total(rows: &[Observation]) -> Vec<(AreaCode, Period, String, f64, f64)> {
-    let mut totals: FxHashMap<(AreaCode, Period), f64> = FxHashMap::default();
-    let mut sums: FxHashMap<(AreaCode, Period, &str), (f64, usize)> = FxHashMap::default();
-    for o in rows {
-        let Some(v) = o.value else { continue };
-        let mut dims = o.breakdown.iter();
+/// The breakdowns above their total among the (area, breakdown, value) of one period: area,
+/// dimension, sum and total. The keys come from the file, so the maps are seeded.
+fn above_total<'a>(
+    rows: impl Iterator<Item = (AreaCode, &'a Breakdown, Option<f64>)>,
+) -> Vec<(AreaCode, String, f64, f64)> {
+    let mut totals: HashMap<AreaCode, f64> = HashMap::new();
+    let mut sums: HashMap<(AreaCode, &str), (f64, usize)> = HashMap::new();
+    for (area, breakdown, value) in rows {
+        let Some(v) = value else { continue };
+        let mut dims = breakdown.iter();
         match (dims.next(), dims.next()) {
             (None, _) => {
-                totals.insert((o.area, o.period), v);
+                totals.insert(area, v);
             }
             (Some((dim, _)), None) => {
-                let entry = sums.entry((o.area, o.period, dim)).or_default();
+                let entry = sums.entry((area, dim)).or_default();
                 entry.0 += v;
                 entry.1 += 1;
             }
@@ -223,9 +230,9 @@ fn above_total(rows: &[Observation]) -> Vec<(AreaCode, Period, String, f64, f64)
         }
     }
     sums.into_iter()
-        .filter_map(|((area, period, dim), (sum, parts))| {
-            let total = *totals.get(&(area, period))?;
-            (sum > total + 2.5 * parts as f64).then(|| (area, period, dim.to_string(), sum, total))
+        .filter_map(|((area, dim), (sum, parts))| {
+            let total = *totals.get(&area)?;
+            (sum > total + 2.5 * parts as f64).then(|| (area, dim.to_string(), sum, total))
         })
         .collect()
 }

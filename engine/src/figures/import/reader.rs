@@ -3,8 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
-use rustc_hash::FxHashMap;
-
 use super::bounded::{Bounded, MAX_RECORD_BYTES};
 use super::numbers::{
     Conventions, Culprit, Read as Number, breakdowns_above_total, check_period, check_values,
@@ -17,6 +15,7 @@ use super::{
 use crate::figures::codec::clean_text;
 use crate::figures::excerpt::excerpt;
 use crate::figures::period_rows::{MAX_PERIOD_ROWS, PeriodRows, RowAt};
+use crate::figures::recent::Recent;
 use crate::figures::{AreaCode, AreaRegistry, Breakdown, Observation, Period, Status, Unit};
 use crate::privacy;
 
@@ -31,11 +30,14 @@ const REMEMBERED: usize = 10_000;
 
 /// Breakdowns and area labels already read, by their cells as written (checked by the privacy
 /// guard once, and shared between rows, so a million rows hold a handful of breakdown maps).
+/// The cells come from the file, so the maps are seeded (std's `RandomState`); the last few
+/// breakdowns are found without hashing.
 #[derive(Default)]
 struct Seen {
     key: String,
-    breakdowns: FxHashMap<String, Breakdown>,
-    labels: FxHashMap<String, AreaCode>,
+    breakdowns: HashMap<String, Breakdown>,
+    recent: Recent<String, Breakdown>,
+    labels: HashMap<String, AreaCode>,
 }
 
 impl Seen {
@@ -508,20 +510,27 @@ fn read_common(
         seen.key.push_str(cell(*i));
         seen.key.push('\u{1f}');
     }
-    let breakdown = match seen.breakdowns.get(seen.key.as_str()) {
+    let breakdown = match seen.recent.get(seen.key.as_str()) {
         Some(b) => b.clone(),
         None => {
-            let mut dims = BTreeMap::new();
-            for (dim, i) in &plan.breakdown {
-                let category = text(*i, cell(*i))?;
-                if !category.is_empty() && !is_total_category(&category) {
-                    dims.insert(dim.clone(), category);
+            let b = match seen.breakdowns.get(seen.key.as_str()) {
+                Some(b) => b.clone(),
+                None => {
+                    let mut dims = BTreeMap::new();
+                    for (dim, i) in &plan.breakdown {
+                        let category = text(*i, cell(*i))?;
+                        if !category.is_empty() && !is_total_category(&category) {
+                            dims.insert(dim.clone(), category);
+                        }
+                    }
+                    let b = Breakdown::from_map(dims);
+                    if seen.breakdowns.len() < REMEMBERED {
+                        seen.breakdowns.insert(seen.key.clone(), b.clone());
+                    }
+                    b
                 }
-            }
-            let b = Breakdown::from_map(dims);
-            if seen.breakdowns.len() < REMEMBERED {
-                seen.breakdowns.insert(seen.key.clone(), b.clone());
-            }
+            };
+            seen.recent.put(seen.key.clone(), b.clone());
             b
         }
     };

@@ -205,12 +205,15 @@ fn a_single_small_part_takes_a_second_cell_with_it() {
 }
 
 #[test]
-fn percentages_on_small_groups_are_secret_but_not_rounded() {
+fn percentages_on_small_groups_are_secret_and_others_follow_the_rounded_count() {
     let mut small = obs("GM0001", Breakdown::total(), 50.0);
     small.denominator = Some(10.0);
+    // 12.3% of 1234 is 152 people: shown as 150 of 1235.
     let mut large = obs("GM0002", Breakdown::total(), 12.3);
     large.denominator = Some(1234.0);
-    let mut rows = vec![small, large];
+    let mut no_base = obs("GM0003", Breakdown::total(), 12.3);
+    no_base.denominator = None;
+    let mut rows = vec![small, large, no_base];
     protect(
         &mut rows,
         Unit::Percentage,
@@ -218,8 +221,56 @@ fn percentages_on_small_groups_are_secret_but_not_rounded() {
         &SuppressionPolicy::default(),
     );
     assert_eq!(rows[0].value, None);
-    assert_eq!(rows[1].value, Some(12.3));
+    assert_eq!(rows[1].value, Some(150.0 / 1235.0 * 100.0));
     assert_eq!(rows[1].denominator, Some(1235.0));
+    assert_eq!(rows[2].value, Some(12.3));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A shown rate times its shown denominator is the count behind it rounded as counts are,
+    /// never the exact count; and protecting again (as every output does) changes nothing.
+    #[test]
+    fn shown_rates_give_back_only_the_rounded_count(
+        cells in prop::collection::vec((0u32..5_000, 0u32..=1000, any::<bool>()), 1..30),
+    ) {
+        let policy = SuppressionPolicy::default();
+        for unit in [Unit::Percentage, Unit::PerThousand] {
+            let per = unit.per().unwrap();
+            let mut rows: Vec<Observation> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, (denominator, share, exact))| {
+                    let denominator = f64::from(*denominator);
+                    // A count over the denominator, as a file of rates would give it (exactly, or
+                    // written with one decimal).
+                    let people = (denominator * f64::from(*share) / 1000.0).floor();
+                    let rate = people / denominator.max(1.0) * per;
+                    let mut o = obs(
+                        &format!("GM{:04}", i + 1),
+                        Breakdown::total(),
+                        if *exact { rate } else { (rate * 10.0).round() / 10.0 },
+                    );
+                    o.denominator = Some(denominator);
+                    o
+                })
+                .collect();
+            protect(&mut rows, unit, &AreaRegistry::default(), &policy);
+            for o in &rows {
+                let Some(value) = o.value else { continue };
+                let denominator = o.denominator.expect("a shown rate keeps its denominator");
+                prop_assert_eq!(denominator % policy.round_to, 0.0);
+                let count = value * denominator / per;
+                let rounded = (count / policy.round_to).round() * policy.round_to;
+                prop_assert!((count - rounded).abs() < 1e-6, "{} {} gives {}", value, denominator, count);
+                prop_assert!(rounded > policy.threshold);
+            }
+            let once = rows.clone();
+            protect(&mut rows, unit, &AreaRegistry::default(), &policy);
+            prop_assert_eq!(rows, once);
+        }
+    }
 }
 
 #[test]
