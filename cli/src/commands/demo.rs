@@ -270,7 +270,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         &[
             "titel=Evaluatie najaar 2026",
             "datum=2026-11-20",
-            "bevindingen=Het aantal thuiszitters daalt licht: van 6,5 naar 5,7 per 1.000 leerlingen sinds 2021, nog ver van de 4 die we willen halen. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
+            "bevindingen=Het aantal thuiszitters daalt licht: van 6,5 naar 5,8 per 1.000 leerlingen sinds 2021, nog ver van de 4 die we willen halen. Scholen herkennen het beeld; de wachttijd voor hulp blijft een zorg.",
             r#"verbeteracties=[{"actie":"Wachttijden per aanbieder elk kwartaal delen","eigenaar":"Jeugdhulp De Vaart","deadline":"2027-03-31"}]"#,
         ],
     )?;

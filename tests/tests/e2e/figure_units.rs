@@ -14,7 +14,7 @@ use kompas_tests::Kompas;
 use kompas_tests::serve::Serve;
 
 /// Pupils who missed school without leave, beside all pupils (synthetic). Havenstad's 2024 is
-/// 58 of 10,370, so 5.59 per 1,000; Zeedorp's 3 of 2,000 is small and must stay secret.
+/// 58 of 10,370, shown as 60 of 10,370 (counts are rounded to 5), so 5.79 per 1,000; Zeedorp's 3 of 2,000 is small and must stay secret.
 const ABSENCE: &str = "\"Regio's\";\"Perioden\";\"Verzuimers (aantal)\";\"Leerlingen (aantal)\"\n\
 GM9901;2022JJ00;66;10000\n\
 GM9901;2023JJ00;62;10200\n\
@@ -25,10 +25,11 @@ GM9902;2024JJ00;3;2000\n";
 const MAPPING: &str = r#"{"gebied": "Regio's", "periode": "Perioden",
   "waarde": "Verzuimers (aantal)", "noemer": "Leerlingen (aantal)"}"#;
 
-/// Havenstad's rate in 2024, per 1,000.
-const RATE: f64 = 58.0 / 10_370.0 * 1000.0;
+/// Havenstad's rate in 2024 per 1,000 as shown: its count rounded to 5 (60) over the
+/// denominator (already a multiple of 5).
+const RATE: f64 = 60.0 / 10_370.0 * 1000.0;
 /// As every output writes it.
-const SHOWN: &str = "5,6";
+const SHOWN: &str = "5,8";
 /// Zeedorp's secret rate of 2024 (3 of 2,000), as it would be written if it leaked.
 const SECRET_RATE: &str = "1,5";
 
@@ -122,8 +123,9 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
         .lines()
         .find(|l| l.contains("vorige periode"))
         .unwrap_or_else(|| panic!("no change line:\n{text}"));
-    // 62 of 10,200 (6.08) to 5.59: a fall of about 0.5 per 1,000, not of 4 pupils.
-    assert!(change.contains("-0,5 per 1.000"), "{change}");
+    // Shown as 60 of 10,200 (5.88) to 60 of 10,370 (5.79): a fall of about 0.1 per 1,000
+    // between the shown rates, not of 4 pupils.
+    assert!(change.contains("-0,1 per 1.000"), "{change}");
     let small = k.json(&["figures", "show", "verzuim", "--area", "GM9902"]);
     let small_latest = small["area"]["series"].as_array().unwrap().last().unwrap();
     assert!(
@@ -191,9 +193,10 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
         r["actual"]["value"].as_f64().unwrap()
     };
     assert!((actual("Minder verzuim") - RATE).abs() < 1e-9);
-    // The demo's own result: 59 of 10,370 pupils out of school is 5.7 per 1,000, not 59.
+    // The demo's own result: 59 of 10,370 pupils out of school, shown as 60 (rounded to 5), is
+    // 5.8 per 1,000, not 59.
     assert!(
-        (actual("Minder thuiszitters") - 59.0 / 10_370.0 * 1000.0).abs() < 1e-9,
+        (actual("Minder thuiszitters") - 60.0 / 10_370.0 * 1000.0).abs() < 1e-9,
         "{data}"
     );
     let html = std::fs::read_to_string(&html_path).unwrap();
@@ -201,8 +204,8 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
     let end = html[start..].find("</section>").unwrap() + start;
     let results_html = &html[start..end];
     for text in [
+        // Verzuim and the demo's thuiszitters both read 5,8 (60 of 10,370).
         &format!("{SHOWN} per 1.000") as &str,
-        "5,7 per 1.000",
         "6,6 per 1.000",
     ] {
         assert!(
