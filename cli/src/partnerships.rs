@@ -56,6 +56,15 @@ impl Partnership {
     }
 }
 
+/// How people read which samenwerking `replica` holds: its name from the member list, without
+/// reading its documents.
+pub fn label_of(replica: &Replica<SledStore>) -> String {
+    match kompas_engine::sync::replication::known_members(replica.store()) {
+        Ok(Some(set)) => set.name().to_string(),
+        _ => "(nog geen samenwerking)".to_string(),
+    }
+}
+
 /// What one store holds, read from its replica.
 fn describe(store: u32, replica: &Replica<SledStore>) -> anyhow::Result<Partnership> {
     let documents = kompas_engine::Store::ids(replica.store())?.len();

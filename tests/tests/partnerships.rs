@@ -3,10 +3,15 @@
 //! relays; the documents of each reach only its own partners and relay, one `sync` handles
 //! both, and commands refuse to guess which one they concern. A directory of the first layout
 //! (one store) converts on first use with its documents, sync state and local records intact.
+//! A watching sync keeps both connected at once and lends the directory to other commands.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use kompas_engine::Store;
 use kompas_engine::store::DataDir;
@@ -167,6 +172,150 @@ fn one_organisation_in_two_samenwerkingen_keeps_them_apart() {
     assert!(holds_workspace(&school_dir, &school_id));
     assert!(!holds_workspace(&regio_dir, &school_id));
     assert!(!holds_workspace(&school_dir, &regio_id));
+}
+
+/// A municipality in two samenwerkingen, each with one partner and a relay of its own, all
+/// synced once: the municipality, the youth care provider (regio) and the school partnership's
+/// swv, with the relays.
+struct TwoTables {
+    gemeente: Kompas,
+    aanbieder: Kompas,
+    swv: Kompas,
+    _relays: [RelayProcess; 2],
+}
+
+fn two_tables(dir: &Path) -> TwoTables {
+    let relay_regio = RelayProcess::start(&dir.join("relay-regio"), &[]);
+    let relay_school = RelayProcess::start(&dir.join("relay-school"), &[]);
+    let gemeente = Kompas::organisation(dir, "gemeente", "Gemeente Waterland", "gemeente");
+    let aanbieder = Kompas::organisation(dir, "aanbieder", "Jeugdhulp Het Anker", "aanbieder");
+    let swv = Kompas::organisation(
+        dir,
+        "swv",
+        "Samenwerkingsverband Waterland Noord",
+        "samenwerkingsverband",
+    );
+    gemeente.ok(&["workspace", "create", REGIO, "--relay", &relay_regio.url()]);
+    aanbieder.ok(&["workspace", "join", &gemeente.invite()]);
+    gemeente.ok(&[
+        "workspace",
+        "create",
+        SCHOOL,
+        "--relay",
+        &relay_school.url(),
+    ]);
+    let invite = gemeente.json(&["--samenwerking", SCHOOL, "workspace", "invite"]);
+    swv.ok(&["workspace", "join", invite["code"].as_str().unwrap()]);
+    gemeente.ok(&["sync"]);
+    TwoTables {
+        gemeente,
+        aanbieder,
+        swv,
+        _relays: [relay_regio, relay_school],
+    }
+}
+
+/// Waits for a line from the watcher that contains `wanted`, up to a minute.
+fn wait_for_line(lines: &Receiver<String>, wanted: &str) {
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("never saw {wanted:?}; saw {seen:?}"));
+        if line.contains(wanted) {
+            return;
+        }
+        seen.push(line);
+    }
+}
+
+#[test]
+fn a_watching_sync_keeps_every_samenwerking_connected_and_lends_the_directory() {
+    let dir = TempDir::new().unwrap();
+    let t = two_tables(dir.path());
+    let mut watch = t
+        .gemeente
+        .command(&["sync", "--watch", "--timeout", "120"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Progress lines are read on a thread, so the watcher never blocks on a full pipe.
+    let stderr = watch.stderr.take().unwrap();
+    let (line_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // Both partners' changes arrive at the one watching process, each through its own relay,
+    // named by its samenwerking.
+    let from_regio = t
+        .aanbieder
+        .ok(&["doc", "new", "ambitie", "--set", "titel=Van de aanbieder"]);
+    t.aanbieder.ok(&["sync"]);
+    wait_for_line(
+        &lines,
+        &format!("{REGIO}: ontvangen: wijziging in {}", from_regio.trim()),
+    );
+    let from_school = t
+        .swv
+        .ok(&["doc", "new", "ambitie", "--set", "titel=Van het swv"]);
+    t.swv.ok(&["sync"]);
+    wait_for_line(
+        &lines,
+        &format!("{SCHOOL}: ontvangen: wijziging in {}", from_school.trim()),
+    );
+
+    // Commands for either samenwerking borrow the directory meanwhile; what they save goes out
+    // through the watcher, to that samenwerking's partner only.
+    assert_eq!(t.gemeente.titles_in(REGIO), vec!["Van de aanbieder"]);
+    assert_eq!(t.gemeente.titles_in(SCHOOL), vec!["Van het swv"]);
+    t.gemeente.ok(&[
+        "--samenwerking",
+        SCHOOL,
+        "doc",
+        "new",
+        "ambitie",
+        "--set",
+        "titel=Terwijl de sync meekijkt",
+    ]);
+    sync_until(&[&t.swv], "the watcher sends the school's document", |k| {
+        k.titles().contains(&"Terwijl de sync meekijkt".to_string())
+    });
+    t.aanbieder.ok(&["sync"]);
+    assert_eq!(t.aanbieder.titles(), vec!["Van de aanbieder"]);
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "the watcher keeps running"
+    );
+
+    // SIGTERM ends it cleanly with a summary per samenwerking.
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = watch.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}: {stdout}", out.status);
+    let regio = stdout.find(&format!("Samenwerking {REGIO}:")).expect(REGIO);
+    let school = stdout
+        .find(&format!("Samenwerking {SCHOOL}:"))
+        .expect(SCHOOL);
+    assert!(regio < school, "{stdout}");
+    assert!(
+        stdout[regio..school].contains("1 wijziging(en) ontvangen, 0 verstuurd"),
+        "{stdout}"
+    );
+    assert!(
+        stdout[school..].contains("1 wijziging(en) ontvangen, 1 verstuurd"),
+        "{stdout}"
+    );
+    assert!(!t.gemeente.data().join("kompas.watching").exists());
 }
 
 /// The identity, sync state and mail records, and every document, of the one store of the data directory `data`.
