@@ -28,7 +28,8 @@ impl Mail {
             if let Some(v) = value.as_mut()
                 && (line.starts_with(' ') || line.starts_with('\t'))
             {
-                v.push_str(line.trim_start());
+                // Unfolding removes the line break only; the space it stood before stays.
+                v.push_str(line);
                 continue;
             }
             if value.is_some() {

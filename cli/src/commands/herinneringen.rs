@@ -30,9 +30,10 @@ pub fn run(global: &Global, args: &HerinneringenArgs) -> anyhow::Result<ExitCode
     let data = Arc::new(lock(&global.data)?);
     let config = config::load(data.root())?;
     let folder = workflows::folder(global);
+    let several = data.stores()?.len() > 1;
     let held = open_every(data, global.samenwerking.as_deref(), folder.as_deref())?;
     let all: Vec<&Opened> = held.iter().collect();
-    let (outcome, failed) = round::run_every(&all, &config, at, args.proef);
+    let (outcome, failed) = round::run_every(&all, several, &config, at, args.proef);
     let try_out = args.proef;
     emit(global.json, &outcome, |o| render(o, try_out))?;
     if let Some(first) = failed.into_iter().next() {

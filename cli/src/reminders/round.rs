@@ -47,11 +47,12 @@ impl Outcome {
 }
 
 /// Runs one round at `now` for every samenwerking of `all`, each with its own record of what
-/// was sent (so exactly once per samenwerking) and, when there are several, named in its
-/// digests. A samenwerking whose round fails does not stop the others: the failures come back
+/// was sent (so exactly once per samenwerking) and, when the data directory has `several`,
+/// named in its digests (also when the round covers one of them). A samenwerking whose round fails does not stop the others: the failures come back
 /// beside what the others did, each naming its samenwerking.
 pub fn run_every(
     all: &[&Opened],
+    several: bool,
     config: &Config,
     now: Timestamp,
     try_out: bool,
@@ -60,7 +61,7 @@ pub fn run_every(
     let mut failed = Vec::new();
     for opened in all {
         let label = crate::partnerships::label_of(&opened.replica);
-        let named = (all.len() > 1).then_some(label.as_str());
+        let named = several.then_some(label.as_str());
         match run(opened, named, config, now, try_out) {
             Ok(one) => {
                 outcome.sent.extend(one.sent);

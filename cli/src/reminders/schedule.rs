@@ -74,7 +74,7 @@ fn round_over(held: &Held) -> String {
         Ok(config) => config,
     };
     let all: Vec<&Opened> = held.iter().map(|o| o.as_ref()).collect();
-    let (outcome, failed) = round::run_every(&all, &config, now(), false);
+    let (outcome, failed) = round::run_every(&all, all.len() > 1, &config, now(), false);
     if !outcome.sent.is_empty() {
         eprintln!(
             "kompas serve: {} herinneringsmail(s) verstuurd",
