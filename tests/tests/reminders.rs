@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use kompas_tests::relay::RelayProcess;
 use kompas_tests::serve::Serve;
-use kompas_tests::smtp::{Mail, SmtpServer};
+use kompas_tests::smtp::{Mail, SmtpServer, TlsFront};
+use kompas_tests::tls::TestCa;
 use kompas_tests::{Kompas, Run};
 
 const FLOW: &str = "naam: overleg\nversie: 1.0.0\ntitel: Overleg\nsoorten:\n  - naam: verslag\n    label: Verslag\n    velden:\n      - {naam: titel, type: tekst, verplicht: true}\nfasen:\n  - naam: voorbereiden\n    titel: Voorbereiden\n    soorten: [verslag]\n    wie: [coordinator]\n    termijn: P14D\n    herinnering: P3D\n    naar: [{fase: klaar}]\n  - naam: klaar\n    titel: Klaar\n    eind: true\n";
@@ -409,4 +410,41 @@ fn each_samenwerking_sends_its_own_reminders_once_and_names_itself() {
         m.header("Subject").unwrap()
             == format!("kompas: 1 herinnering voor Gemeente Zwolle in {SCHOOL} (1 te laat)")
     }));
+}
+
+#[test]
+fn mail_goes_over_tls_to_a_server_whose_certificate_comes_from_a_private_ca() {
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(&dir.path().join("ca"), "Proef-CA Gemeente Zwolle");
+    let front = TlsFront::start(&server, &ca.issue("smtp", "127.0.0.1", 2020, 2090));
+    let (k, t0) = organisation(dir.path(), server.port());
+    let write = |ca_line: &str| {
+        std::fs::write(
+            k.data().join("herinneringen.toml"),
+            format!(
+                "[smtp]\nserver = \"127.0.0.1\"\npoort = {}\nbeveiliging = \"tls\"\nafzender = \"Kompas <kompas@zwolle.test>\"\n{ca_line}\n[ontvangers]\niedereen = [\"team@zwolle.test\"]\n",
+                front.port()
+            ),
+        )
+        .unwrap();
+    };
+
+    // The system's trust store does not know the CA: nothing goes out, and the digest waits.
+    write("");
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 9, "{out:?}");
+    assert!(out.stdout.contains("niet aan"), "{out:?}");
+    assert!(server.accepted().is_empty());
+
+    // With the organisation's CA beside the file, the waiting digest goes over TLS, once.
+    std::fs::copy(&ca.file, k.data().join("smtp-ca.pem")).unwrap();
+    write("ca-bestand = \"smtp-ca.pem\"");
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mails = server.accepted();
+    assert_eq!(to_of(&mails), ["team@zwolle.test"], "{mails:?}");
+    let out = reminders(&k, "--verstuur", t0 + 13 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.accepted().len(), 1);
 }
