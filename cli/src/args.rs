@@ -77,14 +77,16 @@ pub enum Command {
     /// De samenwerking: aanmaken, uitnodigen, aansluiten, leden en relays.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
-    /// Wissel wijzigingen uit met de andere organisaties, via elke relay van de samenwerking.
+    /// Wissel wijzigingen uit met de andere organisaties, via elke relay van elke samenwerking
+    /// (of alleen die van --samenwerking).
     Sync(SyncArgs),
     /// Rapporten: de gezamenlijke evaluatie van een ronde, en verslagen van gesprekken over cijfers.
     #[command(subcommand)]
     Rapport(RapportCommand),
     /// De agenda van de samenwerking als iCalendar-bestand (.ics).
     Agenda(AgendaArgs),
-    /// Start de webapp op deze computer (alleen via 127.0.0.1), met doorlopende synchronisatie.
+    /// Start de webapp op deze computer (alleen via 127.0.0.1) voor elke samenwerking, met
+    /// doorlopende synchronisatie.
     Serve(ServeArgs),
     /// Schrijf het script waarmee je shell opdrachten en opties aanvult met Tab.
     Completions(CompletionsArgs),
@@ -309,7 +311,7 @@ pub struct RelayTrustArgs {
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
-    /// Blijf verbonden: ontvang en verstuur wijzigingen zodra ze er zijn.
+    /// Blijf verbonden met elke samenwerking: ontvang en verstuur wijzigingen zodra ze er zijn.
     #[arg(long, alias = "blijf")]
     pub watch: bool,
     /// Stop na zoveel seconden (standaard 60 voor een eenmalige sync, nooit met --watch).

@@ -3,6 +3,7 @@
 //! The engine never reads the clock or randomness itself; this module is where the CLI supplies them.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -33,8 +34,8 @@ pub struct Opened {
     pub registry: Registry,
     /// Published definitions that do not count, each with the reason.
     pub refused_publications: Vec<Found>,
-    /// The locked data directory.
-    pub dir: DataDir,
+    /// The locked data directory, shared by every samenwerking opened in it.
+    pub dir: Arc<DataDir>,
     /// The number of the replica's store in the data directory: which samenwerking it is.
     pub store: u32,
 }
@@ -84,6 +85,16 @@ pub fn open(dir: &Path, wanted: Option<&str>, folder: Option<&Path>) -> anyhow::
 
 /// Opens the replica of store `store` in an already locked data directory.
 pub fn open_locked(data: DataDir, store: u32, folder: Option<&Path>) -> anyhow::Result<Opened> {
+    open_shared(Arc::new(data), store, folder)
+}
+
+/// Opens the replica of store `store` in a locked data directory that other opened
+/// samenwerkingen may share; the lock lasts until the last of them is dropped.
+pub fn open_shared(
+    data: Arc<DataDir>,
+    store: u32,
+    folder: Option<&Path>,
+) -> anyhow::Result<Opened> {
     let (replica, registry, refused_publications) = replica_in(&data, store, folder)?;
     Ok(Opened {
         replica,
@@ -92,6 +103,26 @@ pub fn open_locked(data: DataDir, store: u32, folder: Option<&Path>) -> anyhow::
         dir: data,
         store,
     })
+}
+
+/// Opens the samenwerking `wanted` names in a locked data directory, or without a name every
+/// samenwerking it has, in the order of their stores.
+pub fn open_every(
+    data: Arc<DataDir>,
+    wanted: Option<&str>,
+    folder: Option<&Path>,
+) -> anyhow::Result<Vec<Opened>> {
+    let stores = match wanted {
+        Some(_) => vec![partnerships::choose(&data, wanted)?],
+        None => data.stores()?,
+    };
+    if stores.is_empty() {
+        return Err(kompas_engine::ReplicaError::NotInitialised.into());
+    }
+    stores
+        .into_iter()
+        .map(|store| open_shared(data.clone(), store, folder))
+        .collect()
 }
 
 /// Opens the replica of store `store` in a locked data directory that stays with the caller,

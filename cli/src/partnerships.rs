@@ -9,6 +9,9 @@ use kompas_engine::{Replica, SledStore, composition};
 
 use crate::exit::{self, Refused};
 
+/// How a store that belongs to no samenwerking yet is named.
+const NONE_YET: &str = "(nog geen samenwerking)";
+
 /// One samenwerking of the data directory, as a listing shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Partnership {
@@ -34,7 +37,7 @@ impl Partnership {
         match (&self.name, &self.id) {
             (Some(name), _) => name.clone(),
             (None, Some(id)) => format!("samenwerking {id}"),
-            (None, None) => "(nog geen samenwerking)".to_string(),
+            (None, None) => NONE_YET.to_string(),
         }
     }
 
@@ -53,6 +56,15 @@ impl Partnership {
     /// A store that belongs to no samenwerking and holds nothing: no choice at all.
     fn is_blank(&self) -> bool {
         self.id.is_none() && self.documents == 0
+    }
+}
+
+/// How people read which samenwerking `replica` holds: its name from the member list, without
+/// reading its documents.
+pub fn label_of(replica: &Replica<SledStore>) -> String {
+    match kompas_engine::sync::replication::known_members(replica.store()) {
+        Ok(Some(set)) => set.name().to_string(),
+        _ => NONE_YET.to_string(),
     }
 }
 

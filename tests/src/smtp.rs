@@ -28,7 +28,8 @@ impl Mail {
             if let Some(v) = value.as_mut()
                 && (line.starts_with(' ') || line.starts_with('\t'))
             {
-                v.push_str(line.trim_start());
+                // Unfolding removes the line break only; the space it stood before stays.
+                v.push_str(line);
                 continue;
             }
             if value.is_some() {
@@ -227,5 +228,62 @@ fn read_data(lines: &mut BufReader<TcpStream>) -> Option<String> {
             return Some(out.join("\r\n"));
         }
         out.push(l.strip_prefix('.').unwrap_or(l).to_string());
+    }
+}
+
+/// TLS in front of a test server (as a mail server with implicit TLS on port 465 speaks it):
+/// the relay's own TLS terminator on a port of 127.0.0.1, passing the plain bytes on to the
+/// server. It stops when dropped.
+pub struct TlsFront {
+    port: u16,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TlsFront {
+    /// Terminates TLS with the certificate and key of `tls` in front of `server`.
+    pub fn start(server: &SmtpServer, tls: &crate::tls::Tls) -> TlsFront {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the TLS front");
+        let behind = server.port();
+        let files = kompas_relay::tls::TlsFiles {
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+        };
+        let port = runtime.block_on(async move {
+            let terminator =
+                kompas_relay::tls::Terminator::start(files).expect("the test certificate loads");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a TLS test port");
+            let port = listener.local_addr().expect("its address").port();
+            tokio::spawn(async move {
+                while let Ok((conn, _)) = listener.accept().await {
+                    let terminator = terminator.clone();
+                    tokio::spawn(async move {
+                        let Some(mut tls) = terminator.handshake(conn).await else {
+                            return;
+                        };
+                        let Ok(mut plain) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", behind)).await
+                        else {
+                            return;
+                        };
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                    });
+                }
+            });
+            port
+        });
+        TlsFront {
+            port,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }

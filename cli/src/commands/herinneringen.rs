@@ -8,12 +8,15 @@ use std::process::ExitCode;
 use kompas_engine::Timestamp;
 
 use crate::args::{Global, HerinneringenArgs, HerinneringenCommand, InstellenArgs};
-use crate::context::{now, open_global};
+use std::sync::Arc;
+
+use crate::context::{Opened, lock, now, open_every};
 use crate::exit::Refused;
 use crate::output::emit;
 use crate::reminders::config;
 use crate::reminders::round::{self, Outcome, Shown};
 use crate::reminders::setup::{self, Settings, SetupError};
+use crate::workflows;
 
 pub fn run(global: &Global, args: &HerinneringenArgs) -> anyhow::Result<ExitCode> {
     if let Some(HerinneringenCommand::Instellen(given)) = &args.instellen {
@@ -23,11 +26,19 @@ pub fn run(global: &Global, args: &HerinneringenArgs) -> anyhow::Result<ExitCode
         Some(text) => moment(text)?,
         None => now(),
     };
-    let opened = open_global(global)?;
-    let config = config::load(opened.dir.root())?;
-    let outcome = round::run(&opened, &config, at, args.proef)?;
+    // Every samenwerking of the data directory, or the one `--samenwerking` names.
+    let data = Arc::new(lock(&global.data)?);
+    let config = config::load(data.root())?;
+    let folder = workflows::folder(global);
+    let several = data.stores()?.len() > 1;
+    let held = open_every(data, global.samenwerking.as_deref(), folder.as_deref())?;
+    let all: Vec<&Opened> = held.iter().collect();
+    let (outcome, failed) = round::run_every(&all, several, &config, at, args.proef);
     let try_out = args.proef;
     emit(global.json, &outcome, |o| render(o, try_out))?;
+    if let Some(first) = failed.into_iter().next() {
+        return Err(first);
+    }
     if outcome.complete() {
         Ok(ExitCode::SUCCESS)
     } else {

@@ -1,7 +1,8 @@
 //! `kompas sync [--watch]`: exchange changes with every relay of the workspace, with progress.
 //! A watching sync lends the data directory to other kompas commands when they ask for it.
 
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,10 +15,10 @@ use kompas_engine::sync::replication::{Machine, Mode, Report, SyncError, known_m
 use kompas_engine::{Replica, SledStore, Store};
 
 use crate::args::{Global, SyncArgs};
-use crate::context::{Opened, open_global, open_locked, replica_in};
+use crate::context::{Opened, open_every, open_global, replica_in};
 use crate::driver::{self, DriverConfig, Ending};
 use crate::exit::{self, Refused};
-use crate::lending::Lending;
+use crate::lending::{Held, Lending};
 use crate::machine_work::MachineWork;
 use crate::output::{Verbosity, detail, emit, note, verbosity};
 use crate::partnerships::{self, Partnership};
@@ -172,9 +173,14 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
             note("kompas sync --watch: verbonden blijven; stoppen met Ctrl-C.");
         }
         // Ctrl-C is how a watching sync ends; it is no interruption.
-        let mut summary = watch(global, limit, progress(global))?;
-        summary.interrupted = false;
-        summary
+        let mut all = watch(global, limit, progress(global))?;
+        for (_, summary) in &mut all {
+            summary.interrupted = false;
+        }
+        if all.len() > 1 {
+            return report_all(global, &all, &[], true);
+        }
+        all.pop().map(|(_, s)| s).unwrap_or_default()
     } else if global.samenwerking.is_some() {
         let opened = open_global(global)?;
         let replica = &opened.replica;
@@ -183,7 +189,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
     } else {
         let (mut all, skipped) = once_for_all(global, limit)?;
         if all.len() + skipped.len() > 1 {
-            return report_all(global, &all, &skipped);
+            return report_all(global, &all, &skipped, false);
         }
         all.pop().map(|(_, s)| s).unwrap_or_default()
     };
@@ -192,7 +198,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<()> {
 }
 
 /// The summary of one samenwerking's sync, with its name.
-type Synced = (String, SyncSummary);
+pub type Synced = (String, SyncSummary);
 
 /// A one-off sync of every samenwerking of the data directory in turn, each with its name; it
 /// stops at Ctrl-C or SIGTERM, and returns the names of those it did not get to as well.
@@ -231,8 +237,13 @@ fn once_for_all(
 }
 
 /// Prints the summaries of a sync of several samenwerkingen (and those an interruption left
-/// out), and fails as the worst one does.
-fn report_all(global: &Global, all: &[Synced], skipped: &[String]) -> anyhow::Result<()> {
+/// out), and fails as the worst one does; `watched` says it was a watching sync.
+fn report_all(
+    global: &Global,
+    all: &[Synced],
+    skipped: &[String],
+    watched: bool,
+) -> anyhow::Result<()> {
     let value: Vec<serde_json::Value> = all
         .iter()
         .map(|(name, summary)| {
@@ -268,7 +279,7 @@ fn report_all(global: &Global, all: &[Synced], skipped: &[String]) -> anyhow::Re
         .or_else(|| all.iter().find(|(_, s)| s.removed))
         .or_else(|| all.iter().find(|(_, s)| !s.complete()));
     match worst {
-        Some((name, summary)) => judge(summary, false).with_context(|| {
+        Some((name, summary)) => judge(summary, watched).with_context(|| {
             if skipped.is_empty() {
                 format!("samenwerking {name}")
             } else {
@@ -335,15 +346,20 @@ pub fn drive<S: Store>(
         yield_when: None,
         work: None,
     };
-    let ending = run_until_stopped(
-        &runtime,
-        replica,
-        machine,
-        config,
-        &mut summary,
+    let shown = Shown {
         progress,
-        &mut Quiet,
-    )?;
+        label: None,
+    };
+    let mut quiet = |_: &Report| {};
+    let ending = runtime.block_on(async {
+        let mut stop = Stop::new()?;
+        tokio::select! {
+            ending = connected(replica, machine, config, &mut summary, shown, &mut quiet) => {
+                ending.map(Some)
+            }
+            _ = stop.wait() => anyhow::Ok(None),
+        }
+    })?;
     summary.timed_out = ending == Some(Ending::TimedOut);
     summary.interrupted = ending.is_none();
     summary.queued = machine.queued();
@@ -353,14 +369,16 @@ pub fn drive<S: Store>(
     Ok(summary)
 }
 
-/// What a watching sync tells the process it runs in, besides its own summary.
+/// What a watching sync tells the process it runs in, besides its own summaries.
 pub trait WatchHost {
-    /// A report of the sync machine, as it happens.
-    fn report(&mut self, report: &Report);
-    /// The data directory is back after another kompas command had it (it may have changed).
-    fn returned(&mut self) {}
-    /// Tasks for the machine from other threads of the process, if it takes any.
-    fn work(&self) -> Option<Arc<MachineWork<SledStore>>> {
+    /// A report of the sync machine of the samenwerking in store `store`, as it happens.
+    fn report(&mut self, store: u32, report: &Report);
+    /// The data directory was opened: at the start, back after another kompas command had it
+    /// (it may have changed, and may have a samenwerking more), or read again.
+    fn opened(&mut self, _held: &Held) {}
+    /// Tasks for the machine of store `store` from other threads of the process, if it takes
+    /// any.
+    fn work(&self, _store: u32) -> Option<Arc<MachineWork<SledStore>>> {
         None
     }
     /// A flag the host raises when the definitions in force must be read again (a published
@@ -374,12 +392,12 @@ pub trait WatchHost {
 struct Quiet;
 
 impl WatchHost for Quiet {
-    fn report(&mut self, _: &Report) {}
+    fn report(&mut self, _: u32, _: &Report) {}
 }
 
 /// `kompas sync --watch`: stays connected until Ctrl-C, SIGTERM or the limit, and lends the data
 /// directory to any other kompas command that asks for it.
-fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Result<SyncSummary> {
+fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Result<Vec<Synced>> {
     let watching = Watching {
         limit,
         progress,
@@ -400,16 +418,19 @@ pub struct Watching {
     pub without_workspace: bool,
 }
 
-/// A watching sync that keeps the opened directory in `lending` for other threads: it stays
-/// connected and lends the data directory to any other kompas command that asks for it. The
-/// watcher then empties the slot, closes the store once nobody uses it, waits until that
-/// command is done, opens the store again, sends what the command saved and carries on.
+/// A watching sync of every samenwerking of the data directory (or the one `--samenwerking`
+/// names), each with its own machine and relays, all at once. It keeps the opened directory in
+/// `lending` for other threads and lends it to any other kompas command that asks for it: the
+/// watcher then stops every machine, empties the slot, closes the stores once nobody uses
+/// them, waits until that command is done, opens them again (with any samenwerking the
+/// command added), sends what the command saved and carries on. It returns the summary of
+/// every samenwerking that had a workspace, with its name.
 pub fn watch_in(
     global: &Global,
     watching: Watching,
     lending: &Lending,
     host: &mut dyn WatchHost,
-) -> anyhow::Result<SyncSummary> {
+) -> anyhow::Result<Vec<Synced>> {
     if store::is_watched(&global.data) {
         return Err(Refused {
             message: format!(
@@ -422,67 +443,51 @@ pub fn watch_in(
     }
     let runtime = runtime()?;
     let started = Instant::now();
-    let mut summary = SyncSummary::default();
-    let work = host.work();
     let reload = host.reload();
     let reload_asked = || reload.as_ref().is_some_and(|r| r.load(Ordering::SeqCst));
-    let mut opened = lending.put(open_global(global)?);
-    let _mark = opened.dir.mark_watching()?;
+    let folder = workflows::folder(global);
+    let wanted = global.samenwerking.as_deref();
+    let data = Arc::new(crate::context::lock(&global.data)?);
+    let root = data.root().to_path_buf();
+    let _mark = data.mark_watching()?;
+    let mut held = lending.put(open_every(data, wanted, folder.as_deref())?);
+    host.opened(&held);
+    let mut summaries = BTreeMap::new();
     loop {
-        let replica = &opened.replica;
-        let dir = &opened.dir;
-        let asked = || dir.knocked() || reload_asked();
-        let limit = watching.limit.map(|l| l.saturating_sub(started.elapsed()));
-        let ending = match Machine::load(replica, Mode::Watch)? {
-            Some(mut machine) => {
-                let config = DriverConfig {
-                    limit,
-                    scan_every: SCAN_EVERY,
-                    yield_when: Some(&asked),
-                    work: work.as_deref(),
-                };
-                let ending = run_until_stopped(
-                    &runtime,
-                    replica,
-                    &mut machine,
-                    config,
-                    &mut summary,
-                    watching.progress,
-                    host,
-                )?;
-                summary.queued = machine.queued();
-                ending
-            }
-            None if watching.without_workspace => runtime.block_on(wait_for_knock(
-                &asked,
-                limit,
-                work.as_deref().map(|w| (w, replica)),
-            )),
-            None => return Err(SyncError::NoWorkspace.into()),
+        let asked = || store::is_knocked(&root) || reload_asked();
+        let round = Round {
+            limit: watching.limit.map(|l| l.saturating_sub(started.elapsed())),
+            asked: &asked,
+            watching,
         };
+        let ending = runtime.block_on(watch_all(&held, round, host, &mut summaries))?;
         if ending != Some(Ending::Yielded) {
-            summary.timed_out = ending == Some(Ending::TimedOut);
-            summary.interrupted = ending.is_none();
-            return Ok(summary);
+            for (_, summary) in summaries.values_mut() {
+                summary.timed_out = ending == Some(Ending::TimedOut);
+                summary.interrupted = ending.is_none();
+            }
+            return Ok(summaries.into_values().collect());
         }
         // Reopening reads the definitions in force again, whichever way it happens.
         if let Some(r) = &reload {
             r.store(false, Ordering::SeqCst);
         }
-        if !opened.dir.knocked() {
+        let mut taken = lending.take(held);
+        if !store::is_knocked(&root) {
             // Only the definitions changed: read them again, keeping the directory.
-            let Opened { dir, store, .. } = lending.take(opened);
-            opened = lending.put(open_locked(
-                dir,
-                store,
-                workflows::folder(global).as_deref(),
-            )?);
-            host.returned();
+            let data = taken
+                .pop()
+                .map(|opened| opened.dir)
+                .ok_or(SyncError::NoWorkspace)?;
+            drop(taken);
+            let data = Arc::into_inner(data).ok_or_else(|| {
+                anyhow::anyhow!("de kompas-map is nog in gebruik bij het opnieuw inlezen")
+            })?;
+            held = lending.put(open_every(Arc::new(data), wanted, folder.as_deref())?);
+            host.opened(&held);
             continue;
         }
-        let root = opened.dir.root().to_path_buf();
-        let store = opened.store;
-        drop(lending.take(opened));
+        drop(taken);
         if watching.progress {
             note("map even vrijgegeven aan een ander kompas-proces");
         }
@@ -493,47 +498,161 @@ pub fn watch_in(
             }
         })?;
         let Some(data) = relock else {
-            summary.interrupted = true;
-            return Ok(summary);
+            for (_, summary) in summaries.values_mut() {
+                summary.interrupted = true;
+            }
+            return Ok(summaries.into_values().collect());
         };
-        opened = lending.put(open_locked(
-            data,
-            store,
-            workflows::folder(global).as_deref(),
-        )?);
-        host.returned();
+        held = lending.put(open_every(Arc::new(data), wanted, folder.as_deref())?);
+        host.opened(&held);
     }
 }
 
-/// Without a workspace there is nothing to sync: waits until another process asks for the
-/// data directory, the limit passes, or Ctrl-C or SIGTERM.
-async fn wait_for_knock(
+/// What one stretch of a watching sync, between two reopenings, goes by.
+#[derive(Clone, Copy)]
+struct Round<'a> {
+    /// The time left (`None`: until Ctrl-C or SIGTERM).
+    limit: Option<Duration>,
+    /// Whether to stop and give the data directory up.
+    asked: &'a dyn Fn() -> bool,
+    watching: Watching,
+}
+
+/// Keeps every samenwerking of `held` connected at once until the directory is asked for, the
+/// limit passes, every one was removed, or Ctrl-C or SIGTERM (`None`). The summaries are by
+/// store and go on from one stretch to the next.
+async fn watch_all(
+    held: &Held,
+    round: Round<'_>,
+    host: &mut dyn WatchHost,
+    summaries: &mut BTreeMap<u32, Synced>,
+) -> anyhow::Result<Option<Ending>> {
+    let mut machines = Vec::new();
+    for opened in held {
+        machines.push(Machine::load(&opened.replica, Mode::Watch)?);
+    }
+    let connected = machines.iter().filter(|m| m.is_some()).count();
+    if connected == 0 && !round.watching.without_workspace {
+        return Err(SyncError::NoWorkspace.into());
+    }
+    let running = Cell::new(connected);
+    let several = connected > 1;
+    let mut mine: Vec<(bool, Synced)> = held
+        .iter()
+        .zip(&machines)
+        .map(|(opened, machine)| {
+            let synced = summaries.remove(&opened.store).unwrap_or_else(|| {
+                (
+                    partnerships::label_of(&opened.replica),
+                    SyncSummary::default(),
+                )
+            });
+            (machine.is_some(), synced)
+        })
+        .collect();
+    let host = RefCell::new(host);
+    let mut stop = Stop::new()?;
+    let ending = {
+        let each = held.iter().zip(machines).zip(mine.iter_mut()).map(
+            |((opened, machine), (_, (label, summary)))| {
+                let shown = Shown {
+                    progress: round.watching.progress,
+                    label: several.then_some(label.as_str()),
+                };
+                keep_one(opened, machine, summary, shown, round, &host, &running)
+            },
+        );
+        tokio::select! {
+            endings = futures_util::future::join_all(each) => {
+                let endings = endings.into_iter().collect::<anyhow::Result<Vec<Ending>>>()?;
+                Some(if endings.iter().all(|e| *e == Ending::Yielded) {
+                    Ending::Yielded
+                } else if endings.contains(&Ending::TimedOut) {
+                    Ending::TimedOut
+                } else {
+                    Ending::Removed
+                })
+            }
+            _ = stop.wait() => None,
+        }
+    };
+    for (opened, (had_machine, synced)) in held.iter().zip(mine) {
+        if had_machine || summaries.contains_key(&opened.store) {
+            summaries.insert(opened.store, synced);
+        }
+    }
+    Ok(ending)
+}
+
+/// Keeps one samenwerking connected for one stretch. One without a workspace (or removed from
+/// it) waits with nothing to sync, answering the tasks handed to it, until the stretch ends or,
+/// unless the host keeps running without a workspace, no samenwerking is connected any more.
+async fn keep_one(
+    opened: &Opened,
+    machine: Option<Machine>,
+    summary: &mut SyncSummary,
+    shown: Shown<'_>,
+    round: Round<'_>,
+    host: &RefCell<&mut dyn WatchHost>,
+    running: &Cell<usize>,
+) -> anyhow::Result<Ending> {
+    let replica = &opened.replica;
+    let work = host.borrow().work(opened.store);
+    if let Some(mut machine) = machine {
+        let config = DriverConfig {
+            limit: round.limit,
+            scan_every: SCAN_EVERY,
+            yield_when: Some(round.asked),
+            work: work.as_deref(),
+        };
+        let mut report = |r: &Report| host.borrow_mut().report(opened.store, r);
+        let ending = connected(replica, &mut machine, config, summary, shown, &mut report).await;
+        summary.queued = machine.queued();
+        summary.awaiting_confirmation = machine
+            .awaits_confirmation()
+            .then(|| machine.me().short_fingerprint());
+        let ending = ending?;
+        if ending != Ending::Removed {
+            return Ok(ending);
+        }
+        running.set(running.get().saturating_sub(1));
+    }
+    let keep = round.watching.without_workspace;
+    Ok(idle(
+        round.asked,
+        round.limit,
+        work.as_deref().map(|w| (w, replica)),
+        &|| !keep && running.get() == 0,
+    )
+    .await)
+}
+
+/// With nothing to sync: waits until another process asks for the data directory, the limit
+/// passes, or `gone` says nothing is connected any more; tasks for a machine hear there is none.
+async fn idle(
     asked: &dyn Fn() -> bool,
     limit: Option<Duration>,
     work: Option<(&MachineWork<SledStore>, &Replica<SledStore>)>,
-) -> Option<Ending> {
+    gone: &dyn Fn() -> bool,
+) -> Ending {
     let started = tokio::time::Instant::now();
     let mut look = tokio::time::interval(SCAN_EVERY);
-    let looking = async {
-        loop {
-            look.tick().await;
-            // Tasks for a machine hear that there is none.
-            if let Some((work, replica)) = work {
-                for task in work.take_all() {
-                    task(replica, None);
-                }
-            }
-            if asked() {
-                return Ending::Yielded;
-            }
-            if limit.is_some_and(|l| started.elapsed() >= l) {
-                return Ending::TimedOut;
+    loop {
+        look.tick().await;
+        if let Some((work, replica)) = work {
+            for task in work.take_all() {
+                task(replica, None);
             }
         }
-    };
-    tokio::select! {
-        ending = looking => Some(ending),
-        _ = stop_signal() => None,
+        if asked() {
+            return Ending::Yielded;
+        }
+        if limit.is_some_and(|l| started.elapsed() >= l) {
+            return Ending::TimedOut;
+        }
+        if gone() {
+            return Ending::Removed;
+        }
     }
 }
 
@@ -621,43 +740,50 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Runs the driver once; `None` when Ctrl-C or SIGTERM stopped it.
-fn run_until_stopped<S: Store>(
-    runtime: &tokio::runtime::Runtime,
+/// How a run shows its progress: whether at all, and the samenwerking it names when a watching
+/// sync keeps several connected.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    progress: bool,
+    label: Option<&'a str>,
+}
+
+/// Runs the driver for one machine until it ends; every report goes into the summary, to
+/// `report`, and as a progress line to people.
+async fn connected<S: Store>(
     replica: &Replica<S>,
     machine: &mut Machine,
     config: DriverConfig<'_, S>,
     summary: &mut SyncSummary,
-    progress: bool,
-    host: &mut dyn WatchHost,
-) -> anyhow::Result<Option<Ending>> {
-    runtime.block_on(async {
-        let mut stop = Stop::new()?;
-        summary.names = Names::load(replica);
-        summary.relays = machine.state().relays.clone();
-        if progress {
-            detail(&format!(
-                "synchronisatie gestart met {}; stoppen met Ctrl-C",
-                machine.state().relays.join(", ")
-            ));
+    shown: Shown<'_>,
+    report: &mut dyn FnMut(&Report),
+) -> anyhow::Result<Ending> {
+    let named = |line: String| match shown.label {
+        Some(label) => format!("{label}: {line}"),
+        None => line,
+    };
+    summary.names = Names::load(replica);
+    summary.relays = machine.state().relays.clone();
+    if shown.progress {
+        detail(&named(format!(
+            "synchronisatie gestart met {}; stoppen met Ctrl-C",
+            machine.state().relays.join(", ")
+        )));
+    }
+    driver::run(replica, machine, config, |r| {
+        if let Report::MembersChanged { .. } = r {
+            summary.names = Names::load(replica);
         }
-        tokio::select! {
-            ending = driver::run(replica, machine, config, |report| {
-                if let Report::MembersChanged { .. } = report {
-                    summary.names = Names::load(replica);
-                }
-                summary.record(report);
-                host.report(report);
-                if progress {
-                    match progress_line(report, &summary.names) {
-                        Some(line) => note(&line),
-                        None => detail(&format!("{report:?}")),
-                    }
-                }
-            }) => ending.map(Some),
-            _ = stop.wait() => Ok(None),
+        summary.record(r);
+        report(r);
+        if shown.progress {
+            match progress_line(r, &summary.names) {
+                Some(line) => note(&named(line)),
+                None => detail(&named(format!("{r:?}"))),
+            }
         }
     })
+    .await
 }
 
 /// One line of progress for people, or nothing for reports that are too small to show.

@@ -69,6 +69,18 @@ pub struct Smtp {
     pub security: Security,
     pub sender: Mailbox,
     pub login: Option<Login>,
+    /// The certificates of a private CA the server's certificate may also come from, besides
+    /// the system's trust store (`ca-bestand`, PEM).
+    pub ca: Option<Ca>,
+}
+
+/// A private certificate authority for the SMTP server, read when the file is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ca {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Its certificates, PEM.
+    pub pem: Vec<u8>,
 }
 
 /// Who receives the digests.
@@ -268,6 +280,7 @@ impl Fields<'_> {
                 "gebruiker",
                 "wachtwoord-variabele",
                 "wachtwoord-bestand",
+                "ca-bestand",
             ],
         )?;
         let host = self
@@ -351,13 +364,47 @@ impl Fields<'_> {
                 secret: Secret::File(PathBuf::from(file)),
             }),
         };
+        let ca = match self.text(t, p, "ca-bestand")? {
+            None => None,
+            Some(_) if security == Security::None => {
+                return Err(self.error(
+                    "smtp.ca-bestand",
+                    "past alleen bij beveiliging starttls of tls",
+                ));
+            }
+            Some(file) => Some(self.ca(&file)?),
+        };
         Ok(Smtp {
             host,
             port,
             security,
             sender,
             login,
+            ca,
         })
+    }
+
+    /// The CA file `file` (relative to the data directory), which must hold PEM certificates.
+    fn ca(&self, file: &str) -> Result<Ca, ConfigError> {
+        let field = "smtp.ca-bestand";
+        let path = match self.path.parent() {
+            Some(dir) => dir.join(file),
+            None => PathBuf::from(file),
+        };
+        let pem = std::fs::read(&path)
+            .map_err(|e| self.error(field, format!("{} is niet te lezen: {e}", path.display())))?;
+        let is_pem = String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----")
+            && lettre::transport::smtp::client::Certificate::from_pem(&pem).is_ok();
+        if !is_pem {
+            return Err(self.error(
+                field,
+                format!(
+                    "{} bevat geen certificaat in PEM-vorm (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(Ca { path, pem })
     }
 
     fn recipients(&self, t: &Table) -> Result<Recipients, ConfigError> {
@@ -501,5 +548,60 @@ mod tests {
         let config = check(local).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.smtp.port, 25);
         assert_eq!(config.smtp.login, None);
+    }
+
+    /// A self-signed CA certificate (ECDSA P-256, valid until 2126), as an organisation's
+    /// private CA for its mail server would be.
+    const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBizCCATGgAwIBAgIUWx7prhd/yV6aMw+Ch1qU2O/006UwCgYIKoZIzj0EAwIw\nGjEYMBYGA1UEAwwPUHJvZWYtQ0Ega29tcGFzMCAXDTI2MTIwMTIzMDUwMloYDzIx\nMjYxMTA3MjMwNTAyWjAaMRgwFgYDVQQDDA9Qcm9lZi1DQSBrb21wYXMwWTATBgcq\nhkjOPQIBBggqhkjOPQMBBwNCAARZUSDfo1kLwtAYn3SsUdwvLSKCz7e0Su5lERYT\nFfiSceA+X1jSm2FdfINdC2Cse9zMuXmomDELjLXaoqh8uvCHo1MwUTAdBgNVHQ4E\nFgQUXQhMIG1Yrrmiiw1cii7eIFAMxWgwHwYDVR0jBBgwFoAUXQhMIG1Yrrmiiw1c\nii7eIFAMxWgwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEA8C4M\nuvUIkH0Acj1KoWQOffSVHHyFNQn1Vc43NbOsIi4CIA+Opna/s+8hexF9Sb5nKswK\ncQoOiqNvSVw9DiPlkB/o\n-----END CERTIFICATE-----\n";
+
+    /// `GOOD` for a server on this computer without a login, with `security` and
+    /// `ca-bestand = "FILE"`, read from a directory holding `files`.
+    fn with_ca(file: &str, files: &[(&str, &str)], security: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let text = GOOD
+            .replace(
+                "[smtp]\n",
+                &format!("[smtp]\nbeveiliging = \"{security}\"\nca-bestand = \"{file}\"\n"),
+            )
+            .replace(
+                "gebruiker = \"kompas\"\nwachtwoord-variabele = \"SMTP_WACHTWOORD\"\n",
+                "",
+            )
+            .replace("smtp.gemeente.nl", "127.0.0.1");
+        parse(&dir.path().join("herinneringen.toml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_private_ca_is_read_beside_the_file_and_refused_when_it_is_no_certificate() {
+        let config =
+            with_ca("ca.pem", &[("ca.pem", CA_PEM)], "tls").unwrap_or_else(|e| panic!("{e}"));
+        let ca = config.smtp.ca.as_ref().unwrap_or_else(|| panic!("a CA"));
+        assert!(ca.path.ends_with("ca.pem"));
+        assert_eq!(ca.pem, CA_PEM.as_bytes());
+        // The mail connection takes it, beside the system's trust store.
+        assert!(super::super::mailer::Mailer::new(&config.smtp).is_ok());
+
+        for (files, security, expected) in [
+            (&[][..], "starttls", "smtp.ca-bestand: "),
+            (
+                &[("ca.pem", "geen certificaat")][..],
+                "tls",
+                "bevat geen certificaat in PEM-vorm",
+            ),
+            (
+                &[("ca.pem", CA_PEM)][..],
+                "geen",
+                "past alleen bij beveiliging starttls of tls",
+            ),
+        ] {
+            let e = with_ca("ca.pem", files, security).expect_err(expected);
+            assert!(e.contains(expected), "{expected:?} not in {e:?}");
+            assert!(e.contains("smtp."), "{e}");
+        }
+        let e = with_ca("ca.pem", &[], "starttls").expect_err("missing");
+        assert!(e.contains("is niet te lezen"), "{e}");
     }
 }

@@ -50,10 +50,19 @@ pub struct Digest {
     pub body: String,
 }
 
+/// Whom a digest is from: the organisation, and the samenwerking its reminders belong to when
+/// the data directory has several (each samenwerking's reminders go in digests of their own,
+/// since each keeps its own record of what was sent).
+#[derive(Debug, Clone, Copy)]
+pub struct From<'a> {
+    pub org: &'a str,
+    pub samenwerking: Option<&'a str>,
+}
+
 /// The digests for `items`, one per recipient, leaving out what `already(recipient, key)` says
 /// was sent (or is being sent) to that recipient. Recipients in address order.
 pub fn digests(
-    org: &str,
+    from: From<'_>,
     items: &[Due],
     recipients: &Recipients,
     already: impl Fn(&Address, &str) -> bool,
@@ -70,13 +79,13 @@ pub fn digests(
         .map(|(to, items)| Digest {
             to: to.clone(),
             keys: items.iter().map(|i| i.key.clone()).collect(),
-            subject: subject(org, &items),
-            body: body(org, &items),
+            subject: subject(from, &items),
+            body: body(from, &items),
         })
         .collect()
 }
 
-fn subject(org: &str, items: &[&Due]) -> String {
+fn subject(from: From<'_>, items: &[&Due]) -> String {
     let late = items
         .iter()
         .filter(|i| i.todo.urgency == Urgency::Overdue)
@@ -87,16 +96,28 @@ fn subject(org: &str, items: &[&Due]) -> String {
     } else {
         format!("{n} herinneringen")
     };
+    let whom = match from.samenwerking {
+        Some(name) => format!("{} in {name}", from.org),
+        None => from.org.to_string(),
+    };
     if late > 0 {
-        format!("kompas: {what} voor {org} ({late} te laat)")
+        format!("kompas: {what} voor {whom} ({late} te laat)")
     } else {
-        format!("kompas: {what} voor {org}")
+        format!("kompas: {what} voor {whom}")
     }
 }
 
-fn body(org: &str, items: &[&Due]) -> String {
+fn body(from: From<'_>, items: &[&Due]) -> String {
+    let org = from.org;
+    let (within, command) = match from.samenwerking {
+        Some(name) => (
+            format!(" in de samenwerking {name}"),
+            format!("kompas --samenwerking {:?} flow", name),
+        ),
+        None => (String::new(), "kompas flow".to_string()),
+    };
     let mut out = format!(
-        "Hallo,\n\nDit zijn de deadlines en geplande momenten in kompas voor {org} die eraan komen of voorbij zijn.\n"
+        "Hallo,\n\nDit zijn de deadlines en geplande momenten in kompas voor {org}{within} die eraan komen of voorbij zijn.\n"
     );
     for (urgency, heading) in [(Urgency::Overdue, "Te laat"), (Urgency::Soon, "Binnenkort")] {
         let group: Vec<&&Due> = items.iter().filter(|i| i.todo.urgency == urgency).collect();
@@ -109,7 +130,7 @@ fn body(org: &str, items: &[&Due]) -> String {
             let when = t.at.map(dates::moment).unwrap_or_default();
             let _ = write!(
                 out,
-                "\n- {}: {}\n  Werkstroom: {}, fase ‘{}’\n  {} {when}\n  Zo ga je verder: kompas flow status {}\n  of in de webapp (kompas serve): Werkstromen, ‘{}’\n",
+                "\n- {}: {}\n  Werkstroom: {}, fase ‘{}’\n  {} {when}\n  Zo ga je verder: {command} status {}\n  of in de webapp (kompas serve): Werkstromen, ‘{}’\n",
                 t.title,
                 t.what,
                 t.title,
@@ -124,8 +145,9 @@ fn body(org: &str, items: &[&Due]) -> String {
             );
         }
     }
-    out.push_str(
-        "\nJe krijgt elke herinnering één keer. Alles wat nu te doen is, zie je met `kompas flow todo`.\n\nkompas\n",
+    let _ = write!(
+        out,
+        "\nJe krijgt elke herinnering één keer. Alles wat nu te doen is, zie je met `{command} todo`.\n\nkompas\n",
     );
     out
 }
@@ -185,7 +207,11 @@ mod tests {
             )]
             .into(),
         };
-        let all = digests("Gemeente Zwolle", &items, &recipients, |_, _| false);
+        let zwolle = From {
+            org: "Gemeente Zwolle",
+            samenwerking: None,
+        };
+        let all = digests(zwolle, &items, &recipients, |_, _| false);
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].to.to_string(), "beleid@gemeente.nl");
         assert_eq!(all[0].keys.len(), 1, "only the coordinator's reminder");
@@ -211,10 +237,39 @@ mod tests {
 
         // What was sent to a recipient is left out for that recipient only.
         let sent = items[0].key.clone();
-        let rest = digests("Gemeente Zwolle", &items, &recipients, |to, key| {
+        let rest = digests(zwolle, &items, &recipients, |to, key| {
             to.to_string() == "beleid@gemeente.nl" && key == sent
         });
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].to.to_string(), "jeugd@gemeente.nl");
+    }
+
+    #[test]
+    fn a_digest_names_its_samenwerking_when_there_are_several() {
+        let items = due(&[todo("fase afronden", Urgency::Soon, AT, None)]);
+        let recipients = Recipients {
+            everyone: vec![address("jeugd@gemeente.nl")],
+            per_role: Default::default(),
+        };
+        let from = From {
+            org: "Gemeente Zwolle",
+            samenwerking: Some("Jeugdregio IJssel"),
+        };
+        let all = digests(from, &items, &recipients, |_, _| false);
+        assert_eq!(
+            all[0].subject,
+            "kompas: 1 herinnering voor Gemeente Zwolle in Jeugdregio IJssel"
+        );
+        for expected in [
+            "voor Gemeente Zwolle in de samenwerking Jeugdregio IJssel die",
+            "kompas --samenwerking \"Jeugdregio IJssel\" flow status 0102030405060708",
+            "`kompas --samenwerking \"Jeugdregio IJssel\" flow todo`",
+        ] {
+            assert!(
+                all[0].body.contains(expected),
+                "{expected:?} not in:\n{}",
+                all[0].body
+            );
+        }
     }
 }

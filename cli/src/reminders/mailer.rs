@@ -1,6 +1,6 @@
 //! Building and handing over digest mail with lettre: the message with its stable Message-ID,
-//! and the SMTP connection (STARTTLS, TLS with the system's trust store through rustls, or none
-//! for a server on this computer).
+//! and the SMTP connection (STARTTLS, TLS with the system's trust store through rustls, plus a
+//! private CA when one is configured, or none for a server on this computer).
 
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +8,7 @@ use lettre::address::AddressError;
 use lettre::address::Envelope;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, Message, SmtpTransport, Transport};
 
 use super::config::{ConfigError, Security, Smtp};
@@ -95,18 +95,17 @@ impl Mailer {
             server: server.clone(),
             source,
         };
+        let parameters = || {
+            let mut builder = TlsParameters::builder(smtp.host.clone());
+            if let Some(ca) = &smtp.ca {
+                builder = builder.add_root_certificate(Certificate::from_pem(&ca.pem)?);
+            }
+            builder.build_rustls()
+        };
         let tls = match smtp.security {
             Security::None => Tls::None,
-            Security::StartTls => Tls::Required(
-                TlsParameters::builder(smtp.host.clone())
-                    .build_rustls()
-                    .map_err(setup)?,
-            ),
-            Security::Tls => Tls::Wrapper(
-                TlsParameters::builder(smtp.host.clone())
-                    .build_rustls()
-                    .map_err(setup)?,
-            ),
+            Security::StartTls => Tls::Required(parameters().map_err(setup)?),
+            Security::Tls => Tls::Wrapper(parameters().map_err(setup)?),
         };
         let mut builder = SmtpTransport::builder_dangerous(smtp.host.clone())
             .port(smtp.port)

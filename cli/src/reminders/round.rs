@@ -46,10 +46,40 @@ impl Outcome {
     }
 }
 
-/// Runs one round at `now`. With `try_out`, only says what would be sent: nothing is sent or
-/// recorded.
+/// Runs one round at `now` for every samenwerking of `all`, each with its own record of what
+/// was sent (so exactly once per samenwerking) and, when the data directory has `several`,
+/// named in its digests (also when the round covers one of them). A samenwerking whose round fails does not stop the others: the failures come back
+/// beside what the others did, each naming its samenwerking.
+pub fn run_every(
+    all: &[&Opened],
+    several: bool,
+    config: &Config,
+    now: Timestamp,
+    try_out: bool,
+) -> (Outcome, Vec<anyhow::Error>) {
+    let mut outcome = Outcome::default();
+    let mut failed = Vec::new();
+    for opened in all {
+        let label = crate::partnerships::label_of(&opened.replica);
+        let named = several.then_some(label.as_str());
+        match run(opened, named, config, now, try_out) {
+            Ok(one) => {
+                outcome.sent.extend(one.sent);
+                outcome.later.extend(one.later);
+                outcome.refused.extend(one.refused);
+            }
+            Err(e) => failed.push(e.context(format!("samenwerking {label}"))),
+        }
+    }
+    (outcome, failed)
+}
+
+/// Runs one round at `now` for the samenwerking `opened` holds, named in the digests as
+/// `samenwerking` when the data directory has several. With `try_out`, only says what would
+/// be sent: nothing is sent or recorded.
 pub fn run(
     opened: &Opened,
+    samenwerking: Option<&str>,
     config: &Config,
     now: Timestamp,
     try_out: bool,
@@ -57,7 +87,7 @@ pub fn run(
     let store = opened.replica.store();
     let ledger = Ledger::new(store);
     let waiting = ledger.pending()?;
-    let fresh = compose(opened, config, &ledger, now)?;
+    let fresh = compose(opened, samenwerking, config, &ledger, now)?;
     if try_out {
         let mut out = Outcome::default();
         out.sent
@@ -101,6 +131,7 @@ pub fn run(
 /// The new digests at `now`, as messages, each with the digest it came from.
 fn compose<S: Store>(
     opened: &Opened,
+    samenwerking: Option<&str>,
     config: &Config,
     ledger: &Ledger<'_, S>,
     now: Timestamp,
@@ -109,7 +140,11 @@ fn compose<S: Store>(
     let statuses = Flows::new(&opened.replica, &opened.registry).list(now)?;
     let items = digest::due(&todo(&statuses, &me.org_id, &me.name));
     let taken = ledger.taken()?;
-    let digests = digest::digests(&me.name, &items, &config.recipients, |to, key| {
+    let from = digest::From {
+        org: &me.name,
+        samenwerking,
+    };
+    let digests = digest::digests(from, &items, &config.recipients, |to, key| {
         taken.contains(&(recipient_key(to.as_ref()), key.to_string()))
     });
     digests

@@ -1,6 +1,6 @@
 //! The reminder rounds of `kompas serve`: one right after the start and then every five
-//! minutes, on a thread of their own, on the opened data directory the server shares with its
-//! sync. Without `herinneringen.toml` a round does nothing, so adding the file later is enough.
+//! minutes, on a thread of their own, over every samenwerking of the opened data directory the
+//! server shares with its sync. Without `herinneringen.toml` a round does nothing, so adding the file later is enough.
 //! The environment variable `KOMPAS_HERINNERINGEN_INTERVAL` (whole seconds) sets another time
 //! between rounds, for tests and for trying things out.
 
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use super::config::{self, ConfigError};
 use super::round;
-use crate::context::now;
-use crate::lending::Lending;
+use crate::context::{Opened, now};
+use crate::lending::{Held, Lending};
 
 /// The time between two rounds.
 pub const EVERY: Duration = Duration::from_secs(300);
@@ -45,29 +45,8 @@ pub fn start(lending: Arc<Lending>) -> std::io::Result<Schedule> {
         .spawn(move || {
             let mut last_problem = String::new();
             while !stopped.load(Ordering::SeqCst) {
-                if let Some(opened) = lending.get(PATIENCE) {
-                    let problem = match config::load(opened.dir.root()) {
-                        Err(ConfigError::Missing(_)) => String::new(),
-                        Err(e) => e.to_string(),
-                        Ok(config) => match round::run(&opened, &config, now(), false) {
-                            Ok(outcome) => {
-                                if !outcome.sent.is_empty() {
-                                    eprintln!(
-                                        "kompas serve: {} herinneringsmail(s) verstuurd",
-                                        outcome.sent.len()
-                                    );
-                                }
-                                outcome
-                                    .later
-                                    .iter()
-                                    .chain(&outcome.refused)
-                                    .filter_map(|s| s.error.clone())
-                                    .next()
-                                    .unwrap_or_default()
-                            }
-                            Err(e) => format!("{e:#}"),
-                        },
-                    };
+                if let Some(held) = lending.all(PATIENCE) {
+                    let problem = round_over(&held);
                     // The same problem is told once, not every round.
                     if !problem.is_empty() && problem != last_problem {
                         eprintln!("kompas serve: herinneringen: {problem}");
@@ -81,6 +60,35 @@ pub fn start(lending: Arc<Lending>) -> std::io::Result<Schedule> {
             }
         })?;
     Ok(Schedule { stop })
+}
+
+/// One round over every samenwerking of the data directory, each with its own record of what
+/// was sent; the first problem met, or nothing.
+fn round_over(held: &Held) -> String {
+    let Some(first) = held.first() else {
+        return String::new();
+    };
+    let config = match config::load(first.dir.root()) {
+        Err(ConfigError::Missing(_)) => return String::new(),
+        Err(e) => return e.to_string(),
+        Ok(config) => config,
+    };
+    let all: Vec<&Opened> = held.iter().map(|o| o.as_ref()).collect();
+    let (outcome, failed) = round::run_every(&all, all.len() > 1, &config, now(), false);
+    if !outcome.sent.is_empty() {
+        eprintln!(
+            "kompas serve: {} herinneringsmail(s) verstuurd",
+            outcome.sent.len()
+        );
+    }
+    let problems = failed.iter().map(|e| format!("{e:#}")).chain(
+        outcome
+            .later
+            .iter()
+            .chain(&outcome.refused)
+            .filter_map(|s| s.error.clone()),
+    );
+    problems.take(1).next().unwrap_or_default()
 }
 
 /// The time between rounds written as whole seconds (1 to a day).

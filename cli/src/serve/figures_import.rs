@@ -540,6 +540,7 @@ pub async fn confirm(
     };
     state.uploads().forget(&token);
     state.changed(LiveEvent {
+        store: state.chosen_store(),
         doc: None,
         org: name,
     });

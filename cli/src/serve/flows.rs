@@ -19,7 +19,7 @@ use super::error::AppError;
 use super::guidance::definition_of;
 use super::overview::{FlowRow, urgency_nl};
 use super::page::{Chrome, render};
-use super::state::{AppState, LiveEvent, Session};
+use super::state::{AppState, Session};
 use crate::context::{Opened, now, random};
 
 #[derive(Template)]
@@ -99,10 +99,7 @@ pub async fn start(
             };
             match started {
                 Ok(id) => {
-                    live.changed(LiveEvent {
-                        doc: Some(id.to_string()),
-                        org: opened.replica.identity().profile.name.clone(),
-                    });
+                    super::saving::announce(&live, opened, &id);
                     Ok(Redirect::to(&format!("/werkstromen/{id}")).into_response())
                 }
                 Err(e) if e.is_input_error() => {
@@ -541,10 +538,7 @@ pub async fn act(
             };
             match done {
                 Ok(what) => {
-                    live.changed(LiveEvent {
-                        doc: Some(id.to_string()),
-                        org: opened.replica.identity().profile.name.clone(),
-                    });
+                    super::saving::announce(&live, opened, &id);
                     Ok(Redirect::to(&format!("/werkstromen/{id}?gedaan={what}")).into_response())
                 }
                 Err(FlowError::Refused { to, .. }) => again(

@@ -11,12 +11,13 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::state::AppState;
 
-/// `GET /live`: one `wijziging` event per change, as JSON `{doc, org}`.
+/// `GET /live`: one `wijziging` event per change in the samenwerking the session chose, as JSON
+/// `{doc, org}`.
 pub async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = futures_util::stream::unfold(state.subscribe(), |mut rx| async move {
-        let event = match rx.recv().await {
+    let stream = futures_util::stream::unfold(state.subscribe(), |mut feed| async move {
+        let event = match feed.next().await {
             Ok(change) => Event::default()
                 .event("wijziging")
                 .json_data(&change)
@@ -25,7 +26,7 @@ pub async fn events(
             Err(RecvError::Lagged(_)) => Event::default().event("wijziging").data("{}"),
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok(event), rx))
+        Some((Ok(event), feed))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

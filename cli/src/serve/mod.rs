@@ -9,6 +9,7 @@
 
 mod actions;
 mod assets;
+mod choice;
 mod conversation;
 pub(crate) mod dates;
 mod documents;
@@ -29,6 +30,8 @@ mod security;
 mod state;
 mod uploads;
 
+#[cfg(test)]
+mod choice_tests;
 #[cfg(test)]
 mod pages_tests;
 #[cfg(test)]
@@ -83,6 +86,7 @@ pub fn app(state: AppState) -> Router {
             get(conversation::page).post(conversation::save),
         )
         .route("/samenwerking", get(partnership::page))
+        .route("/samenwerking/kiezen", post(choice::choose))
         .route("/samenwerking/uitnodigen", post(partnership::invite))
         .route("/samenwerking/intrekken", post(partnership::revoke))
         .route("/samenwerking/bevestigen", post(partnership::confirm))
@@ -126,11 +130,22 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("kan niet luisteren op 127.0.0.1:{}", args.port))?;
     listener.set_nonblocking(true)?;
     let port = listener.local_addr()?.port();
+    // Every samenwerking is served; `--samenwerking` names the one a new session sees first.
+    let preferred = match global.samenwerking.as_deref() {
+        Some(wanted) => Some(crate::partnerships::choose(
+            &crate::context::lock(&global.data)?,
+            Some(wanted),
+        )?),
+        None => None,
+    };
     let lending = Arc::new(Lending::default());
-    let state = AppState::new(lending.clone(), security::fresh_token(), port);
+    let state = AppState::new(lending.clone(), security::fresh_token(), port, preferred);
 
     let sync = {
-        let global = global.clone();
+        let global = Global {
+            samenwerking: None,
+            ..global.clone()
+        };
         let lending = lending.clone();
         let mut host = SyncHost::new(state.clone(), lending.clone());
         std::thread::Builder::new()
@@ -146,14 +161,14 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     };
     // The data directory is opened by the sync thread; a directory that cannot be used is
     // reported before anything is served.
-    while lending.get(Duration::from_millis(100)).is_none() {
+    while lending.all(Duration::from_millis(100)).is_none() {
         if sync.is_finished() {
             return match sync.join() {
                 Ok(result) => result.map(|_| ()),
                 Err(_) => Err(anyhow::anyhow!("de synchronisatie stopte onverwacht")),
             };
         }
-        if lending.get(OPEN_PATIENCE).is_some() {
+        if lending.all(OPEN_PATIENCE).is_some() {
             break;
         }
     }

@@ -84,7 +84,7 @@ async fn a_conversation_is_started_and_guided_step_by_step_with_the_four_questio
     );
     let id = DocId::parse(path.trim_start_matches("/gesprekken/")).unwrap();
     {
-        let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+        let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
         let view = opened.replica.get(&id).unwrap();
         assert_eq!(
             view.fields["herkennen"].to_string(),
@@ -115,7 +115,7 @@ async fn a_conversation_is_started_and_guided_step_by_step_with_the_four_questio
     assert!(html.contains("id=\"veld-datum-fout\""), "{html}");
     assert!(html.contains("value=\"volgende week\"") && html.contains("value=\"Stadhuis\""));
     {
-        let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+        let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
         assert!(
             !opened
                 .replica
@@ -210,7 +210,7 @@ async fn history_names_the_words_added_and_removed_and_dates_are_dutch() {
         .trim_end_matches("?opgeslagen=1")
         .to_string();
     {
-        let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+        let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
         opened
             .replica
             .update(

@@ -332,7 +332,11 @@ async fn confirmed(state: &AppState) -> bool {
 }
 
 fn members_changed(state: &AppState, org: String) {
-    state.changed(LiveEvent { doc: None, org });
+    state.changed(LiveEvent {
+        store: state.chosen_store(),
+        doc: None,
+        org,
+    });
 }
 
 #[derive(serde::Deserialize)]

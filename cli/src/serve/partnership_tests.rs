@@ -32,10 +32,10 @@ fn coordinator(replica: &Replica<SledStore>) {
 /// Does what the server's sync thread does with machine tasks: runs them on one machine
 /// loaded in watch mode, until the app is gone.
 fn run_machine(f: &Fixture) {
-    let work = f.state.machine_work();
     let lending = f.lending.clone();
+    let opened = lending.first(Duration::from_secs(5)).unwrap();
+    let work = f.state.machine_work(opened.store);
     std::thread::spawn(move || {
-        let opened = lending.get(Duration::from_secs(5)).unwrap();
         let mut machine = Machine::load(&opened.replica, Mode::Watch).unwrap();
         while Arc::strong_count(&work) > 1 {
             for task in work.take_all() {
@@ -177,7 +177,7 @@ async fn removing_needs_a_confirmation_and_refuses_oneself_and_strangers() {
     let f = Fixture::with(coordinator).await;
     run_machine(&f);
     let me = {
-        let opened = f.lending.get(Duration::ZERO).unwrap();
+        let opened = f.lending.first(Duration::ZERO).unwrap();
         opened.replica.identity().profile.org_id.clone()
     };
     let (status, html) = f.page(&format!("/samenwerking/verwijderen?lid={me}")).await;
@@ -316,7 +316,7 @@ async fn without_a_partnership_the_page_says_how_to_get_one() {
 /// Hands the fixture's data directory to a real watching sync with the web app as its host, as
 /// `kompas serve` runs it, for `limit`.
 fn run_watching_sync(f: &Fixture, limit: Duration) {
-    let opened = f.lending.get(Duration::from_secs(5)).unwrap();
+    let opened = f.lending.first(Duration::from_secs(5)).unwrap();
     let global = crate::args::Global {
         data: opened.dir.root().to_path_buf(),
         json: false,
@@ -325,7 +325,7 @@ fn run_watching_sync(f: &Fixture, limit: Duration) {
         verbose: false,
         samenwerking: None,
     };
-    drop(f.lending.take(opened));
+    drop(f.lending.take(vec![opened]));
     let lending = f.lending.clone();
     let mut host = super::state::SyncHost::new(f.state.clone(), lending.clone());
     std::thread::spawn(move || {
@@ -337,7 +337,7 @@ fn run_watching_sync(f: &Fixture, limit: Duration) {
         crate::commands::sync::watch_in(&global, watching, &lending, &mut host)
     });
     assert!(
-        f.lending.get(Duration::from_secs(20)).is_some(),
+        f.lending.first(Duration::from_secs(20)).is_some(),
         "the sync thread opens the directory"
     );
 }
@@ -462,7 +462,7 @@ async fn a_coordinator_publishes_an_uploaded_definition_file_after_its_check() {
 }
 
 /// A workspace named `name` coordinated by the fixture's organisation, with one document.
-fn workspace_with(replica: &Replica<SledStore>, name: &str, title: &str, seed: u8) {
+pub(super) fn workspace_with(replica: &Replica<SledStore>, name: &str, title: &str, seed: u8) {
     Machine::create(replica, name, vec![NO_RELAY.into()], T0, &mut OsEntropy).unwrap();
     let titel = kompas_engine::document::Assignment {
         field: "titel".into(),
@@ -486,7 +486,10 @@ async fn every_page_is_about_the_one_samenwerking_served() {
             html.contains("Samenwerking Scholen Havenstad"),
             "{path} names the samenwerking in its header: {html}"
         );
-        assert!(!html.contains("Jeugd Havenstad"), "{path}: {html}");
+        assert!(
+            !html.contains("Samenwerking Jeugd Havenstad"),
+            "{path}: {html}"
+        );
         assert!(
             !html.contains("Alleen voor de jeugdregio"),
             "{path}: {html}"

@@ -51,6 +51,7 @@ pub fn save_from(
 /// Tells the open pages that this organisation changed document `id`.
 pub fn announce(live: &AppState, opened: &Opened, id: &DocId) {
     live.changed(LiveEvent {
+        store: opened.store,
         doc: Some(id.to_string()),
         org: opened.replica.identity().profile.name.clone(),
     });

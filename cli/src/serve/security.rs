@@ -2,6 +2,8 @@
 //! rebinding and cross-site requests), the login token that becomes a session cookie, the CSRF
 //! token every form carries, and the security headers on every response.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Form, Query, Request, State};
@@ -11,7 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 
 use super::error::AppError;
-use super::state::AppState;
+use super::state::{AppState, CHOSEN, Session};
 use crate::context::random;
 
 /// The largest form body accepted (uploads have their own limit).
@@ -30,9 +32,17 @@ pub fn fresh_token() -> String {
 
 /// Checks Host and Origin, the session and, for anything that changes data, the CSRF token;
 /// adds the security headers to whatever comes back.
+/// The handler runs inside [`CHOSEN`], the samenwerking its session chose.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = match check(&state, request).await {
-        Ok(request) => next.run(request).await,
+        Ok(request) => {
+            let chosen = request
+                .extensions()
+                .get::<Session>()
+                .and_then(|session| session.chosen);
+            let store = state.store_for(chosen);
+            CHOSEN.scope(store, next.run(request)).await
+        }
         Err(refusal) => refusal,
     };
     let headers = response.headers_mut();
@@ -97,6 +107,18 @@ async fn check(state: &AppState, request: Request) -> Result<Request, Response> 
     if changes {
         request = check_csrf(request, &session.csrf).await?;
     }
+    // In the request, the session names the samenwerking it is about and what else it may
+    // choose.
+    let served = state.served();
+    let session = Session {
+        chosen: Some(state.store_for(session.chosen)),
+        offered: if served.len() > 1 {
+            served
+        } else {
+            Arc::new([])
+        },
+        ..session
+    };
     request.extensions_mut().insert(session);
     Ok(request)
 }
@@ -106,7 +128,7 @@ fn allowed_hosts(port: u16) -> [String; 2] {
     [format!("127.0.0.1:{port}"), format!("localhost:{port}")]
 }
 
-fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let name = state.cookie_name();
     headers
         .get_all(header::COOKIE)

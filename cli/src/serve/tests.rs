@@ -80,9 +80,11 @@ impl Fixture {
             let identity = Identity::new("Gemeente Havenstad", OrgType::Gemeente, [7; 32], [7; 16]);
             fill(&data, identity);
         }
+        let data = context::lock(Path::new(&root)).unwrap();
+        let preferred = wanted.map(|w| crate::partnerships::choose(&data, Some(w)).unwrap());
         let lending = Arc::new(Lending::default());
-        lending.put(context::open(Path::new(&root), wanted, None).unwrap());
-        let state = AppState::new(lending.clone(), TOKEN.into(), PORT);
+        lending.put(context::open_every(Arc::new(data), None, None).unwrap());
+        let state = AppState::new(lending.clone(), TOKEN.into(), PORT, preferred);
         let mut fixture = Fixture {
             _dir: dir,
             state,
@@ -292,7 +294,7 @@ async fn a_post_without_session_or_with_a_bad_csrf_token_changes_nothing() {
     let response = f.send(request).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(text(response).await.contains("Het formulier is verlopen"));
-    let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+    let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
     assert!(opened.replica.list(None, true).unwrap().is_empty());
 }
 
@@ -367,7 +369,7 @@ async fn bad_input_is_shown_at_its_field_with_the_input_kept_and_nothing_saved()
     assert!(html.contains("id=\"veld-deadline-fout\""), "{html}");
     assert!(html.contains("value=\"morgen ergens\""));
     assert!(html.contains("value=\"Wachtlijst korter\""));
-    let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+    let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
     assert!(opened.replica.list(None, true).unwrap().is_empty());
 }
 
@@ -390,7 +392,7 @@ async fn a_save_from_an_older_form_merges_with_what_another_organisation_wrote()
     let heads = form[at..at + form[at..].find('"').unwrap()].to_string();
     // Another organisation's edit arrives while the form is open.
     let other = {
-        let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+        let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
         let exported = opened
             .replica
             .export(&kompas_engine::DocId::parse(&id).unwrap())
@@ -416,7 +418,7 @@ async fn a_save_from_an_older_form_merges_with_what_another_organisation_wrote()
         b.export(&doc).unwrap()
     };
     {
-        let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+        let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
         opened.replica.import(&other).unwrap();
     }
     let response = f
@@ -453,7 +455,7 @@ async fn a_save_from_an_older_form_merges_with_what_another_organisation_wrote()
 async fn list_rows_are_added_and_removed_without_a_script() {
     let f = Fixture::new().await;
     let kind = {
-        let opened = f.lending.get(std::time::Duration::ZERO).unwrap();
+        let opened = f.lending.first(std::time::Duration::ZERO).unwrap();
         opened
             .replica
             .catalog()
@@ -555,6 +557,7 @@ async fn open_pages_hear_of_a_change_as_a_server_sent_event() {
         "text/event-stream"
     );
     f.state.changed(super::state::LiveEvent {
+        store: f.state.store_for(None),
         doc: Some("abc".into()),
         org: "Jeugdhulp Noord".into(),
     });

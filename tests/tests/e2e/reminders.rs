@@ -1,14 +1,17 @@
 //! End-to-end tests of reminder mail: the real `kompas herinneringen` against the SMTP test
 //! server of `kompas_tests::smtp`, with the clock given by `--nu`, and `kompas serve` sending
-//! on its own, with the time between its rounds shortened for the test.
+//! on its own, with the time between its rounds shortened for the test; with two samenwerkingen
+//! in one data directory, each sends its own reminders once.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use std::path::Path;
 use std::time::Duration;
 
+use kompas_tests::relay::RelayProcess;
 use kompas_tests::serve::Serve;
-use kompas_tests::smtp::{Mail, SmtpServer};
+use kompas_tests::smtp::{Mail, SmtpServer, TlsFront};
+use kompas_tests::tls::TestCa;
 use kompas_tests::{Kompas, Run};
 
 const FLOW: &str = "naam: overleg\nversie: 1.0.0\ntitel: Overleg\nsoorten:\n  - naam: verslag\n    label: Verslag\n    velden:\n      - {naam: titel, type: tekst, verplicht: true}\nfasen:\n  - naam: voorbereiden\n    titel: Voorbereiden\n    soorten: [verslag]\n    wie: [coordinator]\n    termijn: P14D\n    herinnering: P3D\n    naar: [{fase: klaar}]\n  - naam: klaar\n    titel: Klaar\n    eind: true\n";
@@ -330,4 +333,118 @@ fn instellen_writes_a_file_that_a_round_reads_and_refuses_a_bad_field() {
         to_of(&server.accepted()),
         ["beleid@zwolle.test", "team@zwolle.test"]
     );
+}
+
+#[test]
+fn each_samenwerking_sends_its_own_reminders_once_and_names_itself() {
+    const REGIO: &str = "Jeugdregio IJssel";
+    const SCHOOL: &str = "Schoolpartnerschap Zwolle";
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+    let k = Kompas::organisation(dir.path(), "gemeente", "Gemeente Zwolle", "gemeente");
+    std::fs::create_dir_all(k.data().join("workflows")).unwrap();
+    std::fs::write(k.data().join("workflows/overleg.yaml"), FLOW).unwrap();
+    let t0 = jiff::Timestamp::now().as_millisecond();
+    for name in [REGIO, SCHOOL] {
+        k.ok(&["workspace", "create", name, "--relay", &relay.url()]);
+        k.ok(&[
+            "--samenwerking",
+            name,
+            "flow",
+            "start",
+            "overleg",
+            "--title",
+            "Overleg jeugdhulp",
+        ]);
+    }
+    configure(&k, server.port());
+
+    // One round covers both, a digest per samenwerking and recipient, each naming its own.
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mails = server.accepted();
+    assert_eq!(mails.len(), 4, "{mails:?}");
+    for name in [REGIO, SCHOOL] {
+        let subject = format!("kompas: 1 herinnering voor Gemeente Zwolle in {name}");
+        let own: Vec<&Mail> = mails
+            .iter()
+            .filter(|m| m.header("Subject").as_deref() == Some(subject.as_str()))
+            .collect();
+        assert_eq!(own.len(), 2, "{subject}: {mails:?}");
+        for mail in own {
+            let text = body(mail);
+            assert!(
+                text.contains(&format!("in de samenwerking {name}"))
+                    && text.contains(&format!("kompas --samenwerking \"{name}\" flow status ")),
+                "{text}"
+            );
+        }
+    }
+    let out = reminders(&k, "--verstuur", t0 + 13 * DAY);
+    assert!(out.stdout.contains("Geen nieuwe herinneringen"), "{out:?}");
+    assert_eq!(server.accepted().len(), 4);
+
+    // Past the deadline: a round for one samenwerking sends its reminders only; the other's
+    // wait for their own round, and nothing goes twice.
+    let out = k.run(&[
+        "--samenwerking",
+        REGIO,
+        "herinneringen",
+        "--verstuur",
+        "--nu",
+        &at(t0 + 15 * DAY),
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let late = server.accepted();
+    assert_eq!(late.len(), 6, "{late:?}");
+    assert!(late[4..].iter().all(|m| {
+        m.header("Subject").unwrap()
+            == format!("kompas: 1 herinnering voor Gemeente Zwolle in {REGIO} (1 te laat)")
+    }));
+    reminders(&k, "--verstuur", t0 + 15 * DAY);
+    reminders(&k, "--verstuur", t0 + 16 * DAY);
+    let all = server.accepted();
+    assert_eq!(all.len(), 8, "{all:?}");
+    assert!(all[6..].iter().all(|m| {
+        m.header("Subject").unwrap()
+            == format!("kompas: 1 herinnering voor Gemeente Zwolle in {SCHOOL} (1 te laat)")
+    }));
+}
+
+#[test]
+fn mail_goes_over_tls_to_a_server_whose_certificate_comes_from_a_private_ca() {
+    let server = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(&dir.path().join("ca"), "Proef-CA Gemeente Zwolle");
+    let front = TlsFront::start(&server, &ca.issue("smtp", "127.0.0.1", 2020, 2090));
+    let (k, t0) = organisation(dir.path(), server.port());
+    let write = |ca_line: &str| {
+        std::fs::write(
+            k.data().join("herinneringen.toml"),
+            format!(
+                "[smtp]\nserver = \"127.0.0.1\"\npoort = {}\nbeveiliging = \"tls\"\nafzender = \"Kompas <kompas@zwolle.test>\"\n{ca_line}\n[ontvangers]\niedereen = [\"team@zwolle.test\"]\n",
+                front.port()
+            ),
+        )
+        .unwrap();
+    };
+
+    // The system's trust store does not know the CA: nothing goes out, and the digest waits.
+    write("");
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 9, "{out:?}");
+    assert!(out.stdout.contains("niet aan"), "{out:?}");
+    assert!(server.accepted().is_empty());
+
+    // With the organisation's CA beside the file, the waiting digest goes over TLS, once.
+    std::fs::copy(&ca.file, k.data().join("smtp-ca.pem")).unwrap();
+    write("ca-bestand = \"smtp-ca.pem\"");
+    let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mails = server.accepted();
+    assert_eq!(to_of(&mails), ["team@zwolle.test"], "{mails:?}");
+    let out = reminders(&k, "--verstuur", t0 + 13 * DAY);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.accepted().len(), 1);
 }
