@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use kompas_engine::sync::wire::{MAX_FRAME_BYTES, OrgKey};
 
+pub use crate::protocol::quota::Quotas;
 use crate::tls::TlsFiles;
 
 /// How a relay runs.
@@ -71,11 +72,6 @@ impl RelayConfig {
             tls: None,
         }
     }
-
-    /// Whether `key` may create a new workspace on this relay.
-    pub fn may_create(&self, key: &OrgKey) -> bool {
-        self.allow_create.is_empty() || self.allow_create.contains(key)
-    }
 }
 
 /// Timeouts and connection limits. Together with the frame limit they bound the relay's memory:
@@ -124,61 +120,5 @@ impl Default for Limits {
             flush_timeout: Duration::from_secs(30),
             min_free_bytes: 64 * 1024 * 1024,
         }
-    }
-}
-
-/// What one key and one workspace may use. The defaults leave a partnership of some fifty
-/// organisations room for a busy day (a first sync of thousands of documents, figures for every
-/// area) and stop one key from filling the relay's disk or memory. Zero means no limit.
-#[derive(Debug, Clone)]
-pub struct Quotas {
-    /// Workspaces one key may create on this relay.
-    pub workspaces_per_key: u64,
-    /// Workspaces the relay creates per minute, from all keys together.
-    pub creates_per_minute: u64,
-    /// Bytes of sealed bundles one workspace may store.
-    pub workspace_bytes: u64,
-    /// Bundles one key may push per minute.
-    pub key_bundles_per_minute: u64,
-    /// Bundle bytes one key may push per minute.
-    pub key_bytes_per_minute: u64,
-    /// Bundles one workspace may receive per minute.
-    pub workspace_bundles_per_minute: u64,
-    /// Bundle bytes one workspace may receive per minute.
-    pub workspace_bytes_per_minute: u64,
-    /// Membership operations one key may append per minute.
-    pub key_ops_per_minute: u64,
-    /// Membership operations one workspace's log may hold.
-    pub workspace_ops: u64,
-}
-
-impl Default for Quotas {
-    fn default() -> Quotas {
-        Quotas {
-            workspaces_per_key: 16,
-            creates_per_minute: 30,
-            workspace_bytes: 4 << 30,
-            key_bundles_per_minute: 10_000,
-            key_bytes_per_minute: 256 << 20,
-            workspace_bundles_per_minute: 30_000,
-            workspace_bytes_per_minute: 1 << 30,
-            key_ops_per_minute: 120,
-            workspace_ops: 20_000,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn without_an_allow_list_anyone_may_create_with_one_only_those_listed() {
-        let (listed, other) = (OrgKey([1; 32]), OrgKey([2; 32]));
-        let mut config = RelayConfig::new(PathBuf::from("d"));
-        assert!(config.may_create(&other));
-        config.allow_create = vec![listed];
-        assert!(config.may_create(&listed));
-        assert!(!config.may_create(&other));
     }
 }

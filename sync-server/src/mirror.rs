@@ -20,7 +20,7 @@ use kompas_engine::sync::wire::{Encoded, Hash32, Message, OrgKey, WorkspaceId};
 use tokio::sync::mpsc;
 
 use crate::client::{ClientError, RelayClient};
-use crate::refusal::Refusal;
+use crate::protocol::Refusal;
 use crate::state::RelayState;
 use crate::workspace::Workspace;
 
@@ -316,7 +316,7 @@ async fn level_membership(
     let mut ws = state.workspace(&id);
     for op in remote.iter().skip(local.len()) {
         ws = Some(match ws {
-            None => state.create_workspace(op, None).await?,
+            None => state.create_workspace(op, None).await?.0,
             Some(ws) => {
                 ws.append_op(&state.store, op, None).await?;
                 ws

@@ -6,24 +6,14 @@
 //! for reading, and every write to it is refused with `Frozen`; a banned key is refused at
 //! authentication with `Banned`.
 
-use std::collections::HashSet;
-
 use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
 
+pub use crate::protocol::Marks;
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
 
 /// The tree holding the operator's marks.
 const ADMIN: &str = "admin";
-
-/// Workspaces frozen and keys banned by the operator.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Marks {
-    /// Workspaces that take no writes.
-    pub frozen: HashSet<WorkspaceId>,
-    /// Keys the relay refuses.
-    pub banned: HashSet<OrgKey>,
-}
 
 /// One workspace as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +60,7 @@ pub fn workspaces(store: &RelayStore) -> Result<Vec<WorkspaceRow>, StoreError> {
         let ops = trees.membership()?;
         let Some(first) = ops.first() else { continue };
         let creator = first.op.body.creates().then_some(first.op.author);
-        let ws = Workspace::load(id, trees)?;
+        let ws = Workspace::load(id, store.log(&id)?)?;
         rows.push(WorkspaceRow {
             id,
             creator,

@@ -8,16 +8,15 @@ use std::time::SystemTime;
 use ed25519_dalek::SigningKey;
 use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::SignedOp;
-use kompas_engine::sync::wire::{ErrorCode, OrgKey, WorkspaceId};
+use kompas_engine::sync::wire::{Message, OrgKey, WorkspaceId};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 
 use crate::admission::Admission;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
-use crate::op_time::Arrival;
-use crate::operator::Marks;
-use crate::quota::QuotaBook;
-use crate::refusal::Refusal;
+use crate::protocol::op_time::Arrival;
+use crate::protocol::quota::QuotaBook;
+use crate::protocol::{AnswerLimits, Marks, Refusal, Rules};
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
 
@@ -29,7 +28,9 @@ pub struct RelayState {
     pub store: RelayStore,
     /// Counters.
     pub metrics: Metrics,
-    key: SigningKey,
+    /// The relay's key, the operator's marks, who may mirror and create, quotas and answer
+    /// sizes: what the protocol core answers to.
+    pub rules: Rules,
     workspaces: RwLock<HashMap<WorkspaceId, Arc<Workspace>>>,
     create_lock: Mutex<()>,
     shutdown: watch::Sender<bool>,
@@ -37,10 +38,6 @@ pub struct RelayState {
     pub writes: Semaphore,
     /// Connection counts and buffered bytes.
     pub admission: Arc<Admission>,
-    /// Quotas and what was used.
-    pub quotas: QuotaBook,
-    /// Workspaces frozen and keys banned by the operator.
-    pub marks: Marks,
     mirror_requests: RwLock<Option<mpsc::UnboundedSender<WorkspaceId>>>,
     added: watch::Sender<u64>,
     levelled: RwLock<HashSet<WorkspaceId>>,
@@ -57,12 +54,11 @@ impl RelayState {
         let mut workspaces = HashMap::new();
         let mut created: HashMap<OrgKey, u64> = HashMap::new();
         for id in store.workspaces()? {
-            let trees = store.trees(&id)?;
-            let creator = trees
-                .membership()?
-                .first()
+            let ws = Workspace::load(id, store.log(&id)?)?;
+            let creator = ws
+                .op_at(0)
+                .map_err(|r| StoreError::BadRecord(r.message))?
                 .and_then(|op| op.op.body.creates().then_some(op.op.author));
-            let ws = Workspace::load(id, trees)?;
             if ws.with_members(|m| !m.is_empty()) {
                 workspaces.insert(id, Arc::new(ws));
                 if let Some(creator) = creator {
@@ -76,16 +72,21 @@ impl RelayState {
             config.max_connections,
             config.max_frame,
         );
-        let quotas = QuotaBook::new(config.quotas.clone(), created);
-        let marks = Marks::load(&store)?;
+        let mut rules = Rules::new(key, QuotaBook::new(config.quotas.clone(), created));
+        rules.marks = Marks::load(&store)?;
+        rules.mirrors = config.allow_mirror.clone();
+        rules.creators = config.allow_create.clone();
+        rules.answers = AnswerLimits {
+            pull_limit: config.pull_limit,
+            pull_budget: config.pull_budget,
+            ..AnswerLimits::default()
+        };
         Ok(Arc::new(RelayState {
             metrics: Metrics::new(&config.quotas),
             config,
             store,
             admission,
-            quotas,
-            marks,
-            key,
+            rules,
             workspaces: RwLock::new(workspaces),
             create_lock: Mutex::new(()),
             shutdown: watch::Sender::new(false),
@@ -98,12 +99,12 @@ impl RelayState {
 
     /// The relay's signing key (for mirroring another relay).
     pub fn signing_key(&self) -> &SigningKey {
-        &self.key
+        self.rules.signing_key()
     }
 
     /// The relay's public key.
     pub fn relay_key(&self) -> OrgKey {
-        OrgKey::of(&self.key)
+        self.rules.relay_key()
     }
 
     /// A known workspace.
@@ -125,39 +126,20 @@ impl RelayState {
         &self,
         op: &SignedOp,
         arrival: Option<Arrival>,
-    ) -> Result<Arc<Workspace>, Refusal> {
+    ) -> Result<(Arc<Workspace>, Message), Refusal> {
         let _guard = self.create_lock.lock().await;
         if let Some(ws) = self.workspace(&op.op.workspace) {
-            ws.append_op(&self.store, op, arrival).await?;
-            return Ok(ws);
+            let ack = ws.append_op(&self.store, op, arrival).await?;
+            return Ok((ws, ack));
         }
-        let ws = Arc::new(Workspace::create(&self.store, op, arrival).await?);
+        let (ws, ack) = Workspace::create(&self.store, op, arrival).await?;
+        let ws = Arc::new(ws);
         if let Ok(mut map) = self.workspaces.write() {
             map.insert(ws.id(), ws.clone());
         }
         self.added.send_modify(|n| *n += 1);
         self.request_mirror(ws.id());
-        Ok(ws)
-    }
-
-    /// Refuses a `Create` for a workspace this relay does not have yet when its author is not on
-    /// the operator's allow-list (`--allow-create`). Other operations pass; so do workspaces
-    /// copied by mirroring, which do not come through here.
-    pub fn check_creator(&self, op: &SignedOp) -> Result<(), Refusal> {
-        let creates = op.op.body.creates();
-        if !creates
-            || self.config.may_create(&op.op.author)
-            || self.workspace(&op.op.workspace).is_some()
-        {
-            return Ok(());
-        }
-        Err(Refusal::new(
-            ErrorCode::MembershipRefused,
-            format!(
-                "deze relay maakt alleen samenwerkingen aan voor organisaties die de beheerder heeft toegelaten, en sleutel {} hoort daar niet bij; vraag de beheerder van de relay om die sleutel toe te laten met --allow-create (kompas whoami toont de sleutel van uw organisatie)",
-                op.op.author
-            ),
-        ))
+        Ok((ws, ack))
     }
 
     /// Watches workspaces being created or brought level with the mirrored relay.

@@ -9,9 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ed25519_dalek::SigningKey;
 use kompas_engine::sync::membership::SignedOp;
 use kompas_engine::sync::wire::{
-    Encoded, Hash32, OrgKey, SealedBundle, Sequenced, WireError, WorkspaceId,
+    Encoded, ErrorCode, Hash32, OrgKey, SealedBundle, Sequenced, WireError, WorkspaceId,
 };
 use sled::Transactional;
+
+pub use crate::protocol::log::Appended;
+use crate::protocol::log::WorkspaceLog;
+use crate::protocol::refusal::Refusal;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +64,17 @@ impl StoreError {
     }
 }
 
-/// Where an appended bundle ended up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Appended {
-    /// Stored at this sequence number (not yet flushed).
-    New(u64),
-    /// It was stored before, at this sequence number.
-    Duplicate(u64),
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Refusal {
+        if e.is_fault() {
+            Refusal::new(
+                ErrorCode::StorageFault,
+                format!("{e}; er is niets opgeslagen, probeer het later opnieuw"),
+            )
+        } else {
+            Refusal::new(ErrorCode::Internal, e.to_string())
+        }
+    }
 }
 
 const META: &str = "meta";
@@ -296,6 +304,14 @@ impl RelayStore {
         })
     }
 
+    /// A workspace's log as the relay's core writes it (created empty if new).
+    pub fn log(&self, ws: &WorkspaceId) -> Result<SledLog, StoreError> {
+        Ok(SledLog {
+            trees: self.trees(ws)?,
+            store: self.clone(),
+        })
+    }
+
     /// A small record for bookkeeping (mirror cursors).
     pub fn cursor(&self, name: &str) -> Result<u64, StoreError> {
         let meta = self.db.open_tree(META)?;
@@ -491,6 +507,59 @@ impl WorkspaceTrees {
     pub fn append_op(&self, index: u64, op: &SignedOp) -> Result<(), StoreError> {
         self.members.insert(index.to_be_bytes(), op.to_bytes())?;
         Ok(())
+    }
+}
+
+/// A workspace's log in sled, for the relay's core: writes check the free space first and note
+/// a failure as the store's fault; nothing is durable before [`RelayStore::flush`].
+#[derive(Clone)]
+pub struct SledLog {
+    trees: WorkspaceTrees,
+    store: RelayStore,
+}
+
+impl WorkspaceLog for SledLog {
+    type Error = StoreError;
+
+    fn append(
+        &mut self,
+        hash: &Hash32,
+        bundle: &SealedBundle,
+        head: u64,
+    ) -> Result<Appended, StoreError> {
+        self.store.check_space()?;
+        self.trees
+            .append(hash, &bundle.to_bytes(), head)
+            .map_err(|e| self.store.noted(e))
+    }
+
+    fn bundles(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, StoreError> {
+        self.trees.range(after, upto, limit, budget)
+    }
+
+    fn head(&self) -> Result<u64, StoreError> {
+        self.trees.head()
+    }
+
+    fn stored_bytes(&self) -> Result<u64, StoreError> {
+        self.trees.stored_bytes()
+    }
+
+    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<(), StoreError> {
+        self.store.check_space()?;
+        self.trees
+            .append_op(index, op)
+            .map_err(|e| self.store.noted(e))
+    }
+
+    fn ops(&self, after: u64, upto: u64, budget: usize) -> Result<Vec<SignedOp>, StoreError> {
+        self.trees.ops_range(after, upto, budget)
     }
 }
 

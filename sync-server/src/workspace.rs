@@ -1,102 +1,73 @@
-//! One workspace as the relay holds it: its member set, its bundle log and who to wake up.
+//! One workspace as the running relay shares it between connections: the core's
+//! [`WorkspaceCore`] over the sled log, behind a lock, with the watches subscribers wait on.
 //!
-//! Appends are serialised per workspace; a bundle or operation is acknowledged, and shown to
-//! readers, only after the store was flushed.
+//! Writes are staged under the lock, made durable by a flush outside it, and committed under it
+//! again, so a bundle or operation is acknowledged, and shown to readers, only once flushed.
+//! Membership operations are written one at a time per workspace, across their flush.
 
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use kompas_engine::sync::membership::{MemberSet, SignedOp};
-use kompas_engine::sync::wire::{
-    Encoded, ErrorCode, Hash32, MAX_BUNDLE_BYTES, OrgKey, SealedBundle, Sequenced, WorkspaceId,
-};
+use kompas_engine::sync::wire::{Message, SealedBundle, Sequenced, WorkspaceId};
 use tokio::sync::{Mutex, watch};
 
-use crate::op_time::{self, Arrival};
-use crate::refusal::Refusal;
-use crate::store::{Appended, RelayStore, StoreError, WorkspaceTrees};
-
-/// The most operation bytes in one `MembershipOps` answer. At least one operation is always
-/// sent, and an operation is at most `MAX_OP_BYTES`, so an answer stays far below a frame.
-pub const MEMBERSHIP_PAGE_BYTES: usize = 1024 * 1024;
-
-/// The outcome of a push.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    /// The bundle's position.
-    pub seq: u64,
-    /// Its content address.
-    pub hash: Hash32,
-    /// Whether it was there already.
-    pub duplicate: bool,
-}
+use crate::protocol::op_time::Arrival;
+use crate::protocol::{Checked, Refusal, Stored, WorkspaceCore};
+use crate::store::{RelayStore, SledLog, StoreError};
 
 /// A workspace's live state.
 pub struct Workspace {
     id: WorkspaceId,
-    trees: WorkspaceTrees,
-    members: RwLock<MemberSet>,
+    core: RwLock<WorkspaceCore<SledLog>>,
     /// The durable bundle head; subscribers watch it.
     head: watch::Sender<u64>,
     /// The durable membership log length; subscribers watch it.
     members_len: watch::Sender<u64>,
-    /// Serialises appends; holds the written (perhaps not yet flushed) bundle head.
-    written: Mutex<u64>,
-    /// Bytes of the stored bundles (for the quota).
-    stored: AtomicU64,
+    /// Serialises membership operations, each across its flush.
+    ops: Mutex<()>,
 }
 
 impl Workspace {
     /// Loads a stored workspace, folding its membership log.
-    pub fn load(id: WorkspaceId, trees: WorkspaceTrees) -> Result<Workspace, StoreError> {
-        let ops = trees.membership()?;
-        let members = MemberSet::from_log(&ops)
-            .map_err(|e| StoreError::BadRecord(format!("samenwerking {id}: {e}")))?;
-        let head = trees.head()?;
-        let stored = trees.stored_bytes()?;
-        Ok(Workspace::with(id, trees, members, head, stored))
+    pub fn load(id: WorkspaceId, log: SledLog) -> Result<Workspace, StoreError> {
+        let core = WorkspaceCore::load(id, log).map_err(|r| StoreError::BadRecord(r.message))?;
+        Ok(Workspace::with(core))
     }
 
-    /// Creates a workspace from its first operation, durably.
+    /// Creates a workspace from its first operation; returns it and the operation's
+    /// acknowledgement once it is durable.
     pub async fn create(
         store: &RelayStore,
         op: &SignedOp,
         arrival: Option<Arrival>,
-    ) -> Result<Workspace, Refusal> {
-        let mut members = MemberSet::default();
-        if let Some(arrival) = &arrival {
-            op_time::check(&members, op, arrival)?;
-        }
-        members.apply(op)?;
-        store.check_space()?;
-        let trees = store.trees(&op.op.workspace)?;
-        trees.append_op(0, op).map_err(|e| store.noted(e))?;
+    ) -> Result<(Workspace, Message), Refusal> {
+        let log = store.log(&op.op.workspace)?;
+        let (core, ack) = WorkspaceCore::create(log, op, arrival)?;
         store.flush().await?;
-        Ok(Workspace::with(op.op.workspace, trees, members, 0, 0))
+        Ok((Workspace::with(core), ack))
     }
 
-    fn with(
-        id: WorkspaceId,
-        trees: WorkspaceTrees,
-        members: MemberSet,
-        head: u64,
-        stored: u64,
-    ) -> Workspace {
-        let len = members.len();
+    fn with(core: WorkspaceCore<SledLog>) -> Workspace {
         Workspace {
-            id,
-            trees,
-            members: RwLock::new(members),
-            head: watch::Sender::new(head),
-            members_len: watch::Sender::new(len),
-            written: Mutex::new(head),
-            stored: AtomicU64::new(stored),
+            id: core.id(),
+            head: watch::Sender::new(core.head()),
+            members_len: watch::Sender::new(core.ops_len()),
+            core: RwLock::new(core),
+            ops: Mutex::new(()),
         }
     }
 
-    /// Bytes of the bundles stored (written, perhaps not yet flushed).
-    pub fn stored_bytes(&self) -> u64 {
-        self.stored.load(Ordering::Relaxed)
+    /// Reads the core's state.
+    pub fn read(&self) -> RwLockReadGuard<'_, WorkspaceCore<SledLog>> {
+        self.core
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, WorkspaceCore<SledLog>> {
+        self.core
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The workspace id.
@@ -106,10 +77,12 @@ impl Workspace {
 
     /// Reads the member set.
     pub fn with_members<T>(&self, f: impl FnOnce(&MemberSet) -> T) -> T {
-        match self.members.read() {
-            Ok(m) => f(&m),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
+        f(self.read().members())
+    }
+
+    /// Bytes of the bundles stored (written, perhaps not yet flushed).
+    pub fn stored_bytes(&self) -> u64 {
+        self.read().stored_bytes()
     }
 
     /// The durable bundle head.
@@ -127,159 +100,68 @@ impl Workspace {
         self.members_len.subscribe()
     }
 
-    /// Checks and stores a bundle; returns once it is durable.
+    /// Checks and stores a bundle (from the mirrored relay); returns once it is durable.
     pub async fn push(&self, store: &RelayStore, bundle: &SealedBundle) -> Result<Stored, Refusal> {
-        self.check_bundle(bundle)?;
-        let hash = bundle.hash();
-        store.check_space()?;
-        let appended = {
-            let mut written = self.written.lock().await;
-            let bytes = bundle.to_bytes();
-            let appended = self
-                .trees
-                .append(&hash, &bytes, *written)
-                .map_err(|e| store.noted(e))?;
-            if let Appended::New(seq) = appended {
-                *written = seq;
-                self.stored.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            }
-            appended
-        };
+        self.push_checked(store, &Checked::new(bundle.clone(), self.id)?)
+            .await
+    }
+
+    /// Stores a checked bundle; returns once it is durable.
+    pub async fn push_checked(
+        &self,
+        store: &RelayStore,
+        bundle: &Checked,
+    ) -> Result<Stored, Refusal> {
+        let stored = self.write().stage_bundle(bundle)?;
         store.flush().await?;
-        let (seq, duplicate) = match appended {
-            Appended::New(seq) => (seq, false),
-            Appended::Duplicate(seq) => (seq, true),
+        let moved = {
+            let mut core = self.write();
+            core.commit_bundle(&stored).then(|| core.head())
         };
-        self.head.send_if_modified(|head| {
-            let moved = seq > *head;
-            *head = (*head).max(seq);
-            moved
-        });
-        Ok(Stored {
-            seq,
-            hash,
-            duplicate,
-        })
+        if let Some(head) = moved {
+            self.head.send_replace(head);
+        }
+        Ok(stored)
     }
 
-    fn check_bundle(&self, bundle: &SealedBundle) -> Result<(), Refusal> {
-        if bundle.workspace != self.id {
-            return Err(Refusal::new(
-                ErrorCode::WrongWorkspace,
-                format!(
-                    "wijziging hoort bij samenwerking {}, deze verbinding bij {}",
-                    bundle.workspace, self.id
-                ),
-            ));
-        }
-        if bundle.encoded_len() > MAX_BUNDLE_BYTES {
-            return Err(Refusal::new(
-                ErrorCode::FrameTooLarge,
-                format!(
-                    "wijziging van {} bytes is groter dan de grens van {MAX_BUNDLE_BYTES} bytes",
-                    bundle.encoded_len()
-                ),
-            ));
-        }
-        bundle
-            .verify()
-            .map_err(|e| Refusal::new(ErrorCode::BadBundle, e.to_string()))?;
-        self.with_members(|m| {
-            if !m.is_member(&bundle.author) {
-                return Err(not_member(&bundle.author));
-            }
-            if bundle.epoch > m.epoch() {
-                return Err(Refusal::new(
-                    ErrorCode::UnknownEpoch,
-                    format!(
-                        "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
-                        bundle.epoch,
-                        m.epoch()
-                    ),
-                ));
-            }
-            Ok(())
-        })
-    }
-
-    /// Bundles after `after`, up to the durable head.
+    /// Durable bundles after `after`.
     pub fn range(
         &self,
         after: u64,
         limit: usize,
         budget: usize,
     ) -> Result<Vec<Sequenced>, Refusal> {
-        Ok(self.trees.range(after, self.head(), limit, budget)?)
-    }
-
-    /// The durable membership log length.
-    pub fn ops_len(&self) -> u64 {
-        *self.members_len.borrow()
-    }
-
-    /// A page of membership operations from position `after`: at most
-    /// [`MEMBERSHIP_PAGE_BYTES`] of them (at least one if there is one), read from the store
-    /// from that position on, never the whole log.
-    pub fn ops_page(&self, after: u64) -> Result<Vec<SignedOp>, Refusal> {
-        Ok(self
-            .trees
-            .ops_range(after, self.ops_len(), MEMBERSHIP_PAGE_BYTES)?)
+        self.read().range(after, limit, budget)
     }
 
     /// The durable membership operation at `index`, if there is one.
     pub fn op_at(&self, index: u64) -> Result<Option<SignedOp>, Refusal> {
-        if index >= self.ops_len() {
-            return Ok(None);
-        }
-        Ok(self
-            .trees
-            .ops_range(index, index + 1, 0)?
-            .into_iter()
-            .next())
+        self.read().op_at(index)
     }
 
     /// The whole durable membership log (for a mirror levelling two logs, not for requests).
     pub fn log(&self) -> Result<Vec<SignedOp>, Refusal> {
-        Ok(self.trees.ops_range(0, self.ops_len(), usize::MAX)?)
+        self.read().all_ops()
     }
 
-    /// Checks and appends a membership operation; returns its index once durable. With an
-    /// arrival, the operation's time is checked against the relay's clock (`op_time`);
-    /// mirrored operations were checked upstream.
+    /// Checks and appends a membership operation; returns its acknowledgement once durable.
+    /// With an arrival, the operation's time is checked against the relay's clock; mirrored
+    /// operations were checked upstream.
     pub async fn append_op(
         &self,
         store: &RelayStore,
         op: &SignedOp,
         arrival: Option<Arrival>,
-    ) -> Result<u64, Refusal> {
-        let _guard = self.written.lock().await;
-        let mut next = self.with_members(MemberSet::clone);
-        if let Some(arrival) = &arrival {
-            op_time::check(&next, op, arrival)?;
-        }
-        let index = next.len();
-        next.apply(op)?;
-        store.check_space()?;
-        self.trees
-            .append_op(index, op)
-            .map_err(|e| store.noted(e))?;
+    ) -> Result<Message, Refusal> {
+        let _turn = self.ops.lock().await;
+        let staged = self.write().stage_op(op, arrival)?;
         store.flush().await?;
-        match self.members.write() {
-            Ok(mut m) => *m = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
-        self.members_len.send_replace(index + 1);
-        Ok(index)
+        let (ack, len) = {
+            let mut core = self.write();
+            let ack = core.commit_op(staged);
+            (ack, core.ops_len())
+        };
+        self.members_len.send_replace(len);
+        Ok(ack)
     }
-}
-
-/// The refusal for a key that is not a member.
-pub fn not_member(key: &OrgKey) -> Refusal {
-    Refusal::new(
-        ErrorCode::NotMember,
-        format!(
-            "organisatie {} is geen lid van deze samenwerking",
-            key.org_id()
-        ),
-    )
 }

@@ -19,7 +19,7 @@ use kompas_engine::Timestamp;
 use kompas_engine::sync::membership::{MemberSet, Role, SignedOp};
 use kompas_engine::sync::wire::{ErrorCode, OrgKey};
 
-use crate::refusal::Refusal;
+use super::refusal::Refusal;
 
 /// How far the time on a new membership operation may be from the relay's clock.
 pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;

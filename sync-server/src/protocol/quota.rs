@@ -13,10 +13,50 @@ use std::sync::{Mutex, MutexGuard};
 use kompas_engine::Timestamp;
 use kompas_engine::sync::wire::{ErrorCode, OrgKey, WorkspaceId};
 
-use crate::config::Quotas;
-use crate::refusal::Refusal;
+use super::refusal::Refusal;
 
 const MINUTE_MS: i64 = 60_000;
+
+/// What one key and one workspace may use. The defaults leave a partnership of some fifty
+/// organisations room for a busy day (a first sync of thousands of documents, figures for every
+/// area) and stop one key from filling the relay's disk or memory. Zero means no limit.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    /// Workspaces one key may create on this relay.
+    pub workspaces_per_key: u64,
+    /// Workspaces the relay creates per minute, from all keys together.
+    pub creates_per_minute: u64,
+    /// Bytes of sealed bundles one workspace may store.
+    pub workspace_bytes: u64,
+    /// Bundles one key may push per minute.
+    pub key_bundles_per_minute: u64,
+    /// Bundle bytes one key may push per minute.
+    pub key_bytes_per_minute: u64,
+    /// Bundles one workspace may receive per minute.
+    pub workspace_bundles_per_minute: u64,
+    /// Bundle bytes one workspace may receive per minute.
+    pub workspace_bytes_per_minute: u64,
+    /// Membership operations one key may append per minute.
+    pub key_ops_per_minute: u64,
+    /// Membership operations one workspace's log may hold.
+    pub workspace_ops: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Quotas {
+        Quotas {
+            workspaces_per_key: 16,
+            creates_per_minute: 30,
+            workspace_bytes: 4 << 30,
+            key_bundles_per_minute: 10_000,
+            key_bytes_per_minute: 256 << 20,
+            workspace_bundles_per_minute: 30_000,
+            workspace_bytes_per_minute: 1 << 30,
+            key_ops_per_minute: 120,
+            workspace_ops: 20_000,
+        }
+    }
+}
 
 /// The quotas in force and what has been used.
 pub struct QuotaBook {

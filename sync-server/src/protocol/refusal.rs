@@ -3,7 +3,7 @@
 use kompas_engine::sync::membership::MembershipError;
 use kompas_engine::sync::wire::{ErrorCode, Message};
 
-use crate::store::StoreError;
+use super::quota::Exceeded;
 
 /// Why the relay refuses a request; becomes an `Error` frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,6 +13,8 @@ pub struct Refusal {
     pub code: ErrorCode,
     /// The explanation for people.
     pub message: String,
+    /// The quota the request would exceed, when that is why (for the metrics).
+    pub quota: Option<&'static str>,
 }
 
 impl Refusal {
@@ -21,6 +23,7 @@ impl Refusal {
         Refusal {
             code,
             message: message.into(),
+            quota: None,
         }
     }
 
@@ -43,21 +46,17 @@ impl Refusal {
     }
 }
 
-impl From<StoreError> for Refusal {
-    fn from(e: StoreError) -> Refusal {
-        if e.is_fault() {
-            Refusal::new(
-                ErrorCode::StorageFault,
-                format!("{e}; er is niets opgeslagen, probeer het later opnieuw"),
-            )
-        } else {
-            Refusal::new(ErrorCode::Internal, e.to_string())
-        }
-    }
-}
-
 impl From<MembershipError> for Refusal {
     fn from(e: MembershipError) -> Refusal {
         Refusal::new(ErrorCode::MembershipRefused, e.to_string())
+    }
+}
+
+impl From<Exceeded> for Refusal {
+    fn from(e: Exceeded) -> Refusal {
+        Refusal {
+            quota: Some(e.quota),
+            ..e.refusal
+        }
     }
 }

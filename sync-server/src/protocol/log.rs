@@ -1,0 +1,161 @@
+//! The seam between the relay's core and its storage: one workspace's bundle log and
+//! membership log.
+//!
+//! Writes through this trait are not durable yet: the core records what it wrote and the
+//! adapter makes the log durable (with sled, a flush) before the core commits the write, moves
+//! the head readers see and the acknowledgement is sent. The relay's server keeps the log in
+//! sled (`store.rs`); the simulation keeps it in memory ([`MemoryLog`]), whose writes are
+//! durable as soon as they are made.
+
+use std::collections::HashMap;
+
+use kompas_engine::sync::membership::SignedOp;
+use kompas_engine::sync::wire::{Encoded, Hash32, SealedBundle, Sequenced};
+
+use super::refusal::Refusal;
+
+/// Where an appended bundle ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored at this sequence number (not yet durable).
+    New(u64),
+    /// It was stored before, at this sequence number.
+    Duplicate(u64),
+}
+
+/// One workspace's logs. The core serialises writes per workspace.
+pub trait WorkspaceLog {
+    /// Why reading or writing failed; told to the client as a refusal.
+    type Error: Into<Refusal>;
+
+    /// Appends `bundle` at `head + 1` unless its `hash` is stored already.
+    fn append(
+        &mut self,
+        hash: &Hash32,
+        bundle: &SealedBundle,
+        head: u64,
+    ) -> Result<Appended, Self::Error>;
+
+    /// Up to `limit` bundles with `after < seq <= upto`, stopping once `budget` bytes are
+    /// reached (at least one bundle is returned if there is one).
+    fn bundles(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, Self::Error>;
+
+    /// The highest stored sequence number (0 if none).
+    fn head(&self) -> Result<u64, Self::Error>;
+
+    /// The bytes of the stored bundles.
+    fn stored_bytes(&self) -> Result<u64, Self::Error>;
+
+    /// Appends a membership operation at `index`.
+    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<(), Self::Error>;
+
+    /// The membership operations with `after <= index < upto`, stopping once `budget` bytes
+    /// are reached (at least one operation is returned if there is one).
+    fn ops(&self, after: u64, upto: u64, budget: usize) -> Result<Vec<SignedOp>, Self::Error>;
+}
+
+/// A log held in memory, for the simulation and tests: a restart keeps it, as a disk would.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLog {
+    bundles: Vec<SealedBundle>,
+    hashes: HashMap<Hash32, u64>,
+    ops: Vec<SignedOp>,
+}
+
+impl MemoryLog {
+    /// Every bundle stored, in order.
+    pub fn stored(&self) -> &[SealedBundle] {
+        &self.bundles
+    }
+}
+
+/// A memory log cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Never {}
+
+impl From<Never> for Refusal {
+    fn from(never: Never) -> Refusal {
+        match never {}
+    }
+}
+
+impl WorkspaceLog for MemoryLog {
+    type Error = Never;
+
+    fn append(
+        &mut self,
+        hash: &Hash32,
+        bundle: &SealedBundle,
+        _head: u64,
+    ) -> Result<Appended, Never> {
+        if let Some(seq) = self.hashes.get(hash) {
+            return Ok(Appended::Duplicate(*seq));
+        }
+        self.bundles.push(bundle.clone());
+        let seq = self.bundles.len() as u64;
+        self.hashes.insert(*hash, seq);
+        Ok(Appended::New(seq))
+    }
+
+    fn bundles(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, Never> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let upto = usize::try_from(upto).unwrap_or(usize::MAX);
+        let from = usize::try_from(after).unwrap_or(usize::MAX);
+        for (i, bundle) in self.bundles.iter().enumerate().take(upto).skip(from) {
+            let size = bundle.encoded_len();
+            if out.len() >= limit || (bytes > 0 && bytes + size > budget) {
+                break;
+            }
+            bytes += size;
+            out.push(Sequenced {
+                seq: i as u64 + 1,
+                bundle: bundle.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn head(&self) -> Result<u64, Never> {
+        Ok(self.bundles.len() as u64)
+    }
+
+    fn stored_bytes(&self) -> Result<u64, Never> {
+        Ok(self.bundles.iter().map(|b| b.encoded_len() as u64).sum())
+    }
+
+    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<(), Never> {
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        self.ops.truncate(index);
+        self.ops.push(op.clone());
+        Ok(())
+    }
+
+    fn ops(&self, after: u64, upto: u64, budget: usize) -> Result<Vec<SignedOp>, Never> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let upto = usize::try_from(upto).unwrap_or(usize::MAX);
+        let from = usize::try_from(after).unwrap_or(usize::MAX);
+        for op in self.ops.iter().take(upto).skip(from) {
+            let size = op.to_bytes().len();
+            if !out.is_empty() && bytes.saturating_add(size) > budget {
+                break;
+            }
+            bytes = bytes.saturating_add(size);
+            out.push(op.clone());
+        }
+        Ok(out)
+    }
+}

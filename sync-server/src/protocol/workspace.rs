@@ -1,0 +1,314 @@
+//! One workspace as the relay's core holds it: its member set, its durable heads and its log.
+//!
+//! A write is made in two steps. `stage_*` checks it and writes it to the log (not durable
+//! yet); once the adapter has made the log durable, `commit_*` makes it visible: the bundle
+//! head readers see moves, or the member set takes the operation. Only then is the write
+//! acknowledged, so nothing is acknowledged or shown before it is durable.
+
+use kompas_engine::sync::membership::{MemberSet, SignedOp};
+use kompas_engine::sync::wire::{
+    ErrorCode, Hash32, MAX_BUNDLE_BYTES, Message, OrgKey, SealedBundle, Sequenced, WorkspaceId,
+};
+
+use super::log::{Appended, WorkspaceLog};
+use super::op_time::{self, Arrival};
+use super::refusal::Refusal;
+
+/// A bundle whose envelope was checked: it names this workspace, fits the limit and its
+/// signature holds. Only a checked bundle can be staged.
+#[derive(Debug, Clone)]
+pub struct Checked(SealedBundle);
+
+impl Checked {
+    /// Checks what a bundle says of itself for workspace `id`.
+    pub fn new(bundle: SealedBundle, id: WorkspaceId) -> Result<Checked, Refusal> {
+        if bundle.workspace != id {
+            return Err(Refusal::new(
+                ErrorCode::WrongWorkspace,
+                format!(
+                    "wijziging hoort bij samenwerking {}, deze verbinding bij {id}",
+                    bundle.workspace
+                ),
+            ));
+        }
+        if bundle.encoded_len() > MAX_BUNDLE_BYTES {
+            return Err(Refusal::new(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "wijziging van {} bytes is groter dan de grens van {MAX_BUNDLE_BYTES} bytes",
+                    bundle.encoded_len()
+                ),
+            ));
+        }
+        bundle
+            .verify()
+            .map_err(|e| Refusal::new(ErrorCode::BadBundle, e.to_string()))?;
+        Ok(Checked(bundle))
+    }
+
+    /// The bundle.
+    pub fn bundle(&self) -> &SealedBundle {
+        &self.0
+    }
+}
+
+/// A bundle written to the log, not yet durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// The bundle's position.
+    pub seq: u64,
+    /// Its content address.
+    pub hash: Hash32,
+    /// Whether it was there already.
+    pub duplicate: bool,
+}
+
+impl Stored {
+    /// The acknowledgement, to send once the bundle is durable.
+    pub fn ack(&self) -> Message {
+        Message::Ack {
+            seq: self.seq,
+            hash: self.hash,
+            duplicate: self.duplicate,
+        }
+    }
+}
+
+/// A membership operation written to the log, not yet durable.
+#[derive(Debug, Clone)]
+pub struct StagedOp {
+    /// Its index in the log.
+    pub index: u64,
+    /// Its hash.
+    pub hash: Hash32,
+    next: MemberSet,
+}
+
+/// A workspace's state in the relay's core.
+#[derive(Debug)]
+pub struct WorkspaceCore<L> {
+    id: WorkspaceId,
+    log: L,
+    members: MemberSet,
+    /// The durable bundle head.
+    head: u64,
+    /// The written (perhaps not yet durable) bundle head.
+    written: u64,
+    /// Bytes of the stored bundles (for the quota).
+    stored: u64,
+}
+
+impl<L: WorkspaceLog> WorkspaceCore<L> {
+    /// A stored workspace, its membership log folded.
+    pub fn load(id: WorkspaceId, log: L) -> Result<WorkspaceCore<L>, Refusal> {
+        let ops = log.ops(0, u64::MAX, usize::MAX).map_err(Into::into)?;
+        let members = MemberSet::from_log(&ops).map_err(|e| {
+            Refusal::new(
+                ErrorCode::Internal,
+                format!("relay-opslag is beschadigd bij samenwerking {id}: {e}"),
+            )
+        })?;
+        let head = log.head().map_err(Into::into)?;
+        let stored = log.stored_bytes().map_err(Into::into)?;
+        Ok(WorkspaceCore {
+            id,
+            log,
+            members,
+            head,
+            written: head,
+            stored,
+        })
+    }
+
+    /// A new workspace from its first operation, written to `log`, with the operation's
+    /// acknowledgement. The adapter makes the log durable before it shows the workspace to
+    /// anyone or sends the acknowledgement.
+    pub fn create(
+        mut log: L,
+        op: &SignedOp,
+        arrival: Option<Arrival>,
+    ) -> Result<(WorkspaceCore<L>, Message), Refusal> {
+        let mut members = MemberSet::default();
+        if let Some(arrival) = &arrival {
+            op_time::check(&members, op, arrival)?;
+        }
+        members.apply(op)?;
+        log.append_op(0, op).map_err(Into::into)?;
+        let ack = Message::MembershipAck {
+            index: 0,
+            hash: op.hash(),
+        };
+        let core = WorkspaceCore {
+            id: op.op.workspace,
+            log,
+            members,
+            head: 0,
+            written: 0,
+            stored: 0,
+        };
+        Ok((core, ack))
+    }
+
+    /// The workspace id.
+    pub fn id(&self) -> WorkspaceId {
+        self.id
+    }
+
+    /// The durable member set.
+    pub fn members(&self) -> &MemberSet {
+        &self.members
+    }
+
+    /// The durable bundle head.
+    pub fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// The durable membership log length.
+    pub fn ops_len(&self) -> u64 {
+        self.members.len()
+    }
+
+    /// Bytes of the bundles stored (written, perhaps not yet durable).
+    pub fn stored_bytes(&self) -> u64 {
+        self.stored
+    }
+
+    /// The log, for reading what the core does not read itself.
+    pub fn log(&self) -> &L {
+        &self.log
+    }
+
+    /// Gives the log back (a relay that restarts keeps its log, nothing else).
+    pub fn into_log(self) -> L {
+        self.log
+    }
+
+    /// Writes a checked bundle whose author is a member, at an epoch the workspace knows.
+    pub fn stage_bundle(&mut self, bundle: &Checked) -> Result<Stored, Refusal> {
+        let bundle = bundle.bundle();
+        if !self.members.is_member(&bundle.author) {
+            return Err(not_member(&bundle.author));
+        }
+        if bundle.epoch > self.members.epoch() {
+            return Err(Refusal::new(
+                ErrorCode::UnknownEpoch,
+                format!(
+                    "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
+                    bundle.epoch,
+                    self.members.epoch()
+                ),
+            ));
+        }
+        let hash = bundle.hash();
+        let appended = self
+            .log
+            .append(&hash, bundle, self.written)
+            .map_err(Into::into)?;
+        Ok(match appended {
+            Appended::New(seq) => {
+                self.written = seq;
+                self.stored = self.stored.saturating_add(bundle.encoded_len() as u64);
+                Stored {
+                    seq,
+                    hash,
+                    duplicate: false,
+                }
+            }
+            Appended::Duplicate(seq) => Stored {
+                seq,
+                hash,
+                duplicate: true,
+            },
+        })
+    }
+
+    /// Shows a bundle made durable to readers; returns whether the head moved.
+    pub fn commit_bundle(&mut self, stored: &Stored) -> bool {
+        let moved = stored.seq > self.head;
+        self.head = self.head.max(stored.seq);
+        moved
+    }
+
+    /// Checks a membership operation against the log and writes it. With an arrival, the
+    /// operation's time is checked against the relay's clock (`op_time`); mirrored operations
+    /// were checked upstream. The adapter writes one operation at a time.
+    pub fn stage_op(
+        &mut self,
+        op: &SignedOp,
+        arrival: Option<Arrival>,
+    ) -> Result<StagedOp, Refusal> {
+        let mut next = self.members.clone();
+        if let Some(arrival) = &arrival {
+            op_time::check(&next, op, arrival)?;
+        }
+        let index = next.len();
+        next.apply(op)?;
+        self.log.append_op(index, op).map_err(Into::into)?;
+        Ok(StagedOp {
+            index,
+            hash: op.hash(),
+            next,
+        })
+    }
+
+    /// Makes a durable operation count; returns its acknowledgement.
+    pub fn commit_op(&mut self, staged: StagedOp) -> Message {
+        self.members = staged.next;
+        Message::MembershipAck {
+            index: staged.index,
+            hash: staged.hash,
+        }
+    }
+
+    /// Durable bundles after `after`.
+    pub fn range(
+        &self,
+        after: u64,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<Sequenced>, Refusal> {
+        self.log
+            .bundles(after, self.head, limit, budget)
+            .map_err(Into::into)
+    }
+
+    /// A page of durable membership operations from position `after`: at most `budget`
+    /// bytes of them (at least one if there is one), never the whole log.
+    pub fn ops_page(&self, after: u64, budget: usize) -> Result<Vec<SignedOp>, Refusal> {
+        self.log
+            .ops(after, self.ops_len(), budget)
+            .map_err(Into::into)
+    }
+
+    /// The durable membership operation at `index`, if there is one.
+    pub fn op_at(&self, index: u64) -> Result<Option<SignedOp>, Refusal> {
+        if index >= self.ops_len() {
+            return Ok(None);
+        }
+        Ok(self
+            .log
+            .ops(index, index + 1, 0)
+            .map_err(Into::into)?
+            .into_iter()
+            .next())
+    }
+
+    /// The whole durable membership log (for a mirror levelling two logs, not for requests).
+    pub fn all_ops(&self) -> Result<Vec<SignedOp>, Refusal> {
+        self.log
+            .ops(0, self.ops_len(), usize::MAX)
+            .map_err(Into::into)
+    }
+}
+
+/// The refusal for a key that is not a member.
+pub fn not_member(key: &OrgKey) -> Refusal {
+    Refusal::new(
+        ErrorCode::NotMember,
+        format!(
+            "organisatie {} is geen lid van deze samenwerking",
+            key.org_id()
+        ),
+    )
+}
