@@ -131,14 +131,57 @@ pub enum ChartError {
     Draw(String),
 }
 
-const COLOURS: [RGBColor; 5] = [
-    RGBColor(0, 94, 163),
+/// The area's own colour, used by no reference.
+const AREA_COLOUR: RGBColor = RGBColor(0, 94, 163);
+
+/// The references' colours, taken in turn. Their number (6) and the number of reference
+/// markers (5) share no factor, so the first 30 references each have their own pair of colour
+/// and marker; every reference has a dash of its own besides.
+const REFERENCE_COLOURS: [RGBColor; 6] = [
     RGBColor(230, 120, 0),
     RGBColor(0, 140, 90),
     RGBColor(150, 60, 160),
     // Brown rather than grey, which the axes are drawn in.
     RGBColor(130, 85, 40),
+    RGBColor(70, 165, 225),
+    RGBColor(205, 100, 165),
 ];
+
+/// The colour of series `i`: the area's for the area, the references' in turn after it.
+fn colour_of(i: usize) -> RGBColor {
+    match i.checked_sub(1) {
+        None => AREA_COLOUR,
+        Some(r) => REFERENCE_COLOURS[r % REFERENCE_COLOURS.len()],
+    }
+}
+
+/// The shape marking the points of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+    HollowCircle,
+    HollowSquare,
+}
+
+/// The references' markers, taken in turn; the area's filled circle is not among them.
+const REFERENCE_MARKERS: [Marker; 5] = [
+    Marker::Triangle,
+    Marker::Square,
+    Marker::Cross,
+    Marker::HollowCircle,
+    Marker::HollowSquare,
+];
+
+/// The marker of series `i`.
+fn marker_of(i: usize) -> Marker {
+    match i.checked_sub(1) {
+        None => Marker::Circle,
+        Some(r) => REFERENCE_MARKERS[r % REFERENCE_MARKERS.len()],
+    }
+}
 
 /// Gathers the chart of `area` with its references over every period the area has figures for.
 pub fn chart_data(
@@ -299,17 +342,8 @@ pub fn render_png(data: &ChartData) -> Result<Vec<u8>, ChartError> {
 
 /// Renders SVG text to PNG bytes at `scale`, with DejaVu Sans as every sans-serif font.
 pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, ChartError> {
-    use resvg::{tiny_skia, usvg};
-    let mut fonts = usvg::fontdb::Database::new();
-    fonts.load_font_data(dejavu::sans::regular().to_vec());
-    fonts.load_font_data(dejavu::sans::bold().to_vec());
-    fonts.set_sans_serif_family("DejaVu Sans");
-    let options = usvg::Options {
-        font_family: "DejaVu Sans".into(),
-        fontdb: std::sync::Arc::new(fonts),
-        ..usvg::Options::default()
-    };
-    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| ChartError::Draw(e.to_string()))?;
+    use resvg::tiny_skia;
+    let tree = svg_tree(svg)?;
     let size = tree
         .size()
         .to_int_size()
@@ -325,6 +359,22 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, ChartError> {
     pixmap
         .encode_png()
         .map_err(|e| ChartError::Draw(e.to_string()))
+}
+
+/// Reads SVG text into a tree laid out with DejaVu Sans as every sans-serif font, so text has
+/// the same size in every PNG (and in tests that measure it).
+fn svg_tree(svg: &str) -> Result<resvg::usvg::Tree, ChartError> {
+    use resvg::usvg;
+    let mut fonts = usvg::fontdb::Database::new();
+    fonts.load_font_data(dejavu::sans::regular().to_vec());
+    fonts.load_font_data(dejavu::sans::bold().to_vec());
+    fonts.set_sans_serif_family("DejaVu Sans");
+    let options = usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        fontdb: std::sync::Arc::new(fonts),
+        ..usvg::Options::default()
+    };
+    usvg::Tree::from_str(svg, &options).map_err(|e| ChartError::Draw(e.to_string()))
 }
 
 const WIDTH: u32 = 960;
@@ -382,7 +432,7 @@ fn draw_trend(whole: &Area<'_>, data: &ChartData) -> DrawResult {
     let mut chart = ChartBuilder::on(area)
         .caption(&data.title, ("sans-serif", 22))
         .margin(16)
-        .margin_right(190)
+        .margin_right(right_margin(data))
         .x_label_area_size(56)
         .y_label_area_size(84)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
@@ -424,7 +474,7 @@ fn draw_trend(whole: &Area<'_>, data: &ChartData) -> DrawResult {
     }
     let mut ends: Vec<(f64, String, RGBColor)> = Vec::new();
     for (i, series) in data.series.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
+        let colour = colour_of(i);
         let style = line_style(i, colour);
         for segment in segments(&series.values) {
             match dash_of(i) {
@@ -454,15 +504,14 @@ fn draw_trend(whole: &Area<'_>, data: &ChartData) -> DrawResult {
     ends.sort_by(|a, b| b.0.total_cmp(&a.0));
     let to_px = |v: f64| chart.backend_coord(&(n as f64 - 0.5, v)).1;
     let mut last_y = i32::MIN;
-    let x_px = chart.backend_coord(&(n as f64 - 0.5, 0.0)).0 + 8;
+    let x_px = chart.backend_coord(&(n as f64 - 0.5, 0.0)).0 + END_GAP;
     for (v, label, colour) in &ends {
         let y = to_px(*v).max(last_y + 18);
         last_y = y;
-        let text = format!("{} {}", axis_number(v), short(label));
         area.draw(&Text::new(
-            text,
+            end_label(*v, label),
             (x_px, y - 7),
-            ("sans-serif", 14).into_font().color(colour),
+            ("sans-serif", END_PX).into_font().color(colour),
         ))?;
     }
     for period in &data.secret_periods {
@@ -521,11 +570,10 @@ struct LegendLayout {
     height: u32,
 }
 
-/// The width of an entry: its sample, and its label measured at DejaVu Sans' average glyph
-/// width (about 0.55 of the font size; a little generous, so no label runs out of its frame).
+/// The width of an entry: its sample, and its label measured by [`text_width`] (a little
+/// generous, so no label runs out of its frame).
 fn entry_width(label: &str) -> i32 {
-    let chars = i32::try_from(label.chars().count()).unwrap_or(i32::MAX / 32);
-    LEGEND_LINE + 8 + chars.saturating_mul(LABEL_PX as i32 * 11 / 20)
+    LEGEND_LINE + 8 + text_width(label, LABEL_PX)
 }
 
 fn legend_layout(entries: &[(String, Key)]) -> LegendLayout {
@@ -582,9 +630,9 @@ fn draw_legend(area: &Area<'_>, data: &ChartData) -> DrawResult {
                 TARGET_DASH.1,
                 target_style(),
             ))?,
-            Key::Series(i) => area.draw(
-                &(EmptyElement::at((*x, mid)) + Sample::legend(i, COLOURS[i % COLOURS.len()])),
-            )?,
+            Key::Series(i) => {
+                area.draw(&(EmptyElement::at((*x, mid)) + Sample::legend(i, colour_of(i))))?
+            }
         }
         area.draw(&Text::new(
             label.clone(),
@@ -595,16 +643,47 @@ fn draw_legend(area: &Area<'_>, data: &ChartData) -> DrawResult {
     Ok(())
 }
 
-/// The first words of a label, for a direct label at the end of a line.
-fn short(label: &str) -> String {
-    let cut: String = label
-        .split(',')
-        .next()
-        .unwrap_or(label)
-        .chars()
-        .take(30)
-        .collect();
-    cut.trim_end().to_string()
+/// The size of a direct label at the end of a line.
+const END_PX: u32 = 14;
+/// The room between the plot's right edge and a direct label.
+const END_GAP: i32 = 8;
+/// The most room the direct labels may take right of the plot; a longer label is cut short
+/// with an ellipsis so that it never runs past the chart's edge.
+const END_ROOM: i32 = 260;
+
+/// The approximate width of `text` at `px` pixels: DejaVu Sans' glyphs average a little under
+/// 0.6 of the font size, so this errs on the wide side.
+fn text_width(text: &str, px: u32) -> i32 {
+    let chars = i32::try_from(text.chars().count()).unwrap_or(i32::MAX / 32);
+    chars.saturating_mul(px as i32 * 3 / 5)
+}
+
+/// The direct label at the end of a line: the last value and the first words of the label
+/// (up to a comma), cut with an ellipsis where it would not fit in [`END_ROOM`].
+fn end_label(value: f64, label: &str) -> String {
+    let first = label.split(',').next().unwrap_or(label).trim_end();
+    let text = format!("{} {first}", axis_number(&value));
+    if text_width(&text, END_PX) <= END_ROOM {
+        return text;
+    }
+    let fits = usize::try_from(END_ROOM / text_width("x", END_PX)).unwrap_or(0);
+    let cut: String = text.chars().take(fits.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// The right margin of the trend and the bars (the same, so their axes line up): room for the
+/// widest direct label that will be drawn, and a little more than the outer margin without.
+fn right_margin(data: &ChartData) -> i32 {
+    let n = data.periods.len();
+    let widest = data
+        .series
+        .iter()
+        .filter_map(|s| match s.values.get(n.checked_sub(1)?) {
+            Some(Some(v)) => Some(text_width(&end_label(*v, &s.label), END_PX)),
+            _ => None,
+        })
+        .max();
+    widest.map_or(24, |w| END_GAP + w + 12)
 }
 
 /// How long a legend entry's stretch of line is, in pixels.
@@ -619,7 +698,8 @@ fn dash_of(i: usize) -> Option<(u32, u32)> {
 /// Series `i`'s marker after a stretch of its line in the series' own dash, as one plotters
 /// element: the markers on the lines (with no stretch of line) and the samples in the legend
 /// are drawn by it alike, so the legend reads like the lines. Markers are filled circles for
-/// the area, then triangles, squares, crosses and hollow circles.
+/// the area, then (see [`marker_of`]) triangles, squares, crosses, hollow circles and hollow
+/// squares.
 struct Sample {
     i: usize,
     colour: RGBColor,
@@ -686,15 +766,17 @@ impl<DB: DrawingBackend> Drawable<DB> for Sample {
         let thin = ShapeStyle::from(&self.colour).stroke_width(2);
         let at = std::iter::once(centre);
         let (x, y) = centre;
-        match self.i % 5 {
-            0 => Circle::new(centre, 5, filled).draw(at, backend, parent),
-            1 => TriangleMarker::new(centre, 6, filled).draw(at, backend, parent),
-            2 => {
-                let corners = [(x - 4, y - 4), (x + 4, y + 4)];
-                Rectangle::new(corners, filled).draw(corners.into_iter(), backend, parent)
-            }
-            3 => Cross::new(centre, 5, thin).draw(at, backend, parent),
-            _ => Circle::new(centre, 5, thin).draw(at, backend, parent),
+        let square = |style: ShapeStyle, backend: &mut DB| {
+            let corners = [(x - 4, y - 4), (x + 4, y + 4)];
+            Rectangle::new(corners, style).draw(corners.into_iter(), backend, parent)
+        };
+        match marker_of(self.i) {
+            Marker::Circle => Circle::new(centre, 5, filled).draw(at, backend, parent),
+            Marker::Triangle => TriangleMarker::new(centre, 6, filled).draw(at, backend, parent),
+            Marker::Square => square(filled, backend),
+            Marker::Cross => Cross::new(centre, 5, thin).draw(at, backend, parent),
+            Marker::HollowCircle => Circle::new(centre, 5, thin).draw(at, backend, parent),
+            Marker::HollowSquare => square(thin, backend),
         }
     }
 }
@@ -710,7 +792,7 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
     let mut chart = ChartBuilder::on(area)
         .caption(bars_title(data), ("sans-serif", 20))
         .margin(16)
-        .margin_right(190)
+        .margin_right(right_margin(data))
         .x_label_area_size(56)
         .y_label_area_size(84)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
@@ -741,7 +823,7 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
             Some(v) => {
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(x - 0.3, 0.0), (x + 0.3, *v)],
-                    COLOURS[0].filled(),
+                    AREA_COLOUR.filled(),
                 )))?;
                 chart.draw_series(std::iter::once(Text::new(
                     axis_number(v),
@@ -982,7 +1064,11 @@ mod tests {
                     out.push(shape("triangle", x / k, y / k, 0.0));
                 }
                 "rect" => out.push(shape(
-                    "square",
+                    if n.attribute("fill") == Some("none") {
+                        "hollow square"
+                    } else {
+                        "square"
+                    },
                     num(n, "x") + num(n, "width") / 2.0,
                     num(n, "y") + num(n, "height") / 2.0,
                     num(n, "width"),
@@ -1040,7 +1126,7 @@ mod tests {
         let all = shapes(&doc);
         let mut seen_kinds = Vec::new();
         for (i, series) in data.series.iter().enumerate() {
-            let c = COLOURS[i % COLOURS.len()];
+            let c = colour_of(i);
             let colour = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
             let label = doc
                 .descendants()
@@ -1146,7 +1232,8 @@ mod tests {
                 n.attribute("stroke") == Some(hex.as_str())
                     || n.attribute("fill") == Some(hex.as_str())
             };
-            if !COLOURS.iter().chain([&TARGET_COLOUR]).any(coloured) {
+            let ours = std::iter::once(&AREA_COLOUR).chain(&REFERENCE_COLOURS);
+            if !ours.chain([&TARGET_COLOUR]).any(coloured) {
                 continue;
             }
             let num =
@@ -1262,5 +1349,111 @@ mod tests {
         reader.next_frame(&mut buf).unwrap();
         let dark = buf.chunks(4).filter(|p| p[0] < 100).count();
         assert!(dark > 50, "only {dark} dark pixels: no font?");
+    }
+
+    /// Every series of `data` with a long label and a value in the last period, so each gets a
+    /// direct label; `extra` references besides the example's two.
+    fn with_references(extra: usize) -> ChartData {
+        let mut data = example(falling(), Vec::new());
+        for r in 0..extra {
+            data.series.push(Series {
+                label: format!("Vergelijkbare gemeente nummer {r} in de provincie Zuidkust"),
+                values: vec![Some(1.0 + r as f64 * 1.3); 6],
+            });
+        }
+        data
+    }
+
+    #[test]
+    fn no_text_runs_past_the_edge_of_the_chart() {
+        let data = with_references(4);
+        let svg = render_svg(&data).unwrap();
+        keep("eindlabels.svg", svg.as_bytes());
+        keep("eindlabels.png", &render_png(&data).unwrap());
+        // Measured as rendered with the embedded font, not estimated.
+        let tree = svg_tree(&svg).unwrap();
+        let (width, height) = (tree.size().width(), tree.size().height());
+        fn walk(group: &resvg::usvg::Group, out: &mut Vec<(String, resvg::usvg::Rect)>) {
+            for node in group.children() {
+                match node {
+                    resvg::usvg::Node::Group(g) => walk(g, out),
+                    resvg::usvg::Node::Text(t) => {
+                        let text = t.chunks().iter().map(|c| c.text()).collect();
+                        out.push((text, t.abs_bounding_box()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        walk(tree.root(), &mut texts);
+        let ends: Vec<&String> = texts
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|t| data.series.iter().any(|s| t.contains(&s.label[..6])))
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+            .collect();
+        assert_eq!(
+            ends.len(),
+            data.series.len(),
+            "a direct label per line: {ends:?}"
+        );
+        assert!(
+            ends.iter().any(|t| t.ends_with('…')),
+            "a long label is cut: {ends:?}"
+        );
+        for (text, b) in &texts {
+            assert!(
+                b.left() >= 0.0 && b.right() <= width && b.top() >= 0.0 && b.bottom() <= height,
+                "{text:?} runs from {} to {} of {width} wide, {} to {} of {height} high",
+                b.left(),
+                b.right(),
+                b.top(),
+                b.bottom()
+            );
+        }
+        // Every direct label's estimate is at least its rendered width, which the margin uses.
+        for (text, b) in texts.iter().filter(|(t, _)| ends.contains(&t)) {
+            assert!(
+                f64::from(text_width(text, END_PX)) >= f64::from(b.width()),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_series_has_a_colour_and_marker_of_its_own() {
+        // The area and eleven references: more than there are colours or markers.
+        let data = with_references(9);
+        let svg = render_svg(&data).unwrap();
+        keep("veel-lijnen.png", &render_png(&data).unwrap());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let (left, top, right, bottom) = legend_frame(&doc);
+        let mut groups: std::collections::BTreeMap<(String, &str), usize> = Default::default();
+        for s in shapes(&doc) {
+            let in_legend = s.x > left && s.x < right && s.y > top && s.y < bottom;
+            // Not the target, nor the white background.
+            let drawn = !["#BE1E2D", "#FFFFFF"].contains(&s.colour.as_str());
+            if !in_legend && s.kind != "line" && drawn {
+                *groups.entry((s.colour.clone(), s.kind)).or_default() += 1;
+            }
+        }
+        // Each series draws a marker per period (a cross as two strokes), in a pair of colour
+        // and marker no other series has.
+        assert_eq!(groups.len(), data.series.len(), "{groups:?}");
+        for ((colour, kind), count) in &groups {
+            let per_period = if *kind == "cross" { 2 } else { 1 };
+            assert_eq!(*count, 6 * per_period, "{colour} {kind}");
+        }
+        // The area's colour is its own.
+        let area = format!(
+            "#{:02X}{:02X}{:02X}",
+            AREA_COLOUR.0, AREA_COLOUR.1, AREA_COLOUR.2
+        );
+        let with_area_colour: Vec<_> = groups.keys().filter(|(c, _)| *c == area).collect();
+        assert_eq!(with_area_colour, [&(area.clone(), "circle")]);
+        // And every reference has its own dash.
+        let dashes: std::collections::BTreeSet<_> = (0..data.series.len()).map(dash_of).collect();
+        assert_eq!(dashes.len(), data.series.len());
     }
 }
