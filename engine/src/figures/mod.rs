@@ -21,6 +21,7 @@ pub mod period;
 pub mod period_rows;
 pub mod registry;
 pub mod report;
+pub mod shown_cache;
 pub mod storage;
 pub mod story;
 pub mod suppression;
