@@ -6,6 +6,7 @@ pub mod relay;
 pub mod serve;
 pub mod smtp;
 pub mod tls;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

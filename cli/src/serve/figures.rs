@@ -14,6 +14,7 @@ use kompas_engine::SledStore;
 use kompas_engine::figures::benchmark::{Comparison, PeerGroup, Reference, compare};
 use kompas_engine::figures::chart::{chart_data, render_svg};
 use kompas_engine::figures::report::{AreaReport, Line, area_report};
+use kompas_engine::figures::shown_cache::ShownCache;
 use kompas_engine::figures::storage::{Figures, FiguresError};
 use kompas_engine::figures::story::Story;
 use kompas_engine::figures::{AreaCode, AreaLevel, AreaRegistry, Indicator, Status};
@@ -27,6 +28,11 @@ use crate::commands::figures::format::{number, optional, signed, thousands, valu
 const REFERENCES: [Reference; 3] = [Reference::National, Reference::Region, Reference::Peers];
 /// Over how many years the longer change is computed (as `figures show` by default).
 const YEARS: i16 = 5;
+/// The protected tables of the indicators shown last, for the whole process: its entries are
+/// keyed by the heads they were computed from and the policy in force (see the engine's
+/// `figures::shown_cache`), so whichever store a page reads, it gets its own figures, protected
+/// as they must be now.
+static SHOWN: std::sync::LazyLock<ShownCache> = std::sync::LazyLock::new(ShownCache::default);
 
 impl From<FiguresError> for AppError {
     fn from(e: FiguresError) -> Self {
@@ -286,7 +292,8 @@ fn indicator_page(
     chrome: impl FnOnce(&str) -> Chrome,
 ) -> Result<IndicatorPage, AppError> {
     let indicator = figures.indicator(name)?;
-    let (table, registry) = figures.shown_observations(&indicator)?;
+    let shown = figures.shown_cached(&indicator, &SHOWN)?;
+    let (table, registry) = (&shown.table, &shown.registry);
     let with_figures = table.areas();
     let chosen = if asked.trim().is_empty() {
         with_figures
@@ -306,11 +313,11 @@ fn indicator_page(
         Some(code)
     };
     let area = chosen.map(|code| {
-        let report = area_report(&indicator, &table, &registry, code, None, YEARS);
+        let report = area_report(&indicator, table, registry, code, None, YEARS);
         let (chart, chart_problem) = match chart_data(
             &indicator,
-            &table,
-            &registry,
+            table,
+            registry,
             code,
             &REFERENCES,
             &PeerGroup::SizeClass,
@@ -324,8 +331,8 @@ fn indicator_page(
         let comparison = latest.map(|p| {
             compare(
                 &indicator,
-                &table,
-                &registry,
+                table,
+                registry,
                 code,
                 p,
                 &REFERENCES,
@@ -353,7 +360,7 @@ fn indicator_page(
     let stories = figures
         .stories(&indicator)?
         .iter()
-        .map(|s| StoryView::of(s, &registry))
+        .map(|s| StoryView::of(s, registry))
         .collect();
     Ok(IndicatorPage {
         chrome: chrome(&indicator.title),

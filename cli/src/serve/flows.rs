@@ -223,6 +223,7 @@ fn flow_page(
     let mut docs = Vec::new();
     let mut new_kinds = Vec::new();
     let mut changes_since: Vec<(String, Change)> = Vec::new();
+    let any_stale = st.verdicts.iter().any(|v| v.stale);
     if let Some(phase) = phase {
         for kind_name in &phase.kinds {
             let kind = replica.catalog().kind(kind_name);
@@ -244,7 +245,14 @@ fn flow_page(
                             .map_or(f.clone(), |d| d.label.clone())
                     })
                     .collect();
-                for h in replica.history(&view.id)? {
+                // Who changed what since an approval is shown only beside a stale one, and
+                // reading a history loads the whole document: only then is it read.
+                let histories = if any_stale {
+                    replica.history(&view.id)?
+                } else {
+                    Vec::new()
+                };
+                for h in histories {
                     changes_since.push((
                         title_of(&view, kind),
                         Change {

@@ -11,8 +11,11 @@ use automerge::{
     AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
 };
 
+use std::sync::Arc;
+
 use super::codec::{self, CodecError};
 use super::period_rows::MAX_PERIOD_ROWS;
+use super::shown_cache::{Shown, ShownCache, ShownKey};
 use super::story::{POLICY_KIND, STORY_KIND, Story};
 use super::suppression::sort_cells;
 use super::targets::{self, IndicatorTargets};
@@ -214,9 +217,45 @@ impl<'r, S: Store> Figures<'r, S> {
         indicator: &Indicator,
     ) -> Result<(ObservationTable, AreaRegistry), FiguresError> {
         let registry = self.registry()?;
-        let mut rows: Vec<Observation> = self.observations(indicator)?.iter().cloned().collect();
-        protect(&mut rows, indicator.unit, &registry, &self.policy()?);
-        Ok((rows.into_iter().collect(), registry))
+        let table = self.protected(indicator, &registry, &self.policy()?)?;
+        Ok((table, registry))
+    }
+
+    /// [`Figures::shown_observations`] through `cache`: computed only when the indicator, the
+    /// registry or the policy in force changed since the cache last held this indicator
+    /// (`shown_cache.rs`). The heads come from the view index, so a hit loads no document.
+    pub fn shown_cached(
+        &self,
+        indicator: &Indicator,
+        cache: &ShownCache,
+    ) -> Result<Arc<Shown>, FiguresError> {
+        let policy = self.policy()?;
+        let registry_view = self.first_of(REGISTRY_KIND)?;
+        let key = ShownKey {
+            indicator: (indicator.id.clone(), self.replica.get(&indicator.id)?.heads),
+            registry: registry_view.map(|v| (v.id, v.heads)),
+            policy: ShownKey::policy(&policy),
+        };
+        if let Some(shown) = cache.get(&key) {
+            return Ok(shown);
+        }
+        let registry = self.registry()?;
+        let table = self.protected(indicator, &registry, &policy)?;
+        let shown = Arc::new(Shown { table, registry });
+        cache.put(key, shown.clone());
+        Ok(shown)
+    }
+
+    /// The observations of `indicator` protected with `policy` over `registry`.
+    fn protected(
+        &self,
+        indicator: &Indicator,
+        registry: &AreaRegistry,
+        policy: &SuppressionPolicy,
+    ) -> Result<ObservationTable, FiguresError> {
+        let mut rows: Vec<Observation> = self.observations(indicator)?.into_rows();
+        protect(&mut rows, indicator.unit, registry, policy);
+        Ok(rows.into_iter().collect())
     }
 
     /// Protects `rows` together with what is already stored for their periods, then stores the

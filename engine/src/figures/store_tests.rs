@@ -183,3 +183,52 @@ fn a_period_with_more_rows_than_can_be_protected_at_once_is_refused() {
     assert!(err.is_input_error());
     assert!(figures.observations(&ind).unwrap().is_empty());
 }
+
+#[test]
+fn the_shown_cache_is_reused_until_the_figures_or_the_policy_change() {
+    let r = replica();
+    let figures = Figures::new(&r);
+    let ind = define(&figures);
+    figures
+        .store_rows(&ind, read(&csv(3, &[2022, 2023], 7)), Timestamp(2), [2; 8])
+        .unwrap();
+    let cache = super::shown_cache::ShownCache::default();
+    let first = figures.shown_cached(&ind, &cache).unwrap();
+    let (table, registry) = figures.shown_observations(&ind).unwrap();
+    assert_eq!(first.table, table);
+    assert_eq!(first.registry, registry);
+    // Nothing changed: the same table, not computed again.
+    let again = figures.shown_cached(&ind, &cache).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+
+    // A new batch makes a new version of the indicator, and so a fresh table.
+    figures
+        .store_rows(&ind, read(&csv(4, &[2024], 8)), Timestamp(3), [3; 8])
+        .unwrap();
+    let grown = figures.shown_cached(&ind, &cache).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &grown));
+    assert_eq!(grown.table, figures.shown_observations(&ind).unwrap().0);
+    assert!(grown.table.len() > first.table.len());
+
+    // A stricter policy applies at once: counts up to the new threshold become secret.
+    let stricter = SuppressionPolicy {
+        threshold: 100.0,
+        ..SuppressionPolicy::default()
+    };
+    figures.set_policy(&stricter, Timestamp(4), [4; 8]).unwrap();
+    let strict = Figures::new(&r).shown_cached(&ind, &cache).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&grown, &strict));
+    assert!(
+        strict
+            .table
+            .iter()
+            .all(|o| o.value.is_none_or(|v| v > 100.0)),
+        "a count under the stricter threshold is shown"
+    );
+    assert!(
+        grown
+            .table
+            .iter()
+            .any(|o| o.value.is_some_and(|v| v <= 100.0))
+    );
+}

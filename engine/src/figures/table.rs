@@ -26,6 +26,11 @@ impl ObservationTable {
         self.rows.is_empty()
     }
 
+    /// The observations in key order, taken out of the table.
+    pub fn into_rows(self) -> Vec<Observation> {
+        self.rows.into_values().collect()
+    }
+
     /// All observations in key order (area, breakdown, period).
     pub fn iter(&self) -> impl Iterator<Item = &Observation> {
         self.rows.values()

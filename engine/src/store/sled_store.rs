@@ -13,6 +13,11 @@ const CHUNK_TAG: u8 = b'C';
 /// How long to wait for sled's own file lock to be released by a store that was just dropped.
 const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 const LOCK_RETRY: Duration = Duration::from_millis(10);
+/// The most sled keeps of the database in memory (its default is 1 GiB). Documents are read
+/// whole and held by the caller while in use, and the operating system caches the files, so a
+/// page cache beyond a few large documents only makes a long-running process (`kompas serve`,
+/// a watching sync) grow with the data.
+const CACHE_BYTES: u64 = 16 << 20;
 
 /// A [`Store`] backed by sled 0.34.
 ///
@@ -57,6 +62,7 @@ impl SledStore {
             .path(path)
             .flush_every_ms(None)
             .segment_size(1 << 17)
+            .cache_capacity(CACHE_BYTES)
             .open()?;
         let docs = db.open_tree("docs")?;
         let meta = db.open_tree("meta")?;

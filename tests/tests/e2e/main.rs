@@ -35,6 +35,7 @@ mod relay_protocol;
 mod relay_rebuilt;
 mod reminders;
 mod report;
+mod serve_synced_definition;
 mod sync_change_bomb;
 mod sync_replicas;
 mod tls;

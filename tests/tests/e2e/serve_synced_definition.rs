@@ -1,0 +1,112 @@
+//! End-to-end: a workflow definition that a coordinator publishes while a partner's
+//! `kompas serve` runs reaches that server by its own continuous sync and takes effect there
+//! without a restart: the partner's flows page offers it, and a flow started from that page
+//! pins exactly the published text. Real `kompas` and `kompas-relay` processes on 127.0.0.1.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use kompas_tests::Kompas;
+use kompas_tests::relay::RelayProcess;
+use kompas_tests::serve::Serve;
+use kompas_tests::web::WebSession;
+
+/// How long the published definition may take to reach the running server.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A definition derived from a built-in one under its own name, title and version.
+fn own_definition(dir: &std::path::Path) -> std::path::PathBuf {
+    let builtin = std::fs::read_to_string(
+        kompas_tests::workspace_root().join("workflows/verbeteracties.yaml"),
+    )
+    .unwrap();
+    let text = builtin
+        .replacen("naam: verbeteracties", "naam: wijkaanpak", 1)
+        .replacen(
+            "titel: Verbeteracties volgen",
+            "titel: Wijkaanpak Havenstad",
+            1,
+        );
+    assert!(text.contains("naam: wijkaanpak"), "the built-in name moved");
+    assert!(
+        text.contains("titel: Wijkaanpak Havenstad"),
+        "the built-in title moved"
+    );
+    let path = dir.join("wijkaanpak.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_definition_published_elsewhere_takes_effect_in_a_running_server() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
+    let gemeente = Kompas::organisation(dir.path(), "gemeente", "Gemeente Havenstad", "gemeente");
+    let swv = Kompas::organisation(
+        dir.path(),
+        "swv",
+        "Samenwerkingsverband Havenstad",
+        "samenwerkingsverband",
+    );
+    gemeente.ok(&["workspace", "create", "Samen", "--relay", &relay.url()]);
+    swv.ok(&["workspace", "join", &gemeente.invite()]);
+
+    let serve = Serve::start(&swv);
+    let web = WebSession::login(&serve);
+    let flows = web.get("/werkstromen");
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(
+        !flows.body.contains("value=\"wijkaanpak\""),
+        "not offered before it is published"
+    );
+
+    let path = own_definition(dir.path());
+    let published = gemeente.json(&["workflow", "publish", path.to_str().unwrap()]);
+    assert_eq!(published["synced"], true, "{published}");
+    let hash = published["hash"].as_str().unwrap().to_string();
+
+    // The server's own sync receives it and puts it in force; nothing else is run on the
+    // partner's side.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let page = web.get("/werkstromen");
+        assert_eq!(page.status, 200, "{}", page.body);
+        if page
+            .body
+            .contains("<option value=\"wijkaanpak\">Wijkaanpak Havenstad</option>")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the running server never offered the published definition: {}",
+            page.body
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let partnership = web.get("/samenwerking");
+    assert_eq!(partnership.status, 200, "{}", partnership.body);
+    assert!(
+        partnership.body.contains("Wijkaanpak Havenstad"),
+        "the definitions in force name it: {}",
+        partnership.body
+    );
+
+    // A flow started in the browser runs on exactly the published text.
+    let started = web.post_form(
+        "/werkstromen",
+        "/werkstromen/nieuw",
+        &[("werkwijze", "wijkaanpak"), ("titel", "Wijkaanpak 2027")],
+    );
+    assert_eq!(started.status, 303, "{}", started.body);
+    let location = started.location.unwrap();
+    let page = web.get(&location);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Wijkaanpak 2027"), "{}", page.body);
+    assert!(page.body.contains("Wijkaanpak Havenstad"), "{}", page.body);
+    let id = location.trim_start_matches("/werkstromen/");
+    // Another command borrows the data directory from the running server.
+    let status = swv.json(&["flow", "status", id]);
+    assert_eq!(status["definition"]["name"], "wijkaanpak", "{status}");
+    assert_eq!(status["definition"]["hash"], hash.as_str(), "{status}");
+}
