@@ -109,7 +109,7 @@ async fn check(state: &AppState, request: Request) -> Result<Request, Response> 
     }
     // In the request, the session names the samenwerking it is about and what else it may
     // choose.
-    let served = state.served();
+    let served = state.served_when_open().await;
     let session = Session {
         chosen: Some(state.store_for(session.chosen)),
         offered: if served.len() > 1 {

@@ -175,6 +175,22 @@ impl AppState {
         }
     }
 
+    /// The samenwerkingen served, first waiting (as a page does) for the sync thread to open
+    /// them when none is known yet, as in the first moments after the server started.
+    pub async fn served_when_open(&self) -> Arc<[Served]> {
+        if lock(&self.inner.served).is_empty() {
+            let lending = self.inner.lending.clone();
+            let held = tokio::task::spawn_blocking(move || lending.all(PATIENCE))
+                .await
+                .ok()
+                .flatten();
+            if let Some(held) = held {
+                self.refresh_served(&held);
+            }
+        }
+        self.served()
+    }
+
     /// Reads the samenwerkingen served again from what the sync thread opened.
     fn refresh_served(&self, held: &Held) {
         *lock(&self.inner.served) = served_in(held);
