@@ -69,6 +69,17 @@ impl Drop for Serve {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        // A server that does not end within its grace time is killed, so that a test run never
+        // hangs on it (a known case: after a definition arrived by sync, docs/serve.md).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        eprintln!("kompas serve did not stop within 30 s of SIGTERM; killed");
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
