@@ -14,7 +14,7 @@ use kompas_engine::sync::wire::{
 use sled::Transactional;
 
 pub use crate::protocol::log::Appended;
-use crate::protocol::log::WorkspaceLog;
+use crate::protocol::log::{WorkspaceLog, page_takes};
 use crate::protocol::refusal::Refusal;
 
 /// Why storage failed.
@@ -445,7 +445,7 @@ impl WorkspaceTrees {
             .range((after + 1).to_be_bytes()..=upto.to_be_bytes())
         {
             let (k, v) = entry?;
-            if out.len() >= limit || (bytes > 0 && bytes + v.len() > budget) {
+            if !page_takes(out.len(), bytes, v.len(), limit, budget) {
                 break;
             }
             bytes += v.len();

@@ -23,6 +23,13 @@ pub enum Appended {
     Duplicate(u64),
 }
 
+/// Whether a page of `count` bundles holding `bytes` takes one more of `size` bytes: at most
+/// `limit` bundles, and no more than `budget` bytes unless the page is still empty (so a page
+/// always holds at least one bundle). Every log pages its bundles by this rule.
+pub fn page_takes(count: usize, bytes: usize, size: usize, limit: usize, budget: usize) -> bool {
+    count < limit && (bytes == 0 || bytes + size <= budget)
+}
+
 /// One workspace's logs. The core serialises writes per workspace.
 pub trait WorkspaceLog {
     /// Why reading or writing failed; told to the client as a refusal.
@@ -116,7 +123,7 @@ impl WorkspaceLog for MemoryLog {
         let from = usize::try_from(after).unwrap_or(usize::MAX);
         for (i, bundle) in self.bundles.iter().enumerate().take(upto).skip(from) {
             let size = bundle.encoded_len();
-            if out.len() >= limit || (bytes > 0 && bytes + size > budget) {
+            if !page_takes(out.len(), bytes, size, limit, budget) {
                 break;
             }
             bytes += size;
