@@ -18,6 +18,8 @@ pub mod mirror;
 pub mod operator;
 pub mod protocol;
 pub mod server;
+#[cfg(test)]
+mod sim;
 pub mod state;
 pub mod store;
 pub mod tls;
