@@ -63,6 +63,7 @@ pub enum Command {
     #[command(subcommand)]
     Figures(FiguresCommand),
     /// Laat zien wat kompas doet: maakt een voorbeeldsamenwerking in een nieuwe map.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Werkwijzen (YAML) controleren, beschrijven, publiceren en in de gaten houden.
     #[command(subcommand)]
@@ -575,6 +576,7 @@ pub enum DocCommand {
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Waar de voorbeeldmappen komen; een eerdere demo op die plek wordt vervangen.

@@ -4,6 +4,7 @@
 //! sockets themselves. Time and random bytes come in as arguments. The [`store`] module is the one
 //! seam to durable storage: a [`store::Store`] trait with a sled and an in-memory implementation.
 
+pub mod base;
 pub mod catalog;
 pub mod composition;
 pub mod definition;

@@ -1,6 +1,8 @@
 //! The invariants of the kinds seam, checked on the engine's own source: the replica knows no
 //! kind by name, the workflow language and the seam know no owner of a kind, and a definition
-//! that declares a kind the engine owns is told so at the place of its name.
+//! that declares a kind the engine owns is told so at the place of its name. Beside them, the
+//! layers below sync: the base types import neither sealing nor sync, sealing imports no sync,
+//! and the member list imports neither the wire format nor the replication machine.
 
 use std::path::{Path, PathBuf};
 
@@ -165,4 +167,24 @@ fn a_definition_declaring_an_engine_kind_is_told_where() {
         );
         assert!(d.message.contains(name), "{d:?}");
     }
+}
+
+#[test]
+fn the_base_types_sit_below_sealing_the_member_list_and_the_wire() {
+    let layers: [(&str, &[&str]); 3] = [
+        ("base", &["seal", "sync"]),
+        ("seal", &["sync"]),
+        ("sync/membership", &["sync::wire", "sync::replication"]),
+    ];
+    let mut found = Vec::new();
+    for (dir, above) in layers {
+        for (path, code) in code_under(&src().join(dir)) {
+            for module in above {
+                if refers_to(&code, module) {
+                    found.push(format!("{} uses crate::{module}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "imports against the layers: {found:#?}");
 }

@@ -2,6 +2,7 @@
 
 pub mod agenda;
 mod completions;
+#[cfg(feature = "demo")]
 mod demo;
 mod doc;
 pub(crate) mod figures;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&cli.global, args),
         Command::Doc(cmd) => doc::run(&cli.global, cmd),
         Command::Figures(cmd) => figures::run(&cli.global, cmd),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(&cli.global, args),
         Command::Whoami => whoami::run(&cli.global),
         Command::Samenwerkingen => samenwerkingen::run(&cli.global),

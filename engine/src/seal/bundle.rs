@@ -11,8 +11,8 @@ use super::NONCE_LEN;
 use super::cipher::{decrypt, encrypt};
 use super::key::{Epoch, KeyRing};
 use super::payload::{Payload, PayloadError};
+use crate::base::{DocRef, OrgKey, SealedBundle, WorkspaceId};
 use crate::document::DocId;
-use crate::sync::wire::{DocRef, OrgKey, SealedBundle, WorkspaceId};
 
 /// Who may write to a workspace, as far as the opener knows.
 pub trait Roster {
@@ -125,8 +125,8 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::base::Encoded;
     use crate::seal::{PayloadForm, WorkspaceKey};
-    use crate::sync::wire::Encoded;
 
     struct Members(BTreeSet<OrgKey>);
 

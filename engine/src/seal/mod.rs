@@ -33,4 +33,4 @@ pub use wrap::{
 };
 
 /// The length of an XChaCha20-Poly1305 nonce.
-pub use crate::sync::wire::NONCE_LEN;
+pub use crate::base::NONCE_LEN;

@@ -38,7 +38,7 @@ pub struct Payload {
     /// The author's own sequence number for this bundle: 1 for the first bundle it sealed in
     /// the workspace, then one more for each. `0` in payloads of versions 1 and 2, which have
     /// none. A removal fixes the last number of the removed member that counts
-    /// (see `crate::sync::membership::OpBody::Remove`).
+    /// (see the member list's `Remove` operation).
     pub seq: u64,
 }
 

@@ -1,6 +1,9 @@
 //! `kompas figures ...`: indicators, their figures, benchmarks, charts and the stories beside them.
 
 mod compare;
+// The demo's figures; the web app's tests use part of them too, also without the demo.
+#[cfg(any(feature = "demo", test))]
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
 pub(crate) mod demo;
 pub(crate) mod format;
 pub(crate) mod import;

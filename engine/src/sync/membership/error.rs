@@ -1,6 +1,6 @@
 //! Why a membership operation is refused.
 
-use crate::sync::wire::{Hash32, OrgKey, WorkspaceId};
+use crate::base::{Hash32, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 /// A refused operation, with the reason a user can act on.

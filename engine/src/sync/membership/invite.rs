@@ -9,8 +9,8 @@
 
 use ed25519_dalek::SigningKey;
 
-use crate::sync::wire::codec::Writer;
-use crate::sync::wire::{CHALLENGE_LEN, KxKey, OrgKey, Sig, WorkspaceId};
+use crate::base::codec::Writer;
+use crate::base::{CHALLENGE_LEN, KxKey, OrgKey, Sig, WorkspaceId};
 
 /// Domain separation for deriving the one-time key from the token.
 const KEY_CONTEXT: &str = "kompas 2026 invite one-time key v2";

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sync::wire::{Encoded, Hash32, OrgKey, WorkspaceId};
+use crate::base::{Encoded, Hash32, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 use super::error::{LogError, MembershipError};
@@ -385,7 +385,7 @@ impl MemberSet {
         author: &OrgKey,
         at: Timestamp,
         invite_key: &OrgKey,
-        proof: &crate::sync::wire::Sig,
+        proof: &crate::base::Sig,
         profile: MemberProfile,
     ) -> Result<(), MembershipError> {
         if profile.key != *author {
@@ -416,7 +416,7 @@ impl MemberSet {
         author: &OrgKey,
         at: Timestamp,
         invite_key: &OrgKey,
-        proof: &crate::sync::wire::Sig,
+        proof: &crate::base::Sig,
         joiner: &MemberKeys,
         boxes: &[WrappedKey],
     ) -> Result<(), MembershipError> {
@@ -444,7 +444,7 @@ impl MemberSet {
         workspace: &WorkspaceId,
         at: Timestamp,
         invite_key: &OrgKey,
-        proof: &crate::sync::wire::Sig,
+        proof: &crate::base::Sig,
         joiner: &MemberKeys,
         pending: bool,
     ) -> Result<Invite, MembershipError> {

@@ -2,9 +2,9 @@
 
 use ed25519_dalek::SigningKey;
 
+use crate::base::codec::{Encoded, Reader, Writer};
+use crate::base::{Hash32, KxKey, OrgKey, Sig, WireError, WorkspaceId};
 use crate::identity::OrgType;
-use crate::sync::wire::codec::{Encoded, Reader, Writer};
-use crate::sync::wire::{Hash32, KxKey, OrgKey, Sig, WireError, WorkspaceId};
 use crate::time::Timestamp;
 
 use super::role::Role;

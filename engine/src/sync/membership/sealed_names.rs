@@ -7,13 +7,13 @@
 //! and forwards them without reading them; a member that does not hold the epoch's key yet sees
 //! [`UNREADABLE_NAME`] until it does.
 
+use crate::base::codec::{Reader, Writer};
+use crate::base::{KxKey, OrgKey, WireError, WorkspaceId};
 use crate::identity::OrgType;
 use crate::seal::{
     Epoch, ExchangePublic, ExchangeSecret, KeyRing, NONCE_LEN, WrappedRing, box_names,
     open_names_box, open_text, seal_text,
 };
-use crate::sync::wire::codec::{Reader, Writer};
-use crate::sync::wire::{KxKey, OrgKey, WireError, WorkspaceId};
 
 use super::op::{MAX_NAME_BYTES, decode_org_type, org_type_byte};
 

@@ -4,9 +4,9 @@
 use ed25519_dalek::SigningKey;
 
 use super::*;
+use crate::base::{CHALLENGE_LEN, Encoded, KxKey, OrgKey, WorkspaceId};
 use crate::identity::OrgType;
 use crate::seal::{Epoch, KeyRing, WorkspaceKey};
-use crate::sync::wire::{CHALLENGE_LEN, Encoded, KxKey, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 const WS: WorkspaceId = WorkspaceId([4; 16]);

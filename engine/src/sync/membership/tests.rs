@@ -3,8 +3,8 @@
 use ed25519_dalek::SigningKey;
 
 use super::*;
+use crate::base::{Encoded, KxKey, OrgKey, WorkspaceId};
 use crate::identity::OrgType;
-use crate::sync::wire::{Encoded, KxKey, OrgKey, WorkspaceId};
 use crate::time::Timestamp;
 
 const WS: WorkspaceId = WorkspaceId([9; 16]);
@@ -361,7 +361,7 @@ fn a_redeem_seen_on_the_wire_cannot_be_replayed_or_redirected() {
     // Nothing in the log reveals the token.
     let token = [7u8; 32];
     for op in &log.ops {
-        let bytes = crate::sync::wire::Encoded::to_bytes(op);
+        let bytes = crate::base::Encoded::to_bytes(op);
         assert!(!bytes.windows(32).any(|w| w == token));
     }
 }

@@ -517,7 +517,7 @@ mod tests {
 
     use super::*;
     use crate::sync::replication::Event;
-    use crate::sync::replication::sim::rng::SimRng;
+    use crate::sync::replication::SimRng;
     use crate::sync::replication::test_store::replica_with;
     use crate::sync::wire::{OrgKey, PROTOCOL_VERSION, sign_relay_proof};
 

@@ -28,6 +28,7 @@ mod outbox;
 mod queues;
 mod relay_trust;
 mod roster;
+mod sim_rng;
 mod state;
 
 pub use author_seqs::{AuthorSeqs, SeqRanges};
@@ -40,6 +41,7 @@ pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncE
 pub use queues::{Outbox, Parked, Tracked};
 pub use relay_trust::{RelayRefusal, RelayTrust};
 pub use roster::{Members, known_members};
+pub use sim_rng::SimRng;
 pub use state::{
     AUTHORS_KEY, CURSORS_KEY, MembershipView, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX,
     SEALED_PREFIX, STATE_KEY, StateError, WorkspaceState,
@@ -49,7 +51,5 @@ pub use state::{
 mod persistence_tests;
 #[cfg(test)]
 mod sealing_tests;
-#[cfg(test)]
-mod sim;
 #[cfg(test)]
 mod test_store;

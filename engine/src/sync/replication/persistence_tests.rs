@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 
-use super::sim::rng::SimRng;
+use super::SimRng;
 use super::test_store::{T0, Watched, replica_with};
 use super::{
     CURSORS_KEY, Effect, Event, Machine, Mode, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, Report,

@@ -94,7 +94,7 @@ impl Roster for Members {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::replication::sim::rng::SimRng;
+    use crate::sync::replication::SimRng;
     use crate::sync::replication::test_store::replica_with;
     use crate::sync::replication::{Machine, Mode};
     use crate::time::Timestamp;

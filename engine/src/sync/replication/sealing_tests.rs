@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use automerge::ChangeHash;
 
-use super::sim::rng::SimRng;
+use super::SimRng;
 use super::test_store::{T0, Watched, replica_with, title};
 use super::{Event, Machine, Mode};
 use crate::document::DocId;

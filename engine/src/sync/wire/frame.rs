@@ -7,9 +7,9 @@
 //! follow each other and [`FrameDecoder`] splits them. Decoding never panics and never reads
 //! past a declared length; a length above the limit is refused before any body is buffered.
 
-use super::codec::{Reader, Writer};
-use super::error::WireError;
 use super::message::Message;
+use crate::base::WireError;
+use crate::base::codec::{Reader, Writer};
 
 /// The wire version this code writes. Version 2 added the relay's proof of its key to the
 /// handshake (`Hello` carries the client's nonce, `Challenge` the relay's signature over it) and
@@ -17,8 +17,6 @@ use super::message::Message;
 pub const PROTOCOL_VERSION: u8 = 2;
 /// The lowest wire version this code reads: version 1 relays cannot prove their key.
 pub const MIN_PROTOCOL_VERSION: u8 = 2;
-/// The default largest frame, length prefix included: 4 MiB.
-pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// Bytes in a frame before the body: length, version and kind.
 pub const FRAME_HEADER_LEN: usize = 6;
 

@@ -1,11 +1,8 @@
 //! The messages of the relay protocol and their body encodings.
 
-use super::auth::CHALLENGE_LEN;
-use super::bundle::SealedBundle;
-use super::codec::{Encoded, Reader, Writer};
-use super::error::WireError;
 use super::error_code::ErrorCode;
-use super::keys::{Hash32, OrgKey, Sig, WorkspaceId};
+use crate::base::codec::{Encoded, Reader, Writer};
+use crate::base::{CHALLENGE_LEN, Hash32, OrgKey, SealedBundle, Sig, WireError, WorkspaceId};
 use crate::sync::membership::{Role, SignedOp};
 
 /// What an authenticated connection may do, as the relay tells it in `Welcome`.

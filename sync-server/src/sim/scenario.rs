@@ -325,8 +325,7 @@ mod tests {
 
     #[test]
     fn every_written_scenario_holds() {
-        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("src/sync/replication/sim/scenarios");
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim/scenarios");
         let mut files: Vec<_> = std::fs::read_dir(&folder)
             .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
             .map(|entry| entry.expect("entry").path())

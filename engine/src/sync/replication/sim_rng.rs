@@ -1,6 +1,11 @@
-//! A small seeded random number generator (SplitMix64) for simulations.
+//! A small seeded random number generator (SplitMix64) for simulations and tests.
+//!
+//! It is public so that the simulation of replicas and relays, which lives in the relay crate
+//! to run the relay's own core, can drive the machine with the same randomness the engine's
+//! tests use. Its output is predictable from the seed: never use it for keys or nonces that
+//! must stay secret (the driver passes the operating system's randomness).
 
-use crate::sync::replication::Entropy;
+use super::entropy::Entropy;
 
 /// Deterministic randomness from a seed.
 pub struct SimRng(u64);

@@ -14,9 +14,13 @@ use super::keys::{DocRef, Hash32, OrgKey, Sig, WorkspaceId};
 /// Length of the AEAD nonce (XChaCha20-Poly1305 uses 24 bytes).
 pub const NONCE_LEN: usize = 24;
 
+/// The default largest frame, length prefix included: 4 MiB. It is the wire format's limit
+/// (`sync::wire` frames), defined here because the bundle's limit follows from it.
+pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
 /// The largest encoded bundle a relay accepts: room is left so that a bundle always fits in one
-/// `Pushed` or `Bundles` frame of [`super::MAX_FRAME_BYTES`].
-pub const MAX_BUNDLE_BYTES: usize = super::MAX_FRAME_BYTES - 1024;
+/// `Pushed` or `Bundles` frame of [`MAX_FRAME_BYTES`].
+pub const MAX_BUNDLE_BYTES: usize = MAX_FRAME_BYTES - 1024;
 
 /// Domain separation for bundle signatures.
 const SIGNATURE_CONTEXT: &[u8] = b"kompas/bundle/v1\0";

@@ -1,19 +1,20 @@
-//! The simulated world: replicas running the real machine, model relays, and a faulty network.
+//! The simulated world: replicas running the real machine, relays running the real core, and a
+//! faulty network.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use super::relay::SimRelay;
-use super::rng::SimRng;
-use crate::document::{Assignment, DocId};
-use crate::identity::Identity;
-use crate::replica::Replica;
-use crate::store::MemoryStore;
-use crate::sync::membership::Role;
-use crate::sync::replication::{Effect, Event, Machine, Mode, Report};
-use crate::sync::wire::Message;
-use crate::time::Timestamp;
-use crate::{OrgType, Store};
+use kompas_engine::document::{Assignment, DocId};
+use kompas_engine::identity::Identity;
+use kompas_engine::replica::Replica;
+use kompas_engine::store::MemoryStore;
+use kompas_engine::sync::membership::Role;
+use kompas_engine::sync::replication::{Effect, Entropy, Event, Machine, Mode, Report, SimRng};
+use kompas_engine::sync::wire::{ErrorCode, Message};
+use kompas_engine::time::Timestamp;
+use kompas_engine::{DocView, OrgType, Store};
+
+use super::relay_host::{Sent, SimRelay};
 
 /// One organisation's replica.
 pub struct Node {
@@ -26,7 +27,30 @@ pub struct Node {
 struct Packet {
     conn: u64,
     to_relay: bool,
-    msg: Message,
+    sent: Sent,
+}
+
+impl Packet {
+    fn message(&self) -> Option<&Message> {
+        match &self.sent {
+            Sent::Message(m) => Some(m.as_ref()),
+            Sent::Close => None,
+        }
+    }
+
+    fn is_pushed(&self) -> bool {
+        matches!(self.message(), Some(Message::Pushed { .. }))
+    }
+}
+
+/// An event from one of a replica's connections. It is dropped if the replica no longer holds
+/// that connection when its turn comes, as the driver drops the events of a connection it
+/// replaced or closed.
+struct Pending {
+    node: usize,
+    relay: usize,
+    conn: u64,
+    event: Event,
 }
 
 /// Everything in one simulation run.
@@ -38,12 +62,14 @@ pub struct World {
     conns: BTreeMap<u64, (usize, usize)>,
     next_conn: u64,
     packets: Vec<Packet>,
-    events: VecDeque<(usize, Event)>,
+    events: VecDeque<Pending>,
     cut: BTreeSet<(usize, usize)>,
     /// Whether the network duplicates and reorders messages.
     pub faults: bool,
     /// Every refusal any replica reported.
     pub refusals: Vec<String>,
+    /// Every refusal a relay sent, with its code, as the replicas reported it.
+    pub relay_errors: Vec<(ErrorCode, String)>,
 }
 
 fn relay_name(r: usize) -> String {
@@ -66,15 +92,15 @@ impl World {
             let store = Arc::new(MemoryStore::default());
             let mut seed_bytes = [0u8; 32];
             let mut actor = [0u8; 16];
-            crate::sync::replication::Entropy::fill(&mut rng, &mut seed_bytes);
-            crate::sync::replication::Entropy::fill(&mut rng, &mut actor);
+            rng.fill(&mut seed_bytes);
+            rng.fill(&mut actor);
             let identity = Identity::new(
                 &format!("Organisatie {i}"),
                 OrgType::Gemeente,
                 seed_bytes,
                 actor,
             );
-            let replica = crate::composition::init(store, identity).expect("init");
+            let replica = kompas_engine::composition::init(store, identity).expect("init");
             nodes.push(Node {
                 replica,
                 machine: None,
@@ -108,6 +134,7 @@ impl World {
             cut: BTreeSet::new(),
             faults: true,
             refusals: Vec::new(),
+            relay_errors: Vec::new(),
         };
         for i in 0..replicas {
             world.boot(i);
@@ -142,24 +169,29 @@ impl World {
         match effect {
             Effect::Connect { relay } => {
                 let Some(r) = relay_index(&relay) else { return };
-                if self.cut.contains(&(i, r)) {
-                    self.events.push_back((
-                        i,
-                        Event::Disconnected {
-                            relay,
-                            reason: "onbereikbaar".into(),
-                        },
-                    ));
-                    return;
-                }
                 let conn = self.next_conn;
                 self.next_conn += 1;
-                self.relays[r].open(conn);
                 if let Some(old) = self.nodes[i].links.insert(r, conn) {
                     self.drop_conn(old);
                 }
-                self.conns.insert(conn, (i, r));
-                self.events.push_back((i, Event::Connected { relay }));
+                let event = if self.cut.contains(&(i, r)) {
+                    Event::Disconnected {
+                        relay,
+                        reason: "onbereikbaar".into(),
+                    }
+                } else {
+                    let mut nonce = [0u8; 32];
+                    self.rng.fill(&mut nonce);
+                    self.relays[r].open(conn, nonce);
+                    self.conns.insert(conn, (i, r));
+                    Event::Connected { relay }
+                };
+                self.events.push_back(Pending {
+                    node: i,
+                    relay: r,
+                    conn,
+                    event,
+                });
             }
             Effect::Send { relay, message } => {
                 let Some(r) = relay_index(&relay) else { return };
@@ -167,7 +199,7 @@ impl World {
                     self.packets.push(Packet {
                         conn: *conn,
                         to_relay: true,
-                        msg: *message,
+                        sent: Sent::Message(message),
                     });
                 }
             }
@@ -182,6 +214,9 @@ impl World {
                 *wake = Some(wake.map_or(at, |w| w.min(at)));
             }
             Effect::Report(Report::Refused { reason, .. }) => self.refusals.push(reason),
+            Effect::Report(Report::RelayError { code, message, .. }) => {
+                self.relay_errors.push((code, message));
+            }
             Effect::Report(_) => {}
         }
     }
@@ -195,25 +230,44 @@ impl World {
     }
 
     /// Breaks a connection; the replica notices.
-    fn break_conn(&mut self, conn: u64) {
+    fn break_conn(&mut self, conn: u64, reason: &str) {
         if let Some((i, r)) = self.conns.get(&conn).copied() {
             self.drop_conn(conn);
-            if self.nodes[i].links.get(&r) == Some(&conn) {
-                self.nodes[i].links.remove(&r);
-                self.events.push_back((
-                    i,
-                    Event::Disconnected {
-                        relay: relay_name(r),
-                        reason: "verbinding verbroken".into(),
-                    },
-                ));
+            self.events.push_back(Pending {
+                node: i,
+                relay: r,
+                conn,
+                event: Event::Disconnected {
+                    relay: relay_name(r),
+                    reason: reason.into(),
+                },
+            });
+        }
+    }
+
+    /// Puts what a relay sent on the wire, for the connections that are still open.
+    fn send_from_relay(&mut self, sent: Vec<(u64, Sent)>) {
+        for (conn, sent) in sent {
+            if self.conns.contains_key(&conn) {
+                self.packets.push(Packet {
+                    conn,
+                    to_relay: false,
+                    sent,
+                });
             }
         }
     }
 
     fn run_events(&mut self) {
-        while let Some((i, event)) = self.events.pop_front() {
-            self.feed(i, event);
+        while let Some(pending) = self.events.pop_front() {
+            let links = &mut self.nodes[pending.node].links;
+            if links.get(&pending.relay) != Some(&pending.conn) {
+                continue;
+            }
+            if matches!(pending.event, Event::Disconnected { .. }) {
+                links.remove(&pending.relay);
+            }
+            self.feed(pending.node, pending.event);
         }
     }
 
@@ -238,46 +292,41 @@ impl World {
                 .iter()
                 .enumerate()
                 .skip(pick + 1)
-                .find(|(_, q)| {
-                    q.conn == p.conn
-                        && q.to_relay == p.to_relay
-                        && matches!(q.msg, Message::Pushed { .. })
-                });
-            if matches!(p.msg, Message::Pushed { .. })
+                .find(|(_, q)| q.conn == p.conn && q.to_relay == p.to_relay && q.is_pushed());
+            if p.is_pushed()
                 && let Some((idx, _)) = later
             {
                 pick = idx;
             }
         }
         let packet = self.packets.remove(pick);
-        if self.faults && self.rng.chance(3) && duplicable(&packet.msg) {
+        if self.faults
+            && self.rng.chance(3)
+            && let Some(msg) = packet.message().filter(|m| duplicable(m))
+        {
             self.packets.push(Packet {
                 conn: packet.conn,
                 to_relay: packet.to_relay,
-                msg: packet.msg.clone(),
+                sent: Sent::Message(Box::new(msg.clone())),
             });
         }
         let Some((i, r)) = self.conns.get(&packet.conn).copied() else {
             return true;
         };
-        if packet.to_relay {
-            for (conn, msg) in self.relays[r].handle(packet.conn, packet.msg) {
-                if self.conns.contains_key(&conn) {
-                    self.packets.push(Packet {
-                        conn,
-                        to_relay: false,
-                        msg,
-                    });
-                }
+        match (packet.to_relay, packet.sent) {
+            (true, Sent::Message(msg)) => {
+                let sent = self.relays[r].handle(packet.conn, self.now, *msg);
+                self.send_from_relay(sent);
             }
-        } else {
-            self.feed(
+            (true, Sent::Close) => self.drop_conn(packet.conn),
+            (false, Sent::Message(msg)) => self.feed(
                 i,
                 Event::Received {
                     relay: relay_name(r),
-                    message: Box::new(packet.msg),
+                    message: msg,
                 },
-            );
+            ),
+            (false, Sent::Close) => self.break_conn(packet.conn, "de relay sloot de verbinding"),
         }
         self.run_events();
         true
@@ -286,6 +335,10 @@ impl World {
     /// Lets the clock run forward and wakes replicas whose timers are due.
     pub fn advance(&mut self, millis: i64) {
         self.now = Timestamp(self.now.0 + millis);
+        for r in 0..self.relays.len() {
+            let sent = self.relays[r].check_clocks(self.now);
+            self.send_from_relay(sent);
+        }
         for i in 0..self.nodes.len() {
             if self.nodes[i].wake.is_some_and(|w| w <= self.now) {
                 self.nodes[i].wake = None;
@@ -302,7 +355,7 @@ impl World {
         let text = format!("tekst {} van {i}", self.rng.next_u64() % 1000);
         if ids.is_empty() || self.rng.chance(30) {
             let mut random = [0u8; 8];
-            crate::sync::replication::Entropy::fill(&mut self.rng, &mut random);
+            self.rng.fill(&mut random);
             node.replica
                 .create(
                     "ambitie",
@@ -338,7 +391,7 @@ impl World {
         if !self.cut.remove(&(i, r)) {
             self.cut.insert((i, r));
             if let Some(conn) = self.nodes[i].links.get(&r).copied() {
-                self.break_conn(conn);
+                self.break_conn(conn, "verbinding verbroken");
             }
         }
         self.run_events();
@@ -358,8 +411,8 @@ impl World {
 
     /// A relay restarts: its log survives, every connection breaks.
     pub fn restart_relay(&mut self, r: usize) {
-        for conn in self.relays[r].connections() {
-            self.break_conn(conn);
+        for conn in self.relays[r].restart() {
+            self.break_conn(conn, "de relay start opnieuw");
         }
         self.run_events();
     }
@@ -391,7 +444,7 @@ impl World {
     }
 
     /// Per replica: every document with its heads and its typed view, for comparison.
-    pub fn snapshot(&self, i: usize) -> Vec<(String, crate::DocView)> {
+    pub fn snapshot(&self, i: usize) -> Vec<(String, DocView)> {
         let replica = &self.nodes[i].replica;
         replica
             .store()
