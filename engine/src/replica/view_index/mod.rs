@@ -133,7 +133,10 @@ impl<S: Store> Replica<S> {
     ) -> Result<Vec<Indexed>, ReplicaError> {
         let mut rights = None;
         let mut out = Vec::new();
-        for (raw, bytes) in self.store.views()? {
+        for (raw, bytes) in self
+            .store
+            .views_where(&|bytes| may_be_wanted(bytes, wanted))?
+        {
             let Ok(id) = DocId::parse(&raw) else { continue };
             if let Some(found) = self.judged(&id, &bytes, wanted, &mut rights, summaries)? {
                 out.push(found);
@@ -285,6 +288,20 @@ fn encode_fields(w: &mut Writer, fields: &BTreeMap<String, FieldValue>) {
             }
         }
     });
+}
+
+/// Whether an entry may be of a kind `wanted` accepts, from its first bytes only: an entry
+/// that does not read that far, or is not a view, is kept, to be repaired or reported when it
+/// is read whole.
+fn may_be_wanted(bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> bool {
+    let mut r = Reader::new(bytes);
+    if r.u8("soort vermelding").ok() != Some(VIEW) {
+        return true;
+    }
+    match r.bytes("soort").map(std::str::from_utf8) {
+        Ok(Ok(kind)) => wanted(kind),
+        _ => true,
+    }
 }
 
 fn decode<'a>(
