@@ -143,6 +143,10 @@ pub struct InstellenArgs {
     /// Het bestand met alleen het wachtwoord.
     #[arg(long, value_name = "BESTAND")]
     pub wachtwoord_bestand: Option<String>,
+    /// Het PEM-bestand met de certificaten van de eigen CA van de organisatie, als het
+    /// certificaat van de mailserver daarvan komt (een relatief pad geldt vanaf de huidige map).
+    #[arg(long, value_name = "BESTAND")]
+    pub ca_bestand: Option<std::path::PathBuf>,
     /// Een adres dat elke herinnering krijgt (herhaal de optie voor meer adressen).
     #[arg(long, value_name = "ADRES")]
     pub iedereen: Vec<String>,

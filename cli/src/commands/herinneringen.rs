@@ -3,6 +3,7 @@
 //! `kompas herinneringen instellen`, which writes the configuration.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use kompas_engine::Timestamp;
@@ -67,6 +68,7 @@ fn set_up(global: &Global, given: &InstellenArgs) -> anyhow::Result<ExitCode> {
         user: given.gebruiker.clone(),
         password_variable: given.wachtwoord_variabele.clone(),
         password_file: given.wachtwoord_bestand.clone(),
+        ca_file: given.ca_bestand.as_deref().map(ca_file).transpose()?,
         everyone: given.iedereen.clone(),
         per_role: given.rol.clone(),
     };
@@ -174,4 +176,18 @@ fn render(o: &Outcome, try_out: bool) -> String {
         }
     }
     out
+}
+
+/// The CA file given on the command line as the configuration names it: a relative path is
+/// taken from the current directory (where the person typed it) and written in full, since the
+/// file reads relative paths from the data directory.
+fn ca_file(given: &Path) -> anyhow::Result<String> {
+    let full = std::path::absolute(given)
+        .map_err(|e| Refused::input(format!("--ca-bestand {}: {e}", given.display())))?;
+    full.to_str().map(str::to_string).ok_or_else(|| {
+        Refused::input(format!(
+            "--ca-bestand {}: het pad is geen geldige tekst (UTF-8)",
+            given.display()
+        ))
+    })
 }

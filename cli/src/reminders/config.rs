@@ -478,7 +478,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn check(text: &str) -> Result<Config, String> {
@@ -552,7 +552,7 @@ mod tests {
 
     /// A self-signed CA certificate (ECDSA P-256, valid until 2126), as an organisation's
     /// private CA for its mail server would be.
-    const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBizCCATGgAwIBAgIUWx7prhd/yV6aMw+Ch1qU2O/006UwCgYIKoZIzj0EAwIw\nGjEYMBYGA1UEAwwPUHJvZWYtQ0Ega29tcGFzMCAXDTI2MTIwMTIzMDUwMloYDzIx\nMjYxMTA3MjMwNTAyWjAaMRgwFgYDVQQDDA9Qcm9lZi1DQSBrb21wYXMwWTATBgcq\nhkjOPQIBBggqhkjOPQMBBwNCAARZUSDfo1kLwtAYn3SsUdwvLSKCz7e0Su5lERYT\nFfiSceA+X1jSm2FdfINdC2Cse9zMuXmomDELjLXaoqh8uvCHo1MwUTAdBgNVHQ4E\nFgQUXQhMIG1Yrrmiiw1cii7eIFAMxWgwHwYDVR0jBBgwFoAUXQhMIG1Yrrmiiw1c\nii7eIFAMxWgwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEA8C4M\nuvUIkH0Acj1KoWQOffSVHHyFNQn1Vc43NbOsIi4CIA+Opna/s+8hexF9Sb5nKswK\ncQoOiqNvSVw9DiPlkB/o\n-----END CERTIFICATE-----\n";
+    pub(crate) const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBizCCATGgAwIBAgIUWx7prhd/yV6aMw+Ch1qU2O/006UwCgYIKoZIzj0EAwIw\nGjEYMBYGA1UEAwwPUHJvZWYtQ0Ega29tcGFzMCAXDTI2MTIwMTIzMDUwMloYDzIx\nMjYxMTA3MjMwNTAyWjAaMRgwFgYDVQQDDA9Qcm9lZi1DQSBrb21wYXMwWTATBgcq\nhkjOPQIBBggqhkjOPQMBBwNCAARZUSDfo1kLwtAYn3SsUdwvLSKCz7e0Su5lERYT\nFfiSceA+X1jSm2FdfINdC2Cse9zMuXmomDELjLXaoqh8uvCHo1MwUTAdBgNVHQ4E\nFgQUXQhMIG1Yrrmiiw1cii7eIFAMxWgwHwYDVR0jBBgwFoAUXQhMIG1Yrrmiiw1c\nii7eIFAMxWgwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEA8C4M\nuvUIkH0Acj1KoWQOffSVHHyFNQn1Vc43NbOsIi4CIA+Opna/s+8hexF9Sb5nKswK\ncQoOiqNvSVw9DiPlkB/o\n-----END CERTIFICATE-----\n";
 
     /// `GOOD` for a server on this computer without a login, with `security` and
     /// `ca-bestand = "FILE"`, read from a directory holding `files`.

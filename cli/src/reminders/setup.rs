@@ -21,6 +21,8 @@ pub struct Settings {
     pub user: Option<String>,
     pub password_variable: Option<String>,
     pub password_file: Option<String>,
+    /// The private CA's PEM file, as the file names it (relative: to the data directory).
+    pub ca_file: Option<String>,
     pub everyone: Vec<String>,
     /// `ROL=ADRES`, one per address.
     pub per_role: Vec<String>,
@@ -53,6 +55,7 @@ pub fn text(s: &Settings) -> Result<String, SetupError> {
     put("gebruiker", &s.user);
     put("wachtwoord-variabele", &s.password_variable);
     put("wachtwoord-bestand", &s.password_file);
+    put("ca-bestand", &s.ca_file);
     if let Some(port) = s.port {
         smtp.insert("poort".into(), Value::Integer(port));
     }
@@ -179,6 +182,39 @@ mod tests {
         let text = std::fs::read_to_string(config::path(dir.path())).unwrap();
         assert!(text.contains("wachtwoord-variabele = \"KOMPAS_SMTP_WACHTWOORD\""));
         assert!(!text.contains("wachtwoord ="), "{text}");
+    }
+
+    #[test]
+    fn a_ca_file_is_written_in_full_and_checked_as_a_round_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let pem = elsewhere.path().join("smtp-ca.pem");
+        std::fs::write(&pem, config::tests::CA_PEM).unwrap();
+        let with = |file: &Path| Settings {
+            ca_file: Some(file.to_str().unwrap().to_string()),
+            ..settings()
+        };
+        let written = write(dir.path(), &with(&pem)).unwrap();
+        assert!(written.smtp.ca.is_some(), "the CA is read with the file");
+        assert_eq!(config::load(dir.path()).unwrap(), written);
+        let text = std::fs::read_to_string(config::path(dir.path())).unwrap();
+        assert!(
+            text.contains(&format!("ca-bestand = {:?}", pem.to_str().unwrap())),
+            "{text}"
+        );
+
+        // A file without a certificate, or none at all, is refused naming the field; the
+        // file written before stays.
+        let not_pem = elsewhere.path().join("leeg.pem");
+        std::fs::write(&not_pem, "geen certificaat\n").unwrap();
+        for bad in [not_pem, elsewhere.path().join("bestaat-niet.pem")] {
+            let err = write(dir.path(), &with(&bad)).unwrap_err().to_string();
+            assert!(err.contains("smtp.ca-bestand"), "{err}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(config::path(dir.path())).unwrap(),
+            text
+        );
     }
 
     #[test]

@@ -211,15 +211,7 @@ fn long_values_come_from_a_file_or_standard_input() {
 #[test]
 fn one_duration_syntax_with_a_limit_and_a_dutch_date() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
-    let k = Kompas::organisation(dir.path(), "havenstad", "Gemeente Havenstad", "gemeente");
-    k.ok(&[
-        "workspace",
-        "create",
-        "Jeugd Havenstad",
-        "--relay",
-        &relay.url(),
-    ]);
+    let (_relay, k) = havenstad(dir.path());
     for expires in ["P7D", "7d", "7 dagen"] {
         let run = k.run(&["workspace", "invite", "--expires", expires]);
         assert_eq!(run.code, 0, "{expires}: {}", run.stderr);
@@ -243,15 +235,7 @@ fn one_duration_syntax_with_a_limit_and_a_dutch_date() {
 #[test]
 fn ctrl_c_during_a_sync_reports_interrupted_and_what_is_unsent() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
-    let k = Kompas::organisation(dir.path(), "havenstad", "Gemeente Havenstad", "gemeente");
-    k.ok(&[
-        "workspace",
-        "create",
-        "Jeugd Havenstad",
-        "--relay",
-        &relay.url(),
-    ]);
+    let (relay, k) = havenstad(dir.path());
     k.ok(&["doc", "new", "ambitie", "--set", "titel=Nog niet verstuurd"]);
     // A stopped relay accepts connections (the kernel does) but never answers: the sync waits.
     signal(relay.pid(), "STOP");
@@ -364,4 +348,41 @@ fn signal(pid: u32, name: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn quiet_silences_progress_and_verbose_adds_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, k) = havenstad(dir.path());
+    k.ok(&["doc", "new", "ambitie", "--set", "titel=Eerste ambitie"]);
+    // Without an option the sync shows its progress on standard error.
+    let plain = k.run(&["sync"]);
+    assert_eq!(plain.code, 0, "{plain:?}");
+    assert!(plain.stderr.contains("verbonden met"), "{plain:?}");
+    assert!(!plain.stderr.contains("kompas-map:"), "{plain:?}");
+    // `-q`: the result only, nothing on standard error.
+    k.ok(&["doc", "new", "ambitie", "--set", "titel=Tweede ambitie"]);
+    let quiet = k.run(&["-q", "sync"]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(quiet.stderr.is_empty(), "{quiet:?}");
+    assert!(quiet.stdout.contains("1 verstuurd"), "{quiet:?}");
+    // `-v`: the details too, such as the data directory opened.
+    let verbose = k.run(&["-v", "sync"]);
+    assert_eq!(verbose.code, 0, "{verbose:?}");
+    assert!(verbose.stderr.contains("kompas-map:"), "{verbose:?}");
+    assert!(verbose.stderr.contains("verbonden met"), "{verbose:?}");
+}
+
+/// Gemeente Havenstad in its own workspace "Jeugd Havenstad" on a fresh relay under `dir`.
+fn havenstad(dir: &std::path::Path) -> (RelayProcess, Kompas) {
+    let relay = RelayProcess::start(&dir.join("relay"), &[]);
+    let k = Kompas::organisation(dir, "havenstad", "Gemeente Havenstad", "gemeente");
+    k.ok(&[
+        "workspace",
+        "create",
+        "Jeugd Havenstad",
+        "--relay",
+        &relay.url(),
+    ]);
+    (relay, k)
 }

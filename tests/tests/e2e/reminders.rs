@@ -282,6 +282,25 @@ fn kompas_serve_sends_a_due_reminder_by_itself_once_per_round() {
     serve.stop();
 }
 
+/// `kompas herinneringen instellen` for the test server on this computer at `port`, with
+/// `security`, mailing team@zwolle.test; the flags at 3 (server), 5 (port) and 7 (security).
+fn instellen<'a>(port: &'a str, security: &'a str) -> Vec<&'a str> {
+    vec![
+        "herinneringen",
+        "instellen",
+        "--server",
+        "127.0.0.1",
+        "--poort",
+        port,
+        "--beveiliging",
+        security,
+        "--afzender",
+        "Kompas <kompas@zwolle.test>",
+        "--iedereen",
+        "team@zwolle.test",
+    ]
+}
+
 #[test]
 fn instellen_writes_a_file_that_a_round_reads_and_refuses_a_bad_field() {
     let server = SmtpServer::start();
@@ -290,21 +309,10 @@ fn instellen_writes_a_file_that_a_round_reads_and_refuses_a_bad_field() {
     std::fs::remove_file(k.data().join("herinneringen.toml")).unwrap();
     let port = server.port().to_string();
     let base = [
-        "herinneringen",
-        "instellen",
-        "--server",
-        "127.0.0.1",
-        "--poort",
-        &port,
-        "--beveiliging",
-        "geen",
-        "--afzender",
-        "Kompas <kompas@zwolle.test>",
-        "--iedereen",
-        "team@zwolle.test",
-        "--rol",
-        "coordinator=beleid@zwolle.test",
-    ];
+        instellen(&port, "geen"),
+        vec!["--rol", "coordinator=beleid@zwolle.test"],
+    ]
+    .concat();
     // A bad value is refused naming its field, and nothing is written.
     let mut bad = base.to_vec();
     bad[5] = "70000";
@@ -437,9 +445,19 @@ fn mail_goes_over_tls_to_a_server_whose_certificate_comes_from_a_private_ca() {
     assert!(out.stdout.contains("niet aan"), "{out:?}");
     assert!(server.accepted().is_empty());
 
-    // With the organisation's CA beside the file, the waiting digest goes over TLS, once.
-    std::fs::copy(&ca.file, k.data().join("smtp-ca.pem")).unwrap();
-    write("ca-bestand = \"smtp-ca.pem\"");
+    // With the organisation's CA, set with `instellen --ca-bestand`, the waiting digest goes
+    // over TLS, once.
+    let port = front.port().to_string();
+    let ca_file = ca.file.to_str().unwrap();
+    let set = [instellen(&port, "tls"), vec!["--ca-bestand", ca_file]].concat();
+    // `geen` takes no CA: refused naming the field, nothing written.
+    let mut plain = set.to_vec();
+    plain[7] = "geen";
+    let out = k.fails(3, &plain);
+    assert!(out.contains("smtp.ca-bestand"), "{out}");
+    k.ok(&set);
+    let text = std::fs::read_to_string(k.data().join("herinneringen.toml")).unwrap();
+    assert!(text.contains("ca-bestand"), "{text}");
     let out = reminders(&k, "--verstuur", t0 + 12 * DAY);
     assert_eq!(out.code, 0, "{out:?}");
     let mails = server.accepted();
