@@ -432,6 +432,20 @@ fn a_bsn_is_refused_in_a_field_and_in_an_imported_file() {
     );
     assert!(err.contains("rij 3, kolom Opmerking"), "{err}");
     assert_eq!(k.json(&["figures", "list"]), serde_json::json!([]));
+
+    // A name passes the guard too: no samenwerking is made under a name with a BSN in it.
+    let err = k.fails(
+        3,
+        &[
+            "workspace",
+            "create",
+            "Overleg 111 222 333",
+            "--relay",
+            "ws://127.0.0.1:9",
+        ],
+    );
+    assert!(err.contains("naam van de samenwerking"), "{err}");
+    assert!(!err.contains("111 222 333"), "{err}");
 }
 
 #[test]
