@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{MetaBatch, Store, StoreError, StoredDoc, check_key};
+use super::{MetaBatch, Store, StoreError, StoredDoc, ViewEntry, check_key};
 
 /// A [`Store`] that keeps everything in process memory.
 #[derive(Default)]
@@ -62,19 +62,21 @@ impl Store for MemoryStore {
     }
 
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.views_where(&|_| true)
+        let inner = self.lock();
+        Ok(inner
+            .views
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
-    fn views_where(
-        &self,
-        keep: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn views_where(&self, keep: &dyn Fn(&[u8]) -> bool) -> Result<Vec<ViewEntry>, StoreError> {
         let inner = self.lock();
         Ok(inner
             .views
             .iter()
             .filter(|(_, v)| keep(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.as_slice().into()))
             .collect())
     }
 

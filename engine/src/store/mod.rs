@@ -22,6 +22,9 @@ pub use sled_store::SledStore;
 
 use automerge::{AutoCommit, ChangeHash};
 
+/// A document id with its view entry, shared with the store's copy in memory where it has one.
+pub type ViewEntry = (String, std::sync::Arc<[u8]>);
+
 /// After this many incremental chunks a document is compacted into a single snapshot.
 pub const COMPACT_AFTER_CHUNKS: usize = 8;
 
@@ -154,13 +157,13 @@ pub trait Store: Send + Sync {
 
     /// The view entries whose bytes `keep` accepts, sorted by document id: [`Store::views`]
     /// filtered before anything is copied (a list of one kind copies only its entries).
-    fn views_where(
-        &self,
-        keep: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut views = self.views()?;
-        views.retain(|(_, view)| keep(view));
-        Ok(views)
+    fn views_where(&self, keep: &dyn Fn(&[u8]) -> bool) -> Result<Vec<ViewEntry>, StoreError> {
+        let views = self.views()?;
+        Ok(views
+            .into_iter()
+            .filter(|(_, view)| keep(view))
+            .map(|(id, view)| (id, view.into()))
+            .collect())
     }
 
     /// The view entry of one document.
@@ -259,10 +262,7 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         (**self).views()
     }
-    fn views_where(
-        &self,
-        keep: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn views_where(&self, keep: &dyn Fn(&[u8]) -> bool) -> Result<Vec<ViewEntry>, StoreError> {
         (**self).views_where(keep)
     }
     fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -7,7 +7,7 @@ use sled::Transactional as _;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::views_mirror::ViewsMirror;
-use super::{MetaBatch, Store, StoreError, StoredDoc, check_key};
+use super::{MetaBatch, Store, StoreError, StoredDoc, ViewEntry, check_key};
 
 const SNAPSHOT_TAG: u8 = b'S';
 const CHUNK_TAG: u8 = b'C';
@@ -201,13 +201,14 @@ impl Store for SledStore {
     }
 
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.views_where(&|_| true)
+        let all = self.views_where(&|_| true)?;
+        Ok(all
+            .into_iter()
+            .map(|(id, view)| (id, view.to_vec()))
+            .collect())
     }
 
-    fn views_where(
-        &self,
-        keep: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn views_where(&self, keep: &dyn Fn(&[u8]) -> bool) -> Result<Vec<ViewEntry>, StoreError> {
         self.mirror.select(&self.views, keep)
     }
 

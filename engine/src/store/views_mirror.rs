@@ -10,14 +10,14 @@
 //! index: per document its view (kind, heads, fields, and an owner's summary), not its history.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::StoreError;
+use super::{StoreError, ViewEntry};
 
 /// The entries of the view index by document id, once read.
 #[derive(Default)]
 pub(super) struct ViewsMirror {
-    entries: Mutex<Option<BTreeMap<String, Vec<u8>>>>,
+    entries: Mutex<Option<BTreeMap<String, Arc<[u8]>>>>,
 }
 
 impl ViewsMirror {
@@ -35,24 +35,28 @@ impl ViewsMirror {
         }
         if let Some(entries) = entries.as_mut() {
             for (id, view) in written {
-                entries.insert((*id).to_string(), view.to_vec());
+                entries.insert((*id).to_string(), Arc::from(*view));
             }
         }
         Ok(())
     }
 
-    /// The entries whose bytes `keep` accepts, in id order; the tree is read the first time.
+    /// The entries whose bytes `keep` accepts, in id order, sharing their bytes with the
+    /// copy; the tree is read the first time.
     pub(super) fn select(
         &self,
         tree: &sled::Tree,
         keep: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<ViewEntry>, StoreError> {
         let mut entries = self.lock();
         if entries.is_none() {
             let mut read = BTreeMap::new();
             for entry in tree.iter() {
                 let (key, value) = entry?;
-                read.insert(String::from_utf8_lossy(&key).into_owned(), value.to_vec());
+                read.insert(
+                    String::from_utf8_lossy(&key).into_owned(),
+                    Arc::from(&value[..]),
+                );
             }
             *entries = Some(read);
         }
@@ -64,7 +68,7 @@ impl ViewsMirror {
             .collect())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<BTreeMap<String, Vec<u8>>>> {
+    fn lock(&self) -> MutexGuard<'_, Option<BTreeMap<String, Arc<[u8]>>>> {
         // A panic while the lock was held may have come between a write to the tree and the
         // copy: the copy is dropped, to be read from the tree again.
         self.entries.lock().unwrap_or_else(|poisoned| {
