@@ -18,6 +18,7 @@ mod partnerships;
 mod reminders;
 mod render;
 mod serve;
+mod stop;
 mod usage_error;
 mod watcher;
 mod workflows;

@@ -110,7 +110,15 @@ pub struct KindRules {
     pub in_reports: bool,
     /// Whose changes count.
     pub changes: Changes,
+    /// What the owner keeps of each document in the view index beside its view, if anything.
+    pub summary: Option<Summary>,
 }
+
+/// What an owner keeps of a document of its kind in the view index (`replica/view_index/`),
+/// computed from the document whenever its entry is: bytes its own lists read back instead of
+/// loading every document. `None` when the document holds nothing to keep (it does not read as
+/// what its kind holds). The bytes are the owner's; the replica only stores and returns them.
+pub type Summary = fn(&mut AutoCommit) -> Option<Vec<u8>>;
 
 /// The rules of a kind from a workflow definition.
 static ORDINARY: KindRules = KindRules {
@@ -121,6 +129,7 @@ static ORDINARY: KindRules = KindRules {
     listed_by_default: true,
     in_reports: true,
     changes: Changes::Anyone,
+    summary: None,
 };
 
 /// A check every arriving document passes, whatever its kind (given as its second argument);

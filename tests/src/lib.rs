@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: finding the real binaries and running them in a clean environment.
 
 pub mod bomb;
+pub mod lines;
 pub mod raw_ws;
 pub mod relay;
 pub mod serve;

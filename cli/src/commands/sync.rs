@@ -22,6 +22,7 @@ use crate::lending::{Held, Lending};
 use crate::machine_work::MachineWork;
 use crate::output::{Verbosity, detail, emit, note, verbosity};
 use crate::partnerships::{self, Partnership};
+use crate::stop::Stop;
 use crate::workflows;
 
 /// How long a one-off sync may take by default.
@@ -351,13 +352,13 @@ pub fn drive<S: Store>(
         label: None,
     };
     let mut quiet = |_: &Report| {};
+    let stop = Stop::process()?;
     let ending = runtime.block_on(async {
-        let mut stop = Stop::new()?;
         tokio::select! {
             ending = connected(replica, machine, config, &mut summary, shown, &mut quiet) => {
                 ending.map(Some)
             }
-            _ = stop.wait() => anyhow::Ok(None),
+            _ = stop.raised() => anyhow::Ok(None),
         }
     })?;
     summary.timed_out = ending == Some(Ending::TimedOut);
@@ -403,7 +404,13 @@ fn watch(global: &Global, limit: Option<Duration>, progress: bool) -> anyhow::Re
         progress,
         without_workspace: false,
     };
-    watch_in(global, watching, &Lending::default(), &mut Quiet)
+    watch_in(
+        global,
+        watching,
+        &Stop::process()?,
+        &Lending::default(),
+        &mut Quiet,
+    )
 }
 
 /// How a watching sync runs.
@@ -428,6 +435,7 @@ pub struct Watching {
 pub fn watch_in(
     global: &Global,
     watching: Watching,
+    stop: &Stop,
     lending: &Lending,
     host: &mut dyn WatchHost,
 ) -> anyhow::Result<Vec<Synced>> {
@@ -453,20 +461,24 @@ pub fn watch_in(
     let mut held = lending.put(open_every(data, wanted, folder.as_deref())?);
     host.opened(&held);
     let mut summaries = BTreeMap::new();
+    let stopped = |mut summaries: BTreeMap<u32, Synced>, ending: Option<Ending>| {
+        for (_, summary) in summaries.values_mut() {
+            summary.timed_out = ending == Some(Ending::TimedOut);
+            summary.interrupted = ending.is_none();
+        }
+        summaries.into_values().collect()
+    };
     loop {
         let asked = || store::is_knocked(&root) || reload_asked();
         let round = Round {
             limit: watching.limit.map(|l| l.saturating_sub(started.elapsed())),
             asked: &asked,
+            stop,
             watching,
         };
         let ending = runtime.block_on(watch_all(&held, round, host, &mut summaries))?;
         if ending != Some(Ending::Yielded) {
-            for (_, summary) in summaries.values_mut() {
-                summary.timed_out = ending == Some(Ending::TimedOut);
-                summary.interrupted = ending.is_none();
-            }
-            return Ok(summaries.into_values().collect());
+            return Ok(stopped(summaries, ending));
         }
         // Reopening reads the definitions in force again, whichever way it happens.
         if let Some(r) = &reload {
@@ -494,14 +506,11 @@ pub fn watch_in(
         let relock = runtime.block_on(async {
             tokio::select! {
                 data = take_back(&root) => data.map(Some),
-                _ = stop_signal() => Ok(None),
+                _ = stop.raised() => Ok(None),
             }
         })?;
         let Some(data) = relock else {
-            for (_, summary) in summaries.values_mut() {
-                summary.interrupted = true;
-            }
-            return Ok(summaries.into_values().collect());
+            return Ok(stopped(summaries, None));
         };
         held = lending.put(open_every(Arc::new(data), wanted, folder.as_deref())?);
         host.opened(&held);
@@ -515,6 +524,8 @@ struct Round<'a> {
     limit: Option<Duration>,
     /// Whether to stop and give the data directory up.
     asked: &'a dyn Fn() -> bool,
+    /// Ctrl-C or SIGTERM: the one stop of the whole watching sync, raised at any moment.
+    stop: &'a Stop,
     watching: Watching,
 }
 
@@ -551,7 +562,6 @@ async fn watch_all(
         })
         .collect();
     let host = RefCell::new(host);
-    let mut stop = Stop::new()?;
     let ending = {
         let each = held.iter().zip(machines).zip(mine.iter_mut()).map(
             |((opened, machine), (_, (label, summary)))| {
@@ -573,7 +583,7 @@ async fn watch_all(
                     Ending::Removed
                 })
             }
-            _ = stop.wait() => None,
+            _ = round.stop.raised() => None,
         }
     };
     for (opened, (had_machine, synced)) in held.iter().zip(mine) {
@@ -680,56 +690,6 @@ async fn take_back(root: &Path) -> Result<DataDir, DataDirError> {
                 return Ok(data);
             }
             Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Ctrl-C, or a service manager's SIGTERM: the run stops and reports what it did; everything it
-/// did is durable already.
-pub async fn stop_signal() {
-    match Stop::new() {
-        Ok(mut stop) => stop.wait().await,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-/// Ctrl-C and SIGTERM, caught from the moment this is made (inside a tokio runtime) on.
-struct Stop {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Stop {
-    fn new() -> std::io::Result<Stop> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Stop {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(Stop {})
-        }
-    }
-
-    async fn wait(&mut self) {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.interrupt.recv() => {}
-                _ = self.terminate.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

@@ -48,13 +48,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::args::{Global, ServeArgs};
-use crate::commands::sync::{Watching, stop_signal, watch_in};
+use crate::commands::sync::{Watching, watch_in};
 use crate::lending::Lending;
+use crate::stop::Stop;
 pub use state::AppState;
 use state::SyncHost;
 
-/// How long the server waits for the sync thread to open the data directory.
-const OPEN_PATIENCE: Duration = Duration::from_secs(60);
+/// How often the server looks whether the sync thread opened the data directory, stopped, or
+/// a stop came.
+const OPEN_LOOK: Duration = Duration::from_millis(100);
 
 /// The web app's routes, behind the security checks.
 pub fn app(state: AppState) -> Router {
@@ -124,8 +126,10 @@ async fn not_found() -> error::AppError {
     error::AppError::NotFound("Deze pagina bestaat niet.".into())
 }
 
-/// Runs the web app until Ctrl-C or SIGTERM.
+/// Runs the web app until Ctrl-C or SIGTERM. The server and its sync thread go by one stop,
+/// caught before the thread starts, so a signal at any moment ends both.
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
+    let stop = Stop::process()?;
     let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
         .with_context(|| format!("kan niet luisteren op 127.0.0.1:{}", args.port))?;
     listener.set_nonblocking(true)?;
@@ -148,6 +152,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         };
         let lending = lending.clone();
         let mut host = SyncHost::new(state.clone(), lending.clone());
+        let stop = stop.clone();
         std::thread::Builder::new()
             .name("kompas-sync".into())
             .spawn(move || {
@@ -156,20 +161,17 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
                     progress: false,
                     without_workspace: true,
                 };
-                watch_in(&global, watching, &lending, &mut host)
+                watch_in(&global, watching, &stop, &lending, &mut host)
             })?
     };
     // The data directory is opened by the sync thread; a directory that cannot be used is
-    // reported before anything is served.
-    while lending.all(Duration::from_millis(100)).is_none() {
-        if sync.is_finished() {
+    // reported before anything is served, and a stop while it opens ends both.
+    while lending.all(OPEN_LOOK).is_none() {
+        if sync.is_finished() || stop.is_raised() {
             return match sync.join() {
                 Ok(result) => result.map(|_| ()),
                 Err(_) => Err(anyhow::anyhow!("de synchronisatie stopte onverwacht")),
             };
-        }
-        if lending.all(OPEN_PATIENCE).is_some() {
-            break;
         }
     }
 
@@ -194,7 +196,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         tokio::select! {
             served = axum::serve(listener, app(state)) => served.context("de webapp stopte"),
-            _ = stop_signal() => Ok(()),
+            _ = stop.raised() => Ok(()),
         }
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));

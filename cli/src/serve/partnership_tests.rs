@@ -334,7 +334,13 @@ fn run_watching_sync(f: &Fixture, limit: Duration) {
             progress: false,
             without_workspace: true,
         };
-        crate::commands::sync::watch_in(&global, watching, &lending, &mut host)
+        crate::commands::sync::watch_in(
+            &global,
+            watching,
+            &crate::stop::Stop::default(),
+            &lending,
+            &mut host,
+        )
     });
     assert!(
         f.lending.first(Duration::from_secs(20)).is_some(),

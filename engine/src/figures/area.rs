@@ -42,10 +42,34 @@ impl AreaLevel {
 const REGION_PREFIXES: [&[u8; 2]; 8] = [b"JZ", b"PV", b"CR", b"LD", b"GG", b"AM", b"VR", b"RE"];
 
 /// A checked, uppercase area code. Small and `Copy`: it is stored inline.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AreaCode {
     bytes: [u8; 10],
     len: u8,
+}
+
+impl AreaCode {
+    /// The code as one number that orders as the bytes and then the length do: the bytes after
+    /// the code are zero, so comparing it is comparing the codes, in one step instead of a
+    /// call to compare memory (protection sorts and searches cells by area).
+    fn key(&self) -> u128 {
+        let mut key = [0u8; 16];
+        key[..10].copy_from_slice(&self.bytes);
+        key[10] = self.len;
+        u128::from_be_bytes(key)
+    }
+}
+
+impl Ord for AreaCode {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for AreaCode {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Why a text is not an area code.
@@ -224,6 +248,16 @@ mod tests {
             prop_assert_eq!(w.parent(), Some(m));
             prop_assert_eq!(b.municipality(), Some(m));
             prop_assert_eq!(AreaCode::parse(b.as_str()).unwrap(), b);
+        }
+
+        #[test]
+        fn codes_compare_as_their_texts(
+            a in "(GM[0-9]{4}|WK[0-9]{6}|BU[0-9]{8}|NL0[0-9]|JZ[0-9]{2,4}|PO[0-9]{4})",
+            b in "(GM[0-9]{4}|WK[0-9]{6}|BU[0-9]{8}|NL0[0-9]|JZ[0-9]{2,4}|PO[0-9]{4})",
+        ) {
+            let (x, y) = (AreaCode::parse(&a).unwrap(), AreaCode::parse(&b).unwrap());
+            prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            prop_assert_eq!(x == y, a == b);
         }
     }
 }

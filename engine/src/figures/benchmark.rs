@@ -119,9 +119,14 @@ pub struct Comparison {
 
 /// The measure in which areas are compared, as a Dutch label.
 pub fn measure_label(indicator: &Indicator, table: &ObservationTable) -> &'static str {
+    measure_unit(indicator, table).label()
+}
+
+/// The unit in which areas are compared: counts with a denominator are compared per 1,000.
+pub fn measure_unit(indicator: &Indicator, table: &ObservationTable) -> Unit {
     match indicator.unit {
-        Unit::Count if table.iter().any(|o| o.denominator.is_some()) => Unit::PerThousand.label(),
-        unit => unit.label(),
+        Unit::Count if table.iter().any(|o| o.denominator.is_some()) => Unit::PerThousand,
+        unit => unit,
     }
 }
 

@@ -8,7 +8,7 @@ use plotters::element::{DashedPathElement, Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters_backend::{BackendCoord, DrawingErrorKind};
 
-use super::benchmark::{PeerGroup, Reference, compare, measure_label};
+use super::benchmark::{PeerGroup, Reference, compare, measure_unit};
 use super::{AreaCode, AreaRegistry, Indicator, ObservationTable, Period};
 
 /// One line of the trend chart.
@@ -27,6 +27,9 @@ pub struct ChartData {
     pub title: String,
     /// The measure on the vertical axis.
     pub measure: String,
+    /// How many decimals a value in that measure is labelled with (none for counts, one for
+    /// rates, as [`super::Unit::decimals`] says).
+    pub decimals: usize,
     /// The periods along the horizontal axis.
     pub periods: Vec<Period>,
     /// The area first, then the references.
@@ -134,10 +137,11 @@ pub enum ChartError {
 /// The area's own colour, used by no reference.
 const AREA_COLOUR: RGBColor = RGBColor(0, 94, 163);
 
-/// The references' colours, taken in turn. Their number (6) and the number of reference
-/// markers (5) share no factor, so the first 30 references each have their own pair of colour
-/// and marker; every reference has a dash of its own besides.
-const REFERENCE_COLOURS: [RGBColor; 6] = [
+/// The references' colours, taken in turn. Their number (7) and the number of reference
+/// markers (5) share no factor, so the first 35 references each have their own pair of colour
+/// and marker (and the first seven a colour of their own); the first eight have a dash of
+/// their own besides.
+const REFERENCE_COLOURS: [RGBColor; 7] = [
     RGBColor(230, 120, 0),
     RGBColor(0, 140, 90),
     RGBColor(150, 60, 160),
@@ -145,6 +149,7 @@ const REFERENCE_COLOURS: [RGBColor; 6] = [
     RGBColor(130, 85, 40),
     RGBColor(70, 165, 225),
     RGBColor(205, 100, 165),
+    RGBColor(140, 140, 0),
 ];
 
 /// The colour of series `i`: the area's for the area, the references' in turn after it.
@@ -256,7 +261,8 @@ pub fn chart_data(
         targets: Vec::new(),
         untargeted: Vec::new(),
         title: format!("{}: {}", indicator.title, registry.label(area)),
-        measure: measure_label(indicator, table).to_string(),
+        measure: measure_unit(indicator, table).label().to_string(),
+        decimals: measure_unit(indicator, table).decimals(),
         secret_periods: comparisons
             .iter()
             .filter(|c| c.value.is_none())
@@ -509,7 +515,7 @@ fn draw_trend(whole: &Area<'_>, data: &ChartData) -> DrawResult {
         let y = to_px(*v).max(last_y + 18);
         last_y = y;
         area.draw(&Text::new(
-            end_label(*v, label),
+            end_label(*v, label, data.decimals),
             (x_px, y - 7),
             ("sans-serif", END_PX).into_font().color(colour),
         ))?;
@@ -660,9 +666,9 @@ fn text_width(text: &str, px: u32) -> i32 {
 
 /// The direct label at the end of a line: the last value and the first words of the label
 /// (up to a comma), cut with an ellipsis where it would not fit in [`END_ROOM`].
-fn end_label(value: f64, label: &str) -> String {
+fn end_label(value: f64, label: &str, decimals: usize) -> String {
     let first = label.split(',').next().unwrap_or(label).trim_end();
-    let text = format!("{} {first}", axis_number(&value));
+    let text = format!("{} {first}", value_label(value, decimals));
     if text_width(&text, END_PX) <= END_ROOM {
         return text;
     }
@@ -679,20 +685,35 @@ fn right_margin(data: &ChartData) -> i32 {
         .series
         .iter()
         .filter_map(|s| match s.values.get(n.checked_sub(1)?) {
-            Some(Some(v)) => Some(text_width(&end_label(*v, &s.label), END_PX)),
+            Some(Some(v)) => Some(text_width(&end_label(*v, &s.label, data.decimals), END_PX)),
             _ => None,
         })
         .max();
     widest.map_or(24, |w| END_GAP + w + 12)
 }
 
-/// How long a legend entry's stretch of line is, in pixels.
-const LEGEND_LINE: i32 = 26;
+/// How long a legend entry's stretch of line is, in pixels: room for two whole dashes of every
+/// pattern in [`REFERENCE_DASHES`], so that no dashed line looks solid in the legend.
+const LEGEND_LINE: i32 = 48;
+
+/// The references' dashes (dash and gap, in pixels), taken in turn: long, short, dotted, sparse
+/// and dense, each of its own length, and none longer than half a legend sample with its gap.
+const REFERENCE_DASHES: [(u32, u32); 8] = [
+    (14, 4),
+    (6, 4),
+    (2, 4),
+    (10, 8),
+    (18, 4),
+    (4, 8),
+    (8, 3),
+    (12, 10),
+];
 
 /// The dash of series `i`'s line (dash and gap, in pixels); `None` for the solid line of the
-/// area itself. Every reference has a dash of its own length.
+/// area itself. The first eight references each have a dash of their own.
 fn dash_of(i: usize) -> Option<(u32, u32)> {
-    (i > 0).then(|| (4 + 4 * i as u32, 4))
+    let r = i.checked_sub(1)?;
+    Some(REFERENCE_DASHES[r % REFERENCE_DASHES.len()])
 }
 
 /// Series `i`'s marker after a stretch of its line in the series' own dash, as one plotters
@@ -826,7 +847,7 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
                     AREA_COLOUR.filled(),
                 )))?;
                 chart.draw_series(std::iter::once(Text::new(
-                    axis_number(v),
+                    value_label(*v, data.decimals),
                     (x - 0.05, *v + top * 0.06),
                     ("sans-serif", 14).into_font(),
                 )))?;
@@ -846,6 +867,11 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
 /// A number on the vertical axis, with a decimal comma.
 fn axis_number(y: &f64) -> String {
     crate::document::format_number((y * 10.0).round() / 10.0)
+}
+
+/// A value as a label: with exactly `decimals` decimals and a decimal comma (`5,0`, `12`).
+fn value_label(value: f64, decimals: usize) -> String {
+    format!("{value:.decimals$}").replace('.', ",")
 }
 
 /// The label of the period at tick `x` (only at whole positions).
@@ -891,6 +917,7 @@ mod tests {
         ChartData {
             title: "Thuiszitters: Havenstad (GM9901)".into(),
             measure: "per 1.000".into(),
+            decimals: 1,
             periods: (2019..=2024).map(Period::year).collect(),
             secret_periods: area_values
                 .iter()
@@ -982,7 +1009,7 @@ mod tests {
             "geheim",
             "Uitsplitsing naar geslacht, 2024",
             "Streefwaarde Minder thuiszitters: 4 (31 december 2030)",
-            "5 Havenstad (GM9901)",
+            "5,0 Havenstad (GM9901)",
             "5,8 Nederland",
             "Meisjes",
             "4,2",
@@ -1110,13 +1137,21 @@ mod tests {
 
     #[test]
     fn every_legend_entry_shows_the_marker_and_dash_of_its_line() {
+        // The area and seven references: eight series, each of its own colour.
         let mut data = example(falling(), Vec::new());
-        for (label, value) in [("Vergelijkbare gemeenten", 5.2), ("Kustdorp (GM9903)", 3.1)] {
+        for (label, value) in [
+            ("Vergelijkbare gemeenten", 5.2),
+            ("Kustdorp (GM9903)", 3.1),
+            ("Heuvelrug (GM9904)", 2.4),
+            ("Veenstad (GM9905)", 4.4),
+            ("Duinwijk (GM9906)", 1.6),
+        ] {
             data.series.push(Series {
                 label: label.into(),
                 values: vec![Some(value); 6],
             });
         }
+        assert_eq!(data.series.len(), 1 + REFERENCE_COLOURS.len());
         let svg = render_svg(&data).unwrap();
         keep("legenda.svg", svg.as_bytes());
         keep("legenda.png", &render_png(&data).unwrap());
@@ -1177,7 +1212,12 @@ mod tests {
             match dash_of(i) {
                 None => assert_eq!(pieces, 1, "series {i}: a solid line in its entry"),
                 Some((dash, _)) => {
-                    assert!(pieces >= 2, "series {i}: dashed in its entry: {entry:?}");
+                    // Two whole dashes at least, so the entry cannot be taken for a solid line.
+                    let whole = entry
+                        .iter()
+                        .filter(|s| s.kind == "line" && (s.length - f64::from(dash)).abs() < 1.5)
+                        .count();
+                    assert!(whole >= 2, "series {i}: two dashes in its entry: {entry:?}");
                     assert!(
                         (longest(&entry) - f64::from(dash)).abs() < 1.5,
                         "series {i}: dash {} in the entry, {dash} on the line",
@@ -1193,9 +1233,28 @@ mod tests {
         }
         assert_eq!(
             seen_kinds,
-            ["circle", "triangle", "square", "cross", "hollow circle"],
-            "every series has its own marker"
+            [
+                "circle",
+                "triangle",
+                "square",
+                "cross",
+                "hollow circle",
+                "hollow square",
+                "triangle",
+                "square"
+            ],
+            "the markers in turn"
         );
+        // No two series look alike: each has its own dash, and its own colour and marker.
+        let looks: std::collections::BTreeSet<_> = (0..data.series.len())
+            .map(|i| {
+                let c = colour_of(i);
+                (dash_of(i), marker_of(i) as u8, (c.0, c.1, c.2))
+            })
+            .collect();
+        assert_eq!(looks.len(), data.series.len());
+        let dashes: std::collections::BTreeSet<_> = (0..data.series.len()).map(dash_of).collect();
+        assert_eq!(dashes.len(), data.series.len(), "a dash of its own");
         // The target's entry is dashed like the target line.
         let target: Vec<&Shape> = all
             .iter()
@@ -1452,8 +1511,9 @@ mod tests {
         );
         let with_area_colour: Vec<_> = groups.keys().filter(|(c, _)| *c == area).collect();
         assert_eq!(with_area_colour, [&(area.clone(), "circle")]);
-        // And every reference has its own dash.
-        let dashes: std::collections::BTreeSet<_> = (0..data.series.len()).map(dash_of).collect();
-        assert_eq!(dashes.len(), data.series.len());
+        // And the first eight references have a dash of their own.
+        let first = 1 + REFERENCE_DASHES.len();
+        let dashes: std::collections::BTreeSet<_> = (0..first).map(dash_of).collect();
+        assert_eq!(dashes.len(), first);
     }
 }

@@ -58,6 +58,12 @@ impl Unit {
         }
     }
 
+    /// How many decimals a value in this unit is written with: none for a count, one for a
+    /// rate (`5,0 per 1.000`, not `5`).
+    pub fn decimals(self) -> usize {
+        if self.is_count() { 0 } else { 1 }
+    }
+
     /// Whether values are counts that add up (and so are rounded and suppressed as counts).
     pub fn is_count(self) -> bool {
         self == Unit::Count

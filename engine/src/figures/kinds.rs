@@ -31,6 +31,7 @@ pub fn owned() -> Owned {
                 } else {
                     Changes::Anyone
                 },
+                summary: None,
             })
             .collect(),
         incoming: vec![storage::verify_incoming],

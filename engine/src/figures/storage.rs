@@ -25,7 +25,6 @@ use super::{
 };
 use crate::document::{Assignment, DocView, FieldValue};
 use crate::identity::hex;
-use crate::replica::LoadedDoc;
 use crate::{DocId, Replica, ReplicaError, Store, Timestamp};
 
 /// The root key of the batches map.
@@ -285,13 +284,15 @@ impl<'r, S: Store> Figures<'r, S> {
         self.prepare_store(indicator)?.store(rows, now, random)
     }
 
-    /// Loads what storing rows into `indicator` needs (its document, the registry and the
+    /// Loads what storing rows into `indicator` needs (its stored batches, the registry and the
     /// policy), to be used by [`PreparedStore::store`] once a file is read. Loading a large
     /// document takes several times its size for a moment; done before the file is read, that
-    /// memory is given back before the file's rows are held, so the two do not add up.
+    /// memory is given back before the file's rows are held, so the two do not add up. Only the
+    /// batches are kept (the document holds them and its history besides); the document is
+    /// loaded again to write, once every period is protected and the file's rows are freed.
     ///
-    /// Nothing else may write to the indicator through this replica in between (the prepared
-    /// document would not see it).
+    /// Stored rows written to the indicator in between are not protected together with the
+    /// file's rows (they are kept, as every write is).
     pub fn prepare_store(
         &self,
         indicator: &Indicator,
@@ -299,7 +300,7 @@ impl<'r, S: Store> Figures<'r, S> {
         Ok(PreparedStore {
             registry: self.registry()?,
             policy: self.policy()?,
-            loaded: self.replica.load(&indicator.id)?,
+            stored: self.batches(&indicator.id)?,
             indicator: indicator.clone(),
             figures: self,
         })
@@ -538,6 +539,7 @@ impl<'r, S: Store> Figures<'r, S> {
         })
     }
 
+    /// Adds `chunks` as one batch to the document `id` and commits it durably.
     fn append_batches(
         &self,
         id: &DocId,
@@ -547,19 +549,6 @@ impl<'r, S: Store> Figures<'r, S> {
         random: [u8; 8],
     ) -> Result<(), FiguresError> {
         let mut loaded = self.replica.load(id)?;
-        self.put_batches(&mut loaded, chunks, action, now, random)
-    }
-
-    /// Adds `chunks` as one batch to a loaded document and commits it durably.
-    fn put_batches(
-        &self,
-        loaded: &mut LoadedDoc,
-        chunks: Vec<Vec<u8>>,
-        action: &str,
-        now: Timestamp,
-        random: [u8; 8],
-    ) -> Result<(), FiguresError> {
-        let id = loaded.id.clone();
         let layout = |e: automerge::AutomergeError| FiguresError::Layout {
             doc: id.clone(),
             problem: e.to_string(),
@@ -579,17 +568,18 @@ impl<'r, S: Store> Figures<'r, S> {
                 .map_err(layout)?;
         }
         self.written();
-        self.replica.commit(loaded, action, now)?;
+        self.replica.commit(&mut loaded, action, now)?;
         Ok(())
     }
 }
 
-/// An indicator's document loaded to store rows into, with the registry and the policy that
-/// protect them ([`Figures::prepare_store`]).
+/// An indicator's stored batches read to store rows beside, with the registry and the policy
+/// that protect them ([`Figures::prepare_store`]).
 pub struct PreparedStore<'f, 'r, S: Store> {
     figures: &'f Figures<'r, S>,
     indicator: Indicator,
-    loaded: LoadedDoc,
+    /// The batches stored when the store was prepared, in key order.
+    stored: Vec<Vec<u8>>,
     registry: AreaRegistry,
     policy: SuppressionPolicy,
 }
@@ -602,7 +592,7 @@ impl<S: Store> PreparedStore<'_, '_, S> {
 
     /// Protects and stores `rows` as [`Figures::store_rows`] says.
     pub fn store(
-        mut self,
+        self,
         rows: PeriodRows,
         now: Timestamp,
         random: [u8; 8],
@@ -623,10 +613,10 @@ impl<S: Store> PreparedStore<'_, '_, S> {
             if all.len() > MAX_PERIOD_ROWS {
                 return Err(too_large(period));
             }
-            let existing = stored_in_period(&self.loaded.doc, &indicator.id, period)?;
+            let existing = stored_in_period(&self.stored, period).map_err(codec_error)?;
             // Newest first: protection keeps the first of equal cells after a stable sort.
             all.reverse();
-            all.extend(existing.iter().cloned());
+            with_unreplaced(&mut all, &existing);
             let protection = protect(&mut all, indicator.unit, &self.registry, &self.policy);
             if all.len() > MAX_PERIOD_ROWS {
                 return Err(too_large(period));
@@ -639,47 +629,52 @@ impl<S: Store> PreparedStore<'_, '_, S> {
             stored.rows += all.len();
             chunks.extend(codec::encode_batches(&all).map_err(codec_error)?);
         }
+        drop(self.stored);
         if !chunks.is_empty() {
             self.figures
-                .put_batches(&mut self.loaded, chunks, "cijfers ingelezen", now, random)?;
+                .append_batches(&indicator.id, chunks, "cijfers ingelezen", now, random)?;
         }
         Ok(stored)
     }
 }
 
-/// The stored observations of one period, merged from the document's batches in key order (the
-/// later batch wins per cell), sorted by cell as [`protect`] sorts them. The batches are read
-/// where the document holds them, one at a time, and compressed batches that name other periods
-/// are not decoded, so only this period's rows are ever held as observations.
-fn stored_in_period(
-    doc: &AutoCommit,
-    id: &DocId,
-    period: Period,
-) -> Result<Vec<Observation>, FiguresError> {
+/// The stored observations of one period, merged from the batches in key order (the later
+/// batch wins per cell), sorted by cell as [`protect`] sorts them. The batches are decoded one
+/// at a time, and compressed batches that name other periods are not decoded, so only this
+/// period's rows are ever held as observations.
+fn stored_in_period(batches: &[Vec<u8>], period: Period) -> Result<Vec<Observation>, CodecError> {
     let mut rows = Vec::new();
-    each_batch(doc, |bytes| {
+    for bytes in batches {
         if codec::periods(bytes)?.is_some_and(|(first, last)| !(first..=last).contains(&period)) {
-            return Ok(());
+            continue;
         }
-        rows.extend(
-            codec::decode(bytes)?
-                .into_iter()
-                .filter(|o| o.period == period),
-        );
-        Ok(())
-    })
-    .map_err(|problem| FiguresError::Layout {
-        doc: id.clone(),
-        problem,
-    })?
-    .map_err(|source| FiguresError::Codec {
-        doc: id.clone(),
-        source,
-    })?;
+        let decoded = codec::decode(bytes)?;
+        // Grown by exactly what is added: a doubling list would hold up to twice the period.
+        rows.reserve_exact(decoded.iter().filter(|o| o.period == period).count());
+        rows.extend(decoded.into_iter().filter(|o| o.period == period));
+    }
     // Newest first, so that sorting keeps the latest of equal cells.
     rows.reverse();
     sort_cells(&mut rows);
     Ok(rows)
+}
+
+/// Adds to `new` (newest first) the stored rows of `existing` (sorted by cell) whose cells no
+/// row of `new` replaces, so that protection sees every cell of the period once. The stored
+/// rows that are replaced are left out before protection, not after, so a re-import does not
+/// hold and sort the period twice over; protection keeps the first of equal cells, so the
+/// result is the same.
+fn with_unreplaced(new: &mut Vec<Observation>, existing: &[Observation]) {
+    if existing.is_empty() {
+        return;
+    }
+    sort_cells(new);
+    let kept: Vec<&Observation> = existing
+        .iter()
+        .filter(|o| find_cell(new, o).is_none())
+        .collect();
+    new.reserve_exact(kept.len());
+    new.extend(kept.into_iter().cloned());
 }
 
 /// The stored observation of the cell of `o`, among rows sorted by cell.
@@ -701,39 +696,22 @@ pub fn small_number_policy<S: Store>(
 
 /// The batches of a document in key order; a document without batches has none.
 pub fn read_batches(doc: &AutoCommit) -> Result<Vec<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    let _: Result<(), std::convert::Infallible> = each_batch(doc, |bytes| {
-        out.push(bytes.to_vec());
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Calls `visit` with every batch of a document in key order, where the document holds it,
-/// stopping at the first error of `visit` (the inner result). The outer error is the layout's.
-fn each_batch<E>(
-    doc: &AutoCommit,
-    mut visit: impl FnMut(&[u8]) -> Result<(), E>,
-) -> Result<Result<(), E>, String> {
     let map = match doc.get(ROOT, BATCHES).map_err(|e| e.to_string())? {
-        None => return Ok(Ok(())),
+        None => return Ok(Vec::new()),
         Some((Value::Object(ObjType::Map), map)) => map,
         Some(_) => return Err(format!("{BATCHES} is geen map")),
     };
+    let mut out = Vec::new();
     for key in doc.keys(&map) {
         match doc.get(&map, key.as_str()).map_err(|e| e.to_string())? {
             Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Bytes(b) => {
-                    if let Err(e) = visit(b) {
-                        return Ok(Err(e));
-                    }
-                }
+                ScalarValue::Bytes(b) => out.push(b.clone()),
                 _ => return Err(format!("batch {key} is geen reeks bytes")),
             },
             _ => return Err(format!("batch {key} is geen reeks bytes")),
         }
     }
-    Ok(Ok(()))
+    Ok(out)
 }
 
 /// Checks the batches of a document that arrives from elsewhere: each must decode, and pass the

@@ -218,7 +218,8 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
     let mut dims: Vec<String> = Vec::new();
     // Each distinct breakdown's parents that occur: the same breakdown without one dimension,
     // with the dimension's index.
-    let mut parents: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+    // Ranks run from 0 to the number of distinct breakdowns, so a list indexed by rank holds them.
+    let mut parents: Vec<Option<Vec<(u32, u32)>>> = vec![None; ranks.0.len()];
     let national: Vec<AreaCode> = rows
         .iter()
         .map(|o| o.area)
@@ -228,7 +229,7 @@ pub fn additive_sums(rows: &[Observation], registry: &AreaRegistry) -> Vec<Sum> 
         .collect();
     for (i, (o, &(area, rank, period))) in rows.iter().zip(&keys).enumerate() {
         if !o.breakdown.is_total() {
-            let up = parents.entry(rank).or_insert_with(|| {
+            let up = parents[rank as usize].get_or_insert_with(|| {
                 o.breakdown
                     .iter()
                     .filter_map(|(dim, _)| {

@@ -93,6 +93,7 @@ pub fn owned() -> Owned {
             listed_by_default: false,
             in_reports: false,
             changes: Changes::Anyone,
+            summary: None,
         }],
         ..Owned::default()
     }

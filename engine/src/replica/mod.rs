@@ -321,6 +321,27 @@ impl<S: Store> Replica<S> {
         kind: Option<&str>,
         include_deleted: bool,
     ) -> Result<Vec<DocView>, ReplicaError> {
+        Ok(self
+            .listed(kind, include_deleted, false)?
+            .into_iter()
+            .map(|found| found.view)
+            .collect())
+    }
+
+    /// The live documents of `kind` as [`Replica::list`] gives them, each with the summary the
+    /// kind's owner keeps of it in the view index ([`crate::kinds::Summary`]); `None` where the
+    /// index holds none for a document (its owner then reads the document itself).
+    pub fn list_summarised(&self, kind: &str) -> Result<Vec<Indexed>, ReplicaError> {
+        self.listed(Some(kind), false, true)
+    }
+
+    /// What [`Replica::list`] lists, with summaries if asked for.
+    fn listed(
+        &self,
+        kind: Option<&str>,
+        include_deleted: bool,
+        summaries: bool,
+    ) -> Result<Vec<Indexed>, ReplicaError> {
         if let Some(kind) = kind
             && !self.kinds.knows(kind)
         {
@@ -332,11 +353,11 @@ impl<S: Store> Replica<S> {
             Some(wanted) => wanted == k,
             None => self.kinds.rules(k).listed_by_default,
         };
-        let mut out = self.indexed(&wanted)?;
+        let mut out = self.indexed(&wanted, summaries)?;
         if !include_deleted {
-            out.retain(|view| view.deleted.is_none());
+            out.retain(|found| found.view.deleted.is_none());
         }
-        out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        out.sort_by(|a, b| (a.view.created, &a.view.id).cmp(&(b.view.created, &b.view.id)));
         Ok(out)
     }
 
@@ -637,6 +658,7 @@ pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use organisations::Organisation;
 pub use remote::{OwnChanges, RemoteApply};
 pub use rights::POLICY_FLOOR;
+pub use view_index::Indexed;
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use super::INSTANCE_KIND;
 use super::fact::{Fact, FactBody, FactError, SignedFact};
 use super::guidance::{Guidance, guidance};
 use super::instance::{
-    Instance, InstanceError, Pinned, append_fact, read_instance, write_instance,
+    Instance, InstanceError, Pinned, append_fact, from_summary, read_instance, write_instance,
 };
 use super::reducer::{Input, docs_of, may_act, state};
 use super::state::{DocSnapshot, InstanceState, Member, Refusal};
@@ -288,15 +288,21 @@ impl<'a, S: Store> Flows<'a, S> {
     }
 
     /// Every instance with its state, oldest first. What all instances read alike (the live
-    /// documents, the members) is read once for all of them.
+    /// documents, the members) is read once for all of them. Each instance is read from its
+    /// summary in the view index (`instance.rs`); only one without a summary that reads is
+    /// loaded from its document.
     pub fn list(&self, now: Timestamp) -> Result<Vec<Status>, FlowError> {
-        let views = self.replica.list(Some(INSTANCE_KIND), false)?;
+        let listed = self.replica.list_summarised(INSTANCE_KIND)?;
         let shared = Shared::default();
-        views
+        listed
             .iter()
-            .map(|v| {
-                let mut loaded = self.load_instance(&v.id)?;
-                self.status_in(&mut loaded.doc, now, &shared)
+            .map(|found| {
+                let summary = found.summary.as_deref();
+                let instance = match summary.and_then(|s| from_summary(&found.view, s)) {
+                    Some(instance) => instance,
+                    None => read_instance(&mut self.load_instance(&found.view.id)?.doc)?,
+                };
+                self.status_in(instance, now, &shared)
             })
             .collect()
     }
@@ -699,16 +705,15 @@ impl<'a, S: Store> Flows<'a, S> {
     }
 
     fn status_of(&self, doc: &mut AutoCommit, now: Timestamp) -> Result<Status, FlowError> {
-        self.status_in(doc, now, &Shared::default())
+        self.status_in(read_instance(doc)?, now, &Shared::default())
     }
 
     fn status_in(
         &self,
-        doc: &mut AutoCommit,
+        instance: Instance,
         now: Timestamp,
         shared: &Shared,
     ) -> Result<Status, FlowError> {
-        let instance = read_instance(doc)?;
         let def = shared.definition(&instance)?;
         let views = self.views_of(&instance, shared)?;
         let actions = self.actions_due(&def, &views, now)?;
@@ -728,16 +733,17 @@ impl<'a, S: Store> Flows<'a, S> {
             documents
         };
         let guidance = guidance(&def, &state, &worked_on);
+        let definition = instance.effective();
         Ok(Status {
-            id: instance.id.clone(),
-            title: instance.title.clone(),
+            id: instance.id,
+            title: instance.title,
             created: instance.created,
-            definition: instance.effective(),
+            definition,
             definition_title: def.title.clone(),
             state,
             guidance,
             actions,
-            rejected: instance.rejected.clone(),
+            rejected: instance.rejected,
         })
     }
 

@@ -19,7 +19,7 @@ const DOCUMENTS: &str = "documenten";
 /// The value of [`DOCUMENTS`] for instances that own their documents.
 const OWN_DOCUMENTS: &str = "eigen";
 use super::fact::{Fact, FactBody, SignedFact};
-use crate::document::{self, DocId, LayoutError};
+use crate::document::{self, DocId, DocView, LayoutError};
 use crate::kinds::{Changes, Content, Deletion, IncomingError, KindRules, Owned};
 use crate::privacy;
 use crate::time::Timestamp;
@@ -175,6 +175,7 @@ pub fn owned() -> Owned {
             listed_by_default: false,
             in_reports: false,
             changes: Changes::Anyone,
+            summary: Some(summary),
         }],
         ..Owned::default()
     }
@@ -222,17 +223,90 @@ pub fn read_instance(doc: &mut AutoCommit) -> Result<Instance, InstanceError> {
         doc.get(ROOT, DOCUMENTS)?,
         Some((Value::Scalar(s), _)) if s.as_str() == Some(OWN_DOCUMENTS)
     );
-    let title = match view.fields.get("titel") {
-        Some(v) => v.to_string(),
-        None => String::new(),
-    };
     Ok(Instance {
+        title: title_of(&view),
         id: view.id,
-        title,
         created: view.created,
         pinned,
         facts,
         rejected,
         owns_documents,
     })
+}
+
+/// The first byte of an instance's summary; another value is a summary this code does not
+/// read (the instance is then read from its document).
+const SUMMARY_FORMAT: u8 = 1;
+
+/// What the view index keeps of an instance beyond its view: what [`read_instance`] reads
+/// from the rest of the document, its facts already verified.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Summary {
+    name: String,
+    version: String,
+    hash: String,
+    body: String,
+    facts: Vec<Fact>,
+    rejected: Vec<String>,
+    owns_documents: bool,
+}
+
+/// The instance's summary for the view index ([`crate::kinds::Summary`]), so a list of
+/// instances reads neither their documents nor their signatures again; `None` for a document
+/// that does not read as an instance. Computed each time the document is written, from the
+/// document as it is written, so it never describes another version.
+pub fn summary(doc: &mut AutoCommit) -> Option<Vec<u8>> {
+    let Instance {
+        pinned,
+        facts,
+        rejected,
+        owns_documents,
+        ..
+    } = read_instance(doc).ok()?;
+    let summary = Summary {
+        name: pinned.name,
+        version: pinned.version,
+        hash: pinned.hash,
+        body: pinned.body,
+        facts,
+        rejected,
+        owns_documents,
+    };
+    let mut out = vec![SUMMARY_FORMAT];
+    serde_json::to_writer(&mut out, &summary).ok()?;
+    Some(out)
+}
+
+/// The instance `view` and its `summary` describe, as [`read_instance`] reads it from the
+/// document; `None` when the summary does not read (the caller then reads the document).
+pub fn from_summary(view: &DocView, summary: &[u8]) -> Option<Instance> {
+    let (&SUMMARY_FORMAT, json) = summary.split_first()? else {
+        return None;
+    };
+    if view.kind != INSTANCE_KIND {
+        return None;
+    }
+    let summary: Summary = serde_json::from_slice(json).ok()?;
+    Some(Instance {
+        id: view.id.clone(),
+        title: title_of(view),
+        created: view.created,
+        pinned: Pinned {
+            name: summary.name,
+            version: summary.version,
+            hash: summary.hash,
+            body: summary.body,
+        },
+        facts: summary.facts,
+        rejected: summary.rejected,
+        owns_documents: summary.owns_documents,
+    })
+}
+
+/// An instance's title, kept in `fields.titel`.
+fn title_of(view: &DocView) -> String {
+    view.fields
+        .get("titel")
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }

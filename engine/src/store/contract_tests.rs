@@ -49,6 +49,38 @@ fn ids_are_listed_once_each_and_do_not_bleed_into_each_other() {
     });
 }
 
+/// Writes entries before and after a first list (which a sled store answers from a copy in
+/// memory from then on) and returns every entry as listed at the end.
+fn views_around_a_first_list(s: &dyn Store) -> Vec<(String, Vec<u8>)> {
+    s.append_chunk("a", b"1", b"xa1").unwrap();
+    assert_eq!(
+        s.views_where(&|v| v.starts_with(b"x")).unwrap(),
+        vec![("a".to_string(), b"xa1".to_vec())]
+    );
+    s.append_chunk("b", b"1", b"yb1").unwrap();
+    s.replace_with_snapshot("a", b"snap", b"ya2").unwrap();
+    s.put_views(&[("c".to_string(), b"xc".to_vec())]).unwrap();
+    assert_eq!(
+        s.views_where(&|v| v.starts_with(b"y")).unwrap(),
+        vec![
+            ("a".to_string(), b"ya2".to_vec()),
+            ("b".to_string(), b"yb1".to_vec())
+        ]
+    );
+    s.views().unwrap()
+}
+
+#[test]
+fn filtered_view_lists_follow_every_write_and_match_the_disk_after_a_reopen() {
+    with_each_store(|s| assert_eq!(views_around_a_first_list(s).len(), 3));
+    let dir = tempfile::tempdir().unwrap();
+    let listed = views_around_a_first_list(&SledStore::open(dir.path()).unwrap());
+    assert_eq!(
+        SledStore::open(dir.path()).unwrap().views().unwrap(),
+        listed
+    );
+}
+
 #[test]
 fn view_entries_are_written_with_their_document_and_listed_by_id() {
     with_each_store(|s| {

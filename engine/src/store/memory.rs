@@ -62,10 +62,18 @@ impl Store for MemoryStore {
     }
 
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.views_where(&|_| true)
+    }
+
+    fn views_where(
+        &self,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let inner = self.lock();
         Ok(inner
             .views
             .iter()
+            .filter(|(_, v)| keep(v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }

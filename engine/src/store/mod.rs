@@ -13,6 +13,7 @@ mod data_dir;
 mod handoff;
 mod memory;
 mod sled_store;
+mod views_mirror;
 
 pub use data_dir::{DataDir, DataDirError};
 pub use handoff::{WatchingMark, is_knocked, is_watched, knock};
@@ -151,6 +152,17 @@ pub trait Store: Send + Sync {
     /// Every view entry, sorted by document id.
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
+    /// The view entries whose bytes `keep` accepts, sorted by document id: [`Store::views`]
+    /// filtered before anything is copied (a list of one kind copies only its entries).
+    fn views_where(
+        &self,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut views = self.views()?;
+        views.retain(|(_, view)| keep(view));
+        Ok(views)
+    }
+
     /// The view entry of one document.
     fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -246,6 +258,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         (**self).views()
+    }
+    fn views_where(
+        &self,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (**self).views_where(keep)
     }
     fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).view(id)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sled::Transactional as _;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use super::views_mirror::ViewsMirror;
 use super::{MetaBatch, Store, StoreError, StoredDoc, check_key};
 
 const SNAPSHOT_TAG: u8 = b'S';
@@ -25,14 +26,16 @@ const CACHE_BYTES: u64 = 16 << 20;
 /// chunks, so one prefix scan yields a whole document in order; one tree `meta` for small values (written one at a time or as one atomic batch);
 /// one tree `local-edits` whose keys are the ids of documents with local edits sync has not
 /// taken up yet; one tree `views` keyed by document id with its view entry, written in one
-/// transaction with the document's chunk or snapshot. Every write is followed by `flush`, so
-/// returning `Ok` means the bytes are on disk.
+/// transaction with the document's chunk or snapshot, and kept in memory as well once a list
+/// asked for it (`views_mirror.rs`). Every write is followed by `flush`, so returning `Ok`
+/// means the bytes are on disk.
 pub struct SledStore {
     db: sled::Db,
     docs: sled::Tree,
     meta: sled::Tree,
     local_edits: sled::Tree,
     views: sled::Tree,
+    mirror: ViewsMirror,
 }
 
 impl SledStore {
@@ -74,6 +77,7 @@ impl SledStore {
             meta,
             local_edits,
             views,
+            mirror: ViewsMirror::default(),
         })
     }
 
@@ -91,19 +95,23 @@ impl SledStore {
         insert: (&[u8], &[u8]),
         view: &[u8],
     ) -> Result<(), StoreError> {
-        (&self.docs, &self.views)
-            .transaction(|(docs, views)| {
-                for key in remove {
-                    docs.remove(key)?;
-                }
-                docs.insert(insert.0, insert.1)?;
-                views.insert(id.as_bytes(), view)?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => StoreError::from(e),
-                TransactionError::Abort(()) => StoreError::Backend("transactie afgebroken".into()),
-            })?;
+        self.mirror.write(&[(id, view)], || {
+            (&self.docs, &self.views)
+                .transaction(|(docs, views)| {
+                    for key in remove {
+                        docs.remove(key)?;
+                    }
+                    docs.insert(insert.0, insert.1)?;
+                    views.insert(id.as_bytes(), view)?;
+                    Ok::<_, ConflictableTransactionError<()>>(())
+                })
+                .map_err(|e| match e {
+                    TransactionError::Storage(e) => StoreError::from(e),
+                    TransactionError::Abort(()) => {
+                        StoreError::Backend("transactie afgebroken".into())
+                    }
+                })
+        })?;
         self.flush()
     }
 }
@@ -193,13 +201,14 @@ impl Store for SledStore {
     }
 
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.views
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
-            })
-            .collect()
+        self.views_where(&|_| true)
+    }
+
+    fn views_where(
+        &self,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.mirror.select(&self.views, keep)
     }
 
     fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -216,7 +225,12 @@ impl Store for SledStore {
             check_key(id)?;
             batch.insert(id.as_bytes(), view.as_slice());
         }
-        self.views.apply_batch(batch)?;
+        let written: Vec<(&str, &[u8])> = views
+            .iter()
+            .map(|(id, view)| (id.as_str(), view.as_slice()))
+            .collect();
+        self.mirror
+            .write(&written, || Ok(self.views.apply_batch(batch)?))?;
         self.flush()
     }
 

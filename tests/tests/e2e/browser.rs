@@ -434,7 +434,9 @@ async fn two_organisations_work_together_in_the_browser() {
 
     ca.close().await.unwrap();
     cb.close().await.unwrap();
-    drop((serve_a, serve_b, relay));
+    serve_a.stop();
+    serve_b.stop();
+    drop(relay);
     assert!(
         checker.problems.is_empty(),
         "axe-core found serious or critical problems:\n{}",
@@ -651,7 +653,7 @@ async fn figures_are_read_in_by_upload_in_the_browser() {
     std::fs::write(checker.shots.join("afdruk-cijfers-indicator.png"), png).unwrap();
 
     c.close().await.unwrap();
-    drop(serve);
+    serve.stop();
     assert!(
         checker.problems.is_empty(),
         "axe-core found serious or critical problems:\n{}",

@@ -231,6 +231,7 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
         assert_eq!(status, 200, "{zeedorp}");
         (havenstad, zeedorp)
     });
+    serve.stop();
     let series = table(&havenstad, "verloop");
     let latest_row = &series[series.find("2024").unwrap()..];
     let latest_row = &latest_row[..latest_row.find("</tr>").unwrap()];

@@ -582,4 +582,5 @@ fn kompas_serve_serves_every_samenwerking_and_switches_between_them() {
         t.gemeente.titles_in(SCHOOL),
         vec!["Alleen voor de school", "Van het swv"]
     );
+    serve.stop();
 }

@@ -279,7 +279,7 @@ fn kompas_serve_sends_a_due_reminder_by_itself_once_per_round() {
     // Rounds go on every second; nothing is sent twice.
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(server.accepted().len(), 4);
-    drop(serve);
+    serve.stop();
 }
 
 #[test]

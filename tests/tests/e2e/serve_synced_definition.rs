@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use kompas_tests::Kompas;
+use kompas_tests::lines::Lines;
 use kompas_tests::relay::RelayProcess;
 use kompas_tests::serve::Serve;
 use kompas_tests::web::WebSession;
@@ -40,16 +41,7 @@ fn own_definition(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn a_definition_published_elsewhere_takes_effect_in_a_running_server() {
     let dir = tempfile::TempDir::new().unwrap();
-    let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
-    let gemeente = Kompas::organisation(dir.path(), "gemeente", "Gemeente Havenstad", "gemeente");
-    let swv = Kompas::organisation(
-        dir.path(),
-        "swv",
-        "Samenwerkingsverband Havenstad",
-        "samenwerkingsverband",
-    );
-    gemeente.ok(&["workspace", "create", "Samen", "--relay", &relay.url()]);
-    swv.ok(&["workspace", "join", &gemeente.invite()]);
+    let (_relay, gemeente, swv) = partnership(dir.path());
 
     let serve = Serve::start(&swv);
     let web = WebSession::login(&serve);
@@ -109,4 +101,86 @@ fn a_definition_published_elsewhere_takes_effect_in_a_running_server() {
     let status = swv.json(&["flow", "status", id]);
     assert_eq!(status["definition"]["name"], "wijkaanpak", "{status}");
     assert_eq!(status["definition"]["hash"], hash.as_str(), "{status}");
+    serve.stop();
+}
+
+/// Two organisations in one workspace on a fresh relay; the partner's data directory is the
+/// second.
+fn partnership(dir: &std::path::Path) -> (RelayProcess, Kompas, Kompas) {
+    let relay = RelayProcess::start(&dir.join("relay"), &[]);
+    let gemeente = Kompas::organisation(dir, "gemeente", "Gemeente Havenstad", "gemeente");
+    let swv = Kompas::organisation(
+        dir,
+        "swv",
+        "Samenwerkingsverband Havenstad",
+        "samenwerkingsverband",
+    );
+    gemeente.ok(&["workspace", "create", "Samen", "--relay", &relay.url()]);
+    swv.ok(&["workspace", "join", &gemeente.invite()]);
+    (relay, gemeente, swv)
+}
+
+/// Regression (issue 14): SIGTERM that arrives while the server's sync thread reopens the data
+/// directory, to put a definition that arrived by sync in force, ended the web server but not
+/// that thread, so the process never ended. The signal is sent the moment the reopening
+/// starts (the verbose line naming the data directory).
+#[test]
+fn a_server_ends_on_sigterm_while_it_puts_a_synced_definition_in_force() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (_relay, gemeente, swv) = partnership(dir.path());
+    let serve = Serve::start_watched(&swv);
+    serve.stderr().forget();
+
+    let path = own_definition(dir.path());
+    let published = gemeente.json(&["workflow", "publish", path.to_str().unwrap()]);
+    assert_eq!(published["synced"], true, "{published}");
+    let reopening = serve.stderr().until("kompas-map:", PATIENCE);
+    assert!(
+        reopening.is_some(),
+        "the server never reopened its data directory for the arriving definition"
+    );
+    let took = serve.stop();
+    assert!(took < Duration::from_secs(5), "ended only after {took:?}");
+}
+
+/// The same stop for a watching sync: SIGTERM the moment it opens the data directory again
+/// after lending it to another command ends it with exit code 0.
+#[test]
+fn a_watching_sync_ends_on_sigterm_while_it_opens_the_directory_again() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (_relay, _gemeente, swv) = partnership(dir.path());
+    let mut watching = swv
+        .command(&["-v", "sync", "--watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Lines::read(watching.stderr.take().unwrap(), "kompas sync --watch");
+    assert!(
+        lines.until("verbonden met", PATIENCE).is_some(),
+        "the watching sync connects"
+    );
+    // Another command borrows the directory; when it is done the watcher opens it again.
+    swv.ok(&["doc", "list"]);
+    assert!(
+        lines.until("kompas-map:", PATIENCE).is_some(),
+        "the watcher opens the directory again"
+    );
+    let sent = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &watching.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = watching.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(10) {
+            let _ = watching.kill();
+            panic!("kompas sync --watch did not end within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "{status}");
 }

@@ -14,6 +14,10 @@
 //!   under another set is decided again from the document. A kind that is never deleted is
 //!   decided from the kinds in force when the entry is read.
 //!
+//! - A kind's owner may keep a summary of each of its documents beside the view
+//!   ([`crate::kinds::Summary`], as workflow instances keep their verified facts), computed in
+//!   the same step as the view, so its lists need not load the documents either.
+//!
 //! Entries use the project's byte codec (`sync::wire::codec`): a list of 10,000 entries must
 //! decode in a few milliseconds, which a text format does not.
 
@@ -32,7 +36,7 @@ use crate::time::Timestamp;
 /// never take it for one. A change of the entries' shape changes [`FORMAT`], and a store with
 /// another mark is rebuilt.
 const FORMAT_KEY: &str = "_views-format";
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 /// The first byte of an entry holding a view.
 const VIEW: u8 = 1;
 /// The first byte of an entry for a document without the kompas layout: lists read the
@@ -46,11 +50,21 @@ struct Verdict {
     counts: bool,
 }
 
+/// A view read from the index, with the summary of its kind's owner when that was asked for
+/// and the entry holds one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indexed {
+    /// The document's view.
+    pub view: DocView,
+    /// What its kind's owner keeps of it ([`crate::kinds::Summary`]), if at hand.
+    pub summary: Option<Vec<u8>>,
+}
+
 /// One entry read back.
-enum Entry {
-    /// The view as the document holds it (its tombstone not yet judged) and the verdict on the
-    /// tombstone, if it has one.
-    View(DocView, Option<Verdict>),
+enum Entry<'a> {
+    /// The view as the document holds it (its tombstone not yet judged), the verdict on the
+    /// tombstone, if it has one, and the summary its kind's owner keeps, if any.
+    View(DocView, Option<Verdict>, Option<&'a [u8]>),
     /// A document of another kind than wanted; the rest was not decoded.
     Skipped,
     /// The document does not have the kompas layout.
@@ -74,7 +88,12 @@ impl<S: Store> Replica<S> {
             }),
             None => None,
         };
-        encode(&view, verdict)
+        let summary = self
+            .kinds()
+            .rules(&view.kind)
+            .summary
+            .and_then(|summarise| summarise(doc));
+        encode(&view, verdict, summary.as_deref())
     }
 
     /// Rebuilds the index from the documents unless it is complete in this format.
@@ -105,17 +124,22 @@ impl<S: Store> Replica<S> {
     }
 
     /// The views of the indexed documents whose kind `wanted` accepts, tombstones judged as
-    /// [`Replica::view`] judges them, in id order.
+    /// [`Replica::view`] judges them, in id order; with each the summary its kind's owner
+    /// keeps, if `summaries` asks for it and the entry holds one.
     pub(super) fn indexed(
         &self,
         wanted: &dyn Fn(&str) -> bool,
-    ) -> Result<Vec<DocView>, ReplicaError> {
+        summaries: bool,
+    ) -> Result<Vec<Indexed>, ReplicaError> {
         let mut rights = None;
         let mut out = Vec::new();
-        for (raw, bytes) in self.store.views()? {
+        for (raw, bytes) in self
+            .store
+            .views_where(&|bytes| may_be_wanted(bytes, wanted))?
+        {
             let Ok(id) = DocId::parse(&raw) else { continue };
-            if let Some(view) = self.judged(&id, &bytes, wanted, &mut rights)? {
-                out.push(view);
+            if let Some(found) = self.judged(&id, &bytes, wanted, &mut rights, summaries)? {
+                out.push(found);
             }
         }
         Ok(out)
@@ -123,41 +147,52 @@ impl<S: Store> Replica<S> {
 
     /// The view of one document from the index; `None` when there is no such document.
     pub(super) fn indexed_one(&self, id: &DocId) -> Result<Option<DocView>, ReplicaError> {
-        let Some(bytes) = self.store.view(id.as_str())? else {
+        let bytes = match self.store.view(id.as_str())? {
+            Some(bytes) => bytes,
             // Never written since the index is complete: no such document, unless it is
             // in the store without an entry (which `judged` repairs through an empty entry).
-            return match self.store.load(id.as_str())? {
-                Some(_) => self.judged(id, &[], &|_| true, &mut None),
-                None => Ok(None),
-            };
+            None if self.store.load(id.as_str())?.is_some() => Vec::new(),
+            None => return Ok(None),
         };
-        self.judged(id, &bytes, &|_| true, &mut None)
+        Ok(self
+            .judged(id, &bytes, &|_| true, &mut None, false)?
+            .map(|found| found.view))
     }
 
     /// Reads one entry: a view whose tombstone is judged, `None` for another kind. An entry that
     /// does not decode is computed again from the document and written; an unreadable
-    /// document is read itself, which reports its damage.
+    /// document is read itself, which reports its damage. A view read from the document
+    /// itself comes without a summary.
     fn judged(
         &self,
         id: &DocId,
         bytes: &[u8],
         wanted: &dyn Fn(&str) -> bool,
         rights: &mut Option<[u8; 32]>,
-    ) -> Result<Option<DocView>, ReplicaError> {
+        summaries: bool,
+    ) -> Result<Option<Indexed>, ReplicaError> {
+        let fresh;
         let entry = match decode(id, bytes, wanted) {
             Ok(entry) => entry,
             Err(_) => match self.reindex(id)? {
-                Some(fresh) => decode(id, &fresh, wanted).unwrap_or(Entry::Unreadable),
+                Some(entry) => {
+                    fresh = entry;
+                    decode(id, &fresh, wanted).unwrap_or(Entry::Unreadable)
+                }
                 None => return Ok(None),
             },
+        };
+        let from_document = |view: DocView| Indexed {
+            view,
+            summary: None,
         };
         match entry {
             Entry::Skipped => Ok(None),
             Entry::Unreadable => {
                 let view = self.get_loaded(id)?;
-                Ok(wanted(&view.kind).then_some(view))
+                Ok(wanted(&view.kind).then(|| from_document(view)))
             }
-            Entry::View(mut view, verdict) => {
+            Entry::View(mut view, verdict, summary) => {
                 if view.deleted.is_some() {
                     let never = matches!(
                         self.kinds().rules(&view.kind).deletion,
@@ -171,13 +206,14 @@ impl<S: Store> Replica<S> {
                         _ if never => false,
                         Some(v) if v.rights == now => v.counts,
                         // Decided under other coordinators, or not decided: ask the document.
-                        _ => return Ok(Some(self.get_loaded(id)?)),
+                        _ => return Ok(Some(from_document(self.get_loaded(id)?))),
                     };
                     if !counts {
                         view.deleted = None;
                     }
                 }
-                Ok(Some(view))
+                let summary = summary.filter(|_| summaries).map(<[u8]>::to_vec);
+                Ok(Some(Indexed { view, summary }))
             }
         }
     }
@@ -217,7 +253,7 @@ impl<S: Store> Replica<S> {
     }
 }
 
-fn encode(view: &DocView, verdict: Option<Verdict>) -> Vec<u8> {
+fn encode(view: &DocView, verdict: Option<Verdict>, summary: Option<&[u8]>) -> Vec<u8> {
     let mut w = Writer::new();
     w.u8(VIEW);
     w.str(&view.kind);
@@ -229,6 +265,7 @@ fn encode(view: &DocView, verdict: Option<Verdict>) -> Vec<u8> {
     });
     w.list(&view.heads, |w, h| w.str(h));
     encode_fields(&mut w, &view.fields);
+    w.option(summary.as_ref(), |w, s| w.bytes(s));
     w.into_bytes()
 }
 
@@ -253,7 +290,25 @@ fn encode_fields(w: &mut Writer, fields: &BTreeMap<String, FieldValue>) {
     });
 }
 
-fn decode(id: &DocId, bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> Result<Entry, WireError> {
+/// Whether an entry may be of a kind `wanted` accepts, from its first bytes only: an entry
+/// that does not read that far, or is not a view, is kept, to be repaired or reported when it
+/// is read whole.
+fn may_be_wanted(bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> bool {
+    let mut r = Reader::new(bytes);
+    if r.u8("soort vermelding").ok() != Some(VIEW) {
+        return true;
+    }
+    match r.bytes("soort").map(std::str::from_utf8) {
+        Ok(Ok(kind)) => wanted(kind),
+        _ => true,
+    }
+}
+
+fn decode<'a>(
+    id: &DocId,
+    bytes: &'a [u8],
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Entry<'a>, WireError> {
     let mut r = Reader::new(bytes);
     match r.u8("soort vermelding")? {
         VIEW => {}
@@ -282,6 +337,7 @@ fn decode(id: &DocId, bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> Result<Ent
     })?;
     let heads = r.list("heads", |r| r.str("head"))?;
     let fields = decode_fields(&mut r, 0)?;
+    let summary = r.option("samenvatting", |r| r.bytes("samenvatting"))?;
     r.finish("vermelding")?;
     Ok(Entry::View(
         DocView {
@@ -293,6 +349,7 @@ fn decode(id: &DocId, bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> Result<Ent
             heads,
         },
         verdict,
+        summary,
     ))
 }
 

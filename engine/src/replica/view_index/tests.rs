@@ -229,3 +229,83 @@ fn a_document_that_does_not_load_is_reported_by_the_list_as_before() {
     ));
     assert!(r.get(&id).is_err());
 }
+
+/// The statuses of every instance, as JSON: as `Flows::list` reads them from the index, and as
+/// reading each instance's document gives them.
+fn statuses<S: Store>(r: &Replica<S>) -> (serde_json::Value, serde_json::Value) {
+    use crate::runtime::Flows;
+    let flows = Flows::new(r, crate::composition::builtin());
+    let listed = flows.list(T0).unwrap();
+    let loaded: Vec<_> = listed
+        .iter()
+        .map(|s| flows.status(&s.id, T0).unwrap())
+        .collect();
+    (
+        serde_json::to_value(&listed).unwrap(),
+        serde_json::to_value(&loaded).unwrap(),
+    )
+}
+
+#[test]
+fn instances_are_listed_from_their_summaries_as_their_documents_read() {
+    use crate::runtime::{Flows, Fresh, INSTANCE_KIND};
+    let a = replica_on(MemoryStore::default(), "Gemeente A", 1);
+    let b = replica_on(MemoryStore::default(), "Jeugdhulp B", 2);
+    let doc = a
+        .create("ambitie", &set(&["titel=Meer sport"]), T0, [1; 8])
+        .unwrap();
+    let flows = Flows::new(&a, crate::composition::builtin());
+    let fresh = |n: u8| Fresh {
+        doc: [n; 8],
+        fact: [n; 16],
+    };
+    let linked = flows
+        .start(
+            "kwaliteitskompas",
+            None,
+            std::slice::from_ref(&doc),
+            T0,
+            fresh(2),
+        )
+        .unwrap();
+    let plain = flows
+        .start("verbeteracties", Some("Ronde 1"), &[], T0, fresh(3))
+        .unwrap();
+    let (listed, loaded) = statuses(&a);
+    assert_eq!(listed, loaded);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let summarised = a.list_summarised(INSTANCE_KIND).unwrap();
+    assert!(
+        summarised.iter().all(|found| found.summary.is_some()),
+        "every instance has a summary"
+    );
+
+    // A partner that imports the instance and joins, and the join arriving back by sync.
+    b.import(&a.export(&doc).unwrap()).unwrap();
+    b.import(&a.export(&linked).unwrap()).unwrap();
+    Flows::new(&b, crate::composition::builtin())
+        .join(&linked, "partner", T0, [7; 16])
+        .unwrap();
+    let (listed, loaded) = statuses(&b);
+    assert_eq!(listed, loaded);
+    a.apply_remote(&linked, &b.export(&linked).unwrap())
+        .unwrap();
+    let (listed, loaded) = statuses(&a);
+    assert_eq!(listed, loaded);
+    assert!(
+        listed.to_string().contains("Jeugdhulp B"),
+        "the join from elsewhere is in the summary: {listed}"
+    );
+
+    // A summary this code does not read: the instance is read from its document instead.
+    let view = a.get(&plain).unwrap();
+    a.store()
+        .put_views(&[(
+            plain.to_string(),
+            super::encode(&view, None, Some(&[99, 1, 2])),
+        )])
+        .unwrap();
+    let (again, loaded) = statuses(&a);
+    assert_eq!(again, loaded);
+    assert_eq!(again, listed);
+}

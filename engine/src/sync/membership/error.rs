@@ -19,7 +19,9 @@ pub enum MembershipError {
     },
     /// The operation does not follow the last one in the log.
     #[error(
-        "de operatie sluit niet aan op de laatste operatie van het logboek (verwacht {expected:?}, gekregen {found:?})"
+        "de operatie sluit niet aan op de laatste operatie van het logboek (het logboek staat op {}, de operatie volgt op {})",
+        log_position(expected),
+        log_position(found)
     )]
     NotChained {
         /// The current head of the log.
@@ -128,4 +130,12 @@ pub struct LogError {
     pub index: usize,
     /// The reason.
     pub error: MembershipError,
+}
+
+/// A place in the membership log as an operator reads it: the start, or the operation's hash.
+fn log_position(head: &Option<Hash32>) -> String {
+    match head {
+        None => "het begin".to_string(),
+        Some(hash) => format!("operatie {hash}"),
+    }
 }

@@ -1,0 +1,76 @@
+//! A copy in memory of a [`super::SledStore`]'s view index, so that lists do not walk sled's
+//! tree: sled 0.34 searches the tree again for every step of an iteration, which was most of
+//! the time of listing 10,000 documents (see BENCHMARKS.md).
+//!
+//! The copy is read whole from the tree the first time a list asks for it (so a process that
+//! never lists holds none). Every later write of entries goes through [`ViewsMirror::write`],
+//! which holds the copy's lock across the write to the tree and then updates the copy, so the
+//! copy takes writes in the order the tree took them; a write that fails drops the copy, to be
+//! read again. The tree stays the only thing written to disk. The copy is as large as the
+//! index: per document its view (kind, heads, fields, and an owner's summary), not its history.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::StoreError;
+
+/// The entries of the view index by document id, once read.
+#[derive(Default)]
+pub(super) struct ViewsMirror {
+    entries: Mutex<Option<BTreeMap<String, Vec<u8>>>>,
+}
+
+impl ViewsMirror {
+    /// Runs `apply`, which writes `written` to the tree, and then puts them in the copy.
+    pub(super) fn write(
+        &self,
+        written: &[(&str, &[u8])],
+        apply: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut entries = self.lock();
+        if let Err(e) = apply() {
+            // What the tree holds now is not known here: read it again when next asked.
+            *entries = None;
+            return Err(e);
+        }
+        if let Some(entries) = entries.as_mut() {
+            for (id, view) in written {
+                entries.insert((*id).to_string(), view.to_vec());
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries whose bytes `keep` accepts, in id order; the tree is read the first time.
+    pub(super) fn select(
+        &self,
+        tree: &sled::Tree,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut entries = self.lock();
+        if entries.is_none() {
+            let mut read = BTreeMap::new();
+            for entry in tree.iter() {
+                let (key, value) = entry?;
+                read.insert(String::from_utf8_lossy(&key).into_owned(), value.to_vec());
+            }
+            *entries = Some(read);
+        }
+        Ok(entries
+            .iter()
+            .flatten()
+            .filter(|(_, view)| keep(view))
+            .map(|(id, view)| (id.clone(), view.clone()))
+            .collect())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<BTreeMap<String, Vec<u8>>>> {
+        // A panic while the lock was held may have come between a write to the tree and the
+        // copy: the copy is dropped, to be read from the tree again.
+        self.entries.lock().unwrap_or_else(|poisoned| {
+            let mut entries = poisoned.into_inner();
+            *entries = None;
+            entries
+        })
+    }
+}
