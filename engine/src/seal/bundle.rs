@@ -1,9 +1,9 @@
 //! Sealing and opening a bundle: encrypt with the epoch's workspace key, sign as the author.
 //!
-//! The envelope ([`SealedBundle`]) and its signature belong to the wire format; this module fills
-//! it with an encrypted [`Payload`] and, on the way in, checks it in a fixed order: the author may
-//! write, the signature holds, the epoch's key is known, the ciphertext decrypts, the payload
-//! reads and names the document the envelope addresses.
+//! The envelope ([`SealedBundle`]) and its signature are base types (`crate::base`); this
+//! module fills it with an encrypted [`Payload`] and, on the way in, checks it in a fixed order:
+//! the author may write, the signature holds, the epoch's key is known, the ciphertext decrypts,
+//! the payload reads and names the document the envelope addresses.
 
 use ed25519_dalek::SigningKey;
 

@@ -31,6 +31,11 @@ const SIM_MEMBERSHIP_PAGE: usize = 600;
 /// The subscription batch of a simulated relay, small for the same reason.
 const SIM_PUSH_BATCH: usize = 4;
 
+/// The most bundle bytes in one subscription batch (or answer to a pull), small so that with
+/// bundles of some 600 bytes a batch is cut by bytes as often as by count (the deployed default
+/// is 2 MiB). Watching replicas read by subscription, so the pull limit is left as deployed.
+const SIM_PULL_BUDGET: usize = 1536;
+
 /// What a relay puts on a connection.
 #[derive(Debug, Clone)]
 pub enum Sent {
@@ -67,6 +72,7 @@ impl SimRelay {
         );
         rules.answers.membership_page = SIM_MEMBERSHIP_PAGE;
         rules.answers.push_batch = SIM_PUSH_BATCH;
+        rules.answers.pull_budget = SIM_PULL_BUDGET;
         SimRelay {
             rules,
             workspaces: BTreeMap::new(),
