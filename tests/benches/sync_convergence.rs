@@ -3,8 +3,10 @@
 //! Each organisation first writes its documents locally (each document edited many times), then
 //! every organisation runs `kompas sync` at the same time, round after round, until every
 //! replica lists every document with the same heads. The figure is the time from the first sync
-//! to convergence. Scale with KOMPAS_BENCH_ORGS, KOMPAS_BENCH_DOCS and KOMPAS_BENCH_EDITS
-//! (defaults 20, 100 and 50).
+//! to convergence. In the same run it measures the floor: the same number of replicas, in this
+//! process and on every core, each applying the other organisations' changes from memory with
+//! plain Automerge (no sealing, network or disk), and prints the ratio. Scale with
+//! KOMPAS_BENCH_ORGS, KOMPAS_BENCH_DOCS and KOMPAS_BENCH_EDITS (defaults 20, 100 and 50).
 //!
 //! Run with: cargo bench -p kompas-tests --bench sync_convergence
 
@@ -48,8 +50,9 @@ fn main() {
             .to_string();
         k.ok(&["workspace", "join", &code]);
     }
+    let mut changes = Vec::with_capacity(orgs * docs);
     for (i, k) in members.iter().enumerate() {
-        write_documents(k, i, docs, edits);
+        changes.extend(write_documents(k, i, docs, edits));
     }
     let setup_secs = setup.elapsed().as_secs_f64();
 
@@ -88,6 +91,7 @@ fn main() {
         assert!(rounds < 10, "no convergence after {rounds} rounds");
     }
     let secs = start.elapsed().as_secs_f64();
+    let floor = floor_secs(orgs, docs, &changes);
     let total_edits = orgs * docs * edits;
     let relay_bytes = dir_size(&dir.path().join("relay"));
     println!("sync convergence through one relay (real processes, one machine)");
@@ -96,6 +100,13 @@ fn main() {
     );
     println!("  setup (init, invites, local edits): {setup_secs:.1} s (not counted)");
     println!("  time until every replica converged: {secs:.1} s in {rounds} sync round(s)");
+    println!(
+        "  floor, plain Automerge in memory  : {floor:.2} s ({orgs} replicas each applying the other organisations' documents, on every core)"
+    );
+    println!(
+        "  ratio convergence / floor         : {:.1}x (target at most 2x)",
+        secs / floor
+    );
     println!(
         "  documents applied per replica     : {} ({:.0} documents/s per replica)",
         expected,
@@ -111,8 +122,32 @@ fn main() {
     );
 }
 
-/// Writes `docs` documents, each edited `edits` times, straight into the organisation's store.
-fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) {
+/// Seconds for `replicas` replicas, spread over the machine's cores, each to apply the changes of
+/// every other organisation's documents into fresh documents (`changes`: each document's change
+/// chunks concatenated, organisation after organisation, `docs` each), as sync has them do.
+fn floor_secs(replicas: usize, docs: usize, changes: &[Vec<u8>]) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for core in 0..cores {
+            scope.spawn(move || {
+                for replica in (core..replicas).step_by(cores) {
+                    let own = replica * docs..(replica + 1) * docs;
+                    for (_, doc) in changes.iter().enumerate().filter(|(i, _)| !own.contains(i)) {
+                        let mut applied = automerge::AutoCommit::new();
+                        applied.load_incremental(doc).expect("changes apply");
+                    }
+                }
+            });
+        }
+    });
+    start.elapsed().as_secs_f64()
+}
+
+/// Writes `docs` documents, each edited `edits` times, straight into the organisation's store;
+/// returns each document's changes, their chunks concatenated.
+fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) -> Vec<Vec<u8>> {
+    let mut changes = Vec::with_capacity(docs);
     let data = DataDir::open(k.data()).expect("data dir");
     let replica =
         kompas_engine::composition::open(data.sole_store().expect("store")).expect("replica");
@@ -146,7 +181,10 @@ fn write_documents(k: &Kompas, org: usize, docs: usize, edits: usize) {
                 .commit_with(CommitOptions::default().with_time(now.change_seconds()));
         }
         replica.save(&mut loaded).expect("save");
+        let chunks = loaded.doc.get_changes(&[]);
+        changes.push(chunks.iter().flat_map(|c| c.raw_bytes().to_vec()).collect());
     }
+    changes
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {
