@@ -2,35 +2,59 @@
 //!
 //! Each organisation first writes its documents locally (each document edited many times), then
 //! every organisation runs `kompas sync` at the same time, round after round, until every
-//! replica lists every document with the same heads. The figure is the time from the first sync
-//! to convergence. In the same run it measures the floor: the same number of replicas, in this
-//! process and on every core, each applying the other organisations' changes from memory with
-//! plain Automerge (no sealing, network or disk), and prints the ratio. Scale with
-//! KOMPAS_BENCH_ORGS, KOMPAS_BENCH_DOCS and KOMPAS_BENCH_EDITS (defaults 20, 100 and 50).
+//! replica lists every document with the same heads. The figure is the time the sync rounds
+//! took until convergence (the checks between rounds not counted). In the same run it measures
+//! the floor: the same number of replicas, in this process and on every core, each applying
+//! the other organisations' changes from memory with plain Automerge (no sealing, network or
+//! disk), and prints the ratio; and the peak resident memory of the relay process and of the
+//! largest `kompas sync` process (through the `max-rss` helper).
+//!
+//! It runs 20 organisations x 100 documents x 50 edits, then 50 x 100 x 20. KOMPAS_BENCH_ORGS,
+//! KOMPAS_BENCH_DOCS and KOMPAS_BENCH_EDITS run one scenario of that size instead (defaults
+//! 20, 100 and 50 for the ones not given).
 //!
 //! Run with: cargo bench -p kompas-tests --bench sync_convergence
 
-use std::process::Child;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use automerge::transaction::CommitOptions;
 use kompas_engine::document::{self, Assignment};
 use kompas_engine::store::DataDir;
 use kompas_engine::{FieldValue, Timestamp};
-use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
+use kompas_tests::{Kompas, binary, bomb};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The replicas' and the relay's memory targets, in MiB.
+const REPLICA_TARGET_MIB: u64 = 32;
+const RELAY_TARGET_MIB: u64 = 64;
+
+fn env(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 fn main() {
-    let orgs = env("KOMPAS_BENCH_ORGS", 20);
-    let docs = env("KOMPAS_BENCH_DOCS", 100);
-    let edits = env("KOMPAS_BENCH_EDITS", 50).max(1);
+    let names = [
+        "KOMPAS_BENCH_ORGS",
+        "KOMPAS_BENCH_DOCS",
+        "KOMPAS_BENCH_EDITS",
+    ];
+    let scenarios = if names.iter().any(|n| env(n).is_some()) {
+        vec![(
+            env(names[0]).unwrap_or(20),
+            env(names[1]).unwrap_or(100),
+            env(names[2]).unwrap_or(50).max(1),
+        )]
+    } else {
+        vec![(20, 100, 50), (50, 100, 20)]
+    };
+    for (orgs, docs, edits) in scenarios {
+        converge(orgs, docs, edits);
+    }
+}
+
+/// Runs one scenario and prints its figures.
+fn converge(orgs: usize, docs: usize, edits: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let relay = RelayProcess::start(&dir.path().join("relay"), &[]);
 
@@ -57,24 +81,32 @@ fn main() {
     let setup_secs = setup.elapsed().as_secs_f64();
 
     let expected = orgs * docs;
-    let start = Instant::now();
+    let mut secs = 0.0;
     let mut rounds = 0;
+    let mut replica_peak_kib = 0;
     loop {
         rounds += 1;
-        let children: Vec<Child> = members
+        let round = Instant::now();
+        let children: Vec<_> = members
             .iter()
             .map(|k| {
-                k.command(&["sync", "--timeout", "1200"])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
+                measured(k.command(&["sync", "--timeout", "1200"]))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
                     .spawn()
                     .expect("kompas sync starts")
             })
             .collect();
-        for mut child in children {
-            let status = child.wait().expect("kompas sync ends");
-            assert!(status.success(), "kompas sync failed in round {rounds}");
+        for child in children {
+            let out = child.wait_with_output().expect("kompas sync ends");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "kompas sync failed in round {rounds}:\n{stderr}"
+            );
+            replica_peak_kib = replica_peak_kib.max(bomb::peak_kib(&stderr));
         }
+        secs += round.elapsed().as_secs_f64();
         let lists: Vec<String> = members
             .iter()
             .map(|k| k.ok(&["--json", "doc", "list"]))
@@ -90,10 +122,11 @@ fn main() {
         }
         assert!(rounds < 10, "no convergence after {rounds} rounds");
     }
-    let secs = start.elapsed().as_secs_f64();
+    let relay_peak_kib = relay.peak_kib();
     let floor = floor_secs(orgs, docs, &changes);
     let total_edits = orgs * docs * edits;
     let relay_bytes = dir_size(&dir.path().join("relay"));
+    let mib = |kib: u64| kib as f64 / 1024.0;
     println!("sync convergence through one relay (real processes, one machine)");
     println!(
         "  organisations x documents x edits : {orgs} x {docs} x {edits} = {total_edits} edits"
@@ -109,17 +142,39 @@ fn main() {
     );
     println!(
         "  documents applied per replica     : {} ({:.0} documents/s per replica)",
-        expected,
-        expected as f64 / secs
+        expected - docs,
+        (expected - docs) as f64 / secs
     );
     println!(
         "  edits converged per second        : {:.0}",
         total_edits as f64 / secs
     );
     println!(
+        "  relay peak memory                 : {:.1} MiB (target under {RELAY_TARGET_MIB})",
+        mib(relay_peak_kib)
+    );
+    println!(
+        "  largest replica peak memory       : {:.1} MiB (of every kompas sync; target under {REPLICA_TARGET_MIB})",
+        mib(replica_peak_kib)
+    );
+    println!(
         "  relay data on disk                : {:.1} MiB",
         relay_bytes as f64 / 1_048_576.0
     );
+}
+
+/// The same command run under `max-rss`, which prints its peak memory on standard error.
+fn measured(command: Command) -> Command {
+    let mut wrapped = Command::new(binary("max-rss"));
+    wrapped
+        .env_clear()
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .arg(command.get_program())
+        .args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
 }
 
 /// Seconds for `replicas` replicas, spread over the machine's cores, each to apply the changes of

@@ -21,9 +21,14 @@ pub fn change_bomb(id: &DocId, changes: u64) -> Vec<u8> {
 
 /// The peak resident memory in MiB that `max-rss` reported on standard error.
 pub fn peak_mib(stderr: &str) -> u64 {
+    peak_kib(stderr) / 1024
+}
+
+/// The peak resident memory in KiB that `max-rss` reported on standard error.
+pub fn peak_kib(stderr: &str) -> u64 {
     let line = stderr
         .lines()
         .find_map(|l| l.strip_prefix("max-rss "))
         .unwrap_or_else(|| panic!("no max-rss line in:\n{stderr}"));
-    line.trim().parse::<u64>().expect("a number of KiB") / 1024
+    line.trim().parse::<u64>().expect("a number of KiB")
 }
