@@ -120,7 +120,7 @@ fn partnership(dir: &std::path::Path) -> (RelayProcess, Kompas, Kompas) {
     (relay, gemeente, swv)
 }
 
-/// Regression (issue 14): SIGTERM that arrives while the server's sync thread reopens the data
+/// Regression: SIGTERM that arrives while the server's sync thread reopens the data
 /// directory, to put a definition that arrived by sync in force, ended the web server but not
 /// that thread, so the process never ended. The signal is sent the moment the reopening
 /// starts (the verbose line naming the data directory).
