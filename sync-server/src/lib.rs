@@ -15,38 +15,24 @@ pub mod protocol;
 #[cfg(test)]
 mod sim;
 
-#[cfg(feature = "server")]
-pub mod admission;
-#[cfg(feature = "server")]
-pub mod app;
-#[cfg(feature = "server")]
-pub mod command_line;
-#[cfg(feature = "server")]
-pub mod config;
-#[cfg(feature = "server")]
-mod connection;
-#[cfg(feature = "server")]
-mod metered;
-#[cfg(feature = "server")]
-pub mod metrics;
-#[cfg(feature = "server")]
-pub mod mirror;
-#[cfg(feature = "server")]
-pub mod operator;
-#[cfg(feature = "server")]
-pub mod server;
-#[cfg(feature = "server")]
-pub mod state;
-#[cfg(feature = "server")]
-pub mod store;
-#[cfg(feature = "server")]
-pub mod tls;
-#[cfg(feature = "server")]
-pub mod workspace;
-
-#[cfg(feature = "server")]
-pub use app::app;
-#[cfg(feature = "server")]
-pub use config::RelayConfig;
-#[cfg(feature = "server")]
-pub use state::RelayState;
+cfg_if::cfg_if! {
+    if #[cfg(feature = "server")] {
+        pub mod admission;
+        pub mod app;
+        pub mod command_line;
+        pub mod config;
+        mod connection;
+        mod metered;
+        pub mod metrics;
+        pub mod mirror;
+        pub mod operator;
+        pub mod server;
+        pub mod state;
+        pub mod store;
+        pub mod tls;
+        pub mod workspace;
+        pub use app::app;
+        pub use config::RelayConfig;
+        pub use state::RelayState;
+    }
+}
