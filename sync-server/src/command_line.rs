@@ -109,8 +109,18 @@ struct ServeArgs {
     #[arg(long, value_name = "ADRES:POORT", required = true)]
     listen: Option<String>,
     /// De map voor de opslag van de relay (wordt aangemaakt als die ontbreekt).
-    #[arg(long, value_name = "MAP", required = true)]
+    #[arg(
+        long,
+        value_name = "MAP",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
     data: Option<PathBuf>,
+    /// Bewaar de logboeken in PostgreSQL in plaats van in een map
+    /// (postgres://gebruiker@host:poort/database). Meerdere relays op dezelfde database
+    /// bedienen samen dezelfde samenwerkingen; de relay legt zijn tabellen zelf aan.
+    #[arg(long, value_name = "URL", env = "KOMPAS_RELAY_STORE")]
+    store: Option<String>,
     /// Spiegel een andere relay (ws://... of wss://...).
     #[arg(long, value_name = "URL")]
     mirror: Option<String>,
@@ -414,13 +424,24 @@ fn print_workspaces(
 }
 
 fn serve_config(args: ServeArgs) -> anyhow::Result<(String, RelayConfig)> {
-    let (Some(listen), Some(data)) = (args.listen, args.data) else {
-        anyhow::bail!("--listen en --data zijn nodig om de relay te starten");
+    let Some(listen) = args.listen else {
+        anyhow::bail!("--listen is nodig om de relay te starten");
+    };
+    if let Some(url) = &args.store
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        anyhow::bail!("--store {url:?}: alleen postgres://... wordt ondersteund");
+    }
+    let data = match (args.data, &args.store) {
+        (Some(data), _) => data,
+        (None, Some(_)) => PathBuf::new(),
+        (None, None) => anyhow::bail!("--data of --store is nodig om de relay te starten"),
     };
     let secs = Duration::from_secs;
     let l = args.limits;
     let q = args.quotas;
     let mut config = RelayConfig::new(data);
+    config.postgres = args.store;
     config.mirror = args.mirror;
     config.mirror_key = args.mirror_key;
     config.mirror_ca = args.mirror_ca;
@@ -461,9 +482,18 @@ async fn serve(listen: String, config: RelayConfig) -> anyhow::Result<()> {
         tls.check()?;
     }
     let data = config.data.clone();
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("kan {} niet aanmaken", data.display()))?;
-    let state = RelayState::open(config, random()).map_err(|e| store_error(e, &data))?;
+    let state = match &config.postgres {
+        Some(url) => {
+            let shown = redacted(url);
+            RelayState::open(config, random())
+                .with_context(|| format!("kan de opslag in {shown} niet openen"))?
+        }
+        None => {
+            std::fs::create_dir_all(&data)
+                .with_context(|| format!("kan {} niet aanmaken", data.display()))?;
+            RelayState::open(config, random()).map_err(|e| store_error(e, &data))?
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("kan niet luisteren op {listen}"))?;
@@ -489,6 +519,18 @@ async fn serve(listen: String, config: RelayConfig) -> anyhow::Result<()> {
     // tried above: exit now rather than wait for the store's own cleanup, which a failing disk
     // could keep from ever returning.
     std::process::exit(code)
+}
+
+/// A database URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split(':').next().unwrap_or_default();
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -16,6 +16,9 @@ use crate::tls::TlsFiles;
 pub struct RelayConfig {
     /// Where the sled store lives.
     pub data: PathBuf,
+    /// Keep the logs in this PostgreSQL database instead (a `postgres://` URL), shared with any
+    /// other nodes that name it.
+    pub postgres: Option<String>,
     /// The largest frame accepted, length prefix included.
     pub max_frame: usize,
     /// Connections beyond this are refused with `Overloaded`.
@@ -55,6 +58,7 @@ impl RelayConfig {
     pub fn new(data: PathBuf) -> RelayConfig {
         RelayConfig {
             data,
+            postgres: None,
             max_frame: MAX_FRAME_BYTES,
             max_connections: 20_000,
             max_concurrent_writes: 256,

@@ -19,9 +19,9 @@ use kompas_engine::sync::wire::{
 use tokio::sync::watch;
 
 use crate::admission::{Cut, Ticket};
+use crate::backend::RelayLog;
 use crate::protocol::{Action, Refusal, Session, WorkspaceCore};
 use crate::state::{RelayState, now, random};
-use crate::store::SledLog;
 use crate::workspace::Workspace;
 
 /// Serves one upgraded websocket until it closes, fails or the relay shuts down.
@@ -108,7 +108,7 @@ enum Incoming {
 /// Runs `f` on the core of `ws` (read-locked), or on none.
 fn with_core<T>(
     ws: &Option<Arc<Workspace>>,
-    f: impl FnOnce(Option<&WorkspaceCore<SledLog>>) -> T,
+    f: impl FnOnce(Option<&WorkspaceCore<RelayLog>>) -> T,
 ) -> T {
     match ws {
         Some(ws) => f(Some(&ws.read())),

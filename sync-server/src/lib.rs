@@ -6,8 +6,8 @@
 //! can mirror another relay. It holds no workspace keys and never sees plaintext.
 //!
 //! Without the `server` feature the crate is the protocol core ([`protocol`]) and the client
-//! side ([`client`], [`client_tls`]); the server around the core (axum, the sled store,
-//! metrics, mirroring, TLS termination, the command line) comes with `server`, on by default.
+//! side ([`client`], [`client_tls`]); the server around the core (axum, the sled or PostgreSQL
+//! store, metrics, mirroring, TLS termination, the command line) comes with `server`, on by default.
 
 pub mod client;
 pub mod client_tls;
@@ -19,6 +19,7 @@ cfg_if::cfg_if! {
     if #[cfg(feature = "server")] {
         pub mod admission;
         pub mod app;
+        pub mod backend;
         pub mod command_line;
         pub mod config;
         mod connection;
@@ -26,6 +27,7 @@ cfg_if::cfg_if! {
         pub mod metrics;
         pub mod mirror;
         pub mod operator;
+        pub mod postgres;
         pub mod server;
         pub mod state;
         pub mod store;

@@ -8,6 +8,7 @@
 
 use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
 
+use crate::backend::RelayLog;
 pub use crate::protocol::Marks;
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
@@ -37,17 +38,25 @@ pub struct WorkspaceRow {
 impl Marks {
     /// The marks in `store`.
     pub fn load(store: &RelayStore) -> Result<Marks, StoreError> {
-        let mut marks = Marks::default();
+        let mut names = Vec::new();
         for entry in store.tree(ADMIN)?.iter() {
             let (key, _) = entry?;
-            let key = String::from_utf8_lossy(&key);
-            if let Some(ws) = key.strip_prefix("frozen/").and_then(|h| h.parse().ok()) {
+            names.push(String::from_utf8_lossy(&key).into_owned());
+        }
+        Ok(Marks::from_names(&names))
+    }
+
+    /// The marks named `frozen/<workspace>` and `banned/<key>` (other names are skipped).
+    pub fn from_names(names: &[String]) -> Marks {
+        let mut marks = Marks::default();
+        for name in names {
+            if let Some(ws) = name.strip_prefix("frozen/").and_then(|h| h.parse().ok()) {
                 marks.frozen.insert(ws);
-            } else if let Some(k) = key.strip_prefix("banned/").and_then(|h| h.parse().ok()) {
+            } else if let Some(k) = name.strip_prefix("banned/").and_then(|h| h.parse().ok()) {
                 marks.banned.insert(k);
             }
         }
-        Ok(marks)
+        marks
     }
 }
 
@@ -60,7 +69,7 @@ pub fn workspaces(store: &RelayStore) -> Result<Vec<WorkspaceRow>, StoreError> {
         let ops = trees.membership()?;
         let Some(first) = ops.first() else { continue };
         let creator = first.op.body.creates().then_some(first.op.author);
-        let ws = Workspace::load(id, store.log(&id)?)?;
+        let ws = Workspace::load(id, RelayLog::Sled(store.log(&id)?))?;
         rows.push(WorkspaceRow {
             id,
             creator,

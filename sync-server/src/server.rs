@@ -1,6 +1,6 @@
 //! Running a relay: accept connections under the admission limits, terminate TLS on them if
-//! configured, serve the router on each with a header-read timeout, mirror if asked, stop
-//! gracefully.
+//! configured, serve the router on each with a header-read timeout, mirror if asked, follow the
+//! other nodes' writes to a shared store, stop gracefully.
 //!
 //! The accept loop is ours rather than `axum::serve` because the relay must count a connection
 //! from its first byte (half-open and unauthenticated connections count against the limits),
@@ -18,14 +18,17 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tower::ServiceExt as _;
 
 use crate::admission::Ticket;
 use crate::app::app;
+use crate::backend::Backend;
 use crate::metered::Metered;
 use crate::mirror;
+use crate::postgres::listen::follow;
 use crate::state::RelayState;
+use crate::store::RelayStore;
 use crate::tls::Terminator;
 
 /// How long open connections get to close after a shutdown signal.
@@ -49,7 +52,17 @@ pub async fn serve(
         Some(files) => Some(Terminator::start(files.clone()).map_err(std::io::Error::other)?),
         None => None,
     };
-    tokio::spawn(watch_free_space(state.clone()));
+    match state.store.clone() {
+        Backend::Sled(store) => {
+            tokio::spawn(watch_free_space(store, state.watch_shutdown()));
+        }
+        Backend::Postgres(store) => {
+            let follower = state.clone();
+            tokio::spawn(follow(store, state.watch_shutdown(), move |heads| {
+                follower.observe(heads);
+            }));
+        }
+    }
     let router = app(state.clone());
     let exhausted = AtomicU64::new(0);
     tokio::pin!(signal);
@@ -83,13 +96,12 @@ pub async fn serve(
 /// Looks at the free space of the data directory's file system every half second until
 /// shutdown, so that `/healthz` and `/readyz` report a full disk, and stop reporting it once
 /// there is room again, also while nobody writes.
-async fn watch_free_space(state: Arc<RelayState>) {
-    let mut shutdown = state.watch_shutdown();
+async fn watch_free_space(store: RelayStore, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             () = tokio::time::sleep(Duration::from_millis(500)) => {
-                let _ = state.store.check_space();
+                let _ = store.check_space();
             }
         }
     }

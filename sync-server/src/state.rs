@@ -12,11 +12,13 @@ use kompas_engine::sync::wire::{Message, OrgKey, WorkspaceId};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 
 use crate::admission::Admission;
+use crate::backend::Backend;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::postgres::{Heads, PgStore, blocking};
 use crate::protocol::op_time::Arrival;
 use crate::protocol::quota::QuotaBook;
-use crate::protocol::{AnswerLimits, Marks, Refusal, Rules};
+use crate::protocol::{AnswerLimits, Refusal, Rules};
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
 
@@ -25,7 +27,7 @@ pub struct RelayState {
     /// Settings.
     pub config: RelayConfig,
     /// Durable storage.
-    pub store: RelayStore,
+    pub store: Backend,
     /// Counters.
     pub metrics: Metrics,
     /// The relay's key, the operator's marks, who may mirror and create, quotas and answer
@@ -44,12 +46,19 @@ pub struct RelayState {
 }
 
 impl RelayState {
-    /// Opens the store and loads every workspace in it. `fresh_key` becomes the relay's key if
-    /// it has none yet.
+    /// Opens the store (sled in the data directory, or the PostgreSQL database the
+    /// configuration names) and loads every workspace in it. `fresh_key` becomes the relay's
+    /// key if it has none yet. With PostgreSQL it needs the multi-threaded runtime.
     pub fn open(config: RelayConfig, fresh_key: [u8; 32]) -> Result<Arc<RelayState>, StoreError> {
-        let store = RelayStore::open(&config.data, config.cache_bytes)?;
-        store.set_flush_timeout(config.limits.flush_timeout);
-        store.set_reserve(config.limits.min_free_bytes);
+        let store = match &config.postgres {
+            Some(url) => Backend::Postgres(blocking(PgStore::connect(url, &config.quotas))?),
+            None => {
+                let store = RelayStore::open(&config.data, config.cache_bytes)?;
+                store.set_flush_timeout(config.limits.flush_timeout);
+                store.set_reserve(config.limits.min_free_bytes);
+                Backend::Sled(store)
+            }
+        };
         let key = store.relay_key(fresh_key)?;
         let mut workspaces = HashMap::new();
         let mut created: HashMap<OrgKey, u64> = HashMap::new();
@@ -73,7 +82,7 @@ impl RelayState {
             config.max_frame,
         );
         let mut rules = Rules::new(key, QuotaBook::new(config.quotas.clone(), created));
-        rules.marks = Marks::load(&store)?;
+        rules.marks = store.marks()?;
         rules.mirrors = config.allow_mirror.clone();
         rules.creators = config.allow_create.clone();
         rules.answers = AnswerLimits {
@@ -107,9 +116,65 @@ impl RelayState {
         self.rules.relay_key()
     }
 
-    /// A known workspace.
+    /// A known workspace. With a shared store, one that another node created is loaded from
+    /// it.
     pub fn workspace(&self, id: &WorkspaceId) -> Option<Arc<Workspace>> {
-        self.workspaces.read().ok().and_then(|w| w.get(id).cloned())
+        let known = self.workspaces.read().ok().and_then(|w| w.get(id).cloned());
+        if known.is_some() || !self.store.is_shared() {
+            return known;
+        }
+        self.load_shared(id)
+    }
+
+    /// Loads a workspace another node created in the shared store, if it is there.
+    fn load_shared(&self, id: &WorkspaceId) -> Option<Arc<Workspace>> {
+        let Backend::Postgres(pg) = &self.store else {
+            return None;
+        };
+        match blocking(pg.has(id)) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                tracing::warn!(workspace = %id, error = %e, "samenwerking niet te lezen");
+                return None;
+            }
+        }
+        let loaded = self.store.log(id).and_then(|log| Workspace::load(*id, log));
+        let ws = match loaded {
+            Ok(ws) if ws.with_members(|m| !m.is_empty()) => Arc::new(ws),
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!(workspace = %id, error = %e, "samenwerking niet te laden");
+                return None;
+            }
+        };
+        let mut map = self.workspaces.write().ok()?;
+        let ws = map.entry(*id).or_insert(ws).clone();
+        drop(map);
+        self.added.send_modify(|n| *n += 1);
+        Some(ws)
+    }
+
+    /// Handles what a shared store says another node wrote: a known workspace that is behind
+    /// catches up (and wakes its subscribers); an unknown one is loaded.
+    pub fn observe(&self, heads: Heads) {
+        let known = self
+            .workspaces
+            .read()
+            .ok()
+            .and_then(|w| w.get(&heads.id).cloned());
+        match known {
+            Some(ws) if ws.is_behind(&heads) => {
+                if let Err(e) = ws.catch_up() {
+                    tracing::warn!(workspace = %heads.id, error = %e.message, "bijwerken mislukt");
+                }
+            }
+            Some(_) => {}
+            None if heads.ops_len > 0 => {
+                self.load_shared(&heads.id);
+            }
+            None => {}
+        }
     }
 
     /// Every known workspace id.

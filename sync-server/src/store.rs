@@ -14,7 +14,7 @@ use kompas_engine::sync::wire::{
 use sled::Transactional;
 
 pub use crate::protocol::log::Appended;
-use crate::protocol::log::{WorkspaceLog, page_takes};
+use crate::protocol::log::{OpWritten, WorkspaceLog, page_takes};
 use crate::protocol::refusal::Refusal;
 
 /// Why storage failed.
@@ -40,6 +40,9 @@ pub enum StoreError {
     /// A flush did not return in time (for example a disk that stopped answering).
     #[error("relay-opslag: wegschrijven duurde langer dan {0} s")]
     FlushTimeout(u64),
+    /// The PostgreSQL store failed.
+    #[error(transparent)]
+    Postgres(#[from] crate::postgres::PgError),
     /// The file system holding the data directory has less room than the relay keeps free.
     #[error("relay-opslag: de schijf is vol ({free} bytes vrij, de relay houdt er {reserve} vrij)")]
     DiskFull {
@@ -54,18 +57,24 @@ impl StoreError {
     /// Whether the storage itself failed (a full disk, an I/O error, a hung flush), so that a
     /// later attempt may work, rather than the stored data being damaged.
     pub fn is_fault(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Sled(_)
-                | StoreError::Injected
-                | StoreError::FlushTimeout(_)
-                | StoreError::DiskFull { .. }
-        )
+        match self {
+            StoreError::Postgres(e) => e.is_fault(),
+            e => matches!(
+                e,
+                StoreError::Sled(_)
+                    | StoreError::Injected
+                    | StoreError::FlushTimeout(_)
+                    | StoreError::DiskFull { .. }
+            ),
+        }
     }
 }
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Refusal {
+        if let StoreError::Postgres(e) = e {
+            return e.into();
+        }
         if e.is_fault() {
             Refusal::new(
                 ErrorCode::StorageFault,
@@ -526,6 +535,7 @@ impl WorkspaceLog for SledLog {
         hash: &Hash32,
         bundle: &SealedBundle,
         head: u64,
+        _members: u64,
     ) -> Result<Appended, StoreError> {
         self.store.check_space()?;
         self.trees
@@ -551,11 +561,19 @@ impl WorkspaceLog for SledLog {
         self.trees.stored_bytes()
     }
 
-    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<(), StoreError> {
+    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<OpWritten, StoreError> {
         self.store.check_space()?;
         self.trees
             .append_op(index, op)
-            .map_err(|e| self.store.noted(e))
+            .map_err(|e| self.store.noted(e))?;
+        Ok(OpWritten::Written)
+    }
+
+    fn ops_len(&self) -> Result<u64, StoreError> {
+        match self.trees.members.last()? {
+            None => Ok(0),
+            Some((k, _)) => Ok(seq_of(&k)? + 1),
+        }
     }
 
     fn ops(&self, after: u64, upto: u64, budget: usize) -> Result<Vec<SignedOp>, StoreError> {
@@ -596,7 +614,7 @@ mod tests {
             let b = bundle(i, 1000);
             match trees.append(&b.hash(), &b.to_bytes(), head).unwrap() {
                 Appended::New(seq) => head = seq,
-                Appended::Duplicate(_) => panic!("new bundle seen as duplicate"),
+                other => panic!("new bundle stored as {other:?}"),
             }
         }
         let again = bundle(2, 1000);

@@ -1,9 +1,11 @@
 //! One workspace as the running relay shares it between connections: the core's
-//! [`WorkspaceCore`] over the sled log, behind a lock, with the watches subscribers wait on.
+//! [`WorkspaceCore`] over the store's log, behind a lock, with the watches subscribers wait on.
 //!
 //! Writes are staged under the lock, made durable by a flush outside it, and committed under it
 //! again, so a bundle or operation is acknowledged, and shown to readers, only once flushed.
-//! Membership operations are written one at a time per workspace, across their flush.
+//! Membership operations are written one at a time per workspace, across their flush. With a
+//! store that other nodes write to as well, [`Workspace::catch_up`] reads what they added and
+//! wakes the subscribers.
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -11,14 +13,16 @@ use kompas_engine::sync::membership::{MemberSet, SignedOp};
 use kompas_engine::sync::wire::{Message, SealedBundle, Sequenced, WorkspaceId};
 use tokio::sync::{Mutex, watch};
 
+use crate::backend::{Backend, RelayLog};
+use crate::postgres::Heads;
 use crate::protocol::op_time::Arrival;
 use crate::protocol::{Checked, Refusal, Stored, WorkspaceCore};
-use crate::store::{RelayStore, SledLog, StoreError};
+use crate::store::StoreError;
 
 /// A workspace's live state.
 pub struct Workspace {
     id: WorkspaceId,
-    core: RwLock<WorkspaceCore<SledLog>>,
+    core: RwLock<WorkspaceCore<RelayLog>>,
     /// The durable bundle head; subscribers watch it.
     head: watch::Sender<u64>,
     /// The durable membership log length; subscribers watch it.
@@ -29,7 +33,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// Loads a stored workspace, folding its membership log.
-    pub fn load(id: WorkspaceId, log: SledLog) -> Result<Workspace, StoreError> {
+    pub fn load(id: WorkspaceId, log: RelayLog) -> Result<Workspace, StoreError> {
         let core = WorkspaceCore::load(id, log).map_err(|r| StoreError::BadRecord(r.message))?;
         Ok(Workspace::with(core))
     }
@@ -37,7 +41,7 @@ impl Workspace {
     /// Creates a workspace from its first operation; returns it and the operation's
     /// acknowledgement once it is durable.
     pub async fn create(
-        store: &RelayStore,
+        store: &Backend,
         op: &SignedOp,
         arrival: Option<Arrival>,
     ) -> Result<(Workspace, Message), Refusal> {
@@ -47,7 +51,7 @@ impl Workspace {
         Ok((Workspace::with(core), ack))
     }
 
-    fn with(core: WorkspaceCore<SledLog>) -> Workspace {
+    fn with(core: WorkspaceCore<RelayLog>) -> Workspace {
         Workspace {
             id: core.id(),
             head: watch::Sender::new(core.head()),
@@ -58,13 +62,13 @@ impl Workspace {
     }
 
     /// Reads the core's state.
-    pub fn read(&self) -> RwLockReadGuard<'_, WorkspaceCore<SledLog>> {
+    pub fn read(&self) -> RwLockReadGuard<'_, WorkspaceCore<RelayLog>> {
         self.core
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, WorkspaceCore<SledLog>> {
+    fn write(&self) -> RwLockWriteGuard<'_, WorkspaceCore<RelayLog>> {
         self.core
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -100,27 +104,48 @@ impl Workspace {
         self.members_len.subscribe()
     }
 
+    /// The durable membership log length.
+    pub fn ops_len(&self) -> u64 {
+        *self.members_len.borrow()
+    }
+
+    /// Whether `heads` (read from a shared store) are ahead of what this node shows.
+    pub fn is_behind(&self, heads: &Heads) -> bool {
+        heads.head > self.head() || heads.ops_len > self.ops_len()
+    }
+
+    /// Reads what other nodes added to a shared store and wakes the subscribers.
+    pub fn catch_up(&self) -> Result<(), Refusal> {
+        let (caught, head, len) = {
+            let mut core = self.write();
+            let caught = core.catch_up()?;
+            (caught, core.head(), core.ops_len())
+        };
+        if caught.head {
+            self.head.send_replace(head);
+        }
+        if caught.members {
+            self.members_len.send_replace(len);
+        }
+        Ok(())
+    }
+
     /// Checks and stores a bundle (from the mirrored relay); returns once it is durable.
-    pub async fn push(&self, store: &RelayStore, bundle: &SealedBundle) -> Result<Stored, Refusal> {
+    pub async fn push(&self, store: &Backend, bundle: &SealedBundle) -> Result<Stored, Refusal> {
         self.push_checked(store, &Checked::new(bundle.clone(), self.id)?)
             .await
     }
 
     /// Stores a checked bundle; returns once it is durable.
-    pub async fn push_checked(
-        &self,
-        store: &RelayStore,
-        bundle: &Checked,
-    ) -> Result<Stored, Refusal> {
+    pub async fn push_checked(&self, store: &Backend, bundle: &Checked) -> Result<Stored, Refusal> {
         let stored = self.write().stage_bundle(bundle)?;
         store.flush().await?;
-        let moved = {
+        let (head, len) = {
             let mut core = self.write();
-            core.commit_bundle(&stored).then(|| core.head())
+            core.commit_bundle(&stored);
+            (core.head(), core.ops_len())
         };
-        if let Some(head) = moved {
-            self.head.send_replace(head);
-        }
+        self.publish(head, len);
         Ok(stored)
     }
 
@@ -149,19 +174,30 @@ impl Workspace {
     /// operations were checked upstream.
     pub async fn append_op(
         &self,
-        store: &RelayStore,
+        store: &Backend,
         op: &SignedOp,
         arrival: Option<Arrival>,
     ) -> Result<Message, Refusal> {
         let _turn = self.ops.lock().await;
         let staged = self.write().stage_op(op, arrival)?;
         store.flush().await?;
-        let (ack, len) = {
+        let (ack, head, len) = {
             let mut core = self.write();
             let ack = core.commit_op(staged);
-            (ack, core.ops_len())
+            (ack, core.head(), core.ops_len())
         };
-        self.members_len.send_replace(len);
+        self.publish(head, len);
         Ok(ack)
+    }
+
+    /// Wakes the subscribers of the heads that moved (a write to a shared store may have
+    /// caught up with other nodes' writes on the way).
+    fn publish(&self, head: u64, len: u64) {
+        if head > *self.head.borrow() {
+            self.head.send_replace(head);
+        }
+        if len > *self.members_len.borrow() {
+            self.members_len.send_replace(len);
+        }
     }
 }

@@ -58,7 +58,11 @@ async fn health_and_metrics_answer_and_health_turns_unavailable_on_shutdown() {
     // A plain GET on the websocket route is refused, not served.
     assert!(get(&state, "/ws").await.0.is_client_error());
     // A storage fault turns both health endpoints unavailable until a flush works again.
-    state.store.inject_fault(true);
+    state
+        .store
+        .as_sled()
+        .expect("a sled relay")
+        .inject_fault(true);
     assert!(state.store.flush().await.is_err());
     let (status, _, text) = get(&state, "/healthz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -73,7 +77,11 @@ async fn health_and_metrics_answer_and_health_turns_unavailable_on_shutdown() {
             .2
             .contains("kompas_relay_storage_fault 1")
     );
-    state.store.inject_fault(false);
+    state
+        .store
+        .as_sled()
+        .expect("a sled relay")
+        .inject_fault(false);
     state.store.flush().await.unwrap();
     assert_eq!(get(&state, "/healthz").await.0, StatusCode::OK);
     state.shut_down();

@@ -4,8 +4,14 @@
 //! Writes through this trait are not durable yet: the core records what it wrote and the
 //! adapter makes the log durable (with sled, a flush) before the core commits the write, moves
 //! the head readers see and the acknowledgement is sent. The relay's server keeps the log in
-//! sled (`store.rs`); the simulation keeps it in memory ([`MemoryLog`]), whose writes are
-//! durable as soon as they are made.
+//! sled (`store.rs`) or in PostgreSQL (`postgres/`, whose writes are durable once they
+//! return); the simulation keeps it in memory ([`MemoryLog`]), whose writes are durable as soon
+//! as they are made.
+//!
+//! A log may be shared with other writers (several relay nodes on one database). Such a log
+//! answers a write made against an outdated view with [`Appended::Stale`] or
+//! [`OpWritten::Stale`]: the core then catches up with the log and checks the write again. A
+//! log with one writer never answers stale.
 
 use std::collections::HashMap;
 
@@ -21,6 +27,18 @@ pub enum Appended {
     New(u64),
     /// It was stored before, at this sequence number.
     Duplicate(u64),
+    /// Not stored: the membership log has grown since the core checked the bundle against it
+    /// (another writer appended to it).
+    Stale,
+}
+
+/// Whether a membership operation was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpWritten {
+    /// Written at the index asked for.
+    Written,
+    /// Not written: another writer wrote that index first.
+    Stale,
 }
 
 /// Whether a page of `count` bundles holding `bytes` takes one more of `size` bytes: at most
@@ -35,12 +53,16 @@ pub trait WorkspaceLog {
     /// Why reading or writing failed; told to the client as a refusal.
     type Error: Into<Refusal>;
 
-    /// Appends `bundle` at `head + 1` unless its `hash` is stored already.
+    /// Appends `bundle` after the last stored bundle (at `head + 1` for a log with one writer)
+    /// unless its `hash` is stored already. `members` is the length of the membership log the
+    /// bundle was checked against; a shared log that holds more operations answers
+    /// [`Appended::Stale`].
     fn append(
         &mut self,
         hash: &Hash32,
         bundle: &SealedBundle,
         head: u64,
+        members: u64,
     ) -> Result<Appended, Self::Error>;
 
     /// Up to `limit` bundles with `after < seq <= upto`, stopping once `budget` bytes are
@@ -59,8 +81,12 @@ pub trait WorkspaceLog {
     /// The bytes of the stored bundles.
     fn stored_bytes(&self) -> Result<u64, Self::Error>;
 
-    /// Appends a membership operation at `index`.
-    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<(), Self::Error>;
+    /// Appends a membership operation at `index` (the length of the log the operation was
+    /// checked against); a shared log whose `index` is taken answers [`OpWritten::Stale`].
+    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<OpWritten, Self::Error>;
+
+    /// The length of the stored membership log.
+    fn ops_len(&self) -> Result<u64, Self::Error>;
 
     /// The membership operations with `after <= index < upto`, stopping once `budget` bytes
     /// are reached (at least one operation is returned if there is one).
@@ -100,6 +126,7 @@ impl WorkspaceLog for MemoryLog {
         hash: &Hash32,
         bundle: &SealedBundle,
         _head: u64,
+        _members: u64,
     ) -> Result<Appended, Never> {
         if let Some(seq) = self.hashes.get(hash) {
             return Ok(Appended::Duplicate(*seq));
@@ -143,11 +170,15 @@ impl WorkspaceLog for MemoryLog {
         Ok(self.bundles.iter().map(|b| b.encoded_len() as u64).sum())
     }
 
-    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<(), Never> {
+    fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<OpWritten, Never> {
         let index = usize::try_from(index).unwrap_or(usize::MAX);
         self.ops.truncate(index);
         self.ops.push(op.clone());
-        Ok(())
+        Ok(OpWritten::Written)
+    }
+
+    fn ops_len(&self) -> Result<u64, Never> {
+        Ok(self.ops.len() as u64)
     }
 
     fn ops(&self, after: u64, upto: u64, budget: usize) -> Result<Vec<SignedOp>, Never> {

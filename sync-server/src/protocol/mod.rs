@@ -17,11 +17,11 @@ pub mod rules;
 pub mod session;
 pub mod workspace;
 
-pub use log::{Appended, MemoryLog, WorkspaceLog};
+pub use log::{Appended, MemoryLog, OpWritten, WorkspaceLog};
 pub use refusal::Refusal;
 pub use rules::{AnswerLimits, Marks, Rules};
 pub use session::{Action, Session};
-pub use workspace::{Checked, StagedOp, Stored, WorkspaceCore};
+pub use workspace::{CaughtUp, Checked, StagedOp, Stored, WorkspaceCore};
 
 #[cfg(test)]
 mod session_tests;

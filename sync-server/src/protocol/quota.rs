@@ -121,12 +121,7 @@ impl QuotaBook {
             "workspace_bytes",
             stored.saturating_add(bytes),
             q.workspace_bytes,
-            || {
-                format!(
-                    "deze samenwerking heeft de grens van {} opgeslagen bij deze relay bereikt",
-                    size(q.workspace_bytes)
-                )
-            },
+            || q.total_reached("workspace_bytes"),
         )?;
         let mut book = self.book(now);
         let w = book.workspaces.get(&ws).copied().unwrap_or_default();
@@ -198,10 +193,7 @@ impl QuotaBook {
     ) -> Result<(), Exceeded> {
         let q = &self.quotas;
         over("workspace_ops", log_len + 1, q.workspace_ops, || {
-            format!(
-                "de ledenlijst van deze samenwerking heeft de grens van {} wijzigingen bereikt",
-                q.workspace_ops
-            )
+            q.total_reached("workspace_ops")
         })?;
         let Some(key) = key else { return Ok(()) };
         let mut book = self.book(now);
@@ -285,6 +277,30 @@ impl QuotaBook {
 }
 
 impl Quotas {
+    /// The refusal for a write that would pass a total a shared store keeps for every node
+    /// together (`workspace_bytes`, `workspace_ops` or `workspaces_per_key`).
+    pub fn exceeded_total(&self, quota: &'static str) -> Exceeded {
+        exceeded(quota, self.total_reached(quota))
+    }
+
+    /// Why a total is reached, for people.
+    fn total_reached(&self, quota: &str) -> String {
+        match quota {
+            "workspace_bytes" => format!(
+                "deze samenwerking heeft de grens van {} opgeslagen bij deze relay bereikt",
+                size(self.workspace_bytes)
+            ),
+            "workspace_ops" => format!(
+                "de ledenlijst van deze samenwerking heeft de grens van {} wijzigingen bereikt",
+                self.workspace_ops
+            ),
+            _ => format!(
+                "deze organisatie heeft op deze relay al {} samenwerkingen aangemaakt, de grens",
+                self.workspaces_per_key
+            ),
+        }
+    }
+
     /// Every quota with its name.
     pub fn named(&self) -> [(&'static str, u64); 9] {
         [
@@ -317,13 +333,14 @@ fn over(
     if limit == 0 || used <= limit {
         return Ok(());
     }
-    Err(Exceeded {
+    Err(exceeded(quota, why()))
+}
+
+fn exceeded(quota: &'static str, why: String) -> Exceeded {
+    Exceeded {
         quota,
-        refusal: Refusal::new(
-            ErrorCode::QuotaExceeded,
-            format!("{} (quotum {quota})", why()),
-        ),
-    })
+        refusal: Refusal::new(ErrorCode::QuotaExceeded, format!("{why} (quotum {quota})")),
+    }
 }
 
 /// A byte count for people.

@@ -10,7 +10,7 @@ use kompas_engine::sync::wire::{
     ErrorCode, Hash32, MAX_BUNDLE_BYTES, Message, OrgKey, SealedBundle, Sequenced, WorkspaceId,
 };
 
-use super::log::{Appended, WorkspaceLog};
+use super::log::{Appended, OpWritten, WorkspaceLog};
 use super::op_time::{self, Arrival};
 use super::refusal::Refusal;
 
@@ -84,6 +84,19 @@ pub struct StagedOp {
     next: MemberSet,
 }
 
+/// How often a write made against an outdated view of a shared log is checked again after
+/// catching up, before it is refused as a conflict.
+const STALE_RETRIES: usize = 8;
+
+/// What catching up with a shared log found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CaughtUp {
+    /// The bundle head moved.
+    pub head: bool,
+    /// The membership log grew.
+    pub members: bool,
+}
+
 /// A workspace's state in the relay's core.
 #[derive(Debug)]
 pub struct WorkspaceCore<L> {
@@ -133,7 +146,9 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
             op_time::check(&members, op, arrival)?;
         }
         members.apply(op)?;
-        log.append_op(0, op).map_err(Into::into)?;
+        if log.append_op(0, op).map_err(Into::into)? == OpWritten::Stale {
+            return Err(conflict("de samenwerking is intussen al aangemaakt"));
+        }
         let ack = Message::MembershipAck {
             index: 0,
             hash: op.hash(),
@@ -184,43 +199,89 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
         self.log
     }
 
-    /// Writes a checked bundle whose author is a member, at an epoch the workspace knows.
+    /// Writes a checked bundle whose author is a member, at an epoch the workspace knows. A
+    /// shared log that moved on is caught up with, and the bundle checked again.
     pub fn stage_bundle(&mut self, bundle: &Checked) -> Result<Stored, Refusal> {
         let bundle = bundle.bundle();
-        if !self.members.is_member(&bundle.author) {
-            return Err(not_member(&bundle.author));
-        }
-        if bundle.epoch > self.members.epoch() {
-            return Err(Refusal::new(
-                ErrorCode::UnknownEpoch,
-                format!(
-                    "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
-                    bundle.epoch,
-                    self.members.epoch()
-                ),
-            ));
-        }
         let hash = bundle.hash();
-        let appended = self
-            .log
-            .append(&hash, bundle, self.written)
-            .map_err(Into::into)?;
-        Ok(match appended {
-            Appended::New(seq) => {
-                self.written = seq;
-                self.stored = self.stored.saturating_add(bundle.encoded_len() as u64);
-                Stored {
+        for _ in 0..STALE_RETRIES {
+            if !self.members.is_member(&bundle.author) {
+                return Err(not_member(&bundle.author));
+            }
+            if bundle.epoch > self.members.epoch() {
+                return Err(Refusal::new(
+                    ErrorCode::UnknownEpoch,
+                    format!(
+                        "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
+                        bundle.epoch,
+                        self.members.epoch()
+                    ),
+                ));
+            }
+            let appended = self
+                .log
+                .append(&hash, bundle, self.written, self.members.len())
+                .map_err(Into::into)?;
+            return Ok(match appended {
+                Appended::New(seq) => {
+                    self.written = self.written.max(seq);
+                    self.stored = self.stored.saturating_add(bundle.encoded_len() as u64);
+                    Stored {
+                        seq,
+                        hash,
+                        duplicate: false,
+                    }
+                }
+                Appended::Duplicate(seq) => Stored {
                     seq,
                     hash,
-                    duplicate: false,
+                    duplicate: true,
+                },
+                Appended::Stale => {
+                    self.catch_up()?;
+                    continue;
                 }
+            });
+        }
+        Err(conflict(
+            "de ledenlijst veranderde steeds tijdens het opslaan",
+        ))
+    }
+
+    /// Reads what other writers of a shared log added since this core last looked: the bundle
+    /// head, the stored bytes and the membership operations, folded into the member set. With
+    /// one writer there is nothing to read.
+    pub fn catch_up(&mut self) -> Result<CaughtUp, Refusal> {
+        let mut caught = CaughtUp::default();
+        let len = self.log.ops_len().map_err(Into::into)?;
+        if len > self.members.len() {
+            let ops = self
+                .log
+                .ops(self.members.len(), len, usize::MAX)
+                .map_err(Into::into)?;
+            let mut next = self.members.clone();
+            for op in &ops {
+                next.apply(op).map_err(|e| {
+                    Refusal::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "relay-opslag is beschadigd bij samenwerking {}: {e}",
+                            self.id
+                        ),
+                    )
+                })?;
             }
-            Appended::Duplicate(seq) => Stored {
-                seq,
-                hash,
-                duplicate: true,
-            },
-        })
+            self.members = next;
+            caught.members = true;
+        }
+        let head = self.log.head().map_err(Into::into)?;
+        if head > self.head {
+            self.head = head;
+            self.written = self.written.max(head);
+            self.stored = self.log.stored_bytes().map_err(Into::into)?;
+            caught.head = true;
+        }
+        Ok(caught)
     }
 
     /// Shows a bundle made durable to readers; returns whether the head moved.
@@ -232,29 +293,44 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
 
     /// Checks a membership operation against the log and writes it. With an arrival, the
     /// operation's time is checked against the relay's clock (`op_time`); mirrored operations
-    /// were checked upstream. The adapter writes one operation at a time.
+    /// were checked upstream. The adapter writes one operation at a time. A shared log whose
+    /// next index another writer took is caught up with, and the operation checked again.
     pub fn stage_op(
         &mut self,
         op: &SignedOp,
         arrival: Option<Arrival>,
     ) -> Result<StagedOp, Refusal> {
-        let mut next = self.members.clone();
-        if let Some(arrival) = &arrival {
-            op_time::check(&next, op, arrival)?;
+        for _ in 0..STALE_RETRIES {
+            let mut next = self.members.clone();
+            if let Some(arrival) = &arrival {
+                op_time::check(&next, op, arrival)?;
+            }
+            let index = next.len();
+            next.apply(op)?;
+            match self.log.append_op(index, op).map_err(Into::into)? {
+                OpWritten::Written => {
+                    return Ok(StagedOp {
+                        index,
+                        hash: op.hash(),
+                        next,
+                    });
+                }
+                OpWritten::Stale => {
+                    self.catch_up()?;
+                }
+            }
         }
-        let index = next.len();
-        next.apply(op)?;
-        self.log.append_op(index, op).map_err(Into::into)?;
-        Ok(StagedOp {
-            index,
-            hash: op.hash(),
-            next,
-        })
+        Err(conflict(
+            "de ledenlijst veranderde steeds tijdens het opslaan",
+        ))
     }
 
-    /// Makes a durable operation count; returns its acknowledgement.
+    /// Makes a durable operation count; returns its acknowledgement. (Catching up may have
+    /// read it already, with the operations before it.)
     pub fn commit_op(&mut self, staged: StagedOp) -> Message {
-        self.members = staged.next;
+        if staged.next.len() > self.members.len() {
+            self.members = staged.next;
+        }
         Message::MembershipAck {
             index: staged.index,
             hash: staged.hash,
@@ -300,6 +376,12 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
             .ops(0, self.ops_len(), usize::MAX)
             .map_err(Into::into)
     }
+}
+
+/// The refusal for a write that other writers of a shared log kept overtaking; the client may
+/// try again.
+fn conflict(why: &str) -> Refusal {
+    Refusal::new(ErrorCode::Overloaded, format!("{why}; probeer het opnieuw"))
 }
 
 /// The refusal for a key that is not a member.

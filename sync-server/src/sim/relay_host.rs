@@ -133,8 +133,9 @@ impl SimRelay {
             return;
         };
         let head = core.head();
+        let members = core.ops_len();
         let mut log = core.into_log();
-        match log.append(&bundle.hash(), &bundle, head) {
+        match log.append(&bundle.hash(), &bundle, head, members) {
             Ok(_) => {}
             Err(never) => match never {},
         }

@@ -276,7 +276,12 @@ fn a_failing_store_refuses_writes_typed_reports_it_and_recovers_without_a_restar
         let first = gemeente.seal(WS, 0, 1, b"voor de storing", [1; 24]);
         let acked = ws.coordinator.push(first.clone()).await.unwrap();
         // The disk "fills up": writes are refused with a typed error, health says so.
-        relay.state.store.inject_fault(true);
+        relay
+            .state
+            .store
+            .as_sled()
+            .expect("a sled relay")
+            .inject_fault(true);
         let during = gemeente.seal(WS, 0, 2, b"tijdens de storing", [2; 24]);
         assert_eq!(
             refused(ws.coordinator.push(during.clone()).await),
@@ -292,7 +297,12 @@ fn a_failing_store_refuses_writes_typed_reports_it_and_recovers_without_a_restar
         let read = partner.pull_all(0).await.unwrap();
         assert_eq!(read[0].bundle, first);
         // Space returns: the same push works on the same connection, no restart.
-        relay.state.store.inject_fault(false);
+        relay
+            .state
+            .store
+            .as_sled()
+            .expect("a sled relay")
+            .inject_fault(false);
         let retried = ws.coordinator.push(during.clone()).await.unwrap();
         assert!(retried.seq > acked.seq);
         let all = partner.pull_all(0).await.unwrap();
