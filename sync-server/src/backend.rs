@@ -8,7 +8,7 @@ use kompas_engine::sync::membership::SignedOp;
 use kompas_engine::sync::wire::{Hash32, OrgKey, SealedBundle, Sequenced, WorkspaceId};
 
 use crate::operator::Marks;
-use crate::postgres::{PgLog, PgStore, blocking};
+use crate::postgres::{PgLog, PgStore};
 use crate::protocol::log::{Appended, OpWritten, WorkspaceLog};
 use crate::store::{RelayStore, SledLog, StoreError};
 
@@ -48,7 +48,7 @@ impl Backend {
     pub fn relay_key(&self, fresh: [u8; 32]) -> Result<SigningKey, StoreError> {
         match self {
             Backend::Sled(s) => s.relay_key(fresh),
-            Backend::Postgres(p) => Ok(blocking(p.relay_key(fresh))?),
+            Backend::Postgres(p) => Ok(p.run(p.relay_key(fresh))?),
         }
     }
 
@@ -56,7 +56,7 @@ impl Backend {
     pub fn mirrored_key(&self) -> Result<Option<OrgKey>, StoreError> {
         match self {
             Backend::Sled(s) => s.mirrored_key(),
-            Backend::Postgres(p) => Ok(blocking(p.mirrored_key())?),
+            Backend::Postgres(p) => Ok(p.run(p.mirrored_key())?),
         }
     }
 
@@ -64,7 +64,7 @@ impl Backend {
     pub fn pin_mirrored_key(&self, key: &OrgKey) -> Result<(), StoreError> {
         match self {
             Backend::Sled(s) => s.pin_mirrored_key(key),
-            Backend::Postgres(p) => Ok(blocking(p.pin_mirrored_key(key))?),
+            Backend::Postgres(p) => Ok(p.run(p.pin_mirrored_key(key))?),
         }
     }
 
@@ -72,7 +72,7 @@ impl Backend {
     pub fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         match self {
             Backend::Sled(s) => s.workspaces(),
-            Backend::Postgres(p) => Ok(blocking(p.heads())?.into_iter().map(|h| h.id).collect()),
+            Backend::Postgres(p) => Ok(p.run(p.heads())?.into_iter().map(|h| h.id).collect()),
         }
     }
 
@@ -88,7 +88,7 @@ impl Backend {
     pub fn marks(&self) -> Result<Marks, StoreError> {
         match self {
             Backend::Sled(s) => Marks::load(s),
-            Backend::Postgres(p) => Ok(Marks::from_names(&blocking(p.marks())?)),
+            Backend::Postgres(p) => Ok(Marks::from_names(&p.run(p.marks())?)),
         }
     }
 
@@ -96,7 +96,7 @@ impl Backend {
     pub fn cursor(&self, name: &str) -> Result<u64, StoreError> {
         match self {
             Backend::Sled(s) => s.cursor(name),
-            Backend::Postgres(p) => Ok(blocking(p.cursor(name))?),
+            Backend::Postgres(p) => Ok(p.run(p.cursor(name))?),
         }
     }
 
@@ -104,7 +104,7 @@ impl Backend {
     pub fn set_cursor(&self, name: &str, value: u64) -> Result<(), StoreError> {
         match self {
             Backend::Sled(s) => s.set_cursor(name, value),
-            Backend::Postgres(p) => Ok(blocking(p.set_cursor(name, value))?),
+            Backend::Postgres(p) => Ok(p.run(p.set_cursor(name, value))?),
         }
     }
 

@@ -186,6 +186,13 @@ impl Connection {
         if ws.is_none() && !mirror {
             ws = await_mirrored(&self.state, workspace).await;
         }
+        // With a store other nodes write to, the member set is read again first, so that a
+        // member or invite added through another node a moment ago counts.
+        if let Some(ws) = &ws
+            && self.state.store.is_shared()
+        {
+            ws.catch_up().map_err(Some)?;
+        }
         self.bind(ws);
         let welcome = with_core(&self.ws, |core| self.session.admit(core, now()))?;
         if with_core(&self.ws, |core| self.session.vetted(core)) {

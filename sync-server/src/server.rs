@@ -57,10 +57,22 @@ pub async fn serve(
             tokio::spawn(watch_free_space(store, state.watch_shutdown()));
         }
         Backend::Postgres(store) => {
+            // The follower reads the database on the store's runtime and hands what it finds
+            // to a task here, which catches the workspaces up (under their locks).
+            let (tx, mut rx) = mpsc::channel(4096);
+            store.spawn(follow(
+                store.clone(),
+                state.watch_shutdown(),
+                move |heads| {
+                    let _ = tx.try_send(heads);
+                },
+            ));
             let follower = state.clone();
-            tokio::spawn(follow(store, state.watch_shutdown(), move |heads| {
-                follower.observe(heads);
-            }));
+            tokio::spawn(async move {
+                while let Some(heads) = rx.recv().await {
+                    follower.observe(heads);
+                }
+            });
         }
     }
     let router = app(state.clone());

@@ -15,7 +15,7 @@ use crate::admission::Admission;
 use crate::backend::Backend;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
-use crate::postgres::{Heads, PgStore, blocking};
+use crate::postgres::{Heads, PgStore};
 use crate::protocol::op_time::Arrival;
 use crate::protocol::quota::QuotaBook;
 use crate::protocol::{AnswerLimits, Refusal, Rules};
@@ -48,10 +48,10 @@ pub struct RelayState {
 impl RelayState {
     /// Opens the store (sled in the data directory, or the PostgreSQL database the
     /// configuration names) and loads every workspace in it. `fresh_key` becomes the relay's
-    /// key if it has none yet. With PostgreSQL it needs the multi-threaded runtime.
+    /// key if it has none yet.
     pub fn open(config: RelayConfig, fresh_key: [u8; 32]) -> Result<Arc<RelayState>, StoreError> {
         let store = match &config.postgres {
-            Some(url) => Backend::Postgres(blocking(PgStore::connect(url, &config.quotas))?),
+            Some(url) => Backend::Postgres(PgStore::open(url, &config.quotas)?),
             None => {
                 let store = RelayStore::open(&config.data, config.cache_bytes)?;
                 store.set_flush_timeout(config.limits.flush_timeout);
@@ -131,7 +131,7 @@ impl RelayState {
         let Backend::Postgres(pg) = &self.store else {
             return None;
         };
-        match blocking(pg.has(id)) {
+        match pg.run(pg.has(id)) {
             Ok(true) => {}
             Ok(false) => return None,
             Err(e) => {

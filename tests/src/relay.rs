@@ -59,10 +59,12 @@ impl RelayProcess {
             Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
             None => Stdio::inherit(),
         };
+        command.env_clear().args(["--listen", "127.0.0.1:0"]);
+        match &launch.store {
+            Some(url) => command.args(["--store", url]),
+            None => command.arg("--data").arg(data),
+        };
         let mut child = command
-            .env_clear()
-            .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -93,6 +95,15 @@ impl RelayProcess {
             key,
             _stdout: stdout,
         }
+    }
+
+    /// Starts a relay node keeping its logs in the PostgreSQL database at `url`.
+    pub fn on_postgres(url: &str, extra: &[&str]) -> RelayProcess {
+        let launch = Launch {
+            store: Some(url.to_string()),
+            ..Launch::default()
+        };
+        RelayProcess::launch(Path::new(""), extra, &launch)
     }
 
     /// The relay URL clients use.
@@ -166,6 +177,8 @@ pub struct Launch {
     pub file_limit: Option<u64>,
     /// Where its standard error goes (inherited if `None`).
     pub stderr: Option<PathBuf>,
+    /// Keep the logs in this PostgreSQL database (`--store`) instead of the data directory.
+    pub store: Option<String>,
 }
 
 /// A plain HTTP/1.1 GET: the status code and the body.
@@ -233,6 +246,15 @@ impl InProcessRelay {
             stop: Some(tx),
             task,
         }
+    }
+
+    /// Starts a relay node keeping its logs in the PostgreSQL database at `url`.
+    pub fn on_postgres(url: &str, extra: &[&str]) -> RelayProcess {
+        let launch = Launch {
+            store: Some(url.to_string()),
+            ..Launch::default()
+        };
+        RelayProcess::launch(Path::new(""), extra, &launch)
     }
 
     /// The relay URL clients use.

@@ -5,7 +5,7 @@
 use kompas_engine::sync::membership::SignedOp;
 use kompas_engine::sync::wire::{Encoded, Hash32, SealedBundle, Sequenced, WorkspaceId};
 
-use super::{PgError, PgStore, blocking};
+use super::{PgError, PgStore};
 use crate::protocol::log::{Appended, OpWritten, WorkspaceLog, page_takes};
 
 /// A workspace's log in PostgreSQL.
@@ -208,7 +208,7 @@ impl WorkspaceLog for PgLog {
         _head: u64,
         members: u64,
     ) -> Result<Appended, PgError> {
-        blocking(self.append_bundle(hash, bundle, members))
+        self.store.run(self.append_bundle(hash, bundle, members))
     }
 
     fn bundles(
@@ -218,26 +218,26 @@ impl WorkspaceLog for PgLog {
         limit: usize,
         budget: usize,
     ) -> Result<Vec<Sequenced>, PgError> {
-        blocking(self.page(after, upto, limit, budget))
+        self.store.run(self.page(after, upto, limit, budget))
     }
 
     fn head(&self) -> Result<u64, PgError> {
-        Ok(blocking(self.row())?.0)
+        Ok(self.store.run(self.row())?.0)
     }
 
     fn stored_bytes(&self) -> Result<u64, PgError> {
-        Ok(blocking(self.row())?.2)
+        Ok(self.store.run(self.row())?.2)
     }
 
     fn append_op(&mut self, index: u64, op: &SignedOp) -> Result<OpWritten, PgError> {
-        blocking(self.append_member_op(index, op))
+        self.store.run(self.append_member_op(index, op))
     }
 
     fn ops(&self, after: u64, upto: u64, budget: usize) -> Result<Vec<SignedOp>, PgError> {
-        blocking(self.member_ops(after, upto, budget))
+        self.store.run(self.member_ops(after, upto, budget))
     }
 
     fn ops_len(&self) -> Result<u64, PgError> {
-        Ok(blocking(self.row())?.1)
+        Ok(self.store.run(self.row())?.1)
     }
 }

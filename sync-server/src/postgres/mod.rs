@@ -12,9 +12,11 @@
 //! ([`listen`]).
 //!
 //! The core reads its log synchronously (the protocol core is sans-I/O and its log trait is
-//! blocking); [`blocking`] runs a query on the relay's runtime from such a call. A failure of
-//! the database is a storage fault: the write is refused with `StorageFault`, `/healthz` says
-//! so, and the pool connects again by itself once the database is back.
+//! blocking), under its workspace's lock. So every query runs on a runtime of the store's own
+//! ([`PgStore::run`]), whose threads never wait for a workspace's lock: a query made under the
+//! lock always progresses, however many of the relay's own threads wait for that lock. A
+//! failure of the database is a storage fault: the write is refused with `StorageFault`,
+//! `/healthz` says so, and the pool connects again by itself once the database is back.
 
 pub mod listen;
 pub mod log;
@@ -87,10 +89,16 @@ impl From<PgError> for Refusal {
     }
 }
 
-/// Runs `f` to completion on the relay's runtime from synchronous code (the core's log
-/// calls). Needs the multi-threaded runtime the relay runs on.
-pub fn blocking<F: std::future::Future>(f: F) -> F::Output {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+/// The store's own runtime, where every query and every connection to the database runs.
+struct DbRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for DbRuntime {
+    fn drop(&mut self) {
+        // Dropped from wherever the last store goes, an async context included.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The totals the database keeps for all nodes together.
@@ -118,6 +126,8 @@ impl From<&Quotas> for SharedQuotas {
 /// database's health.
 #[derive(Clone)]
 pub struct PgStore {
+    handle: tokio::runtime::Handle,
+    _runtime: Arc<DbRuntime>,
     pool: Pool,
     config: Arc<tokio_postgres::Config>,
     quotas: Arc<Quotas>,
@@ -145,13 +155,21 @@ pub struct Heads {
 
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date. `quotas` gives the
-    /// totals the database enforces for every node together.
-    pub async fn connect(url: &str, quotas: &Quotas) -> Result<PgStore, PgError> {
+    /// totals the database enforces for every node together. Callable from synchronous code
+    /// and from any runtime.
+    pub fn open(url: &str, quotas: &Quotas) -> Result<PgStore, PgError> {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| PgError::BadUrl(e.to_string()))?;
         config.connect_timeout(Duration::from_secs(5));
         config.application_name("kompas-relay");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kompas-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| PgError::Unreachable(e.to_string()))?;
+        let handle = runtime.handle().clone();
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -167,14 +185,52 @@ impl PgStore {
             .build()
             .map_err(|e| PgError::Unreachable(e.to_string()))?;
         let store = PgStore {
+            handle,
+            _runtime: Arc::new(DbRuntime(Some(runtime))),
             pool,
             config: Arc::new(config),
             quotas: Arc::new(quotas.clone()),
             health: Arc::default(),
         };
-        let mut client = store.client().await?;
-        schema::migrate(&mut client).await?;
+        store.run(async {
+            let mut client = store.client().await?;
+            schema::migrate(&mut client).await
+        })?;
         Ok(store)
+    }
+
+    /// Runs `f` on the store's runtime and waits for it: from a thread of a multi-threaded
+    /// runtime (which goes on with its other tasks meanwhile), from a single-threaded one
+    /// (through a helper thread) or from outside any runtime.
+    pub fn run<F>(&self, f: F) -> F::Output
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| self.handle.block_on(f))
+            }
+            Ok(_) => {
+                std::thread::scope(
+                    |scope| match scope.spawn(|| self.handle.block_on(f)).join() {
+                        Ok(output) => output,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    },
+                )
+            }
+            Err(_) => self.handle.block_on(f),
+        }
+    }
+
+    /// Starts `f` on the store's runtime (for the task that follows the other nodes).
+    pub fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(f)
     }
 
     /// The connection settings (for the listener's own connection).

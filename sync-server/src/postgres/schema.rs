@@ -134,7 +134,8 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 pub async fn migrate(client: &mut Client) -> Result<i32, PgError> {
     let tx = client.transaction().await?;
     tx.batch_execute(
-        "SELECT pg_advisory_xact_lock(hashtext('kompas.migrate'));
+        "SET LOCAL client_min_messages = warning;
+         SELECT pg_advisory_xact_lock(hashtext('kompas.migrate'));
          CREATE SCHEMA IF NOT EXISTS kompas;
          CREATE TABLE IF NOT EXISTS kompas.schema_version (
              version integer PRIMARY KEY,

@@ -89,7 +89,10 @@ where
         log.ops(0, 2, usize::MAX).unwrap(),
         [create.clone(), share.clone()]
     );
-    assert_eq!(log.ops(1, 2, usize::MAX).unwrap(), std::slice::from_ref(&share));
+    assert_eq!(
+        log.ops(1, 2, usize::MAX).unwrap(),
+        std::slice::from_ref(&share)
+    );
     // A budget below one operation still gives one.
     assert_eq!(log.ops(0, 2, 1).unwrap(), [create]);
 
@@ -148,7 +151,7 @@ async fn node(server: &ScratchPostgres, db: &str, quotas: &Quotas) -> PgStore {
         // The first node created it.
         Err(_) => format!("postgres://kompas@127.0.0.1:{}/{db}", server.port),
     };
-    PgStore::connect(&url, quotas).await.expect("connect")
+    PgStore::open(&url, quotas).expect("connect")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -30,6 +30,7 @@ mod relay_attacks;
 mod relay_deploy;
 mod relay_disk_full;
 mod relay_operator;
+mod relay_postgres;
 mod relay_process;
 mod relay_protocol;
 mod relay_rebuilt;

@@ -95,6 +95,7 @@ fn header_slowloris_at_a_low_file_limit_does_not_shut_members_out() {
         &Launch {
             file_limit: Some(256),
             stderr: Some(log.clone()),
+            ..Launch::default()
         },
     );
     let rt = runtime();

@@ -53,8 +53,8 @@ fn logs_metrics_and_the_operators_commands() {
     let data = dir.path().join("relay");
     let log = dir.path().join("relay.log");
     let launch = Launch {
-        file_limit: None,
         stderr: Some(log.clone()),
+        ..Launch::default()
     };
     let relay = RelayProcess::launch(&data, &["--log-format", "json"], &launch);
     let rt = tokio::runtime::Runtime::new().unwrap();
