@@ -92,6 +92,14 @@ impl Backend {
         }
     }
 
+    /// Sets or clears an operator's mark (with sled, durable at the next flush).
+    pub fn set_mark(&self, name: &str, on: bool) -> Result<(), StoreError> {
+        match self {
+            Backend::Sled(s) => crate::operator::set_mark(s, name, on),
+            Backend::Postgres(p) => Ok(p.run(p.set_mark(name, on))?),
+        }
+    }
+
     /// A bookkeeping number (mirror cursors).
     pub fn cursor(&self, name: &str) -> Result<u64, StoreError> {
         match self {

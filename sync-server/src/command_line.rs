@@ -8,6 +8,7 @@
 //! kompas-relay freeze WORKSPACE --data DIR [--undo]
 //! kompas-relay delete WORKSPACE --data DIR
 //! kompas-relay ban KEY --data DIR [--undo]
+//! kompas-relay move --from DIR|postgres://... --to DIR|postgres://...
 //! ```
 //!
 //! The binary only calls [`main`], so that the end-to-end tests can build the same program as a
@@ -19,7 +20,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backend::Backend;
 use crate::config::{Limits, Quotas};
+use crate::postgres::PgStore;
 use crate::state::{RelayState, random};
 use crate::store::{RelayStore, StoreError};
 use crate::tls::TlsFiles;
@@ -83,6 +86,16 @@ enum Command {
         workspace: WorkspaceId,
         #[command(flatten)]
         data: DataArg,
+    },
+    /// Verplaatst alles van een gestopte relay naar een andere opslag (een map of
+    /// postgres://...), met dezelfde sleutel en volgnummers, zodat replica's niets merken.
+    Move {
+        /// Waar de gegevens nu staan: de map van de relay of postgres://...
+        #[arg(long, value_name = "MAP|URL")]
+        from: String,
+        /// Waar ze heen gaan: een (lege) map of postgres://...
+        #[arg(long, value_name = "MAP|URL")]
+        to: String,
     },
     /// Weert een sleutel: de relay weigert elke verbinding ermee (met --undo: weer toelaten).
     Ban {
@@ -299,6 +312,32 @@ fn open_store(data: &Path) -> anyhow::Result<RelayStore> {
         .map_err(|e| store_error(e, data))
 }
 
+/// Opens a store for `move`: a `postgres://` URL (without quotas: everything the source holds
+/// must fit), or a sled directory (created only for the target).
+fn open_backend(place: &str, create: bool) -> anyhow::Result<Backend> {
+    if place.starts_with("postgres://") || place.starts_with("postgresql://") {
+        let unlimited = Quotas {
+            workspaces_per_key: 0,
+            creates_per_minute: 0,
+            workspace_bytes: 0,
+            key_bundles_per_minute: 0,
+            key_bytes_per_minute: 0,
+            workspace_bundles_per_minute: 0,
+            workspace_bytes_per_minute: 0,
+            key_ops_per_minute: 0,
+            workspace_ops: 0,
+        };
+        let store = PgStore::open(place, &unlimited)
+            .with_context(|| format!("kan de opslag in {} niet openen", redacted(place)))?;
+        return Ok(Backend::Postgres(store));
+    }
+    let dir = Path::new(place);
+    if !create && !dir.is_dir() {
+        anyhow::bail!("{place} is geen map met de gegevens van een relay");
+    }
+    Ok(Backend::Sled(open_store(dir)?))
+}
+
 fn store_error(e: StoreError, data: &Path) -> anyhow::Error {
     // sled reports a held lock only in the text of an I/O error.
     if let StoreError::Sled(sled::Error::Io(io)) = &e
@@ -329,6 +368,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn operate(command: Command) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     match command {
+        Command::Move { from, to } => {
+            let source = open_backend(&from, false)?;
+            let target = open_backend(&to, true)?;
+            let moved = crate::moving::copy(&source, &target, &mut out)
+                .await
+                .with_context(|| {
+                    format!(
+                        "verplaatsen van {} naar {} gestopt",
+                        redacted(&from),
+                        redacted(&to)
+                    )
+                })?;
+            writeln!(
+                out,
+                "{} samenwerking(en) verplaatst: {} lidmaatschapsoperaties, {} wijzigingen",
+                moved.workspaces, moved.operations, moved.bundles
+            )?;
+            tracing::info!(
+                workspaces = moved.workspaces,
+                bundles = moved.bundles,
+                "relay verplaatst"
+            );
+        }
         Command::Key(DataArg { data }) => {
             let store = open_store(&data)?;
             let key = store.relay_key(random())?;

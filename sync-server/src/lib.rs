@@ -24,6 +24,7 @@ cfg_if::cfg_if! {
         pub mod config;
         mod connection;
         mod metered;
+        pub mod moving;
         pub mod metrics;
         pub mod mirror;
         pub mod operator;

@@ -116,13 +116,19 @@ pub async fn delete(store: &RelayStore, id: WorkspaceId) -> Result<bool, StoreEr
 }
 
 async fn mark(store: &RelayStore, name: &str, on: bool) -> Result<(), StoreError> {
+    set_mark(store, name, on)?;
+    store.flush().await
+}
+
+/// Sets or clears a mark (durable at the next flush).
+pub(crate) fn set_mark(store: &RelayStore, name: &str, on: bool) -> Result<(), StoreError> {
     let admin = store.tree(ADMIN)?;
     if on {
         admin.insert(name.as_bytes(), &[1])?;
     } else {
         admin.remove(name.as_bytes())?;
     }
-    store.flush().await
+    Ok(())
 }
 
 #[cfg(test)]

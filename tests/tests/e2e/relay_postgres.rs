@@ -287,3 +287,91 @@ fn a_database_restart_gives_typed_refusals_and_the_nodes_recover_by_themselves()
         assert_eq!(all[1].bundle, during);
     });
 }
+
+/// Runs `kompas-relay move --from FROM --to TO` and returns what it printed.
+fn move_store(from: &str, to: &str) -> String {
+    let out = std::process::Command::new(kompas_tests::binary("kompas-relay"))
+        .args(["move", "--from", from, "--to", to])
+        .output()
+        .expect("kompas-relay runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "move failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn a_workspace_moves_from_sled_to_postgres_and_back_without_replicas_noticing() {
+    let pg = database();
+    let dir = tempfile::tempdir().unwrap();
+    let sled_dir = dir.path().join("relay");
+    let rt = runtime();
+    let gemeente = Org::new(1, "Gemeente Havenstad");
+    let aanbieder = Org::new(2, "Jeugdhulp Havenstad");
+    let relay = RelayProcess::start(&sled_dir, &[]);
+    let key = relay.key.clone();
+    let sent = rt.block_on(async {
+        let mut ws = TestWorkspace::create(&relay.url(), WS, &gemeente).await;
+        let mut partner = ws.add_partner(&relay.url(), &gemeente, &aanbieder, 9).await;
+        let mut sent = Vec::new();
+        for i in 0..5u8 {
+            let bundle = aanbieder.seal(WS, 0, i, b"voor de verhuizing", [i; 24]);
+            assert_eq!(
+                partner.push(bundle.clone()).await.unwrap().seq,
+                u64::from(i) + 1
+            );
+            sent.push(bundle);
+        }
+        sent
+    });
+    assert_eq!(relay.terminate(), Some(0));
+
+    let printed = move_store(sled_dir.to_str().unwrap(), &pg.url());
+    assert!(
+        printed.contains("1 samenwerking(en) verplaatst"),
+        "{printed}"
+    );
+    // Moving again is refused: the workspace is there already, and nothing is written twice.
+    let again = std::process::Command::new(kompas_tests::binary("kompas-relay"))
+        .args([
+            "move",
+            "--from",
+            sled_dir.to_str().unwrap(),
+            "--to",
+            &pg.url(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("staat al in het doel"));
+
+    let node = RelayProcess::on_postgres(&pg.url(), &[]);
+    assert_eq!(node.key, key, "the moved relay keeps its key");
+    rt.block_on(async {
+        // The partner carries on from its cursor: the same numbers, the same bundles.
+        let (mut partner, welcome) = aanbieder.connect(&node.url(), WS).await;
+        assert_eq!(welcome.head, 5);
+        let rest = partner.pull_all(3).await.unwrap();
+        assert_eq!(rest.iter().map(|s| s.seq).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(rest[0].bundle, sent[3]);
+        let next = aanbieder.seal(WS, 0, 9, b"na de verhuizing", [9; 24]);
+        assert_eq!(partner.push(next).await.unwrap().seq, 6);
+    });
+    assert_eq!(node.terminate(), Some(0));
+
+    // And back to a new sled directory.
+    let back = dir.path().join("terug");
+    move_store(&pg.url(), back.to_str().unwrap());
+    let relay = RelayProcess::start(&back, &[]);
+    assert_eq!(relay.key, key);
+    rt.block_on(async {
+        let (mut gemeente_client, welcome) = gemeente.connect(&relay.url(), WS).await;
+        assert_eq!(welcome.head, 6);
+        let all = gemeente_client.pull_all(0).await.unwrap();
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[4].bundle, sent[4]);
+    });
+}
