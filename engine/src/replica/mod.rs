@@ -321,27 +321,25 @@ impl<S: Store> Replica<S> {
         kind: Option<&str>,
         include_deleted: bool,
     ) -> Result<Vec<DocView>, ReplicaError> {
-        Ok(self
-            .listed(kind, include_deleted, false)?
-            .into_iter()
-            .map(|found| found.view)
-            .collect())
+        self.listed(kind, include_deleted, false, |found| found.view)
     }
 
     /// The live documents of `kind` as [`Replica::list`] gives them, each with the summary the
     /// kind's owner keeps of it in the view index ([`crate::kinds::Summary`]); `None` where the
     /// index holds none for a document (its owner then reads the document itself).
     pub fn list_summarised(&self, kind: &str) -> Result<Vec<Indexed>, ReplicaError> {
-        self.listed(Some(kind), false, true)
+        self.listed(Some(kind), false, true, |found| found)
     }
 
-    /// What [`Replica::list`] lists, with summaries if asked for.
-    fn listed(
+    /// What [`Replica::list`] lists, with summaries if asked for, each made into what the
+    /// caller wants by `take`.
+    fn listed<T>(
         &self,
         kind: Option<&str>,
         include_deleted: bool,
         summaries: bool,
-    ) -> Result<Vec<Indexed>, ReplicaError> {
+        take: impl Fn(Indexed) -> T,
+    ) -> Result<Vec<T>, ReplicaError> {
         if let Some(kind) = kind
             && !self.kinds.knows(kind)
         {
@@ -353,12 +351,23 @@ impl<S: Store> Replica<S> {
             Some(wanted) => wanted == k,
             None => self.kinds.rules(k).listed_by_default,
         };
-        let mut out = self.indexed(&wanted, summaries)?;
-        if !include_deleted {
-            out.retain(|found| found.view.deleted.is_none());
-        }
-        out.sort_by(|a, b| (a.view.created, &a.view.id).cmp(&(b.view.created, &b.view.id)));
-        Ok(out)
+        let found = self.indexed(&wanted, summaries)?;
+        // The index gives the views in id order, so sorting their positions by creation time
+        // orders them by (created, id); the views themselves move once, not at every step of
+        // the sort (which was most of a list's time at 10,000 documents).
+        let mut order: Vec<(Timestamp, usize)> = found
+            .iter()
+            .enumerate()
+            .filter(|(_, found)| include_deleted || found.view.deleted.is_none())
+            .map(|(at, found)| (found.view.created, at))
+            .collect();
+        order.sort_unstable();
+        let mut found: Vec<Option<Indexed>> = found.into_iter().map(Some).collect();
+        Ok(order
+            .into_iter()
+            .filter_map(|(_, at)| found.get_mut(at).and_then(Option::take))
+            .map(take)
+            .collect())
     }
 
     /// Marks a document deleted. Its content and history stay, so the deletion itself syncs.

@@ -50,14 +50,18 @@ impl ViewsMirror {
     ) -> Result<Vec<ViewEntry>, StoreError> {
         let mut entries = self.lock();
         if entries.is_none() {
-            let mut read = BTreeMap::new();
-            for entry in tree.iter() {
-                let (key, value) = entry?;
-                read.insert(
-                    String::from_utf8_lossy(&key).into_owned(),
-                    Arc::from(&value[..]),
-                );
-            }
+            // The tree gives its entries in key order, so the map is built from them in one
+            // pass rather than searched for every insert.
+            let read = tree
+                .iter()
+                .map(|entry| {
+                    let (key, value) = entry?;
+                    Ok((
+                        String::from_utf8_lossy(&key).into_owned(),
+                        Arc::from(&value[..]),
+                    ))
+                })
+                .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
             *entries = Some(read);
         }
         Ok(entries

@@ -64,11 +64,34 @@ pub struct Indexed {
 enum Entry<'a> {
     /// The view as the document holds it (its tombstone not yet judged), the verdict on the
     /// tombstone, if it has one, and the summary its kind's owner keeps, if any.
-    View(DocView, Option<Verdict>, Option<&'a [u8]>),
+    View(Stored, Option<Verdict>, Option<&'a [u8]>),
     /// A document of another kind than wanted; the rest was not decoded.
     Skipped,
     /// The document does not have the kompas layout.
     Unreadable,
+}
+
+/// A view as its entry holds it: all but the document's id, which is the entry's key.
+struct Stored {
+    kind: String,
+    created: Timestamp,
+    deleted: Option<Timestamp>,
+    fields: BTreeMap<String, FieldValue>,
+    heads: Vec<String>,
+}
+
+impl Stored {
+    /// The view of the document `id`.
+    fn into_view(self, id: DocId) -> DocView {
+        DocView {
+            id,
+            kind: self.kind,
+            created: self.created,
+            deleted: self.deleted,
+            fields: self.fields,
+            heads: self.heads,
+        }
+    }
 }
 
 impl<S: Store> Replica<S> {
@@ -137,8 +160,10 @@ impl<S: Store> Replica<S> {
             .store
             .views_where(&|bytes| may_be_wanted(bytes, wanted))?
         {
-            let Ok(id) = DocId::parse(&raw) else { continue };
-            if let Some(found) = self.judged(&id, &bytes, wanted, &mut rights, summaries)? {
+            let Ok(id) = DocId::try_from(raw) else {
+                continue;
+            };
+            if let Some(found) = self.judged(id, &bytes, wanted, &mut rights, summaries)? {
                 out.push(found);
             }
         }
@@ -155,7 +180,7 @@ impl<S: Store> Replica<S> {
             None => return Ok(None),
         };
         Ok(self
-            .judged(id, &bytes, &|_| true, &mut None, false)?
+            .judged(id.clone(), &bytes, &|_| true, &mut None, false)?
             .map(|found| found.view))
     }
 
@@ -165,19 +190,19 @@ impl<S: Store> Replica<S> {
     /// itself comes without a summary.
     fn judged(
         &self,
-        id: &DocId,
+        id: DocId,
         bytes: &[u8],
         wanted: &dyn Fn(&str) -> bool,
         rights: &mut Option<[u8; 32]>,
         summaries: bool,
     ) -> Result<Option<Indexed>, ReplicaError> {
         let fresh;
-        let entry = match decode(id, bytes, wanted) {
+        let entry = match decode(bytes, wanted) {
             Ok(entry) => entry,
-            Err(_) => match self.reindex(id)? {
+            Err(_) => match self.reindex(&id)? {
                 Some(entry) => {
                     fresh = entry;
-                    decode(id, &fresh, wanted).unwrap_or(Entry::Unreadable)
+                    decode(&fresh, wanted).unwrap_or(Entry::Unreadable)
                 }
                 None => return Ok(None),
             },
@@ -189,7 +214,7 @@ impl<S: Store> Replica<S> {
         match entry {
             Entry::Skipped => Ok(None),
             Entry::Unreadable => {
-                let view = self.get_loaded(id)?;
+                let view = self.get_loaded(&id)?;
                 Ok(wanted(&view.kind).then(|| from_document(view)))
             }
             Entry::View(mut view, verdict, summary) => {
@@ -206,14 +231,17 @@ impl<S: Store> Replica<S> {
                         _ if never => false,
                         Some(v) if v.rights == now => v.counts,
                         // Decided under other coordinators, or not decided: ask the document.
-                        _ => return Ok(Some(from_document(self.get_loaded(id)?))),
+                        _ => return Ok(Some(from_document(self.get_loaded(&id)?))),
                     };
                     if !counts {
                         view.deleted = None;
                     }
                 }
                 let summary = summary.filter(|_| summaries).map(<[u8]>::to_vec);
-                Ok(Some(Indexed { view, summary }))
+                Ok(Some(Indexed {
+                    view: view.into_view(id),
+                    summary,
+                }))
             }
         }
     }
@@ -304,11 +332,7 @@ fn may_be_wanted(bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> bool {
     }
 }
 
-fn decode<'a>(
-    id: &DocId,
-    bytes: &'a [u8],
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<Entry<'a>, WireError> {
+fn decode<'a>(bytes: &'a [u8], wanted: &dyn Fn(&str) -> bool) -> Result<Entry<'a>, WireError> {
     let mut r = Reader::new(bytes);
     match r.u8("soort vermelding")? {
         VIEW => {}
@@ -340,8 +364,7 @@ fn decode<'a>(
     let summary = r.option("samenvatting", |r| r.bytes("samenvatting"))?;
     r.finish("vermelding")?;
     Ok(Entry::View(
-        DocView {
-            id: id.clone(),
+        Stored {
             kind,
             created,
             deleted,
@@ -360,7 +383,8 @@ fn decode_fields(
     r: &mut Reader<'_>,
     depth: usize,
 ) -> Result<BTreeMap<String, FieldValue>, WireError> {
-    let pairs = r.list("velden", |r| {
+    let mut fields = BTreeMap::new();
+    r.for_each("velden", |r| {
         let name = r.str("veldnaam")?;
         let value = match r.u8("soort waarde")? {
             0 => FieldValue::Text(r.str("tekst")?),
@@ -375,9 +399,10 @@ fn decode_fields(
                 });
             }
         };
-        Ok((name, value))
+        fields.insert(name, value);
+        Ok(())
     })?;
-    Ok(pairs.into_iter().collect())
+    Ok(fields)
 }
 
 /// Whether the index of `store` is marked complete in this format (for the index tests).

@@ -29,10 +29,7 @@ fn agrees<S: Store>(r: &Replica<S>) {
         assert_eq!(&r.get(&view.id).unwrap(), view);
         let entry = r.store().view(view.id.as_str()).unwrap().unwrap();
         assert!(
-            matches!(
-                super::decode(&view.id, &entry, &|_| true),
-                Ok(super::Entry::View(..))
-            ),
+            matches!(super::decode(&entry, &|_| true), Ok(super::Entry::View(..))),
             "the entry of {} reads back as a view",
             view.id
         );
