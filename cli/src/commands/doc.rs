@@ -47,7 +47,8 @@ pub fn run(global: &Global, cmd: DocCommand) -> anyhow::Result<()> {
             })
         }
         DocCommand::List { kind, deleted } => {
-            let views = replica.list(kind.as_deref(), deleted)?;
+            let shared = replica.list_shared(kind.as_deref(), deleted)?;
+            let views: Vec<&DocView> = shared.iter().map(|v| &**v).collect();
             emit(global.json, &views, |vs| render_list(replica.catalog(), vs))
         }
         DocCommand::History { id } => {
@@ -200,7 +201,7 @@ pub(crate) fn render_view(catalog: &Catalog, view: &DocView) -> String {
     out
 }
 
-fn render_list(catalog: &Catalog, views: &[DocView]) -> String {
+fn render_list(catalog: &Catalog, views: &[&DocView]) -> String {
     if views.is_empty() {
         return "Geen documenten.".into();
     }

@@ -88,7 +88,7 @@ pub async fn list(
             let needle = query.q.trim().to_lowercase();
             let mut groups: BTreeMap<String, KindGroup> = BTreeMap::new();
             let mut found = 0;
-            for view in opened.replica.list(None, false)? {
+            for view in opened.replica.list_shared(None, false)? {
                 if !query.soort.is_empty() && view.kind != query.soort {
                     continue;
                 }

@@ -228,6 +228,24 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// A counted list read element by element into `each`, without collecting the elements
+    /// (for a caller that puts them straight where they belong). The count is checked as in
+    /// [`Reader::list`].
+    pub fn for_each(
+        &mut self,
+        what: &'static str,
+        mut each: impl FnMut(&mut Reader<'a>) -> Result<(), WireError>,
+    ) -> Result<(), WireError> {
+        let count = self.u32(what)? as usize;
+        if count > self.remaining() {
+            return Err(WireError::Truncated { what });
+        }
+        for _ in 0..count {
+            each(self)?;
+        }
+        Ok(())
+    }
+
     /// An optional value behind a presence byte.
     pub fn option<T>(
         &mut self,
@@ -253,6 +271,14 @@ mod tests {
         let mut r = Reader::new(&bytes);
         let err = r.list("items", |r| r.u8("item")).unwrap_err();
         assert_eq!(err, WireError::Truncated { what: "items" });
+        let mut calls = 0;
+        let err = Reader::new(&bytes)
+            .for_each("items", |_| {
+                calls += 1;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!((err, calls), (WireError::Truncated { what: "items" }, 0));
         assert_eq!(
             Reader::new(&[0, 0, 0, 5, b'a']).str("name").unwrap_err(),
             WireError::Truncated { what: "name" }
@@ -273,12 +299,20 @@ mod tests {
         w.i64(-3);
         w.str("Gemeente Zwolle");
         w.option(Some(&9u64), |w, v| w.u64(*v));
+        w.list(&[4u8, 5], |w, v| w.u8(*v));
         let bytes = w.into_bytes();
         let mut r = Reader::new(&bytes);
         assert_eq!(r.u16("a").unwrap(), 7);
         assert_eq!(r.i64("b").unwrap(), -3);
         assert_eq!(r.str("c").unwrap(), "Gemeente Zwolle");
         assert_eq!(r.option("d", |r| r.u64("d")).unwrap(), Some(9));
+        let mut items = Vec::new();
+        r.for_each("e", |r| {
+            items.push(r.u8("e")?);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(items, [4, 5]);
         r.finish("test").unwrap();
     }
 }

@@ -31,11 +31,7 @@ impl DocId {
 
     /// Checks a typed or stored id.
     pub fn parse(s: &str) -> Result<DocId, DocIdError> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !s.starts_with('-');
-        if ok {
+        if is_valid(s) {
             Ok(DocId(s.to_string()))
         } else {
             Err(DocIdError(s.to_string()))
@@ -50,9 +46,23 @@ impl DocId {
 
 impl TryFrom<String> for DocId {
     type Error = DocIdError;
+    /// Checks an id as [`DocId::parse`] does, keeping the string instead of copying it.
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        DocId::parse(&s)
+        if is_valid(&s) {
+            Ok(DocId(s))
+        } else {
+            Err(DocIdError(s))
+        }
     }
+}
+
+/// Whether `s` is a document id: 1 to 64 lowercase letters, digits and dashes, not starting
+/// with a dash.
+fn is_valid(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
 }
 
 impl From<DocId> for String {
@@ -78,12 +88,17 @@ mod tests {
         assert_eq!(a.as_str().len(), 12);
         assert_ne!(a, b);
         assert_eq!(DocId::parse(a.as_str()).unwrap(), a);
+        assert_eq!(DocId::try_from(a.to_string()).unwrap(), a);
     }
 
     #[test]
     fn ids_refuse_unsafe_characters() {
         for bad in ["", "A", "a b", "a/b", "-a", &"x".repeat(65)] {
             assert!(DocId::parse(bad).is_err(), "{bad:?} accepted");
+            assert!(
+                DocId::try_from(bad.to_string()).is_err(),
+                "{bad:?} accepted"
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 //! An in-memory [`Store`] for tests and simulations; "durable" means "in the map".
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{MetaBatch, Store, StoreError, StoredDoc, ViewEntry, check_key};
 
@@ -16,7 +16,8 @@ struct Inner {
     docs: BTreeMap<String, StoredDoc>,
     meta: BTreeMap<String, Vec<u8>>,
     local_edits: BTreeSet<String>,
-    views: BTreeMap<String, Vec<u8>>,
+    /// Shared with the lists that read them, as the sled store's copy in memory is.
+    views: BTreeMap<Arc<str>, Arc<[u8]>>,
 }
 
 impl MemoryStore {
@@ -38,7 +39,7 @@ impl Store for MemoryStore {
     fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
         check_key(id)?;
         let mut inner = self.lock();
-        inner.views.insert(id.to_string(), view.to_vec());
+        inner.views.insert(Arc::from(id), Arc::from(view));
         let doc = inner.docs.entry(id.to_string()).or_default();
         doc.chunks.push(chunk.to_vec());
         Ok(doc.chunks.len())
@@ -57,7 +58,7 @@ impl Store for MemoryStore {
         };
         let mut inner = self.lock();
         inner.docs.insert(id.to_string(), doc);
-        inner.views.insert(id.to_string(), view.to_vec());
+        inner.views.insert(Arc::from(id), Arc::from(view));
         Ok(())
     }
 
@@ -66,7 +67,7 @@ impl Store for MemoryStore {
         Ok(inner
             .views
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
             .collect())
     }
 
@@ -76,13 +77,13 @@ impl Store for MemoryStore {
             .views
             .iter()
             .filter(|(_, v)| keep(v))
-            .map(|(k, v)| (k.clone(), v.as_slice().into()))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
     fn view(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_key(id)?;
-        Ok(self.lock().views.get(id).cloned())
+        Ok(self.lock().views.get(id).map(|v| v.to_vec()))
     }
 
     fn put_views(&self, views: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
@@ -91,7 +92,9 @@ impl Store for MemoryStore {
         }
         let mut inner = self.lock();
         for (id, view) in views {
-            inner.views.insert(id.clone(), view.clone());
+            inner
+                .views
+                .insert(Arc::from(id.as_str()), Arc::from(view.as_slice()));
         }
         Ok(())
     }
@@ -161,7 +164,7 @@ impl Store for MemoryStore {
         let inner = self.lock();
         let docs: usize = inner.docs.values().map(StoredDoc::byte_len).sum();
         let meta: usize = inner.meta.values().map(Vec::len).sum();
-        let views: usize = inner.views.values().map(Vec::len).sum();
+        let views: usize = inner.views.values().map(|v| v.len()).sum();
         Ok((docs + meta + views) as u64)
     }
 }

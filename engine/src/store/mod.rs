@@ -22,8 +22,10 @@ pub use sled_store::SledStore;
 
 use automerge::{AutoCommit, ChangeHash};
 
-/// A document id with its view entry, shared with the store's copy in memory where it has one.
-pub type ViewEntry = (String, std::sync::Arc<[u8]>);
+/// A document id with its view entry, shared with the store's copy in memory where it has one:
+/// as long as an entry is not written again, the store hands out the same bytes (the same
+/// `Arc`), so a reader may keep what it made of them beside them.
+pub type ViewEntry = (std::sync::Arc<str>, std::sync::Arc<[u8]>);
 
 /// After this many incremental chunks a document is compacted into a single snapshot.
 pub const COMPACT_AFTER_CHUNKS: usize = 8;
@@ -162,7 +164,7 @@ pub trait Store: Send + Sync {
         Ok(views
             .into_iter()
             .filter(|(_, view)| keep(view))
-            .map(|(id, view)| (id, view.into()))
+            .map(|(id, view)| (id.into(), view.into()))
             .collect())
     }
 

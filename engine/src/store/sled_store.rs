@@ -204,7 +204,7 @@ impl Store for SledStore {
         let all = self.views_where(&|_| true)?;
         Ok(all
             .into_iter()
-            .map(|(id, view)| (id, view.to_vec()))
+            .map(|(id, view)| (id.to_string(), view.to_vec()))
             .collect())
     }
 

@@ -17,8 +17,11 @@ use super::{StoreError, ViewEntry};
 /// The entries of the view index by document id, once read.
 #[derive(Default)]
 pub(super) struct ViewsMirror {
-    entries: Mutex<Option<BTreeMap<String, Arc<[u8]>>>>,
+    entries: Mutex<Option<Entries>>,
 }
+
+/// The view entries by document id.
+type Entries = BTreeMap<Arc<str>, Arc<[u8]>>;
 
 impl ViewsMirror {
     /// Runs `apply`, which writes `written` to the tree, and then puts them in the copy.
@@ -35,7 +38,7 @@ impl ViewsMirror {
         }
         if let Some(entries) = entries.as_mut() {
             for (id, view) in written {
-                entries.insert((*id).to_string(), Arc::from(*view));
+                entries.insert(Arc::from(*id), Arc::from(*view));
             }
         }
         Ok(())
@@ -50,14 +53,18 @@ impl ViewsMirror {
     ) -> Result<Vec<ViewEntry>, StoreError> {
         let mut entries = self.lock();
         if entries.is_none() {
-            let mut read = BTreeMap::new();
-            for entry in tree.iter() {
-                let (key, value) = entry?;
-                read.insert(
-                    String::from_utf8_lossy(&key).into_owned(),
-                    Arc::from(&value[..]),
-                );
-            }
+            // The tree gives its entries in key order, so the map is built from them in one
+            // pass rather than searched for every insert.
+            let read = tree
+                .iter()
+                .map(|entry| {
+                    let (key, value) = entry?;
+                    Ok((
+                        Arc::from(String::from_utf8_lossy(&key)),
+                        Arc::from(&value[..]),
+                    ))
+                })
+                .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
             *entries = Some(read);
         }
         Ok(entries
@@ -68,7 +75,7 @@ impl ViewsMirror {
             .collect())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<BTreeMap<String, Arc<[u8]>>>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Entries>> {
         // A panic while the lock was held may have come between a write to the tree and the
         // copy: the copy is dropped, to be read from the tree again.
         self.entries.lock().unwrap_or_else(|poisoned| {

@@ -21,7 +21,8 @@
 //! Entries use the project's byte codec (`sync::wire::codec`): a list of 10,000 entries must
 //! decode in a few milliseconds, which a text format does not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::AutoCommit;
 
@@ -60,15 +61,48 @@ pub struct Indexed {
     pub summary: Option<Vec<u8>>,
 }
 
-/// One entry read back.
-enum Entry<'a> {
+/// A view read from the index as lists hand it on: shared with the replica's decoded entries
+/// (see [`Decoded`]) unless its tombstone had to be judged again.
+pub(super) struct Shared {
+    /// The document's view.
+    pub(super) view: Arc<DocView>,
+    /// What its kind's owner keeps of it, if the entry holds it.
+    pub(super) summary: Option<Arc<[u8]>>,
+}
+
+/// One entry read back whole.
+enum Entry {
     /// The view as the document holds it (its tombstone not yet judged), the verdict on the
     /// tombstone, if it has one, and the summary its kind's owner keeps, if any.
-    View(DocView, Option<Verdict>, Option<&'a [u8]>),
-    /// A document of another kind than wanted; the rest was not decoded.
-    Skipped,
-    /// The document does not have the kompas layout.
-    Unreadable,
+    View {
+        view: Arc<DocView>,
+        verdict: Option<Verdict>,
+        summary: Option<Arc<[u8]>>,
+    },
+    /// The document (this one) does not have the kompas layout.
+    Unreadable(DocId),
+}
+
+/// The entries lists decoded, each beside the bytes it was decoded from, so the next list
+/// decodes only the entries written since. The store hands out the same bytes (the same
+/// `Arc`) until an entry is written again, so an entry whose bytes are the ones kept here is
+/// decoded already; the kept `Arc` keeps those bytes alive, so their address cannot be taken
+/// by other bytes meanwhile. As large as the decoded index: one view per listed document.
+#[derive(Default)]
+pub(super) struct Decoded {
+    entries: Mutex<DecodedEntries>,
+}
+
+/// Per document id: the entry's bytes as the store handed them out, and what they decoded to.
+type DecodedEntries = HashMap<Arc<str>, (Arc<[u8]>, Arc<Entry>)>;
+
+impl Decoded {
+    fn lock(&self) -> MutexGuard<'_, DecodedEntries> {
+        // Every update is one insert of a whole entry, so what a panic left is still right.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl<S: Store> Replica<S> {
@@ -124,21 +158,38 @@ impl<S: Store> Replica<S> {
     }
 
     /// The views of the indexed documents whose kind `wanted` accepts, tombstones judged as
-    /// [`Replica::view`] judges them, in id order; with each the summary its kind's owner
-    /// keeps, if `summaries` asks for it and the entry holds one.
+    /// [`Replica::view`] judges them, in id order, each with the summary its kind's owner
+    /// keeps if the entry holds one. Entries decoded by an earlier list are not decoded again.
     pub(super) fn indexed(
         &self,
         wanted: &dyn Fn(&str) -> bool,
-        summaries: bool,
-    ) -> Result<Vec<Indexed>, ReplicaError> {
-        let mut rights = None;
-        let mut out = Vec::new();
-        for (raw, bytes) in self
+    ) -> Result<Vec<Shared>, ReplicaError> {
+        let listed = self
             .store
-            .views_where(&|bytes| may_be_wanted(bytes, wanted))?
-        {
-            let Ok(id) = DocId::parse(&raw) else { continue };
-            if let Some(found) = self.judged(&id, &bytes, wanted, &mut rights, summaries)? {
+            .views_where(&|bytes| may_be_wanted(bytes, wanted))?;
+        let mut rights = None;
+        let mut out = Vec::with_capacity(listed.len());
+        let mut decoded = self.decoded.lock();
+        for (raw, bytes) in listed {
+            let entry = match decoded.get(&*raw) {
+                Some((kept, entry)) if Arc::ptr_eq(kept, &bytes) => entry.clone(),
+                _ => {
+                    let Ok(id) = DocId::parse(&raw) else { continue };
+                    match decode(&id, &bytes) {
+                        Ok(entry) => {
+                            let entry = Arc::new(entry);
+                            decoded.insert(raw, (bytes, entry.clone()));
+                            entry
+                        }
+                        // Repaired and written: the next list decodes and keeps the repair.
+                        Err(_) => match self.reindexed(&id)? {
+                            Some(entry) => Arc::new(entry),
+                            None => continue,
+                        },
+                    }
+                }
+            };
+            if let Some(found) = self.judged(&entry, wanted, &mut rights)? {
                 out.push(found);
             }
         }
@@ -147,75 +198,80 @@ impl<S: Store> Replica<S> {
 
     /// The view of one document from the index; `None` when there is no such document.
     pub(super) fn indexed_one(&self, id: &DocId) -> Result<Option<DocView>, ReplicaError> {
-        let bytes = match self.store.view(id.as_str())? {
-            Some(bytes) => bytes,
+        let entry = match self.store.view(id.as_str())? {
+            Some(bytes) => match decode(id, &bytes) {
+                Ok(entry) => Some(entry),
+                Err(_) => self.reindexed(id)?,
+            },
             // Never written since the index is complete: no such document, unless it is
-            // in the store without an entry (which `judged` repairs through an empty entry).
-            None if self.store.load(id.as_str())?.is_some() => Vec::new(),
-            None => return Ok(None),
+            // in the store without an entry, which is then computed and written.
+            None => self.reindexed(id)?,
         };
+        let Some(entry) = entry else { return Ok(None) };
         Ok(self
-            .judged(id, &bytes, &|_| true, &mut None, false)?
-            .map(|found| found.view))
+            .judged(&entry, &|_| true, &mut None)?
+            .map(|found| Arc::unwrap_or_clone(found.view)))
     }
 
-    /// Reads one entry: a view whose tombstone is judged, `None` for another kind. An entry that
-    /// does not decode is computed again from the document and written; an unreadable
-    /// document is read itself, which reports its damage. A view read from the document
-    /// itself comes without a summary.
+    /// The entry of `id` computed again from its document, written, and read back; `None`
+    /// when the document is not in the store.
+    fn reindexed(&self, id: &DocId) -> Result<Option<Entry>, ReplicaError> {
+        Ok(self
+            .reindex(id)?
+            .map(|fresh| decode(id, &fresh).unwrap_or_else(|_| Entry::Unreadable(id.clone()))))
+    }
+
+    /// Judges one entry: its view with the tombstone judged, `None` for a kind not `wanted`.
+    /// An unreadable document is read itself, which reports its damage. A view read from the
+    /// document itself comes without a summary.
     fn judged(
         &self,
-        id: &DocId,
-        bytes: &[u8],
+        entry: &Entry,
         wanted: &dyn Fn(&str) -> bool,
         rights: &mut Option<[u8; 32]>,
-        summaries: bool,
-    ) -> Result<Option<Indexed>, ReplicaError> {
-        let fresh;
-        let entry = match decode(id, bytes, wanted) {
-            Ok(entry) => entry,
-            Err(_) => match self.reindex(id)? {
-                Some(entry) => {
-                    fresh = entry;
-                    decode(id, &fresh, wanted).unwrap_or(Entry::Unreadable)
-                }
-                None => return Ok(None),
-            },
-        };
-        let from_document = |view: DocView| Indexed {
-            view,
+    ) -> Result<Option<Shared>, ReplicaError> {
+        let from_document = |view: DocView| Shared {
+            view: Arc::new(view),
             summary: None,
         };
-        match entry {
-            Entry::Skipped => Ok(None),
-            Entry::Unreadable => {
+        let (view, verdict, summary) = match entry {
+            Entry::Unreadable(id) => {
                 let view = self.get_loaded(id)?;
-                Ok(wanted(&view.kind).then(|| from_document(view)))
+                return Ok(wanted(&view.kind).then(|| from_document(view)));
             }
-            Entry::View(mut view, verdict, summary) => {
-                if view.deleted.is_some() {
-                    let never = matches!(
-                        self.kinds().rules(&view.kind).deletion,
-                        crate::kinds::Deletion::Never { .. }
-                    );
-                    let now = match rights {
-                        Some(r) => *r,
-                        None => *rights.insert(self.rights_fingerprint()?),
-                    };
-                    let counts = match verdict {
-                        _ if never => false,
-                        Some(v) if v.rights == now => v.counts,
-                        // Decided under other coordinators, or not decided: ask the document.
-                        _ => return Ok(Some(from_document(self.get_loaded(id)?))),
-                    };
-                    if !counts {
-                        view.deleted = None;
-                    }
-                }
-                let summary = summary.filter(|_| summaries).map(<[u8]>::to_vec);
-                Ok(Some(Indexed { view, summary }))
+            Entry::View {
+                view,
+                verdict,
+                summary,
+            } => (view, verdict, summary),
+        };
+        if !wanted(&view.kind) {
+            return Ok(None);
+        }
+        let mut view = view.clone();
+        if view.deleted.is_some() {
+            let never = matches!(
+                self.kinds().rules(&view.kind).deletion,
+                crate::kinds::Deletion::Never { .. }
+            );
+            let now = match rights {
+                Some(r) => *r,
+                None => *rights.insert(self.rights_fingerprint()?),
+            };
+            let counts = match verdict {
+                _ if never => false,
+                Some(v) if v.rights == now => v.counts,
+                // Decided under other coordinators, or not decided: ask the document.
+                _ => return Ok(Some(from_document(self.get_loaded(&view.id)?))),
+            };
+            if !counts {
+                Arc::make_mut(&mut view).deleted = None;
             }
         }
+        Ok(Some(Shared {
+            view,
+            summary: summary.clone(),
+        }))
     }
 
     /// Computes the entry of `id` again from its document and writes it; `None` when the
@@ -304,17 +360,13 @@ fn may_be_wanted(bytes: &[u8], wanted: &dyn Fn(&str) -> bool) -> bool {
     }
 }
 
-fn decode<'a>(
-    id: &DocId,
-    bytes: &'a [u8],
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<Entry<'a>, WireError> {
+fn decode(id: &DocId, bytes: &[u8]) -> Result<Entry, WireError> {
     let mut r = Reader::new(bytes);
     match r.u8("soort vermelding")? {
         VIEW => {}
         UNREADABLE => {
             r.finish("vermelding")?;
-            return Ok(Entry::Unreadable);
+            return Ok(Entry::Unreadable(id.clone()));
         }
         value => {
             return Err(WireError::BadTag {
@@ -324,9 +376,6 @@ fn decode<'a>(
         }
     }
     let kind = r.str("soort")?;
-    if !wanted(&kind) {
-        return Ok(Entry::Skipped);
-    }
     let created = Timestamp(r.i64("gemaakt")?);
     let deleted = r.option("verwijderd", |r| r.i64("verwijderd").map(Timestamp))?;
     let verdict = r.option("oordeel", |r| {
@@ -337,20 +386,20 @@ fn decode<'a>(
     })?;
     let heads = r.list("heads", |r| r.str("head"))?;
     let fields = decode_fields(&mut r, 0)?;
-    let summary = r.option("samenvatting", |r| r.bytes("samenvatting"))?;
+    let summary = r.option("samenvatting", |r| r.bytes("samenvatting").map(Arc::from))?;
     r.finish("vermelding")?;
-    Ok(Entry::View(
-        DocView {
+    Ok(Entry::View {
+        view: Arc::new(DocView {
             id: id.clone(),
             kind,
             created,
             deleted,
             fields,
             heads,
-        },
+        }),
         verdict,
         summary,
-    ))
+    })
 }
 
 /// How deep lists of items may nest in an entry (fields hold lists of items of plain values).
@@ -360,7 +409,8 @@ fn decode_fields(
     r: &mut Reader<'_>,
     depth: usize,
 ) -> Result<BTreeMap<String, FieldValue>, WireError> {
-    let pairs = r.list("velden", |r| {
+    let mut fields = BTreeMap::new();
+    r.for_each("velden", |r| {
         let name = r.str("veldnaam")?;
         let value = match r.u8("soort waarde")? {
             0 => FieldValue::Text(r.str("tekst")?),
@@ -375,9 +425,10 @@ fn decode_fields(
                 });
             }
         };
-        Ok((name, value))
+        fields.insert(name, value);
+        Ok(())
     })?;
-    Ok(pairs.into_iter().collect())
+    Ok(fields)
 }
 
 /// Whether the index of `store` is marked complete in this format (for the index tests).
