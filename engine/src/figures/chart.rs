@@ -880,6 +880,7 @@ fn axis_number(y: &f64) -> String {
 
 /// A value as a label: with exactly `decimals` decimals and a decimal comma (`5,0`, `12`).
 fn value_label(value: f64, decimals: usize) -> String {
+    let value = super::indicator::round_decimals(value, decimals);
     format!("{value:.decimals$}").replace('.', ",")
 }
 
