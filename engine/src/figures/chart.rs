@@ -301,7 +301,7 @@ pub fn render_svg(data: &ChartData) -> Result<String, ChartError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| draw(&e))?;
+        root.fill(&BACKGROUND).map_err(|e| draw(&e))?;
         let (top, rest) = root.split_vertically(trend_h);
         let (middle, foot) = rest.split_vertically(bars_h);
         if trend_shown {
@@ -389,6 +389,15 @@ const WIDTH: u32 = 960;
 const LABEL_PX: u32 = 20;
 const GREY_TEXT: RGBColor = RGBColor(80, 80, 80);
 const TARGET_COLOUR: RGBColor = RGBColor(190, 30, 45);
+/// The chart's background.
+const BACKGROUND: RGBColor = WHITE;
+/// The grid at the labelled values of the vertical axis: a light grey, lighter than the axes
+/// and than every line, bar and marker of data, so that it stays behind the figures.
+const GRID_COLOUR: RGBColor = RGBColor(225, 225, 225);
+/// The finer grid between the labelled values, in the background's colour: not seen.
+const FINE_GRID_COLOUR: RGBColor = BACKGROUND;
+/// The axes and their ticks.
+const AXIS_COLOUR: RGBColor = RGBColor(120, 120, 120);
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
@@ -465,9 +474,9 @@ fn draw_trend(whole: &Area<'_>, data: &ChartData) -> DrawResult {
         .label_style(("sans-serif", LABEL_PX))
         .axis_desc_style(("sans-serif", LABEL_PX))
         .y_label_formatter(&axis_number)
-        .bold_line_style(RGBColor(225, 225, 225))
-        .light_line_style(WHITE)
-        .axis_style(RGBColor(120, 120, 120))
+        .bold_line_style(GRID_COLOUR)
+        .light_line_style(FINE_GRID_COLOUR)
+        .axis_style(AXIS_COLOUR)
         .disable_x_mesh()
         .draw()?;
     for target in &data.targets {
@@ -833,9 +842,9 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
         .label_style(("sans-serif", LABEL_PX))
         .axis_desc_style(("sans-serif", LABEL_PX))
         .y_label_formatter(&axis_number)
-        .bold_line_style(RGBColor(225, 225, 225))
-        .light_line_style(WHITE)
-        .axis_style(RGBColor(120, 120, 120))
+        .bold_line_style(GRID_COLOUR)
+        .light_line_style(FINE_GRID_COLOUR)
+        .axis_style(AXIS_COLOUR)
         .disable_x_mesh()
         .draw()?;
     for (i, (_, value)) in data.bars.iter().enumerate() {
@@ -871,6 +880,7 @@ fn axis_number(y: &f64) -> String {
 
 /// A value as a label: with exactly `decimals` decimals and a decimal comma (`5,0`, `12`).
 fn value_label(value: f64, decimals: usize) -> String {
+    let value = super::indicator::round_decimals(value, decimals);
     format!("{value:.decimals$}").replace('.', ",")
 }
 
@@ -1516,4 +1526,134 @@ mod tests {
         let dashes: std::collections::BTreeSet<_> = (0..first).map(dash_of).collect();
         assert_eq!(dashes.len(), first);
     }
+
+    /// A colour written as the SVG writes it (`#E1E1E1`).
+    fn hex(c: RGBColor) -> String {
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    /// The relative luminance of a colour the SVG names (`#E1E1E1`), from 0 (black) to 1.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap()) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2)
+    }
+
+    #[test]
+    fn the_grid_is_lighter_than_the_axes_and_every_line_of_data() {
+        let data = example(
+            falling(),
+            vec![("Meisjes".into(), Some(4.2)), ("Jongens".into(), Some(5.8))],
+        );
+        let svg = render_svg(&data).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let nodes: Vec<roxmltree::Node<'_, '_>> = doc.descendants().collect();
+        let num = |n: &roxmltree::Node<'_, '_>, a: &str| -> f64 {
+            n.attribute(a)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
+        let stroked = |n: &roxmltree::Node<'_, '_>, c: RGBColor| {
+            n.attribute("stroke") == Some(hex(c).as_str())
+        };
+        // The grid: one horizontal line across the plot at every value the vertical axis
+        // labels, in both panels, thin and opaque, and no vertical grid at all.
+        let grid: Vec<usize> = (0..nodes.len())
+            .filter(|i| nodes[*i].has_tag_name("line") && stroked(&nodes[*i], GRID_COLOUR))
+            .collect();
+        let mut grid_ys: Vec<f64> = Vec::new();
+        for i in &grid {
+            let n = &nodes[*i];
+            assert_eq!(num(n, "y1"), num(n, "y2"), "a horizontal grid line");
+            assert!(num(n, "x2") - num(n, "x1") > 300.0, "across the plot");
+            assert_eq!(n.attribute("stroke-width"), Some("1"));
+            assert_eq!(n.attribute("opacity"), Some("1"));
+            grid_ys.push(num(n, "y1"));
+        }
+        let mut tick_ys: Vec<f64> = nodes
+            .iter()
+            .filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("end"))
+            .map(|n| num(n, "y"))
+            .collect();
+        grid_ys.sort_by(f64::total_cmp);
+        tick_ys.sort_by(f64::total_cmp);
+        assert!(grid_ys.len() >= 8, "{grid_ys:?}");
+        assert_eq!(grid_ys, tick_ys, "a grid line at each labelled value");
+        // Every other long line is the finer grid, in the background's colour.
+        for n in nodes.iter().filter(|n| n.has_tag_name("line")) {
+            let long = (num(n, "x2") - num(n, "x1")).hypot(num(n, "y2") - num(n, "y1")) > 16.0;
+            if long && !stroked(n, GRID_COLOUR) {
+                assert!(
+                    stroked(n, FINE_GRID_COLOUR),
+                    "{:?}",
+                    n.attributes().collect::<Vec<_>>()
+                );
+            }
+        }
+        assert_eq!(hex(FINE_GRID_COLOUR), hex(BACKGROUND));
+        // The axes and their ticks: thin lines of the axis colour, both axes of both panels.
+        let axes: Vec<&roxmltree::Node<'_, '_>> = nodes
+            .iter()
+            .filter(|n| n.has_tag_name("polyline") && stroked(n, AXIS_COLOUR))
+            .collect();
+        assert!(
+            axes.iter()
+                .all(|n| n.attribute("stroke-width") == Some("1"))
+        );
+        let long_axes = axes
+            .iter()
+            .filter(|n| {
+                let p: Vec<f64> = n
+                    .attribute("points")
+                    .unwrap_or("")
+                    .split([' ', ','])
+                    .filter_map(|v| v.parse().ok())
+                    .collect();
+                p.len() == 4 && (p[2] - p[0]).hypot(p[3] - p[1]) > 200.0
+            })
+            .count();
+        assert_eq!(long_axes, 4, "two axes in each panel");
+        // Lighter than the axes and than every colour data is drawn in, and thinner than
+        // every line of data.
+        let grid_light = luminance(&hex(GRID_COLOUR));
+        assert!(grid_light > luminance(&hex(AXIS_COLOUR)) + 0.3);
+        let data_colours = std::iter::once(AREA_COLOUR)
+            .chain(REFERENCE_COLOURS)
+            .chain([TARGET_COLOUR]);
+        for c in data_colours {
+            assert!(grid_light > luminance(&hex(c)) + 0.3, "{}", hex(c));
+        }
+        let data_lines: Vec<f64> = nodes
+            .iter()
+            .filter(|n| n.has_tag_name("polyline"))
+            .filter(|n| (0..data.series.len()).any(|s| stroked(n, colour_of(s))))
+            .map(|n| num(n, "stroke-width"))
+            .collect();
+        assert!(data_lines.len() > 10);
+        assert!(
+            data_lines.iter().all(|w| *w >= 2.0),
+            "{data_lines:?}, the grid 1 wide"
+        );
+        let first_data = nodes
+            .iter()
+            .position(|n| n.has_tag_name("polyline") && stroked(n, AREA_COLOUR))
+            .unwrap();
+        let trend_grid = grid
+            .iter()
+            .filter(|g| num(&nodes[**g], "y1") < f64::from(PLOT_H));
+        assert!(trend_grid.clone().count() >= 4);
+        assert!(
+            trend_grid.into_iter().all(|g| *g < first_data),
+            "the grid under the lines"
+        );
+    }
 }
+
+#[cfg(test)]
+mod secret_tests;

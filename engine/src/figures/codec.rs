@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
 
 use super::{AreaCode, Breakdown, Observation, Period, Status};
 use crate::privacy;
@@ -186,43 +186,84 @@ fn write_number(out: &mut String, n: f64) {
 
 /// Decodes one batch (compressed or plain lines), checking every field.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
-    let (range, inflated) = match header(bytes)? {
-        None => (None, None),
-        Some((range, body)) => {
-            let mut text = Vec::new();
-            flate2::read::DeflateDecoder::new(body)
-                .take(MAX_BATCH_TEXT + 1)
-                .read_to_end(&mut text)
-                .map_err(|e| CodecError {
-                    line: 0,
-                    problem: format!("het ingepakte blok is beschadigd ({e})"),
-                })?;
-            if text.len() as u64 > MAX_BATCH_TEXT {
-                return Err(CodecError {
-                    line: 0,
-                    problem: format!(
-                        "het ingepakte blok is groter dan {} MiB uitgepakt",
-                        MAX_BATCH_TEXT >> 20
-                    ),
-                });
-            }
-            (Some(range), Some(text))
-        }
-    };
-    let text =
-        std::str::from_utf8(inflated.as_deref().unwrap_or(bytes)).map_err(|_| CodecError {
+    let mut out = Vec::new();
+    decode_each(bytes, |o| out.push(o))?;
+    Ok(out)
+}
+
+/// Decodes one batch as [`decode`] does, handing each observation to `each` in order as its
+/// line is read: a compressed batch is inflated a line at a time, so neither its text nor its
+/// observations are ever held whole. On an error, `each` has seen the lines before the bad one.
+pub fn decode_each(bytes: &[u8], mut each: impl FnMut(Observation)) -> Result<(), CodecError> {
+    let Some((range, body)) = header(bytes)? else {
+        let text = std::str::from_utf8(bytes).map_err(|_| CodecError {
             line: 0,
             problem: "geen UTF-8".into(),
         })?;
-    let mut out = Vec::with_capacity(text.len() / 40);
-    // The breakdowns of the batch by their text: checked once, and shared between lines, so
-    // that a decoded batch holds a handful of breakdown maps rather than one a line.
-    let mut breakdowns: HashMap<&str, Breakdown> = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let bad = |problem: String| CodecError {
-            line: i + 1,
-            problem,
-        };
+        let mut lines = Lines::new(None);
+        for (i, line) in text.lines().enumerate() {
+            each(lines.decode(i + 1, line)?);
+        }
+        return Ok(());
+    };
+    let mut reader = std::io::BufReader::with_capacity(
+        64 << 10,
+        flate2::read::DeflateDecoder::new(body).take(MAX_BATCH_TEXT + 1),
+    );
+    let mut lines = Lines::new(Some(range));
+    let (mut line, mut inflated, mut number) = (Vec::new(), 0u64, 0);
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CodecError {
+                line: 0,
+                problem: format!("het ingepakte blok is beschadigd ({e})"),
+            })?;
+        if read == 0 {
+            return Ok(());
+        }
+        inflated += read as u64;
+        if inflated > MAX_BATCH_TEXT {
+            return Err(CodecError {
+                line: 0,
+                problem: format!(
+                    "het ingepakte blok is groter dan {} MiB uitgepakt",
+                    MAX_BATCH_TEXT >> 20
+                ),
+            });
+        }
+        number += 1;
+        let text = std::str::from_utf8(&line).map_err(|_| CodecError {
+            line: number,
+            problem: "geen UTF-8".into(),
+        })?;
+        // As `str::lines` ends a line: at a newline, with a carriage return before it.
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        each(lines.decode(number, text)?);
+    }
+}
+
+/// What decoding the lines of one batch keeps between them: the periods the batch names, and
+/// its breakdowns by their text, checked once and shared between lines, so that a decoded
+/// batch holds a handful of breakdown maps rather than one a line.
+struct Lines {
+    range: Option<Periods>,
+    breakdowns: HashMap<String, Breakdown>,
+}
+
+impl Lines {
+    fn new(range: Option<Periods>) -> Lines {
+        Lines {
+            range,
+            breakdowns: HashMap::new(),
+        }
+    }
+
+    /// Decodes line `at` (1-based) of the batch.
+    fn decode(&mut self, at: usize, line: &str) -> Result<Observation, CodecError> {
+        let bad = |problem: String| CodecError { line: at, problem };
         let f: Vec<&str> = line.split('\t').collect();
         let [area, period, value, den, status, breakdown, note] = f.as_slice() else {
             return Err(bad(format!("verwacht 7 velden, vond er {}", f.len())));
@@ -233,7 +274,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
                 .filter(|n| n.is_finite())
                 .ok_or_else(|| bad(format!("{s:?} is geen getal")))
         };
-        let breakdown = match breakdowns.get(breakdown) {
+        let breakdown = match self.breakdowns.get(*breakdown) {
             Some(b) => b.clone(),
             None => {
                 let mut dims = BTreeMap::new();
@@ -245,7 +286,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
                     dims.insert(k.to_string(), v.to_string());
                 }
                 let b = Breakdown::from_map(dims);
-                breakdowns.insert(breakdown, b.clone());
+                self.breakdowns.insert(breakdown.to_string(), b.clone());
                 b
             }
         };
@@ -253,14 +294,14 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
             privacy::check_text("trendbreuk", note).map_err(|e| bad(e.to_string()))?;
         }
         let period = Period::parse(period).map_err(|e| bad(e.to_string()))?;
-        if let Some((first, last)) = range
+        if let Some((first, last)) = self.range
             && !(first..=last).contains(&period)
         {
             return Err(bad(format!(
                 "periode {period} ligt buiten de perioden van het blok ({first} tot en met {last})"
             )));
         }
-        out.push(Observation {
+        Ok(Observation {
             area: AreaCode::parse(area).map_err(|e| bad(e.to_string()))?,
             period,
             value: if *value == "x" {
@@ -280,9 +321,8 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Observation>, CodecError> {
             },
             breakdown,
             note: (!note.is_empty()).then(|| note.to_string()),
-        });
+        })
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -64,10 +64,24 @@ impl Unit {
         if self.is_count() { 0 } else { 1 }
     }
 
+    /// A value in this unit as kompas writes it, for people and in `--json` alike: rounded to
+    /// [`Unit::decimals`] decimals ([`round_decimals`]).
+    pub fn round(self, value: f64) -> f64 {
+        round_decimals(value, self.decimals())
+    }
+
     /// Whether values are counts that add up (and so are rounded and suppressed as counts).
     pub fn is_count(self) -> bool {
         self == Unit::Count
     }
+}
+
+/// `value` rounded to `decimals` decimals, halves away from zero: the one rounding of the
+/// figures kompas writes (text, charts and `--json`).
+pub fn round_decimals(value: f64, decimals: usize) -> f64 {
+    // Beyond 15 decimals an f64 holds nothing more to round.
+    let scale = 10f64.powi(decimals.min(15) as i32);
+    (value * scale).round() / scale
 }
 
 /// Which direction of change is an improvement.

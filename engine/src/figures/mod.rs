@@ -22,6 +22,7 @@ pub mod period_rows;
 mod recent;
 pub mod registry;
 pub mod report;
+pub mod rounded;
 pub mod shown_cache;
 pub mod storage;
 pub mod story;

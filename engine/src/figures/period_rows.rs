@@ -18,6 +18,9 @@ use super::{AreaCode, Breakdown, Observation, Period, Status};
 /// import takes: at this limit a period's working set stays well under 100 MiB.
 pub const MAX_PERIOD_ROWS: usize = 400_000;
 
+/// From this many rows on, a period's list grows by a quarter at a time (below, it doubles).
+const GROW_SLOWLY_FROM: usize = 1024;
+
 /// Where a row is: its period, and its place among that period's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RowAt {
@@ -113,6 +116,11 @@ impl PeriodRows {
             provisional: o.status == Status::Voorlopig,
         };
         let rows = self.periods.entry(o.period).or_default();
+        if rows.len() == rows.capacity() && rows.len() >= GROW_SLOWLY_FROM {
+            // A quarter more at a time, not double: a doubling list of a large period would
+            // hold up to as much room again as its rows until reading is done.
+            rows.reserve_exact(rows.len() / 4);
+        }
         rows.push(row);
         self.len += 1;
         RowAt {
@@ -121,8 +129,8 @@ impl PeriodRows {
         }
     }
 
-    /// Gives back the room the periods' lists grew beyond their rows (up to half of it, as
-    /// lists double when they grow): reading is done once the whole file is in.
+    /// Gives back the room the periods' lists grew beyond their rows (up to a fifth of it, as
+    /// a large period's list grows by a quarter): reading is done once the whole file is in.
     pub fn shrink_to_fit(&mut self) {
         for rows in self.periods.values_mut() {
             rows.shrink_to_fit();

@@ -613,10 +613,9 @@ impl<S: Store> PreparedStore<'_, '_, S> {
             if all.len() > MAX_PERIOD_ROWS {
                 return Err(too_large(period));
             }
-            let existing = stored_in_period(&self.stored, period).map_err(codec_error)?;
-            // Newest first: protection keeps the first of equal cells after a stable sort.
+            // Newest first: sorting keeps the first of equal cells.
             all.reverse();
-            with_unreplaced(&mut all, &existing);
+            with_unreplaced(&mut all, &self.stored, period).map_err(codec_error)?;
             let protection = protect(&mut all, indicator.unit, &self.registry, &self.policy);
             if all.len() > MAX_PERIOD_ROWS {
                 return Err(too_large(period));
@@ -624,8 +623,12 @@ impl<S: Store> PreparedStore<'_, '_, S> {
             stored.protection.primary += protection.primary;
             stored.protection.secondary += protection.secondary;
             stored.protection.unchecked_groups += protection.unchecked_groups;
-            all.retain(|o| find_cell(&existing, o) != Some(o));
-            drop(existing);
+            let unchanged = stored_as_they_are(&all, &self.stored, period).map_err(codec_error)?;
+            let mut at = 0;
+            all.retain(|_| {
+                at += 1;
+                !unchanged[at - 1]
+            });
             stored.rows += all.len();
             chunks.extend(codec::encode_batches(&all).map_err(codec_error)?);
         }
@@ -638,52 +641,85 @@ impl<S: Store> PreparedStore<'_, '_, S> {
     }
 }
 
-/// The stored observations of one period, merged from the batches in key order (the later
-/// batch wins per cell), sorted by cell as [`protect`] sorts them. The batches are decoded one
-/// at a time, and compressed batches that name other periods are not decoded, so only this
-/// period's rows are ever held as observations.
-fn stored_in_period(batches: &[Vec<u8>], period: Period) -> Result<Vec<Observation>, CodecError> {
-    let mut rows = Vec::new();
+/// Decodes, one line at a time, the stored rows of `period` in `batches` (in key order), so
+/// that the period's stored rows are never held whole; compressed batches that name other
+/// periods are not decoded.
+fn each_stored_in_period(
+    batches: &[Vec<u8>],
+    period: Period,
+    mut each: impl FnMut(Observation),
+) -> Result<(), CodecError> {
     for bytes in batches {
         if codec::periods(bytes)?.is_some_and(|(first, last)| !(first..=last).contains(&period)) {
             continue;
         }
-        let decoded = codec::decode(bytes)?;
-        // Grown by exactly what is added: a doubling list would hold up to twice the period.
-        rows.reserve_exact(decoded.iter().filter(|o| o.period == period).count());
-        rows.extend(decoded.into_iter().filter(|o| o.period == period));
+        codec::decode_each(bytes, |o| {
+            if o.period == period {
+                each(o);
+            }
+        })?;
     }
-    // Newest first, so that sorting keeps the latest of equal cells.
-    rows.reverse();
-    sort_cells(&mut rows);
-    Ok(rows)
+    Ok(())
 }
 
-/// Adds to `new` (newest first) the stored rows of `existing` (sorted by cell) whose cells no
-/// row of `new` replaces, so that protection sees every cell of the period once. The stored
-/// rows that are replaced are left out before protection, not after, so a re-import does not
-/// hold and sort the period twice over; protection keeps the first of equal cells, so the
-/// result is the same.
-fn with_unreplaced(new: &mut Vec<Observation>, existing: &[Observation]) {
-    if existing.is_empty() {
-        return;
+/// Adds to `new` (rows of `period`, newest first) the stored rows of that period whose cells
+/// no row of `new` replaces, the latest of each cell first, so that protection sees every cell
+/// of the period once (it keeps the first of equal cells). The stored rows that are replaced
+/// are passed over as they are decoded: neither they nor the period's stored rows are held.
+/// With stored rows for the period, `new` is left sorted by cell.
+fn with_unreplaced(
+    new: &mut Vec<Observation>,
+    batches: &[Vec<u8>],
+    period: Period,
+) -> Result<(), CodecError> {
+    let mut any = false;
+    for bytes in batches {
+        any |= codec::periods(bytes)?.is_none_or(|(first, last)| (first..=last).contains(&period));
+    }
+    if !any {
+        return Ok(());
     }
     sort_cells(new);
-    let kept: Vec<&Observation> = existing
-        .iter()
-        .filter(|o| find_cell(new, o).is_none())
-        .collect();
+    let mut kept = Vec::new();
+    each_stored_in_period(batches, period, |o| {
+        if find_cell(new, &o).is_none() {
+            kept.push(o);
+        }
+    })?;
+    // Later batches win: their rows go first.
+    kept.reverse();
     new.reserve_exact(kept.len());
-    new.extend(kept.into_iter().cloned());
+    new.extend(kept);
+    Ok(())
 }
 
-/// The stored observation of the cell of `o`, among rows sorted by cell.
+/// For each of `rows` (of `period`, protected, so sorted by cell), whether the latest stored
+/// row of its cell is the same: such a row need not be written again. The stored rows are
+/// decoded again to compare, rather than held since [`with_unreplaced`].
+fn stored_as_they_are(
+    rows: &[Observation],
+    batches: &[Vec<u8>],
+    period: Period,
+) -> Result<Vec<bool>, CodecError> {
+    let mut same = vec![false; rows.len()];
+    each_stored_in_period(batches, period, |o| {
+        if let Ok(i) = cell_index(rows, &o) {
+            // A later batch decides over an earlier one.
+            same[i] = rows[i] == o;
+        }
+    })?;
+    Ok(same)
+}
+
+/// The row of the cell of `o`, among rows sorted by cell.
 fn find_cell<'a>(sorted: &'a [Observation], o: &Observation) -> Option<&'a Observation> {
+    cell_index(sorted, o).ok().map(|i| &sorted[i])
+}
+
+/// Where the cell of `o` is (or would go) among rows sorted by cell.
+fn cell_index(sorted: &[Observation], o: &Observation) -> Result<usize, usize> {
     let key = (o.area, &o.breakdown, o.period);
-    sorted
-        .binary_search_by(|s| (s.area, &s.breakdown, s.period).cmp(&key))
-        .ok()
-        .map(|i| &sorted[i])
+    sorted.binary_search_by(|s| (s.area, &s.breakdown, s.period).cmp(&key))
 }
 
 /// The workspace's small-number policy, as the replica's guard applies it to counts in fields.

@@ -450,7 +450,7 @@ impl<S: Store> Replica<S> {
             .store
             .load(id.as_str())?
             .ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
-        let mut doc = stored.load()?;
+        let mut doc = stored.into_doc()?;
         doc.set_actor(self.identity.actor_id()?);
         let saved_heads = doc.get_heads();
         Ok(LoadedDoc {

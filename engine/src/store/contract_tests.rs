@@ -214,10 +214,15 @@ fn persist_compacts_after_enough_chunks_and_loses_nothing() {
         let stored = s.load("teller").unwrap().unwrap();
         assert!(stored.snapshot.is_some(), "never compacted");
         assert!(stored.chunks.len() < COMPACT_AFTER_CHUNKS);
+        assert!(!stored.chunks.is_empty(), "chunks after the snapshot");
         let mut back = stored.load().unwrap();
         assert_eq!(back.get_heads(), doc.get_heads());
         let n = back.get(ROOT, "n").unwrap().unwrap().0.as_i64();
         assert_eq!(n, Some(COMPACT_AFTER_CHUNKS as i64 * 2 + 2));
+        // Giving up the pieces while loading gives the same document.
+        let mut given_up = stored.into_doc().unwrap();
+        assert_eq!(given_up.get_heads(), doc.get_heads());
+        assert_eq!(given_up.save(), back.save());
     });
 }
 

@@ -30,6 +30,8 @@ const MAPPING: &str = r#"{"gebied": "Regio's", "periode": "Perioden",
 const RATE: f64 = 60.0 / 10_370.0 * 1000.0;
 /// As every output writes it.
 const SHOWN: &str = "5,8";
+/// As `--json` gives it: rounded to the unit's one decimal, as the text is.
+const SHOWN_JSON: f64 = 5.8;
 /// Zeedorp's secret rate of 2024 (3 of 2,000), as it would be written if it leaked.
 const SECRET_RATE: &str = "1,5";
 
@@ -109,10 +111,12 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
     // figures show: the value is the rate, and the % beside it the same rate.
     let shown = k.json(&["figures", "show", "verzuim", "--area", "GM9901"]);
     let latest = shown["area"]["series"].as_array().unwrap().last().unwrap();
-    let value = latest["value"].as_f64().unwrap();
-    assert!((value - RATE).abs() < 1e-9, "{latest}");
-    assert!((latest["per_1000"].as_f64().unwrap() - RATE).abs() < 1e-9);
-    assert!((latest["percentage"].as_f64().unwrap() - RATE / 10.0).abs() < 1e-9);
+    assert_eq!(latest["value"].as_f64(), Some(SHOWN_JSON), "{latest}");
+    assert_eq!(latest["per_1000"].as_f64(), Some(SHOWN_JSON));
+    // 0.58%, written with the percentage's one decimal.
+    assert_eq!(latest["percentage"].as_f64(), Some(0.6));
+    let compared = k.json(&["figures", "compare", "verzuim", "--area", "GM9901"]);
+    assert_eq!(compared["value"].as_f64(), Some(SHOWN_JSON), "{compared}");
     let text = k.ok(&["figures", "show", "verzuim", "--area", "GM9901"]);
     assert!(row(&text, "2024").contains(SHOWN), "{text}");
     assert!(
@@ -138,7 +142,7 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
 
     // The chart: the trend per 1,000, its last value labelled as the table shows it.
     let svg_path = dir.path().join("verzuim.svg");
-    k.ok(&[
+    let charted = k.json(&[
         "figures",
         "chart",
         "verzuim",
@@ -147,6 +151,8 @@ fn a_count_with_its_denominator_is_one_rate_per_1000_in_every_output() {
         "--out",
         svg_path.to_str().unwrap(),
     ]);
+    let trend = charted["series"][0]["values"].as_array().unwrap();
+    assert_eq!(trend.last().and_then(|v| v.as_f64()), Some(SHOWN_JSON));
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let texts: Vec<String> = doc

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use kompas_engine::SledStore;
 use kompas_engine::figures::benchmark::{
-    Comparison, PeerGroup, Reference, compare as compare_area,
+    Comparison, PeerGroup, Reference, compare as compare_area, measure_unit,
 };
 use kompas_engine::figures::chart::{chart_data, render_png, render_svg};
 use kompas_engine::figures::storage::Figures;
@@ -59,8 +59,12 @@ pub fn compare(
             .latest_period(area)
             .ok_or_else(|| no_figures(&registry, area, &indicator))?,
     };
-    let comparison = compare_area(&indicator, &table, &registry, area, period, &refs, &peers);
-    let targets = figures.targets(&indicator, &table, area, Some(period), now())?;
+    // Rounded as it is written, for people and in JSON alike.
+    let comparison = compare_area(&indicator, &table, &registry, area, period, &refs, &peers)
+        .rounded(measure_unit(&indicator, &table));
+    let targets = figures
+        .targets(&indicator, &table, area, Some(period), now())?
+        .rounded();
     let compared = Compared {
         comparison,
         targets,
@@ -185,7 +189,8 @@ pub fn chart(
     let (table, registry) = figures.shown_observations(&indicator)?;
     let mut data = chart_data(&indicator, &table, &registry, area, &refs, &peers)
         .map_err(|e| Refused::input(e.to_string()))?
-        .with_targets(&figures.targets(&indicator, &table, area, None, now())?);
+        .with_targets(&figures.targets(&indicator, &table, area, None, now())?)
+        .rounded();
     data.made_on = now().local_date().map(kompas_engine::time::dutch_date);
     // A PNG for pasting into documents when the file is named so; SVG otherwise.
     let png = out

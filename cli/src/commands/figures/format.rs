@@ -6,7 +6,7 @@ pub fn number(n: f64) -> String {
     if !n.is_finite() || n.abs() >= 1e15 {
         return format!("{n:e}");
     }
-    let rounded = (n * 10.0).round() / 10.0;
+    let rounded = kompas_engine::figures::indicator::round_decimals(n, 1);
     let negative = rounded < 0.0;
     let whole = rounded.abs().trunc() as u64;
     let tenth = ((rounded.abs() - rounded.abs().trunc()) * 10.0).round() as u64;

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use kompas_engine::SledStore;
+use kompas_engine::figures::benchmark::measure_unit;
 use kompas_engine::figures::report::{AreaReport, Line, area_report};
 use kompas_engine::figures::storage::Figures;
 use kompas_engine::figures::story::Story;
@@ -43,9 +44,12 @@ pub fn run(
             if table.latest_period(code).is_none() {
                 return Err(super::compare::no_figures(&registry, code, &indicator));
             }
-            Ok(area_report(
-                &indicator, &table, &registry, code, period, years,
-            ))
+            // Rounded as it is written, for people and in JSON alike.
+            let measure = measure_unit(&indicator, &table);
+            Ok(
+                area_report(&indicator, &table, &registry, code, period, years)
+                    .rounded(indicator.unit, measure),
+            )
         })
         .transpose()?;
     let periods = table.periods();
