@@ -1082,4 +1082,122 @@ mod tests {
         let frozen = retry_delays(2, ErrorCode::Frozen, |_| true);
         assert!(frozen.iter().all(|d| *d >= 600_000), "{frozen:?}");
     }
+
+    /// The pushes among `effects`.
+    fn pushed(effects: &[Effect]) -> Vec<SealedBundle> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { message, .. } => match &**message {
+                    Message::Push { bundle } => Some(bundle.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_refused_push_is_sent_again_on_the_same_connection() {
+        let replica = replica_with(1, 8).0;
+        let mut rng = SimRng::new(12);
+        let now = Timestamp(1_780_000_000_000);
+        let relay = "ws://relay";
+        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
+        let received = |message| Event::Received {
+            relay: relay.into(),
+            message: Box::new(message),
+        };
+        let mut feed = |machine: &mut Machine, now, event| {
+            machine.handle(&replica, now, &mut rng, event).unwrap()
+        };
+        let connected = || Event::Connected {
+            relay: relay.into(),
+        };
+        // The creator offers its create as a candidate; once confirmed it comes back a member.
+        feed(&mut machine, now, Event::Start);
+        let hello = feed(&mut machine, now, connected());
+        feed(&mut machine, now, received(challenge(&hello, 9)));
+        let welcome = |access| {
+            received(Message::Welcome {
+                access,
+                head: 0,
+                membership_len: 0,
+                epoch: 0,
+            })
+        };
+        let sent = feed(&mut machine, now, welcome(Access::Candidate));
+        let create = offered(&sent).remove(0);
+        let hash = create.hash();
+        let sent = feed(
+            &mut machine,
+            now,
+            received(Message::MembershipAck { index: 0, hash }),
+        );
+        assert!(
+            sent.iter().any(|e| matches!(e, Effect::Connect { .. })),
+            "{sent:?}"
+        );
+        let hello = feed(&mut machine, now, connected());
+        feed(&mut machine, now, received(challenge(&hello, 9)));
+        feed(
+            &mut machine,
+            now,
+            received(Message::Welcome {
+                access: Access::Member(crate::sync::membership::Role::Coordinator),
+                head: 0,
+                membership_len: 1,
+                epoch: 0,
+            }),
+        );
+        let sent = feed(
+            &mut machine,
+            now,
+            received(Message::MembershipOps {
+                start: 1,
+                ops: vec![],
+            }),
+        );
+        let pushes = pushed(&sent);
+        assert_eq!(pushes.len(), 1, "{sent:?}");
+        assert!(offered(&sent).is_empty(), "nothing goes back: {sent:?}");
+
+        // The relay refuses it and keeps the connection: so does the machine.
+        let refused = feed(
+            &mut machine,
+            now,
+            received(Message::error(ErrorCode::UnknownEpoch, "sleutelgeneratie")),
+        );
+        assert!(
+            !refused
+                .iter()
+                .any(|e| matches!(e, Effect::Close { .. } | Effect::Connect { .. })),
+            "{refused:?}"
+        );
+        let at = refused
+            .iter()
+            .find_map(|e| match e {
+                Effect::WakeAt(at) => Some(*at),
+                _ => None,
+            })
+            .expect("a resend is planned");
+        assert!(at > now && at.0 <= now.0 + 500, "{at:?}");
+        assert!(pushed(&feed(&mut machine, now, Event::Tick)).is_empty());
+        // Once the wait is over it goes out again on the same connection, and its
+        // acknowledgement empties the queue.
+        let again = feed(&mut machine, at, Event::Tick);
+        assert_eq!(pushed(&again), pushes, "{again:?}");
+        assert_eq!(machine.queued(), 1);
+        feed(
+            &mut machine,
+            at,
+            received(Message::Ack {
+                seq: 1,
+                hash: pushes[0].hash(),
+                duplicate: false,
+            }),
+        );
+        assert_eq!(machine.queued(), 0);
+    }
 }
