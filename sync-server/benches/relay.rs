@@ -2,6 +2,9 @@
 //! (with the default limits and quotas, and with every limit that can be switched off switched
 //! off), resident memory with 1,000 members of one workspace connected (each with its own key),
 //! under a slow-frame attack of 500 connections, and whether memory grows with stored data.
+//! Beside the sled relay's push rate and acknowledgement latency it measures the same with one
+//! relay node on PostgreSQL and with two nodes on one database (a scratch server; without
+//! PostgreSQL installed it says why and measures the rest).
 //!
 //! Run with `CARGO_TARGET_DIR=/work/bench-target cargo bench -p kompas-relay --bench relay`
 //! (or build with `--no-run` and run the printed binary with `--bench`). All figures are printed as measured
