@@ -2,6 +2,9 @@
 //! (with the default limits and quotas, and with every limit that can be switched off switched
 //! off), resident memory with 1,000 members of one workspace connected (each with its own key),
 //! under a slow-frame attack of 500 connections, and whether memory grows with stored data.
+//! Beside the sled relay's push rate and acknowledgement latency it measures the same with one
+//! relay node on PostgreSQL and with two nodes on one database (a scratch server; without
+//! PostgreSQL installed it says why and measures the rest).
 //!
 //! Run with `CARGO_TARGET_DIR=/work/bench-target cargo bench -p kompas-relay --bench relay`
 //! (or build with `--no-run` and run the printed binary with `--bench`). All figures are printed as measured
@@ -27,6 +30,7 @@ use kompas_engine::sync::wire::{
 };
 use kompas_relay::client::RelayClient;
 use kompas_relay::config::Quotas;
+use kompas_relay::postgres::scratch::ScratchPostgres;
 use kompas_relay::{RelayConfig, RelayState};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as TMessage;
@@ -57,7 +61,21 @@ fn main() {
 
     let echo = rt.block_on(echo_throughput(frame_bytes));
     let unlimited = rt.block_on(relay_throughput(&key, bundles.clone(), without_limits));
-    let relay = rt.block_on(relay_throughput(&key, bundles, |_| {}));
+    let relay = rt.block_on(relay_throughput(&key, bundles.clone(), |_| {}));
+    // The PostgreSQL server starts before it is measured, and stays for both of its rounds.
+    let postgres = ScratchPostgres::start()
+        .map_err(|e| e.to_string())
+        .map(|pg| {
+            let one = rt.block_on(postgres_throughput(
+                &pg,
+                "one_node",
+                1,
+                &key,
+                bundles.clone(),
+            ));
+            let two = rt.block_on(postgres_throughput(&pg, "two_nodes", 2, &key, bundles));
+            (one, two)
+        });
     println!(
         "relay throughput, {CLIENTS} clients x {PER_CLIENT} messages of {frame_bytes} bytes, each waiting for its answer"
     );
@@ -67,18 +85,61 @@ fn main() {
     );
     println!(
         "  kompas-relay push   : {:>8.0} bundles/s  {:>6.2} MB/s  (durable: flushed before every ack)",
-        relay.0, relay.1
+        relay.rate, relay.mb_s
     );
     println!(
         "  same, limits and quotas off: {:>8.0} bundles/s  {:>6.2} MB/s",
-        unlimited.0, unlimited.1
+        unlimited.rate, unlimited.mb_s
     );
-    println!("  ratio relay / echo  : {:.3}", relay.0 / echo.0);
+    println!("  ratio relay / echo  : {:.3}", relay.rate / echo.0);
     println!(
         "  cost of the limits  : {:.3}x the rate with them off, {:.2}x the ratio to echo before they existed ({RATIO_BEFORE_LIMITS})",
-        relay.0 / unlimited.0,
-        relay.0 / echo.0 / RATIO_BEFORE_LIMITS
+        relay.rate / unlimited.rate,
+        relay.rate / echo.0 / RATIO_BEFORE_LIMITS
     );
+
+    println!(
+        "relay push by store, same {CLIENTS} clients x {PER_CLIENT} bundles, default limits and quotas \
+         (latency: from sending a push to its acknowledgement)"
+    );
+    println!(
+        "  {:<34} {:>9} {:>7} {:>11} {:>8} {:>8}",
+        "store", "bundles/s", "MB/s", "/ echo", "p50 ms", "p99 ms"
+    );
+    let row = |name: &str, p: &Pushes| {
+        let sum: f64 = p.per_node.iter().sum();
+        println!(
+            "  {:<34} {:>9.0} {:>7.2} {:>11.3} {:>8.2} {:>8.2}",
+            name,
+            sum,
+            p.mb_s * sum / p.rate,
+            sum / echo.0,
+            p.p50.as_secs_f64() * 1000.0,
+            p.p99.as_secs_f64() * 1000.0
+        );
+    };
+    row("sled, one node", &relay);
+    match &postgres {
+        Err(why) => println!("  PostgreSQL: not measured, no scratch server: {why}"),
+        Ok((one, two)) => {
+            match one {
+                Ok(p) => row("PostgreSQL, one node", p),
+                Err(why) => println!("  PostgreSQL, one node: not measured: {why}"),
+            }
+            match two {
+                Ok(p) => {
+                    row("PostgreSQL, two nodes (sum)", p);
+                    let nodes: Vec<String> = p.per_node.iter().map(|r| format!("{r:.0}")).collect();
+                    println!(
+                        "    each node, half the clients    : {} bundles/s; both together over the whole run {:.0} bundles/s",
+                        nodes.join(" + "),
+                        p.rate
+                    );
+                }
+                Err(why) => println!("  PostgreSQL, two nodes: not measured: {why}"),
+            }
+        }
+    }
 
     let memory = rt.block_on(memory_per_connection(&key));
     println!("relay resident memory (separate process)");
@@ -243,49 +304,146 @@ async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
     rates(start.elapsed(), CLIENTS * PER_CLIENT, frame_bytes)
 }
 
-/// Bundles per second and MB/s pushed through an in-process relay, each acknowledged durably.
+/// One measured round of pushes: the rate over all nodes together, each node's own rate (its
+/// clients' bundles over the time until its last client finished), and how long each push
+/// waited for its acknowledgement.
+struct Pushes {
+    rate: f64,
+    mb_s: f64,
+    per_node: Vec<f64>,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Serves `state` on a free port of 127.0.0.1 until the returned sender is dropped.
+async fn serve_node(state: Arc<RelayState>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kompas_relay::server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop)
+}
+
+/// Bundles per second and MB/s pushed through an in-process relay on sled, each acknowledged
+/// durably.
 async fn relay_throughput(
     key: &SigningKey,
     bundles: Vec<SealedBundle>,
     adjust: impl FnOnce(&mut RelayConfig),
-) -> (f64, f64) {
+) -> Pushes {
     let dir = tempfile::tempdir().unwrap();
     let mut config = RelayConfig::new(dir.path().to_path_buf());
     adjust(&mut config);
     let state = RelayState::open(config, [9; 32]).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    tokio::spawn(kompas_relay::server::serve(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
+    let (url, _stop) = serve_node(state).await;
     let (mut admin, _) = RelayClient::connect(&url, WS, key).await.unwrap();
     admin.append(create_op(key)).await.unwrap();
+    push_through(&[url], key, bundles).await
+}
+
+/// The same through `nodes` in-process relays on one new PostgreSQL database `db` (default
+/// limits and quotas), the clients spread evenly over the nodes. The workspace is created
+/// through the first node before the others open, so they load it.
+async fn postgres_throughput(
+    pg: &ScratchPostgres,
+    db: &str,
+    nodes: usize,
+    key: &SigningKey,
+    bundles: Vec<SealedBundle>,
+) -> Result<Pushes, String> {
+    let url = pg
+        .database(db)
+        .await
+        .map_err(|e| format!("database {db}: {e}"))?;
+    let dirs: Vec<_> = (0..nodes).map(|_| tempfile::tempdir().unwrap()).collect();
+    let open = |n: usize| {
+        let mut config = RelayConfig::new(dirs[n].path().to_path_buf());
+        config.postgres = Some(url.clone());
+        RelayState::open(config, [9; 32]).map_err(|e| format!("node {}: {e}", n + 1))
+    };
+    let (first, stop) = serve_node(open(0)?).await;
+    let (mut admin, _) = RelayClient::connect(&first, WS, key)
+        .await
+        .map_err(|e| format!("node 1: {e}"))?;
+    admin
+        .append(create_op(key))
+        .await
+        .map_err(|e| format!("node 1, create: {e}"))?;
+    let mut urls = vec![first];
+    let mut stops = vec![stop];
+    for n in 1..nodes {
+        let (url, stop) = serve_node(open(n)?).await;
+        urls.push(url);
+        stops.push(stop);
+    }
+    let pushes = push_through(&urls, key, bundles).await;
+    // The nodes stop (and their followers with them) before the database goes.
+    drop(stops);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(pushes)
+}
+
+/// Pushes `bundles` from `CLIENTS` connections, client `i` through `urls[i % urls.len()]`, each
+/// waiting for its acknowledgement before the next push.
+async fn push_through(urls: &[String], key: &SigningKey, bundles: Vec<SealedBundle>) -> Pushes {
     let bytes = bundles[0].encoded_len() + 6;
+    let count = bundles.len();
     let key = Arc::new(key.clone());
     let mut chunks: Vec<Vec<SealedBundle>> = Vec::new();
     let mut it = bundles.into_iter();
     for _ in 0..CLIENTS {
-        chunks.push(it.by_ref().take(PER_CLIENT).collect());
+        chunks.push(it.by_ref().take(count / CLIENTS).collect());
     }
     let start = Instant::now();
     let tasks: Vec<_> = chunks
         .into_iter()
-        .map(|chunk| {
-            let (url, key) = (url.clone(), key.clone());
+        .enumerate()
+        .map(|(i, chunk)| {
+            let node = i % urls.len();
+            let (url, key) = (urls[node].clone(), key.clone());
             tokio::spawn(async move {
                 let (mut client, _) = RelayClient::connect(&url, WS, &key).await.unwrap();
+                let mut waits = Vec::with_capacity(chunk.len());
                 for bundle in chunk {
+                    let sent = Instant::now();
                     client.push(bundle).await.unwrap();
+                    waits.push(sent.elapsed());
                 }
+                (node, waits, start.elapsed())
             })
         })
         .collect();
+    let mut waits = Vec::with_capacity(count);
+    let mut node_pushes = vec![0usize; urls.len()];
+    let mut node_time = vec![Duration::ZERO; urls.len()];
     for t in tasks {
-        t.await.unwrap();
+        let (node, client_waits, finished) = t.await.unwrap();
+        node_pushes[node] += client_waits.len();
+        node_time[node] = node_time[node].max(finished);
+        waits.extend(client_waits);
     }
-    rates(start.elapsed(), CLIENTS * PER_CLIENT, bytes)
+    let elapsed = start.elapsed();
+    waits.sort();
+    let (rate, mb_s) = rates(elapsed, waits.len(), bytes);
+    Pushes {
+        rate,
+        mb_s,
+        per_node: node_pushes
+            .iter()
+            .zip(&node_time)
+            .map(|(&n, t)| n as f64 / t.as_secs_f64())
+            .collect(),
+        p50: percentile(&waits, 0.50),
+        p99: percentile(&waits, 0.99),
+    }
+}
+
+/// The value at fraction `q` of `sorted` (nearest rank).
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 /// Every quota off and the connection limits out of the way. What cannot be switched off (the
