@@ -6,7 +6,7 @@
 //! relay node on PostgreSQL and with two nodes on one database (a scratch server; without
 //! PostgreSQL installed it says why and measures the rest).
 //!
-//! Run with `CARGO_TARGET_DIR=/work/bench-target cargo bench -p kompas-relay --bench relay`
+//! Run with `cargo bench -p kompas-relay --bench relay`
 //! (or build with `--no-run` and run the printed binary with `--bench`). All figures are printed as measured
 //! here; throughput is also given as a ratio to the echo server, which is the number to compare
 //! across machines.
