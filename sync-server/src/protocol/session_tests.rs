@@ -199,23 +199,3 @@ fn a_subscriber_is_sent_what_it_missed_batch_by_batch() {
     }
     assert_eq!(seqs, vec![2, 3, 4, 5]);
 }
-
-#[test]
-fn an_operation_the_log_holds_is_acknowledged_again_and_written_once() {
-    let key = SigningKey::from_bytes(&[2; 32]);
-    let op = create_op(&key);
-    let (mut core, first) = WorkspaceCore::create(MemoryLog::default(), &op, None).expect("create");
-    // A second member copies the same operation to this relay: it is acknowledged where it is.
-    let staged = core.stage_op(&op, None).expect("a copy is no refusal");
-    assert!(staged.duplicate());
-    assert_eq!(core.commit_op(staged), first);
-    assert_eq!(core.ops_len(), 1);
-    assert_eq!(core.all_ops().expect("log"), vec![op.clone()]);
-    // Another operation that does not follow the log is still refused.
-    let other = SignedOp::sign(WS, None, Timestamp(NOW.0 + 1), op.op.body.clone(), &key);
-    let refusal = core.stage_op(&other, None).expect_err("not chained");
-    assert_eq!(refusal.code, ErrorCode::MembershipRefused);
-    // After a restart the relay still knows what it holds.
-    let mut core = WorkspaceCore::load(WS, core.into_log()).expect("load");
-    assert!(core.stage_op(&op, None).expect("copy").duplicate());
-}

@@ -5,8 +5,6 @@
 //! head readers see moves, or the member set takes the operation. Only then is the write
 //! acknowledged, so nothing is acknowledged or shown before it is durable.
 
-use std::collections::HashMap;
-
 use kompas_engine::sync::membership::{MemberSet, SignedOp};
 use kompas_engine::sync::wire::{
     ErrorCode, Hash32, MAX_BUNDLE_BYTES, Message, OrgKey, SealedBundle, Sequenced, WorkspaceId,
@@ -76,23 +74,14 @@ impl Stored {
     }
 }
 
-/// A membership operation written to the log, not yet durable, or found there already.
+/// A membership operation written to the log, not yet durable.
 #[derive(Debug, Clone)]
 pub struct StagedOp {
     /// Its index in the log.
     pub index: u64,
     /// Its hash.
     pub hash: Hash32,
-    /// The member set with it applied; `None` when the log held it already and nothing was
-    /// written.
-    next: Option<MemberSet>,
-}
-
-impl StagedOp {
-    /// Whether the log held the operation already.
-    pub fn duplicate(&self) -> bool {
-        self.next.is_none()
-    }
+    next: MemberSet,
 }
 
 /// How often a write made against an outdated view of a shared log is checked again after
@@ -120,10 +109,6 @@ pub struct WorkspaceCore<L> {
     written: u64,
     /// Bytes of the stored bundles (for the quota).
     stored: u64,
-    /// The index of every durable membership operation by its hash, so that an operation
-    /// brought a second time (two members copying it to this relay at once) is acknowledged
-    /// rather than refused as not following the log.
-    op_index: HashMap<Hash32, u64>,
 }
 
 impl<L: WorkspaceLog> WorkspaceCore<L> {
@@ -138,7 +123,6 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
         })?;
         let head = log.head().map_err(Into::into)?;
         let stored = log.stored_bytes().map_err(Into::into)?;
-        let op_index = (0..).zip(&ops).map(|(i, op)| (op.hash(), i)).collect();
         Ok(WorkspaceCore {
             id,
             log,
@@ -146,7 +130,6 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
             head,
             written: head,
             stored,
-            op_index,
         })
     }
 
@@ -177,7 +160,6 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
             head: 0,
             written: 0,
             stored: 0,
-            op_index: HashMap::from([(op.hash(), 0)]),
         };
         Ok((core, ack))
     }
@@ -279,7 +261,6 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
                 .map_err(Into::into)?;
             let mut next = self.members.clone();
             for op in &ops {
-                self.op_index.insert(op.hash(), next.len());
                 next.apply(op).map_err(|e| {
                     Refusal::new(
                         ErrorCode::Internal,
@@ -312,24 +293,14 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
 
     /// Checks a membership operation against the log and writes it. With an arrival, the
     /// operation's time is checked against the relay's clock (`op_time`); mirrored operations
-    /// were checked upstream. An operation the log holds already is staged as a duplicate:
-    /// nothing is written and its acknowledgement names where it is, as for a bundle stored
-    /// twice. The adapter writes one operation at a time. A shared log whose next index another
-    /// writer took is caught up with, and the operation checked again.
+    /// were checked upstream. The adapter writes one operation at a time. A shared log whose
+    /// next index another writer took is caught up with, and the operation checked again.
     pub fn stage_op(
         &mut self,
         op: &SignedOp,
         arrival: Option<Arrival>,
     ) -> Result<StagedOp, Refusal> {
-        let hash = op.hash();
         for _ in 0..STALE_RETRIES {
-            if let Some(&index) = self.op_index.get(&hash) {
-                return Ok(StagedOp {
-                    index,
-                    hash,
-                    next: None,
-                });
-            }
             let mut next = self.members.clone();
             if let Some(arrival) = &arrival {
                 op_time::check(&next, op, arrival)?;
@@ -340,8 +311,8 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
                 OpWritten::Written => {
                     return Ok(StagedOp {
                         index,
-                        hash,
-                        next: Some(next),
+                        hash: op.hash(),
+                        next,
                     });
                 }
                 OpWritten::Stale => {
@@ -357,11 +328,8 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
     /// Makes a durable operation count; returns its acknowledgement. (Catching up may have
     /// read it already, with the operations before it.)
     pub fn commit_op(&mut self, staged: StagedOp) -> Message {
-        if let Some(next) = staged.next
-            && next.len() > self.members.len()
-        {
-            self.members = next;
-            self.op_index.insert(staged.hash, staged.index);
+        if staged.next.len() > self.members.len() {
+            self.members = staged.next;
         }
         Message::MembershipAck {
             index: staged.index,

@@ -137,136 +137,28 @@ fn five_replicas_two_relays_converge_on_every_seed() {
             let seeds = seeds.clone();
             std::thread::spawn(move || {
                 let mut failed = Vec::new();
-                let mut counts = Counts::default();
                 for seed in seeds.skip(worker).step_by(2) {
                     let outcome = std::panic::catch_unwind(|| {
                         let w = run(seed, STEPS);
                         assert_converged(seed, &w);
-                        Counts::of(&w)
                     });
-                    match outcome {
-                        Ok(seen) => counts.add(seen),
-                        Err(_) => failed.push(seed),
+                    if outcome.is_err() {
+                        failed.push(seed);
                     }
                 }
-                (failed, counts)
+                failed
             })
         })
         .collect();
     let mut failed: Vec<u64> = Vec::new();
-    let mut counts = Counts::default();
     for worker in workers {
         match worker.join() {
-            Ok((seeds, seen)) => {
-                failed.extend(seeds);
-                counts.add(seen);
-            }
+            Ok(seeds) => failed.extend(seeds),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     }
-    eprintln!(
-        "{} seeds: {} connections asked for, refusals {:?}, {} connections closed after a \
-         member-list refusal once healed",
-        seeds.end - seeds.start,
-        counts.connects,
-        counts.refusals,
-        counts.closed_after_refusal
-    );
     failed.sort_unstable();
     assert!(failed.is_empty(), "seeds that did not converge: {failed:?}");
-    // Once the network has no faults, a refused member-list operation (one that lost a race
-    // with another, or a copy of one the relay holds) costs a round trip, not a connection.
-    // Rare races still close one now and then, bounded here at one in 50 seeds (before the echo
-    // was fixed there were about 370 such closures in the first 100 seeds).
-    let count = seeds.end - seeds.start;
-    assert!(
-        counts.closed_after_refusal as u64 * 50 <= count.max(50),
-        "{} connections closed after a member-list refusal in {count} seeds",
-        counts.closed_after_refusal
-    );
-}
-
-/// What a run cost: connections asked for, and the relays' refusals by code.
-#[derive(Debug, Default, Clone)]
-struct Counts {
-    connects: usize,
-    /// Connections closed after a member-list refusal once the network had healed.
-    closed_after_refusal: usize,
-    refusals: std::collections::BTreeMap<&'static str, usize>,
-}
-
-impl Counts {
-    fn of(w: &World) -> Counts {
-        let mut counts = Counts {
-            connects: w.connects,
-            closed_after_refusal: w.disconnects[w.disconnects_before_heal..]
-                .iter()
-                .filter(|reason| reason.as_str() == "MembershipRefused")
-                .count(),
-            ..Counts::default()
-        };
-        for (code, _) in &w.relay_errors {
-            *counts.refusals.entry(code.name()).or_default() += 1;
-        }
-
-        counts
-    }
-
-    fn add(&mut self, other: Counts) {
-        self.connects += other.connects;
-        self.closed_after_refusal += other.closed_after_refusal;
-        for (code, n) in other.refusals {
-            *self.refusals.entry(code).or_default() += n;
-        }
-    }
-}
-
-#[test]
-fn a_membership_change_while_connected_costs_no_refusal_and_no_reconnect() {
-    for seed in [3, 17, 40] {
-        let mut w = World::new(seed, 5, 2);
-        w.edit(0);
-        w.heal_and_settle();
-        assert_converged(seed, &w);
-
-        // Everyone is connected and subscribed to both relays. The coordinator invites: the
-        // first relay pushes the operation to every subscriber, and every replica copies it to
-        // the second relay at once.
-        let (errors, connects) = (w.relay_errors.len(), w.connects);
-        w.invite(0);
-        w.edit(1);
-        w.heal_and_settle();
-        assert_converged(seed, &w);
-        let refused = &w.relay_errors[errors..];
-        assert!(refused.is_empty(), "seed {seed}: refused {refused:?}");
-        assert_eq!(w.connects, connects, "seed {seed}: a replica reconnected");
-
-        // Then a removal and a key epoch, and members writing under the new key, which the
-        // second relay may not have reached yet when their bundles arrive.
-        let (errors, connects) = (w.relay_errors.len(), w.connects);
-        w.remove(0, 4);
-        for i in 0..4 {
-            w.edit(i);
-        }
-        w.heal_and_settle();
-        let members = 0..4;
-        for i in members.clone() {
-            assert_eq!(w.snapshot(i), w.snapshot(0), "seed {seed}: replica {i}");
-            assert_eq!(
-                w.queued(i),
-                0,
-                "seed {seed}: replica {i} has queued bundles"
-            );
-        }
-        // The removed member is turned away (and does not come back); nobody else is refused.
-        let refused: Vec<_> = w.relay_errors[errors..]
-            .iter()
-            .filter(|(code, _)| *code != ErrorCode::Removed)
-            .collect();
-        assert!(refused.is_empty(), "seed {seed}: refused {refused:?}");
-        assert_eq!(w.connects, connects, "seed {seed}: a replica reconnected");
-        assert!(w.refusals.is_empty(), "seed {seed}: {:?}", w.refusals);
-    }
 }
 
 #[test]

@@ -70,15 +70,6 @@ pub struct World {
     pub refusals: Vec<String>,
     /// Every refusal a relay sent, with its code, as the replicas reported it.
     pub relay_errors: Vec<(ErrorCode, String)>,
-    /// How many connections the replicas asked for, first ones and reconnections alike.
-    pub connects: usize,
-    /// Why a replica's connection ended, as it reported it, for every connection that did.
-    pub disconnects: Vec<String>,
-    /// How many of `disconnects` came before the last [`World::heal_and_settle`] began.
-    pub disconnects_before_heal: usize,
-    /// How many of `relay_errors` came before the last [`World::heal_and_settle`] began: the
-    /// ones after it were met in a network without faults.
-    pub errors_before_heal: usize,
 }
 
 fn relay_name(r: usize) -> String {
@@ -144,10 +135,6 @@ impl World {
             faults: true,
             refusals: Vec::new(),
             relay_errors: Vec::new(),
-            connects: 0,
-            errors_before_heal: 0,
-            disconnects: Vec::new(),
-            disconnects_before_heal: 0,
         };
         for i in 0..replicas {
             world.boot(i);
@@ -182,7 +169,6 @@ impl World {
         match effect {
             Effect::Connect { relay } => {
                 let Some(r) = relay_index(&relay) else { return };
-                self.connects += 1;
                 let conn = self.next_conn;
                 self.next_conn += 1;
                 if let Some(old) = self.nodes[i].links.insert(r, conn) {
@@ -231,7 +217,6 @@ impl World {
             Effect::Report(Report::RelayError { code, message, .. }) => {
                 self.relay_errors.push((code, message));
             }
-            Effect::Report(Report::Disconnected { reason, .. }) => self.disconnects.push(reason),
             Effect::Report(_) => {}
         }
     }
@@ -434,8 +419,6 @@ impl World {
 
     /// No more partitions or duplicates; every replica rescans; run until nothing moves.
     pub fn heal_and_settle(&mut self) {
-        self.errors_before_heal = self.relay_errors.len();
-        self.disconnects_before_heal = self.disconnects.len();
         self.cut.clear();
         self.faults = false;
         for i in 0..self.nodes.len() {
@@ -487,24 +470,6 @@ impl World {
         machine
             .remove(&node.replica, &org_id, self.now, &mut self.rng)
             .expect("remove");
-        self.feed(i, Event::LocalChanges);
-        self.run_events();
-    }
-
-    /// Organisation `i` (a coordinator) invites one more partner, whom nobody lets in.
-    pub fn invite(&mut self, i: usize) {
-        let node = &mut self.nodes[i];
-        let machine = node.machine.as_mut().expect("machine");
-        let expires = Timestamp(self.now.0 + 86_400_000);
-        machine
-            .invite(
-                &node.replica,
-                Role::Partner,
-                expires,
-                self.now,
-                &mut self.rng,
-            )
-            .expect("invite");
         self.feed(i, Event::LocalChanges);
         self.run_events();
     }

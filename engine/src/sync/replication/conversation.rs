@@ -1,9 +1,9 @@
 //! The conversation with one relay: handshake, membership log, pulls, pushes and acknowledgements.
 
-use super::entropy::{Entropy, random};
+use super::entropy::Entropy;
 use super::event::{Effect, Report};
 use super::link::Phase;
-use super::machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_RESENDS, PULL_LIMIT, SyncError};
+use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
 use super::membership_sync::invite_token;
 use super::relay_trust::RelayRefusal;
 use super::state::StateError;
@@ -130,8 +130,7 @@ impl Machine {
                 let candidate_now_member = match self.links.get_mut(relay) {
                     Some(link) => {
                         link.ops_sent = link.ops_sent.max(index + 1);
-                        link.log_grew_to(index + 1);
-                        link.resend_backoff.succeeded();
+                        link.relay_log = link.relay_log.max(index + 1);
                         link.access == Some(Access::Candidate)
                             && self.members.set().is_member(&self.me)
                     }
@@ -179,9 +178,6 @@ impl Machine {
                 self.item(replica, relay, item.seq, item.bundle, out)?;
             }
             Message::Ack { seq, hash, .. } => {
-                if let Some(link) = self.links.get_mut(relay) {
-                    link.resend_backoff.succeeded();
-                }
                 self.acked(relay, hash);
                 out.push(Effect::Report(Report::Stored {
                     relay: relay.to_string(),
@@ -195,23 +191,6 @@ impl Machine {
                     code,
                     message,
                 }));
-                let member = self.members.set().is_member(&self.me);
-                if let Some(link) = self.links.get_mut(relay)
-                    && code == ErrorCode::MembershipRefused
-                    && link.candidacy_sent
-                    && link.access.is_none()
-                    && member
-                {
-                    // The invite this replica proved is used, by its own redeem, which another
-                    // member brought to this relay after its first welcome: the next
-                    // connection is a member's.
-                    reconnect(link, relay, out);
-                    return Ok(());
-                }
-                if self.survives_refusal(relay, code) {
-                    self.refused_write(relay, code, now, entropy, out);
-                    return Ok(());
-                }
                 let mode = self.mode;
                 if let Some(link) = self.links.get_mut(relay) {
                     // A ban or removal holds until people act; a quota or a freeze for a while.
@@ -390,9 +369,6 @@ impl Machine {
             return Ok(());
         }
         let send = |message| Effect::send(relay, message);
-        // What the relay holds already (it announced it, sent it or acknowledged it) is never
-        // sent back to it: a relay refuses an operation that does not follow its log.
-        link.ops_sent = link.ops_sent.max(link.relay_log);
         while link.ops_sent < ops_len {
             if let Some(op) = self.ops.get(link.ops_sent as usize) {
                 out.push(send(Message::MembershipAppend { op: op.clone() }));
@@ -417,13 +393,16 @@ impl Machine {
                     return self.redeem(relay, now, out);
                 }
                 let relay_level = link.relay_log >= ops_len && link.ops_sent >= ops_len;
-                let member = self.members.set().is_member(&self.me);
-                if link.candidacy_sent && relay_level && member {
-                    // The relay holds the operation that made this organisation a member (its
-                    // redeem, brought there by another member, or a confirmation that came
-                    // while this connection was a pending joiner's): the next connection is a
-                    // member's. (A relay still missing this organisation's redeem gets it first;
-                    // its acknowledgement brings the reconnection.)
+                let confirmed = self
+                    .members
+                    .set()
+                    .member(&self.me)
+                    .is_some_and(|m| m.confirmed);
+                if link.candidacy_sent && relay_level && confirmed {
+                    // Confirmed while this connection was a pending joiner's, and the relay has
+                    // the confirmation: the keys are in, and the next connection is a member's.
+                    // (A relay still missing this organisation's redeem gets it first; its
+                    // acknowledgement brings the reconnection.)
                     reconnect(link, relay, out);
                     return Ok(());
                 }
@@ -473,16 +452,6 @@ impl Machine {
                 out.push(send(Message::MembershipPull { after: ops_len }));
             }
         }
-        // A relay refuses a bundle of a key epoch its member list has not reached. Every
-        // confirmed operation went out above, ahead of the pushes on this same connection, and
-        // so did the pending ones to the first relay, which orders them: a bundle whose epoch
-        // they reach is pushed, a later one waits for its key epoch to be confirmed. Bundles
-        // are queued in the order they were sealed, so their epochs only grow.
-        let reached = if primary && link.pending_sent {
-            self.tip.set().epoch()
-        } else {
-            self.members.set().epoch()
-        };
         for item in self.state.outbox.waiting_for(relay) {
             if link.in_flight.len() >= MAX_IN_FLIGHT {
                 break;
@@ -494,7 +463,6 @@ impl Machine {
                 continue;
             }
             match SealedBundle::from_bytes(&item.bundle) {
-                Ok(bundle) if bundle.epoch > reached => break,
                 Ok(bundle) => {
                     link.in_flight.insert(hash);
                     out.push(send(Message::Push { bundle }));
@@ -520,59 +488,6 @@ impl Machine {
             });
         }
         Ok(())
-    }
-
-    /// Whether the connection stays open after the relay refused something with `code`: a
-    /// member's push of a key epoch the relay has not reached, or a membership operation that
-    /// does not follow the relay's log (another one got in first), also a joiner's redeem once
-    /// it proved its invite. Both answer one write, the relay keeps the connection, and its log
-    /// catching up is what settles them, so closing would only cost a reconnect. A creator's
-    /// refused `Create` still closes (it is final), and so does a one-off sync whose resends
-    /// keep being refused, so that it gives the relay up in the end.
-    fn survives_refusal(&self, relay: &str, code: ErrorCode) -> bool {
-        let Some(link) = self.links.get(relay) else {
-            return false;
-        };
-        let resent_enough = self.mode == Mode::Once && link.resend_backoff.failures >= ONCE_RESENDS;
-        let reader = match link.access {
-            Some(Access::Member(_)) => true,
-            Some(Access::Candidate) => link.candidacy_sent && !self.creating(),
-            _ => false,
-        };
-        link.phase == Phase::Ready
-            && reader
-            && matches!(code, ErrorCode::UnknownEpoch | ErrorCode::MembershipRefused)
-            && !resent_enough
-    }
-
-    /// After a refusal that keeps the connection: sends what the relay has not acknowledged
-    /// again once its log grows or after a wait that grows with refusals in a row, and asks a
-    /// relay that refused an operation for the log it holds (what got in first).
-    fn refused_write(
-        &mut self,
-        relay: &str,
-        code: ErrorCode,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-        out: &mut Vec<Effect>,
-    ) {
-        let ops_len = self.ops.len() as u64;
-        let Some(link) = self.links.get_mut(relay) else {
-            return;
-        };
-        if link.resend_at.is_none() {
-            // Later refusals of the same round wait for the same resend.
-            let jitter = u16::from_be_bytes(random(entropy));
-            let at = link.resend_backoff.failed(now, jitter);
-            link.resend_at = Some(at);
-            out.push(Effect::WakeAt(at));
-        }
-        if code == ErrorCode::MembershipRefused {
-            out.push(Effect::send(
-                relay,
-                Message::MembershipPull { after: ops_len },
-            ));
-        }
     }
 
     fn acked(&mut self, relay: &str, hash: Hash32) {
@@ -1081,123 +996,5 @@ mod tests {
         assert!(delays.iter().all(|d| *d >= 60_000), "{delays:?}");
         let frozen = retry_delays(2, ErrorCode::Frozen, |_| true);
         assert!(frozen.iter().all(|d| *d >= 600_000), "{frozen:?}");
-    }
-
-    /// The pushes among `effects`.
-    fn pushed(effects: &[Effect]) -> Vec<SealedBundle> {
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Send { message, .. } => match &**message {
-                    Message::Push { bundle } => Some(bundle.clone()),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_refused_push_is_sent_again_on_the_same_connection() {
-        let replica = replica_with(1, 8).0;
-        let mut rng = SimRng::new(12);
-        let now = Timestamp(1_780_000_000_000);
-        let relay = "ws://relay";
-        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
-        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
-        let received = |message| Event::Received {
-            relay: relay.into(),
-            message: Box::new(message),
-        };
-        let mut feed = |machine: &mut Machine, now, event| {
-            machine.handle(&replica, now, &mut rng, event).unwrap()
-        };
-        let connected = || Event::Connected {
-            relay: relay.into(),
-        };
-        // The creator offers its create as a candidate; once confirmed it comes back a member.
-        feed(&mut machine, now, Event::Start);
-        let hello = feed(&mut machine, now, connected());
-        feed(&mut machine, now, received(challenge(&hello, 9)));
-        let welcome = |access| {
-            received(Message::Welcome {
-                access,
-                head: 0,
-                membership_len: 0,
-                epoch: 0,
-            })
-        };
-        let sent = feed(&mut machine, now, welcome(Access::Candidate));
-        let create = offered(&sent).remove(0);
-        let hash = create.hash();
-        let sent = feed(
-            &mut machine,
-            now,
-            received(Message::MembershipAck { index: 0, hash }),
-        );
-        assert!(
-            sent.iter().any(|e| matches!(e, Effect::Connect { .. })),
-            "{sent:?}"
-        );
-        let hello = feed(&mut machine, now, connected());
-        feed(&mut machine, now, received(challenge(&hello, 9)));
-        feed(
-            &mut machine,
-            now,
-            received(Message::Welcome {
-                access: Access::Member(crate::sync::membership::Role::Coordinator),
-                head: 0,
-                membership_len: 1,
-                epoch: 0,
-            }),
-        );
-        let sent = feed(
-            &mut machine,
-            now,
-            received(Message::MembershipOps {
-                start: 1,
-                ops: vec![],
-            }),
-        );
-        let pushes = pushed(&sent);
-        assert_eq!(pushes.len(), 1, "{sent:?}");
-        assert!(offered(&sent).is_empty(), "nothing goes back: {sent:?}");
-
-        // The relay refuses it and keeps the connection: so does the machine.
-        let refused = feed(
-            &mut machine,
-            now,
-            received(Message::error(ErrorCode::UnknownEpoch, "sleutelgeneratie")),
-        );
-        assert!(
-            !refused
-                .iter()
-                .any(|e| matches!(e, Effect::Close { .. } | Effect::Connect { .. })),
-            "{refused:?}"
-        );
-        let at = refused
-            .iter()
-            .find_map(|e| match e {
-                Effect::WakeAt(at) => Some(*at),
-                _ => None,
-            })
-            .expect("a resend is planned");
-        assert!(at > now && at.0 <= now.0 + 500, "{at:?}");
-        assert!(pushed(&feed(&mut machine, now, Event::Tick)).is_empty());
-        // Once the wait is over it goes out again on the same connection, and its
-        // acknowledgement empties the queue.
-        let again = feed(&mut machine, at, Event::Tick);
-        assert_eq!(pushed(&again), pushes, "{again:?}");
-        assert_eq!(machine.queued(), 1);
-        feed(
-            &mut machine,
-            at,
-            received(Message::Ack {
-                seq: 1,
-                hash: pushes[0].hash(),
-                duplicate: false,
-            }),
-        );
-        assert_eq!(machine.queued(), 0);
     }
 }

@@ -63,13 +63,6 @@ pub struct Link {
     pub challenge: Option<(OrgKey, [u8; CHALLENGE_LEN])>,
     /// A candidacy proof was sent on this connection.
     pub candidacy_sent: bool,
-    /// The relay refused a write on this connection (a push or a membership operation; a
-    /// refusal does not say which) and kept the connection: what it has not acknowledged is
-    /// sent again at this moment, or at once when its membership log grows, since a log that
-    /// lagged behind is what such a refusal usually means.
-    pub resend_at: Option<Timestamp>,
-    /// How long to wait before resending after refusals in a row on this connection.
-    pub resend_backoff: Backoff,
 }
 
 impl Default for Link {
@@ -95,8 +88,6 @@ impl Default for Link {
             stalled: false,
             challenge: None,
             candidacy_sent: false,
-            resend_at: None,
-            resend_backoff: Backoff::default(),
         }
     }
 }
@@ -110,27 +101,5 @@ impl Link {
             finished: self.finished,
             ..Link::default()
         };
-    }
-
-    /// Records that the relay holds at least `len` membership operations; a write refused on
-    /// this connection is sent again at once when that is more than it was known to hold.
-    pub fn log_grew_to(&mut self, len: u64) {
-        if len > self.relay_log {
-            self.relay_log = len;
-            if self.resend_at.is_some() {
-                self.resend();
-            }
-        }
-    }
-
-    /// Marks everything the relay has not acknowledged on this connection as not sent, so the
-    /// next step sends it again: pushes waiting for an acknowledgement, the pending local
-    /// operations, and the confirmed operations past what the relay is known to hold. The
-    /// relay dedupes what it already has.
-    pub fn resend(&mut self) {
-        self.in_flight.clear();
-        self.pending_sent = false;
-        self.ops_sent = self.relay_log;
-        self.resend_at = None;
     }
 }

@@ -27,9 +27,6 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub(super) const MAX_AHEAD: usize = 4096;
 /// A one-off sync gives a relay up after this many failed attempts in a row.
 pub const ONCE_ATTEMPTS: u32 = 3;
-/// A one-off sync closes a connection on which this many resends in a row were refused (and
-/// so counts a failed attempt); a watching one keeps resending with a growing wait.
-pub(super) const ONCE_RESENDS: u32 = 3;
 
 /// Whether the machine syncs once and stops, or stays connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,14 +291,6 @@ impl Machine {
     fn tick(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let mut next: Option<Timestamp> = None;
         for (relay, link) in &mut self.links {
-            if let Some(at) = link.resend_at.filter(|_| link.phase == Phase::Ready) {
-                // A refused write's wait is over: the step after this sends it again.
-                if at <= now {
-                    link.resend();
-                } else {
-                    next = Some(next.map_or(at, |n| n.min(at)));
-                }
-            }
             if link.phase != Phase::Down || link.finished {
                 continue;
             }

@@ -68,11 +68,7 @@ impl Machine {
         }
         let known = self.ops.len() as u64;
         if let Some(link) = self.links.get_mut(relay) {
-            // An empty page says nothing of the relay's length (it answers a pull past its end
-            // with one), so only operations it sent count as held.
-            if page {
-                link.log_grew_to(end);
-            }
+            link.relay_log = link.relay_log.max(end);
             // Answers are paged by bytes: a page that ends before the log the relay announced
             // asks for the next one; the log counts as pulled once the last page is in.
             if page && !stopped && known < link.relay_log {
