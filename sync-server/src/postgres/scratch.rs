@@ -100,26 +100,7 @@ impl ScratchPostgres {
                 "UTF8",
             ],
         )?;
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' \
-             -c max_connections=200 -c fsync=on"
-        );
-        let log = server.dir.path().join("server.log");
-        server.run(
-            "pg_ctl",
-            &[
-                "-D",
-                path_str(&data),
-                "-l",
-                path_str(&log),
-                "-o",
-                &options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        )?;
+        server.pg_ctl_start()?;
         Ok(server)
     }
 
@@ -173,10 +154,15 @@ impl ScratchPostgres {
 
     /// Starts a stopped server again, on the same port.
     pub fn restart(&self) -> Result<(), ScratchError> {
+        self.pg_ctl_start()
+    }
+
+    /// Starts the server on its port, logging to `server.log`, and waits until it accepts.
+    fn pg_ctl_start(&self) -> Result<(), ScratchError> {
         let data = self.data();
         let options = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories='' \
-             -c max_connections=200",
+             -c max_connections=200 -c fsync=on",
             self.port
         );
         let log = self.dir.path().join("server.log");
