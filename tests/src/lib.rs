@@ -45,6 +45,27 @@ pub fn binary(name: &str) -> PathBuf {
     dir.join(target)
 }
 
+/// Opens the data directory at `path` from a test, as its own process would.
+///
+/// A test process runs many tests on threads, and any of them may be starting a child process
+/// at the moment another one closes a data directory: the child then holds a copy of the lock's
+/// file descriptor from its fork until its exec closes it, and the lock stays taken for that
+/// moment. This waits out such a moment (up to ten seconds) instead of failing with `InUse`;
+/// any other error fails at once.
+pub fn open_data_dir(path: &Path) -> kompas_engine::store::DataDir {
+    use kompas_engine::store::{DataDir, DataDirError};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match DataDir::open(path) {
+            Ok(dir) => return dir,
+            Err(DataDirError::InUse(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+}
+
 /// A `kompas` binary bound to one data directory, run with a clean environment.
 pub struct Kompas {
     data: PathBuf,

@@ -1,8 +1,7 @@
 //! End-to-end tests of `kompas init` and `kompas doc ...`, each step in a new process.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
-use kompas_engine::store::DataDir;
-use kompas_tests::Kompas;
+use kompas_tests::{Kompas, open_data_dir};
 
 fn initialised(dir: &tempfile::TempDir, name: &str, org: &str) -> Kompas {
     let k = Kompas::new(dir.path().join(name));
@@ -121,7 +120,7 @@ fn delete_keeps_a_tombstone() {
 fn a_second_process_gets_a_clear_error_while_the_store_is_held() {
     let dir = tempfile::tempdir().unwrap();
     let k = initialised(&dir, "zwolle", "Gemeente Zwolle");
-    let held = DataDir::open(k.data()).unwrap();
+    let held = open_data_dir(k.data());
     let err = k.fails(5, &["doc", "list"]);
     assert!(
         err.contains("in gebruik door een ander kompas-proces"),

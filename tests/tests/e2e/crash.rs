@@ -7,9 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use kompas_engine::store::DataDir;
 use kompas_engine::{DocId, FieldValue};
-use kompas_tests::binary;
+use kompas_tests::{binary, open_data_dir};
 use rand::RngExt;
 
 const ROUNDS: usize = 25;
@@ -69,7 +68,7 @@ fn every_reported_save_survives_sigkill() {
 }
 
 fn verify(data: &std::path::Path, reported: &BTreeMap<String, u64>, round: usize) {
-    let dir = DataDir::open(data).unwrap_or_else(|e| panic!("round {round}: cannot reopen: {e}"));
+    let dir = open_data_dir(data);
     let replica = kompas_engine::composition::open(dir.sole_store().unwrap()).unwrap();
     for (id, n) in reported {
         let view = replica.get(&DocId::parse(id).unwrap()).unwrap_or_else(|e| {

@@ -7,13 +7,12 @@
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use kompas_engine::seal::KeyRing;
-use kompas_engine::store::DataDir;
 use kompas_engine::sync::membership::{InviteToken, MemberKeys, OpBody, SealedNames};
 use kompas_engine::sync::replication::{InviteCode, WorkspaceState};
 use kompas_engine::sync::wire::{Access, ErrorCode, Message, WorkspaceId};
 use kompas_relay::client::ClientError;
 use kompas_tests::relay::{Org, RelayProcess, refused, runtime};
-use kompas_tests::{Kompas, sync_until};
+use kompas_tests::{Kompas, open_data_dir, sync_until};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -23,7 +22,7 @@ const AANBIEDER: &str = "Jeugdzorg De Haven";
 
 /// The key ring this organisation's replica holds (read from its store, no command running).
 fn ring_of(k: &Kompas) -> KeyRing {
-    let data = DataDir::open(k.data()).unwrap();
+    let data = open_data_dir(k.data());
     let store = data.sole_store().unwrap();
     WorkspaceState::load(&store).unwrap().unwrap().ring
 }

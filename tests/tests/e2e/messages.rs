@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 use kompas_engine::Store;
-use kompas_engine::store::DataDir;
-use kompas_tests::Kompas;
 use kompas_tests::relay::RelayProcess;
+use kompas_tests::{Kompas, open_data_dir};
 
 fn initialised(dir: &tempfile::TempDir) -> Kompas {
     Kompas::organisation(dir.path(), "havenstad", "Gemeente Havenstad", "gemeente")
@@ -59,7 +58,7 @@ fn a_store_cut_short_exits_with_the_data_directory_code() {
         .unwrap()
         .to_string();
     {
-        let data = DataDir::open(k.data()).unwrap();
+        let data = open_data_dir(k.data());
         let store = data.sole_store().unwrap();
         let whole = store.load(&id).unwrap().unwrap().load().unwrap().save();
         store

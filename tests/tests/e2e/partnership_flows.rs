@@ -14,7 +14,7 @@ use kompas_engine::document::{self, Assignment};
 use kompas_engine::store::DataDir;
 use kompas_engine::{DocId, Replica, Timestamp};
 use kompas_tests::relay::RelayProcess;
-use kompas_tests::{Kompas, sync_until};
+use kompas_tests::{Kompas, open_data_dir, sync_until};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -455,7 +455,7 @@ fn an_agreement_of_a_conversation_is_in_its_owners_todo_with_its_deadline() {
 
 /// Opens `k`'s replica in this process, as a hostile partner's own software would.
 fn hostile(k: &Kompas) -> (DataDir, Replica<kompas_engine::SledStore>) {
-    let dir = DataDir::open(k.data()).unwrap();
+    let dir = open_data_dir(k.data());
     let replica = kompas_engine::composition::open(dir.sole_store().unwrap()).unwrap();
     (dir, replica)
 }

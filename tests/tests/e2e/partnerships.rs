@@ -21,11 +21,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use kompas_engine::Store;
-use kompas_engine::store::DataDir;
 use kompas_engine::sync::wire::WorkspaceId;
 use kompas_tests::relay::{RelayProcess, contains, files_under};
 use kompas_tests::serve::Serve;
-use kompas_tests::{Kompas, sync_until};
+use kompas_tests::{Kompas, open_data_dir, sync_until};
 use tempfile::TempDir;
 
 const REGIO: &str = "Jeugdregio Waterland";
@@ -328,7 +327,7 @@ fn a_watching_sync_keeps_every_samenwerking_connected_and_lends_the_directory() 
 
 /// The identity, sync state and mail records, and every document, of the one store of the data directory `data`.
 fn contents(data: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
-    let dir = DataDir::open(data).unwrap();
+    let dir = open_data_dir(data);
     let store = dir.sole_store().unwrap();
     let meta = ["identity", "sync-", "herinnering/"]
         .into_iter()
@@ -373,7 +372,7 @@ fn a_directory_of_the_first_layout_converts_with_everything_in_it() {
     });
     {
         // A record of local mail, which never travels, must survive too.
-        let data = DataDir::open(gemeente.data()).unwrap();
+        let data = open_data_dir(gemeente.data());
         data.sole_store()
             .unwrap()
             .put_meta(

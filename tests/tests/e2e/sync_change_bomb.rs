@@ -10,12 +10,11 @@ use std::process::Command;
 use kompas_engine::DocId;
 use kompas_engine::document::DOCUMENT_BUDGET;
 use kompas_engine::seal::{Payload, PayloadForm, seal};
-use kompas_engine::store::DataDir;
 use kompas_engine::sync::replication::{Machine, Mode};
 use kompas_relay::client::RelayClient;
 use kompas_tests::bomb::{change_bomb, peak_mib};
 use kompas_tests::relay::{RelayProcess, runtime};
-use kompas_tests::{Kompas, binary};
+use kompas_tests::{Kompas, binary, open_data_dir};
 
 #[test]
 fn a_change_count_bomb_sent_by_sync_is_refused_and_reported_while_other_bundles_go_on() {
@@ -38,7 +37,7 @@ fn a_change_count_bomb_sent_by_sync_is_refused_and_reported_while_other_bundles_
         bomb.len()
     );
     let (workspace, signing, bundle) = {
-        let data = DataDir::open(aanbieder.data()).unwrap();
+        let data = open_data_dir(aanbieder.data());
         let replica = kompas_engine::composition::open(data.sole_store().unwrap()).unwrap();
         let machine = Machine::load(&replica, Mode::Once).unwrap().unwrap();
         let signing = replica.identity().signing_key().unwrap();
