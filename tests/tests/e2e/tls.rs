@@ -30,17 +30,6 @@ fn org(dir: &TempDir, slug: &str, name: &str, org_type: &str) -> Kompas {
     Kompas::organisation(dir.path(), slug, name, org_type)
 }
 
-fn titles(k: &Kompas) -> Vec<String> {
-    let docs = k.json(&["doc", "list"]);
-    docs.as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|d| d["fields"]["titel"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Runs `check` until it returns true, for at most `limit`.
 fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -103,7 +92,7 @@ fn two_organisations_sync_over_wss_and_untrusted_relays_are_refused_each_with_it
     ]);
     gemeente.ok(&["sync"]);
     swv.ok(&["sync"]);
-    assert_eq!(titles(&swv), ["Meer kinderen sporten"]);
+    assert_eq!(swv.titles(), ["Meer kinderen sporten"]);
 
     // Without the private CA the issuer is unknown.
     let aanbieder = org(&dir, "aanbieder", "Jeugdhulp Noord", "aanbieder");
@@ -191,7 +180,5 @@ fn two_organisations_sync_over_wss_and_untrusted_relays_are_refused_each_with_it
     gemeente.ok(&["doc", "new", "ambitie", "--set", "titel=Na de vernieuwing"]);
     gemeente.ok(&["sync"]);
     swv.ok(&["sync"]);
-    let mut seen = titles(&swv);
-    seen.sort();
-    assert_eq!(seen, ["Meer kinderen sporten", "Na de vernieuwing"]);
+    assert_eq!(swv.titles(), ["Meer kinderen sporten", "Na de vernieuwing"]);
 }

@@ -190,21 +190,6 @@ fn two_organisations_sync_through_nginx_and_pin_the_relay_behind_it() {
     assert_eq!(titles, ["Via de proxy"], "{}", proxy.log_text());
 }
 
-/// The titles of the documents `org` holds, sorted.
-fn titles(org: &Kompas) -> Vec<String> {
-    let docs = org.json(&["doc", "list"]);
-    let mut titles: Vec<String> = docs
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|d| d["fields"]["titel"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort_unstable();
-    titles
-}
-
 /// A relay node on `db` listening on `port` (so that a restarted node takes its place).
 fn node(db: &str, port: u16) -> RelayProcess {
     let listen = format!("127.0.0.1:{port}");
@@ -268,7 +253,7 @@ fn nginx_spreads_two_postgres_nodes_and_a_rolling_restart_keeps_the_workspace_av
         gemeente.ok(&["sync"]);
         swv.ok(&["sync"]);
     }
-    assert_eq!(titles(&swv), ["Eerste"], "{}", proxy.log_text());
+    assert_eq!(swv.titles(), ["Eerste"], "{}", proxy.log_text());
     let (served_one, served_two) = (connections_served(&one), connections_served(&two));
     assert!(
         served_one > 0 && served_two > 0,
@@ -317,7 +302,7 @@ fn nginx_spreads_two_postgres_nodes_and_a_rolling_restart_keeps_the_workspace_av
         "Tijdens de eerste herstart",
         "Tijdens de tweede herstart",
     ];
-    assert_eq!(titles(&swv), expected, "{}", proxy.log_text());
-    assert_eq!(titles(&gemeente), expected);
+    assert_eq!(swv.titles(), expected, "{}", proxy.log_text());
+    assert_eq!(gemeente.titles(), expected);
     drop(one);
 }
