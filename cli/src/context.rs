@@ -42,11 +42,17 @@ pub struct Opened {
 
 /// How long a command waits for a watching sync to hand over the data directory.
 const HANDOFF_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a command waits for another command that holds the data directory to end: long
+/// enough for a command started right after another one (a script's next line) or a lock copied
+/// for an instant into a starting child process, short enough that a long-running holder is
+/// reported without keeping anyone waiting.
+const BUSY_PATIENCE: Duration = Duration::from_secs(2);
 /// How often a waiting command looks whether the lock is free.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Locks the data directory `dir`. When a watching sync (`kompas sync --watch`) holds it, asks
-/// that process for a turn and waits for it; any other holder is reported at once.
+/// that process for a turn and waits for it; any other holder gets a moment to finish and is
+/// then reported.
 pub fn lock(dir: &Path) -> Result<DataDir, DataDirError> {
     let started = Instant::now();
     let mut knocked = false;
@@ -68,6 +74,9 @@ pub fn lock(dir: &Path) -> Result<DataDir, DataDirError> {
                     );
                     knocked = true;
                 }
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(DataDirError::InUse(_)) if started.elapsed() < BUSY_PATIENCE => {
                 std::thread::sleep(LOCK_POLL);
             }
             Err(e) => return Err(e),

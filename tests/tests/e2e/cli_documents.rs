@@ -131,6 +131,27 @@ fn a_second_process_gets_a_clear_error_while_the_store_is_held() {
 }
 
 #[test]
+fn a_command_waits_a_moment_for_another_that_is_about_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = initialised(&dir, "zwolle", "Gemeente Zwolle");
+    let held = open_data_dir(k.data());
+    let second = k
+        .command(&["doc", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    drop(held);
+    let out = second.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let k = initialised(&dir, "zwolle", "Gemeente Zwolle");
