@@ -1,6 +1,6 @@
 //! TLS for connecting to `wss://` relays: which certificates are trusted, and what a failed
 //! check means in words a user can act on. Both binaries use it: `kompas` for its relays and
-//! `kompas-relay` for the relay it mirrors.
+//! `kompas-relay` for the relay it mirrors and for its database (`postgres::tls`).
 //!
 //! It lives in the relay crate's client side because `kompas` already depends on this crate
 //! (for the protocol client), so one module here adds no crate and no dependency edge.
@@ -31,26 +31,36 @@ pub fn client_config(
     ca: Option<&Path>,
     ca_option: &str,
 ) -> Result<Arc<ClientConfig>, String> {
+    trusting(ca, |ca, e| {
+        format!(
+            "het CA-bestand {} voor relay {relay} is niet te gebruiken: {e}; geef een \
+             PEM-bestand met het certificaat van de certificaatautoriteit ({ca_option} BESTAND)",
+            ca.display()
+        )
+    })
+}
+
+/// A client configuration that trusts the system's roots, plus the certificates in the PEM file
+/// `ca` if given; `unreadable` says, for the file and what is wrong with it, why it cannot be
+/// used. Every TLS link kompas makes as a client (to relays, to a mirror's upstream, to the
+/// relay's database) is checked this way.
+pub fn trusting(
+    ca: Option<&Path>,
+    unreadable: impl Fn(&Path, &dyn std::fmt::Display) -> String,
+) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();
     // Certificates of the system store that rustls cannot parse are skipped, as browsers do.
     roots.add_parsable_certificates(system_roots().iter().cloned());
     if let Some(ca) = ca {
-        let unreadable = |e: &dyn std::fmt::Display| {
-            format!(
-                "het CA-bestand {} voor relay {relay} is niet te gebruiken: {e}; geef een \
-                 PEM-bestand met het certificaat van de certificaatautoriteit ({ca_option} BESTAND)",
-                ca.display()
-            )
-        };
         let certs = CertificateDer::pem_file_iter(ca)
-            .map_err(|e| unreadable(&e))?
+            .map_err(|e| unreadable(ca, &e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| unreadable(&e))?;
+            .map_err(|e| unreadable(ca, &e))?;
         if certs.is_empty() {
-            return Err(unreadable(&"er staat geen certificaat in"));
+            return Err(unreadable(ca, &"er staat geen certificaat in"));
         }
         for cert in certs {
-            roots.add(cert).map_err(|e| unreadable(&e))?;
+            roots.add(cert).map_err(|e| unreadable(ca, &e))?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

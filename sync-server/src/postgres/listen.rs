@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kompas_engine::sync::wire::WorkspaceId;
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::schema::CHANNEL;
 use super::{Heads, PgError, PgStore};
@@ -71,7 +71,7 @@ pub async fn follow(
 
 /// One connection's life: listens, handles notifications and sweeps until it fails.
 async fn listen(store: &PgStore, moved: &(impl Fn(Heads) + Send + Sync)) -> Result<(), PgError> {
-    let (client, mut connection) = store.config().connect(NoTls).await?;
+    let (client, mut connection) = store.config().connect(store.tls()).await?;
     let (tx, mut rx) = mpsc::channel::<String>(BACKLOG);
     let mut driver = tokio::spawn(async move {
         loop {

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod scratch;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,7 +33,6 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use ed25519_dalek::SigningKey;
 use kompas_engine::sync::wire::{ErrorCode, OrgKey, WorkspaceId};
-use tokio_postgres::NoTls;
 
 pub use self::log::PgLog;
 use crate::protocol::Refusal;
@@ -130,6 +130,7 @@ pub struct PgStore {
     _runtime: Arc<DbRuntime>,
     pool: Pool,
     config: Arc<tokio_postgres::Config>,
+    tls: tls::Tls,
     quotas: Arc<Quotas>,
     health: Arc<Health>,
 }
@@ -154,13 +155,15 @@ pub struct Heads {
 }
 
 impl PgStore {
-    /// Connects to the database at `url` and brings its schema up to date. `quotas` gives the
-    /// totals the database enforces for every node together. Callable from synchronous code
-    /// and from any runtime.
+    /// Connects to the database at `url` (with TLS if it asks for it, [`tls`]) and brings its
+    /// schema up to date. `quotas` gives the totals the database enforces for every node
+    /// together. Callable from synchronous code and from any runtime.
     pub fn open(url: &str, quotas: &Quotas) -> Result<PgStore, PgError> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| PgError::BadUrl(e.to_string()))?;
+        let tls::Settings {
+            mut config,
+            tls,
+            encrypted,
+        } = tls::settings(url)?;
         config.connect_timeout(Duration::from_secs(5));
         config.application_name("kompas-relay");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -172,7 +175,7 @@ impl PgStore {
         let handle = runtime.handle().clone();
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -189,6 +192,7 @@ impl PgStore {
             _runtime: Arc::new(DbRuntime(Some(runtime))),
             pool,
             config: Arc::new(config),
+            tls,
             quotas: Arc::new(quotas.clone()),
             health: Arc::default(),
         };
@@ -196,6 +200,7 @@ impl PgStore {
             let mut client = store.client().await?;
             schema::migrate(&mut client).await
         })?;
+        tracing::info!(tls = encrypted, "verbonden met PostgreSQL");
         Ok(store)
     }
 
@@ -238,6 +243,11 @@ impl PgStore {
         &self.config
     }
 
+    /// The connector for a connection of its own (the listener's), encrypted as the pool's are.
+    pub fn tls(&self) -> tls::Tls {
+        self.tls.clone()
+    }
+
     /// The totals the database enforces.
     pub fn shared_quotas(&self) -> SharedQuotas {
         SharedQuotas::from(self.quotas.as_ref())
@@ -254,7 +264,7 @@ impl PgStore {
             .pool
             .get()
             .await
-            .map_err(|e| PgError::Unreachable(e.to_string()));
+            .map_err(|e| PgError::Unreachable(tls::explain(&e)));
         self.noted(got)
     }
 

@@ -121,21 +121,45 @@ impl ScratchPostgres {
                 output: format!("{name:?} is no plain database name"),
             });
         }
+        self.on_postgres("CREATE DATABASE", |client| async move {
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+        })
+        .await?;
+        Ok(format!("postgres://kompas@127.0.0.1:{}/{name}", self.port))
+    }
+
+    /// The number the query `sql` returns in its first row and column (a `bigint`), asked of
+    /// the `postgres` database.
+    pub async fn number(&self, sql: &str) -> Result<i64, ScratchError> {
+        self.on_postgres("a query", |client| async move {
+            client.query_one(sql, &[]).await?.try_get::<_, i64>(0)
+        })
+        .await
+    }
+
+    /// Runs `work` on a connection of its own to the `postgres` database; `program` names it
+    /// in an error.
+    async fn on_postgres<T, F>(
+        &self,
+        program: &'static str,
+        work: impl FnOnce(tokio_postgres::Client) -> F,
+    ) -> Result<T, ScratchError>
+    where
+        F: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    {
         let failed = |e: tokio_postgres::Error| ScratchError::Failed {
-            program: "CREATE DATABASE",
+            program,
             output: e.to_string(),
         };
         let (client, connection) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
             .await
             .map_err(failed)?;
         let driver = tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .map_err(failed)?;
-        drop(client);
+        let outcome = work(client).await.map_err(failed);
         let _ = driver.await;
-        Ok(format!("postgres://kompas@127.0.0.1:{}/{name}", self.port))
+        outcome
     }
 
     /// What the server logged.
@@ -154,6 +178,31 @@ impl ScratchPostgres {
 
     /// Starts a stopped server again, on the same port.
     pub fn restart(&self) -> Result<(), ScratchError> {
+        self.pg_ctl_start()
+    }
+
+    /// Turns TLS on with the certificate and key in the PEM files `cert` and `key` (clients
+    /// may then ask for it; those that do not still connect without), restarting the server.
+    pub fn enable_tls(&self, cert: &Path, key: &Path) -> Result<(), ScratchError> {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.data();
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = data.join(name);
+            std::fs::copy(from, &to)?;
+            // PostgreSQL refuses a key that others may read.
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))?;
+            if let Some(user) = &self.run_as {
+                chown(&to, user)?;
+            }
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))?
+            .write_all(
+                b"\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+            )?;
+        self.stop()?;
         self.pg_ctl_start()
     }
 
@@ -223,8 +272,8 @@ fn path_str(path: &Path) -> &str {
     path.to_str().unwrap_or_default()
 }
 
-fn chown(dir: &Path, user: &str) -> Result<(), ScratchError> {
-    let output = Command::new("chown").arg(user).arg(dir).output()?;
+fn chown(path: &Path, user: &str) -> Result<(), ScratchError> {
+    let output = Command::new("chown").arg(user).arg(path).output()?;
     if output.status.success() {
         Ok(())
     } else {

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use kompas_engine::sync::wire::{ErrorCode, Hash32, Message, WorkspaceId};
 use kompas_relay::client::ClientError;
 use kompas_relay::postgres::scratch::ScratchPostgres;
-use kompas_tests::Kompas;
 use kompas_tests::relay::{Org, RelayProcess, TestWorkspace, runtime, within};
+use kompas_tests::tls::TestCa;
+use kompas_tests::{Kompas, binary};
 
 const WS: WorkspaceId = WorkspaceId([21; 16]);
 
@@ -374,4 +375,62 @@ fn a_workspace_moves_from_sled_to_postgres_and_back_without_replicas_noticing() 
         assert_eq!(all.len(), 6);
         assert_eq!(all[4].bundle, sent[4]);
     });
+}
+
+#[test]
+fn a_node_reaches_its_database_over_verified_tls_and_refuses_an_untrusted_one() {
+    let pg = database();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(&dir.path().join("ca"), "Database-CA Havenstad");
+    let server = ca.issue("db", "127.0.0.1", 2024, 2099);
+    pg.enable_tls(&server.cert, &server.key).unwrap();
+
+    let url = format!("{}?sslmode=verify-full&sslrootcert={}", pg.url(), ca.arg());
+    let node = RelayProcess::on_postgres(&url, &[]);
+    let gemeente = Kompas::organisation(dir.path(), "gemeente", "Gemeente Havenstad", "gemeente");
+    gemeente.ok(&[
+        "workspace",
+        "create",
+        "Jeugd Havenstad",
+        "--relay",
+        &node.url(),
+    ]);
+    gemeente.ok(&["doc", "new", "ambitie", "--set", "titel=Over TLS"]);
+    gemeente.ok(&["sync"]);
+    let rt = runtime();
+    // The database itself says the node's connections are encrypted, and that it stored a bundle.
+    let encrypted = rt
+        .block_on(pg.number(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE ssl AND application_name = 'kompas-relay'",
+        ))
+        .unwrap();
+    assert!(encrypted >= 1, "{encrypted} encrypted connections");
+    let plain = rt
+        .block_on(pg.number(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE NOT ssl AND application_name = 'kompas-relay'",
+        ))
+        .unwrap();
+    assert_eq!(plain, 0, "every connection of the node is encrypted");
+    let stored = rt
+        .block_on(pg.number("SELECT count(*) FROM kompas.bundles"))
+        .unwrap();
+    assert!(stored >= 1, "{stored} bundles");
+    assert_eq!(node.terminate(), Some(0));
+
+    // Without the private CA the server's certificate is not trusted: the node does not start,
+    // and says why.
+    let untrusted = std::process::Command::new(binary("kompas-relay"))
+        .env_clear()
+        .args(["--listen", "127.0.0.1:0", "--store"])
+        .arg(format!("{}?sslmode=verify-full", pg.url()))
+        .output()
+        .unwrap();
+    assert!(!untrusted.status.success());
+    let said = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(
+        said.contains("certificaat") && said.contains("sslrootcert"),
+        "{said}"
+    );
 }
