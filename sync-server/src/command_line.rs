@@ -1,13 +1,14 @@
 //! The `kompas-relay` program: parses its options (clap), sets up logging (tracing), opens the
-//! store and serves; or runs one of the operator's commands on a stopped relay's data.
+//! store and serves; or runs one of the operator's commands on a stopped relay's data, or on
+//! the database of running nodes.
 //!
 //! ```text
-//! kompas-relay --listen 127.0.0.1:7421 --data DIR [--tls-cert FILE --tls-key FILE] [OPTIONS]
-//! kompas-relay key --data DIR
-//! kompas-relay workspaces --data DIR [--json]
-//! kompas-relay freeze WORKSPACE --data DIR [--undo]
-//! kompas-relay delete WORKSPACE --data DIR
-//! kompas-relay ban KEY --data DIR [--undo]
+//! kompas-relay --listen 127.0.0.1:7421 (--data DIR | --store URL) [--tls-cert FILE --tls-key FILE] [OPTIONS]
+//! kompas-relay key (--data DIR | --store URL)
+//! kompas-relay workspaces (--data DIR | --store URL) [--json]
+//! kompas-relay freeze WORKSPACE (--data DIR | --store URL) [--undo]
+//! kompas-relay delete WORKSPACE (--data DIR | --store URL)
+//! kompas-relay ban KEY (--data DIR | --store URL) [--undo]
 //! kompas-relay move --from DIR|postgres://... --to DIR|postgres://...
 //! ```
 //!
@@ -112,8 +113,38 @@ enum Command {
 #[derive(Debug, Args)]
 struct DataArg {
     /// De map met de gegevens van de relay (de relay moet gestopt zijn).
-    #[arg(long, value_name = "MAP")]
-    data: PathBuf,
+    #[arg(
+        long,
+        value_name = "MAP",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
+    data: Option<PathBuf>,
+    /// Of de PostgreSQL-database van de relay (postgres://...); de knooppunten blijven
+    /// draaien en nemen de wijziging binnen een seconde over.
+    #[arg(long, value_name = "URL", env = "KOMPAS_RELAY_STORE")]
+    store: Option<String>,
+}
+
+impl DataArg {
+    /// Opens the store the operator named.
+    fn open(&self) -> anyhow::Result<Backend> {
+        match (&self.data, &self.store) {
+            (Some(dir), _) => Ok(Backend::Sled(open_store(dir)?)),
+            (None, Some(url)) if is_postgres(url) => open_backend(url, false),
+            (None, Some(url)) => {
+                anyhow::bail!(
+                    "--store {}: alleen postgres://... wordt ondersteund",
+                    redacted(url)
+                )
+            }
+            (None, None) => anyhow::bail!("--data of --store is nodig"),
+        }
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 #[derive(Debug, Args)]
@@ -315,7 +346,7 @@ fn open_store(data: &Path) -> anyhow::Result<RelayStore> {
 /// Opens a store for `move`: a `postgres://` URL (without quotas: everything the source holds
 /// must fit), or a sled directory (created only for the target).
 fn open_backend(place: &str, create: bool) -> anyhow::Result<Backend> {
-    if place.starts_with("postgres://") || place.starts_with("postgresql://") {
+    if is_postgres(place) {
         let unlimited = Quotas {
             workspaces_per_key: 0,
             creates_per_minute: 0,
@@ -391,9 +422,8 @@ async fn operate(command: Command) -> anyhow::Result<()> {
                 "relay verplaatst"
             );
         }
-        Command::Key(DataArg { data }) => {
-            let store = open_store(&data)?;
-            let key = store.relay_key(random())?;
+        Command::Key(data) => {
+            let key = data.open()?.relay_key(random())?;
             writeln!(out, "{}", OrgKey::of(&key))?;
         }
         Command::Workspaces {
@@ -401,8 +431,7 @@ async fn operate(command: Command) -> anyhow::Result<()> {
             json,
             quota_workspace_bytes,
         } => {
-            let store = open_store(&data.data)?;
-            let rows = operator::workspaces(&store)?;
+            let rows = operator::workspaces(&data.open()?)?;
             print_workspaces(&rows, json, quota_workspace_bytes, &mut out)?;
         }
         Command::Freeze {
@@ -410,8 +439,7 @@ async fn operate(command: Command) -> anyhow::Result<()> {
             data,
             undo,
         } => {
-            let store = open_store(&data.data)?;
-            if !operator::freeze(&store, workspace, !undo).await? {
+            if !operator::freeze(&data.open()?, workspace, !undo).await? {
                 anyhow::bail!("samenwerking {workspace} staat niet op deze relay");
             }
             let done = if undo { "ontdooid" } else { "bevroren" };
@@ -419,16 +447,14 @@ async fn operate(command: Command) -> anyhow::Result<()> {
             writeln!(out, "samenwerking {workspace} {done}")?;
         }
         Command::Delete { workspace, data } => {
-            let store = open_store(&data.data)?;
-            if !operator::delete(&store, workspace).await? {
+            if !operator::delete(&data.open()?, workspace).await? {
                 anyhow::bail!("samenwerking {workspace} staat niet op deze relay");
             }
             tracing::info!(%workspace, action = "delete", "beheer");
             writeln!(out, "samenwerking {workspace} verwijderd")?;
         }
         Command::Ban { key, data, undo } => {
-            let store = open_store(&data.data)?;
-            operator::ban(&store, key, !undo).await?;
+            operator::ban(&data.open()?, key, !undo).await?;
             let done = if undo { "weer toegelaten" } else { "geweerd" };
             tracing::info!(%key, action = if undo { "unban" } else { "ban" }, "beheer");
             writeln!(out, "sleutel {key} {done}")?;
@@ -490,7 +516,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<(String, RelayConfig)> {
         anyhow::bail!("--listen is nodig om de relay te starten");
     };
     if let Some(url) = &args.store
-        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && !is_postgres(url)
     {
         anyhow::bail!("--store {url:?}: alleen postgres://... wordt ondersteund");
     }

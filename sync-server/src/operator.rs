@@ -1,14 +1,15 @@
 //! The operator's commands on a relay's data directory: list the workspaces with their sizes,
 //! freeze or thaw a workspace, delete one, ban or unban a key.
 //!
-//! They work on the store directly, so the relay must be stopped (the store's lock refuses a
-//! second process); a running relay reads the marks when it starts. A frozen workspace is served
+//! They work on the store directly. A sled directory belongs to one process, so that relay must
+//! be stopped (the store's lock refuses a second process) and reads the marks when it starts
+//! again. On PostgreSQL the nodes keep running: each reads the marks again every second. A frozen workspace is served
 //! for reading, and every write to it is refused with `Frozen`; a banned key is refused at
 //! authentication with `Banned`.
 
 use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
 
-use crate::backend::RelayLog;
+use crate::backend::Backend;
 pub use crate::protocol::Marks;
 use crate::store::{RelayStore, StoreError};
 use crate::workspace::Workspace;
@@ -61,20 +62,19 @@ impl Marks {
 }
 
 /// Every workspace in `store`, with its size.
-pub fn workspaces(store: &RelayStore) -> Result<Vec<WorkspaceRow>, StoreError> {
-    let marks = Marks::load(store)?;
+pub fn workspaces(store: &Backend) -> Result<Vec<WorkspaceRow>, StoreError> {
+    let marks = store.marks()?;
     let mut rows = Vec::new();
     for id in store.workspaces()? {
-        let trees = store.trees(&id)?;
-        let ops = trees.membership()?;
-        let Some(first) = ops.first() else { continue };
-        let creator = first.op.body.creates().then_some(first.op.author);
-        let ws = Workspace::load(id, RelayLog::Sled(store.log(&id)?))?;
+        let ws = Workspace::load(id, store.log(&id)?)?;
+        let Some(first) = ws.op_at(0).map_err(|r| StoreError::BadRecord(r.message))? else {
+            continue;
+        };
         rows.push(WorkspaceRow {
             id,
-            creator,
+            creator: first.op.body.creates().then_some(first.op.author),
             members: ws.with_members(|m| m.members().count()),
-            operations: ops.len() as u64,
+            operations: ws.ops_len(),
             bundles: ws.head(),
             bytes: ws.stored_bytes(),
             frozen: marks.frozen.contains(&id),
@@ -84,39 +84,49 @@ pub fn workspaces(store: &RelayStore) -> Result<Vec<WorkspaceRow>, StoreError> {
     Ok(rows)
 }
 
-/// Freezes (`true`) or thaws a workspace. Returns whether it exists.
-pub async fn freeze(store: &RelayStore, id: WorkspaceId, on: bool) -> Result<bool, StoreError> {
-    if !store.workspaces()?.contains(&id) {
+/// Freezes (`true`) or thaws a workspace. Returns whether it exists (a thaw also lifts the
+/// mark that a deletion on PostgreSQL leaves behind).
+pub async fn freeze(store: &Backend, id: WorkspaceId, on: bool) -> Result<bool, StoreError> {
+    let name = format!("frozen/{id}");
+    let known = store.workspaces()?.contains(&id);
+    let thawing_a_deleted = !on && store.marks()?.frozen.contains(&id);
+    if !known && !thawing_a_deleted {
         return Ok(false);
     }
-    mark(store, &format!("frozen/{id}"), on).await?;
+    mark(store, &name, on).await?;
     Ok(true)
 }
 
 /// Bans (`true`) or readmits a key.
-pub async fn ban(store: &RelayStore, key: OrgKey, on: bool) -> Result<(), StoreError> {
+pub async fn ban(store: &Backend, key: OrgKey, on: bool) -> Result<(), StoreError> {
     mark(store, &format!("banned/{key}"), on).await
 }
 
-/// Deletes a workspace: its bundles, its membership log, its mirror cursors and its marks.
-/// Returns whether it existed. Replicas that still hold it can fill it again only by creating
-/// it anew, so this is for workspaces nobody uses.
-pub async fn delete(store: &RelayStore, id: WorkspaceId) -> Result<bool, StoreError> {
-    if !store.workspaces()?.contains(&id) {
-        return Ok(false);
+/// Deletes a workspace: its bundles, its membership log and its mirror cursors. Returns whether
+/// it existed. Replicas that still hold it can fill it again only by creating it anew, so this
+/// is for workspaces nobody uses. On sled (a stopped relay) its frozen mark goes too; on
+/// PostgreSQL, where other nodes may hold it in memory, it stays frozen until thawed.
+pub async fn delete(store: &Backend, id: WorkspaceId) -> Result<bool, StoreError> {
+    match store {
+        Backend::Sled(sled) => {
+            if !sled.workspaces()?.contains(&id) {
+                return Ok(false);
+            }
+            for tree in [format!("m/{id}"), format!("b/{id}"), format!("h/{id}")] {
+                sled.drop_tree(&tree)?;
+            }
+            let meta = sled.tree("meta")?;
+            meta.remove(format!("mirror-down/{id}"))?;
+            meta.remove(format!("mirror-up/{id}"))?;
+            mark(store, &format!("frozen/{id}"), false).await?;
+            Ok(true)
+        }
+        Backend::Postgres(pg) => Ok(pg.run(pg.delete_workspace(&id))?),
     }
-    for tree in [format!("m/{id}"), format!("b/{id}"), format!("h/{id}")] {
-        store.drop_tree(&tree)?;
-    }
-    let meta = store.tree("meta")?;
-    meta.remove(format!("mirror-down/{id}"))?;
-    meta.remove(format!("mirror-up/{id}"))?;
-    mark(store, &format!("frozen/{id}"), false).await?;
-    Ok(true)
 }
 
-async fn mark(store: &RelayStore, name: &str, on: bool) -> Result<(), StoreError> {
-    set_mark(store, name, on)?;
+async fn mark(store: &Backend, name: &str, on: bool) -> Result<(), StoreError> {
+    store.set_mark(name, on)?;
     store.flush().await
 }
 
@@ -139,14 +149,14 @@ mod tests {
     #[tokio::test]
     async fn marks_are_kept_and_a_deleted_workspace_is_gone() {
         let dir = tempfile::tempdir().unwrap();
-        let store = RelayStore::open(dir.path(), 1 << 20).unwrap();
+        let store = Backend::Sled(RelayStore::open(dir.path(), 1 << 20).unwrap());
         let (ws, key) = (WorkspaceId([4; 16]), OrgKey([5; 32]));
         assert!(
             !freeze(&store, ws, true).await.unwrap(),
             "unknown workspace"
         );
         ban(&store, key, true).await.unwrap();
-        let trees = store.trees(&ws).unwrap();
+        let trees = store.as_sled().unwrap().trees(&ws).unwrap();
         let signer = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
         let op = kompas_engine::sync::membership::SignedOp::sign(
             ws,
@@ -168,7 +178,7 @@ mod tests {
             .append(&kompas_engine::sync::wire::Hash32([1; 32]), &[0; 40], 0)
             .unwrap();
         assert!(freeze(&store, ws, true).await.unwrap());
-        let marks = Marks::load(&store).unwrap();
+        let marks = store.marks().unwrap();
         assert!(marks.frozen.contains(&ws) && marks.banned.contains(&key));
         let rows = workspaces(&store).unwrap();
         assert_eq!(rows.len(), 1);
@@ -185,6 +195,6 @@ mod tests {
         ban(&store, key, false).await.unwrap();
         assert!(delete(&store, ws).await.unwrap());
         assert!(workspaces(&store).unwrap().is_empty());
-        assert_eq!(Marks::load(&store).unwrap(), Marks::default());
+        assert_eq!(store.marks().unwrap(), Marks::default());
     }
 }

@@ -60,11 +60,18 @@ pub async fn serve(
             // The follower reads the database on the store's runtime and hands what it finds
             // to a task here, which catches the workspaces up (under their locks).
             let (tx, mut rx) = mpsc::channel(4096);
+            // Weak: the follower runs on the store's runtime, which the state owns.
+            let marking = Arc::downgrade(&state);
             store.spawn(follow(
                 store.clone(),
                 state.watch_shutdown(),
                 move |heads| {
                     let _ = tx.try_send(heads);
+                },
+                move |marks| {
+                    if let Some(state) = marking.upgrade() {
+                        state.rules.set_marks(marks);
+                    }
                 },
             ));
             let follower = state.clone();

@@ -82,7 +82,7 @@ impl RelayState {
             config.max_frame,
         );
         let mut rules = Rules::new(key, QuotaBook::new(config.quotas.clone(), created));
-        rules.marks = store.marks()?;
+        rules.set_marks(store.marks()?);
         rules.mirrors = config.allow_mirror.clone();
         rules.creators = config.allow_create.clone();
         rules.answers = AnswerLimits {

@@ -2,7 +2,9 @@
 //! channel the write functions notify (`LISTEN kompas`), and once a second it reads every
 //! workspace's heads, so a notification lost with a dropped connection, or dropped because the
 //! node was busy, delays a push by at most that second and never loses it. A lost connection
-//! to the database is made again, with a growing pause, until the node stops.
+//! to the database is made again, with a growing pause, until the node stops. The same sweep
+//! reads the operator's marks, so a workspace frozen or a key banned through any node, or with
+//! `kompas-relay freeze --store ...`, holds on every node within that second.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use tokio_postgres::AsyncMessage;
 
 use super::schema::CHANNEL;
 use super::{Heads, PgError, PgStore};
+use crate::protocol::Marks;
 
 /// How often every workspace's heads are read, whatever was notified.
 pub const SWEEP: Duration = Duration::from_secs(1);
@@ -42,12 +45,14 @@ pub fn parse(payload: &str) -> Option<Heads> {
 }
 
 /// Follows the database until `shutdown` turns true, calling `moved` with the heads of each
-/// workspace another node may have written to (a field that was not notified is 0). The caller
-/// compares them with what it holds.
+/// workspace another node may have written to (a field that was not notified is 0), and
+/// `marked` with the operator's marks at every sweep. The caller compares the heads with what
+/// it holds.
 pub async fn follow(
     store: PgStore,
     mut shutdown: watch::Receiver<bool>,
     moved: impl Fn(Heads) + Send + Sync,
+    marked: impl Fn(Marks) + Send + Sync,
 ) {
     let mut pause = Duration::from_millis(200);
     loop {
@@ -55,7 +60,7 @@ pub async fn follow(
             return;
         }
         let outcome = tokio::select! {
-            outcome = listen(&store, &moved) => outcome,
+            outcome = listen(&store, &moved, &marked) => outcome,
             _ = shutdown.changed() => return,
         };
         if let Err(e) = outcome {
@@ -70,7 +75,11 @@ pub async fn follow(
 }
 
 /// One connection's life: listens, handles notifications and sweeps until it fails.
-async fn listen(store: &PgStore, moved: &(impl Fn(Heads) + Send + Sync)) -> Result<(), PgError> {
+async fn listen(
+    store: &PgStore,
+    moved: &(impl Fn(Heads) + Send + Sync),
+    marked: &(impl Fn(Marks) + Send + Sync),
+) -> Result<(), PgError> {
     let (client, mut connection) = store.config().connect(store.tls()).await?;
     let (tx, mut rx) = mpsc::channel::<String>(BACKLOG);
     let mut driver = tokio::spawn(async move {
@@ -102,6 +111,7 @@ async fn listen(store: &PgStore, moved: &(impl Fn(Heads) + Send + Sync)) -> Resu
                 for heads in store.heads().await? {
                     moved(heads);
                 }
+                marked(Marks::from_names(&store.marks().await?));
                 store.refresh_size().await?;
             }
             note = rx.recv() => {

@@ -402,6 +402,39 @@ impl PgStore {
             .await
     }
 
+    /// Deletes workspace `id` (its bundles and membership log go with its row) and its mirror
+    /// cursors, and freezes it, in one transaction: a node that still holds it in memory then
+    /// refuses every write to it from its next sweep on. Returns whether it was there.
+    pub async fn delete_workspace(&self, id: &WorkspaceId) -> Result<bool, PgError> {
+        let mut client = self.client().await?;
+        let done = async {
+            let tx = client.transaction().await?;
+            let gone = tx
+                .execute("DELETE FROM kompas.workspaces WHERE id = $1", &[&&id.0[..]])
+                .await?;
+            let cursors = [
+                format!("cursor/mirror-down/{id}"),
+                format!("cursor/mirror-up/{id}"),
+            ];
+            tx.execute(
+                "DELETE FROM kompas.meta WHERE name = ANY($1)",
+                &[&&cursors[..]],
+            )
+            .await?;
+            if gone > 0 {
+                tx.execute(
+                    "INSERT INTO kompas.marks (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                    &[&format!("frozen/{id}")],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, tokio_postgres::Error>(gone > 0)
+        }
+        .await;
+        self.noted(done.map_err(PgError::from))
+    }
+
     /// The operator's marks (`frozen/<workspace>`, `banned/<key>`).
     pub async fn marks(&self) -> Result<Vec<String>, PgError> {
         let client = self.client().await?;

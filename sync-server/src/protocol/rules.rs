@@ -2,6 +2,7 @@
 //! mirror and create, the quotas, and how large answers get.
 
 use std::collections::HashSet;
+use std::sync::RwLock;
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::sync::wire::{OrgKey, WorkspaceId};
@@ -46,8 +47,9 @@ impl Default for AnswerLimits {
 /// The rules of one relay.
 pub struct Rules {
     key: SigningKey,
-    /// Workspaces frozen and keys banned by the operator.
-    pub marks: Marks,
+    /// Workspaces frozen and keys banned by the operator; a relay whose nodes share a database
+    /// takes them in again while it runs.
+    marks: RwLock<Marks>,
     /// Relay keys allowed to mirror this relay.
     pub mirrors: Vec<OrgKey>,
     /// Organisation keys allowed to create new workspaces; empty lets anyone create one.
@@ -64,12 +66,34 @@ impl Rules {
     pub fn new(key: SigningKey, quotas: QuotaBook) -> Rules {
         Rules {
             key,
-            marks: Marks::default(),
+            marks: RwLock::default(),
             mirrors: Vec::new(),
             creators: Vec::new(),
             quotas,
             answers: AnswerLimits::default(),
         }
+    }
+
+    /// The operator's marks now.
+    pub fn marks(&self) -> Marks {
+        self.marks.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts `marks` in force for every later check.
+    pub fn set_marks(&self, marks: Marks) {
+        *self.marks.write().unwrap_or_else(|e| e.into_inner()) = marks;
+    }
+
+    /// Whether the operator banned `key`.
+    pub fn is_banned(&self, key: &OrgKey) -> bool {
+        let marks = self.marks.read().unwrap_or_else(|e| e.into_inner());
+        marks.banned.contains(key)
+    }
+
+    /// Whether the operator froze workspace `id`.
+    pub fn is_frozen(&self, id: &WorkspaceId) -> bool {
+        let marks = self.marks.read().unwrap_or_else(|e| e.into_inner());
+        marks.frozen.contains(id)
     }
 
     /// The relay's signing key.

@@ -572,7 +572,7 @@ fn authenticate(
             "de handtekening onder de aanmelding klopt niet",
         ));
     }
-    if rules.marks.banned.contains(&key) {
+    if rules.is_banned(&key) {
         return Err(Refusal::new(
             ErrorCode::Banned,
             format!(
@@ -585,7 +585,7 @@ fn authenticate(
 
 /// Refuses writes to a workspace the operator froze.
 fn writable<L: WorkspaceLog>(rules: &Rules, ws: &WorkspaceCore<L>) -> Result<(), Refusal> {
-    if rules.marks.frozen.contains(&ws.id()) {
+    if rules.is_frozen(&ws.id()) {
         return Err(Refusal::new(
             ErrorCode::Frozen,
             format!(
