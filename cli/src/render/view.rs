@@ -3,6 +3,7 @@
 //! text. Both renderings read this one value.
 
 use kompas_engine::document::format_number;
+use kompas_engine::figures::Unit;
 use kompas_engine::report::{ChangeKind, Course, RoundReport};
 use kompas_engine::{FieldType, Timestamp};
 
@@ -190,16 +191,15 @@ fn or_dash(s: &str) -> String {
     }
 }
 
+/// A value in `measure` (a unit's label; a percentage when it names none), rounded to that
+/// unit's decimals as every output writes it ([`Unit::round`]).
 fn number(v: Option<f64>, measure: &str) -> String {
+    let unit = Unit::parse(measure).unwrap_or(Unit::Percentage);
     match v {
-        Some(n) if measure == "%" => format!("{}%", format_number(round1(n))),
-        Some(n) => format!("{} {measure}", format_number(round1(n))),
+        Some(n) if unit == Unit::Percentage => format!("{}%", format_number(unit.round(n))),
+        Some(n) => format!("{} {measure}", format_number(unit.round(n))),
         None => "–".into(),
     }
-}
-
-fn round1(n: f64) -> f64 {
-    (n * 10.0).round() / 10.0
 }
 
 /// A text as paragraphs (blank lines and line breaks both separate them).

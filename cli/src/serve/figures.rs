@@ -4,15 +4,16 @@
 //! breakdowns and districts, and the stories and personas beside the figures.
 //!
 //! Everything shown is computed by the engine's figures API, as `kompas figures show`,
-//! `compare` and `chart` compute it; numbers are written by the CLI's Dutch formatting.
+//! `compare` and `chart` compute it and round it (each value to its unit's decimals); numbers
+//! are written by the CLI's Dutch formatting.
 
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use kompas_engine::SledStore;
-use kompas_engine::figures::benchmark::{Comparison, PeerGroup, Reference, compare};
-use kompas_engine::figures::chart::{chart_data, render_svg};
+use kompas_engine::figures::benchmark::{Comparison, PeerGroup, Reference, compare, measure_unit};
+use kompas_engine::figures::chart::{ChartData, chart_data, render_svg};
 use kompas_engine::figures::report::{AreaReport, Line, area_report};
 use kompas_engine::figures::shown_cache::ShownCache;
 use kompas_engine::figures::storage::{Figures, FiguresError};
@@ -312,8 +313,11 @@ fn indicator_page(
         }
         Some(code)
     };
+    // Rounded as `figures show`, `compare` and `chart` write it, for people and in JSON alike.
+    let measure = measure_unit(&indicator, table);
     let area = chosen.map(|code| {
-        let report = area_report(&indicator, table, registry, code, None, YEARS);
+        let report = area_report(&indicator, table, registry, code, None, YEARS)
+            .rounded(indicator.unit, measure);
         let (chart, chart_problem) = match chart_data(
             &indicator,
             table,
@@ -322,6 +326,7 @@ fn indicator_page(
             &REFERENCES,
             &PeerGroup::SizeClass,
         )
+        .map(ChartData::rounded)
         .and_then(|data| render_svg(&data))
         {
             Ok(svg) => (accessible_svg(&svg), String::new()),
@@ -338,6 +343,7 @@ fn indicator_page(
                 &REFERENCES,
                 &PeerGroup::SizeClass,
             )
+            .rounded(measure)
         });
         area_view(&report, chart, chart_problem, comparison.as_ref())
     });
@@ -514,5 +520,64 @@ pub(super) mod tests {
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, html) = f.page("/cijfers/jeugdhulp?gebied=onzin").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    }
+
+    /// Issue 13: the page writes rates rounded to their unit's decimals, in its tables, its
+    /// changes and its comparison, as `figures show` and `compare` do.
+    #[tokio::test]
+    async fn an_indicator_page_writes_rates_rounded_to_their_units_decimals() {
+        use kompas_engine::Timestamp;
+        use kompas_engine::figures::storage::{Figures, IndicatorFields};
+        use kompas_engine::figures::{AreaCode, Breakdown, Observation, Period, Status};
+        let f = Fixture::with(|replica| {
+            let figures = Figures::new(replica);
+            let fields = IndicatorFields {
+                title: Some("Schoolverzuim".into()),
+                unit: Some("per-1000".into()),
+                ..Default::default()
+            };
+            let indicator = figures
+                .define("verzuim", &fields, Timestamp(1), [1; 8])
+                .unwrap();
+            let rows = [
+                ("GM0363", 2024, 11.049_999_7),
+                ("GM0363", 2025, 12.345_678_901),
+                ("NL01", 2024, 10.0),
+                ("NL01", 2025, 10.0),
+            ]
+            .into_iter()
+            .map(|(area, year, value)| Observation {
+                area: AreaCode::parse(area).unwrap(),
+                period: Period::year(year),
+                breakdown: Breakdown::total(),
+                value: Some(value),
+                denominator: None,
+                status: Status::Definitief,
+                note: None,
+            })
+            .collect();
+            figures
+                .store_observations(&indicator, rows, Timestamp(2), [2; 8])
+                .unwrap();
+        })
+        .await;
+        let (status, html) = f.page("/cijfers/verzuim?gebied=GM0363").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let table = &html[html.find("id=\"verloop\"").unwrap()..];
+        for cell in ["11", "12,3"] {
+            assert!(
+                table.contains(&format!("<td class=\"getal\">{cell}</td>")),
+                "missing {cell}"
+            );
+        }
+        let comparison = &html[html.find("id=\"vergelijking\"").unwrap()..];
+        assert!(
+            comparison.contains("<td class=\"getal\">+2,3</td>"),
+            "{comparison}"
+        );
+        assert!(html.contains("+1,3 per 1.000"), "the change, rounded");
+        for unrounded in ["12,34", "2,34", "11,05", "1,29"] {
+            assert!(!html.contains(unrounded), "unrounded {unrounded}");
+        }
     }
 }

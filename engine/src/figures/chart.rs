@@ -873,9 +873,9 @@ fn draw_bars(area: &Area<'_>, data: &ChartData) -> DrawResult {
     Ok(())
 }
 
-/// A number on the vertical axis, with a decimal comma.
+/// A number on the vertical axis, with a decimal comma and at most one decimal.
 fn axis_number(y: &f64) -> String {
-    crate::document::format_number((y * 10.0).round() / 10.0)
+    crate::document::format_number(super::indicator::round_decimals(*y, 1))
 }
 
 /// A value as a label: with exactly `decimals` decimals and a decimal comma (`5,0`, `12`).

@@ -79,7 +79,8 @@ pub(super) fn results(
                     None,
                     input.now,
                 );
-                of.results.into_iter().next().map(|r| (f, a, r))
+                // Rounded as every output writes it: in the indicator's unit.
+                of.rounded().results.into_iter().next().map(|r| (f, a, r))
             });
             let (actual, course, course_note) = match &found {
                 Some((f, a, r)) => (
@@ -238,7 +239,9 @@ fn chart_with_targets(
         &PeerGroup::default(),
     )
     .ok()?
-    .with_targets(&of);
+    .with_targets(&of)
+    // Rounded as every output writes it, so the JSON, the HTML and the chart agree.
+    .rounded();
     data.made_on = input.now.local_date().map(dutch_date);
     let svg = render_svg(&data).ok()?;
     Some((data, svg))

@@ -125,6 +125,35 @@ impl Round {
             .expect("define")
     }
 
+    /// The percentage indicator `sport` with `values` per year for GM9901, and a result that
+    /// measures it, with `fields` (baseline, target, date) beside its own.
+    fn sport_result(&self, values: &[(i16, f64)], fields: &[(&str, &str)]) {
+        let indicator = self.define_sport();
+        let rows = values
+            .iter()
+            .map(|&(year, value)| crate::figures::Observation {
+                area: crate::figures::AreaCode::parse("GM9901").expect("area"),
+                period: crate::figures::Period::year(year),
+                breakdown: crate::figures::Breakdown::total(),
+                value: Some(value),
+                denominator: None,
+                status: crate::figures::Status::Definitief,
+                note: None,
+            })
+            .collect();
+        crate::figures::storage::Figures::new(&self.replica)
+            .store_observations(&indicator, rows, self.at(), self.random())
+            .expect("store");
+        let amb = self.create("ambitie", &[("titel", "Meer kinderen sporten")]);
+        let mut all = vec![
+            ("titel", "Sportdeelname omhoog"),
+            ("ambitie", amb.as_str()),
+            ("indicator", "sport"),
+        ];
+        all.extend_from_slice(fields);
+        self.create("maatschappelijk-resultaat", &all);
+    }
+
     fn record(&self) {
         let at = self.at();
         let mut id = [0u8; 16];
@@ -480,30 +509,9 @@ fn each_round_reports_only_its_own_documents_and_approvals() {
 #[test]
 fn a_value_moving_away_from_its_target_is_said_so_without_a_negative_share() {
     let r = Round::new();
-    let indicator = r.define_sport();
-    let figures = crate::figures::storage::Figures::new(&r.replica);
-    let mut rows = Vec::new();
-    for (year, value) in [(2024, 60.0), (2025, 39.0)] {
-        rows.push(crate::figures::Observation {
-            area: crate::figures::AreaCode::parse("GM9901").expect("area"),
-            period: crate::figures::Period::year(year),
-            breakdown: crate::figures::Breakdown::total(),
-            value: Some(value),
-            denominator: None,
-            status: crate::figures::Status::Definitief,
-            note: None,
-        });
-    }
-    figures
-        .store_observations(&indicator, rows, r.at(), r.random())
-        .expect("store");
-    let amb = r.create("ambitie", &[("titel", "Meer kinderen sporten")]);
-    r.create(
-        "maatschappelijk-resultaat",
+    r.sport_result(
+        &[(2024, 60.0), (2025, 39.0)],
         &[
-            ("titel", "Sportdeelname omhoog"),
-            ("ambitie", amb.as_str()),
-            ("indicator", "sport"),
             ("nulmeting", "60"),
             ("streefwaarde", "61"),
             ("streefdatum", "2030-12-31"),
@@ -534,5 +542,44 @@ fn a_value_moving_away_from_its_target_is_said_so_without_a_negative_share() {
         section.source_line.contains(" 20") && !section.source_line.contains("-0"),
         "a Dutch date: {}",
         section.source_line
+    );
+}
+
+/// Issue 13: the report's data (`kompas rapport ronde --json`) writes rates rounded to their
+/// unit's decimals, the latest value of a result and the chart's lines alike.
+#[test]
+fn the_reports_json_writes_rates_rounded_to_their_units_decimals() {
+    let r = Round::new();
+    r.sport_result(
+        &[(2024, 11.049_999_7), (2025, 12.345_678_901)],
+        &[("nulmeting", "10"), ("streefwaarde", "20")],
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&r.report(r.at())).expect("json"))
+            .expect("parsed");
+    assert_eq!(
+        json["results"][0]["actual"]["value"],
+        serde_json::json!(12.3)
+    );
+    let section = json["figures"]
+        .as_array()
+        .expect("figures")
+        .iter()
+        .find(|f| f["indicator"] == "sport")
+        .expect("the linked indicator is shown");
+    let area_line = section["chart"]["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .find(|s| {
+            s["values"]
+                .as_array()
+                .is_some_and(|v| v.iter().all(|x| x.is_f64()))
+        })
+        .expect("the area's line");
+    assert_eq!(area_line["values"], serde_json::json!([11.0, 12.3]));
+    assert!(
+        !json.to_string().contains("12.345"),
+        "no unrounded rate anywhere: {json}"
     );
 }

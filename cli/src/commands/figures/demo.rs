@@ -135,8 +135,8 @@ pub fn seed(
         let Some(o) = table.get(area, &Breakdown::total(), period) else {
             continue;
         };
-        // Stored in the indicator's unit; written with one decimal, as every output shows it.
-        let Some(value) = o.value.map(|v| (v * 10.0).round() / 10.0) else {
+        // Stored in the indicator's unit; rounded to its decimals, as every output writes it.
+        let Some(value) = o.value.map(|v| ind.unit.round(v)) else {
             continue;
         };
         latest.push(LatestFigure {
