@@ -14,7 +14,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark that cannot run should stop loudly.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
@@ -589,6 +588,8 @@ async fn run(pg: &ScratchPostgres, secs: u64, rate: f64, size: usize, step_secs:
         PER_WORKSPACE - 1
     );
     println!("  load average after: {}", load_average());
+    // The members stop before their nodes do, so no connection breaks under them.
     drop(senders);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     drop(nodes);
 }
