@@ -12,8 +12,6 @@
 //! across machines.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark that cannot run should stop loudly.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,18 +20,17 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
 use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
-use kompas_engine::Timestamp;
-use kompas_engine::identity::OrgType;
-use kompas_engine::sync::membership::{InviteToken, MemberProfile, OpBody, Role, SignedOp};
-use kompas_engine::sync::wire::{
-    DocRef, KxKey, Message, OrgKey, SealedBundle, WorkspaceId, encode_frame,
-};
+use kompas_engine::sync::wire::{Message, SealedBundle, WorkspaceId, encode_frame};
 use kompas_relay::client::RelayClient;
 use kompas_relay::config::Quotas;
 use kompas_relay::postgres::scratch::ScratchPostgres;
 use kompas_relay::{RelayConfig, RelayState};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as TMessage;
+
+#[allow(dead_code)] // Each benchmark uses part of it.
+mod support;
+use support::{Relay, add_members, create_op, make_bundles, member_key, percentile, serve_node};
 
 const WS: WorkspaceId = WorkspaceId([5; 16]);
 const CLIENTS: usize = 8;
@@ -53,7 +50,7 @@ fn main() {
         .build()
         .unwrap();
     let key = SigningKey::from_bytes(&[1; 32]);
-    let bundles = make_bundles(&key, CLIENTS * PER_CLIENT, PAYLOAD);
+    let bundles = make_bundles(WS, &key, CLIENTS * PER_CLIENT, PAYLOAD);
     let frame_bytes = encode_frame(&Message::Push {
         bundle: bundles[0].clone(),
     })
@@ -176,90 +173,6 @@ fn main() {
     );
 }
 
-fn make_bundles(key: &SigningKey, n: usize, size: usize) -> Vec<SealedBundle> {
-    (0..n)
-        .map(|i| {
-            let mut nonce = [0u8; 24];
-            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            let ciphertext: Vec<u8> = (0..size).map(|j| (i * 31 + j * 7) as u8).collect();
-            SealedBundle::sign(WS, 0, DocRef([(i % 100) as u8; 32]), nonce, ciphertext, key)
-        })
-        .collect()
-}
-
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    )
-}
-
-fn create_op(key: &SigningKey) -> SignedOp {
-    SignedOp::sign(
-        WS,
-        None,
-        now(),
-        OpBody::Create {
-            name: "Bank".into(),
-            coordinator: MemberProfile {
-                key: OrgKey::of(key),
-                name: "Gemeente".into(),
-                org_type: OrgType::Gemeente,
-                kx: KxKey([0; 32]),
-            },
-        },
-        key,
-    )
-}
-
-/// The key of member `n` (not the coordinator's).
-fn member_key(n: usize) -> SigningKey {
-    let mut seed = [0x4d; 32];
-    seed[..8].copy_from_slice(&(n as u64).to_be_bytes());
-    SigningKey::from_bytes(&seed)
-}
-
-/// Registers an invite for each of `count` members and redeems it with the member's key, all
-/// appended through the coordinator's connection.
-async fn add_members(admin: &mut RelayClient, coordinator: &SigningKey, count: usize) {
-    let mut prev = admin
-        .membership(0)
-        .await
-        .unwrap()
-        .last()
-        .map(SignedOp::hash);
-    for n in 0..count {
-        let key = member_key(n);
-        let mut token = [0x17; 32];
-        token[..8].copy_from_slice(&(n as u64).to_be_bytes());
-        let token = InviteToken(token);
-        let invite = OpBody::Invite {
-            invite_key: token.public(),
-            role: Role::Partner,
-            expires: Timestamp(now().0 + 3_600_000),
-        };
-        let op = SignedOp::sign(WS, prev, now(), invite, coordinator);
-        prev = Some(op.hash());
-        admin.append(op).await.unwrap();
-        let profile = MemberProfile {
-            key: OrgKey::of(&key),
-            name: format!("Organisatie {n}"),
-            org_type: OrgType::Aanbieder,
-            kx: KxKey([0; 32]),
-        };
-        let redeem = OpBody::Redeem {
-            invite_key: token.public(),
-            proof: token.prove(&WS, &profile.key, &profile.kx),
-            profile,
-        };
-        let op = SignedOp::sign(WS, prev, now(), redeem, &key);
-        prev = Some(op.hash());
-        admin.append(op).await.unwrap();
-    }
-}
-
 /// Messages per second and MB/s through a plain axum websocket echo.
 async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
     async fn echo(mut socket: WebSocket) {
@@ -315,17 +228,6 @@ struct Pushes {
     p99: Duration,
 }
 
-/// Serves `state` on a free port of 127.0.0.1 until the returned sender is dropped.
-async fn serve_node(state: Arc<RelayState>) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kompas_relay::server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    (url, stop)
-}
-
 /// Bundles per second and MB/s pushed through an in-process relay on sled, each acknowledged
 /// durably.
 async fn relay_throughput(
@@ -339,7 +241,7 @@ async fn relay_throughput(
     let state = RelayState::open(config, [9; 32]).unwrap();
     let (url, _stop) = serve_node(state).await;
     let (mut admin, _) = RelayClient::connect(&url, WS, key).await.unwrap();
-    admin.append(create_op(key)).await.unwrap();
+    admin.append(create_op(WS, key)).await.unwrap();
     push_through(&[url], key, bundles).await
 }
 
@@ -368,7 +270,7 @@ async fn postgres_throughput(
         .await
         .map_err(|e| format!("node 1: {e}"))?;
     admin
-        .append(create_op(key))
+        .append(create_op(WS, key))
         .await
         .map_err(|e| format!("node 1, create: {e}"))?;
     let mut urls = vec![first];
@@ -440,12 +342,6 @@ async fn push_through(urls: &[String], key: &SigningKey, bundles: Vec<SealedBund
     }
 }
 
-/// The value at fraction `q` of `sorted` (nearest rank).
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 /// Every quota off and the connection limits out of the way. What cannot be switched off (the
 /// admission ticket and the byte count per read) stays.
 fn without_limits(config: &mut RelayConfig) {
@@ -483,67 +379,45 @@ struct Memory {
     restarted_kib: u64,
 }
 
-/// A relay process and its address.
-struct Relay {
-    child: Child,
-    url: String,
-}
-
-impl Relay {
-    fn start(data: &std::path::Path) -> Relay {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kompas-relay"))
-            .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
+/// The memory phase's relay: a data directory, and limits and quotas out of the way of one
+/// address opening a thousand connections and a coordinator registering a thousand members.
+fn relay_args(data: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["--data".into(), data.into()];
+    args.extend(
+        [
             // One address opens all the connections here.
-            .args(["--max-per-key", "0", "--max-per-ip", "0"])
+            "--max-per-key",
+            "0",
+            "--max-per-ip",
+            "0",
             // The coordinator registers a thousand members in a few seconds.
-            .args([
-                "--quota-key-ops-per-minute",
-                "0",
-                "--quota-workspace-ops",
-                "0",
-            ])
+            "--quota-key-ops-per-minute",
+            "0",
+            "--quota-workspace-ops",
+            "0",
             // The data phase pushes about 15,000 bundles in well under a minute.
-            .args(["--quota-key-bundles-per-minute", "0"])
-            .args(["--quota-workspace-bundles-per-minute", "0"])
-            .args(["--log-level", "warn"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.trim().rsplit(' ').next().unwrap().to_string();
-        Relay {
-            child,
-            url: format!("ws://{addr}"),
-        }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            "--quota-key-bundles-per-minute",
+            "0",
+            "--quota-workspace-bundles-per-minute",
+            "0",
+        ]
+        .map(Into::into),
+    );
+    args
 }
 
 async fn memory_per_connection(key: &SigningKey) -> Memory {
     let dir = tempfile::tempdir().unwrap();
-    let relay = Relay::start(dir.path());
+    let relay = Relay::start(relay_args(dir.path()));
     let (mut admin, _) = RelayClient::connect(&relay.url, WS, key).await.unwrap();
-    admin.append(create_op(key)).await.unwrap();
-    add_members(&mut admin, key, MEMBERS).await;
+    admin.append(create_op(WS, key)).await.unwrap();
+    add_members(
+        &mut admin,
+        WS,
+        key,
+        (0..MEMBERS).map(|n| (n, member_key(n))),
+    )
+    .await;
     let base_kib = relay.rss_kib();
     let mut connected = Vec::with_capacity(MEMBERS);
     for n in 0..MEMBERS {
@@ -562,7 +436,7 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     let mut pushed = 0usize;
     for (i, mb) in stored_mb.iter().enumerate() {
         let target = mb * 1_000_000 / 4096;
-        let batch = make_bundles(key, target, 4096);
+        let batch = make_bundles(WS, key, target, 4096);
         for bundle in batch.into_iter().skip(pushed) {
             admin.push(bundle).await.unwrap();
         }
@@ -571,7 +445,7 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     }
     drop(admin);
     drop(relay);
-    let restarted = Relay::start(dir.path());
+    let restarted = Relay::start(relay_args(dir.path()));
     let (mut client, _) = RelayClient::connect(&restarted.url, WS, key).await.unwrap();
     client.pull(0, 1).await.unwrap();
     Memory {
