@@ -714,6 +714,39 @@ mod tests {
     }
 
     #[test]
+    fn operator_commands_take_a_directory_or_a_database_but_not_both() {
+        let ws = "ab".repeat(16);
+        let on_db = parse(&format!("freeze {ws} --store postgres://relay@db/kompas")).unwrap();
+        let Some(Command::Freeze { data, .. }) = on_db.command else {
+            panic!("a freeze");
+        };
+        assert_eq!(data.store.as_deref(), Some("postgres://relay@db/kompas"));
+        assert!(data.data.is_none());
+        let both = parse(&format!("delete {ws} --data d --store postgres://db/k"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            both.contains("--store") && both.contains("--data"),
+            "{both}"
+        );
+        let neither = parse("workspaces").unwrap_err().to_string();
+        assert!(neither.contains("--data"), "{neither}");
+        let not_a_database = DataArg {
+            data: None,
+            store: Some("mysql://relay:geheim@db/k".into()),
+        };
+        let Err(refused) = not_a_database.open() else {
+            panic!("a mysql URL was taken");
+        };
+        let refused = refused.to_string();
+        assert!(refused.contains("postgres://"), "{refused}");
+        assert!(
+            !refused.contains("geheim"),
+            "the password stays out: {refused}"
+        );
+    }
+
+    #[test]
     fn allow_create_takes_organisation_keys_and_names_itself_when_one_is_bad() {
         let (a, b) = ("ab".repeat(32), "cd".repeat(32));
         let config = config(&format!(
