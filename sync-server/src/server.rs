@@ -26,7 +26,10 @@ use crate::app::app;
 use crate::backend::Backend;
 use crate::metered::Metered;
 use crate::mirror;
-use crate::postgres::listen::follow;
+use crate::postgres::Heads;
+use crate::postgres::listen::{Follower, follow};
+use crate::protocol::Marks;
+use crate::protocol::quota::MinuteUsage;
 use crate::state::RelayState;
 use crate::store::RelayStore;
 use crate::tls::Terminator;
@@ -60,18 +63,13 @@ pub async fn serve(
             // The follower reads the database on the store's runtime and hands what it finds
             // to a task here, which catches the workspaces up (under their locks).
             let (tx, mut rx) = mpsc::channel(4096);
-            // Weak: the follower runs on the store's runtime, which the state owns.
-            let marking = Arc::downgrade(&state);
             store.spawn(follow(
                 store.clone(),
                 state.watch_shutdown(),
-                move |heads| {
-                    let _ = tx.try_send(heads);
-                },
-                move |marks| {
-                    if let Some(state) = marking.upgrade() {
-                        state.rules.set_marks(marks);
-                    }
+                Node {
+                    // Weak: the follower runs on the store's runtime, which the state owns.
+                    state: Arc::downgrade(&state),
+                    heads: tx,
                 },
             ));
             let follower = state.clone();
@@ -209,4 +207,38 @@ async fn accept_failed(e: &std::io::Error, state: &RelayState, logged: &AtomicU6
         }
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// A node as the follower of its database sees it.
+struct Node {
+    state: std::sync::Weak<RelayState>,
+    /// Heads go to a task on the server's runtime, which catches workspaces up under their
+    /// locks; the follower's own runtime must not wait for those.
+    heads: mpsc::Sender<Heads>,
+}
+
+impl Follower for Node {
+    fn moved(&self, heads: Heads) {
+        // A full channel drops them: the next sweep reads every workspace's heads again.
+        let _ = self.heads.try_send(heads);
+    }
+
+    fn marked(&self, marks: Marks) {
+        if let Some(state) = self.state.upgrade() {
+            state.rules.set_marks(marks);
+        }
+    }
+
+    fn usage(&self) -> MinuteUsage {
+        self.state
+            .upgrade()
+            .map(|state| state.rules.quotas.usage(crate::state::now()))
+            .unwrap_or_default()
+    }
+
+    fn others_used(&self, others: MinuteUsage) {
+        if let Some(state) = self.state.upgrade() {
+            state.rules.quotas.others_used(others);
+        }
+    }
 }

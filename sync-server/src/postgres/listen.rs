@@ -4,7 +4,8 @@
 //! node was busy, delays a push by at most that second and never loses it. A lost connection
 //! to the database is made again, with a growing pause, until the node stops. The same sweep
 //! reads the operator's marks, so a workspace frozen or a key banned through any node, or with
-//! `kompas-relay freeze --store ...`, holds on every node within that second.
+//! `kompas-relay freeze --store ...`, holds on every node within that second, and exchanges
+//! what each node charged against the per-minute quotas ([`super::usage`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio_postgres::AsyncMessage;
 use super::schema::CHANNEL;
 use super::{Heads, PgError, PgStore};
 use crate::protocol::Marks;
+use crate::protocol::quota::MinuteUsage;
 
 /// How often every workspace's heads are read, whatever was notified.
 pub const SWEEP: Duration = Duration::from_secs(1);
@@ -44,23 +46,28 @@ pub fn parse(payload: &str) -> Option<Heads> {
     }
 }
 
-/// Follows the database until `shutdown` turns true, calling `moved` with the heads of each
-/// workspace another node may have written to (a field that was not notified is 0), and
-/// `marked` with the operator's marks at every sweep. The caller compares the heads with what
-/// it holds.
-pub async fn follow(
-    store: PgStore,
-    mut shutdown: watch::Receiver<bool>,
-    moved: impl Fn(Heads) + Send + Sync,
-    marked: impl Fn(Marks) + Send + Sync,
-) {
+/// What the follower tells the node it follows for, and asks of it.
+pub trait Follower: Send + Sync {
+    /// Another node may have written to this workspace (a field that was not notified is 0);
+    /// the node compares the heads with what it holds.
+    fn moved(&self, heads: Heads);
+    /// The operator's marks, at every sweep.
+    fn marked(&self, marks: Marks);
+    /// What this node charged against the per-minute quotas in the current minute.
+    fn usage(&self) -> MinuteUsage;
+    /// What the other nodes charged in that minute.
+    fn others_used(&self, others: MinuteUsage);
+}
+
+/// Follows the database for `node` until `shutdown` turns true.
+pub async fn follow(store: PgStore, mut shutdown: watch::Receiver<bool>, node: impl Follower) {
     let mut pause = Duration::from_millis(200);
     loop {
         if *shutdown.borrow() {
             return;
         }
         let outcome = tokio::select! {
-            outcome = listen(&store, &moved, &marked) => outcome,
+            outcome = listen(&store, &node) => outcome,
             _ = shutdown.changed() => return,
         };
         if let Err(e) = outcome {
@@ -75,11 +82,7 @@ pub async fn follow(
 }
 
 /// One connection's life: listens, handles notifications and sweeps until it fails.
-async fn listen(
-    store: &PgStore,
-    moved: &(impl Fn(Heads) + Send + Sync),
-    marked: &(impl Fn(Marks) + Send + Sync),
-) -> Result<(), PgError> {
+async fn listen(store: &PgStore, node: &impl Follower) -> Result<(), PgError> {
     let (client, mut connection) = store.config().connect(store.tls()).await?;
     let (tx, mut rx) = mpsc::channel::<String>(BACKLOG);
     let mut driver = tokio::spawn(async move {
@@ -109,9 +112,11 @@ async fn listen(
             }
             _ = sweep.tick() => {
                 for heads in store.heads().await? {
-                    moved(heads);
+                    node.moved(heads);
                 }
-                marked(Marks::from_names(&store.marks().await?));
+                node.marked(Marks::from_names(&store.marks().await?));
+                let others = store.exchange_usage(store.node(), &node.usage()).await?;
+                node.others_used(others);
                 store.refresh_size().await?;
             }
             note = rx.recv() => {
@@ -130,7 +135,7 @@ async fn listen(
                     add(&more);
                 }
                 for heads in batch.into_values() {
-                    moved(heads);
+                    node.moved(heads);
                 }
             }
         }

@@ -25,6 +25,7 @@ pub mod scratch;
 #[cfg(test)]
 mod tests;
 pub mod tls;
+pub mod usage;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -131,6 +132,8 @@ pub struct PgStore {
     pool: Pool,
     config: Arc<tokio_postgres::Config>,
     tls: tls::Tls,
+    /// This node among those that share the database (for `kompas.usage`).
+    node: i64,
     quotas: Arc<Quotas>,
     health: Arc<Health>,
 }
@@ -193,6 +196,7 @@ impl PgStore {
             pool,
             config: Arc::new(config),
             tls,
+            node: rand::random(),
             quotas: Arc::new(quotas.clone()),
             health: Arc::default(),
         };
@@ -241,6 +245,11 @@ impl PgStore {
     /// The connection settings (for the listener's own connection).
     pub fn config(&self) -> &tokio_postgres::Config {
         &self.config
+    }
+
+    /// This node's number among those that share the database, drawn when the store opens.
+    pub fn node(&self) -> i64 {
+        self.node
     }
 
     /// The connector for a connection of its own (the listener's), encrypted as the pool's are.

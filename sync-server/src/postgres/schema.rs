@@ -21,7 +21,8 @@ use super::PgError;
 pub const CHANNEL: &str = "kompas";
 
 /// The migrations, in order; the version of the schema is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE kompas.meta (
     name text PRIMARY KEY,
     value bytea NOT NULL
@@ -125,7 +126,22 @@ BEGIN
     PERFORM pg_notify('kompas', encode(p_ws, 'hex') || ' o ' || (p_idx + 1));
     RETURN 'new';
 END $$;
-"#];
+"#,
+    r#"
+-- What each node charged against the per-minute quotas in a recent minute, one row per
+-- subject ('k' and a key, 'w' and a workspace, or 'c' for workspaces created), so that every
+-- node counts what the others used (see usage.rs).
+CREATE TABLE kompas.usage (
+    node bigint NOT NULL,
+    minute bigint NOT NULL,
+    subject bytea NOT NULL,
+    bundles bigint NOT NULL,
+    bytes bigint NOT NULL,
+    ops bigint NOT NULL,
+    PRIMARY KEY (minute, node, subject)
+);
+"#,
+];
 
 /// The schema version this relay writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

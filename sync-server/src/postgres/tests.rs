@@ -313,3 +313,60 @@ async fn a_core_catches_up_with_what_another_node_wrote() {
     };
     assert_eq!(refused.code, ErrorCode::Overloaded);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn per_minute_quotas_hold_for_nodes_that_exchange_their_usage() {
+    use crate::protocol::quota::QuotaBook;
+    let server = scratch();
+    let quotas = Quotas {
+        key_bundles_per_minute: 10,
+        ..Quotas::default()
+    };
+    let one = node(&server, "usage", &quotas).await;
+    let two = node(&server, "usage", &quotas).await;
+    assert_ne!(one.node(), two.node(), "each node draws its own number");
+    let (book_one, book_two) = (
+        QuotaBook::new(quotas.clone(), Default::default()),
+        QuotaBook::new(quotas.clone(), Default::default()),
+    );
+    let key = OrgKey::of(&coordinator());
+    for _ in 0..6 {
+        book_one.charge_push(NOW, Some(key), WS, 1_000, 0).unwrap();
+    }
+    // A sweep of each node: one tells, two hears (and tells its own nothing).
+    let heard_by_one = one
+        .exchange_usage(one.node(), &book_one.usage(NOW))
+        .await
+        .unwrap();
+    assert!(heard_by_one.keys.is_empty());
+    let heard_by_two = two
+        .exchange_usage(two.node(), &book_two.usage(NOW))
+        .await
+        .unwrap();
+    assert_eq!(heard_by_two.keys[&key].bundles, 6);
+    assert_eq!(heard_by_two.workspaces[&WS].bytes, 6_000);
+    book_two.others_used(heard_by_two);
+    // The key has four left on the second node, not ten.
+    for _ in 0..4 {
+        book_two.charge_push(NOW, Some(key), WS, 1_000, 0).unwrap();
+    }
+    let refused = book_two
+        .charge_push(NOW, Some(key), WS, 1_000, 0)
+        .unwrap_err();
+    assert_eq!(refused.quota, "key_bundles_per_minute");
+    // Rows of old minutes go at the next exchange.
+    let later = Timestamp(NOW.0 + 3 * 60_000);
+    one.exchange_usage(one.node(), &book_one.usage(later))
+        .await
+        .unwrap();
+    let client = one.client().await.unwrap();
+    let old: i64 = client
+        .query_one(
+            "SELECT count(*) FROM kompas.usage WHERE minute < $1",
+            &[&(later.0 / 60_000 - 1)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 0);
+}

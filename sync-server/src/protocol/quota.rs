@@ -71,13 +71,44 @@ struct Book {
     workspaces: HashMap<WorkspaceId, Usage>,
     creates: u64,
     created: HashMap<OrgKey, u64>,
+    /// What the other nodes of a shared store used this minute, as last heard.
+    others: MinuteUsage,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Usage {
-    bundles: u64,
-    bytes: u64,
-    ops: u64,
+/// What was pushed and changed in one minute, by one key or to one workspace.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Bundles pushed.
+    pub bundles: u64,
+    /// Bytes of those bundles.
+    pub bytes: u64,
+    /// Membership operations appended.
+    pub ops: u64,
+}
+
+impl Usage {
+    fn plus(self, other: Usage) -> Usage {
+        Usage {
+            bundles: self.bundles.saturating_add(other.bundles),
+            bytes: self.bytes.saturating_add(other.bytes),
+            ops: self.ops.saturating_add(other.ops),
+        }
+    }
+}
+
+/// Everything charged in one minute: what a node tells the other nodes of a shared store, and
+/// what it hears from them, so that the per-minute quotas hold for all nodes together (up to
+/// what the others used since they last told, at most a second's worth).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MinuteUsage {
+    /// The minute (milliseconds since the epoch divided by 60,000).
+    pub minute: i64,
+    /// Per key.
+    pub keys: HashMap<OrgKey, Usage>,
+    /// Per workspace.
+    pub workspaces: HashMap<WorkspaceId, Usage>,
+    /// Workspaces created.
+    pub creates: u64,
 }
 
 /// A quota that a request would exceed.
@@ -124,7 +155,7 @@ impl QuotaBook {
             || q.total_reached("workspace_bytes"),
         )?;
         let mut book = self.book(now);
-        let w = book.workspaces.get(&ws).copied().unwrap_or_default();
+        let w = book.workspace(&ws);
         over(
             "workspace_bundles_per_minute",
             w.bundles + 1,
@@ -148,7 +179,7 @@ impl QuotaBook {
             },
         )?;
         if let Some(key) = key {
-            let k = book.keys.get(&key).copied().unwrap_or_default();
+            let k = book.key(&key);
             over(
                 "key_bundles_per_minute",
                 k.bundles + 1,
@@ -197,7 +228,7 @@ impl QuotaBook {
         })?;
         let Some(key) = key else { return Ok(()) };
         let mut book = self.book(now);
-        let k = book.keys.get(&key).copied().unwrap_or_default();
+        let k = book.key(&key);
         over(
             "key_ops_per_minute",
             k.ops + 1,
@@ -228,7 +259,7 @@ impl QuotaBook {
         })?;
         over(
             "creates_per_minute",
-            book.creates + 1,
+            book.creates + book.others.creates + 1,
             q.creates_per_minute,
             || {
                 format!(
@@ -256,15 +287,36 @@ impl QuotaBook {
         self.lock().created.get(key).copied().unwrap_or(0)
     }
 
+    /// What this book charged in the minute of `now` (for the other nodes of a shared store).
+    pub fn usage(&self, now: Timestamp) -> MinuteUsage {
+        let book = self.book(now);
+        MinuteUsage {
+            minute: book.minute,
+            keys: book.keys.clone(),
+            workspaces: book.workspaces.clone(),
+            creates: book.creates,
+        }
+    }
+
+    /// Takes in what the other nodes of a shared store charged in `others.minute`; it counts
+    /// against every later charge in that minute. A report of an earlier minute is ignored.
+    pub fn others_used(&self, others: MinuteUsage) {
+        let mut book = self.lock();
+        if others.minute < book.minute {
+            return;
+        }
+        if others.minute > book.minute {
+            book.start(others.minute);
+        }
+        book.others = others;
+    }
+
     /// The book for the minute of `now`, started over if a new minute began.
     fn book(&self, now: Timestamp) -> MutexGuard<'_, Book> {
         let mut book = self.lock();
         let minute = now.0.div_euclid(MINUTE_MS);
-        if book.minute != minute {
-            book.minute = minute;
-            book.keys.clear();
-            book.workspaces.clear();
-            book.creates = 0;
+        if book.minute < minute {
+            book.start(minute);
         }
         book
     }
@@ -273,6 +325,31 @@ impl QuotaBook {
         self.book
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Book {
+    fn start(&mut self, minute: i64) {
+        self.minute = minute;
+        self.keys.clear();
+        self.workspaces.clear();
+        self.creates = 0;
+        self.others = MinuteUsage {
+            minute,
+            ..MinuteUsage::default()
+        };
+    }
+
+    /// What `key` used this minute, on this node and the others.
+    fn key(&self, key: &OrgKey) -> Usage {
+        let own = self.keys.get(key).copied().unwrap_or_default();
+        own.plus(self.others.keys.get(key).copied().unwrap_or_default())
+    }
+
+    /// What workspace `ws` received this minute, on this node and the others.
+    fn workspace(&self, ws: &WorkspaceId) -> Usage {
+        let own = self.workspaces.get(ws).copied().unwrap_or_default();
+        own.plus(self.others.workspaces.get(ws).copied().unwrap_or_default())
     }
 }
 
@@ -382,6 +459,51 @@ mod tests {
             assert!(!e.refusal.message.contains(jargon), "{}", e.refusal.message);
         }
         e.quota
+    }
+
+    #[test]
+    fn what_other_nodes_used_this_minute_counts_and_a_new_minute_starts_over() {
+        let book = QuotaBook::new(small(), HashMap::new());
+        let (key, ws, t) = (
+            OrgKey([1; 32]),
+            WorkspaceId([2; 16]),
+            Timestamp(MINUTE_MS * 10),
+        );
+        book.charge_push(t, Some(key), ws, 100, 0).unwrap();
+        let mine = book.usage(t);
+        assert_eq!(mine.minute, 10);
+        assert_eq!(mine.keys[&key].bundles, 1);
+        assert_eq!(mine.workspaces[&ws].bytes, 100);
+        // Another node took two of the key's three bundles this minute.
+        let mut others = MinuteUsage {
+            minute: 10,
+            ..MinuteUsage::default()
+        };
+        others.keys.insert(
+            key,
+            Usage {
+                bundles: 2,
+                ..Usage::default()
+            },
+        );
+        others.creates = 3;
+        book.others_used(others.clone());
+        assert_eq!(
+            quota(book.charge_push(t, Some(key), ws, 100, 0)),
+            "key_bundles_per_minute"
+        );
+        assert_eq!(
+            quota(book.charge_create(t, OrgKey([3; 32]))),
+            "creates_per_minute"
+        );
+        // What this node tells the others is its own use only.
+        assert_eq!(book.usage(t).keys[&key].bundles, 1);
+        // A late report of an earlier minute changes nothing; the next minute starts over.
+        others.minute = 9;
+        book.others_used(others);
+        let next = Timestamp(MINUTE_MS * 11);
+        book.charge_push(next, Some(key), ws, 100, 0).unwrap();
+        assert_eq!(book.usage(next).keys[&key].bundles, 1);
     }
 
     #[test]

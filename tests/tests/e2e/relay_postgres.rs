@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use kompas_engine::sync::wire::{ErrorCode, Hash32, Message, WorkspaceId};
 use kompas_relay::client::ClientError;
 use kompas_relay::postgres::scratch::ScratchPostgres;
-use kompas_tests::relay::{Org, RelayProcess, TestWorkspace, runtime, within};
+use kompas_tests::relay::{Org, RelayProcess, TestWorkspace, refused, runtime, within};
 use kompas_tests::tls::TestCa;
 use kompas_tests::{Kompas, binary};
 
@@ -565,4 +565,38 @@ fn operator_commands_on_the_database_hold_on_running_nodes_within_a_second() {
         .unwrap();
     assert_eq!(left, 0);
     assert!(operator(&url, &["freeze", &WS.to_string(), "--undo"]).contains("ontdooid"));
+}
+
+#[test]
+fn a_keys_per_minute_quota_holds_for_both_nodes_together() {
+    let pg = database();
+    let quota = ["--quota-key-bundles-per-minute", "10"];
+    let one = RelayProcess::on_postgres(&pg.url(), &quota);
+    let two = RelayProcess::on_postgres(&pg.url(), &quota);
+    // The quota counts per minute: start early in one, so the run stays inside it.
+    let into_minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if into_minute > 45 {
+        std::thread::sleep(Duration::from_secs(61 - into_minute));
+    }
+    runtime().block_on(async {
+        let gemeente = Org::new(1, "Gemeente Havenstad");
+        let mut ws = TestWorkspace::create(&one.url(), WS, &gemeente).await;
+        for i in 0..6u8 {
+            let bundle = gemeente.seal(WS, 0, i, b"via knooppunt een", [i; 24]);
+            ws.coordinator.push(bundle).await.unwrap();
+        }
+        // Both nodes sweep once a second: after that, node two knows of the six.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let (mut other, _) = gemeente.connect(&two.url(), WS).await;
+        for i in 6..10u8 {
+            let bundle = gemeente.seal(WS, 0, i, b"via knooppunt twee", [i; 24]);
+            other.push(bundle).await.unwrap();
+        }
+        let over = gemeente.seal(WS, 0, 10, b"een te veel", [10; 24]);
+        assert_eq!(refused(other.push(over).await), ErrorCode::QuotaExceeded);
+    });
 }
