@@ -20,7 +20,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
 use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
-use kompas_engine::sync::wire::{Message, SealedBundle, WorkspaceId, encode_frame};
+use kompas_engine::sync::wire::{DocRef, Message, SealedBundle, WorkspaceId, encode_frame};
 use kompas_relay::client::RelayClient;
 use kompas_relay::config::Quotas;
 use kompas_relay::postgres::scratch::ScratchPostgres;
@@ -28,9 +28,8 @@ use kompas_relay::{RelayConfig, RelayState};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as TMessage;
 
-#[allow(dead_code)] // Each benchmark uses part of it.
 mod support;
-use support::{Relay, add_members, create_op, make_bundles, member_key, percentile, serve_node};
+use support::{Relay, add_members, create_op, member_key, percentile};
 
 const WS: WorkspaceId = WorkspaceId([5; 16]);
 const CLIENTS: usize = 8;
@@ -50,7 +49,7 @@ fn main() {
         .build()
         .unwrap();
     let key = SigningKey::from_bytes(&[1; 32]);
-    let bundles = make_bundles(WS, &key, CLIENTS * PER_CLIENT, PAYLOAD);
+    let bundles = make_bundles(&key, CLIENTS * PER_CLIENT, PAYLOAD);
     let frame_bytes = encode_frame(&Message::Push {
         bundle: bundles[0].clone(),
     })
@@ -173,6 +172,17 @@ fn main() {
     );
 }
 
+fn make_bundles(key: &SigningKey, n: usize, size: usize) -> Vec<SealedBundle> {
+    (0..n)
+        .map(|i| {
+            let mut nonce = [0u8; 24];
+            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let ciphertext: Vec<u8> = (0..size).map(|j| (i * 31 + j * 7) as u8).collect();
+            SealedBundle::sign(WS, 0, DocRef([(i % 100) as u8; 32]), nonce, ciphertext, key)
+        })
+        .collect()
+}
+
 /// Messages per second and MB/s through a plain axum websocket echo.
 async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
     async fn echo(mut socket: WebSocket) {
@@ -226,6 +236,17 @@ struct Pushes {
     per_node: Vec<f64>,
     p50: Duration,
     p99: Duration,
+}
+
+/// Serves `state` on a free port of 127.0.0.1 until the returned sender is dropped.
+async fn serve_node(state: Arc<RelayState>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kompas_relay::server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop)
 }
 
 /// Bundles per second and MB/s pushed through an in-process relay on sled, each acknowledged
@@ -379,45 +400,17 @@ struct Memory {
     restarted_kib: u64,
 }
 
-/// The memory phase's relay: a data directory, and limits and quotas out of the way of one
-/// address opening a thousand connections and a coordinator registering a thousand members.
-fn relay_args(data: &std::path::Path) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = vec!["--data".into(), data.into()];
-    args.extend(
-        [
-            // One address opens all the connections here.
-            "--max-per-key",
-            "0",
-            "--max-per-ip",
-            "0",
-            // The coordinator registers a thousand members in a few seconds.
-            "--quota-key-ops-per-minute",
-            "0",
-            "--quota-workspace-ops",
-            "0",
-            // The data phase pushes about 15,000 bundles in well under a minute.
-            "--quota-key-bundles-per-minute",
-            "0",
-            "--quota-workspace-bundles-per-minute",
-            "0",
-        ]
-        .map(Into::into),
-    );
-    args
+/// The options that give a relay process its sled store in `data`.
+fn data_args(data: &std::path::Path) -> [&std::ffi::OsStr; 2] {
+    ["--data".as_ref(), data.as_os_str()]
 }
 
 async fn memory_per_connection(key: &SigningKey) -> Memory {
     let dir = tempfile::tempdir().unwrap();
-    let relay = Relay::start(relay_args(dir.path()));
+    let relay = Relay::start(data_args(dir.path()));
     let (mut admin, _) = RelayClient::connect(&relay.url, WS, key).await.unwrap();
     admin.append(create_op(WS, key)).await.unwrap();
-    add_members(
-        &mut admin,
-        WS,
-        key,
-        (0..MEMBERS).map(|n| (n, member_key(n))),
-    )
-    .await;
+    add_members(&mut admin, WS, key, 0..MEMBERS).await;
     let base_kib = relay.rss_kib();
     let mut connected = Vec::with_capacity(MEMBERS);
     for n in 0..MEMBERS {
@@ -436,7 +429,7 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     let mut pushed = 0usize;
     for (i, mb) in stored_mb.iter().enumerate() {
         let target = mb * 1_000_000 / 4096;
-        let batch = make_bundles(WS, key, target, 4096);
+        let batch = make_bundles(key, target, 4096);
         for bundle in batch.into_iter().skip(pushed) {
             admin.push(bundle).await.unwrap();
         }
@@ -445,7 +438,7 @@ async fn memory_per_connection(key: &SigningKey) -> Memory {
     }
     drop(admin);
     drop(relay);
-    let restarted = Relay::start(relay_args(dir.path()));
+    let restarted = Relay::start(data_args(dir.path()));
     let (mut client, _) = RelayClient::connect(&restarted.url, WS, key).await.unwrap();
     client.pull(0, 1).await.unwrap();
     Memory {

@@ -1,595 +1,578 @@
-//! Relay load run: two relay processes on one scratch PostgreSQL, 100 workspaces of 10 members
-//! (1,000 members, each its own key and connection, the members of a workspace spread over both
-//! nodes), every member subscribed and pushing sealed bundles at a paced rate: a steady phase,
-//! then a ramp that doubles the rate until the acknowledgement p99 exceeds 1 s (the knee).
-//! Prints connections held, bundles/s accepted, acknowledgement and delivery latency (a push to
-//! every other member of its workspace, also across nodes), each node's memory and CPU time,
-//! the CPU time of PostgreSQL, the database's growth per bundle and the load average. Fails
-//! loudly if a push in the steady phase is refused or a delivery is missing.
+//! Relay load run: two relay nodes (separate `kompas-relay --store postgres://...` processes)
+//! on one scratch PostgreSQL database, 100 workspaces of 10 members each, every member with its
+//! own key and connection, the members of each workspace spread over both nodes and subscribed.
+//! Every member pushes sealed bundles of 4 KiB at a paced rate: first a steady phase, then a
+//! ramp of rising rates until the acknowledgement p99 passes 1 s (the knee). Per phase it
+//! prints the bundles accepted per second, acknowledgement latency (push sent to `Ack`),
+//! delivery latency (push sent to `Pushed` at every other member of the workspace, most of them
+//! on the other node), CPU seconds of each node, of PostgreSQL and of this process (which
+//! plays all the members), the database's growth and bytes per bundle; and each node's memory.
+//! A refused push (other than `Overloaded` during the ramp) or a delivery that does not arrive
+//! stops the run with the reason.
 //!
-//! Run with `cargo bench -p kompas-relay --bench relay_load`. `KOMPAS_LOAD_SECS` (default 60)
-//! sets the steady phase's length, `KOMPAS_LOAD_RATE` (default 200) its bundles per second over
-//! all members, `KOMPAS_LOAD_BYTES` (default 2048) the ciphertext per bundle,
-//! `KOMPAS_LOAD_STEP_SECS` (default 12) each ramp step's length.
+//! Run with `cargo bench -p kompas-relay --bench relay_load`. `KOMPAS_LOAD_RATE` (bundles per
+//! second over all members, default 200), `KOMPAS_LOAD_SECS` (the steady phase, default 60)
+//! and `KOMPAS_LOAD_RAMP_SECS` (each ramp step, default 10) change the run.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark that cannot run should stop loudly.
 
-use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use kompas_engine::sync::wire::{DocRef, Message, SealedBundle, WorkspaceId};
+use kompas_engine::sync::wire::{DocRef, ErrorCode, Message, SealedBundle, WorkspaceId};
 use kompas_relay::client::RelayClient;
 use kompas_relay::postgres::scratch::ScratchPostgres;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::watch;
+use tokio::time::{Interval, MissedTickBehavior};
 
-#[allow(dead_code)] // Each benchmark uses part of it.
 mod support;
-use support::{
-    Relay, add_members, cpu_seconds, create_op, load_average, member_key, parent_of, percentile,
-    status_kib,
-};
+use support::{Relay, add_members, create_op, member_key, percentile};
 
+const NODES: usize = 2;
 const WORKSPACES: usize = 100;
 const PER_WORKSPACE: usize = 10;
 const MEMBERS: usize = WORKSPACES * PER_WORKSPACE;
-const NODES: usize = 2;
-/// The ramp stops once the acknowledgement p99 exceeds this.
+/// Ciphertext bytes per bundle (random, so PostgreSQL cannot compress it).
+const PAYLOAD: usize = 4096;
+/// The ramp's rates, bundles per second over all members; it stops at the first past the knee.
+const RAMP: [f64; 6] = [400.0, 800.0, 1200.0, 1600.0, 2400.0, 3200.0];
+/// Past the knee: acknowledgement p99 above this.
 const KNEE_P99: Duration = Duration::from_secs(1);
-const MAX_STEPS: usize = 5;
-/// Bytes at the start of every ciphertext the benchmark reads back: push time (microseconds
-/// since the run started), pusher, phase.
-const HEADER: usize = 8 + 2 + 1;
+/// How long the deliveries of a phase may take to arrive after its last push.
+const DRAIN: Duration = Duration::from_secs(30);
+/// Clock ticks per second of the CPU times in `/proc/<pid>/stat` (Linux's `USER_HZ`).
+const USER_HZ: f64 = 100.0;
+
+fn env_number(name: &str, default: f64) -> f64 {
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(v) => match v.parse::<f64>() {
+            Ok(n) if n > 0.0 && n.is_finite() => n,
+            _ => panic!("{name}={v:?}: expected a positive number"),
+        },
+    }
+}
 
 fn workspace(w: usize) -> WorkspaceId {
-    let mut id = [0x77; 16];
+    let mut id = [0x5a; 16];
     id[..8].copy_from_slice(&(w as u64).to_be_bytes());
     WorkspaceId(id)
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Err(_) => default,
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is no whole number")),
-    }
+fn coordinator(w: usize) -> SigningKey {
+    let mut seed = [0xc0; 32];
+    seed[..8].copy_from_slice(&(w as u64).to_be_bytes());
+    SigningKey::from_bytes(&seed)
 }
 
-/// What a member measured in one phase.
-#[derive(Default)]
-struct PhaseStats {
-    acks: Vec<Duration>,
-    deliveries: Vec<Duration>,
-    across: Vec<Duration>,
-    refused: Vec<String>,
-    unacked: usize,
-}
-
-enum Command {
-    /// Push one bundle every `interval`, the first at `first`, until `until`, as phase `phase`.
-    Run {
-        phase: u8,
-        first: Instant,
-        interval: Duration,
-        until: Instant,
-    },
-    /// Hand over phase `phase`'s figures.
-    Report(u8, oneshot::Sender<PhaseStats>),
-    /// Hand over the sequence numbers acknowledged to this member and those delivered to it.
-    Seqs(oneshot::Sender<(Vec<u64>, HashSet<u64>)>),
-}
-
-struct Member {
-    id: usize,
-    node: usize,
-    key: SigningKey,
-    ws: WorkspaceId,
-    client: RelayClient,
-    size: usize,
+/// Counters and samples all member tasks share.
+struct Shared {
     start: Instant,
+    acked: AtomicU64,
+    delivered: AtomicU64,
+    in_flight: AtomicU64,
+    /// Ticks on which the member's previous push was still unacknowledged (not sent).
+    behind: AtomicU64,
+    /// Pushes refused with `Overloaded` (only allowed in the ramp).
+    overloaded: AtomicU64,
+    ramp: AtomicBool,
+    acks: Mutex<Vec<Duration>>,
+    deliveries: Mutex<Vec<Duration>>,
+    failure: Mutex<Option<String>>,
 }
 
-impl Member {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        self.client
-            .send(&Message::Subscribe { after: 0 })
-            .await
-            .unwrap();
-        let mut stats: Vec<PhaseStats> = Vec::new();
-        let mut in_flight: VecDeque<(Instant, u8)> = VecDeque::new();
-        let mut acked = Vec::new();
-        let mut delivered = HashSet::new();
-        let mut plan: Option<(u8, Instant, Duration, Instant)> = None;
-        let mut counter = 0u64;
-        loop {
-            let next = plan.map(|(_, at, _, _)| at);
-            tokio::select! {
-                command = commands.recv() => match command {
-                    None => return,
-                    Some(Command::Run { phase, first, interval, until }) => {
-                        plan = Some((phase, first, interval, until));
-                    }
-                    Some(Command::Report(phase, reply)) => {
-                        let mut s = std::mem::take(stats_of(&mut stats, phase));
-                        s.unacked = in_flight.iter().filter(|(_, p)| *p == phase).count();
-                        let _ = reply.send(s);
-                    }
-                    Some(Command::Seqs(reply)) => {
-                        let _ = reply.send((acked.clone(), delivered.clone()));
-                    }
-                },
-                () = sleep_until(next) => {
-                    let (phase, at, interval, until) = plan.unwrap();
-                    counter += 1;
-                    let bundle = self.bundle(counter, at, phase);
-                    self.client.send(&Message::Push { bundle }).await.unwrap();
-                    in_flight.push_back((at, phase));
-                    let following = at + interval;
-                    plan = (following < until).then_some((phase, following, interval, until));
-                }
-                message = self.client.recv() => match message.unwrap() {
-                    Message::Ack { seq, duplicate, .. } => {
-                        assert!(!duplicate, "member {}: a fresh bundle was a duplicate", self.id);
-                        let (sent, phase) = in_flight.pop_front().expect("an ack for no push");
-                        stats_of(&mut stats, phase).acks.push(sent.elapsed());
-                        acked.push(seq);
-                    }
-                    Message::Pushed { item } => {
-                        let c = &item.bundle.ciphertext;
-                        let pusher = u16::from_be_bytes([c[8], c[9]]) as usize;
-                        delivered.insert(item.seq);
-                        if pusher != self.id {
-                            let sent = self.start
-                                + Duration::from_micros(u64::from_be_bytes(c[..8].try_into().unwrap()));
-                            let took = sent.elapsed();
-                            let s = stats_of(&mut stats, c[10]);
-                            s.deliveries.push(took);
-                            if pusher % NODES != self.node {
-                                s.across.push(took);
-                            }
-                        }
-                    }
-                    Message::Error { code, message } => {
-                        let (_, phase) = in_flight.pop_front().expect("a refusal for no push");
-                        stats_of(&mut stats, phase).refused.push(format!("{code:?}: {message}"));
-                    }
-                    other => panic!("member {}: unexpected {}", self.id, other.name()),
-                },
-            }
+impl Shared {
+    fn fail(&self, why: String) {
+        self.failure.lock().unwrap().get_or_insert(why);
+    }
+}
+
+async fn tick(ticker: &mut Option<Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
         }
-    }
-
-    /// A bundle whose ciphertext starts with the time it is due, its pusher and its phase.
-    fn bundle(&self, n: u64, due: Instant, phase: u8) -> SealedBundle {
-        let mut ciphertext = vec![0u8; self.size.max(HEADER)];
-        let micros = due.duration_since(self.start).as_micros() as u64;
-        ciphertext[..8].copy_from_slice(&micros.to_be_bytes());
-        ciphertext[8..10].copy_from_slice(&(self.id as u16).to_be_bytes());
-        ciphertext[10] = phase;
-        for (j, b) in ciphertext[HEADER..].iter_mut().enumerate() {
-            *b = (n as usize * 31 + j * 7 + self.id) as u8;
-        }
-        let mut nonce = [0u8; 24];
-        nonce[..8].copy_from_slice(&(self.id as u64).to_be_bytes());
-        nonce[8..16].copy_from_slice(&n.to_be_bytes());
-        let doc = DocRef([(n % 50) as u8; 32]);
-        SealedBundle::sign(self.ws, 0, doc, nonce, ciphertext, &self.key)
-    }
-}
-
-fn stats_of(stats: &mut Vec<PhaseStats>, phase: u8) -> &mut PhaseStats {
-    let i = phase as usize;
-    while stats.len() <= i {
-        stats.push(PhaseStats::default());
-    }
-    &mut stats[i]
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
 }
 
-/// The database's size, its commits so far and its data directory.
-async fn database(client: &tokio_postgres::Client) -> (i64, i64) {
-    let row = client
-        .query_one(
-            "SELECT pg_database_size(current_database()), \
-             (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())",
-            &[],
-        )
+/// One member: subscribes, then pushes one bundle per interval the controller sets (none while
+/// it is `None`), at most one unacknowledged at a time, and times every acknowledgement and
+/// every other member's bundle it is sent.
+async fn member(
+    shared: Arc<Shared>,
+    mut client: RelayClient,
+    head: u64,
+    ws: WorkspaceId,
+    index: usize,
+    mut every: watch::Receiver<Option<Duration>>,
+) -> Result<(), String> {
+    let key = member_key(index);
+    client
+        .send(&Message::Subscribe { after: head })
         .await
-        .unwrap();
-    (row.get(0), row.get(1))
-}
-
-/// CPU seconds of the PostgreSQL server: the postmaster with its finished children, and every
-/// live child.
-fn postgres_cpu(postmaster: u32) -> f64 {
-    let mut total = cpu_seconds(postmaster, true).unwrap_or(0.0);
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-            && parent_of(pid) == Some(postmaster)
-        {
-            total += cpu_seconds(pid, false).unwrap_or(0.0);
+        .map_err(|e| format!("member {index}: subscribe: {e}"))?;
+    let mut body = vec![0u8; PAYLOAD];
+    rand::fill(&mut body[..]);
+    let mut ticker: Option<Interval> = None;
+    let mut pending: Option<Instant> = None;
+    let mut count = 0u64;
+    loop {
+        tokio::select! {
+            changed = every.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                ticker = every.borrow_and_update().map(|every| {
+                    // Members spread their pushes evenly over the interval.
+                    let offset = every.mul_f64(index as f64 / MEMBERS as f64);
+                    let mut t = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
+                    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                    t
+                });
+            }
+            () = tick(&mut ticker) => {
+                if pending.is_some() {
+                    shared.behind.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                count += 1;
+                let sent = Instant::now();
+                body[..4].copy_from_slice(&(index as u32).to_be_bytes());
+                body[4..12].copy_from_slice(&(sent.duration_since(shared.start).as_micros() as u64).to_be_bytes());
+                body[12..20].copy_from_slice(&count.to_be_bytes());
+                let mut nonce = [0u8; 24];
+                nonce[..8].copy_from_slice(&(index as u64).to_be_bytes());
+                nonce[8..16].copy_from_slice(&count.to_be_bytes());
+                let doc = DocRef([(count % 32) as u8; 32]);
+                let bundle = SealedBundle::sign(ws, 0, doc, nonce, body.clone(), &key);
+                client
+                    .send(&Message::Push { bundle })
+                    .await
+                    .map_err(|e| format!("member {index}: push: {e}"))?;
+                pending = Some(sent);
+                shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            }
+            message = client.recv() => {
+                match message.map_err(|e| format!("member {index}: connection: {e}"))? {
+                    Message::Ack { duplicate, .. } => {
+                        let sent = pending.take().ok_or(format!("member {index}: an Ack without a push"))?;
+                        if duplicate {
+                            return Err(format!("member {index}: bundle {count} stored before"));
+                        }
+                        shared.acks.lock().unwrap().push(sent.elapsed());
+                        shared.acked.fetch_add(1, Ordering::Relaxed);
+                        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    Message::Pushed { item } => {
+                        let c = &item.bundle.ciphertext;
+                        let author = u32::from_be_bytes(c[..4].try_into().unwrap()) as usize;
+                        if author != index {
+                            let sent = Duration::from_micros(u64::from_be_bytes(c[4..12].try_into().unwrap()));
+                            shared.deliveries.lock().unwrap().push(shared.start.elapsed().saturating_sub(sent));
+                            shared.delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Message::MembershipOps { .. } => {}
+                    Message::Error { code: ErrorCode::Overloaded, .. } if shared.ramp.load(Ordering::Relaxed) && pending.is_some() => {
+                        pending = None;
+                        shared.overloaded.fetch_add(1, Ordering::Relaxed);
+                        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    Message::Error { code, message } => {
+                        return Err(format!("member {index}: refused ({code:?}): {message}"));
+                    }
+                    other => return Err(format!("member {index}: unexpected {}", other.name())),
+                }
+            }
         }
     }
-    total
 }
 
-fn open_sockets(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| {
-                    std::fs::read_link(e.path())
-                        .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
-                })
-                .count()
-        })
-        .unwrap_or(0)
+/// CPU seconds (user + system) of process `pid`, with those of its children it has waited
+/// for when `reaped`.
+fn cpu_seconds(pid: u32, reaped: bool) -> f64 {
+    let Some(fields) = stat_fields(pid) else {
+        return 0.0;
+    };
+    let ticks: u64 = fields[11..if reaped { 15 } else { 13 }]
+        .iter()
+        .map(|f| f.parse::<u64>().unwrap())
+        .sum();
+    ticks as f64 / USER_HZ
 }
 
-struct Row {
-    name: String,
-    target: f64,
+/// The fields of `/proc/<pid>/stat` after the command name (the state first), if it runs.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    Some(rest.split(' ').map(str::to_string).collect())
+}
+
+/// CPU seconds of the PostgreSQL server: the postmaster with the backends it has reaped, and
+/// the processes running under it now.
+fn postgres_cpu(postmaster: u32) -> f64 {
+    let children: f64 = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| stat_fields(pid).is_some_and(|f| f[1] == postmaster.to_string()))
+        .map(|pid| cpu_seconds(pid, false))
+        .sum();
+    cpu_seconds(postmaster, true) + children
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What one phase measured.
+struct Phase {
+    offered: f64,
     accepted: f64,
-    ack: (Duration, Duration),
-    delivery: (Duration, Duration),
-    across: (Duration, Duration),
-    refused: usize,
-    cpu: Vec<f64>,
-    commits: f64,
-    bytes_per_bundle: f64,
+    behind: u64,
+    overloaded: u64,
+    ack_p50: Duration,
+    ack_p99: Duration,
+    delivery_p50: Duration,
+    delivery_p99: Duration,
+    node_cpu: Vec<f64>,
+    postgres_cpu: f64,
+    bench_cpu: f64,
+    db_growth: i64,
+    bundles: u64,
     load: String,
+}
+
+struct Run<'a> {
+    shared: Arc<Shared>,
+    every: watch::Sender<Option<Duration>>,
+    nodes: &'a [Relay],
+    pg: &'a ScratchPostgres,
+    postmaster: u32,
+}
+
+impl Run<'_> {
+    async fn db_size(&self) -> i64 {
+        self.pg
+            .number("SELECT pg_database_size('load')")
+            .await
+            .unwrap()
+    }
+
+    fn check(&self) {
+        if let Some(why) = self.shared.failure.lock().unwrap().as_ref() {
+            panic!("load run stopped: {why}");
+        }
+    }
+
+    /// Pushes at `rate` bundles per second over all members for `secs`, then waits until every
+    /// push is acknowledged and delivered to every other member of its workspace.
+    async fn phase(&self, rate: f64, secs: f64) -> Phase {
+        let s = &self.shared;
+        s.acks.lock().unwrap().clear();
+        s.deliveries.lock().unwrap().clear();
+        let (acked0, behind0, over0) = (
+            s.acked.load(Ordering::SeqCst),
+            s.behind.load(Ordering::SeqCst),
+            s.overloaded.load(Ordering::SeqCst),
+        );
+        let db0 = self.db_size().await;
+        let cpu0: Vec<f64> = self
+            .nodes
+            .iter()
+            .map(|n| cpu_seconds(n.child.id(), false))
+            .collect();
+        let pg0 = postgres_cpu(self.postmaster);
+        let bench0 = cpu_seconds(std::process::id(), false);
+        let load = loadavg();
+        let started = Instant::now();
+        self.every
+            .send(Some(Duration::from_secs_f64(MEMBERS as f64 / rate)))
+            .unwrap();
+        while started.elapsed().as_secs_f64() < secs {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.check();
+        }
+        self.every.send(None).unwrap();
+        let acked_in_window = s.acked.load(Ordering::SeqCst) - acked0;
+        let drain = Instant::now();
+        loop {
+            self.check();
+            let acked = s.acked.load(Ordering::SeqCst);
+            let expected = acked * (PER_WORKSPACE as u64 - 1);
+            let delivered = s.delivered.load(Ordering::SeqCst);
+            if s.in_flight.load(Ordering::SeqCst) == 0 && delivered == expected {
+                break;
+            }
+            assert!(
+                delivered <= expected,
+                "{delivered} deliveries for {expected} expected: a bundle delivered twice"
+            );
+            assert!(
+                drain.elapsed() < DRAIN,
+                "deliveries missing {DRAIN:?} after the last push at {rate} bundles/s: \
+                 {delivered} of {expected} arrived, {} pushes unacknowledged",
+                s.in_flight.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut acks = std::mem::take(&mut *s.acks.lock().unwrap());
+        let mut deliveries = std::mem::take(&mut *s.deliveries.lock().unwrap());
+        acks.sort();
+        deliveries.sort();
+        let bundles = s.acked.load(Ordering::SeqCst) - acked0;
+        Phase {
+            offered: rate,
+            accepted: acked_in_window as f64 / secs,
+            behind: s.behind.load(Ordering::SeqCst) - behind0,
+            overloaded: s.overloaded.load(Ordering::SeqCst) - over0,
+            ack_p50: percentile(&acks, 0.50),
+            ack_p99: percentile(&acks, 0.99),
+            delivery_p50: percentile(&deliveries, 0.50),
+            delivery_p99: percentile(&deliveries, 0.99),
+            node_cpu: self
+                .nodes
+                .iter()
+                .zip(&cpu0)
+                .map(|(n, c)| cpu_seconds(n.child.id(), false) - c)
+                .collect(),
+            postgres_cpu: postgres_cpu(self.postmaster) - pg0,
+            bench_cpu: cpu_seconds(std::process::id(), false) - bench0,
+            db_growth: self.db_size().await - db0,
+            bundles,
+            load,
+        }
+    }
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+fn print_phase(name: &str, p: &Phase) {
+    let cpu: Vec<String> = p.node_cpu.iter().map(|c| format!("{c:.1}")).collect();
+    println!(
+        "  {name:<8} {:>6.0} {:>8.1} {:>7} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>11} {:>6.1} {:>6.1} {:>7.0} {:>8}  {}",
+        p.offered,
+        p.accepted,
+        p.behind,
+        p.overloaded,
+        ms(p.ack_p50),
+        ms(p.ack_p99),
+        ms(p.delivery_p50),
+        ms(p.delivery_p99),
+        cpu.join(" + "),
+        p.postgres_cpu,
+        p.bench_cpu,
+        p.db_growth as f64 / p.bundles.max(1) as f64,
+        p.bundles,
+        p.load,
+    );
+}
+
 fn main() {
-    let secs = env_or("KOMPAS_LOAD_SECS", 60);
-    let rate = env_or("KOMPAS_LOAD_RATE", 200) as f64;
-    let size = env_or("KOMPAS_LOAD_BYTES", 2048) as usize;
-    let step_secs = env_or("KOMPAS_LOAD_STEP_SECS", 12);
+    let steady_rate = env_number("KOMPAS_LOAD_RATE", 200.0);
+    let steady_secs = env_number("KOMPAS_LOAD_SECS", 60.0);
+    let ramp_secs = env_number("KOMPAS_LOAD_RAMP_SECS", 10.0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let pg = ScratchPostgres::start().unwrap_or_else(|e| panic!("no scratch PostgreSQL: {e}"));
-    rt.block_on(run(&pg, secs, rate, size, step_secs));
+    println!("load average at the start: {}", loadavg());
+    let pg = ScratchPostgres::start().expect("a scratch PostgreSQL server");
+    rt.block_on(load_run(&pg, steady_rate, steady_secs, ramp_secs));
 }
 
-async fn run(pg: &ScratchPostgres, secs: u64, rate: f64, size: usize, step_secs: u64) {
-    let load_before = load_average();
-    let url = pg.database("relay_load").await.unwrap();
-    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+async fn load_run(pg: &ScratchPostgres, steady_rate: f64, steady_secs: f64, ramp_secs: f64) {
+    let url = pg.database("load").await.unwrap();
+    // The checkpointer runs as long as the server, a child of the postmaster.
+    let checkpointer = pg
+        .number("SELECT pid::bigint FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
         .await
         .unwrap();
-    tokio::spawn(connection);
-    let data_dir: String = db
-        .query_one("SHOW data_directory", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let postmaster: u32 = std::fs::read_to_string(format!("{data_dir}/postmaster.pid"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let args = [
-        "--store",
-        url.as_str(),
-        // Every connection comes from 127.0.0.1, as behind a proxy.
-        "--max-per-ip",
-        "0",
-        // A hundred workspaces are created within a few seconds.
-        "--quota-creates-per-minute",
-        "0",
-    ];
-    // The first node creates the schema before the second starts.
+    let postmaster: u32 = stat_fields(checkpointer as u32)
+        .map(|f| f[1].parse().unwrap())
+        .expect("the PostgreSQL checkpointer's parent");
+    let args = ["--store", url.as_str()];
     let nodes: Vec<Relay> = (0..NODES).map(|_| Relay::start(args)).collect();
+    let urls: Vec<String> = nodes.iter().map(|n| n.url.clone()).collect();
 
-    // Each workspace is created by its first member, through node w % 2.
     let setup = Instant::now();
-    let tasks: Vec<_> = (0..WORKSPACES)
+    let db_empty = pg.number("SELECT pg_database_size('load')").await.unwrap();
+    let creating: Vec<_> = (0..WORKSPACES)
         .map(|w| {
-            let url = nodes[w % NODES].url.clone();
+            let url = urls[w % NODES].clone();
             tokio::spawn(async move {
-                let ws = workspace(w);
-                let coordinator = member_key(w * PER_WORKSPACE);
-                let (mut admin, _) = RelayClient::connect(&url, ws, &coordinator).await.unwrap();
-                admin.append(create_op(ws, &coordinator)).await.unwrap();
-                let others = (1..PER_WORKSPACE).map(|m| {
-                    let n = w * PER_WORKSPACE + m;
-                    (n, member_key(n))
-                });
-                add_members(&mut admin, ws, &coordinator, others).await;
+                let key = coordinator(w);
+                let (mut admin, _) = RelayClient::connect(&url, workspace(w), &key)
+                    .await
+                    .unwrap();
+                admin.append(create_op(workspace(w), &key)).await.unwrap();
+                let first = w * PER_WORKSPACE;
+                add_members(&mut admin, workspace(w), &key, first..first + PER_WORKSPACE).await;
             })
         })
         .collect();
-    for t in tasks {
-        t.await.unwrap();
+    for c in creating {
+        c.await.unwrap();
     }
-    let setup_took = setup.elapsed();
+    let db_setup = pg.number("SELECT pg_database_size('load')").await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle: Vec<u64> = nodes.iter().map(Relay::rss_kib).collect();
+    let idle_kib: Vec<u64> = nodes.iter().map(Relay::rss_kib).collect();
+    println!(
+        "setup: {WORKSPACES} workspaces of {PER_WORKSPACE} members, {} membership operations, in {:.1} s; database {:.1} MiB",
+        WORKSPACES * PER_WORKSPACE * 2 + WORKSPACES,
+        setup.elapsed().as_secs_f64(),
+        db_setup as f64 / 1_048_576.0
+    );
 
-    let start = Instant::now();
-    let mut senders = Vec::with_capacity(MEMBERS);
-    let mut members = Vec::with_capacity(MEMBERS);
-    for id in 0..MEMBERS {
-        let node = id % NODES;
-        let key = member_key(id);
-        let ws = workspace(id / PER_WORKSPACE);
-        let (client, _) = RelayClient::connect(&nodes[node].url, ws, &key)
-            .await
-            .unwrap_or_else(|e| panic!("member {id} could not connect to node {node}: {e}"));
-        members.push(Member {
-            id,
-            node,
-            key,
-            ws,
-            client,
-            size,
-            start,
-        });
-    }
-    for member in members {
-        let (tx, rx) = mpsc::unbounded_channel();
-        senders.push(tx);
-        tokio::spawn(member.run(rx));
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_connected: Vec<u64> = nodes.iter().map(Relay::rss_kib).collect();
-    let sockets: Vec<usize> = nodes.iter().map(|n| open_sockets(n.pid())).collect();
-
-    let mut rows = Vec::new();
-    let mut phase = 0u8;
-    let mut target = rate;
-    let mut duration = Duration::from_secs(secs);
-    let mut knee = None;
-    loop {
-        let cpu0: Vec<f64> = nodes
-            .iter()
-            .map(|n| cpu_seconds(n.pid(), false).unwrap())
-            .collect();
-        let pg0 = postgres_cpu(postmaster);
-        let (size0, commits0) = database(&db).await;
-        let load = load_average();
-        let interval = Duration::from_secs_f64(MEMBERS as f64 / target);
-        let begin = Instant::now() + Duration::from_millis(100);
-        for (id, tx) in senders.iter().enumerate() {
-            // Members start spread over one interval.
-            let first = begin + interval.mul_f64(id as f64 / MEMBERS as f64);
-            tx.send(Command::Run {
-                phase,
-                first,
-                interval,
-                until: begin + duration,
+    let connecting: Vec<_> = (0..WORKSPACES)
+        .map(|w| {
+            let urls = urls.clone();
+            tokio::spawn(async move {
+                let mut clients = Vec::with_capacity(PER_WORKSPACE);
+                for m in w * PER_WORKSPACE..(w + 1) * PER_WORKSPACE {
+                    let (client, welcome) =
+                        RelayClient::connect(&urls[m % NODES], workspace(w), &member_key(m))
+                            .await
+                            .unwrap();
+                    clients.push((m, client, welcome.head));
+                }
+                clients
             })
-            .unwrap();
-        }
-        tokio::time::sleep_until((begin + duration).into()).await;
-        // Acknowledgements of the last pushes come within a second at a sustainable rate; what
-        // is still unacknowledged then counts against the step.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let mut merged = PhaseStats::default();
-        for tx in &senders {
-            let (reply, answer) = oneshot::channel();
-            tx.send(Command::Report(phase, reply)).unwrap();
-            let s = answer.await.unwrap();
-            merged.acks.extend(s.acks);
-            merged.deliveries.extend(s.deliveries);
-            merged.across.extend(s.across);
-            merged.refused.extend(s.refused);
-            merged.unacked += s.unacked;
-        }
-        let wall = duration.as_secs_f64();
-        let cpu: Vec<f64> = nodes
-            .iter()
-            .zip(&cpu0)
-            .map(|(n, c0)| cpu_seconds(n.pid(), false).unwrap() - c0)
-            .collect();
-        let pg_cpu = postgres_cpu(postmaster) - pg0;
-        let (size1, commits1) = database(&db).await;
-        for v in [&mut merged.acks, &mut merged.deliveries, &mut merged.across] {
-            v.sort();
-        }
-        let accepted = merged.acks.len();
-        let mut cpu_all = cpu.clone();
-        cpu_all.push(pg_cpu);
-        let row = Row {
-            name: if phase == 0 {
-                "steady".into()
-            } else {
-                format!("ramp {phase}")
-            },
-            target,
-            accepted: accepted as f64 / wall,
-            ack: (
-                percentile(&merged.acks, 0.5),
-                percentile(&merged.acks, 0.99),
-            ),
-            delivery: (
-                percentile(&merged.deliveries, 0.5),
-                percentile(&merged.deliveries, 0.99),
-            ),
-            across: (
-                percentile(&merged.across, 0.5),
-                percentile(&merged.across, 0.99),
-            ),
-            refused: merged.refused.len(),
-            cpu: cpu_all.iter().map(|c| c / wall).collect(),
-            commits: (commits1 - commits0) as f64 / wall,
-            bytes_per_bundle: (size1 - size0) as f64 / accepted.max(1) as f64,
-            load,
-        };
-        let p99 = row.ack.1;
-        if phase == 0 {
-            assert!(
-                merged.refused.is_empty(),
-                "steady phase: {} pushes refused, the first: {}",
-                merged.refused.len(),
-                merged.refused[0]
-            );
-        }
-        let unacked = merged.unacked;
-        rows.push(row);
-        if phase > 0 && (p99 > KNEE_P99 || !merged.refused.is_empty() || unacked > 0) {
-            knee = Some(format!(
-                "at {target:.0} bundles/s: ack p99 {:.0} ms, {} refused{}, {unacked} not acknowledged at the end of the step",
-                ms(p99),
-                merged.refused.len(),
-                merged
-                    .refused
-                    .first()
-                    .map(|r| format!(" (first: {r})"))
-                    .unwrap_or_default()
-            ));
-            break;
-        }
-        if usize::from(phase) == MAX_STEPS {
-            break;
-        }
-        phase += 1;
-        target = rate * 2f64.powi(i32::from(phase));
-        duration = Duration::from_secs(step_secs);
-    }
-
-    // Every bundle must reach every other member of its workspace.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let missing = loop {
-        let mut seqs = Vec::with_capacity(MEMBERS);
-        for tx in &senders {
-            let (reply, answer) = oneshot::channel();
-            tx.send(Command::Seqs(reply)).unwrap();
-            seqs.push(answer.await.unwrap());
-        }
-        let mut missing = 0usize;
-        let mut pushed = 0usize;
-        for w in 0..WORKSPACES {
-            let group = &seqs[w * PER_WORKSPACE..(w + 1) * PER_WORKSPACE];
-            let all: Vec<u64> = group.iter().flat_map(|(a, _)| a.iter().copied()).collect();
-            pushed += all.len();
-            for (own, got) in group {
-                let own: HashSet<u64> = own.iter().copied().collect();
-                missing += all
-                    .iter()
-                    .filter(|s| !own.contains(s) && !got.contains(s))
-                    .count();
-            }
-        }
-        if missing == 0 || Instant::now() > deadline {
-            break (missing, pushed);
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
-    assert_eq!(
-        missing.0,
-        0,
-        "{} of {} deliveries missing 30 s after the last push",
-        missing.0,
-        missing.1 * (PER_WORKSPACE - 1)
-    );
-
-    let hwm: Vec<u64> = nodes
-        .iter()
-        .map(|n| status_kib(n.pid(), "VmHWM:"))
+        })
         .collect();
-    let (db_size, _) = database(&db).await;
-    println!(
-        "relay load: {NODES} relay processes on one scratch PostgreSQL (fsync on), {WORKSPACES} workspaces x {PER_WORKSPACE} members = {MEMBERS} connections (each its own key), bundles of {size} bytes of ciphertext, every member subscribed"
-    );
-    println!("  load average before: {load_before}");
-    println!(
-        "  setup: {WORKSPACES} workspaces created and {} members invited and redeemed in {:.1} s",
-        WORKSPACES * (PER_WORKSPACE - 1),
-        setup_took.as_secs_f64()
-    );
-    for n in 0..NODES {
-        println!(
-            "  node {}: {} sockets open with {} members connected; RSS {} KiB idle, {} KiB connected ({:.1} KiB per connection), peak (VmHWM) {} KiB",
-            n + 1,
-            sockets[n],
-            MEMBERS / NODES,
-            rss_idle[n],
-            rss_connected[n],
-            rss_connected[n].saturating_sub(rss_idle[n]) as f64 / (MEMBERS / NODES) as f64,
-            hwm[n]
-        );
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        acked: AtomicU64::new(0),
+        delivered: AtomicU64::new(0),
+        in_flight: AtomicU64::new(0),
+        behind: AtomicU64::new(0),
+        overloaded: AtomicU64::new(0),
+        ramp: false.into(),
+        acks: Mutex::new(Vec::new()),
+        deliveries: Mutex::new(Vec::new()),
+        failure: Mutex::new(None),
+    });
+    let (every, every_rx) = watch::channel(None);
+    let mut members = Vec::with_capacity(MEMBERS);
+    for c in connecting {
+        for (m, client, head) in c.await.unwrap() {
+            let (shared, every_rx) = (shared.clone(), every_rx.clone());
+            members.push(tokio::spawn(async move {
+                let outcome = member(
+                    shared.clone(),
+                    client,
+                    head,
+                    workspace(m / PER_WORKSPACE),
+                    m,
+                    every_rx,
+                )
+                .await;
+                if let Err(why) = &outcome {
+                    shared.fail(why.clone());
+                }
+                outcome
+            }));
+        }
     }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let connected_kib: Vec<u64> = nodes.iter().map(Relay::rss_kib).collect();
     println!(
-        "  latency from a push's due time: ack = its acknowledgement, delivery = its arrival at each other member, across = only members on the other node"
+        "connections held: {MEMBERS} members, {} per node, each its own key, authenticated and subscribed",
+        MEMBERS / NODES
+    );
+
+    let run = Run {
+        shared: shared.clone(),
+        every,
+        nodes: &nodes,
+        pg,
+        postmaster,
+    };
+    println!(
+        "phases (bundles of {PAYLOAD} bytes of ciphertext; latencies in ms; delivery: push sent to Pushed at each \
+         other member, half of them on the other node; CPU in seconds over the phase and its drain)"
     );
     println!(
-        "  {:<8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>9} {:>9}  load",
+        "  {:<8} {:>6} {:>8} {:>7} {:>5} {:>8} {:>8} {:>8} {:>8} {:>11} {:>6} {:>6} {:>7} {:>8}  load avg",
         "phase",
-        "target",
-        "accepted",
+        "offer/s",
+        "accept/s",
+        "behind",
+        "busy",
         "ack p50",
         "ack p99",
         "dlv p50",
         "dlv p99",
-        "acr p50",
-        "acr p99",
-        "refused",
-        "cpu 1",
-        "cpu 2",
-        "cpu pg",
-        "commits/s",
-        "B/bundle"
+        "CPU nodes",
+        "pg",
+        "bench",
+        "B/bndl",
+        "bundles",
     );
-    for r in &rows {
-        println!(
-            "  {:<8} {:>7.0} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7} {:>6.2} {:>6.2} {:>6.2} {:>9.0} {:>9.0}  {}",
-            r.name,
-            r.target,
-            r.accepted,
-            ms(r.ack.0),
-            ms(r.ack.1),
-            ms(r.delivery.0),
-            ms(r.delivery.1),
-            ms(r.across.0),
-            ms(r.across.1),
-            r.refused,
-            r.cpu[0],
-            r.cpu[1],
-            r.cpu[2],
-            r.commits,
-            r.bytes_per_bundle,
-            r.load
+    let steady = run.phase(steady_rate, steady_secs).await;
+    print_phase("steady", &steady);
+    shared.ramp.store(true, Ordering::SeqCst);
+    let mut knee = None;
+    let mut last_good = steady_rate;
+    for rate in RAMP {
+        let p = run.phase(rate, ramp_secs).await;
+        print_phase("ramp", &p);
+        let past = p.ack_p99 > KNEE_P99 || p.accepted < 0.9 * rate || p.overloaded > 0;
+        if past {
+            knee = Some(rate);
+            break;
+        }
+        last_good = rate;
+    }
+    for m in &members {
+        assert!(
+            !m.is_finished(),
+            "a member's connection ended during the run"
         );
     }
-    println!(
-        "  (latencies in ms; cpu = CPU seconds per second of the phase, per node and for PostgreSQL)"
-    );
     match knee {
-        Some(k) => println!("  knee: {k}"),
+        Some(rate) => println!(
+            "knee: {last_good:.0} bundles/s held; at {rate:.0} bundles/s ack p99 passed {KNEE_P99:?}, fewer than 90% were accepted or the nodes answered Overloaded"
+        ),
         None => println!(
-            "  knee: not reached within {MAX_STEPS} doublings (ack p99 stayed under {} ms)",
-            KNEE_P99.as_millis()
+            "knee: not reached; {last_good:.0} bundles/s held with ack p99 under {KNEE_P99:?}"
         ),
     }
+    let hwm: Vec<u64> = nodes.iter().map(|n| n.status_kib("VmHWM:")).collect();
+    for (n, node) in nodes.iter().enumerate() {
+        println!(
+            "node {}: RSS {:.1} MiB idle, {:.1} MiB with its {} connections ({:.1} KiB per connection), \
+             peak (VmHWM) {:.1} MiB, now {:.1} MiB",
+            n + 1,
+            idle_kib[n] as f64 / 1024.0,
+            connected_kib[n] as f64 / 1024.0,
+            MEMBERS / NODES,
+            connected_kib[n].saturating_sub(idle_kib[n]) as f64 / (MEMBERS / NODES) as f64,
+            hwm[n] as f64 / 1024.0,
+            node.rss_kib() as f64 / 1024.0,
+        );
+    }
+    let db_end = run.db_size().await;
+    let stored = shared.acked.load(Ordering::SeqCst);
     println!(
-        "  database: {} MiB at the end; every delivery arrived ({} bundles x {} other members)",
-        db_size / (1 << 20),
-        missing.1,
-        PER_WORKSPACE - 1
+        "database: {:.1} MiB empty, {:.1} MiB after setup, {:.1} MiB after {stored} bundles ({:.0} bytes per bundle stored)",
+        db_empty as f64 / 1_048_576.0,
+        db_setup as f64 / 1_048_576.0,
+        db_end as f64 / 1_048_576.0,
+        (db_end - db_setup) as f64 / stored.max(1) as f64
     );
-    println!("  load average after: {}", load_average());
-    // The members stop before their nodes do, so no connection breaks under them.
-    drop(senders);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(nodes);
+    println!("load average at the end: {}", loadavg());
+    drop(run);
+    for m in members {
+        m.await.unwrap().unwrap();
+    }
 }

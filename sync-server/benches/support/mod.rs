@@ -1,34 +1,17 @@
-//! What the relay benchmarks share: signed bundles, member keys, building a workspace's
-//! membership, serving an in-process node, starting a relay process and reading its memory and
-//! CPU time from `/proc`.
+//! What the relay benches share: workspaces with members of their own keys, relay processes
+//! and their memory, and percentiles.
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use kompas_engine::Timestamp;
 use kompas_engine::identity::OrgType;
 use kompas_engine::sync::membership::{InviteToken, MemberProfile, OpBody, Role, SignedOp};
-use kompas_engine::sync::wire::{DocRef, KxKey, OrgKey, SealedBundle, WorkspaceId};
-use kompas_relay::RelayState;
+use kompas_engine::sync::wire::{KxKey, OrgKey, WorkspaceId};
 use kompas_relay::client::RelayClient;
-use tokio::net::TcpListener;
-
-/// `n` bundles of `size` bytes of ciphertext for `ws`, signed with `key`, each with its own
-/// nonce and one of 100 documents.
-pub fn make_bundles(ws: WorkspaceId, key: &SigningKey, n: usize, size: usize) -> Vec<SealedBundle> {
-    (0..n)
-        .map(|i| {
-            let mut nonce = [0u8; 24];
-            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            let ciphertext: Vec<u8> = (0..size).map(|j| (i * 31 + j * 7) as u8).collect();
-            SealedBundle::sign(ws, 0, DocRef([(i % 100) as u8; 32]), nonce, ciphertext, key)
-        })
-        .collect()
-}
 
 pub fn now() -> Timestamp {
     Timestamp(
@@ -39,7 +22,7 @@ pub fn now() -> Timestamp {
     )
 }
 
-/// The operation that creates `ws` with `key` as its coordinator.
+/// The operation that creates workspace `ws` with `key` as its coordinator.
 pub fn create_op(ws: WorkspaceId, key: &SigningKey) -> SignedOp {
     SignedOp::sign(
         ws,
@@ -65,13 +48,14 @@ pub fn member_key(n: usize) -> SigningKey {
     SigningKey::from_bytes(&seed)
 }
 
-/// Registers an invite for each member (`n`, its key) of `ws` and redeems it with the member's
-/// key, all appended through the coordinator's connection `admin`.
+/// Registers an invite for each member in `members` (by number, see `member_key`) and redeems
+/// it with the member's key, all appended to workspace `ws` through the coordinator's
+/// connection.
 pub async fn add_members(
     admin: &mut RelayClient,
     ws: WorkspaceId,
     coordinator: &SigningKey,
-    members: impl IntoIterator<Item = (usize, SigningKey)>,
+    members: std::ops::Range<usize>,
 ) {
     let mut prev = admin
         .membership(0)
@@ -79,7 +63,8 @@ pub async fn add_members(
         .unwrap()
         .last()
         .map(SignedOp::hash);
-    for (n, key) in members {
+    for n in members {
+        let key = member_key(n);
         let mut token = [0x17; 32];
         token[..8].copy_from_slice(&(n as u64).to_be_bytes());
         let token = InviteToken(token);
@@ -108,17 +93,6 @@ pub async fn add_members(
     }
 }
 
-/// Serves `state` on a free port of 127.0.0.1 until the returned sender is dropped.
-pub async fn serve_node(state: Arc<RelayState>) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kompas_relay::server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    (url, stop)
-}
-
 /// The value at fraction `q` of `sorted` (nearest rank); zero for no values.
 pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
@@ -130,17 +104,40 @@ pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
 
 /// A relay process and its address.
 pub struct Relay {
-    child: Child,
+    pub child: Child,
     pub url: String,
 }
 
 impl Relay {
-    /// Starts `kompas-relay` on a free port of 127.0.0.1 with `args` (the store and limits),
-    /// logging warnings only, and waits until it says where it listens.
-    pub fn start<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Relay {
+    /// Starts `kompas-relay` on a free port of 127.0.0.1 with `args` (its store), taking
+    /// connections from one address without a per-address or per-key limit and with the
+    /// quotas off, and waits until it listens. The benches register a thousand members and
+    /// push thousands of bundles in seconds, far past what a partnership needs: they measure
+    /// capacity, not the quotas.
+    pub fn start<I, S>(args: I) -> Relay
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kompas-relay"))
-            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+            .args(["--listen", "127.0.0.1:0"])
             .args(args)
+            .args(["--max-per-key", "0", "--max-per-ip", "0"])
+            .args(
+                [
+                    "creates-per-minute",
+                    "key-ops-per-minute",
+                    "workspace-ops",
+                    "key-bundles-per-minute",
+                    "key-bytes-per-minute",
+                    "workspace-bundles-per-minute",
+                    "workspace-bytes-per-minute",
+                    "workspace-bytes",
+                ]
+                .iter()
+                .flat_map(|quota| [format!("--quota-{quota}"), "0".to_string()]),
+            )
+            .args(["--log-level", "warn"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -149,20 +146,26 @@ impl Relay {
             .read_line(&mut line)
             .unwrap();
         let addr = line.trim().rsplit(' ').next().unwrap().to_string();
-        assert!(!addr.is_empty(), "the relay stopped before it listened");
+        assert!(addr.contains(':'), "kompas-relay did not start: {line:?}");
         Relay {
             child,
             url: format!("ws://{addr}"),
         }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// The process's resident memory now (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
     }
 
-    /// Resident memory now.
-    pub fn rss_kib(&self) -> u64 {
-        status_kib(self.pid(), "VmRSS:")
+    /// A memory figure in KiB from the process's `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
     }
 }
 
@@ -171,61 +174,4 @@ impl Drop for Relay {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A `kB` field (`VmRSS:`, `VmHWM:`) of process `pid`'s `/proc/<pid>/status`.
-pub fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-/// The CPU time process `pid` used (user and system), and with `children` also what its
-/// waited-for children used; `None` once it has gone.
-pub fn cpu_seconds(pid: u32, children: bool) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
-    // utime, stime, cutime, cstime are fields 14 to 17 of the line, 12 to 15 after the name.
-    let ticks: Vec<f64> = fields
-        .get(11..15)?
-        .iter()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    let used = if children {
-        ticks.iter().sum()
-    } else {
-        ticks[0] + ticks[1]
-    };
-    Some(used / clock_ticks())
-}
-
-/// The parent's process id of `pid`.
-pub fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
-}
-
-/// Clock ticks per second, as `getconf CLK_TCK` says (100 if it cannot be asked).
-fn clock_ticks() -> f64 {
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
-}
-
-/// The first three fields of `/proc/loadavg`.
-pub fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|e| format!("unreadable: {e}"))
 }
