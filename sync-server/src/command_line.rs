@@ -131,13 +131,7 @@ impl DataArg {
     fn open(&self) -> anyhow::Result<Backend> {
         match (&self.data, &self.store) {
             (Some(dir), _) => Ok(Backend::Sled(open_store(dir)?)),
-            (None, Some(url)) if is_postgres(url) => open_backend(url, false),
-            (None, Some(url)) => {
-                anyhow::bail!(
-                    "--store {}: alleen postgres://... wordt ondersteund",
-                    redacted(url)
-                )
-            }
+            (None, Some(url)) => open_backend(database_url(url)?, false),
             (None, None) => anyhow::bail!("--data of --store is nodig"),
         }
     }
@@ -145,6 +139,17 @@ impl DataArg {
 
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` if it names a PostgreSQL database (the only store `--store` takes), or why not.
+fn database_url(url: &str) -> anyhow::Result<&str> {
+    if !is_postgres(url) {
+        anyhow::bail!(
+            "--store {}: alleen postgres://... wordt ondersteund",
+            redacted(url)
+        );
+    }
+    Ok(url)
 }
 
 #[derive(Debug, Args)]
@@ -515,10 +520,8 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<(String, RelayConfig)> {
     let Some(listen) = args.listen else {
         anyhow::bail!("--listen is nodig om de relay te starten");
     };
-    if let Some(url) = &args.store
-        && !is_postgres(url)
-    {
-        anyhow::bail!("--store {url:?}: alleen postgres://... wordt ondersteund");
+    if let Some(url) = &args.store {
+        database_url(url)?;
     }
     let data = match (args.data, &args.store) {
         (Some(data), _) => data,
