@@ -74,11 +74,6 @@ impl Rules {
         }
     }
 
-    /// The operator's marks now.
-    pub fn marks(&self) -> Marks {
-        self.marks.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
     /// Puts `marks` in force for every later check.
     pub fn set_marks(&self, marks: Marks) {
         *self.marks.write().unwrap_or_else(|e| e.into_inner()) = marks;
