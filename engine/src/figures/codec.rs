@@ -264,17 +264,25 @@ impl Lines {
     /// Decodes line `at` (1-based) of the batch.
     fn decode(&mut self, at: usize, line: &str) -> Result<Observation, CodecError> {
         let bad = |problem: String| CodecError { line: at, problem };
-        let f: Vec<&str> = line.split('\t').collect();
-        let [area, period, value, den, status, breakdown, note] = f.as_slice() else {
-            return Err(bad(format!("verwacht 7 velden, vond er {}", f.len())));
-        };
+        // The fields in place, without a list of them for every line.
+        let (mut fields, mut count) = ([""; 7], 0);
+        for field in line.split('\t') {
+            if let Some(slot) = fields.get_mut(count) {
+                *slot = field;
+            }
+            count += 1;
+        }
+        if count != fields.len() {
+            return Err(bad(format!("verwacht 7 velden, vond er {count}")));
+        }
+        let [area, period, value, den, status, breakdown, note] = fields;
         let number = |s: &str| {
             s.parse::<f64>()
                 .ok()
                 .filter(|n| n.is_finite())
                 .ok_or_else(|| bad(format!("{s:?} is geen getal")))
         };
-        let breakdown = match self.breakdowns.get(*breakdown) {
+        let breakdown = match self.breakdowns.get(breakdown) {
             Some(b) => b.clone(),
             None => {
                 let mut dims = BTreeMap::new();
@@ -304,7 +312,7 @@ impl Lines {
         Ok(Observation {
             area: AreaCode::parse(area).map_err(|e| bad(e.to_string()))?,
             period,
-            value: if *value == "x" {
+            value: if value == "x" {
                 None
             } else {
                 Some(number(value)?)
@@ -314,7 +322,7 @@ impl Lines {
             } else {
                 Some(number(den)?)
             },
-            status: match *status {
+            status: match status {
                 "d" => Status::Definitief,
                 "v" => Status::Voorlopig,
                 other => return Err(bad(format!("onbekende status {other:?}"))),

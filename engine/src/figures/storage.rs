@@ -17,7 +17,7 @@ use super::codec::{self, CodecError};
 use super::period_rows::MAX_PERIOD_ROWS;
 use super::shown_cache::{Shown, ShownCache, ShownKey};
 use super::story::{POLICY_KIND, STORY_KIND, Story};
-use super::suppression::sort_cells;
+use super::suppression::{CellIndex, sort_cells};
 use super::targets::{self, IndicatorTargets};
 use super::{
     AreaCode, AreaRegistry, INDICATOR_KIND, Indicator, Observation, ObservationTable, Period,
@@ -680,9 +680,10 @@ fn with_unreplaced(
         return Ok(());
     }
     sort_cells(new);
+    let mut cells = CellIndex::of(new);
     let mut kept = Vec::new();
     each_stored_in_period(batches, period, |o| {
-        if find_cell(new, &o).is_none() {
+        if cells.find(&o).is_none() {
             kept.push(o);
         }
     })?;
@@ -702,24 +703,14 @@ fn stored_as_they_are(
     period: Period,
 ) -> Result<Vec<bool>, CodecError> {
     let mut same = vec![false; rows.len()];
+    let mut cells = CellIndex::of(rows);
     each_stored_in_period(batches, period, |o| {
-        if let Ok(i) = cell_index(rows, &o) {
+        if let Some(i) = cells.find(&o) {
             // A later batch decides over an earlier one.
             same[i] = rows[i] == o;
         }
     })?;
     Ok(same)
-}
-
-/// The row of the cell of `o`, among rows sorted by cell.
-fn find_cell<'a>(sorted: &'a [Observation], o: &Observation) -> Option<&'a Observation> {
-    cell_index(sorted, o).ok().map(|i| &sorted[i])
-}
-
-/// Where the cell of `o` is (or would go) among rows sorted by cell.
-fn cell_index(sorted: &[Observation], o: &Observation) -> Result<usize, usize> {
-    let key = (o.area, &o.breakdown, o.period);
-    sorted.binary_search_by(|s| (s.area, &s.breakdown, s.period).cmp(&key))
 }
 
 /// The workspace's small-number policy, as the replica's guard applies it to counts in fields.

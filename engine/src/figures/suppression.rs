@@ -203,6 +203,45 @@ pub(crate) fn sort_cells(rows: &mut Vec<Observation>) {
     });
 }
 
+/// The places of cells among rows sorted by cell without duplicates (as [`sort_cells`] and
+/// [`protect`] leave them), for looking up rows read from elsewhere. Stored rows are decoded in
+/// the order they were sorted in when stored, so each look-up first tries the place after the
+/// last one found: reading a period back against its own rows costs one comparison a row, and
+/// any other order falls back to a binary search.
+pub(crate) struct CellIndex {
+    ranks: Ranks,
+    keys: Vec<CellKey>,
+    recent: Recent<Breakdown, u32>,
+    next: usize,
+}
+
+impl CellIndex {
+    /// The index of `sorted`, which must be sorted by cell without duplicates.
+    pub(crate) fn of(sorted: &[Observation]) -> CellIndex {
+        let ranks = Ranks::of(sorted);
+        let keys: Vec<CellKey> = ranks.keys(sorted).collect();
+        debug_assert!(keys.is_sorted_by(|a, b| a < b), "rows not sorted by cell");
+        CellIndex {
+            ranks,
+            keys,
+            recent: Recent::default(),
+            next: 0,
+        }
+    }
+
+    /// The place of the row with the cell of `o`, if there is one.
+    pub(crate) fn find(&mut self, o: &Observation) -> Option<usize> {
+        let key = self.ranks.key(o, &mut self.recent);
+        let at = if self.keys.get(self.next) == Some(&key) {
+            self.next
+        } else {
+            self.keys.binary_search(&key).ok()?
+        };
+        self.next = at + 1;
+        Some(at)
+    }
+}
+
 /// Every additive relation between the rows: breakdowns within an area and period, and areas
 /// within their parent area for the same period and breakdown. The rows must be sorted by
 /// (area, breakdown, period) without duplicates, as [`protect`] leaves them.

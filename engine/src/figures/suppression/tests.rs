@@ -179,6 +179,43 @@ proptest! {
         sort_cells(&mut ranked);
         prop_assert_eq!(ranked, plain);
     }
+
+    #[test]
+    fn the_cell_index_finds_a_cell_where_a_search_of_every_row_does(
+        cells in prop::collection::vec((0u8..4, 0u8..4, 0u8..3), 0..60),
+        looked_up in prop::collection::vec((0u8..5, 0u8..5, 0u8..3), 0..60),
+        in_stored_order in any::<bool>(),
+    ) {
+        let categories = ["meisje", "jongen", "0-11", "12-17", "18-22"];
+        // Every row gets a breakdown map of its own, as rows decoded from another batch have.
+        let row = |(area, category, year): (u8, u8, u8)| {
+            let breakdown = match category {
+                0 => Breakdown::total(),
+                c => Breakdown::total().with(
+                    if c == 1 { "geslacht" } else { "leeftijd" },
+                    categories[usize::from(c)],
+                ),
+            };
+            let mut o = obs(&format!("GM000{area}"), breakdown, 1.0);
+            o.period = Period::year(2020 + i16::from(year));
+            o
+        };
+        let mut sorted: Vec<Observation> = cells.into_iter().map(row).collect();
+        sort_cells(&mut sorted);
+        // Looked up as stored (the sorted rows again, some left out) or in any order.
+        let wanted: Vec<Observation> = if in_stored_order {
+            sorted.iter().enumerate().filter(|(i, _)| i % 3 != 1).map(|(_, o)| o.clone()).collect()
+        } else {
+            looked_up.into_iter().map(row).collect()
+        };
+        let mut index = CellIndex::of(&sorted);
+        for o in &wanted {
+            let plain = sorted
+                .iter()
+                .position(|s| s.area == o.area && s.breakdown == o.breakdown && s.period == o.period);
+            prop_assert_eq!(index.find(o), plain);
+        }
+    }
 }
 
 #[test]
