@@ -446,11 +446,12 @@ impl<S: Store> Replica<S> {
 
     /// Loads a document for editing by other engine layers (workflows, sync).
     pub fn load(&self, id: &DocId) -> Result<LoadedDoc, ReplicaError> {
-        let stored = self
+        let joined = self
             .store
-            .load(id.as_str())?
+            .load_joined(id.as_str())?
             .ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
-        let mut doc = stored.into_doc()?;
+        let mut doc = crate::store::load_joined(&joined)?;
+        drop(joined);
         doc.set_actor(self.identity.actor_id()?);
         let saved_heads = doc.get_heads();
         Ok(LoadedDoc {

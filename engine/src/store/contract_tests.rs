@@ -3,7 +3,7 @@
 use automerge::{AutoCommit, ROOT, ReadDoc, transaction::Transactable};
 use proptest::prelude::*;
 
-use super::{COMPACT_AFTER_CHUNKS, MemoryStore, MetaBatch, SledStore, Store};
+use super::{COMPACT_AFTER_CHUNKS, MemoryStore, MetaBatch, SledStore, Store, load_joined};
 
 fn with_each_store(check: impl Fn(&dyn Store)) {
     check(&MemoryStore::default());
@@ -219,10 +219,17 @@ fn persist_compacts_after_enough_chunks_and_loses_nothing() {
         assert_eq!(back.get_heads(), doc.get_heads());
         let n = back.get(ROOT, "n").unwrap().unwrap().0.as_i64();
         assert_eq!(n, Some(COMPACT_AFTER_CHUNKS as i64 * 2 + 2));
-        // Giving up the pieces while loading gives the same document.
+        // Giving up the pieces while loading gives the same document, and so do the pieces
+        // joined by the store.
+        let joined = s.load_joined("teller").unwrap().unwrap();
+        assert_eq!(joined, stored.clone().into_joined());
+        assert!(joined.starts_with(stored.snapshot.as_deref().unwrap()));
+        let mut from_joined = load_joined(&joined).unwrap();
+        assert_eq!(from_joined.save(), back.save());
         let mut given_up = stored.into_doc().unwrap();
         assert_eq!(given_up.get_heads(), doc.get_heads());
         assert_eq!(given_up.save(), back.save());
+        assert_eq!(s.load_joined("nergens").unwrap(), None);
     });
 }
 

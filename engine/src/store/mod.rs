@@ -71,19 +71,30 @@ impl StoredDoc {
         if self.chunks.is_empty() {
             return self.load();
         }
+        load_joined(&self.into_joined())
+    }
+
+    /// The snapshot and then the chunks as one run of bytes, which is what Automerge loads;
+    /// each piece is given up once it is copied.
+    pub fn into_joined(self) -> Vec<u8> {
         let total = self.byte_len();
         let mut all = self.snapshot.unwrap_or_default();
         all.reserve_exact(total - all.len());
         for chunk in self.chunks {
             all.extend_from_slice(&chunk);
         }
-        AutoCommit::load(&all).map_err(|e| StoreError::Corrupt(e.to_string()))
+        all
     }
 
     /// Total bytes held for this document.
     pub fn byte_len(&self) -> usize {
         self.snapshot.as_ref().map_or(0, Vec::len) + self.chunks.iter().map(Vec::len).sum::<usize>()
     }
+}
+
+/// A document from the bytes of [`Store::load_joined`] (none: a new, empty document).
+pub fn load_joined(bytes: &[u8]) -> Result<AutoCommit, StoreError> {
+    AutoCommit::load(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Errors of the storage layer.
@@ -155,6 +166,13 @@ impl MetaBatch {
 pub trait Store: Send + Sync {
     /// Everything stored for the document `id`, or `None` if there is nothing.
     fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError>;
+
+    /// What [`Store::load`] gives, as one run of bytes (the snapshot, then the chunks): what
+    /// Automerge loads ([`load_joined`]). A store that can read the pieces straight into one
+    /// buffer does, so that a large document is not held twice over before it is loaded.
+    fn load_joined(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.load(id)?.map(StoredDoc::into_joined))
+    }
 
     /// Appends one incremental chunk and sets the document's view entry to `view` in the same
     /// atomic write (empty bytes say "not known": the replica computes it again from the
@@ -265,6 +283,9 @@ mod contract_tests;
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
         (**self).load(id)
+    }
+    fn load_joined(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).load_joined(id)
     }
     fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
         (**self).append_chunk(id, chunk, view)

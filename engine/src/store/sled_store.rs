@@ -146,18 +146,29 @@ fn chunk_seq(key: &[u8], prefix_len: usize) -> Option<u64> {
     Some(u64::from_be_bytes(tail.try_into().ok()?))
 }
 
-impl Store for SledStore {
-    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+/// A document's stored pieces as sled holds them: its snapshot and its chunks in order.
+struct Pieces {
+    snapshot: Option<sled::IVec>,
+    chunks: Vec<sled::IVec>,
+}
+
+impl SledStore {
+    /// The pieces stored for `id`, or `None` if there are none. sled hands out its own shared
+    /// buffers, so nothing is copied yet.
+    fn pieces(&self, id: &str) -> Result<Option<Pieces>, StoreError> {
         check_key(id)?;
-        let mut stored = StoredDoc::default();
+        let mut pieces = Pieces {
+            snapshot: None,
+            chunks: Vec::new(),
+        };
         let mut found = false;
         let p = prefix(id);
         for entry in self.docs.scan_prefix(&p) {
             let (key, value) = entry?;
             found = true;
             match key.get(p.len()) {
-                Some(&CHUNK_TAG) => stored.chunks.push(value.to_vec()),
-                Some(&SNAPSHOT_TAG) => stored.snapshot = Some(value.to_vec()),
+                Some(&CHUNK_TAG) => pieces.chunks.push(value),
+                Some(&SNAPSHOT_TAG) => pieces.snapshot = Some(value),
                 _ => {
                     return Err(StoreError::Corrupt(format!(
                         "onbekende sleutel bij document {id}"
@@ -165,7 +176,28 @@ impl Store for SledStore {
                 }
             }
         }
-        Ok(found.then_some(stored))
+        Ok(found.then_some(pieces))
+    }
+}
+
+impl Store for SledStore {
+    fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        Ok(self.pieces(id)?.map(|p| StoredDoc {
+            snapshot: p.snapshot.map(|s| s.to_vec()),
+            chunks: p.chunks.iter().map(|c| c.to_vec()).collect(),
+        }))
+    }
+
+    fn load_joined(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        // Each piece is copied once, straight into the joined bytes.
+        Ok(self.pieces(id)?.map(|p| {
+            let all: Vec<&sled::IVec> = p.snapshot.iter().chain(&p.chunks).collect();
+            let mut joined = Vec::with_capacity(all.iter().map(|piece| piece.len()).sum());
+            for piece in all {
+                joined.extend_from_slice(piece);
+            }
+            joined
+        }))
     }
 
     fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
