@@ -48,9 +48,7 @@ impl StoredDoc {
     pub fn load(&self) -> Result<AutoCommit, StoreError> {
         if self.chunks.is_empty() {
             return match &self.snapshot {
-                Some(bytes) => {
-                    AutoCommit::load(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
-                }
+                Some(bytes) => load_joined(bytes),
                 None => Ok(AutoCommit::new()),
             };
         }
@@ -61,7 +59,7 @@ impl StoredDoc {
         for chunk in &self.chunks {
             all.extend_from_slice(chunk);
         }
-        AutoCommit::load(&all).map_err(|e| StoreError::Corrupt(e.to_string()))
+        load_joined(&all)
     }
 
     /// [`StoredDoc::load`], giving up the pieces as they are concatenated: while Automerge
@@ -92,7 +90,7 @@ impl StoredDoc {
     }
 }
 
-/// A document from the bytes of [`Store::load_joined`] (none: a new, empty document).
+/// A document from the bytes of [`Store::load_joined`]: a snapshot and its chunks in one run.
 pub fn load_joined(bytes: &[u8]) -> Result<AutoCommit, StoreError> {
     AutoCommit::load(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
