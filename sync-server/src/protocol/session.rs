@@ -395,6 +395,13 @@ impl Standing {
         match ws {
             Some(ws) => {
                 writable(rules, ws)?;
+                if let Some(index) = ws.held_at(&op)? {
+                    // Already durable in the log: acknowledged again, charged nothing.
+                    return Ok(Action::Send(Message::MembershipAck {
+                        index,
+                        hash: op.hash(),
+                    }));
+                }
                 rules.quotas.charge_op(now, author, ws.ops_len())?;
                 Ok(Action::Append { op, arrival })
             }

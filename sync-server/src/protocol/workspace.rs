@@ -88,6 +88,10 @@ pub struct StagedOp {
 /// catching up, before it is refused as a conflict.
 const STALE_RETRIES: usize = 8;
 
+/// How far back from the head an operation sent again is recognised ([`WorkspaceCore::held_at`]);
+/// one from further back is refused as out of line, and its sender reads the log again.
+pub const HELD_OPS_LOOKED_AT: u64 = 16;
+
 /// What catching up with a shared log found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CaughtUp {
@@ -368,6 +372,24 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
             .map_err(Into::into)?
             .into_iter()
             .next())
+    }
+
+    /// Where the durable log already holds `op`, looked for among its last [`HELD_OPS_LOOKED_AT`]
+    /// operations when `op` does not follow the log's head: an operation sent again (a retry
+    /// after a lost acknowledgement, or a second member passing on what a first one already
+    /// brought) is acknowledged at its place instead of refused as out of line.
+    pub fn held_at(&self, op: &SignedOp) -> Result<Option<u64>, Refusal> {
+        let len = self.ops_len();
+        if len == 0 || op.op.prev == self.members.head() {
+            return Ok(None);
+        }
+        let from = len.saturating_sub(HELD_OPS_LOOKED_AT);
+        let hash = op.hash();
+        let recent = self.log.ops(from, len, usize::MAX).map_err(Into::into)?;
+        Ok((from..)
+            .zip(&recent)
+            .find(|(_, held)| held.hash() == hash)
+            .map(|(index, _)| index))
     }
 
     /// The whole durable membership log (for a mirror levelling two logs, not for requests).

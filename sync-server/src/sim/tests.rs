@@ -354,3 +354,31 @@ fn a_removed_member_cannot_replace_what_it_wrote_before_and_copies_change_nothin
         "only the forgery is refused, the copy is not reported: {after:?}"
     );
 }
+
+#[test]
+fn a_membership_change_reaching_a_relay_twice_is_acknowledged_not_refused() {
+    // Every member passes on what it learns of the member list to both relays, so a removal
+    // reaches each relay from the coordinator and again from the others. In a calm network
+    // nothing of that is refused: a relay acknowledges an operation it already holds, and a
+    // replica does not send back what a relay gave it.
+    for seed in [3, 21, 40] {
+        let mut w = World::new(seed, 4, 2);
+        w.faults = false;
+        w.heal_and_settle();
+        w.relay_errors.clear();
+        w.edit(1);
+        w.remove(0, 3);
+        w.heal_and_settle();
+        let refused: Vec<_> = w
+            .relay_errors
+            .iter()
+            .filter(|(code, _)| *code == ErrorCode::MembershipRefused)
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "seed {seed}: a member-list operation was refused: {refused:?}"
+        );
+        let ops = |i: usize| w.nodes[i].machine.as_ref().unwrap().state().log.len();
+        assert!(ops(1) > 0 && ops(1) == ops(0) && ops(2) == ops(0));
+    }
+}

@@ -98,6 +98,7 @@ impl Machine {
                 link.access = Some(access);
                 link.relay_head = head;
                 link.relay_log = membership_len;
+                link.welcomed_log = membership_len;
                 link.ops_sent = membership_len;
                 // A candidate without an invite to prove reads nothing: it may only create the
                 // workspace, or as a coordinator copy the whole log to a relay that lacks it.
@@ -403,6 +404,14 @@ impl Machine {
                     // the confirmation: the keys are in, and the next connection is a member's.
                     // (A relay still missing this organisation's redeem gets it first; its
                     // acknowledgement brings the reconnection.)
+                    reconnect(link, relay, out);
+                    return Ok(());
+                }
+                let member = self.members.set().is_member(&self.me);
+                if member && relay_level && link.relay_log > link.welcomed_log {
+                    // Welcomed as a candidate on a log that did not have this organisation as a
+                    // member yet; the relay has the operations that made it one now, and welcomes
+                    // the next connection as a member.
                     reconnect(link, relay, out);
                     return Ok(());
                 }

@@ -36,6 +36,9 @@ pub struct Link {
     pub relay_head: u64,
     /// How many membership operations the relay holds, as far as known.
     pub relay_log: u64,
+    /// How many membership operations the relay held when it welcomed this connection: the
+    /// access it gave was decided on that log.
+    pub welcomed_log: u64,
     /// The membership log was pulled on this connection.
     pub log_pulled: bool,
     /// Confirmed operations up to this index were sent on this connection.
@@ -75,6 +78,7 @@ impl Default for Link {
             access: None,
             relay_head: 0,
             relay_log: 0,
+            welcomed_log: 0,
             log_pulled: false,
             ops_sent: 0,
             pending_sent: false,

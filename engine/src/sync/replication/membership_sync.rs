@@ -28,6 +28,8 @@ impl Machine {
         let page = !ops.is_empty();
         let mut added = 0;
         let mut stopped = false;
+        // The relay holds this replica's log up to here: what it sent agrees with it.
+        let mut agreed = None;
         for (index, op) in (start..).zip(ops) {
             let known = self.ops.len() as u64;
             if index < known {
@@ -42,6 +44,7 @@ impl Machine {
                     stopped = true;
                     break;
                 }
+                agreed = Some(index + 1);
                 continue;
             }
             if index > known {
@@ -53,7 +56,10 @@ impl Machine {
                 break;
             }
             match self.confirm(op) {
-                Ok(()) => added += 1,
+                Ok(()) => {
+                    added += 1;
+                    agreed = Some(index + 1);
+                }
                 Err(SyncError::Membership(e)) => {
                     out.push(Effect::Report(Report::RelayError {
                         relay: relay.to_string(),
@@ -68,7 +74,15 @@ impl Machine {
         }
         let known = self.ops.len() as u64;
         if let Some(link) = self.links.get_mut(relay) {
-            link.relay_log = link.relay_log.max(end);
+            // An empty page says only that the relay holds nothing after the position asked
+            // for, not that it holds everything before it.
+            if page {
+                link.relay_log = link.relay_log.max(end);
+            }
+            // Operations that came from this relay are not sent back to it.
+            if let Some(agreed) = agreed {
+                link.ops_sent = link.ops_sent.max(agreed);
+            }
             // Answers are paged by bytes: a page that ends before the log the relay announced
             // asks for the next one; the log counts as pulled once the last page is in.
             if page && !stopped && known < link.relay_log {
