@@ -19,6 +19,8 @@ pub use data_dir::{DataDir, DataDirError};
 pub use handoff::{WatchingMark, is_knocked, is_watched, knock};
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
+#[cfg(test)]
+pub(crate) use sled_store::is_lock_busy;
 
 use automerge::{AutoCommit, ChangeHash};
 

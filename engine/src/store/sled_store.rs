@@ -117,7 +117,8 @@ impl SledStore {
 }
 
 /// sled reports a busy file lock as an `Other` I/O error with this text.
-fn is_lock_busy(e: &std::io::Error) -> bool {
+/// Whether sled could not open a database because another handle still holds its file lock.
+pub(crate) fn is_lock_busy(e: &std::io::Error) -> bool {
     e.to_string().contains("could not acquire lock")
 }
 

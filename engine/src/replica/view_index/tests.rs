@@ -128,12 +128,7 @@ fn a_missing_index_is_rebuilt_from_the_documents() {
             .collect()
     };
     {
-        // Opened as the store opens it (sled refuses another segment size).
-        let db = sled::Config::new()
-            .path(dir.path())
-            .segment_size(1 << 17)
-            .open()
-            .unwrap();
+        let db = raw_sled(dir.path());
         assert!(db.drop_tree("views").unwrap(), "the index was there");
         db.flush().unwrap();
     }
@@ -183,13 +178,22 @@ fn a_damaged_or_unknown_entry_is_computed_again_from_its_document() {
 }
 
 /// Opens the sled database of a store as the store opens it (sled refuses another segment
-/// size), to change what it holds behind the store's back.
+/// size), to change what it holds behind the store's back. Like the store, it waits while the
+/// store dropped a moment ago still holds sled's file lock.
 fn raw_sled(dir: &std::path::Path) -> sled::Db {
-    sled::Config::new()
-        .path(dir)
-        .segment_size(1 << 17)
-        .open()
-        .unwrap()
+    let config = sled::Config::new().path(dir).segment_size(1 << 17);
+    for _ in 0..500 {
+        match config.open() {
+            Err(sled::Error::Io(e)) if crate::store::is_lock_busy(&e) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!(
+        "sled's lock on {} was not given up within 5 s",
+        dir.display()
+    );
 }
 
 #[test]
