@@ -87,7 +87,7 @@ impl Machine {
                     return Ok(());
                 }
                 if !candidate {
-                    self.notice_lost_bundles(replica, relay, head, entropy, out)?;
+                    self.notice_lost_bundles(relay, head, out);
                 }
                 let ops_len = self.ops.len() as u64;
                 let coordinator = self.is_coordinator();
@@ -111,7 +111,7 @@ impl Machine {
                     relay: relay.to_string(),
                 }));
                 if matches!(access, Access::Member(_)) {
-                    self.seal_local(replica, entropy)?;
+                    self.wants_local_edits = true;
                 }
                 if !unproved {
                     out.push(send(Message::MembershipPull { after: ops_len }));
@@ -298,29 +298,34 @@ impl Machine {
     /// bundle excepted), so that between them the members fill it again. Once the cursor is
     /// reset this does not happen again for the same loss; the snapshots go out like any queued
     /// bundle, at most [`MAX_IN_FLIGHT`] unacknowledged at a time, under the relay's quotas.
-    fn notice_lost_bundles<S: Store>(
-        &mut self,
-        replica: &Replica<S>,
-        relay: &str,
-        head: u64,
-        entropy: &mut dyn Entropy,
-        out: &mut Vec<Effect>,
-    ) -> Result<(), SyncError> {
+    fn notice_lost_bundles(&mut self, relay: &str, head: u64, out: &mut Vec<Effect>) {
         if head >= self.cursor(relay) {
-            return Ok(());
+            return;
         }
         self.state.cursors.insert(relay.to_string(), 0);
         self.cursors_dirty = true;
-        let documents = if self.tip.set().is_member(&self.me) {
-            let relays = std::collections::BTreeSet::from([relay.to_string()]);
-            self.enqueue_snapshots(replica, relays, entropy)?.0
+        if self.tip.set().is_member(&self.me) {
+            // The snapshots are sealed when the driver hands the documents back.
+            self.snapshots_for.push(relay.to_string());
         } else {
-            0
-        };
-        out.push(Effect::Report(Report::RelayLost {
-            relay: relay.to_string(),
-            documents,
-        }));
+            out.push(Effect::Report(Report::RelayLost {
+                relay: relay.to_string(),
+                documents: 0,
+            }));
+        }
+    }
+
+    /// Seals the snapshots a relay that lost its bundles gets (see `notice_lost_bundles`).
+    pub(super) fn refill(
+        &mut self,
+        relay: String,
+        docs: Vec<(crate::document::DocId, Vec<u8>)>,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), SyncError> {
+        let relays = std::collections::BTreeSet::from([relay.clone()]);
+        let (documents, _) = self.enqueue_snapshots(docs.into_iter().map(Ok), relays, entropy)?;
+        out.push(Effect::Report(Report::RelayLost { relay, documents }));
         Ok(())
     }
 

@@ -1,7 +1,10 @@
 //! What goes into the sync machine (events) and what comes out (effects and reports).
 
+use automerge::ChangeHash;
+
 use super::relay_trust::RelayRefusal;
 use crate::document::DocId;
+use crate::store::MetaBatch;
 use crate::sync::wire::{ErrorCode, Message, OrgKey};
 use crate::time::Timestamp;
 
@@ -12,8 +15,18 @@ pub enum Event {
     Start,
     /// A timer asked for with [`Effect::WakeAt`] went off (or any later moment).
     Tick,
-    /// Local documents may have changed: seal and send what is new.
+    /// Local documents may have changed: look for them (the machine asks for them with
+    /// [`Step::read_local_edits`]).
     LocalChanges,
+    /// The own changes of the documents edited here since they were last sealed, read by the
+    /// driver when the machine asked for them: seal and send them.
+    LocalEdits(Vec<LocalEdit>),
+    /// Every document this replica holds with its compact save, read by the driver when the
+    /// machine asked for them with [`Step::snapshots_for`]: seal them for `relay`.
+    Snapshots {
+        relay: String,
+        docs: Vec<(DocId, Vec<u8>)>,
+    },
     /// The connection to a relay is open.
     Connected { relay: String },
     /// The connection to a relay is gone (or could not be opened).
@@ -26,6 +39,36 @@ pub enum Event {
         relay: String,
         message: Box<Message>,
     },
+}
+
+/// The own changes of one locally edited document, since the heads it was last sealed at
+/// ([`super::Machine::sealed_since`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalEdit {
+    /// The document.
+    pub doc: DocId,
+    /// This organisation's changes not sealed yet, each one change chunk, in causal order.
+    pub changes: Vec<Vec<u8>>,
+    /// The document's heads when they were read: where the next seal starts.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// What the machine asks for after one event, in the order the driver carries it out: first
+/// `save`, durably; then, if asked, the local edits are read and handed back; then `effects`.
+/// Nothing in `effects` may go out before `save` is durable: it may depend on it (an
+/// acknowledged bundle, a moved cursor).
+#[derive(Debug, Default, PartialEq)]
+pub struct Step {
+    /// The writes that make the machine's state durable, as one atomic batch.
+    pub save: Option<MetaBatch>,
+    /// Read the documents edited here since they were last sealed and hand their own changes
+    /// back as [`Event::LocalEdits`].
+    pub read_local_edits: bool,
+    /// Relays that lost what they had stored: read every document and hand them back as
+    /// [`Event::Snapshots`], one event per relay.
+    pub snapshots_for: Vec<String>,
+    /// Connect, send, close, wake, report: in this order.
+    pub effects: Vec<Effect>,
 }
 
 /// Something the driver must do.

@@ -119,7 +119,11 @@ impl Machine {
             }
         };
         self.append_local(body, now)?;
-        let (_, too_large) = self.enqueue_snapshots(replica, self.all_relays(), entropy)?;
+        let (_, too_large) = self.enqueue_snapshots(
+            super::on_replica::exports(replica)?,
+            self.all_relays(),
+            entropy,
+        )?;
         // Reading from the current position is only safe if the snapshots cover everything
         // before it: nothing parked, no document left out.
         let from_start = !self.state.parked.is_empty() || too_large > 0;
@@ -250,7 +254,11 @@ impl Machine {
         self.state.cursors.insert(url.to_string(), 0);
         self.links.insert(url.to_string(), Default::default());
         if self.tip.set().is_member(&self.me) {
-            self.enqueue_snapshots(replica, BTreeSet::from([url.to_string()]), entropy)?;
+            self.enqueue_snapshots(
+                super::on_replica::exports(replica)?,
+                BTreeSet::from([url.to_string()]),
+                entropy,
+            )?;
         }
         self.save(replica)
     }
@@ -311,9 +319,9 @@ impl Machine {
 
     /// Writes durably what changed since the last save.
     pub(super) fn persist<S: Store>(&mut self, replica: &Replica<S>) -> Result<(), SyncError> {
-        self.state.save(replica.store(), self.dirty)?;
-        self.dirty = false;
-        self.cursors_dirty = false;
+        if let Some(batch) = self.save_batch()? {
+            replica.store().write_meta(&batch)?;
+        }
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ed25519_dalek::SigningKey;
 
 use super::entropy::{Entropy, random};
-use super::event::{Effect, Event, Report};
+use super::event::{Effect, Event, Report, Step};
 use super::link::{Link, Phase};
 use super::roster::Members;
 use super::state::{StateError, WorkspaceState};
@@ -106,6 +106,12 @@ pub struct Machine {
     pub(super) finished_reported: bool,
     /// How many bundles may be parked (see [`Report::ParkedFull`]).
     pub(super) parked_limit: usize,
+    /// A relay welcomed this organisation as a member while handling the current event: the
+    /// local edits are read and sealed next.
+    pub(super) wants_local_edits: bool,
+    /// Relays found to have lost their bundles while handling the current event: every
+    /// document is read and sealed for them next.
+    pub(super) snapshots_for: Vec<String>,
 }
 
 impl Machine {
@@ -154,6 +160,8 @@ impl Machine {
             drop_links: Vec::new(),
             finished_reported: false,
             parked_limit: super::ingest::MAX_PARKED,
+            wants_local_edits: false,
+            snapshots_for: Vec::new(),
         })
     }
 
@@ -198,19 +206,22 @@ impl Machine {
         }
     }
 
-    /// Handles one event and returns what the driver must do. The state is durable before
-    /// this returns.
-    pub fn handle<S: Store>(
+    /// Handles one event and says what the driver must do, in order: the state batch to write,
+    /// whether to read the local edits, and the effects. The machine writes nothing itself;
+    /// `replica` is only where received changes are applied (see [`Machine::handle`] for the
+    /// driver's side).
+    pub fn react<S: Store>(
         &mut self,
         replica: &Replica<S>,
         now: Timestamp,
         entropy: &mut dyn Entropy,
         event: Event,
-    ) -> Result<Vec<Effect>, SyncError> {
+    ) -> Result<Step, SyncError> {
         let mut out = Vec::new();
+        let mut read_local_edits = false;
         match event {
             Event::Start => {
-                self.seal_local(replica, entropy)?;
+                read_local_edits = true;
                 for (relay, link) in &mut self.links {
                     if link.phase == Phase::Down {
                         link.phase = Phase::Connecting;
@@ -221,14 +232,11 @@ impl Machine {
                 }
             }
             Event::Tick => self.tick(now, &mut out),
-            Event::LocalChanges => {
-                if self.seal_local(replica, entropy)? > 0 {
-                    let relays: Vec<String> = self.links.keys().cloned().collect();
-                    for relay in relays {
-                        self.step(&relay, now, &mut out)?;
-                    }
-                }
+            Event::LocalChanges => read_local_edits = true,
+            Event::LocalEdits(edits) => {
+                self.seal_edits(edits, entropy)?;
             }
+            Event::Snapshots { relay, docs } => self.refill(relay, docs, entropy, &mut out)?,
             Event::Connected { relay } => {
                 if let Some(link) = self.links.get_mut(&relay) {
                     // A second `Connected` while the first hello waits (a replaced connection
@@ -281,11 +289,26 @@ impl Machine {
             });
             self.disconnected(&relay, reason, now, entropy, &mut out);
         }
-        if self.dirty || self.cursors_dirty || self.state.has_unsaved_entries() {
-            self.persist(replica)?;
-        }
+        let save = self.save_batch()?;
         self.check_finished(&mut out);
-        Ok(out)
+        Ok(Step {
+            save,
+            read_local_edits: read_local_edits || std::mem::take(&mut self.wants_local_edits),
+            snapshots_for: std::mem::take(&mut self.snapshots_for),
+            effects: out,
+        })
+    }
+
+    /// The writes of what changed since the last batch, if anything did. The state counts as
+    /// saved from here on (see [`WorkspaceState::save_batch`]).
+    pub(super) fn save_batch(&mut self) -> Result<Option<crate::store::MetaBatch>, SyncError> {
+        if !(self.dirty || self.cursors_dirty || self.state.has_unsaved_entries()) {
+            return Ok(None);
+        }
+        let batch = self.state.save_batch(self.dirty)?;
+        self.dirty = false;
+        self.cursors_dirty = false;
+        Ok(Some(batch))
     }
 
     fn tick(&mut self, now: Timestamp, out: &mut Vec<Effect>) {

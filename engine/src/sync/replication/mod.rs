@@ -1,16 +1,19 @@
 //! The replica side of sync: a sans-I/O state machine per workspace that talks to every relay.
 //!
-//! [`Machine::handle`] takes the time, a source of randomness and one [`Event`] (a connection
-//! opened or closed, a message from a relay, a timer, local edits) and returns [`Effect`]s for
-//! the driver to carry out (connect, send, close, wake me at, report). It keeps per relay a
-//! cursor (the highest contiguous sequence number handled), an outgoing queue of sealed local
-//! changes that survives restarts, and a backoff for reconnecting. Incoming bundles are opened
-//! (membership, signature, key, decryption) and applied through the [`crate::Replica`];
-//! refusals are reported and never applied, duplicates are harmless, and bundles that wait for
-//! dependencies, keys or member-list operations are parked and retried.
+//! [`Machine::react`] takes the time, a source of randomness and one [`Event`] (a connection
+//! opened or closed, a message from a relay, a timer, local edits) and returns a [`Step`]: the
+//! batch of state writes to make durable first, the reads it asks for (local edits, snapshots),
+//! and the [`Effect`]s for the driver to carry out (connect, send, close, wake me at, report).
+//! It keeps per relay a cursor (the highest contiguous sequence number handled), an outgoing
+//! queue of sealed local changes that survives restarts, and a backoff for reconnecting.
+//! Incoming bundles are opened (membership, signature, key, decryption) and applied through the
+//! [`crate::Replica`]; refusals are reported and never applied, duplicates are harmless, and
+//! bundles that wait for dependencies, keys or member-list operations are parked and retried.
 //!
-//! The machine reads and writes the replica's store (documents and its own state), and nothing
-//! else: no sockets, no clock, no randomness of its own.
+//! The machine writes nothing itself and reads documents only as data handed in with events;
+//! applying received changes is the one thing it does through the replica. [`Machine::handle`]
+//! (`on_replica.rs`) is the driver's side: it commits each step's batch before any effect goes
+//! on. No sockets, no clock, no randomness of its own.
 
 mod author_seqs;
 mod backoff;
@@ -24,6 +27,7 @@ mod link;
 mod local_ops;
 mod machine;
 mod membership_sync;
+mod on_replica;
 mod outbox;
 mod queues;
 mod relay_trust;
@@ -35,7 +39,7 @@ pub use author_seqs::{AuthorSeqs, SeqRanges};
 pub use backoff::Backoff;
 pub use confirmation::PendingView;
 pub use entropy::{Entropy, random};
-pub use event::{Effect, Event, Report};
+pub use event::{Effect, Event, LocalEdit, Report, Step};
 pub use invite_code::{InviteCode, InviteCodeError};
 pub use machine::{MAX_IN_FLIGHT, Machine, Mode, ONCE_ATTEMPTS, PULL_LIMIT, SyncError};
 pub use queues::{Outbox, Parked, Tracked};

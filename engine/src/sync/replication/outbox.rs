@@ -6,99 +6,73 @@ use std::collections::BTreeSet;
 use automerge::ChangeHash;
 
 use super::entropy::{Entropy, random};
+use super::event::LocalEdit;
 use super::machine::{Machine, SyncError};
 use super::state::Outgoing;
 use crate::document::DocId;
-use crate::replica::{Replica, ReplicaError};
 use crate::seal::{Payload, PayloadForm, seal};
-use crate::store::Store;
 use crate::sync::wire::Hash32;
 
 impl Machine {
-    /// Seals the own changes of every document that was edited here since it was last sealed;
-    /// returns how many bundles. Only documents the replica marked as locally edited are read
-    /// (see [`Replica::take_local_edits`]); their marks are cleared once the bundles and the
-    /// heads they were sealed at are durable in the state, so a crash before that leaves the
-    /// marks for the next run.
-    pub(super) fn seal_local<S: Store>(
-        &mut self,
-        replica: &Replica<S>,
-        entropy: &mut dyn Entropy,
-    ) -> Result<usize, SyncError> {
-        if self.state.ring.is_empty() || !self.tip.set().is_member(&self.me) {
-            // The marks stay until this organisation can seal (after it joined).
-            return Ok(0);
-        }
-        replica.take_local_edits(|docs| {
-            let mut sealed = 0;
-            for doc in docs {
-                sealed += self.seal_doc(replica, doc, entropy)?;
-            }
-            if sealed > 0 {
-                self.persist(replica)?;
-            }
-            Ok(sealed)
-        })
+    /// Whether this organisation can seal now: it holds a workspace key and is a member. Until
+    /// then the local edits stay marked (a joiner seals them once it is in).
+    pub fn can_seal(&self) -> bool {
+        !self.state.ring.is_empty() && self.tip.set().is_member(&self.me)
     }
 
-    /// Seals one document's own changes since the heads it was last sealed at.
-    fn seal_doc<S: Store>(
+    /// The heads `doc` was last sealed at: its own changes since these are what is new.
+    pub fn sealed_since(&self, doc: &DocId) -> Vec<ChangeHash> {
+        self.state.sealed_at.get(doc).cloned().unwrap_or_default()
+    }
+
+    /// Seals the own changes the driver read for each locally edited document; returns how
+    /// many bundles. The driver clears the documents' marks only once the step's state batch
+    /// (the bundles and the heads they were sealed at) is durable, so a crash before that
+    /// leaves the marks for the next run.
+    pub(super) fn seal_edits(
         &mut self,
-        replica: &Replica<S>,
-        doc: &DocId,
+        edits: Vec<LocalEdit>,
         entropy: &mut dyn Entropy,
     ) -> Result<usize, SyncError> {
-        let since: Vec<ChangeHash> = self
-            .state
-            .sealed_at
-            .get(doc)
-            .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
-            .unwrap_or_default();
-        let own = match replica.own_changes_since(doc, &since) {
-            Ok(own) => own,
-            // Marked, then the process stopped before the document was first written.
-            Err(ReplicaError::NotFound(_)) => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        if own.changes.is_empty() {
+        if !self.can_seal() {
             return Ok(0);
         }
         let mut sealed = 0;
-        // Concatenated change chunks load as one; large runs are split over several bundles
-        // so each stays well below the relay's bundle limit.
-        for part in batches(own.changes, BUNDLE_BUDGET) {
-            let payload = Payload {
-                doc: doc.clone(),
-                form: PayloadForm::Changes,
-                data: part,
-                seq: 0,
-            };
-            self.enqueue(payload, self.all_relays(), entropy)?;
-            sealed += 1;
+        for edit in edits {
+            if edit.changes.is_empty() {
+                continue;
+            }
+            // Concatenated change chunks load as one; large runs are split over several bundles
+            // so each stays well below the relay's bundle limit.
+            for part in batches(edit.changes, BUNDLE_BUDGET) {
+                let payload = Payload {
+                    doc: edit.doc.clone(),
+                    form: PayloadForm::Changes,
+                    data: part,
+                    seq: 0,
+                };
+                self.enqueue(payload, self.all_relays(), entropy)?;
+                sealed += 1;
+            }
+            self.state.sealed_at.insert(edit.doc, edit.heads);
         }
-        self.state.sealed_at.insert(
-            doc.clone(),
-            own.heads.iter().map(|h| h.to_string()).collect(),
-        );
         Ok(sealed)
     }
 
-    /// Seals a full snapshot of every document for `relays` (new members and new relays catch
-    /// up from these instead of from every change ever made). Returns how many were sealed and
-    /// how many documents were too large for a snapshot bundle.
-    pub(super) fn enqueue_snapshots<S: Store>(
+    /// Seals a full snapshot of each document in `docs` (its id and its compact save, as the
+    /// driver reads them) for `relays`: new members and new relays catch up from these instead
+    /// of from every change ever made. Returns how many were sealed and how many documents
+    /// were too large for a snapshot bundle.
+    pub(super) fn enqueue_snapshots(
         &mut self,
-        replica: &Replica<S>,
+        docs: impl IntoIterator<Item = Result<(DocId, Vec<u8>), SyncError>>,
         relays: BTreeSet<String>,
         entropy: &mut dyn Entropy,
     ) -> Result<(usize, usize), SyncError> {
         let mut count = 0;
         let mut too_large = 0;
-        for raw in replica.store().ids()? {
-            let Ok(doc) = DocId::parse(&raw) else {
-                continue;
-            };
-            let data = replica.export(&doc)?;
+        for doc in docs {
+            let (doc, data) = doc?;
             if data.len() > BUNDLE_BUDGET {
                 // Too large for one bundle: newcomers read this document's changes instead.
                 too_large += 1;

@@ -1,6 +1,7 @@
 //! Tests of how the sync state is kept: what one acknowledgement writes, what a restart finds,
 //! and stores written in the old single-value layout.
 
+use automerge::ChangeHash;
 use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
@@ -86,7 +87,11 @@ fn park(machine: &mut Machine, replica: &Replica<Watched>, rng: &mut SimRng, seq
 }
 
 /// What a restart must find again, in order: outbox, sealed heads, parked bundles.
-type Entries = (Vec<Outgoing>, Vec<(DocId, Vec<String>)>, Vec<SealedBundle>);
+type Entries = (
+    Vec<Outgoing>,
+    Vec<(DocId, Vec<ChangeHash>)>,
+    Vec<SealedBundle>,
+);
 
 fn entries(state: &WorkspaceState) -> Entries {
     (
@@ -195,7 +200,7 @@ fn a_state_in_the_single_value_layout_loads_and_is_converted_on_its_first_save()
         "the new layout keeps entries apart"
     );
     let outbox: Vec<&Outgoing> = state.outbox.iter().collect();
-    let sealed_at: BTreeMap<&DocId, &Vec<String>> = state.sealed_at.iter().collect();
+    let sealed_at: BTreeMap<&DocId, &Vec<ChangeHash>> = state.sealed_at.iter().collect();
     let parked: Vec<String> = state
         .parked
         .iter()

@@ -17,6 +17,8 @@ use crate::sync::wire::Encoded;
 use crate::sync::wire::codec::{Reader, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 
+use automerge::ChangeHash;
+
 use super::author_seqs::AuthorSeqs;
 use super::queues::{Outbox, Parked, Tracked};
 use super::relay_trust::RelayTrust;
@@ -96,8 +98,8 @@ pub struct WorkspaceState {
     pub cursors: BTreeMap<String, u64>,
     /// Sealed local changes not yet acknowledged by every relay.
     pub outbox: Outbox,
-    /// Per document: the heads at which this replica last sealed its own changes (hex).
-    pub sealed_at: Tracked<DocId, Vec<String>>,
+    /// Per document: the heads at which this replica last sealed its own changes.
+    pub sealed_at: Tracked<DocId, Vec<ChangeHash>>,
     /// Bundles that could not be applied yet (missing dependencies, keys or members).
     pub parked: Parked,
     /// The token of the invite this replica still has to redeem (hex), if it is joining.
@@ -112,6 +114,9 @@ pub struct WorkspaceState {
     authors_changed: bool,
     /// Loaded from the old single-value layout: the next save writes everything anew.
     convert: bool,
+    /// Keys under the entry prefixes found when the old layout was loaded: the conversion
+    /// renumbers the entries, so its save deletes these first.
+    stale_keys: Vec<String>,
 }
 
 /// The small part of the state as it is stored. The last three fields are only read, from
@@ -133,7 +138,7 @@ struct Stored {
     #[serde(default, skip_serializing)]
     outbox: Vec<Outgoing>,
     #[serde(default, skip_serializing)]
-    sealed_at: BTreeMap<DocId, Vec<String>>,
+    sealed_at: BTreeMap<DocId, Vec<ChangeHash>>,
     #[serde(with = "hex_list", default, skip_serializing)]
     parked: Vec<Vec<u8>>,
 }
@@ -206,6 +211,7 @@ impl WorkspaceState {
             authors: AuthorSeqs::default(),
             authors_changed: false,
             convert: false,
+            stale_keys: Vec::new(),
         }
     }
 
@@ -233,6 +239,7 @@ impl WorkspaceState {
             authors: AuthorSeqs::default(),
             authors_changed: false,
             convert,
+            stale_keys: Vec::new(),
         };
         if let Some(bytes) = store.get_meta(CURSORS_KEY)? {
             state.cursors = serde_json::from_slice(&bytes).map_err(corrupt)?;
@@ -260,17 +267,26 @@ impl WorkspaceState {
         }
         for (key, value) in store.scan_meta(OUTBOX_PREFIX)? {
             let seq = position(&key, OUTBOX_PREFIX)?;
+            if convert {
+                state.stale_keys.push(key.clone());
+            }
             state
                 .outbox
                 .loaded(at + seq, Outgoing::from_stored(&value)?);
         }
         for (key, value) in store.scan_meta(PARKED_PREFIX)? {
             let seq = position(&key, PARKED_PREFIX)?;
+            if convert {
+                state.stale_keys.push(key.clone());
+            }
             state
                 .parked
                 .loaded(parked_at + seq, SealedBundle::from_bytes(&value)?);
         }
         for (key, value) in store.scan_meta(SEALED_PREFIX)? {
+            if convert {
+                state.stale_keys.push(key.clone());
+            }
             let doc = key
                 .strip_prefix(SEALED_PREFIX)
                 .and_then(|id| DocId::parse(id).ok())
@@ -290,10 +306,19 @@ impl WorkspaceState {
         serde_json::from_slice(&bytes).map(Some).map_err(corrupt)
     }
 
-    /// Writes durably, in one atomic batch, the cursors, every outbox entry, parked bundle and
-    /// sealed heads that changed since the last save, and the small part of the state when
-    /// `whole` is set (and always on the first save after loading the old layout).
+    /// Writes durably, in one atomic batch, what [`WorkspaceState::save_batch`] gives.
     pub fn save(&mut self, store: &impl Store, whole: bool) -> Result<(), StateError> {
+        let batch = self.save_batch(whole)?;
+        store.write_meta(&batch)?;
+        Ok(())
+    }
+
+    /// The writes that make the state durable, to be applied as one atomic batch: the cursors,
+    /// every outbox entry, parked bundle and sealed heads that changed since the last batch,
+    /// and the small part of the state when `whole` is set (and always on the first batch
+    /// after loading the old layout). The state counts as saved from here on: a caller whose
+    /// write fails must load the state again rather than go on with this one.
+    pub fn save_batch(&mut self, whole: bool) -> Result<MetaBatch, StateError> {
         let mut batch = MetaBatch::default();
         if whole || self.convert {
             batch.put(STATE_KEY, self.stored_bytes()?);
@@ -308,10 +333,8 @@ impl WorkspaceState {
         }
         if self.convert {
             // The entries were renumbered while loading: clear every old key first.
-            for prefix in [OUTBOX_PREFIX, PARKED_PREFIX, SEALED_PREFIX] {
-                for (key, _) in store.scan_meta(prefix)? {
-                    batch.delete(key);
-                }
+            for key in std::mem::take(&mut self.stale_keys) {
+                batch.delete(key);
             }
             self.outbox.entries.mark_all();
             self.parked.entries.mark_all();
@@ -338,13 +361,12 @@ impl WorkspaceState {
                 None => batch.delete(key),
             }
         }
-        store.write_meta(&batch)?;
         self.outbox.entries.saved();
         self.parked.entries.saved();
         self.sealed_at.saved();
         self.authors_changed = false;
         self.convert = false;
-        Ok(())
+        Ok(batch)
     }
 
     /// Records that `author`'s bundle `seq` was sealed or applied here.

@@ -1,0 +1,103 @@
+//! The machine run on a replica: the driver's side of a [`Step`].
+//!
+//! [`Machine::react`] writes nothing; this is where what it asks for is carried out against
+//! the replica's store, in the order the machine's promises need: the state batch is written
+//! durably before any effect is handed on (so nothing is acknowledged, or a cursor moved past
+//! a bundle, before it is durable), and the local edits it asks for are read here and handed
+//! back as data. Both drivers (the command line's and the simulation's) go through this.
+
+use super::entropy::Entropy;
+use super::event::{Effect, Event, LocalEdit};
+use super::machine::{Machine, SyncError};
+use crate::document::DocId;
+use crate::replica::{Replica, ReplicaError};
+use crate::store::{MetaBatch, Store};
+use crate::time::Timestamp;
+
+impl Machine {
+    /// Handles one event against `replica` and returns the effects for the network, timers and
+    /// reports, in order. Everything the machine asked to write is durable before this returns,
+    /// and the local edits it asked for are sealed. After an error, load the machine again:
+    /// its state may be ahead of the store.
+    pub fn handle<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        event: Event,
+    ) -> Result<Vec<Effect>, SyncError> {
+        let step = self.react(replica, now, entropy, event)?;
+        commit(replica, step.save.as_ref())?;
+        let mut effects = step.effects;
+        for relay in step.snapshots_for {
+            let docs = exports(replica)?.collect::<Result<Vec<_>, _>>()?;
+            let step = self.react(replica, now, entropy, Event::Snapshots { relay, docs })?;
+            commit(replica, step.save.as_ref())?;
+            effects.extend(step.effects);
+        }
+        if step.read_local_edits {
+            effects.extend(self.seal_local_edits(replica, now, entropy)?);
+        }
+        Ok(effects)
+    }
+
+    /// Reads the own changes of every document marked as edited here and lets the machine seal
+    /// them; the marks are cleared once the sealed bundles are durable (see
+    /// [`Replica::take_local_edits`]).
+    fn seal_local_edits<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Vec<Effect>, SyncError> {
+        if !self.can_seal() {
+            // The marks stay until this organisation can seal (after it joined).
+            return Ok(Vec::new());
+        }
+        replica.take_local_edits(|docs| {
+            let mut edits = Vec::new();
+            for doc in docs {
+                match replica.own_changes_since(doc, &self.sealed_since(doc)) {
+                    Ok(own) if own.changes.is_empty() => {}
+                    Ok(own) => edits.push(LocalEdit {
+                        doc: doc.clone(),
+                        changes: own.changes,
+                        heads: own.heads,
+                    }),
+                    // Marked, then the process stopped before the document was first written.
+                    Err(ReplicaError::NotFound(_)) => {}
+                    Err(e) => return Err(SyncError::from(e)),
+                }
+            }
+            if edits.is_empty() {
+                return Ok(Vec::new());
+            }
+            let step = self.react(replica, now, entropy, Event::LocalEdits(edits))?;
+            commit(replica, step.save.as_ref())?;
+            Ok(step.effects)
+        })
+    }
+}
+
+/// Every document of `replica` with its compact save, read one at a time as the iterator is
+/// consumed.
+pub(super) fn exports<S: Store>(
+    replica: &Replica<S>,
+) -> Result<impl Iterator<Item = Result<(DocId, Vec<u8>), SyncError>> + '_, SyncError> {
+    let ids = replica.store().ids()?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|raw| DocId::parse(&raw).ok())
+        .map(|doc| {
+            let data = replica.export(&doc)?;
+            Ok((doc, data))
+        }))
+}
+
+/// Writes a step's state batch durably, if it has one.
+fn commit<S: Store>(replica: &Replica<S>, save: Option<&MetaBatch>) -> Result<(), SyncError> {
+    if let Some(batch) = save {
+        replica.store().write_meta(batch)?;
+    }
+    Ok(())
+}
