@@ -89,7 +89,7 @@ impl Machine {
                 if !candidate {
                     self.notice_lost_bundles(relay, head, out);
                 }
-                let ops_len = self.ops.len() as u64;
+                let ops_len = self.state.log.len() as u64;
                 let coordinator = self.is_coordinator();
                 let Some(link) = self.links.get_mut(relay) else {
                     return Ok(());
@@ -122,8 +122,13 @@ impl Machine {
                 self.step(relay, now, out)?;
             }
             Message::MembershipAck { index, hash } => {
-                if index == self.ops.len() as u64
-                    && let Some(op) = self.pending.first().filter(|p| p.hash() == hash).cloned()
+                if index == self.state.log.len() as u64
+                    && let Some(op) = self
+                        .state
+                        .pending
+                        .first()
+                        .filter(|p| p.hash() == hash)
+                        .cloned()
                 {
                     self.confirm(op)?;
                     self.after_log_change(replica, relay, now, entropy, out)?;
@@ -348,7 +353,12 @@ impl Machine {
 
     /// Whether this replica created the workspace and no relay has confirmed that yet.
     fn creating(&self) -> bool {
-        self.ops.is_empty() && self.pending.first().is_some_and(|op| op.op.body.creates())
+        self.state.log.is_empty()
+            && self
+                .state
+                .pending
+                .first()
+                .is_some_and(|op| op.op.body.creates())
     }
 
     /// The cursor of a relay.
@@ -365,7 +375,7 @@ impl Machine {
     ) -> Result<(), SyncError> {
         let cursor = self.cursor(relay);
         let mode = self.mode;
-        let ops_len = self.ops.len() as u64;
+        let ops_len = self.state.log.len() as u64;
         let creating = self.creating();
         let coordinator = self.is_coordinator();
         let Some(link) = self.links.get_mut(relay) else {
@@ -376,7 +386,7 @@ impl Machine {
         }
         let send = |message| Effect::send(relay, message);
         while link.ops_sent < ops_len {
-            if let Some(op) = self.ops.get(link.ops_sent as usize) {
+            if let Some(op) = self.state.log.get(link.ops_sent as usize) {
                 out.push(send(Message::MembershipAppend { op: op.clone() }));
             }
             link.ops_sent += 1;
@@ -384,9 +394,9 @@ impl Machine {
         // Local operations go to the first relay only, which orders the membership log; the
         // others receive them as confirmed operations.
         let primary = self.state.relays.first().is_some_and(|r| r == relay);
-        if primary && !link.pending_sent && !self.pending.is_empty() {
+        if primary && !link.pending_sent && !self.state.pending.is_empty() {
             link.pending_sent = true;
-            for op in &self.pending {
+            for op in &self.state.pending {
                 out.push(send(Message::MembershipAppend { op: op.clone() }));
             }
         }
@@ -420,7 +430,7 @@ impl Machine {
                     reconnect(link, relay, out);
                     return Ok(());
                 }
-                if waiting && self.pending.is_empty() && link.relay_log >= ops_len {
+                if waiting && self.state.pending.is_empty() && link.relay_log >= ops_len {
                     // A pending joiner reads the log, and nothing else, until a coordinator
                     // confirms it.
                     if mode == Mode::Once && !link.finished {
@@ -486,7 +496,7 @@ impl Machine {
         }
         if mode == Mode::Once
             && !link.finished
-            && (!primary || self.pending.is_empty())
+            && (!primary || self.state.pending.is_empty())
             && link.caught_up
             && link.in_flight.is_empty()
             && link.relay_log >= ops_len

@@ -1,6 +1,5 @@
 //! The sync machine: one workspace, every relay it lists, driven by events, answering with effects.
 
-use crate::sync::wire::Encoded;
 use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
@@ -81,10 +80,6 @@ pub struct Machine {
     pub(super) workspace: WorkspaceId,
     /// The member list folded from the confirmed log: what bundles are judged by.
     pub(super) members: Members,
-    /// The confirmed log.
-    pub(super) ops: Vec<SignedOp>,
-    /// Local operations not confirmed by the first relay yet.
-    pub(super) pending: Vec<SignedOp>,
     /// The confirmed list with the pending operations applied: what local decisions use.
     pub(super) tip: Members,
     /// Bundles applied since the machine started, so a copy from a second relay is skipped.
@@ -132,9 +127,7 @@ impl Machine {
             .identity()
             .signing_key()
             .map_err(ReplicaError::from)?;
-        let ops = state.log_ops()?;
-        let pending = state.pending_ops()?;
-        let (members, tip) = super::roster::fold(&ops, &pending, &state.ring)?;
+        let (members, tip) = super::roster::fold(&state.log, &state.pending, &state.ring)?;
         let links = state
             .relays
             .iter()
@@ -148,8 +141,6 @@ impl Machine {
             signing,
             state,
             members,
-            ops,
-            pending,
             tip,
             applied: Default::default(),
             mode,
@@ -393,7 +384,7 @@ impl Machine {
 
     /// How many membership operations of this organisation wait for the first relay.
     pub fn pending_operations(&self) -> usize {
-        self.pending.len()
+        self.state.pending.len()
     }
 
     /// Signs an operation on top of the pending ones; it reaches the first relay on the next step.
@@ -410,8 +401,7 @@ impl Machine {
             &self.signing,
         );
         self.tip.apply(&op)?;
-        self.state.pending.push(op.to_bytes());
-        self.pending.push(op.clone());
+        self.state.pending.push(op.clone());
         for link in self.links.values_mut() {
             link.pending_sent = false;
         }
@@ -422,12 +412,10 @@ impl Machine {
     /// Adds an operation to the confirmed log.
     pub(super) fn confirm(&mut self, op: SignedOp) -> Result<(), SyncError> {
         self.members.apply(&op)?;
-        self.state.log.push(op.to_bytes());
-        if self.pending.first() == Some(&op) {
-            self.pending.remove(0);
+        if self.state.pending.first() == Some(&op) {
             self.state.pending.remove(0);
         }
-        self.ops.push(op);
+        self.state.log.push(op);
         self.dirty = true;
         Ok(())
     }
@@ -437,7 +425,7 @@ impl Machine {
     pub(super) fn rebase(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let mut tip = self.members.clone();
         let mut kept = Vec::new();
-        for op in std::mem::take(&mut self.pending) {
+        for op in std::mem::take(&mut self.state.pending) {
             let op = if op.op.prev == tip.set().head() {
                 op
             } else {
@@ -456,8 +444,7 @@ impl Machine {
                 })),
             }
         }
-        self.state.pending = kept.iter().map(SignedOp::to_bytes).collect();
-        self.pending = kept;
+        self.state.pending = kept;
         self.tip = tip;
         for link in self.links.values_mut() {
             link.pending_sent = false;

@@ -31,9 +31,9 @@ impl Machine {
         // The relay holds this replica's log up to here: what it sent agrees with it.
         let mut agreed = None;
         for (index, op) in (start..).zip(ops) {
-            let known = self.ops.len() as u64;
+            let known = self.state.log.len() as u64;
             if index < known {
-                if self.ops.get(index as usize) != Some(&op) {
+                if self.state.log.get(index as usize) != Some(&op) {
                     out.push(Effect::Report(Report::RelayError {
                         relay: relay.to_string(),
                         code: crate::sync::wire::ErrorCode::MembershipRefused,
@@ -72,7 +72,7 @@ impl Machine {
                 Err(e) => return Err(e),
             }
         }
-        let known = self.ops.len() as u64;
+        let known = self.state.log.len() as u64;
         if let Some(link) = self.links.get_mut(relay) {
             // An empty page says only that the relay holds nothing after the position asked
             // for, not that it holds everything before it.

@@ -88,10 +88,10 @@ pub struct WorkspaceState {
     /// Per relay: its pinned key and private CA, where known (a state from before pinning has
     /// none, and pins each relay's key on the next contact).
     pub relay_trust: BTreeMap<String, RelayTrust>,
-    /// The membership log as the first relay confirmed it, each operation encoded.
-    pub log: Vec<Vec<u8>>,
+    /// The membership log as the first relay confirmed it.
+    pub log: Vec<SignedOp>,
     /// Operations signed here that the first relay has not confirmed yet, in order.
-    pub pending: Vec<Vec<u8>>,
+    pub pending: Vec<SignedOp>,
     /// Every workspace key this replica holds.
     pub ring: KeyRing,
     /// Per relay: the highest sequence number up to which every bundle was handled.
@@ -227,8 +227,8 @@ impl WorkspaceState {
             workspace: stored.workspace,
             relays: stored.relays,
             relay_trust: stored.relay_trust,
-            log: stored.log,
-            pending: stored.pending,
+            log: decode_ops(&stored.log)?,
+            pending: decode_ops(&stored.pending)?,
             ring: stored.ring,
             cursors: BTreeMap::new(),
             outbox: Outbox::default(),
@@ -388,8 +388,8 @@ impl WorkspaceState {
             workspace: self.workspace.clone(),
             relays: self.relays.clone(),
             relay_trust: self.relay_trust.clone(),
-            log: self.log.clone(),
-            pending: self.pending.clone(),
+            log: self.log.iter().map(SignedOp::to_bytes).collect(),
+            pending: self.pending.iter().map(SignedOp::to_bytes).collect(),
             ring: self.ring.clone(),
             redeem: self.redeem.clone(),
             joined_with: self.joined_with.clone(),
@@ -425,16 +425,6 @@ impl WorkspaceState {
         self.workspace
             .parse()
             .map_err(|e: crate::sync::wire::BadHex| StateError::Corrupt(e.to_string()))
-    }
-
-    /// The membership log, decoded.
-    pub fn log_ops(&self) -> Result<Vec<SignedOp>, StateError> {
-        decode_ops(&self.log)
-    }
-
-    /// The pending local operations, decoded.
-    pub fn pending_ops(&self) -> Result<Vec<SignedOp>, StateError> {
-        decode_ops(&self.pending)
     }
 }
 
