@@ -126,12 +126,7 @@ fn main() {
     // A relay acknowledges the queued bundles one by one, as it does after a first sync of a
     // large store or a long time offline.
     let relay = machine.state().relays[0].clone();
-    let hashes: Vec<Hash32> = machine
-        .state()
-        .outbox
-        .iter()
-        .map(|o| o.hash.parse().expect("hash"))
-        .collect();
+    let hashes: Vec<Hash32> = machine.state().outbox.iter().map(|o| o.hash).collect();
     let queued = hashes.len();
     let mut ack = |machine: &mut Machine, seq: usize, hash: Hash32| -> Duration {
         let message = Message::Ack {

@@ -6,12 +6,11 @@ use super::link::Phase;
 use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
 use super::membership_sync::invite_token;
 use super::relay_trust::RelayRefusal;
-use super::state::StateError;
 use crate::replica::Replica;
 use crate::store::Store;
 use crate::sync::wire::{
-    Access, CHALLENGE_LEN, Encoded, ErrorCode, Hash32, Message, OrgKey, SealedBundle, Sig,
-    sign_auth, verify_relay_proof,
+    Access, CHALLENGE_LEN, ErrorCode, Hash32, Message, OrgKey, SealedBundle, Sig, sign_auth,
+    verify_relay_proof,
 };
 use crate::time::Timestamp;
 
@@ -480,18 +479,10 @@ impl Machine {
             if link.in_flight.len() >= MAX_IN_FLIGHT {
                 break;
             }
-            let Ok(hash) = item.hash.parse::<Hash32>() else {
-                continue;
-            };
-            if link.in_flight.contains(&hash) {
-                continue;
-            }
-            match SealedBundle::from_bytes(&item.bundle) {
-                Ok(bundle) => {
-                    link.in_flight.insert(hash);
-                    out.push(send(Message::Push { bundle }));
-                }
-                Err(e) => return Err(StateError::from(e).into()),
+            if link.in_flight.insert(item.hash) {
+                out.push(send(Message::Push {
+                    bundle: SealedBundle::clone(&item.bundle),
+                }));
             }
         }
         if mode == Mode::Once
@@ -518,7 +509,7 @@ impl Machine {
         if let Some(link) = self.links.get_mut(relay) {
             link.in_flight.remove(&hash);
         }
-        self.state.outbox.acknowledged(relay, &hash.to_string());
+        self.state.outbox.acknowledged(relay, &hash);
     }
 }
 

@@ -1,6 +1,5 @@
 //! Outgoing bundles: sealing what this organisation wrote, and full snapshots for catch-up.
 
-use crate::sync::wire::Encoded;
 use std::collections::BTreeSet;
 
 use automerge::ChangeHash;
@@ -11,7 +10,6 @@ use super::machine::{Machine, SyncError};
 use super::state::Outgoing;
 use crate::document::DocId;
 use crate::seal::{Payload, PayloadForm, seal};
-use crate::sync::wire::Hash32;
 
 impl Machine {
     /// Whether this organisation can seal now: it holds a workspace key and is a member. Until
@@ -106,12 +104,7 @@ impl Machine {
             random(entropy),
         )?;
         self.state.record_author(&self.me, payload.seq);
-        let bytes = bundle.to_bytes();
-        self.state.outbox.push(Outgoing {
-            hash: Hash32::of(&bytes).to_string(),
-            bundle: bytes,
-            waiting_for: relays,
-        });
+        self.state.outbox.push(Outgoing::new(bundle, relays));
         Ok(())
     }
 

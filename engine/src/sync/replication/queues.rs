@@ -95,7 +95,7 @@ pub struct Outbox {
     /// By position: the order bundles were sealed in, and the suffix of their storage keys.
     pub(super) entries: Tracked<u64, Outgoing>,
     next: u64,
-    by_hash: BTreeMap<String, BTreeSet<u64>>,
+    by_hash: BTreeMap<Hash32, BTreeSet<u64>>,
     by_relay: BTreeMap<String, BTreeSet<u64>>,
 }
 
@@ -144,10 +144,7 @@ impl Outbox {
 
     fn index(&mut self, seq: u64, item: &Outgoing) {
         self.next = self.next.max(seq + 1);
-        self.by_hash
-            .entry(item.hash.clone())
-            .or_default()
-            .insert(seq);
+        self.by_hash.entry(item.hash).or_default().insert(seq);
         for relay in &item.waiting_for {
             self.by_relay.entry(relay.clone()).or_default().insert(seq);
         }
@@ -155,7 +152,7 @@ impl Outbox {
 
     /// `relay` acknowledged the bundle with this hash: it no longer waits for that relay, and
     /// leaves the queue once no relay is left. Returns whether anything changed.
-    pub(super) fn acknowledged(&mut self, relay: &str, hash: &str) -> bool {
+    pub(super) fn acknowledged(&mut self, relay: &str, hash: &Hash32) -> bool {
         let seqs: Vec<u64> = self
             .by_hash
             .get(hash)

@@ -16,6 +16,7 @@
 use crate::sync::wire::Encoded;
 use crate::sync::wire::codec::{Reader, Writer};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use automerge::ChangeHash;
 
@@ -43,24 +44,32 @@ pub const PARKED_PREFIX: &str = "sync-parked/";
 pub const SEALED_PREFIX: &str = "sync-sealed/";
 
 /// A sealed bundle waiting for relays to acknowledge it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
-    /// The bundle's content address (hex), as relays acknowledge it.
-    pub hash: String,
-    /// The encoded bundle (hex in the old single-value layout).
-    #[serde(with = "hex_bytes")]
-    pub bundle: Vec<u8>,
+    /// The bundle's content address, as relays acknowledge it.
+    pub hash: Hash32,
+    /// The sealed bundle, shared: taking one relay off its waiting list copies no bytes.
+    pub bundle: Arc<SealedBundle>,
     /// The relays that have not acknowledged it yet.
     pub waiting_for: BTreeSet<String>,
 }
 
 impl Outgoing {
+    /// A bundle waiting for `relays`.
+    pub fn new(bundle: SealedBundle, waiting_for: BTreeSet<String>) -> Outgoing {
+        Outgoing {
+            hash: bundle.hash(),
+            bundle: Arc::new(bundle),
+            waiting_for,
+        }
+    }
+
     /// The stored form: the relays still waited for, then the bundle.
     fn to_stored(&self) -> Vec<u8> {
         let relays: Vec<&String> = self.waiting_for.iter().collect();
         let mut w = Writer::new();
         w.list(&relays, |w, r| w.str(r));
-        w.bytes(&self.bundle);
+        w.bytes(&self.bundle.to_bytes());
         w.into_bytes()
     }
 
@@ -68,14 +77,18 @@ impl Outgoing {
         const WHAT: &str = "wachtende wijziging";
         let mut r = Reader::new(bytes);
         let waiting_for = r.list(WHAT, |r| r.str(WHAT))?.into_iter().collect();
-        let bundle = r.bytes(WHAT)?.to_vec();
+        let bundle = SealedBundle::from_bytes(r.bytes(WHAT)?)?;
         r.finish(WHAT)?;
-        Ok(Outgoing {
-            hash: Hash32::of(&bundle).to_string(),
-            bundle,
-            waiting_for,
-        })
+        Ok(Outgoing::new(bundle, waiting_for))
     }
+}
+
+/// A queued bundle as the old single-value layout stored it (its hash is computed again).
+#[derive(serde::Deserialize)]
+struct OldOutgoing {
+    #[serde(with = "hex_bytes")]
+    bundle: Vec<u8>,
+    waiting_for: BTreeSet<String>,
 }
 
 /// The replica's persistent sync state for its workspace.
@@ -136,7 +149,7 @@ struct Stored {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     joined_with: Option<String>,
     #[serde(default, skip_serializing)]
-    outbox: Vec<Outgoing>,
+    outbox: Vec<OldOutgoing>,
     #[serde(default, skip_serializing)]
     sealed_at: BTreeMap<DocId, Vec<ChangeHash>>,
     #[serde(with = "hex_list", default, skip_serializing)]
@@ -252,7 +265,10 @@ impl WorkspaceState {
         // bundle sent twice is harmless, a lost one is not).
         let mut at = 0;
         for item in stored.outbox {
-            state.outbox.loaded(at, item);
+            let bundle = SealedBundle::from_bytes(&item.bundle)?;
+            state
+                .outbox
+                .loaded(at, Outgoing::new(bundle, item.waiting_for));
             at += 1;
         }
         for (doc, heads) in stored.sealed_at {
@@ -441,11 +457,7 @@ fn position(key: &str, prefix: &str) -> Result<u64, StateError> {
 }
 
 mod hex_bytes {
-    use super::{hex, unhex};
-
-    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex(v))
-    }
+    use super::unhex;
 
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text: String = serde::Deserialize::deserialize(d)?;
