@@ -1,4 +1,4 @@
-//! Who wrote the changes in a run of Automerge change chunks, as their notes say. A replica
+//! Who wrote the changes of a bundle, as their notes say. A replica
 //! sends only its own changes, each signed bundle by its real sender; a change whose note names
 //! another organisation would put that organisation's name in everybody's history, so such a
 //! bundle is refused.
@@ -6,14 +6,11 @@
 use automerge::{AutoCommit, ChangeHash, ObjId as ExId, ReadDoc, Value};
 
 use super::ChangeNote;
-use super::chunks;
 
-/// Checks that every change in `data` (concatenated change chunks) whose note names an
-/// organisation names `org_id`. Changes without a note (made by other tools) pass.
-pub fn check_change_notes(data: &[u8], org_id: &str) -> Result<(), String> {
-    for chunk in chunks::split(data)? {
-        let change = automerge::Change::try_from(chunk.whole)
-            .map_err(|e| format!("onleesbare wijziging: {e}"))?;
+/// Checks that every change whose note names an organisation names `org_id`. Changes without
+/// a note (made by other tools) pass.
+pub fn check_change_notes(changes: &[automerge::Change], org_id: &str) -> Result<(), String> {
+    for change in changes {
         if let Some(note) = ChangeNote::from_message(change.message())
             && note.org_id != org_id
         {
@@ -121,12 +118,13 @@ mod tests {
         let mut doc = AutoCommit::new();
         let mut run = change_with_note(&mut doc, "aaaa", "een");
         run.extend(change_with_note(&mut doc, "aaaa", "twee"));
-        assert_eq!(check_change_notes(&run, "aaaa"), Ok(()));
+        let parsed = |run: &[u8]| super::super::parse_changes(run).unwrap();
+        assert_eq!(check_change_notes(&parsed(&run), "aaaa"), Ok(()));
         // The same run sent by someone else, or a forged note in the middle of a run.
-        let err = check_change_notes(&run, "bbbb").unwrap_err();
+        let err = check_change_notes(&parsed(&run), "bbbb").unwrap_err();
         assert!(err.contains("organisatie aaaa"), "{err}");
         run.extend(change_with_note(&mut doc, "cccc", "drie"));
-        assert!(check_change_notes(&run, "aaaa").is_err());
+        assert!(check_change_notes(&parsed(&run), "aaaa").is_err());
     }
 
     #[test]
@@ -141,9 +139,11 @@ mod tests {
             .clone()
             .bytes()
             .into_owned();
-        assert_eq!(check_change_notes(&plain, "aaaa"), Ok(()));
-        assert!(check_change_notes(&plain[..plain.len() - 1], "aaaa").is_err());
-        assert!(check_change_notes(b"geen automerge", "aaaa").is_err());
+        let parse = super::super::parse_changes;
+        assert_eq!(check_change_notes(&parse(&plain).unwrap(), "aaaa"), Ok(()));
+        assert!(parse(&plain[..plain.len() - 1]).is_err());
+        assert!(parse(b"geen automerge").is_err());
+        assert_eq!(parse(&[]).unwrap().len(), 0);
         assert_eq!(check_change_notes(&[], "aaaa"), Ok(()));
     }
 }

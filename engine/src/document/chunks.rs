@@ -50,6 +50,19 @@ pub(super) fn split(data: &[u8]) -> Result<Vec<Chunk<'_>>, String> {
     Ok(out)
 }
 
+/// Decodes concatenated change chunks into changes, each once: what the authorship check reads
+/// and what is applied. Call it after [`super::measure`], which keeps a bundle past the budget
+/// from being decoded at all.
+pub fn parse_changes(data: &[u8]) -> Result<Vec<automerge::Change>, String> {
+    split(data)?
+        .into_iter()
+        .map(|chunk| {
+            automerge::Change::try_from(chunk.whole)
+                .map_err(|e| format!("onleesbare wijziging: {e}"))
+        })
+        .collect()
+}
+
 /// An unsigned LEB128 number and how many bytes it took.
 fn uleb128(bytes: &[u8]) -> Result<(usize, usize), String> {
     let mut value: u64 = 0;

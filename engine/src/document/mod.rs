@@ -19,6 +19,7 @@ mod value;
 pub use assignment::{Assignment, AssignmentError};
 pub use authorship::{allowed_value, author_of_op, check_change_notes};
 pub use budget::{Budget, BudgetError, DOCUMENT_BUDGET, Size, measure};
+pub use chunks::parse_changes;
 pub use entries::{append_entry, create_entries, read_entries};
 pub use history::{
     ChangeNote, DocChanges, FieldChange, HistoryEntry, WordEdit, changes_between, history,

@@ -62,11 +62,26 @@ impl<S: Store> Replica<S> {
     /// the document with them applied again before it is saved; a document past the budget is
     /// refused and nothing is written.
     pub fn apply_remote(&self, id: &DocId, data: &[u8]) -> Result<RemoteApply, ReplicaError> {
-        let remote = |reason: String| ReplicaError::Remote {
-            id: id.clone(),
-            reason,
-        };
-        document::measure(data, &DOCUMENT_BUDGET).map_err(|e| remote(e.to_string()))?;
+        document::measure(data, &DOCUMENT_BUDGET).map_err(|e| remote(id, e.to_string()))?;
+        self.apply_remote_with(id, |doc| doc.load_incremental(data).map(|_| ()))
+    }
+
+    /// Applies changes another replica wrote, decoded once by the caller (after it measured
+    /// their bytes against the document budget, see [`document::measure`]); otherwise as
+    /// [`Replica::apply_remote`].
+    pub fn apply_remote_changes(
+        &self,
+        id: &DocId,
+        changes: Vec<automerge::Change>,
+    ) -> Result<RemoteApply, ReplicaError> {
+        self.apply_remote_with(id, |doc| doc.apply_changes(changes))
+    }
+
+    fn apply_remote_with(
+        &self,
+        id: &DocId,
+        apply: impl FnOnce(&mut AutoCommit) -> Result<(), automerge::AutomergeError>,
+    ) -> Result<RemoteApply, ReplicaError> {
         let mut loaded = match self.load(id) {
             Ok(loaded) => loaded,
             Err(ReplicaError::NotFound(_)) => LoadedDoc {
@@ -76,33 +91,47 @@ impl<S: Store> Replica<S> {
             },
             Err(e) => return Err(e),
         };
-        loaded
-            .doc
-            .load_incremental(data)
-            .map_err(|e| remote(e.to_string()))?;
+        apply(&mut loaded.doc).map_err(|e| remote(id, e.to_string()))?;
         let waiting = !loaded.doc.get_missing_deps(&[]).is_empty();
         let changed = loaded.is_dirty();
         if changed {
             Size::of(&loaded.doc)
                 .check(&DOCUMENT_BUDGET)
-                .map_err(|e| remote(e.to_string()))?;
+                .map_err(|e| remote(id, e.to_string()))?;
             if let Ok(view) = document::read_view(&mut loaded.doc)
                 && view.id != *id
             {
-                return Err(remote(format!("de inhoud hoort bij document {}", view.id)));
+                return Err(remote(
+                    id,
+                    format!("de inhoud hoort bij document {}", view.id),
+                ));
             }
             self.write(&mut loaded)?;
         }
         Ok(RemoteApply { changed, waiting })
     }
 
+    /// Whether every one of `changes` is in the document as stored here already. Nothing is
+    /// written.
+    pub fn holds_remote_changes(
+        &self,
+        id: &DocId,
+        changes: &[automerge::Change],
+    ) -> Result<bool, ReplicaError> {
+        let mut loaded = match self.load(id) {
+            Ok(loaded) => loaded,
+            Err(ReplicaError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(changes
+            .iter()
+            .all(|change| loaded.doc.get_change_by_hash(&change.hash()).is_some()))
+    }
+
     /// Whether `data` (changes or a full save) would add nothing to the document as stored
     /// here: neither new changes nor new ones waiting for their dependencies. Nothing is written.
     pub fn holds_remote(&self, id: &DocId, data: &[u8]) -> Result<bool, ReplicaError> {
-        document::measure(data, &DOCUMENT_BUDGET).map_err(|e| ReplicaError::Remote {
-            id: id.clone(),
-            reason: e.to_string(),
-        })?;
+        document::measure(data, &DOCUMENT_BUDGET).map_err(|e| remote(id, e.to_string()))?;
         let mut loaded = match self.load(id) {
             Ok(loaded) => loaded,
             Err(ReplicaError::NotFound(_)) => return Ok(false),
@@ -113,5 +142,13 @@ impl<S: Store> Replica<S> {
             return Ok(false);
         }
         Ok(!loaded.is_dirty() && loaded.doc.get_missing_deps(&[]) == missing)
+    }
+}
+
+/// A refusal of what another replica sent for document `id`.
+fn remote(id: &DocId, reason: String) -> ReplicaError {
+    ReplicaError::Remote {
+        id: id.clone(),
+        reason,
     }
 }

@@ -191,20 +191,31 @@ impl Machine {
         if let Err(e) = document::measure(&payload.data, &document::DOCUMENT_BUDGET) {
             return Ok(Outcome::Refused(format!("document {}: {e}", payload.doc)));
         }
-        // Changes travel in their author's own bundles, so their notes must name the sender;
-        // a snapshot carries everybody's changes and is checked by its seal alone.
-        if payload.form == PayloadForm::Changes
-            && let Err(reason) =
-                document::check_change_notes(&payload.data, &bundle.author.org_id())
-        {
-            return Ok(Outcome::Refused(reason));
-        }
+        // Changes are decoded once here: the authorship check reads them and they are applied
+        // as they are. They travel in their author's own bundles, so their notes must name the
+        // sender; a snapshot carries everybody's changes and is checked by its seal alone.
+        let changes = if payload.form == PayloadForm::Changes {
+            let checked = document::parse_changes(&payload.data).and_then(|changes| {
+                document::check_change_notes(&changes, &bundle.author.org_id())?;
+                Ok(changes)
+            });
+            match checked {
+                Ok(changes) => Some(changes),
+                Err(reason) => return Ok(Outcome::Refused(reason)),
+            }
+        } else {
+            None
+        };
         // A removed member's bundle counts only under the removal's rule, whichever relay
         // brought it; a copy of one applied before is let through without effect.
         if let Some(removal) = self.members.set().removal(&bundle.author) {
             let held = self.state.authors.contains(&bundle.author, payload.seq);
             if held {
-                match replica.holds_remote(&payload.doc, &payload.data) {
+                let holds = match &changes {
+                    Some(changes) => replica.holds_remote_changes(&payload.doc, changes),
+                    None => replica.holds_remote(&payload.doc, &payload.data),
+                };
+                match holds {
                     Ok(true) => return Ok(Outcome::Copy),
                     Ok(false) => {}
                     Err(e @ ReplicaError::Remote { .. }) => {
@@ -220,7 +231,11 @@ impl Machine {
                 )));
             }
         }
-        match replica.apply_remote(&payload.doc, &payload.data) {
+        let applied = match changes {
+            Some(changes) => replica.apply_remote_changes(&payload.doc, changes),
+            None => replica.apply_remote(&payload.doc, &payload.data),
+        };
+        match applied {
             Ok(applied) if applied.waiting => Ok(Outcome::Parked),
             Ok(_) => {
                 self.state.record_author(&bundle.author, payload.seq);
