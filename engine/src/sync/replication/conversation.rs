@@ -2,7 +2,7 @@
 
 use super::entropy::Entropy;
 use super::event::{Effect, Report};
-use super::link::Phase;
+use super::link::{Conn, Handshake, Link, Session};
 use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
 use super::membership_sync::invite_token;
 use super::relay_trust::RelayRefusal;
@@ -61,8 +61,14 @@ impl Machine {
                     return Ok(());
                 }
                 if let Some(link) = self.links.get_mut(relay) {
-                    link.phase = Phase::Auth;
-                    link.challenge = Some((relay_key, nonce));
+                    let Some(hello_nonce) = link.hello_nonce() else {
+                        return Ok(());
+                    };
+                    link.conn = Conn::Auth(Handshake {
+                        hello_nonce,
+                        challenge: (relay_key, nonce),
+                        candidacy_sent: false,
+                    });
                 }
                 out.push(send(Message::Auth {
                     workspace: self.workspace,
@@ -79,8 +85,9 @@ impl Machine {
                 let candidate = access == Access::Candidate;
                 if candidate && let Some(candidacy) = self.candidacy(relay) {
                     // The relay shows a candidate nothing before it proves its invite.
-                    if let Some(link) = self.links.get_mut(relay) {
-                        link.candidacy_sent = true;
+                    if let Some(handshake) = self.links.get_mut(relay).and_then(Link::handshake_mut)
+                    {
+                        handshake.candidacy_sent = true;
                     }
                     out.push(send(candidacy));
                     return Ok(());
@@ -93,15 +100,38 @@ impl Machine {
                 let Some(link) = self.links.get_mut(relay) else {
                     return Ok(());
                 };
-                link.phase = Phase::Ready;
-                link.access = Some(access);
-                link.relay_head = head;
-                link.relay_log = membership_len;
-                link.welcomed_log = membership_len;
-                link.ops_sent = membership_len;
+                let Some(handshake) = link.handshake().copied() else {
+                    // Only a relay that proved its key in a challenge is listened to.
+                    self.drop_links.push((
+                        relay.to_string(),
+                        "de relay verwelkomde deze organisatie zonder zich eerst te bewijzen"
+                            .to_string(),
+                    ));
+                    return Ok(());
+                };
+                let welcomed = Session::welcomed(handshake, access, head, membership_len);
+                let link = match &mut link.conn {
+                    Conn::Ready(session) => {
+                        // Welcomed again on the same connection: what it sent and asked for
+                        // stays.
+                        session.access = welcomed.access;
+                        session.relay_head = welcomed.relay_head;
+                        session.relay_log = welcomed.relay_log;
+                        session.welcomed_log = welcomed.welcomed_log;
+                        session.ops_sent = welcomed.ops_sent;
+                        session
+                    }
+                    conn => {
+                        *conn = Conn::Ready(Box::new(welcomed));
+                        match conn {
+                            Conn::Ready(session) => session,
+                            _ => return Ok(()),
+                        }
+                    }
+                };
                 // A candidate without an invite to prove reads nothing: it may only create the
                 // workspace, or as a coordinator copy the whole log to a relay that lacks it.
-                let unproved = candidate && !link.candidacy_sent;
+                let unproved = candidate && !link.handshake.candidacy_sent;
                 if unproved {
                     link.log_pulled = true;
                     link.ops_sent = if coordinator { 0 } else { ops_len };
@@ -132,19 +162,20 @@ impl Machine {
                     self.confirm(op)?;
                     self.after_log_change(replica, relay, now, entropy, out)?;
                 }
-                let candidate_now_member = match self.links.get_mut(relay) {
-                    Some(link) => {
-                        link.ops_sent = link.ops_sent.max(index + 1);
-                        link.relay_log = link.relay_log.max(index + 1);
-                        link.access == Some(Access::Candidate)
-                            && self.members.set().is_member(&self.me)
-                    }
-                    None => false,
-                };
+                let candidate_now_member =
+                    match self.links.get_mut(relay).and_then(Link::session_mut) {
+                        Some(link) => {
+                            link.ops_sent = link.ops_sent.max(index + 1);
+                            link.relay_log = link.relay_log.max(index + 1);
+                            link.access == Access::Candidate
+                                && self.members.set().is_member(&self.me)
+                        }
+                        None => false,
+                    };
                 if candidate_now_member {
                     // A redeemed invite takes effect on the next connection.
                     if let Some(link) = self.links.get_mut(relay) {
-                        reconnect(link, relay, out);
+                        reconnect(&mut link.conn, relay, out);
                     }
                 } else {
                     self.step(relay, now, out)?;
@@ -152,7 +183,7 @@ impl Machine {
             }
             Message::Bundles { items, head } => {
                 let more = !items.is_empty();
-                if let Some(link) = self.links.get_mut(relay) {
+                if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
                     link.pulling = false;
                     link.relay_head = link.relay_head.max(head);
                 }
@@ -160,7 +191,7 @@ impl Machine {
                     self.item(replica, relay, item.seq, item.bundle, out)?;
                 }
                 let cursor = self.cursor(relay);
-                if let Some(link) = self.links.get_mut(relay) {
+                if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
                     if link.stalled {
                         // Nothing more is read until parked bundles move.
                         link.caught_up = true;
@@ -177,7 +208,7 @@ impl Machine {
                 self.step(relay, now, out)?;
             }
             Message::Pushed { item } => {
-                if let Some(link) = self.links.get_mut(relay) {
+                if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
                     link.relay_head = link.relay_head.max(item.seq);
                 }
                 self.item(replica, relay, item.seq, item.bundle, out)?;
@@ -213,7 +244,7 @@ impl Machine {
                     && self
                         .links
                         .get(relay)
-                        .is_some_and(|l| l.candidacy_sent && l.access.is_none());
+                        .is_some_and(|l| matches!(l.conn, Conn::Auth(h) if h.candidacy_sent));
                 if invite_refused && self.state.redeem.is_some() {
                     self.state.redeem = None;
                     self.dirty = true;
@@ -265,7 +296,7 @@ impl Machine {
         proof: &Sig,
         out: &mut Vec<Effect>,
     ) -> Option<RelayRefusal> {
-        let hello_nonce = self.links.get(relay)?.hello_nonce;
+        let hello_nonce = self.links.get(relay)?.hello_nonce()?;
         if !verify_relay_proof(&hello_nonce, &found, challenge, proof) {
             return Some(RelayRefusal::NoProof {
                 relay: relay.to_string(),
@@ -337,11 +368,11 @@ impl Machine {
     /// the invite it is redeeming, or the one it redeemed (for a relay that has not seen the
     /// redeem yet).
     fn candidacy(&self, relay: &str) -> Option<Message> {
-        let link = self.links.get(relay)?;
-        if link.candidacy_sent {
+        let handshake = self.links.get(relay)?.handshake()?;
+        if handshake.candidacy_sent {
             return None;
         }
-        let (relay_key, challenge) = link.challenge?;
+        let (relay_key, challenge) = handshake.challenge;
         let token = invite_token(self.state.redeem.as_deref())
             .or_else(|| invite_token(self.state.joined_with.as_deref()))?;
         Some(Message::Candidacy {
@@ -377,10 +408,13 @@ impl Machine {
         let ops_len = self.state.log.len() as u64;
         let creating = self.creating();
         let coordinator = self.is_coordinator();
-        let Some(link) = self.links.get_mut(relay) else {
+        let Some(Link { conn, finished, .. }) = self.links.get_mut(relay) else {
             return Ok(());
         };
-        if link.phase != Phase::Ready || !link.log_pulled {
+        let Conn::Ready(link) = conn else {
+            return Ok(());
+        };
+        if !link.log_pulled {
             return Ok(());
         }
         let send = |message| Effect::send(relay, message);
@@ -400,8 +434,8 @@ impl Machine {
             }
         }
         match link.access {
-            Some(Access::Member(_)) => {}
-            Some(Access::Candidate) => {
+            Access::Member(_) => {}
+            Access::Candidate => {
                 let member_soon = self.tip.set().is_member(&self.me);
                 let waiting = self.tip.set().is_pending(&self.me);
                 if self.state.redeem.is_some() && !member_soon && !waiting {
@@ -413,12 +447,12 @@ impl Machine {
                     .set()
                     .member(&self.me)
                     .is_some_and(|m| m.confirmed);
-                if link.candidacy_sent && relay_level && confirmed {
+                if link.handshake.candidacy_sent && relay_level && confirmed {
                     // Confirmed while this connection was a pending joiner's, and the relay has
                     // the confirmation: the keys are in, and the next connection is a member's.
                     // (A relay still missing this organisation's redeem gets it first; its
                     // acknowledgement brings the reconnection.)
-                    reconnect(link, relay, out);
+                    reconnect(conn, relay, out);
                     return Ok(());
                 }
                 let member = self.members.set().is_member(&self.me);
@@ -426,14 +460,14 @@ impl Machine {
                     // Welcomed as a candidate on a log that did not have this organisation as a
                     // member yet; the relay has the operations that made it one now, and welcomes
                     // the next connection as a member.
-                    reconnect(link, relay, out);
+                    reconnect(conn, relay, out);
                     return Ok(());
                 }
                 if waiting && self.state.pending.is_empty() && link.relay_log >= ops_len {
                     // A pending joiner reads the log, and nothing else, until a coordinator
                     // confirms it.
-                    if mode == Mode::Once && !link.finished {
-                        link.finished = true;
+                    if mode == Mode::Once && !*finished {
+                        *finished = true;
                         out.push(Effect::Report(Report::Done {
                             relay: relay.to_string(),
                             cursor,
@@ -444,10 +478,10 @@ impl Machine {
                     }
                     return Ok(());
                 }
-                let unproved = !link.candidacy_sent && !creating && !coordinator;
+                let unproved = !link.handshake.candidacy_sent && !creating && !coordinator;
                 if unproved || (!member_soon && !waiting && link.ops_sent >= ops_len) {
                     // Not a member, nothing to redeem: this relay has nothing for us.
-                    link.finished = true;
+                    *finished = true;
                     self.drop_links.push((
                         relay.to_string(),
                         "deze organisatie is geen lid van de samenwerking".to_string(),
@@ -486,14 +520,14 @@ impl Machine {
             }
         }
         if mode == Mode::Once
-            && !link.finished
+            && !*finished
             && (!primary || self.state.pending.is_empty())
             && link.caught_up
             && link.in_flight.is_empty()
             && link.relay_log >= ops_len
             && !self.state.outbox.any_waiting_for(relay)
         {
-            link.finished = true;
+            *finished = true;
             out.push(Effect::Report(Report::Done {
                 relay: relay.to_string(),
                 cursor,
@@ -506,7 +540,7 @@ impl Machine {
     }
 
     fn acked(&mut self, relay: &str, hash: Hash32) {
-        if let Some(link) = self.links.get_mut(relay) {
+        if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
             link.in_flight.remove(&hash);
         }
         self.state.outbox.acknowledged(relay, &hash);
@@ -515,9 +549,8 @@ impl Machine {
 
 /// Closes the connection to `relay` and opens a new one, which the relay welcomes anew (as a
 /// member, once a redeem or a confirmation made this organisation one).
-fn reconnect(link: &mut super::link::Link, relay: &str, out: &mut Vec<Effect>) {
-    link.reset_connection();
-    link.phase = Phase::Connecting;
+fn reconnect(conn: &mut Conn, relay: &str, out: &mut Vec<Effect>) {
+    *conn = Conn::Connecting;
     out.push(Effect::Close {
         relay: relay.to_string(),
     });
@@ -746,6 +779,44 @@ mod tests {
                 },
             )
             .unwrap();
+    }
+
+    #[test]
+    fn a_welcome_from_a_relay_that_did_not_prove_its_key_is_not_listened_to() {
+        let replica = replica_with(0, 4).0;
+        let mut rng = SimRng::new(5);
+        let now = Timestamp(1_780_000_000_000);
+        let relay = "ws://relay";
+        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
+        feed_start(&mut machine, &replica, &mut rng, now, relay);
+        let welcome = Event::Received {
+            relay: relay.into(),
+            message: Box::new(Message::Welcome {
+                access: Access::Member(crate::sync::membership::Role::Coordinator),
+                head: 0,
+                membership_len: 0,
+                epoch: 0,
+            }),
+        };
+        let effects = machine.handle(&replica, now, &mut rng, welcome).unwrap();
+        assert!(
+            effects.contains(&Effect::Close {
+                relay: relay.into()
+            }),
+            "the connection is closed: {effects:?}"
+        );
+        assert!(
+            !reports(&effects)
+                .iter()
+                .any(|r| matches!(r, Report::Connected { .. })),
+            "{effects:?}"
+        );
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Send { .. })),
+            "nothing is sent to it: {effects:?}"
+        );
+        assert!(machine.links[relay].session().is_none());
     }
 
     #[test]

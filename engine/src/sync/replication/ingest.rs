@@ -34,12 +34,15 @@ impl Machine {
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
         let cursor = self.cursor(relay);
-        if seq <= cursor || self.links.get(relay).is_some_and(|l| l.stalled) {
+        let Some(session) = self.links.get(relay).and_then(|l| l.session()) else {
+            return Ok(());
+        };
+        if seq <= cursor || session.stalled {
             // Handled already, or reading waits for parked bundles to move (pulled again then).
             return Ok(());
         }
         if seq > cursor + 1 {
-            let Some(link) = self.links.get_mut(relay) else {
+            let Some(link) = self.links.get_mut(relay).and_then(|l| l.session_mut()) else {
                 return Ok(());
             };
             if link.ahead.len() < MAX_AHEAD {
@@ -63,6 +66,7 @@ impl Machine {
             let Some(bundle) = self
                 .links
                 .get_mut(relay)
+                .and_then(|l| l.session_mut())
                 .and_then(|l| l.ahead.remove(&next))
             else {
                 break;
@@ -121,7 +125,7 @@ impl Machine {
     /// No more bundles can be parked: the cursor of `relay` stays before `seq`, and what
     /// arrived beyond it is let go (it is pulled again once parked bundles move).
     fn stall(&mut self, relay: &str, seq: u64, out: &mut Vec<Effect>) {
-        if let Some(link) = self.links.get_mut(relay) {
+        if let Some(link) = self.links.get_mut(relay).and_then(|l| l.session_mut()) {
             link.stalled = true;
             link.ahead.clear();
         }
@@ -141,16 +145,16 @@ impl Machine {
         let cursors: Vec<(String, u64)> = self
             .links
             .iter()
-            .filter(|(_, l)| l.stalled)
+            .filter(|(_, l)| l.session().is_some_and(|s| s.stalled))
             .map(|(r, _)| (r.clone(), self.cursor(r)))
             .collect();
         for (relay, cursor) in cursors {
-            let Some(link) = self.links.get_mut(&relay) else {
+            let Some(link) = self.links.get_mut(&relay).and_then(|l| l.session_mut()) else {
                 continue;
             };
             link.stalled = false;
             link.caught_up = false;
-            if link.phase == super::link::Phase::Ready && link.requested && !link.pulling {
+            if link.requested && !link.pulling {
                 link.pulling = true;
                 out.push(Effect::send(
                     &relay,

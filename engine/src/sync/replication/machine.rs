@@ -6,7 +6,7 @@ use ed25519_dalek::SigningKey;
 
 use super::entropy::{Entropy, random};
 use super::event::{Effect, Event, Report, Step};
-use super::link::{Link, Phase};
+use super::link::{Conn, Link};
 use super::roster::Members;
 use super::state::{StateError, WorkspaceState};
 use crate::replica::{Replica, ReplicaError};
@@ -214,8 +214,8 @@ impl Machine {
             Event::Start => {
                 read_local_edits = true;
                 for (relay, link) in &mut self.links {
-                    if link.phase == Phase::Down {
-                        link.phase = Phase::Connecting;
+                    if link.is_down() {
+                        link.conn = Conn::Connecting;
                         out.push(Effect::Connect {
                             relay: relay.clone(),
                         });
@@ -232,17 +232,18 @@ impl Machine {
                 if let Some(link) = self.links.get_mut(&relay) {
                     // A second `Connected` while the first hello waits (a replaced connection
                     // whose event came late) sends the same nonce, so either challenge proves.
-                    if link.phase != Phase::Hello {
-                        link.hello_nonce = random(entropy);
-                    }
-                    link.phase = Phase::Hello;
+                    let nonce = match link.conn {
+                        Conn::Hello { nonce } => nonce,
+                        _ => random(entropy),
+                    };
+                    link.conn = Conn::Hello { nonce };
                     out.push(Effect::send(
                         &relay,
                         Message::Hello {
                             min_version: MIN_PROTOCOL_VERSION,
                             max_version: PROTOCOL_VERSION,
                             agent: format!("kompas {}", env!("CARGO_PKG_VERSION")),
-                            nonce: link.hello_nonce,
+                            nonce,
                         },
                     ));
                 }
@@ -305,14 +306,16 @@ impl Machine {
     fn tick(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let mut next: Option<Timestamp> = None;
         for (relay, link) in &mut self.links {
-            if link.phase != Phase::Down || link.finished {
+            let Conn::Down { retry_at } = link.conn else {
+                continue;
+            };
+            if link.finished {
                 continue;
             }
-            match link.retry_at {
+            match retry_at {
                 Some(at) if at > now => next = Some(next.map_or(at, |n| n.min(at))),
                 _ => {
-                    link.phase = Phase::Connecting;
-                    link.retry_at = None;
+                    link.conn = Conn::Connecting;
                     out.push(Effect::Connect {
                         relay: relay.clone(),
                     });
@@ -336,7 +339,7 @@ impl Machine {
         let Some(link) = self.links.get_mut(relay) else {
             return;
         };
-        if link.phase == Phase::Down {
+        if link.is_down() {
             return;
         }
         link.reset_connection();
@@ -353,7 +356,9 @@ impl Machine {
             }
             return;
         }
-        link.retry_at = Some(retry_at);
+        link.conn = Conn::Down {
+            retry_at: Some(retry_at),
+        };
         out.push(Effect::Report(Report::Disconnected {
             relay: relay.to_string(),
             reason,
@@ -402,8 +407,8 @@ impl Machine {
         );
         self.tip.apply(&op)?;
         self.state.pending.push(op.clone());
-        for link in self.links.values_mut() {
-            link.pending_sent = false;
+        for session in self.links.values_mut().filter_map(Link::session_mut) {
+            session.pending_sent = false;
         }
         self.dirty = true;
         Ok(op)
@@ -446,8 +451,8 @@ impl Machine {
         }
         self.state.pending = kept;
         self.tip = tip;
-        for link in self.links.values_mut() {
-            link.pending_sent = false;
+        for session in self.links.values_mut().filter_map(Link::session_mut) {
+            session.pending_sent = false;
         }
         self.dirty = true;
     }

@@ -73,7 +73,7 @@ impl Machine {
             }
         }
         let known = self.state.log.len() as u64;
-        if let Some(link) = self.links.get_mut(relay) {
+        if let Some(link) = self.links.get_mut(relay).and_then(|l| l.session_mut()) {
             // An empty page says only that the relay holds nothing after the position asked
             // for, not that it holds everything before it.
             if page {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ed25519_dalek::SigningKey;
 
 use super::SimRng;
-use super::test_store::{T0, Watched, replica_with};
+use super::test_store::{T0, Watched, replica_with, welcomed};
 use super::{
     CURSORS_KEY, Effect, Event, Machine, Mode, OUTBOX_PREFIX, Outgoing, PARKED_PREFIX, Report,
     SEALED_PREFIX, STATE_KEY, WorkspaceState,
@@ -31,6 +31,9 @@ fn queued_machine(docs: usize, rng: &mut SimRng) -> (Replica<Watched>, Machine) 
         .handle(&replica, T0, rng, Event::LocalChanges)
         .unwrap();
     assert_eq!(machine.queued(), docs);
+    for relay in [FIRST, SECOND] {
+        welcomed(&mut machine, &replica, rng, relay);
+    }
     (replica, machine)
 }
 

@@ -116,3 +116,52 @@ pub(super) fn replica_with(docs: usize, seed: u8) -> (Replica<Watched>, Vec<DocI
         .collect();
     (replica, ids)
 }
+
+/// Opens `relay` for `machine` through a whole handshake with a relay whose key comes from seed
+/// 9: connected, hello, a proved challenge, a welcome as a member on an empty log. Returns the
+/// effects of the welcome.
+pub(super) fn welcomed(
+    machine: &mut super::Machine,
+    replica: &Replica<Watched>,
+    rng: &mut super::SimRng,
+    relay: &str,
+) -> Vec<super::Effect> {
+    use crate::sync::membership::Role;
+    use crate::sync::wire::{Access, Message, OrgKey, PROTOCOL_VERSION, sign_relay_proof};
+    use ed25519_dalek::SigningKey;
+
+    let mut feed = |machine: &mut super::Machine, event| machine.handle(replica, T0, rng, event);
+    let connected = super::Event::Connected {
+        relay: relay.to_string(),
+    };
+    let hello_nonce = feed(machine, connected)
+        .unwrap()
+        .iter()
+        .find_map(|e| match e {
+            super::Effect::Send { message, .. } => match &**message {
+                Message::Hello { nonce, .. } => Some(*nonce),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a hello was sent");
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let received = |message| super::Event::Received {
+        relay: relay.to_string(),
+        message: Box::new(message),
+    };
+    let challenge = Message::Challenge {
+        version: PROTOCOL_VERSION,
+        relay: OrgKey::of(&key),
+        nonce: [1; 32],
+        proof: sign_relay_proof(&hello_nonce, &[1; 32], &key),
+    };
+    feed(machine, received(challenge)).unwrap();
+    let welcome = Message::Welcome {
+        access: Access::Member(Role::Coordinator),
+        head: 0,
+        membership_len: 0,
+        epoch: 0,
+    };
+    feed(machine, received(welcome)).unwrap()
+}
