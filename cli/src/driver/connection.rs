@@ -156,11 +156,20 @@ async fn open(relay: &str, ca: Option<&Path>) -> Result<Socket, NotOpened> {
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(e)) => Err(match tls::explain(relay, &e, "--ca") {
             Some(why) => NotOpened::Untrusted(why),
-            None => NotOpened::Unreachable(format!("geen verbinding: {e}")),
+            None => NotOpened::Unreachable(format!("geen verbinding: {}", unreachable_nl(&e))),
         }),
         Err(_) => Err(NotOpened::Unreachable(
             "geen verbinding: time-out".to_string(),
         )),
+    }
+}
+
+/// Why a relay could not be reached, in Dutch where the cause is a system error (a refused
+/// connection, an unknown host name).
+fn unreachable_nl(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    match e {
+        tokio_tungstenite::tungstenite::Error::Io(io) => crate::failure::io_nl(io),
+        other => other.to_string(),
     }
 }
 
@@ -290,6 +299,22 @@ mod tests {
 
     /// The relay writes its answers before it reads the next request. A connection that stops
     /// reading while its own writes wait would deadlock with it once both directions are full.
+    #[tokio::test]
+    async fn a_relay_that_refuses_the_connection_is_explained_in_dutch() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let relay = format!("ws://127.0.0.1:{port}");
+        match open(&relay, None).await {
+            Err(NotOpened::Unreachable(reason)) => {
+                assert_eq!(reason, "geen verbinding: verbinding geweigerd")
+            }
+            Err(NotOpened::Untrusted(reason)) => panic!("not a TLS problem: {reason}"),
+            Ok(_) => panic!("nothing listens on port {port}"),
+        }
+    }
+
     #[tokio::test]
     async fn keeps_reading_while_its_writes_wait() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
