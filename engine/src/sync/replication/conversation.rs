@@ -1,13 +1,12 @@
 //! The conversation with one relay: handshake, membership log, pulls, pushes and acknowledgements.
 
+use super::documents::Documents;
 use super::entropy::Entropy;
 use super::event::{Effect, Report};
 use super::link::{Conn, Handshake, Link, Session};
 use super::machine::{MAX_IN_FLIGHT, Machine, Mode, PULL_LIMIT, SyncError};
 use super::membership_sync::invite_token;
 use super::relay_trust::RelayRefusal;
-use crate::replica::Replica;
-use crate::store::Store;
 use crate::sync::wire::{
     Access, CHALLENGE_LEN, ErrorCode, Hash32, Message, OrgKey, SealedBundle, Sig, sign_auth,
     verify_relay_proof,
@@ -15,9 +14,9 @@ use crate::sync::wire::{
 use crate::time::Timestamp;
 
 impl Machine {
-    pub(super) fn received<S: Store>(
+    pub(super) fn received(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         message: Message,
         now: Timestamp,
@@ -147,7 +146,7 @@ impl Machine {
                 }
             }
             Message::MembershipOps { start, ops } => {
-                self.membership_ops(replica, relay, start, ops, now, entropy, out)?;
+                self.membership_ops(docs, relay, start, ops, now, entropy, out)?;
                 self.step(relay, now, out)?;
             }
             Message::MembershipAck { index, hash } => {
@@ -160,7 +159,7 @@ impl Machine {
                         .cloned()
                 {
                     self.confirm(op)?;
-                    self.after_log_change(replica, relay, now, entropy, out)?;
+                    self.after_log_change(docs, relay, now, entropy, out)?;
                 }
                 let candidate_now_member =
                     match self.links.get_mut(relay).and_then(Link::session_mut) {
@@ -188,7 +187,7 @@ impl Machine {
                     link.relay_head = link.relay_head.max(head);
                 }
                 for item in items {
-                    self.item(replica, relay, item.seq, item.bundle, out)?;
+                    self.item(docs, relay, item.seq, item.bundle, out)?;
                 }
                 let cursor = self.cursor(relay);
                 if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
@@ -211,7 +210,7 @@ impl Machine {
                 if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
                     link.relay_head = link.relay_head.max(item.seq);
                 }
-                self.item(replica, relay, item.seq, item.bundle, out)?;
+                self.item(docs, relay, item.seq, item.bundle, out)?;
             }
             Message::Ack { seq, hash, .. } => {
                 self.acked(relay, hash);
@@ -763,7 +762,7 @@ mod tests {
 
     fn feed_start(
         machine: &mut Machine,
-        replica: &Replica<crate::sync::replication::test_store::Watched>,
+        replica: &crate::Replica<crate::sync::replication::test_store::Watched>,
         rng: &mut SimRng,
         now: Timestamp,
         relay: &str,

@@ -1,12 +1,12 @@
 //! Incoming bundles: keep the cursor contiguous, open, apply, park what has to wait, refuse the rest.
 
+use super::documents::Documents;
 use super::event::{Effect, Report};
 use super::machine::{MAX_AHEAD, Machine, SyncError};
 use super::queues::Parked;
 use crate::document;
-use crate::replica::{Replica, ReplicaError};
+use crate::replica::ReplicaError;
 use crate::seal::{OpenError, PayloadForm, open};
-use crate::store::Store;
 use crate::sync::wire::{Message, SealedBundle};
 
 /// What became of one bundle.
@@ -25,9 +25,9 @@ pub(super) const MAX_PARKED: usize = 10_000;
 
 impl Machine {
     /// Handles the bundle at `seq` from `relay`, keeping the cursor contiguous.
-    pub(super) fn item<S: Store>(
+    pub(super) fn item(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         seq: u64,
         bundle: SealedBundle,
@@ -60,7 +60,7 @@ impl Machine {
             }
             return Ok(());
         }
-        self.handle_bundle(replica, relay, seq, bundle, out)?;
+        self.handle_bundle(docs, relay, seq, bundle, out)?;
         loop {
             let next = self.cursor(relay) + 1;
             let Some(bundle) = self
@@ -71,14 +71,14 @@ impl Machine {
             else {
                 break;
             };
-            self.handle_bundle(replica, relay, next, bundle, out)?;
+            self.handle_bundle(docs, relay, next, bundle, out)?;
         }
         Ok(())
     }
 
-    fn handle_bundle<S: Store>(
+    fn handle_bundle(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         seq: u64,
         bundle: SealedBundle,
@@ -91,7 +91,7 @@ impl Machine {
             self.cursors_dirty = true;
             return Ok(());
         }
-        match self.ingest(replica, &bundle)? {
+        match self.ingest(docs, &bundle)? {
             Outcome::Applied(doc) => {
                 self.applied.insert(hash);
                 out.push(Effect::Report(Report::Applied {
@@ -99,7 +99,7 @@ impl Machine {
                     doc,
                     author,
                 }));
-                self.retry_parked(replica, relay, out)?;
+                self.retry_parked(docs, relay, out)?;
             }
             Outcome::Copy => {
                 self.applied.insert(hash);
@@ -168,9 +168,9 @@ impl Machine {
     }
 
     /// Opens and applies a bundle. Errors are store failures only; refusals are outcomes.
-    fn ingest<S: Store>(
+    fn ingest(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         bundle: &SealedBundle,
     ) -> Result<Outcome, SyncError> {
         if bundle.workspace != self.workspace {
@@ -216,8 +216,8 @@ impl Machine {
             let held = self.state.authors.contains(&bundle.author, payload.seq);
             if held {
                 let holds = match &changes {
-                    Some(changes) => replica.holds_remote_changes(&payload.doc, changes),
-                    None => replica.holds_remote(&payload.doc, &payload.data),
+                    Some(changes) => docs.holds_changes(&payload.doc, changes),
+                    None => docs.holds_snapshot(&payload.doc, &payload.data),
                 };
                 match holds {
                     Ok(true) => return Ok(Outcome::Copy),
@@ -236,8 +236,8 @@ impl Machine {
             }
         }
         let applied = match changes {
-            Some(changes) => replica.apply_remote_changes(&payload.doc, changes),
-            None => replica.apply_remote(&payload.doc, &payload.data),
+            Some(changes) => docs.apply_changes(&payload.doc, changes),
+            None => docs.apply_snapshot(&payload.doc, &payload.data),
         };
         match applied {
             Ok(applied) if applied.waiting => Ok(Outcome::Parked),
@@ -251,25 +251,25 @@ impl Machine {
     }
 
     /// Tries the parked bundles again until none of them moves any more.
-    pub(super) fn retry_parked<S: Store>(
+    pub(super) fn retry_parked(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         out: &mut Vec<Effect>,
     ) -> Result<(), SyncError> {
         // Opening and applying never touch the parked bundles, so they are set aside for the
         // round and put back whatever happens.
         let mut parked = std::mem::take(&mut self.state.parked);
-        let result = self.retry_rounds(replica, relay, &mut parked, out);
+        let result = self.retry_rounds(docs, relay, &mut parked, out);
         self.state.parked = parked;
         result?;
         self.resume_stalled(out);
         Ok(())
     }
 
-    fn retry_rounds<S: Store>(
+    fn retry_rounds(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         parked: &mut Parked,
         out: &mut Vec<Effect>,
@@ -281,7 +281,7 @@ impl Machine {
                     continue;
                 };
                 let author = bundle.author.org_id();
-                match self.ingest(replica, bundle)? {
+                match self.ingest(docs, bundle)? {
                     Outcome::Parked => {}
                     Outcome::Copy => {
                         parked.unpark(seq);

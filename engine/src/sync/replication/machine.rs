@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 
+use super::documents::Documents;
 use super::entropy::{Entropy, random};
 use super::event::{Effect, Event, Report, Step};
 use super::link::{Conn, Link};
@@ -198,12 +199,11 @@ impl Machine {
     }
 
     /// Handles one event and says what the driver must do, in order: the state batch to write,
-    /// whether to read the local edits, and the effects. The machine writes nothing itself;
-    /// `replica` is only where received changes are applied (see [`Machine::handle`] for the
-    /// driver's side).
-    pub fn react<S: Store>(
+    /// whether to read the local edits, and the effects. The machine touches no store; `docs`
+    /// is where received changes are applied (see [`Machine::handle`] for the driver's side).
+    pub fn react(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         now: Timestamp,
         entropy: &mut dyn Entropy,
         event: Event,
@@ -227,7 +227,9 @@ impl Machine {
             Event::LocalEdits(edits) => {
                 self.seal_edits(edits, entropy)?;
             }
-            Event::Snapshots { relay, docs } => self.refill(relay, docs, entropy, &mut out)?,
+            Event::Snapshots { relay, docs: saved } => {
+                self.refill(relay, saved, entropy, &mut out)?
+            }
             Event::Connected { relay } => {
                 if let Some(link) = self.links.get_mut(&relay) {
                     // A second `Connected` while the first hello waits (a replaced connection
@@ -267,7 +269,7 @@ impl Machine {
             }
             Event::Received { relay, message } => {
                 if self.links.contains_key(&relay) {
-                    self.received(replica, &relay, *message, now, entropy, &mut out)?;
+                    self.received(docs, &relay, *message, now, entropy, &mut out)?;
                 }
             }
         }

@@ -1,12 +1,11 @@
 //! The membership log on the replica side: folding what relays send, picking up wrapped keys,
 //! redeeming an invite, and handing keys to members who joined after a key change.
 
+use super::documents::Documents;
 use super::entropy::{Entropy, random};
 use super::event::{Effect, Report};
 use super::machine::{Machine, SyncError};
-use crate::replica::Replica;
 use crate::seal::{WrappedRing, unwrap_ring, wrap_ring};
-use crate::store::Store;
 use crate::sync::membership::{InviteToken, MembershipError, Names, OpBody, SealedNames, SignedOp};
 use crate::sync::wire::Message;
 use crate::time::Timestamp;
@@ -14,9 +13,9 @@ use crate::time::Timestamp;
 impl Machine {
     /// Folds operations a relay sent, starting at log position `start`.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn membership_ops<S: Store>(
+    pub(super) fn membership_ops(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         start: u64,
         ops: Vec<SignedOp>,
@@ -97,16 +96,16 @@ impl Machine {
         if added > 0 {
             self.rebase(now, out);
             out.push(Effect::Report(Report::MembersChanged { operations: added }));
-            self.after_log_change(replica, relay, now, entropy, out)?;
+            self.after_log_change(docs, relay, now, entropy, out)?;
         }
         Ok(())
     }
 
     /// Picks up keys wrapped for this organisation, notices a removal, shares keys where a
     /// coordinator has to, and retries bundles that were waiting for any of that.
-    pub(super) fn after_log_change<S: Store>(
+    pub(super) fn after_log_change(
         &mut self,
-        replica: &Replica<S>,
+        docs: &dyn Documents,
         relay: &str,
         now: Timestamp,
         entropy: &mut dyn Entropy,
@@ -143,7 +142,7 @@ impl Machine {
         if self.is_coordinator() {
             self.share_keys_with_late_joiners(now, entropy)?;
         }
-        self.retry_parked(replica, relay, out)
+        self.retry_parked(docs, relay, out)
     }
 
     /// Members who joined after a key change may hold an invite with older keys only, and a

@@ -10,8 +10,9 @@
 //! [`crate::Replica`]; refusals are reported and never applied, duplicates are harmless, and
 //! bundles that wait for dependencies, keys or member-list operations are parked and retried.
 //!
-//! The machine writes nothing itself and reads documents only as data handed in with events;
-//! applying received changes is the one thing it does through the replica. [`Machine::handle`]
+//! The machine touches no store: it reads documents only as data handed in with events, and
+//! applies received changes through the [`Documents`] port, the one call whose answer it
+//! waits for. [`Machine::handle`]
 //! (`on_replica.rs`) is the driver's side: it commits each step's batch before any effect goes
 //! on. No sockets, no clock, no randomness of its own.
 
@@ -19,6 +20,7 @@ mod author_seqs;
 mod backoff;
 mod confirmation;
 mod conversation;
+mod documents;
 mod entropy;
 mod event;
 mod ingest;
@@ -38,6 +40,7 @@ mod state;
 pub use author_seqs::{AuthorSeqs, SeqRanges};
 pub use backoff::Backoff;
 pub use confirmation::PendingView;
+pub use documents::Documents;
 pub use entropy::{Entropy, random};
 pub use event::{Effect, Event, LocalEdit, Report, Step};
 pub use invite_code::{InviteCode, InviteCodeError};
