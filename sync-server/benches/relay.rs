@@ -1,4 +1,6 @@
 //! Relay benchmark: throughput against a plain axum websocket echo measured in the same run
+//! with the same client pattern, twice: with 64 messages in flight per client (as a replica
+//! pushes; with acknowledgement latency p50/p99) and with each client waiting for every answer
 //! (with the default limits and quotas, and with every limit that can be switched off switched
 //! off), resident memory with 1,000 members of one workspace connected (each with its own key),
 //! under a slow-frame attack of 500 connections, and whether memory grows with stored data.
@@ -6,7 +8,7 @@
 //! relay node on PostgreSQL and with two nodes on one database (a scratch server; without
 //! PostgreSQL installed it says why and measures the rest).
 //!
-//! Run with `cargo bench -p kompas-relay --bench relay`
+//! Run with `cargo bench --workspace --locked --bench relay`
 //! (or build with `--no-run` and run the printed binary with `--bench`). All figures are printed as measured
 //! here; throughput is also given as a ratio to the echo server, which is the number to compare
 //! across machines.
@@ -35,6 +37,12 @@ const WS: WorkspaceId = WorkspaceId([5; 16]);
 const CLIENTS: usize = 8;
 const PER_CLIENT: usize = 400;
 const PAYLOAD: usize = 1024;
+/// Pushes (or echo messages) each client keeps in flight in the windowed rounds; a replica
+/// keeps up to 256.
+const WINDOW: usize = 64;
+/// Messages per client in the windowed rounds (each client pushes with its own key, so the
+/// default per-key quota of 10,000 a minute holds).
+const WINDOWED_PER_CLIENT: usize = 3000;
 /// Members of the workspace, each connected with its own key in the memory phase.
 const MEMBERS: usize = 1000;
 const SLOW_CONNECTIONS: usize = 500;
@@ -55,6 +63,26 @@ fn main() {
     })
     .len();
 
+    let windowed_bundles = make_bundles(&key, CLIENTS * WINDOWED_PER_CLIENT, PAYLOAD);
+    let echo_windowed = rt.block_on(echo_windowed(frame_bytes));
+    let unlimited_windowed = rt.block_on(relay_windowed(
+        &key,
+        windowed_bundles.clone(),
+        without_limits,
+    ));
+    let relay_windowed = rt.block_on(relay_windowed(&key, windowed_bundles, |_| {}));
+    if std::env::var("QUICK").is_ok() {
+        println!(
+            "echo {:.0} relay {:.0} unlimited {:.0} ratio {:.3} p50 {:?} p99 {:?}",
+            echo_windowed.rate,
+            relay_windowed.rate,
+            unlimited_windowed.rate,
+            relay_windowed.rate / echo_windowed.rate,
+            relay_windowed.p50,
+            relay_windowed.p99
+        );
+        return;
+    }
     let echo = rt.block_on(echo_throughput(frame_bytes));
     let unlimited = rt.block_on(relay_throughput(&key, bundles.clone(), without_limits));
     let relay = rt.block_on(relay_throughput(&key, bundles.clone(), |_| {}));
@@ -72,6 +100,33 @@ fn main() {
             let two = rt.block_on(postgres_throughput(&pg, "two_nodes", 2, &key, bundles));
             (one, two)
         });
+    println!(
+        "relay throughput, {CLIENTS} clients x {WINDOWED_PER_CLIENT} messages of {frame_bytes} bytes, {WINDOW} in flight per client \
+         (latency: from sending to the answer)"
+    );
+    println!(
+        "  {:<34} {:>9} {:>7} {:>8} {:>8} {:>8}",
+        "", "msg/s", "MB/s", "/ echo", "p50 ms", "p99 ms"
+    );
+    let windowed_row = |name: &str, p: &Pushes| {
+        println!(
+            "  {:<34} {:>9.0} {:>7.2} {:>8.3} {:>8.2} {:>8.2}",
+            name,
+            p.rate,
+            p.mb_s,
+            p.rate / echo_windowed.rate,
+            p.p50.as_secs_f64() * 1000.0,
+            p.p99.as_secs_f64() * 1000.0
+        );
+    };
+    windowed_row("axum websocket echo", &echo_windowed);
+    windowed_row("kompas-relay push (durable acks)", &relay_windowed);
+    windowed_row("same, limits and quotas off", &unlimited_windowed);
+    println!(
+        "  ratio relay / echo  : {:.3} (limits and quotas off: {:.3})",
+        relay_windowed.rate / echo_windowed.rate,
+        unlimited_windowed.rate / echo_windowed.rate
+    );
     println!(
         "relay throughput, {CLIENTS} clients x {PER_CLIENT} messages of {frame_bytes} bytes, each waiting for its answer"
     );
@@ -225,6 +280,136 @@ async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
         t.await.unwrap();
     }
     rates(start.elapsed(), CLIENTS * PER_CLIENT, frame_bytes)
+}
+
+/// The same through the echo with `WINDOW` messages in flight per client, as a replica pushes:
+/// the rate, and how long each message waited for its echo.
+async fn echo_windowed(frame_bytes: usize) -> Pushes {
+    async fn echo(mut socket: WebSocket) {
+        while let Some(Ok(message)) = socket.recv().await {
+            if let WsMessage::Binary(b) = message
+                && socket.send(WsMessage::Binary(b)).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+    let app = Router::new().route(
+        "/ws",
+        get(|upgrade: WebSocketUpgrade| async { upgrade.on_upgrade(echo) }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("ws://{addr}/ws");
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+                    .await
+                    .unwrap();
+                let payload = vec![0x42u8; frame_bytes];
+                let mut sent = std::collections::VecDeque::with_capacity(WINDOW);
+                let mut waits = Vec::with_capacity(WINDOWED_PER_CLIENT);
+                let mut left = WINDOWED_PER_CLIENT;
+                loop {
+                    while sent.len() < WINDOW && left > 0 {
+                        socket
+                            .send(TMessage::Binary(payload.clone().into()))
+                            .await
+                            .unwrap();
+                        sent.push_back(Instant::now());
+                        left -= 1;
+                    }
+                    let Some(at) = sent.pop_front() else { break };
+                    socket.next().await.unwrap().unwrap();
+                    waits.push(at.elapsed());
+                }
+                waits
+            })
+        })
+        .collect();
+    let mut waits = Vec::with_capacity(CLIENTS * WINDOWED_PER_CLIENT);
+    for t in tasks {
+        waits.extend(t.await.unwrap());
+    }
+    pushes(start.elapsed(), waits, frame_bytes, Vec::new())
+}
+
+/// Bundles per second pushed through an in-process relay on sled with `WINDOW` pushes in
+/// flight per client, each client a member with its own key, every acknowledgement durable.
+async fn relay_windowed(
+    key: &SigningKey,
+    bundles: Vec<SealedBundle>,
+    adjust: impl FnOnce(&mut RelayConfig),
+) -> Pushes {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().to_path_buf());
+    adjust(&mut config);
+    let state = RelayState::open(config, [9; 32]).unwrap();
+    let (url, _stop) = serve_node(state).await;
+    let (mut admin, _) = RelayClient::connect(&url, WS, key).await.unwrap();
+    admin.append(create_op(WS, key)).await.unwrap();
+    add_members(&mut admin, WS, key, 0..CLIENTS).await;
+    let bytes = bundles[0].encoded_len() + 6;
+    let count = bundles.len();
+    let mut it = bundles.into_iter();
+    let chunks: Vec<Vec<SealedBundle>> = (0..CLIENTS)
+        .map(|_| it.by_ref().take(count / CLIENTS).collect())
+        .collect();
+    let start = Instant::now();
+    let tasks: Vec<_> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let (mut client, _) = RelayClient::connect(&url, WS, &member_key(i))
+                    .await
+                    .unwrap();
+                let mut sent = std::collections::VecDeque::with_capacity(WINDOW);
+                let mut waits = Vec::with_capacity(chunk.len());
+                let mut chunk = chunk.into_iter();
+                loop {
+                    while sent.len() < WINDOW {
+                        let Some(bundle) = chunk.next() else { break };
+                        let hash = bundle.hash();
+                        client.send(&Message::Push { bundle }).await.unwrap();
+                        sent.push_back((hash, Instant::now()));
+                    }
+                    let Some((hash, at)) = sent.pop_front() else {
+                        break;
+                    };
+                    match client.recv().await.unwrap() {
+                        Message::Ack { hash: acked, .. } if acked == hash => {}
+                        other => panic!("expected the ack of {hash}, got {other:?}"),
+                    }
+                    waits.push(at.elapsed());
+                }
+                waits
+            })
+        })
+        .collect();
+    let mut waits = Vec::with_capacity(count);
+    for t in tasks {
+        waits.extend(t.await.unwrap());
+    }
+    pushes(start.elapsed(), waits, bytes, Vec::new())
+}
+
+/// The figures of a round of `waits.len()` messages of `bytes` that took `elapsed`.
+fn pushes(elapsed: Duration, mut waits: Vec<Duration>, bytes: usize, per_node: Vec<f64>) -> Pushes {
+    waits.sort();
+    let (rate, mb_s) = rates(elapsed, waits.len(), bytes);
+    Pushes {
+        rate,
+        mb_s,
+        per_node,
+        p50: percentile(&waits, 0.50),
+        p99: percentile(&waits, 0.99),
+    }
 }
 
 /// One measured round of pushes: the rate over all nodes together, each node's own rate (its

@@ -157,6 +157,18 @@ impl WorkspaceLog for RelayLog {
         }
     }
 
+    fn append_all(
+        &mut self,
+        bundles: &[(Hash32, &SealedBundle)],
+        head: u64,
+        members: u64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        match self {
+            RelayLog::Sled(l) => l.append_all(bundles, head, members),
+            RelayLog::Postgres(l) => Ok(l.append_all(bundles, head, members)?),
+        }
+    }
+
     fn bundles(
         &self,
         after: u64,

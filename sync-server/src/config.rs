@@ -23,7 +23,8 @@ pub struct RelayConfig {
     pub max_frame: usize,
     /// Connections beyond this are refused with `Overloaded`.
     pub max_connections: usize,
-    /// Bundle and membership writes in flight at once; more are refused with `Overloaded`.
+    /// Writes in flight at once (a membership operation, or a connection's pushes waiting for
+    /// their flush); more are refused with `Overloaded`.
     pub max_concurrent_writes: usize,
     /// The most bundles in one `Bundles` answer or subscription batch.
     pub pull_limit: usize,

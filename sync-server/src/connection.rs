@@ -3,16 +3,20 @@
 //!
 //! A connection runs as one task that reads a frame, hands it to its session, carries out the
 //! action the session returns (a write is flushed before it is committed and acknowledged),
-//! and in between sends what a subscription has pending. Writes wait for the socket, so a
-//! client that does not read stops being read from: the per-connection buffer is one frame
-//! each way. Its ticket bounds what it may buffer while a frame arrives; a clock tick closes it
-//! when a frame takes too long, when it stays silent (after a ping), or when a key that is not
-//! a member stays too long.
+//! and in between sends what a subscription has pending. A push does not hold up the next
+//! frame: it is staged and waits in the connection's [`Pipeline`] for the flush that makes it
+//! durable, while the task reads on (up to the pipeline's bound); the flush's return sends the
+//! acknowledgements in order. Any other request, and any refusal, waits for the pushes before
+//! it, so answers keep the order of the requests. Writes wait for the socket, so a client that
+//! does not read stops being read from. Its ticket bounds what it may buffer while a frame
+//! arrives; a clock tick closes it when a frame takes too long, when it stays silent (after a
+//! ping), or when a key that is not a member stays too long.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures_util::{FutureExt, SinkExt};
 use kompas_engine::sync::wire::{
     ErrorCode, Message, WireError, WorkspaceId, decode_frame, encode_frame,
 };
@@ -20,7 +24,8 @@ use tokio::sync::watch;
 
 use crate::admission::{Cut, Ticket};
 use crate::backend::RelayLog;
-use crate::protocol::{Action, Refusal, Session, WorkspaceCore};
+use crate::pipeline::Pipeline;
+use crate::protocol::{Action, Admitted, Checked, Refusal, Session, Stored, WorkspaceCore};
 use crate::state::{RelayState, now, random};
 use crate::workspace::Workspace;
 
@@ -41,6 +46,7 @@ pub async fn serve(socket: WebSocket, state: Arc<RelayState>, ticket: Ticket) {
         head_rx: None,
         last_heard: Instant::now(),
         pinged: false,
+        held: None,
     };
     if conn.ticket.is_over() {
         let refusal = Refusal::new(
@@ -81,6 +87,8 @@ struct Connection {
     last_heard: Instant,
     /// Whether the relay pinged since then.
     pinged: bool,
+    /// A frame read while gathering pushes that is not one, served next.
+    held: Option<Incoming>,
 }
 
 /// How often a connection checks its clocks.
@@ -206,14 +214,20 @@ impl Connection {
         self.ws = ws;
     }
 
-    /// The request loop.
+    /// The request loop. Pushes are pipelined (`pipeline.rs`): the loop reads on while earlier
+    /// pushes wait for their flush, and acknowledges them in order when it returns. Every other
+    /// answer (to a request, or a refusal) waits until the acknowledgements of the pushes
+    /// before it are sent, so answers come in request order and a request is served after
+    /// the pushes before it are durable and shown.
     async fn run(&mut self) {
         let mut shutdown = self.state.watch_shutdown();
         let ticket = self.ticket.clone();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pipeline = Pipeline::default();
         loop {
             let catching_up = with_core(&self.ws, |core| self.session.catching_up(core));
+            let reading = pipeline.has_room();
             // The watches are held apart from `self` while the frame handlers borrow it; a
             // handler that binds new ones (a creation, a subscription) wins.
             let mut members_rx = self.members_rx.take();
@@ -223,15 +237,18 @@ impl Connection {
                 _ = shutdown.changed() => Err(Fail::Refused(Refusal::new(ErrorCode::ShuttingDown, "de relay stopt"))),
                 cut = ticket.cut() => {
                     let refusal = self.cut_refusal(cut);
-                    self.refuse_and_close(&refusal).await;
+                    if self.drain(&mut pipeline).await.is_ok() {
+                        self.refuse_and_close(&refusal).await;
+                    }
                     return;
                 }
+                flushed = pipeline.flushed() => self.acknowledge(&mut pipeline, flushed).await,
                 _ = tick.tick() => self.check_clocks().await,
                 _ = changed(&mut members_rx) => self.send_pending().await,
-                incoming = self.recv() => match incoming {
+                incoming = self.next_incoming(), if reading => match incoming {
                     Incoming::Closed => return,
                     Incoming::Bad(refusal) => Err(Fail::Refused(refusal)),
-                    Incoming::Message(m) => self.handle(*m).await,
+                    Incoming::Message(m) => self.handle(*m, &mut pipeline).await,
                 },
                 _ = changed(&mut head_rx), if !catching_up => Ok(()),
                 () = std::future::ready(()), if catching_up => self.send_pending().await,
@@ -241,11 +258,15 @@ impl Connection {
             match outcome {
                 Ok(()) => {}
                 Err(Fail::Gone) => return,
-                Err(Fail::Refused(refusal)) if refusal.closes() => {
-                    self.refuse_and_close(&refusal).await;
-                    return;
-                }
                 Err(Fail::Refused(refusal)) => {
+                    // The pushes before what is refused are answered first.
+                    if self.drain(&mut pipeline).await.is_err() {
+                        return;
+                    }
+                    if refusal.closes() {
+                        self.refuse_and_close(&refusal).await;
+                        return;
+                    }
                     if !self.send_refusal(&refusal).await {
                         return;
                     }
@@ -254,9 +275,15 @@ impl Connection {
         }
     }
 
-    /// Hands a request to the session and carries out what it asks for.
-    async fn handle(&mut self, message: Message) -> Result<(), Fail> {
+    /// Hands a request to the session and carries out what it asks for. A push, with the
+    /// pushes right behind it, is staged and left in `pipeline` for its flush; anything else
+    /// waits for the pushes before it first.
+    async fn handle(&mut self, message: Message, pipeline: &mut Pipeline) -> Result<(), Fail> {
+        if matches!(message, Message::Push { .. }) {
+            return self.pushes(message, pipeline).await;
+        }
         let arrived = Instant::now();
+        self.drain(pipeline).await?;
         let action = with_core(&self.ws, |core| {
             self.session.handle(&self.state.rules, core, now(), message)
         })?;
@@ -275,19 +302,6 @@ impl Connection {
             Action::Subscribed => {
                 self.head_rx = self.ws.as_ref().map(|ws| ws.watch_head());
                 Ok(())
-            }
-            Action::Push(bundle) => {
-                let ws = self.bound()?;
-                let _permit = state.writes.try_acquire().map_err(|_| overloaded())?;
-                let stored = ws.push_checked(&state.store, &bundle).await?;
-                let counter = if stored.duplicate {
-                    &state.metrics.bundles_duplicate
-                } else {
-                    &state.metrics.bundles_stored
-                };
-                counter.inc();
-                state.metrics.ack_took(arrived.elapsed());
-                self.reply(&stored.ack()).await
             }
             Action::Append { op, arrival } => {
                 let ws = self.bound()?;
@@ -308,8 +322,170 @@ impl Connection {
                     }
                 }
             }
-            Action::Identified { .. } => Err(out_of_turn(&action).into()),
+            Action::Push(_) | Action::Identified { .. } => Err(out_of_turn(&action).into()),
         }
+    }
+
+    /// Serves `first`, a push, together with the pushes that arrived right behind it (as many
+    /// as are here already, up to [`MAX_BATCH`] and what the pipeline takes): the session
+    /// admits them under one read lock, their signatures are checked outside it, and the
+    /// bundles are staged in one write and queued for the flush. A refusal is sent after the
+    /// pushes before it are answered; the first frame that is not a push waits for the next
+    /// turn of the request loop.
+    async fn pushes(&mut self, first: Message, pipeline: &mut Pipeline) -> Result<(), Fail> {
+        let mut frames = vec![(first, Instant::now())];
+        let mut bytes = frame_size(&frames[0].0);
+        while frames.len() < MAX_BATCH && pipeline.has_room_for(frames.len(), bytes) {
+            match self.recv().now_or_never() {
+                Some(Incoming::Message(m)) if matches!(*m, Message::Push { .. }) => {
+                    bytes = bytes.saturating_add(frame_size(&m));
+                    frames.push((*m, Instant::now()));
+                }
+                Some(other) => {
+                    self.held = Some(other);
+                    break;
+                }
+                None => break,
+            }
+        }
+        let rules = &self.state.rules;
+        let session = &mut self.session;
+        let admitted: Vec<(Result<Admitted, Refusal>, Instant)> = with_core(&self.ws, |core| {
+            frames
+                .into_iter()
+                .map(|(message, arrived)| {
+                    let admitted = match session.handle(rules, core, now(), message) {
+                        Ok(Action::Push(admitted)) => Ok(admitted),
+                        Ok(other) => Err(out_of_turn(&other)),
+                        Err(refusal) => Err(refusal),
+                    };
+                    (admitted, arrived)
+                })
+                .collect()
+        });
+        let mut run = Vec::with_capacity(admitted.len());
+        for (admitted, arrived) in admitted {
+            match admitted.and_then(Admitted::verify) {
+                Ok(checked) => run.push((checked, arrived)),
+                Err(refusal) => {
+                    self.stage(pipeline, std::mem::take(&mut run)).await?;
+                    self.refuse_in_turn(pipeline, refusal).await?;
+                }
+            }
+        }
+        self.stage(pipeline, run).await
+    }
+
+    /// Stages checked bundles in one write and queues their acknowledgements (or refuses them,
+    /// each in its turn).
+    async fn stage(
+        &mut self,
+        pipeline: &mut Pipeline,
+        run: Vec<(Checked, Instant)>,
+    ) -> Result<(), Fail> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let ws = self.bound()?;
+        // A connection whose pushes wait holds a write permit already.
+        let permit = match pipeline.holds_permit() {
+            true => None,
+            false => match self.state.writes.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    for _ in &run {
+                        self.refuse_in_turn(pipeline, overloaded()).await?;
+                    }
+                    return Ok(());
+                }
+            },
+        };
+        let (bundles, arrivals): (Vec<Checked>, Vec<Instant>) = run.into_iter().unzip();
+        let answers = ws.stage_all(&bundles);
+        let mut permit = permit;
+        for ((answer, arrived), checked) in answers.into_iter().zip(arrivals).zip(&bundles) {
+            match answer {
+                Ok(stored) => {
+                    // Pushes staged after a refusal emptied the queue ride on without a permit:
+                    // they are few (one batch) and already written.
+                    pipeline.push(
+                        stored,
+                        arrived,
+                        checked.bundle().encoded_len(),
+                        permit.take(),
+                    );
+                }
+                Err(refusal) => self.refuse_in_turn(pipeline, refusal).await?,
+            }
+        }
+        pipeline.start(&self.state.store);
+        Ok(())
+    }
+
+    /// Sends a refusal of a push once the pushes before it are answered; one that closes the
+    /// connection ends the request.
+    async fn refuse_in_turn(
+        &mut self,
+        pipeline: &mut Pipeline,
+        refusal: Refusal,
+    ) -> Result<(), Fail> {
+        if refusal.closes() {
+            return Err(Fail::Refused(refusal));
+        }
+        self.drain(pipeline).await?;
+        if self.send_refusal(&refusal).await {
+            Ok(())
+        } else {
+            Err(Fail::Gone)
+        }
+    }
+
+    /// Acknowledges, in order, the pushes the flush that returned made durable (or refuses
+    /// them if it failed); the next flush has started for the pushes staged meanwhile.
+    async fn acknowledge(
+        &mut self,
+        pipeline: &mut Pipeline,
+        flushed: Result<(), Refusal>,
+    ) -> Result<(), Fail> {
+        let covered = pipeline.take_covered(&self.state.store);
+        if let Err(refusal) = flushed {
+            for _ in &covered {
+                if !self.send_refusal(&refusal).await {
+                    return Err(Fail::Gone);
+                }
+            }
+            return Ok(());
+        }
+        let stored: Vec<Stored> = covered.iter().map(|w| w.stored).collect();
+        if let Some(ws) = &self.ws {
+            ws.commit(&stored);
+        }
+        let metrics = &self.state.metrics;
+        for waiting in &covered {
+            let counter = if waiting.stored.duplicate {
+                &metrics.bundles_duplicate
+            } else {
+                &metrics.bundles_stored
+            };
+            counter.inc();
+            metrics.ack_took(waiting.arrived.elapsed());
+        }
+        let acks: Vec<Message> = stored.iter().map(Stored::ack).collect();
+        if self.send_all(&acks).await {
+            Ok(())
+        } else {
+            Err(Fail::Gone)
+        }
+    }
+
+    /// Waits until every push of `pipeline` is answered.
+    async fn drain(&mut self, pipeline: &mut Pipeline) -> Result<(), Fail> {
+        while !pipeline.is_empty() {
+            pipeline.start(&self.state.store);
+            let flushed = pipeline.flushed().await;
+            self.acknowledge(pipeline, flushed).await?;
+        }
+        Ok(())
     }
 
     /// Acknowledges a durable membership operation; a key that became a member with it is
@@ -344,6 +520,14 @@ impl Connection {
             self.reply(&frame).await?;
         }
         Ok(())
+    }
+
+    /// The frame held back while gathering pushes, or else the next one from the socket.
+    async fn next_incoming(&mut self) -> Incoming {
+        match self.held.take() {
+            Some(held) => held,
+            None => self.recv().await,
+        }
     }
 
     /// Reads the next frame, skipping pings; a closed or failed socket is `Closed`.
@@ -389,6 +573,23 @@ impl Connection {
             .send(WsMessage::Binary(bytes.into()))
             .await
             .is_ok()
+    }
+
+    /// Sends frames in order and flushes the socket once, after the last.
+    async fn send_all(&mut self, messages: &[Message]) -> bool {
+        for message in messages {
+            let bytes = encode_frame(message);
+            self.state.metrics.bytes_out.inc_by(bytes.len() as u64);
+            if self
+                .socket
+                .feed(WsMessage::Binary(bytes.into()))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+        self.socket.flush().await.is_ok()
     }
 
     async fn send_refusal(&mut self, refusal: &Refusal) -> bool {
@@ -529,6 +730,18 @@ async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
         return;
     }
     std::future::pending().await
+}
+
+/// The most pushes served together: their signatures are checked in one go on the
+/// connection's thread, so a batch is kept short enough not to hold up other connections.
+const MAX_BATCH: usize = 64;
+
+/// The size of a push's bundle (0 for any other frame).
+fn frame_size(message: &Message) -> usize {
+    match message {
+        Message::Push { bundle } => bundle.encoded_len(),
+        _ => 0,
+    }
 }
 
 /// The refusal for an action the session cannot ask for at this point.

@@ -28,6 +28,7 @@ cfg_if::cfg_if! {
         pub mod metrics;
         pub mod mirror;
         pub mod operator;
+        mod pipeline;
         pub mod postgres;
         pub mod server;
         pub mod state;

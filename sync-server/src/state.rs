@@ -36,8 +36,9 @@ pub struct RelayState {
     workspaces: RwLock<HashMap<WorkspaceId, Arc<Workspace>>>,
     create_lock: Mutex<()>,
     shutdown: watch::Sender<bool>,
-    /// Permits for writes in flight (load shedding).
-    pub writes: Semaphore,
+    /// Permits for writes in flight (load shedding): one per membership write, and one per
+    /// connection while pushes of it wait for their flush.
+    pub writes: Arc<Semaphore>,
     /// Connection counts and buffered bytes.
     pub admission: Arc<Admission>,
     mirror_requests: RwLock<Option<mpsc::UnboundedSender<WorkspaceId>>>,
@@ -75,7 +76,7 @@ impl RelayState {
                 }
             }
         }
-        let writes = Semaphore::new(config.max_concurrent_writes);
+        let writes = Arc::new(Semaphore::new(config.max_concurrent_writes));
         let admission = Admission::new(
             config.limits.clone(),
             config.max_connections,

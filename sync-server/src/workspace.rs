@@ -138,15 +138,34 @@ impl Workspace {
 
     /// Stores a checked bundle; returns once it is durable.
     pub async fn push_checked(&self, store: &Backend, bundle: &Checked) -> Result<Stored, Refusal> {
-        let stored = self.write().stage_bundle(bundle)?;
+        let stored = self.stage(bundle)?;
         store.flush().await?;
+        self.commit(std::slice::from_ref(&stored));
+        Ok(stored)
+    }
+
+    /// Writes a checked bundle to the log, not durable yet: the caller flushes the store (a
+    /// flush that starts after this returns covers it) and then calls [`Workspace::commit`].
+    pub fn stage(&self, bundle: &Checked) -> Result<Stored, Refusal> {
+        self.write().stage_bundle(bundle)
+    }
+
+    /// Writes checked bundles to the log in one write, not durable yet (as
+    /// [`Workspace::stage`]): an answer per bundle, in order.
+    pub fn stage_all(&self, bundles: &[Checked]) -> Vec<Result<Stored, Refusal>> {
+        self.write().stage_bundles(bundles)
+    }
+
+    /// Shows bundles made durable to readers and wakes the subscribers, under one lock.
+    pub fn commit(&self, stored: &[Stored]) {
         let (head, len) = {
             let mut core = self.write();
-            core.commit_bundle(&stored);
+            for stored in stored {
+                core.commit_bundle(stored);
+            }
             (core.head(), core.ops_len())
         };
         self.publish(head, len);
-        Ok(stored)
     }
 
     /// Durable bundles after `after`.

@@ -65,6 +65,30 @@ pub trait WorkspaceLog {
         members: u64,
     ) -> Result<Appended, Self::Error>;
 
+    /// Appends `bundles` (each with its hash) in order, each as [`WorkspaceLog::append`]
+    /// would after those before it, in one write where the log can. The answers, one per
+    /// bundle, may stop short after an [`Appended::Stale`]: the caller writes the rest one at a
+    /// time. By default one `append` after the other.
+    fn append_all(
+        &mut self,
+        bundles: &[(Hash32, &SealedBundle)],
+        head: u64,
+        members: u64,
+    ) -> Result<Vec<Appended>, Self::Error> {
+        let mut answers = Vec::with_capacity(bundles.len());
+        let mut head = head;
+        for (hash, bundle) in bundles {
+            let appended = self.append(hash, bundle, head, members)?;
+            answers.push(appended);
+            match appended {
+                Appended::New(seq) => head = head.max(seq),
+                Appended::Duplicate(_) => {}
+                Appended::Stale => break,
+            }
+        }
+        Ok(answers)
+    }
+
     /// Up to `limit` bundles with `after < seq <= upto`, stopping once `budget` bytes are
     /// reached (at least one bundle is returned if there is one).
     fn bundles(

@@ -21,7 +21,7 @@ pub use log::{Appended, MemoryLog, OpWritten, WorkspaceLog};
 pub use refusal::Refusal;
 pub use rules::{AnswerLimits, Marks, Rules};
 pub use session::{Action, Session};
-pub use workspace::{CaughtUp, Checked, StagedOp, Stored, WorkspaceCore};
+pub use workspace::{Admitted, CaughtUp, Checked, StagedOp, Stored, WorkspaceCore};
 
 #[cfg(test)]
 mod session_tests;

@@ -27,7 +27,7 @@ use super::log::WorkspaceLog;
 use super::op_time::Arrival;
 use super::refusal::Refusal;
 use super::rules::Rules;
-use super::workspace::{Checked, WorkspaceCore, not_member};
+use super::workspace::{Admitted, WorkspaceCore, not_member};
 
 /// What the adapter does next for a frame.
 #[derive(Debug)]
@@ -43,8 +43,9 @@ pub enum Action {
         /// Whether it is a relay allowed to mirror this one.
         mirror: bool,
     },
-    /// Stages the bundle, makes the log durable, commits it and sends its acknowledgement.
-    Push(Checked),
+    /// Checks the bundle's signature ([`Admitted::verify`], outside the workspace's lock),
+    /// stages it, makes the log durable, commits it and sends its acknowledgement.
+    Push(Admitted),
     /// Stages the operation in the connection's workspace, makes it durable, commits it and
     /// sends its acknowledgement.
     Append {
@@ -318,7 +319,7 @@ impl Standing {
                     bundle.encoded_len() as u64,
                     ws.stored_bytes(),
                 )?;
-                Ok(Action::Push(Checked::new(bundle, ws.id())?))
+                Ok(Action::Push(Admitted::new(bundle, ws.id())?))
             }
             Message::Pull { after, limit } => {
                 let ws = self.reader(ws)?;

@@ -100,9 +100,10 @@ fn a_member_pushes_once_acknowledged_twice_and_pulls_it_back() {
     };
     let mut acks = Vec::new();
     for _ in 0..2 {
-        let Ok(Action::Push(checked)) = session.handle(&rules, Some(&ws), NOW, push()) else {
+        let Ok(Action::Push(admitted)) = session.handle(&rules, Some(&ws), NOW, push()) else {
             panic!("push refused");
         };
+        let checked = admitted.verify().expect("signed");
         let stored = ws.stage_bundle(&checked).expect("stage");
         // Not durable yet: readers do not see it.
         assert!(ws.range(0, 10, usize::MAX).expect("range").len() <= usize::from(stored.duplicate));

@@ -14,14 +14,15 @@ use super::log::{Appended, OpWritten, WorkspaceLog};
 use super::op_time::{self, Arrival};
 use super::refusal::Refusal;
 
-/// A bundle whose envelope was checked: it names this workspace, fits the limit and its
-/// signature holds. Only a checked bundle can be staged.
+/// A pushed bundle that names this workspace and fits the limit; its signature is not checked
+/// yet. The session admits a push this far (with the pusher's rights and quotas) under the
+/// workspace's lock; the adapter checks signatures after, outside it ([`Admitted::verify`]).
 #[derive(Debug, Clone)]
-pub struct Checked(SealedBundle);
+pub struct Admitted(SealedBundle);
 
-impl Checked {
-    /// Checks what a bundle says of itself for workspace `id`.
-    pub fn new(bundle: SealedBundle, id: WorkspaceId) -> Result<Checked, Refusal> {
+impl Admitted {
+    /// Checks that `bundle` names workspace `id` and fits the limit.
+    pub fn new(bundle: SealedBundle, id: WorkspaceId) -> Result<Admitted, Refusal> {
         if bundle.workspace != id {
             return Err(Refusal::new(
                 ErrorCode::WrongWorkspace,
@@ -40,10 +41,32 @@ impl Checked {
                 ),
             ));
         }
-        bundle
+        Ok(Admitted(bundle))
+    }
+
+    /// Checks the author's signature.
+    pub fn verify(self) -> Result<Checked, Refusal> {
+        self.0
             .verify()
             .map_err(|e| Refusal::new(ErrorCode::BadBundle, e.to_string()))?;
-        Ok(Checked(bundle))
+        Ok(Checked(self.0))
+    }
+
+    /// The bundle.
+    pub fn bundle(&self) -> &SealedBundle {
+        &self.0
+    }
+}
+
+/// A bundle whose envelope was checked: it names this workspace, fits the limit and its
+/// signature holds. Only a checked bundle can be staged.
+#[derive(Debug, Clone)]
+pub struct Checked(SealedBundle);
+
+impl Checked {
+    /// Checks what a bundle says of itself for workspace `id`.
+    pub fn new(bundle: SealedBundle, id: WorkspaceId) -> Result<Checked, Refusal> {
+        Admitted::new(bundle, id)?.verify()
     }
 
     /// The bundle.
@@ -209,19 +232,7 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
         let bundle = bundle.bundle();
         let hash = bundle.hash();
         for _ in 0..STALE_RETRIES {
-            if !self.members.is_member(&bundle.author) {
-                return Err(not_member(&bundle.author));
-            }
-            if bundle.epoch > self.members.epoch() {
-                return Err(Refusal::new(
-                    ErrorCode::UnknownEpoch,
-                    format!(
-                        "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
-                        bundle.epoch,
-                        self.members.epoch()
-                    ),
-                ));
-            }
+            self.admissible(bundle)?;
             let appended = self
                 .log
                 .append(&hash, bundle, self.written, self.members.len())
@@ -250,6 +261,90 @@ impl<L: WorkspaceLog> WorkspaceCore<L> {
         Err(conflict(
             "de ledenlijst veranderde steeds tijdens het opslaan",
         ))
+    }
+
+    /// Writes checked bundles in order, each as [`WorkspaceCore::stage_bundle`] would after the
+    /// ones before it, in one write to the log where the log can (one sled transaction): the
+    /// answers, one per bundle in the same order. A bundle the member set refuses is refused
+    /// alone; a write that fails refuses every bundle of it.
+    pub fn stage_bundles(&mut self, bundles: &[Checked]) -> Vec<Result<Stored, Refusal>> {
+        let mut answers: Vec<Option<Result<Stored, Refusal>>> = Vec::with_capacity(bundles.len());
+        let mut written = Vec::with_capacity(bundles.len());
+        let mut items = Vec::with_capacity(bundles.len());
+        for (i, checked) in bundles.iter().enumerate() {
+            match self.admissible(checked.bundle()) {
+                Ok(()) => {
+                    answers.push(None);
+                    written.push(i);
+                    items.push((checked.bundle().hash(), checked.bundle()));
+                }
+                Err(refusal) => answers.push(Some(Err(refusal))),
+            }
+        }
+        match self
+            .log
+            .append_all(&items, self.written, self.members.len())
+        {
+            Err(e) => {
+                let refusal: Refusal = e.into();
+                for &i in &written {
+                    answers[i] = Some(Err(refusal.clone()));
+                }
+            }
+            Ok(appended) => {
+                for (k, &i) in written.iter().enumerate() {
+                    let (hash, bundle) = items[k];
+                    answers[i] = Some(match appended.get(k) {
+                        Some(Appended::New(seq)) => {
+                            self.written = self.written.max(*seq);
+                            self.stored = self.stored.saturating_add(bundle.encoded_len() as u64);
+                            Ok(Stored {
+                                seq: *seq,
+                                hash,
+                                duplicate: false,
+                            })
+                        }
+                        Some(Appended::Duplicate(seq)) => Ok(Stored {
+                            seq: *seq,
+                            hash,
+                            duplicate: true,
+                        }),
+                        // A shared log moved on: this one and those after it one at a time,
+                        // each after catching up.
+                        Some(Appended::Stale) | None => self.stage_bundle(&bundles[i]),
+                    });
+                }
+            }
+        }
+        answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| {
+                    Err(Refusal::new(
+                        ErrorCode::Internal,
+                        "de relay kreeg geen antwoord van de opslag voor deze wijziging",
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the member set takes a bundle now: its author is a member and its epoch known.
+    fn admissible(&self, bundle: &SealedBundle) -> Result<(), Refusal> {
+        if !self.members.is_member(&bundle.author) {
+            return Err(not_member(&bundle.author));
+        }
+        if bundle.epoch > self.members.epoch() {
+            return Err(Refusal::new(
+                ErrorCode::UnknownEpoch,
+                format!(
+                    "wijziging gebruikt sleutelgeneratie {}, de samenwerking is bij {}",
+                    bundle.epoch,
+                    self.members.epoch()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Reads what other writers of a shared log added since this core last looked: the bundle

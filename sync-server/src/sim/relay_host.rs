@@ -198,7 +198,8 @@ impl SimRelay {
                 out.push(frame(conn, welcome));
             }
             Action::Subscribed => self.send_pending(conn, out),
-            Action::Push(checked) => {
+            Action::Push(admitted) => {
+                let checked = admitted.verify()?;
                 let id = self.bound(conn)?;
                 let core = self.core(id)?;
                 let stored = core.stage_bundle(&checked)?;

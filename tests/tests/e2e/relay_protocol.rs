@@ -712,3 +712,140 @@ async fn the_relay_answers_pings() {
     drop(ws);
     relay.stop().await;
 }
+
+/// The next answer, which must be the acknowledgement of `bundle` at `seq`.
+async fn expect_ack(
+    client: &mut RelayClient,
+    bundle: &kompas_engine::sync::wire::SealedBundle,
+    seq: u64,
+    duplicate: bool,
+) {
+    match client.recv().await.unwrap() {
+        Message::Ack {
+            seq: acked,
+            hash,
+            duplicate: dup,
+        } => assert_eq!((acked, hash, dup), (seq, bundle.hash(), duplicate)),
+        other => panic!("expected the ack of bundle {seq}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pushes_sent_without_waiting_are_answered_in_order_and_a_refusal_keeps_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let bundles: Vec<_> = (0..120u8)
+        .map(|i| gemeente.seal(WS, 0, i % 7, &[i; 300], [i; 24]))
+        .collect();
+    let mut forged = gemeente.seal(WS, 0, 1, b"vervalst", [200; 24]);
+    forged.ciphertext[0] ^= 1;
+    // Sixty pushes, a forged one, sixty more, a replay of the first and a pull, all sent
+    // before any answer is read.
+    let client = &mut ws.coordinator;
+    for bundle in &bundles[..60] {
+        client
+            .send(&Message::Push {
+                bundle: bundle.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    client
+        .send(&Message::Push { bundle: forged })
+        .await
+        .unwrap();
+    for bundle in &bundles[60..] {
+        client
+            .send(&Message::Push {
+                bundle: bundle.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    client
+        .send(&Message::Push {
+            bundle: bundles[0].clone(),
+        })
+        .await
+        .unwrap();
+    client
+        .send(&Message::Pull {
+            after: 0,
+            limit: 512,
+        })
+        .await
+        .unwrap();
+    within("every push and the pull are answered, in order", async {
+        for (i, bundle) in bundles[..60].iter().enumerate() {
+            expect_ack(client, bundle, i as u64 + 1, false).await;
+        }
+        assert_eq!(refused(next_error(client).await), ErrorCode::BadBundle);
+        for (i, bundle) in bundles[60..].iter().enumerate() {
+            expect_ack(client, bundle, i as u64 + 61, false).await;
+        }
+        expect_ack(client, &bundles[0], 1, true).await;
+        // The pull after the pushes sees every one of them.
+        match client.recv().await.unwrap() {
+            Message::Bundles { items, head } => {
+                assert_eq!(head, 120);
+                let pulled: Vec<_> = items.into_iter().map(|item| item.bundle).collect();
+                assert_eq!(pulled, bundles);
+            }
+            other => panic!("expected the pulled bundles, got {other:?}"),
+        }
+    })
+    .await;
+    assert_eq!(relay.state.metrics.errors_of(ErrorCode::BadBundle), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn pushes_sent_without_waiting_are_not_acknowledged_while_the_store_cannot_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay(&dir).await;
+    let url = relay.url();
+    let gemeente = Org::new(1, "Gemeente Zwolle");
+    let mut ws = TestWorkspace::create(&url, WS, &gemeente).await;
+    let bundles: Vec<_> = (0..40u8)
+        .map(|i| gemeente.seal(WS, 0, i % 7, &[i; 100], [i; 24]))
+        .collect();
+    let sled = relay.state.store.as_sled().expect("a sled relay");
+    sled.inject_fault(true);
+    let client = &mut ws.coordinator;
+    for bundle in &bundles {
+        client
+            .send(&Message::Push {
+                bundle: bundle.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    within("every push is refused, none acknowledged", async {
+        for _ in &bundles {
+            assert_eq!(refused(next_error(client).await), ErrorCode::StorageFault);
+        }
+    })
+    .await;
+    assert_eq!(relay.state.metrics.bundles_stored.get(), 0);
+    // Once the store flushes again, the same pushes are acknowledged where they were written.
+    sled.inject_fault(false);
+    for bundle in &bundles {
+        client
+            .send(&Message::Push {
+                bundle: bundle.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    within("the pushes sent again are acknowledged in order", async {
+        for (i, bundle) in bundles.iter().enumerate() {
+            expect_ack(client, bundle, i as u64 + 1, true).await;
+        }
+    })
+    .await;
+    assert_eq!(client.pull_all(0).await.unwrap().len(), bundles.len());
+    relay.stop().await;
+}
