@@ -363,9 +363,40 @@ impl Connection {
                 })
                 .collect()
         });
-        let mut run = Vec::with_capacity(admitted.len());
-        for (admitted, arrived) in admitted {
-            match admitted.and_then(Admitted::verify) {
+        // The signatures of those admitted are checked together, outside the lock.
+        let mut answers: Vec<Option<Result<Checked, Refusal>>> = Vec::with_capacity(admitted.len());
+        let mut arrivals = Vec::with_capacity(admitted.len());
+        let mut to_verify = Vec::with_capacity(admitted.len());
+        let mut places = Vec::with_capacity(admitted.len());
+        for (place, (admitted, arrived)) in admitted.into_iter().enumerate() {
+            arrivals.push(arrived);
+            match admitted {
+                Ok(admitted) => {
+                    to_verify.push(admitted);
+                    places.push(place);
+                    answers.push(None);
+                }
+                Err(refusal) => answers.push(Some(Err(refusal))),
+            }
+        }
+        for (place, verified) in places.into_iter().zip(Admitted::verify_all(to_verify)) {
+            answers[place] = Some(verified);
+        }
+        let checked: Vec<(Result<Checked, Refusal>, Instant)> = answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| {
+                    Err(Refusal::new(
+                        ErrorCode::Internal,
+                        "de relay kon de handtekening niet controleren",
+                    ))
+                })
+            })
+            .zip(arrivals)
+            .collect();
+        let mut run = Vec::with_capacity(checked.len());
+        for (checked, arrived) in checked {
+            match checked {
                 Ok(checked) => run.push((checked, arrived)),
                 Err(refusal) => {
                     self.stage(pipeline, std::mem::take(&mut run)).await?;

@@ -200,3 +200,58 @@ fn a_subscriber_is_sent_what_it_missed_batch_by_batch() {
     }
     assert_eq!(seqs, vec![2, 3, 4, 5]);
 }
+
+#[test]
+fn signatures_checked_together_give_each_bundle_the_answer_it_gets_alone() {
+    use super::Admitted;
+    use kompas_engine::sync::wire::Sig;
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let other = SigningKey::from_bytes(&[2; 32]);
+    let signed: Vec<SealedBundle> = (0..8u8)
+        .map(|i| {
+            let signer = if i % 2 == 0 { &key } else { &other };
+            SealedBundle::sign(WS, 0, DocRef([i; 32]), [i; NONCE_LEN], vec![i; 64], signer)
+        })
+        .collect();
+    let admit = |bundles: &[SealedBundle]| -> Vec<Admitted> {
+        bundles
+            .iter()
+            .map(|b| Admitted::new(b.clone(), WS).expect("admitted"))
+            .collect()
+    };
+    let verdicts = |bundles: &[SealedBundle]| -> Vec<Option<ErrorCode>> {
+        Admitted::verify_all(admit(bundles))
+            .into_iter()
+            .map(|answer| answer.err().map(|refusal| refusal.code))
+            .collect()
+    };
+    let alone = |bundles: &[SealedBundle]| -> Vec<Option<ErrorCode>> {
+        admit(bundles)
+            .into_iter()
+            .map(|a| a.verify().err().map(|refusal| refusal.code))
+            .collect()
+    };
+    assert_eq!(verdicts(&signed), vec![None; 8]);
+    // One changed byte, one signature of another key, and one whose point is of small order
+    // (the identity, with s = 0, which the batch equation alone would not catch by itself).
+    let mut damaged = signed.clone();
+    damaged[1].ciphertext[0] ^= 1;
+    damaged[4].author = OrgKey::of(&other);
+    let mut small = [0u8; 64];
+    small[0] = 1;
+    damaged[6].signature = Sig(small);
+    let expected = alone(&damaged);
+    assert_eq!(
+        expected,
+        [1, 4, 6].iter().fold(vec![None; 8], |mut v, &i| {
+            v[i] = Some(ErrorCode::BadBundle);
+            v
+        })
+    );
+    assert_eq!(verdicts(&damaged), expected);
+    // With only the small-order signature wrong the batch is not even tried.
+    let mut only_small = signed.clone();
+    only_small[3].signature = Sig(small);
+    assert_eq!(verdicts(&only_small), alone(&only_small));
+    assert_eq!(verdicts(&only_small)[3], Some(ErrorCode::BadBundle));
+}
