@@ -347,11 +347,16 @@ impl Standing {
                 if !self.may_read_log(ws) {
                     return Err(not_member(&self.key));
                 }
-                let ops = match ws {
-                    Some(ws) => ws.ops_page(after, rules.answers.membership_page)?,
-                    None => Vec::new(),
+                // Asked beyond the log, the empty page starts at the log's end: it tells the
+                // client how long the log is instead of echoing a position the relay lacks.
+                let (start, ops) = match ws {
+                    Some(ws) => (
+                        after.min(ws.ops_len()),
+                        ws.ops_page(after, rules.answers.membership_page)?,
+                    ),
+                    None => (0, Vec::new()),
                 };
-                Ok(Action::Send(Message::MembershipOps { start: after, ops }))
+                Ok(Action::Send(Message::MembershipOps { start, ops }))
             }
             Message::MembershipAppend { op } => self.append(rules, ws, now, op),
             other => Err(unexpected(&other, "een verzoek")),

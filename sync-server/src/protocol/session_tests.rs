@@ -171,6 +171,34 @@ fn a_stranger_is_welcomed_with_zeros_and_refused_every_read() {
 }
 
 #[test]
+fn a_membership_pull_beyond_the_log_gets_an_empty_page_at_the_log_s_end() {
+    let rules = rules();
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let (mut session, ws) = created(&rules, &key);
+    let len = ws.ops_len();
+    assert!(len > 0, "the log holds the creation");
+    let answer = session
+        .handle(
+            &rules,
+            Some(&ws),
+            NOW,
+            Message::MembershipPull { after: len + 5 },
+        )
+        .expect("pull");
+    let Action::Send(Message::MembershipOps { start, ops }) = answer else {
+        panic!("not a page of operations: {answer:?}");
+    };
+    assert_eq!((start, ops.len()), (len, 0));
+    let answer = session
+        .handle(&rules, Some(&ws), NOW, Message::MembershipPull { after: 0 })
+        .expect("pull");
+    let Action::Send(Message::MembershipOps { start, ops }) = answer else {
+        panic!("not a page of operations: {answer:?}");
+    };
+    assert_eq!((start, ops.len() as u64), (0, len));
+}
+
+#[test]
 fn a_subscriber_is_sent_what_it_missed_batch_by_batch() {
     let mut rules = rules();
     rules.answers.push_batch = 2;
