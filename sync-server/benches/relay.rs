@@ -238,8 +238,8 @@ fn make_bundles(key: &SigningKey, n: usize, size: usize) -> Vec<SealedBundle> {
         .collect()
 }
 
-/// Messages per second and MB/s through a plain axum websocket echo.
-async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
+/// Starts a plain axum websocket echo on a free port; returns its URL.
+async fn start_echo() -> String {
     async fn echo(mut socket: WebSocket) {
         while let Some(Ok(message)) = socket.recv().await {
             if let WsMessage::Binary(b) = message
@@ -256,7 +256,12 @@ async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let url = format!("ws://{addr}/ws");
+    format!("ws://{addr}/ws")
+}
+
+/// Messages per second and MB/s through a plain axum websocket echo.
+async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
+    let url = start_echo().await;
     let start = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|_| {
@@ -285,23 +290,7 @@ async fn echo_throughput(frame_bytes: usize) -> (f64, f64) {
 /// The same through the echo with `WINDOW` messages in flight per client, as a replica pushes:
 /// the rate, and how long each message waited for its echo.
 async fn echo_windowed(frame_bytes: usize) -> Pushes {
-    async fn echo(mut socket: WebSocket) {
-        while let Some(Ok(message)) = socket.recv().await {
-            if let WsMessage::Binary(b) = message
-                && socket.send(WsMessage::Binary(b)).await.is_err()
-            {
-                return;
-            }
-        }
-    }
-    let app = Router::new().route(
-        "/ws",
-        get(|upgrade: WebSocketUpgrade| async { upgrade.on_upgrade(echo) }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let url = format!("ws://{addr}/ws");
+    let url = start_echo().await;
     let start = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|_| {

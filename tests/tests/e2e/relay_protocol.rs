@@ -713,6 +713,18 @@ async fn the_relay_answers_pings() {
     relay.stop().await;
 }
 
+/// Sends a push of each of `bundles` without waiting for any answer.
+async fn push_all(client: &mut RelayClient, bundles: &[kompas_engine::sync::wire::SealedBundle]) {
+    for bundle in bundles {
+        client
+            .send(&Message::Push {
+                bundle: bundle.clone(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// The next answer, which must be the acknowledgement of `bundle` at `seq`.
 async fn expect_ack(
     client: &mut RelayClient,
@@ -745,32 +757,10 @@ async fn pushes_sent_without_waiting_are_answered_in_order_and_a_refusal_keeps_i
     // Sixty pushes, a forged one, sixty more, a replay of the first and a pull, all sent
     // before any answer is read.
     let client = &mut ws.coordinator;
-    for bundle in &bundles[..60] {
-        client
-            .send(&Message::Push {
-                bundle: bundle.clone(),
-            })
-            .await
-            .unwrap();
-    }
-    client
-        .send(&Message::Push { bundle: forged })
-        .await
-        .unwrap();
-    for bundle in &bundles[60..] {
-        client
-            .send(&Message::Push {
-                bundle: bundle.clone(),
-            })
-            .await
-            .unwrap();
-    }
-    client
-        .send(&Message::Push {
-            bundle: bundles[0].clone(),
-        })
-        .await
-        .unwrap();
+    push_all(client, &bundles[..60]).await;
+    push_all(client, std::slice::from_ref(&forged)).await;
+    push_all(client, &bundles[60..]).await;
+    push_all(client, &bundles[..1]).await;
     client
         .send(&Message::Pull {
             after: 0,
@@ -815,14 +805,7 @@ async fn pushes_sent_without_waiting_are_not_acknowledged_while_the_store_cannot
     let sled = relay.state.store.as_sled().expect("a sled relay");
     sled.inject_fault(true);
     let client = &mut ws.coordinator;
-    for bundle in &bundles {
-        client
-            .send(&Message::Push {
-                bundle: bundle.clone(),
-            })
-            .await
-            .unwrap();
-    }
+    push_all(client, &bundles).await;
     within("every push is refused, none acknowledged", async {
         for _ in &bundles {
             assert_eq!(refused(next_error(client).await), ErrorCode::StorageFault);
@@ -832,14 +815,7 @@ async fn pushes_sent_without_waiting_are_not_acknowledged_while_the_store_cannot
     assert_eq!(relay.state.metrics.bundles_stored.get(), 0);
     // Once the store flushes again, the same pushes are acknowledged where they were written.
     sled.inject_fault(false);
-    for bundle in &bundles {
-        client
-            .send(&Message::Push {
-                bundle: bundle.clone(),
-            })
-            .await
-            .unwrap();
-    }
+    push_all(client, &bundles).await;
     within("the pushes sent again are acknowledged in order", async {
         for (i, bundle) in bundles.iter().enumerate() {
             expect_ack(client, bundle, i as u64 + 1, true).await;

@@ -676,13 +676,8 @@ mod tests {
 
     #[test]
     fn a_relay_that_does_not_prove_its_key_is_refused() {
-        let replica = replica_with(0, 4).0;
-        let mut rng = SimRng::new(6);
-        let now = Timestamp(1_780_000_000_000);
         let relay = "wss://relay.example";
-        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
-        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
-        feed_start(&mut machine, &replica, &mut rng, now, relay);
+        let (replica, mut rng, now, mut machine) = watching_and_connected(relay, 6);
         // A proof recorded from another connection (signed over another hello nonce).
         let key = SigningKey::from_bytes(&[9; 32]);
         let replayed = Message::Challenge {
@@ -782,13 +777,8 @@ mod tests {
 
     #[test]
     fn a_welcome_from_a_relay_that_did_not_prove_its_key_is_not_listened_to() {
-        let replica = replica_with(0, 4).0;
-        let mut rng = SimRng::new(5);
-        let now = Timestamp(1_780_000_000_000);
         let relay = "ws://relay";
-        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
-        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
-        feed_start(&mut machine, &replica, &mut rng, now, relay);
+        let (replica, mut rng, now, mut machine) = watching_and_connected(relay, 5);
         let welcome = Event::Received {
             relay: relay.into(),
             message: Box::new(Message::Welcome {
@@ -816,6 +806,25 @@ mod tests {
             "nothing is sent to it: {effects:?}"
         );
         assert!(machine.links[relay].session().is_none());
+    }
+
+    /// A watching machine of a new workspace on `relay`, started and connected (its hello sent).
+    fn watching_and_connected(
+        relay: &str,
+        seed: u64,
+    ) -> (
+        crate::Replica<crate::sync::replication::test_store::Watched>,
+        SimRng,
+        Timestamp,
+        Machine,
+    ) {
+        let replica = replica_with(0, 4).0;
+        let mut rng = SimRng::new(seed);
+        let now = Timestamp(1_780_000_000_000);
+        Machine::create(&replica, "Samen", vec![relay.into()], now, &mut rng).unwrap();
+        let mut machine = Machine::load(&replica, Mode::Watch).unwrap().unwrap();
+        feed_start(&mut machine, &replica, &mut rng, now, relay);
+        (replica, rng, now, machine)
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! back as data. Both drivers (the command line's and the simulation's) go through this.
 
 use super::entropy::Entropy;
-use super::event::{Effect, Event, LocalEdit};
+use super::event::{Effect, Event, LocalEdit, Step};
 use super::machine::{Machine, SyncError};
 use crate::document::DocId;
 use crate::replica::{Replica, ReplicaError};
@@ -27,13 +27,24 @@ impl Machine {
         event: Event,
     ) -> Result<Vec<Effect>, SyncError> {
         let step = self.react(replica, now, entropy, event)?;
+        self.carry_out(replica, now, entropy, step)
+    }
+
+    /// Commits a step's batch, then answers what it asked for (each answer a step carried out
+    /// the same way); returns the effects of all of them, in order.
+    fn carry_out<S: Store>(
+        &mut self,
+        replica: &Replica<S>,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+        step: Step,
+    ) -> Result<Vec<Effect>, SyncError> {
         commit(replica, step.save.as_ref())?;
         let mut effects = step.effects;
         for relay in step.snapshots_for {
             let docs = exports(replica)?.collect::<Result<Vec<_>, _>>()?;
-            let step = self.react(replica, now, entropy, Event::Snapshots { relay, docs })?;
-            commit(replica, step.save.as_ref())?;
-            effects.extend(step.effects);
+            let next = self.react(replica, now, entropy, Event::Snapshots { relay, docs })?;
+            effects.extend(self.carry_out(replica, now, entropy, next)?);
         }
         if step.read_local_edits {
             effects.extend(self.seal_local_edits(replica, now, entropy)?);
@@ -72,6 +83,8 @@ impl Machine {
             if edits.is_empty() {
                 return Ok(Vec::new());
             }
+            // Sealing asks for nothing more (only a welcome or a relay's loss does), so its
+            // batch is committed here, before the marks are cleared.
             let step = self.react(replica, now, entropy, Event::LocalEdits(edits))?;
             commit(replica, step.save.as_ref())?;
             Ok(step.effects)
