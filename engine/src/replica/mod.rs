@@ -679,6 +679,7 @@ mod floor;
 mod import;
 mod merge_save;
 mod organisations;
+mod received;
 mod remote;
 mod rights;
 mod versions;
@@ -686,6 +687,7 @@ mod view_index;
 
 pub use merge_save::{ConcurrentEdit, MergedSave};
 pub use organisations::Organisation;
+pub use received::{Admit, Incoming, Landed, Received};
 pub use remote::{OwnChanges, RemoteApply};
 pub use rights::POLICY_FLOOR;
 pub use view_index::Indexed;

@@ -1,6 +1,5 @@
 //! The conversation with one relay: handshake, membership log, pulls, pushes and acknowledgements.
 
-use super::documents::Documents;
 use super::entropy::Entropy;
 use super::event::{Effect, Report};
 use super::link::{Conn, Handshake, Link, Session};
@@ -16,7 +15,6 @@ use crate::time::Timestamp;
 impl Machine {
     pub(super) fn received(
         &mut self,
-        docs: &dyn Documents,
         relay: &str,
         message: Message,
         now: Timestamp,
@@ -146,7 +144,7 @@ impl Machine {
                 }
             }
             Message::MembershipOps { start, ops } => {
-                self.membership_ops(docs, relay, start, ops, now, entropy, out)?;
+                self.membership_ops(relay, start, ops, now, entropy, out)?;
                 self.step(relay, now, out)?;
             }
             Message::MembershipAck { index, hash } => {
@@ -159,7 +157,7 @@ impl Machine {
                         .cloned()
                 {
                     self.confirm(op)?;
-                    self.after_log_change(docs, relay, now, entropy, out)?;
+                    self.after_log_change(relay, now, entropy, out)?;
                 }
                 let candidate_now_member =
                     match self.links.get_mut(relay).and_then(Link::session_mut) {
@@ -187,30 +185,15 @@ impl Machine {
                     link.relay_head = link.relay_head.max(head);
                 }
                 for item in items {
-                    self.item(docs, relay, item.seq, item.bundle, out)?;
+                    self.item(relay, item.seq, item.bundle);
                 }
-                let cursor = self.cursor(relay);
-                if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
-                    if link.stalled {
-                        // Nothing more is read until parked bundles move.
-                        link.caught_up = true;
-                    } else if more && cursor < link.relay_head {
-                        link.pulling = true;
-                        out.push(send(Message::Pull {
-                            after: cursor,
-                            limit: PULL_LIMIT,
-                        }));
-                    } else if !link.pulling {
-                        link.caught_up = cursor >= link.relay_head || !more;
-                    }
-                }
-                self.step(relay, now, out)?;
+                self.page_received(relay, more);
             }
             Message::Pushed { item } => {
                 if let Some(link) = self.links.get_mut(relay).and_then(Link::session_mut) {
                     link.relay_head = link.relay_head.max(item.seq);
                 }
-                self.item(docs, relay, item.seq, item.bundle, out)?;
+                self.item(relay, item.seq, item.bundle);
             }
             Message::Ack { seq, hash, .. } => {
                 self.acked(relay, hash);
@@ -565,7 +548,7 @@ mod tests {
     use super::*;
     use crate::sync::replication::Event;
     use crate::sync::replication::SimRng;
-    use crate::sync::replication::test_store::replica_with;
+    use crate::sync::replication::test_store::{replica_with, reports};
     use crate::sync::wire::{OrgKey, PROTOCOL_VERSION, sign_relay_proof};
 
     /// The challenge a relay with key seed `seed` answers the `Hello` among `effects` with.
@@ -587,16 +570,6 @@ mod tests {
             nonce: [1; 32],
             proof: sign_relay_proof(&hello_nonce, &[1; 32], &key),
         }
-    }
-
-    fn reports(effects: &[Effect]) -> Vec<&Report> {
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Report(r) => Some(r),
-                _ => None,
-            })
-            .collect()
     }
 
     fn sent_auth(effects: &[Effect]) -> bool {

@@ -4,6 +4,7 @@ use automerge::ChangeHash;
 
 use super::relay_trust::RelayRefusal;
 use crate::document::DocId;
+use crate::replica::{Incoming, Landed};
 use crate::store::MetaBatch;
 use crate::sync::wire::{ErrorCode, Message, OrgKey};
 use crate::time::Timestamp;
@@ -21,6 +22,9 @@ pub enum Event {
     /// The own changes of the documents edited here since they were last sealed, read by the
     /// driver when the machine asked for them: seal and send them.
     LocalEdits(Vec<LocalEdit>),
+    /// What became of the pieces the machine asked to have applied with [`Step::deliver`], one
+    /// per piece, in the same order.
+    Delivered(Vec<Landed>),
     /// Every document this replica holds with its compact save, read by the driver when the
     /// machine asked for them with [`Step::snapshots_for`]: seal them for `relay`.
     Snapshots {
@@ -54,13 +58,17 @@ pub struct LocalEdit {
 }
 
 /// What the machine asks for after one event, in the order the driver carries it out: first
-/// `save`, durably; then, if asked, the local edits are read and handed back; then `effects`.
-/// Nothing in `effects` may go out before `save` is durable: it may depend on it (an
-/// acknowledged bundle, a moved cursor).
+/// `save`, durably; then `deliver`, durably, with the outcomes handed back; then the snapshots
+/// and local edits it asked for; then `effects`. Nothing in `effects` may go out before `save`
+/// is durable: it may depend on it (an acknowledged bundle, a moved cursor).
 #[derive(Debug, Default, PartialEq)]
 pub struct Step {
     /// The writes that make the machine's state durable, as one atomic batch.
     pub save: Option<MetaBatch>,
+    /// Apply these received pieces to these documents, durably, and hand back what became of
+    /// each as [`Event::Delivered`]. While they are out, the machine handles no more received
+    /// bundles (it keeps them until the outcomes are in).
+    pub deliver: Vec<Delivery>,
     /// Read the documents edited here since they were last sealed and hand their own changes
     /// back as [`Event::LocalEdits`].
     pub read_local_edits: bool,
@@ -69,6 +77,16 @@ pub struct Step {
     pub snapshots_for: Vec<String>,
     /// Connect, send, close, wake, report: in this order.
     pub effects: Vec<Effect>,
+}
+
+/// One received piece for one document (see [`Step::deliver`]). Pieces for the same document
+/// may be applied together, in their order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The document.
+    pub doc: DocId,
+    /// What arrived for it, and when it is applied.
+    pub incoming: Incoming,
 }
 
 /// Something the driver must do.

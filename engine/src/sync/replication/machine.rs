@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 
-use super::documents::Documents;
 use super::entropy::{Entropy, random};
 use super::event::{Effect, Event, Report, Step};
 use super::link::{Conn, Link};
@@ -15,7 +14,8 @@ use crate::seal::{ExchangeSecret, SealError};
 use crate::store::Store;
 use crate::sync::membership::{MemberProfile, MembershipError, OpBody, Role, SignedOp};
 use crate::sync::wire::{
-    Hash32, KxKey, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION, WorkspaceId,
+    Hash32, KxKey, MIN_PROTOCOL_VERSION, Message, OrgKey, PROTOCOL_VERSION, SealedBundle,
+    WorkspaceId,
 };
 use crate::time::Timestamp;
 
@@ -108,6 +108,14 @@ pub struct Machine {
     /// Relays found to have lost their bundles while handling the current event: every
     /// document is read and sealed for them next.
     pub(super) snapshots_for: Vec<String>,
+    /// Bundles received and not handled yet: relay, sequence number, bundle.
+    pub(super) inbox: std::collections::VecDeque<(String, u64, SealedBundle)>,
+    /// The batch of received bundles out with the driver to be applied.
+    pub(super) in_flight: Option<Vec<super::ingest::Entry>>,
+    /// The parked bundles are to be tried again (after something arrived from this relay).
+    pub(super) retry: Option<String>,
+    /// Pages of bundles received whose follow-up (the next pull) waits until they are handled.
+    pub(super) page_ends: Vec<(String, bool)>,
 }
 
 impl Machine {
@@ -154,6 +162,10 @@ impl Machine {
             parked_limit: super::ingest::MAX_PARKED,
             wants_local_edits: false,
             snapshots_for: Vec::new(),
+            inbox: Default::default(),
+            in_flight: None,
+            retry: None,
+            page_ends: Vec::new(),
         })
     }
 
@@ -199,11 +211,10 @@ impl Machine {
     }
 
     /// Handles one event and says what the driver must do, in order: the state batch to write,
-    /// whether to read the local edits, and the effects. The machine touches no store; `docs`
-    /// is where received changes are applied (see [`Machine::handle`] for the driver's side).
+    /// the received pieces to apply, what to read and hand back, and the effects. The machine
+    /// reads and writes no store or document (see [`Machine::handle`] for the driver's side).
     pub fn react(
         &mut self,
-        docs: &dyn Documents,
         now: Timestamp,
         entropy: &mut dyn Entropy,
         event: Event,
@@ -227,6 +238,7 @@ impl Machine {
             Event::LocalEdits(edits) => {
                 self.seal_edits(edits, entropy)?;
             }
+            Event::Delivered(landed) => self.delivered(landed, &mut out),
             Event::Snapshots { relay, docs: saved } => {
                 self.refill(relay, saved, entropy, &mut out)?
             }
@@ -269,10 +281,11 @@ impl Machine {
             }
             Event::Received { relay, message } => {
                 if self.links.contains_key(&relay) {
-                    self.received(docs, &relay, *message, now, entropy, &mut out)?;
+                    self.received(&relay, *message, now, entropy, &mut out)?;
                 }
             }
         }
+        let deliver = self.ingest(&mut out);
         let relays: Vec<String> = self.links.keys().cloned().collect();
         for relay in &relays {
             self.step(relay, now, &mut out)?;
@@ -287,6 +300,7 @@ impl Machine {
         self.check_finished(&mut out);
         Ok(Step {
             save,
+            deliver,
             read_local_edits: read_local_edits || std::mem::take(&mut self.wants_local_edits),
             snapshots_for: std::mem::take(&mut self.snapshots_for),
             effects: out,

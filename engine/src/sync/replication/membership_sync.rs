@@ -1,7 +1,6 @@
 //! The membership log on the replica side: folding what relays send, picking up wrapped keys,
 //! redeeming an invite, and handing keys to members who joined after a key change.
 
-use super::documents::Documents;
 use super::entropy::{Entropy, random};
 use super::event::{Effect, Report};
 use super::machine::{Machine, SyncError};
@@ -15,7 +14,6 @@ impl Machine {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn membership_ops(
         &mut self,
-        docs: &dyn Documents,
         relay: &str,
         start: u64,
         ops: Vec<SignedOp>,
@@ -96,7 +94,7 @@ impl Machine {
         if added > 0 {
             self.rebase(now, out);
             out.push(Effect::Report(Report::MembersChanged { operations: added }));
-            self.after_log_change(docs, relay, now, entropy, out)?;
+            self.after_log_change(relay, now, entropy, out)?;
         }
         Ok(())
     }
@@ -105,7 +103,6 @@ impl Machine {
     /// coordinator has to, and retries bundles that were waiting for any of that.
     pub(super) fn after_log_change(
         &mut self,
-        docs: &dyn Documents,
         relay: &str,
         now: Timestamp,
         entropy: &mut dyn Entropy,
@@ -142,7 +139,8 @@ impl Machine {
         if self.is_coordinator() {
             self.share_keys_with_late_joiners(now, entropy)?;
         }
-        self.retry_parked(docs, relay, out)
+        self.retry = Some(relay.to_string());
+        Ok(())
     }
 
     /// Members who joined after a key change may hold an invite with older keys only, and a

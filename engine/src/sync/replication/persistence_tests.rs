@@ -310,8 +310,8 @@ fn a_full_park_stops_the_cursor_instead_of_dropping_bundles() {
 
     // Once there is room, reading goes on where it stopped.
     machine.parked_limit = 10;
-    let mut out = Vec::new();
-    machine.retry_parked(&replica, FIRST, &mut out).unwrap();
+    machine.retry = Some(FIRST.to_string());
+    machine.handle(&replica, T0, &mut rng, Event::Tick).unwrap();
     park(&mut machine, &replica, &mut rng, 4);
     park(&mut machine, &replica, &mut rng, 5);
     assert_eq!(machine.cursor(FIRST), 5);

@@ -19,6 +19,8 @@ pub(super) struct Watched {
     loads: AtomicUsize,
     pub(super) refuse_state: AtomicBool,
     written: AtomicUsize,
+    /// Document writes (chunks appended or snapshots replaced), ever.
+    pub(super) appended: AtomicUsize,
 }
 
 impl Watched {
@@ -39,6 +41,7 @@ impl Store for Watched {
         self.inner.load(id)
     }
     fn append_chunk(&self, id: &str, chunk: &[u8], view: &[u8]) -> Result<usize, StoreError> {
+        self.appended.fetch_add(1, Ordering::SeqCst);
         self.inner.append_chunk(id, chunk, view)
     }
     fn replace_with_snapshot(
@@ -47,6 +50,7 @@ impl Store for Watched {
         snapshot: &[u8],
         view: &[u8],
     ) -> Result<(), StoreError> {
+        self.appended.fetch_add(1, Ordering::SeqCst);
         self.inner.replace_with_snapshot(id, snapshot, view)
     }
     fn views(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -164,4 +168,15 @@ pub(super) fn welcomed(
         epoch: 0,
     };
     feed(machine, received(welcome)).unwrap()
+}
+
+/// The reports among `effects`.
+pub(super) fn reports(effects: &[super::Effect]) -> Vec<&super::Report> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            super::Effect::Report(r) => Some(r),
+            _ => None,
+        })
+        .collect()
 }
