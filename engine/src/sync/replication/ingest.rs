@@ -25,6 +25,11 @@ use crate::sync::wire::{Hash32, Message, OrgKey, SealedBundle};
 /// stops before the next bundle that has to wait, which is read again once parked ones move.
 pub(super) const MAX_PARKED: usize = 10_000;
 
+/// A batch takes received bundles until their opened content reaches this many bytes (the
+/// rest waits in the inbox for the next batch): opened and decoded changes take memory while
+/// they are out with the driver.
+pub(super) const BATCH_BYTES: usize = 1 << 20;
+
 /// What became of one bundle.
 enum Outcome {
     Applied {
@@ -91,6 +96,8 @@ struct Batch {
     entries: Vec<Entry>,
     deliveries: Vec<Delivery>,
     hashes: BTreeSet<Hash32>,
+    /// The bytes of what the deliveries carry.
+    bytes: usize,
 }
 
 impl Batch {
@@ -104,6 +111,10 @@ impl Batch {
                 refusal,
             } => {
                 self.hashes.insert(hash);
+                self.bytes += match &incoming.content {
+                    Received::Changes(changes) => changes.iter().map(|c| c.raw_bytes().len()).sum(),
+                    Received::Save(data) => data.len(),
+                };
                 self.deliveries.push(Delivery {
                     doc: doc.clone(),
                     incoming,
@@ -186,11 +197,14 @@ impl Machine {
     }
 
     /// Takes the inbox in arrival order, keeping each relay's bundles contiguous: a bundle
-    /// beyond a gap waits (and the gap is pulled), one handled before is let go.
+    /// beyond a gap waits (and the gap is pulled), one handled before is let go. Stops once
+    /// the batch holds [`BATCH_BYTES`] (`batch_bytes`).
     fn plan_inbox(&mut self, batch: &mut Batch, out: &mut Vec<Effect>) {
         // Where each relay's cursor will be once the batch is handled.
         let mut reached: BTreeMap<String, u64> = BTreeMap::new();
-        while let Some((relay, seq, bundle)) = self.inbox.pop_front() {
+        while batch.bytes < self.batch_bytes
+            && let Some((relay, seq, bundle)) = self.inbox.pop_front()
+        {
             let cursor = match reached.get(&relay) {
                 Some(cursor) => *cursor,
                 None => self.cursor(&relay),

@@ -139,6 +139,24 @@ fn a_machine_on_a_replica_applies_a_page_and_reads_each_document_once() {
     assert_eq!(again.cursor(RELAY), 8);
 }
 
+#[test]
+fn a_large_page_goes_to_the_documents_in_batches_of_bounded_size() {
+    let (_replica, mut machine, items, mut rng) = machine_with_bundles(3);
+    machine.batch_bytes = 1;
+    let step = machine.react(T0, &mut rng, page(items)).unwrap();
+    assert_eq!(step.deliver.len(), 1, "one bundle fills a batch");
+    let step = machine
+        .react(T0, &mut rng, Event::Delivered(vec![Landed::Applied]))
+        .unwrap();
+    assert_eq!(machine.cursor(RELAY), 1);
+    assert_eq!(step.deliver.len(), 1, "the next batch follows");
+    // On a replica the batches follow each other until the page is handled.
+    let (replica, mut machine, items, mut rng) = machine_with_bundles(3);
+    machine.batch_bytes = 1;
+    machine.handle(&replica, T0, &mut rng, page(items)).unwrap();
+    assert_eq!(machine.cursor(RELAY), 3);
+}
+
 /// A document of a second organisation's replica with three edits, as the changes of each
 /// edit, and the save of another document of that replica (written by the same actor, so
 /// Automerge refuses it in this one).

@@ -116,6 +116,8 @@ pub struct Machine {
     pub(super) retry: Option<String>,
     /// Pages of bundles received whose follow-up (the next pull) waits until they are handled.
     pub(super) page_ends: Vec<(String, bool)>,
+    /// How many bytes of opened content one batch of received bundles takes at most.
+    pub(super) batch_bytes: usize,
 }
 
 impl Machine {
@@ -166,6 +168,7 @@ impl Machine {
             in_flight: None,
             retry: None,
             page_ends: Vec::new(),
+            batch_bytes: super::ingest::BATCH_BYTES,
         })
     }
 
