@@ -496,17 +496,26 @@ impl<S: Store> Replica<S> {
     /// Durably saves whatever the document holds beyond what the store has, without marking
     /// it (changes that came from other organisations), with its view entry in the same write.
     fn write(&self, loaded: &mut LoadedDoc) -> Result<(), ReplicaError> {
+        self.write_as(loaded, None)
+    }
+
+    /// Like [`Replica::write`]; `chunk`, if given, holds exactly the changes the document has
+    /// beyond what is stored, as they were received (see [`Store::persist_chunk`]).
+    fn write_as(&self, loaded: &mut LoadedDoc, chunk: Option<&[u8]>) -> Result<(), ReplicaError> {
         if !loaded.is_dirty() {
             return Ok(());
         }
         let _writes = self.lock_writes();
         let entry = self.index_entry(&loaded.id, &mut loaded.doc);
-        loaded.saved_heads = self.store.persist(
-            loaded.id.as_str(),
-            &mut loaded.doc,
-            &loaded.saved_heads,
-            &entry,
-        )?;
+        let id = loaded.id.as_str();
+        loaded.saved_heads = match chunk {
+            Some(chunk) => self
+                .store
+                .persist_chunk(id, &mut loaded.doc, chunk, &entry)?,
+            None => self
+                .store
+                .persist(id, &mut loaded.doc, &loaded.saved_heads, &entry)?,
+        };
         Ok(())
     }
 

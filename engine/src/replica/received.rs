@@ -69,10 +69,10 @@ impl<S: Store> Replica<S> {
     ) -> Result<Vec<Landed>, ReplicaError> {
         if pieces.len() > 1 {
             let mut loaded = self.load_or_new(id)?;
-            if let Ok(landed) = land_all(&mut loaded, pieces.clone())
+            if let Ok((landed, chunk)) = land_all(&mut loaded, pieces.clone())
                 && checked(&mut loaded).is_ok()
             {
-                self.write(&mut loaded)?;
+                self.write_as(&mut loaded, chunk.as_deref())?;
                 return Ok(landed);
             }
         }
@@ -84,13 +84,13 @@ impl<S: Store> Replica<S> {
 
     fn apply_received_alone(&self, id: &DocId, piece: Incoming) -> Result<Landed, ReplicaError> {
         let mut loaded = self.load_or_new(id)?;
-        let landed = land_all(&mut loaded, vec![piece]).and_then(|mut landed| {
+        let landed = land_all(&mut loaded, vec![piece]).and_then(|(mut landed, chunk)| {
             checked(&mut loaded)?;
-            Ok(landed.pop().unwrap_or(Landed::Waiting))
+            Ok((landed.pop().unwrap_or(Landed::Waiting), chunk))
         });
         match landed {
-            Ok(landed) => {
-                self.write(&mut loaded)?;
+            Ok((landed, chunk)) => {
+                self.write_as(&mut loaded, chunk.as_deref())?;
                 Ok(landed)
             }
             Err(e) => Ok(Landed::Refused(e.to_string())),
@@ -113,11 +113,18 @@ impl<S: Store> Replica<S> {
 
 /// Applies every piece to the document in memory and says what became of each, once all of
 /// them are in (a piece that waited for a later one in the same batch counts as applied).
+/// Also returns the changes that went in as they were received, one chunk after the other,
+/// when nothing else went in (no save): what the store writes instead of encoding them again.
 /// An error if Automerge refused one of them.
-fn land_all(loaded: &mut LoadedDoc, pieces: Vec<Incoming>) -> Result<Vec<Landed>, ReplicaError> {
+fn land_all(
+    loaded: &mut LoadedDoc,
+    pieces: Vec<Incoming>,
+) -> Result<(Vec<Landed>, Option<Vec<u8>>), ReplicaError> {
     let refused = |e: automerge::AutomergeError| remote(&loaded.id, e.to_string());
     // Per piece: decided already (held or not), or applied and judged once all are in.
     let mut judged: Vec<Result<Landed, Option<Vec<ChangeHash>>>> = Vec::new();
+    // The changes not here before, as received; `None` once a save went in.
+    let mut fresh: Option<Vec<(ChangeHash, Vec<u8>)>> = Some(Vec::new());
     for piece in pieces {
         if piece.admit != Admit::Always && holds(&mut loaded.doc, &piece.content) {
             judged.push(Ok(Landed::Held));
@@ -130,17 +137,35 @@ fn land_all(loaded: &mut LoadedDoc, pieces: Vec<Incoming>) -> Result<Vec<Landed>
         match piece.content {
             Received::Changes(changes) => {
                 let hashes = changes.iter().map(Change::hash).collect();
+                if let Some(fresh) = &mut fresh {
+                    fresh.extend(
+                        changes
+                            .iter()
+                            .filter(|c| loaded.doc.get_change_by_hash(&c.hash()).is_none())
+                            .map(|c| (c.hash(), c.raw_bytes().to_vec())),
+                    );
+                }
                 loaded.doc.apply_changes(changes).map_err(refused)?;
                 judged.push(Err(Some(hashes)));
             }
             Received::Save(data) => {
+                fresh = None;
                 loaded.doc.load_incremental(&data).map_err(refused)?;
                 judged.push(Err(None));
             }
         }
     }
     let complete = loaded.doc.get_missing_deps(&[]).is_empty();
-    Ok(judged
+    // Of the fresh changes, those that went in (not those still waiting), each once.
+    let chunk = fresh.map(|fresh| {
+        let mut seen = std::collections::BTreeSet::new();
+        fresh
+            .into_iter()
+            .filter(|(hash, _)| loaded.doc.get_change_by_hash(hash).is_some() && seen.insert(*hash))
+            .flat_map(|(_, bytes)| bytes)
+            .collect()
+    });
+    let landed = judged
         .into_iter()
         .map(|judged| match judged {
             Ok(landed) => landed,
@@ -158,7 +183,8 @@ fn land_all(loaded: &mut LoadedDoc, pieces: Vec<Incoming>) -> Result<Vec<Landed>
             Err(None) if complete => Landed::Applied,
             Err(None) => Landed::Waiting,
         })
-        .collect())
+        .collect();
+    Ok((landed, chunk))
 }
 
 /// Whether the document holds all of `content` already: every change, or everything a save

@@ -249,16 +249,28 @@ pub trait Store: Send + Sync {
         saved_heads: &[ChangeHash],
         view: &[u8],
     ) -> Result<Vec<ChangeHash>, StoreError> {
-        let heads = doc.get_heads();
-        if heads.as_slice() == saved_heads {
-            return Ok(heads);
+        if doc.get_heads().as_slice() == saved_heads {
+            return Ok(saved_heads.to_vec());
         }
         let chunk = doc.save_after(saved_heads);
-        let chunks = self.append_chunk(id, &chunk, view)?;
+        self.persist_chunk(id, doc, &chunk, view)
+    }
+
+    /// Like [`Store::persist`], with the changes beyond the saved heads given as `chunk` by the
+    /// caller (change chunks as they were received, so they are not encoded again). `chunk`
+    /// must hold exactly what `doc` holds beyond what is stored.
+    fn persist_chunk(
+        &self,
+        id: &str,
+        doc: &mut AutoCommit,
+        chunk: &[u8],
+        view: &[u8],
+    ) -> Result<Vec<ChangeHash>, StoreError> {
+        let chunks = self.append_chunk(id, chunk, view)?;
         if chunks >= COMPACT_AFTER_CHUNKS {
             self.replace_with_snapshot(id, &doc.save(), view)?;
         }
-        Ok(heads)
+        Ok(doc.get_heads())
     }
 }
 

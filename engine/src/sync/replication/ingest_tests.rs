@@ -160,7 +160,14 @@ fn a_large_page_goes_to_the_documents_in_batches_of_bounded_size() {
 /// A document of a second organisation's replica with three edits, as the changes of each
 /// edit, and the save of another document of that replica (written by the same actor, so
 /// Automerge refuses it in this one).
-fn three_edits() -> (DocId, Vec<Vec<automerge::Change>>, Vec<u8>) {
+struct Edits {
+    doc: DocId,
+    pieces: Vec<Vec<automerge::Change>>,
+    foreign: Vec<u8>,
+    heads: Vec<automerge::ChangeHash>,
+}
+
+fn three_edits() -> Edits {
     let (other, ids) = replica_with(2, 2);
     let doc = ids[0].clone();
     let mut pieces = Vec::new();
@@ -176,7 +183,18 @@ fn three_edits() -> (DocId, Vec<Vec<automerge::Change>>, Vec<u8>) {
         let data = own.changes.concat();
         pieces.push(document::parse_changes(&data).unwrap());
     }
-    (doc, pieces, other.export(&ids[1]).unwrap())
+    Edits {
+        doc,
+        pieces,
+        foreign: other.export(&ids[1]).unwrap(),
+        heads: since,
+    }
+}
+
+/// The heads of `doc` as the store holds it, read back from its bytes.
+fn stored_heads(replica: &Replica<Watched>, doc: &DocId) -> Vec<automerge::ChangeHash> {
+    let mut back = automerge::AutoCommit::load(&replica.export(doc).unwrap()).unwrap();
+    back.get_heads()
 }
 
 fn incoming(changes: Vec<automerge::Change>, admit: Admit) -> Incoming {
@@ -188,7 +206,12 @@ fn incoming(changes: Vec<automerge::Change>, admit: Admit) -> Incoming {
 
 #[test]
 fn pieces_for_one_document_go_in_with_one_read_and_one_write_in_any_order() {
-    let (doc, mut pieces, _) = three_edits();
+    let Edits {
+        doc,
+        mut pieces,
+        heads,
+        ..
+    } = three_edits();
     let (replica, _) = replica_with(0, 1);
     replica.store().loads();
     let appended = replica.store().appended.load(Ordering::SeqCst);
@@ -205,6 +228,7 @@ fn pieces_for_one_document_go_in_with_one_read_and_one_write_in_any_order() {
         .unwrap();
     assert_eq!(landed, vec![Landed::Applied; 3]);
     assert_eq!(replica.store().loads(), 1);
+    assert_eq!(stored_heads(&replica, &doc), heads, "all of it is stored");
     assert_eq!(
         replica.store().appended.load(Ordering::SeqCst),
         appended + 1
@@ -217,7 +241,7 @@ fn pieces_for_one_document_go_in_with_one_read_and_one_write_in_any_order() {
 
 #[test]
 fn a_piece_missing_what_it_depends_on_waits_and_nothing_of_it_is_kept() {
-    let (doc, pieces, _) = three_edits();
+    let Edits { doc, pieces, .. } = three_edits();
     let (replica, _) = replica_with(0, 1);
     let first = pieces[0].clone();
     let last = pieces[2].clone();
@@ -239,7 +263,12 @@ fn a_piece_missing_what_it_depends_on_waits_and_nothing_of_it_is_kept() {
 
 #[test]
 fn a_broken_piece_is_refused_alone_and_the_others_go_in() {
-    let (doc, pieces, foreign) = three_edits();
+    let Edits {
+        doc,
+        pieces,
+        foreign,
+        ..
+    } = three_edits();
     let (replica, _) = replica_with(0, 1);
     let landed = replica
         .apply_received(
@@ -265,7 +294,7 @@ fn a_broken_piece_is_refused_alone_and_the_others_go_in() {
 
 #[test]
 fn copies_are_told_apart_from_new_pieces_by_their_rule() {
-    let (doc, pieces, _) = three_edits();
+    let Edits { doc, pieces, .. } = three_edits();
     let (replica, _) = replica_with(0, 1);
     replica
         .apply_received(&doc, vec![incoming(pieces[0].clone(), Admit::Always)])
