@@ -28,7 +28,7 @@ pub(super) const MAX_PARKED: usize = 10_000;
 /// A batch takes received bundles until their opened content reaches this many bytes (the
 /// rest waits in the inbox for the next batch): opened and decoded changes take memory while
 /// they are out with the driver.
-pub(super) const BATCH_BYTES: usize = 1 << 20;
+pub(super) const BATCH_BYTES: usize = 256 << 10;
 
 /// What became of one bundle.
 enum Outcome {
