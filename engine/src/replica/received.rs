@@ -1,6 +1,7 @@
 //! Applying, in one go, what other organisations sent for one document: the document is loaded
 //! once, every piece is applied to it, and it is written once, so a page of bundles for the
-//! same document costs one read and one durable write instead of one of each per bundle.
+//! same document costs one read and one write instead of one of each per bundle; the documents
+//! of one batch are made durable together, with one flush.
 //!
 //! Each piece still gets its own outcome. A piece that would fail the document as a whole (it
 //! does not decode, it takes the document past its budget, it belongs to another document)
@@ -80,6 +81,19 @@ impl<S: Store> Replica<S> {
             .into_iter()
             .map(|piece| self.apply_received_alone(id, piece))
             .collect()
+    }
+
+    /// [`Replica::apply_received`] for several documents, durable together: one flush for all
+    /// of them (see [`Store::durable_together`]). Returns the outcomes per document, in order.
+    pub fn apply_received_all(
+        &self,
+        docs: Vec<(DocId, Vec<Incoming>)>,
+    ) -> Result<Vec<Vec<Landed>>, ReplicaError> {
+        self.store.durable_together(|| {
+            docs.into_iter()
+                .map(|(id, pieces)| self.apply_received(&id, pieces))
+                .collect()
+        })
     }
 
     fn apply_received_alone(&self, id: &DocId, piece: Incoming) -> Result<Landed, ReplicaError> {

@@ -250,6 +250,48 @@ fn sled_store_keeps_data_across_reopen() {
 }
 
 #[test]
+fn documents_written_together_are_flushed_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        let before = s.flushes();
+        s.append_chunk("alleen", b"een", b"").unwrap();
+        assert_eq!(
+            s.flushes(),
+            before + 1,
+            "a write on its own is flushed at once"
+        );
+        let before = s.flushes();
+        let count = s
+            .durable_together(|| {
+                for id in ["a", "b", "c"] {
+                    s.append_chunk(id, b"samen", b"")?;
+                    // Nested, as a caller may: still one flush, at the end of the outer one.
+                    s.durable_together(|| s.append_chunk(id, b"erbij", b""))?;
+                }
+                Ok::<_, super::StoreError>(3)
+            })
+            .unwrap();
+        assert_eq!(count, 3);
+        assert_eq!(s.flushes(), before + 1, "one flush for the batch");
+        // A failed batch ends the deferral: the next write is flushed on its own again.
+        let failed: Result<(), super::StoreError> =
+            s.durable_together(|| Err(super::StoreError::Backend("kapot".into())));
+        assert!(failed.is_err());
+        let before = s.flushes();
+        s.append_chunk("daarna", b"los", b"").unwrap();
+        assert_eq!(s.flushes(), before + 1);
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    for id in ["a", "b", "c"] {
+        assert_eq!(
+            s.load(id).unwrap().unwrap().chunks,
+            vec![b"samen".to_vec(), b"erbij".to_vec()]
+        );
+    }
+}
+
+#[test]
 fn local_edit_marks_are_listed_once_until_cleared() {
     with_each_store(|s| {
         assert!(s.local_edits().unwrap().is_empty());

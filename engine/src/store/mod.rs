@@ -162,7 +162,8 @@ impl MetaBatch {
 /// Durable storage of documents and small metadata values.
 ///
 /// Implementations must make every write durable before returning `Ok`: a caller may tell a
-/// user "saved" as soon as a write method returns.
+/// user "saved" as soon as a write method returns (inside [`Store::durable_together`], once
+/// that returns).
 pub trait Store: Send + Sync {
     /// Everything stored for the document `id`, or `None` if there is nothing.
     fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError>;
@@ -236,6 +237,21 @@ pub trait Store: Send + Sync {
 
     /// Durably clears the marks of `ids`.
     fn clear_local_edits(&self, ids: &[&str]) -> Result<(), StoreError>;
+
+    /// Runs `write`; the document writes it makes on this thread ([`Store::append_chunk`],
+    /// [`Store::replace_with_snapshot`]) are durable once this returns `Ok`, not each as it
+    /// returns: a batch of documents costs one flush instead of one each. Nothing written
+    /// inside may be reported saved before this returns. By default every write is durable on
+    /// its own and `write` just runs.
+    fn durable_together<T, E: From<StoreError>>(
+        &self,
+        write: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        Self: Sized,
+    {
+        write()
+    }
 
     /// Durably stores whatever `doc` holds beyond `saved_heads`, with `view` as its view entry,
     /// and returns the new saved heads.

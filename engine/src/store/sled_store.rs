@@ -1,6 +1,8 @@
 //! The default [`Store`]: a sled database under the data directory, flushed on every write.
 
+use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sled::Transactional as _;
@@ -36,6 +38,14 @@ pub struct SledStore {
     local_edits: sled::Tree,
     views: sled::Tree,
     mirror: ViewsMirror,
+    /// How many times the database was flushed.
+    flushes: AtomicUsize,
+}
+
+thread_local! {
+    /// The store (by address) whose document writes on this thread wait for the flush at the
+    /// end of [`Store::durable_together`].
+    static DEFERRING: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 impl SledStore {
@@ -78,16 +88,35 @@ impl SledStore {
             local_edits,
             views,
             mirror: ViewsMirror::default(),
+            flushes: AtomicUsize::new(0),
         })
     }
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
+    /// How many times the database was flushed since it was opened.
+    pub fn flushes(&self) -> usize {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    fn address(&self) -> usize {
+        self as *const SledStore as usize
+    }
+
+    /// Flushes, unless this thread is inside [`Store::durable_together`] on this store.
+    fn flush_document_write(&self) -> Result<(), StoreError> {
+        if DEFERRING.with(Cell::get) == Some(self.address()) {
+            return Ok(());
+        }
+        self.flush()
+    }
+
     /// Removes the keys `remove` from `docs`, inserts `insert` there and sets the view entry of
-    /// `id`, all in one transaction, then flushes.
+    /// `id`, all in one transaction, then flushes (see [`SledStore::flush_document_write`]).
     fn write_doc(
         &self,
         id: &str,
@@ -112,7 +141,7 @@ impl SledStore {
                     }
                 })
         })?;
-        self.flush()
+        self.flush_document_write()
     }
 }
 
@@ -182,6 +211,31 @@ impl SledStore {
 }
 
 impl Store for SledStore {
+    fn durable_together<T, E: From<StoreError>>(
+        &self,
+        write: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let outer = DEFERRING.with(Cell::get);
+        if outer == Some(self.address()) {
+            // Nested: the outermost call flushes.
+            return write();
+        }
+        /// Ends the deferral however `write` ends, a panic included.
+        struct Restore(Option<usize>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                DEFERRING.with(|d| d.set(self.0));
+            }
+        }
+        let restore = Restore(outer);
+        DEFERRING.with(|d| d.set(Some(self.address())));
+        let written = write();
+        drop(restore);
+        let written = written?;
+        self.flush()?;
+        Ok(written)
+    }
+
     fn load(&self, id: &str) -> Result<Option<StoredDoc>, StoreError> {
         Ok(self.pieces(id)?.map(|p| StoredDoc {
             snapshot: p.snapshot.map(|s| s.to_vec()),

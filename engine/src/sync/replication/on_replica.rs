@@ -112,7 +112,8 @@ impl Machine {
 }
 
 /// Applies the pieces a step asked for, those of one document together and in their order,
-/// and returns what became of each, in the order asked.
+/// all of them durable before this returns, and returns what became of each, in the order
+/// asked.
 fn deliver<S: Store>(
     replica: &Replica<S>,
     deliveries: Vec<Delivery>,
@@ -125,11 +126,15 @@ fn deliver<S: Store>(
         pieces.push(delivery.incoming);
     }
     let mut landed: Vec<Option<Landed>> = vec![None; count];
-    for (doc, (indices, pieces)) in by_doc {
-        for (index, outcome) in indices
-            .into_iter()
-            .zip(replica.apply_received(&doc, pieces)?)
-        {
+    let mut indices = Vec::new();
+    let mut docs = Vec::new();
+    for (doc, (at, pieces)) in by_doc {
+        indices.push(at);
+        docs.push((doc, pieces));
+    }
+    let outcomes = replica.apply_received_all(docs)?;
+    for (at, outcomes) in indices.into_iter().zip(outcomes) {
+        for (index, outcome) in at.into_iter().zip(outcomes) {
             landed[index] = Some(outcome);
         }
     }
