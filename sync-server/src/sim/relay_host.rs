@@ -33,7 +33,7 @@ const SIM_PUSH_BATCH: usize = 4;
 
 /// The most bundle bytes in one subscription batch (or answer to a pull), small so that with
 /// bundles of some 600 bytes a batch is cut by bytes as often as by count (the deployed default
-/// is 256 KiB). Watching replicas read by subscription, so the pull limit is left as deployed.
+/// is 512 KiB). Watching replicas read by subscription, so the pull limit is left as deployed.
 const SIM_PULL_BUDGET: usize = 1536;
 
 /// What a relay puts on a connection.
