@@ -48,14 +48,17 @@ enum Outcome {
 /// What is known of a bundle before the documents are asked.
 enum Prepared {
     Now(Outcome),
-    /// It goes to document `doc`; `refusal` is the reason given if its rule lets only a copy
-    /// through and the document does not hold it.
-    Deliver {
-        doc: DocId,
-        incoming: Incoming,
-        seq: u64,
-        refusal: Option<String>,
-    },
+    /// It goes to a document with `incoming`.
+    Deliver(Target, Incoming),
+}
+
+/// Where an opened bundle goes, and what its outcome is told from.
+struct Target {
+    doc: DocId,
+    /// The author's number of the bundle.
+    seq: u64,
+    /// The reason given if its rule lets only a copy through and the document does not hold it.
+    refusal: Option<String>,
 }
 
 /// Where a bundle in a batch came from.
@@ -82,12 +85,7 @@ enum Plan {
     /// Known without the documents.
     Now(Outcome),
     /// Handed to the driver as delivery `index`.
-    Deliver {
-        index: usize,
-        doc: DocId,
-        seq: u64,
-        refusal: Option<String>,
-    },
+    Deliver { index: usize, target: Target },
 }
 
 /// A batch being put together.
@@ -104,26 +102,19 @@ impl Batch {
     fn push(&mut self, source: Source, hash: Hash32, author: OrgKey, prepared: Prepared) {
         let plan = match prepared {
             Prepared::Now(outcome) => Plan::Now(outcome),
-            Prepared::Deliver {
-                doc,
-                incoming,
-                seq,
-                refusal,
-            } => {
+            Prepared::Deliver(target, incoming) => {
                 self.hashes.insert(hash);
                 self.bytes += match &incoming.content {
                     Received::Changes(changes) => changes.iter().map(|c| c.raw_bytes().len()).sum(),
                     Received::Save(data) => data.len(),
                 };
                 self.deliveries.push(Delivery {
-                    doc: doc.clone(),
+                    doc: target.doc.clone(),
                     incoming,
                 });
                 Plan::Deliver {
                     index: self.deliveries.len() - 1,
-                    doc,
-                    seq,
-                    refusal,
+                    target,
                 }
             }
         };
@@ -321,12 +312,12 @@ impl Machine {
                 (false, Err(reason)) => return refuse(reason),
             }
         }
-        Prepared::Deliver {
+        let target = Target {
             doc: payload.doc,
-            incoming: Incoming { content, admit },
             seq: payload.seq,
             refusal,
-        }
+        };
+        Prepared::Deliver(target, Incoming { content, admit })
     }
 
     /// Settles a batch in arrival order: cursors, parking, reports; then asks for the parked
@@ -348,9 +339,7 @@ impl Machine {
                 Plan::Now(outcome) => outcome,
                 Plan::Deliver {
                     index,
-                    doc,
-                    seq,
-                    refusal,
+                    target: Target { doc, seq, refusal },
                 } => match landed.get_mut(index).and_then(Option::take) {
                     Some(Landed::Applied) => Outcome::Applied { doc, seq },
                     // An outcome the driver did not give counts as waiting: tried again later.
